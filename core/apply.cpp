@@ -1,0 +1,160 @@
+#include "apply.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "codec.hpp"
+#include "fold.hpp"
+#include "store.hpp"
+#include "txn_codec.hpp"
+
+namespace parley {
+namespace {
+
+bool byStamp(const Transaction* a, const Transaction* b) { return a->stamp() < b->stamp(); }
+
+// The transactions not yet held, each once, in canonical order.
+std::vector<const Transaction*> selectNew(const SiteState& s, std::span<const Transaction> in,
+                                          ApplyResult& result) {
+  std::vector<const Transaction*> out;
+  std::set<Dot> seen;
+  for (const auto& t : in) {
+    if (s.vector.contains(t.dot) || !seen.insert(t.dot).second) {
+      ++result.duplicates;
+      continue;
+    }
+    out.push_back(&t);
+  }
+  std::sort(out.begin(), out.end(), byStamp);
+  return out;
+}
+
+[[noreturn]] void notReady(const Transaction& t, const SiteId& site, std::uint64_t need, std::uint64_t have) {
+  throw Error(Status::notReady(fmt::format(
+      "transaction {} needs {}:{} but this site holds {}:{}; deliver the missing transactions first",
+      t.dot.toString(), site.shortHex(), need, site.shortHex(), have)));
+}
+
+// Every transaction's causal context is held before it, and each origin's seqs are gapless.
+void checkReady(const SiteState& s, const std::vector<const Transaction*>& txns) {
+  VersionVector held = s.vector;
+  for (const Transaction* t : txns) {
+    std::uint64_t have = held.get(t->dot.site);
+    if (t->dot.seq != have + 1) notReady(*t, t->dot.site, t->dot.seq - 1, have);
+    for (const auto& [site, seq] : t->context.entries())
+      if (held.get(site) < seq) notReady(*t, site, seq, held.get(site));
+    held.advance(t->dot);
+  }
+}
+
+[[noreturn]] void misfit(const Transaction& t, const std::string& what) {
+  throw Error(Status::invalidArgument(fmt::format("transaction {}: {}", t.dot.toString(), what)));
+}
+
+// The transaction only names tables, columns and keys this site has, each row once.
+void checkFits(const SiteState& s, const Transaction& t) {
+  if (t.dot.site == s.id) misfit(t, "claims to come from this site, which never made it");
+  std::set<std::pair<std::string, std::string>> rows;
+  for (const auto& row : t.rows) {
+    const TableInfo* table = s.table(row.table);
+    if (!table) misfit(t, fmt::format("changes table \"{}\", which this site does not track", row.table));
+    if (row.pk.size() != table->pk.size())
+      misfit(t, fmt::format("key of table \"{}\" has {} values, expected {}", row.table, row.pk.size(), table->pk.size()));
+    for (const auto& w : row.columns) {
+      if (w.column >= table->columns.size() || table->isKey[w.column])
+        misfit(t, fmt::format("writes column {} of table \"{}\", which is not a non-key column", w.column, row.table));
+    }
+    if (!rows.insert({row.table, codec::encodeKey(row.pk)}).second)
+      misfit(t, fmt::format("changes one row of table \"{}\" twice", row.table));
+  }
+}
+
+class Engine {
+ public:
+  Engine(SiteState& s, ApplyResult& result) : s_(s), result_(result) {}
+
+  void applyOne(const Transaction& t, bool recordUndo) {
+    std::vector<store::UndoEntry> undo;
+    for (const auto& row : t.rows) {
+      const TableInfo& table = *s_.table(row.table);
+      std::string key = codec::encodeKey(row.pk);
+      auto blob = store::readMetaBlob(s_, table, key);
+      RowState before;
+      if (blob) before.meta = decodeRowMeta(*blob, s_.sites, table.columns.size());
+      before.values = store::readRow(s_, table, row.pk);
+      FoldStep step = foldRow(table, before, row, t, *s_.resolvers);
+      store::writeRow(s_, table, row.pk, before.values, step.values);
+      store::writeMeta(s_, table, key, step.meta);
+      for (auto& c : step.conflicts) result_.conflicts.push_back(std::move(c));
+      if (recordUndo) undo.push_back({table.id, std::move(key), std::move(blob), std::move(before.values)});
+    }
+    if (recordUndo) store::saveUndo(s_, t.dot, undo);
+  }
+
+  // Restores every row `t` changed to what it was before `t` was applied.
+  void undo(const Transaction& t) {
+    auto entries = store::takeUndo(s_, t.dot);
+    for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+      const TableInfo* table = tableById(it->table);
+      codec::Reader r(it->key, "undo key");
+      Row pk;
+      while (!r.done()) pk.push_back(r.value());
+      store::writeRow(s_, *table, pk, store::readRow(s_, *table, pk), it->values);
+      if (it->meta) store::writeMetaBlob(s_, *table, it->key, *it->meta);
+      else store::deleteMeta(s_, *table, it->key);
+    }
+  }
+
+ private:
+  const TableInfo* tableById(std::int64_t id) const {
+    for (const auto& t : s_.tables)
+      if (t->id == id) return t.get();
+    throw Error(Status::corruption("undo record names unknown table " + std::to_string(id)));
+  }
+
+  SiteState& s_;
+  ApplyResult& result_;
+};
+
+void receiveClocks(SiteState& s, const std::vector<const Transaction*>& txns, ApplyResult& result) {
+  for (const Transaction* t : txns) {
+    if (auto skew = s.hlc.receive(t->hlc)) {
+      result.warnings.push_back(fmt::format("clock skew: transaction {} is {} ms ahead of this site's clock",
+                                            t->dot.toString(), skew->aheadMs));
+    }
+  }
+}
+
+}  // namespace
+
+ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incoming) {
+  ApplyResult result;
+  auto fresh = selectNew(s, incoming, result);
+  if (fresh.empty()) return result;
+  checkReady(s, fresh);
+  for (const Transaction* t : fresh) checkFits(s, *t);
+
+  bool orderSensitive = s.resolvers->orderSensitive();
+  Engine engine(s, result);
+  Stamp first = fresh.front()->stamp();
+  if (orderSensitive && s.frontier && first < *s.frontier) {
+    std::vector<Transaction> later = store::logAfter(s, first);
+    for (auto it = later.rbegin(); it != later.rend(); ++it) engine.undo(*it);
+    std::vector<const Transaction*> all = fresh;
+    for (const auto& t : later) all.push_back(&t);
+    std::sort(all.begin(), all.end(), byStamp);
+    for (const Transaction* t : all) engine.applyOne(*t, true);
+    result.refolded = later.size();
+  } else {
+    for (const Transaction* t : fresh) engine.applyOne(*t, orderSensitive);
+  }
+  for (const Transaction* t : fresh) store::appendLog(s, *t, encodeTransaction(*t));
+  receiveClocks(s, fresh, result);
+  if (!s.frontier || fresh.back()->stamp() > *s.frontier) s.frontier = fresh.back()->stamp();
+  result.applied = fresh.size();
+  return result;
+}
+
+}  // namespace parley

@@ -1,0 +1,24 @@
+// The apply engine: folds remote transactions into a site.
+//
+// A site's state is the fold of the set of transactions it holds in canonical order
+// (HLC, site id). Transactions are applied in that order; when one arrives that sorts before
+// transactions already applied and the resolver configuration is order-sensitive (fww, reject),
+// the engine undoes the later ones (newest first, from their undo records) and re-applies
+// everything from the late arrival on. With order-insensitive resolvers (lww) applying on
+// arrival already equals the fold, so no undo records are kept.
+#pragma once
+
+#include <span>
+
+#include "parley/site.hpp"
+#include "parley/transaction.hpp"
+#include "state.hpp"
+
+namespace parley {
+
+// REQUIRES: inside a write transaction, with triggers disabled and capture suspended.
+// Throws Error: kNotReady when a transaction's causal context is not held, kInvalidArgument
+// or kCorruption when one does not fit this site's schema. The caller rolls back on error.
+ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incoming);
+
+}  // namespace parley

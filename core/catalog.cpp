@@ -1,0 +1,222 @@
+#include "catalog.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "codec.hpp"
+
+namespace parley {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE parley_meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE parley_sites(idx INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE);
+CREATE TABLE parley_tables(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, columns BLOB NOT NULL);
+CREATE TABLE parley_vector(site INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE parley_rows(tbl INTEGER NOT NULL, pk BLOB NOT NULL, meta BLOB NOT NULL,
+                         PRIMARY KEY(tbl, pk)) WITHOUT ROWID;
+CREATE TABLE parley_log(site INTEGER NOT NULL, seq INTEGER NOT NULL, hlc INTEGER NOT NULL,
+                        body BLOB NOT NULL, UNIQUE(site, seq));
+CREATE INDEX parley_log_hlc ON parley_log(hlc);
+CREATE TABLE parley_undo(site INTEGER NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL,
+                         PRIMARY KEY(site, seq));
+)sql";
+
+[[noreturn]] void refuse(std::string_view table, const std::string& why) {
+  throw Error(Status::unsupported(fmt::format("track: table \"{}\" {}", table, why)));
+}
+
+std::string keyWhere(const TableInfo& t, int firstParam) {
+  std::string out;
+  for (std::size_t i = 0; i < t.pk.size(); ++i) {
+    if (i) out += " AND ";
+    out += fmt::format("{} IS ?{}", sql::quoteIdent(t.columns[t.pk[i]]), firstParam + static_cast<int>(i));
+  }
+  return out;
+}
+
+std::string columnList(const TableInfo& t) {
+  std::string out;
+  for (std::size_t i = 0; i < t.columns.size(); ++i) {
+    if (i) out += ", ";
+    out += sql::quoteIdent(t.columns[i]);
+  }
+  return out;
+}
+
+void checkKeyCollation(sql::Db& db, const TableInfo& t) {
+  for (auto k : t.pk) {
+    const char* collation = nullptr;
+    if (sqlite3_table_column_metadata(db.raw(), "main", t.name.c_str(), t.columns[k].c_str(), nullptr,
+                                      &collation, nullptr, nullptr, nullptr) != SQLITE_OK) {
+      continue;
+    }
+    if (collation && std::string_view(collation) != "BINARY") {
+      refuse(t.name, fmt::format("has key column \"{}\" with COLLATE {}: keys equal under it but "
+                                 "not byte for byte would identify different rows at other sites",
+                                 t.columns[k], collation));
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<std::uint32_t> TableInfo::columnIndex(std::string_view column) const {
+  for (std::size_t i = 0; i < columns.size(); ++i)
+    if (columns[i] == column) return static_cast<std::uint32_t>(i);
+  return std::nullopt;
+}
+
+TableInfo inspectTable(sql::Db& db, std::string_view table) {
+  if (table.starts_with("parley_") || table.starts_with("sqlite_"))
+    refuse(table, "is internal: parley_ and sqlite_ tables cannot be tracked");
+  auto& kind = db.cached("SELECT type, sql FROM sqlite_schema WHERE name = ?1 AND type IN ('table','view')");
+  kind.bindText(1, table);
+  if (!kind.step()) throw Error(Status::notFound(fmt::format("track: no such table: \"{}\"", table)));
+  if (kind.text(0) == "view") refuse(table, "is a view; track the tables it reads instead");
+  if (kind.text(1).starts_with("CREATE VIRTUAL")) refuse(table, "is a virtual table");
+
+  TableInfo t;
+  t.name = std::string(table);
+  std::vector<std::pair<int, std::uint32_t>> keyOrder;
+  sql::Stmt info(db.raw(), "SELECT name, pk, hidden FROM pragma_table_xinfo(?1)");
+  info.bindText(1, table);
+  while (info.step()) {
+    std::string column = info.text(0);
+    if (info.int64(2) != 0)
+      refuse(table, fmt::format("has generated column \"{}\"; parley replicates stored values only", column));
+    if (info.int64(1) > 0) keyOrder.push_back({static_cast<int>(info.int64(1)), static_cast<std::uint32_t>(t.columns.size())});
+    t.columns.push_back(std::move(column));
+  }
+  if (keyOrder.empty())
+    refuse(table, "has no PRIMARY KEY; parley needs one to identify rows across sites");
+  std::sort(keyOrder.begin(), keyOrder.end());
+  t.isKey.assign(t.columns.size(), false);
+  for (auto& [order, index] : keyOrder) {
+    t.pk.push_back(index);
+    t.isKey[index] = true;
+  }
+  checkKeyCollation(db, t);
+  prepareSql(t);
+  return t;
+}
+
+void prepareSql(TableInfo& t) {
+  std::string name = sql::quoteIdent(t.name);
+  std::string cols = columnList(t);
+  t.selectByKey = fmt::format("SELECT {} FROM {} WHERE {}", cols, name, keyWhere(t, 1));
+  t.selectAll = fmt::format("SELECT {} FROM {}", cols, name);
+  std::string params;
+  for (std::size_t i = 0; i < t.columns.size(); ++i) params += fmt::format("{}?{}", i ? ", " : "", i + 1);
+  t.insertRow = fmt::format("INSERT INTO {} ({}) VALUES ({})", name, cols, params);
+  std::string sets;
+  int n = 0;
+  for (std::size_t i = 0; i < t.columns.size(); ++i) {
+    if (t.isKey[i]) continue;
+    sets += fmt::format("{}{} = ?{}", n ? ", " : "", sql::quoteIdent(t.columns[i]), n + 1);
+    ++n;
+  }
+  t.updateRow = n ? fmt::format("UPDATE {} SET {} WHERE {}", name, sets, keyWhere(t, n + 1)) : "";
+  t.deleteRow = fmt::format("DELETE FROM {} WHERE {}", name, keyWhere(t, 1));
+}
+
+void SiteTable::load(sql::Db& db) {
+  ids_.assign(1, SiteId{});
+  index_.clear();
+  sql::Stmt s(db.raw(), "SELECT idx, id FROM parley_sites ORDER BY idx");
+  while (s.step()) {
+    auto idx = static_cast<std::uint32_t>(s.int64(0));
+    auto bytes = s.blob(1);
+    SiteId id = SiteId::fromBytes(bytes.data(), bytes.size());
+    if (ids_.size() <= idx) ids_.resize(idx + 1);
+    ids_[idx] = id;
+    index_[id] = idx;
+  }
+}
+
+std::uint32_t SiteTable::indexOf(sql::Db& db, const SiteId& id) {
+  if (auto found = find(id)) return *found;
+  auto idx = static_cast<std::uint32_t>(ids_.size());
+  auto& insert = db.cached("INSERT INTO parley_sites(idx, id) VALUES (?1, ?2)");
+  insert.bind(1, static_cast<std::int64_t>(idx)).bindBlob(2, {reinterpret_cast<const char*>(id.bytes.data()), 16});
+  insert.run();
+  ids_.push_back(id);
+  index_[id] = idx;
+  return idx;
+}
+
+const SiteId& SiteTable::idAt(std::uint32_t idx) const {
+  if (idx == 0 || idx >= ids_.size())
+    throw Error(Status::corruption("metadata: unknown site index " + std::to_string(idx)));
+  return ids_[idx];
+}
+
+std::optional<std::uint32_t> SiteTable::find(const SiteId& id) const {
+  auto it = index_.find(id);
+  if (it == index_.end()) return std::nullopt;
+  return it->second;
+}
+
+namespace catalog {
+
+bool isSite(sql::Db& db) {
+  sql::Stmt s(db.raw(), "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'parley_meta'");
+  return s.step();
+}
+
+void createSchema(sql::Db& db) { db.exec(kSchema); }
+
+std::optional<std::string> metaText(sql::Db& db, std::string_view key) {
+  auto& s = db.cached("SELECT value FROM parley_meta WHERE key = ?1");
+  s.bindText(1, key);
+  if (!s.step()) return std::nullopt;
+  auto b = s.blob(0);
+  return std::string(b);
+}
+
+void setMeta(sql::Db& db, std::string_view key, std::string_view value) {
+  auto& s = db.cached("INSERT OR REPLACE INTO parley_meta(key, value) VALUES (?1, ?2)");
+  s.bindText(1, key).bindBlob(2, value);
+  s.run();
+}
+
+std::vector<TableInfo> loadTables(sql::Db& db) {
+  std::vector<TableInfo> out;
+  sql::Stmt s(db.raw(), "SELECT id, name, columns FROM parley_tables ORDER BY id");
+  while (s.step()) {
+    TableInfo t;
+    t.id = s.int64(0);
+    t.name = s.text(1);
+    codec::Reader r(s.blob(2), "parley_tables.columns");
+    auto n = r.varint();
+    t.isKey.assign(n, false);
+    for (std::uint64_t i = 0; i < n; ++i) t.columns.emplace_back(r.bytes());
+    auto k = r.varint();
+    for (std::uint64_t i = 0; i < k; ++i) {
+      auto idx = r.varint();
+      if (idx >= n) throw Error(Status::corruption("parley_tables: key column out of range"));
+      t.pk.push_back(static_cast<std::uint32_t>(idx));
+      t.isKey[idx] = true;
+    }
+    prepareSql(t);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+void saveTable(sql::Db& db, TableInfo& t) {
+  std::string blob;
+  codec::Writer w(blob);
+  w.varint(t.columns.size());
+  for (const auto& c : t.columns) w.bytes(c);
+  w.varint(t.pk.size());
+  for (auto k : t.pk) w.varint(k);
+  auto& s = db.cached("INSERT INTO parley_tables(name, columns) VALUES (?1, ?2)");
+  s.bindText(1, t.name).bindBlob(2, blob);
+  s.run();
+  t.id = sqlite3_last_insert_rowid(db.raw());
+}
+
+}  // namespace catalog
+}  // namespace parley

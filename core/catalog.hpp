@@ -1,0 +1,75 @@
+// The catalog: parley's metadata tables in a site's SQLite file, the tracked tables' shape,
+// and the mapping between global site ids and the small integers stored in metadata.
+//
+// Metadata tables (all prefixed parley_):
+//   parley_meta(key, value)           site id, cluster id, name, format version
+//   parley_sites(idx, id, name)       SiteId <-> local integer
+//   parley_tables(id, name, columns)  tracked tables; columns encoded with codec
+//   parley_vector(site, seq)          the site's version vector
+//   parley_rows(tbl, pk, meta)        per-row metadata (row_meta.hpp), WITHOUT ROWID
+//   parley_log(site, seq, hlc, body)  every held transaction, body = txn_codec encoding
+//   parley_undo(site, seq, body)      what re-folding needs to undo an applied transaction
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "parley/crdt/site_id.hpp"
+#include "sqlite.hpp"
+
+namespace parley {
+
+inline constexpr int kFormatVersion = 1;
+
+struct TableInfo {
+  std::int64_t id = 0;
+  std::string name;
+  std::vector<std::string> columns;  // declaration order
+  std::vector<std::uint32_t> pk;     // indexes into columns, in primary-key order
+  std::vector<bool> isKey;           // per column
+
+  // SQL built once, identifiers quoted.
+  std::string selectByKey;  // every column, WHERE key = ?1..?k
+  std::string insertRow;    // every column, ?1..?n in column order
+  std::string updateRow;    // every non-key column (?n.. order of columns), WHERE key
+  std::string deleteRow;    // WHERE key = ?1..?k
+  std::string selectAll;    // every column, every row
+
+  std::optional<std::uint32_t> columnIndex(std::string_view column) const;
+};
+
+// Reads the shape of `table` and checks parley can replicate it. Throws Error(Unsupported or
+// InvalidArgument) saying why not.
+TableInfo inspectTable(sql::Db& db, std::string_view table);
+// Fills the SQL strings of `t` from its name and columns.
+void prepareSql(TableInfo& t);
+
+class SiteTable {
+ public:
+  void load(sql::Db& db);
+  // The local index of `id`, registering it if new. REQUIRES: inside a write transaction.
+  std::uint32_t indexOf(sql::Db& db, const SiteId& id);
+  // REQUIRES: idx was returned by indexOf or load.
+  const SiteId& idAt(std::uint32_t idx) const;
+  std::optional<std::uint32_t> find(const SiteId& id) const;
+
+ private:
+  std::vector<SiteId> ids_;  // idx -> id (idx 0 unused)
+  std::unordered_map<SiteId, std::uint32_t, SiteIdHash> index_;
+};
+
+namespace catalog {
+
+bool isSite(sql::Db& db);
+void createSchema(sql::Db& db);
+std::optional<std::string> metaText(sql::Db& db, std::string_view key);
+void setMeta(sql::Db& db, std::string_view key, std::string_view value);
+std::vector<TableInfo> loadTables(sql::Db& db);
+void saveTable(sql::Db& db, TableInfo& t);
+
+}  // namespace catalog
+}  // namespace parley

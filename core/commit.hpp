@@ -1,0 +1,20 @@
+// Turns the rows a local transaction touched into one Transaction: compares each row's image
+// before the transaction with the row now, records column writes with their bases, gives the
+// transaction its dot, HLC and causal context, updates row metadata and appends it to the log.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "capture.hpp"
+#include "parley/transaction.hpp"
+#include "state.hpp"
+
+namespace parley {
+
+// REQUIRES: inside the write transaction that made the changes, capture not yet committed.
+// Returns nullopt if the rows' net change is nothing. `recordUndo`: keep what re-folding
+// needs to undo this transaction.
+std::optional<Transaction> commitLocal(SiteState& s, std::vector<TouchedRow> rows, bool recordUndo);
+
+}  // namespace parley

@@ -1,0 +1,88 @@
+#include "row_meta.hpp"
+
+#include "codec.hpp"
+
+namespace parley {
+namespace {
+
+void writeDots(codec::Writer& w, const Dots& dots, sql::Db& db, SiteTable& sites) {
+  w.varint(dots.size());
+  for (const auto& d : dots) {
+    w.varint(sites.indexOf(db, d.site));
+    w.varint(d.seq);
+  }
+}
+
+void writeCell(codec::Writer& w, const CellMeta& c, sql::Db& db, SiteTable& sites) {
+  writeDots(w, c.dots, db, sites);
+  w.varint(c.stamp.hlc.value);
+  w.varint(sites.indexOf(db, c.stamp.site));
+}
+
+Dots readDots(codec::Reader& r, const SiteTable& sites) {
+  auto n = r.varint();
+  if (n > 4096) throw Error(Status::corruption("row metadata: too many dots"));
+  Dots dots;
+  dots.reserve(n);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const SiteId& site = sites.idAt(static_cast<std::uint32_t>(r.varint()));
+    dots.push_back({site, r.varint()});
+  }
+  return dots;
+}
+
+CellMeta readCell(codec::Reader& r, const SiteTable& sites) {
+  CellMeta c;
+  c.dots = readDots(r, sites);
+  c.stamp.hlc.value = r.varint();
+  c.stamp.site = sites.idAt(static_cast<std::uint32_t>(r.varint()));
+  return c;
+}
+
+}  // namespace
+
+Dots RowMeta::allDots() const {
+  Dots out = existence.dots;
+  for (const auto& c : cells)
+    if (c) out = unionOf(out, c->dots);
+  return out;
+}
+
+std::string encodeRowMeta(const RowMeta& m, sql::Db& db, SiteTable& sites) {
+  std::string out;
+  codec::Writer w(out);
+  w.byte(m.alive ? 1 : 0);
+  writeCell(w, m.existence, db, sites);
+  std::uint64_t present = 0;
+  for (const auto& c : m.cells) present += c.has_value();
+  w.varint(present);
+  for (std::size_t i = 0; i < m.cells.size(); ++i) {
+    if (!m.cells[i]) continue;
+    w.varint(i);
+    writeCell(w, *m.cells[i], db, sites);
+  }
+  if (!m.alive) w.row(m.tombstone);
+  return out;
+}
+
+RowMeta decodeRowMeta(std::string_view bytes, const SiteTable& sites, std::size_t columnCount) {
+  codec::Reader r(bytes, "row metadata");
+  RowMeta m;
+  m.alive = r.byte() != 0;
+  m.existence = readCell(r, sites);
+  m.cells.resize(columnCount);
+  auto present = r.varint();
+  for (std::uint64_t i = 0; i < present; ++i) {
+    auto col = r.varint();
+    if (col >= columnCount) throw Error(Status::corruption("row metadata: column out of range"));
+    m.cells[col] = readCell(r, sites);
+  }
+  if (!m.alive) {
+    m.tombstone = r.row();
+    if (m.tombstone.size() != columnCount) throw Error(Status::corruption("row metadata: tombstone width"));
+  }
+  r.expectDone();
+  return m;
+}
+
+}  // namespace parley

@@ -1,0 +1,41 @@
+// Per-row replication metadata, stored as one blob per row in parley_rows.
+//
+// For each cell (non-key column) the dots of the write(s) its value reflects and the stamp of
+// its latest write; for the row, whether it exists, the dots of its last insert or delete, and
+// the stamp of the latest write of any kind. A deleted row keeps its metadata (a tombstone) and
+// its last values, so a concurrent update can still be detected and, if it wins, resurrect the
+// row with every column. Sites are stored as local integers (SiteTable).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "catalog.hpp"
+#include "parley/crdt/dot.hpp"
+#include "parley/transaction.hpp"
+#include "parley/value.hpp"
+
+namespace parley {
+
+struct CellMeta {
+  Dots dots;
+  Stamp stamp;
+  friend bool operator==(const CellMeta&, const CellMeta&) = default;
+};
+
+struct RowMeta {
+  bool alive = false;
+  CellMeta existence;                        // dots: last insert/delete; stamp: latest write
+  std::vector<std::optional<CellMeta>> cells;  // per column; nullopt for key columns
+  Row tombstone;                             // every column's last value, when !alive
+
+  // Every dot the row's current state reflects.
+  Dots allDots() const;
+};
+
+std::string encodeRowMeta(const RowMeta& m, sql::Db& db, SiteTable& sites);
+RowMeta decodeRowMeta(std::string_view bytes, const SiteTable& sites, std::size_t columnCount);
+
+}  // namespace parley

@@ -1,0 +1,88 @@
+// Thin RAII wrappers over the SQLite C API used inside core.
+//
+// Db owns a connection; Stmt owns a prepared statement. Unexpected SQLite errors throw
+// parley::Error carrying a one-line message with the failing SQL's context. Values move
+// between SQLite and parley::Value through bind() and Stmt::value().
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "parley/status.hpp"
+#include "parley/value.hpp"
+
+namespace parley::sql {
+
+// "name" with embedded quotes doubled: safe to splice as an identifier.
+std::string quoteIdent(std::string_view name);
+// Reads an sqlite3_value into a Value (copying text/blob bytes).
+Value fromSqlite(sqlite3_value* v);
+
+class Stmt {
+ public:
+  Stmt() = default;
+  Stmt(sqlite3* db, std::string_view sql);  // throws Error on a prepare failure
+  explicit Stmt(sqlite3_stmt* adopted) : stmt_(adopted) {}
+  ~Stmt();
+  Stmt(Stmt&& other) noexcept;
+  Stmt& operator=(Stmt&& other) noexcept;
+
+  // Binding is 1-based, as in SQLite.
+  Stmt& bind(int index, const Value& v);
+  Stmt& bind(int index, std::int64_t v);
+  Stmt& bindText(int index, std::string_view v);
+  Stmt& bindBlob(int index, std::string_view bytes);
+  Stmt& bindNull(int index);
+
+  // Steps once: true if a row is available, false when done. Throws Error on failure.
+  bool step();
+  // Steps to completion, ignoring rows.
+  void run();
+  // Resets and clears bindings for reuse.
+  void reset();
+
+  int columnCount() const;
+  Value value(int col) const;
+  std::int64_t int64(int col) const;
+  std::string text(int col) const;
+  std::string_view blob(int col) const;  // valid until the next step/reset
+  bool isNull(int col) const;
+
+  sqlite3_stmt* raw() const { return stmt_; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class Db {
+ public:
+  // Opens (creating if needed) a database. Throws Error on failure.
+  explicit Db(const std::string& path);
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  sqlite3* raw() const { return db_; }
+  // Runs SQL without results. Throws Error.
+  void exec(std::string_view sql);
+  // A cached prepared statement for `sql`, reset and ready to bind.
+  Stmt& cached(const std::string& sql);
+  // Drops every cached statement (after schema changes of our own).
+  void clearCache() { cache_.clear(); }
+  std::string errmsg() const;
+  bool inTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, Stmt> cache_;
+};
+
+// The first line of an SQLite error message, for a one-line user error.
+std::string oneLine(std::string_view message);
+
+}  // namespace parley::sql

@@ -1,0 +1,40 @@
+// SiteState: everything a site holds in memory, shared by capture, commit and apply.
+// Owned by Site::Impl; not thread-safe.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "catalog.hpp"
+#include "parley/crdt/version_vector.hpp"
+#include "parley/hlc.hpp"
+#include "parley/resolver.hpp"
+#include "parley/transaction.hpp"
+#include "sqlite.hpp"
+
+namespace parley {
+
+struct SiteState {
+  SiteState(const std::string& path, Clock& clock, std::chrono::milliseconds maxSkew)
+      : db(path), hlc(clock, maxSkew) {}
+
+  sql::Db db;
+  SiteId id;
+  SiteId cluster;
+  std::string name;
+  SiteTable sites;
+  std::vector<std::unique_ptr<TableInfo>> tables;
+  VersionVector vector;
+  HlcClock hlc;
+  std::shared_ptr<const ResolverProvider> resolvers;
+  std::optional<Stamp> frontier;  // the greatest stamp among held transactions
+
+  // REQUIRES nothing; nullptr if `name` is not tracked.
+  const TableInfo* table(std::string_view name) const;
+};
+
+}  // namespace parley

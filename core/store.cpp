@@ -1,0 +1,185 @@
+#include "store.hpp"
+
+#include <algorithm>
+
+#include "codec.hpp"
+#include "txn_codec.hpp"
+
+namespace parley::store {
+namespace {
+
+void bindKey(sql::Stmt& st, const TableInfo& t, const Row& pk, int first) {
+  for (std::size_t i = 0; i < t.pk.size(); ++i) st.bind(first + static_cast<int>(i), pk[i]);
+}
+
+std::int64_t siteIdx(SiteState& s, const SiteId& id) {
+  return static_cast<std::int64_t>(s.sites.indexOf(s.db, id));
+}
+
+}  // namespace
+
+std::optional<Row> readRow(SiteState& s, const TableInfo& t, const Row& pk) {
+  auto& st = s.db.cached(t.selectByKey);
+  bindKey(st, t, pk, 1);
+  if (!st.step()) return std::nullopt;
+  Row row;
+  row.reserve(t.columns.size());
+  for (std::size_t i = 0; i < t.columns.size(); ++i) row.push_back(st.value(static_cast<int>(i)));
+  return row;
+}
+
+void insertRow(SiteState& s, const TableInfo& t, const Row& values) {
+  auto& st = s.db.cached(t.insertRow);
+  for (std::size_t i = 0; i < values.size(); ++i) st.bind(static_cast<int>(i) + 1, values[i]);
+  st.run();
+}
+
+void updateRow(SiteState& s, const TableInfo& t, const Row& values) {
+  if (t.updateRow.empty()) return;  // every column is a key column
+  auto& st = s.db.cached(t.updateRow);
+  int n = 0;
+  for (std::size_t i = 0; i < values.size(); ++i)
+    if (!t.isKey[i]) st.bind(++n, values[i]);
+  for (std::size_t i = 0; i < t.pk.size(); ++i) st.bind(n + 1 + static_cast<int>(i), values[t.pk[i]]);
+  st.run();
+}
+
+void deleteRow(SiteState& s, const TableInfo& t, const Row& pk) {
+  auto& st = s.db.cached(t.deleteRow);
+  bindKey(st, t, pk, 1);
+  st.run();
+}
+
+void writeRow(SiteState& s, const TableInfo& t, const Row& pk, const std::optional<Row>& now,
+              const std::optional<Row>& after) {
+  if (now && after) {
+    if (*now != *after) updateRow(s, t, *after);
+  } else if (after) {
+    insertRow(s, t, *after);
+  } else if (now) {
+    deleteRow(s, t, pk);
+  }
+}
+
+std::optional<std::string> readMetaBlob(SiteState& s, const TableInfo& t, std::string_view key) {
+  auto& st = s.db.cached("SELECT meta FROM parley_rows WHERE tbl = ?1 AND pk = ?2");
+  st.bind(1, t.id).bindBlob(2, key);
+  if (!st.step()) return std::nullopt;
+  return std::string(st.blob(0));
+}
+
+std::optional<RowMeta> readMeta(SiteState& s, const TableInfo& t, std::string_view key) {
+  auto blob = readMetaBlob(s, t, key);
+  if (!blob) return std::nullopt;
+  return decodeRowMeta(*blob, s.sites, t.columns.size());
+}
+
+void writeMetaBlob(SiteState& s, const TableInfo& t, std::string_view key, std::string_view blob) {
+  auto& st = s.db.cached("INSERT OR REPLACE INTO parley_rows(tbl, pk, meta) VALUES (?1, ?2, ?3)");
+  st.bind(1, t.id).bindBlob(2, key).bindBlob(3, blob);
+  st.run();
+}
+
+void writeMeta(SiteState& s, const TableInfo& t, std::string_view key, const RowMeta& m) {
+  writeMetaBlob(s, t, key, encodeRowMeta(m, s.db, s.sites));
+}
+
+void deleteMeta(SiteState& s, const TableInfo& t, std::string_view key) {
+  auto& st = s.db.cached("DELETE FROM parley_rows WHERE tbl = ?1 AND pk = ?2");
+  st.bind(1, t.id).bindBlob(2, key);
+  st.run();
+}
+
+void appendLog(SiteState& s, const Transaction& t, std::string_view body) {
+  auto site = siteIdx(s, t.dot.site);
+  auto& log = s.db.cached("INSERT INTO parley_log(site, seq, hlc, body) VALUES (?1, ?2, ?3, ?4)");
+  log.bind(1, site).bind(2, static_cast<std::int64_t>(t.dot.seq)).bind(3, static_cast<std::int64_t>(t.hlc.value));
+  log.bindBlob(4, body);
+  log.run();
+  auto& vec = s.db.cached("INSERT OR REPLACE INTO parley_vector(site, seq) VALUES (?1, ?2)");
+  vec.bind(1, site).bind(2, static_cast<std::int64_t>(t.dot.seq));
+  vec.run();
+  s.vector.advance(t.dot);
+}
+
+std::vector<Transaction> logFrom(SiteState& s, const SiteId& origin, std::uint64_t after) {
+  std::vector<Transaction> out;
+  auto idx = s.sites.find(origin);
+  if (!idx) return out;
+  auto& st = s.db.cached("SELECT body FROM parley_log WHERE site = ?1 AND seq > ?2 ORDER BY seq");
+  st.bind(1, static_cast<std::int64_t>(*idx)).bind(2, static_cast<std::int64_t>(after));
+  while (st.step()) out.push_back(decodeTransaction(st.blob(0)));
+  return out;
+}
+
+std::vector<Transaction> logAfter(SiteState& s, const Stamp& from) {
+  std::vector<Transaction> out;
+  auto& st = s.db.cached("SELECT body FROM parley_log WHERE hlc >= ?1");
+  st.bind(1, static_cast<std::int64_t>(from.hlc.value));
+  while (st.step()) {
+    Transaction t = decodeTransaction(st.blob(0));
+    if (t.stamp() > from) out.push_back(std::move(t));
+  }
+  std::sort(out.begin(), out.end(), [](const Transaction& a, const Transaction& b) { return a.stamp() < b.stamp(); });
+  return out;
+}
+
+std::optional<Stamp> lastStamp(SiteState& s) {
+  auto& st = s.db.cached(
+      "SELECT hlc, site FROM parley_log WHERE hlc = (SELECT max(hlc) FROM parley_log)");
+  std::optional<Stamp> best;
+  while (st.step()) {
+    Stamp candidate{Hlc{static_cast<std::uint64_t>(st.int64(0))},
+                    s.sites.idAt(static_cast<std::uint32_t>(st.int64(1)))};
+    if (!best || candidate > *best) best = candidate;
+  }
+  return best;
+}
+
+void saveUndo(SiteState& s, const Dot& dot, const std::vector<UndoEntry>& entries) {
+  std::string body;
+  codec::Writer w(body);
+  w.varint(entries.size());
+  for (const auto& e : entries) {
+    w.varint(static_cast<std::uint64_t>(e.table));
+    w.bytes(e.key);
+    w.byte(e.meta ? 1 : 0);
+    if (e.meta) w.bytes(*e.meta);
+    w.byte(e.values ? 1 : 0);
+    if (e.values) w.row(*e.values);
+  }
+  auto& st = s.db.cached("INSERT OR REPLACE INTO parley_undo(site, seq, body) VALUES (?1, ?2, ?3)");
+  st.bind(1, siteIdx(s, dot.site)).bind(2, static_cast<std::int64_t>(dot.seq)).bindBlob(3, body);
+  st.run();
+}
+
+std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot) {
+  auto idx = siteIdx(s, dot.site);
+  auto& st = s.db.cached("SELECT body FROM parley_undo WHERE site = ?1 AND seq = ?2");
+  st.bind(1, idx).bind(2, static_cast<std::int64_t>(dot.seq));
+  if (!st.step())
+    throw Error(Status::corruption("undo record missing for transaction " + dot.toString()));
+  codec::Reader r(st.blob(0), "undo record");
+  std::vector<UndoEntry> out(r.varint());
+  for (auto& e : out) {
+    e.table = static_cast<std::int64_t>(r.varint());
+    e.key = std::string(r.bytes());
+    if (r.byte()) e.meta = std::string(r.bytes());
+    if (r.byte()) e.values = r.row();
+  }
+  st.reset();
+  auto& del = s.db.cached("DELETE FROM parley_undo WHERE site = ?1 AND seq = ?2");
+  del.bind(1, idx).bind(2, static_cast<std::int64_t>(dot.seq));
+  del.run();
+  return out;
+}
+
+VersionVector loadVector(SiteState& s) {
+  VersionVector v;
+  sql::Stmt st(s.db.raw(), "SELECT site, seq FROM parley_vector");
+  while (st.step())
+    v.set(s.sites.idAt(static_cast<std::uint32_t>(st.int64(0))), static_cast<std::uint64_t>(st.int64(1)));
+  return v;
+}
+
+}  // namespace parley::store

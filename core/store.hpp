@@ -1,0 +1,55 @@
+// Store: reads and writes of a site's rows, row metadata, log, vector and undo records.
+// Every function runs inside the caller's SQLite transaction; all SQL is prepared once and
+// cached, identifiers quoted, values bound.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "parley/transaction.hpp"
+#include "row_meta.hpp"
+#include "state.hpp"
+
+namespace parley::store {
+
+// The current values of a row (every column), if it exists.
+std::optional<Row> readRow(SiteState& s, const TableInfo& t, const Row& pk);
+void insertRow(SiteState& s, const TableInfo& t, const Row& values);
+void updateRow(SiteState& s, const TableInfo& t, const Row& values);
+void deleteRow(SiteState& s, const TableInfo& t, const Row& pk);
+// Makes the stored row equal `after` (nullopt: absent), given what is stored now.
+void writeRow(SiteState& s, const TableInfo& t, const Row& pk, const std::optional<Row>& now,
+              const std::optional<Row>& after);
+
+std::optional<RowMeta> readMeta(SiteState& s, const TableInfo& t, std::string_view key);
+void writeMeta(SiteState& s, const TableInfo& t, std::string_view key, const RowMeta& m);
+void deleteMeta(SiteState& s, const TableInfo& t, std::string_view key);
+// The raw stored metadata blob, for undo records.
+std::optional<std::string> readMetaBlob(SiteState& s, const TableInfo& t, std::string_view key);
+void writeMetaBlob(SiteState& s, const TableInfo& t, std::string_view key, std::string_view blob);
+
+// Appends a transaction to the log and advances the site's vector to its dot.
+void appendLog(SiteState& s, const Transaction& t, std::string_view body);
+// Held transactions of `origin` with seq > after, in seq order (decoded).
+std::vector<Transaction> logFrom(SiteState& s, const SiteId& origin, std::uint64_t after);
+// Every held transaction whose stamp is greater than `from`, in canonical order.
+std::vector<Transaction> logAfter(SiteState& s, const Stamp& from);
+// The greatest stamp among held transactions, if any.
+std::optional<Stamp> lastStamp(SiteState& s);
+
+// Undo records: for each row an applied transaction changed, its metadata blob and values
+// before it (nullopt: absent).
+struct UndoEntry {
+  std::int64_t table = 0;
+  std::string key;
+  std::optional<std::string> meta;
+  std::optional<Row> values;
+};
+void saveUndo(SiteState& s, const Dot& dot, const std::vector<UndoEntry>& entries);
+std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot);
+
+VersionVector loadVector(SiteState& s);
+
+}  // namespace parley::store
