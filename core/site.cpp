@@ -100,6 +100,8 @@ struct Site::Impl {
   void configure(const std::string& path) {
     if (!isMemory(path)) state.db.exec("PRAGMA journal_mode = WAL");
     state.db.exec("PRAGMA synchronous = NORMAL");
+    // Capture and apply read a row's metadata next to the row itself: give both room.
+    state.db.exec("PRAGMA cache_size = -65536");
   }
 
   void load() {
