@@ -71,24 +71,30 @@ void checkFits(const SiteState& s, const Transaction& t) {
   }
 }
 
+// One row of a transaction being applied: where it was and where the fold takes it.
+struct RowWrite {
+  const TableInfo* table;
+  const Row* pk;
+  std::string key;
+  std::optional<std::string> metaBlob;
+  RowState before;
+  FoldStep step;
+};
+
 class Engine {
  public:
   Engine(SiteState& s, ApplyResult& result) : s_(s), result_(result) {}
 
   void applyOne(const Transaction& t, bool recordUndo) {
+    std::vector<RowWrite> writes;
+    writes.reserve(t.rows.size());
+    for (const auto& row : t.rows) writes.push_back(fold(t, row));
+    storeRows(t, writes);
     std::vector<store::UndoEntry> undo;
-    for (const auto& row : t.rows) {
-      const TableInfo& table = *s_.table(row.table);
-      std::string key = codec::encodeKey(row.pk);
-      auto blob = store::readMetaBlob(s_, table, key);
-      RowState before;
-      if (blob) before.meta = decodeRowMeta(*blob, s_.sites, table.columns.size());
-      before.values = store::readRow(s_, table, row.pk);
-      FoldStep step = foldRow(table, before, row, t, *s_.resolvers);
-      store::writeRow(s_, table, row.pk, before.values, step.values);
-      store::writeMeta(s_, table, key, step.meta);
-      for (auto& c : step.conflicts) result_.conflicts.push_back(std::move(c));
-      if (recordUndo) undo.push_back({table.id, std::move(key), std::move(blob), std::move(before.values)});
+    for (auto& w : writes) {
+      store::writeMeta(s_, *w.table, w.key, w.step.meta);
+      for (auto& c : w.step.conflicts) result_.conflicts.push_back(std::move(c));
+      if (recordUndo) undo.push_back({w.table->id, std::move(w.key), std::move(w.metaBlob), std::move(w.before.values)});
     }
     if (recordUndo) store::saveUndo(s_, t.dot, undo);
   }
@@ -108,6 +114,55 @@ class Engine {
   }
 
  private:
+  RowWrite fold(const Transaction& t, const RowChange& row) {
+    RowWrite w{s_.table(row.table), &row.pk, codec::encodeKey(row.pk), {}, {}, {}};
+    w.metaBlob = store::readMetaBlob(s_, *w.table, w.key);
+    if (w.metaBlob) w.before.meta = decodeRowMeta(*w.metaBlob, s_.sites, w.table->columns.size());
+    w.before.values = store::readRow(s_, *w.table, row.pk);
+    w.step = foldRow(*w.table, w.before, row, t, *s_.resolvers);
+    return w;
+  }
+
+  // Writes the rows' new values. A transaction valid at its origin can still meet UNIQUE
+  // constraints row by row (two rows swapping a value): rows that fail are retried after the
+  // others, and rows that block each other are deleted and re-inserted together.
+  void storeRows(const Transaction& t, std::vector<RowWrite>& writes) {
+    std::vector<RowWrite*> pending;
+    for (auto& w : writes) pending.push_back(&w);
+    while (!pending.empty()) {
+      std::vector<RowWrite*> failed;
+      for (RowWrite* w : pending)
+        if (!tryWrite(*w)) failed.push_back(w);
+      if (failed.size() == pending.size()) return rewriteTogether(t, failed);
+      pending = std::move(failed);
+    }
+  }
+
+  bool tryWrite(RowWrite& w) {
+    try {
+      store::writeRow(s_, *w.table, *w.pk, w.before.values, w.step.values);
+      return true;
+    } catch (const Error& e) {
+      if (e.status().code() != Status::Code::kConstraint) throw;
+      return false;
+    }
+  }
+
+  void rewriteTogether(const Transaction& t, const std::vector<RowWrite*>& rows) {
+    try {
+      for (RowWrite* w : rows)
+        if (w->before.values) store::deleteRow(s_, *w->table, *w->pk);
+      for (RowWrite* w : rows)
+        if (w->step.values) store::insertRow(s_, *w->table, *w->step.values);
+    } catch (const Error& e) {
+      if (e.status().code() != Status::Code::kConstraint) throw;
+      throw Error(Status::constraint(fmt::format(
+          "transaction {} breaks a constraint of this site ({}); resolving constraint conflicts is not "
+          "supported yet",
+          t.dot.toString(), e.status().message())));
+    }
+  }
+
   const TableInfo* tableById(std::int64_t id) const {
     for (const auto& t : s_.tables)
       if (t->id == id) return t.get();

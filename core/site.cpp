@@ -153,7 +153,8 @@ struct Site::Impl {
     return SQLITE_OK;
   }
 
-  Status userError(std::string what) {
+  Status userError(const Status& cause) {
+    std::string what = cause.message();
     if (!deniedSchemaChange.empty()) {
       what = fmt::format("\"{}\" is replicated by parley: altering or dropping it is not supported yet",
                          deniedSchemaChange);
@@ -161,6 +162,7 @@ struct Site::Impl {
     }
     if (capture.takeRefusedCommit())
       what = "commit refused: tracked rows changed without being captured; the transaction was rolled back";
+    if (cause.code() == Status::Code::kConstraint) return Status::constraint(what);
     return Status::invalidArgument(what);
   }
 
@@ -192,7 +194,7 @@ struct Site::Impl {
       sqlite3_stmt* raw = nullptr;
       const char* next = nullptr;
       if (sqlite3_prepare_v2(state.db.raw(), tail, static_cast<int>(end - tail), &raw, &next) != SQLITE_OK) {
-        throw Error(userError(state.db.errmsg()));
+        throw Error(userError(Status::invalidArgument(state.db.errmsg())));
       }
       tail = next;
       if (!raw) continue;
@@ -222,7 +224,7 @@ struct Site::Impl {
       collectRows(stmt, out);
     } catch (const Error& e) {
       if (wrap || !state.db.inTransaction()) rollbackQuietly();
-      throw Error(userError(e.status().message()));
+      throw Error(userError(e.status()));
     }
     if (wrap) {
       try {

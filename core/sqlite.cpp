@@ -9,6 +9,7 @@ namespace {
     throw Error(Status::ioError(std::move(msg)));
   if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) throw Error(Status::corruption(std::move(msg)));
   if (code == SQLITE_BUSY || code == SQLITE_LOCKED) throw Error(Status::busy(std::move(msg)));
+  if (code == SQLITE_CONSTRAINT) throw Error(Status::constraint(std::move(msg)));
   throw Error(Status::invalidArgument(std::move(msg)));
 }
 

@@ -13,6 +13,7 @@ std::string Status::toString() const {
     case Code::kUnsupported: name = "unsupported"; break;
     case Code::kNotReady: name = "not ready"; break;
     case Code::kBusy: name = "busy"; break;
+    case Code::kConstraint: name = "constraint"; break;
   }
   return std::string(name) + ": " + message_;
 }

@@ -23,7 +23,8 @@ class Status {
     kIOError,
     kUnsupported,  // something parley refuses to replicate, with the reason
     kNotReady,     // a remote transaction whose causal dependencies are missing
-    kBusy,         // a transaction is open on the site
+    kBusy,         // a transaction is open on the site, or the database is locked
+    kConstraint,   // a constraint of the database (UNIQUE, CHECK, NOT NULL, FK) refused a change
   };
 
   Status() = default;
@@ -35,6 +36,7 @@ class Status {
   static Status unsupported(std::string msg) { return {Code::kUnsupported, std::move(msg)}; }
   static Status notReady(std::string msg) { return {Code::kNotReady, std::move(msg)}; }
   static Status busy(std::string msg) { return {Code::kBusy, std::move(msg)}; }
+  static Status constraint(std::string msg) { return {Code::kConstraint, std::move(msg)}; }
 
   bool isOk() const { return code_ == Code::kOk; }
   explicit operator bool() const { return isOk(); }

@@ -1,0 +1,277 @@
+// Expected failures are Status values with one clear line, and a failure records nothing:
+// tables parley cannot replicate safely are refused with the reason, bad SQL and constraint
+// violations leave the site's vector and log unchanged, and opening/creating the wrong file
+// says so.
+#include <catch2/catch.hpp>
+
+#include <sqlite3.h>
+
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "parley/resolvers/basic.hpp"
+#include "parley/site.hpp"
+#include "support/sites.hpp"
+
+namespace parley {
+namespace {
+
+using test::Cluster;
+using test::ClusterOptions;
+using test::execOk;
+using test::Int;
+using test::tableContents;
+using test::Txt;
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+bool containsIgnoringCase(std::string haystack, std::string needle) {
+  for (auto& ch : haystack) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (auto& ch : needle) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return contains(haystack, needle);
+}
+
+void checkOneLine(const Status& s) {
+  INFO(s.toString());
+  CHECK_FALSE(s.isOk());
+  CHECK_FALSE(s.message().empty());
+  CHECK_FALSE(contains(s.message(), "\n"));
+}
+
+ClusterOptions untracked(const std::string& schema) {
+  ClusterOptions o;
+  o.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b);" + schema;
+  o.tracked = {"t"};
+  return o;
+}
+
+// Tracking `table` must fail, say something containing `why`, and change nothing.
+void checkRefused(Site& s, const std::string& table, const std::string& why) {
+  VersionVector before = s.vector();
+  auto tablesBefore = s.trackedTables();
+  Status st = s.track(table);
+  INFO("track(\"" << table << "\") -> " << st.toString());
+  checkOneLine(st);
+  if (!why.empty()) CHECK(containsIgnoringCase(st.message(), why));
+  CHECK(s.trackedTables() == tablesBefore);
+  CHECK(s.vector() == before);
+}
+
+}  // namespace
+
+TEST_CASE("tracking a table without a PRIMARY KEY is refused and says why", "[core][errors][track]") {
+  Cluster c(1, untracked("CREATE TABLE nopk(a, b); INSERT INTO nopk VALUES (1, 2);"));
+  checkRefused(c[0], "nopk", "PRIMARY KEY");
+  // Writes to it still work and record nothing.
+  test::captureNothing(c[0], "INSERT INTO nopk VALUES (3, 4)");
+}
+
+TEST_CASE("tracking an unknown table is refused", "[core][errors][track]") {
+  Cluster c(1);
+  checkRefused(c[0], "does_not_exist", "does_not_exist");
+}
+
+TEST_CASE("tracking a table with a generated column is refused", "[core][errors][track]") {
+  Cluster c(1, untracked("CREATE TABLE g(id INTEGER PRIMARY KEY, a, b GENERATED ALWAYS AS (a * 2) VIRTUAL);"
+                         "CREATE TABLE gs(id INTEGER PRIMARY KEY, a, b AS (a + 1) STORED);"));
+  checkRefused(c[0], "g", "generated");
+  checkRefused(c[0], "gs", "generated");
+}
+
+TEST_CASE("parley's own tables and parley_-prefixed tables cannot be tracked", "[core][errors][track]") {
+  Cluster c(1, untracked("CREATE TABLE parley_mine(id INTEGER PRIMARY KEY, x);"));
+  checkRefused(c[0], "parley_mine", "parley_");
+  for (const char* internal : {"parley_log", "parley_meta", "sqlite_schema"}) checkRefused(c[0], internal, "");
+}
+
+TEST_CASE("tracking a view is refused", "[core][errors][track]") {
+  Cluster c(1, untracked("CREATE VIEW v AS SELECT id, a FROM t;"));
+  checkRefused(c[0], "v", "view");
+}
+
+TEST_CASE("tracking a WITHOUT ROWID table with a PRIMARY KEY is accepted", "[core][errors][track]") {
+  Cluster c(1, untracked("CREATE TABLE w(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"));
+  REQUIRE_OK(c[0].track("w"));
+  auto columns = c[0].columns("w");
+  REQUIRE_OK(columns);
+  CHECK(*columns == std::vector<std::string>{"k", "v"});
+}
+
+TEST_CASE("columns() of an untracked table is an error", "[core][errors][track]") {
+  Cluster c(1, untracked("CREATE TABLE other(id INTEGER PRIMARY KEY);"));
+  auto r = c[0].columns("other");
+  CHECK_FALSE(r.ok());
+  checkOneLine(r.status());
+}
+
+TEST_CASE("an SQL syntax error in exec is a one-line error and records nothing", "[core][errors][exec]") {
+  Cluster c(1);
+  Site& s = c[0];
+  execOk(s, "INSERT INTO t VALUES (1, 'a', 1)");
+  VersionVector before = s.vector();
+  auto contents = tableContents(s, "t");
+  for (const char* bad : {"SELEC 1", "INSERT INTO t VALUES (", "UPDATE nosuch SET x = 1",
+                          "INSERT INTO t(nosuchcolumn) VALUES (1)"}) {
+    auto r = s.exec(bad);
+    INFO(bad << " -> " << r.status().toString());
+    CHECK_FALSE(r.ok());
+    checkOneLine(r.status());
+    CHECK(r.status().code() == Status::Code::kInvalidArgument);
+    CHECK(s.vector() == before);
+  }
+  CHECK(tableContents(s, "t") == contents);
+  // The site still works.
+  test::captureOne(s, "INSERT INTO t VALUES (2, 'b', 2)");
+}
+
+TEST_CASE("a constraint violation in exec is an error and records nothing", "[core][errors][exec]") {
+  ClusterOptions o;
+  o.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a NOT NULL, b INTEGER CHECK (b >= 0));";
+  Cluster c(1, o);
+  Site& s = c[0];
+  execOk(s, "INSERT INTO t VALUES (1, 'a', 5), (2, 'b', 0)");
+  VersionVector before = s.vector();
+  auto held = test::allTransactions(s).size();
+  auto contents = tableContents(s, "t");
+  for (const char* bad : {"INSERT INTO t VALUES (1, 'dup', 1)",
+                          "INSERT INTO t VALUES (3, 'c', 3), (1, 'dup', 1)",  // first row fine, second not
+                          "INSERT INTO t VALUES (4, NULL, 1)",
+                          "UPDATE t SET b = b - 1",  // row 1 fine, row 2 violates the CHECK
+                          "UPDATE t SET a = NULL WHERE id = 2"}) {
+    auto r = s.exec(bad);
+    INFO(bad << " -> " << r.status().toString());
+    CHECK_FALSE(r.ok());
+    checkOneLine(r.status());
+    CHECK(s.vector() == before);
+    CHECK(test::allTransactions(s).size() == held);
+    CHECK(tableContents(s, "t") == contents);
+  }
+}
+
+TEST_CASE("track and apply while a transaction is open are refused as busy", "[core][errors]") {
+  ClusterOptions o = untracked("CREATE TABLE later(id INTEGER PRIMARY KEY, x);");
+  Cluster c(2, o);
+  execOk(c[0], "INSERT INTO t VALUES (1, 'a', 1)");
+  auto txns = test::allTransactions(c[0]);
+  execOk(c[1], "BEGIN");
+  execOk(c[1], "INSERT INTO t VALUES (5, 'local', 5)");
+
+  Status tracked = c[1].track("later");
+  INFO(tracked.toString());
+  CHECK(tracked.code() == Status::Code::kBusy);
+
+  auto applied = c[1].apply(txns);
+  INFO(applied.status().toString());
+  CHECK_FALSE(applied.ok());
+  CHECK(applied.status().code() == Status::Code::kBusy);
+
+  execOk(c[1], "COMMIT");
+  CHECK(c[1].vector().get(c[0].id()) == 0);
+  CHECK(c[1].vector().get(c[1].id()) == 1);
+  test::applyOk(c[1], txns);
+  CHECK(tableContents(c[1], "t") == std::vector<Row>{{Int(1), Txt("a"), Int(1)}, {Int(5), Txt("local"), Int(5)}});
+}
+
+TEST_CASE("Site::open of a file that is not a site is a clear error", "[core][errors][open]") {
+  test::TempDir dir;
+  ManualClock clock;
+  auto lww = resolvers::lwwEverywhere();
+
+  SECTION("a plain SQLite database") {
+    std::string path = dir.file("plain.db");
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "CREATE TABLE x(a); INSERT INTO x VALUES (1)", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    auto r = Site::open(path, SiteOptions{&clock, lww});
+    REQUIRE_FALSE(r.ok());
+    checkOneLine(r.status());
+    // The file is left as it was: no parley_ tables were added.
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'parley%'", -1, &stmt,
+                               nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+    CHECK(sqlite3_column_int(stmt, 0) == 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+  }
+  SECTION("a file that is not SQLite at all") {
+    std::string path = dir.file("garbage.db");
+    std::ofstream(path) << "this is not a database, just some text that is long enough to have a header\n";
+    auto r = Site::open(path, SiteOptions{&clock, lww});
+    REQUIRE_FALSE(r.ok());
+    checkOneLine(r.status());
+  }
+  SECTION("a missing file") {
+    std::string path = dir.file("missing.db");
+    auto r = Site::open(path, SiteOptions{&clock, lww});
+    REQUIRE_FALSE(r.ok());
+    checkOneLine(r.status());
+    CHECK_FALSE(std::filesystem::exists(path));
+  }
+}
+
+TEST_CASE("Site::create on an existing site is an error and leaves it intact", "[core][errors][open]") {
+  test::TempDir dir;
+  std::string path = dir.file("site.db");
+  ManualClock clock;
+  test::FixedIdSource first(test::testSiteId(1));
+  test::FixedIdSource second(test::testSiteId(2));
+  auto lww = resolvers::lwwEverywhere();
+  {
+    auto created = Site::create(path, CreateOptions{"first", &first, std::nullopt}, SiteOptions{&clock, lww});
+    REQUIRE_OK(created);
+    execOk(**created, "CREATE TABLE t(id INTEGER PRIMARY KEY, a); INSERT INTO t VALUES (1, 'kept')");
+    REQUIRE_OK((*created)->track("t"));
+  }
+  auto again = Site::create(path, CreateOptions{"second", &second, std::nullopt}, SiteOptions{&clock, lww});
+  REQUIRE_FALSE(again.ok());
+  checkOneLine(again.status());
+
+  auto reopened = Site::open(path, SiteOptions{&clock, lww});
+  REQUIRE_OK(reopened);
+  CHECK((*reopened)->id() == test::testSiteId(1));
+  CHECK((*reopened)->name() == "first");
+  CHECK(tableContents(**reopened, "t") == std::vector<Row>{{Int(1), Txt("kept")}});
+  CHECK((*reopened)->vector().get(test::testSiteId(1)) == 1);
+}
+
+TEST_CASE("a site created without a cluster id starts a new cluster; with one it joins", "[core][errors][open]") {
+  ManualClock clock;
+  test::FixedIdSource ids(test::testSiteId(3));
+  auto lww = resolvers::lwwEverywhere();
+  auto fresh = Site::create(":memory:", CreateOptions{"fresh", &ids, std::nullopt}, SiteOptions{&clock, lww});
+  REQUIRE_OK(fresh);
+  CHECK_FALSE((*fresh)->clusterId().isNil());
+  auto joined = Site::create(":memory:", CreateOptions{"joined", &ids, (*fresh)->clusterId()}, SiteOptions{&clock, lww});
+  REQUIRE_OK(joined);
+  CHECK((*joined)->clusterId() == (*fresh)->clusterId());
+}
+
+TEST_CASE("sites with different resolver configurations have different schema fingerprints",
+          "[core][errors][fingerprint]") {
+  Cluster same(2);
+  CHECK(same[0].schemaFingerprint() == same[1].schemaFingerprint());
+  ClusterOptions o;
+  o.resolvers = resolvers::fwwEverywhere();
+  Cluster other(1, o);
+  CHECK(other[0].schemaFingerprint() != same[0].schemaFingerprint());
+  ClusterOptions moreTables;
+  moreTables.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b); CREATE TABLE u(id INTEGER PRIMARY KEY);";
+  moreTables.tracked = {"t", "u"};
+  Cluster bigger(1, moreTables);
+  CHECK(bigger[0].schemaFingerprint() != same[0].schemaFingerprint());
+}
+
+TEST_CASE("tracking a table whose key has a non-binary collation is refused", "[core][errors][track]") {
+  Cluster c(1, untracked("CREATE TABLE ci(name TEXT COLLATE NOCASE PRIMARY KEY, v);"));
+  checkRefused(c[0], "ci", "COLLATE");
+}
+
+}  // namespace parley

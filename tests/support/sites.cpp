@@ -1,0 +1,272 @@
+#include "support/sites.hpp"
+
+#include <cstdlib>
+#include <sstream>
+
+namespace parley::test {
+
+SiteId testSiteId(std::uint8_t n) {
+  SiteId id;
+  id.bytes.fill(n);
+  return id;
+}
+
+SiteId testClusterId() {
+  SiteId id;
+  id.bytes.fill(0xcc);
+  return id;
+}
+
+Cluster::Cluster(std::size_t n, ClusterOptions options) : options_(std::move(options)) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i < options_.idBytes.size()) {
+      addSite(options_.idBytes[i]);
+    } else {
+      addSite();
+    }
+  }
+}
+
+Cluster::~Cluster() = default;
+
+std::size_t Cluster::addSite(std::optional<std::uint8_t> idByte) {
+  std::uint8_t byte = idByte.value_or(nextIdByte_);
+  if (byte >= nextIdByte_) nextIdByte_ = static_cast<std::uint8_t>(byte + 1);
+  std::size_t index = sites_.size();
+  std::string name = "site" + std::to_string(index);
+  INFO("creating " << name << " with id byte " << int(byte));
+
+  clocks_.push_back(std::make_unique<ManualClock>(options_.startMs));
+  ids_.push_back(std::make_unique<FixedIdSource>(testSiteId(byte)));
+  CreateOptions create{name, ids_.back().get(), testClusterId()};
+  SiteOptions siteOptions{clocks_.back().get(), options_.resolvers, options_.maxClockSkew};
+  auto created = Site::create(":memory:", create, siteOptions);
+  REQUIRE_OK(created);
+  sites_.push_back(std::move(created).value());
+  Site& site = *sites_.back();
+  REQUIRE(site.id() == testSiteId(byte));
+  REQUIRE(site.clusterId() == testClusterId());
+  REQUIRE(site.name() == name);
+
+  if (!options_.schema.empty()) execOk(site, options_.schema);
+  for (const auto& table : options_.tracked) REQUIRE_OK(site.track(table));
+  return index;
+}
+
+QueryResult execOk(Site& site, std::string_view sql) {
+  auto r = site.exec(sql);
+  INFO("at " << site.name() << ": " << sql << "\n-> " << r.status().toString());
+  REQUIRE(r.ok());
+  return std::move(r).value();
+}
+
+QueryResult execOk(Site& site, std::string_view sql, const std::vector<Value>& params) {
+  auto r = site.exec(sql, params);
+  std::string shown;
+  for (const auto& p : params) shown += (shown.empty() ? "" : ", ") + p.toSqlLiteral();
+  INFO("at " << site.name() << ": " << sql << " [" << shown << "]\n-> " << r.status().toString());
+  REQUIRE(r.ok());
+  return std::move(r).value();
+}
+
+std::int64_t queryInt(Site& site, std::string_view sql) {
+  auto r = execOk(site, sql);
+  INFO(sql);
+  REQUIRE(r.rows.size() == 1);
+  REQUIRE(r.rows[0].size() >= 1);
+  REQUIRE(r.rows[0][0].type() == Value::Type::kInteger);
+  return r.rows[0][0].asInteger();
+}
+
+std::vector<Transaction> changesOk(const Site& site, const VersionVector& since) {
+  auto r = site.changesSince(since);
+  INFO("changesSince(" << since.toString() << ") at " << site.name() << " -> "
+                       << r.status().toString());
+  REQUIRE(r.ok());
+  return std::move(r).value();
+}
+
+std::vector<Transaction> allTransactions(const Site& site) { return changesOk(site, VersionVector{}); }
+
+Transaction transactionWithDot(const Site& site, const Dot& dot) {
+  auto all = allTransactions(site);
+  for (auto& t : all)
+    if (t.dot == dot) return t;
+  INFO("looking for " << dot.toString() << " at " << site.name() << " among\n" << describe(all));
+  FAIL("transaction not held");
+  return {};
+}
+
+ApplyResult applyOk(Site& site, std::span<const Transaction> transactions) {
+  auto r = site.apply(transactions);
+  INFO("apply at " << site.name() << " of " << transactions.size() << " transactions -> "
+                   << r.status().toString());
+  REQUIRE(r.ok());
+  return std::move(r).value();
+}
+
+ApplyResult deliver(Site& from, Site& to) {
+  INFO("deliver " << from.name() << " -> " << to.name());
+  auto txns = changesOk(from, to.vector());
+  return applyOk(to, txns);
+}
+
+std::pair<ApplyResult, ApplyResult> syncPair(Site& a, Site& b) {
+  ApplyResult ab = deliver(a, b);
+  ApplyResult ba = deliver(b, a);
+  return {std::move(ab), std::move(ba)};
+}
+
+void syncAll(Cluster& cluster) {
+  // Two all-pairs rounds reach everyone in any order; a third proves nothing is left.
+  for (int round = 0; round < 2; ++round)
+    for (std::size_t i = 0; i < cluster.size(); ++i)
+      for (std::size_t j = i + 1; j < cluster.size(); ++j) syncPair(cluster[i], cluster[j]);
+  for (std::size_t i = 1; i < cluster.size(); ++i) {
+    INFO(cluster[0].name() << " " << cluster[0].vector().toString() << " vs " << cluster[i].name()
+                           << " " << cluster[i].vector().toString());
+    REQUIRE(cluster[i].vector() == cluster[0].vector());
+  }
+}
+
+std::vector<Row> tableContents(Site& site, std::string_view table) {
+  std::string quoted = "\"";
+  for (char c : table) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  quoted += '"';
+  auto count = execOk(site, "SELECT count(*) FROM pragma_table_info(?1)", {Value::text(std::string(table))});
+  REQUIRE(count.rows.size() == 1);
+  std::int64_t n = count.rows[0][0].asInteger();
+  REQUIRE(n > 0);
+  std::string sql = "SELECT * FROM " + quoted + " ORDER BY ";
+  for (std::int64_t i = 1; i <= n; ++i) sql += (i > 1 ? ", " : "") + std::to_string(i);
+  return execOk(site, sql).rows;
+}
+
+std::string describe(const std::vector<Row>& rows) {
+  std::ostringstream out;
+  for (const auto& row : rows) {
+    out << "(";
+    for (std::size_t i = 0; i < row.size(); ++i) out << (i ? ", " : "") << row[i].toSqlLiteral();
+    out << ")\n";
+  }
+  if (rows.empty()) out << "(no rows)\n";
+  return out.str();
+}
+
+namespace {
+
+const char* opName(RowOp op) {
+  switch (op) {
+    case RowOp::kInsert: return "insert";
+    case RowOp::kUpdate: return "update";
+    case RowOp::kDelete: return "delete";
+  }
+  return "?";
+}
+
+std::string dotsText(const Dots& dots) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < dots.size(); ++i) out += (i ? " " : "") + dots[i].toString();
+  return out + "]";
+}
+
+std::string rowText(const Row& row) {
+  std::string out = "(";
+  for (std::size_t i = 0; i < row.size(); ++i) out += (i ? ", " : "") + row[i].toSqlLiteral();
+  return out + ")";
+}
+
+}  // namespace
+
+std::string describe(const Transaction& t) {
+  std::ostringstream out;
+  out << "txn " << t.dot.toString() << " hlc " << t.hlc.toString() << " ctx " << t.context.toString()
+      << "\n";
+  for (const auto& r : t.rows) {
+    out << "  " << opName(r.op) << " " << r.table << rowText(r.pk) << " rowBase " << dotsText(r.rowBase)
+        << "\n";
+    for (const auto& c : r.columns)
+      out << "    col " << c.column << ": " << c.oldValue.toSqlLiteral() << " -> "
+          << c.newValue.toSqlLiteral() << " base " << dotsText(c.base) << "\n";
+  }
+  return out.str();
+}
+
+std::string describe(const std::vector<Transaction>& ts) {
+  std::string out;
+  for (const auto& t : ts) out += describe(t);
+  return out.empty() ? "(no transactions)\n" : out;
+}
+
+std::string describe(const ConflictReport& c) {
+  std::ostringstream out;
+  out << Catch::StringMaker<ConflictKind>::convert(c.kind) << " " << c.table << rowText(c.pk) << "."
+      << c.column << " [" << c.resolver << "] local " << c.localValue.toSqlLiteral() << " "
+      << dotsText(c.localDots) << " remote " << c.remoteValue.toSqlLiteral() << " "
+      << c.remoteDot.toString() << " -> " << c.result.toSqlLiteral()
+      << (c.remoteWon ? " (remote won)" : " (local kept)");
+  return out.str();
+}
+
+const RowChange* findRow(const Transaction& t, std::string_view table, const Row& pk) {
+  const RowChange* found = nullptr;
+  for (const auto& r : t.rows)
+    if (r.table == table && r.pk == pk) found = &r;
+  return found;
+}
+
+std::size_t countRows(const Transaction& t, std::string_view table, const Row& pk) {
+  std::size_t n = 0;
+  for (const auto& r : t.rows)
+    if (r.table == table && r.pk == pk) ++n;
+  return n;
+}
+
+const ColumnWrite* findColumn(const RowChange& r, std::uint32_t column) {
+  for (const auto& c : r.columns)
+    if (c.column == column) return &c;
+  return nullptr;
+}
+
+Transaction captureOne(Site& site, std::string_view sql) {
+  VersionVector before = site.vector();
+  std::size_t heldBefore = allTransactions(site).size();
+  execOk(site, sql);
+  VersionVector expected = before;
+  expected.set(site.id(), before.get(site.id()) + 1);
+  INFO("after " << sql);
+  REQUIRE(site.vector() == expected);
+  REQUIRE(allTransactions(site).size() == heldBefore + 1);
+  Transaction t = transactionWithDot(site, Dot{site.id(), expected.get(site.id())});
+  INFO(describe(t));
+  CHECK(t.context == before);
+  return t;
+}
+
+void captureNothing(Site& site, std::string_view sql) {
+  VersionVector before = site.vector();
+  auto heldBefore = allTransactions(site);
+  execOk(site, sql);
+  INFO("after " << sql);
+  CHECK(site.vector() == before);
+  auto heldAfter = allTransactions(site);
+  INFO("held now:\n" << describe(heldAfter));
+  CHECK(heldAfter.size() == heldBefore.size());
+}
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "parley-test-XXXXXX").string();
+  char* made = mkdtemp(pattern.data());
+  REQUIRE(made != nullptr);
+  path_ = made;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+}  // namespace parley::test

@@ -1,0 +1,169 @@
+// A simulated cluster of in-memory sites for tests, and helpers that fail the current test
+// with the parley Status (not just "false") when a call that should succeed does not.
+//
+// Every site gets its own ManualClock (tests move time explicitly, so HLC stamps are
+// predictable) and a fixed SiteId chosen by the test (testSiteId(n): every byte n, so a
+// larger n is a larger id and the tie-break winner is known in advance). All sites share
+// one cluster id, the same schema and the same tracked tables.
+//
+// Delivery is explicit: deliver(from, to) sends what `to` lacks; syncPair does both ways.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "parley/resolvers/basic.hpp"
+#include "parley/site.hpp"
+#include "support/printers.hpp"
+
+namespace parley::test {
+
+inline const Status& statusOf(const Status& s) { return s; }
+template <class T>
+const Status& statusOf(const Result<T>& r) {
+  return r.status();
+}
+
+}  // namespace parley::test
+
+// REQUIRE/CHECK that a Status or Result is ok; on failure prints the expression and the
+// Status' toString().
+#define PARLEY_OK_IMPL(MACRO, expr)                                                   \
+  do {                                                                                \
+    const auto& parley_ok_value_ = (expr);                                            \
+    const ::parley::Status& parley_ok_status_ = ::parley::test::statusOf(parley_ok_value_); \
+    INFO(#expr << " -> " << parley_ok_status_.toString());                            \
+    MACRO(parley_ok_status_.isOk());                                                  \
+  } while (false)
+#define REQUIRE_OK(expr) PARLEY_OK_IMPL(REQUIRE, expr)
+#define CHECK_OK(expr) PARLEY_OK_IMPL(CHECK, expr)
+
+namespace parley::test {
+
+// A site id whose 16 bytes all equal `n`; testSiteId(a) < testSiteId(b) iff a < b.
+SiteId testSiteId(std::uint8_t n);
+// The cluster id every test cluster shares.
+SiteId testClusterId();
+
+// Hands out the same id on every call: the id of the one site it is given to.
+class FixedIdSource final : public IdSource {
+ public:
+  explicit FixedIdSource(SiteId id) : id_(id) {}
+  SiteId newId() override { return id_; }
+
+ private:
+  SiteId id_;
+};
+
+struct ClusterOptions {
+  std::shared_ptr<const ResolverProvider> resolvers = resolvers::lwwEverywhere();
+  // Run at every site before tracking.
+  std::string schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b);";
+  std::vector<std::string> tracked = {"t"};
+  // Per site, the byte of testSiteId(); defaults to 1, 2, 3, ...
+  std::vector<std::uint8_t> idBytes;
+  std::uint64_t startMs = 1'700'000'000'000ULL;
+  std::chrono::milliseconds maxClockSkew{std::chrono::minutes(1)};
+};
+
+class Cluster {
+ public:
+  explicit Cluster(std::size_t n, ClusterOptions options = {});
+  ~Cluster();
+  Cluster(Cluster&&) = default;
+  Cluster& operator=(Cluster&&) = default;
+
+  // Adds a fresh site (same schema, same tracked tables, no rows); returns its index.
+  // `idByte` defaults to one more than the largest id byte so far.
+  std::size_t addSite(std::optional<std::uint8_t> idByte = std::nullopt);
+
+  Site& operator[](std::size_t i) { return *sites_.at(i); }
+  Site& site(std::size_t i) { return *sites_.at(i); }
+  ManualClock& clock(std::size_t i) { return *clocks_.at(i); }
+  std::size_t size() const { return sites_.size(); }
+  const ClusterOptions& options() const { return options_; }
+
+ private:
+  ClusterOptions options_;
+  std::uint8_t nextIdByte_ = 1;
+  // Declared before sites_ so they outlive them.
+  std::vector<std::unique_ptr<ManualClock>> clocks_;
+  std::vector<std::unique_ptr<FixedIdSource>> ids_;
+  std::vector<std::unique_ptr<Site>> sites_;
+};
+
+// exec() that must succeed.
+QueryResult execOk(Site& site, std::string_view sql);
+QueryResult execOk(Site& site, std::string_view sql, const std::vector<Value>& params);
+// The single INTEGER a query returns.
+std::int64_t queryInt(Site& site, std::string_view sql);
+
+// changesSince() that must succeed.
+std::vector<Transaction> changesOk(const Site& site, const VersionVector& since);
+// Every transaction `site` holds.
+std::vector<Transaction> allTransactions(const Site& site);
+// The held transaction with this dot; fails the test if absent.
+Transaction transactionWithDot(const Site& site, const Dot& dot);
+
+// apply() that must succeed.
+ApplyResult applyOk(Site& site, std::span<const Transaction> transactions);
+// Sends `to` everything `from` holds that `to` lacks.
+ApplyResult deliver(Site& from, Site& to);
+// deliver(a, b) then deliver(b, a).
+std::pair<ApplyResult, ApplyResult> syncPair(Site& a, Site& b);
+// Syncs every pair until every site holds the same vector.
+void syncAll(Cluster& cluster);
+
+// Every row of `table`, ordered by all columns (hence by primary key), for comparing sites.
+std::vector<Row> tableContents(Site& site, std::string_view table);
+// Rows as "(1, 'x', NULL)" lines, for INFO.
+std::string describe(const std::vector<Row>& rows);
+std::string describe(const Transaction& t);
+std::string describe(const std::vector<Transaction>& ts);
+std::string describe(const ConflictReport& c);
+
+// The change to (table, pk) in `t`, or nullptr. With several, the last one.
+const RowChange* findRow(const Transaction& t, std::string_view table, const Row& pk);
+// How many changes `t` has for (table, pk).
+std::size_t countRows(const Transaction& t, std::string_view table, const Row& pk);
+// The write to column index `column`, or nullptr.
+const ColumnWrite* findColumn(const RowChange& r, std::uint32_t column);
+
+// Runs `sql` at `site`, which must then hold exactly one more transaction of its own, whose
+// context is the vector it held before. Returns that transaction.
+Transaction captureOne(Site& site, std::string_view sql);
+// Runs `sql` at `site`, which must then hold exactly what it held before.
+void captureNothing(Site& site, std::string_view sql);
+
+// Shorthand for rows in expectations.
+inline Value Int(std::int64_t v) { return Value::integer(v); }
+inline Value Txt(std::string v) { return Value::text(std::move(v)); }
+inline Value Real(double v) { return Value::real(v); }
+inline Value Bytes(std::string bytes) { return Value::blob(std::move(bytes)); }
+inline Value Null() { return Value::null(); }
+
+// A fresh directory removed (with its contents) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string file(std::string_view name) const { return (path_ / name).string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace parley::test
