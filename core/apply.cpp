@@ -92,7 +92,7 @@ class Engine {
     storeRows(t, writes);
     std::vector<store::UndoEntry> undo;
     for (auto& w : writes) {
-      store::writeMeta(s_, *w.table, w.key, w.step.meta);
+      store::writeMeta(s_, *w.table, w.key, w.step.meta, w.metaBlob.has_value());
       for (auto& c : w.step.conflicts) result_.conflicts.push_back(std::move(c));
       if (recordUndo) undo.push_back({w.table->id, std::move(w.key), std::move(w.metaBlob), std::move(w.before.values)});
     }
@@ -108,8 +108,8 @@ class Engine {
       Row pk;
       while (!r.done()) pk.push_back(r.value());
       store::writeRow(s_, *table, pk, store::readRow(s_, *table, pk), it->values);
-      if (it->meta) store::writeMetaBlob(s_, *table, it->key, *it->meta);
-      else store::deleteMeta(s_, *table, it->key);
+      store::deleteMeta(s_, *table, it->key);
+      if (it->meta) store::writeMetaBlob(s_, *table, it->key, *it->meta, false);
     }
   }
 

@@ -175,11 +175,14 @@ void Db::exec(std::string_view sql) {
   }
 }
 
-Stmt& Db::cached(const std::string& sql) {
-  auto it = cache_.find(sql);
-  if (it == cache_.end()) it = cache_.emplace(sql, Stmt(db_, sql)).first;
-  it->second.reset();
-  return it->second;
+Stmt& Db::cached(std::string_view sql) {
+  auto it = cache_.find(sql.data());
+  if (it == cache_.end() || it->second.text != sql) {
+    Cached entry{std::string(sql), Stmt(db_, sql)};
+    it = cache_.insert_or_assign(sql.data(), std::move(entry)).first;
+  }
+  it->second.stmt.reset();
+  return it->second.stmt;
 }
 
 std::string Db::errmsg() const { return oneLine(sqlite3_errmsg(db_)); }

@@ -70,8 +70,9 @@ class Db {
   sqlite3* raw() const { return db_; }
   // Runs SQL without results. Throws Error.
   void exec(std::string_view sql);
-  // A cached prepared statement for `sql`, reset and ready to bind.
-  Stmt& cached(const std::string& sql);
+  // A cached prepared statement for `sql`, reset and ready to bind. Keyed by the text's
+  // address (string literals, TableInfo's SQL), checked against the text itself.
+  Stmt& cached(std::string_view sql);
   // Drops every cached statement (after schema changes of our own).
   void clearCache() { cache_.clear(); }
   std::string errmsg() const;
@@ -79,7 +80,11 @@ class Db {
 
  private:
   sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, Stmt> cache_;
+  struct Cached {
+    std::string text;
+    Stmt stmt;
+  };
+  std::unordered_map<const char*, Cached> cache_;
 };
 
 // The first line of an SQLite error message, for a one-line user error.

@@ -74,14 +74,16 @@ std::optional<RowMeta> readMeta(SiteState& s, const TableInfo& t, std::string_vi
   return decodeRowMeta(*blob, s.sites, t.columns.size());
 }
 
-void writeMetaBlob(SiteState& s, const TableInfo& t, std::string_view key, std::string_view blob) {
-  auto& st = s.db.cached("INSERT OR REPLACE INTO parley_rows(tbl, pk, meta) VALUES (?1, ?2, ?3)");
+void writeMetaBlob(SiteState& s, const TableInfo& t, std::string_view key, std::string_view blob,
+                   bool existed) {
+  auto& st = existed ? s.db.cached("UPDATE parley_rows SET meta = ?3 WHERE tbl = ?1 AND pk = ?2")
+                     : s.db.cached("INSERT INTO parley_rows(tbl, pk, meta) VALUES (?1, ?2, ?3)");
   st.bind(1, t.id).bindBlob(2, key).bindBlob(3, blob);
   st.run();
 }
 
-void writeMeta(SiteState& s, const TableInfo& t, std::string_view key, const RowMeta& m) {
-  writeMetaBlob(s, t, key, encodeRowMeta(m, s.db, s.sites));
+void writeMeta(SiteState& s, const TableInfo& t, std::string_view key, const RowMeta& m, bool existed) {
+  writeMetaBlob(s, t, key, encodeRowMeta(m, s.db, s.sites), existed);
 }
 
 void deleteMeta(SiteState& s, const TableInfo& t, std::string_view key) {

@@ -24,11 +24,13 @@ void writeRow(SiteState& s, const TableInfo& t, const Row& pk, const std::option
               const std::optional<Row>& after);
 
 std::optional<RowMeta> readMeta(SiteState& s, const TableInfo& t, std::string_view key);
-void writeMeta(SiteState& s, const TableInfo& t, std::string_view key, const RowMeta& m);
+// `existed`: whether the row had metadata before (an update rather than an insert).
+void writeMeta(SiteState& s, const TableInfo& t, std::string_view key, const RowMeta& m, bool existed);
 void deleteMeta(SiteState& s, const TableInfo& t, std::string_view key);
 // The raw stored metadata blob, for undo records.
 std::optional<std::string> readMetaBlob(SiteState& s, const TableInfo& t, std::string_view key);
-void writeMetaBlob(SiteState& s, const TableInfo& t, std::string_view key, std::string_view blob);
+void writeMetaBlob(SiteState& s, const TableInfo& t, std::string_view key, std::string_view blob,
+                   bool existed);
 
 // Appends a transaction to the log and advances the site's vector to its dot.
 void appendLog(SiteState& s, const Transaction& t, std::string_view body);
