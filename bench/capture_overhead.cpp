@@ -18,7 +18,7 @@
 
 #include <fmt/format.h>
 
-#include "parley/resolvers/basic.hpp"
+#include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 
 namespace {

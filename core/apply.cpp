@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "codec.hpp"
+#include "conflict_log.hpp"
 #include "fold.hpp"
 #include "store.hpp"
 #include "txn_codec.hpp"
@@ -74,34 +75,82 @@ void checkFits(const SiteState& s, const Transaction& t) {
 // One row of a transaction being applied: where it was and where the fold takes it.
 struct RowWrite {
   const TableInfo* table;
-  const Row* pk;
+  const RowChange* change;
   std::string key;
   std::optional<std::string> metaBlob;
   RowState before;
   FoldStep step;
 };
 
+// A rejected transaction: each of its writes, the value in place and the value it wanted.
+std::vector<ConflictReport> rejectionRecords(const Transaction& t, const std::vector<RowWrite>& writes,
+                                             const std::string& reason) {
+  std::vector<ConflictReport> out;
+  for (const auto& w : writes) {
+    auto current = w.before.current();
+    auto add = [&](std::string column, Value local, const Dots& dots, Stamp stamp, Value wanted) {
+      ConflictReport c;
+      c.kind = ConflictKind::kRejected;
+      c.table = w.table->name;
+      c.pk = w.change->pk;
+      c.column = std::move(column);
+      c.resolver = "reject";
+      c.localValue = std::move(local);
+      c.localDots = dots;
+      c.localStamp = stamp;
+      c.remoteValue = wanted;
+      c.remoteDot = t.dot;
+      c.remoteStamp = t.stamp();
+      c.result = c.localValue;
+      c.outcome = ConflictOutcome::kRejected;
+      c.reason = reason;
+      out.push_back(std::move(c));
+    };
+    const RowMeta* meta = w.before.meta ? &*w.before.meta : nullptr;
+    if (w.change->op == RowOp::kDelete) {
+      add("", Value::null(), meta ? meta->allDots() : Dots{}, meta ? meta->existence.stamp : Stamp{}, Value::null());
+      continue;
+    }
+    for (const auto& cw : w.change->columns) {
+      const auto* cell = meta && meta->cells[cw.column] ? &*meta->cells[cw.column] : nullptr;
+      add(w.table->columns[cw.column], current ? (*current)[cw.column] : Value::null(), cell ? cell->dots : Dots{},
+          cell ? cell->stamp : Stamp{}, cw.newValue);
+    }
+  }
+  return out;
+}
+
 class Engine {
  public:
   Engine(SiteState& s, ApplyResult& result) : s_(s), result_(result) {}
 
-  void applyOne(const Transaction& t, bool recordUndo) {
+  // Folds `t` into the state. Returns whether it was rejected.
+  bool applyOne(const Transaction& t, bool recordUndo) {
     std::vector<RowWrite> writes;
     writes.reserve(t.rows.size());
     for (const auto& row : t.rows) writes.push_back(fold(t, row));
-    storeRows(t, writes);
+    std::optional<std::string> rejection;
+    for (const auto& w : writes)
+      if (w.step.rejection && !rejection) rejection = w.step.rejection;
+    if (!rejection) rejection = storeGuarded(t, writes);
+    if (rejection) return reject(t, writes, *rejection, recordUndo);
+
     std::vector<store::UndoEntry> undo;
+    std::vector<ConflictReport> conflicts;
     for (auto& w : writes) {
       store::writeMeta(s_, *w.table, w.key, w.step.meta, w.metaBlob.has_value());
-      for (auto& c : w.step.conflicts) result_.conflicts.push_back(std::move(c));
+      for (auto& c : w.step.conflicts) conflicts.push_back(std::move(c));
       if (recordUndo) undo.push_back({w.table->id, std::move(w.key), std::move(w.metaBlob), std::move(w.before.values)});
     }
+    report(conflicts);
     if (recordUndo) store::saveUndo(s_, t.dot, undo);
+    return false;
   }
 
   // Restores every row `t` changed to what it was before `t` was applied.
   void undo(const Transaction& t) {
     auto entries = store::takeUndo(s_, t.dot);
+    conflict_log::forget(s_, t.dot);
     for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
       const TableInfo* table = tableById(it->table);
       codec::Reader r(it->key, "undo key");
@@ -115,12 +164,44 @@ class Engine {
 
  private:
   RowWrite fold(const Transaction& t, const RowChange& row) {
-    RowWrite w{s_.table(row.table), &row.pk, codec::encodeKey(row.pk), {}, {}, {}};
+    RowWrite w{s_.table(row.table), &row, codec::encodeKey(row.pk), {}, {}, {}};
     w.metaBlob = store::readMetaBlob(s_, *w.table, w.key);
     if (w.metaBlob) w.before.meta = decodeRowMeta(*w.metaBlob, s_.sites, w.table->columns.size());
     w.before.values = store::readRow(s_, *w.table, row.pk);
-    w.step = foldRow(*w.table, w.before, row, t, *s_.resolvers);
+    w.step = foldRow(*w.table, w.before, row, t);
     return w;
+  }
+
+  bool reject(const Transaction& t, const std::vector<RowWrite>& writes, const std::string& reason, bool recordUndo) {
+    report(rejectionRecords(t, writes, reason));
+    if (recordUndo) store::saveUndo(s_, t.dot, {});
+    ++result_.rejected;
+    return true;
+  }
+
+  void report(const std::vector<ConflictReport>& conflicts) {
+    conflict_log::record(s_, conflicts);
+    result_.conflicts.insert(result_.conflicts.end(), conflicts.begin(), conflicts.end());
+  }
+
+  // Writes the rows; a constraint of a constrained table that refuses them rejects the
+  // transaction, under a savepoint so none of its rows stay. Returns the reason if so.
+  std::optional<std::string> storeGuarded(const Transaction& t, std::vector<RowWrite>& writes) {
+    bool guarded = std::any_of(writes.begin(), writes.end(), [](const RowWrite& w) { return w.table->constrained; });
+    if (!guarded) {
+      storeRows(t, writes);
+      return std::nullopt;
+    }
+    s_.db.exec("SAVEPOINT parley_apply");
+    try {
+      storeRows(t, writes);
+    } catch (const Error& e) {
+      if (e.status().code() != Status::Code::kConstraint) throw;
+      s_.db.exec("ROLLBACK TO parley_apply; RELEASE parley_apply");
+      return "constraint: " + e.status().message();
+    }
+    s_.db.exec("RELEASE parley_apply");
+    return std::nullopt;
   }
 
   // Writes the rows' new values. A transaction valid at its origin can still meet UNIQUE
@@ -140,7 +221,7 @@ class Engine {
 
   bool tryWrite(RowWrite& w) {
     try {
-      store::writeRow(s_, *w.table, *w.pk, w.before.values, w.step.values);
+      store::writeRow(s_, *w.table, w.change->pk, w.before.values, w.step.values);
       return true;
     } catch (const Error& e) {
       if (e.status().code() != Status::Code::kConstraint) throw;
@@ -151,15 +232,12 @@ class Engine {
   void rewriteTogether(const Transaction& t, const std::vector<RowWrite*>& rows) {
     try {
       for (RowWrite* w : rows)
-        if (w->before.values) store::deleteRow(s_, *w->table, *w->pk);
+        if (w->before.values) store::deleteRow(s_, *w->table, w->change->pk);
       for (RowWrite* w : rows)
         if (w->step.values) store::insertRow(s_, *w->table, *w->step.values);
     } catch (const Error& e) {
       if (e.status().code() != Status::Code::kConstraint) throw;
-      throw Error(Status::constraint(fmt::format(
-          "transaction {} breaks a constraint of this site ({}); resolving constraint conflicts is not "
-          "supported yet",
-          t.dot.toString(), e.status().message())));
+      throw Error(Status::constraint(fmt::format("transaction {}: {}", t.dot.toString(), e.status().message())));
     }
   }
 
@@ -191,21 +269,26 @@ ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incomin
   checkReady(s, fresh);
   for (const Transaction* t : fresh) checkFits(s, *t);
 
-  bool orderSensitive = s.resolvers->orderSensitive();
+  bool orderSensitive = s.orderSensitive();
   Engine engine(s, result);
+  std::set<Dot> rejected;
   Stamp first = fresh.front()->stamp();
   if (orderSensitive && s.frontier && first < *s.frontier) {
+    // A late arrival: undo what sorts after it, then fold everything from it on again.
     std::vector<Transaction> later = store::logAfter(s, first);
     for (auto it = later.rbegin(); it != later.rend(); ++it) engine.undo(*it);
     std::vector<const Transaction*> all = fresh;
     for (const auto& t : later) all.push_back(&t);
     std::sort(all.begin(), all.end(), byStamp);
-    for (const Transaction* t : all) engine.applyOne(*t, true);
+    for (const Transaction* t : all)
+      if (engine.applyOne(*t, true)) rejected.insert(t->dot);
+    for (const auto& t : later) store::setRejected(s, t.dot, rejected.count(t.dot) > 0);
     result.refolded = later.size();
   } else {
-    for (const Transaction* t : fresh) engine.applyOne(*t, orderSensitive);
+    for (const Transaction* t : fresh)
+      if (engine.applyOne(*t, orderSensitive)) rejected.insert(t->dot);
   }
-  for (const Transaction* t : fresh) store::appendLog(s, *t, encodeTransaction(*t));
+  for (const Transaction* t : fresh) store::appendLog(s, *t, encodeTransaction(*t), rejected.count(t->dot) > 0);
   receiveClocks(s, fresh, result);
   if (!s.frontier || fresh.back()->stamp() > *s.frontier) s.frontier = fresh.back()->stamp();
   result.applied = fresh.size();

@@ -1,6 +1,7 @@
 #include "catalog.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include <fmt/format.h>
 
@@ -12,15 +13,40 @@ namespace {
 constexpr const char* kSchema = R"sql(
 CREATE TABLE parley_meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE parley_sites(idx INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE);
-CREATE TABLE parley_tables(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, columns BLOB NOT NULL);
+CREATE TABLE parley_tables(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, columns BLOB NOT NULL,
+                           config TEXT NOT NULL);
+CREATE TABLE parley_config_changes(id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, tbl TEXT NOT NULL,
+                                   before TEXT, after TEXT NOT NULL);
 CREATE TABLE parley_vector(site INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE parley_rows(tbl INTEGER NOT NULL, pk BLOB NOT NULL, meta BLOB NOT NULL,
                          PRIMARY KEY(tbl, pk)) WITHOUT ROWID;
 CREATE TABLE parley_log(site INTEGER NOT NULL, seq INTEGER NOT NULL, hlc INTEGER NOT NULL,
-                        body BLOB NOT NULL, UNIQUE(site, seq));
+                        body BLOB NOT NULL, rejected INTEGER NOT NULL DEFAULT 0,
+                        final INTEGER NOT NULL DEFAULT 0, UNIQUE(site, seq));
+CREATE INDEX parley_log_open ON parley_log(final) WHERE final = 0;
 CREATE INDEX parley_log_hlc ON parley_log(hlc);
 CREATE TABLE parley_undo(site INTEGER NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL,
                          PRIMARY KEY(site, seq));
+CREATE TABLE parley_acks(site INTEGER PRIMARY KEY, vector BLOB NOT NULL);
+CREATE TABLE parley_conflicts(
+  id INTEGER PRIMARY KEY,
+  txn_site INTEGER NOT NULL,   -- the transaction decided: the incoming write, later in canonical order
+  txn_seq INTEGER NOT NULL,
+  tbl TEXT NOT NULL,
+  pk TEXT NOT NULL,            -- the key, as SQL literals
+  pk_key BLOB NOT NULL,
+  col TEXT NOT NULL,           -- '' for row-level conflicts
+  kind TEXT NOT NULL,          -- cell, insert/insert, update/delete, delete/update, rejected
+  resolver TEXT NOT NULL,
+  local_value, local_dots TEXT NOT NULL, local_hlc INTEGER NOT NULL, local_site TEXT NOT NULL,
+  remote_value, remote_dot TEXT NOT NULL, remote_hlc INTEGER NOT NULL, remote_site TEXT NOT NULL,
+  result_value,
+  outcome TEXT NOT NULL,       -- applied-remote, kept-local, merged, rejected
+  wanted_value,                -- for rejected writes: the value the writer wanted
+  reason TEXT NOT NULL,
+  final INTEGER NOT NULL DEFAULT 0,
+  detected_ms INTEGER NOT NULL,
+  UNIQUE(txn_site, txn_seq, tbl, pk_key, col, kind));
 )sql";
 
 [[noreturn]] void refuse(std::string_view table, const std::string& why) {
@@ -121,6 +147,59 @@ void prepareSql(TableInfo& t) {
   t.deleteRow = fmt::format("DELETE FROM {} WHERE {}", name, keyWhere(t, 1));
 }
 
+void bindResolvers(TableInfo& t, const TableConfig& config, const ResolverProvider& provider) {
+  for (const auto& [column, strategy] : config.overrides) {
+    auto index = t.columnIndex(column);
+    if (!index) throw Error(Status::invalidArgument(fmt::format("resolver config: table \"{}\" has no column \"{}\"", t.name, column)));
+    if (t.isKey[*index])
+      throw Error(Status::invalidArgument(fmt::format("resolver config: \"{}\" is a key column; keys are not resolved", column)));
+  }
+  auto columnResolver = [&](const std::string& strategy, const std::string& column) {
+    const ColumnResolver* r = provider.column(strategy);
+    if (!r) throw Error(Status::invalidArgument(fmt::format(
+        "resolver config: unknown strategy \"{}\" for column \"{}\" (known: lww, fww, merge, merge/fww, "
+        "counter, counter/fww, reject, callback:NAME)", strategy, column)));
+    return r;
+  };
+  auto rowPolicy = [&](const std::string& policy, const char* conflict) {
+    const RowPolicy* p = provider.row(policy);
+    if (!p || (policy == "merge" && std::string_view(conflict) != "insert/insert"))
+      throw Error(Status::invalidArgument(fmt::format("resolver config: unknown {} policy \"{}\"", conflict, policy)));
+    return p;
+  };
+  t.resolvers.assign(t.columns.size(), nullptr);
+  t.orderSensitive = t.constrained;
+  for (std::size_t i = 0; i < t.columns.size(); ++i) {
+    if (t.isKey[i]) continue;
+    t.resolvers[i] = columnResolver(config.strategyFor(t.columns[i]), t.columns[i]);
+    t.orderSensitive = t.orderSensitive || t.resolvers[i]->orderSensitive();
+  }
+  t.insertInsert = rowPolicy(config.insertInsert, "insert/insert");
+  t.updateDelete = rowPolicy(config.updateDelete, "update/delete");
+  t.deleteUpdate = rowPolicy(config.deleteUpdate, "delete/update");
+  for (const RowPolicy* p : {t.insertInsert, t.updateDelete, t.deleteUpdate})
+    t.orderSensitive = t.orderSensitive || p->orderSensitive();
+  t.config = config;
+}
+
+bool hasConstraints(sql::Db& db, const TableInfo& t) {
+  sql::Stmt unique(db.raw(), "SELECT 1 FROM pragma_index_list(?1) WHERE \"unique\" AND origin <> 'pk'");
+  unique.bindText(1, t.name);
+  if (unique.step()) return true;
+  sql::Stmt fk(db.raw(),
+               "SELECT 1 FROM pragma_foreign_key_list(?1) UNION ALL "
+               "SELECT 1 FROM sqlite_schema s, pragma_foreign_key_list(s.name) f "
+               "WHERE s.type = 'table' AND f.\"table\" = ?1 COLLATE NOCASE");
+  fk.bindText(1, t.name);
+  if (fk.step()) return true;
+  sql::Stmt check(db.raw(), "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1");
+  check.bindText(1, t.name);
+  if (!check.step()) return false;
+  std::string text = check.text(0);
+  for (auto& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text.find("CHECK") != std::string::npos;
+}
+
 void SiteTable::load(sql::Db& db) {
   ids_.assign(1, SiteId{});
   index_.clear();
@@ -183,7 +262,7 @@ void setMeta(sql::Db& db, std::string_view key, std::string_view value) {
 
 std::vector<TableInfo> loadTables(sql::Db& db) {
   std::vector<TableInfo> out;
-  sql::Stmt s(db.raw(), "SELECT id, name, columns FROM parley_tables ORDER BY id");
+  sql::Stmt s(db.raw(), "SELECT id, name, columns, config FROM parley_tables ORDER BY id");
   while (s.step()) {
     TableInfo t;
     t.id = s.int64(0);
@@ -199,6 +278,9 @@ std::vector<TableInfo> loadTables(sql::Db& db) {
       t.pk.push_back(static_cast<std::uint32_t>(idx));
       t.isKey[idx] = true;
     }
+    auto config = TableConfig::parse(s.text(3));
+    if (!config) throw Error(Status::corruption("parley_tables: " + config.status().message()));
+    t.config = std::move(*config);
     prepareSql(t);
     out.push_back(std::move(t));
   }
@@ -212,10 +294,22 @@ void saveTable(sql::Db& db, TableInfo& t) {
   for (const auto& c : t.columns) w.bytes(c);
   w.varint(t.pk.size());
   for (auto k : t.pk) w.varint(k);
-  auto& s = db.cached("INSERT INTO parley_tables(name, columns) VALUES (?1, ?2)");
-  s.bindText(1, t.name).bindBlob(2, blob);
+  auto& s = db.cached("INSERT INTO parley_tables(name, columns, config) VALUES (?1, ?2, ?3)");
+  s.bindText(1, t.name).bindBlob(2, blob).bindText(3, t.config.toString());
   s.run();
   t.id = sqlite3_last_insert_rowid(db.raw());
+}
+
+void saveConfig(sql::Db& db, const TableInfo& t, const std::string& before, std::uint64_t atMs) {
+  auto& update = db.cached("UPDATE parley_tables SET config = ?2 WHERE id = ?1");
+  update.bind(1, t.id).bindText(2, t.config.toString());
+  update.run();
+  auto& log = db.cached("INSERT INTO parley_config_changes(at_ms, tbl, before, after) VALUES (?1, ?2, ?3, ?4)");
+  log.bind(1, static_cast<std::int64_t>(atMs)).bindText(2, t.name);
+  if (before.empty()) log.bindNull(3);
+  else log.bindText(3, before);
+  log.bindText(4, t.config.toString());
+  log.run();
 }
 
 }  // namespace catalog

@@ -7,8 +7,12 @@
 //   parley_tables(id, name, columns)  tracked tables; columns encoded with codec
 //   parley_vector(site, seq)          the site's version vector
 //   parley_rows(tbl, pk, meta)        per-row metadata (row_meta.hpp), WITHOUT ROWID
-//   parley_log(site, seq, hlc, body)  every held transaction, body = txn_codec encoding
+//   parley_log(site, seq, hlc, body,  every held transaction, body = txn_codec encoding, and
+//              rejected, final)       the fold's decision on it
 //   parley_undo(site, seq, body)      what re-folding needs to undo an applied transaction
+//   parley_conflicts(...)             the conflict log (conflict_log.hpp)
+//   parley_acks(site, vector)         the vector each known site has acknowledged holding
+//   parley_config_changes(...)        every change of a table's resolver configuration
 #pragma once
 
 #include <cstdint>
@@ -19,6 +23,7 @@
 #include <vector>
 
 #include "parley/crdt/site_id.hpp"
+#include "parley/resolver.hpp"
 #include "sqlite.hpp"
 
 namespace parley {
@@ -31,6 +36,17 @@ struct TableInfo {
   std::vector<std::string> columns;  // declaration order
   std::vector<std::uint32_t> pk;     // indexes into columns, in primary-key order
   std::vector<bool> isKey;           // per column
+
+  // Conflict resolution, bound from `config` by bindResolvers().
+  TableConfig config;
+  std::vector<const ColumnResolver*> resolvers;  // per column; nullptr for key columns
+  const RowPolicy* insertInsert = nullptr;
+  const RowPolicy* updateDelete = nullptr;
+  const RowPolicy* deleteUpdate = nullptr;
+  // The table has constraints a remote change can break (CHECK, UNIQUE, foreign keys).
+  bool constrained = false;
+  // Folding in arrival order can differ from canonical order for this table.
+  bool orderSensitive = false;
 
   // SQL built once, identifiers quoted.
   std::string selectByKey;  // every column, WHERE key = ?1..?k
@@ -47,6 +63,11 @@ struct TableInfo {
 TableInfo inspectTable(sql::Db& db, std::string_view table);
 // Fills the SQL strings of `t` from its name and columns.
 void prepareSql(TableInfo& t);
+// Resolves `config`'s strategy names with `provider` into `t`. Throws Error(InvalidArgument)
+// naming an unknown strategy or column.
+void bindResolvers(TableInfo& t, const TableConfig& config, const ResolverProvider& provider);
+// Whether `t` has constraints a remote change can break.
+bool hasConstraints(sql::Db& db, const TableInfo& t);
 
 class SiteTable {
  public:
@@ -70,6 +91,8 @@ std::optional<std::string> metaText(sql::Db& db, std::string_view key);
 void setMeta(sql::Db& db, std::string_view key, std::string_view value);
 std::vector<TableInfo> loadTables(sql::Db& db);
 void saveTable(sql::Db& db, TableInfo& t);
+// Stores `t.config` and records the change.
+void saveConfig(sql::Db& db, const TableInfo& t, const std::string& before, std::uint64_t atMs);
 
 }  // namespace catalog
 }  // namespace parley

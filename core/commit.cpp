@@ -62,12 +62,12 @@ std::optional<Transaction> commitLocal(SiteState& s, std::vector<TouchedRow> row
   for (auto& p : pending) {
     const TableInfo& t = *p.touched->table;
     // Every local write supersedes what it read, so the fold only produces the new metadata.
-    FoldStep step = foldRow(t, {p.meta, p.touched->before}, p.change, txn, *s.resolvers);
+    FoldStep step = foldRow(t, {p.meta, p.touched->before}, p.change, txn);
     store::writeMeta(s, t, p.touched->key, step.meta, p.metaBlob.has_value());
     if (recordUndo) undo.push_back({t.id, p.touched->key, std::move(p.metaBlob), p.touched->before});
     txn.rows.push_back(std::move(p.change));
   }
-  store::appendLog(s, txn, encodeTransaction(txn));
+  store::appendLog(s, txn, encodeTransaction(txn), false);
   if (recordUndo) store::saveUndo(s, txn.dot, undo);
   s.frontier = txn.stamp();
   return txn;

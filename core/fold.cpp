@@ -1,25 +1,50 @@
 #include "fold.hpp"
 
 #include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
 
 namespace parley {
 namespace {
 
+double asDouble(const Value& v) {
+  return v.type() == Value::Type::kInteger ? static_cast<double>(v.asInteger()) : v.asReal();
+}
+
+ConflictKind conflictKindOf(RowConflictKind kind) {
+  switch (kind) {
+    case RowConflictKind::kInsertInsert: return ConflictKind::kInsertInsert;
+    case RowConflictKind::kUpdateDelete: return ConflictKind::kUpdateDelete;
+    case RowConflictKind::kDeleteUpdate: return ConflictKind::kDeleteUpdate;
+  }
+  return ConflictKind::kCell;
+}
+
+const char* rowConflictName(RowConflictKind kind) {
+  switch (kind) {
+    case RowConflictKind::kInsertInsert: return "insert/insert";
+    case RowConflictKind::kUpdateDelete: return "update/delete";
+    case RowConflictKind::kDeleteUpdate: return "delete/update";
+  }
+  return "row";
+}
+
 // The state being built for one row, and what it needs to report conflicts.
 class RowFold {
  public:
-  RowFold(const TableInfo& table, const RowChange& change, const Transaction& txn,
-          const ResolverProvider& resolvers)
-      : table_(table), change_(change), txn_(txn), resolvers_(resolvers), stamp_(txn.stamp()) {}
+  RowFold(const TableInfo& table, const RowChange& change, const Transaction& txn)
+      : table_(table), change_(change), txn_(txn), stamp_(txn.stamp()) {}
 
   FoldStep run(const RowState& before) {
     if (!before.meta) return fresh();
     if (before.meta->alive && !before.values)
       throw Error(Status::corruption("table \"" + table_.name + "\": metadata says a row exists that does not"));
     out_.meta = *before.meta;
-    values_ = before.meta->alive ? *before.values : before.meta->tombstone;
+    values_ = *before.current();
     bool alive = decideExistence();
-    if (change_.op != RowOp::kDelete) applyColumns();
+    if (!out_.rejection && change_.op != RowOp::kDelete) applyColumns();
+    if (out_.rejection) return std::move(out_);
     out_.meta.existence.stamp = std::max(out_.meta.existence.stamp, stamp_);
     out_.meta.alive = alive;
     if (alive) {
@@ -39,13 +64,19 @@ class RowFold {
     out_.meta.cells.resize(table_.columns.size());
     for (const auto& w : change_.columns) {
       values_[w.column] = change_.op == RowOp::kDelete ? w.oldValue : w.newValue;
-      out_.meta.cells[w.column] = CellMeta{{txn_.dot}, stamp_};
+      out_.meta.cells[w.column] = freshCell(w.column);
     }
-    out_.meta.existence = CellMeta{{txn_.dot}, stamp_};
+    out_.meta.existence = CellMeta{{txn_.dot}, stamp_, {}};
     out_.meta.alive = change_.op != RowOp::kDelete;
     if (out_.meta.alive) out_.values = values_;
     else out_.meta.tombstone = values_;
     return std::move(out_);
+  }
+
+  CellMeta freshCell(std::uint32_t column) const {
+    CellMeta cell{{txn_.dot}, stamp_, {}};
+    if (table_.resolvers[column]->kind() == ColumnKind::kCounter) cell.counter = PNCounter{};
+    return cell;
   }
 
   bool decideExistence() {
@@ -78,100 +109,177 @@ class RowFold {
     return alive;
   }
 
-  bool rowConflict(RowConflictKind kind, bool remoteAlive) {
-    const RowPolicy& policy = resolvers_.row(table_.name);
+  const RowPolicy& policyFor(RowConflictKind kind) const {
+    switch (kind) {
+      case RowConflictKind::kInsertInsert: return *table_.insertInsert;
+      case RowConflictKind::kUpdateDelete: return *table_.updateDelete;
+      case RowConflictKind::kDeleteUpdate: return *table_.deleteUpdate;
+    }
+    return *table_.updateDelete;
+  }
+
+  RowOutcome askPolicy(RowConflictKind kind) {
+    const RowPolicy& policy = policyFor(kind);
     RowOutcome outcome = policy.resolve({table_.name, change_.pk, kind, out_.meta.existence.stamp, stamp_});
-    bool remoteWon = outcome == RowOutcome::kTakeRemote;
-    report(kind, policy.name(), remoteWon);
-    if (!remoteWon) return out_.meta.alive;
+    if (outcome == RowOutcome::kReject) {
+      reject(fmt::format("{} conflict on this row, policy reject", rowConflictName(kind)));
+    } else {
+      reportRow(kind, policy.name(), outcome);
+    }
+    return outcome;
+  }
+
+  bool rowConflict(RowConflictKind kind, bool remoteAlive) {
+    if (askPolicy(kind) != RowOutcome::kTakeRemote) return out_.meta.alive;
     return joinExistence(remoteAlive, false);
   }
 
   bool insertInsert() {
-    const RowPolicy& policy = resolvers_.row(table_.name);
-    RowOutcome outcome = policy.resolve(
-        {table_.name, change_.pk, RowConflictKind::kInsertInsert, out_.meta.existence.stamp, stamp_});
-    rowOutcome_ = outcome;
-    report(RowConflictKind::kInsertInsert, policy.name(), outcome == RowOutcome::kTakeRemote);
+    rowOutcome_ = askPolicy(RowConflictKind::kInsertInsert);
     addDot(out_.meta.existence.dots, txn_.dot);
     return true;
   }
 
   void applyColumns() {
+    if (rowOutcome_ == RowOutcome::kKeepLocal) return;
     for (const auto& w : change_.columns) {
-      if (w.column >= table_.columns.size() || table_.isKey[w.column]) continue;
-      if (rowOutcome_ == RowOutcome::kKeepLocal) continue;
-      if (rowOutcome_ == RowOutcome::kTakeRemote) {
-        take(w);
-        continue;
-      }
-      applyColumn(w);
+      if (rowOutcome_ == RowOutcome::kTakeRemote) take(w);
+      else applyColumn(w);
+      if (out_.rejection) return;
     }
   }
 
   void applyColumn(const ColumnWrite& w) {
+    const ColumnResolver& resolver = *table_.resolvers[w.column];
     auto& cell = out_.meta.cells[w.column];
-    if (!cell || txn_.context.containsAll(cell->dots)) return take(w);
-    if (containsDot(cell->dots, txn_.dot)) return;
-    const ColumnResolver& resolver = resolvers_.column(table_.name, table_.columns[w.column]);
+    bool covered = !cell || txn_.context.containsAll(cell->dots);
+    switch (resolver.kind()) {
+      case ColumnKind::kReject:
+        if ((cell ? cell->dots : Dots{}) != w.base)
+          return reject(fmt::format("column \"{}\" changed since the transaction read it", table_.columns[w.column]));
+        return take(w);
+      case ColumnKind::kMerge:
+      case ColumnKind::kCounter:
+        if (applyDelta(w, covered, resolver)) return;
+        if (covered) return take(w);
+        if (containsDot(cell->dots, txn_.dot)) return;
+        if (values_[w.column] == w.newValue) return joinCell(*cell);
+        return pick(w, resolver);
+      case ColumnKind::kPick:
+        if (covered) return take(w);
+        if (containsDot(cell->dots, txn_.dot)) return;
+        return pick(w, resolver);
+    }
+  }
+
+  // Numeric merge and counter cells add the write's delta to whatever is in place.
+  bool applyDelta(const ColumnWrite& w, bool covered, const ColumnResolver& resolver) {
+    auto sum = addNumbers(values_[w.column], w.newValue, w.oldValue);
+    if (!sum) return false;
+    // In place is what the writer read: its after-image, exactly (no floating-point detour).
+    if (values_[w.column] == w.oldValue) sum = w.newValue;
+    Value before = values_[w.column];
+    values_[w.column] = *sum;
+    auto& cell = out_.meta.cells[w.column];
+    if (covered) {
+      std::optional<PNCounter> counter = cell ? cell->counter : std::nullopt;
+      cell = CellMeta{{txn_.dot}, stamp_, std::move(counter)};
+    } else {
+      reportCell(w, resolver.name(), ConflictOutcome::kMerged, before, *sum);
+      joinCell(*cell);
+    }
+    if (resolver.kind() == ColumnKind::kCounter) countDelta(*cell, w);
+    return true;
+  }
+
+  void countDelta(CellMeta& cell, const ColumnWrite& w) {
+    if (w.newValue.type() != Value::Type::kInteger || w.oldValue.type() != Value::Type::kInteger) return;
+    std::int64_t delta;
+    if (__builtin_sub_overflow(w.newValue.asInteger(), w.oldValue.asInteger(), &delta)) return;
+    if (!cell.counter) cell.counter = PNCounter{};
+    try {
+      cell.counter->add(txn_.dot.site, delta);
+    } catch (const std::overflow_error&) {
+      cell.counter.reset();  // totals beyond int64: the value still folds, the breakdown is dropped
+    }
+  }
+
+  void joinCell(CellMeta& cell) {
+    addDot(cell.dots, txn_.dot);
+    cell.stamp = std::max(cell.stamp, stamp_);
+  }
+
+  void pick(const ColumnWrite& w, const ColumnResolver& resolver) {
+    auto& cell = *out_.meta.cells[w.column];
     CellConflict conflict{table_.name, table_.columns[w.column], change_.pk,
-                          {values_[w.column], cell->dots, cell->stamp},
+                          {values_[w.column], cell.dots, cell.stamp},
                           {w.newValue, {txn_.dot}, stamp_}, w.oldValue};
     CellResolution r = resolver.resolve(conflict);
-    reportCell(w, resolver.name(), r);
-    if (r.outcome == CellOutcome::kTakeRemote) return take(w);
-    if (r.outcome == CellOutcome::kMerged) {
-      values_[w.column] = r.merged;
-      addDot(cell->dots, txn_.dot);
-      cell->stamp = std::max(cell->stamp, stamp_);
+    Value before = values_[w.column];
+    switch (r.outcome) {
+      case CellOutcome::kKeepLocal:
+        reportCell(w, resolver.name(), ConflictOutcome::kKeptLocal, before, before);
+        return;
+      case CellOutcome::kTakeRemote:
+        reportCell(w, resolver.name(), ConflictOutcome::kAppliedRemote, before, w.newValue);
+        return take(w);
+      case CellOutcome::kMerged:
+        reportCell(w, resolver.name(), ConflictOutcome::kMerged, before, r.merged);
+        values_[w.column] = r.merged;
+        return joinCell(cell);
     }
   }
 
   void take(const ColumnWrite& w) {
     values_[w.column] = w.newValue;
-    out_.meta.cells[w.column] = CellMeta{{txn_.dot}, stamp_};
+    out_.meta.cells[w.column] = freshCell(w.column);
   }
 
-  void report(RowConflictKind kind, std::string_view resolver, bool remoteWon) {
-    ConflictReport c;
-    c.kind = kind == RowConflictKind::kInsertInsert  ? ConflictKind::kInsertInsert
-             : kind == RowConflictKind::kUpdateDelete ? ConflictKind::kUpdateDelete
-                                                      : ConflictKind::kDeleteUpdate;
-    fillCommon(c, resolver, remoteWon);
+  void reject(std::string reason) {
+    if (!out_.rejection) out_.rejection = std::move(reason);
+  }
+
+  void reportRow(RowConflictKind kind, std::string_view resolver, RowOutcome outcome) {
+    ConflictReport c = common(resolver);
+    c.kind = conflictKindOf(kind);
+    c.outcome = outcome == RowOutcome::kKeepLocal ? ConflictOutcome::kKeptLocal
+                : outcome == RowOutcome::kTakeRemote ? ConflictOutcome::kAppliedRemote
+                                                     : ConflictOutcome::kMerged;
+    c.remoteWon = outcome != RowOutcome::kKeepLocal;
     c.localDots = out_.meta.allDots();
     c.localStamp = out_.meta.existence.stamp;
     out_.conflicts.push_back(std::move(c));
   }
 
-  void reportCell(const ColumnWrite& w, std::string_view resolver, const CellResolution& r) {
-    ConflictReport c;
-    c.kind = ConflictKind::kCell;
-    fillCommon(c, resolver, r.outcome != CellOutcome::kKeepLocal);
+  void reportCell(const ColumnWrite& w, std::string_view resolver, ConflictOutcome outcome, const Value& local,
+                  const Value& result) {
+    ConflictReport c = common(resolver);
     const auto& cell = *out_.meta.cells[w.column];
+    c.kind = ConflictKind::kCell;
     c.column = table_.columns[w.column];
-    c.localValue = values_[w.column];
+    c.localValue = local;
     c.localDots = cell.dots;
     c.localStamp = cell.stamp;
     c.remoteValue = w.newValue;
-    c.result = r.outcome == CellOutcome::kKeepLocal ? values_[w.column]
-               : r.outcome == CellOutcome::kTakeRemote ? w.newValue
-                                                       : r.merged;
+    c.result = result;
+    c.outcome = outcome;
+    c.remoteWon = outcome != ConflictOutcome::kKeptLocal;
     out_.conflicts.push_back(std::move(c));
   }
 
-  void fillCommon(ConflictReport& c, std::string_view resolver, bool remoteWon) {
+  ConflictReport common(std::string_view resolver) const {
+    ConflictReport c;
     c.table = table_.name;
     c.pk = change_.pk;
     c.resolver = std::string(resolver);
     c.remoteDot = txn_.dot;
     c.remoteStamp = stamp_;
-    c.remoteWon = remoteWon;
+    return c;
   }
 
   const TableInfo& table_;
   const RowChange& change_;
   const Transaction& txn_;
-  const ResolverProvider& resolvers_;
   Stamp stamp_;
   RowOutcome rowOutcome_ = RowOutcome::kMergeColumns;
   Row values_;
@@ -180,9 +288,27 @@ class RowFold {
 
 }  // namespace
 
+std::optional<Row> RowState::current() const {
+  if (!meta) return std::nullopt;
+  return meta->alive ? values : std::optional<Row>(meta->tombstone);
+}
+
+std::optional<Value> addNumbers(const Value& value, const Value& plus, const Value& minus) {
+  if (!value.isNumeric() || !plus.isNumeric() || !minus.isNumeric()) return std::nullopt;
+  using T = Value::Type;
+  if (value.type() == T::kInteger && plus.type() == T::kInteger && minus.type() == T::kInteger) {
+    std::int64_t delta, sum;
+    if (!__builtin_sub_overflow(plus.asInteger(), minus.asInteger(), &delta) &&
+        !__builtin_add_overflow(value.asInteger(), delta, &sum)) {
+      return Value::integer(sum);
+    }
+  }
+  return Value::real(asDouble(value) + (asDouble(plus) - asDouble(minus)));
+}
+
 FoldStep foldRow(const TableInfo& table, const RowState& before, const RowChange& change,
-                 const Transaction& txn, const ResolverProvider& resolvers) {
-  return RowFold(table, change, txn, resolvers).run(before);
+                 const Transaction& txn) {
+  return RowFold(table, change, txn).run(before);
 }
 
 }  // namespace parley

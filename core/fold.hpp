@@ -1,18 +1,19 @@
-// One step of the fold: the new state of one row after one write of one transaction.
+// One step of the fold: the new state of one row after one row change of one transaction.
 //
-// Pure: no SQLite, no I/O. Given the row's metadata and values before, the row change and
-// its transaction, it classifies the change against the row's dots (supersedes, already
-// applied, or concurrent), asks the resolvers about concurrent ones, and returns the row's
-// metadata and values after, plus the conflicts it met. The same function turns a local
-// commit into metadata (every local write supersedes) and applies remote transactions,
-// which is what keeps local and remote histories folding alike.
+// Pure: no SQLite, no I/O. Given the row's metadata and values before, the row change and its
+// transaction, it classifies each write against the row's dots (supersedes, already applied,
+// or concurrent), applies the column's kind (pick, merge/counter deltas, reject bases) and the
+// table's row policies, and returns the row's metadata and values after, the conflicts met,
+// or that the transaction must be rejected. The same function turns a local commit into
+// metadata (every local write supersedes what it read), so local and remote histories fold
+// alike.
 #pragma once
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "catalog.hpp"
-#include "parley/resolver.hpp"
 #include "parley/site.hpp"
 #include "parley/transaction.hpp"
 #include "row_meta.hpp"
@@ -22,15 +23,24 @@ namespace parley {
 struct RowState {
   std::optional<RowMeta> meta;  // nullopt: this site has never seen the row
   std::optional<Row> values;    // the stored row when meta->alive
+
+  // The row's values in place: stored, or kept in its tombstone; nullopt if never seen.
+  std::optional<Row> current() const;
 };
 
 struct FoldStep {
   RowMeta meta;
   std::optional<Row> values;  // the row to store; nullopt: absent
   std::vector<ConflictReport> conflicts;
+  // Set when the transaction must be rejected as a whole; meta and values are then unusable.
+  std::optional<std::string> rejection;
 };
 
 FoldStep foldRow(const TableInfo& table, const RowState& before, const RowChange& change,
-                 const Transaction& txn, const ResolverProvider& resolvers);
+                 const Transaction& txn);
+
+// value + delta for numbers, as SQLite would add them (integers stay integers unless they
+// overflow). nullopt if either is not a number.
+std::optional<Value> addNumbers(const Value& value, const Value& plus, const Value& minus);
 
 }  // namespace parley

@@ -13,10 +13,35 @@ void writeDots(codec::Writer& w, const Dots& dots, sql::Db& db, SiteTable& sites
   }
 }
 
+void writeTotals(codec::Writer& w, const GCounter& g, sql::Db& db, SiteTable& sites) {
+  w.varint(g.entries().size());
+  for (const auto& [site, total] : g.entries()) {
+    w.varint(sites.indexOf(db, site));
+    w.signedVarint(total);
+  }
+}
+
 void writeCell(codec::Writer& w, const CellMeta& c, sql::Db& db, SiteTable& sites) {
   writeDots(w, c.dots, db, sites);
   w.varint(c.stamp.hlc.value);
   w.varint(sites.indexOf(db, c.stamp.site));
+  w.byte(c.counter ? 1 : 0);
+  if (!c.counter) return;
+  writeTotals(w, c.counter->increments(), db, sites);
+  writeTotals(w, c.counter->decrements(), db, sites);
+}
+
+std::vector<GCounter::Entry> readTotals(codec::Reader& r, const SiteTable& sites) {
+  auto n = r.varint();
+  if (n > 65536) throw Error(Status::corruption("row metadata: too many counter entries"));
+  std::vector<GCounter::Entry> out;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const SiteId& site = sites.idAt(static_cast<std::uint32_t>(r.varint()));
+    std::int64_t total = r.signedVarint();
+    if (total < 0) throw Error(Status::corruption("row metadata: negative counter total"));
+    out.push_back({site, total});
+  }
+  return out;
 }
 
 Dots readDots(codec::Reader& r, const SiteTable& sites) {
@@ -36,6 +61,10 @@ CellMeta readCell(codec::Reader& r, const SiteTable& sites) {
   c.dots = readDots(r, sites);
   c.stamp.hlc.value = r.varint();
   c.stamp.site = sites.idAt(static_cast<std::uint32_t>(r.varint()));
+  if (r.byte()) {
+    auto p = readTotals(r, sites);
+    c.counter = PNCounter::fromTotals(p, readTotals(r, sites));
+  }
   return c;
 }
 

@@ -11,6 +11,8 @@
 #include "catalog.hpp"
 #include "codec.hpp"
 #include "commit.hpp"
+#include "conflict_log.hpp"
+#include "finality.hpp"
 #include "statement.hpp"
 #include "store.hpp"
 #include "txn_codec.hpp"
@@ -115,6 +117,8 @@ struct Site::Impl {
     reloadState();
     for (auto& t : catalog::loadTables(state.db)) {
       checkUnchanged(t);
+      t.constrained = hasConstraints(state.db, t);
+      bindStored(t);
       state.tables.push_back(std::make_unique<TableInfo>(std::move(t)));
     }
     if (state.frontier) state.hlc.restore(state.frontier->hlc);
@@ -125,6 +129,26 @@ struct Site::Impl {
     state.sites.load(state.db);
     state.vector = store::loadVector(state);
     state.frontier = store::lastStamp(state);
+  }
+
+  void bindStored(TableInfo& t) {
+    try {
+      bindResolvers(t, t.config, *state.resolvers);
+    } catch (const Error& e) {
+      throw Error(Status::invalidArgument(fmt::format(
+          "table \"{}\" is configured with \"{}\", which this program cannot resolve: {}", t.name,
+          t.config.toString(), e.status().message())));
+    }
+  }
+
+  // Re-folding needs undo records, kept only while some table is order-sensitive. A site may
+  // become order-sensitive only when no re-fold can reach back before now.
+  void checkCanBecomeOrderSensitive(bool orderSensitiveAfter, std::string_view what) {
+    if (!orderSensitiveAfter || state.orderSensitive() || store::allFinal(state)) return;
+    throw Error(Status::invalidArgument(fmt::format(
+        "{}: this makes the site order-sensitive (fww, reject, callbacks, constraints), which needs every "
+        "held transaction to be final first; sync with every site, then retry",
+        what)));
   }
 
   void checkUnchanged(const TableInfo& stored) {
@@ -169,7 +193,7 @@ struct Site::Impl {
   // Records the open transaction's changes to tracked rows as one parley transaction.
   void recordPending() {
     if (!capture.hasPending()) return;
-    commitLocal(state, capture.take(), state.resolvers->orderSensitive());
+    commitLocal(state, capture.take(), state.orderSensitive());
   }
 
   void begin() { state.db.exec("BEGIN IMMEDIATE"); }
@@ -274,10 +298,14 @@ struct Site::Impl {
     if (!state.db.inTransaction()) savepoints.clear();
   }
 
-  void track(std::string_view name) {
+  void track(std::string_view name, const std::optional<TableConfig>& config) {
     if (state.table(name)) throw Error(Status::invalidArgument(fmt::format("track: table \"{}\" is already tracked", name)));
     TableInfo t = inspectTable(state.db, name);
+    t.constrained = hasConstraints(state.db, t);
+    bindResolvers(t, config ? *config : state.resolvers->defaults(), *state.resolvers);
+    checkCanBecomeOrderSensitive(t.orderSensitive, "track");
     catalog::saveTable(state.db, t);
+    catalog::saveConfig(state.db, t, "", state.clock.nowMillis());
     createGuards(t);
     state.tables.push_back(std::make_unique<TableInfo>(std::move(t)));
     const TableInfo& tracked = *state.tables.back();
@@ -299,6 +327,19 @@ struct Site::Impl {
 
   // Runs `body` in a write transaction with triggers off and capture suspended: what remote
   // transactions do is not a local change and must not fire local triggers again.
+  void configure(std::string_view name, const TableConfig& config) {
+    auto it = std::find_if(state.tables.begin(), state.tables.end(), [&](const auto& t) { return t->name == name; });
+    if (it == state.tables.end()) throw Error(Status::notFound(fmt::format("configure: table \"{}\" is not tracked", name)));
+    TableInfo updated = **it;
+    bindResolvers(updated, config, *state.resolvers);
+    bool sensitiveAfter = updated.orderSensitive;
+    for (const auto& t : state.tables) sensitiveAfter = sensitiveAfter || (t.get() != it->get() && t->orderSensitive);
+    if (!state.orderSensitive()) checkCanBecomeOrderSensitive(sensitiveAfter, "configure");
+    std::string before = (*it)->config.toString();
+    catalog::saveConfig(state.db, updated, before, state.clock.nowMillis());
+    **it = std::move(updated);
+  }
+
   template <class F>
   auto asApplier(F&& body) {
     if (state.db.inTransaction())
@@ -327,6 +368,10 @@ struct Site::Impl {
     sqlite3_db_config(state.db.raw(), SQLITE_DBCONFIG_ENABLE_TRIGGER, on ? 1 : 0, nullptr);
   }
 };
+
+bool SiteState::orderSensitive() const {
+  return std::any_of(tables.begin(), tables.end(), [](const auto& t) { return t->orderSensitive; });
+}
 
 const TableInfo* SiteState::table(std::string_view tableName) const {
   for (const auto& t : tables)
@@ -379,13 +424,13 @@ const SiteId& Site::id() const { return impl_->state.id; }
 const SiteId& Site::clusterId() const { return impl_->state.cluster; }
 const std::string& Site::name() const { return impl_->state.name; }
 
-Status Site::track(std::string_view table) {
+Status Site::track(std::string_view table, std::optional<TableConfig> config) {
   return guarded([&]() -> Status {
     if (impl_->state.db.inTransaction())
       return Status::busy("track: a transaction is open on this site; commit or roll it back first");
     impl_->begin();
     try {
-      impl_->track(table);
+      impl_->track(table, config);
       impl_->commit();
     } catch (...) {
       impl_->rollbackQuietly();
@@ -435,8 +480,98 @@ Result<std::vector<Transaction>> Site::changesSince(const VersionVector& peer) c
 
 Result<ApplyResult> Site::apply(std::span<const Transaction> transactions) {
   return guarded([&]() -> Result<ApplyResult> {
-    return impl_->asApplier([&] { return applyTransactions(impl_->state, transactions); });
+    return impl_->asApplier([&] {
+      ApplyResult result = applyTransactions(impl_->state, transactions);
+      finality::settle(impl_->state);
+      return result;
+    });
   });
+}
+
+Status Site::configure(std::string_view table, const TableConfig& config) {
+  return guarded([&]() -> Status {
+    impl_->asApplier([&] {
+      impl_->configure(table, config);
+      return 0;
+    });
+    return Status::ok();
+  });
+}
+
+Result<TableConfig> Site::config(std::string_view table) const {
+  const TableInfo* t = impl_->state.table(table);
+  if (!t) return Status::notFound(fmt::format("table \"{}\" is not tracked", table));
+  return t->config;
+}
+
+Result<std::vector<ConflictReport>> Site::conflicts(std::optional<std::string> table) {
+  return guarded([&]() -> Result<std::vector<ConflictReport>> { return conflict_log::list(impl_->state, table); });
+}
+
+Result<std::vector<ConflictReport>> Site::rejectedWrites() {
+  return guarded([&]() -> Result<std::vector<ConflictReport>> {
+    auto all = conflict_log::list(impl_->state, std::nullopt);
+    std::erase_if(all, [&](const ConflictReport& c) {
+      return c.outcome != ConflictOutcome::kRejected || c.remoteDot.site != impl_->state.id;
+    });
+    return all;
+  });
+}
+
+Result<Decision> Site::decision(const Dot& dot) {
+  return guarded([&]() -> Result<Decision> {
+    auto d = store::decisionOf(impl_->state, dot);
+    if (!d) return Status::notFound("transaction " + dot.toString() + " is not held here");
+    return Decision{d->first, d->second};
+  });
+}
+
+Status Site::acknowledge(const SiteId& site, const VersionVector& vector) {
+  return guarded([&]() -> Status {
+    impl_->asApplier([&] {
+      finality::acknowledge(impl_->state, site, vector);
+      finality::settle(impl_->state);
+      return 0;
+    });
+    return Status::ok();
+  });
+}
+
+Result<std::vector<std::pair<SiteId, VersionVector>>> Site::acknowledgements() {
+  return guarded([&]() -> Result<std::vector<std::pair<SiteId, VersionVector>>> {
+    return finality::acknowledgements(impl_->state);
+  });
+}
+
+namespace {
+
+Result<ApplyResult> deliverAll(Site& from, Site& to) {
+  auto changes = from.changesSince(to.vector());
+  if (!changes) return changes.status();
+  return to.apply(*changes);
+}
+
+Status passAcknowledgements(Site& from, Site& to) {
+  auto acks = from.acknowledgements();
+  if (!acks) return acks.status();
+  for (const auto& [site, vector] : *acks)
+    if (auto st = to.acknowledge(site, vector); !st) return st;
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::pair<ApplyResult, ApplyResult>> syncSites(Site& a, Site& b) {
+  if (a.clusterId() != b.clusterId()) return Status::invalidArgument("sync: the sites belong to different clusters");
+  if (a.schemaFingerprint() != b.schemaFingerprint())
+    return Status::invalidArgument("sync: the sites' schemas or resolver configurations differ");
+  auto atB = deliverAll(a, b);
+  if (!atB) return atB.status();
+  auto atA = deliverAll(b, a);
+  if (!atA) return atA.status();
+  if (auto st = passAcknowledgements(a, b); !st) return st;
+  if (auto st = passAcknowledgements(b, a); !st) return st;
+  return std::pair{std::move(*atB), std::move(*atA)};
 }
 
 std::string Site::schemaFingerprint() const {
@@ -446,7 +581,7 @@ std::string Site::schemaFingerprint() const {
     for (std::size_t i = 0; i < t->columns.size(); ++i) text += (t->isKey[i] ? "*" : "") + t->columns[i] + ",";
     text += ");";
   }
-  text += impl_->state.resolvers->fingerprint();
+  for (const auto& t : impl_->state.tables) text += t->name + ":" + t->config.toString() + ";";
   std::uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across platforms and runs
   for (unsigned char c : text) h = (h ^ c) * 1099511628211ULL;
   return fmt::format("{:016x}", h);

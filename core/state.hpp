@@ -19,10 +19,11 @@
 namespace parley {
 
 struct SiteState {
-  SiteState(const std::string& path, Clock& clock, std::chrono::milliseconds maxSkew)
-      : db(path), hlc(clock, maxSkew) {}
+  SiteState(const std::string& path, Clock& physical, std::chrono::milliseconds maxSkew)
+      : db(path), clock(physical), hlc(physical, maxSkew) {}
 
   sql::Db db;
+  Clock& clock;
   SiteId id;
   SiteId cluster;
   std::string name;
@@ -35,6 +36,8 @@ struct SiteState {
 
   // REQUIRES nothing; nullptr if `name` is not tracked.
   const TableInfo* table(std::string_view name) const;
+  // Whether any tracked table folds differently in arrival order than in canonical order.
+  bool orderSensitive() const;
 };
 
 }  // namespace parley

@@ -92,16 +92,43 @@ void deleteMeta(SiteState& s, const TableInfo& t, std::string_view key) {
   st.run();
 }
 
-void appendLog(SiteState& s, const Transaction& t, std::string_view body) {
+void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool rejected) {
   auto site = siteIdx(s, t.dot.site);
-  auto& log = s.db.cached("INSERT INTO parley_log(site, seq, hlc, body) VALUES (?1, ?2, ?3, ?4)");
+  auto& log = s.db.cached("INSERT INTO parley_log(site, seq, hlc, body, rejected) VALUES (?1, ?2, ?3, ?4, ?5)");
   log.bind(1, site).bind(2, static_cast<std::int64_t>(t.dot.seq)).bind(3, static_cast<std::int64_t>(t.hlc.value));
-  log.bindBlob(4, body);
+  log.bindBlob(4, body).bind(5, std::int64_t{rejected});
   log.run();
   auto& vec = s.db.cached("INSERT OR REPLACE INTO parley_vector(site, seq) VALUES (?1, ?2)");
   vec.bind(1, site).bind(2, static_cast<std::int64_t>(t.dot.seq));
   vec.run();
   s.vector.advance(t.dot);
+}
+
+void setRejected(SiteState& s, const Dot& dot, bool rejected) {
+  auto& st = s.db.cached("UPDATE parley_log SET rejected = ?3 WHERE site = ?1 AND seq = ?2");
+  st.bind(1, siteIdx(s, dot.site)).bind(2, static_cast<std::int64_t>(dot.seq)).bind(3, std::int64_t{rejected});
+  st.run();
+}
+
+std::optional<std::pair<bool, bool>> decisionOf(SiteState& s, const Dot& dot) {
+  auto idx = s.sites.find(dot.site);
+  if (!idx) return std::nullopt;
+  auto& st = s.db.cached("SELECT rejected, final FROM parley_log WHERE site = ?1 AND seq = ?2");
+  st.bind(1, static_cast<std::int64_t>(*idx)).bind(2, static_cast<std::int64_t>(dot.seq));
+  if (!st.step()) return std::nullopt;
+  return std::pair{st.int64(0) != 0, st.int64(1) != 0};
+}
+
+void markFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
+  auto site = siteIdx(s, origin);
+  auto& log = s.db.cached("UPDATE parley_log SET final = 1 WHERE final = 0 AND site = ?1 AND seq <= ?2");
+  log.bind(1, site).bind(2, static_cast<std::int64_t>(upTo));
+  log.run();
+}
+
+bool allFinal(SiteState& s) {
+  auto& st = s.db.cached("SELECT 1 FROM parley_log WHERE final = 0 LIMIT 1");
+  return !st.step();
 }
 
 std::vector<Transaction> logFrom(SiteState& s, const SiteId& origin, std::uint64_t after) {

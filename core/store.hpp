@@ -32,8 +32,17 @@ std::optional<std::string> readMetaBlob(SiteState& s, const TableInfo& t, std::s
 void writeMetaBlob(SiteState& s, const TableInfo& t, std::string_view key, std::string_view blob,
                    bool existed);
 
-// Appends a transaction to the log and advances the site's vector to its dot.
-void appendLog(SiteState& s, const Transaction& t, std::string_view body);
+// Appends a transaction to the log with the fold's decision on it, and advances the site's
+// vector to its dot.
+void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool rejected);
+// Records a re-fold's decision on a held transaction.
+void setRejected(SiteState& s, const Dot& dot, bool rejected);
+// The decision on a held transaction: (rejected, final); nullopt if not held.
+std::optional<std::pair<bool, bool>> decisionOf(SiteState& s, const Dot& dot);
+// Marks final `origin`'s transactions with seq <= upTo.
+void markFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo);
+// Whether every held transaction is final.
+bool allFinal(SiteState& s);
 // Held transactions of `origin` with seq > after, in seq order (decoded).
 std::vector<Transaction> logFrom(SiteState& s, const SiteId& origin, std::uint64_t after);
 // Every held transaction whose stamp is greater than `from`, in canonical order.

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "parley/resolvers/basic.hpp"
+#include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 #include "support/sites.hpp"
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "parley/resolvers/basic.hpp"
+#include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 #include "support/sites.hpp"
 
@@ -431,7 +431,7 @@ TEST_CASE("changesSince sends exactly what the peer lacks, from every origin, in
 }
 
 TEST_CASE("concurrent writes that collide on a UNIQUE column neither abort the sync nor diverge",
-          "[.][core][causality][constraints][not-yet]") {
+          "[core][causality][constraints]") {
   ClusterOptions o;
   o.schema = "CREATE TABLE u(id INTEGER PRIMARY KEY, email TEXT UNIQUE)";
   o.tracked = {"u"};

@@ -49,7 +49,13 @@ std::size_t Cluster::addSite(std::optional<std::uint8_t> idByte) {
   REQUIRE(site.name() == name);
 
   if (!options_.schema.empty()) execOk(site, options_.schema);
-  for (const auto& table : options_.tracked) REQUIRE_OK(site.track(table));
+  for (const auto& table : options_.tracked) REQUIRE_OK(site.track(table, options_.config));
+  if (options_.registerMembers) {
+    for (std::size_t i = 0; i < index; ++i) {
+      REQUIRE_OK(site.acknowledge(sites_[i]->id(), {}));
+      REQUIRE_OK(sites_[i]->acknowledge(site.id(), {}));
+    }
+  }
   return index;
 }
 
@@ -114,7 +120,15 @@ ApplyResult deliver(Site& from, Site& to) {
 std::pair<ApplyResult, ApplyResult> syncPair(Site& a, Site& b) {
   ApplyResult ab = deliver(a, b);
   ApplyResult ba = deliver(b, a);
+  passAcknowledgements(a, b);
+  passAcknowledgements(b, a);
   return {std::move(ab), std::move(ba)};
+}
+
+void passAcknowledgements(Site& from, Site& to) {
+  auto acks = from.acknowledgements();
+  REQUIRE_OK(acks);
+  for (const auto& [site, vector] : *acks) REQUIRE_OK(to.acknowledge(site, vector));
 }
 
 void syncAll(Cluster& cluster) {

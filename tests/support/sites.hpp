@@ -22,7 +22,7 @@
 #include <utility>
 #include <vector>
 
-#include "parley/resolvers/basic.hpp"
+#include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 #include "support/printers.hpp"
 
@@ -67,6 +67,11 @@ class FixedIdSource final : public IdSource {
 
 struct ClusterOptions {
   std::shared_ptr<const ResolverProvider> resolvers = resolvers::lwwEverywhere();
+  // How tracked tables resolve conflicts; the provider's defaults when empty.
+  std::optional<TableConfig> config;
+  // Each site registers every other as a member (acknowledge(id, {})), so decisions become
+  // final only once all of them have acknowledged.
+  bool registerMembers = true;
   // Run at every site before tracking.
   std::string schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b);";
   std::vector<std::string> tracked = {"t"};
@@ -119,8 +124,10 @@ Transaction transactionWithDot(const Site& site, const Dot& dot);
 ApplyResult applyOk(Site& site, std::span<const Transaction> transactions);
 // Sends `to` everything `from` holds that `to` lacks.
 ApplyResult deliver(Site& from, Site& to);
-// deliver(a, b) then deliver(b, a).
+// deliver(a, b) then deliver(b, a), then each passes the other its acknowledgements.
 std::pair<ApplyResult, ApplyResult> syncPair(Site& a, Site& b);
+// Tells `to` what `from` knows every site holds.
+void passAcknowledgements(Site& from, Site& to);
 // Syncs every pair until every site holds the same vector.
 void syncAll(Cluster& cluster);
 

@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "parley/crdt/site_id.hpp"
@@ -53,7 +54,9 @@ class RandomIdSource final : public IdSource {
 
 struct SiteOptions {
   Clock* clock = nullptr;  // required; must outlive the site
-  std::shared_ptr<const ResolverProvider> resolvers;  // required
+  // Resolves the strategy names tables are configured with; required. Its defaults() is the
+  // configuration of a table tracked without one.
+  std::shared_ptr<const ResolverProvider> resolvers;
   std::chrono::milliseconds maxClockSkew{std::chrono::minutes(1)};
 };
 
@@ -69,29 +72,49 @@ struct QueryResult {
   std::int64_t changes = 0;  // rows changed by the last statement
 };
 
-enum class ConflictKind : std::uint8_t { kCell, kInsertInsert, kUpdateDelete, kDeleteUpdate };
+enum class ConflictKind : std::uint8_t {
+  kCell,          // concurrent writes to one cell
+  kInsertInsert,  // concurrent inserts of one key
+  kUpdateDelete,  // an incoming update or insert met a concurrent delete
+  kDeleteUpdate,  // an incoming delete met a concurrent update
+  kRejected,      // a write of a rejected transaction
+};
 
-// A conflict met while applying remote transactions.
+enum class ConflictOutcome : std::uint8_t { kAppliedRemote, kKeptLocal, kMerged, kRejected };
+
+// A conflict the fold met, as returned by apply() and kept in the conflict log
+// (parley_conflicts). "Local" is the version in place, "remote" the incoming write, in
+// canonical order: a site folding the same transactions meets the same conflicts.
 struct ConflictReport {
   ConflictKind kind = ConflictKind::kCell;
   std::string table;
   Row pk;
-  std::string column;  // empty for row-level conflicts
+  std::string column;  // empty for row-level conflicts and rejected deletes
   std::string resolver;
   Value localValue;
   Dots localDots;
   Stamp localStamp;
-  Value remoteValue;
-  Dot remoteDot;
+  Value remoteValue;  // for a rejected write: the value the writer wanted
+  Dot remoteDot;      // the transaction decided
   Stamp remoteStamp;
-  Value result;       // the cell's value afterwards (cell conflicts)
-  bool remoteWon = false;
+  Value result;  // the cell's value afterwards (cell conflicts)
+  ConflictOutcome outcome = ConflictOutcome::kKeptLocal;
+  bool remoteWon = false;  // outcome is kAppliedRemote or kMerged
+  std::string reason;      // why a transaction was rejected
+  bool final = false;      // the decision can no longer change (conflict log only)
+};
+
+// The fold's decision on a held transaction.
+struct Decision {
+  bool rejected = false;
+  bool final = false;  // no transaction can arrive any more that would change it
 };
 
 struct ApplyResult {
   std::size_t applied = 0;     // transactions newly applied
   std::size_t duplicates = 0;  // already held: ignored
   std::size_t refolded = 0;    // held transactions undone and re-applied after a late arrival
+  std::size_t rejected = 0;    // transactions the fold rejected (re-folded ones included)
   std::vector<ConflictReport> conflicts;
   std::vector<std::string> warnings;  // e.g. clock skew beyond the bound
 };
@@ -111,11 +134,18 @@ class Site {
   const SiteId& clusterId() const;
   const std::string& name() const;
 
-  // Starts replicating `table`. Its existing rows become this site's first transaction on it.
+  // Starts replicating `table`, resolving its conflicts as `config` says (the resolver
+  // provider's defaults if none). Its existing rows become this site's first transaction on it.
   // Refuses, saying why, tables parley cannot replicate safely (no PRIMARY KEY, generated
   // columns, a key column with a non-binary collation, parley's own tables, views...).
   // REQUIRES: no transaction open on the site.
-  Status track(std::string_view table);
+  Status track(std::string_view table, std::optional<TableConfig> config = std::nullopt);
+  // Changes how a tracked table resolves conflicts, and records the change. Every site of the
+  // cluster must make the same change: sites whose fingerprints differ refuse to sync.
+  // Switching a site to order-sensitive resolution (fww, reject, ...) needs every held
+  // transaction to be final, since re-folding needs undo records kept from then on.
+  Status configure(std::string_view table, const TableConfig& config);
+  Result<TableConfig> config(std::string_view table) const;
   std::vector<std::string> trackedTables() const;
   // The columns of a tracked table, in declaration order.
   Result<std::vector<std::string>> columns(std::string_view table) const;
@@ -141,10 +171,27 @@ class Site {
   // fingerprints differ must not exchange transactions.
   std::string schemaFingerprint() const;
 
+  // The conflict log, oldest first; only `table`'s rows when given.
+  Result<std::vector<ConflictReport>> conflicts(std::optional<std::string> table = std::nullopt);
+  // This site's own writes that the fold rejected, with the values they wanted.
+  Result<std::vector<ConflictReport>> rejectedWrites();
+  // The decision on a held transaction; kNotFound if it is not held.
+  Result<Decision> decision(const Dot& dot);
+
+  // Records that `site` holds at least `vector`. Peers pass these on when they sync, so every
+  // site learns what every other holds; decisions become final from them.
+  Status acknowledge(const SiteId& site, const VersionVector& vector);
+  // What this site knows each site holds, itself included.
+  Result<std::vector<std::pair<SiteId, VersionVector>>> acknowledgements();
+
  private:
   struct Impl;
   explicit Site(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Syncs two sites in one process: each applies what it lacks of the other's transactions,
+// then they exchange acknowledgements. Returns (what b applied, what a applied).
+Result<std::pair<ApplyResult, ApplyResult>> syncSites(Site& a, Site& b);
 
 }  // namespace parley

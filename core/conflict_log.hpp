@@ -1,0 +1,28 @@
+// The conflict log: parley_conflicts, one row per conflict the fold met, queryable with SQL.
+//
+// Rows are keyed by the transaction decided (the incoming write, later in canonical order),
+// the cell and the kind, so re-delivery never duplicates them. When a re-fold undoes a
+// transaction its rows are forgotten and written again as the fold meets them anew; when its
+// decision becomes final they are marked final and never change again.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "parley/site.hpp"
+#include "state.hpp"
+
+namespace parley::conflict_log {
+
+void record(SiteState& s, const std::vector<ConflictReport>& conflicts);
+void forget(SiteState& s, const Dot& txn);
+// Marks final the rows of `origin`'s transactions with seq <= upTo.
+void markFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo);
+// Rows in the order they were recorded; `table` filters when set.
+std::vector<ConflictReport> list(SiteState& s, const std::optional<std::string>& table);
+
+std::string kindName(ConflictKind kind);
+std::string outcomeName(ConflictOutcome outcome);
+
+}  // namespace parley::conflict_log

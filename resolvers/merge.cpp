@@ -1,0 +1,31 @@
+// merge and counter: numeric cells fold deltas (the engine applies new - old); non-numeric
+// concurrent writes fall back to a timestamp pick.
+#include "strategies.hpp"
+
+namespace parley::resolvers {
+namespace {
+
+class MergeColumn final : public ColumnResolver {
+ public:
+  MergeColumn(ColumnKind kind, std::string name, Pick fallback)
+      : kind_(kind), name_(std::move(name)), fallback_(fallback) {}
+  std::string_view name() const override { return name_; }
+  ColumnKind kind() const override { return kind_; }
+  CellResolution resolve(const CellConflict& c) const override {
+    return {pickByStamp(fallback_, c.local.stamp, c.remote.stamp), {}};
+  }
+  bool orderSensitive() const override { return fallback_ == Pick::kFirst; }
+
+ private:
+  ColumnKind kind_;
+  std::string name_;
+  Pick fallback_;
+};
+
+}  // namespace
+
+std::unique_ptr<ColumnResolver> makeMerge(ColumnKind kind, std::string name, Pick fallback) {
+  return std::make_unique<MergeColumn>(kind, std::move(name), fallback);
+}
+
+}  // namespace parley::resolvers

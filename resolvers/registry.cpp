@@ -1,0 +1,58 @@
+#include "parley/resolvers/registry.hpp"
+
+#include "strategies.hpp"
+
+namespace parley::resolvers {
+
+Registry::Registry(TableConfig defaults) : defaults_(std::move(defaults)) {
+  columns_.emplace("lww", makeTimestamp(Pick::kLast));
+  columns_.emplace("fww", makeTimestamp(Pick::kFirst));
+  columns_.emplace("merge", makeMerge(ColumnKind::kMerge, "merge", Pick::kLast));
+  columns_.emplace("merge/fww", makeMerge(ColumnKind::kMerge, "merge/fww", Pick::kFirst));
+  columns_.emplace("counter", makeMerge(ColumnKind::kCounter, "counter", Pick::kLast));
+  columns_.emplace("counter/fww", makeMerge(ColumnKind::kCounter, "counter/fww", Pick::kFirst));
+  columns_.emplace("reject", makeReject());
+  rows_.emplace("merge", makeRowMerge());
+  rows_.emplace("lww", makeRowTimestamp(Pick::kLast));
+  rows_.emplace("fww", makeRowTimestamp(Pick::kFirst));
+  rows_.emplace("delete-wins", makeDeleteWins());
+  rows_.emplace("update-wins", makeUpdateWins());
+  rows_.emplace("reject", makeRowReject());
+}
+
+Registry::~Registry() = default;
+
+Status Registry::addCallback(const std::string& name, Callback fn) {
+  if (name.empty() || name.find_first_of(" =") != std::string::npos)
+    return Status::invalidArgument("callback name \"" + name + "\" must be non-empty, without spaces or '='");
+  if (!fn) return Status::invalidArgument("callback \"" + name + "\" has no function");
+  std::string key = "callback:" + name;
+  if (columns_.count(key)) return Status::invalidArgument("callback \"" + name + "\" is already registered");
+  columns_.emplace(std::move(key), makeCallback(name, std::move(fn)));
+  return Status::ok();
+}
+
+const ColumnResolver* Registry::column(std::string_view strategy) const {
+  auto it = columns_.find(strategy);
+  return it == columns_.end() ? nullptr : it->second.get();
+}
+
+const RowPolicy* Registry::row(std::string_view policy) const {
+  auto it = rows_.find(policy);
+  return it == rows_.end() ? nullptr : it->second.get();
+}
+
+std::shared_ptr<Registry> standard(TableConfig defaults) { return std::make_shared<Registry>(std::move(defaults)); }
+
+std::shared_ptr<const ResolverProvider> lwwEverywhere() { return standard(); }
+
+std::shared_ptr<const ResolverProvider> fwwEverywhere() {
+  TableConfig c;
+  c.columns = "fww";
+  c.insertInsert = "merge";
+  c.updateDelete = "fww";
+  c.deleteUpdate = "fww";
+  return standard(c);
+}
+
+}  // namespace parley::resolvers
