@@ -14,7 +14,9 @@ class MergeColumn final : public ColumnResolver {
   CellResolution resolve(const CellConflict& c) const override {
     return {pickByStamp(fallback_, c.local.stamp, c.remote.stamp), {}};
   }
-  bool orderSensitive() const override { return fallback_ == Pick::kFirst; }
+  // Deltas commute in exact arithmetic, but REAL additions round differently in different
+  // orders: fold in canonical order so every site agrees to the bit.
+  bool orderSensitive() const override { return true; }
 
  private:
   ColumnKind kind_;
