@@ -9,7 +9,7 @@
 #include "conflict_log.hpp"
 #include "fold.hpp"
 #include "store.hpp"
-#include "txn_codec.hpp"
+#include "parley/txn_codec.hpp"
 
 namespace parley {
 namespace {
@@ -273,6 +273,10 @@ ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incomin
   Engine engine(s, result);
   std::set<Dot> rejected;
   Stamp first = fresh.front()->stamp();
+  if (orderSensitive && s.compactedStamp && first < *s.compactedStamp)
+    throw Error(Status::notReady(fmt::format(
+        "transaction {} sorts before history this site has compacted; its origin must be cloned anew",
+        fresh.front()->dot.toString())));
   if (orderSensitive && s.frontier && first < *s.frontier) {
     // A late arrival: undo what sorts after it, then fold everything from it on again.
     std::vector<Transaction> later = store::logAfter(s, first);

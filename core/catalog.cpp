@@ -27,7 +27,8 @@ CREATE INDEX parley_log_open ON parley_log(final) WHERE final = 0;
 CREATE INDEX parley_log_hlc ON parley_log(hlc);
 CREATE TABLE parley_undo(site INTEGER NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL,
                          PRIMARY KEY(site, seq));
-CREATE TABLE parley_acks(site INTEGER PRIMARY KEY, vector BLOB NOT NULL);
+CREATE TABLE parley_acks(site INTEGER PRIMARY KEY, vector BLOB NOT NULL, last_sync_ms INTEGER);
+CREATE TABLE parley_compacted(site INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE parley_conflicts(
   id INTEGER PRIMARY KEY,
   txn_site INTEGER NOT NULL,   -- the transaction decided: the incoming write, later in canonical order
@@ -258,6 +259,16 @@ void setMeta(sql::Db& db, std::string_view key, std::string_view value) {
   auto& s = db.cached("INSERT OR REPLACE INTO parley_meta(key, value) VALUES (?1, ?2)");
   s.bindText(1, key).bindBlob(2, value);
   s.run();
+}
+
+SiteId metaId(sql::Db& db, std::string_view key) {
+  auto bytes = metaText(db, key);
+  if (!bytes || bytes->size() != 16) throw Error(Status::corruption(fmt::format("site metadata: bad {}", key)));
+  return SiteId::fromBytes(bytes->data(), 16);
+}
+
+void setMetaId(sql::Db& db, std::string_view key, const SiteId& id) {
+  setMeta(db, key, std::string_view(reinterpret_cast<const char*>(id.bytes.data()), 16));
 }
 
 std::vector<TableInfo> loadTables(sql::Db& db) {

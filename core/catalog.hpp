@@ -11,7 +11,9 @@
 //              rejected, final)       the fold's decision on it
 //   parley_undo(site, seq, body)      what re-folding needs to undo an applied transaction
 //   parley_conflicts(...)             the conflict log (conflict_log.hpp)
-//   parley_acks(site, vector)         the vector each known site has acknowledged holding
+//   parley_acks(site, vector,         the vector each known site has acknowledged holding, and
+//               last_sync_ms)         when this site last synced with it directly
+//   parley_compacted(site, seq)       per origin, the transactions compact() dropped (1..seq)
 //   parley_config_changes(...)        every change of a table's resolver configuration
 #pragma once
 
@@ -89,6 +91,8 @@ bool isSite(sql::Db& db);
 void createSchema(sql::Db& db);
 std::optional<std::string> metaText(sql::Db& db, std::string_view key);
 void setMeta(sql::Db& db, std::string_view key, std::string_view value);
+SiteId metaId(sql::Db& db, std::string_view key);
+void setMetaId(sql::Db& db, std::string_view key, const SiteId& id);
 std::vector<TableInfo> loadTables(sql::Db& db);
 void saveTable(sql::Db& db, TableInfo& t);
 // Stores `t.config` and records the change.

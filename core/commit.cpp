@@ -2,7 +2,7 @@
 
 #include "fold.hpp"
 #include "store.hpp"
-#include "txn_codec.hpp"
+#include "parley/txn_codec.hpp"
 
 namespace parley {
 namespace {

@@ -52,7 +52,8 @@ void acknowledge(SiteState& s, const SiteId& site, const VersionVector& vector) 
   VersionVector merged = vector;
   if (read.step()) merged.merge(decodeVector(s, read.blob(0)));
   read.reset();
-  auto& write = s.db.cached("INSERT OR REPLACE INTO parley_acks(site, vector) VALUES (?1, ?2)");
+  auto& write = s.db.cached(
+      "INSERT INTO parley_acks(site, vector) VALUES (?1, ?2) ON CONFLICT(site) DO UPDATE SET vector = ?2");
   write.bind(1, static_cast<std::int64_t>(idx)).bindBlob(2, encodeVector(s, merged));
   write.run();
 }

@@ -32,7 +32,8 @@ struct SiteState {
   VersionVector vector;
   HlcClock hlc;
   std::shared_ptr<const ResolverProvider> resolvers;
-  std::optional<Stamp> frontier;  // the greatest stamp among held transactions
+  std::optional<Stamp> frontier;        // the greatest stamp among held transactions
+  std::optional<Stamp> compactedStamp;  // nothing may be re-folded before this: compacted
 
   // REQUIRES nothing; nullptr if `name` is not tracked.
   const TableInfo* table(std::string_view name) const;

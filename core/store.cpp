@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "codec.hpp"
-#include "txn_codec.hpp"
+#include "parley/txn_codec.hpp"
 
 namespace parley::store {
 namespace {
@@ -124,6 +124,49 @@ void markFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
   auto& log = s.db.cached("UPDATE parley_log SET final = 1 WHERE final = 0 AND site = ?1 AND seq <= ?2");
   log.bind(1, site).bind(2, static_cast<std::int64_t>(upTo));
   log.run();
+}
+
+std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
+  auto site = siteIdx(s, origin);
+  // Only a gapless final prefix can go: the floor says "1..seq are gone".
+  auto& firstOpen = s.db.cached("SELECT min(seq) FROM parley_log WHERE site = ?1 AND final = 0");
+  firstOpen.bind(1, site);
+  firstOpen.step();
+  if (!firstOpen.isNull(0)) upTo = std::min(upTo, static_cast<std::uint64_t>(firstOpen.int64(0)) - 1);
+  firstOpen.reset();
+  if (upTo == 0) return 0;
+  auto& newest = s.db.cached("SELECT max(hlc) FROM parley_log WHERE site = ?1 AND seq <= ?2");
+  newest.bind(1, site).bind(2, static_cast<std::int64_t>(upTo));
+  newest.step();
+  if (newest.isNull(0)) return 0;
+  std::int64_t hlc = newest.int64(0);
+  newest.reset();
+  auto& stamp = s.db.cached(
+      "INSERT INTO parley_meta(key, value) VALUES ('compacted_hlc', ?1) "
+      "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)");
+  stamp.bind(1, hlc);
+  stamp.run();
+  auto& log = s.db.cached("DELETE FROM parley_log WHERE site = ?1 AND seq <= ?2");
+  log.bind(1, site).bind(2, static_cast<std::int64_t>(upTo));
+  log.run();
+  auto dropped = static_cast<std::size_t>(sqlite3_changes(s.db.raw()));
+  auto& undo = s.db.cached("DELETE FROM parley_undo WHERE site = ?1 AND seq <= ?2");
+  undo.bind(1, site).bind(2, static_cast<std::int64_t>(upTo));
+  undo.run();
+  auto& floor = s.db.cached(
+      "INSERT INTO parley_compacted(site, seq) VALUES (?1, ?2) ON CONFLICT(site) DO UPDATE SET seq = max(seq, ?2)");
+  floor.bind(1, site).bind(2, static_cast<std::int64_t>(upTo));
+  floor.run();
+  return dropped;
+}
+
+std::optional<Stamp> compactedStamp(SiteState& s) {
+  auto& st = s.db.cached("SELECT value FROM parley_meta WHERE key = 'compacted_hlc'");
+  if (!st.step() || st.isNull(0)) return std::nullopt;
+  // The site id only breaks ties; the greatest id makes the bound conservative.
+  SiteId top;
+  top.bytes.fill(0xff);
+  return Stamp{Hlc{static_cast<std::uint64_t>(st.int64(0))}, top};
 }
 
 bool allFinal(SiteState& s) {

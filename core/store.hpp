@@ -41,6 +41,11 @@ void setRejected(SiteState& s, const Dot& dot, bool rejected);
 std::optional<std::pair<bool, bool>> decisionOf(SiteState& s, const Dot& dot);
 // Marks final `origin`'s transactions with seq <= upTo.
 void markFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo);
+// Drops `origin`'s final transactions with seq <= upTo from the log and undo records, and
+// records them as compacted. Returns how many were dropped.
+std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo);
+// The greatest stamp compact() has dropped, if any.
+std::optional<Stamp> compactedStamp(SiteState& s);
 // Whether every held transaction is final.
 bool allFinal(SiteState& s);
 // Held transactions of `origin` with seq > after, in seq order (decoded).

@@ -1,4 +1,4 @@
-#include "txn_codec.hpp"
+#include "parley/txn_codec.hpp"
 
 #include <capnp/message.h>
 #include <capnp/serialize-packed.h>

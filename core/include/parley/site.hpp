@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -110,6 +111,15 @@ struct Decision {
   bool final = false;  // no transaction can arrive any more that would change it
 };
 
+// What this site knows of a peer: what it acknowledged, and how far behind that is.
+struct PeerStatus {
+  SiteId site;
+  VersionVector acknowledged;
+  std::optional<std::uint64_t> lastSyncMs;  // when this site last synced with it directly
+  std::uint64_t pending = 0;                // held transactions it has not acknowledged
+  double lagSeconds = 0;                    // now minus the HLC time of the oldest of them
+};
+
 struct ApplyResult {
   std::size_t applied = 0;     // transactions newly applied
   std::size_t duplicates = 0;  // already held: ignored
@@ -161,6 +171,11 @@ class Site {
   Hlc lastHlc() const;
   // Every held transaction `peer` lacks, from any origin, in canonical (hence causal) order.
   Result<std::vector<Transaction>> changesSince(const VersionVector& peer) const;
+  // Calls `fn` with each held transaction `peer` lacks, in canonical order, as its encoded log
+  // body (parley/txn_codec.hpp), reading the log as it goes. Stops at the first error `fn`
+  // returns. kNotFound if the peer lacks transactions this site has compacted away.
+  using ChangeVisitor = std::function<Status(const Dot& dot, Hlc hlc, std::string_view body)>;
+  Status forEachChangeSince(const VersionVector& peer, const ChangeVisitor& fn) const;
   // Applies remote transactions atomically: all of them or, on error, none. Ones already held
   // are ignored; ones whose causal context is not held are refused with kNotReady naming
   // what is missing, and nothing is applied.
@@ -183,6 +198,27 @@ class Site {
   Status acknowledge(const SiteId& site, const VersionVector& vector);
   // What this site knows each site holds, itself included.
   Result<std::vector<std::pair<SiteId, VersionVector>>> acknowledgements();
+  // Records that this site has just synced with `peer` directly.
+  Status noteSync(const SiteId& peer);
+  // Every other site this site knows of, with its lag.
+  Result<std::vector<PeerStatus>> peers();
+
+  // Drops from the log the transactions every member has acknowledged and whose decisions
+  // are final (a replication slot's WAL, released). A peer that still needs one must be
+  // cloned anew. Returns how many were dropped.
+  Result<std::size_t> compact();
+  // Held transactions in the log, and its size in bytes.
+  Result<std::pair<std::uint64_t, std::uint64_t>> logSize();
+
+  // Writes a consistent copy of the whole database to `path` (SQLite's backup API).
+  Status backup(const std::string& path);
+  // Creates a new site at `path` from a snapshot of this one: same cluster, data, log and
+  // configuration, a new id and name. Each registers the other as a member.
+  Result<std::unique_ptr<Site>> clone(const std::string& path, const CreateOptions& create, SiteOptions options);
+  // Turns `path`, a snapshot of another site's database (a backup), into a new site of the
+  // same cluster with a new id and name. The source is told about it when they next sync.
+  static Result<std::unique_ptr<Site>> adoptSnapshot(const std::string& path, const CreateOptions& create,
+                                                     SiteOptions options);
 
  private:
   struct Impl;

@@ -1,5 +1,5 @@
 // Encoding of a Transaction as a packed Cap'n Proto message (core/txn.capnp): the format of
-// parley_log bodies and of transactions on the wire.
+// parley_log bodies, of change-set files and of transactions on the wire.
 //
 // decodeTransaction() treats its input as untrusted: explicit ReaderOptions limits, every
 // index and count checked, and any problem reported as Error(Corruption) saying what and where.

@@ -1,0 +1,91 @@
+// Site's conflict log, decisions, acknowledgements, and in-process sync between two sites.
+#include "conflict_log.hpp"
+#include "finality.hpp"
+#include "site_impl.hpp"
+
+namespace parley {
+
+Result<std::vector<ConflictReport>> Site::conflicts(std::optional<std::string> table) {
+  return guarded([&]() -> Result<std::vector<ConflictReport>> { return conflict_log::list(impl_->state, table); });
+}
+
+Result<std::vector<ConflictReport>> Site::rejectedWrites() {
+  return guarded([&]() -> Result<std::vector<ConflictReport>> {
+    auto all = conflict_log::list(impl_->state, std::nullopt);
+    std::erase_if(all, [&](const ConflictReport& c) {
+      return c.outcome != ConflictOutcome::kRejected || c.remoteDot.site != impl_->state.id;
+    });
+    return all;
+  });
+}
+
+Result<Decision> Site::decision(const Dot& dot) {
+  return guarded([&]() -> Result<Decision> {
+    auto d = store::decisionOf(impl_->state, dot);
+    if (!d) return Status::notFound("transaction " + dot.toString() + " is not held here");
+    return Decision{d->first, d->second};
+  });
+}
+
+Status Site::acknowledge(const SiteId& site, const VersionVector& vector) {
+  return guarded([&]() -> Status {
+    impl_->asApplier([&] {
+      finality::acknowledge(impl_->state, site, vector);
+      finality::settle(impl_->state);
+      return 0;
+    });
+    return Status::ok();
+  });
+}
+
+Result<std::vector<std::pair<SiteId, VersionVector>>> Site::acknowledgements() {
+  return guarded([&]() -> Result<std::vector<std::pair<SiteId, VersionVector>>> {
+    return finality::acknowledgements(impl_->state);
+  });
+}
+
+namespace {
+
+Result<ApplyResult> deliverAll(Site& from, Site& to) {
+  auto changes = from.changesSince(to.vector());
+  if (!changes) return changes.status();
+  return to.apply(*changes);
+}
+
+Status passAcknowledgements(Site& from, Site& to) {
+  auto acks = from.acknowledgements();
+  if (!acks) return acks.status();
+  for (const auto& [site, vector] : *acks)
+    if (auto st = to.acknowledge(site, vector); !st) return st;
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::pair<ApplyResult, ApplyResult>> syncSites(Site& a, Site& b) {
+  if (a.clusterId() != b.clusterId()) return Status::invalidArgument("sync: the sites belong to different clusters");
+  if (a.schemaFingerprint() != b.schemaFingerprint())
+    return Status::invalidArgument("sync: the sites' schemas or resolver configurations differ");
+  auto atB = deliverAll(a, b);
+  if (!atB) return atB.status();
+  auto atA = deliverAll(b, a);
+  if (!atA) return atA.status();
+  if (auto st = passAcknowledgements(a, b); !st) return st;
+  if (auto st = passAcknowledgements(b, a); !st) return st;
+  return std::pair{std::move(*atB), std::move(*atA)};
+}
+
+std::string Site::schemaFingerprint() const {
+  std::string text;
+  for (const auto& t : impl_->state.tables) {
+    text += t->name + "(";
+    for (std::size_t i = 0; i < t->columns.size(); ++i) text += (t->isKey[i] ? "*" : "") + t->columns[i] + ",";
+    text += ");";
+  }
+  for (const auto& t : impl_->state.tables) text += t->name + ":" + t->config.toString() + ";";
+  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across platforms and runs
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ULL;
+  return fmt::format("{:016x}", h);
+}
+
+}  // namespace parley

@@ -1,0 +1,148 @@
+// Site's log as history: what peers lack, how far behind they are, and compaction.
+#include <fmt/format.h>
+
+#include "codec.hpp"
+#include "finality.hpp"
+#include "parley/txn_codec.hpp"
+#include "site_impl.hpp"
+
+namespace parley {
+namespace {
+
+// Per origin, the highest seq compact() has dropped.
+VersionVector compactedFloor(SiteState& s) {
+  VersionVector floor;
+  auto& st = s.db.cached("SELECT site, seq FROM parley_compacted");
+  while (st.step()) floor.set(s.sites.idAt(static_cast<std::uint32_t>(st.int64(0))), static_cast<std::uint64_t>(st.int64(1)));
+  return floor;
+}
+
+Status checkNotCompacted(SiteState& s, const VersionVector& peer) {
+  for (const auto& [origin, seq] : compactedFloor(s).entries()) {
+    if (peer.get(origin) < seq)
+      return Status::notFound(fmt::format(
+          "the peer lacks transactions of {} up to seq {}, which this site has compacted away; clone the peer "
+          "anew from a site",
+          origin.shortHex(), seq));
+  }
+  return Status::ok();
+}
+
+// The log rows a peer lacks, in canonical order (ties on HLC are concurrent, any order works).
+std::string lackingQuery(SiteState& s, const VersionVector& peer, std::vector<std::int64_t>& params) {
+  std::string where;
+  for (const auto& [origin, seq] : s.vector.entries()) {
+    if (peer.get(origin) >= seq) continue;
+    where += fmt::format("{}(site = ?{} AND seq > ?{})", where.empty() ? "" : " OR ", params.size() + 1, params.size() + 2);
+    params.push_back(static_cast<std::int64_t>(*s.sites.find(origin)));
+    params.push_back(static_cast<std::int64_t>(peer.get(origin)));
+  }
+  if (where.empty()) return {};
+  return "SELECT site, seq, hlc, body FROM parley_log WHERE " + where + " ORDER BY hlc, site";
+}
+
+// The HLC of the oldest held transaction `acked` lacks, if any.
+std::optional<Hlc> oldestLacking(SiteState& s, const VersionVector& acked) {
+  std::optional<Hlc> oldest;
+  auto& st = s.db.cached("SELECT hlc FROM parley_log WHERE site = ?1 AND seq = ?2");
+  for (const auto& [origin, seq] : s.vector.entries()) {
+    if (acked.get(origin) >= seq) continue;
+    st.reset();
+    st.bind(1, static_cast<std::int64_t>(*s.sites.find(origin))).bind(2, static_cast<std::int64_t>(acked.get(origin) + 1));
+    if (st.step()) {
+      Hlc h{static_cast<std::uint64_t>(st.int64(0))};
+      if (!oldest || h < *oldest) oldest = h;
+    }
+  }
+  return oldest;
+}
+
+}  // namespace
+
+Status Site::forEachChangeSince(const VersionVector& peer, const ChangeVisitor& fn) const {
+  return guarded([&]() -> Status {
+    SiteState& s = impl_->state;
+    if (auto st = checkNotCompacted(s, peer); !st) return st;
+    std::vector<std::int64_t> params;
+    std::string query = lackingQuery(s, peer, params);
+    if (query.empty()) return Status::ok();
+    sql::Stmt st(s.db.raw(), query);
+    for (std::size_t i = 0; i < params.size(); ++i) st.bind(static_cast<int>(i) + 1, params[i]);
+    while (st.step()) {
+      Dot dot{s.sites.idAt(static_cast<std::uint32_t>(st.int64(0))), static_cast<std::uint64_t>(st.int64(1))};
+      if (auto r = fn(dot, Hlc{static_cast<std::uint64_t>(st.int64(2))}, st.blob(3)); !r) return r;
+    }
+    return Status::ok();
+  });
+}
+
+Result<std::vector<Transaction>> Site::changesSince(const VersionVector& peer) const {
+  std::vector<Transaction> out;
+  Status st = forEachChangeSince(peer, [&](const Dot&, Hlc, std::string_view body) {
+    out.push_back(decodeTransaction(body));
+    return Status::ok();
+  });
+  if (!st) return st;
+  return out;
+}
+
+Status Site::noteSync(const SiteId& peer) {
+  return guarded([&]() -> Status {
+    impl_->asApplier([&] {
+      finality::acknowledge(impl_->state, peer, {});
+      auto& st = impl_->state.db.cached("UPDATE parley_acks SET last_sync_ms = ?2 WHERE site = ?1");
+      st.bind(1, static_cast<std::int64_t>(impl_->state.sites.indexOf(impl_->state.db, peer)))
+          .bind(2, static_cast<std::int64_t>(impl_->state.clock.nowMillis()));
+      st.run();
+      return 0;
+    });
+    return Status::ok();
+  });
+}
+
+Result<std::vector<PeerStatus>> Site::peers() {
+  return guarded([&]() -> Result<std::vector<PeerStatus>> {
+    SiteState& s = impl_->state;
+    std::vector<PeerStatus> out;
+    std::uint64_t now = s.clock.nowMillis();
+    for (auto& [site, acked] : finality::acknowledgements(s)) {
+      if (site == s.id) continue;
+      PeerStatus p{site, acked, {}, 0, 0};
+      for (const auto& [origin, seq] : s.vector.entries()) p.pending += seq > acked.get(origin) ? seq - acked.get(origin) : 0;
+      if (auto oldest = oldestLacking(s, acked); oldest && now > oldest->physicalMs())
+        p.lagSeconds = static_cast<double>(now - oldest->physicalMs()) / 1000.0;
+      auto& st = s.db.cached("SELECT last_sync_ms FROM parley_acks WHERE site = ?1");
+      st.bind(1, static_cast<std::int64_t>(*s.sites.find(site)));
+      if (st.step() && !st.isNull(0)) p.lastSyncMs = static_cast<std::uint64_t>(st.int64(0));
+      out.push_back(std::move(p));
+    }
+    return out;
+  });
+}
+
+Result<std::size_t> Site::compact() {
+  return guarded([&]() -> Result<std::size_t> {
+    return impl_->asApplier([&] {
+      SiteState& s = impl_->state;
+      auto acks = finality::acknowledgements(s);
+      std::size_t dropped = 0;
+      for (const auto& [origin, held] : s.vector.entries()) {
+        std::uint64_t upTo = held;
+        for (const auto& [site, v] : acks) upTo = std::min(upTo, v.get(origin));
+        dropped += store::dropFinal(s, origin, upTo);
+      }
+      s.compactedStamp = store::compactedStamp(s);
+      return dropped;
+    });
+  });
+}
+
+Result<std::pair<std::uint64_t, std::uint64_t>> Site::logSize() {
+  return guarded([&]() -> Result<std::pair<std::uint64_t, std::uint64_t>> {
+    auto& st = impl_->state.db.cached("SELECT count(*), coalesce(sum(length(body)), 0) FROM parley_log");
+    st.step();
+    return std::pair{static_cast<std::uint64_t>(st.int64(0)), static_cast<std::uint64_t>(st.int64(1))};
+  });
+}
+
+}  // namespace parley

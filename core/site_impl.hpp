@@ -1,0 +1,353 @@
+// Site::Impl: the state and machinery behind parley::Site, shared by the site_*.cpp files
+// that implement Site's methods. Internal to core.
+#pragma once
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "apply.hpp"
+#include "capture.hpp"
+#include "catalog.hpp"
+#include "commit.hpp"
+#include "parley/site.hpp"
+#include "statement.hpp"
+#include "store.hpp"
+
+namespace parley {
+
+// Runs `body`, turning thrown parley::Errors into a Status.
+template <class F>
+auto guarded(F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    return e.status();
+  } catch (const std::bad_alloc&) {
+    return Status::ioError("out of memory");
+  }
+}
+
+// Tracks SAVEPOINT nesting so RELEASE of the outermost one is seen as a commit.
+class SavepointStack {
+ public:
+  void clear() {
+    names_.clear();
+    startedTransaction_ = false;
+  }
+  // True if releasing `name` would commit the transaction.
+  bool releaseCommits(std::string_view name) const {
+    return startedTransaction_ && !names_.empty() && position(name) == 0;
+  }
+  void savepoint(std::string name, bool startsTransaction) {
+    if (startsTransaction) clear(), startedTransaction_ = true;
+    names_.push_back(std::move(name));
+  }
+  void release(std::string_view name) { truncate(name, 0); }
+  void rollbackTo(std::string_view name) { truncate(name, 1); }
+
+ private:
+  std::ptrdiff_t position(std::string_view name) const {
+    for (auto i = static_cast<std::ptrdiff_t>(names_.size()) - 1; i >= 0; --i)
+      if (sameSavepoint(names_[static_cast<std::size_t>(i)], name)) return i;
+    return -1;
+  }
+  void truncate(std::string_view name, std::ptrdiff_t keep) {
+    auto at = position(name);
+    if (at >= 0) names_.resize(static_cast<std::size_t>(at + keep));
+  }
+  std::vector<std::string> names_;
+  bool startedTransaction_ = false;
+};
+
+
+bool isMemory(const std::string& path);
+
+struct Site::Impl {
+  Impl(const std::string& path, const SiteOptions& options)
+      : state(path, *options.clock, options.maxClockSkew), capture(state) {
+    state.resolvers = options.resolvers;
+    installAuthorizer();
+  }
+
+  SiteState state;
+  Capture capture;
+  SavepointStack savepoints;
+  std::string deniedSchemaChange;  // set by the authorizer
+
+  void configure(const std::string& path) {
+    if (!isMemory(path)) state.db.exec("PRAGMA journal_mode = WAL");
+    state.db.exec("PRAGMA synchronous = NORMAL");
+    // Capture and apply read a row's metadata next to the row itself: give both room.
+    state.db.exec("PRAGMA cache_size = -65536");
+  }
+
+  void load() {
+    auto format = catalog::metaText(state.db, "format");
+    if (!format || *format != std::to_string(kFormatVersion))
+      throw Error(Status::unsupported(fmt::format("site format {} is not supported (expected {})",
+                                                  format.value_or("?"), kFormatVersion)));
+    state.id = catalog::metaId(state.db, "site_id");
+    state.cluster = catalog::metaId(state.db, "cluster_id");
+    state.name = catalog::metaText(state.db, "name").value_or("");
+    reloadState();
+    for (auto& t : catalog::loadTables(state.db)) {
+      checkUnchanged(t);
+      t.constrained = hasConstraints(state.db, t);
+      bindStored(t);
+      state.tables.push_back(std::make_unique<TableInfo>(std::move(t)));
+    }
+    if (state.frontier) state.hlc.restore(state.frontier->hlc);
+  }
+
+  // Re-reads what a rollback may have made stale in memory.
+  void reloadState() {
+    state.sites.load(state.db);
+    state.vector = store::loadVector(state);
+    state.frontier = store::lastStamp(state);
+    state.compactedStamp = store::compactedStamp(state);
+  }
+
+  void bindStored(TableInfo& t) {
+    try {
+      bindResolvers(t, t.config, *state.resolvers);
+    } catch (const Error& e) {
+      throw Error(Status::invalidArgument(fmt::format(
+          "table \"{}\" is configured with \"{}\", which this program cannot resolve: {}", t.name,
+          t.config.toString(), e.status().message())));
+    }
+  }
+
+  // Re-folding needs undo records, kept only while some table is order-sensitive. A site may
+  // become order-sensitive only when no re-fold can reach back before now.
+  void checkCanBecomeOrderSensitive(bool orderSensitiveAfter, std::string_view what) {
+    if (!orderSensitiveAfter || state.orderSensitive() || store::allFinal(state)) return;
+    throw Error(Status::invalidArgument(fmt::format(
+        "{}: this makes the site order-sensitive (fww, reject, callbacks, constraints), which needs every "
+        "held transaction to be final first; sync with every site, then retry",
+        what)));
+  }
+
+  void checkUnchanged(const TableInfo& stored) {
+    TableInfo now = inspectTable(state.db, stored.name);
+    if (now.columns != stored.columns || now.pk != stored.pk)
+      throw Error(Status::corruption(fmt::format(
+          "tracked table \"{}\" was altered outside parley (its columns or key differ from when it was tracked)",
+          stored.name)));
+  }
+
+  void installAuthorizer() {
+    sqlite3_set_authorizer(state.db.raw(), &Impl::authorize, this);
+  }
+
+  static int authorize(void* self, int action, const char* a, const char* b, const char*, const char*) {
+    auto* impl = static_cast<Impl*>(self);
+    const char* table = action == SQLITE_ALTER_TABLE ? b : action == SQLITE_DROP_TABLE ? a : nullptr;
+    if (table && impl->state.table(table)) {
+      impl->deniedSchemaChange = table;
+      return SQLITE_DENY;
+    }
+    if (action == SQLITE_DROP_TRIGGER && a && std::string_view(a).starts_with("parley_")) {
+      impl->deniedSchemaChange = a;
+      return SQLITE_DENY;
+    }
+    return SQLITE_OK;
+  }
+
+  Status userError(const Status& cause) {
+    std::string what = cause.message();
+    if (!deniedSchemaChange.empty()) {
+      what = fmt::format("\"{}\" is replicated by parley: altering or dropping it is not supported yet",
+                         deniedSchemaChange);
+      deniedSchemaChange.clear();
+    }
+    if (capture.takeRefusedCommit())
+      what = "commit refused: tracked rows changed without being captured; the transaction was rolled back";
+    if (cause.code() == Status::Code::kConstraint) return Status::constraint(what);
+    return Status::invalidArgument(what);
+  }
+
+  // Records the open transaction's changes to tracked rows as one parley transaction.
+  void recordPending() {
+    if (!capture.hasPending()) return;
+    commitLocal(state, capture.take(), state.orderSensitive());
+  }
+
+  void begin() { state.db.exec("BEGIN IMMEDIATE"); }
+
+  void commit() {
+    recordPending();
+    state.db.exec("COMMIT");
+  }
+
+  void rollbackQuietly() {
+    if (state.db.inTransaction()) sqlite3_exec(state.db.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+    capture.clear();
+    savepoints.clear();
+    reloadState();
+  }
+
+  QueryResult execAll(std::string_view sql, const std::vector<Value>* params) {
+    QueryResult out;
+    const char* tail = sql.data();
+    const char* end = sql.data() + sql.size();
+    while (tail < end) {
+      sqlite3_stmt* raw = nullptr;
+      const char* next = nullptr;
+      if (sqlite3_prepare_v2(state.db.raw(), tail, static_cast<int>(end - tail), &raw, &next) != SQLITE_OK) {
+        throw Error(userError(Status::invalidArgument(state.db.errmsg())));
+      }
+      tail = next;
+      if (!raw) continue;
+      sql::Stmt stmt(raw);
+      if (params) bindAll(stmt, *params);
+      runStatement(stmt, out);
+    }
+    return out;
+  }
+
+  static void bindAll(sql::Stmt& stmt, const std::vector<Value>& params) {
+    int n = sqlite3_bind_parameter_count(stmt.raw());
+    if (n != static_cast<int>(params.size()))
+      throw Error(Status::invalidArgument(fmt::format("statement has {} parameters, {} given", n, params.size())));
+    for (int i = 0; i < n; ++i) stmt.bind(i + 1, params[static_cast<std::size_t>(i)]);
+  }
+
+  void runStatement(sql::Stmt& stmt, QueryResult& out) {
+    StatementInfo info = classifyStatement(sqlite3_sql(stmt.raw()));
+    bool inTxn = state.db.inTransaction();
+    bool ends = inTxn && (info.kind == StatementKind::kCommit ||
+                          (info.kind == StatementKind::kRelease && savepoints.releaseCommits(info.savepoint)));
+    bool wrap = !inTxn && info.kind == StatementKind::kOther && !sqlite3_stmt_readonly(stmt.raw());
+    if (ends) recordOrRollBack();
+    if (wrap) begin();
+    try {
+      collectRows(stmt, out);
+    } catch (const Error& e) {
+      if (wrap || !state.db.inTransaction()) rollbackQuietly();
+      throw Error(userError(e.status()));
+    }
+    if (wrap) {
+      try {
+        commit();
+      } catch (...) {
+        rollbackQuietly();
+        throw;
+      }
+    }
+    afterStatement(info, inTxn);
+    out.changes = sqlite3_changes64(state.db.raw());
+  }
+
+  // Before COMMIT: records the pending changes, or rolls the whole transaction back.
+  void recordOrRollBack() {
+    try {
+      recordPending();
+    } catch (...) {
+      rollbackQuietly();
+      throw;
+    }
+  }
+
+  void collectRows(sql::Stmt& stmt, QueryResult& out) {
+    bool first = true;
+    while (stmt.step()) {
+      if (first) {
+        out.columns.clear();
+        out.rows.clear();
+        for (int i = 0; i < stmt.columnCount(); ++i) out.columns.emplace_back(sqlite3_column_name(stmt.raw(), i));
+        first = false;
+      }
+      Row row;
+      for (int i = 0; i < stmt.columnCount(); ++i) row.push_back(stmt.value(i));
+      out.rows.push_back(std::move(row));
+    }
+  }
+
+  void afterStatement(const StatementInfo& info, bool wasInTxn) {
+    switch (info.kind) {
+      case StatementKind::kBegin: savepoints.clear(); break;
+      case StatementKind::kSavepoint: savepoints.savepoint(info.savepoint, !wasInTxn); break;
+      case StatementKind::kRelease: savepoints.release(info.savepoint); break;
+      case StatementKind::kRollbackTo: savepoints.rollbackTo(info.savepoint); break;
+      default: break;
+    }
+    if (!state.db.inTransaction()) savepoints.clear();
+  }
+
+  void track(std::string_view name, const std::optional<TableConfig>& config) {
+    if (state.table(name)) throw Error(Status::invalidArgument(fmt::format("track: table \"{}\" is already tracked", name)));
+    TableInfo t = inspectTable(state.db, name);
+    t.constrained = hasConstraints(state.db, t);
+    bindResolvers(t, config ? *config : state.resolvers->defaults(), *state.resolvers);
+    checkCanBecomeOrderSensitive(t.orderSensitive, "track");
+    catalog::saveTable(state.db, t);
+    catalog::saveConfig(state.db, t, "", state.clock.nowMillis());
+    createGuards(t);
+    state.tables.push_back(std::make_unique<TableInfo>(std::move(t)));
+    const TableInfo& tracked = *state.tables.back();
+    sql::Stmt all(state.db.raw(), tracked.selectAll);
+    while (all.step()) {
+      Row pk;
+      for (auto k : tracked.pk) pk.push_back(all.value(static_cast<int>(k)));
+      capture.touch(tracked, std::move(pk), std::nullopt);
+    }
+  }
+
+  void createGuards(const TableInfo& t) {
+    for (const char* op : {"INSERT", "UPDATE", "DELETE"}) {
+      std::string trigger = sql::quoteIdent(fmt::format("parley_guard_{}_{}", t.name, op));
+      state.db.exec(fmt::format("CREATE TRIGGER {} BEFORE {} ON {} BEGIN SELECT parley_guard(); END",
+                                trigger, op, sql::quoteIdent(t.name)));
+    }
+  }
+
+  // Runs `body` in a write transaction with triggers off and capture suspended: what remote
+  // transactions do is not a local change and must not fire local triggers again.
+  void configure(std::string_view name, const TableConfig& config) {
+    auto it = std::find_if(state.tables.begin(), state.tables.end(), [&](const auto& t) { return t->name == name; });
+    if (it == state.tables.end()) throw Error(Status::notFound(fmt::format("configure: table \"{}\" is not tracked", name)));
+    TableInfo updated = **it;
+    bindResolvers(updated, config, *state.resolvers);
+    bool sensitiveAfter = updated.orderSensitive;
+    for (const auto& t : state.tables) sensitiveAfter = sensitiveAfter || (t.get() != it->get() && t->orderSensitive);
+    if (!state.orderSensitive()) checkCanBecomeOrderSensitive(sensitiveAfter, "configure");
+    std::string before = (*it)->config.toString();
+    catalog::saveConfig(state.db, updated, before, state.clock.nowMillis());
+    **it = std::move(updated);
+  }
+
+  template <class F>
+  auto asApplier(F&& body) {
+    if (state.db.inTransaction())
+      throw Error(Status::busy("apply: a transaction is open on this site; commit or roll it back first"));
+    setTriggers(false);
+    capture.suspend(true);
+    struct Restore {
+      Impl& impl;
+      ~Restore() {
+        impl.capture.suspend(false);
+        impl.setTriggers(true);
+      }
+    } restore{*this};
+    begin();
+    try {
+      auto result = body();
+      state.db.exec("COMMIT");
+      return result;
+    } catch (...) {
+      rollbackQuietly();
+      throw;
+    }
+  }
+
+  void setTriggers(bool on) {
+    sqlite3_db_config(state.db.raw(), SQLITE_DBCONFIG_ENABLE_TRIGGER, on ? 1 : 0, nullptr);
+  }
+};
+
+}  // namespace parley
