@@ -1,0 +1,326 @@
+#include "parley/sync/changeset.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/crc.hpp>
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <cstdio>
+#include <cstring>
+#include <fmt/format.h>
+#include <fstream>
+
+#include "parley/txn_codec.hpp"
+#include "wire.hpp"
+
+namespace parley::sync {
+namespace {
+
+constexpr char kMagic[8] = {'P', 'A', 'R', 'L', 'E', 'Y', 'C', 'S'};
+constexpr std::uint32_t kMaxHeaderBytes = 1 << 20;
+constexpr std::uint32_t kMaxChunkBytes = 64 << 20;
+
+std::uint32_t crc32(std::string_view bytes) {
+  boost::crc_32_type crc;
+  crc.process_bytes(bytes.data(), bytes.size());
+  return crc.checksum();
+}
+
+std::string flat(capnp::MessageBuilder& message) {
+  auto words = capnp::messageToFlatArray(message);
+  auto bytes = words.asBytes();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+template <class T>
+void put(std::string& out, T v) {
+  char raw[sizeof(T)];
+  std::memcpy(raw, &v, sizeof(T));  // little-endian hosts only, as Cap'n Proto itself
+  out.append(raw, sizeof(T));
+}
+
+// Writes to `path` through a temporary file renamed into place, so no half file is ever seen.
+class FileWriter {
+ public:
+  explicit FileWriter(std::string path) : path_(std::move(path)), tmp_(path_ + ".part") {
+    file_ = std::fopen(tmp_.c_str(), "wbx");
+    if (!file_) throw Error(Status::ioError(fmt::format("export: cannot create {}: {}", tmp_, std::strerror(errno))));
+  }
+  ~FileWriter() {
+    if (file_) {
+      std::fclose(file_);
+      std::remove(tmp_.c_str());
+    }
+  }
+  void write(std::string_view bytes) {
+    if (std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size())
+      throw Error(Status::ioError(fmt::format("export: writing {}: {}", tmp_, std::strerror(errno))));
+    written_ += bytes.size();
+  }
+  void commit() {
+    bool ok = std::fflush(file_) == 0 && ::fsync(fileno(file_)) == 0;
+    ok = std::fclose(file_) == 0 && ok;
+    file_ = nullptr;
+    if (!ok || std::rename(tmp_.c_str(), path_.c_str()) != 0) {
+      std::remove(tmp_.c_str());
+      throw Error(Status::ioError(fmt::format("export: finishing {}: {}", path_, std::strerror(errno))));
+    }
+  }
+  std::uint64_t written() const { return written_; }
+
+ private:
+  std::string path_, tmp_;
+  std::FILE* file_ = nullptr;
+  std::uint64_t written_ = 0;
+};
+
+std::string encodeHeader(const FileInfo& info, const Acks& acks) {
+  capnp::MallocMessageBuilder message;
+  auto h = message.initRoot<wire::FileHeader>();
+  h.setCluster(idBytes(info.cluster));
+  h.setOrigin(idBytes(info.origin));
+  h.setOriginName(info.originName);
+  h.setFingerprint(info.fingerprint);
+  writeVector(h.initSince(static_cast<unsigned>(info.since.entries().size())), info.since);
+  writeVector(h.initUpTo(static_cast<unsigned>(info.upTo.entries().size())), info.upTo);
+  h.setCreatedMs(info.createdMs);
+  writeAcks(h.initAcks(static_cast<unsigned>(acks.size())), acks);
+  return flat(message);
+}
+
+std::string encodeChunk(const Chunk& chunk) {
+  capnp::MallocMessageBuilder message;
+  writeChunk(message.initRoot<wire::Chunk>(), chunk);
+  return flat(message);
+}
+
+// Reads a change-set file front to back, checking every length, checksum and message.
+class FileReader {
+ public:
+  explicit FileReader(const std::string& path) : path_(path), in_(path, std::ios::binary) {
+    if (!in_) throw Error(Status::notFound(fmt::format("{}: cannot open: {}", path, std::strerror(errno))));
+  }
+
+  FileInfo readHeader(Acks& acks) {
+    std::string magic = read(8, "magic");
+    if (std::memcmp(magic.data(), kMagic, 8) != 0) fail("not a parley change-set file (bad magic)");
+    auto version = get<std::uint32_t>("format version");
+    if (version != kFileFormatVersion)
+      fail(fmt::format("change-set format {} is not supported (this parley reads {})", version, kFileFormatVersion));
+    std::string bytes = framed(kMaxHeaderBytes, "header");
+    return parseHeader(bytes, acks);
+  }
+
+  // The next chunk, or nullopt at the trailer (whose count and checksum it verifies).
+  std::optional<Chunk> nextChunk() {
+    auto length = get<std::uint32_t>("chunk length");
+    if (length == 0) {
+      readTrailer();
+      return std::nullopt;
+    }
+    std::string bytes = payload(length, kMaxChunkBytes, "chunk");
+    return parseChunk(bytes);
+  }
+
+  std::uint64_t transactions() const { return transactions_; }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    throw Error(Status::corruption(fmt::format("{}: {} (at byte {})", path_, what, offset_)));
+  }
+
+  std::string read(std::size_t n, const char* what) {
+    std::string out(n, '\0');
+    in_.read(out.data(), static_cast<std::streamsize>(n));
+    if (static_cast<std::size_t>(in_.gcount()) != n) fail(fmt::format("truncated in the {}", what));
+    offset_ += n;
+    return out;
+  }
+
+  template <class T>
+  T get(const char* what) {
+    std::string raw = read(sizeof(T), what);
+    T v;
+    std::memcpy(&v, raw.data(), sizeof(T));
+    return v;
+  }
+
+  std::string framed(std::uint32_t limit, const char* what) { return payload(get<std::uint32_t>(what), limit, what); }
+
+  std::string payload(std::uint32_t length, std::uint32_t limit, const char* what) {
+    if (length > limit || length % 8 != 0) fail(fmt::format("bad {} length {}", what, length));
+    std::string bytes = read(length, what);
+    auto crc = get<std::uint32_t>("checksum");
+    if (crc != crc32(bytes)) fail(fmt::format("{} checksum mismatch", what));
+    boost::crc_32_type all;
+    all.process_bytes(&crc, sizeof crc);
+    running_ ^= all.checksum();
+    return bytes;
+  }
+
+  template <class Root, class F>
+  auto withMessage(const std::string& bytes, const char* what, F&& f) {
+    kj::Array<capnp::word> words = kj::heapArray<capnp::word>(bytes.size() / 8);
+    std::memcpy(words.begin(), bytes.data(), bytes.size());
+    try {
+      capnp::ReaderOptions options;
+      options.traversalLimitInWords = words.size() + 1024;
+      options.nestingLimit = 16;
+      capnp::FlatArrayMessageReader message(words, options);
+      return f(message.getRoot<Root>());
+    } catch (const kj::Exception& e) {
+      fail(fmt::format("malformed {}: {}", what, e.getDescription().cStr()));
+    }
+  }
+
+  FileInfo parseHeader(const std::string& bytes, Acks& acks) {
+    return withMessage<wire::FileHeader>(bytes, "header", [&](wire::FileHeader::Reader h) {
+      FileInfo info;
+      info.cluster = readId(h.getCluster(), "header");
+      info.origin = readId(h.getOrigin(), "header");
+      info.originName = h.getOriginName();
+      info.fingerprint = h.getFingerprint();
+      info.since = readVector(h.getSince());
+      info.upTo = readVector(h.getUpTo());
+      info.createdMs = h.getCreatedMs();
+      acks = readAcks(h.getAcks());
+      return info;
+    });
+  }
+
+  Chunk parseChunk(const std::string& bytes) {
+    Chunk chunk = withMessage<wire::Chunk>(bytes, "chunk", [](wire::Chunk::Reader c) { return readChunk(c); });
+    for (const auto& p : chunk.pieces) transactions_ += p.last;
+    return chunk;
+  }
+
+  void readTrailer() {
+    auto count = get<std::uint64_t>("trailer");
+    auto check = get<std::uint32_t>("trailer checksum");
+    if (count != transactions_) fail(fmt::format("trailer says {} transactions, the file holds {}", count, transactions_));
+    if (check != running_) fail("trailer checksum mismatch");
+    if (in_.peek() != std::char_traits<char>::eof()) fail("bytes after the trailer");
+  }
+
+  std::string path_;
+  std::ifstream in_;
+  std::uint64_t offset_ = 0;
+  std::uint64_t transactions_ = 0;
+  std::uint32_t running_ = 0;
+};
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// Reads the whole file, decoding every transaction, and checks it can apply at `site`
+// (cluster, schema, causal readiness) without applying anything.
+FileInfo verify(const std::string& path, const Site* site) {
+  FileReader reader(path);
+  Acks acks;
+  FileInfo info = reader.readHeader(acks);
+  if (site) {
+    if (info.cluster != site->clusterId())
+      throw Error(Status::invalidArgument(fmt::format("{}: change set of another cluster ({}, this site: {})", path,
+                                                      info.cluster.shortHex(), site->clusterId().shortHex())));
+    if (info.fingerprint != site->schemaFingerprint())
+      throw Error(Status::invalidArgument(
+          fmt::format("{}: made by {} with a different schema or resolver configuration", path, info.originName)));
+  }
+  VersionVector held = site ? site->vector() : VersionVector{};
+  std::string partial;
+  while (auto chunk = reader.nextChunk()) {
+    for (const auto& piece : chunk->pieces) {
+      partial += piece.body;
+      if (!piece.last) continue;
+      Transaction t = decodeTransaction(partial);
+      partial.clear();
+      if (!site || held.contains(t.dot)) continue;
+      if (held.get(t.dot.site) + 1 != t.dot.seq || !t.context.leq(held))
+        throw Error(Status::notReady(fmt::format(
+            "{}: transaction {} needs transactions this site lacks (it holds {}); import the earlier change sets first",
+            path, t.dot.toString(), held.toString())));
+      held.advance(t.dot);
+    }
+  }
+  if (!partial.empty()) throw Error(Status::corruption(path + ": the file ends inside a transaction"));
+  info.transactions = reader.transactions();
+  return info;
+}
+
+}  // namespace
+
+Result<ExportSummary> exportChanges(Site& site, const std::string& path, const VersionVector& since) {
+  if (exists(path)) return Status::invalidArgument(fmt::format("export: {} already exists", path));
+  try {
+    auto acks = site.acknowledgements();
+    if (!acks) return acks.status();
+    FileInfo info{site.clusterId(), site.id(), site.name(), site.schemaFingerprint(), since, site.vector(), 0,
+                  static_cast<std::uint64_t>(std::time(nullptr)) * 1000};
+    FileWriter out(path);
+    std::string head(kMagic, 8);
+    put(head, kFileFormatVersion);
+    std::string header = encodeHeader(info, *acks);
+    put(head, static_cast<std::uint32_t>(header.size()));
+    head += header;
+    put(head, crc32(header));
+    out.write(head);
+    std::uint32_t running = 0;
+    StreamTotals totals;
+    Status st = streamChanges(site, since, [&](Chunk&& chunk) {
+      std::string bytes = encodeChunk(chunk), frame;
+      put(frame, static_cast<std::uint32_t>(bytes.size()));
+      std::uint32_t crc = crc32(bytes);
+      frame += bytes;
+      put(frame, crc);
+      boost::crc_32_type all;
+      all.process_bytes(&crc, sizeof crc);
+      running ^= all.checksum();
+      out.write(frame);
+      return Status::ok();
+    }, &totals);
+    if (!st) return st;
+    std::string trailer;
+    put(trailer, std::uint32_t{0});
+    put(trailer, totals.transactions);
+    put(trailer, running);
+    out.write(trailer);
+    out.commit();
+    info.transactions = totals.transactions;
+    return ExportSummary{info, out.written()};
+  } catch (const Error& e) {
+    return e.status();
+  }
+}
+
+Result<FileInfo> inspectChanges(const std::string& path) {
+  try {
+    return verify(path, nullptr);
+  } catch (const Error& e) {
+    return e.status();
+  }
+}
+
+Result<ImportSummary> importChanges(Site& site, const std::string& path) {
+  try {
+    ImportSummary summary;
+    summary.info = verify(path, &site);
+    FileReader reader(path);
+    Acks acks;
+    reader.readHeader(acks);
+    ChunkApplier applier(site);
+    while (auto chunk = reader.nextChunk())
+      if (auto st = applier.apply(*chunk); !st) return st;
+    if (auto st = applier.finish(); !st) return st;
+    for (const auto& [id, vector] : acks)
+      if (auto st = site.acknowledge(id, vector); !st) return st;
+    summary.applied = applier.totals();
+    return summary;
+  } catch (const Error& e) {
+    return e.status();
+  }
+}
+
+}  // namespace parley::sync

@@ -1,0 +1,51 @@
+// Change-set files: what a peer lacks, carried by hand between offline sites.
+//
+// A file is self-describing: magic "PARLEYCS", a format version, a header (cluster, exporting
+// site, schema fingerprint, the vector range it covers, transaction count, acknowledgements),
+// then bounded chunks of transactions, each with a CRC-32, and a trailer with the count and a
+// checksum over all chunks. Import verifies the whole file before applying anything, so a
+// truncated, corrupted, foreign or incompatible file is refused with the database unchanged;
+// re-importing a file is a no-op.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "parley/site.hpp"
+#include "parley/sync/session.hpp"
+
+namespace parley::sync {
+
+inline constexpr std::uint32_t kFileFormatVersion = 1;
+
+struct FileInfo {
+  SiteId cluster;
+  SiteId origin;
+  std::string originName;
+  std::string fingerprint;
+  VersionVector since;
+  VersionVector upTo;
+  std::uint64_t transactions = 0;
+  std::uint64_t createdMs = 0;
+};
+
+struct ExportSummary {
+  FileInfo info;
+  std::uint64_t bytes = 0;
+};
+
+// Writes every transaction `since` lacks to a new file at `path` (refused if it exists).
+Result<ExportSummary> exportChanges(Site& site, const std::string& path, const VersionVector& since);
+
+struct ImportSummary {
+  FileInfo info;
+  ApplyTotals applied;
+};
+
+// Verifies `path`, then applies it.
+Result<ImportSummary> importChanges(Site& site, const std::string& path);
+// Verifies `path` and reads its header, without applying anything.
+Result<FileInfo> inspectChanges(const std::string& path);
+
+}  // namespace parley::sync

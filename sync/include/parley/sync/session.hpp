@@ -1,0 +1,82 @@
+// The transport-independent parts of a sync: the handshake, cutting a stream of transactions
+// into bounded chunks, and applying chunks as they arrive. Files (changeset.hpp) and TCP
+// (tcp.hpp) both carry these.
+//
+// Memory stays bounded by the chunk size plus the largest transaction: the sender reads the
+// log as it goes, and the receiver applies each chunk's complete transactions before the next.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "parley/site.hpp"
+
+namespace parley::sync {
+
+inline constexpr std::uint32_t kProtocolVersion = 1;
+inline constexpr std::size_t kChunkBytes = 1 << 20;
+
+struct Piece {
+  std::string body;  // a transaction's encoded body, or a part of one
+  bool last = true;  // this piece completes the transaction
+};
+
+struct Chunk {
+  std::vector<Piece> pieces;
+  std::size_t bytes = 0;
+};
+
+using Acks = std::vector<std::pair<SiteId, VersionVector>>;
+
+struct Hello {
+  std::uint32_t protocolVersion = kProtocolVersion;
+  SiteId cluster;
+  SiteId site;
+  std::string name;
+  std::string fingerprint;
+  VersionVector vector;
+  Acks acks;
+};
+
+Result<Hello> helloOf(Site& site);
+// Whether `local` may exchange transactions with the site that said `remote`.
+Status checkCompatible(const Site& local, const Hello& remote);
+
+struct StreamTotals {
+  std::uint64_t transactions = 0;
+  std::uint64_t bytes = 0;
+};
+
+// Emits, in chunks of about `chunkBytes`, every transaction `since` lacks.
+Status streamChanges(const Site& site, const VersionVector& since, const std::function<Status(Chunk&&)>& emit,
+                     StreamTotals* totals = nullptr, std::size_t chunkBytes = kChunkBytes);
+
+// What a receiver did with a stream.
+struct ApplyTotals {
+  std::uint64_t applied = 0, duplicates = 0, refolded = 0, rejected = 0, conflicts = 0;
+  std::vector<std::string> warnings;
+  void add(const ApplyResult& r);
+};
+
+// Applies a stream of chunks to a site: each chunk's complete transactions in one apply().
+class ChunkApplier {
+ public:
+  explicit ChunkApplier(Site& site) : site_(site) {}
+  Status apply(const Chunk& chunk);
+  // REQUIRES: the stream ended. kCorruption if it ended inside a transaction.
+  Status finish();
+  const ApplyTotals& totals() const { return totals_; }
+
+ private:
+  Site& site_;
+  std::string partial_;
+  ApplyTotals totals_;
+};
+
+// Progress callbacks for long transfers: transactions so far.
+using Progress = std::function<void(std::uint64_t transactions)>;
+
+}  // namespace parley::sync

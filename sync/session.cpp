@@ -1,0 +1,94 @@
+#include "parley/sync/session.hpp"
+
+#include <fmt/format.h>
+
+#include "parley/txn_codec.hpp"
+
+namespace parley::sync {
+
+Result<Hello> helloOf(Site& site) {
+  auto acks = site.acknowledgements();
+  if (!acks) return acks.status();
+  return Hello{kProtocolVersion, site.clusterId(), site.id(), site.name(), site.schemaFingerprint(), site.vector(),
+               std::move(*acks)};
+}
+
+Status checkCompatible(const Site& local, const Hello& remote) {
+  if (remote.protocolVersion != kProtocolVersion)
+    return Status::unsupported(fmt::format("peer {} speaks sync protocol {}, this site {}", remote.name,
+                                           remote.protocolVersion, kProtocolVersion));
+  if (remote.cluster != local.clusterId())
+    return Status::invalidArgument(fmt::format("peer {} ({}) belongs to another cluster ({}, this site: {})",
+                                               remote.name, remote.site.shortHex(), remote.cluster.shortHex(),
+                                               local.clusterId().shortHex()));
+  if (remote.site == local.id())
+    return Status::invalidArgument("the peer is this site itself");
+  if (remote.fingerprint != local.schemaFingerprint())
+    return Status::invalidArgument(fmt::format(
+        "peer {} has a different schema or resolver configuration (fingerprint {}, this site {})", remote.name,
+        remote.fingerprint, local.schemaFingerprint()));
+  return Status::ok();
+}
+
+Status streamChanges(const Site& site, const VersionVector& since, const std::function<Status(Chunk&&)>& emit,
+                     StreamTotals* totals, std::size_t chunkBytes) {
+  Chunk chunk;
+  auto flush = [&]() -> Status {
+    if (chunk.pieces.empty()) return Status::ok();
+    Chunk out = std::move(chunk);
+    chunk = Chunk{};
+    return emit(std::move(out));
+  };
+  Status st = site.forEachChangeSince(since, [&](const Dot&, Hlc, std::string_view body) -> Status {
+    if (totals) ++totals->transactions, totals->bytes += body.size();
+    while (!body.empty()) {
+      std::size_t room = chunkBytes > chunk.bytes ? chunkBytes - chunk.bytes : 0;
+      if (room == 0) {
+        if (auto f = flush(); !f) return f;
+        room = chunkBytes;
+      }
+      std::size_t take = std::min(room, body.size());
+      chunk.pieces.push_back({std::string(body.substr(0, take)), take == body.size()});
+      chunk.bytes += take;
+      body.remove_prefix(take);
+    }
+    return Status::ok();
+  });
+  if (!st) return st;
+  return flush();
+}
+
+Status ChunkApplier::apply(const Chunk& chunk) {
+  std::vector<Transaction> batch;
+  try {
+    for (const auto& piece : chunk.pieces) {
+      partial_ += piece.body;
+      if (!piece.last) continue;
+      batch.push_back(decodeTransaction(partial_));
+      partial_.clear();
+    }
+  } catch (const Error& e) {
+    return e.status();
+  }
+  if (batch.empty()) return Status::ok();
+  auto r = site_.apply(batch);
+  if (!r) return r.status();
+  totals_.add(*r);
+  return Status::ok();
+}
+
+void ApplyTotals::add(const ApplyResult& r) {
+  applied += r.applied;
+  duplicates += r.duplicates;
+  refolded += r.refolded;
+  rejected += r.rejected;
+  conflicts += r.conflicts.size();
+  warnings.insert(warnings.end(), r.warnings.begin(), r.warnings.end());
+}
+
+Status ChunkApplier::finish() {
+  if (!partial_.empty()) return Status::corruption("the stream ended inside a transaction");
+  return Status::ok();
+}
+
+}  // namespace parley::sync

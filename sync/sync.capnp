@@ -1,0 +1,86 @@
+# The sync protocol: the handshake, change-set files, and the RPC interfaces.
+# Transactions travel as their log bodies (core/txn.capnp, packed), unchanged.
+@0xcef8ed7cff101709;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("parley::wire");
+
+struct VectorEntry {
+  site @0 :Data;  # 16-byte site id
+  seq @1 :UInt64;
+}
+
+struct Ack {
+  site @0 :Data;
+  vector @1 :List(VectorEntry);
+}
+
+# What each side says first. Sites of different clusters, protocol versions or schema
+# fingerprints refuse each other before anything is exchanged.
+struct Hello {
+  protocolVersion @0 :UInt32;
+  cluster @1 :Data;
+  site @2 :Data;
+  name @3 :Text;
+  fingerprint @4 :Text;
+  vector @5 :List(VectorEntry);
+  acks @6 :List(Ack);
+}
+
+# The header of a change-set file.
+struct FileHeader {
+  cluster @0 :Data;
+  origin @1 :Data;          # the exporting site
+  originName @2 :Text;
+  fingerprint @3 :Text;
+  since @4 :List(VectorEntry);  # what the recipient was assumed to hold
+  upTo @5 :List(VectorEntry);   # what the exporter held
+  transactions @6 :UInt64;
+  createdMs @7 :UInt64;
+  acks @8 :List(Ack);           # what the exporter knew every site held
+}
+
+# A bounded piece of a stream of transactions. A transaction's body may be split across
+# consecutive pieces; the piece with `last` set completes it.
+struct Chunk {
+  pieces @0 :List(Piece);
+  struct Piece {
+    body @0 :Data;
+    last @1 :Bool;
+  }
+}
+
+# Receives a stream of transactions and applies them as they complete.
+interface ChangeSink {
+  write @0 (chunk :Chunk) -> stream;
+  # Ends the stream: returns the receiver's vector and what it applied.
+  finish @1 () -> (vector :List(VectorEntry), applied :UInt64, conflicts :UInt64);
+}
+
+# Receives the bytes of a database snapshot.
+interface ByteSink {
+  write @0 (bytes :Data) -> stream;
+  finish @1 () -> ();
+}
+
+# A sync session, granted after authentication.
+interface Session {
+  hello @0 (hello :Hello) -> (hello :Hello);
+  # The server streams to `sink` every transaction `since` lacks.
+  pull @1 (since :List(VectorEntry), sink :ChangeSink) -> (sent :UInt64);
+  # The client streams to the returned sink.
+  push @2 () -> (sink :ChangeSink);
+  # The server records the client's acknowledgements and returns its own.
+  acknowledge @3 (acks :List(Ack)) -> (acks :List(Ack));
+  # The server streams a consistent snapshot of its database (for clone).
+  snapshot @4 (sink :ByteSink) -> (bytes :UInt64);
+}
+
+# The bootstrap capability: nothing but a challenge-response login.
+interface Gate {
+  challenge @0 () -> (nonce :Data);
+  # proof = HMAC-SHA256(secret, "parley-client" || serverNonce || clientNonce || site).
+  # The reply proves the server knows the secret too:
+  # HMAC-SHA256(secret, "parley-server" || clientNonce || serverNonce).
+  login @1 (site :Data, clientNonce :Data, proof :Data) -> (proof :Data, session :Session);
+}

@@ -1,0 +1,82 @@
+#include "wire.hpp"
+
+namespace parley::sync {
+
+kj::ArrayPtr<const kj::byte> idBytes(const SiteId& id) { return kj::arrayPtr(id.bytes.data(), 16); }
+
+SiteId readId(capnp::Data::Reader bytes, const char* what) {
+  if (bytes.size() != 16)
+    throw Error(Status::corruption(std::string(what) + ": a site id of " + std::to_string(bytes.size()) + " bytes"));
+  return SiteId::fromBytes(bytes.begin(), 16);
+}
+
+void writeVector(capnp::List<wire::VectorEntry>::Builder out, const VersionVector& v) {
+  unsigned i = 0;
+  for (const auto& [site, seq] : v.entries()) {
+    out[i].setSite(idBytes(site));
+    out[i].setSeq(seq);
+    ++i;
+  }
+}
+
+VersionVector readVector(capnp::List<wire::VectorEntry>::Reader in) {
+  VersionVector v;
+  for (auto e : in) v.advance({readId(e.getSite(), "version vector"), e.getSeq()});
+  return v;
+}
+
+void writeAcks(capnp::List<wire::Ack>::Builder out, const Acks& acks) {
+  for (unsigned i = 0; i < acks.size(); ++i) {
+    out[i].setSite(idBytes(acks[i].first));
+    writeVector(out[i].initVector(static_cast<unsigned>(acks[i].second.entries().size())), acks[i].second);
+  }
+}
+
+Acks readAcks(capnp::List<wire::Ack>::Reader in) {
+  Acks out;
+  for (auto a : in) out.push_back({readId(a.getSite(), "acknowledgement"), readVector(a.getVector())});
+  return out;
+}
+
+void writeHello(wire::Hello::Builder out, const Hello& h) {
+  out.setProtocolVersion(h.protocolVersion);
+  out.setCluster(idBytes(h.cluster));
+  out.setSite(idBytes(h.site));
+  out.setName(h.name);
+  out.setFingerprint(h.fingerprint);
+  writeVector(out.initVector(static_cast<unsigned>(h.vector.entries().size())), h.vector);
+  writeAcks(out.initAcks(static_cast<unsigned>(h.acks.size())), h.acks);
+}
+
+Hello readHello(wire::Hello::Reader in) {
+  Hello h;
+  h.protocolVersion = in.getProtocolVersion();
+  h.cluster = readId(in.getCluster(), "hello");
+  h.site = readId(in.getSite(), "hello");
+  h.name = in.getName();
+  h.fingerprint = in.getFingerprint();
+  h.vector = readVector(in.getVector());
+  h.acks = readAcks(in.getAcks());
+  return h;
+}
+
+void writeChunk(wire::Chunk::Builder out, const Chunk& c) {
+  auto pieces = out.initPieces(static_cast<unsigned>(c.pieces.size()));
+  for (unsigned i = 0; i < c.pieces.size(); ++i) {
+    const auto& body = c.pieces[i].body;
+    pieces[i].setBody(kj::arrayPtr(reinterpret_cast<const kj::byte*>(body.data()), body.size()));
+    pieces[i].setLast(c.pieces[i].last);
+  }
+}
+
+Chunk readChunk(wire::Chunk::Reader in) {
+  Chunk c;
+  for (auto p : in.getPieces()) {
+    auto body = p.getBody();
+    c.pieces.push_back({std::string(reinterpret_cast<const char*>(body.begin()), body.size()), p.getLast()});
+    c.bytes += body.size();
+  }
+  return c;
+}
+
+}  // namespace parley::sync

@@ -1,0 +1,23 @@
+// Conversions between parley's values and the sync protocol's Cap'n Proto types.
+// Readers are untrusted input: every site id is checked to be 16 bytes.
+#pragma once
+
+#include "parley/status.hpp"
+#include "parley/sync/session.hpp"
+#include "sync.capnp.h"
+
+namespace parley::sync {
+
+void writeVector(capnp::List<wire::VectorEntry>::Builder out, const VersionVector& v);
+VersionVector readVector(capnp::List<wire::VectorEntry>::Reader in);
+void writeAcks(capnp::List<wire::Ack>::Builder out, const Acks& acks);
+Acks readAcks(capnp::List<wire::Ack>::Reader in);
+SiteId readId(capnp::Data::Reader bytes, const char* what);
+kj::ArrayPtr<const kj::byte> idBytes(const SiteId& id);
+
+void writeHello(wire::Hello::Builder out, const Hello& h);
+Hello readHello(wire::Hello::Reader in);
+void writeChunk(wire::Chunk::Builder out, const Chunk& c);
+Chunk readChunk(wire::Chunk::Reader in);
+
+}  // namespace parley::sync
