@@ -43,6 +43,8 @@ class Capture {
   // Touched rows in first-touch order; leaves none pending.
   std::vector<TouchedRow> take();
   void clear();
+  // Drops cached table pointers (the tables were reloaded). REQUIRES: !hasPending().
+  void forgetTables() { lastTable_ = nullptr; }
   // True (once) if the commit hook refused a commit since the last call.
   bool takeRefusedCommit();
 

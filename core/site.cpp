@@ -123,7 +123,13 @@ Result<QueryResult> Site::exec(std::string_view sql, const std::vector<Value>& p
   return guarded([&]() -> Result<QueryResult> { return impl_->execAll(sql, &params); });
 }
 
-VersionVector Site::vector() const { return impl_->state.vector; }
+VersionVector Site::vector() const {
+  guarded([&] {
+    impl_->refreshForRead();
+    return Status::ok();
+  });
+  return impl_->state.vector;
+}
 Hlc Site::lastHlc() const { return impl_->state.hlc.last(); }
 
 Result<ApplyResult> Site::apply(std::span<const Transaction> transactions) {

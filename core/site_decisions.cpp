@@ -40,6 +40,7 @@ Status Site::acknowledge(const SiteId& site, const VersionVector& vector) {
 
 Result<std::vector<std::pair<SiteId, VersionVector>>> Site::acknowledgements() {
   return guarded([&]() -> Result<std::vector<std::pair<SiteId, VersionVector>>> {
+    impl_->refreshForRead();
     return finality::acknowledgements(impl_->state);
   });
 }

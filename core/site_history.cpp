@@ -61,6 +61,7 @@ std::optional<Hlc> oldestLacking(SiteState& s, const VersionVector& acked) {
 
 Status Site::forEachChangeSince(const VersionVector& peer, const ChangeVisitor& fn) const {
   return guarded([&]() -> Status {
+    impl_->refreshForRead();
     SiteState& s = impl_->state;
     if (auto st = checkNotCompacted(s, peer); !st) return st;
     std::vector<std::int64_t> params;
@@ -102,6 +103,7 @@ Status Site::noteSync(const SiteId& peer) {
 
 Result<std::vector<PeerStatus>> Site::peers() {
   return guarded([&]() -> Result<std::vector<PeerStatus>> {
+    impl_->refreshForRead();
     SiteState& s = impl_->state;
     std::vector<PeerStatus> out;
     std::uint64_t now = s.clock.nowMillis();

@@ -77,6 +77,7 @@ struct Site::Impl {
   SiteState state;
   Capture capture;
   SavepointStack savepoints;
+  std::int64_t dataVersion = -1;  // PRAGMA data_version when the cache was last loaded
   std::string deniedSchemaChange;  // set by the authorizer
 
   void configure(const std::string& path) {
@@ -84,6 +85,8 @@ struct Site::Impl {
     state.db.exec("PRAGMA synchronous = NORMAL");
     // Capture and apply read a row's metadata next to the row itself: give both room.
     state.db.exec("PRAGMA cache_size = -65536");
+    // Other connections (parley serve, other processes) may hold the write lock for a while.
+    sqlite3_busy_timeout(state.db.raw(), 10000);
   }
 
   void load() {
@@ -95,13 +98,36 @@ struct Site::Impl {
     state.cluster = catalog::metaId(state.db, "cluster_id");
     state.name = catalog::metaText(state.db, "name").value_or("");
     reloadState();
+    loadTables();
+    dataVersion = currentDataVersion();
+  }
+
+  void loadTables() {
+    std::vector<std::unique_ptr<TableInfo>> tables;
     for (auto& t : catalog::loadTables(state.db)) {
       checkUnchanged(t);
       t.constrained = hasConstraints(state.db, t);
       bindStored(t);
-      state.tables.push_back(std::make_unique<TableInfo>(std::move(t)));
+      tables.push_back(std::make_unique<TableInfo>(std::move(t)));
     }
-    if (state.frontier) state.hlc.restore(state.frontier->hlc);
+    capture.forgetTables();
+    state.tables = std::move(tables);
+  }
+
+  std::int64_t currentDataVersion() {
+    auto& st = state.db.cached("PRAGMA data_version");
+    st.step();
+    return st.int64(0);
+  }
+
+  // Another connection (parley serve, another process) committed since we last looked: what
+  // is cached in memory is stale. Tables are reloaded only when `tablesToo` (no capture open).
+  void refresh(bool tablesToo) {
+    std::int64_t now = currentDataVersion();
+    if (now == dataVersion) return;
+    reloadState();
+    if (tablesToo) loadTables();
+    dataVersion = now;
   }
 
   // Re-reads what a rollback may have made stale in memory.
@@ -110,6 +136,7 @@ struct Site::Impl {
     state.vector = store::loadVector(state);
     state.frontier = store::lastStamp(state);
     state.compactedStamp = store::compactedStamp(state);
+    if (state.frontier) state.hlc.restore(state.frontier->hlc);
   }
 
   void bindStored(TableInfo& t) {
@@ -174,10 +201,19 @@ struct Site::Impl {
   // Records the open transaction's changes to tracked rows as one parley transaction.
   void recordPending() {
     if (!capture.hasPending()) return;
+    refresh(false);
     commitLocal(state, capture.take(), state.orderSensitive());
   }
 
-  void begin() { state.db.exec("BEGIN IMMEDIATE"); }
+  // Before a read outside a transaction: catch up with other connections' commits.
+  void refreshForRead() {
+    if (!state.db.inTransaction()) refresh(true);
+  }
+
+  void begin() {
+    state.db.exec("BEGIN IMMEDIATE");
+    refresh(!capture.hasPending());
+  }
 
   void commit() {
     recordPending();
