@@ -1,0 +1,36 @@
+// The bank-account scenarios behind `parley demo bank`: the two-site comparison and random
+// workloads of transfers, deposits and withdrawals across partitioned sites, run once per
+// resolver, measured the same way.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace parley::cli {
+
+struct Workload {
+  int sites = 2;
+  int accounts = 1;
+  int ops = 0;        // 0: the fixed New York / London scenario
+  int partitions = 1;
+  std::uint64_t seed = 1;
+};
+
+struct Outcome {
+  std::string resolver;
+  std::vector<std::string> siteNames;
+  std::vector<std::int64_t> totals;  // per site: the sum of balances
+  bool converged = false;
+  bool conserved = false;     // the total equals the effect of every accepted transaction
+  std::uint64_t lostUpdates = 0;   // concurrent writes discarded by a resolver
+  std::uint64_t rejected = 0;      // transactions the fold rejected
+  bool invariantHeld = false;      // no balance below 0 at any site
+  std::uint64_t transactions = 0;
+  double seconds = 0;
+};
+
+Outcome runWorkload(const std::string& resolver, const Workload& w);
+std::string htmlReport(const Workload& w, const std::vector<Outcome>& outcomes);
+
+}  // namespace parley::cli

@@ -1,0 +1,86 @@
+// Shared plumbing of the parley command: option parsing, opening sites, one-line errors.
+//
+// Every command is a function taking its arguments (after the command name) and returning the
+// process exit code. User errors are thrown as CliError and printed by main() as one line:
+// "parley <command>: <message>", exit 1 (2 for a bad command line).
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "parley/resolvers/registry.hpp"
+#include "parley/site.hpp"
+
+namespace parley::cli {
+
+namespace po = boost::program_options;
+
+class CliError : public std::runtime_error {
+ public:
+  CliError(std::string message, int exitCode = 1) : std::runtime_error(std::move(message)), code_(exitCode) {}
+  int exitCode() const { return code_; }
+
+ private:
+  int code_;
+};
+
+// A bad command line: exit code 2.
+[[noreturn]] void usage(const std::string& message);
+// Throws CliError with the status' message unless it is ok.
+void check(const Status& status);
+template <class T>
+T take(Result<T> r) {
+  check(r.status());
+  return std::move(r).value();
+}
+
+// The real clock, ids and strategies: created here, in the top-level program only.
+struct Env {
+  SystemClock clock;
+  RandomIdSource ids;
+  std::shared_ptr<resolvers::Registry> registry = resolvers::standard();
+  SiteOptions siteOptions() { return {&clock, registry, std::chrono::minutes(1)}; }
+};
+Env& env();
+
+std::unique_ptr<Site> openSite(const std::string& path);
+
+// Parses `args` against `options` with `positional` names in order; prints help and returns
+// nullopt for --help.
+struct Command {
+  std::string name;
+  std::string synopsis;  // "SITE.db \"SQL\" [options]"
+  std::string summary;
+};
+std::optional<po::variables_map> parse(const Command& cmd, po::options_description options,
+                                       const std::vector<std::string>& positional, const std::vector<std::string>& args);
+
+// The cluster secret from --secret-file or $PARLEY_SECRET; empty if neither.
+std::string secret(const po::variables_map& vm);
+// Adds --secret-file.
+void addSecretOption(po::options_description& options);
+
+// A commit token: the site's vector as "siteid:seq,siteid:seq" (full hex ids).
+std::string tokenOf(const VersionVector& v);
+VersionVector parseToken(const std::string& text);
+
+int cmdInit(const std::vector<std::string>& args);
+int cmdExec(const std::vector<std::string>& args);
+int cmdTrack(const std::vector<std::string>& args);
+int cmdConfigure(const std::vector<std::string>& args);
+int cmdStatus(const std::vector<std::string>& args);
+int cmdConflicts(const std::vector<std::string>& args);
+int cmdCompact(const std::vector<std::string>& args);
+int cmdBackup(const std::vector<std::string>& args);
+int cmdExport(const std::vector<std::string>& args);
+int cmdImport(const std::vector<std::string>& args);
+int cmdSync(const std::vector<std::string>& args);
+int cmdServe(const std::vector<std::string>& args);
+int cmdClone(const std::vector<std::string>& args);
+int cmdDemo(const std::vector<std::string>& args);
+
+}  // namespace parley::cli

@@ -1,0 +1,194 @@
+// parley init, exec, track, configure, compact, backup: the commands that act on one site.
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cli.hpp"
+#include "output.hpp"
+#include "parley/sync/tcp.hpp"
+
+namespace parley::cli {
+namespace {
+
+const Command kInit{"init", "SITE.db --name NAME", "Creates a new site (and a new cluster) in SITE.db."};
+const Command kExec{"exec", "SITE.db \"SQL\" [options]",
+                    "Runs SQL at the site. Writes to tracked tables are captured and replicate; after a write the\n"
+                    "commit token (the site's vector) goes to stderr, or to stdout with --token."};
+const Command kTrack{"track", "SITE.db TABLE [options]", "Starts replicating TABLE, resolving its conflicts as the options say."};
+const Command kConfigure{"configure", "SITE.db TABLE [options]",
+                         "Changes how TABLE resolves conflicts (every site must make the same change)."};
+const Command kCompact{"compact", "SITE.db", "Drops log entries every member has acknowledged and whose decisions are final."};
+const Command kBackup{"backup", "SITE.db OUT.db", "Writes a consistent copy of the site to OUT.db."};
+
+Format formatOf(const po::variables_map& vm) {
+  if (vm.count("json") && vm.count("csv")) usage("choose one of --json and --csv");
+  return vm.count("json") ? Format::kJson : vm.count("csv") ? Format::kCsv : Format::kTable;
+}
+
+void printResult(const QueryResult& r, Format format) {
+  if (r.columns.empty()) return;
+  if (format == Format::kJson) return printJson(std::cout, r.columns, r.rows);
+  Table t{r.columns, {}};
+  for (const auto& row : r.rows) {
+    std::vector<std::string> cells;
+    for (const auto& v : row) cells.push_back(format == Format::kCsv ? v.toDisplay() : v.isNull() ? "NULL" : v.toDisplay());
+    t.rows.push_back(std::move(cells));
+  }
+  if (format == Format::kCsv) printCsv(std::cout, t);
+  else printTable(std::cout, t);
+}
+
+// Waits until the site file holds everything in `token` (read-your-writes across sites).
+void waitFor(const std::string& path, const VersionVector& token, double timeoutSeconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeoutSeconds);
+  while (true) {
+    VersionVector held = openSite(path)->vector();
+    if (token.leq(held)) return;
+    if (std::chrono::steady_clock::now() >= deadline)
+      throw CliError(fmt::format("timed out after {} s waiting for token {}; the site holds {}", timeoutSeconds,
+                                 tokenOf(token), tokenOf(held)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+bool acknowledgedBy(Site& site, const SiteId& peer, const VersionVector& token) {
+  for (const auto& [id, v] : take(site.acknowledgements()))
+    if (id == peer && token.leq(v)) return true;
+  return false;
+}
+
+// Semi-synchronous commit: pushes to the peers until `needed` of them hold `token`.
+void waitForAcks(Site& site, const VersionVector& token, std::size_t needed, const std::vector<std::string>& peers,
+                 const std::string& secretText, double timeoutSeconds) {
+  if (peers.size() < needed) usage(fmt::format("--wait-acks {} needs at least {} --peer", needed, needed));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeoutSeconds);
+  std::size_t acked = 0;
+  std::string lastError;
+  while (true) {
+    acked = 0;
+    for (const auto& peer : peers) {
+      auto r = sync::syncTcp(site, peer.substr(peer.starts_with("tcp://") ? 6 : 0), {secretText, std::chrono::milliseconds(2000), sync::kChunkBytes, {}});
+      if (!r) lastError = r.status().message();
+      else if (acknowledgedBy(site, r->peer.site, token)) ++acked;
+    }
+    if (acked >= needed) return;
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  throw CliError(fmt::format("the write is committed locally (token {}), but only {} of {} peers acknowledged it within {} s{}",
+                             tokenOf(token), acked, needed, timeoutSeconds, lastError.empty() ? "" : " (" + lastError + ")"));
+}
+
+void addResolverOptions(po::options_description& o) {
+  o.add_options()("resolver", po::value<std::string>(), "strategy for the table's columns: lww, fww, merge, counter, reject, callback:NAME")
+      ("column", po::value<std::vector<std::string>>()->composing(), "COL=STRATEGY for one column (repeatable)")
+      ("on-insert-conflict", po::value<std::string>(), "insert/insert policy: merge, lww, fww, reject")
+      ("on-delete-conflict", po::value<std::string>(), "update/delete and delete/update policy: lww, fww, delete-wins, update-wins, reject")
+      ("on-update-delete", po::value<std::string>(), "policy when an update meets a concurrent delete")
+      ("on-delete-update", po::value<std::string>(), "policy when a delete meets a concurrent update");
+}
+
+TableConfig configFrom(const po::variables_map& vm, TableConfig c) {
+  if (vm.count("resolver")) c.columns = vm["resolver"].as<std::string>();
+  if (vm.count("column")) {
+    for (const auto& spec : vm["column"].as<std::vector<std::string>>()) {
+      auto eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) usage(fmt::format("--column wants COL=STRATEGY, got \"{}\"", spec));
+      c.overrides[spec.substr(0, eq)] = spec.substr(eq + 1);
+    }
+  }
+  if (vm.count("on-insert-conflict")) c.insertInsert = vm["on-insert-conflict"].as<std::string>();
+  if (vm.count("on-delete-conflict")) c.updateDelete = c.deleteUpdate = vm["on-delete-conflict"].as<std::string>();
+  if (vm.count("on-update-delete")) c.updateDelete = vm["on-update-delete"].as<std::string>();
+  if (vm.count("on-delete-update")) c.deleteUpdate = vm["on-delete-update"].as<std::string>();
+  return c;
+}
+
+}  // namespace
+
+int cmdInit(const std::vector<std::string>& args) {
+  po::options_description o("options");
+  o.add_options()("name", po::value<std::string>()->required(), "the site's human name");
+  auto vm = parse(kInit, o, {"SITE"}, args);
+  if (!vm) return 0;
+  std::string path = (*vm)["SITE"].as<std::string>();
+  auto site = take(Site::create(path, {(*vm)["name"].as<std::string>(), &env().ids, {}}, env().siteOptions()));
+  std::cout << fmt::format("created site {} ({}) of cluster {} in {}\n", site->name(), site->id().hex(),
+                           site->clusterId().hex(), path);
+  return 0;
+}
+
+int cmdExec(const std::vector<std::string>& args) {
+  po::options_description o("options");
+  o.add_options()("json", "print rows as JSON")("csv", "print rows as CSV")("token", "print the commit token on stdout")
+      ("after", po::value<std::string>(), "first wait until the site holds everything in TOKEN")
+      ("timeout", po::value<double>()->default_value(10), "seconds to wait for --after or --wait-acks")
+      ("wait-acks", po::value<std::size_t>(), "after a write, return once K peers acknowledged it")
+      ("peer", po::value<std::vector<std::string>>()->composing(), "tcp://HOST:PORT of a peer for --wait-acks");
+  addSecretOption(o);
+  auto vm = parse(kExec, o, {"SITE", "SQL"}, args);
+  if (!vm) return 0;
+  Format format = formatOf(*vm);
+  std::string path = (*vm)["SITE"].as<std::string>();
+  double timeout = (*vm)["timeout"].as<double>();
+  if (vm->count("after")) waitFor(path, parseToken((*vm)["after"].as<std::string>()), timeout);
+  auto site = openSite(path);
+  VersionVector before = site->vector();
+  printResult(take(site->exec((*vm)["SQL"].as<std::string>())), format);
+  if (site->vector() == before) return 0;
+  std::string token = tokenOf(site->vector());
+  if (vm->count("token")) std::cout << token << "\n";
+  else std::cerr << "token: " << token << "\n";
+  if (vm->count("wait-acks")) {
+    auto peers = vm->count("peer") ? (*vm)["peer"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    waitForAcks(*site, site->vector(), (*vm)["wait-acks"].as<std::size_t>(), peers, secret(*vm), timeout);
+  }
+  return 0;
+}
+
+int cmdTrack(const std::vector<std::string>& args) {
+  po::options_description o("options");
+  addResolverOptions(o);
+  auto vm = parse(kTrack, o, {"SITE", "TABLE"}, args);
+  if (!vm) return 0;
+  auto site = openSite((*vm)["SITE"].as<std::string>());
+  std::string table = (*vm)["TABLE"].as<std::string>();
+  check(site->track(table, configFrom(*vm, env().registry->defaults())));
+  std::cout << fmt::format("tracking {}: {}\n", table, take(site->config(table)).toString());
+  return 0;
+}
+
+int cmdConfigure(const std::vector<std::string>& args) {
+  po::options_description o("options");
+  addResolverOptions(o);
+  auto vm = parse(kConfigure, o, {"SITE", "TABLE"}, args);
+  if (!vm) return 0;
+  auto site = openSite((*vm)["SITE"].as<std::string>());
+  std::string table = (*vm)["TABLE"].as<std::string>();
+  check(site->configure(table, configFrom(*vm, take(site->config(table)))));
+  std::cout << fmt::format("{}: {}\n", table, take(site->config(table)).toString());
+  return 0;
+}
+
+int cmdCompact(const std::vector<std::string>& args) {
+  auto vm = parse(kCompact, po::options_description("options"), {"SITE"}, args);
+  if (!vm) return 0;
+  auto site = openSite((*vm)["SITE"].as<std::string>());
+  std::size_t dropped = take(site->compact());
+  auto [count, bytes] = take(site->logSize());
+  std::cout << fmt::format("dropped {} transactions; the log holds {} ({} bytes)\n", dropped, count, bytes);
+  return 0;
+}
+
+int cmdBackup(const std::vector<std::string>& args) {
+  auto vm = parse(kBackup, po::options_description("options"), {"SITE", "OUT"}, args);
+  if (!vm) return 0;
+  auto site = openSite((*vm)["SITE"].as<std::string>());
+  check(site->backup((*vm)["OUT"].as<std::string>()));
+  std::cout << "wrote " << (*vm)["OUT"].as<std::string>() << "\n";
+  return 0;
+}
+
+}  // namespace parley::cli

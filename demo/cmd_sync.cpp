@@ -1,0 +1,174 @@
+// parley export, import, sync, serve, clone: moving transactions between sites.
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cli.hpp"
+#include "parley/sync/changeset.hpp"
+#include "parley/sync/tcp.hpp"
+
+namespace parley::cli {
+namespace {
+
+const Command kExport{"export", "SITE.db --out FILE [--for PEER_ID | --since TOKEN]",
+                      "Writes a change-set file with what a peer lacks (everything by default)."};
+const Command kImport{"import", "SITE.db FILE", "Verifies a change-set file, then applies it. Re-importing is a no-op."};
+const Command kSync{"sync", "SITE.db PEER",
+                    "Syncs both directions with PEER: another site file, or tcp://HOST:PORT of parley serve."};
+const Command kServe{"serve", "SITE.db --listen HOST:PORT [--peer tcp://HOST:PORT ...] [--interval MS]",
+                     "Serves syncs; with peers, also syncs with them every interval (asynchronous replication).\n"
+                     "Logs one line per sync; stops cleanly on SIGINT or SIGTERM."};
+const Command kClone{"clone", "SOURCE NEW.db --name NAME",
+                     "Creates a new site of SOURCE's cluster from a snapshot of it (SOURCE: a site file or\n"
+                     "tcp://HOST:PORT), like pg_basebackup; then they sync incrementally."};
+
+std::string tcpAddress(const std::string& peer) { return peer.starts_with("tcp://") ? peer.substr(6) : ""; }
+
+sync::TcpOptions tcpOptions(const po::variables_map& vm) {
+  sync::TcpOptions o;
+  o.secret = secret(vm);
+  if (o.secret.empty()) usage("TCP needs the cluster secret: --secret-file FILE or PARLEY_SECRET");
+  return o;
+}
+
+// A progress line on a terminal, rewritten in place.
+sync::Progress progressBar() {
+  if (!::isatty(STDERR_FILENO)) return {};
+  return [](std::uint64_t n) {
+    if (n % 1000 == 0) std::cerr << fmt::format("\rreceived {} transactions", n) << std::flush;
+  };
+}
+
+std::string summaryLine(std::uint64_t sent, const sync::ApplyTotals& got) {
+  return fmt::format("sent {} transactions, received {} ({} already held), {} conflicts, {} rejected", sent,
+                     got.applied, got.duplicates, got.conflicts, got.rejected);
+}
+
+int syncFiles(const std::string& a, const std::string& b) {
+  auto local = openSite(a);
+  auto peer = openSite(b);
+  auto r = take(syncSites(*local, *peer));
+  check(local->noteSync(peer->id()));
+  check(peer->noteSync(local->id()));
+  sync::ApplyTotals got;
+  got.add(r.second);
+  std::cout << fmt::format("synced {} with {}: {}\n", local->name(), peer->name(), summaryLine(r.first.applied, got));
+  return 0;
+}
+
+std::atomic<bool> stopRequested{false};
+void onSignal(int) { stopRequested = true; }
+
+}  // namespace
+
+int cmdExport(const std::vector<std::string>& args) {
+  po::options_description o("options");
+  o.add_options()("out", po::value<std::string>()->required(), "the file to write")
+      ("for", po::value<std::string>(), "what the site with this id lacks, as far as this site knows")
+      ("since", po::value<std::string>(), "what a site holding TOKEN lacks");
+  auto vm = parse(kExport, o, {"SITE"}, args);
+  if (!vm) return 0;
+  if (vm->count("for") && vm->count("since")) usage("choose one of --for and --since");
+  auto site = openSite((*vm)["SITE"].as<std::string>());
+  VersionVector since;
+  if (vm->count("since")) since = parseToken((*vm)["since"].as<std::string>());
+  if (vm->count("for")) {
+    auto id = SiteId::fromHex((*vm)["for"].as<std::string>());
+    if (!id) usage("--for wants a site id (32 hex digits, as parley status prints)");
+    for (const auto& [site_id, v] : take(site->acknowledgements()))
+      if (site_id == *id) since = v;
+  }
+  auto r = take(sync::exportChanges(*site, (*vm)["out"].as<std::string>(), since));
+  std::cout << fmt::format("wrote {} transactions ({} bytes) to {}\n", r.info.transactions, r.bytes,
+                           (*vm)["out"].as<std::string>());
+  return 0;
+}
+
+int cmdImport(const std::vector<std::string>& args) {
+  auto vm = parse(kImport, po::options_description("options"), {"SITE", "FILE"}, args);
+  if (!vm) return 0;
+  auto site = openSite((*vm)["SITE"].as<std::string>());
+  auto r = take(sync::importChanges(*site, (*vm)["FILE"].as<std::string>()));
+  std::cout << fmt::format("imported {} from {}: {}\n", (*vm)["FILE"].as<std::string>(), r.info.originName,
+                           summaryLine(0, r.applied).substr(std::string("sent 0 transactions, ").size()));
+  return 0;
+}
+
+int cmdSync(const std::vector<std::string>& args) {
+  po::options_description o("options");
+  addSecretOption(o);
+  auto vm = parse(kSync, o, {"SITE", "PEER"}, args);
+  if (!vm) return 0;
+  std::string peer = (*vm)["PEER"].as<std::string>();
+  if (tcpAddress(peer).empty()) return syncFiles((*vm)["SITE"].as<std::string>(), peer);
+  auto site = openSite((*vm)["SITE"].as<std::string>());
+  auto options = tcpOptions(*vm);
+  options.progress = progressBar();
+  auto r = take(sync::syncTcp(*site, tcpAddress(peer), options));
+  if (options.progress) std::cerr << "\r";
+  std::cout << fmt::format("synced {} with {} ({}): {}\n", site->name(), r.peer.name, peer,
+                           summaryLine(r.sent.transactions, r.received));
+  for (const auto& w : r.received.warnings) std::cerr << "warning: " << w << "\n";
+  return 0;
+}
+
+int cmdServe(const std::vector<std::string>& args) {
+  po::options_description o("options");
+  o.add_options()("listen", po::value<std::string>()->required(), "HOST:PORT to listen on")
+      ("peer", po::value<std::vector<std::string>>()->composing(), "tcp://HOST:PORT to sync with continuously")
+      ("interval", po::value<int>()->default_value(1000), "milliseconds between syncs with the peers");
+  addSecretOption(o);
+  auto vm = parse(kServe, o, {"SITE"}, args);
+  if (!vm) return 0;
+  std::string path = (*vm)["SITE"].as<std::string>();
+  auto options = tcpOptions(*vm);
+  auto served = openSite(path);
+  auto server = take(sync::Server::start(*served, (*vm)["listen"].as<std::string>(), options));
+  std::cout << fmt::format("serving {} on port {}", served->name(), server->port()) << std::endl;
+  std::signal(SIGINT, onSignal);
+  std::signal(SIGTERM, onSignal);
+  auto peers = vm->count("peer") ? (*vm)["peer"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  auto syncer = peers.empty() ? nullptr : openSite(path);  // a second connection: the server's is its own
+  auto interval = std::chrono::milliseconds((*vm)["interval"].as<int>());
+  while (!stopRequested) {
+    for (const auto& peer : peers) {
+      if (tcpAddress(peer).empty()) usage(fmt::format("--peer wants tcp://HOST:PORT, got {}", peer));
+      auto r = sync::syncTcp(*syncer, tcpAddress(peer), options);
+      if (!r) std::cout << fmt::format("sync with {} failed: {}", peer, r.status().message()) << std::endl;
+      else if (r->sent.transactions || r->received.applied)
+        std::cout << fmt::format("synced with {} ({}): {}", r->peer.name, peer, summaryLine(r->sent.transactions, r->received))
+                  << std::endl;
+    }
+    for (const auto& line : server->takeLog()) std::cout << line << std::endl;
+    auto until = std::chrono::steady_clock::now() + interval;
+    while (!stopRequested && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  server->stop();
+  for (const auto& line : server->takeLog()) std::cout << line << std::endl;
+  std::cout << "stopped" << std::endl;
+  return 0;
+}
+
+int cmdClone(const std::vector<std::string>& args) {
+  po::options_description o("options");
+  o.add_options()("name", po::value<std::string>()->required(), "the new site's name");
+  addSecretOption(o);
+  auto vm = parse(kClone, o, {"SOURCE", "NEW"}, args);
+  if (!vm) return 0;
+  std::string source = (*vm)["SOURCE"].as<std::string>(), path = (*vm)["NEW"].as<std::string>();
+  CreateOptions create{(*vm)["name"].as<std::string>(), &env().ids, {}};
+  std::unique_ptr<Site> site;
+  if (tcpAddress(source).empty()) site = take(openSite(source)->clone(path, create, env().siteOptions()));
+  else site = take(sync::cloneTcp(tcpAddress(source), path, create, env().siteOptions(), tcpOptions(*vm)));
+  std::cout << fmt::format("cloned {} into {}: site {} ({}), vector {}\n", source, path, site->name(), site->id().hex(),
+                           site->vector().toString());
+  return 0;
+}
+
+}  // namespace parley::cli

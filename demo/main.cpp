@@ -1,0 +1,68 @@
+// parley: the command-line program. Dispatches to the commands in cmd_*.cpp.
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+
+namespace {
+
+using Handler = int (*)(const std::vector<std::string>&);
+
+struct Entry {
+  Handler handler;
+  const char* summary;
+};
+
+const std::map<std::string, Entry>& commands() {
+  using namespace parley::cli;
+  static const std::map<std::string, Entry> table{
+      {"init", {cmdInit, "create a new site (and cluster)"}},
+      {"exec", {cmdExec, "run SQL; writes are captured and replicate"}},
+      {"track", {cmdTrack, "start replicating a table, with its resolvers"}},
+      {"configure", {cmdConfigure, "change a tracked table's resolvers"}},
+      {"status", {cmdStatus, "the site, its peers and their lag"}},
+      {"conflicts", {cmdConflicts, "the conflict log"}},
+      {"export", {cmdExport, "write a change-set file"}},
+      {"import", {cmdImport, "apply a change-set file"}},
+      {"sync", {cmdSync, "sync with another site file or tcp://host:port"}},
+      {"serve", {cmdServe, "serve syncs over TCP; replicate continuously with peers"}},
+      {"clone", {cmdClone, "create a new site from a snapshot of another"}},
+      {"compact", {cmdCompact, "drop log entries every member has acknowledged"}},
+      {"backup", {cmdBackup, "write a consistent copy of a site"}},
+      {"demo", {cmdDemo, "guided scenarios: bank, offline"}},
+  };
+  return table;
+}
+
+int help() {
+  std::cout << "usage: parley COMMAND [ARGS] (parley COMMAND --help for details)\n\ncommands:\n";
+  for (const auto& [name, entry] : commands()) std::cout << "  " << name << std::string(12 - name.size(), ' ') << entry.summary << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    help();
+    return 2;
+  }
+  std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") return help();
+  auto it = commands().find(name);
+  if (it == commands().end()) {
+    std::cerr << "parley: unknown command \"" << name << "\" (see parley --help)\n";
+    return 2;
+  }
+  try {
+    return it->second.handler(std::vector<std::string>(argv + 2, argv + argc));
+  } catch (const parley::cli::CliError& e) {
+    std::cerr << "parley " << name << ": " << e.what() << "\n";
+    return e.exitCode();
+  } catch (const std::exception& e) {
+    std::cerr << "parley " << name << ": " << e.what() << "\n";
+    return 1;
+  }
+}
