@@ -54,7 +54,8 @@ void checkReady(const SiteState& s, const std::vector<const Transaction*>& txns)
   throw Error(Status::invalidArgument(fmt::format("transaction {}: {}", t.dot.toString(), what)));
 }
 
-// The transaction only names tables, columns and keys this site has, each row once.
+}  // namespace
+
 void checkFits(const SiteState& s, const Transaction& t) {
   if (t.dot.site == s.id) misfit(t, "claims to come from this site, which never made it");
   std::set<std::pair<std::string, std::string>> rows;
@@ -71,6 +72,8 @@ void checkFits(const SiteState& s, const Transaction& t) {
       misfit(t, fmt::format("changes one row of table \"{}\" twice", row.table));
   }
 }
+
+namespace {
 
 // One row of a transaction being applied: where it was and where the fold takes it.
 struct RowWrite {

@@ -20,5 +20,8 @@ namespace parley {
 // Throws Error: kNotReady when a transaction's causal context is not held, kInvalidArgument
 // or kCorruption when one does not fit this site's schema. The caller rolls back on error.
 ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incoming);
+// Throws Error(InvalidArgument) unless `t` only names tables, columns and keys this site has,
+// each row once, and does not claim to come from this site.
+void checkFits(const SiteState& s, const Transaction& t);
 
 }  // namespace parley

@@ -118,9 +118,18 @@ class RowFold {
     return *table_.updateDelete;
   }
 
+  // An insert of exactly the row in place: nothing to resolve.
+  bool sameAsInPlace() const {
+    for (const auto& w : change_.columns)
+      if (!(values_[w.column] == w.newValue)) return false;
+    return true;
+  }
+
   RowOutcome askPolicy(RowConflictKind kind) {
     const RowPolicy& policy = policyFor(kind);
     RowOutcome outcome = policy.resolve({table_.name, change_.pk, kind, out_.meta.existence.stamp, stamp_});
+    bool identical = kind == RowConflictKind::kInsertInsert && outcome == RowOutcome::kMergeColumns && sameAsInPlace();
+    if (identical) return outcome;
     if (outcome == RowOutcome::kReject) {
       reject(fmt::format("{} conflict on this row, policy reject", rowConflictName(kind)));
     } else {
@@ -248,6 +257,7 @@ class RowFold {
     c.remoteWon = outcome != RowOutcome::kKeepLocal;
     c.localDots = out_.meta.allDots();
     c.localStamp = out_.meta.existence.stamp;
+    toCanonicalView(c, c.localDots);
     out_.conflicts.push_back(std::move(c));
   }
 
@@ -264,7 +274,34 @@ class RowFold {
     c.result = result;
     c.outcome = outcome;
     c.remoteWon = outcome != ConflictOutcome::kKeptLocal;
+    toCanonicalView(c, cell.dots);
     out_.conflicts.push_back(std::move(c));
+  }
+
+  // The dot of the latest write a version reflects: the transaction that put it in place.
+  static std::optional<Dot> writerOf(const Dots& dots, const Stamp& stamp) {
+    std::optional<Dot> out;
+    for (const auto& d : dots)
+      if (d.site == stamp.site && (!out || d.seq > out->seq)) out = d;
+    return out;
+  }
+
+  // Applied on arrival (lww), an incoming write can sort before the version in place. The
+  // canonical fold would have met them the other way round: the later write meeting the
+  // earlier one. Log it that way, so every site's log names the same transaction and outcome.
+  static void toCanonicalView(ConflictReport& c, const Dots& inPlaceDots) {
+    if (c.remoteStamp > c.localStamp) return;
+    auto later = writerOf(inPlaceDots, c.localStamp);
+    if (!later) return;
+    std::swap(c.localValue, c.remoteValue);
+    std::swap(c.localStamp, c.remoteStamp);
+    c.localDots = {c.remoteDot};
+    c.remoteDot = *later;
+    if (c.kind == ConflictKind::kUpdateDelete) c.kind = ConflictKind::kDeleteUpdate;
+    else if (c.kind == ConflictKind::kDeleteUpdate) c.kind = ConflictKind::kUpdateDelete;
+    if (c.outcome == ConflictOutcome::kKeptLocal) c.outcome = ConflictOutcome::kAppliedRemote;
+    else if (c.outcome == ConflictOutcome::kAppliedRemote) c.outcome = ConflictOutcome::kKeptLocal;
+    c.remoteWon = c.outcome != ConflictOutcome::kKeptLocal;
   }
 
   ConflictReport common(std::string_view resolver) const {

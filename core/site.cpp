@@ -132,6 +132,13 @@ VersionVector Site::vector() const {
 }
 Hlc Site::lastHlc() const { return impl_->state.hlc.last(); }
 
+Status Site::checkFits(const Transaction& t) const {
+  return guarded([&]() -> Status {
+    parley::checkFits(impl_->state, t);
+    return Status::ok();
+  });
+}
+
 Result<ApplyResult> Site::apply(std::span<const Transaction> transactions) {
   return guarded([&]() -> Result<ApplyResult> {
     return impl_->asApplier([&] {

@@ -34,6 +34,8 @@ class Interner {
   std::unordered_map<std::string, std::uint32_t> tableIndex_;
 };
 
+constexpr std::uint64_t kMaxTransactionWords = std::uint64_t{512} << 20 >> 3;  // 512 MiB
+
 [[noreturn]] void corrupt(const std::string& what) {
   throw Error(Status::corruption("transaction: " + what));
 }
@@ -52,17 +54,35 @@ void writeValue(wire::Value::Builder b, const Value& v) {
   }
 }
 
-Value readValue(wire::Value::Reader r) {
+// What decoding may build: every element is charged a generous estimate of the words it
+// re-encodes to, so whatever decodes also re-encodes within the read limit, and a small input
+// full of empty list elements cannot make a huge transaction.
+class Budget {
+ public:
+  void charge(std::uint64_t words) {
+    if (words > left_) corrupt("larger than a transaction may be (512 MiB decoded)");
+    left_ -= words;
+  }
+  void chargeBytes(std::size_t bytes) { charge(4 + bytes / 8); }
+
+ private:
+  std::uint64_t left_ = kMaxTransactionWords;
+};
+
+Value readValue(wire::Value::Reader r, Budget& budget) {
+  budget.charge(4);
   switch (r.which()) {
     case wire::Value::NULL_: return Value::null();
     case wire::Value::INTEGER: return Value::integer(r.getInteger());
     case wire::Value::REAL: return Value::real(r.getReal());
     case wire::Value::TEXT: {
       auto t = r.getText();
+      budget.chargeBytes(t.size());
       return Value::text(std::string(t.begin(), t.size()));
     }
     case wire::Value::BLOB: {
       auto d = r.getBlob();
+      budget.chargeBytes(d.size());
       return Value::blob(std::string(reinterpret_cast<const char*>(d.begin()), d.size()));
     }
   }
@@ -76,7 +96,8 @@ void writeDots(capnp::List<wire::Dot>::Builder list, const Dots& dots, Interner&
   }
 }
 
-Dots readDots(capnp::List<wire::Dot>::Reader list, const std::vector<SiteId>& sites) {
+Dots readDots(capnp::List<wire::Dot>::Reader list, const std::vector<SiteId>& sites, Budget& budget) {
+  budget.charge(2 + 3 * static_cast<std::uint64_t>(list.size()));
   Dots dots;
   dots.reserve(list.size());
   for (auto d : list) {
@@ -106,7 +127,8 @@ void writeRow(wire::RowChange::Builder b, const RowChange& row, Interner& in) {
 }
 
 RowChange readRow(wire::RowChange::Reader r, const std::vector<SiteId>& sites,
-                  const std::vector<std::string>& tables) {
+                  const std::vector<std::string>& tables, Budget& budget) {
+  budget.charge(12);
   RowChange row;
   if (r.getTable() >= tables.size()) corrupt("row names table " + std::to_string(r.getTable()));
   row.table = tables[r.getTable()];
@@ -114,11 +136,13 @@ RowChange readRow(wire::RowChange::Reader r, const std::vector<SiteId>& sites,
   if (op > 2) corrupt("unknown row operation " + std::to_string(op));
   row.op = static_cast<RowOp>(op);
   if (r.getPk().size() == 0) corrupt("row without key");
-  for (auto v : r.getPk()) row.pk.push_back(readValue(v));
+  for (auto v : r.getPk()) row.pk.push_back(readValue(v, budget));
   for (auto c : r.getColumns()) {
-    row.columns.push_back({c.getColumn(), readValue(c.getOld()), readValue(c.getNew()), readDots(c.getBase(), sites)});
+    budget.charge(8);
+    row.columns.push_back({c.getColumn(), readValue(c.getOld(), budget), readValue(c.getNew(), budget),
+                           readDots(c.getBase(), sites, budget)});
   }
-  row.rowBase = readDots(r.getRowBase(), sites);
+  row.rowBase = readDots(r.getRowBase(), sites, budget);
   return row;
 }
 
@@ -155,20 +179,26 @@ Transaction decodeTransaction(std::string_view bytes) {
   try {
     kj::ArrayInputStream in(kj::arrayPtr(reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()));
     capnp::ReaderOptions options;
-    // A packed byte expands to at most one word, so this bounds work by the input size.
-    options.traversalLimitInWords = bytes.size() * 8 + 1024;
+    // Packing compresses runs of zero words to two bytes, so the packed size says little about
+    // the message's: bound what one transaction may make us read and allocate instead.
+    options.traversalLimitInWords = kMaxTransactionWords;
     options.nestingLimit = 16;
     capnp::PackedMessageReader message(in, options);
     auto r = message.getRoot<wire::Transaction>();
 
+    Budget budget;
     std::vector<SiteId> sites;
+    budget.charge(8 + 4 * static_cast<std::uint64_t>(r.getSites().size() + r.getContext().size()));
     for (auto s : r.getSites()) {
       if (s.size() != 16) corrupt("site id of " + std::to_string(s.size()) + " bytes");
       sites.push_back(SiteId::fromBytes(s.begin(), 16));
     }
     if (sites.empty()) corrupt("no origin site");
     std::vector<std::string> tables;
-    for (auto t : r.getTables()) tables.emplace_back(t.begin(), t.size());
+    for (auto t : r.getTables()) {
+      budget.chargeBytes(t.size());
+      tables.emplace_back(t.begin(), t.size());
+    }
 
     Transaction t;
     if (r.getSeq() == 0) corrupt("seq 0");
@@ -179,7 +209,7 @@ Transaction decodeTransaction(std::string_view bytes) {
       t.context.advance({sites[d.getSite()], d.getSeq()});
     }
     t.rows.reserve(r.getRows().size());
-    for (auto row : r.getRows()) t.rows.push_back(readRow(row, sites, tables));
+    for (auto row : r.getRows()) t.rows.push_back(readRow(row, sites, tables, budget));
     return t;
   } catch (const kj::Exception& e) {
     corrupt(std::string("malformed message: ") + e.getDescription().cStr());

@@ -27,6 +27,37 @@ std::uint32_t crc32(std::string_view bytes) {
   return crc.checksum();
 }
 
+// Text from a file, or a decoder's description of it, as one printable line: bytes outside
+// printable ASCII become '?' (a hostile file could hold newlines or terminal escapes), and it
+// is cut at 200 characters.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text.substr(0, 200)) out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+  if (text.size() > 200) out += "...";
+  return out;
+}
+
+// `s` with any control character of its message replaced, so a user always sees one line
+// (messages from the apply engine may quote names taken from the file).
+Status oneLine(const Status& s) {
+  std::string m = s.message();
+  for (auto& c : m)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  if (m == s.message()) return s;
+  switch (s.code()) {
+    case Status::Code::kOk: return s;
+    case Status::Code::kInvalidArgument: return Status::invalidArgument(m);
+    case Status::Code::kNotFound: return Status::notFound(m);
+    case Status::Code::kCorruption: return Status::corruption(m);
+    case Status::Code::kIOError: return Status::ioError(m);
+    case Status::Code::kUnsupported: return Status::unsupported(m);
+    case Status::Code::kNotReady: return Status::notReady(m);
+    case Status::Code::kBusy: return Status::busy(m);
+    case Status::Code::kConstraint: return Status::constraint(m);
+  }
+  return Status::corruption(m);
+}
+
 std::string flat(capnp::MessageBuilder& message) {
   auto words = capnp::messageToFlatArray(message);
   auto bytes = words.asBytes();
@@ -146,16 +177,17 @@ class FileReader {
     return v;
   }
 
-  std::string framed(std::uint32_t limit, const char* what) { return payload(get<std::uint32_t>(what), limit, what); }
+  // The header's CRC is not part of the trailer's checksum, which covers the chunks only.
+  std::string framed(std::uint32_t limit, const char* what) {
+    return payload(get<std::uint32_t>(what), limit, what, false);
+  }
 
-  std::string payload(std::uint32_t length, std::uint32_t limit, const char* what) {
+  std::string payload(std::uint32_t length, std::uint32_t limit, const char* what, bool chunk = true) {
     if (length > limit || length % 8 != 0) fail(fmt::format("bad {} length {}", what, length));
     std::string bytes = read(length, what);
     auto crc = get<std::uint32_t>("checksum");
     if (crc != crc32(bytes)) fail(fmt::format("{} checksum mismatch", what));
-    boost::crc_32_type all;
-    all.process_bytes(&crc, sizeof crc);
-    running_ ^= all.checksum();
+    if (chunk) chunks_.process_bytes(&crc, sizeof crc);
     return bytes;
   }
 
@@ -170,7 +202,7 @@ class FileReader {
       capnp::FlatArrayMessageReader message(words, options);
       return f(message.getRoot<Root>());
     } catch (const kj::Exception& e) {
-      fail(fmt::format("malformed {}: {}", what, e.getDescription().cStr()));
+      fail(fmt::format("malformed {}: {}", what, printable(e.getDescription().cStr())));
     }
   }
 
@@ -199,7 +231,7 @@ class FileReader {
     auto count = get<std::uint64_t>("trailer");
     auto check = get<std::uint32_t>("trailer checksum");
     if (count != transactions_) fail(fmt::format("trailer says {} transactions, the file holds {}", count, transactions_));
-    if (check != running_) fail("trailer checksum mismatch");
+    if (check != chunks_.checksum()) fail("trailer checksum mismatch");
     if (in_.peek() != std::char_traits<char>::eof()) fail("bytes after the trailer");
   }
 
@@ -207,12 +239,20 @@ class FileReader {
   std::ifstream in_;
   std::uint64_t offset_ = 0;
   std::uint64_t transactions_ = 0;
-  std::uint32_t running_ = 0;
+  boost::crc_32_type chunks_;  // over the chunks' CRCs in order, as the writer's
 };
 
 bool exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
+}
+
+Transaction decodeIn(const std::string& path, std::string_view body) {
+  try {
+    return decodeTransaction(body);
+  } catch (const Error& e) {
+    throw Error(Status::corruption(fmt::format("{}: {}", path, printable(e.status().message()))));
+  }
 }
 
 // Reads the whole file, decoding every transaction, and checks it can apply at `site`
@@ -227,7 +267,8 @@ FileInfo verify(const std::string& path, const Site* site) {
                                                       info.cluster.shortHex(), site->clusterId().shortHex())));
     if (info.fingerprint != site->schemaFingerprint())
       throw Error(Status::invalidArgument(
-          fmt::format("{}: made by {} with a different schema or resolver configuration", path, info.originName)));
+          fmt::format("{}: made by {} with a different schema or resolver configuration", path,
+                      printable(info.originName))));
   }
   VersionVector held = site ? site->vector() : VersionVector{};
   std::string partial;
@@ -235,9 +276,10 @@ FileInfo verify(const std::string& path, const Site* site) {
     for (const auto& piece : chunk->pieces) {
       partial += piece.body;
       if (!piece.last) continue;
-      Transaction t = decodeTransaction(partial);
+      Transaction t = decodeIn(path, partial);
       partial.clear();
       if (!site || held.contains(t.dot)) continue;
+      if (auto fits = site->checkFits(t); !fits) throw Error(Status::invalidArgument(path + ": " + fits.message()));
       if (held.get(t.dot.site) + 1 != t.dot.seq || !t.context.leq(held))
         throw Error(Status::notReady(fmt::format(
             "{}: transaction {} needs transactions this site lacks (it holds {}); import the earlier change sets first",
@@ -267,7 +309,9 @@ Result<ExportSummary> exportChanges(Site& site, const std::string& path, const V
     head += header;
     put(head, crc32(header));
     out.write(head);
-    std::uint32_t running = 0;
+    // The trailer's checksum: a CRC-32 over the chunks' CRCs in file order, so that chunks
+    // reordered, dropped or repeated are caught even when each chunk is intact.
+    boost::crc_32_type chunkCrcs;
     StreamTotals totals;
     Status st = streamChanges(site, since, [&](Chunk&& chunk) {
       std::string bytes = encodeChunk(chunk), frame;
@@ -275,9 +319,7 @@ Result<ExportSummary> exportChanges(Site& site, const std::string& path, const V
       std::uint32_t crc = crc32(bytes);
       frame += bytes;
       put(frame, crc);
-      boost::crc_32_type all;
-      all.process_bytes(&crc, sizeof crc);
-      running ^= all.checksum();
+      chunkCrcs.process_bytes(&crc, sizeof crc);
       out.write(frame);
       return Status::ok();
     }, &totals);
@@ -285,7 +327,7 @@ Result<ExportSummary> exportChanges(Site& site, const std::string& path, const V
     std::string trailer;
     put(trailer, std::uint32_t{0});
     put(trailer, totals.transactions);
-    put(trailer, running);
+    put(trailer, static_cast<std::uint32_t>(chunkCrcs.checksum()));
     out.write(trailer);
     out.commit();
     info.transactions = totals.transactions;
@@ -299,7 +341,7 @@ Result<FileInfo> inspectChanges(const std::string& path) {
   try {
     return verify(path, nullptr);
   } catch (const Error& e) {
-    return e.status();
+    return oneLine(e.status());
   }
 }
 
@@ -312,14 +354,14 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path) {
     reader.readHeader(acks);
     ChunkApplier applier(site);
     while (auto chunk = reader.nextChunk())
-      if (auto st = applier.apply(*chunk); !st) return st;
-    if (auto st = applier.finish(); !st) return st;
+      if (auto st = applier.apply(*chunk); !st) return oneLine(st);
+    if (auto st = applier.finish(); !st) return oneLine(st);
     for (const auto& [id, vector] : acks)
-      if (auto st = site.acknowledge(id, vector); !st) return st;
+      if (auto st = site.acknowledge(id, vector); !st) return oneLine(st);
     summary.applied = applier.totals();
     return summary;
   } catch (const Error& e) {
-    return e.status();
+    return oneLine(e.status());
   }
 }
 

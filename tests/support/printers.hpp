@@ -105,6 +105,7 @@ struct StringMaker<parley::ConflictKind> {
       case parley::ConflictKind::kInsertInsert: return "kInsertInsert";
       case parley::ConflictKind::kUpdateDelete: return "kUpdateDelete";
       case parley::ConflictKind::kDeleteUpdate: return "kDeleteUpdate";
+      case parley::ConflictKind::kRejected: return "kRejected";
     }
     return "ConflictKind(?)";
   }

@@ -176,6 +176,9 @@ class Site {
   // returns. kNotFound if the peer lacks transactions this site has compacted away.
   using ChangeVisitor = std::function<Status(const Dot& dot, Hlc hlc, std::string_view body)>;
   Status forEachChangeSince(const VersionVector& peer, const ChangeVisitor& fn) const;
+  // Whether `t` fits this site: it names only tracked tables, their columns and key arity, and
+  // changes each row once. apply() refuses (whole batches) what does not fit.
+  Status checkFits(const Transaction& t) const;
   // Applies remote transactions atomically: all of them or, on error, none. Ones already held
   // are ignored; ones whose causal context is not held are refused with kNotReady naming
   // what is missing, and nothing is applied.
