@@ -18,7 +18,8 @@ VersionVector compactedFloor(SiteState& s) {
 }
 
 Status checkNotCompacted(SiteState& s, const VersionVector& peer) {
-  for (const auto& [origin, seq] : compactedFloor(s).entries()) {
+  VersionVector floor = compactedFloor(s);
+  for (const auto& [origin, seq] : floor.entries()) {
     if (peer.get(origin) < seq)
       return Status::notFound(fmt::format(
           "the peer lacks transactions of {} up to seq {}, which this site has compacted away; clone the peer "

@@ -1,0 +1,34 @@
+// Challenge-response authentication with the cluster secret (HMAC-SHA256, OpenSSL).
+//
+// The server challenges with a fresh nonce; the client answers with
+//   clientProof = HMAC(secret, "parley-client" || serverNonce || clientNonce || site)
+// and the server, once satisfied, proves it knows the secret too with
+//   serverProof = HMAC(secret, "parley-server" || clientNonce || serverNonce).
+// Every field has a fixed length, so the concatenations are unambiguous. Neither side ever
+// sends the secret; a side without it learns nothing it could replay. Thread-safe.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "parley/crdt/site_id.hpp"
+
+namespace parley::sync::auth {
+
+inline constexpr std::size_t kNonceBytes = 32;
+using Nonce = std::array<std::uint8_t, kNonceBytes>;
+using Digest = std::array<std::uint8_t, 32>;
+using Bytes = std::span<const std::uint8_t>;
+
+// A nonce from OpenSSL's CSPRNG. Throws parley::Error if it has no entropy.
+Nonce newNonce();
+
+Digest clientProof(std::string_view secret, Bytes serverNonce, Bytes clientNonce, const SiteId& site);
+Digest serverProof(std::string_view secret, Bytes clientNonce, Bytes serverNonce);
+
+// Constant-time comparison; false when the lengths differ.
+bool sameDigest(Bytes a, Bytes b);
+
+}  // namespace parley::sync::auth

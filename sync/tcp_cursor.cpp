@@ -1,0 +1,41 @@
+#include "tcp_cursor.hpp"
+
+#include <algorithm>
+
+namespace parley::sync {
+
+ChangeCursor::ChangeCursor(const Site& site, VersionVector since, std::size_t chunkBytes, std::size_t batchBytes)
+    : site_(site), since_(std::move(since)), chunkBytes_(std::max<std::size_t>(chunkBytes, 1)), batchBytes_(batchBytes) {}
+
+Result<bool> ChangeCursor::next(std::deque<Chunk>& out) {
+  std::size_t taken = 0;
+  bool full = false;
+  Status st = site_.forEachChangeSince(since_, [&](const Dot& dot, Hlc, std::string_view body) -> Status {
+    if (taken > 0 && taken + body.size() > batchBytes_) {
+      full = true;
+      return Status::busy("batch full");  // stops the read; not an error
+    }
+    append(out, body);
+    taken += body.size();
+    since_.advance(dot);
+    ++totals_.transactions;
+    totals_.bytes += body.size();
+    return Status::ok();
+  });
+  if (!st && !full) return st;
+  return taken > 0;
+}
+
+// Cuts `body` into pieces that fill the last chunk up to chunkBytes_, then new ones.
+void ChangeCursor::append(std::deque<Chunk>& out, std::string_view body) {
+  do {
+    if (out.empty() || out.back().bytes >= chunkBytes_) out.emplace_back();
+    Chunk& chunk = out.back();
+    std::size_t take = std::min(chunkBytes_ - chunk.bytes, body.size());
+    chunk.pieces.push_back({std::string(body.substr(0, take)), take == body.size()});
+    chunk.bytes += take;
+    body.remove_prefix(take);
+  } while (!body.empty());
+}
+
+}  // namespace parley::sync

@@ -1,0 +1,34 @@
+// The server's bootstrap capability: a challenge-response login and nothing else.
+//
+// One Gate per connection, good for one login: challenge() hands out a fresh nonce, login()
+// checks the client's proof against it (constant-time) and only then grants a Session, with
+// the server's own proof. A wrong proof gets "authentication failed" and no Session, so a peer
+// without the cluster secret can neither read nor write anything.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "auth.hpp"
+#include "sync.capnp.h"
+#include "tcp_server_state.hpp"
+
+namespace parley::sync {
+
+class GateImpl final : public wire::Gate::Server {
+ public:
+  // `granted` is set once a login succeeds.
+  GateImpl(ServerState& server, std::shared_ptr<bool> granted) : server_(server), granted_(std::move(granted)) {}
+
+ protected:
+  kj::Promise<void> challenge(ChallengeContext context) override;
+  kj::Promise<void> login(LoginContext context) override;
+
+ private:
+  ServerState& server_;
+  std::shared_ptr<bool> granted_;
+  std::optional<auth::Nonce> nonce_;
+  bool tried_ = false;
+};
+
+}  // namespace parley::sync

@@ -1,0 +1,28 @@
+// Sizes that bound what a TCP sync holds in memory and puts in one RPC message, and the
+// check of TcpOptions against them.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <cstddef>
+
+#include "parley/sync/tcp.hpp"
+
+namespace parley::sync {
+
+inline constexpr std::size_t kMaxChunkBytes = 16 << 20;      // well under RPC's 64 MiB message limit
+// The server reads a stream's changes ahead in batches of kBatchChunks chunks, and at least
+// kMinBatchBytes: each batch re-runs the log query, so tiny batches would cost a scan each.
+inline constexpr std::size_t kBatchChunks = 4;
+inline constexpr std::size_t kMinBatchBytes = 1 << 20;
+inline constexpr std::size_t kSnapshotPieceBytes = 1 << 20;  // bytes per write of a snapshot
+
+inline Status checkOptions(const TcpOptions& options) {
+  if (options.secret.empty()) return Status::invalidArgument("a cluster secret is required");
+  if (options.timeout.count() <= 0) return Status::invalidArgument("the timeout must be positive");
+  if (options.chunkBytes == 0 || options.chunkBytes > kMaxChunkBytes)
+    return Status::invalidArgument(fmt::format("the chunk size must be between 1 and {} bytes", kMaxChunkBytes));
+  return Status::ok();
+}
+
+}  // namespace parley::sync

@@ -1,0 +1,140 @@
+// Server: a thread running KJ's event loop, a listener, and one RPC system per connection
+// whose bootstrap is a fresh Gate. stop() reaches the thread through a cross-thread fulfiller.
+#include <fmt/format.h>
+#include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "parley/sync/tcp.hpp"
+#include "tcp_gate.hpp"
+#include "tcp_limits.hpp"
+#include "tcp_server_state.hpp"
+#include "tcp_status.hpp"
+
+namespace parley::sync {
+namespace {
+
+struct Connection {
+  Connection(kj::Own<kj::AsyncIoStream> s, ServerState& state)
+      : stream(kj::mv(s)),
+        network(*stream, capnp::rpc::twoparty::Side::SERVER),
+        rpc(capnp::makeRpcServer(network, wire::Gate::Client(kj::heap<GateImpl>(state, granted)))) {}
+
+  // Resolves when the peer disconnects, or when it has not logged in within the timeout.
+  kj::Promise<void> ended(kj::Timer& timer, std::chrono::milliseconds timeout) {
+    auto deadline = timer.afterDelay(timeout.count() * kj::MILLISECONDS).then([this]() -> kj::Promise<void> {
+      if (*granted) return kj::NEVER_DONE;
+      return kj::READY_NOW;
+    });
+    return network.onDisconnect().exclusiveJoin(kj::mv(deadline));
+  }
+
+  std::shared_ptr<bool> granted = std::make_shared<bool>(false);
+  kj::Own<kj::AsyncIoStream> stream;
+  capnp::TwoPartyVatNetwork network;
+  capnp::RpcSystem<capnp::rpc::twoparty::VatId> rpc;
+};
+
+class NoteErrors final : public kj::TaskSet::ErrorHandler {
+ public:
+  explicit NoteErrors(ServerState& state) : state_(state) {}
+  void taskFailed(kj::Exception&& e) override { state_.note("a connection failed: " + statusOf(e).message()); }
+
+ private:
+  ServerState& state_;
+};
+
+// Serves each connection until it ends; dropping it closes the socket.
+kj::Promise<void> acceptLoop(kj::ConnectionReceiver& listener, kj::Timer& timer, kj::TaskSet& connections,
+                             ServerState& state) {
+  return listener.accept().then([&](kj::Own<kj::AsyncIoStream> stream) {
+    auto connection = kj::heap<Connection>(kj::mv(stream), state);
+    auto ended = connection->ended(timer, state.options.timeout);
+    connections.add(ended.attach(kj::mv(connection)));
+    return acceptLoop(listener, timer, connections, state);
+  });
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(Site& site, std::string addr, TcpOptions options) : state(site, std::move(options)), address(std::move(addr)) {}
+
+  // The server thread: binds, reports through `ready`, serves until stopped.
+  void run(std::promise<Status>& ready);
+  void serve(kj::AsyncIoContext& io, std::promise<Status>& ready);
+
+  ServerState state;
+  std::string address;
+  std::atomic<int> port{0};
+  std::thread thread;
+  std::mutex stopperMutex, joinMutex;
+  kj::Own<kj::CrossThreadPromiseFulfiller<void>> stopper;  // guarded by stopperMutex
+};
+
+void Server::Impl::run(std::promise<Status>& ready) {
+  try {
+    auto io = kj::setupAsyncIo();
+    serve(io, ready);
+  } catch (const kj::Exception& e) {
+    std::lock_guard lock(stopperMutex);
+    if (stopper) state.note("the server stopped: " + statusOf(e).message());
+    else ready.set_value(aboutPeer("listen on", address, statusOf(e)));  // `ready` is only used until set
+  }
+  std::lock_guard lock(stopperMutex);
+  stopper = nullptr;
+}
+
+void Server::Impl::serve(kj::AsyncIoContext& io, std::promise<Status>& ready) {
+  auto stop = kj::newPromiseAndCrossThreadFulfiller<void>();
+  auto where = io.provider->getNetwork().parseAddress(address).wait(io.waitScope);
+  auto listener = where->listen();
+  port = static_cast<int>(listener->getPort());
+  {
+    std::lock_guard lock(stopperMutex);
+    stopper = kj::mv(stop.fulfiller);
+  }
+  ready.set_value(Status::ok());
+  NoteErrors errors(state);
+  kj::TaskSet connections(errors);
+  auto& timer = io.provider->getTimer();
+  stop.promise.exclusiveJoin(acceptLoop(*listener, timer, connections, state)).wait(io.waitScope);
+}
+
+Result<std::unique_ptr<Server>> Server::start(Site& site, const std::string& address, TcpOptions options) {
+  if (auto st = checkOptions(options); !st) return aboutPeer("listen on", address, st);
+  auto impl = std::make_unique<Impl>(site, address, std::move(options));
+  std::promise<Status> ready;
+  auto started = ready.get_future();
+  impl->thread = std::thread([&impl = *impl, &ready] { impl.run(ready); });
+  Status st = started.get();
+  if (!st) {
+    impl->thread.join();
+    return st;
+  }
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() { stop(); }
+
+int Server::port() const { return impl_->port; }
+
+void Server::stop() {
+  {
+    std::lock_guard lock(impl_->stopperMutex);
+    if (impl_->stopper) impl_->stopper->fulfill();
+  }
+  std::lock_guard lock(impl_->joinMutex);
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+std::vector<std::string> Server::takeLog() { return impl_->state.take(); }
+
+}  // namespace parley::sync

@@ -1,0 +1,40 @@
+// What every connection of a Server shares: the site it serves, the options, and the log of
+// finished sessions. The site and the sessions live on the server's thread; only the log is
+// read from other threads (under its mutex).
+#pragma once
+
+#include <deque>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "parley/site.hpp"
+#include "parley/sync/tcp.hpp"
+#include "tcp_limits.hpp"
+
+namespace parley::sync {
+
+inline constexpr std::size_t kMaxLogLines = 1000;
+
+struct ServerState {
+  ServerState(Site& s, TcpOptions o) : site(s), options(std::move(o)) {}
+
+  void note(std::string line) {
+    std::lock_guard lock(mutex);
+    log.push_back(std::move(line));
+    while (log.size() > kMaxLogLines) log.pop_front();
+  }
+  std::vector<std::string> take() {
+    std::lock_guard lock(mutex);
+    std::vector<std::string> out(std::make_move_iterator(log.begin()), std::make_move_iterator(log.end()));
+    log.clear();
+    return out;
+  }
+
+  Site& site;
+  const TcpOptions options;
+  std::mutex mutex;
+  std::deque<std::string> log;
+};
+
+}  // namespace parley::sync
