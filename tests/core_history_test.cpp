@@ -1,0 +1,131 @@
+// History: what peers have acknowledged and how far behind they are, compaction of the log
+// once every member holds it, the error a peer gets when it needs compacted history, and
+// cloning a new site from a snapshot.
+#include <catch2/catch.hpp>
+
+#include "parley/resolvers/registry.hpp"
+#include "parley/site.hpp"
+#include "support/sites.hpp"
+
+namespace parley {
+namespace {
+
+using test::Cluster;
+using test::execOk;
+using test::syncPair;
+using test::tableContents;
+
+const PeerStatus* peerOf(const std::vector<PeerStatus>& peers, const SiteId& id) {
+  for (const auto& p : peers)
+    if (p.site == id) return &p;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("a peer's lag counts the transactions it has not acknowledged and their age", "[core][history]") {
+  Cluster c(2);
+  execOk(c[0], "INSERT INTO t VALUES (1, 'a', 1)");
+  syncPair(c[0], c[1]);
+  auto peers = c[0].peers();
+  REQUIRE_OK(peers);
+  const PeerStatus* p = peerOf(*peers, c[1].id());
+  REQUIRE(p != nullptr);
+  CHECK(p->pending == 0);
+  CHECK(p->lagSeconds == 0);
+
+  c.clock(0).advance(1000);
+  execOk(c[0], "INSERT INTO t VALUES (2, 'b', 2)");
+  execOk(c[0], "INSERT INTO t VALUES (3, 'c', 3)");
+  c.clock(0).advance(4000);
+  peers = c[0].peers();
+  REQUIRE_OK(peers);
+  p = peerOf(*peers, c[1].id());
+  REQUIRE(p != nullptr);
+  CHECK(p->pending == 2);
+  CHECK(p->lagSeconds == Approx(4.0));
+
+  syncPair(c[0], c[1]);
+  peers = c[0].peers();
+  REQUIRE_OK(peers);
+  CHECK(peerOf(*peers, c[1].id())->pending == 0);
+}
+
+TEST_CASE("compaction drops only what every member acknowledged, and a peer needing it must re-clone",
+          "[core][history]") {
+  Cluster c(3);
+  execOk(c[0], "INSERT INTO t VALUES (1, 'a', 1)");
+  execOk(c[0], "INSERT INTO t VALUES (2, 'b', 2)");
+  syncPair(c[0], c[1]);
+
+  SECTION("nothing goes while a member has not acknowledged") {
+    auto dropped = c[0].compact();
+    REQUIRE_OK(dropped);
+    CHECK(*dropped == 0);
+    auto size = c[0].logSize();
+    REQUIRE_OK(size);
+    CHECK(size->first == 2);
+  }
+
+  SECTION("once everyone holds it, it goes; the site still syncs new writes") {
+    syncPair(c[1], c[2]);
+    syncPair(c[0], c[1]);
+    auto dropped = c[0].compact();
+    REQUIRE_OK(dropped);
+    CHECK(*dropped == 2);
+    auto size = c[0].logSize();
+    REQUIRE_OK(size);
+    CHECK(size->first == 0);
+
+    execOk(c[0], "UPDATE t SET a = 'z' WHERE id = 1");
+    syncPair(c[0], c[2]);
+    CHECK(tableContents(c[2], "t") == tableContents(c[0], "t"));
+  }
+
+  SECTION("a site that lacks compacted transactions gets a clear error") {
+    syncPair(c[1], c[2]);
+    syncPair(c[0], c[1]);
+    REQUIRE_OK(c[0].compact());
+    std::size_t fresh = c.addSite();
+    auto changes = c[0].changesSince(c[fresh].vector());
+    REQUIRE_FALSE(changes.ok());
+    CHECK(changes.status().code() == Status::Code::kNotFound);
+    CHECK_THAT(changes.status().message(), Catch::Contains("compacted") && Catch::Contains("clone"));
+  }
+}
+
+TEST_CASE("a clone has the source's data, log and configuration under a new id, and both sync on",
+          "[core][history][clone]") {
+  test::TempDir dir;
+  ManualClock clock;
+  RandomIdSource ids;
+  SiteOptions options{&clock, resolvers::standard(), std::chrono::minutes(1)};
+  auto source = Site::create(dir.file("a.db"), {"a", &ids, {}}, options);
+  REQUIRE_OK(source);
+  execOk(**source, "CREATE TABLE t(id INTEGER PRIMARY KEY, n INTEGER)");
+  execOk(**source, "INSERT INTO t VALUES (1, 10)");
+  TableConfig config;
+  config.overrides["n"] = "counter";
+  REQUIRE_OK((*source)->track("t", config));
+
+  auto clone = (*source)->clone(dir.file("b.db"), {"b", &ids, {}}, options);
+  REQUIRE_OK(clone);
+  CHECK((*clone)->id() != (*source)->id());
+  CHECK((*clone)->clusterId() == (*source)->clusterId());
+  CHECK((*clone)->name() == "b");
+  CHECK((*clone)->vector() == (*source)->vector());
+  CHECK((*clone)->schemaFingerprint() == (*source)->schemaFingerprint());
+  CHECK(tableContents(**clone, "t") == tableContents(**source, "t"));
+  CHECK_FALSE((*source)->clone(dir.file("b.db"), {"c", &ids, {}}, options).ok());  // exists
+
+  clock.advance(10);
+  execOk(**source, "UPDATE t SET n = n + 5");
+  execOk(**clone, "UPDATE t SET n = n - 3");
+  auto synced = syncSites(**source, **clone);
+  REQUIRE_OK(synced);
+  std::vector<Row> expected{{test::Int(1), test::Int(12)}};
+  CHECK(tableContents(**source, "t") == expected);
+  CHECK(tableContents(**clone, "t") == expected);
+}
+
+}  // namespace parley
