@@ -36,7 +36,9 @@ class Interner {
 
 constexpr std::uint64_t kMaxTransactionWords = std::uint64_t{512} << 20 >> 3;  // 512 MiB
 
-[[noreturn]] void corrupt(const std::string& what) {
+[[noreturn]] void corrupt(std::string what) {
+  for (auto& c : what)
+    if (c == '\n' || c == '\r') c = ' ';
   throw Error(Status::corruption("transaction: " + what));
 }
 
@@ -179,9 +181,11 @@ Transaction decodeTransaction(std::string_view bytes) {
   try {
     kj::ArrayInputStream in(kj::arrayPtr(reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()));
     capnp::ReaderOptions options;
-    // Packing compresses runs of zero words to two bytes, so the packed size says little about
-    // the message's: bound what one transaction may make us read and allocate instead.
-    options.traversalLimitInWords = kMaxTransactionWords;
+    // Packing compresses runs of zero words to two bytes, so the packed size says little: the
+    // limit follows the unpacked size (decoding reads some lists twice), capped at 512 MiB.
+    auto packed = kj::arrayPtr(reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size());
+    options.traversalLimitInWords =
+        std::min<std::uint64_t>(2 * capnp::computeUnpackedSizeInWords(packed) + 1024, kMaxTransactionWords);
     options.nestingLimit = 16;
     capnp::PackedMessageReader message(in, options);
     auto r = message.getRoot<wire::Transaction>();

@@ -7,6 +7,7 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <cstdio>
+#include <filesystem>
 #include <cstring>
 #include <fmt/format.h>
 #include <fstream>
@@ -353,8 +354,19 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path) {
     Acks acks;
     reader.readHeader(acks);
     ChunkApplier applier(site);
-    while (auto chunk = reader.nextChunk())
+    // Up to kAtomicImportBytes the whole file is one apply(): all of it or nothing. A larger
+    // file applies chunk by chunk (each chunk all or nothing) to keep memory bounded.
+    bool atomic = std::filesystem::file_size(path) <= kAtomicImportBytes;
+    Chunk all;
+    while (auto chunk = reader.nextChunk()) {
+      if (atomic) {
+        for (auto& piece : chunk->pieces) all.pieces.push_back(std::move(piece));
+        continue;
+      }
       if (auto st = applier.apply(*chunk); !st) return oneLine(st);
+    }
+    if (atomic)
+      if (auto st = applier.apply(all); !st) return oneLine(st);
     if (auto st = applier.finish(); !st) return oneLine(st);
     for (const auto& [id, vector] : acks)
       if (auto st = site.acknowledge(id, vector); !st) return oneLine(st);
@@ -362,6 +374,10 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path) {
     return summary;
   } catch (const Error& e) {
     return oneLine(e.status());
+  } catch (const std::bad_alloc&) {
+    return Status::ioError(path + ": out of memory while importing");
+  } catch (const std::filesystem::filesystem_error& e) {
+    return Status::ioError(path + ": " + e.code().message());
   }
 }
 

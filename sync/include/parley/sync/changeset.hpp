@@ -5,7 +5,8 @@
 // then bounded chunks of transactions, each with a CRC-32, and a trailer with the count and a
 // checksum over all chunks. Import verifies the whole file before applying anything, so a
 // truncated, corrupted, foreign or incompatible file is refused with the database unchanged;
-// re-importing a file is a no-op.
+// files up to kAtomicImportBytes then apply in one transaction (all or nothing); re-importing a
+// file is a no-op.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,8 @@
 namespace parley::sync {
 
 inline constexpr std::uint32_t kFileFormatVersion = 1;
+// Files up to this size import atomically (all or nothing); larger ones chunk by chunk.
+inline constexpr std::uint64_t kAtomicImportBytes = 64 << 20;
 
 struct FileInfo {
   SiteId cluster;

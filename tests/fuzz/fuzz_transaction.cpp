@@ -1,0 +1,56 @@
+// libFuzzer target: the input is a transaction's encoded body (parley/txn_codec.hpp), as
+// read from the log, a change set or the wire.
+//
+// decodeTransaction() must return or throw parley::Error(kCorruption) with a one-line message,
+// and never anything else. What it returns must be no larger than the message
+// (decode_bounds.hpp: a few bytes must not decode to millions of values) and survive a round
+// trip: its encoding decodes again, to the same encoding. PARLEY_FUZZ_DECODE_ONLY=1 checks
+// neither, only the first part.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <string>
+#include <string_view>
+
+#include "fuzz/decode_bounds.hpp"
+#include "parley/status.hpp"
+#include "parley/txn_codec.hpp"
+
+namespace {
+
+[[noreturn]] void violated(const char* what, const std::string& detail) {
+  std::fprintf(stderr, "fuzz_transaction: %s: %s\n", what, detail.c_str());
+  std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static const bool checkResult = std::getenv("PARLEY_FUZZ_DECODE_ONLY") == nullptr;
+  parley::Transaction t;
+  try {
+    t = parley::decodeTransaction(std::string_view(reinterpret_cast<const char*>(data), size));
+  } catch (const parley::Error& e) {
+    const parley::Status& st = e.status();
+    if (st.code() != parley::Status::Code::kCorruption) violated("not kCorruption", st.toString());
+    if (st.message().empty() || st.message().find('\n') != std::string::npos) violated("message", st.toString());
+    return 0;
+  } catch (const std::exception& e) {
+    violated("not a parley::Error", e.what());
+  }
+  if (!checkResult) return 0;
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  if (!parley::test::withinBounds(t, input))
+    violated("amplification", std::to_string(size) + " bytes (" + std::to_string(parley::test::unpackedWords(input)) +
+                                  " words unpacked) decoded to " +
+                                  std::to_string(parley::test::decodedElements(t)) + " elements");
+  std::string encoded = parley::encodeTransaction(t);
+  try {
+    if (parley::encodeTransaction(parley::decodeTransaction(encoded)) != encoded)
+      violated("round trip", "re-encoding differs");
+  } catch (const std::exception& e) {
+    violated("round trip: a decoded transaction's encoding does not decode", e.what());
+  }
+  return 0;
+}
