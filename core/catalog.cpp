@@ -168,6 +168,7 @@ void bindResolvers(TableInfo& t, const TableConfig& config, const ResolverProvid
       throw Error(Status::invalidArgument(fmt::format("resolver config: unknown {} policy \"{}\"", conflict, policy)));
     return p;
   };
+  columnResolver(config.columns, "(default)");
   t.resolvers.assign(t.columns.size(), nullptr);
   t.orderSensitive = t.constrained;
   for (std::size_t i = 0; i < t.columns.size(); ++i) {

@@ -72,7 +72,7 @@ Result<std::unique_ptr<Site>> Site::create(const std::string& path, const Create
 Result<std::unique_ptr<Site>> Site::open(const std::string& path, SiteOptions options) {
   if (auto st = checkOptions(options); !st) return st;
   if (!isMemory(path) && !fileExists(path)) return Status::notFound(fmt::format("{}: no such site file", path));
-  return guarded([&]() -> Result<std::unique_ptr<Site>> {
+  auto opened = guarded([&]() -> Result<std::unique_ptr<Site>> {
     auto impl = std::make_unique<Impl>(path, options);
     if (!catalog::isSite(impl->state.db))
       return Status::invalidArgument(fmt::format("{} is not a parley site (create one with init)", path));
@@ -80,6 +80,8 @@ Result<std::unique_ptr<Site>> Site::open(const std::string& path, SiteOptions op
     impl->load();
     return std::unique_ptr<Site>(new Site(std::move(impl)));
   });
+  if (!opened && opened.status().message().find(path) == std::string::npos) return opened.status().withContext(path);
+  return opened;
 }
 
 const SiteId& Site::id() const { return impl_->state.id; }

@@ -64,6 +64,7 @@ Status passAcknowledgements(Site& from, Site& to) {
 }  // namespace
 
 Result<std::pair<ApplyResult, ApplyResult>> syncSites(Site& a, Site& b) {
+  if (a.id() == b.id()) return Status::invalidArgument("sync: cannot sync a site with itself");
   if (a.clusterId() != b.clusterId()) return Status::invalidArgument("sync: the sites belong to different clusters");
   if (a.schemaFingerprint() != b.schemaFingerprint())
     return Status::invalidArgument("sync: the sites' schemas or resolver configurations differ");

@@ -85,8 +85,6 @@ struct Site::Impl {
     state.db.exec("PRAGMA synchronous = NORMAL");
     // Capture and apply read a row's metadata next to the row itself: give both room.
     state.db.exec("PRAGMA cache_size = -65536");
-    // Other connections (parley serve, other processes) may hold the write lock for a while.
-    sqlite3_busy_timeout(state.db.raw(), 10000);
   }
 
   void load() {
@@ -211,6 +209,7 @@ struct Site::Impl {
   }
 
   void begin() {
+    state.db.resetAll();  // a half-read statement's stale snapshot would make BEGIN fail at once
     state.db.exec("BEGIN IMMEDIATE");
     refresh(!capture.hasPending());
   }
@@ -228,6 +227,9 @@ struct Site::Impl {
   }
 
   QueryResult execAll(std::string_view sql, const std::vector<Value>* params) {
+    // A cached statement left mid-read would pin an old snapshot: a write then could not wait
+    // for other connections, only fail.
+    if (!state.db.inTransaction()) state.db.resetAll();
     QueryResult out;
     const char* tail = sql.data();
     const char* end = sql.data() + sql.size();

@@ -158,6 +158,12 @@ Db::Db(const std::string& path) {
     throw Error(Status::ioError(msg));
   }
   sqlite3_extended_result_codes(db_, 0);
+  // Other connections (parley serve, other processes) may hold the write lock for a while.
+  sqlite3_busy_timeout(db_, 10000);
+}
+
+void Db::resetAll() {
+  for (auto& [sql, entry] : cache_) sqlite3_reset(entry.stmt.raw());
 }
 
 Db::~Db() {

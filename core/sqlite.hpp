@@ -73,6 +73,8 @@ class Db {
   // A cached prepared statement for `sql`, reset and ready to bind. Keyed by the text's
   // address (string literals, TableInfo's SQL), checked against the text itself.
   Stmt& cached(std::string_view sql);
+  // Resets every cached statement, ending the read snapshots they may hold.
+  void resetAll();
   // Drops every cached statement (after schema changes of our own).
   void clearCache() { cache_.clear(); }
   std::string errmsg() const;

@@ -36,13 +36,13 @@ std::optional<po::variables_map> parse(const Command& cmd, po::options_descripti
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(all).positional(order).run(), vm);
+    if (vm.count("help")) {
+      std::cout << "usage: parley " << cmd.name << " " << cmd.synopsis << "\n\n" << cmd.summary << "\n\n" << options;
+      return std::nullopt;
+    }
     po::notify(vm);
   } catch (const po::error& e) {
     usage(fmt::format("{} (see parley {} --help)", e.what(), cmd.name));
-  }
-  if (vm.count("help")) {
-    std::cout << "usage: parley " << cmd.name << " " << cmd.synopsis << "\n\n" << cmd.summary << "\n\n" << options;
-    return std::nullopt;
   }
   for (const auto& name : positional)
     if (!vm.count(name)) usage(fmt::format("missing {} (usage: parley {} {})", name, cmd.name, cmd.synopsis));

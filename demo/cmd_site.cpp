@@ -1,5 +1,7 @@
 // parley init, exec, track, configure, compact, backup: the commands that act on one site.
+#include <cctype>
 #include <chrono>
+#include <regex>
 #include <iostream>
 #include <thread>
 
@@ -33,7 +35,7 @@ void printResult(const QueryResult& r, Format format) {
   Table t{r.columns, {}};
   for (const auto& row : r.rows) {
     std::vector<std::string> cells;
-    for (const auto& v : row) cells.push_back(format == Format::kCsv ? v.toDisplay() : v.isNull() ? "NULL" : v.toDisplay());
+    for (const auto& v : row) cells.push_back(v.isNull() ? (format == Format::kCsv ? "" : "NULL") : v.toDisplay());
     t.rows.push_back(std::move(cells));
   }
   if (format == Format::kCsv) printCsv(std::cout, t);
@@ -53,6 +55,31 @@ void waitFor(const std::string& path, const VersionVector& token, double timeout
   }
 }
 
+// Whether the SQL can run as one transaction: it does not manage transactions itself and is
+// not a statement SQLite refuses inside one.
+bool wrappable(const std::string& sql) {
+  std::string upper;
+  for (char c : sql) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::regex control(R"(\b(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|PRAGMA|VACUUM|ATTACH|DETACH)\b)");
+  return !std::regex_search(upper, control);
+}
+
+// Runs the SQL all or nothing (as one transaction) when it can.
+Result<QueryResult> execAtomically(Site& site, const std::string& sql) {
+  if (!wrappable(sql)) return site.exec(sql);
+  // IMMEDIATE: a deferred transaction that later writes fails at once if another process
+  // wrote since it began reading, instead of waiting its turn.
+  if (auto begin = site.exec("BEGIN IMMEDIATE"); !begin) return begin.status();
+  auto result = site.exec(sql);
+  if (result) {
+    auto commit = site.exec("COMMIT");
+    if (!commit) return commit.status();
+    return result;
+  }
+  site.exec("ROLLBACK");  // may already be rolled back; nothing else to do
+  return result;
+}
+
 bool acknowledgedBy(Site& site, const SiteId& peer, const VersionVector& token) {
   for (const auto& [id, v] : take(site.acknowledgements()))
     if (id == peer && token.leq(v)) return true;
@@ -62,7 +89,6 @@ bool acknowledgedBy(Site& site, const SiteId& peer, const VersionVector& token) 
 // Semi-synchronous commit: pushes to the peers until `needed` of them hold `token`.
 void waitForAcks(Site& site, const VersionVector& token, std::size_t needed, const std::vector<std::string>& peers,
                  const std::string& secretText, double timeoutSeconds) {
-  if (peers.size() < needed) usage(fmt::format("--wait-acks {} needs at least {} --peer", needed, needed));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeoutSeconds);
   std::size_t acked = 0;
   std::string lastError;
@@ -134,17 +160,25 @@ int cmdExec(const std::vector<std::string>& args) {
   std::string path = (*vm)["SITE"].as<std::string>();
   double timeout = (*vm)["timeout"].as<double>();
   if (vm->count("after")) waitFor(path, parseToken((*vm)["after"].as<std::string>()), timeout);
+  auto peers = vm->count("peer") ? (*vm)["peer"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  std::size_t needed = vm->count("wait-acks") ? (*vm)["wait-acks"].as<std::size_t>() : 0;
+  std::string secretText = needed ? secret(*vm) : "";
+  if (peers.size() < needed) usage(fmt::format("--wait-acks {} needs at least {} --peer", needed, needed));
+  for (const auto& p : peers)
+    if (!p.starts_with("tcp://")) usage(fmt::format("--peer wants tcp://HOST:PORT, got {}", p));
+  if (needed && secretText.empty()) usage("--wait-acks needs the cluster secret: --secret-file FILE or PARLEY_SECRET");
+
   auto site = openSite(path);
   VersionVector before = site->vector();
-  printResult(take(site->exec((*vm)["SQL"].as<std::string>())), format);
-  if (site->vector() == before) return 0;
-  std::string token = tokenOf(site->vector());
-  if (vm->count("token")) std::cout << token << "\n";
-  else std::cerr << "token: " << token << "\n";
-  if (vm->count("wait-acks")) {
-    auto peers = vm->count("peer") ? (*vm)["peer"].as<std::vector<std::string>>() : std::vector<std::string>{};
-    waitForAcks(*site, site->vector(), (*vm)["wait-acks"].as<std::size_t>(), peers, secret(*vm), timeout);
+  auto result = execAtomically(*site, (*vm)["SQL"].as<std::string>());
+  if (site->vector() != before) {
+    // Statements outside BEGIN..COMMIT commit one by one: say what did commit, even on error.
+    std::string token = tokenOf(site->vector());
+    if (vm->count("token") && result.ok()) std::cout << token << "\n";
+    else std::cerr << "token: " << token << (result.ok() ? "" : " (the statements before the error committed)") << "\n";
   }
+  printResult(take(std::move(result)), format);
+  if (needed && site->vector() != before) waitForAcks(*site, site->vector(), needed, peers, secretText, timeout);
   return 0;
 }
 

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -51,6 +52,8 @@ std::string summaryLine(std::uint64_t sent, const sync::ApplyTotals& got) {
 }
 
 int syncFiles(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  if (std::filesystem::equivalent(a, b, ec)) throw CliError(fmt::format("{} and {} are the same site file", a, b));
   auto local = openSite(a);
   auto peer = openSite(b);
   auto r = take(syncSites(*local, *peer));
@@ -128,17 +131,19 @@ int cmdServe(const std::vector<std::string>& args) {
   if (!vm) return 0;
   std::string path = (*vm)["SITE"].as<std::string>();
   auto options = tcpOptions(*vm);
+  auto peers = vm->count("peer") ? (*vm)["peer"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  for (const auto& peer : peers)
+    if (tcpAddress(peer).empty()) usage(fmt::format("--peer wants tcp://HOST:PORT, got {}", peer));
+  if ((*vm)["interval"].as<int>() < 1) usage("--interval must be at least 1 ms");
   auto served = openSite(path);
   auto server = take(sync::Server::start(*served, (*vm)["listen"].as<std::string>(), options));
   std::cout << fmt::format("serving {} on port {}", served->name(), server->port()) << std::endl;
   std::signal(SIGINT, onSignal);
   std::signal(SIGTERM, onSignal);
-  auto peers = vm->count("peer") ? (*vm)["peer"].as<std::vector<std::string>>() : std::vector<std::string>{};
   auto syncer = peers.empty() ? nullptr : openSite(path);  // a second connection: the server's is its own
   auto interval = std::chrono::milliseconds((*vm)["interval"].as<int>());
   while (!stopRequested) {
     for (const auto& peer : peers) {
-      if (tcpAddress(peer).empty()) usage(fmt::format("--peer wants tcp://HOST:PORT, got {}", peer));
       auto r = sync::syncTcp(*syncer, tcpAddress(peer), options);
       if (!r) std::cout << fmt::format("sync with {} failed: {}", peer, r.status().message()) << std::endl;
       else if (r->sent.transactions || r->received.applied)

@@ -1,4 +1,5 @@
 // parley: the command-line program. Dispatches to the commands in cmd_*.cpp.
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <string>
@@ -36,6 +37,14 @@ const std::map<std::string, Entry>& commands() {
   return table;
 }
 
+// Library messages can start with their own context ("track: ...", "sql: ..."), which the
+// "parley <command>:" prefix already gives.
+std::string withoutRepeatedContext(const std::string& command, std::string message) {
+  for (std::string prefix : {command + ": ", std::string("sql: "), std::string("prepare: "), std::string("backup: ")})
+    if (message.starts_with(prefix) && !std::getenv("PARLEY_DEBUG_ERRORS")) message = message.substr(prefix.size());
+  return message;
+}
+
 int help() {
   std::cout << "usage: parley COMMAND [ARGS] (parley COMMAND --help for details)\n\ncommands:\n";
   for (const auto& [name, entry] : commands()) std::cout << "  " << name << std::string(12 - name.size(), ' ') << entry.summary << "\n";
@@ -59,7 +68,7 @@ int main(int argc, char** argv) {
   try {
     return it->second.handler(std::vector<std::string>(argv + 2, argv + argc));
   } catch (const parley::cli::CliError& e) {
-    std::cerr << "parley " << name << ": " << e.what() << "\n";
+    std::cerr << "parley " << name << ": " << withoutRepeatedContext(name, e.what()) << "\n";
     return e.exitCode();
   } catch (const std::exception& e) {
     std::cerr << "parley " << name << ": " << e.what() << "\n";

@@ -8,6 +8,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -44,6 +45,10 @@ class Status {
   const std::string& message() const { return message_; }
   // "ok" or "<code name>: <message>".
   std::string toString() const;
+  // The same status with "<context>: " before its message.
+  Status withContext(std::string_view context) const {
+    return isOk() ? *this : Status(code_, std::string(context) + ": " + message_);
+  }
 
  private:
   Status(Code code, std::string msg) : code_(code), message_(std::move(msg)) {}

@@ -1,0 +1,1024 @@
+// The parley command line, run as a separate process: every command's success path and the
+// bad input a user can give it.
+//
+// Each test works in a fresh temporary directory and runs the built binary (PARLEY_BINARY) with
+// fork+exec, stdout and stderr captured separately into files, PARLEY_SECRET removed from the
+// environment unless the test sets it. `parley serve` runs in the background on a port the
+// kernel picks (--listen 127.0.0.1:0; the port is read from its "serving ... on port N" line)
+// and is killed by its destructor if a test ends early.
+//
+// Checked for every bad input: exactly one line on stderr starting with "parley <command>:"
+// ("parley:" for an unknown command), exit 2 for a bad command line and 1 otherwise, and the
+// site unchanged (its rows, vector, log size and tracked tables, as exec and status --json see
+// them). JSON is parsed with boost::property_tree, which keeps every scalar as text, so JSON
+// types (number, string, null) are checked on the raw output.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+using Json = boost::property_tree::ptree;
+using Vars = std::map<std::string, std::string>;
+using Clock = std::chrono::steady_clock;
+
+const char* const kSecret = "correct-horse-battery-staple";
+const Vars kWithSecret{{"PARLEY_SECRET", kSecret}};
+
+std::string readFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void writeFile(const fs::path& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+Json parseJson(const std::string& text) {
+  std::istringstream in(text);
+  Json tree;
+  try {
+    boost::property_tree::read_json(in, tree);
+  } catch (const boost::property_tree::json_parser_error& e) {
+    FAIL("not JSON (" << e.what() << "): " << text);
+  }
+  return tree;
+}
+
+// The elements of a JSON array (children with empty keys).
+std::vector<Json> elements(const Json& array) {
+  std::vector<Json> out;
+  for (const auto& [key, child] : array) out.push_back(child);
+  return out;
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+std::vector<std::string> words(const std::string& line) {
+  std::istringstream in(line);
+  return {std::istream_iterator<std::string>(in), std::istream_iterator<std::string>()};
+}
+
+// A TCP port nothing listens on: bound to port 0, read, closed.
+int freePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+struct Run {
+  int code = -1;
+  std::string out, err;
+};
+
+std::ostream& operator<<(std::ostream& os, const Run& r) {
+  return os << "exit " << r.code << "\n--- stdout ---\n" << r.out << "--- stderr ---\n" << r.err;
+}
+
+// Starts PARLEY_BINARY with `args` in `cwd`, stdout and stderr to the given files, stdin from
+// /dev/null. The environment is this process's, without PARLEY_SECRET, plus `vars`.
+pid_t spawn(const fs::path& cwd, const std::vector<std::string>& args, const Vars& vars,
+            const fs::path& outFile, const fs::path& errFile) {
+  std::vector<std::string> argvText{PARLEY_BINARY};
+  argvText.insert(argvText.end(), args.begin(), args.end());
+  std::vector<std::string> envText;
+  for (char** e = environ; *e; ++e) {
+    std::string entry = *e;
+    std::string name = entry.substr(0, entry.find('='));
+    if (name != "PARLEY_SECRET" && !vars.count(name)) envText.push_back(entry);
+  }
+  for (const auto& [name, value] : vars) envText.push_back(name + "=" + value);
+  std::vector<char*> argv, envp;
+  for (auto& s : argvText) argv.push_back(s.data());
+  for (auto& s : envText) envp.push_back(s.data());
+  argv.push_back(nullptr);
+  envp.push_back(nullptr);
+  std::string cwdText = cwd.string(), outText = outFile.string(), errText = errFile.string();
+
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int in = ::open("/dev/null", O_RDONLY);
+    int out = ::open(outText.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = ::open(errText.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in < 0 || out < 0 || err < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0)
+      ::_exit(126);
+    if (::chdir(cwdText.c_str()) != 0) ::_exit(126);
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// The exit code (128 + signal if killed), or nullopt if still running after `seconds`.
+std::optional<int> waitExit(pid_t pid, double seconds) {
+  auto start = Clock::now();
+  while (true) {
+    int status = 0;
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (r != 0) FAIL("waitpid(" << pid << ") failed");
+    if (secondsSince(start) >= seconds) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+// A parley process running in the background. Killed (SIGKILL) on destruction if still running.
+class Background {
+ public:
+  Background(pid_t pid, fs::path out, fs::path err) : pid_(pid), out_(std::move(out)), err_(std::move(err)) {}
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  ~Background() {
+    if (!exit_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  std::string out() const { return readFile(out_); }
+  std::string err() const { return readFile(err_); }
+  bool running() {
+    if (!exit_) exit_ = waitExit(pid_, 0);
+    return !exit_;
+  }
+  std::optional<int> wait(double seconds) {
+    if (!exit_) exit_ = waitExit(pid_, seconds);
+    return exit_;
+  }
+  std::optional<int> stop(int signal, double seconds = 10) {
+    if (!exit_) ::kill(pid_, signal);
+    return wait(seconds);
+  }
+  // Waits until stdout contains `needle`; false if it does not within `seconds` or the
+  // process ends first.
+  bool waitForOutput(const std::string& needle, double seconds) {
+    auto start = Clock::now();
+    while (secondsSince(start) < seconds) {
+      if (out().find(needle) != std::string::npos) return true;
+      if (!running()) return out().find(needle) != std::string::npos;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+
+ private:
+  pid_t pid_;
+  fs::path out_, err_;
+  std::optional<int> exit_;
+};
+
+// `parley serve` of one site, on a port the kernel chose.
+struct Server {
+  std::unique_ptr<Background> process;
+  int port = 0;
+  std::string url() const { return "tcp://127.0.0.1:" + std::to_string(port); }
+};
+
+// What a failed command must leave as it was.
+struct SiteState {
+  std::string rows, vector, logTransactions, tables;
+  bool operator==(const SiteState&) const = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const SiteState& s) {
+  return os << "vector " << s.vector << ", log " << s.logTransactions << ", tables " << s.tables
+            << ", rows:\n"
+            << s.rows;
+}
+
+// A fresh directory for one test; every command runs in it.
+class Sandbox {
+ public:
+  Sandbox() {
+    std::string tmpl = (fs::temp_directory_path() / "parley-cli-XXXXXX").string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    dir_ = tmpl;
+    fs::create_directory(dir_ / ".io");
+  }
+  ~Sandbox() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  Run run(const std::vector<std::string>& args, const Vars& vars = {}, double timeoutSeconds = 20) {
+    auto [out, err] = ioFiles();
+    pid_t pid = spawn(dir_, args, vars, out, err);
+    auto code = waitExit(pid, timeoutSeconds);
+    if (!code) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    Run r{code.value_or(-1), readFile(out), readFile(err)};
+    INFO("parley " << join(args) << "\n" << r);
+    REQUIRE(code.has_value());
+    return r;
+  }
+
+  // Runs and requires exit 0.
+  Run ok(const std::vector<std::string>& args, const Vars& vars = {}) {
+    Run r = run(args, vars);
+    INFO("parley " << join(args) << "\n" << r);
+    REQUIRE(r.code == 0);
+    return r;
+  }
+
+  std::unique_ptr<Background> start(const std::vector<std::string>& args, const Vars& vars = {}) {
+    auto [out, err] = ioFiles();
+    return std::make_unique<Background>(spawn(dir_, args, vars, out, err), out, err);
+  }
+
+  Server serve(const std::string& site, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args{"serve", site, "--listen", "127.0.0.1:0"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Server s{start(args, kWithSecret)};
+    INFO("serve: " << s.process->out() << s.process->err());
+    REQUIRE(s.process->waitForOutput("\n", 10));
+    std::string first = lines(s.process->out()).at(0);
+    auto at = first.find(" on port ");
+    REQUIRE(at != std::string::npos);
+    s.port = std::stoi(first.substr(at + 9));
+    REQUIRE(s.port > 0);
+    return s;
+  }
+
+  SiteState state(const std::string& site, const std::string& table = "t") {
+    Run rows = ok({"exec", site, "SELECT * FROM " + table + " ORDER BY 1", "--csv"});
+    Json status = parseJson(ok({"status", site, "--json"}).out);
+    std::string tables;
+    for (const auto& [name, config] : status.get_child("tables")) tables += name + ": " + config.data() + "; ";
+    return {rows.out, status.get<std::string>("vector"), status.get<std::string>("log.transactions"), tables};
+  }
+
+  Json status(const std::string& site) { return parseJson(ok({"status", site, "--json"}).out); }
+
+  // The balance of account `id` in table t.
+  std::string balance(const std::string& site, int id = 1) {
+    Run r = ok({"exec", site, "SELECT balance FROM t WHERE id = " + std::to_string(id), "--csv"});
+    auto l = lines(r.out);
+    REQUIRE(l.size() == 2);
+    return l[1];
+  }
+
+ private:
+  static std::string join(const std::vector<std::string>& args) {
+    std::string out;
+    for (const auto& a : args) out += (out.empty() ? "" : " ") + a;
+    return out;
+  }
+  std::pair<fs::path, fs::path> ioFiles() {
+    ++runs_;
+    return {dir_ / ".io" / (std::to_string(runs_) + ".out"), dir_ / ".io" / (std::to_string(runs_) + ".err")};
+  }
+
+  fs::path dir_;
+  int runs_ = 0;
+};
+
+// The site most tests start from: accounts in t (balance merges), an untracked table without
+// a primary key.
+void makeBank(Sandbox& sb, const std::string& site, const std::string& name = "new-york") {
+  sb.ok({"init", site, "--name", name});
+  sb.ok({"exec", site,
+         "CREATE TABLE t(id INTEGER PRIMARY KEY, owner TEXT, balance INTEGER NOT NULL CHECK (balance >= 0), "
+         "note TEXT)"});
+  sb.ok({"exec", site, "INSERT INTO t VALUES (1, 'alice', 1000, NULL), (2, 'bob, jr', 500, 'x\"y')"});
+  sb.ok({"exec", site, "CREATE TABLE nopk(a, b)"});
+  sb.ok({"track", site, "t", "--column", "balance=merge"});
+}
+
+// Exactly one line on stderr, starting with `prefix`, and exit `code`.
+void requireOneLineError(const Run& r, const std::string& prefix, int code) {
+  INFO(r);
+  CHECK(r.code == code);
+  CHECK_THAT(r.err, StartsWith(prefix));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK((!r.err.empty() && r.err.back() == '\n'));
+}
+
+// Runs a command that must fail with one line, and requires `site` unchanged by it.
+Run requireRefused(Sandbox& sb, const std::string& site, const std::vector<std::string>& args,
+                   const std::string& prefix, int code, const Vars& vars = {}) {
+  SiteState before = sb.state(site);
+  Run r = sb.run(args, vars);
+  requireOneLineError(r, prefix, code);
+  SiteState after = sb.state(site);
+  CHECK(after == before);
+  return r;
+}
+
+// Two sites of one cluster, then concurrent withdrawals and owner changes at both.
+void makeConcurrentWrites(Sandbox& sb) {
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  sb.ok({"exec", "ny.db", "UPDATE t SET balance = balance - 100, owner = 'Alice NY' WHERE id = 1"});
+  sb.ok({"exec", "london.db", "UPDATE t SET balance = balance - 200, owner = 'Alice LDN' WHERE id = 1"});
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Success paths
+// ---------------------------------------------------------------------------------------------
+
+TEST_CASE("init creates a site that status reports under its name", "[cli]") {
+  Sandbox sb;
+  Run r = sb.ok({"init", "ny.db", "--name", "new-york"});
+  CHECK_THAT(r.out, StartsWith("created site new-york ("));
+  CHECK_THAT(r.out, Contains("in ny.db"));
+  CHECK(r.err.empty());
+  CHECK(fs::exists(sb.path("ny.db")));
+  Json status = sb.status("ny.db");
+  CHECK(status.get<std::string>("name") == "new-york");
+  CHECK(status.get<std::string>("site").size() == 32);
+  CHECK(status.get<std::string>("vector") == "-");
+}
+
+TEST_CASE("exec of DDL and of writes to an untracked table prints nothing and no token", "[cli]") {
+  Sandbox sb;
+  sb.ok({"init", "ny.db", "--name", "new-york"});
+  Run create = sb.ok({"exec", "ny.db", "CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER)"});
+  CHECK(create.out.empty());
+  CHECK(create.err.empty());
+  Run insert = sb.ok({"exec", "ny.db", "INSERT INTO t VALUES (1, 10)"});
+  CHECK(insert.out.empty());
+  CHECK(insert.err.empty());
+}
+
+TEST_CASE("a write to a tracked table prints its commit token on stderr, or on stdout with --token", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  std::string id = sb.status("ny.db").get<std::string>("site");
+
+  Run insert = sb.ok({"exec", "ny.db", "INSERT INTO t VALUES (3, 'carol', 10, NULL)"});
+  CHECK(insert.out.empty());
+  CHECK(insert.err == "token: " + id + ":2\n");
+
+  Run withToken = sb.ok({"exec", "ny.db", "UPDATE t SET balance = 11 WHERE id = 3", "--token"});
+  CHECK(withToken.out == id + ":3\n");
+  CHECK(withToken.err.empty());
+  CHECK(sb.status("ny.db").get<std::string>("vector") == id + ":3");
+}
+
+TEST_CASE("SELECT prints an aligned table with NULL and a row count", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  Run r = sb.ok({"exec", "ny.db", "SELECT * FROM t ORDER BY id"});
+  CHECK(r.out ==
+        "id  owner    balance  note\n"
+        "--  -------  -------  ----\n"
+        "1   alice    1000     NULL\n"
+        "2   bob, jr  500      x\"y\n"
+        "(2 rows)\n");
+  CHECK(r.err.empty());
+}
+
+TEST_CASE("exec --json prints rows with integers as numbers, text as strings and NULL as null", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  Run r = sb.ok({"exec", "ny.db", "SELECT * FROM t ORDER BY id", "--json"});
+  auto rows = elements(parseJson(r.out));
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].get<int>("id") == 1);
+  CHECK(rows[0].get<std::string>("owner") == "alice");
+  CHECK(rows[0].get<int>("balance") == 1000);
+  CHECK(rows[1].get<std::string>("owner") == "bob, jr");
+  CHECK(rows[1].get<std::string>("note") == "x\"y");
+  // Types, on the raw text (property_tree keeps scalars as text).
+  CHECK_THAT(r.out, Contains("\"id\": 1,"));
+  CHECK_THAT(r.out, Contains("\"balance\": 1000,"));
+  CHECK_THAT(r.out, Contains("\"owner\": \"alice\""));
+  CHECK_THAT(r.out, Contains("\"note\": null}"));
+  CHECK_THAT(r.out, Contains("\"note\": \"x\\\"y\"}"));
+}
+
+TEST_CASE("exec --csv prints a header and quotes fields holding commas and quotes", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  Run r = sb.ok({"exec", "ny.db", "SELECT id, owner, balance, note FROM t WHERE id = 2", "--csv"});
+  CHECK(r.out ==
+        "id,owner,balance,note\n"
+        "2,\"bob, jr\",500,\"x\"\"y\"\n");
+}
+
+TEST_CASE("exec --csv writes NULL as an empty field, distinct from the text 'NULL'", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  Run r = sb.ok({"exec", "ny.db", "SELECT NULL AS a, 'NULL' AS b", "--csv"});
+  CHECK(r.out == "a,b\n,NULL\n");
+}
+
+TEST_CASE("track with --resolver and --column balance=merge prints the table's configuration", "[cli]") {
+  Sandbox sb;
+  sb.ok({"init", "ny.db", "--name", "new-york"});
+  sb.ok({"exec", "ny.db", "CREATE TABLE t(id INTEGER PRIMARY KEY, owner TEXT, balance INTEGER)"});
+  Run r = sb.ok({"track", "ny.db", "t", "--resolver", "fww", "--column", "balance=merge"});
+  CHECK_THAT(r.out, StartsWith("tracking t: "));
+  CHECK_THAT(r.out, Contains("columns=fww"));
+  CHECK_THAT(r.out, Contains("balance=merge"));
+  CHECK(sb.status("ny.db").get<std::string>("tables.t") == r.out.substr(12, r.out.size() - 13));
+}
+
+TEST_CASE("configure changes a tracked table's resolvers and status shows the change", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  Run r = sb.ok({"configure", "ny.db", "t", "--resolver", "fww", "--on-delete-conflict", "delete-wins"});
+  CHECK_THAT(r.out, StartsWith("t: columns=fww"));
+  std::string config = sb.status("ny.db").get<std::string>("tables.t");
+  CHECK_THAT(config, Contains("columns=fww"));
+  CHECK_THAT(config, Contains("balance=merge"));
+  CHECK_THAT(config, Contains("update/delete=delete-wins"));
+}
+
+TEST_CASE("status prints the site, its cluster, vector, tables and peers", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  Run r = sb.ok({"status", "ny.db"});
+  CHECK_THAT(r.out, StartsWith("site     new-york ("));
+  CHECK_THAT(r.out, Contains("cluster  "));
+  CHECK_THAT(r.out, Contains("vector   {"));
+  CHECK_THAT(r.out, Contains("table    t: columns=lww balance=merge"));
+  CHECK_THAT(r.out, Contains("peer  acknowledged  pending  lag  last sync"));
+}
+
+TEST_CASE("status --json reports site, name, vector, tables, peers, log and open conflicts", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  std::string token = sb.ok({"exec", "ny.db", "UPDATE t SET balance = 900 WHERE id = 1", "--token"}).out;
+  token.pop_back();
+  sb.ok({"sync", "ny.db", "london.db"});
+
+  Json ny = sb.status("ny.db");
+  Json london = sb.status("london.db");
+  CHECK(ny.get<std::string>("name") == "new-york");
+  CHECK(ny.get<std::string>("site").size() == 32);
+  CHECK(ny.get<std::string>("cluster") == london.get<std::string>("cluster"));
+  CHECK(ny.get<std::string>("vector") == token);
+  CHECK_THAT(ny.get<std::string>("tables.t"), Contains("balance=merge"));
+  auto peers = elements(ny.get_child("peers"));
+  REQUIRE(peers.size() == 1);
+  CHECK(peers[0].get<std::string>("site") == london.get<std::string>("site"));
+  CHECK(peers[0].get<int>("pending") == 0);
+  CHECK(ny.get<int>("log.transactions") == 2);
+  CHECK(ny.get<long>("log.bytes") > 0);
+  CHECK(ny.get<int>("open_conflicts") == 0);
+}
+
+TEST_CASE("concurrent writes at two sites synced by file show up in conflicts and conflicts --json", "[cli]") {
+  Sandbox sb;
+  makeConcurrentWrites(sb);
+  Run sync = sb.ok({"sync", "ny.db", "london.db"});
+  CHECK_THAT(sync.out, Contains("2 conflicts"));
+  CHECK(sb.balance("ny.db") == "700");
+  CHECK(sb.balance("london.db") == "700");
+
+  Run text = sb.ok({"conflicts", "ny.db"});
+  auto l = lines(text.out);
+  REQUIRE(l.size() == 5);
+  CHECK(words(l[0]) == std::vector<std::string>{"table", "key", "column", "resolver", "local", "remote", "result",
+                                                "outcome", "transaction", "final", "reason"});
+  CHECK(l[4] == "(2 rows)");
+  CHECK_THAT(text.out, Contains("merged"));
+
+  Run json = sb.ok({"conflicts", "london.db", "--json"});
+  auto rows = elements(parseJson(json.out));
+  REQUIRE(rows.size() == 2);
+  std::map<std::string, Json> byColumn;
+  for (const auto& row : rows) byColumn[row.get<std::string>("column")] = row;
+  REQUIRE(byColumn.count("balance"));
+  REQUIRE(byColumn.count("owner"));
+  CHECK(byColumn["balance"].get<std::string>("table") == "t");
+  CHECK(byColumn["balance"].get<std::string>("key") == "1");
+  CHECK(byColumn["balance"].get<std::string>("resolver") == "merge");
+  CHECK(byColumn["balance"].get<std::string>("outcome") == "merged");
+  CHECK(byColumn["balance"].get<int>("result") == 700);
+  CHECK(byColumn["owner"].get<std::string>("resolver") == "lww");
+  CHECK_THAT(json.out, Contains("\"result\": 700,"));
+}
+
+TEST_CASE("export then import carries the writes, and importing the same file again receives 0", "[cli]") {
+  Sandbox sb;
+  makeConcurrentWrites(sb);
+  Run exported = sb.ok({"export", "ny.db", "--out", "ny.pcs"});
+  CHECK_THAT(exported.out, StartsWith("wrote "));
+  CHECK(fs::exists(sb.path("ny.pcs")));
+
+  Run first = sb.ok({"import", "london.db", "ny.pcs"});
+  CHECK_THAT(first.out, StartsWith("imported ny.pcs from new-york: received 1 "));
+  CHECK(sb.balance("london.db") == "700");
+  SiteState after = sb.state("london.db");
+
+  Run again = sb.ok({"import", "london.db", "ny.pcs"});
+  CHECK_THAT(again.out, Contains("received 0 "));
+  CHECK(sb.state("london.db") == after);
+}
+
+TEST_CASE("sync of two site files converges both of them", "[cli]") {
+  Sandbox sb;
+  makeConcurrentWrites(sb);
+  Run r = sb.ok({"sync", "ny.db", "london.db"});
+  CHECK_THAT(r.out, StartsWith("synced new-york with london: sent 1 transactions, received 1 "));
+  CHECK(sb.state("ny.db").rows == sb.state("london.db").rows);
+  CHECK(sb.status("ny.db").get<std::string>("vector") == sb.status("london.db").get<std::string>("vector"));
+}
+
+TEST_CASE("sync over TCP with parley serve running converges both sites", "[cli]") {
+  Sandbox sb;
+  makeConcurrentWrites(sb);
+  Server server = sb.serve("london.db");
+  Run r = sb.ok({"sync", "ny.db", server.url()}, kWithSecret);
+  CHECK_THAT(r.out, StartsWith("synced new-york with london (" + server.url() + "): sent 1 transactions, received 1 "));
+  CHECK(sb.balance("ny.db") == "700");
+  CHECK(server.process->stop(SIGTERM) == 0);
+  CHECK(sb.balance("london.db") == "700");
+  CHECK(sb.state("ny.db").rows == sb.state("london.db").rows);
+}
+
+TEST_CASE("clone from a site file makes a new site of the same cluster with the same rows", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  Run r = sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  CHECK_THAT(r.out, StartsWith("cloned ny.db into london.db: site london ("));
+  Json ny = sb.status("ny.db"), london = sb.status("london.db");
+  CHECK(london.get<std::string>("name") == "london");
+  CHECK(london.get<std::string>("cluster") == ny.get<std::string>("cluster"));
+  CHECK(london.get<std::string>("site") != ny.get<std::string>("site"));
+  CHECK(london.get<std::string>("vector") == ny.get<std::string>("vector"));
+  CHECK(sb.state("london.db").rows == sb.state("ny.db").rows);
+}
+
+TEST_CASE("clone from tcp:// makes a new site of the served site's cluster", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  Server server = sb.serve("ny.db");
+  Run r = sb.ok({"clone", server.url(), "tokyo.db", "--name", "tokyo"}, kWithSecret);
+  CHECK_THAT(r.out, StartsWith("cloned " + server.url() + " into tokyo.db: site tokyo ("));
+  CHECK(server.process->stop(SIGTERM) == 0);
+  Json ny = sb.status("ny.db"), tokyo = sb.status("tokyo.db");
+  CHECK(tokyo.get<std::string>("cluster") == ny.get<std::string>("cluster"));
+  CHECK(tokyo.get<std::string>("vector") == ny.get<std::string>("vector"));
+  CHECK(sb.state("tokyo.db").rows == sb.state("ny.db").rows);
+}
+
+TEST_CASE("compact drops transactions every member acknowledged and keeps the rows", "[cli]") {
+  Sandbox sb;
+  makeConcurrentWrites(sb);
+  sb.ok({"sync", "ny.db", "london.db"});
+  SiteState before = sb.state("ny.db");
+  Run r = sb.ok({"compact", "ny.db"});
+  CHECK_THAT(r.out, StartsWith("dropped 3 transactions; the log holds 0 "));
+  SiteState after = sb.state("ny.db");
+  CHECK(after.rows == before.rows);
+  CHECK(after.vector == before.vector);
+  CHECK(after.logTransactions == "0");
+}
+
+TEST_CASE("backup writes a copy that opens as a site with the same rows and vector", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"exec", "ny.db", "UPDATE t SET balance = 42 WHERE id = 2"});
+  Run r = sb.ok({"backup", "ny.db", "copy.db"});
+  CHECK(r.out == "wrote copy.db\n");
+  CHECK(sb.state("copy.db") == sb.state("ny.db"));
+  CHECK(sb.balance("copy.db", 2) == "42");
+}
+
+TEST_CASE("exec --after with a token the site already holds runs at once", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  std::string token = sb.ok({"exec", "ny.db", "UPDATE t SET balance = 999 WHERE id = 1", "--token"}).out;
+  token.pop_back();
+  auto start = Clock::now();
+  Run r = sb.ok({"exec", "ny.db", "SELECT balance FROM t WHERE id = 1", "--csv", "--after", token});
+  CHECK(secondsSince(start) < 2);
+  CHECK(r.out == "balance\n999\n");
+}
+
+TEST_CASE("exec --after waits until another process syncs the token's write in", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  std::string token = sb.ok({"exec", "ny.db", "UPDATE t SET balance = 123 WHERE id = 1", "--token"}).out;
+  token.pop_back();
+
+  auto reader = sb.start({"exec", "london.db", "SELECT balance FROM t WHERE id = 1", "--csv", "--after", token});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(reader->running());
+  sb.ok({"sync", "ny.db", "london.db"});
+  auto code = reader->wait(10);
+  INFO("stdout: " << reader->out() << "stderr: " << reader->err());
+  CHECK(code == 0);
+  CHECK(reader->out() == "balance\n123\n");
+}
+
+TEST_CASE("exec --after fails with one clear line when the token does not arrive in time", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  std::string token = sb.ok({"exec", "ny.db", "UPDATE t SET balance = 123 WHERE id = 1", "--token"}).out;
+  token.pop_back();
+  auto start = Clock::now();
+  Run r = requireRefused(sb, "london.db",
+                         {"exec", "london.db", "UPDATE t SET balance = 7 WHERE id = 2", "--after", token, "--timeout", "0.5"},
+                         "parley exec:", 1);
+  CHECK(secondsSince(start) < 5);
+  CHECK_THAT(r.err, Contains("timed out after 0.5 s waiting for token " + token));
+  CHECK(r.out.empty());
+}
+
+TEST_CASE("exec --wait-acks 1 against a running serve returns once the peer holds the write", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  Server server = sb.serve("london.db");
+  Run r = sb.ok({"exec", "ny.db", "UPDATE t SET balance = 555 WHERE id = 1", "--wait-acks", "1", "--peer", server.url()},
+                kWithSecret);
+  CHECK_THAT(r.err, StartsWith("token: "));
+  CHECK(sb.balance("london.db") == "555");
+  CHECK(server.process->stop(SIGTERM) == 0);
+  CHECK(sb.balance("london.db") == "555");
+}
+
+TEST_CASE("exec --wait-acks with an unreachable peer fails saying the write is committed locally, and it is", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  std::string vectorBefore = sb.status("ny.db").get<std::string>("vector");
+  std::string peer = "tcp://127.0.0.1:" + std::to_string(freePort());
+  Run r = sb.run({"exec", "ny.db", "UPDATE t SET balance = 1 WHERE id = 1", "--wait-acks", "1", "--peer", peer,
+                  "--timeout", "0.5"},
+                 kWithSecret);
+  INFO(r);
+  CHECK(r.code == 1);
+  auto l = lines(r.err);
+  REQUIRE(!l.empty());
+  CHECK_THAT(l.back(), StartsWith("parley exec: the write is committed locally (token "));
+  CHECK(sb.balance("ny.db") == "1");
+  CHECK(sb.status("ny.db").get<std::string>("vector") != vectorBefore);
+}
+
+TEST_CASE("serve stops cleanly on SIGTERM, printing stopped", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  Server server = sb.serve("ny.db");
+  CHECK_THAT(server.process->out(), StartsWith("serving new-york on port "));
+  CHECK(server.process->stop(SIGTERM) == 0);
+  CHECK_THAT(server.process->out(), Contains("stopped\n"));
+  CHECK(server.process->err().empty());
+  sb.ok({"status", "ny.db"});
+}
+
+TEST_CASE("demo bank shows the five resolvers: 700 for merge and counter, 800 for lww, 900 for fww and reject", "[cli]") {
+  Sandbox sb;
+  Run r = sb.ok({"demo", "bank"});
+  std::map<std::string, std::vector<std::string>> byResolver;
+  for (const auto& line : lines(r.out)) {
+    auto w = words(line);
+    if (w.size() >= 3) byResolver[w[0]] = w;
+  }
+  const std::map<std::string, std::string> expected{
+      {"lww", "800"}, {"fww", "900"}, {"merge", "700"}, {"counter", "700"}, {"reject", "900"}};
+  for (const auto& [resolver, balance] : expected) {
+    INFO(resolver << "\n" << r.out);
+    REQUIRE(byResolver.count(resolver));
+    CHECK(byResolver[resolver][1] == balance);  // new-york
+    CHECK(byResolver[resolver][2] == balance);  // london
+    CHECK(byResolver[resolver][3] == "yes");    // converged
+  }
+}
+
+TEST_CASE("demo bank --ops 50 --report writes an HTML report with an SVG chart", "[cli]") {
+  Sandbox sb;
+  Run r = sb.ok({"demo", "bank", "--ops", "50", "--report", "bank.html"});
+  CHECK_THAT(r.out, Contains("Random workload"));
+  CHECK_THAT(r.out, Contains("wrote bank.html"));
+  REQUIRE(fs::exists(sb.path("bank.html")));
+  std::string html = readFile(sb.path("bank.html"));
+  CHECK_THAT(html, StartsWith("<!doctype html>"));
+  CHECK_THAT(html, Contains("<svg"));
+}
+
+TEST_CASE("demo offline --dir leaves three converged site files that status opens", "[cli]") {
+  Sandbox sb;
+  Run r = sb.ok({"demo", "offline", "--dir", "D"});
+  CHECK_THAT(r.out, Contains("converged: yes"));
+  for (const char* name : {"ny.db", "london.db", "tokyo.db"}) CHECK(fs::exists(sb.path(std::string("D/") + name)));
+  Run status = sb.ok({"status", "D/ny.db"});
+  CHECK_THAT(status.out, StartsWith("site     ny ("));
+  CHECK(sb.state("D/ny.db", "inventory").rows == sb.state("D/tokyo.db", "inventory").rows);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input: one line on stderr, exit 2 for a bad command line and 1 otherwise, site unchanged
+// ---------------------------------------------------------------------------------------------
+
+TEST_CASE("an unknown command is one line starting with parley: and exit 2", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  Run r = requireRefused(sb, "ny.db", {"frobnicate", "ny.db"}, "parley: unknown command \"frobnicate\"", 2);
+  CHECK(r.out.empty());
+}
+
+TEST_CASE("missing positional arguments are one line and exit 2", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  const std::vector<std::vector<std::string>> commands{
+      {"exec", "ny.db"}, {"track", "ny.db"}, {"configure", "ny.db"}, {"sync", "ny.db"},  {"import", "ny.db"},
+      {"backup", "ny.db"}, {"clone", "ny.db"}, {"status"},           {"init", "--name", "x"}};
+  for (const auto& args : commands) {
+    INFO("parley " << args[0]);
+    Run r = requireRefused(sb, "ny.db", args, "parley " + args[0] + ": ", 2);
+    CHECK_THAT(r.err, Contains("missing"));
+    CHECK(r.out.empty());
+  }
+}
+
+TEST_CASE("an unknown option is one line, exit 2, and the SQL is not run", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  Run r = requireRefused(sb, "ny.db", {"exec", "ny.db", "UPDATE t SET balance = 0 WHERE id = 1", "--bogus"},
+                         "parley exec: unrecognised option '--bogus'", 2);
+  CHECK(r.out.empty());
+}
+
+TEST_CASE("a missing site file is one line, exit 1, and no file is created", "[cli]") {
+  Sandbox sb;
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"exec", "missing.db", "SELECT 1"},
+                                               std::vector<std::string>{"status", "missing.db"},
+                                               std::vector<std::string>{"track", "missing.db", "t"}}) {
+    Run r = sb.run(args);
+    requireOneLineError(r, "parley " + args[0] + ": missing.db: no such site file", 1);
+    CHECK(!fs::exists(sb.path("missing.db")));
+  }
+}
+
+TEST_CASE("a file that is not a site is one line, exit 1, and the file is left as it was", "[cli]") {
+  Sandbox sb;
+  writeFile(sb.path("notes.db"), "hello, this is not a database\n");
+  writeFile(sb.path("empty.db"), "");
+  for (const std::string file : {"notes.db", "empty.db"}) {
+    std::string bytes = readFile(sb.path(file));
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"exec", file, "CREATE TABLE x(a)"}, std::vector<std::string>{"status", file}}) {
+      INFO("parley " << args[0] << " " << file);
+      requireOneLineError(sb.run(args), "parley " + args[0] + ":", 1);
+      CHECK(readFile(sb.path(file)) == bytes);
+    }
+  }
+}
+
+TEST_CASE("sync with a file that is not a site names that file in its one line", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  writeFile(sb.path("notes.db"), "hello, this is not a database\n");
+  Run r = requireRefused(sb, "ny.db", {"sync", "ny.db", "notes.db"}, "parley sync:", 1);
+  CHECK_THAT(r.err, Contains("notes.db"));
+}
+
+TEST_CASE("bad SQL is one line, exit 1, and the site is unchanged", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  Run r = requireRefused(sb, "ny.db", {"exec", "ny.db", "SELEC 1"}, "parley exec:", 1);
+  CHECK(r.err == "parley exec: near \"SELEC\": syntax error\n");  // as the README shows
+  requireRefused(sb, "ny.db", {"exec", "ny.db", "UPDATE nosuch SET a = 1"}, "parley exec:", 1);
+}
+
+TEST_CASE("a constraint violation is one line, exit 1, and the site is unchanged", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  Run check = requireRefused(sb, "ny.db", {"exec", "ny.db", "UPDATE t SET balance = balance - 5000 WHERE id = 1"},
+                             "parley exec:", 1);
+  CHECK_THAT(check.err, Contains("CHECK constraint failed"));
+  Run unique = requireRefused(sb, "ny.db", {"exec", "ny.db", "INSERT INTO t VALUES (1, 'again', 1, NULL)"},
+                              "parley exec:", 1);
+  CHECK_THAT(unique.err, Contains("UNIQUE constraint failed"));
+}
+
+TEST_CASE("exec of several statements where a later one fails leaves the site unchanged", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  requireRefused(sb, "ny.db",
+                 {"exec", "ny.db", "INSERT INTO t VALUES (5, 'eve', 5, NULL); INSERT INTO t VALUES (1, 'dup', 1, NULL)"},
+                 "parley exec:", 1);
+}
+
+TEST_CASE("track of an unknown table is one line, exit 1, and the site is unchanged", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  Run r = requireRefused(sb, "ny.db", {"track", "ny.db", "nosuch"}, "parley track:", 1);
+  CHECK_THAT(r.err, Contains("nosuch"));
+}
+
+TEST_CASE("track of a table without a primary key is one line, exit 1, and the site is unchanged", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  Run r = requireRefused(sb, "ny.db", {"track", "ny.db", "nopk"}, "parley track:", 1);
+  CHECK_THAT(r.err, Contains("has no PRIMARY KEY"));
+}
+
+TEST_CASE("error lines do not repeat the command's name", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  Run track = sb.run({"track", "ny.db", "nosuch"});
+  CHECK_THAT(track.err, !StartsWith("parley track: track:"));
+  Run exported = sb.run({"export", "ny.db", "--out", sb.path("no/such/dir/x.pcs")});
+  CHECK_THAT(exported.err, !StartsWith("parley export: export:"));
+}
+
+TEST_CASE("sync over TCP with a wrong secret fails with a line about authentication and the server keeps serving",
+          "[cli]") {
+  Sandbox sb;
+  makeConcurrentWrites(sb);
+  Server server = sb.serve("london.db");
+  SiteState london = sb.state("london.db");
+  Run r = requireRefused(sb, "ny.db", {"sync", "ny.db", server.url()}, "parley sync:", 1,
+                         {{"PARLEY_SECRET", "not-the-secret"}});
+  CHECK_THAT(r.err, Contains("authentication"));
+  CHECK(sb.state("london.db") == london);
+  CHECK(server.process->running());
+  sb.ok({"sync", "ny.db", server.url()}, kWithSecret);
+  CHECK(sb.balance("ny.db") == "700");
+}
+
+TEST_CASE("sync over TCP without any secret is one line and exit 2", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  Run r = requireRefused(sb, "ny.db", {"sync", "ny.db", "tcp://127.0.0.1:" + std::to_string(freePort())},
+                         "parley sync:", 2);
+  CHECK_THAT(r.err, Contains("PARLEY_SECRET"));
+}
+
+TEST_CASE("import of a change-set file with a flipped byte or cut short is refused and applies nothing", "[cli]") {
+  Sandbox sb;
+  makeConcurrentWrites(sb);
+  sb.ok({"export", "ny.db", "--out", "ny.pcs"});
+  std::string bytes = readFile(sb.path("ny.pcs"));
+  REQUIRE(bytes.size() > 100);
+
+  std::string flipped = bytes;
+  flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0xff);
+  writeFile(sb.path("flipped.pcs"), flipped);
+  writeFile(sb.path("half.pcs"), bytes.substr(0, bytes.size() / 2));
+  writeFile(sb.path("short.pcs"), bytes.substr(0, bytes.size() - 1));
+  for (const std::string file : {"flipped.pcs", "half.pcs", "short.pcs"}) {
+    INFO(file);
+    Run r = requireRefused(sb, "london.db", {"import", "london.db", file}, "parley import: " + file + ":", 1);
+    CHECK(r.out.empty());
+  }
+  sb.ok({"import", "london.db", "ny.pcs"});  // the intact file still imports
+  CHECK(sb.balance("london.db") == "700");
+}
+
+TEST_CASE("import of a change-set file from another cluster is refused and applies nothing", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  makeBank(sb, "other.db", "other");  // same schema and resolvers, separate init: another cluster
+  sb.ok({"exec", "ny.db", "UPDATE t SET balance = 1 WHERE id = 1"});
+  sb.ok({"export", "ny.db", "--out", "ny.pcs"});
+  Run r = requireRefused(sb, "other.db", {"import", "other.db", "ny.pcs"}, "parley import:", 1);
+  CHECK_THAT(r.err, Contains("another cluster"));
+}
+
+TEST_CASE("a bad token for --after is one line, exit 2, and the SQL is not run", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  for (const std::string token : {"garbage", "abc:1", "0123456789abcdef0123456789abcdef:0",
+                                  "0123456789abcdef0123456789abcdef:x"}) {
+    INFO(token);
+    Run r = requireRefused(sb, "ny.db", {"exec", "ny.db", "UPDATE t SET balance = 0 WHERE id = 1", "--after", token},
+                           "parley exec: bad token", 2);
+  }
+}
+
+TEST_CASE("exec with both --json and --csv is one line, exit 2, and the SQL is not run", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  requireRefused(sb, "ny.db", {"exec", "ny.db", "UPDATE t SET balance = 0 WHERE id = 1", "--json", "--csv"},
+                 "parley exec: choose one of --json and --csv", 2);
+}
+
+TEST_CASE("exec --wait-acks without --peer is refused before the write is made", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  requireRefused(sb, "ny.db", {"exec", "ny.db", "UPDATE t SET balance = 0 WHERE id = 1", "--wait-acks", "1"},
+                 "parley exec:", 2);
+}
+
+TEST_CASE("exec --wait-acks without a cluster secret is refused before the write is made", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  std::string peer = "tcp://127.0.0.1:" + std::to_string(freePort());
+  requireRefused(sb, "ny.db",
+                 {"exec", "ny.db", "UPDATE t SET balance = 0 WHERE id = 1", "--wait-acks", "1", "--peer", peer,
+                  "--timeout", "0.5"},
+                 "parley exec:", 2);
+}
+
+TEST_CASE("sync of a site file with itself is refused with a line saying so", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  Run r = requireRefused(sb, "ny.db", {"sync", "ny.db", "ny.db"}, "parley sync:", 1);
+  bool saysSo = r.err.find("itself") != std::string::npos || r.err.find("same site") != std::string::npos;
+  INFO(r.err);
+  CHECK(saysSo);
+}
+
+TEST_CASE("serve with a malformed --peer is refused before it starts serving", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  auto serve = sb.start({"serve", "ny.db", "--listen", "127.0.0.1:0", "--peer", "not-a-url"}, kWithSecret);
+  auto code = serve->wait(10);
+  Run r{code.value_or(-1), serve->out(), serve->err()};
+  requireOneLineError(r, "parley serve: --peer wants tcp://HOST:PORT", 2);
+  CHECK(r.out.empty());
+}
+
+TEST_CASE("a command opening a site while another process writes to it waits instead of failing", "[cli]") {
+  // Site::open must set its busy timeout before its first query, or a concurrent writer's
+  // lock makes it fail at once with "prepare: database is locked".
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  int failures = 0;
+  std::string firstError;
+  for (int i = 0; i < 40; ++i) {
+    auto writer = sb.start({"exec", "ny.db", "UPDATE t SET balance = " + std::to_string(i) + " WHERE id = 2"});
+    auto syncer = sb.start({"sync", "london.db", "ny.db"});
+    Run reader = sb.run({"status", "ny.db"});
+    for (auto* p : {writer.get(), syncer.get()}) {
+      auto code = p->wait(20);
+      if (code != 0) {
+        ++failures;
+        if (firstError.empty()) firstError = p->err();
+      }
+    }
+    if (reader.code != 0) {
+      ++failures;
+      if (firstError.empty()) firstError = reader.err;
+    }
+  }
+  INFO("first error: " << firstError);
+  CHECK(failures == 0);
+}
+
+TEST_CASE("every command prints its usage with --help and exits 0, required options or not", "[cli]") {
+  Sandbox sb;
+  const std::vector<std::vector<std::string>> commands{
+      {"init"},    {"exec"},  {"track"}, {"configure"}, {"status"}, {"conflicts"},   {"export"},
+      {"import"},  {"sync"},  {"serve"}, {"clone"},     {"compact"}, {"backup"}, {"demo", "bank"}, {"demo", "offline"}};
+  for (auto args : commands) {
+    std::string name = args[0] + (args.size() > 1 ? " " + args[1] : "");
+    args.push_back("--help");
+    Run r = sb.run(args);
+    INFO("parley " << name << " --help\n" << r);
+    CHECK(r.code == 0);
+    CHECK_THAT(r.out, StartsWith("usage: parley " + name + " "));
+    CHECK(r.err.empty());
+  }
+}
