@@ -139,3 +139,10 @@ std::vector<ConflictReport> list(SiteState& s, const std::optional<std::string>&
 }
 
 }  // namespace parley::conflict_log
+
+namespace parley {
+
+std::string toString(ConflictKind kind) { return conflict_log::kindName(kind); }
+std::string toString(ConflictOutcome outcome) { return conflict_log::outcomeName(outcome); }
+
+}  // namespace parley

@@ -22,16 +22,6 @@ std::string keyText(const Row& pk) {
   return out;
 }
 
-std::string outcomeText(ConflictOutcome o) {
-  switch (o) {
-    case ConflictOutcome::kAppliedRemote: return "applied-remote";
-    case ConflictOutcome::kKeptLocal: return "kept-local";
-    case ConflictOutcome::kMerged: return "merged";
-    case ConflictOutcome::kRejected: return "rejected";
-  }
-  return "?";
-}
-
 std::string lastSync(const PeerStatus& p) {
   if (!p.lastSyncMs) return "never";
   auto now = env().clock.nowMillis();
@@ -115,7 +105,7 @@ int cmdConflicts(const std::vector<std::string>& args) {
     std::vector<Row> values;
     for (const auto& c : rows)
       values.push_back({Value::text(c.table), Value::text(keyText(c.pk)), Value::text(c.column), Value::text(c.resolver),
-                        c.localValue, c.remoteValue, c.result, Value::text(outcomeText(c.outcome)),
+                        c.localValue, c.remoteValue, c.result, Value::text(toString(c.outcome)),
                         Value::text(c.remoteDot.toString()), Value::integer(c.final), Value::text(c.reason)});
     printJson(std::cout, columns, values);
     return 0;
@@ -123,7 +113,7 @@ int cmdConflicts(const std::vector<std::string>& args) {
   Table t{columns, {}};
   for (const auto& c : rows)
     t.rows.push_back({c.table, keyText(c.pk), c.column, c.resolver, c.localValue.toDisplay(), c.remoteValue.toDisplay(),
-                      c.result.toDisplay(), outcomeText(c.outcome), c.remoteDot.toString(), c.final ? "final" : "provisional",
+                      c.result.toDisplay(), toString(c.outcome), c.remoteDot.toString(), c.final ? "final" : "provisional",
                       c.reason});
   printTable(std::cout, t);
   return 0;

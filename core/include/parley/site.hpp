@@ -105,6 +105,10 @@ struct ConflictReport {
   bool final = false;      // the decision can no longer change (conflict log only)
 };
 
+// The names the conflict log uses: "cell", "insert/insert", ...; "applied-remote", "merged", ...
+std::string toString(ConflictKind kind);
+std::string toString(ConflictOutcome outcome);
+
 // The fold's decision on a held transaction.
 struct Decision {
   bool rejected = false;
