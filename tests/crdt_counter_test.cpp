@@ -5,6 +5,8 @@
 // seed and the states involved.
 #include <catch2/catch.hpp>
 
+#include "support/ids.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -44,23 +46,13 @@ constexpr std::uint32_t kSeeds = 300;
 constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
 
-SiteId idOf(std::uint8_t n) {
-  SiteId id;
-  id.bytes.fill(n);
-  return id;
-}
-
-SiteId randomId(std::mt19937& rng) {
-  SiteId id;
-  std::uniform_int_distribution<int> byte(0, 255);
-  for (auto& b : id.bytes) b = static_cast<std::uint8_t>(byte(rng));
-  return id;
-}
+using test::randomSiteId;
+using test::testSiteId;
 
 // A small pool, so random counters share sites.
 std::vector<SiteId> sitePool(std::mt19937& rng, int size) {
   std::vector<SiteId> pool;
-  for (int i = 0; i < size; ++i) pool.push_back(randomId(rng));
+  for (int i = 0; i < size; ++i) pool.push_back(randomSiteId(rng));
   return pool;
 }
 
@@ -238,27 +230,27 @@ TEST_CASE("a grow-only counter's value is the sum of its sites' totals", "[crdt]
     }
     REQUIRE(g.value() == sum);
     REQUIRE(sortedWithoutZeros(g));
-    REQUIRE(g.get(randomId(rng)) == 0);
+    REQUIRE(g.get(randomSiteId(rng)) == 0);
   }
 }
 
 TEST_CASE("a grow-only counter knows nothing of an unknown site", "[crdt][counter]") {
   GCounter g;
   CHECK(g.value() == 0);
-  CHECK(g.get(idOf(1)) == 0);
-  g.add(idOf(2), 5);
-  CHECK(g.get(idOf(1)) == 0);
-  g.add(idOf(1), 0);
+  CHECK(g.get(testSiteId(1)) == 0);
+  g.add(testSiteId(2), 5);
+  CHECK(g.get(testSiteId(1)) == 0);
+  g.add(testSiteId(1), 0);
   CHECK(g.entries().size() == 1);  // adding zero creates no entry
-  CHECK(g == applied<GCounter>({{idOf(2), 5}}));
+  CHECK(g == applied<GCounter>({{testSiteId(2), 5}}));
 }
 
 TEST_CASE("a grow-only counter refuses a negative amount and keeps its state", "[crdt][counter]") {
   GCounter g;
-  g.add(idOf(1), 7);
+  g.add(testSiteId(1), 7);
   GCounter before = g;
-  CHECK_THROWS_AS(g.add(idOf(1), -1), std::invalid_argument);
-  CHECK_THROWS_AS(g.add(idOf(2), kMin), std::invalid_argument);
+  CHECK_THROWS_AS(g.add(testSiteId(1), -1), std::invalid_argument);
+  CHECK_THROWS_AS(g.add(testSiteId(2), kMin), std::invalid_argument);
   CHECK(g == before);
 }
 
@@ -324,13 +316,13 @@ TEST_CASE("a PN counter's value is increments minus decrements, site by site",
     REQUIRE(c.value() == c.increments().value() - c.decrements().value());
     REQUIRE(sortedWithoutZeros(c.increments()));
     REQUIRE(sortedWithoutZeros(c.decrements()));
-    REQUIRE(c.contribution(randomId(rng)) == 0);
+    REQUIRE(c.contribution(randomSiteId(rng)) == 0);
   }
 }
 
 TEST_CASE("concurrent withdrawals of 100 and 200 merge to -300 on both sites",
           "[crdt][counter][bank]") {
-  SiteId a = idOf(0xaa), b = idOf(0xbb);
+  SiteId a = testSiteId(0xaa), b = testSiteId(0xbb);
   PNCounter atA, atB;
   atA.add(a, -100);
   atB.add(b, -200);
@@ -345,7 +337,7 @@ TEST_CASE("concurrent withdrawals of 100 and 200 merge to -300 on both sites",
 
 TEST_CASE("adding zero to a PN counter changes nothing", "[crdt][counter]") {
   PNCounter c;
-  c.add(idOf(1), 0);
+  c.add(testSiteId(1), 0);
   CHECK(c == PNCounter{});
   CHECK(c.toString() == "{}");
 }
@@ -354,14 +346,14 @@ TEST_CASE("PN counter text lists each site's increments and decrements", "[crdt]
   PNCounter c;
   c.add(*SiteId::fromHex("1a2b3c4d000000000000000000000000"), 100);
   c.add(*SiteId::fromHex("1a2b3c4d000000000000000000000000"), -30);
-  c.add(idOf(0xff), -5);
-  c.add(idOf(0x01), 2);
+  c.add(testSiteId(0xff), -5);
+  c.add(testSiteId(0x01), 2);
   CHECK(c.toString() == "{01010101:+2-0, 1a2b3c4d:+100-30, ffffffff:+0-5}");
 }
 
 TEST_CASE("a total that would overflow int64 throws and leaves the counter unchanged",
           "[crdt][counter][overflow]") {
-  SiteId s = idOf(1);
+  SiteId s = testSiteId(1);
   GCounter g;
   g.add(s, kMax);
   CHECK_THROWS_AS(g.add(s, 1), std::overflow_error);
@@ -384,15 +376,15 @@ TEST_CASE("a total that would overflow int64 throws and leaves the counter uncha
 TEST_CASE("a value whose sum does not fit in int64 throws rather than wrapping",
           "[crdt][counter][overflow]") {
   GCounter g;
-  g.add(idOf(1), kMax);
-  g.add(idOf(2), 1);
+  g.add(testSiteId(1), kMax);
+  g.add(testSiteId(2), 1);
   CHECK_THROWS_AS(g.value(), std::overflow_error);
 
   PNCounter c;
-  c.add(idOf(1), kMin + 1);
-  c.add(idOf(2), -1);
+  c.add(testSiteId(1), kMin + 1);
+  c.add(testSiteId(2), -1);
   CHECK_THROWS_AS(c.value(), std::overflow_error);
-  CHECK(c.contribution(idOf(1)) == kMin + 1);
+  CHECK(c.contribution(testSiteId(1)) == kMin + 1);
 }
 
 TEST_CASE("fromTotals rebuilds the counter its totals came from", "[crdt][counter][property]") {
@@ -409,15 +401,15 @@ TEST_CASE("fromTotals rebuilds the counter its totals came from", "[crdt][counte
 
     // Zero totals are omitted; a site listed twice keeps its larger total, as merge would.
     auto noisy = p;
-    noisy.push_back({randomId(rng), 0});
+    noisy.push_back({randomSiteId(rng), 0});
     for (const auto& e : p) noisy.push_back({e.first, e.second / 2});
     REQUIRE(PNCounter::fromTotals(shuffled(noisy, rng), n) == c);
   }
 }
 
 TEST_CASE("fromTotals refuses a negative total", "[crdt][counter]") {
-  CHECK_THROWS_AS(PNCounter::fromTotals({{idOf(1), -1}}, {}), std::invalid_argument);
-  CHECK_THROWS_AS(PNCounter::fromTotals({}, {{idOf(1), -1}}), std::invalid_argument);
+  CHECK_THROWS_AS(PNCounter::fromTotals({{testSiteId(1), -1}}, {}), std::invalid_argument);
+  CHECK_THROWS_AS(PNCounter::fromTotals({}, {{testSiteId(1), -1}}), std::invalid_argument);
   CHECK(PNCounter::fromTotals({}, {}) == PNCounter{});
 }
 

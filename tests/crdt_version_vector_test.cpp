@@ -2,6 +2,8 @@
 // associative, idempotent; leq/compare agree with a std::map oracle) on seeded random vectors.
 #include <catch2/catch.hpp>
 
+#include "support/ids.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -18,18 +20,8 @@
 namespace parley {
 namespace {
 
-SiteId idOf(std::uint8_t n) {
-  SiteId id;
-  id.bytes.fill(n);
-  return id;
-}
-
-SiteId randomId(std::mt19937& rng) {
-  SiteId id;
-  std::uniform_int_distribution<int> byte(0, 255);
-  for (auto& b : id.bytes) b = static_cast<std::uint8_t>(byte(rng));
-  return id;
-}
+using test::randomSiteId;
+using test::testSiteId;
 
 using Oracle = std::map<SiteId, std::uint64_t>;
 
@@ -68,7 +60,7 @@ TEST_CASE("a site id survives a round trip through hex", "[crdt][site_id]") {
   std::uint32_t seed = GENERATE(1u, 2u, 3u, 42u, 1234567u);
   INFO("seed " << seed);
   std::mt19937 rng(seed);
-  SiteId id = randomId(rng);
+  SiteId id = randomSiteId(rng);
   std::string hex = id.hex();
   CAPTURE(hex);
   REQUIRE(hex.size() == 32);
@@ -118,97 +110,97 @@ TEST_CASE("site ids order byte by byte from the first byte", "[crdt][site_id]") 
   low.bytes[15] = 0xff;
   high.bytes[0] = 0x01;
   CHECK(low < high);
-  CHECK(idOf(1) < idOf(2));
-  CHECK(idOf(2) == idOf(2));
+  CHECK(testSiteId(1) < testSiteId(2));
+  CHECK(testSiteId(2) == testSiteId(2));
 }
 
 TEST_CASE("addDot keeps a dot set sorted and free of duplicates", "[crdt][dot]") {
   Dots dots;
-  addDot(dots, {idOf(2), 5});
-  addDot(dots, {idOf(1), 9});
-  addDot(dots, {idOf(2), 3});
-  addDot(dots, {idOf(2), 5});
-  addDot(dots, {idOf(1), 9});
+  addDot(dots, {testSiteId(2), 5});
+  addDot(dots, {testSiteId(1), 9});
+  addDot(dots, {testSiteId(2), 3});
+  addDot(dots, {testSiteId(2), 5});
+  addDot(dots, {testSiteId(1), 9});
   REQUIRE(dots.size() == 3);
-  CHECK(dots[0] == Dot{idOf(1), 9});
-  CHECK(dots[1] == Dot{idOf(2), 3});
-  CHECK(dots[2] == Dot{idOf(2), 5});
+  CHECK(dots[0] == Dot{testSiteId(1), 9});
+  CHECK(dots[1] == Dot{testSiteId(2), 3});
+  CHECK(dots[2] == Dot{testSiteId(2), 5});
   CHECK(std::is_sorted(dots.begin(), dots.end()));
-  CHECK(containsDot(dots, {idOf(2), 3}));
-  CHECK_FALSE(containsDot(dots, {idOf(2), 4}));
-  CHECK_FALSE(containsDot(dots, {idOf(3), 5}));
-  CHECK_FALSE(containsDot(Dots{}, {idOf(1), 1}));
+  CHECK(containsDot(dots, {testSiteId(2), 3}));
+  CHECK_FALSE(containsDot(dots, {testSiteId(2), 4}));
+  CHECK_FALSE(containsDot(dots, {testSiteId(3), 5}));
+  CHECK_FALSE(containsDot(Dots{}, {testSiteId(1), 1}));
 }
 
 TEST_CASE("unionOf two dot sets is their sorted set union", "[crdt][dot]") {
   Dots a, b;
-  addDot(a, {idOf(1), 1});
-  addDot(a, {idOf(3), 2});
-  addDot(b, {idOf(3), 2});
-  addDot(b, {idOf(2), 7});
+  addDot(a, {testSiteId(1), 1});
+  addDot(a, {testSiteId(3), 2});
+  addDot(b, {testSiteId(3), 2});
+  addDot(b, {testSiteId(2), 7});
   Dots u = unionOf(a, b);
   REQUIRE(u.size() == 3);
-  CHECK(u[0] == Dot{idOf(1), 1});
-  CHECK(u[1] == Dot{idOf(2), 7});
-  CHECK(u[2] == Dot{idOf(3), 2});
+  CHECK(u[0] == Dot{testSiteId(1), 1});
+  CHECK(u[1] == Dot{testSiteId(2), 7});
+  CHECK(u[2] == Dot{testSiteId(3), 2});
   CHECK(unionOf(a, Dots{}) == a);
   CHECK(unionOf(Dots{}, Dots{}).empty());
 }
 
 TEST_CASE("dot text is the short site id and the seq", "[crdt][dot]") {
-  CHECK(Dot{idOf(0xab), 17}.toString() == "abababab:17");
+  CHECK(Dot{testSiteId(0xab), 17}.toString() == "abababab:17");
 }
 
 TEST_CASE("a version vector gets what was set and zero elsewhere", "[crdt][vv]") {
   VersionVector v;
   CHECK(v.empty());
-  CHECK(v.get(idOf(1)) == 0);
-  v.set(idOf(2), 4);
-  v.set(idOf(1), 7);
-  CHECK(v.get(idOf(1)) == 7);
-  CHECK(v.get(idOf(2)) == 4);
-  CHECK(v.get(idOf(3)) == 0);
+  CHECK(v.get(testSiteId(1)) == 0);
+  v.set(testSiteId(2), 4);
+  v.set(testSiteId(1), 7);
+  CHECK(v.get(testSiteId(1)) == 7);
+  CHECK(v.get(testSiteId(2)) == 4);
+  CHECK(v.get(testSiteId(3)) == 0);
   CHECK(v.total() == 11);
   REQUIRE(v.entries().size() == 2);
-  CHECK(v.entries()[0].first == idOf(1));
-  CHECK(v.entries()[1].first == idOf(2));
+  CHECK(v.entries()[0].first == testSiteId(1));
+  CHECK(v.entries()[1].first == testSiteId(2));
   CHECK(v.toString() == "{01010101:7, 02020202:4}");
 
-  v.set(idOf(1), 2);
-  CHECK(v.get(idOf(1)) == 2);  // set may lower
-  v.set(idOf(1), 0);
-  CHECK(v.get(idOf(1)) == 0);
+  v.set(testSiteId(1), 2);
+  CHECK(v.get(testSiteId(1)) == 2);  // set may lower
+  v.set(testSiteId(1), 0);
+  CHECK(v.get(testSiteId(1)) == 0);
   CHECK(v.entries().size() == 1);
 
   VersionVector onlyTwo;
-  onlyTwo.set(idOf(2), 4);
+  onlyTwo.set(testSiteId(2), 4);
   CHECK(v == onlyTwo);  // a zero entry is the same as no entry
 }
 
 TEST_CASE("advance raises an entry but never lowers it", "[crdt][vv]") {
   VersionVector v;
-  v.advance({idOf(1), 3});
-  CHECK(v.get(idOf(1)) == 3);
-  v.advance({idOf(1), 2});
-  CHECK(v.get(idOf(1)) == 3);
-  v.advance({idOf(1), 4});
-  CHECK(v.get(idOf(1)) == 4);
-  v.advance({idOf(5), 1});
-  CHECK(v.get(idOf(5)) == 1);
+  v.advance({testSiteId(1), 3});
+  CHECK(v.get(testSiteId(1)) == 3);
+  v.advance({testSiteId(1), 2});
+  CHECK(v.get(testSiteId(1)) == 3);
+  v.advance({testSiteId(1), 4});
+  CHECK(v.get(testSiteId(1)) == 4);
+  v.advance({testSiteId(5), 1});
+  CHECK(v.get(testSiteId(5)) == 1);
   CHECK(v.total() == 5);
 }
 
 TEST_CASE("contains and containsAll test dots against the vector", "[crdt][vv]") {
   VersionVector v;
-  v.set(idOf(1), 3);
-  v.set(idOf(2), 1);
-  CHECK(v.contains({idOf(1), 1}));
-  CHECK(v.contains({idOf(1), 3}));
-  CHECK_FALSE(v.contains({idOf(1), 4}));
-  CHECK_FALSE(v.contains({idOf(3), 1}));
+  v.set(testSiteId(1), 3);
+  v.set(testSiteId(2), 1);
+  CHECK(v.contains({testSiteId(1), 1}));
+  CHECK(v.contains({testSiteId(1), 3}));
+  CHECK_FALSE(v.contains({testSiteId(1), 4}));
+  CHECK_FALSE(v.contains({testSiteId(3), 1}));
 
-  std::vector<Dot> held = {{idOf(1), 2}, {idOf(2), 1}};
-  std::vector<Dot> oneMissing = {{idOf(1), 2}, {idOf(2), 2}};
+  std::vector<Dot> held = {{testSiteId(1), 2}, {testSiteId(2), 1}};
+  std::vector<Dot> oneMissing = {{testSiteId(1), 2}, {testSiteId(2), 2}};
   CHECK(v.containsAll(held));
   CHECK_FALSE(v.containsAll(oneMissing));
   CHECK(v.containsAll(std::vector<Dot>{}));
@@ -217,23 +209,23 @@ TEST_CASE("contains and containsAll test dots against the vector", "[crdt][vv]")
 
 TEST_CASE("merge is the pointwise maximum", "[crdt][vv]") {
   VersionVector a, b;
-  a.set(idOf(1), 5);
-  a.set(idOf(2), 1);
-  b.set(idOf(2), 3);
-  b.set(idOf(3), 2);
+  a.set(testSiteId(1), 5);
+  a.set(testSiteId(2), 1);
+  b.set(testSiteId(2), 3);
+  b.set(testSiteId(3), 2);
   a.merge(b);
-  CHECK(a.get(idOf(1)) == 5);
-  CHECK(a.get(idOf(2)) == 3);
-  CHECK(a.get(idOf(3)) == 2);
+  CHECK(a.get(testSiteId(1)) == 5);
+  CHECK(a.get(testSiteId(2)) == 3);
+  CHECK(a.get(testSiteId(3)) == 2);
   CHECK(a.entries().size() == 3);
   CHECK(std::is_sorted(a.entries().begin(), a.entries().end()));
 }
 
 TEST_CASE("compare says Equal, Before, After or Concurrent", "[crdt][vv]") {
   VersionVector empty, a, b, c;
-  a.set(idOf(1), 1);
-  b.set(idOf(1), 2);
-  c.set(idOf(2), 1);
+  a.set(testSiteId(1), 1);
+  b.set(testSiteId(1), 2);
+  c.set(testSiteId(2), 1);
 
   CHECK(empty.compare(empty) == CausalOrder::Equal);
   CHECK(empty.compare(a) == CausalOrder::Before);
@@ -257,7 +249,7 @@ TEST_CASE("merge is commutative, associative and idempotent on random vectors", 
     INFO("seed " << seed);
     std::mt19937 rng(seed);
     std::vector<SiteId> pool;
-    for (int i = 0; i < 5; ++i) pool.push_back(randomId(rng));
+    for (int i = 0; i < 5; ++i) pool.push_back(randomSiteId(rng));
     auto [a, oa] = randomVector(rng, pool);
     auto [b, ob] = randomVector(rng, pool);
     auto [c, oc] = randomVector(rng, pool);

@@ -102,6 +102,12 @@ std::string show(const ApplyResult& r) {
          "\n" + show(r.conflicts);
 }
 
+// New York and London both hold exactly `expected` in accounts.
+void checkBothHold(Cluster& c, const std::vector<Row>& expected) {
+  CHECK(tableContents(c[kNy], "accounts") == expected);
+  CHECK(tableContents(c[kLdn], "accounts") == expected);
+}
+
 std::vector<ConflictReport> conflictsOk(Site& site, std::optional<std::string> table = std::nullopt) {
   auto r = site.conflicts(std::move(table));
   REQUIRE_OK(r);
@@ -466,8 +472,7 @@ TEST_CASE("under merge, concurrent changes to different columns of a row are bot
   CHECK(atLdn.conflicts.empty());
   CHECK(atNy.conflicts.empty());
   std::vector<Row> expected{{Int(1), Txt("Alice A."), Int(950)}};
-  CHECK(tableContents(c[kNy], "accounts") == expected);
-  CHECK(tableContents(c[kLdn], "accounts") == expected);
+  checkBothHold(c, expected);
   CHECK(conflictsOk(c[kNy]).empty());
   CHECK(conflictsOk(c[kLdn]).empty());
 }
@@ -491,8 +496,7 @@ TEST_CASE("under merge, concurrent text writes to one column fall back to lww, o
   auto [atLdn, atNy] = syncPair(c[kNy], c[kLdn]);
   INFO("at LDN: " << show(atLdn) << "at NY: " << show(atNy));
   std::vector<Row> expected{{Int(1), Txt(k.expected), Int(1000)}};
-  CHECK(tableContents(c[kNy], "accounts") == expected);
-  CHECK(tableContents(c[kLdn], "accounts") == expected);
+  checkBothHold(c, expected);
   for (std::size_t i : {kNy, kLdn}) {
     auto log = conflictsOk(c[i]);
     INFO("at " << c[i].name() << ":\n" << show(log));
@@ -517,8 +521,7 @@ TEST_CASE("under merge, identical concurrent text writes are not a conflict", "[
   CHECK(atLdn.conflicts.empty());
   CHECK(atNy.conflicts.empty());
   std::vector<Row> expected{{Int(1), Txt("same"), Int(1000)}};
-  CHECK(tableContents(c[kNy], "accounts") == expected);
-  CHECK(tableContents(c[kLdn], "accounts") == expected);
+  checkBothHold(c, expected);
   CHECK(conflictsOk(c[kNy]).empty());
   CHECK(conflictsOk(c[kLdn]).empty());
 }
@@ -535,8 +538,7 @@ TEST_CASE("under merge, identical concurrent inserts of one key converge with no
   auto [atLdn, atNy] = syncPair(c[kNy], c[kLdn]);
   INFO("at LDN: " << show(atLdn) << "at NY: " << show(atNy));
   std::vector<Row> expected{{Int(2), Txt("bob"), Int(50)}};
-  CHECK(tableContents(c[kNy], "accounts") == expected);
-  CHECK(tableContents(c[kLdn], "accounts") == expected);
+  checkBothHold(c, expected);
   for (std::size_t i : {kNy, kLdn}) {
     auto log = conflictsOk(c[i]);
     INFO("at " << c[i].name() << ":\n" << show(log));
@@ -560,8 +562,7 @@ TEST_CASE("under merge a numeric cell written by both sides keeps both deltas, r
   execOk(c[kLdn], "UPDATE accounts SET balance = balance - 2.5 WHERE id = 1");
   syncPair(c[kNy], c[kLdn]);
   std::vector<Row> expected{{Int(1), Txt("alice"), test::Real(8.25)}};  // exact in binary
-  CHECK(tableContents(c[kNy], "accounts") == expected);
-  CHECK(tableContents(c[kLdn], "accounts") == expected);
+  checkBothHold(c, expected);
 }
 
 // ---- 4. counter ----------------------------------------------------------------------------

@@ -5,12 +5,6 @@
 
 namespace parley::test {
 
-SiteId testSiteId(std::uint8_t n) {
-  SiteId id;
-  id.bytes.fill(n);
-  return id;
-}
-
 SiteId testClusterId() {
   SiteId id;
   id.bytes.fill(0xcc);

@@ -24,6 +24,7 @@
 
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
+#include "support/ids.hpp"
 #include "support/printers.hpp"
 
 namespace parley::test {
@@ -50,8 +51,6 @@ const Status& statusOf(const Result<T>& r) {
 
 namespace parley::test {
 
-// A site id whose 16 bytes all equal `n`; testSiteId(a) < testSiteId(b) iff a < b.
-SiteId testSiteId(std::uint8_t n);
 // The cluster id every test cluster shares.
 SiteId testClusterId();
 
