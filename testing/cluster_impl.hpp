@@ -1,0 +1,78 @@
+// The state behind parley::testing::Cluster, shared by its .cpp files: the sites with their
+// clocks and ids, the partition, and the simulated network.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "parley/testing/cluster.hpp"
+#include "rng.hpp"
+
+namespace parley::testing {
+
+// One message on the link from -> to: log bodies and the sender's acknowledgements.
+struct Message {
+  std::uint64_t number = 0;  // in send order, for the trace
+  std::size_t from = 0;
+  std::size_t to = 0;
+  std::vector<std::string> bodies;  // encoded transactions, in canonical order
+  std::vector<std::pair<SiteId, VersionVector>> acknowledgements;
+};
+
+// Hands out one fixed id: the id of the site it is given to.
+class FixedIdSource final : public IdSource {
+ public:
+  explicit FixedIdSource(SiteId id) : id_(id) {}
+  SiteId newId() override { return id_; }
+
+ private:
+  SiteId id_;
+};
+
+struct ClusterState {
+  explicit ClusterState(Options o) : options(std::move(o)), rng(options.seed) {}
+
+  Options options;
+  // Declared before sites so they outlive them.
+  std::vector<std::unique_ptr<ManualClock>> clocks;
+  std::vector<std::unique_ptr<FixedIdSource>> ids;
+  std::vector<std::unique_ptr<Site>> sites;
+  std::vector<std::string> tables;  // tracked, in the order they were tracked
+  std::vector<std::size_t> group;   // per site: its partition group
+  std::deque<Message> queue;        // messages in flight, oldest first
+  std::uint64_t messages = 0;
+  Rng rng;
+  NetworkStats stats;
+  std::vector<std::string> trace;
+
+  // Throws ClusterError(what) with the seed.
+  [[noreturn]] void fail(const std::string& what) const;
+  // Throws ClusterError unless `site` is an index of a site.
+  Site& at(std::size_t site) const;
+  std::string siteName(std::size_t site) const;
+
+  // cluster.cpp
+  void createSite(std::size_t index);
+  void findTables();
+  void trackTables(Site& site);
+
+  // network.cpp
+  Message compose(std::size_t from, std::size_t to);
+  void enqueue(std::size_t from, std::size_t to);
+  void receive(const Message& m);
+  std::size_t pick();
+  bool settled() const;
+  void antiEntropyRound();
+};
+
+// The ids the cluster gives: every byte of site i's id is i + 1; the cluster's are 0xcc.
+SiteId simulatedSiteId(std::size_t index);
+SiteId simulatedClusterId();
+
+// SQL text for a value list: "(1, 'x', NULL)".
+std::string rowText(const Row& row);
+
+}  // namespace parley::testing

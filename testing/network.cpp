@@ -1,0 +1,160 @@
+// The simulated network: messages queued per link, the seeded scheduler that delivers,
+// duplicates, reorders or drops them, and anti-entropy rounds until the sites settle.
+#include <iterator>
+
+#include "cluster_impl.hpp"
+#include "parley/txn_codec.hpp"
+
+namespace parley::testing {
+
+namespace {
+
+// A bound on run(): with duplicate < 1 the queue drains long before.
+constexpr std::uint64_t kMaxSteps = 10'000'000;
+
+std::string link(const ClusterState& m, const Message& msg) {
+  return "#" + std::to_string(msg.number) + " " + m.siteName(msg.from) + "->" + m.siteName(msg.to);
+}
+
+}  // namespace
+
+Message ClusterState::compose(std::size_t from, std::size_t to) {
+  Site& source = at(from);
+  Message m{++messages, from, to, {}, {}};
+  Status st = source.forEachChangeSince(at(to).vector(), [&](const Dot&, Hlc, std::string_view body) {
+    m.bodies.emplace_back(body);
+    return Status::ok();
+  });
+  if (!st) fail("composing a message " + siteName(from) + "->" + siteName(to) + ": " + st.toString());
+  auto acks = source.acknowledgements();
+  if (!acks) fail("reading acknowledgements at " + siteName(from) + ": " + acks.status().toString());
+  m.acknowledgements = std::move(acks).value();
+  return m;
+}
+
+void ClusterState::receive(const Message& m) {
+  Site& target = at(m.to);
+  std::vector<Transaction> batch;
+  try {
+    for (const auto& body : m.bodies) batch.push_back(decodeTransaction(body));
+  } catch (const Error& e) {
+    fail("message " + link(*this, m) + " does not decode: " + e.status().toString());
+  }
+  auto applied = target.apply(batch);
+  if (!applied) fail("apply of message " + link(*this, m) + " failed: " + applied.status().toString());
+  for (const auto& [site, vector] : m.acknowledgements)
+    if (auto st = target.acknowledge(site, vector); !st)
+      fail("acknowledge at " + siteName(m.to) + ": " + st.toString());
+  if (auto st = target.noteSync(at(m.from).id()); !st) fail("noteSync at " + siteName(m.to) + ": " + st.toString());
+  ++stats.delivered;
+  trace.push_back("deliver " + link(*this, m) + ": " + std::to_string(m.bodies.size()) + " txns, " +
+                  std::to_string(applied->applied) + " new, " + std::to_string(applied->conflicts.size()) +
+                  " conflicts");
+}
+
+std::size_t ClusterState::pick() {
+  bool shuffle = rng.chance(options.faults.reorder);
+  if (!shuffle || queue.size() < 2) return 0;
+  std::size_t i = rng.below(queue.size());
+  if (i != 0) ++stats.reordered;
+  return i;
+}
+
+bool ClusterState::settled() const {
+  for (std::size_t i = 0; i < sites.size(); ++i) {
+    auto acks = sites[i]->acknowledgements();
+    if (!acks) fail("reading acknowledgements at " + siteName(i) + ": " + acks.status().toString());
+    for (std::size_t j = 0; j < sites.size(); ++j) {
+      if (i == j || group[i] != group[j]) continue;
+      VersionVector held = sites[j]->vector();
+      if (sites[i]->vector() != held) return false;
+      bool known = false;
+      for (const auto& [site, vector] : *acks)
+        if (site == sites[j]->id()) known = vector == held;
+      if (!known) return false;
+    }
+  }
+  return true;
+}
+
+void ClusterState::antiEntropyRound() {
+  for (std::size_t i = 0; i < sites.size(); ++i)
+    for (std::size_t j = 0; j < sites.size(); ++j)
+      if (i != j && group[i] == group[j]) enqueue(i, j);
+}
+
+void ClusterState::enqueue(std::size_t from, std::size_t to) {
+  queue.push_back(compose(from, to));
+  ++stats.sent;
+  trace.push_back("send " + link(*this, queue.back()) + ": " + std::to_string(queue.back().bodies.size()) + " txns");
+}
+
+void Cluster::send(std::size_t from, std::size_t to) {
+  ClusterState& m = *impl_;
+  if (from == to) m.fail("send: " + m.siteName(from) + " cannot send to itself");
+  if (!connected(from, to)) m.fail("send: " + m.siteName(from) + " and " + m.siteName(to) + " are partitioned");
+  m.enqueue(from, to);
+}
+
+void Cluster::deliver(std::size_t from, std::size_t to) {
+  send(from, to);
+  ClusterState& m = *impl_;
+  for (auto it = m.queue.begin(); it != m.queue.end();) {
+    if (it->from != from || it->to != to) {
+      ++it;
+      continue;
+    }
+    Message msg = std::move(*it);
+    it = m.queue.erase(it);
+    m.receive(msg);
+  }
+}
+
+bool Cluster::step() {
+  ClusterState& m = *impl_;
+  if (m.queue.empty()) return false;
+  auto it = m.queue.begin() + static_cast<std::ptrdiff_t>(m.pick());
+  Message msg = std::move(*it);
+  m.queue.erase(it);
+  if (m.group[msg.from] != m.group[msg.to]) {
+    ++m.stats.cut;
+    m.trace.push_back("cut " + link(m, msg));
+    return true;
+  }
+  if (m.rng.chance(m.options.faults.drop)) {
+    ++m.stats.dropped;
+    m.trace.push_back("drop " + link(m, msg));
+    return true;
+  }
+  bool again = m.rng.chance(m.options.faults.duplicate);
+  m.receive(msg);
+  if (again) {
+    ++m.stats.duplicated;
+    m.trace.push_back("duplicate " + link(m, msg));
+    m.queue.push_back(std::move(msg));
+  }
+  return true;
+}
+
+void Cluster::run() {
+  for (std::uint64_t n = 0; step(); ++n)
+    if (n >= kMaxSteps) impl_->fail("run: the queue did not drain in " + std::to_string(kMaxSteps) + " steps");
+}
+
+void Cluster::syncAll() {
+  ClusterState& m = *impl_;
+  for (std::size_t round = 0; round < m.options.maxRounds; ++round) {
+    if (m.queue.empty() && m.settled()) return;
+    m.antiEntropyRound();
+    run();
+  }
+  if (m.queue.empty() && m.settled()) return;
+  m.fail("syncAll: connected sites still differ after " + std::to_string(m.options.maxRounds) +
+         " anti-entropy rounds (drop=" + std::to_string(m.options.faults.drop) + ")");
+}
+
+std::size_t Cluster::pending() const { return impl_->queue.size(); }
+const NetworkStats& Cluster::stats() const { return impl_->stats; }
+const std::vector<std::string>& Cluster::trace() const { return impl_->trace; }
+
+}  // namespace parley::testing
