@@ -2,7 +2,9 @@
 #   <!-- example:NAME begin -->  and  <!-- example:NAME end -->
 # (without its ``` fences) is exactly the file EXAMPLE, so the documented test cannot drift
 # from the one ctest builds and runs.
-# Usage: cmake -DREADME=README.md -DEXAMPLE=testing/examples/inventory_test.cpp -P check_readme_example.cmake
+# Usage: cmake -DREADME=README.md -DEXAMPLE=testing/examples/inventory_test.cpp [-DOUT=dir]
+#          -P check_readme_example.cmake
+# On a difference the README's block is written to OUT (default: the temporary directory).
 get_filename_component(name "${EXAMPLE}" NAME)
 file(READ "${README}" readme)
 file(READ "${EXAMPLE}" example)
@@ -18,7 +20,12 @@ math(EXPR start "${start} + ${skip}")
 math(EXPR length "${stop} - ${start}")
 string(SUBSTRING "${readme}" ${start} ${length} block)
 if(NOT block STREQUAL example)
-  file(WRITE "${CMAKE_CURRENT_BINARY_DIR}/readme_${name}" "${block}")
-  message(FATAL_ERROR "the README's ${name} block differs from ${EXAMPLE}; "
-                      "diff ${CMAKE_CURRENT_BINARY_DIR}/readme_${name} ${EXAMPLE}")
+  if(NOT DEFINED OUT)
+    set(OUT "$ENV{TMPDIR}")
+    if(OUT STREQUAL "")
+      set(OUT /tmp)
+    endif()
+  endif()
+  file(WRITE "${OUT}/readme_${name}" "${block}")
+  message(FATAL_ERROR "the README's ${name} block differs from ${EXAMPLE}: diff ${OUT}/readme_${name} ${EXAMPLE}")
 endif()

@@ -131,6 +131,20 @@ TEST_CASE("sites in a partition keep their own writes until heal and syncAll joi
   for (std::size_t i = 0; i < c.size(); ++i) CHECK(c.value(i, "SELECT n FROM t") == Int(22));
 }
 
+TEST_CASE("on equal HLC timestamps the site with the higher index wins lww", "[testing][cluster]") {
+  Cluster c(counterOptions(3));
+  c.execOk(0, "INSERT INTO t VALUES (1, 0, 'start')");
+  c.syncAll();
+  c.partition({{0}, {1}, {2}});
+  for (std::size_t site : {2, 0, 1})
+    c.execOk(site, "UPDATE t SET label = ?1 WHERE id = 1", {Value::text("by " + c.name(site))});
+  REQUIRE(c.site(0).lastHlc() == c.site(2).lastHlc());  // no clock moved: a tie on the HLC
+  c.heal();
+  c.syncAll();
+  c.assertConverged();
+  CHECK(c.value(0, "SELECT label FROM t").asText() == "by c");
+}
+
 TEST_CASE("a message sent before a partition is lost when it would cross it, and anti-entropy resends it",
           "[testing][cluster]") {
   Cluster c(counterOptions(2));
@@ -277,6 +291,12 @@ TEST_CASE("the bank scenario ends at each resolver's balance through the simulat
   }
   CHECK_FALSE(c.conflicts(0).empty());
   CHECK(c.conflicts(0).size() == c.conflicts(1).size());
+  // syncAll passes acknowledgements until every site knows what every other holds: final.
+  for (std::size_t site : {0, 1})
+    for (const auto& conflict : c.conflicts(site)) {
+      INFO(c.name(site) << ": " << describe(conflict));
+      CHECK(conflict.final);
+    }
 }
 
 }  // namespace parley::testing
