@@ -1,7 +1,10 @@
 // Uses the installed parley::testing without a test framework: two sites, a concurrent
-// counter update, convergence. Exits 0 and prints the total when it holds.
+// counter update, convergence; and parley::sync, refusing a missing change-set file.
+// Exits 0 and prints the total when both hold.
 #include <iostream>
 
+#include "parley/sync/changeset.hpp"
+#include "parley/sync/tcp.hpp"
 #include "parley/testing/cluster.hpp"
 
 int main() {
@@ -19,5 +22,7 @@ int main() {
   c.assertConverged();
   std::int64_t qty = c.value(1, "SELECT qty FROM stock").asInteger();
   std::cout << "qty " << qty << "\n";
-  return qty == 13 ? 0 : 1;
+  auto missing = parley::sync::inspectChanges("/nonexistent/changes.pcs");
+  std::cout << "inspect: " << missing.status().toString() << "\n";
+  return qty == 13 && !missing.ok() ? 0 : 1;
 }
