@@ -34,7 +34,9 @@ SiteId simulatedClusterId() {
   return id;
 }
 
-void ClusterState::fail(const std::string& what) const { throw ClusterError(what, options.seed); }
+void ClusterState::fail(const std::string& what) const {
+  throw ClusterError(what, options.seed);
+}
 
 Site& ClusterState::at(std::size_t site) const {
   if (site >= sites.size())
@@ -42,14 +44,17 @@ Site& ClusterState::at(std::size_t site) const {
   return *sites[site];
 }
 
-std::string ClusterState::siteName(std::size_t site) const { return options.sites.at(site); }
+std::string ClusterState::siteName(std::size_t site) const {
+  return options.sites.at(site);
+}
 
 void ClusterState::createSite(std::size_t index) {
   const std::string& name = options.sites[index];
   clocks.push_back(std::make_unique<ManualClock>(options.clockStartMs));
   ids.push_back(std::make_unique<FixedIdSource>(simulatedSiteId(index)));
   CreateOptions create{name, ids.back().get(), simulatedClusterId()};
-  auto created = Site::create(":memory:", create, SiteOptions{clocks.back().get(), options.resolvers});
+  auto created =
+      Site::create(":memory:", create, SiteOptions{clocks.back().get(), options.resolvers});
   if (!created) fail("creating site " + name + ": " + created.status().toString());
   sites.push_back(std::move(created).value());
   if (!options.schema.empty()) {
@@ -62,7 +67,8 @@ void ClusterState::findTables() {
   tables = options.tables;
   if (!tables.empty()) return;
   auto r = sites.front()->exec(
-      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE "
+      "'\\' "
       "AND name NOT LIKE 'parley\\_%' ESCAPE '\\' ORDER BY rowid");
   if (!r) fail("listing the schema's tables: " + r.status().toString());
   for (const auto& row : r->rows) tables.push_back(row.at(0).asText());
@@ -83,7 +89,8 @@ void ClusterState::trackTables(Site& site) {
 
 Cluster::Cluster(Options options) : impl_(std::make_unique<ClusterState>(std::move(options))) {
   ClusterState& m = *impl_;
-  if (m.options.sites.empty() || m.options.sites.size() > 255) m.fail("a cluster has 1 to 255 sites");
+  if (m.options.sites.empty() || m.options.sites.size() > 255)
+    m.fail("a cluster has 1 to 255 sites");
   std::set<std::string> names(m.options.sites.begin(), m.options.sites.end());
   if (names.size() != m.options.sites.size()) m.fail("site names must be distinct");
   setFaults(m.options.faults);
@@ -94,14 +101,19 @@ Cluster::Cluster(Options options) : impl_(std::make_unique<ClusterState>(std::mo
   for (auto& site : m.sites)
     for (auto& other : m.sites)
       if (site != other)
-        if (auto st = site->acknowledge(other->id(), {}); !st) m.fail("registering members: " + st.toString());
+        if (auto st = site->acknowledge(other->id(), {}); !st)
+          m.fail("registering members: " + st.toString());
   m.group.assign(m.sites.size(), 0);
 }
 
 Cluster::~Cluster() = default;
 
-std::uint64_t Cluster::seed() const { return impl_->options.seed; }
-std::size_t Cluster::size() const { return impl_->sites.size(); }
+std::uint64_t Cluster::seed() const {
+  return impl_->options.seed;
+}
+std::size_t Cluster::size() const {
+  return impl_->sites.size();
+}
 
 const std::string& Cluster::name(std::size_t site) const {
   impl_->at(site);
@@ -115,7 +127,9 @@ std::size_t Cluster::index(std::string_view name) const {
   return static_cast<std::size_t>(it - names.begin());
 }
 
-Site& Cluster::site(std::size_t site) { return impl_->at(site); }
+Site& Cluster::site(std::size_t site) {
+  return impl_->at(site);
+}
 
 Result<QueryResult> Cluster::exec(std::size_t site, std::string_view sql) {
   Site& s = impl_->at(site);
@@ -123,7 +137,8 @@ Result<QueryResult> Cluster::exec(std::size_t site, std::string_view sql) {
   return s.exec(sql);
 }
 
-Result<QueryResult> Cluster::exec(std::size_t site, std::string_view sql, const std::vector<Value>& params) {
+Result<QueryResult> Cluster::exec(std::size_t site, std::string_view sql,
+                                  const std::vector<Value>& params) {
   Site& s = impl_->at(site);
   advanceClock(site, impl_->options.clockStepMs);
   return s.exec(sql, params);
@@ -131,13 +146,18 @@ Result<QueryResult> Cluster::exec(std::size_t site, std::string_view sql, const 
 
 QueryResult Cluster::execOk(std::size_t site, std::string_view sql) {
   auto r = exec(site, sql);
-  if (!r) impl_->fail("at " + impl_->siteName(site) + ": " + std::string(sql) + ": " + r.status().toString());
+  if (!r)
+    impl_->fail("at " + impl_->siteName(site) + ": " + std::string(sql) + ": " +
+                r.status().toString());
   return std::move(r).value();
 }
 
-QueryResult Cluster::execOk(std::size_t site, std::string_view sql, const std::vector<Value>& params) {
+QueryResult Cluster::execOk(std::size_t site, std::string_view sql,
+                            const std::vector<Value>& params) {
   auto r = exec(site, sql, params);
-  if (!r) impl_->fail("at " + impl_->siteName(site) + ": " + std::string(sql) + ": " + r.status().toString());
+  if (!r)
+    impl_->fail("at " + impl_->siteName(site) + ": " + std::string(sql) + ": " +
+                r.status().toString());
   return std::move(r).value();
 }
 
@@ -160,7 +180,9 @@ ManualClock& Cluster::clock(std::size_t site) {
   return *impl_->clocks[site];
 }
 
-void Cluster::advanceClock(std::size_t site, std::uint64_t ms) { clock(site).advance(ms); }
+void Cluster::advanceClock(std::size_t site, std::uint64_t ms) {
+  clock(site).advance(ms);
+}
 
 void Cluster::partition(const std::vector<std::vector<std::size_t>>& groups) {
   ClusterState& m = *impl_;

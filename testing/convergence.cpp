@@ -15,8 +15,8 @@ constexpr std::size_t kMaxDifferences = 40;
 
 struct TableDump {
   std::vector<std::string> columns;
-  std::vector<std::string> keys;     // each row's key as text, in key order
-  std::map<std::string, Row> rows;   // by key text
+  std::vector<std::string> keys;    // each row's key as text, in key order
+  std::map<std::string, Row> rows;  // by key text
 };
 
 std::string quoted(std::string_view name) {
@@ -33,8 +33,10 @@ std::string keyText(const Row& row, const std::vector<std::size_t>& keyColumns) 
 
 TableDump read(const ClusterState& m, std::size_t site, const std::string& table) {
   Site& s = m.at(site);
-  auto info = s.exec("SELECT name, pk FROM pragma_table_info(?1) ORDER BY cid", {Value::text(table)});
-  if (!info) m.fail("reading table " + table + " at " + m.siteName(site) + ": " + info.status().toString());
+  auto info =
+      s.exec("SELECT name, pk FROM pragma_table_info(?1) ORDER BY cid", {Value::text(table)});
+  if (!info)
+    m.fail("reading table " + table + " at " + m.siteName(site) + ": " + info.status().toString());
   TableDump d;
   std::vector<std::pair<std::int64_t, std::size_t>> order;  // (position in the key, column)
   for (const auto& row : info->rows) {
@@ -48,8 +50,10 @@ TableDump read(const ClusterState& m, std::size_t site, const std::string& table
     keyColumns.push_back(column);
     orderBy += (orderBy.empty() ? "" : ", ") + std::to_string(column + 1);
   }
-  auto rows = s.exec("SELECT * FROM " + quoted(table) + (orderBy.empty() ? "" : " ORDER BY " + orderBy));
-  if (!rows) m.fail("reading table " + table + " at " + m.siteName(site) + ": " + rows.status().toString());
+  auto rows =
+      s.exec("SELECT * FROM " + quoted(table) + (orderBy.empty() ? "" : " ORDER BY " + orderBy));
+  if (!rows)
+    m.fail("reading table " + table + " at " + m.siteName(site) + ": " + rows.status().toString());
   for (auto& row : rows->rows) {
     std::string key = keyText(row, keyColumns);
     d.keys.push_back(key);
@@ -68,7 +72,8 @@ struct Diff {
     if (++count <= kMaxDifferences) lines.push_back(std::move(line));
   }
 
-  void compareRow(const std::string& table, const std::vector<TableDump>& dumps, const std::string& key) {
+  void compareRow(const std::string& table, const std::vector<TableDump>& dumps,
+                  const std::string& key) {
     std::vector<const Row*> rows;
     for (const auto& d : dumps) {
       auto it = d.rows.find(key);
@@ -89,10 +94,12 @@ struct Diff {
     }
   }
 
-  void reportMissing(const std::string& table, const std::string& key, const std::vector<const Row*>& rows) {
+  void reportMissing(const std::string& table, const std::string& key,
+                     const std::vector<const Row*>& rows) {
     std::string line = "table " + table + ", key " + key + ":";
     for (std::size_t i = 0; i < rows.size(); ++i)
-      line += " " + m.siteName(sites[i]) + "=" + (rows[i] ? rowText(*rows[i]) : std::string("(no row)"));
+      line += " " + m.siteName(sites[i]) + "=" +
+              (rows[i] ? rowText(*rows[i]) : std::string("(no row)"));
     add(line);
   }
 
@@ -145,7 +152,8 @@ Convergence Cluster::converged(const std::vector<std::size_t>& sites) const {
   out << "sites " << siteList(m, sites) << " diverge in " << diff.count << " place"
       << (diff.count == 1 ? "" : "s") << ":\n";
   for (const auto& line : diff.lines) out << "  " << line << "\n";
-  if (diff.count > diff.lines.size()) out << "  ... and " << diff.count - diff.lines.size() << " more\n";
+  if (diff.count > diff.lines.size())
+    out << "  ... and " << diff.count - diff.lines.size() << " more\n";
   out << "holding:";
   for (std::size_t s : sites) out << " " << m.siteName(s) << "=" << m.at(s).vector().toString();
   out << "\nreplay with seed=" << m.options.seed;
@@ -173,8 +181,9 @@ std::string Cluster::dump(std::size_t site) const {
 std::string describe(const ConflictReport& c) {
   std::string out = toString(c.kind) + " " + c.table + rowText(c.pk);
   if (!c.column.empty()) out += "." + c.column;
-  out += " [" + c.resolver + "] local " + c.localValue.toSqlLiteral() + " remote " + c.remoteValue.toSqlLiteral() +
-         " (" + c.remoteDot.toString() + ") -> " + c.result.toSqlLiteral() + " " + toString(c.outcome);
+  out += " [" + c.resolver + "] local " + c.localValue.toSqlLiteral() + " remote " +
+         c.remoteValue.toSqlLiteral() + " (" + c.remoteDot.toString() + ") -> " +
+         c.result.toSqlLiteral() + " " + toString(c.outcome);
   if (!c.reason.empty()) out += " (" + c.reason + ")";
   return out;
 }

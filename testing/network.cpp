@@ -21,13 +21,16 @@ std::string link(const ClusterState& m, const Message& msg) {
 Message ClusterState::compose(std::size_t from, std::size_t to) {
   Site& source = at(from);
   Message m{++messages, from, to, {}, {}};
-  Status st = source.forEachChangeSince(at(to).vector(), [&](const Dot&, Hlc, std::string_view body) {
-    m.bodies.emplace_back(body);
-    return Status::ok();
-  });
-  if (!st) fail("composing a message " + siteName(from) + "->" + siteName(to) + ": " + st.toString());
+  Status st =
+      source.forEachChangeSince(at(to).vector(), [&](const Dot&, Hlc, std::string_view body) {
+        m.bodies.emplace_back(body);
+        return Status::ok();
+      });
+  if (!st)
+    fail("composing a message " + siteName(from) + "->" + siteName(to) + ": " + st.toString());
   auto acks = source.acknowledgements();
-  if (!acks) fail("reading acknowledgements at " + siteName(from) + ": " + acks.status().toString());
+  if (!acks)
+    fail("reading acknowledgements at " + siteName(from) + ": " + acks.status().toString());
   m.acknowledgements = std::move(acks).value();
   return m;
 }
@@ -41,15 +44,17 @@ void ClusterState::receive(const Message& m) {
     fail("message " + link(*this, m) + " does not decode: " + e.status().toString());
   }
   auto applied = target.apply(batch);
-  if (!applied) fail("apply of message " + link(*this, m) + " failed: " + applied.status().toString());
+  if (!applied)
+    fail("apply of message " + link(*this, m) + " failed: " + applied.status().toString());
   for (const auto& [site, vector] : m.acknowledgements)
     if (auto st = target.acknowledge(site, vector); !st)
       fail("acknowledge at " + siteName(m.to) + ": " + st.toString());
-  if (auto st = target.noteSync(at(m.from).id()); !st) fail("noteSync at " + siteName(m.to) + ": " + st.toString());
+  if (auto st = target.noteSync(at(m.from).id()); !st)
+    fail("noteSync at " + siteName(m.to) + ": " + st.toString());
   ++stats.delivered;
   trace.push_back("deliver " + link(*this, m) + ": " + std::to_string(m.bodies.size()) + " txns, " +
-                  std::to_string(applied->applied) + " new, " + std::to_string(applied->conflicts.size()) +
-                  " conflicts");
+                  std::to_string(applied->applied) + " new, " +
+                  std::to_string(applied->conflicts.size()) + " conflicts");
 }
 
 std::size_t ClusterState::pick() {
@@ -86,13 +91,15 @@ void ClusterState::antiEntropyRound() {
 void ClusterState::enqueue(std::size_t from, std::size_t to) {
   queue.push_back(compose(from, to));
   ++stats.sent;
-  trace.push_back("send " + link(*this, queue.back()) + ": " + std::to_string(queue.back().bodies.size()) + " txns");
+  trace.push_back("send " + link(*this, queue.back()) + ": " +
+                  std::to_string(queue.back().bodies.size()) + " txns");
 }
 
 void Cluster::send(std::size_t from, std::size_t to) {
   ClusterState& m = *impl_;
   if (from == to) m.fail("send: " + m.siteName(from) + " cannot send to itself");
-  if (!connected(from, to)) m.fail("send: " + m.siteName(from) + " and " + m.siteName(to) + " are partitioned");
+  if (!connected(from, to))
+    m.fail("send: " + m.siteName(from) + " and " + m.siteName(to) + " are partitioned");
   m.enqueue(from, to);
 }
 
@@ -138,7 +145,8 @@ bool Cluster::step() {
 
 void Cluster::run() {
   for (std::uint64_t n = 0; step(); ++n)
-    if (n >= kMaxSteps) impl_->fail("run: the queue did not drain in " + std::to_string(kMaxSteps) + " steps");
+    if (n >= kMaxSteps)
+      impl_->fail("run: the queue did not drain in " + std::to_string(kMaxSteps) + " steps");
 }
 
 void Cluster::syncAll() {
@@ -153,8 +161,14 @@ void Cluster::syncAll() {
          " anti-entropy rounds (drop=" + std::to_string(m.options.faults.drop) + ")");
 }
 
-std::size_t Cluster::pending() const { return impl_->queue.size(); }
-const NetworkStats& Cluster::stats() const { return impl_->stats; }
-const std::vector<std::string>& Cluster::trace() const { return impl_->trace; }
+std::size_t Cluster::pending() const {
+  return impl_->queue.size();
+}
+const NetworkStats& Cluster::stats() const {
+  return impl_->stats;
+}
+const std::vector<std::string>& Cluster::trace() const {
+  return impl_->trace;
+}
 
 }  // namespace parley::testing

@@ -29,9 +29,11 @@ TEST_CASE("concurrent stock movements add up and the latest rename wins", "[inve
 
   c.heal();
   c.syncAll();
-  REQUIRE_NOTHROW(c.assertConverged());  // on failure: a diff per table, key and column, and the seed
+  REQUIRE_NOTHROW(
+      c.assertConverged());  // on failure: a diff per table, key and column, and the seed
   for (std::size_t site = 0; site < c.size(); ++site) {
-    CHECK(c.value(site, "SELECT qty FROM inventory WHERE sku = 1").asInteger() == 115);  // 100 + 50 - 30 - 5
+    CHECK(c.value(site, "SELECT qty FROM inventory WHERE sku = 1").asInteger() ==
+          115);  // 100 + 50 - 30 - 5
     CHECK(c.value(site, "SELECT name FROM inventory WHERE sku = 1").asText() == "bolt M8");
   }
   bool renameResolved = false;  // the conflict log says what was resolved, and how
@@ -43,8 +45,8 @@ TEST_CASE("concurrent stock movements add up and the latest rename wins", "[inve
 TEST_CASE("the counts add up on a network that drops, duplicates and reorders", "[inventory]") {
   auto seed = GENERATE(range(1, 6));
   auto options = inventoryCluster();
-  options.seed = seed;                    // every failure message says "seed=N"
-  options.faults = {0.3, 0.2, 0.5};       // drop, duplicate, reorder
+  options.seed = seed;               // every failure message says "seed=N"
+  options.faults = {0.3, 0.2, 0.5};  // drop, duplicate, reorder
   Cluster c(options);
   c.execOk(0, "INSERT INTO inventory VALUES (1, 'bolt', 100)");
   c.syncAll();
@@ -57,5 +59,6 @@ TEST_CASE("the counts add up on a network that drops, duplicates and reorders", 
   }
   c.syncAll();
   REQUIRE_NOTHROW(c.assertConverged());
-  CHECK(c.value(2, "SELECT qty FROM inventory").asInteger() == 130);  // every increment counted once
+  CHECK(c.value(2, "SELECT qty FROM inventory").asInteger() ==
+        130);  // every increment counted once
 }

@@ -14,7 +14,9 @@
 namespace parley::testing {
 namespace {
 
-Value Int(std::int64_t v) { return Value::integer(v); }
+Value Int(std::int64_t v) {
+  return Value::integer(v);
+}
 
 // t(id, n counter, label lww): three sites.
 Options counterOptions(std::uint64_t seed) {
@@ -57,23 +59,34 @@ std::int64_t randomSchedule(Cluster& c, std::uint64_t seed, int operations) {
       case 1:
       case 2: {  // increment some row this site holds
         std::int64_t delta = static_cast<std::int64_t>(next(21)) - 10;
-        auto r = c.execOk(site, "UPDATE t SET n = n + ?1, label = ?2 WHERE id = (SELECT min(id) FROM t WHERE id >= ?3)",
-                          {Int(delta), Value::text("by " + c.name(site)), Int(static_cast<std::int64_t>(next(3000)))});
+        auto r = c.execOk(
+            site,
+            "UPDATE t SET n = n + ?1, label = ?2 WHERE id = (SELECT min(id) FROM t WHERE id >= ?3)",
+            {Int(delta), Value::text("by " + c.name(site)),
+             Int(static_cast<std::int64_t>(next(3000)))});
         total += delta * r.changes;
         break;
       }
-      case 3: c.advanceClock(site, next(5)); break;
+      case 3:
+        c.advanceClock(site, next(5));
+        break;
       case 4: {
         std::size_t to = next(c.size());
         if (to != site && c.connected(site, to)) c.send(site, to);
         break;
       }
-      case 5: c.step(); break;
-      case 6:
-        if (next(4) == 0) c.partition({{site}});
-        else c.heal();
+      case 5:
+        c.step();
         break;
-      default: c.run(); break;
+      case 6:
+        if (next(4) == 0)
+          c.partition({{site}});
+        else
+          c.heal();
+        break;
+      default:
+        c.run();
+        break;
     }
   }
   return total;
@@ -90,7 +103,8 @@ std::string fingerprint(Cluster& c) {
   for (std::size_t i = 0; i < c.size(); ++i) {
     out += c.name(i) + ":\n" + c.dump(i) + "conflicts:\n";
     for (const auto& conflict : c.conflicts(i)) out += "  " + describe(conflict) + "\n";
-    out += "vector " + c.site(i).vector().toString() + " hlc " + c.site(i).lastHlc().toString() + "\n";
+    out +=
+        "vector " + c.site(i).vector().toString() + " hlc " + c.site(i).lastHlc().toString() + "\n";
   }
   for (const auto& line : c.trace()) out += line + "\n";
   return out;
@@ -107,7 +121,8 @@ std::string messageOf(const std::function<void()>& fn) {
 
 }  // namespace
 
-TEST_CASE("sites in a partition keep their own writes until heal and syncAll join them", "[testing][cluster]") {
+TEST_CASE("sites in a partition keep their own writes until heal and syncAll join them",
+          "[testing][cluster]") {
   Cluster c(counterOptions(1));
   c.execOk(0, "INSERT INTO t VALUES (1, 10, 'start')");
   c.syncAll();
@@ -143,8 +158,9 @@ TEST_CASE("on equal HLC timestamps the site with the higher index wins lww", "[t
   CHECK(c.value(0, "SELECT label FROM t").asText() == "by c");
 }
 
-TEST_CASE("a message sent before a partition is lost when it would cross it, and anti-entropy resends it",
-          "[testing][cluster]") {
+TEST_CASE(
+    "a message sent before a partition is lost when it would cross it, and anti-entropy resends it",
+    "[testing][cluster]") {
   Cluster c(counterOptions(2));
   c.execOk(0, "INSERT INTO t VALUES (1, 1, 'x')");
   c.send(0, 1);
@@ -180,7 +196,8 @@ TEST_CASE("dropped, duplicated and reordered messages still converge to the sum 
   }
 }
 
-TEST_CASE("the same seed and calls give byte-identical sites, conflict logs and schedules", "[testing][cluster]") {
+TEST_CASE("the same seed and calls give byte-identical sites, conflict logs and schedules",
+          "[testing][cluster]") {
   auto runOnce = [](std::uint64_t seed) {
     Options o = counterOptions(seed);
     o.faults = Faults{0.2, 0.2, 0.7};
@@ -197,7 +214,8 @@ TEST_CASE("the same seed and calls give byte-identical sites, conflict logs and 
   CHECK(first.find("conflicts:\n  ") != std::string::npos);
 }
 
-TEST_CASE("assertConverged names the table, key, column, each site's value and the seed", "[testing][cluster]") {
+TEST_CASE("assertConverged names the table, key, column, each site's value and the seed",
+          "[testing][cluster]") {
   Options o = counterOptions(4242);
   o.sites = {"ny", "ldn", "tokyo"};
   Cluster c(o);
@@ -210,8 +228,10 @@ TEST_CASE("assertConverged names the table, key, column, each site's value and t
   Convergence verdict = c.converged();
   INFO(verdict.message);
   CHECK_FALSE(verdict.ok);
-  CHECK(verdict.message.find("table t, key (1), column n: ny=10 ldn=3 tokyo=10") != std::string::npos);
-  CHECK(verdict.message.find("table t, key (2): ny=(no row) ldn=(2, 1, 'nut') tokyo=(no row)") != std::string::npos);
+  CHECK(verdict.message.find("table t, key (1), column n: ny=10 ldn=3 tokyo=10") !=
+        std::string::npos);
+  CHECK(verdict.message.find("table t, key (2): ny=(no row) ldn=(2, 1, 'nut') tokyo=(no row)") !=
+        std::string::npos);
   CHECK(verdict.message.find("seed=4242") != std::string::npos);
   CHECK(verdict.message.find("column label") == std::string::npos);  // only what differs
   std::string thrown;
@@ -225,13 +245,19 @@ TEST_CASE("assertConverged names the table, key, column, each site's value and t
   CHECK_NOTHROW(c.assertConverged({0, 2}));
 }
 
-TEST_CASE("bad calls throw one line that names the problem and the seed", "[testing][cluster][errors]") {
+TEST_CASE("bad calls throw one line that names the problem and the seed",
+          "[testing][cluster][errors]") {
   Cluster c(counterOptions(77));
   CHECK(messageOf([&] { c.partition({{0, 9}}); }) == "no site 9: the cluster has 3 (seed=77)");
-  CHECK(messageOf([&] { c.partition({{0}, {0}}); }) == "partition: site a is in two groups (seed=77)");
+  CHECK(messageOf([&] {
+          c.partition({{0}, {0}});
+        }) == "partition: site a is in two groups (seed=77)");
   CHECK(messageOf([&] { c.send(1, 1); }) == "send: b cannot send to itself (seed=77)");
-  CHECK(messageOf([&] { c.setFaults({1.0, 0, 0}); }).find("drop and duplicate must be below 1") != std::string::npos);
-  CHECK(messageOf([&] { c.value(0, "SELECT * FROM t"); }).find("returned 0 rows") != std::string::npos);
+  CHECK(messageOf([&] {
+          c.setFaults({1.0, 0, 0});
+        }).find("drop and duplicate must be below 1") != std::string::npos);
+  CHECK(messageOf([&] { c.value(0, "SELECT * FROM t"); }).find("returned 0 rows") !=
+        std::string::npos);
   CHECK(messageOf([&] { c.query(0, "SELECT nope FROM t"); }).find("seed=77") != std::string::npos);
   CHECK_FALSE(c.exec(0, "INSERT INTO nowhere VALUES (1)").ok());  // errors of SQL are values
 
@@ -240,17 +266,20 @@ TEST_CASE("bad calls throw one line that names the problem and the seed", "[test
   CHECK(messageOf([&] { Cluster refused(bad); }).find("PRIMARY KEY") != std::string::npos);
   bad = counterOptions(3);
   bad.configs["missing"] = TableConfig{};
-  CHECK(messageOf([&] { Cluster refused(bad); }).find("\"missing\", which is not tracked") != std::string::npos);
+  CHECK(messageOf([&] { Cluster refused(bad); }).find("\"missing\", which is not tracked") !=
+        std::string::npos);
 }
 
-TEST_CASE("syncAll gives up with the seed when the network loses almost everything", "[testing][cluster][errors]") {
+TEST_CASE("syncAll gives up with the seed when the network loses almost everything",
+          "[testing][cluster][errors]") {
   Options o = counterOptions(11);
   o.faults.drop = 0.999;
   o.maxRounds = 5;
   Cluster c(o);
   c.execOk(0, "INSERT INTO t VALUES (1, 1, 'x')");
   std::string message = messageOf([&] { c.syncAll(); });
-  CHECK(message.find("syncAll: connected sites still differ after 5 anti-entropy rounds") != std::string::npos);
+  CHECK(message.find("syncAll: connected sites still differ after 5 anti-entropy rounds") !=
+        std::string::npos);
   CHECK(message.find("(seed=11)") != std::string::npos);
 }
 
@@ -261,11 +290,14 @@ TEST_CASE("the bank scenario ends at each resolver's balance through the simulat
     std::int64_t expected;
   };
   // NY withdraws 100 at +100 ms, LDN 200 at +200 ms: LDN's is the later stamp.
-  Case k = GENERATE(values<Case>({{"lww", 800}, {"fww", 900}, {"merge", 700}, {"counter", 700}, {"reject", 900}}));
+  Case k = GENERATE(values<Case>(
+      {{"lww", 800}, {"fww", 900}, {"merge", 700}, {"counter", 700}, {"reject", 900}}));
   INFO("balance=" << k.strategy);
   Options o;
   o.sites = {"ny", "ldn"};
-  o.schema = "CREATE TABLE accounts(id INTEGER PRIMARY KEY, owner TEXT, balance INTEGER CHECK (balance >= 0));";
+  o.schema =
+      "CREATE TABLE accounts(id INTEGER PRIMARY KEY, owner TEXT, balance INTEGER CHECK (balance >= "
+      "0));";
   o.configs["accounts"].overrides["balance"] = k.strategy;
   o.faults = Faults{0.2, 0.2, 0.5};
   Cluster c(o);

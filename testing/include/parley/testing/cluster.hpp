@@ -126,7 +126,8 @@ class Cluster {
   // Runs SQL at one site (after advancing its clock by clockStepMs). Errors are values:
   // a CHECK constraint refusing a local write is a result a test may expect.
   Result<QueryResult> exec(std::size_t site, std::string_view sql);
-  Result<QueryResult> exec(std::size_t site, std::string_view sql, const std::vector<Value>& params);
+  Result<QueryResult> exec(std::size_t site, std::string_view sql,
+                           const std::vector<Value>& params);
   // exec() that must succeed: throws ClusterError with the site, the SQL and the error.
   QueryResult execOk(std::size_t site, std::string_view sql);
   QueryResult execOk(std::size_t site, std::string_view sql, const std::vector<Value>& params);
