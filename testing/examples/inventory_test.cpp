@@ -29,14 +29,15 @@ TEST_CASE("concurrent stock movements add up and the latest rename wins", "[inve
 
   c.heal();
   c.syncAll();
-  REQUIRE_NOTHROW(
-      c.assertConverged());  // on failure: a diff per table, key and column, and the seed
+  // On failure: a diff per table, key and column, and the seed.
+  REQUIRE_NOTHROW(c.assertConverged());
   for (std::size_t site = 0; site < c.size(); ++site) {
-    CHECK(c.value(site, "SELECT qty FROM inventory WHERE sku = 1").asInteger() ==
-          115);  // 100 + 50 - 30 - 5
+    // Every movement counts (100 + 50 - 30 - 5); the truck's rename is the latest.
+    CHECK(c.value(site, "SELECT qty FROM inventory WHERE sku = 1").asInteger() == 115);
     CHECK(c.value(site, "SELECT name FROM inventory WHERE sku = 1").asText() == "bolt M8");
   }
-  bool renameResolved = false;  // the conflict log says what was resolved, and how
+  // The conflict log says what was resolved, and how.
+  bool renameResolved = false;
   for (const auto& conflict : c.conflicts(depot))
     renameResolved |= conflict.column == "name" && conflict.result == Value::text("bolt M8");
   CHECK(renameResolved);
@@ -59,6 +60,5 @@ TEST_CASE("the counts add up on a network that drops, duplicates and reorders", 
   }
   c.syncAll();
   REQUIRE_NOTHROW(c.assertConverged());
-  CHECK(c.value(2, "SELECT qty FROM inventory").asInteger() ==
-        130);  // every increment counted once
+  CHECK(c.value(2, "SELECT qty FROM inventory").asInteger() == 130);  // each +1 exactly once
 }
