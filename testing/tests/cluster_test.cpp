@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -194,6 +195,49 @@ TEST_CASE("dropped, duplicated and reordered messages still converge to the sum 
       CHECK(c.stats().reordered > 0);
     }
   }
+}
+
+TEST_CASE("random withdrawals under merge with a CHECK conserve money and never overdraw",
+          "[testing][cluster][faults][bank]") {
+  std::uint64_t seeds = seedCount();
+  std::size_t bounces = 0;
+  for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
+    INFO("seed=" << seed);
+    Options o;
+    o.sites = {"ny", "ldn", "tokyo"};
+    o.schema =
+        "CREATE TABLE accounts(id INTEGER PRIMARY KEY, balance INTEGER CHECK (balance >= 0));";
+    o.configs["accounts"].overrides["balance"] = "merge";
+    o.seed = seed;
+    o.faults = Faults{0.3, 0.2, 0.5};
+    Cluster c(o);
+    c.execOk(0, "INSERT INTO accounts VALUES (1, 1000)");
+    c.syncAll();
+    std::map<Dot, std::int64_t> withdrawn;  // by the transaction that withdrew
+    for (std::uint64_t op = 0; op < 30; ++op) {
+      std::size_t site = (seed + op * 7) % c.size();
+      std::int64_t amount = static_cast<std::int64_t>(((seed * 31 + op * 17) % 9 + 1) * 25);
+      auto r =
+          c.exec(site, "UPDATE accounts SET balance = balance - ?1 WHERE id = 1", {Int(amount)});
+      if (r.ok())
+        withdrawn[Dot{c.site(site).id(), c.site(site).vector().get(c.site(site).id())}] = amount;
+      c.send(site, (site + 1 + op % 2) % c.size());
+      c.step();
+    }
+    c.syncAll();
+    REQUIRE_NOTHROW(c.assertConverged());
+    std::int64_t expected = 1000;
+    for (const auto& [dot, amount] : withdrawn) expected -= amount;
+    for (std::size_t site = 0; site < c.size(); ++site)
+      for (const auto& bounced : c.rejected(site)) {
+        expected += withdrawn.at(bounced.remoteDot);
+        ++bounces;
+      }
+    std::int64_t balance = c.value(0, "SELECT balance FROM accounts").asInteger();
+    CHECK(balance >= 0);
+    CHECK(balance == expected);
+  }
+  CHECK(bounces > 0);  // concurrent withdrawals did overdraw, and were rejected
 }
 
 TEST_CASE("the same seed and calls give byte-identical sites, conflict logs and schedules",
