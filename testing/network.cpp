@@ -55,6 +55,8 @@ void ClusterState::receive(const Message& m) {
   trace.push_back("deliver " + link(*this, m) + ": " + std::to_string(m.bodies.size()) + " txns, " +
                   std::to_string(applied->applied) + " new, " +
                   std::to_string(applied->conflicts.size()) + " conflicts");
+  for (const auto& warning : applied->warnings)
+    trace.push_back("warning at " + siteName(m.to) + ": " + warning);
 }
 
 std::size_t ClusterState::pick() {

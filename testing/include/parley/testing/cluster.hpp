@@ -164,7 +164,8 @@ class Cluster {
   void syncAll();
   std::size_t pending() const;
   const NetworkStats& stats() const;
-  // One line per network event ("send 0->1 2 txns", "drop 0->1", ...), for debugging.
+  // One line per network event ("send #3 a->b: 2 txns", "drop #3 a->b", ...) and per warning
+  // an apply gave (clock skew beyond the bound), for debugging.
   const std::vector<std::string>& trace() const;
 
   // Whether every site (or those listed) holds the same rows in every tracked table.
