@@ -48,7 +48,7 @@ ChildProcess::ChildProcess(const std::string& program, const std::vector<std::st
 }
 
 ChildProcess::~ChildProcess() {
-  if (pid_ > 0) {
+  if (pid_ > 0 && !status_) {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
   }
@@ -84,7 +84,13 @@ std::optional<std::string> ChildProcess::readLine(std::chrono::milliseconds time
 }
 
 void ChildProcess::signal(int sig) {
-  if (pid_ > 0) ::kill(pid_, sig);  // a zombie (ended, not reaped) ignores it harmlessly
+  if (pid_ > 0 && !status_) ::kill(pid_, sig);  // a zombie (ended, not reaped) ignores it harmlessly
+}
+
+bool ChildProcess::running() {
+  int status = 0;
+  if (!status_ && ::waitpid(pid_, &status, WNOHANG) == pid_) status_ = status;
+  return !status_;
 }
 
 ChildExit ChildProcess::wait(std::chrono::milliseconds timeout) {
@@ -93,12 +99,12 @@ ChildExit ChildProcess::wait(std::chrono::milliseconds timeout) {
   while (!eof_) {
     if (!fill(deadline) && !eof_ && std::chrono::steady_clock::now() >= deadline) {
       exit.timedOut = true;
-      ::kill(pid_, SIGKILL);
+      signal(SIGKILL);
       deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     }
   }
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
+  int status = status_.value_or(0);
+  if (!status_) ::waitpid(pid_, &status, 0);
   pid_ = -1;
   exit.killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && !exit.timedOut;
   exit.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -37,12 +37,15 @@ class ChildProcess {
   // The next stdout line, or nullopt at EOF or after `timeout`.
   std::optional<std::string> readLine(std::chrono::milliseconds timeout);
   void signal(int sig);
+  // Whether it has not ended yet (reaping it if it has).
+  bool running();
   // Reads stdout to EOF and reaps the child; kills it first if it has not ended by `timeout`.
   ChildExit wait(std::chrono::milliseconds timeout);
 
  private:
   bool fill(std::chrono::steady_clock::time_point deadline);  // false at EOF or deadline
   pid_t pid_ = -1;
+  std::optional<int> status_;  // once reaped
   int out_ = -1;
   std::filesystem::path stderrFile_;
   std::string buffer_;
