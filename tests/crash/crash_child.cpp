@@ -6,8 +6,8 @@
 //   parley-crash-child sync SITE PORT                   syncs with the server on 127.0.0.1:PORT
 //
 // Stdout is a protocol for the driver (tests/crash/crash_test.cpp), written unbuffered:
-// "ack N" after transaction N committed, "port P" once serving, "ops K" with the number of
-// mutating file operations at a normal end. Env PARLEY_CRASH_AT=N kills the process at its
+// "ack N" after transaction N committed, "port P" once serving, "ops K syncs S" with the number
+// of mutating file operations (S of them xSync) at a normal end. Env PARLEY_CRASH_AT=N kills the process at its
 // Nth such operation (crash_vfs.hpp). serve runs until SIGTERM (a normal end) or SIGKILL.
 // Errors: one line on stderr, exit 1.
 #include <unistd.h>
@@ -108,7 +108,7 @@ int run(const std::vector<std::string>& args) {
   else if (role == "serve" && rest.size() == 1) serve(env, rest);
   else if (role == "sync" && rest.size() == 2) syncWith(env, rest);
   else throw Failure{"usage: parley-crash-child write|import|serve|sync ARGS... (see crash_child.cpp)"};
-  say(fmt::format("ops {}", crashVfsOperations()));
+  say(fmt::format("ops {} syncs {}", crashVfsOperations(), crashVfsSyncs()));
   return 0;
 }
 

@@ -20,9 +20,11 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -64,8 +66,11 @@ T take(Result<T> r) {
 
 // What a calibration run (no kill) measured: operations and wall time.
 struct Calibration {
-  std::uint64_t ops = 0;
+  std::uint64_t ops = 0, syncs = 0;
   microseconds duration{0};
+  std::string describe() const {
+    return fmt::format("{} file operations, {} syncs, {} ms", ops, syncs, duration.count() / 1000);
+  }
 };
 
 // Where to kill: at a VFS operation, or after a delay.
@@ -77,7 +82,7 @@ struct KillPoint {
     return atOperation ? std::vector<std::string>{fmt::format("PARLEY_CRASH_AT={}", at)} : std::vector<std::string>{};
   }
   std::string describe(const Calibration& c) const {
-    return atOperation ? fmt::format("at file operation {} of {}", at, c.ops)
+    return atOperation ? fmt::format("at file operation {} of {} ({} syncs)", at, c.ops, c.syncs)
                        : fmt::format("after {} us of {}", at, c.duration.count());
   }
 };
@@ -216,12 +221,17 @@ ChildExit runKilled(const Cluster& c, const std::vector<std::string>& args, cons
   return child.wait(kChildTimeout);
 }
 
-std::uint64_t opsOf(const ChildExit& e) {
+// What a child that ended normally said of its file operations.
+Calibration opsOf(const ChildExit& e, microseconds duration) {
   INFO(e.describe());
   REQUIRE(e.exitCode == 0);
   REQUIRE(!e.lines.empty());
-  REQUIRE(e.lines.back().starts_with("ops "));
-  return std::stoull(e.lines.back().substr(4));
+  std::istringstream line(e.lines.back());
+  std::string ops, syncs;
+  Calibration c{0, 0, duration};
+  line >> ops >> c.ops >> syncs >> c.syncs;
+  REQUIRE((ops == "ops" && syncs == "syncs" && c.ops > 0));
+  return c;
 }
 
 // A child's arguments for a cluster's files.
@@ -236,7 +246,7 @@ Calibration calibrate(const Cluster& base, const Args& args, const std::string& 
   auto start = std::chrono::steady_clock::now();
   ChildExit e = runChild(c, args(c), {});
   REQUIRE(resultOf(e) == result);
-  Calibration cal{opsOf(e), std::chrono::duration_cast<microseconds>(std::chrono::steady_clock::now() - start)};
+  Calibration cal = opsOf(e, std::chrono::duration_cast<microseconds>(std::chrono::steady_clock::now() - start));
   fs::remove_all(c.dir());
   return cal;
 }
@@ -258,6 +268,7 @@ std::int64_t lastAck(const ChildExit& e) {
 // How a run's kill points landed; reported once all passed (the soak's figures).
 struct Tally {
   const char* workload;
+  std::string calibration;  // what a run without a kill did
   int points = 0, killedAtOperation = 0, killedByDelay = 0, ranToEnd = 0;
   void count(const KillPoint& k, bool killed) {
     ++points;
@@ -266,9 +277,9 @@ struct Tally {
     else ++killedByDelay;
   }
   void report() const {
-    std::cout << fmt::format("crash {}: {} points, {} killed at a file operation, {} killed after a delay, "
+    std::cout << fmt::format("crash {} ({}): {} points, {} killed at a file operation, {} killed after a delay, "
                              "{} ran to the end; all checks passed\n",
-                             workload, points, killedAtOperation, killedByDelay, ranToEnd);
+                             workload, calibration, points, killedAtOperation, killedByDelay, ranToEnd);
   }
 };
 
@@ -282,6 +293,36 @@ Run crashRun() {
 
 }  // namespace
 
+TEST_CASE("the crash checks find a partial transaction, a gap, lost money, a vector mismatch and a corrupt file",
+          "[crash][checker]") {
+  Cluster c(scratch("checker"));
+  c.create(3, 0);
+  REQUIRE(c.checkAfterCrash("a.db").held[kOriginA] == 3);
+  {
+    auto a = c.open("a.db");
+    REQUIRE(take(readBankState(*a)).held[kOriginA] == 3);
+    REQUIRE_FALSE(checkVector(*a, a->id(), 0, 3).isOk());  // the baseline (tracking) is not counted
+    take(a->exec("DELETE FROM entries WHERE txn = 1 AND id % 3 = 0"));
+    Status partial = readBankState(*a).status();
+    CHECK_THAT(partial.message(), Catch::Contains("transaction 1 of origin 1 is partial"));
+    take(a->exec("DELETE FROM entries WHERE txn = 1"));
+    CHECK_THAT(readBankState(*a).status().message(), Catch::Contains("has transaction 2 but not 1"));
+    take(a->exec("DELETE FROM entries WHERE txn = 2"));
+    REQUIRE(take(readBankState(*a)).held[kOriginA] == 1);
+    take(a->exec("UPDATE accounts SET balance = balance + 1 WHERE id = 1"));
+    CHECK_THAT(readBankState(*a).status().message(), Catch::Contains("balances sum to 8001"));
+  }
+  REQUIRE(Cluster::integrityCheck(c.path("a.db")).isOk());
+  {
+    std::fstream f(c.path("a.db"), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4096 * 3);
+    std::string garbage(4096, '\x5a');
+    f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  REQUIRE_FALSE(Cluster::integrityCheck(c.path("a.db")).isOk());
+  fs::remove_all(c.dir());
+}
+
 TEST_CASE("a site killed during local transactions keeps every acknowledged one and no partial one",
           "[crash][write]") {
   constexpr std::int64_t kTxns = 120;
@@ -292,7 +333,7 @@ TEST_CASE("a site killed during local transactions keeps every acknowledged one 
     return std::vector<std::string>{"write", c.path("a.db"), std::to_string(kOriginA), "0", std::to_string(kTxns)};
   };
   Calibration cal = calibrate(base, args, fmt::format("ack {}", kTxns - 1));
-  Tally tally{"write"};
+  Tally tally{"write", cal.describe()};
   for (int i = 0; i < run.points; ++i) {
     KillPoint k = pickKill(run.seed + static_cast<std::uint64_t>(i), cal);
     INFO("seed " << k.seed << ", kill " << k.describe(cal) << "\n" << replayLine(k.seed, "[crash][write]"));
@@ -328,7 +369,7 @@ TEST_CASE("an import killed at any point applies all of the change set or none, 
     return std::vector<std::string>{"import", c.path("a.db"), c.path("b.pcs")};
   };
   Calibration cal = calibrate(base, args, fmt::format("imported {}", kTxns));
-  Tally tally{"import"};
+  Tally tally{"import", cal.describe()};
   for (int i = 0; i < run.points; ++i) {
     KillPoint k = pickKill(run.seed + static_cast<std::uint64_t>(i), cal);
     INFO("seed " << k.seed << ", kill " << k.describe(cal) << "\n" << replayLine(k.seed, "[crash][import]"));
@@ -407,12 +448,12 @@ TEST_CASE("a TCP sync killed on either side leaves both sites whole, and a new s
     auto start = std::chrono::steady_clock::now();
     ChildExit e = runChild(c, {"sync", c.path("a.db"), port->substr(5)}, {});
     REQUIRE(resultOf(e) == fmt::format("synced sent {} received {}", kTxns, kTxns));
-    client = {opsOf(e), std::chrono::duration_cast<microseconds>(std::chrono::steady_clock::now() - start)};
+    client = opsOf(e, std::chrono::duration_cast<microseconds>(std::chrono::steady_clock::now() - start));
     s.signal(SIGTERM);
-    server = {opsOf(s.wait(kChildTimeout)), client.duration};
+    server = opsOf(s.wait(kChildTimeout), client.duration);
     fs::remove_all(c.dir());
   }
-  Tally tally{"tcp"};
+  Tally tally{"tcp", "server " + server.describe() + ", client " + client.describe()};
   for (int i = 0; i < run.points; ++i) {
     std::uint64_t seed = run.seed + static_cast<std::uint64_t>(i);
     bool serverVictim = std::mt19937_64(seed ^ 0x5e5e)() % 2 == 0;

@@ -10,6 +10,7 @@ namespace parley::crash {
 namespace {
 
 std::atomic<std::uint64_t> gOps{0};
+std::atomic<std::uint64_t> gSyncs{0};
 std::uint64_t gCrashAt = 0;
 sqlite3_vfs* gReal = nullptr;
 sqlite3_vfs gVfs{};
@@ -38,6 +39,7 @@ int xTruncate(sqlite3_file* f, sqlite3_int64 size) {
   return m(f)->xTruncate(real(f), size);
 }
 int xSync(sqlite3_file* f, int flags) {
+  gSyncs.fetch_add(1);
   step();
   return m(f)->xSync(real(f), flags);
 }
@@ -96,5 +98,6 @@ bool installCrashVfs(std::uint64_t crashAt) {
 }
 
 std::uint64_t crashVfsOperations() { return gOps.load(); }
+std::uint64_t crashVfsSyncs() { return gSyncs.load(); }
 
 }  // namespace parley::crash

@@ -19,5 +19,7 @@ namespace parley::crash {
 bool installCrashVfs(std::uint64_t crashAt);
 // Operations counted so far.
 std::uint64_t crashVfsOperations();
+// Of which xSync calls (with synchronous=NORMAL in WAL mode: checkpoints).
+std::uint64_t crashVfsSyncs();
 
 }  // namespace parley::crash
