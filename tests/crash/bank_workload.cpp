@@ -40,11 +40,12 @@ Status writeTxn(Site& site, int origin, std::int64_t txn) {
   const char* move = "UPDATE accounts SET balance = balance + ?1 WHERE id = ?2";
   if (auto s = run(site, move, {Value::integer(-t.amount), Value::integer(t.from)}); !s) return s;
   if (auto s = run(site, move, {Value::integer(t.amount), Value::integer(t.to)}); !s) return s;
-  std::string note(120, static_cast<char>('a' + txn % 26));  // some bulk: several WAL pages per commit
+  std::string note(120,
+                   static_cast<char>('a' + txn % 26));  // some bulk: several WAL pages per commit
   for (int k = 0; k < kRowsPerTxn; ++k) {
     auto s = run(site, "INSERT INTO entries VALUES (?1, ?2, ?3, ?4, ?5)",
-                 {Value::integer(entryId(origin, txn, k)), Value::integer(origin), Value::integer(txn),
-                  Value::integer(t.amount), Value::text(note)});
+                 {Value::integer(entryId(origin, txn, k)), Value::integer(origin),
+                  Value::integer(txn), Value::integer(t.amount), Value::text(note)});
     if (!s) return s;
   }
   return Status();
@@ -53,12 +54,14 @@ Status writeTxn(Site& site, int origin, std::int64_t txn) {
 }  // namespace
 
 Status createBankSchema(Site& site) {
-  auto s = run(site,
-               "CREATE TABLE accounts(id INTEGER PRIMARY KEY, balance INTEGER NOT NULL);"
-               "CREATE TABLE entries(id INTEGER PRIMARY KEY, origin INTEGER NOT NULL, txn INTEGER NOT NULL,"
-               " amount INTEGER NOT NULL, note TEXT)");
+  auto s = run(
+      site,
+      "CREATE TABLE accounts(id INTEGER PRIMARY KEY, balance INTEGER NOT NULL);"
+      "CREATE TABLE entries(id INTEGER PRIMARY KEY, origin INTEGER NOT NULL, txn INTEGER NOT NULL,"
+      " amount INTEGER NOT NULL, note TEXT)");
   for (int a = 1; s && a <= kAccounts; ++a)
-    s = run(site, "INSERT INTO accounts VALUES (?1, ?2)", {Value::integer(a), Value::integer(kInitialBalance)});
+    s = run(site, "INSERT INTO accounts VALUES (?1, ?2)",
+            {Value::integer(a), Value::integer(kInitialBalance)});
   TableConfig config;
   config.overrides["balance"] = "merge";
   if (s) s = site.track("accounts", config);
@@ -81,21 +84,25 @@ Result<BankState> readBankState(Site& site) {
   auto total = site.exec("SELECT COALESCE(SUM(balance), 0), COUNT(*) FROM accounts");
   if (!total) return total.status();
   state.total = total->rows.at(0).at(0).asInteger();
-  if (state.total != kAccounts * kInitialBalance || total->rows.at(0).at(1).asInteger() != kAccounts)
-    return Status::corruption(fmt::format("bank: balances sum to {} over {} accounts, expected {} over {}",
-                                          state.total, total->rows.at(0).at(1).asInteger(),
-                                          kAccounts * kInitialBalance, kAccounts));
-  auto txns = site.exec("SELECT origin, txn, COUNT(*) FROM entries GROUP BY origin, txn ORDER BY origin, txn");
+  if (state.total != kAccounts * kInitialBalance ||
+      total->rows.at(0).at(1).asInteger() != kAccounts)
+    return Status::corruption(
+        fmt::format("bank: balances sum to {} over {} accounts, expected {} over {}", state.total,
+                    total->rows.at(0).at(1).asInteger(), kAccounts * kInitialBalance, kAccounts));
+  auto txns = site.exec(
+      "SELECT origin, txn, COUNT(*) FROM entries GROUP BY origin, txn ORDER BY origin, txn");
   if (!txns) return txns.status();
   for (const auto& row : txns->rows) {
     int origin = static_cast<int>(row.at(0).asInteger());
     std::int64_t txn = row.at(1).asInteger(), rows = row.at(2).asInteger();
     if (rows != kRowsPerTxn)
-      return Status::corruption(fmt::format("bank: transaction {} of origin {} is partial: {} of {} rows",
-                                            txn, origin, rows, kRowsPerTxn));
+      return Status::corruption(
+          fmt::format("bank: transaction {} of origin {} is partial: {} of {} rows", txn, origin,
+                      rows, kRowsPerTxn));
     std::int64_t& n = state.held[origin];
     if (txn != n)
-      return Status::corruption(fmt::format("bank: origin {} has transaction {} but not {}", origin, txn, n));
+      return Status::corruption(
+          fmt::format("bank: origin {} has transaction {} but not {}", origin, txn, n));
     ++n;
   }
   return state;
@@ -104,8 +111,9 @@ Result<BankState> readBankState(Site& site) {
 Status checkVector(Site& site, const SiteId& origin, std::uint64_t baseline, std::int64_t n) {
   std::uint64_t seq = site.vector().get(origin);
   if (seq == baseline + static_cast<std::uint64_t>(n)) return Status();
-  return Status::corruption(fmt::format("bank: {} holds {} transactions of {} (vector) but the data shows {}",
-                                        site.name(), seq - baseline, origin.shortHex(), n));
+  return Status::corruption(
+      fmt::format("bank: {} holds {} transactions of {} (vector) but the data shows {}",
+                  site.name(), seq - baseline, origin.shortHex(), n));
 }
 
 Result<std::string> dumpBank(Site& site) {

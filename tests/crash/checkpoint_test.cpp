@@ -39,11 +39,15 @@ TEST_CASE("commits let SQLite checkpoint the WAL, so it stays bounded while a si
   REQUIRE(site.ok());
   REQUIRE(createBankSchema(**site).isOk());
   constexpr std::uintmax_t kBound = 1000 + 100;  // the autocheckpoint threshold, plus one commit
-  for (std::int64_t t = 0; t < 300; ++t) REQUIRE(runBankTxn(**site, 1, t).isOk());  // BEGIN ... COMMIT
+  for (std::int64_t t = 0; t < 300; ++t)
+    REQUIRE(runBankTxn(**site, 1, t).isOk());  // BEGIN ... COMMIT
   INFO("after explicit transactions: " << walFrames(db) << " frames");
   CHECK(walFrames(db) <= kBound);
   for (int i = 0; i < 600; ++i)  // each statement its own transaction
-    REQUIRE((*site)->exec(fmt::format("UPDATE entries SET note = 'n{}' WHERE id = {}", i, 100'000'000 + i)).ok());
+    REQUIRE(
+        (*site)
+            ->exec(fmt::format("UPDATE entries SET note = 'n{}' WHERE id = {}", i, 100'000'000 + i))
+            .ok());
   INFO("after single statements: " << walFrames(db) << " frames");
   CHECK(walFrames(db) <= kBound);
   site = Status::ioError("closed");

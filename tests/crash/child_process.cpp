@@ -17,15 +17,19 @@ extern char** environ;
 namespace parley::crash {
 
 std::string ChildExit::describe() const {
-  std::string what = timedOut ? "timed out" : killed ? "killed" : "exit " + std::to_string(exitCode);
+  std::string what = timedOut ? "timed out"
+                     : killed ? "killed"
+                              : "exit " + std::to_string(exitCode);
   return errors.empty() ? what : what + "; stderr: " + errors;
 }
 
 ChildProcess::ChildProcess(const std::string& program, const std::vector<std::string>& args,
-                           const std::vector<std::string>& env, const std::filesystem::path& stderrFile)
+                           const std::vector<std::string>& env,
+                           const std::filesystem::path& stderrFile)
     : stderrFile_(stderrFile) {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe: " + std::string(std::strerror(errno)));
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe: " + std::string(std::strerror(errno)));
   std::vector<std::string> envStrings;
   for (char** e = environ; *e != nullptr; ++e) envStrings.emplace_back(*e);
   envStrings.insert(envStrings.end(), env.begin(), env.end());
@@ -57,7 +61,8 @@ ChildProcess::~ChildProcess() {
 
 bool ChildProcess::fill(std::chrono::steady_clock::time_point deadline) {
   if (eof_) return false;
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
   pollfd p{out_, POLLIN, 0};
   if (::poll(&p, 1, static_cast<int>(std::max<long>(0, left.count()))) <= 0) return false;
   char chunk[4096];
@@ -84,7 +89,8 @@ std::optional<std::string> ChildProcess::readLine(std::chrono::milliseconds time
 }
 
 void ChildProcess::signal(int sig) {
-  if (pid_ > 0 && !status_) ::kill(pid_, sig);  // a zombie (ended, not reaped) ignores it harmlessly
+  if (pid_ > 0 && !status_)
+    ::kill(pid_, sig);  // a zombie (ended, not reaped) ignores it harmlessly
 }
 
 bool ChildProcess::running() {

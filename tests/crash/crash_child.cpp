@@ -7,9 +7,9 @@
 //
 // Stdout is a protocol for the driver (tests/crash/crash_test.cpp), written unbuffered:
 // "ack N" after transaction N committed, "port P" once serving, "ops K syncs S" with the number
-// of mutating file operations (S of them xSync) at a normal end. Env PARLEY_CRASH_AT=N kills the process at its
-// Nth such operation (crash_vfs.hpp). serve runs until SIGTERM (a normal end) or SIGKILL.
-// Errors: one line on stderr, exit 1.
+// of mutating file operations (S of them xSync) at a normal end. Env PARLEY_CRASH_AT=N kills the
+// process at its Nth such operation (crash_vfs.hpp). serve runs until SIGTERM (a normal end) or
+// SIGKILL. Errors: one line on stderr, exit 1.
 #include <unistd.h>
 
 #include <csignal>
@@ -38,7 +38,8 @@ struct Failure {
 
 void say(const std::string& line) {  // one write(2): survives a SIGKILL right after it
   std::string text = line + "\n";
-  if (::write(STDOUT_FILENO, text.data(), text.size()) != static_cast<ssize_t>(text.size())) std::_Exit(3);
+  if (::write(STDOUT_FILENO, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    std::_Exit(3);
 }
 
 template <class T>
@@ -96,18 +97,25 @@ void serve(Env& env, const std::vector<std::string>& args) {
 void syncWith(Env& env, const std::vector<std::string>& args) {
   auto site = env.open(args.at(0));
   auto summary = take(sync::syncTcp(*site, "127.0.0.1:" + args.at(1), tcpOptions()));
-  say(fmt::format("synced sent {} received {}", summary.sent.transactions, summary.received.applied));
+  say(fmt::format("synced sent {} received {}", summary.sent.transactions,
+                  summary.received.applied));
 }
 
 int run(const std::vector<std::string>& args) {
   Env env;
   const std::string& role = args.at(0);
   std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (role == "write" && rest.size() == 4) write(env, rest);
-  else if (role == "import" && rest.size() == 2) import(env, rest);
-  else if (role == "serve" && rest.size() == 1) serve(env, rest);
-  else if (role == "sync" && rest.size() == 2) syncWith(env, rest);
-  else throw Failure{"usage: parley-crash-child write|import|serve|sync ARGS... (see crash_child.cpp)"};
+  if (role == "write" && rest.size() == 4)
+    write(env, rest);
+  else if (role == "import" && rest.size() == 2)
+    import(env, rest);
+  else if (role == "serve" && rest.size() == 1)
+    serve(env, rest);
+  else if (role == "sync" && rest.size() == 2)
+    syncWith(env, rest);
+  else
+    throw Failure{
+        "usage: parley-crash-child write|import|serve|sync ARGS... (see crash_child.cpp)"};
   say(fmt::format("ops {} syncs {}", crashVfsOperations(), crashVfsSyncs()));
   return 0;
 }

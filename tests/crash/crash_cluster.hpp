@@ -44,7 +44,9 @@ class Cluster {
 
   fs::path path(const std::string& name) const { return dir_ / name; }
   const fs::path& dir() const { return dir_; }
-  std::unique_ptr<Site> open(const std::string& name) { return take(Site::open(path(name).string(), options())); }
+  std::unique_ptr<Site> open(const std::string& name) {
+    return take(Site::open(path(name).string(), options()));
+  }
 
   // Creates a.db (the bank) and b.db (its clone), then runs `aTxns` and `bTxns` on each.
   void create(std::int64_t aTxns, std::int64_t bTxns) {
@@ -109,8 +111,8 @@ class Cluster {
     auto o = open(observer), s = open(name);
     for (const auto& [id, vector] : take(o->acknowledgements()))
       if (id == s->id()) {
-        INFO(observer << " records " << name << " acknowledged " << vector.toString() << "; " << name
-                      << " holds " << s->vector().toString());
+        INFO(observer << " records " << name << " acknowledged " << vector.toString() << "; "
+                      << name << " holds " << s->vector().toString());
         REQUIRE(vector.leq(s->vector()));
       }
   }
@@ -121,13 +123,16 @@ class Cluster {
     if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
       sqlite3_stmt* st = nullptr;
       if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, nullptr) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW) result += reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+        while (sqlite3_step(st) == SQLITE_ROW)
+          result += reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
       }
       sqlite3_finalize(st);
     }
     if (result.empty()) result = db ? sqlite3_errmsg(db) : "cannot open";
     sqlite3_close(db);
-    return result == "ok" ? Status() : Status::corruption(fmt::format("integrity_check of {}: {}", file.string(), result));
+    return result == "ok" ? Status()
+                          : Status::corruption(
+                                fmt::format("integrity_check of {}: {}", file.string(), result));
   }
 
  private:
@@ -144,6 +149,5 @@ inline fs::path scratch(const std::string& name) {
   fs::remove_all(dir);
   return dir;
 }
-
 
 }  // namespace parley::crash

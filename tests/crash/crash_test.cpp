@@ -23,8 +23,10 @@
 
 namespace parley::crash {
 
-TEST_CASE("the crash checks find a partial transaction, a gap, lost money, a vector mismatch and a corrupt file",
-          "[crash][checker]") {
+TEST_CASE(
+    "the crash checks find a partial transaction, a gap, lost money, a vector mismatch and a "
+    "corrupt file",
+    "[crash][checker]") {
   Cluster c(scratch("checker"));
   c.create(3, 0);
   REQUIRE(c.checkAfterCrash("a.db").held[kOriginA] == 3);
@@ -36,7 +38,8 @@ TEST_CASE("the crash checks find a partial transaction, a gap, lost money, a vec
     Status partial = readBankState(*a).status();
     CHECK_THAT(partial.message(), Catch::Contains("transaction 1 of origin 1 is partial"));
     take(a->exec("DELETE FROM entries WHERE txn = 1"));
-    CHECK_THAT(readBankState(*a).status().message(), Catch::Contains("has transaction 2 but not 1"));
+    CHECK_THAT(readBankState(*a).status().message(),
+               Catch::Contains("has transaction 2 but not 1"));
     take(a->exec("DELETE FROM entries WHERE txn = 2"));
     REQUIRE(take(readBankState(*a)).held[kOriginA] == 1);
     take(a->exec("UPDATE accounts SET balance = balance + 1 WHERE id = 1"));
@@ -60,13 +63,15 @@ TEST_CASE("a site killed during local transactions keeps every acknowledged one 
   Cluster base(scratch("write"));
   base.create(0, 10);
   const Args args = [&](const Cluster& c) {
-    return std::vector<std::string>{"write", c.path("a.db"), std::to_string(kOriginA), "0", std::to_string(kTxns)};
+    return std::vector<std::string>{"write", c.path("a.db"), std::to_string(kOriginA), "0",
+                                    std::to_string(kTxns)};
   };
   Calibration cal = calibrate(base, args, fmt::format("ack {}", kTxns - 1));
   Tally tally{"write", cal.describe()};
   for (int i = 0; i < run.points; ++i) {
     KillPoint k = pickKill(run.seed + static_cast<std::uint64_t>(i), cal);
-    INFO("seed " << k.seed << ", kill " << k.describe(cal) << "\n" << replayLine(k.seed, "[crash][write]"));
+    INFO("seed " << k.seed << ", kill " << k.describe(cal) << "\n"
+                 << replayLine(k.seed, "[crash][write]"));
     Cluster c = base.copyTo(base.dir().string() + "-point");
     ChildExit e = runKilled(c, args(c), k);
     requireKilledOrOk(e);
@@ -85,8 +90,10 @@ TEST_CASE("a site killed during local transactions keeps every acknowledged one 
   fs::remove_all(base.dir().string() + "-point");
 }
 
-TEST_CASE("an import killed at any point applies all of the change set or none, and re-importing completes it",
-          "[crash][import]") {
+TEST_CASE(
+    "an import killed at any point applies all of the change set or none, and re-importing "
+    "completes it",
+    "[crash][import]") {
   constexpr std::int64_t kTxns = 150;
   Run run = crashRun();
   Cluster base(scratch("import"));
@@ -102,7 +109,8 @@ TEST_CASE("an import killed at any point applies all of the change set or none, 
   Tally tally{"import", cal.describe()};
   for (int i = 0; i < run.points; ++i) {
     KillPoint k = pickKill(run.seed + static_cast<std::uint64_t>(i), cal);
-    INFO("seed " << k.seed << ", kill " << k.describe(cal) << "\n" << replayLine(k.seed, "[crash][import]"));
+    INFO("seed " << k.seed << ", kill " << k.describe(cal) << "\n"
+                 << replayLine(k.seed, "[crash][import]"));
     Cluster c = base.copyTo(base.dir().string() + "-point");
     REQUIRE(c.checkAfterCrash("a.db").held[kOriginB] == 0);
     ChildExit e = runKilled(c, args(c), k);
@@ -136,7 +144,8 @@ struct TcpOutcome {
 // the server (serverVictim) or the client.
 TcpOutcome tcpSync(Cluster& c, const std::optional<KillPoint>& k, bool serverVictim) {
   auto killEnv = [&](bool victim) { return k && victim ? k->env() : std::vector<std::string>{}; };
-  ChildProcess server(PARLEY_CRASH_CHILD, {"serve", c.path("b.db")}, killEnv(serverVictim), c.path("server.err"));
+  ChildProcess server(PARLEY_CRASH_CHILD, {"serve", c.path("b.db")}, killEnv(serverVictim),
+                      c.path("server.err"));
   auto port = server.readLine(kChildTimeout);
   if (!port || !port->starts_with("port ")) {
     ChildExit s = server.wait(milliseconds(1000));
@@ -144,8 +153,8 @@ TcpOutcome tcpSync(Cluster& c, const std::optional<KillPoint>& k, bool serverVic
     REQUIRE((s.killed && k && serverVictim && k->atOperation));  // killed while opening: allowed
     return {s, true};
   }
-  ChildProcess client(PARLEY_CRASH_CHILD, {"sync", c.path("a.db"), port->substr(5)}, killEnv(!serverVictim),
-                      c.path("client.err"));
+  ChildProcess client(PARLEY_CRASH_CHILD, {"sync", c.path("a.db"), port->substr(5)},
+                      killEnv(!serverVictim), c.path("client.err"));
   if (k && !k->atOperation) {
     std::this_thread::sleep_for(microseconds(k->at));
     (serverVictim ? server : client).signal(SIGKILL);
@@ -178,7 +187,8 @@ TEST_CASE("a TCP sync killed on either side leaves both sites whole, and a new s
     auto start = std::chrono::steady_clock::now();
     ChildExit e = runChild(c, {"sync", c.path("a.db"), port->substr(5)}, {});
     REQUIRE(resultOf(e) == fmt::format("synced sent {} received {}", kTxns, kTxns));
-    client = opsOf(e, std::chrono::duration_cast<microseconds>(std::chrono::steady_clock::now() - start));
+    client = opsOf(
+        e, std::chrono::duration_cast<microseconds>(std::chrono::steady_clock::now() - start));
     s.signal(SIGTERM);
     server = opsOf(s.wait(kChildTimeout), client.duration);
     fs::remove_all(c.dir());
@@ -189,7 +199,8 @@ TEST_CASE("a TCP sync killed on either side leaves both sites whole, and a new s
     bool serverVictim = std::mt19937_64(seed ^ 0x5e5e)() % 2 == 0;
     const Calibration& cal = serverVictim ? server : client;
     KillPoint k = pickKill(seed, cal);
-    INFO("seed " << seed << ", kill the " << (serverVictim ? "server " : "client ") << k.describe(cal) << "\n"
+    INFO("seed " << seed << ", kill the " << (serverVictim ? "server " : "client ")
+                 << k.describe(cal) << "\n"
                  << replayLine(seed, "[crash][tcp]"));
     Cluster c = base.copyTo(base.dir().string() + "-point");
     REQUIRE(c.checkAfterCrash("a.db").held[kOriginB] == 0);

@@ -51,7 +51,8 @@ struct KillPoint {
   bool atOperation = false;
   std::uint64_t at = 0;  // the operation number, or microseconds
   std::vector<std::string> env() const {
-    return atOperation ? std::vector<std::string>{fmt::format("PARLEY_CRASH_AT={}", at)} : std::vector<std::string>{};
+    return atOperation ? std::vector<std::string>{fmt::format("PARLEY_CRASH_AT={}", at)}
+                       : std::vector<std::string>{};
   }
   std::string describe(const Calibration& c) const {
     return atOperation ? fmt::format("at file operation {} of {} ({} syncs)", at, c.ops, c.syncs)
@@ -62,22 +63,26 @@ struct KillPoint {
 inline KillPoint pickKill(std::uint64_t seed, const Calibration& c) {
   std::mt19937_64 rng(seed);
   KillPoint k{seed, rng() % 2 == 0, 0};
-  k.at = k.atOperation ? 1 + rng() % std::max<std::uint64_t>(c.ops, 1)
-                       : rng() % static_cast<std::uint64_t>(std::max<std::int64_t>(c.duration.count(), 1));
+  k.at = k.atOperation
+             ? 1 + rng() % std::max<std::uint64_t>(c.ops, 1)
+             : rng() % static_cast<std::uint64_t>(std::max<std::int64_t>(c.duration.count(), 1));
   return k;
 }
 
 inline std::string replayLine(std::uint64_t seed, const char* tag) {
-  return fmt::format("replay: PARLEY_CRASH_SEED={} PARLEY_CRASH_POINTS=1 {} \"{}\"", seed, PARLEY_CRASH_TESTS, tag);
+  return fmt::format("replay: PARLEY_CRASH_SEED={} PARLEY_CRASH_POINTS=1 {} \"{}\"", seed,
+                     PARLEY_CRASH_TESTS, tag);
 }
 
-inline ChildExit runChild(const Cluster& c, const std::vector<std::string>& args, const std::vector<std::string>& env) {
+inline ChildExit runChild(const Cluster& c, const std::vector<std::string>& args,
+                          const std::vector<std::string>& env) {
   ChildProcess child(PARLEY_CRASH_CHILD, args, env, c.path("child.err"));
   return child.wait(kChildTimeout);
 }
 
 // Runs `args` killed at `k` (an operation, via the env, or a delay, from here).
-inline ChildExit runKilled(const Cluster& c, const std::vector<std::string>& args, const KillPoint& k) {
+inline ChildExit runKilled(const Cluster& c, const std::vector<std::string>& args,
+                           const KillPoint& k) {
   ChildProcess child(PARLEY_CRASH_CHILD, args, k.env(), c.path("child.err"));
   if (!k.atOperation) {
     std::this_thread::sleep_for(microseconds(k.at));
@@ -103,7 +108,9 @@ inline Calibration opsOf(const ChildExit& e, microseconds duration) {
 using Args = std::function<std::vector<std::string>(const Cluster&)>;
 
 // The line a child printed before "ops K": what it did.
-inline std::string resultOf(const ChildExit& e) { return e.lines.size() >= 2 ? e.lines[e.lines.size() - 2] : ""; }
+inline std::string resultOf(const ChildExit& e) {
+  return e.lines.size() >= 2 ? e.lines[e.lines.size() - 2] : "";
+}
 
 // A calibration run (no kill) on a copy of `base`, which must end by printing `result`.
 inline Calibration calibrate(const Cluster& base, const Args& args, const std::string& result) {
@@ -111,7 +118,8 @@ inline Calibration calibrate(const Cluster& base, const Args& args, const std::s
   auto start = std::chrono::steady_clock::now();
   ChildExit e = runChild(c, args(c), {});
   REQUIRE(resultOf(e) == result);
-  Calibration cal = opsOf(e, std::chrono::duration_cast<microseconds>(std::chrono::steady_clock::now() - start));
+  Calibration cal =
+      opsOf(e, std::chrono::duration_cast<microseconds>(std::chrono::steady_clock::now() - start));
   fs::remove_all(c.dir());
   return cal;
 }
@@ -137,14 +145,18 @@ struct Tally {
   int points = 0, killedAtOperation = 0, killedByDelay = 0, ranToEnd = 0;
   void count(const KillPoint& k, bool killed) {
     ++points;
-    if (!killed) ++ranToEnd;
-    else if (k.atOperation) ++killedAtOperation;
-    else ++killedByDelay;
+    if (!killed)
+      ++ranToEnd;
+    else if (k.atOperation)
+      ++killedAtOperation;
+    else
+      ++killedByDelay;
   }
   void report() const {
-    std::cout << fmt::format("crash {} ({}): {} points, {} killed at a file operation, {} killed after a delay, "
-                             "{} ran to the end; all checks passed\n",
-                             workload, calibration, points, killedAtOperation, killedByDelay, ranToEnd);
+    std::cout << fmt::format(
+        "crash {} ({}): {} points, {} killed at a file operation, {} killed after a delay, "
+        "{} ran to the end; all checks passed\n",
+        workload, calibration, points, killedAtOperation, killedByDelay, ranToEnd);
   }
 };
 
