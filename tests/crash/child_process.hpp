@@ -39,6 +39,8 @@ class ChildProcess {
   void signal(int sig);
   // Whether it has not ended yet (reaping it if it has).
   bool running();
+  // Whether it is still running after waiting up to `timeout` for it to end.
+  bool runningAfter(std::chrono::milliseconds timeout);
   // Reads stdout to EOF and reaps the child; kills it first if it has not ended by `timeout`.
   ChildExit wait(std::chrono::milliseconds timeout);
 

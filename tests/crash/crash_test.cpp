@@ -160,7 +160,9 @@ TcpOutcome tcpSync(Cluster& c, const std::optional<KillPoint>& k, bool serverVic
     (serverVictim ? server : client).signal(SIGKILL);
   }
   ChildExit e = client.wait(kChildTimeout);
-  bool serverDied = !server.running();
+  // A killed server's sockets close before it becomes a zombie: the client can see the lost
+  // connection first. Give a dying server a moment to finish dying.
+  bool serverDied = !server.runningAfter(e.exitCode == 0 ? milliseconds(0) : milliseconds(2000));
   server.signal(SIGKILL);  // idle by now, or already dead
   server.wait(kChildTimeout);
   // The sync may fail only because one side died.
