@@ -63,7 +63,7 @@ Result<std::unique_ptr<Site>> Site::create(const std::string& path, const Create
     catalog::setMeta(impl->state.db, "name", create.name);
     impl->state.sites.load(impl->state.db);
     impl->state.sites.indexOf(impl->state.db, id);
-    impl->state.db.exec("COMMIT");
+    impl->commitNow();
     impl->load();
     return std::unique_ptr<Site>(new Site(std::move(impl)));
   });

@@ -214,9 +214,17 @@ struct Site::Impl {
     refresh(!capture.hasPending());
   }
 
+  // COMMITs after resetting the cached statements. One left mid-read would keep a read
+  // transaction open after the COMMIT, and SQLite's automatic checkpoint gives up on a
+  // connection in a transaction: the WAL grew until the site was closed.
+  void commitNow() {
+    state.db.resetAll();
+    state.db.exec("COMMIT");
+  }
+
   void commit() {
     recordPending();
-    state.db.exec("COMMIT");
+    commitNow();
   }
 
   void rollbackQuietly() {
@@ -261,7 +269,10 @@ struct Site::Impl {
     bool ends = inTxn && (info.kind == StatementKind::kCommit ||
                           (info.kind == StatementKind::kRelease && savepoints.releaseCommits(info.savepoint)));
     bool wrap = !inTxn && info.kind == StatementKind::kOther && !sqlite3_stmt_readonly(stmt.raw());
-    if (ends) recordOrRollBack();
+    if (ends) {
+      recordOrRollBack();
+      state.db.resetAll();  // so that the checkpoint after this COMMIT can run (commitNow)
+    }
     if (wrap) begin();
     try {
       collectRows(stmt, out);
@@ -375,7 +386,7 @@ struct Site::Impl {
     begin();
     try {
       auto result = body();
-      state.db.exec("COMMIT");
+      commitNow();
       return result;
     } catch (...) {
       rollbackQuietly();
