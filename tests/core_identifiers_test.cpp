@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <string>
 
 #include "parley/resolvers/registry.hpp"
@@ -161,7 +162,7 @@ TEST_CASE("a malformed table config is refused in one line", "[identifiers]") {
   for (const char* bad : {"columns", "=lww", "\"unterminated=lww", "\"a\"lww", "a=", "a=b=c", "\"a\" =lww"}) {
     auto parsed = TableConfig::parse(bad);
     INFO(bad);
-    CHECK_FALSE(parsed.isOk());
+    CHECK_FALSE(parsed.ok());
     CHECK(parsed.status().message().find('\n') == std::string::npos);
   }
 }
@@ -293,7 +294,7 @@ TEST_CASE("a peer's transaction naming a table that is not tracked here is refus
     INFO(name);
     CHECK_FALSE(c[1].checkFits(forged).isOk());
     auto applied = c[1].apply(std::span<const Transaction>(&forged, 1));
-    CHECK_FALSE(applied.isOk());
+    CHECK_FALSE(applied.ok());
     CHECK(applied.status().message().find('\n') == std::string::npos);
     CHECK(contents(c[1], kOddTable) == before);
     CHECK(queryInt(c[1], "SELECT count(*) FROM plain") == 0);

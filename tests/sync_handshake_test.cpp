@@ -242,10 +242,10 @@ TEST_CASE("fuzz_handshake's seed corpus is recorded from real clients", "[.][cor
   empty.tracked = {};
   Cluster idle(1, empty);
   writeSeed(*dir, "sync-schema-differs", record([&](const std::string& address) {
-              CHECK_FALSE(sync::syncTcp(idle[0], address, fixedOptions()).isOk());
+              CHECK_FALSE(sync::syncTcp(idle[0], address, fixedOptions()).ok());
             }));
   writeSeed(*dir, "wrong-secret", record([&](const std::string& address) {
-              CHECK_FALSE(sync::syncTcp(client[0], address, fixedOptions("another secret")).isOk());
+              CHECK_FALSE(sync::syncTcp(client[0], address, fixedOptions("another secret")).ok());
             }));
   test::TempDir tmp;
   test::FixedIdSource ids(test::testSiteId(9));

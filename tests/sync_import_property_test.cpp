@@ -16,6 +16,7 @@
 // seed and case, and PARLEY_PROPERTY_SEED=S replays a run.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>

@@ -30,7 +30,7 @@ struct TcpOptions {
   Progress progress;  // optional: transactions received so far
   // Makes the 32-byte nonces of the login handshake; OpenSSL's CSPRNG when empty. Tests and
   // fuzzers inject a fixed one so that a recorded handshake replays.
-  std::function<std::array<std::uint8_t, 32>()> nonces;
+  std::function<std::array<std::uint8_t, 32>()> nonces = nullptr;
 };
 
 struct SyncSummary {
