@@ -239,7 +239,7 @@ TEST_CASE("odd table and column names go through track, configure, sync, conflic
 
 TEST_CASE("--column splits at the last '=', so a column name may hold '=' and spaces", "[cli][identifiers]") {
   Sandbox sb;
-  sb.ok({"init", "s.db"});
+  sb.ok({"init", "s.db", "--name", "s"});
   sb.ok({"exec", "s.db", "CREATE TABLE \"t t\"(id INTEGER PRIMARY KEY, \"x = y\" INTEGER, \"=\" INTEGER)"});
   Run r = sb.ok({"track", "s.db", "t t", "--column", "x = y=merge", "--column", "==counter"});
   CHECK_THAT(r.out, Contains("\"x = y\"=merge") && Contains("\"=\"=counter"));
