@@ -237,7 +237,7 @@ TEST_CASE("odd table and column names go through track, configure, sync, conflic
   CHECK(oddRows(sb, "tokyo.db") == oddRows(sb, "london.db"));
 }
 
-TEST_CASE("--column splits at the last '=', so a column name may hold '=' and spaces", "[cli][identifiers]") {
+TEST_CASE("a --column spec splits at its last '=', so a column name may hold '=' and spaces", "[cli][identifiers]") {
   Sandbox sb;
   sb.ok({"init", "s.db", "--name", "s"});
   sb.ok({"exec", "s.db", "CREATE TABLE \"t t\"(id INTEGER PRIMARY KEY, \"x = y\" INTEGER, \"=\" INTEGER)"});

@@ -12,7 +12,7 @@
 // fresh site gives. Oracle for a refusal: one line, and the database file, compared after the
 // site is closed (so the WAL is checkpointed away), is the bytes it was before the import.
 //
-// Default: 300 cases (a few seconds). PARLEY_PROPERTY_CASES=N runs N; every failure prints its
+// Default: 200 cases (a second or two). PARLEY_PROPERTY_CASES=N runs N; every failure prints its
 // seed and case, and PARLEY_PROPERTY_SEED=S replays a run.
 #include <catch2/catch.hpp>
 
@@ -220,7 +220,7 @@ std::string mutate(std::string file, const std::string& other, std::mt19937_64& 
 TEST_CASE("any bytes given to import apply a valid change set or are refused with the database byte-identical",
           "[sync][file][property]") {
   const std::uint64_t seed = envNumber("PARLEY_PROPERTY_SEED", std::random_device{}());
-  const std::uint64_t cases = envNumber("PARLEY_PROPERTY_CASES", 300);
+  const std::uint64_t cases = envNumber("PARLEY_PROPERTY_CASES", 200);
   INFO("seed " << seed << " (replay with PARLEY_PROPERTY_SEED=" << seed << ")");
   TempDir dir;
   Sources sources = makeSources(dir);
