@@ -7,7 +7,8 @@
 // handshakes, tests/sync_handshake_test.cpp) logs in.
 // Whatever the bytes: no crash, no sanitizer report, the server sees the disconnect, and
 //   - without a successful login the site is unchanged (no one without the secret writes);
-//   - with one, the site can still read its whole log back.
+//   - with one, the site can still read its whole log back;
+//   - every line the server notes (parley serve prints them) is one line.
 #include <kj/async.h>
 
 #include <cstdint>
@@ -84,6 +85,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (!result.granted && site.vector() != before) violated("a peer that did not log in changed the site", "");
   if (auto log = site.changesSince({}); !log) violated("the site cannot read its log back", log.status().toString());
+  for (const auto& line : result.log)
+    if (line.find('\n') != std::string::npos) violated("a server note is not one line", line);
   if (result.granted) served.reset();
   return 0;
 }
