@@ -22,6 +22,7 @@
 #include "fuzz/fuzz_schema.hpp"
 #include "fuzz/handshake_replay.hpp"
 #include "parley/resolvers/registry.hpp"
+#include "parley/sync/changeset.hpp"
 #include "parley/sync/tcp.hpp"
 #include "support/sites.hpp"
 
@@ -119,8 +120,8 @@ struct Served {
   ManualClock clock;
   OneId ids;
   std::unique_ptr<Site> site;
-  Served() {
-    auto created = Site::create(":memory:", CreateOptions{"server", &ids, test::testClusterId()},
+  explicit Served(std::string name = "server") {
+    auto created = Site::create(":memory:", CreateOptions{std::move(name), &ids, test::testClusterId()},
                                 SiteOptions{&clock, resolvers::lwwEverywhere()});
     REQUIRE_OK(created);
     site = std::move(created).value();
@@ -223,6 +224,26 @@ TEST_CASE("a replayed handshake against another nonce or secret does not log in 
     CHECK(fresh.site->vector() == before);
     CHECK(test::tableContents(*fresh.site, "t").empty());
   }
+}
+
+TEST_CASE("a peer's name holding a newline and a terminal escape is shown with them as '?', by TCP and by file",
+          "[sync][tcp][handshake]") {
+  const std::string evil = "evil\n\x1b[2Jname";
+  Served server(evil);
+  execOk(*server.site, "INSERT INTO t VALUES (1, 'x', 1)");
+  Cluster client = clientWithWrites();
+  {
+    auto running = sync::Server::start(*server.site, "127.0.0.1:0", fixedOptions());
+    REQUIRE_OK(running);
+    auto synced = sync::syncTcp(client[0], "127.0.0.1:" + std::to_string((*running)->port()), fixedOptions());
+    REQUIRE_OK(synced);
+    CHECK(synced->peer.name == "evil??[2Jname");
+  }
+  test::TempDir dir;
+  REQUIRE_OK(sync::exportChanges(*server.site, dir.file("evil.parley"), {}));
+  auto inspected = sync::inspectChanges(dir.file("evil.parley"));
+  REQUIRE_OK(inspected);
+  CHECK(inspected->originName == "evil??[2Jname");
 }
 
 TEST_CASE("fuzz_handshake's seed corpus is recorded from real clients", "[.][corpus]") {
