@@ -50,6 +50,15 @@ void checkReady(const SiteState& s, const std::vector<const Transaction*>& txns)
   }
 }
 
+// A table name from a peer, as a message quotes it: control characters shown as '?' (it may
+// hold newlines or terminal escapes), and cut at 100 bytes.
+std::string peerName(std::string_view name) {
+  std::string out(name.substr(0, 100));
+  for (auto& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return name.size() > 100 ? out + "..." : out;
+}
+
 [[noreturn]] void misfit(const Transaction& t, const std::string& what) {
   throw Error(Status::invalidArgument(fmt::format("transaction {}: {}", t.dot.toString(), what)));
 }
@@ -61,7 +70,7 @@ void checkFits(const SiteState& s, const Transaction& t) {
   std::set<std::pair<std::string, std::string>> rows;
   for (const auto& row : t.rows) {
     const TableInfo* table = s.table(row.table);
-    if (!table) misfit(t, fmt::format("changes table \"{}\", which this site does not track", row.table));
+    if (!table) misfit(t, fmt::format("changes table \"{}\", which this site does not track", peerName(row.table)));
     if (row.pk.size() != table->pk.size())
       misfit(t, fmt::format("key of table \"{}\" has {} values, expected {}", row.table, row.pk.size(), table->pk.size()));
     for (const auto& w : row.columns) {

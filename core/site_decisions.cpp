@@ -77,14 +77,27 @@ Result<std::pair<ApplyResult, ApplyResult>> syncSites(Site& a, Site& b) {
   return std::pair{std::move(*atB), std::move(*atA)};
 }
 
+namespace {
+
+// A name as the fingerprint text writes it: as it is when it holds none of the text's
+// delimiters (the form every plain name always had), else SQL-quoted, so that different
+// schemas (a column "a,b" against columns a and b) never write the same text.
+std::string fingerprintName(const std::string& name) {
+  if (!name.empty() && name.find_first_of("(),;:*\"") == std::string::npos) return name;
+  return sql::quoteIdent(name);
+}
+
+}  // namespace
+
 std::string Site::schemaFingerprint() const {
   std::string text;
   for (const auto& t : impl_->state.tables) {
-    text += t->name + "(";
-    for (std::size_t i = 0; i < t->columns.size(); ++i) text += (t->isKey[i] ? "*" : "") + t->columns[i] + ",";
+    text += fingerprintName(t->name) + "(";
+    for (std::size_t i = 0; i < t->columns.size(); ++i)
+      text += (t->isKey[i] ? "*" : "") + fingerprintName(t->columns[i]) + ",";
     text += ");";
   }
-  for (const auto& t : impl_->state.tables) text += t->name + ":" + t->config.toString() + ";";
+  for (const auto& t : impl_->state.tables) text += fingerprintName(t->name) + ":" + t->config.toString() + ";";
   std::uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across platforms and runs
   for (unsigned char c : text) h = (h ^ c) * 1099511628211ULL;
   return fmt::format("{:016x}", h);

@@ -109,7 +109,7 @@ void waitForAcks(Site& site, const VersionVector& token, std::size_t needed, con
 
 void addResolverOptions(po::options_description& o) {
   o.add_options()("resolver", po::value<std::string>(), "strategy for the table's columns: lww, fww, merge, counter, reject, callback:NAME")
-      ("column", po::value<std::vector<std::string>>()->composing(), "COL=STRATEGY for one column (repeatable)")
+      ("column", po::value<std::vector<std::string>>()->composing(), "COL=STRATEGY for one column (repeatable; COL is the column's name as it is, split from STRATEGY at the last '=')")
       ("on-insert-conflict", po::value<std::string>(), "insert/insert policy: merge, lww, fww, reject")
       ("on-delete-conflict", po::value<std::string>(), "update/delete and delete/update policy: lww, fww, delete-wins, update-wins, reject")
       ("on-update-delete", po::value<std::string>(), "policy when an update meets a concurrent delete")
@@ -120,7 +120,8 @@ TableConfig configFrom(const po::variables_map& vm, TableConfig c) {
   if (vm.count("resolver")) c.columns = vm["resolver"].as<std::string>();
   if (vm.count("column")) {
     for (const auto& spec : vm["column"].as<std::vector<std::string>>()) {
-      auto eq = spec.find('=');
+      // Strategies never hold '=': the last one splits, so a column name may hold any character.
+      auto eq = spec.rfind('=');
       if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) usage(fmt::format("--column wants COL=STRATEGY, got \"{}\"", spec));
       c.overrides[spec.substr(0, eq)] = spec.substr(eq + 1);
     }

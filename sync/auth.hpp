@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string_view>
 
@@ -24,6 +25,8 @@ using Bytes = std::span<const std::uint8_t>;
 
 // A nonce from OpenSSL's CSPRNG. Throws parley::Error if it has no entropy.
 Nonce newNonce();
+// A nonce from `source`, or newNonce() if it is empty.
+inline Nonce newNonce(const std::function<Nonce()>& source) { return source ? source() : newNonce(); }
 
 Digest clientProof(std::string_view secret, Bytes serverNonce, Bytes clientNonce, const SiteId& site);
 Digest serverProof(std::string_view secret, Bytes clientNonce, Bytes serverNonce);

@@ -212,8 +212,8 @@ class FileReader {
       FileInfo info;
       info.cluster = readId(h.getCluster(), "header");
       info.origin = readId(h.getOrigin(), "header");
-      info.originName = h.getOriginName();
-      info.fingerprint = h.getFingerprint();
+      info.originName = peerText({h.getOriginName().begin(), h.getOriginName().size()});
+      info.fingerprint = peerText({h.getFingerprint().begin(), h.getFingerprint().size()});
       info.since = readVector(h.getSince());
       info.upTo = readVector(h.getUpTo());
       info.createdMs = h.getCreatedMs();

@@ -41,7 +41,7 @@ wire::Session::Client Client::login(const SiteId& site) {
     throw Error(Status::corruption("the server sent a malformed challenge"));
   auth::Nonce serverNonce;
   std::copy_n(challenge.getNonce().begin(), serverNonce.size(), serverNonce.begin());
-  auth::Nonce clientNonce = auth::newNonce();
+  auth::Nonce clientNonce = auth::newNonce(options_.nonces);
 
   auto request = gate.loginRequest();
   request.setSite(idBytes(site));

@@ -15,7 +15,7 @@ kj::ArrayPtr<const kj::byte> dataOf(const auth::Digest& d) { return kj::arrayPtr
 kj::Promise<void> GateImpl::challenge(ChallengeContext context) {
   if (tried_) throwStatus(Status::invalidArgument("one login per connection"));
   try {
-    nonce_ = auth::newNonce();
+    nonce_ = auth::newNonce(server_.options.nonces);
   } catch (const Error& e) {
     throwStatus(e.status());
   }

@@ -19,7 +19,11 @@ inline constexpr std::size_t kMaxLogLines = 1000;
 struct ServerState {
   ServerState(Site& s, TcpOptions o) : site(s), options(std::move(o)) {}
 
+  // `line` may quote what a peer said (its name): control characters become '?', so each note
+  // stays one line on a terminal.
   void note(std::string line) {
+    for (auto& c : line)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
     std::lock_guard lock(mutex);
     log.push_back(std::move(line));
     while (log.size() > kMaxLogLines) log.pop_front();

@@ -48,13 +48,20 @@ void writeHello(wire::Hello::Builder out, const Hello& h) {
   writeAcks(out.initAcks(static_cast<unsigned>(h.acks.size())), h.acks);
 }
 
+std::string peerText(std::string_view text) {
+  std::string out(text.substr(0, 200));
+  for (auto& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return out;
+}
+
 Hello readHello(wire::Hello::Reader in) {
   Hello h;
   h.protocolVersion = in.getProtocolVersion();
   h.cluster = readId(in.getCluster(), "hello");
   h.site = readId(in.getSite(), "hello");
-  h.name = in.getName();
-  h.fingerprint = in.getFingerprint();
+  h.name = peerText({in.getName().begin(), in.getName().size()});
+  h.fingerprint = peerText({in.getFingerprint().begin(), in.getFingerprint().size()});
   h.vector = readVector(in.getVector());
   h.acks = readAcks(in.getAcks());
   return h;

@@ -2,6 +2,9 @@
 // Readers are untrusted input: every site id is checked to be 16 bytes.
 #pragma once
 
+#include <string>
+#include <string_view>
+
 #include "parley/status.hpp"
 #include "parley/sync/session.hpp"
 #include "sync.capnp.h"
@@ -13,6 +16,9 @@ VersionVector readVector(capnp::List<wire::VectorEntry>::Reader in);
 void writeAcks(capnp::List<wire::Ack>::Builder out, const Acks& acks);
 Acks readAcks(capnp::List<wire::Ack>::Reader in);
 SiteId readId(capnp::Data::Reader bytes, const char* what);
+// Text a peer or a file says of itself (a site name, a fingerprint), safe to print: control
+// characters become '?' (no newlines or terminal escapes) and it is cut at 200 bytes.
+std::string peerText(std::string_view text);
 kj::ArrayPtr<const kj::byte> idBytes(const SiteId& id);
 
 void writeHello(wire::Hello::Builder out, const Hello& h);

@@ -106,7 +106,9 @@ struct TableConfig {
   const std::string& strategyFor(const std::string& column) const;
   // "columns=lww balance=merge insert/insert=merge update/delete=lww delete/update=lww"
   std::string toString() const;
-  // Parses toString()'s form; unknown keys are errors. Column names may not contain '=' or ' '.
+  // Parses toString()'s form. A column name that is not a plain word (white space, '=', '"',
+  // empty, or a reserved key such as `columns`) is double-quoted there, '"' doubled:
+  // `"unit price"=merge "columns"=fww`.
   static Result<TableConfig> parse(std::string_view text);
   friend bool operator==(const TableConfig&, const TableConfig&) = default;
 };

@@ -11,7 +11,10 @@
 // while it runs. syncTcp() and cloneTcp() run an event loop in the calling thread.
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,6 +28,9 @@ struct TcpOptions {
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};  // for connecting and each reply
   std::size_t chunkBytes = kChunkBytes;
   Progress progress;  // optional: transactions received so far
+  // Makes the 32-byte nonces of the login handshake; OpenSSL's CSPRNG when empty. Tests and
+  // fuzzers inject a fixed one so that a recorded handshake replays.
+  std::function<std::array<std::uint8_t, 32>()> nonces = nullptr;
 };
 
 struct SyncSummary {
