@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <fcntl.h>
@@ -67,6 +68,7 @@ pid_t startServe(const std::string& parley, const std::string& site, int port, i
   pid_t pid = fork();
   if (pid < 0) bench::fail("fork failed");
   if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the benchmark, even when it fails
     int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
@@ -114,10 +116,9 @@ void writer(const std::string& path, std::int64_t count, double rate, Run& run) 
   run.writeSeconds = std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::int64_t queryInt(sqlite3* db, sqlite3_stmt* st) {
+std::int64_t queryInt(sqlite3_stmt* st) {
   std::int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
   sqlite3_reset(st);
-  (void)db;
   return v;
 }
 
@@ -131,10 +132,10 @@ void reader(const std::string& path, std::int64_t count, const std::atomic<Clock
   sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM lag", -1, &maxId, nullptr);
   std::int64_t seen = 0, lastVersion = -1;
   while (seen < count && Clock::now().time_since_epoch().count() < deadline.load()) {
-    std::int64_t v = queryInt(db, version);
+    std::int64_t v = queryInt(version);
     if (v != lastVersion) {
       lastVersion = v;
-      std::int64_t top = std::min(queryInt(db, maxId), count);
+      std::int64_t top = std::min(queryInt(maxId), count);
       auto now = Clock::now();
       for (; seen < top; ++seen) run.visible[static_cast<std::size_t>(seen + 1)] = now;
     }
@@ -145,9 +146,9 @@ void reader(const std::string& path, std::int64_t count, const std::atomic<Clock
   sqlite3_close(db);
 }
 
-std::string defaultParley(const char* argv0) {
+// build/demo/parley, next to this program's build/bench.
+std::string defaultParley() {
   auto self = std::filesystem::read_symlink("/proc/self/exe");
-  (void)argv0;
   return (self.parent_path().parent_path() / "demo" / "parley").string();
 }
 
@@ -159,30 +160,14 @@ void makeSites(const std::string& a, const std::string& b) {
   bench::cloneSite(env, *site, b, "lag-b");
 }
 
-}  // namespace
+struct Lags {
+  std::vector<double> ms;  // sorted
+  std::int64_t missing = 0;
+  double rate = 0;  // achieved by the writer
+};
 
-int main(int argc, char** argv) {
-  bench::Flags flags(argc, argv,
-                     {{"rate", "1000"}, {"seconds", "10"}, {"serve-args", "--interval 1"}, {"parley", defaultParley(argv[0])},
-                      {"dir", "/tmp/parley-bench"}},
-                     "[--rate TXN_PER_S] [--seconds S] [--serve-args \"FLAGS\"] [--parley PATH] [--dir D]");
-  if (flags.smoke()) {
-    flags.fallback("rate", "200");
-    flags.fallback("seconds", "1");
-  }
-  double rate = static_cast<double>(flags.integer("rate"));
-  std::int64_t count = static_cast<std::int64_t>(rate) * flags.integer("seconds");
-  std::string dir = bench::workDir(flags.text("dir")), parley = flags.text("parley");
-  if (access(parley.c_str(), X_OK) != 0) bench::fail("no parley binary at " + parley + " (use --parley PATH)");
-  std::string a = dir + "/lag-a.db", b = dir + "/lag-b.db";
-  makeSites(a, b);
-
-  int portA = freePort(), portB = freePort();
-  pid_t serveA = startServe(parley, a, portA, portB, flags.text("serve-args"), dir + "/lag-serve-a.log");
-  pid_t serveB = startServe(parley, b, portB, portA, flags.text("serve-args"), dir + "/lag-serve-b.log");
-  waitListening(serveA, portA, dir + "/lag-serve-a.log");
-  waitListening(serveB, portB, dir + "/lag-serve-b.log");
-
+// Runs the writer and the reader against the serving sites.
+Lags measure(const std::string& a, const std::string& b, std::int64_t count, double rate) {
   Run run;
   run.committed.resize(static_cast<std::size_t>(count + 1));
   run.visible.resize(static_cast<std::size_t>(count + 1));
@@ -191,22 +176,54 @@ int main(int argc, char** argv) {
   writer(a, count, rate, run);
   deadline = (Clock::now() + std::chrono::seconds(10)).time_since_epoch().count();
   read.join();
-  stopServe(serveA);
-  stopServe(serveB);
-
-  std::vector<double> lags;
+  Lags lags;
   for (std::size_t i = 1; i < run.visible.size(); ++i)
     if (run.visible[i] != Clock::time_point{})
-      lags.push_back(std::chrono::duration<double, std::milli>(run.visible[i] - run.committed[i]).count());
-  std::int64_t missing = count - static_cast<std::int64_t>(lags.size());
-  double p50 = bench::percentile(lags, 50), p99 = bench::percentile(lags, 99), max = lags.empty() ? 0 : lags.back();
-  std::printf("| serve args | txns | achieved rate | p50 | p99 | max | not visible after 10 s |\n|---|---:|---:|---:|---:|---:|---:|\n");
-  std::printf("| `%s` | %lld | %.0f txn/s | %.2f ms | %.2f ms | %.2f ms | %lld |\n", flags.text("serve-args").c_str(),
-              static_cast<long long>(count), static_cast<double>(count) / run.writeSeconds, p50, p99, max,
-              static_cast<long long>(missing));
-  bench::summary(fmt::format("5 lag: {:.0f} txn/s, serve {}", rate, flags.text("serve-args")), "p99 < 10 ms",
+      lags.ms.push_back(std::chrono::duration<double, std::milli>(run.visible[i] - run.committed[i]).count());
+  lags.missing = count - static_cast<std::int64_t>(lags.ms.size());
+  lags.rate = static_cast<double>(count) / run.writeSeconds;
+  return lags;
+}
+
+void report(const std::string& serveArgs, double rate, std::int64_t count, Lags& lags) {
+  double p50 = bench::percentile(lags.ms, 50), p99 = bench::percentile(lags.ms, 99);
+  double max = lags.ms.empty() ? 0 : lags.ms.back();
+  std::printf("| serve args | txns | achieved rate | p50 | p99 | max | not visible after 10 s |\n"
+              "|---|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("| `%s` | %lld | %.0f txn/s | %.2f ms | %.2f ms | %.2f ms | %lld |\n", serveArgs.c_str(),
+              static_cast<long long>(count), lags.rate, p50, p99, max, static_cast<long long>(lags.missing));
+  bench::summary(fmt::format("5 lag: {:.0f} txn/s, serve {}", rate, serveArgs), "p99 < 10 ms",
                  fmt::format("p50 {:.1f} ms, p99 {:.1f} ms, max {:.1f} ms{}", p50, p99, max,
-                             missing ? fmt::format(", {} never visible", missing) : ""),
-                 missing == 0 && p99 < 10);
+                             lags.missing ? fmt::format(", {} never visible", lags.missing) : ""),
+                 lags.missing == 0 && p99 < 10);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bench::Flags flags(argc, argv,
+                     {{"rate", "1000"}, {"seconds", "10"}, {"serve-args", "--interval 1"}, {"parley", defaultParley()},
+                      {"dir", "/tmp/parley-bench"}},
+                     "[--rate TXN_PER_S] [--seconds S] [--serve-args \"FLAGS\"] [--parley PATH] [--dir D]");
+  if (flags.smoke()) {
+    flags.fallback("rate", "200");
+    flags.fallback("seconds", "1");
+  }
+  double rate = static_cast<double>(flags.integer("rate"));
+  std::int64_t count = static_cast<std::int64_t>(rate) * flags.integer("seconds");
+  std::string dir = bench::workDir(flags.text("dir")), parley = flags.text("parley"), args = flags.text("serve-args");
+  if (access(parley.c_str(), X_OK) != 0) bench::fail("no parley binary at " + parley + " (use --parley PATH)");
+  std::string a = dir + "/lag-a.db", b = dir + "/lag-b.db";
+  makeSites(a, b);
+
+  int portA = freePort(), portB = freePort();
+  pid_t serveA = startServe(parley, a, portA, portB, args, dir + "/lag-serve-a.log");
+  pid_t serveB = startServe(parley, b, portB, portA, args, dir + "/lag-serve-b.log");
+  waitListening(serveA, portA, dir + "/lag-serve-a.log");
+  waitListening(serveB, portB, dir + "/lag-serve-b.log");
+  Lags lags = measure(a, b, count, rate);
+  stopServe(serveA);
+  stopServe(serveB);
+  report(args, rate, count, lags);
   return 0;
 }

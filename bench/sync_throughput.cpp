@@ -6,10 +6,12 @@
 // (sync::Server), "--role sync" syncs the target with it (sync::syncTcp) and reports the sync's
 // time. The parent reaps both with wait4() and reports each process's peak RSS (ru_maxrss),
 // then checks that the target holds exactly the source's transactions.
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <iostream>
 
 #include "common.hpp"
@@ -55,6 +57,7 @@ Child spawn(const std::vector<std::string>& args) {
   pid_t pid = fork();
   if (pid < 0) bench::fail("fork failed");
   if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the benchmark, even when it fails
     dup2(toChild[0], 0);
     dup2(fromChild[1], 1);
     close(toChild[1]);
