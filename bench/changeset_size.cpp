@@ -1,8 +1,8 @@
 // changeset_size (figure 3): bytes per changed row, parley vs the SQLite session changeset.
 //
-// A table t(id INTEGER PRIMARY KEY, c1..c10 INTEGER) of N rows exists at a parley site and in a
-// plain SQLite file. A peer site (a clone) updates 1 or 10 columns of every row in T
-// transactions; the same UPDATEs run on the plain file under sqlite3session. Measured:
+// A table t(id INTEGER PRIMARY KEY, c1 INTEGER) (1 column changed) or t(id INTEGER PRIMARY KEY,
+// c1..c10 INTEGER) (10 columns changed) of N rows exists at a parley site and in a plain SQLite
+// file. A peer site (a clone) updates those columns of every row in T transactions; the same UPDATEs run on the plain file under sqlite3session. Measured:
 //   file     the size of the peer's change-set file (sync::exportChanges, as `parley export`)
 //   payload  the bytes the transactions take in TCP sync chunks (sync::streamChanges)
 //   wire     every byte through a loopback TCP proxy during a real sync of those changes,
@@ -34,9 +34,18 @@ struct Sizes {
   double file = 0, payload = 0, wire = 0, session = 0;
 };
 
-const char* kTable =
-    "CREATE TABLE t(id INTEGER PRIMARY KEY, c1 INTEGER, c2 INTEGER, c3 INTEGER, c4 INTEGER, c5 INTEGER,"
-    " c6 INTEGER, c7 INTEGER, c8 INTEGER, c9 INTEGER, c10 INTEGER)";
+// The table has exactly the columns a case changes.
+std::string tableSql(const Case& c) {
+  std::string sql = "CREATE TABLE t(id INTEGER PRIMARY KEY";
+  for (int k = 1; k <= c.columns; ++k) sql += fmt::format(", c{} INTEGER", k);
+  return sql + ")";
+}
+
+std::string zeros(const Case& c) {
+  std::string values = "0";
+  for (int k = 2; k <= c.columns; ++k) values += ", 0";
+  return values;
+}
 
 std::string update(const Case& c, std::int64_t i) {
   std::string set;
@@ -126,8 +135,8 @@ Sizes measure(const Case& c, const std::string& dir) {
   std::string plainPath = dir + "/size-plain.db";
   bench::removeDb(plainPath);
   bench::PlainDb plain(plainPath);
-  plain.exec(kTable);
-  plain.exec(bench::fillSql("t", c.rows, "0, 0, 0, 0, 0, 0, 0, 0, 0, 0"));
+  plain.exec(tableSql(c));
+  plain.exec(bench::fillSql("t", c.rows, zeros(c)));
   auto cs = bench::recordChangeset(plain, "t", [&] {
     for (std::int64_t i = 0; i < c.txns; ++i) plain.exec(update(c, i));
   });
@@ -135,8 +144,8 @@ Sizes measure(const Case& c, const std::string& dir) {
 
   bench::SiteEnv env;
   auto origin = bench::createSite(env, dir + "/size-origin.db", "origin");
-  bench::exec(*origin, kTable);
-  bench::exec(*origin, bench::fillSql("t", c.rows, "0, 0, 0, 0, 0, 0, 0, 0, 0, 0"));
+  bench::exec(*origin, tableSql(c));
+  bench::exec(*origin, bench::fillSql("t", c.rows, zeros(c)));
   bench::check(origin->track("t"));
   auto peer = bench::cloneSite(env, *origin, dir + "/size-peer.db", "peer");
   for (std::int64_t i = 0; i < c.txns; ++i) bench::exec(*peer, update(c, i));
