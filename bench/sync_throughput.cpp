@@ -1,85 +1,151 @@
-// sync_throughput: one site's history of N row changes synced to an empty site over loopback
-// TCP, end to end; prints the time and this process's peak RSS (both sides run here).
-// Usage: parley-bench-sync [--rows-per-txn R] [--txns T] [--dir D]
+// sync_throughput (figure 4): one site's history of N row changes synced to an empty site over
+// loopback TCP, end to end, with the two sides in separate processes.
+//
+// The parent builds the source site (T transactions of R row updates each) and an empty
+// target, then runs this program again twice: "--role serve" serves the source
+// (sync::Server), "--role sync" syncs the target with it (sync::syncTcp) and reports the sync's
+// time. The parent reaps both with wait4() and reports each process's peak RSS (ru_maxrss),
+// then checks that the target holds exactly the source's transactions.
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <string>
+#include <csignal>
+#include <iostream>
 
-#include <fmt/format.h>
-
-#include "parley/resolvers/registry.hpp"
-#include "parley/site.hpp"
+#include "common.hpp"
 #include "parley/sync/tcp.hpp"
 
 namespace {
 
-[[noreturn]] void die(const parley::Status& st) {
-  std::fprintf(stderr, "parley-bench-sync: %s\n", st.toString().c_str());
-  std::exit(1);
+parley::sync::TcpOptions tcpOptions() {
+  return {"bench-secret", std::chrono::seconds(120), parley::sync::kChunkBytes, {}};
 }
 
-template <class T>
-T ok(parley::Result<T> r) {
-  if (!r) die(r.status());
-  return std::move(r).value();
+int serveRole(const std::string& path) {
+  bench::SiteEnv env;
+  auto site = bench::ok(parley::Site::open(path, env.options()));
+  auto server = bench::ok(parley::sync::Server::start(*site, "127.0.0.1:0", tcpOptions()));
+  std::printf("port %d\n", server->port());
+  std::fflush(stdout);
+  std::string line;
+  while (std::getline(std::cin, line)) {}  // until the parent closes our stdin
+  server->stop();
+  return 0;
 }
 
-long peakRssMb() {
+int syncRole(const std::string& path, const std::string& address) {
+  bench::SiteEnv env;
+  auto site = bench::ok(parley::Site::open(path, env.options()));
+  parley::sync::SyncSummary r;
+  double s = bench::seconds([&] { r = bench::ok(parley::sync::syncTcp(*site, address, tcpOptions())); });
+  std::printf("%.6f %llu\n", s, static_cast<unsigned long long>(r.received.applied));
+  return 0;
+}
+
+struct Child {
+  pid_t pid = -1;
+  FILE* out = nullptr;  // its stdout
+  int in = -1;          // its stdin
+};
+
+Child spawn(const std::vector<std::string>& args) {
+  int toChild[2], fromChild[2];
+  if (pipe(toChild) != 0 || pipe(fromChild) != 0) bench::fail("pipe failed");
+  std::fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) bench::fail("fork failed");
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the benchmark, even when it fails
+    dup2(toChild[0], 0);
+    dup2(fromChild[1], 1);
+    close(toChild[1]);
+    close(fromChild[0]);
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv("/proc/self/exe", argv.data());
+    _exit(127);
+  }
+  close(toChild[0]);
+  close(fromChild[1]);
+  return {pid, fdopen(fromChild[0], "r"), toChild[1]};
+}
+
+// Waits for `c`; returns its peak RSS in MB.
+double reap(Child& c, const std::string& role) {
+  int status = 0;
   rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss / 1024;
+  if (wait4(c.pid, &status, 0, &u) != c.pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    bench::fail(fmt::format("the {} process failed (status {})", role, status));
+  if (c.out) std::fclose(c.out);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
 }
 
-void removeSite(const std::string& path) {
-  for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(path + s);
+void buildSites(const std::string& a, const std::string& b, std::int64_t rowsPerTxn, std::int64_t txns) {
+  bench::SiteEnv env;
+  const char* table = "CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER)";
+  auto source = bench::createSite(env, a, "source");
+  bench::exec(*source, table);
+  bench::check(source->track("t"));
+  bench::exec(*source, bench::fillSql("t", rowsPerTxn, "0"));
+  for (std::int64_t i = 1; i < txns; ++i) bench::exec(*source, "UPDATE t SET v = v + 1");
+  bench::removeDb(b);
+  auto target = bench::ok(parley::Site::create(b, {"target", &env.ids, source->clusterId()}, env.options()));
+  bench::exec(*target, table);
+  bench::check(target->track("t"));
+}
+
+void verify(const std::string& a, const std::string& b) {
+  bench::SiteEnv env;
+  auto source = bench::ok(parley::Site::open(a, env.options()));
+  auto target = bench::ok(parley::Site::open(b, env.options()));
+  if (!(source->vector() == target->vector()))
+    bench::fail(fmt::format("the target holds {}, the source {}", target->vector().toString(), source->vector().toString()));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int rowsPerTxn = 1000, txns = 1000;
-  std::string dir = "/tmp/parley-bench";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i];
-    if (flag == "--rows-per-txn") rowsPerTxn = std::atoi(argv[i + 1]);
-    else if (flag == "--txns") txns = std::atoi(argv[i + 1]);
-    else if (flag == "--dir") dir = argv[i + 1];
-    else return std::fprintf(stderr, "usage: %s [--rows-per-txn R] [--txns T] [--dir D]\n", argv[0]), 2;
+  bench::Flags flags(argc, argv,
+                     {{"rows-per-txn", "1000"}, {"txns", "1000"}, {"dir", "/tmp/parley-bench"}, {"role", "parent"},
+                      {"site", "-"}, {"address", "-"}},
+                     "[--rows-per-txn R] [--txns T] [--dir D]");
+  if (flags.text("role") == "serve") return serveRole(flags.text("site"));
+  if (flags.text("role") == "sync") return syncRole(flags.text("site"), flags.text("address"));
+  if (flags.smoke()) {
+    flags.fallback("rows-per-txn", "100");
+    flags.fallback("txns", "20");
   }
-  if (rowsPerTxn < 1 || txns < 1) return std::fprintf(stderr, "%s: counts must be positive\n", argv[0]), 2;
-  std::filesystem::create_directories(dir);
+  std::int64_t rowsPerTxn = flags.integer("rows-per-txn"), txns = flags.integer("txns");
+  std::string dir = bench::workDir(flags.text("dir"));
   std::string a = dir + "/sync-a.db", b = dir + "/sync-b.db";
-  removeSite(a);
-  removeSite(b);
-  parley::SystemClock clock;
-  parley::RandomIdSource ids;
-  parley::SiteOptions options{&clock, parley::resolvers::lwwEverywhere(), std::chrono::minutes(1)};
+  buildSites(a, b, rowsPerTxn, txns);
 
-  auto source = ok(parley::Site::create(a, {"source", &ids, {}}, options));
-  ok(source->exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER)"));
-  if (auto st = source->track("t"); !st) die(st);
-  ok(source->exec(fmt::format("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {}) "
-                              "INSERT INTO t SELECT x, 0 FROM c", rowsPerTxn)));
-  for (int i = 1; i < txns; ++i) ok(source->exec("UPDATE t SET v = v + 1"));
-  auto empty = ok(parley::Site::create(b, {"target", &ids, source->clusterId()}, options));
-  ok(empty->exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER)"));
-  if (auto st = empty->track("t"); !st) die(st);
-  long before = peakRssMb();
-
-  parley::sync::TcpOptions tcp{"bench-secret", std::chrono::seconds(60), parley::sync::kChunkBytes, {}};
-  auto server = ok(parley::sync::Server::start(*source, "127.0.0.1:0", tcp));
+  Child server = spawn({argv[0], "--role", "serve", "--site", a});
+  int port = 0;
+  if (std::fscanf(server.out, "port %d", &port) != 1) bench::fail("the serve process did not report its port");
   auto t0 = std::chrono::steady_clock::now();
-  auto r = ok(parley::sync::syncTcp(*empty, fmt::format("127.0.0.1:{}", server->port()), tcp));
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  server->stop();
-  std::uint64_t changes = static_cast<std::uint64_t>(rowsPerTxn) * static_cast<std::uint64_t>(txns);
-  std::printf("| changes | transactions | received | seconds | changes/s | peak RSS before | peak RSS after |\n");
+  Child client = spawn({argv[0], "--role", "sync", "--site", b, "--address", fmt::format("127.0.0.1:{}", port)});
+  double syncSeconds = 0;
+  unsigned long long applied = 0;
+  if (std::fscanf(client.out, "%lf %llu", &syncSeconds, &applied) != 2) bench::fail("the sync process reported nothing");
+  double clientRss = reap(client, "sync");
+  double endToEnd = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  close(server.in);
+  double serverRss = reap(server, "serve");
+  verify(a, b);
+  if (applied != static_cast<unsigned long long>(txns)) bench::fail(fmt::format("applied {} of {} transactions", applied, txns));
+
+  double changes = static_cast<double>(rowsPerTxn * txns);
+  std::printf("| changes | transactions | syncTcp | process start to exit | changes/s | peak RSS serving | peak RSS syncing |\n");
   std::printf("|---:|---:|---:|---:|---:|---:|---:|\n");
-  std::printf("| %llu | %d | %llu | %.2f | %.0f | %ld MB | %ld MB |\n", static_cast<unsigned long long>(changes), txns,
-              static_cast<unsigned long long>(r.received.applied), seconds, changes / seconds, before, peakRssMb());
-  return r.received.applied == static_cast<std::uint64_t>(txns) ? 0 : 1;
+  std::printf("| %.0f | %lld | %.2f s | %.2f s | %s | %.0f MB | %.0f MB |\n", changes, static_cast<long long>(txns),
+              syncSeconds, endToEnd, bench::rate(changes / syncSeconds).c_str(), serverRss, clientRss);
+  bench::summary(fmt::format("4 sync: {:.0f} changes over loopback TCP", changes), "< 5 s",
+                 fmt::format("{:.2f} s ({})", syncSeconds, bench::rate(changes / syncSeconds)), syncSeconds < 5);
+  bench::summary("4 sync: peak RSS serving / syncing", "< 200 MB each",
+                 fmt::format("{:.0f} MB / {:.0f} MB", serverRss, clientRss), serverRss < 200 && clientRss < 200);
+  return 0;
 }

@@ -1,0 +1,154 @@
+// growth (figure 6): whether costs stay flat as history and clusters grow.
+//
+// (i) history: sites A and B share H transactions of history (B is a clone of A after them).
+//     Each repetition, A commits K new single-row transactions and B syncs with A over
+//     loopback TCP (sync::Server on A, sync::syncTcp from B); only that sync is timed.
+//     Compared: H small vs H large, side by side, best of R.
+// (ii) vectors: a receiver R and a producer P share a cluster of S sites that each wrote and
+//     synced, so every vector and causal context names S sites. Each repetition, P commits K
+//     new single-row transactions and R applies them (Site::apply of P's changesSince(), one
+//     call); only the apply is timed. Compared: S = 2 vs S large, side by side, best of R.
+#include <algorithm>
+
+#include "common.hpp"
+#include "parley/sync/tcp.hpp"
+
+namespace {
+
+const char* kTable = "CREATE TABLE g(id INTEGER PRIMARY KEY, v INTEGER)";
+constexpr std::int64_t kRows = 1000;
+
+void commitSingles(parley::Site& site, std::int64_t count) {
+  for (std::int64_t i = 0; i < count; ++i)
+    bench::ok(site.exec("UPDATE g SET v = v + 1 WHERE id = ?1", {parley::Value::integer(i % kRows + 1)}));
+}
+
+std::unique_ptr<parley::Site> seed(bench::SiteEnv& env, const std::string& path, const std::string& name) {
+  auto site = bench::createSite(env, path, name);
+  bench::exec(*site, kTable);
+  bench::exec(*site, bench::fillSql("g", kRows, "0"));
+  bench::check(site->track("g"));
+  return site;
+}
+
+struct Pair {
+  std::unique_ptr<parley::Site> a, b;
+  std::string path;  // a's file
+};
+
+// The bytes a site occupies on disk: its file and its WAL.
+double onDiskMb(const std::string& path) {
+  std::uintmax_t bytes = 0;
+  for (const char* suffix : {"", "-wal"}) {
+    std::error_code ec;
+    auto n = std::filesystem::file_size(path + suffix, ec);
+    if (!ec) bytes += n;
+  }
+  return static_cast<double>(bytes) / 1e6;
+}
+
+Pair withHistory(bench::SiteEnv& env, const std::string& dir, const std::string& tag, std::int64_t history) {
+  Pair p;
+  p.path = dir + "/growth-" + tag + "-a.db";
+  p.a = seed(env, p.path, tag + "-a");
+  commitSingles(*p.a, history);
+  p.b = bench::cloneSite(env, *p.a, dir + "/growth-" + tag + "-b.db", tag + "-b");
+  return p;
+}
+
+double incrementalSync(Pair& p, std::int64_t added) {
+  commitSingles(*p.a, added);
+  parley::sync::TcpOptions tcp{"bench-secret", std::chrono::seconds(60), parley::sync::kChunkBytes, {}};
+  auto server = bench::ok(parley::sync::Server::start(*p.a, "127.0.0.1:0", tcp));
+  parley::sync::SyncSummary r;
+  double s = bench::seconds(
+      [&] { r = bench::ok(parley::sync::syncTcp(*p.b, fmt::format("127.0.0.1:{}", server->port()), tcp)); });
+  server->stop();
+  if (r.received.applied != static_cast<std::uint64_t>(added))
+    bench::fail(fmt::format("incremental sync applied {} of {} transactions", r.received.applied, added));
+  return s;
+}
+
+struct Cluster {
+  std::unique_ptr<parley::Site> receiver, producer;
+};
+
+Cluster withSites(bench::SiteEnv& env, const std::string& dir, const std::string& tag, std::int64_t sites) {
+  Cluster c;
+  c.receiver = seed(env, dir + "/growth-" + tag + "-r.db", tag + "-r");
+  for (std::int64_t k = 2; k < sites; ++k) {
+    auto w = bench::cloneSite(env, *c.receiver, dir + "/growth-" + tag + "-w.db", fmt::format("{}-w{}", tag, k));
+    bench::ok(w->exec("UPDATE g SET v = v + 1 WHERE id = ?1", {parley::Value::integer(k % kRows + 1)}));
+    bench::ok(parley::syncSites(*w, *c.receiver));
+  }
+  c.producer = bench::cloneSite(env, *c.receiver, dir + "/growth-" + tag + "-p.db", tag + "-p");
+  commitSingles(*c.producer, 1);
+  bench::ok(parley::syncSites(*c.producer, *c.receiver));
+  auto named = static_cast<std::int64_t>(c.receiver->vector().entries().size());
+  if (named != sites) bench::fail(fmt::format("the receiver's vector names {} sites, expected {}", named, sites));
+  return c;
+}
+
+double applyNew(Cluster& c, std::int64_t added) {
+  commitSingles(*c.producer, added);
+  auto txns = bench::ok(c.producer->changesSince(c.receiver->vector()));
+  parley::ApplyResult r;
+  double s = bench::seconds([&] { r = bench::ok(c.receiver->apply(txns)); });
+  if (r.applied != static_cast<std::size_t>(added))
+    bench::fail(fmt::format("apply applied {} of {} transactions", r.applied, added));
+  return s;
+}
+
+void row(const std::string& figure, const std::string& what, const std::string& small, const std::string& large,
+         double s, double l, std::int64_t added) {
+  std::printf("| %s | %s | %s: %.4f s (%s) | %s: %.4f s (%s) | %.2fx |\n", figure.c_str(), what.c_str(), small.c_str(), s,
+              bench::rate(static_cast<double>(added) / s).c_str(), large.c_str(), l,
+              bench::rate(static_cast<double>(added) / l).c_str(), l / s);
+  bench::summary(fmt::format("{} growth: {}, {} vs {}", figure, what, large, small), "<= 1.2x (flat)",
+                 fmt::format("{:.2f}x ({:.4f} s vs {:.4f} s)", l / s, l, s), l / s <= 1.2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bench::Flags flags(argc, argv,
+                     {{"new", "1000"}, {"small-history", "1000"}, {"large-history", "100000"}, {"sites", "50"},
+                      {"reps", "3"}, {"dir", "/tmp/parley-bench"}},
+                     "[--new K] [--small-history H] [--large-history H] [--sites S] [--reps R] [--dir D]");
+  if (flags.smoke()) {
+    flags.fallback("new", "100");
+    flags.fallback("small-history", "100");
+    flags.fallback("large-history", "1000");
+    flags.fallback("sites", "5");
+    flags.fallback("reps", "1");
+  }
+  std::int64_t added = flags.integer("new"), reps = flags.integer("reps"), sites = flags.integer("sites");
+  std::int64_t smallH = flags.integer("small-history"), largeH = flags.integer("large-history");
+  std::string dir = bench::workDir(flags.text("dir"));
+  bench::SiteEnv env;
+
+  Pair small = withHistory(env, dir, "h1", smallH), large = withHistory(env, dir, "h2", largeH);
+  double smallMb = onDiskMb(small.path), largeMb = onDiskMb(large.path);
+  double syncSmall = 1e9, syncLarge = 1e9;
+  for (std::int64_t r = 0; r < reps; ++r) {
+    syncSmall = std::min(syncSmall, incrementalSync(small, added));
+    syncLarge = std::min(syncLarge, incrementalSync(large, added));
+  }
+  Cluster two = withSites(env, dir, "s1", 2), many = withSites(env, dir, "s2", sites);
+  double applyTwo = 1e9, applyMany = 1e9;
+  for (std::int64_t r = 0; r < reps; ++r) {
+    applyTwo = std::min(applyTwo, applyNew(two, added));
+    applyMany = std::min(applyMany, applyNew(many, added));
+  }
+  std::printf("| figure | measured | small | large | large / small |\n|---|---|---:|---:|---:|\n");
+  row("6i", fmt::format("TCP sync of {} new txns", added), fmt::format("{} txns of history", smallH),
+      fmt::format("{} txns of history", largeH), syncSmall, syncLarge, added);
+  row("6ii", fmt::format("apply of {} new txns", added), "2 sites", fmt::format("{} sites", sites), applyTwo, applyMany,
+      added);
+  std::printf("\nBest of %lld alternating repetitions; the vectors of 6ii name every site of the cluster.\n"
+              "On disk after the history (site file + WAL, while open): %.1f MB for %lld txns, %.1f MB for %lld txns"
+              " (%.1f KB per transaction).\n",
+              static_cast<long long>(reps), smallMb, static_cast<long long>(smallH), largeMb,
+              static_cast<long long>(largeH), largeMb * 1e3 / static_cast<double>(largeH));
+  return 0;
+}
