@@ -29,6 +29,8 @@ Decision FaultPlan::onPiece(std::size_t bytes) {
     d.keep = std::uniform_int_distribution<std::size_t>(0, bytes - 1)(rng_);
   } else if (chance(options_.stall)) {
     d.kind = Kind::kStall;
+  } else if (chance(options_.hang)) {
+    d.kind = Kind::kHang;
   }
   return d;
 }
@@ -48,7 +50,7 @@ Clock::time_point FaultPlan::nextCutChange() const {
 }
 
 std::string checkOptions(const FaultOptions& o) {
-  for (double p : {o.drop, o.truncate, o.stall})
+  for (double p : {o.drop, o.truncate, o.stall, o.hang})
     if (p < 0 || p > 1) return fmt::format("probabilities must be between 0 and 1, got {}", p);
   if (o.stallMs.count() < 0 || o.delayMs.count() < 0 || o.cutEvery.count() < 0 || o.cutMs.count() < 0)
     return "durations must not be negative";

@@ -1,12 +1,13 @@
 // parley-faultproxy: a TCP proxy that injects seeded network faults, for testing sync between
 // real processes. It listens on one address and forwards each connection to a target; per
-// piece of data it may drop the connection, truncate it, stall one direction or delay it, and
+// piece of data it may drop the connection, truncate it, stall one direction, delay it or hang
+// it for good (sockets left open, nothing forwarded: a peer gone silent), and
 // on a schedule it cuts the whole link (closes every connection, refuses new ones) for a while.
 //
 // SIGUSR1 heals (no more faults; stalled and delayed data flows at once), SIGUSR2 resumes the
 // faults, SIGINT/SIGTERM stop it. It prints one line per fault, and a totals line on every
 // heal, resume and stop:
-//   totals: connections=12 refused=3 drops=2 truncates=1 stalls=4 cuts=1 bytes=123456
+//   totals: connections=12 refused=3 drops=2 truncates=1 stalls=4 hangs=0 cuts=1 bytes=123456
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -96,9 +97,9 @@ class Proxy {
  private:
   void log(const std::string& line) { std::cout << line << std::endl; }
   void printTotals() {
-    log(fmt::format("totals: connections={} refused={} drops={} truncates={} stalls={} cuts={} bytes={}",
+    log(fmt::format("totals: connections={} refused={} drops={} truncates={} stalls={} hangs={} cuts={} bytes={}",
                     totals_.connections, totals_.refused, totals_.drops, totals_.truncates, totals_.stalls,
-                    totals_.cuts, totals_.bytes));
+                    totals_.hangs, totals_.cuts, totals_.bytes));
   }
   void takeSignals();
   void checkCut();
@@ -210,6 +211,7 @@ FaultOptions faultOptions(const po::variables_map& vm) {
   o.truncate = vm["truncate"].as<double>();
   o.stall = vm["stall"].as<double>();
   o.stallMs = Millis(vm["stall-ms"].as<int>());
+  o.hang = vm["hang"].as<double>();
   o.delayMs = Millis(vm["delay-ms"].as<int>());
   o.cutEvery = Millis(vm["cut-every-ms"].as<int>());
   o.cutMs = Millis(vm["cut-ms"].as<int>());
@@ -227,6 +229,7 @@ int run(int argc, char** argv) {
       ("truncate", po::value<double>()->default_value(0), "probability per piece of forwarding a prefix, then closing")
       ("stall", po::value<double>()->default_value(0), "probability per piece of stalling its direction")
       ("stall-ms", po::value<int>()->default_value(2000), "how long a stall lasts")
+      ("hang", po::value<double>()->default_value(0), "probability per piece of freezing the connection for good")
       ("delay-ms", po::value<int>()->default_value(0), "maximum extra latency per piece")
       ("cut-every-ms", po::value<int>()->default_value(0), "mean time between link cuts (0: none)")
       ("cut-ms", po::value<int>()->default_value(1000), "how long a cut lasts");

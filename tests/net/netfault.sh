@@ -14,6 +14,8 @@
 #   NETFAULT_FAULT_SECONDS=T  how long writes and faults run (default 10)
 #   NETFAULT_SETTLE_SECONDS=T how long the healed sites may take to converge (default 30)
 #   NETFAULT_ROUNDS=R         runs, with seeds S, S+1, ... (default 1)
+#   NETFAULT_HANG=P           probability per piece that a proxy freezes a connection for good
+#                             (default 0.01; serve must give up on it after its --timeout)
 #   NETFAULT_KEEP=1           keep the working directory (logs, site files)
 set -uo pipefail
 
@@ -29,6 +31,7 @@ sites=${NETFAULT_SITES:-$default_sites}
 fault_seconds=${NETFAULT_FAULT_SECONDS:-10}
 settle_seconds=${NETFAULT_SETTLE_SECONDS:-30}
 rounds=${NETFAULT_ROUNDS:-1}
+hang=${NETFAULT_HANG:-0.01}
 accounts=5
 interval_ms=200
 [ "$sites" -ge 2 ] && [ "$sites" -le 8 ] || { echo "netfault: NETFAULT_SITES must be 2..8" >&2; exit 2; }
@@ -103,7 +106,7 @@ start_network() {
     if (( n == 0 || RANDOM % 4 != 0 )); then
       local port; port=$(free_port)
       "$proxy" --listen "127.0.0.1:$port" --target "127.0.0.1:${serve_port[$j]}" --seed "$((seed * 100 + n))" \
-        --drop 0.03 --truncate 0.02 --stall 0.03 --stall-ms $(( 500 + RANDOM % 2500 )) --delay-ms $(( RANDOM % 50 )) \
+        --drop 0.03 --truncate 0.02 --stall 0.03 --stall-ms $(( 500 + RANDOM % 2500 )) --hang "$hang" --delay-ms $(( RANDOM % 50 )) \
         --cut-every-ms $(( 1500 + RANDOM % 3000 )) --cut-ms $(( 300 + RANDOM % 1500 )) > "$work/proxy$n.log" 2>&1 &
       pids+=($!); proxies+=($!)
       wait_for_line "$work/proxy$n.log" "listening on port"
@@ -115,7 +118,7 @@ start_network() {
   done < <(links)
   for ((i = 0; i < sites; i++)); do
     # shellcheck disable=SC2086
-    "$parley" serve "$(db $i)" --listen "127.0.0.1:${serve_port[$i]}" ${peers[$i]} --interval $interval_ms \
+    "$parley" serve "$(db $i)" --listen "127.0.0.1:${serve_port[$i]}" ${peers[$i]} --interval $interval_ms --timeout 2 \
       > "$work/serve$i.log" 2>&1 &
     pids+=($!); serves[$i]=$!
     wait_for_line "$work/serve$i.log" "serving s$i"
@@ -194,8 +197,10 @@ one_round() {
   RANDOM=$seed
   balance_resolver=$( (( RANDOM % 2 )) && echo merge || echo counter)
   echo "netfault $topology: seed $seed, $sites sites, balance=$balance_resolver, ${fault_seconds} s of faults"
+  local t0=$SECONDS
   make_sites
   start_network
+  local setup=$(( SECONDS - t0 ))
   writes_ok=0 writes_failed=0
   local until=$(( SECONDS + fault_seconds ))
   while (( SECONDS < until )); do random_write; done
@@ -204,16 +209,21 @@ one_round() {
   converge
   check_alive
   check_money
+  local t1=$SECONDS
   stop_all
+  local stopping=$(( SECONDS - t1 ))
   local faults=$(( $(proxy_total drops) + $(proxy_total truncates) + $(proxy_total stalls) + $(proxy_total cuts) ))
   local failed_syncs; failed_syncs=$(cat "$work"/serve*.log | grep -c "failed")
   (( faults > 0 )) || fail "no fault was injected"
   (( failed_syncs > 0 )) || fail "no sync failed: the faults were never hit"
   (( writes_ok > 0 )) || fail "no write succeeded"
   echo "netfault $topology: seed $seed ok: $writes_ok writes ($writes_failed failed), faults injected: drops=$(proxy_total drops)" \
-       "truncates=$(proxy_total truncates) stalls=$(proxy_total stalls) cuts=$(proxy_total cuts) refused=$(proxy_total refused)," \
-       "failed syncs logged=$failed_syncs, converged ${converged_after} s after healing, divergences 0"
-  if [ -s "$work/exec-errors.log" ]; then echo "exec errors:"; sort "$work/exec-errors.log" | uniq -c | head -5; fi
+       "truncates=$(proxy_total truncates) stalls=$(proxy_total stalls) hangs=$(proxy_total hangs) cuts=$(proxy_total cuts) refused=$(proxy_total refused)," \
+       "failed syncs logged=$failed_syncs, converged ${converged_after} s after healing, divergences 0" \
+       "(setup ${setup} s, stop ${stopping} s)"
+  if grep -qv '^token: ' "$work/exec-errors.log" 2>/dev/null; then
+    echo "exec errors:"; grep -v '^token: ' "$work/exec-errors.log" | sort | uniq -c | head -5
+  fi
   pids=(); proxies=()
   if [ "${NETFAULT_KEEP:-0}" = 1 ]; then echo "netfault: kept $work"; else rm -rf "$work"; fi
   work=""

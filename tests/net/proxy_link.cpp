@@ -42,7 +42,7 @@ bool Link::canWrite(const Direction& d, Clock::time_point now, bool healed) cons
 }
 
 short Link::events(int fd, Clock::time_point now, bool healed) const {
-  if (dead_) return 0;
+  if (dead_ || hung_) return 0;
   short e = 0;
   if (fd == server_ && connecting_) return POLLOUT;
   for (const Direction* d : {&up_, &down_}) {
@@ -54,7 +54,7 @@ short Link::events(int fd, Clock::time_point now, bool healed) const {
 
 Clock::time_point Link::nextDue(bool healed) const {
   auto next = Clock::time_point::max();
-  if (healed) return next;
+  if (healed || hung_) return next;
   for (const Direction* d : {&up_, &down_}) {
     if (d->queue.empty()) continue;
     next = std::min(next, std::max(d->stalledUntil, d->queue.front().release));
@@ -112,6 +112,11 @@ void Link::readFrom(Direction& d, FaultPlan& plan, Totals& totals, const Log& lo
       log(fmt::format("conn {}: stall {} for {} ms", id_, d.name, plan.options().stallMs.count()));
       d.stalledUntil = Clock::now() + plan.options().stallMs;
       break;
+    case Kind::kHang:
+      ++totals.hangs;
+      log(fmt::format("conn {}: hang ({} piece of {} bytes lost, sockets left open)", id_, d.name, n));
+      hung_ = true;
+      return;
     case Kind::kForward:
       break;
   }
@@ -135,7 +140,7 @@ void Link::writeTo(Direction& d, Totals& totals, bool healed) {
 }
 
 void Link::handle(short clientEvents, short serverEvents, FaultPlan& plan, Totals& totals, const Log& log) {
-  if (dead_) return;
+  if (dead_ || hung_) return;
   if (connecting_) {
     if (serverEvents & (POLLOUT | POLLERR | POLLHUP)) finishConnect(log);
     if (connecting_ || dead_) return;

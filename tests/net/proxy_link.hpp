@@ -4,7 +4,8 @@
 // Non-blocking and driven by poll(): events() says what to wait for on each socket, handle()
 // acts on what poll() reported. A direction reads at most kMaxBuffered bytes ahead of what it
 // could forward, so a stalled peer pushes back instead of growing memory. Half-closes are
-// forwarded (shutdown(SHUT_WR) once a direction is drained).
+// forwarded (shutdown(SHUT_WR) once a direction is drained). A hung link models a peer that
+// went silent without closing: it keeps both sockets open and does nothing, even once healed.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +19,7 @@ namespace parley::faultproxy {
 
 // What the proxy counts, over all connections.
 struct Totals {
-  std::uint64_t connections = 0, refused = 0, drops = 0, truncates = 0, stalls = 0, cuts = 0, bytes = 0;
+  std::uint64_t connections = 0, refused = 0, drops = 0, truncates = 0, stalls = 0, hangs = 0, cuts = 0, bytes = 0;
 };
 
 using Log = std::function<void(const std::string&)>;
@@ -70,6 +71,7 @@ class Link {
   std::uint64_t id_;
   int client_, server_;
   bool connecting_ = true, dead_ = false;
+  bool hung_ = false;  // frozen: neither socket is read, written or closed until kill()
   Direction up_, down_;  // client -> server, server -> client
 };
 
