@@ -178,6 +178,7 @@ int cmdClone(const std::vector<std::string>& args) {
   po::options_description o("options");
   o.add_options()("name", po::value<std::string>()->required(), "the new site's name");
   addSecretOption(o);
+  addTimeoutOption(o);
   auto vm = parse(kClone, o, {"SOURCE", "NEW"}, args);
   if (!vm) return 0;
   std::string source = (*vm)["SOURCE"].as<std::string>(), path = (*vm)["NEW"].as<std::string>();

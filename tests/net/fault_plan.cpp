@@ -54,7 +54,7 @@ std::string checkOptions(const FaultOptions& o) {
     if (p < 0 || p > 1) return fmt::format("probabilities must be between 0 and 1, got {}", p);
   if (o.stallMs.count() < 0 || o.delayMs.count() < 0 || o.cutEvery.count() < 0 || o.cutMs.count() < 0)
     return "durations must not be negative";
-  if (o.cutEvery.count() > 0 && o.cutMs.count() == 0) return "--cut-every needs a positive --cut-ms";
+  if (o.cutEvery.count() > 0 && o.cutMs.count() == 0) return "--cut-every-ms needs a positive --cut-ms";
   return "";
 }
 
