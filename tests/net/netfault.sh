@@ -56,11 +56,15 @@ cleanup() {
 trap cleanup EXIT
 
 # A loopback port nobody listens on (the kernel's choice would need the port before the peers
-# that name it start, so: random, then checked).
+# that name it start, so: random, then checked), below the kernel's range for outgoing
+# connections' ports so that none of those takes it meanwhile.
 used_ports=" "
 free_port() {
+  local low=20000 high
+  high=$(awk '{ print $1 - 1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32767)
+  (( high > low + 1000 )) || { low=40000; high=60000; }
   while true; do
-    local p=$(( 20000 + ($(od -An -N2 -tu2 /dev/urandom) % 40000) ))
+    local p=$(( low + ($(od -An -N2 -tu2 /dev/urandom) % (high - low)) ))
     [[ $used_ports == *" $p "* ]] && continue
     if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then used_ports+="$p "; echo "$p"; return; fi
   done
