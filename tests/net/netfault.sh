@@ -14,6 +14,7 @@
 #   NETFAULT_FAULT_SECONDS=T  how long writes and faults run (default 10)
 #   NETFAULT_SETTLE_SECONDS=T how long the healed sites may take to converge (default 30)
 #   NETFAULT_ROUNDS=R         runs, with seeds S, S+1, ... (default 1)
+#   NETFAULT_WRITERS=W        concurrent writers (parley exec processes), default 2
 #   NETFAULT_HANG=P           probability per piece that a proxy freezes a connection for good
 #                             (default 0.01; serve must give up on it after its --timeout)
 #   NETFAULT_KEEP=1           keep the working directory (logs, site files)
@@ -32,6 +33,7 @@ fault_seconds=${NETFAULT_FAULT_SECONDS:-10}
 settle_seconds=${NETFAULT_SETTLE_SECONDS:-30}
 rounds=${NETFAULT_ROUNDS:-1}
 hang=${NETFAULT_HANG:-0.01}
+writers=${NETFAULT_WRITERS:-2}
 accounts=5
 interval_ms=200
 [ "$sites" -ge 2 ] && [ "$sites" -le 8 ] || { echo "netfault: NETFAULT_SITES must be 2..8" >&2; exit 2; }
@@ -145,6 +147,23 @@ random_write() {
   else writes_failed=$((writes_failed + 1)); fi
 }
 
+# $writers writers at once, each with a seed of its own, for fault_seconds; sums their counts.
+write_concurrently() {
+  local w until=$(( SECONDS + fault_seconds )) writer_pids=()
+  for ((w = 0; w < writers; w++)); do
+    (
+      RANDOM=$(( seed * 31 + w + 1 ))
+      writes_ok=0 writes_failed=0
+      while (( SECONDS < until )); do random_write; done
+      echo "$writes_ok $writes_failed" > "$work/writer$w.counts"
+    ) &
+    writer_pids+=($!)
+  done
+  for w in "${writer_pids[@]}"; do wait "$w"; done
+  writes_ok=$(cat "$work"/writer*.counts | awk '{ s += $1 } END { print s + 0 }')
+  writes_failed=$(cat "$work"/writer*.counts | awk '{ s += $2 } END { print s + 0 }')
+}
+
 dump() {
   "$parley" exec "$(db $1)" "SELECT * FROM accounts ORDER BY id" --csv &&
     "$parley" exec "$(db $1)" "SELECT * FROM notes ORDER BY k" --csv
@@ -200,14 +219,12 @@ one_round() {
   work=$(mktemp -d "${TMPDIR:-/tmp}/netfault.XXXXXX")
   RANDOM=$seed
   balance_resolver=$( (( RANDOM % 2 )) && echo merge || echo counter)
-  echo "netfault $topology: seed $seed, $sites sites, balance=$balance_resolver, ${fault_seconds} s of faults"
+  echo "netfault $topology: seed $seed, $sites sites, $writers writers, balance=$balance_resolver, ${fault_seconds} s of faults"
   local t0=$SECONDS
   make_sites
   start_network
   local setup=$(( SECONDS - t0 ))
-  writes_ok=0 writes_failed=0
-  local until=$(( SECONDS + fault_seconds ))
-  while (( SECONDS < until )); do random_write; done
+  write_concurrently
   check_alive
   for p in "${proxies[@]}"; do kill -USR1 "$p"; done
   converge
