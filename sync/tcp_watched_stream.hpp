@@ -25,7 +25,9 @@ class WatchedStream final : public kj::AsyncIoStream {
       return n;
     });
   }
-  kj::Promise<void> write(const void* buffer, size_t size) override { return inner_->write(buffer, size); }
+  kj::Promise<void> write(const void* buffer, size_t size) override {
+    return inner_->write(buffer, size);
+  }
   kj::Promise<void> write(kj::ArrayPtr<const kj::ArrayPtr<const kj::byte>> pieces) override {
     return inner_->write(pieces);
   }
@@ -38,8 +40,12 @@ class WatchedStream final : public kj::AsyncIoStream {
   void setsockopt(int level, int option, const void* value, kj::uint length) override {
     inner_->setsockopt(level, option, value, length);
   }
-  void getsockname(struct sockaddr* addr, kj::uint* length) override { inner_->getsockname(addr, length); }
-  void getpeername(struct sockaddr* addr, kj::uint* length) override { inner_->getpeername(addr, length); }
+  void getsockname(struct sockaddr* addr, kj::uint* length) override {
+    inner_->getsockname(addr, length);
+  }
+  void getpeername(struct sockaddr* addr, kj::uint* length) override {
+    inner_->getpeername(addr, length);
+  }
   kj::Maybe<int> getFd() const override { return inner_->getFd(); }
 
  private:
@@ -49,10 +55,12 @@ class WatchedStream final : public kj::AsyncIoStream {
 };
 
 // Resolves once `stream` has received nothing for `limit`.
-inline kj::Promise<void> whenIdle(kj::Timer& timer, const WatchedStream& stream, kj::Duration limit) {
+inline kj::Promise<void> whenIdle(kj::Timer& timer, const WatchedStream& stream,
+                                  kj::Duration limit) {
   kj::TimePoint deadline = stream.lastRead() + limit;
   if (timer.now() >= deadline) return kj::READY_NOW;
-  return timer.atTime(deadline).then([&timer, &stream, limit] { return whenIdle(timer, stream, limit); });
+  return timer.atTime(deadline).then(
+      [&timer, &stream, limit] { return whenIdle(timer, stream, limit); });
 }
 
 }  // namespace parley::sync

@@ -10,7 +10,9 @@ FaultPlan::FaultPlan(const FaultOptions& options) : options_(options), rng_(opti
   cutEnd_ = cutStart_ + options_.cutMs;
 }
 
-bool FaultPlan::chance(double p) { return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
+bool FaultPlan::chance(double p) {
+  return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < p;
+}
 
 Millis FaultPlan::uniform(Millis max) {
   if (max.count() <= 0) return Millis{0};
@@ -52,9 +54,11 @@ Clock::time_point FaultPlan::nextCutChange() const {
 std::string checkOptions(const FaultOptions& o) {
   for (double p : {o.drop, o.truncate, o.stall, o.hang})
     if (p < 0 || p > 1) return fmt::format("probabilities must be between 0 and 1, got {}", p);
-  if (o.stallMs.count() < 0 || o.delayMs.count() < 0 || o.cutEvery.count() < 0 || o.cutMs.count() < 0)
+  if (o.stallMs.count() < 0 || o.delayMs.count() < 0 || o.cutEvery.count() < 0 ||
+      o.cutMs.count() < 0)
     return "durations must not be negative";
-  if (o.cutEvery.count() > 0 && o.cutMs.count() == 0) return "--cut-every-ms needs a positive --cut-ms";
+  if (o.cutEvery.count() > 0 && o.cutMs.count() == 0)
+    return "--cut-every-ms needs a positive --cut-ms";
   return "";
 }
 

@@ -19,14 +19,14 @@ using Millis = std::chrono::milliseconds;
 
 struct FaultOptions {
   std::uint64_t seed = 1;
-  double drop = 0;          // per piece: close both sides of the connection (RST or FIN)
-  double truncate = 0;      // per piece: forward a prefix of it, then close
-  double stall = 0;         // per piece: stop forwarding this direction for stallMs (no close)
-  double hang = 0;          // per piece: freeze the connection for good (a peer gone silent)
+  double drop = 0;      // per piece: close both sides of the connection (RST or FIN)
+  double truncate = 0;  // per piece: forward a prefix of it, then close
+  double stall = 0;     // per piece: stop forwarding this direction for stallMs (no close)
+  double hang = 0;      // per piece: freeze the connection for good (a peer gone silent)
   Millis stallMs{2000};
-  Millis delayMs{0};        // per piece: extra latency, uniform in [0, delayMs], order kept
-  Millis cutEvery{0};       // mean time between link cuts (0: never)
-  Millis cutMs{1000};       // how long a cut lasts: connections closed, new ones refused
+  Millis delayMs{0};   // per piece: extra latency, uniform in [0, delayMs], order kept
+  Millis cutEvery{0};  // mean time between link cuts (0: never)
+  Millis cutMs{1000};  // how long a cut lasts: connections closed, new ones refused
 };
 
 enum class Kind { kForward, kDrop, kTruncate, kStall, kHang };
@@ -35,7 +35,7 @@ struct Decision {
   Kind kind = Kind::kForward;
   std::size_t keep = 0;  // kTruncate: bytes forwarded before the close
   Millis delay{0};
-  bool reset = false;    // kDrop: RST instead of FIN
+  bool reset = false;  // kDrop: RST instead of FIN
 };
 
 class FaultPlan {

@@ -22,8 +22,8 @@
 #include <memory>
 #include <vector>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
+#include <boost/program_options.hpp>
 
 #include "fault_plan.hpp"
 #include "proxy_link.hpp"
@@ -48,12 +48,15 @@ addrinfo* resolve(const std::string& address, bool passive) {
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = passive ? AI_PASSIVE : 0;
   addrinfo* out = nullptr;
-  int rc = ::getaddrinfo(address.substr(0, colon).c_str(), address.substr(colon + 1).c_str(), &hints, &out);
+  int rc = ::getaddrinfo(address.substr(0, colon).c_str(), address.substr(colon + 1).c_str(),
+                         &hints, &out);
   if (rc != 0) throw Fail{fmt::format("cannot resolve {}: {}", address, ::gai_strerror(rc))};
   return out;
 }
 
-void nonBlocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+void nonBlocking(int fd) {
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
 
 int listenOn(const std::string& address) {
   addrinfo* ai = resolve(address, true);
@@ -62,7 +65,8 @@ int listenOn(const std::string& address) {
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   int rc = ::bind(fd, ai->ai_addr, ai->ai_addrlen);
   ::freeaddrinfo(ai);
-  if (rc != 0 || ::listen(fd, 128) != 0) throw Fail{fmt::format("cannot listen on {}: {}", address, std::strerror(errno))};
+  if (rc != 0 || ::listen(fd, 128) != 0)
+    throw Fail{fmt::format("cannot listen on {}: {}", address, std::strerror(errno))};
   nonBlocking(fd);
   return fd;
 }
@@ -89,7 +93,8 @@ int connectTo(const addrinfo* target) {
 
 class Proxy {
  public:
-  Proxy(int listener, addrinfo* target, FaultPlan plan) : listener_(listener), target_(target), plan_(std::move(plan)) {}
+  Proxy(int listener, addrinfo* target, FaultPlan plan)
+      : listener_(listener), target_(target), plan_(std::move(plan)) {}
   ~Proxy() { ::freeaddrinfo(target_); }
 
   void run();
@@ -97,9 +102,11 @@ class Proxy {
  private:
   void log(const std::string& line) { std::cout << line << std::endl; }
   void printTotals() {
-    log(fmt::format("totals: connections={} refused={} drops={} truncates={} stalls={} hangs={} cuts={} bytes={}",
-                    totals_.connections, totals_.refused, totals_.drops, totals_.truncates, totals_.stalls,
-                    totals_.hangs, totals_.cuts, totals_.bytes));
+    log(
+        fmt::format("totals: connections={} refused={} drops={} truncates={} stalls={} hangs={} "
+                    "cuts={} bytes={}",
+                    totals_.connections, totals_.refused, totals_.drops, totals_.truncates,
+                    totals_.stalls, totals_.hangs, totals_.cuts, totals_.bytes));
   }
   void takeSignals();
   void checkCut();
@@ -135,7 +142,8 @@ void Proxy::checkCut() {
   bool cut = plan_.cutAt(Clock::now());
   if (cut && !cut_) {
     ++totals_.cuts;
-    log(fmt::format("cut: link down for {} ms, closing {} connections", plan_.options().cutMs.count(), links_.size()));
+    log(fmt::format("cut: link down for {} ms, closing {} connections",
+                    plan_.options().cutMs.count(), links_.size()));
     for (auto& link : links_) link->kill(true);
   } else if (!cut && cut_) {
     log("cut over: link up");
@@ -199,9 +207,12 @@ void Proxy::run() {
 }
 
 void onSignal(int sig) {
-  if (sig == SIGUSR1) ++healSignals;
-  else if (sig == SIGUSR2) ++resumeSignals;
-  else stopRequested = true;
+  if (sig == SIGUSR1)
+    ++healSignals;
+  else if (sig == SIGUSR2)
+    ++resumeSignals;
+  else
+    stopRequested = true;
 }
 
 FaultOptions faultOptions(const po::variables_map& vm) {
@@ -220,19 +231,24 @@ FaultOptions faultOptions(const po::variables_map& vm) {
 }
 
 int run(int argc, char** argv) {
-  po::options_description o("usage: parley-faultproxy --listen HOST:PORT --target HOST:PORT [faults]\n\noptions");
-  o.add_options()("help,h", "show this help")
-      ("listen", po::value<std::string>()->required(), "HOST:PORT to accept on (port 0: any; printed)")
-      ("target", po::value<std::string>()->required(), "HOST:PORT to forward to")
-      ("seed", po::value<std::uint64_t>()->default_value(1), "seed of the fault decisions")
-      ("drop", po::value<double>()->default_value(0), "probability per piece of closing the connection")
-      ("truncate", po::value<double>()->default_value(0), "probability per piece of forwarding a prefix, then closing")
-      ("stall", po::value<double>()->default_value(0), "probability per piece of stalling its direction")
-      ("stall-ms", po::value<int>()->default_value(2000), "how long a stall lasts")
-      ("hang", po::value<double>()->default_value(0), "probability per piece of freezing the connection for good")
-      ("delay-ms", po::value<int>()->default_value(0), "maximum extra latency per piece")
-      ("cut-every-ms", po::value<int>()->default_value(0), "mean time between link cuts (0: none)")
-      ("cut-ms", po::value<int>()->default_value(1000), "how long a cut lasts");
+  po::options_description o(
+      "usage: parley-faultproxy --listen HOST:PORT --target HOST:PORT [faults]\n\noptions");
+  o.add_options()("help,h", "show this help")("listen", po::value<std::string>()->required(),
+                                              "HOST:PORT to accept on (port 0: any; printed)")(
+      "target", po::value<std::string>()->required(), "HOST:PORT to forward to")(
+      "seed", po::value<std::uint64_t>()->default_value(1), "seed of the fault decisions")(
+      "drop", po::value<double>()->default_value(0),
+      "probability per piece of closing the connection")(
+      "truncate", po::value<double>()->default_value(0),
+      "probability per piece of forwarding a prefix, then closing")(
+      "stall", po::value<double>()->default_value(0),
+      "probability per piece of stalling its direction")(
+      "stall-ms", po::value<int>()->default_value(2000), "how long a stall lasts")(
+      "hang", po::value<double>()->default_value(0),
+      "probability per piece of freezing the connection for good")(
+      "delay-ms", po::value<int>()->default_value(0), "maximum extra latency per piece")(
+      "cut-every-ms", po::value<int>()->default_value(0), "mean time between link cuts (0: none)")(
+      "cut-ms", po::value<int>()->default_value(1000), "how long a cut lasts");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, o), vm);

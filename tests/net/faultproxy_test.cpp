@@ -40,7 +40,8 @@ std::vector<Kind> decisions(std::uint64_t seed, int n) {
   return out;
 }
 
-TEST_CASE("the same seed gives the same fault decisions and another seed different ones", "[faultproxy]") {
+TEST_CASE("the same seed gives the same fault decisions and another seed different ones",
+          "[faultproxy]") {
   CHECK(decisions(7, 2000) == decisions(7, 2000));
   CHECK(decisions(7, 2000) != decisions(8, 2000));
 }
@@ -66,13 +67,16 @@ TEST_CASE("each fault fires at its probability, within four standard deviations"
     if (d.kind == Kind::kTruncate) CHECK(d.keep < 1000);
   }
   // Faults are tried in order: a truncate needs no drop first, a stall neither.
-  auto near = [n](int count, double p) { return std::abs(count - n * p) <= 4 * std::sqrt(n * p * (1 - p)); };
+  auto near = [n](int count, double p) {
+    return std::abs(count - n * p) <= 4 * std::sqrt(n * p * (1 - p));
+  };
   CHECK(near(drops, 0.02));
   CHECK(near(truncates, 0.98 * 0.05));
   CHECK(near(stalls, 0.98 * 0.95 * 0.1));
 }
 
-TEST_CASE("a healed plan forwards every piece at once, and resuming brings faults back", "[faultproxy]") {
+TEST_CASE("a healed plan forwards every piece at once, and resuming brings faults back",
+          "[faultproxy]") {
   FaultOptions o;
   o.drop = 1;
   o.delayMs = Millis(100);
@@ -104,7 +108,8 @@ TEST_CASE("link cuts last cut-ms and come every cut-every-ms on average", "[faul
     was = cut;
   }
   INFO(cuts << " cuts, " << cutMillis << " ms cut");
-  CHECK(cutMillis == Approx(cuts * 200).margin(200));   // each lasts 200 ms (the last may be clipped)
+  CHECK(cutMillis ==
+        Approx(cuts * 200).margin(200));  // each lasts 200 ms (the last may be clipped)
   CHECK(cuts == Approx(totalMs / 1200.0).epsilon(0.15));  // a cut every 1000 ms + 200 ms of cut
 }
 
@@ -159,12 +164,14 @@ void sendAll(int fd, const std::string& bytes) {
 std::string readAll(int fd) {
   std::string out;
   char buffer[65536];
-  for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;) out.append(buffer, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;)
+    out.append(buffer, static_cast<std::size_t>(n));
   return out;
 }
 
-TEST_CASE("through the proxy with latency and stalls but no losses, both directions arrive byte for byte",
-          "[faultproxy]") {
+TEST_CASE(
+    "through the proxy with latency and stalls but no losses, both directions arrive byte for byte",
+    "[faultproxy]") {
   std::uint64_t seed = testSeed();
   INFO("seed " << seed << " (replay: PARLEY_FAULTPROXY_SEED=" << seed << ")");
   std::mt19937_64 rng(seed);
@@ -179,23 +186,31 @@ TEST_CASE("through the proxy with latency and stalls but no losses, both directi
   ::close(listenLoopback(probePort));
   pid_t proxy = ::fork();
   if (proxy == 0) {
-    std::string listen = "127.0.0.1:" + std::to_string(probePort), to = "127.0.0.1:" + std::to_string(targetPort);
+    std::string listen = "127.0.0.1:" + std::to_string(probePort),
+                to = "127.0.0.1:" + std::to_string(targetPort);
     std::string s = std::to_string(seed);
     ::freopen("/dev/null", "w", stdout);
-    ::execl(PARLEY_FAULTPROXY, PARLEY_FAULTPROXY, "--listen", listen.c_str(), "--target", to.c_str(), "--seed", s.c_str(),
-            "--delay-ms", "5", "--stall", "0.05", "--stall-ms", "50", static_cast<char*>(nullptr));
+    ::execl(PARLEY_FAULTPROXY, PARLEY_FAULTPROXY, "--listen", listen.c_str(), "--target",
+            to.c_str(), "--seed", s.c_str(), "--delay-ms", "5", "--stall", "0.05", "--stall-ms",
+            "50", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   std::string atTarget, atClient;
   std::thread server([&] {  // reads everything, then answers and half-closes
     int c = ::accept(target, nullptr, nullptr);
-    std::thread writer([&] { sendAll(c, down); ::shutdown(c, SHUT_WR); });
+    std::thread writer([&] {
+      sendAll(c, down);
+      ::shutdown(c, SHUT_WR);
+    });
     atTarget = readAll(c);
     writer.join();
     ::close(c);
   });
   int client = connectLoopback(probePort);
-  std::thread writer([&] { sendAll(client, up); ::shutdown(client, SHUT_WR); });
+  std::thread writer([&] {
+    sendAll(client, up);
+    ::shutdown(client, SHUT_WR);
+  });
   atClient = readAll(client);
   writer.join();
   server.join();

@@ -96,26 +96,30 @@ links() {
   fi
 }
 
-# Waits until a log file has a line matching a pattern; fails after 10 s.
+# Waits until a process's log has a line matching a pattern: 0 when it does, 1 when the
+# process exited first (its log says why); fails the run after 10 s.
 wait_for_line() {
-  local file=$1 pattern=$2 n
-  for ((n = 0; n < 200; n++)); do grep -q "$pattern" "$file" 2>/dev/null && return 0; sleep 0.05; done
+  local file=$1 pattern=$2 pid=$3 n
+  for ((n = 0; n < 200; n++)); do
+    grep -q "$pattern" "$file" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.05
+  done
   fail "$(basename "$file") never printed \"$pattern\""
 }
 
+# Starts the serve processes, then the proxies, on ports chosen just before; 1 when another
+# process took one of those ports meanwhile (the caller retries with new ones).
 start_network() {
-  local i j n=0
+  local i j n=0 proxy_args=()
   for ((i = 0; i < sites; i++)); do serve_port[$i]=$(free_port); peers[$i]=""; done
-  proxies=()
   while read -r i j; do
     # Every link but (on average) one in four goes through a proxy; the first always does.
     if (( n == 0 || RANDOM % 4 != 0 )); then
       local port; port=$(free_port)
-      "$proxy" --listen "127.0.0.1:$port" --target "127.0.0.1:${serve_port[$j]}" --seed "$((seed * 100 + n))" \
-        --drop 0.03 --truncate 0.02 --stall 0.03 --stall-ms $(( 500 + RANDOM % 2500 )) --hang "$hang" --delay-ms $(( RANDOM % 50 )) \
-        --cut-every-ms $(( 1500 + RANDOM % 3000 )) --cut-ms $(( 300 + RANDOM % 1500 )) > "$work/proxy$n.log" 2>&1 &
-      pids+=($!); proxies+=($!)
-      wait_for_line "$work/proxy$n.log" "listening on port"
+      proxy_args+=("--listen 127.0.0.1:$port --target 127.0.0.1:${serve_port[$j]} --seed $((seed * 100 + n))
+        --drop 0.03 --truncate 0.02 --stall 0.03 --stall-ms $(( 500 + RANDOM % 2500 )) --hang $hang
+        --delay-ms $(( RANDOM % 50 )) --cut-every-ms $(( 1500 + RANDOM % 3000 )) --cut-ms $(( 300 + RANDOM % 1500 ))")
       peers[$i]+=" --peer tcp://127.0.0.1:$port"
     else
       peers[$i]+=" --peer tcp://127.0.0.1:${serve_port[$j]}"
@@ -127,7 +131,30 @@ start_network() {
     "$parley" serve "$(db $i)" --listen "127.0.0.1:${serve_port[$i]}" ${peers[$i]} --interval $interval_ms --timeout 2 \
       > "$work/serve$i.log" 2>&1 &
     pids+=($!); serves[$i]=$!
-    wait_for_line "$work/serve$i.log" "serving s$i"
+  done
+  for ((n = 0; n < ${#proxy_args[@]}; n++)); do
+    # shellcheck disable=SC2086
+    "$proxy" ${proxy_args[$n]} > "$work/proxy$n.log" 2>&1 &
+    pids+=($!); proxies+=($!)
+  done
+  for ((i = 0; i < sites; i++)); do wait_for_line "$work/serve$i.log" "serving s$i" "${serves[$i]}" || return 1; done
+  for ((n = 0; n < ${#proxies[@]}; n++)); do
+    wait_for_line "$work/proxy$n.log" "listening on port" "${proxies[$n]}" || return 1
+  done
+}
+
+# Starts the network, with new ports when another process took one first (up to 3 times).
+start_network_retrying() {
+  local attempt pid
+  for attempt in 1 2 3; do
+    start_network && return 0
+    local why; why=$(grep -h -m1 "in use\|cannot listen" "$work"/serve*.log "$work"/proxy*.log | head -1)
+    (( attempt < 3 )) || fail "could not start the network: $why"
+    echo "netfault: a port was taken meanwhile ($why); retrying with others"
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+    pids=() proxies=()
+    rm -f "$work"/serve*.log "$work"/proxy*.log
   done
 }
 
@@ -222,7 +249,8 @@ one_round() {
   echo "netfault $topology: seed $seed, $sites sites, $writers writers, balance=$balance_resolver, ${fault_seconds} s of faults"
   local t0=$SECONDS
   make_sites
-  start_network
+  pids=() proxies=()
+  start_network_retrying
   local setup=$(( SECONDS - t0 ))
   write_concurrently
   check_alive

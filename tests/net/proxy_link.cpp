@@ -12,9 +12,15 @@
 namespace parley::faultproxy {
 
 Link::Link(std::uint64_t id, int client, int server)
-    : id_(id), client_(client), server_(server), up_(&client_, &server_, "up"), down_(&server_, &client_, "down") {}
+    : id_(id),
+      client_(client),
+      server_(server),
+      up_(&client_, &server_, "up"),
+      down_(&server_, &client_, "down") {}
 
-Link::~Link() { kill(false); }
+Link::~Link() {
+  kill(false);
+}
 
 void Link::kill(bool reset) {
   for (int* fd : {&client_, &server_}) {
@@ -29,7 +35,9 @@ void Link::kill(bool reset) {
   dead_ = true;
 }
 
-bool Link::done() const { return dead_ || (up_.shut && down_.shut); }
+bool Link::done() const {
+  return dead_ || (up_.shut && down_.shut);
+}
 
 bool Link::wantsRead(const Direction& d) const {
   return !d.eof && !d.closeWhenDrained && d.buffered < kMaxBuffered;
@@ -98,12 +106,14 @@ void Link::readFrom(Direction& d, FaultPlan& plan, Totals& totals, const Log& lo
   switch (decision.kind) {
     case Kind::kDrop:
       ++totals.drops;
-      log(fmt::format("conn {}: drop ({}) before {} {} bytes", id_, decision.reset ? "rst" : "fin", d.name, n));
+      log(fmt::format("conn {}: drop ({}) before {} {} bytes", id_, decision.reset ? "rst" : "fin",
+                      d.name, n));
       kill(decision.reset);
       return;
     case Kind::kTruncate:
       ++totals.truncates;
-      log(fmt::format("conn {}: truncate {} piece to {} of {} bytes, then close", id_, d.name, decision.keep, n));
+      log(fmt::format("conn {}: truncate {} piece to {} of {} bytes, then close", id_, d.name,
+                      decision.keep, n));
       enqueue(d, std::string(buffer, decision.keep), decision);
       d.closeWhenDrained = true;
       return;
@@ -114,7 +124,8 @@ void Link::readFrom(Direction& d, FaultPlan& plan, Totals& totals, const Log& lo
       break;
     case Kind::kHang:
       ++totals.hangs;
-      log(fmt::format("conn {}: hang ({} piece of {} bytes lost, sockets left open)", id_, d.name, n));
+      log(fmt::format("conn {}: hang ({} piece of {} bytes lost, sockets left open)", id_, d.name,
+                      n));
       hung_ = true;
       return;
     case Kind::kForward:
@@ -139,7 +150,8 @@ void Link::writeTo(Direction& d, Totals& totals, bool healed) {
   }
 }
 
-void Link::handle(short clientEvents, short serverEvents, FaultPlan& plan, Totals& totals, const Log& log) {
+void Link::handle(short clientEvents, short serverEvents, FaultPlan& plan, Totals& totals,
+                  const Log& log) {
   if (dead_ || hung_) return;
   if (connecting_) {
     if (serverEvents & (POLLOUT | POLLERR | POLLHUP)) finishConnect(log);
@@ -149,7 +161,8 @@ void Link::handle(short clientEvents, short serverEvents, FaultPlan& plan, Total
   for (Direction* d : {&up_, &down_}) {
     short fromEvents = d == &up_ ? clientEvents : serverEvents;
     short toEvents = d == &up_ ? serverEvents : clientEvents;
-    if ((fromEvents & (POLLIN | POLLHUP | POLLERR)) && wantsRead(*d)) readFrom(*d, plan, totals, log);
+    if ((fromEvents & (POLLIN | POLLHUP | POLLERR)) && wantsRead(*d))
+      readFrom(*d, plan, totals, log);
     if (dead_) return;
     if (toEvents & (POLLOUT | POLLERR | POLLHUP)) writeTo(*d, totals, plan.healed());
     if (dead_) return;

@@ -19,7 +19,8 @@ namespace parley::faultproxy {
 
 // What the proxy counts, over all connections.
 struct Totals {
-  std::uint64_t connections = 0, refused = 0, drops = 0, truncates = 0, stalls = 0, hangs = 0, cuts = 0, bytes = 0;
+  std::uint64_t connections = 0, refused = 0, drops = 0, truncates = 0, stalls = 0, hangs = 0,
+                cuts = 0, bytes = 0;
 };
 
 using Log = std::function<void(const std::string&)>;
@@ -37,7 +38,8 @@ class Link {
   int clientFd() const { return client_; }
   int serverFd() const { return server_; }
   short events(int fd, Clock::time_point now, bool healed) const;
-  void handle(short clientEvents, short serverEvents, FaultPlan& plan, Totals& totals, const Log& log);
+  void handle(short clientEvents, short serverEvents, FaultPlan& plan, Totals& totals,
+              const Log& log);
   // Closes both sockets now; with `reset`, as an RST.
   void kill(bool reset);
   bool done() const;
@@ -71,7 +73,7 @@ class Link {
   std::uint64_t id_;
   int client_, server_;
   bool connecting_ = true, dead_ = false;
-  bool hung_ = false;  // frozen: neither socket is read, written or closed until kill()
+  bool hung_ = false;    // frozen: neither socket is read, written or closed until kill()
   Direction up_, down_;  // client -> server, server -> client
 };
 
