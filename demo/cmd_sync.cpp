@@ -158,6 +158,7 @@ int cmdServe(const std::vector<std::string>& args) {
   auto interval = std::chrono::milliseconds((*vm)["interval"].as<int>());
   while (!stopRequested) {
     for (const auto& peer : peers) {
+      if (stopRequested) break;  // a stop waits for one sync at most, not for a round of them
       auto r = sync::syncTcp(*syncer, tcpAddress(peer), options);
       if (!r) std::cout << fmt::format("sync with {} failed: {}", peer, r.status().message()) << std::endl;
       else if (r->sent.transactions || r->received.applied)

@@ -170,7 +170,7 @@ random_write() {
   else
     sql="DELETE FROM notes WHERE k = $k"
   fi
-  if "$parley" exec "$(db $site)" "$sql" > /dev/null 2>> "$work/exec-errors.log"; then writes_ok=$((writes_ok + 1))
+  if "$parley" exec "$(db $site)" "$sql" > /dev/null 2>> "$work/exec-errors$writer.log"; then writes_ok=$((writes_ok + 1))
   else writes_failed=$((writes_failed + 1)); fi
 }
 
@@ -179,6 +179,7 @@ write_concurrently() {
   local w until=$(( SECONDS + fault_seconds )) writer_pids=()
   for ((w = 0; w < writers; w++)); do
     (
+      writer=$w
       RANDOM=$(( seed * 31 + w + 1 ))
       writes_ok=0 writes_failed=0
       while (( SECONDS < until )); do random_write; done
@@ -199,7 +200,7 @@ dump() {
 # 0 when every site holds the same rows; the dumps are left in $work/dump*.txt.
 all_identical() {
   local i
-  for ((i = 0; i < sites; i++)); do dump $i > "$work/dump$i.txt" 2>> "$work/exec-errors.log" || return 1; done
+  for ((i = 0; i < sites; i++)); do dump $i > "$work/dump$i.txt" 2>> "$work/dump-errors.log" || return 1; done
   for ((i = 1; i < sites; i++)); do cmp -s "$work/dump0.txt" "$work/dump$i.txt" || return 1; done
 }
 
@@ -231,10 +232,14 @@ check_money() {
 
 stop_all() {
   local i p
+  slowest_stop_ms=0
   for ((i = 0; i < sites; i++)); do
+    local t0; t0=$(date +%s%N)
     kill -TERM "${serves[$i]}"
     wait "${serves[$i]}" || fail "serve s$i exited with status $? when asked to stop"
     grep -q '^stopped$' "$work/serve$i.log" || fail "serve s$i did not stop cleanly"
+    local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    (( ms > slowest_stop_ms )) && slowest_stop_ms=$ms
   done
   for p in "${proxies[@]}"; do kill -TERM "$p"; wait "$p" || fail "a fault proxy exited with status $?"; done
 }
@@ -269,9 +274,9 @@ one_round() {
   echo "netfault $topology: seed $seed ok: $writes_ok writes ($writes_failed failed), faults injected: drops=$(proxy_total drops)" \
        "truncates=$(proxy_total truncates) stalls=$(proxy_total stalls) hangs=$(proxy_total hangs) cuts=$(proxy_total cuts) refused=$(proxy_total refused)," \
        "failed syncs logged=$failed_syncs, converged ${converged_after} s after healing, divergences 0" \
-       "(setup ${setup} s, stop ${stopping} s)"
-  if grep -qv '^token: ' "$work/exec-errors.log" 2>/dev/null; then
-    echo "exec errors:"; grep -v '^token: ' "$work/exec-errors.log" | sort | uniq -c | head -5
+       "(setup ${setup} s, stop ${stopping} s, slowest serve stop ${slowest_stop_ms} ms)"
+  if cat "$work"/exec-errors*.log 2>/dev/null | grep -qv '^token: '; then
+    echo "exec errors:"; cat "$work"/exec-errors*.log | grep -v '^token: ' | sort | uniq -c | head -5
   fi
   pids=(); proxies=()
   if [ "${NETFAULT_KEEP:-0}" = 1 ]; then echo "netfault: kept $work"; else rm -rf "$work"; fi
