@@ -22,7 +22,7 @@ const Command kExport{"export", "SITE.db --out FILE [--for PEER_ID | --since TOK
 const Command kImport{"import", "SITE.db FILE", "Verifies a change-set file, then applies it. Re-importing is a no-op."};
 const Command kSync{"sync", "SITE.db PEER",
                     "Syncs both directions with PEER: another site file, or tcp://HOST:PORT of parley serve."};
-const Command kServe{"serve", "SITE.db --listen HOST:PORT [--peer tcp://HOST:PORT ...] [--interval MS]",
+const Command kServe{"serve", "SITE.db --listen HOST:PORT [--peer tcp://HOST:PORT ...] [--interval MS] [--timeout S]",
                      "Serves syncs; with peers, also syncs with them every interval (asynchronous replication).\n"
                      "Logs one line per sync; stops cleanly on SIGINT or SIGTERM."};
 const Command kClone{"clone", "SOURCE NEW.db --name NAME",
@@ -31,10 +31,22 @@ const Command kClone{"clone", "SOURCE NEW.db --name NAME",
 
 std::string tcpAddress(const std::string& peer) { return peer.starts_with("tcp://") ? peer.substr(6) : ""; }
 
+// --timeout: how long a TCP sync waits for a sign of life from the peer before it gives up.
+// serve needs it below the default to stay live when a peer goes silent without closing.
+void addTimeoutOption(po::options_description& o) {
+  o.add_options()("timeout", po::value<double>()->default_value(30),
+                  "seconds without a reply from the peer before a TCP sync gives up");
+}
+
 sync::TcpOptions tcpOptions(const po::variables_map& vm) {
   sync::TcpOptions o;
   o.secret = secret(vm);
   if (o.secret.empty()) usage("TCP needs the cluster secret: --secret-file FILE or PARLEY_SECRET");
+  if (vm.count("timeout")) {
+    double seconds = vm["timeout"].as<double>();
+    if (!(seconds >= 0.001 && seconds <= 86400)) usage("--timeout must be between 0.001 and 86400 seconds");
+    o.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+  }
   return o;
 }
 
@@ -106,6 +118,7 @@ int cmdImport(const std::vector<std::string>& args) {
 int cmdSync(const std::vector<std::string>& args) {
   po::options_description o("options");
   addSecretOption(o);
+  addTimeoutOption(o);
   auto vm = parse(kSync, o, {"SITE", "PEER"}, args);
   if (!vm) return 0;
   std::string peer = (*vm)["PEER"].as<std::string>();
@@ -127,6 +140,7 @@ int cmdServe(const std::vector<std::string>& args) {
       ("peer", po::value<std::vector<std::string>>()->composing(), "tcp://HOST:PORT to sync with continuously")
       ("interval", po::value<int>()->default_value(1000), "milliseconds between syncs with the peers");
   addSecretOption(o);
+  addTimeoutOption(o);
   auto vm = parse(kServe, o, {"SITE"}, args);
   if (!vm) return 0;
   std::string path = (*vm)["SITE"].as<std::string>();
@@ -144,6 +158,7 @@ int cmdServe(const std::vector<std::string>& args) {
   auto interval = std::chrono::milliseconds((*vm)["interval"].as<int>());
   while (!stopRequested) {
     for (const auto& peer : peers) {
+      if (stopRequested) break;  // a stop waits for one sync at most, not for a round of them
       auto r = sync::syncTcp(*syncer, tcpAddress(peer), options);
       if (!r) std::cout << fmt::format("sync with {} failed: {}", peer, r.status().message()) << std::endl;
       else if (r->sent.transactions || r->received.applied)
@@ -164,6 +179,7 @@ int cmdClone(const std::vector<std::string>& args) {
   po::options_description o("options");
   o.add_options()("name", po::value<std::string>()->required(), "the new site's name");
   addSecretOption(o);
+  addTimeoutOption(o);
   auto vm = parse(kClone, o, {"SOURCE", "NEW"}, args);
   if (!vm) return 0;
   std::string source = (*vm)["SOURCE"].as<std::string>(), path = (*vm)["NEW"].as<std::string>();

@@ -16,6 +16,8 @@ inline constexpr std::size_t kMaxChunkBytes = 16 << 20;      // well under RPC's
 inline constexpr std::size_t kBatchChunks = 4;
 inline constexpr std::size_t kMinBatchBytes = 1 << 20;
 inline constexpr std::size_t kSnapshotPieceBytes = 1 << 20;  // bytes per write of a snapshot
+// A server drops a logged-in peer that has sent nothing for this many TcpOptions::timeouts.
+inline constexpr int kIdleTimeouts = 4;
 
 inline Status checkOptions(const TcpOptions& options) {
   if (options.secret.empty()) return Status::invalidArgument("a cluster secret is required");

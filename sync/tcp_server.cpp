@@ -15,27 +15,34 @@
 #include "tcp_limits.hpp"
 #include "tcp_server_state.hpp"
 #include "tcp_status.hpp"
+#include "tcp_watched_stream.hpp"
 
 namespace parley::sync {
 namespace {
 
+constexpr kj::Duration kAcceptRetry = 200 * kj::MILLISECONDS;
+
 struct Connection {
-  Connection(kj::Own<kj::AsyncIoStream> s, ServerState& state)
-      : stream(kj::mv(s)),
-        network(*stream, capnp::rpc::twoparty::Side::SERVER),
+  Connection(kj::Own<kj::AsyncIoStream> s, kj::Timer& timer, ServerState& state)
+      : stream(kj::mv(s), timer),
+        network(stream, capnp::rpc::twoparty::Side::SERVER),
         rpc(capnp::makeRpcServer(network, wire::Gate::Client(kj::heap<GateImpl>(state, granted)))) {}
 
-  // Resolves when the peer disconnects, or when it has not logged in within the timeout.
-  kj::Promise<void> ended(kj::Timer& timer, std::chrono::milliseconds timeout) {
-    auto deadline = timer.afterDelay(timeout.count() * kj::MILLISECONDS).then([this]() -> kj::Promise<void> {
-      if (*granted) return kj::NEVER_DONE;
-      return kj::READY_NOW;
+  // Resolves when the peer disconnects, when it has not logged in within the timeout, or when
+  // a logged-in peer has sent nothing for kIdleTimeouts timeouts.
+  kj::Promise<void> ended(kj::Timer& timer, ServerState& state) {
+    auto timeout = state.options.timeout.count() * kj::MILLISECONDS;
+    auto deadline = timer.afterDelay(timeout).then([this, &timer, &state, timeout]() -> kj::Promise<void> {
+      if (!*granted) return kj::READY_NOW;
+      return whenIdle(timer, stream, kIdleTimeouts * timeout).then([&state, timeout] {
+        state.note(fmt::format("dropped a peer that sent nothing for {} ms", kIdleTimeouts * timeout / kj::MILLISECONDS));
+      });
     });
     return network.onDisconnect().exclusiveJoin(kj::mv(deadline));
   }
 
   std::shared_ptr<bool> granted = std::make_shared<bool>(false);
-  kj::Own<kj::AsyncIoStream> stream;
+  WatchedStream stream;
   capnp::TwoPartyVatNetwork network;
   capnp::RpcSystem<capnp::rpc::twoparty::VatId> rpc;
 };
@@ -49,15 +56,23 @@ class NoteErrors final : public kj::TaskSet::ErrorHandler {
   ServerState& state_;
 };
 
-// Serves each connection until it ends; dropping it closes the socket.
+// Serves each connection until it ends; dropping it closes the socket. A failed accept (out of
+// file descriptors, say) is logged and retried after a pause: the server keeps serving.
 kj::Promise<void> acceptLoop(kj::ConnectionReceiver& listener, kj::Timer& timer, kj::TaskSet& connections,
                              ServerState& state) {
-  return listener.accept().then([&](kj::Own<kj::AsyncIoStream> stream) {
-    auto connection = kj::heap<Connection>(kj::mv(stream), state);
-    auto ended = connection->ended(timer, state.options.timeout);
-    connections.add(ended.attach(kj::mv(connection)));
-    return acceptLoop(listener, timer, connections, state);
-  });
+  // evalNow: accept() may also throw at once, when the socket was ready before it was called.
+  return kj::evalNow([&] { return listener.accept(); }).then(
+      [&](kj::Own<kj::AsyncIoStream> stream) {
+        auto connection = kj::heap<Connection>(kj::mv(stream), timer, state);
+        auto ended = connection->ended(timer, state);
+        connections.add(ended.attach(kj::mv(connection)));
+        return acceptLoop(listener, timer, connections, state);
+      },
+      [&](kj::Exception&& e) {
+        state.note(fmt::format("accepting a connection failed: {}; retrying in {} ms", statusOf(e).message(),
+                               kAcceptRetry / kj::MILLISECONDS));
+        return timer.afterDelay(kAcceptRetry).then([&] { return acceptLoop(listener, timer, connections, state); });
+      });
 }
 
 }  // namespace
