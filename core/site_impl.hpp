@@ -203,9 +203,13 @@ struct Site::Impl {
     commitLocal(state, capture.take(), state.orderSensitive());
   }
 
-  // Before a read outside a transaction: catch up with other connections' commits.
+  // Before a read outside a transaction: catch up with other connections' commits. A cached
+  // statement left mid-read (a lookup stepped once, as loading the catalog does) would pin an
+  // old snapshot, in which data_version never moves: reset them all first.
   void refreshForRead() {
-    if (!state.db.inTransaction()) refresh(true);
+    if (state.db.inTransaction()) return;
+    state.db.resetAll();
+    refresh(true);
   }
 
   void begin() {
