@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -128,9 +129,14 @@ class Serve {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGTERM);
     int status = 0;
-    ::waitpid(pid_, &status, 0);
+    rusage usage{};
+    ::wait4(pid_, &status, 0, &usage);
+    cpuSeconds_ = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                  static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
     pid_ = 0;
   }
+  // CPU time the process used, once stopped.
+  double cpuSeconds() const { return cpuSeconds_; }
   std::string output() const {
     std::ifstream in(log_);
     std::stringstream s;
@@ -153,6 +159,7 @@ class Serve {
 
   std::string log_;
   pid_t pid_ = 0;
+  double cpuSeconds_ = 0;
 };
 
 void removeSite(const std::string& path) {
@@ -284,11 +291,12 @@ int main(int argc, char** argv) {
   std::sort(lags.begin(), lags.end());
   std::string mode = args.stream ? fmt::format("stream, poll {} ms", args.pollMs)
                                  : fmt::format("full sync every {} ms", args.interval);
-  std::printf("| mode | txns | rate achieved (txn/s) | visible at B | p50 lag (ms) | p99 lag (ms) | max lag (ms) |\n");
-  std::printf("|---|---|---|---|---|---|---|\n");
-  std::printf("| %s | %zu | %.0f | %zu | %.2f | %.2f | %.2f |\n", mode.c_str(), count,
+  std::printf("| mode | txns | rate achieved (txn/s) | visible at B | p50 lag (ms) | p99 lag (ms) | max lag (ms) "
+              "| CPU s serve A / B |\n");
+  std::printf("|---|---|---|---|---|---|---|---|\n");
+  std::printf("| %s | %zu | %.0f | %zu | %.2f | %.2f | %.2f | %.1f / %.1f |\n", mode.c_str(), count,
               static_cast<double>(count) / took, lags.size(), percentileMs(lags, 0.50), percentileMs(lags, 0.99),
-              lags.empty() ? 0.0 : static_cast<double>(lags.back()) / 1e6);
+              lags.empty() ? 0.0 : static_cast<double>(lags.back()) / 1e6, serveA.cpuSeconds(), serveB.cpuSeconds());
   if (lags.size() != count) {
     std::fprintf(stderr, "parley-bench-lag: %zu of %zu transactions never became visible at B\n", count - lags.size(),
                  count);
