@@ -130,6 +130,7 @@ struct Site::Impl {
 
   // Re-reads what a rollback may have made stale in memory.
   void reloadState() {
+    state.settled = VersionVector{};
     state.sites.load(state.db);
     state.vector = store::loadVector(state);
     state.frontier = store::lastStamp(state);
