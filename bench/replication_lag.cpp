@@ -7,8 +7,9 @@
 // records when each row became visible. Prints p50/p99/max lag as a markdown table row; exits
 // 1 if a transaction never arrived.
 // Usage: parley-bench-lag [--seconds N] [--rate TXN_PER_S] [--interval MS] [--no-stream]
-//                         [--poll-ms MS] [--reader-sleep-us US] [--smoke] [--parley PATH] [--dir D]
-// --no-stream --interval 1 is serve as it was before live subscriptions: a full sync every ms.
+//                         [--poll-ms MS] [--reader-sleep-us US] [--smoke] [--parley PATH [--old-serve]] [--dir D]
+// --no-stream --interval 1: full syncs every ms, no subscriptions. --old-serve runs a `parley`
+// built before live subscriptions (--parley PATH), passing it only --interval.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -46,6 +47,7 @@ struct Args {
   int pollMs = 1;
   int readerSleepUs = 50;
   bool stream = true;
+  bool oldServe = false;  // a parley without live subscriptions: pass it --interval only
   bool smoke = false;
   std::string parley = PARLEY_BINARY;
   std::string dir = "/tmp/parley-bench-lag";
@@ -81,11 +83,12 @@ Args parseArgs(int argc, char** argv) {
     else if (flag == "--poll-ms") a.pollMs = std::atoi(value().c_str());
     else if (flag == "--reader-sleep-us") a.readerSleepUs = std::atoi(value().c_str());
     else if (flag == "--no-stream") a.stream = false;
+    else if (flag == "--old-serve") a.stream = false, a.oldServe = true;
     else if (flag == "--smoke") a.smoke = true;
     else if (flag == "--parley") a.parley = value();
     else if (flag == "--dir") a.dir = value();
     else die("usage: parley-bench-lag [--seconds N] [--rate TXN_PER_S] [--interval MS] [--no-stream] [--poll-ms MS] "
-             "[--reader-sleep-us US] [--smoke] [--parley PATH] [--dir D]");
+             "[--reader-sleep-us US] [--smoke] [--parley PATH [--old-serve]] [--dir D]");
   }
   if (a.smoke) a.seconds = std::min(a.seconds, 1.0);
   if (a.seconds <= 0 || a.rate < 1 || a.interval < 1 || a.pollMs < 1 || a.readerSleepUs < 0) die("bad arguments");
@@ -117,8 +120,9 @@ class Serve {
   Serve(const Args& a, const std::string& site, int port, int peerPort, const std::string& log) : log_(log) {
     std::vector<std::string> args{a.parley, "serve", site, "--listen", fmt::format("127.0.0.1:{}", port),
                                   "--peer", fmt::format("tcp://127.0.0.1:{}", peerPort), "--interval",
-                                  std::to_string(a.interval), "--poll-ms", std::to_string(a.pollMs)};
-    if (!a.stream) args.push_back("--no-stream");
+                                  std::to_string(a.interval)};
+    if (!a.oldServe) args.insert(args.end(), {"--poll-ms", std::to_string(a.pollMs)});
+    if (!a.stream && !a.oldServe) args.push_back("--no-stream");
     pid_ = ::fork();
     if (pid_ < 0) die("fork failed");
     if (pid_ == 0) exec(args);
