@@ -41,6 +41,7 @@ class Client {
   // From now on every wait ends, with "stopped", once `cancel` resolves (e.g. through a
   // cross-thread fulfiller made on this client's event loop).
   void cancelOn(kj::Promise<void> cancel) { cancel_ = cancel.fork(); }
+  kj::Timer& timer() { return io_.provider->getTimer(); }
   // Changes the timeout of the waits from now on.
   void setTimeout(std::chrono::milliseconds timeout) { options_.timeout = timeout; }
   // Restarts the timeout.

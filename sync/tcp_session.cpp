@@ -113,7 +113,7 @@ kj::Promise<void> SessionImpl::acknowledge(AcknowledgeContext context) {
   auto mine = server_.site.acknowledgements();
   check(mine.status());
   writeAcks(context.getResults().initAcks(static_cast<unsigned>(mine->size())), *mine);
-  server_.note(fmt::format("synced with {}: {}", peerName(), summary()));
+  if (!subscribed_) server_.note(fmt::format("synced with {}: {}", peerName(), summary()));  // a stream logs its end
   logged_ = true;
   return kj::READY_NOW;
 }

@@ -31,6 +31,43 @@ void addTotals(ApplyTotals& sum, const ApplyTotals& more) {
   sum.warnings.insert(sum.warnings.end(), more.warnings.begin(), more.warnings.end());
 }
 
+// Exchanges acknowledgements with the server in the background of a stream, at most once a
+// period and only after something arrived: the server learns what this site holds (so its
+// decisions become final without waiting for a full sync), and this site what the server
+// knows every site holds. A failed exchange is dropped; the stream's own failure ends all.
+class AckExchange final : public kj::TaskSet::ErrorHandler {
+ public:
+  AckExchange(Site& site, wire::Session::Client session, SiteId server, kj::Duration period)
+      : site_(site), session_(std::move(session)), server_(server), period_(period), tasks_(*this) {}
+
+  void progressed(kj::TimePoint now, std::uint64_t applied) {
+    if (applied == acked_ || inFlight_ || (started_ && now - last_ < period_)) return;
+    auto mine = site_.acknowledgements();
+    if (!mine) return;
+    auto request = session_.acknowledgeRequest();
+    writeAcks(request.initAcks(static_cast<unsigned>(mine->size())), *mine);
+    started_ = inFlight_ = true;
+    last_ = now;
+    tasks_.add(request.send().then([this, applied](capnp::Response<wire::Session::AcknowledgeResults>&& reply) {
+      inFlight_ = false;
+      acked_ = applied;
+      for (const auto& [id, vector] : readAcks(reply.getAcks())) check(site_.acknowledge(id, vector));
+      check(site_.noteSync(server_));
+    }));
+  }
+  void taskFailed(kj::Exception&&) override { inFlight_ = false; }
+
+ private:
+  Site& site_;
+  wire::Session::Client session_;
+  SiteId server_;
+  kj::Duration period_;
+  kj::TimePoint last_ = kj::origin<kj::TimePoint>();
+  bool started_ = false, inFlight_ = false;
+  std::uint64_t acked_ = 0;
+  kj::TaskSet tasks_;
+};
+
 }  // namespace
 
 struct Subscriber::Impl {
@@ -119,9 +156,11 @@ std::uint64_t Subscriber::Impl::stream(Client& client) {
   VersionVector since = site.vector();
   writeVector(request.initSince(static_cast<unsigned>(since.entries().size())), since);
   request.setHeartbeatMs(static_cast<std::uint32_t>(options.heartbeat.count()));
-  request.setSink(kj::heap<ApplyingSink>(site, received, [this, &client, received = received.get()](std::uint64_t) {
+  AckExchange acks(site, session, peer.site, options.heartbeat.count() * kj::MILLISECONDS);
+  request.setSink(kj::heap<ApplyingSink>(site, received, [&, received = received.get()](std::uint64_t) {
     client.alive();
     progressed(received->applier.totals());
+    acks.progressed(client.timer().now(), received->applier.totals().applied);
   }));
   client.setTimeout(options.heartbeat * kMissedHeartbeats);
   auto reply = request.send();

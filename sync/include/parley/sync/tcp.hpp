@@ -65,7 +65,9 @@ class Server {
 // A live subscription to the server at `address`, kept on a thread of its own (like a
 // PostgreSQL standby's walreceiver): it logs in, says hello, subscribes from `site`'s vector
 // and applies each chunk of the server's transactions as it arrives, one transaction per
-// chunk, so a commit on the server's site is visible here within milliseconds. When the
+// chunk, so a commit on the server's site is visible here within milliseconds. After
+// something arrived, it exchanges acknowledgements with the server at most once a heartbeat
+// period (Site::acknowledge, noteSync: decisions become final without a full sync). When the
 // connection fails or falls silent (no heartbeat for 3 periods) it reconnects with
 // exponential backoff (100 ms doubling to 5 s) and resumes from `site`'s vector: the
 // transactions that arrived are committed, so nothing is lost or applied twice. A server that
