@@ -1,5 +1,7 @@
 #include "tcp_live.hpp"
 
+#include <fmt/format.h>
+
 #include <deque>
 
 #include "tcp_cursor.hpp"
@@ -45,7 +47,10 @@ class LiveStream {
     auto request = sink_.writeRequest();
     writeChunk(request.initChunk(), chunk);
     lastWrite_ = timer_.now();
-    return request.send().then([this] { return pump(); });
+    auto stalled = timer_.afterDelay(options_.timeout.count() * kj::MILLISECONDS).then([timeout = options_.timeout] {
+      throwStatus(Status::ioError(fmt::format("the subscriber read nothing for {} ms", timeout.count())));
+    });
+    return request.send().exclusiveJoin(kj::mv(stalled)).then([this] { return pump(); });
   }
 
   const Site& site_;

@@ -7,7 +7,7 @@
 // under Cap'n Proto's stream flow control, so a slow subscriber holds the stream back, not the
 // server's memory, and each stream is an independent chain of promises: a stalled subscriber
 // delays no other. When idle for a heartbeat period it sends an empty chunk; a write that
-// fails (the connection is gone) ends the stream with that error.
+// fails (the connection is gone) or stays held back for the timeout ends the stream.
 //
 // The subscriber's own transactions are never sent back to it. The site must outlive the
 // returned promise; dropping the promise stops the stream.
@@ -28,6 +28,9 @@ struct LiveOptions {
   std::chrono::milliseconds poll{1};
   std::chrono::milliseconds heartbeat{1000};
   std::size_t chunkBytes = kChunkBytes;
+  // A write that flow control holds back this long (the subscriber stopped reading: dead, or
+  // stuck) ends the stream.
+  std::chrono::milliseconds timeout{std::chrono::seconds(30)};
 };
 
 // Streams to `sink` what `since` lacks and then every new transaction, until a write fails.

@@ -135,7 +135,7 @@ kj::Promise<void> SessionImpl::subscribe(SubscribeContext context) {
   VersionVector since = decoded([&] { return readVector(params.getSince()); });
   const auto& options = server_.options;
   std::uint32_t heartbeatMs = std::max<std::uint32_t>(params.getHeartbeatMs(), 10);
-  LiveOptions live{options.poll, std::chrono::milliseconds(heartbeatMs), options.chunkBytes};
+  LiveOptions live{options.poll, std::chrono::milliseconds(heartbeatMs), options.chunkBytes, options.timeout};
   subscribed_ = logged_ = true;
   server_.note(fmt::format("streaming to {}", peerName()));
   return streamLive(server_.site, peer_, std::move(since), *server_.timer, live, params.getSink(), sent_)
