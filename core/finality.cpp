@@ -81,9 +81,10 @@ void settle(SiteState& s) {
   for (const auto& [origin, held] : s.vector.entries()) {
     std::uint64_t upTo = held;
     for (const SiteId& m : all) upTo = std::min(upTo, ackOf(m)->get(origin));
-    if (upTo == 0) continue;
+    if (upTo <= s.settled.get(origin)) continue;
     store::markFinal(s, origin, upTo);
     conflict_log::markFinal(s, origin, upTo);
+    s.settled.set(origin, upTo);
   }
 }
 

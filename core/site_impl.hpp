@@ -130,6 +130,7 @@ struct Site::Impl {
 
   // Re-reads what a rollback may have made stale in memory.
   void reloadState() {
+    state.settled = VersionVector{};
     state.sites.load(state.db);
     state.vector = store::loadVector(state);
     state.frontier = store::lastStamp(state);
@@ -203,9 +204,13 @@ struct Site::Impl {
     commitLocal(state, capture.take(), state.orderSensitive());
   }
 
-  // Before a read outside a transaction: catch up with other connections' commits.
+  // Before a read outside a transaction: catch up with other connections' commits. A cached
+  // statement left mid-read (a lookup stepped once, as loading the catalog does) would pin an
+  // old snapshot, in which data_version never moves: reset them all first.
   void refreshForRead() {
-    if (!state.db.inTransaction()) refresh(true);
+    if (state.db.inTransaction()) return;
+    state.db.resetAll();
+    refresh(true);
   }
 
   void begin() {

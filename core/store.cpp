@@ -121,7 +121,10 @@ std::optional<std::pair<bool, bool>> decisionOf(SiteState& s, const Dot& dot) {
 
 void markFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
   auto site = siteIdx(s, origin);
-  auto& log = s.db.cached("UPDATE parley_log SET final = 1 WHERE final = 0 AND site = ?1 AND seq <= ?2");
+  // Through the index of open transactions: the planner would otherwise pick (site, seq) and
+  // read the origin's whole history on every apply.
+  auto& log = s.db.cached(
+      "UPDATE parley_log INDEXED BY parley_log_open SET final = 1 WHERE final = 0 AND site = ?1 AND seq <= ?2");
   log.bind(1, site).bind(2, static_cast<std::int64_t>(upTo));
   log.run();
 }

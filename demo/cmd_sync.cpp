@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "cli.hpp"
+#include "serve_peers.hpp"
 #include "parley/sync/changeset.hpp"
 #include "parley/sync/tcp.hpp"
 
@@ -22,9 +23,12 @@ const Command kExport{"export", "SITE.db --out FILE [--for PEER_ID | --since TOK
 const Command kImport{"import", "SITE.db FILE", "Verifies a change-set file, then applies it. Re-importing is a no-op."};
 const Command kSync{"sync", "SITE.db PEER",
                     "Syncs both directions with PEER: another site file, or tcp://HOST:PORT of parley serve."};
-const Command kServe{"serve", "SITE.db --listen HOST:PORT [--peer tcp://HOST:PORT ...] [--interval MS] [--timeout S]",
-                     "Serves syncs; with peers, also syncs with them every interval (asynchronous replication).\n"
-                     "Logs one line per sync; stops cleanly on SIGINT or SIGTERM."};
+const Command kServe{"serve",
+                     "SITE.db --listen HOST:PORT [--peer tcp://HOST:PORT ...] [--interval MS] [--timeout S]\n"
+                     "      [--no-stream] [--poll-ms MS] [--heartbeat-ms MS]",
+                     "Serves syncs and live subscriptions. With peers, subscribes to each (their commits arrive\n"
+                     "within milliseconds; reconnects with backoff) and also runs a full sync with each every\n"
+                     "interval (anti-entropy). Logs connections and syncs; stops cleanly on SIGINT or SIGTERM."};
 const Command kClone{"clone", "SOURCE NEW.db --name NAME",
                      "Creates a new site of SOURCE's cluster from a snapshot of it (SOURCE: a site file or\n"
                      "tcp://HOST:PORT), like pg_basebackup; then they sync incrementally."};
@@ -58,11 +62,6 @@ sync::Progress progressBar() {
   };
 }
 
-std::string summaryLine(std::uint64_t sent, const sync::ApplyTotals& got) {
-  return fmt::format("sent {} transactions, received {} ({} already held), {} conflicts, {} rejected", sent,
-                     got.applied, got.duplicates, got.conflicts, got.rejected);
-}
-
 int syncFiles(const std::string& a, const std::string& b) {
   std::error_code ec;
   if (std::filesystem::equivalent(a, b, ec)) throw CliError(fmt::format("{} and {} are the same site file", a, b));
@@ -81,6 +80,11 @@ std::atomic<bool> stopRequested{false};
 void onSignal(int) { stopRequested = true; }
 
 }  // namespace
+
+std::string summaryLine(std::uint64_t sent, const sync::ApplyTotals& got) {
+  return fmt::format("sent {} transactions, received {} ({} already held), {} conflicts, {} rejected", sent,
+                     got.applied, got.duplicates, got.conflicts, got.rejected);
+}
 
 int cmdExport(const std::vector<std::string>& args) {
   po::options_description o("options");
@@ -137,8 +141,12 @@ int cmdSync(const std::vector<std::string>& args) {
 int cmdServe(const std::vector<std::string>& args) {
   po::options_description o("options");
   o.add_options()("listen", po::value<std::string>()->required(), "HOST:PORT to listen on")
-      ("peer", po::value<std::vector<std::string>>()->composing(), "tcp://HOST:PORT to sync with continuously")
-      ("interval", po::value<int>()->default_value(1000), "milliseconds between syncs with the peers");
+      ("peer", po::value<std::vector<std::string>>()->composing(), "tcp://HOST:PORT to replicate with continuously")
+      ("interval", po::value<int>()->default_value(1000), "milliseconds between full syncs with each peer")
+      ("no-stream", po::bool_switch(), "no live subscriptions to the peers: full syncs only")
+      ("poll-ms", po::value<int>()->default_value(1), "how often subscriptions to this site look for new commits")
+      ("heartbeat-ms", po::value<int>()->default_value(1000),
+       "heartbeat asked of peers when idle; 3 missed heartbeats drop the connection");
   addSecretOption(o);
   addTimeoutOption(o);
   auto vm = parse(kServe, o, {"SITE"}, args);
@@ -149,29 +157,31 @@ int cmdServe(const std::vector<std::string>& args) {
   for (const auto& peer : peers)
     if (tcpAddress(peer).empty()) usage(fmt::format("--peer wants tcp://HOST:PORT, got {}", peer));
   if ((*vm)["interval"].as<int>() < 1) usage("--interval must be at least 1 ms");
+  if ((*vm)["poll-ms"].as<int>() < 1) usage("--poll-ms must be at least 1 ms");
+  if ((*vm)["heartbeat-ms"].as<int>() < 10) usage("--heartbeat-ms must be at least 10 ms");
+  options.poll = std::chrono::milliseconds((*vm)["poll-ms"].as<int>());
+  options.heartbeat = std::chrono::milliseconds((*vm)["heartbeat-ms"].as<int>());
   auto served = openSite(path);
   auto server = take(sync::Server::start(*served, (*vm)["listen"].as<std::string>(), options));
-  std::cout << fmt::format("serving {} on port {}", served->name(), server->port()) << std::endl;
+  Lines out;
+  out.print(fmt::format("serving {} on port {}", served->name(), server->port()));
   std::signal(SIGINT, onSignal);
   std::signal(SIGTERM, onSignal);
-  auto syncer = peers.empty() ? nullptr : openSite(path);  // a second connection: the server's is its own
-  auto interval = std::chrono::milliseconds((*vm)["interval"].as<int>());
+  std::vector<std::unique_ptr<PeerLink>> links;
+  for (const auto& peer : peers)
+    links.push_back(std::make_unique<PeerLink>(
+        path, PeerSettings{peer, tcpAddress(peer), std::chrono::milliseconds((*vm)["interval"].as<int>()),
+                           !(*vm)["no-stream"].as<bool>()},
+        options, out));
   while (!stopRequested) {
-    for (const auto& peer : peers) {
-      if (stopRequested) break;  // a stop waits for one sync at most, not for a round of them
-      auto r = sync::syncTcp(*syncer, tcpAddress(peer), options);
-      if (!r) std::cout << fmt::format("sync with {} failed: {}", peer, r.status().message()) << std::endl;
-      else if (r->sent.transactions || r->received.applied)
-        std::cout << fmt::format("synced with {} ({}): {}", r->peer.name, peer, summaryLine(r->sent.transactions, r->received))
-                  << std::endl;
-    }
-    for (const auto& line : server->takeLog()) std::cout << line << std::endl;
-    auto until = std::chrono::steady_clock::now() + interval;
-    while (!stopRequested && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    for (const auto& line : server->takeLog()) out.print(line);
+    for (auto& link : links) link->printLog();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  for (auto& link : links) link->stop();
   server->stop();
-  for (const auto& line : server->takeLog()) std::cout << line << std::endl;
-  std::cout << "stopped" << std::endl;
+  for (const auto& line : server->takeLog()) out.print(line);
+  out.print("stopped");
   return 0;
 }
 

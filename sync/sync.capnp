@@ -74,6 +74,12 @@ interface Session {
   acknowledge @3 (acks :List(Ack)) -> (acks :List(Ack));
   # The server streams a consistent snapshot of its database (for clone).
   snapshot @4 (sink :ByteSink) -> (bytes :UInt64);
+  # A live subscription: the server streams to `sink` every transaction `since` lacks, then
+  # each new one as soon as it is committed (however it was: a local writer, another peer),
+  # until the connection ends. The subscriber's own transactions are never sent back to it.
+  # When there is nothing to send for `heartbeatMs`, an empty chunk says the server is alive.
+  # Never returns normally; it fails with the reason the stream stopped.
+  subscribe @5 (since :List(VectorEntry), sink :ChangeSink, heartbeatMs :UInt32) -> ();
 }
 
 # The bootstrap capability: nothing but a challenge-response login.

@@ -32,9 +32,18 @@ class Client {
   template <class T>
   T wait(kj::Promise<T>&& promise) {
     alive();
-    return promise.exclusiveJoin(watchdog().then([]() -> T { throwStatus(Status::ioError("unreachable")); }))
-        .wait(io_.waitScope);
+    auto guarded = promise.exclusiveJoin(watchdog().then([]() -> T { throwStatus(Status::ioError("unreachable")); }));
+    KJ_IF_MAYBE(cancel, cancel_) {
+      guarded = guarded.exclusiveJoin(cancel->addBranch().then([]() -> T { throwStatus(Status::ioError("stopped")); }));
+    }
+    return guarded.wait(io_.waitScope);
   }
+  // From now on every wait ends, with "stopped", once `cancel` resolves (e.g. through a
+  // cross-thread fulfiller made on this client's event loop).
+  void cancelOn(kj::Promise<void> cancel) { cancel_ = cancel.fork(); }
+  kj::Timer& timer() { return io_.provider->getTimer(); }
+  // Changes the timeout of the waits from now on.
+  void setTimeout(std::chrono::milliseconds timeout) { options_.timeout = timeout; }
   // Restarts the timeout.
   void alive() { last_ = io_.provider->getTimer().now(); }
 
@@ -49,6 +58,7 @@ class Client {
   kj::TimePoint last_;
   kj::Own<kj::AsyncIoStream> stream_;
   kj::Own<capnp::TwoPartyClient> rpc_;
+  kj::Maybe<kj::ForkedPromise<void>> cancel_;
 };
 
 }  // namespace parley::sync

@@ -24,6 +24,11 @@ class ChangeCursor {
   // Appends the next batch to `out` (whole transactions only). Returns false once nothing was left.
   Result<bool> next(std::deque<Chunk>& out);
   const StreamTotals& totals() const { return totals_; }
+  // What the reader holds as far as the cursor knows: `since` and everything taken.
+  const VersionVector& since() const { return since_; }
+  // Records that the reader holds `dot` and what precedes it from the same origin, so no
+  // batch hands those out (a subscriber holds all of its own transactions).
+  void assumeHeld(const Dot& dot) { since_.advance(dot); }
 
  private:
   void append(std::deque<Chunk>& out, std::string_view body);

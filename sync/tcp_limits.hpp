@@ -19,11 +19,16 @@ inline constexpr std::size_t kSnapshotPieceBytes = 1 << 20;  // bytes per write 
 // A server drops a logged-in peer that has sent nothing for this many TcpOptions::timeouts.
 inline constexpr int kIdleTimeouts = 4;
 
+// A live stream sends what is new in batches of at most this many bytes (then cut in chunks).
+inline constexpr std::size_t kLiveBatchBytes = 1 << 20;
+
 inline Status checkOptions(const TcpOptions& options) {
   if (options.secret.empty()) return Status::invalidArgument("a cluster secret is required");
   if (options.timeout.count() <= 0) return Status::invalidArgument("the timeout must be positive");
   if (options.chunkBytes == 0 || options.chunkBytes > kMaxChunkBytes)
     return Status::invalidArgument(fmt::format("the chunk size must be between 1 and {} bytes", kMaxChunkBytes));
+  if (options.poll.count() < 1) return Status::invalidArgument("the poll period must be at least 1 ms");
+  if (options.heartbeat.count() < 10) return Status::invalidArgument("the heartbeat must be at least 10 ms");
   return Status::ok();
 }
 

@@ -118,6 +118,7 @@ void Server::Impl::serve(kj::AsyncIoContext& io, std::promise<Status>& ready) {
   NoteErrors errors(state);
   kj::TaskSet connections(errors);
   auto& timer = io.provider->getTimer();
+  state.timer = &timer;
   stop.promise.exclusiveJoin(acceptLoop(*listener, timer, connections, state)).wait(io.waitScope);
 }
 

@@ -3,6 +3,8 @@
 // read from other threads (under its mutex).
 #pragma once
 
+#include <kj/timer.h>
+
 #include <deque>
 #include <mutex>
 #include <string>
@@ -37,6 +39,7 @@ struct ServerState {
 
   Site& site;
   const TcpOptions options;
+  kj::Timer* timer = nullptr;  // the server thread's, set once its event loop runs
   std::mutex mutex;
   std::deque<std::string> log;
 };

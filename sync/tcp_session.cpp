@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "tcp_live.hpp"
 #include "tcp_outgoing.hpp"
 #include "tcp_status.hpp"
 #include "wire.hpp"
@@ -38,6 +41,8 @@ Status refusal(const Site& server, const Hello& peer, const Status& why) {
 }  // namespace
 
 SessionImpl::~SessionImpl() {
+  if (subscribed_)
+    server_.note(fmt::format("stream to {} ended: sent {} transactions", peerName(), sent_.transactions));
   if (logged_ || !hello_) return;
   if (snapshotBytes_)
     server_.note(fmt::format("sent a snapshot ({} bytes) to new site {}", *snapshotBytes_, hello_->name));
@@ -108,7 +113,7 @@ kj::Promise<void> SessionImpl::acknowledge(AcknowledgeContext context) {
   auto mine = server_.site.acknowledgements();
   check(mine.status());
   writeAcks(context.getResults().initAcks(static_cast<unsigned>(mine->size())), *mine);
-  server_.note(fmt::format("synced with {}: {}", peerName(), summary()));
+  if (!subscribed_) server_.note(fmt::format("synced with {}: {}", peerName(), summary()));  // a stream logs its end
   logged_ = true;
   return kj::READY_NOW;
 }
@@ -120,6 +125,20 @@ kj::Promise<void> SessionImpl::snapshot(SnapshotContext context) {
         snapshotBytes_ = bytes;
         context.getResults().setBytes(bytes);
       })
+      .attach(thisCap());
+}
+
+kj::Promise<void> SessionImpl::subscribe(SubscribeContext context) {
+  requireSync("subscribe");
+  if (subscribed_) throwStatus(Status::invalidArgument("one subscription per session"));
+  auto params = context.getParams();
+  VersionVector since = decoded([&] { return readVector(params.getSince()); });
+  const auto& options = server_.options;
+  std::uint32_t heartbeatMs = std::max<std::uint32_t>(params.getHeartbeatMs(), 10);
+  LiveOptions live{options.poll, std::chrono::milliseconds(heartbeatMs), options.chunkBytes, options.timeout};
+  subscribed_ = logged_ = true;
+  server_.note(fmt::format("streaming to {}", peerName()));
+  return streamLive(server_.site, peer_, std::move(since), *server_.timer, live, params.getSink(), sent_)
       .attach(thisCap());
 }
 

@@ -4,7 +4,8 @@
 // schema fingerprint) and refuses with the reason otherwise. Then, in the client's order:
 // pull (the server streams what the peer lacks), push (the peer streams to a sink that
 // applies each chunk as it arrives), acknowledge (both record what the other holds). A hello
-// from the nil site id comes from a site being cloned: it may only take a snapshot.
+// from the nil site id comes from a site being cloned: it may only take a snapshot. Or, after
+// hello, one live subscription (tcp_live.hpp) that lasts as long as the connection.
 // Lives on the server's thread; writes one log line when the sync ends.
 #pragma once
 
@@ -29,6 +30,7 @@ class SessionImpl final : public wire::Session::Server {
   kj::Promise<void> push(PushContext context) override;
   kj::Promise<void> acknowledge(AcknowledgeContext context) override;
   kj::Promise<void> snapshot(SnapshotContext context) override;
+  kj::Promise<void> subscribe(SubscribeContext context) override;
 
  private:
   void checkHello(const Hello& remote);
@@ -44,6 +46,7 @@ class SessionImpl final : public wire::Session::Server {
   std::shared_ptr<Received> received_;
   std::optional<std::uint64_t> snapshotBytes_;
   bool logged_ = false;
+  bool subscribed_ = false;
 };
 
 }  // namespace parley::sync

@@ -1022,3 +1022,28 @@ TEST_CASE("every command prints its usage with --help and exits 0, required opti
     CHECK(r.err.empty());
   }
 }
+
+TEST_CASE("serve with --peer streams a peer's write here long before the next full sync", "[cli][stream]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  Server ny = sb.serve("ny.db", {"--interval", "60000"});
+  Server london = sb.serve("london.db", {"--peer", ny.url(), "--interval", "60000"});
+  REQUIRE(london.process->waitForOutput("streaming from new-york", 10));
+  std::string token = sb.ok({"exec", "ny.db", "UPDATE t SET balance = 1 WHERE id = 1", "--token"}).out;
+  token.pop_back();  // the newline
+  Run r = sb.ok({"exec", "london.db", "SELECT balance FROM t WHERE id = 1", "--csv", "--after", token, "--timeout", "2"});
+  CHECK(r.out == "balance\n1\n");
+  CHECK(london.process->stop(SIGTERM) == 0);
+  CHECK(ny.process->stop(SIGTERM) == 0);
+  CHECK_THAT(ny.process->out(), Contains("streaming to london"));
+}
+
+TEST_CASE("serve refuses a poll period or heartbeat out of range with one line", "[cli][stream]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  requireRefused(sb, "ny.db", {"serve", "ny.db", "--listen", "127.0.0.1:0", "--poll-ms", "0"},
+                 "parley serve: --poll-ms must be at least 1 ms", 2, kWithSecret);
+  requireRefused(sb, "ny.db", {"serve", "ny.db", "--listen", "127.0.0.1:0", "--heartbeat-ms", "5"},
+                 "parley serve: --heartbeat-ms must be at least 10 ms", 2, kWithSecret);
+}

@@ -31,6 +31,13 @@ struct TcpOptions {
   // Makes the 32-byte nonces of the login handshake; OpenSSL's CSPRNG when empty. Tests and
   // fuzzers inject a fixed one so that a recorded handshake replays.
   std::function<std::array<std::uint8_t, 32>()> nonces = nullptr;
+
+  // Live subscriptions, on a Server: how often it looks for new commits (PRAGMA data_version,
+  // which costs microseconds when nothing changed).
+  std::chrono::milliseconds poll{1};
+  // Live subscriptions, on a Subscriber: the heartbeat it asks the server for when there is
+  // nothing to send; three missed heartbeats declare the connection dead.
+  std::chrono::milliseconds heartbeat{1000};
 };
 
 struct SyncSummary {
@@ -59,6 +66,42 @@ class Server {
 
  private:
   explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A live subscription to the server at `address`, kept on a thread of its own (like a
+// PostgreSQL standby's walreceiver): it logs in, says hello, subscribes from `site`'s vector
+// and applies each chunk of the server's transactions as it arrives, one transaction per
+// chunk, so a commit on the server's site is visible here within milliseconds. After
+// something arrived, it exchanges acknowledgements with the server at most once a heartbeat
+// period (Site::acknowledge, noteSync: decisions become final without a full sync). When the
+// connection fails or falls silent (no heartbeat for 3 periods) it reconnects with
+// exponential backoff (100 ms doubling to 5 s) and resumes from `site`'s vector: the
+// transactions that arrived are committed, so nothing is lost or applied twice. A server that
+// is down at start is picked up when it comes up. Periodic full syncs (syncTcp) remain the
+// fallback that exchanges acknowledgements and repairs anything a stream missed.
+// `site` is used only by the subscriber's thread until stop().
+class Subscriber {
+ public:
+  static Result<std::unique_ptr<Subscriber>> start(Site& site, const std::string& address, TcpOptions options);
+  ~Subscriber();
+  Subscriber(const Subscriber&) = delete;
+  Subscriber& operator=(const Subscriber&) = delete;
+
+  // Ends the subscription and joins the thread. Thread-safe; idempotent.
+  void stop();
+  // Lines about the connection ("streaming from london", "stream from london lost: ...;
+  // retrying in 200 ms"), read and cleared by the caller (at most the last 1000 are kept).
+  std::vector<std::string> takeLog();
+  // What this subscription applied so far, over all its connections.
+  ApplyTotals totals() const;
+  // How many times it has connected (and subscribed) so far.
+  std::uint64_t connections() const;
+
+  struct Impl;
+
+ private:
+  explicit Subscriber(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
