@@ -41,10 +41,15 @@ Capture::~Capture() {
   sqlite3_rollback_hook(db, nullptr, nullptr);
 }
 
-void Capture::touch(const TableInfo& table, Row pk, std::optional<Row> before) {
+std::size_t Capture::addOrFind(const TableInfo& table, const Row& pk) {
+  if (pk.size() == 1 && pk[0].type() == Value::Type::kInteger)
+    return intIndex_.try_emplace(IntSlot{table.id, pk[0].asInteger()}, rows_.size()).first->second;
   slotKey(slotScratch_, table, pk);
-  auto [it, added] = index_.try_emplace(slotScratch_, rows_.size());
-  if (!added) return;
+  return index_.try_emplace(slotScratch_, rows_.size()).first->second;
+}
+
+void Capture::touch(const TableInfo& table, Row pk, std::optional<Row> before) {
+  if (addOrFind(table, pk) != rows_.size()) return;
   std::string key = codec::encodeKey(pk);
   rows_.push_back({&table, std::move(pk), std::move(key), std::move(before), std::nullopt, false});
 }
@@ -57,6 +62,7 @@ TouchedRows Capture::take() {
 
 void Capture::clear() {
   rows_.clear();
+  intIndex_.clear();
   index_.clear();
   afterStale_ = false;
 }
@@ -83,16 +89,15 @@ Row Capture::image(sqlite3* db, const TableInfo& table, ValueGetter get) const {
 std::size_t Capture::slot(sqlite3* db, const TableInfo& table, ValueGetter get) {
   pkScratch_.clear();
   for (auto k : table.pk) pkScratch_.push_back(preupdateValue(db, get, static_cast<int>(k)));
-  slotKey(slotScratch_, table, pkScratch_);
-  auto [it, added] = index_.try_emplace(slotScratch_, rows_.size());
-  if (!added) return it->second;
+  std::size_t at = addOrFind(table, pkScratch_);
+  if (at != rows_.size()) return at;
   // First seen through its old image: present when the transaction began; through its new
   // image (an insert, or the new key of a key-changing update): absent.
   std::optional<Row> before;
   if (get == sqlite3_preupdate_old) before = image(db, table, get);
   std::string key = codec::encodeKey(pkScratch_);
   rows_.push_back({&table, pkScratch_, std::move(key), std::move(before), std::nullopt, true});
-  return it->second;
+  return at;
 }
 
 void Capture::onPreupdate(void* self, sqlite3* db, int op, const char* dbName, const char* tableName,

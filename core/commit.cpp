@@ -64,6 +64,7 @@ std::optional<Row> afterImage(SiteState& s, TouchedRow& row, bool stale, bool ch
 
 std::optional<Transaction> commitLocal(SiteState& s, TouchedRows touched, bool recordUndo) {
   std::vector<PendingRow> pending;
+  pending.reserve(touched.rows.size());
   bool check = checkingCapture();
   for (auto& row : touched.rows) {
     auto after = afterImage(s, row, touched.afterStale, check);
