@@ -22,7 +22,7 @@ CREATE TABLE parley_rows(tbl INTEGER NOT NULL, pk BLOB NOT NULL, meta BLOB NOT N
                          PRIMARY KEY(tbl, pk)) WITHOUT ROWID;
 CREATE TABLE parley_log(site INTEGER NOT NULL, seq INTEGER NOT NULL, hlc INTEGER NOT NULL,
                         body BLOB NOT NULL, rejected INTEGER NOT NULL DEFAULT 0,
-                        final INTEGER NOT NULL DEFAULT 0, UNIQUE(site, seq));
+                        final INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(site, seq)) WITHOUT ROWID;
 CREATE INDEX parley_log_open ON parley_log(final) WHERE final = 0;
 CREATE INDEX parley_log_hlc ON parley_log(hlc);
 CREATE TABLE parley_undo(site INTEGER NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL,

@@ -30,7 +30,9 @@
 
 namespace parley {
 
-inline constexpr int kFormatVersion = 1;
+// 2: parley_log is WITHOUT ROWID keyed by (site, seq): one B-tree fewer per commit, and its
+// hlc index covers the sync queries' (site, seq) filters.
+inline constexpr int kFormatVersion = 2;
 
 struct TableInfo {
   std::int64_t id = 0;
