@@ -9,12 +9,18 @@ namespace {
 
 void guardFunction(sqlite3_context* ctx, int, sqlite3_value**) { sqlite3_result_null(ctx); }
 
-using ValueGetter = int (*)(sqlite3*, int, sqlite3_value**);
-
-Value preupdateValue(sqlite3* db, ValueGetter get, int column) {
+Value preupdateValue(sqlite3* db, int (*get)(sqlite3*, int, sqlite3_value**), int column) {
   sqlite3_value* v = nullptr;
   if (get(db, column, &v) != SQLITE_OK || !v) return Value::null();
   return sql::fromSqlite(v);
+}
+
+// The index key of a row: its table id, then its encoded key.
+void slotKey(std::string& out, const TableInfo& table, const Row& pk) {
+  out.clear();
+  codec::Writer w(out);
+  w.varint(static_cast<std::uint64_t>(table.id));
+  for (const auto& v : pk) w.value(v);
 }
 
 }  // namespace
@@ -35,23 +41,30 @@ Capture::~Capture() {
   sqlite3_rollback_hook(db, nullptr, nullptr);
 }
 
-void Capture::touch(const TableInfo& table, Row pk, std::optional<Row> before) {
-  std::string key = codec::encodeKey(pk);
-  std::string slot = std::to_string(table.id) + ":" + key;
-  auto [it, added] = index_.try_emplace(std::move(slot), rows_.size());
-  if (!added) return;
-  rows_.push_back({&table, std::move(pk), std::move(key), std::move(before)});
+std::size_t Capture::addOrFind(const TableInfo& table, const Row& pk) {
+  if (pk.size() == 1 && pk[0].type() == Value::Type::kInteger)
+    return intIndex_.try_emplace(IntSlot{table.id, pk[0].asInteger()}, rows_.size()).first->second;
+  slotKey(slotScratch_, table, pk);
+  return index_.try_emplace(slotScratch_, rows_.size()).first->second;
 }
 
-std::vector<TouchedRow> Capture::take() {
-  std::vector<TouchedRow> out = std::move(rows_);
+void Capture::touch(const TableInfo& table, Row pk, std::optional<Row> before) {
+  if (addOrFind(table, pk) != rows_.size()) return;
+  std::string key = codec::encodeKey(pk);
+  rows_.push_back({&table, std::move(pk), std::move(key), std::move(before), std::nullopt, false});
+}
+
+TouchedRows Capture::take() {
+  TouchedRows out{std::move(rows_), afterStale_};
   clear();
   return out;
 }
 
 void Capture::clear() {
   rows_.clear();
+  intIndex_.clear();
   index_.clear();
+  afterStale_ = false;
 }
 
 bool Capture::takeRefusedCommit() {
@@ -66,21 +79,25 @@ const TableInfo* Capture::lookup(const char* name) {
   return lastTable_;
 }
 
-void Capture::record(sqlite3* db, const TableInfo& table, bool useNew) {
-  ValueGetter get = useNew ? sqlite3_preupdate_new : sqlite3_preupdate_old;
-  Row pk;
-  pk.reserve(table.pk.size());
-  for (auto k : table.pk) pk.push_back(preupdateValue(db, get, static_cast<int>(k)));
-  scratch_ = std::to_string(table.id) + ":" + codec::encodeKey(pk);
-  if (index_.count(scratch_)) return;
+Row Capture::image(sqlite3* db, const TableInfo& table, ValueGetter get) const {
+  Row row;
+  row.reserve(table.columns.size());
+  for (std::size_t i = 0; i < table.columns.size(); ++i) row.push_back(preupdateValue(db, get, static_cast<int>(i)));
+  return row;
+}
+
+std::size_t Capture::slot(sqlite3* db, const TableInfo& table, ValueGetter get) {
+  pkScratch_.clear();
+  for (auto k : table.pk) pkScratch_.push_back(preupdateValue(db, get, static_cast<int>(k)));
+  std::size_t at = addOrFind(table, pkScratch_);
+  if (at != rows_.size()) return at;
+  // First seen through its old image: present when the transaction began; through its new
+  // image (an insert, or the new key of a key-changing update): absent.
   std::optional<Row> before;
-  if (!useNew) {
-    Row row;
-    row.reserve(table.columns.size());
-    for (std::size_t i = 0; i < table.columns.size(); ++i) row.push_back(preupdateValue(db, get, static_cast<int>(i)));
-    before = std::move(row);
-  }
-  touch(table, std::move(pk), std::move(before));
+  if (get == sqlite3_preupdate_old) before = image(db, table, get);
+  std::string key = codec::encodeKey(pkScratch_);
+  rows_.push_back({&table, pkScratch_, std::move(key), std::move(before), std::nullopt, true});
+  return at;
 }
 
 void Capture::onPreupdate(void* self, sqlite3* db, int op, const char* dbName, const char* tableName,
@@ -89,10 +106,15 @@ void Capture::onPreupdate(void* self, sqlite3* db, int op, const char* dbName, c
   if (c->suspended_ || std::strcmp(dbName, "main") != 0) return;
   const TableInfo* table = c->lookup(tableName);
   if (!table) return;
-  // The old image is the row as the transaction found it, if this is its first change; the
-  // new key of an insert or key-changing update is a row that was absent unless seen before.
-  if (op == SQLITE_DELETE || op == SQLITE_UPDATE) c->record(db, *table, false);
-  if (op == SQLITE_INSERT || op == SQLITE_UPDATE) c->record(db, *table, true);
+  if (op == SQLITE_DELETE || op == SQLITE_UPDATE) {
+    // The old key's row is gone unless the update keeps its key (then overwritten below).
+    std::size_t old = c->slot(db, *table, sqlite3_preupdate_old);
+    c->rows_[old].after.reset();
+  }
+  if (op == SQLITE_INSERT || op == SQLITE_UPDATE) {
+    std::size_t now = c->slot(db, *table, sqlite3_preupdate_new);
+    c->rows_[now].after = c->image(db, *table, sqlite3_preupdate_new);
+  }
 }
 
 int Capture::onCommit(void* self) {

@@ -2,10 +2,13 @@
 // hook, which sees each row change the connection makes (plain statements, UPSERT, REPLACE's
 // deletes, trigger bodies, foreign-key actions).
 //
-// For each touched row it keeps the row's image before its first change in the transaction.
-// What the transaction did is read at commit by comparing that image with the row as it is
-// then (as the session extension does), so statement rollbacks, ROLLBACK TO and ON CONFLICT
-// FAIL partial changes are all accounted for without tracking them.
+// For each touched row it keeps the row's image before its first change in the transaction
+// and its image after its last change (the hook's new values; absent after a delete), so a
+// commit needs no re-read of the rows. Hook-recorded changes can be undone behind the hook's
+// back: by a statement that failed and was rolled back by SQLite (ABORT, FAIL's partial
+// changes) or by ROLLBACK TO. The site tells the capture when either happens (distrust());
+// the after-images are then stale and the commit re-reads every touched row, as the session
+// extension does. Rows touched without a change (track()) are always re-read.
 //
 // It also installs the guard function (parley_guard) that tracked tables' triggers call and a
 // commit hook that refuses to commit touched rows that were not turned into a transaction.
@@ -26,6 +29,13 @@ struct TouchedRow {
   Row pk;
   std::string key;            // codec::encodeKey(pk)
   std::optional<Row> before;  // nullopt: absent when the transaction began
+  std::optional<Row> after;   // after the last change the hook saw; nullopt: absent
+  bool afterKnown = true;     // false: touched without a change, `after` must be read
+};
+
+struct TouchedRows {
+  std::vector<TouchedRow> rows;  // in first-touch order
+  bool afterStale = false;       // some change may have been undone: re-read every row
 };
 
 class Capture {
@@ -38,10 +48,12 @@ class Capture {
   // While suspended (applying remote transactions) row changes are not recorded.
   void suspend(bool suspended) { suspended_ = suspended; }
   bool hasPending() const { return !rows_.empty(); }
-  // Records a row as touched unless it already is.
+  // Records a row as touched, without a change, unless it already is.
   void touch(const TableInfo& table, Row pk, std::optional<Row> before);
-  // Touched rows in first-touch order; leaves none pending.
-  std::vector<TouchedRow> take();
+  // Some recorded change may have been undone (failed statement, ROLLBACK TO).
+  void distrust() { afterStale_ = true; }
+  // Touched rows; leaves none pending.
+  TouchedRows take();
   void clear();
   // Drops cached table pointers (the tables were reloaded). REQUIRES: !hasPending().
   void forgetTables() { lastTable_ = nullptr; }
@@ -53,16 +65,37 @@ class Capture {
                           sqlite3_int64 oldKey, sqlite3_int64 newKey);
   static int onCommit(void* self);
   static void onRollback(void* self);
-  void record(sqlite3* db, const TableInfo& table, bool useNew);
+  using ValueGetter = int (*)(sqlite3*, int, sqlite3_value**);
+  // The position in rows_ of the row whose key is in `get`'s image, added if new (with that
+  // image as its before-image when `get` reads the old one).
+  std::size_t slot(sqlite3* db, const TableInfo& table, ValueGetter get);
+  Row image(sqlite3* db, const TableInfo& table, ValueGetter get) const;
   const TableInfo* lookup(const char* name);
 
   SiteState& s_;
   bool suspended_ = false;
   bool refusedCommit_ = false;
+  bool afterStale_ = false;
+  // rows_ positions by (table id, key): integer keys of single-column keys directly, others
+  // by their encoding.
+  struct IntSlot {
+    std::int64_t table;
+    std::int64_t key;
+    friend bool operator==(const IntSlot&, const IntSlot&) = default;
+  };
+  struct IntSlotHash {
+    std::size_t operator()(const IntSlot& s) const noexcept {
+      return static_cast<std::size_t>(static_cast<std::uint64_t>(s.key) * 0x9E3779B97F4A7C15ULL ^ static_cast<std::uint64_t>(s.table));
+    }
+  };
+  std::size_t addOrFind(const TableInfo& table, const Row& pk);
+
   std::vector<TouchedRow> rows_;
-  std::unordered_map<std::string, std::size_t> index_;  // table id + key -> rows_ position
+  std::unordered_map<IntSlot, std::size_t, IntSlotHash> intIndex_;
+  std::unordered_map<std::string, std::size_t> index_;
   const TableInfo* lastTable_ = nullptr;
-  std::string scratch_;
+  Row pkScratch_;
+  std::string slotScratch_;
 };
 
 }  // namespace parley

@@ -17,12 +17,9 @@ CREATE TABLE parley_tables(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, co
                            config TEXT NOT NULL);
 CREATE TABLE parley_config_changes(id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, tbl TEXT NOT NULL,
                                    before TEXT, after TEXT NOT NULL);
-CREATE TABLE parley_vector(site INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
-CREATE TABLE parley_rows(tbl INTEGER NOT NULL, pk BLOB NOT NULL, meta BLOB NOT NULL,
-                         PRIMARY KEY(tbl, pk)) WITHOUT ROWID;
 CREATE TABLE parley_log(site INTEGER NOT NULL, seq INTEGER NOT NULL, hlc INTEGER NOT NULL,
                         body BLOB NOT NULL, rejected INTEGER NOT NULL DEFAULT 0,
-                        final INTEGER NOT NULL DEFAULT 0, UNIQUE(site, seq));
+                        final INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(site, seq)) WITHOUT ROWID;
 CREATE INDEX parley_log_open ON parley_log(final) WHERE final = 0;
 CREATE INDEX parley_log_hlc ON parley_log(hlc);
 CREATE TABLE parley_undo(site INTEGER NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL,
@@ -146,6 +143,32 @@ void prepareSql(TableInfo& t) {
   }
   t.updateRow = n ? fmt::format("UPDATE {} SET {} WHERE {}", name, sets, keyWhere(t, n + 1)) : "";
   t.deleteRow = fmt::format("DELETE FROM {} WHERE {}", name, keyWhere(t, 1));
+}
+
+// Whether the key is the table's rowid (INTEGER PRIMARY KEY): always an integer.
+bool rowidKey(sql::Db& db, const TableInfo& t) {
+  if (t.pk.size() != 1) return false;
+  const char* type = nullptr;
+  if (sqlite3_table_column_metadata(db.raw(), "main", t.name.c_str(), t.columns[t.pk[0]].c_str(), &type, nullptr,
+                                    nullptr, nullptr, nullptr) != SQLITE_OK || !type) {
+    return false;
+  }
+  std::string declared(type);
+  for (auto& c : declared) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (declared != "INTEGER") return false;
+  // WITHOUT ROWID tables and the "INTEGER PRIMARY KEY DESC" quirk keep their key in an index.
+  sql::Stmt index(db.raw(), "SELECT 1 FROM pragma_index_list(?1) WHERE origin = 'pk'");
+  index.bindText(1, t.name);
+  return !index.step();
+}
+
+void prepareMetaSql(sql::Db& db, TableInfo& t) {
+  t.integerKey = rowidKey(db, t);
+  std::string meta = fmt::format("\"parley_rows_{}\"", t.id);
+  t.metaSelect = fmt::format("SELECT meta FROM {} WHERE pk = ?1", meta);
+  t.metaInsert = fmt::format("INSERT INTO {}(pk, meta) VALUES (?1, ?2)", meta);
+  t.metaUpdate = fmt::format("UPDATE {} SET meta = ?2 WHERE pk = ?1", meta);
+  t.metaDelete = fmt::format("DELETE FROM {} WHERE pk = ?1", meta);
 }
 
 void bindResolvers(TableInfo& t, const TableConfig& config, const ResolverProvider& provider) {
@@ -294,6 +317,7 @@ std::vector<TableInfo> loadTables(sql::Db& db) {
     if (!config) throw Error(Status::corruption("parley_tables: " + config.status().message()));
     t.config = std::move(*config);
     prepareSql(t);
+    prepareMetaSql(db, t);
     out.push_back(std::move(t));
   }
   return out;
@@ -310,6 +334,9 @@ void saveTable(sql::Db& db, TableInfo& t) {
   s.bindText(1, t.name).bindBlob(2, blob).bindText(3, t.config.toString());
   s.run();
   t.id = sqlite3_last_insert_rowid(db.raw());
+  prepareMetaSql(db, t);
+  db.exec(fmt::format("CREATE TABLE \"parley_rows_{}\"(pk {} PRIMARY KEY, meta BLOB NOT NULL){}", t.id,
+                      t.integerKey ? "INTEGER" : "BLOB NOT NULL", t.integerKey ? "" : " WITHOUT ROWID"));
 }
 
 void saveConfig(sql::Db& db, const TableInfo& t, const std::string& before, std::uint64_t atMs) {

@@ -5,8 +5,9 @@
 //   parley_meta(key, value)           site id, cluster id, name, format version
 //   parley_sites(idx, id, name)       SiteId <-> local integer
 //   parley_tables(id, name, columns)  tracked tables; columns encoded with codec
-//   parley_vector(site, seq)          the site's version vector
-//   parley_rows(tbl, pk, meta)        per-row metadata (row_meta.hpp), WITHOUT ROWID
+//   parley_rows_<table id>(pk, meta)  per-row metadata (row_meta.hpp) of one tracked table;
+//                                     pk INTEGER PRIMARY KEY when the table's key is its rowid,
+//                                     else the encoded key, WITHOUT ROWID
 //   parley_log(site, seq, hlc, body,  every held transaction, body = txn_codec encoding, and
 //              rejected, final)       the fold's decision on it
 //   parley_undo(site, seq, body)      what re-folding needs to undo an applied transaction
@@ -14,6 +15,8 @@
 //   parley_acks(site, vector,         the vector each known site has acknowledged holding, and
 //               last_sync_ms)         when this site last synced with it directly
 //   parley_compacted(site, seq)       per origin, the transactions compact() dropped (1..seq)
+// The site's version vector is not stored: per origin, the greatest seq in parley_log or
+// parley_compacted.
 //   parley_config_changes(...)        every change of a table's resolver configuration
 #pragma once
 
@@ -30,7 +33,10 @@
 
 namespace parley {
 
-inline constexpr int kFormatVersion = 1;
+// 2: parley_log is WITHOUT ROWID keyed by (site, seq): one B-tree fewer per commit, and its
+// hlc index covers the sync queries' (site, seq) filters; row metadata in one table per
+// tracked table, keyed by the rowid when the key is one; no parley_vector table (derived).
+inline constexpr int kFormatVersion = 2;
 
 struct TableInfo {
   std::int64_t id = 0;
@@ -56,6 +62,9 @@ struct TableInfo {
   std::string updateRow;    // every non-key column (?n.. order of columns), WHERE key
   std::string deleteRow;    // WHERE key = ?1..?k
   std::string selectAll;    // every column, every row
+  // Row metadata in parley_rows_<id>, keyed by the row's key (?1), blob ?2.
+  bool integerKey = false;  // the key is the rowid: stored as the integer itself
+  std::string metaSelect, metaInsert, metaUpdate, metaDelete;
 
   std::optional<std::uint32_t> columnIndex(std::string_view column) const;
 };
@@ -65,6 +74,8 @@ struct TableInfo {
 TableInfo inspectTable(sql::Db& db, std::string_view table);
 // Fills the SQL strings of `t` from its name and columns.
 void prepareSql(TableInfo& t);
+// Fills the row-metadata SQL of `t` (after its id is known).
+void prepareMetaSql(sql::Db& db, TableInfo& t);
 // Resolves `config`'s strategy names with `provider` into `t`. Throws Error(InvalidArgument)
 // naming an unknown strategy or column.
 void bindResolvers(TableInfo& t, const TableConfig& config, const ResolverProvider& provider);

@@ -1,5 +1,9 @@
 #include "commit.hpp"
 
+#include <cstdlib>
+
+#include <fmt/format.h>
+
 #include "fold.hpp"
 #include "store.hpp"
 #include "parley/txn_codec.hpp"
@@ -40,12 +44,30 @@ std::optional<RowChange> diffRow(const TableInfo& t, const TouchedRow& row, cons
   return c;
 }
 
+// PARLEY_CHECK_CAPTURE=1 (a debugging aid for the capture's after-images): re-read every
+// row anyway and fail the commit if the hook's image differs from the stored row.
+bool checkingCapture() {
+  const char* v = std::getenv("PARLEY_CHECK_CAPTURE");
+  return v && *v && *v != '0';
+}
+
+// The row as the transaction leaves it: the hook's after-image when it can be trusted.
+std::optional<Row> afterImage(SiteState& s, TouchedRow& row, bool stale, bool check) {
+  if (stale || !row.afterKnown) return store::readRow(s, *row.table, row.pk);
+  if (check && store::readRow(s, *row.table, row.pk) != row.after)
+    throw Error(Status::corruption(fmt::format("capture: after-image of a row of \"{}\" differs from the stored row",
+                                               row.table->name)));
+  return std::move(row.after);
+}
+
 }  // namespace
 
-std::optional<Transaction> commitLocal(SiteState& s, std::vector<TouchedRow> rows, bool recordUndo) {
+std::optional<Transaction> commitLocal(SiteState& s, TouchedRows touched, bool recordUndo) {
   std::vector<PendingRow> pending;
-  for (const auto& row : rows) {
-    auto after = store::readRow(s, *row.table, row.pk);
+  pending.reserve(touched.rows.size());
+  bool check = checkingCapture();
+  for (auto& row : touched.rows) {
+    auto after = afterImage(s, row, touched.afterStale, check);
     auto blob = store::readMetaBlob(s, *row.table, row.key);
     std::optional<RowMeta> meta;
     if (blob) meta = decodeRowMeta(*blob, s.sites, row.table->columns.size());

@@ -1,6 +1,7 @@
 // Turns the rows a local transaction touched into one Transaction: compares each row's image
-// before the transaction with the row now, records column writes with their bases, gives the
-// transaction its dot, HLC and causal context, updates row metadata and appends it to the log.
+// before the transaction with its image after it (from the capture, or re-read), records
+// column writes with their bases, gives the transaction its dot, HLC and causal context,
+// updates row metadata and appends it to the log.
 #pragma once
 
 #include <optional>
@@ -15,6 +16,6 @@ namespace parley {
 // REQUIRES: inside the write transaction that made the changes, capture not yet committed.
 // Returns nullopt if the rows' net change is nothing. `recordUndo`: keep what re-folding
 // needs to undo this transaction.
-std::optional<Transaction> commitLocal(SiteState& s, std::vector<TouchedRow> rows, bool recordUndo);
+std::optional<Transaction> commitLocal(SiteState& s, TouchedRows touched, bool recordUndo);
 
 }  // namespace parley

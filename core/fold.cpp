@@ -41,17 +41,17 @@ class RowFold {
     if (before.meta->alive && !before.values)
       throw Error(Status::corruption("table \"" + table_.name + "\": metadata says a row exists that does not"));
     out_.meta = *before.meta;
-    values_ = *before.current();
+    values_ = before.meta->alive ? *before.values : before.meta->tombstone;
     bool alive = decideExistence();
     if (!out_.rejection && change_.op != RowOp::kDelete) applyColumns();
     if (out_.rejection) return std::move(out_);
     out_.meta.existence.stamp = std::max(out_.meta.existence.stamp, stamp_);
     out_.meta.alive = alive;
     if (alive) {
-      out_.values = values_;
+      out_.values = std::move(values_);
       out_.meta.tombstone.clear();
     } else {
-      out_.meta.tombstone = values_;
+      out_.meta.tombstone = std::move(values_);
     }
     return std::move(out_);
   }
@@ -68,8 +68,8 @@ class RowFold {
     }
     out_.meta.existence = CellMeta{{txn_.dot}, stamp_, {}};
     out_.meta.alive = change_.op != RowOp::kDelete;
-    if (out_.meta.alive) out_.values = values_;
-    else out_.meta.tombstone = values_;
+    if (out_.meta.alive) out_.values = std::move(values_);
+    else out_.meta.tombstone = std::move(values_);
     return std::move(out_);
   }
 

@@ -79,6 +79,12 @@ struct Site::Impl {
   SavepointStack savepoints;
   std::int64_t dataVersion = -1;  // PRAGMA data_version when the cache was last loaded
   std::string deniedSchemaChange;  // set by the authorizer
+  // Triggers run on this connection only when the schema has triggers besides parley's own
+  // guards (which exist to stop other connections, and cost a trigger program per row).
+  std::int64_t triggerSchema = -1;  // PRAGMA schema_version when userTriggers was decided
+  bool tempTriggersChanged = false;  // set by the authorizer: temp triggers do not bump it
+  bool userTriggers = true;
+  bool applying = false;  // asApplier runs with every trigger off
 
   void configure(const std::string& path) {
     if (!isMemory(path)) state.db.exec("PRAGMA journal_mode = WAL");
@@ -177,6 +183,7 @@ struct Site::Impl {
       impl->deniedSchemaChange = table;
       return SQLITE_DENY;
     }
+    if (action == SQLITE_CREATE_TEMP_TRIGGER || action == SQLITE_DROP_TEMP_TRIGGER) impl->tempTriggersChanged = true;
     if (action == SQLITE_DROP_TRIGGER && a && std::string_view(a).starts_with("parley_")) {
       impl->deniedSchemaChange = a;
       return SQLITE_DENY;
@@ -280,9 +287,11 @@ struct Site::Impl {
     }
     if (wrap) begin();
     try {
+      if (!sqlite3_stmt_readonly(stmt.raw())) syncTriggers();
       collectRows(stmt, out);
     } catch (const Error& e) {
       if (wrap || !state.db.inTransaction()) rollbackQuietly();
+      else capture.distrust();  // SQLite may have undone some of the statement's changes
       throw Error(userError(e.status()));
     }
     if (wrap) {
@@ -327,7 +336,10 @@ struct Site::Impl {
       case StatementKind::kBegin: savepoints.clear(); break;
       case StatementKind::kSavepoint: savepoints.savepoint(info.savepoint, !wasInTxn); break;
       case StatementKind::kRelease: savepoints.release(info.savepoint); break;
-      case StatementKind::kRollbackTo: savepoints.rollbackTo(info.savepoint); break;
+      case StatementKind::kRollbackTo:
+        savepoints.rollbackTo(info.savepoint);
+        capture.distrust();  // the changes since the savepoint are undone
+        break;
       default: break;
     }
     if (!state.db.inTransaction()) savepoints.clear();
@@ -379,13 +391,15 @@ struct Site::Impl {
   auto asApplier(F&& body) {
     if (state.db.inTransaction())
       throw Error(Status::busy("apply: a transaction is open on this site; commit or roll it back first"));
+    applying = true;
     setTriggers(false);
     capture.suspend(true);
     struct Restore {
       Impl& impl;
       ~Restore() {
         impl.capture.suspend(false);
-        impl.setTriggers(true);
+        impl.applying = false;
+        impl.setTriggers(impl.userTriggers);
       }
     } restore{*this};
     begin();
@@ -401,6 +415,28 @@ struct Site::Impl {
 
   void setTriggers(bool on) {
     sqlite3_db_config(state.db.raw(), SQLITE_DBCONFIG_ENABLE_TRIGGER, on ? 1 : 0, nullptr);
+  }
+
+  // REQUIRES: before a write statement runs, in the transaction it runs in. Turns this
+  // connection's triggers on iff the schema has triggers of its own (a change of the setting
+  // expires prepared statements, so they are recompiled with or without them).
+  void syncTriggers() {
+    if (applying) return;
+    auto& version = state.db.cached("PRAGMA schema_version");
+    version.step();
+    std::int64_t now = version.int64(0);
+    version.reset();
+    if (now == triggerSchema && !tempTriggersChanged) return;
+    auto& others = state.db.cached(
+        "SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND NOT (name LIKE 'parley\\_guard\\_%' ESCAPE '\\' "
+        "AND sql LIKE '% BEGIN SELECT parley_guard(); END') UNION ALL SELECT 1 FROM sqlite_temp_schema "
+        "WHERE type = 'trigger'");
+    bool found = others.step();
+    others.reset();
+    triggerSchema = now;
+    tempTriggersChanged = false;
+    if (found != userTriggers) setTriggers(found);
+    userTriggers = found;
   }
 };
 

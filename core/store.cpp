@@ -16,6 +16,25 @@ std::int64_t siteIdx(SiteState& s, const SiteId& id) {
   return static_cast<std::int64_t>(s.sites.indexOf(s.db, id));
 }
 
+// Binds a row's metadata key: the rowid itself for rowid-keyed tables, else the encoded key.
+// False if the key cannot be a rowid (no such row can exist).
+bool bindMetaKey(sql::Stmt& st, const TableInfo& t, std::string_view key) {
+  if (!t.integerKey) {
+    st.bindBlob(1, key);
+    return true;
+  }
+  codec::Reader r(key, "row key");
+  Value v = r.value();
+  if (v.type() != Value::Type::kInteger || !r.done()) return false;
+  st.bind(1, v.asInteger());
+  return true;
+}
+
+void bindMetaKeyOrThrow(sql::Stmt& st, const TableInfo& t, std::string_view key) {
+  if (!bindMetaKey(st, t, key))
+    throw Error(Status::corruption("table \"" + t.name + "\": metadata for a key that cannot be its rowid"));
+}
+
 }  // namespace
 
 std::optional<Row> readRow(SiteState& s, const TableInfo& t, const Row& pk) {
@@ -62,8 +81,8 @@ void writeRow(SiteState& s, const TableInfo& t, const Row& pk, const std::option
 }
 
 std::optional<std::string> readMetaBlob(SiteState& s, const TableInfo& t, std::string_view key) {
-  auto& st = s.db.cached("SELECT meta FROM parley_rows WHERE tbl = ?1 AND pk = ?2");
-  st.bind(1, t.id).bindBlob(2, key);
+  auto& st = s.db.cached(t.metaSelect);
+  if (!bindMetaKey(st, t, key)) return std::nullopt;
   if (!st.step()) return std::nullopt;
   return std::string(st.blob(0));
 }
@@ -76,9 +95,9 @@ std::optional<RowMeta> readMeta(SiteState& s, const TableInfo& t, std::string_vi
 
 void writeMetaBlob(SiteState& s, const TableInfo& t, std::string_view key, std::string_view blob,
                    bool existed) {
-  auto& st = existed ? s.db.cached("UPDATE parley_rows SET meta = ?3 WHERE tbl = ?1 AND pk = ?2")
-                     : s.db.cached("INSERT INTO parley_rows(tbl, pk, meta) VALUES (?1, ?2, ?3)");
-  st.bind(1, t.id).bindBlob(2, key).bindBlob(3, blob);
+  auto& st = s.db.cached(existed ? t.metaUpdate : t.metaInsert);
+  bindMetaKeyOrThrow(st, t, key);
+  st.bindBlob(2, blob);
   st.run();
 }
 
@@ -87,8 +106,8 @@ void writeMeta(SiteState& s, const TableInfo& t, std::string_view key, const Row
 }
 
 void deleteMeta(SiteState& s, const TableInfo& t, std::string_view key) {
-  auto& st = s.db.cached("DELETE FROM parley_rows WHERE tbl = ?1 AND pk = ?2");
-  st.bind(1, t.id).bindBlob(2, key);
+  auto& st = s.db.cached(t.metaDelete);
+  bindMetaKeyOrThrow(st, t, key);
   st.run();
 }
 
@@ -98,9 +117,6 @@ void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool r
   log.bind(1, site).bind(2, static_cast<std::int64_t>(t.dot.seq)).bind(3, static_cast<std::int64_t>(t.hlc.value));
   log.bindBlob(4, body).bind(5, std::int64_t{rejected});
   log.run();
-  auto& vec = s.db.cached("INSERT OR REPLACE INTO parley_vector(site, seq) VALUES (?1, ?2)");
-  vec.bind(1, site).bind(2, static_cast<std::int64_t>(t.dot.seq));
-  vec.run();
   s.vector.advance(t.dot);
 }
 
@@ -250,10 +266,15 @@ std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot) {
 }
 
 VersionVector loadVector(SiteState& s) {
+  // Each origin's seqs are held gaplessly: the greatest held one, or compacted away.
   VersionVector v;
-  sql::Stmt st(s.db.raw(), "SELECT site, seq FROM parley_vector");
-  while (st.step())
-    v.set(s.sites.idAt(static_cast<std::uint32_t>(st.int64(0))), static_cast<std::uint64_t>(st.int64(1)));
+  auto& st = s.db.cached(
+      "SELECT idx, max(coalesce((SELECT max(seq) FROM parley_log WHERE site = idx), 0), "
+      "coalesce((SELECT seq FROM parley_compacted WHERE site = idx), 0)) FROM parley_sites");
+  while (st.step()) {
+    if (st.int64(1) > 0)
+      v.set(s.sites.idAt(static_cast<std::uint32_t>(st.int64(0))), static_cast<std::uint64_t>(st.int64(1)));
+  }
   return v;
 }
 

@@ -148,10 +148,19 @@ RowChange readRow(wire::RowChange::Reader r, const std::vector<SiteId>& sites,
   return row;
 }
 
+// A generous guess at a transaction's encoded size in words, so the builder and the output
+// buffer are allocated once rather than grown (and copied) segment by segment.
+std::size_t estimatedWords(const Transaction& t) {
+  std::size_t words = 64 + 4 * t.context.entries().size();
+  for (const auto& row : t.rows) words += 16 + 4 * row.pk.size() + 16 * row.columns.size();
+  return words;
+}
+
 }  // namespace
 
 std::string encodeTransaction(const Transaction& t) {
-  capnp::MallocMessageBuilder message;
+  std::size_t words = estimatedWords(t);
+  capnp::MallocMessageBuilder message(static_cast<unsigned>(std::min<std::size_t>(words, 1u << 26)));
   auto b = message.initRoot<wire::Transaction>();
   Interner in;
   in.site(t.dot.site);
@@ -171,7 +180,7 @@ std::string encodeTransaction(const Transaction& t) {
   for (unsigned i = 0; i < in.tables().size(); ++i)
     tables.set(i, capnp::Text::Reader(in.tables()[i].data(), in.tables()[i].size()));
 
-  kj::VectorOutputStream out;
+  kj::VectorOutputStream out(std::min<std::size_t>(words * 8, std::size_t{1} << 28));
   capnp::writePackedMessage(out, message);
   auto a = out.getArray();
   return std::string(reinterpret_cast<const char*>(a.begin()), a.size());
