@@ -81,6 +81,9 @@ class Db {
   bool inTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
  private:
+  // The busy handler: retries a locked database in short sleeps for about 10 s.
+  static int waitForLock(void*, int attempts);
+
   sqlite3* db_ = nullptr;
   struct Cached {
     std::string text;
