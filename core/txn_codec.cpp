@@ -32,15 +32,29 @@ class Interner {
   std::unordered_map<std::string, std::uint32_t> tableIndex_;
 };
 
-void writeDots(codec::Writer& w, const Dots& dots, Interner& in) {
-  w.varint(dots.size());
-  for (const auto& d : dots) {
-    w.varint(in.site(d.site));
-    w.varint(d.seq);
+// Dots lists of a transaction's rows (column bases, then the row base, row after row). A
+// list of one dot equal to the list written just before it (an update's columns usually read
+// versions of one write) is the single byte 0; any other list is its count + 1, then its dots.
+class DotsWriter {
+ public:
+  void write(codec::Writer& w, const Dots& dots, Interner& in) {
+    if (dots.size() == 1 && previous_ && *previous_ == dots) {
+      w.varint(0);
+      return;
+    }
+    previous_ = &dots;
+    w.varint(dots.size() + 1);
+    for (const auto& d : dots) {
+      w.varint(in.site(d.site));
+      w.varint(d.seq);
+    }
   }
-}
 
-void writeRow(codec::Writer& w, const RowChange& row, Interner& in) {
+ private:
+  const Dots* previous_ = nullptr;
+};
+
+void writeRow(codec::Writer& w, const RowChange& row, Interner& in, DotsWriter& dots) {
   w.varint(std::uint64_t{in.table(row.table)} << 2 | static_cast<std::uint8_t>(row.op));
   w.varint(row.pk.size());
   for (const auto& v : row.pk) w.compactValue(v);
@@ -49,9 +63,9 @@ void writeRow(codec::Writer& w, const RowChange& row, Interner& in) {
     w.varint(c.column);
     w.compactValue(c.oldValue);
     w.compactValue(c.newValue);
-    writeDots(w, c.base, in);
+    dots.write(w, c.base, in);
   }
-  writeDots(w, row.rowBase, in);
+  dots.write(w, row.rowBase, in);
 }
 
 // A generous guess at the encoded size, so the output is allocated once.
@@ -104,7 +118,12 @@ class Decoder {
   }
 
   Dots dots() {
-    std::uint64_t n = r_.count();
+    std::uint64_t n = r_.varint();
+    if (n == 0) {  // the previous list again; one dot for the byte, so decoding stays linear
+      if (previous_.size() != 1) r_.fail("repeats a previous base that is not one dot");
+      return previous_;
+    }
+    if (--n > r_.remaining()) r_.fail("count " + std::to_string(n) + " beyond the bytes left");
     Dots out;
     out.reserve(n);
     for (std::uint64_t i = 0; i < n; ++i) {
@@ -115,6 +134,7 @@ class Decoder {
     }
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
+    previous_ = out;
     return out;
   }
 
@@ -148,6 +168,7 @@ class Decoder {
   codec::Reader r_;
   std::vector<SiteId> sites_;
   std::vector<std::string> tables_;
+  Dots previous_;  // the last dots list read
 };
 
 }  // namespace
@@ -160,7 +181,8 @@ std::string encodeTransaction(const Transaction& t) {
   rows.reserve(estimatedBytes(t));
   codec::Writer rw(rows);
   rw.varint(t.rows.size());
-  for (const auto& row : t.rows) writeRow(rw, row, in);
+  DotsWriter dots;
+  for (const auto& row : t.rows) writeRow(rw, row, in, dots);
 
   std::string out;
   out.reserve(rows.size() + 32 + 17 * in.sites().size() + 16 * in.tables().size());

@@ -925,7 +925,7 @@ std::string handBuiltInsert(std::uint64_t claimed, std::uint64_t present, const 
   putVarint(out, claimed);         // key values
   out.append(present, '\0');       // NULL tags
   putVarint(out, 0);               // no column writes
-  putVarint(out, 0);               // no row base
+  putVarint(out, 0 + 1);           // row base: no dots (count + 1)
   return out;
 }
 
@@ -943,6 +943,10 @@ TEST_CASE("a transaction of a few bytes claiming millions of key values is refus
   } catch (const Error& e) {
     CHECK(contains(e.status().message(), "count 4000000 beyond the"));
   }
+  // A base written as "the one before" (0) copies a single dot for its byte, never a list.
+  std::string repeat = handBuiltInsert(1, 1);
+  repeat.back() = '\0';
+  CHECK(decodeChecked(repeat) == Decoded::kCorruption);
 }
 
 TEST_CASE("decodeTransaction's refusal of a malformed text is one line", "[sync][file][decode]") {

@@ -12,15 +12,16 @@
 //     count key values (>= 1), then compact values (core/codec.hpp)
 //     count column writes, then (varint column, compact old, compact new, dots base) each
 //     dots rowBase
-//   where dots = varint count, then (varint site index, varint seq) each
+//   where dots = varint 0: the same single dot as the dots list before it in the transaction;
+//                or varint count + 1, then (varint site index, varint seq) each
 //
 // Sites and tables are listed once per transaction and referred to by index; small integers
-// and short texts are one tag byte plus their bytes. A one-column update of an integer row
-// takes about 16 bytes, causal metadata included.
+// and short texts are one tag byte plus their bytes; a base equal to the one before it is one
+// byte. A one-column update of an integer row takes 13-20 bytes, causal metadata included.
 //
 // decodeTransaction() treats its input as untrusted: every count and length is checked
-// against the bytes left (each element takes at least one byte, so what decodes is at most
-// linear in the input), indexes and seqs are checked, and any problem is an
+// against the bytes left (each element takes at least one byte, a repeated base included, so
+// what decodes is at most as many elements as the input has bytes), indexes and seqs are checked, and any problem is an
 // Error(Corruption) of one line saying what and at which byte.
 #pragma once
 
