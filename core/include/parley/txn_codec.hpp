@@ -17,7 +17,7 @@
 //
 // Sites and tables are listed once per transaction and referred to by index; small integers
 // and short texts are one tag byte plus their bytes; a base equal to the one before it is one
-// byte. A one-column update of an integer row takes 13-20 bytes, causal metadata included.
+// byte. A one-column update of an integer row takes 11-16 bytes, causal metadata included.
 //
 // decodeTransaction() treats its input as untrusted: every count and length is checked
 // against the bytes left (each element takes at least one byte, a repeated base included, so
