@@ -36,7 +36,9 @@ namespace parley {
 // 2: parley_log is WITHOUT ROWID keyed by (site, seq): one B-tree fewer per commit, and its
 // hlc index covers the sync queries' (site, seq) filters; row metadata in one table per
 // tracked table, keyed by the rowid when the key is one; no parley_vector table (derived).
-inline constexpr int kFormatVersion = 2;
+// 3: parley_log bodies in the compact transaction encoding (parley/txn_codec.hpp) instead
+// of packed Cap'n Proto.
+inline constexpr int kFormatVersion = 3;
 
 struct TableInfo {
   std::int64_t id = 0;

@@ -8,6 +8,12 @@ namespace parley::codec {
 namespace {
 
 constexpr std::uint64_t kMaxRowValues = 32768;
+constexpr std::uint64_t kSmall = 31;  // compact values: operands 1..31 of the tag byte
+
+std::uint64_t zigzag(std::int64_t v) {
+  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+std::int64_t unzigzag(std::uint64_t u) { return static_cast<std::int64_t>((u >> 1) ^ (~(u & 1) + 1)); }
 
 }  // namespace
 
@@ -19,9 +25,7 @@ void Writer::varint(std::uint64_t v) {
   out_.push_back(static_cast<char>(v));
 }
 
-void Writer::signedVarint(std::int64_t v) {
-  varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
-}
+void Writer::signedVarint(std::int64_t v) { varint(zigzag(v)); }
 
 void Writer::bytes(std::string_view b) {
   varint(b.size());
@@ -52,6 +56,46 @@ void Writer::value(const Value& v) {
   }
 }
 
+void Writer::fixed64(std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+void Writer::compactValue(const Value& v) {
+  auto type = static_cast<std::uint8_t>(v.type());
+  auto sized = [&](const std::string& b) {
+    if (b.size() < kSmall) {
+      byte(static_cast<std::uint8_t>(type | (b.size() + 1) << 3));
+      out_.append(b);
+    } else {
+      byte(type);
+      bytes(b);
+    }
+  };
+  switch (v.type()) {
+    case Value::Type::kNull: byte(type); break;
+    case Value::Type::kInteger: {
+      std::uint64_t zz = zigzag(v.asInteger());
+      if (zz < kSmall) {
+        byte(static_cast<std::uint8_t>(type | (zz + 1) << 3));
+      } else {
+        byte(type);
+        varint(zz);
+      }
+      break;
+    }
+    case Value::Type::kReal: {
+      byte(type);
+      std::uint64_t bits;
+      double d = v.asReal();
+      std::memcpy(&bits, &d, 8);
+      fixed64(bits);
+      break;
+    }
+    case Value::Type::kText: sized(v.asText()); break;
+    case Value::Type::kBlob: sized(v.asBlob()); break;
+  }
+}
+
 void Writer::row(const Row& r) {
   varint(r.size());
   for (const auto& v : r) value(v);
@@ -68,10 +112,7 @@ std::uint64_t Reader::varint() {
   fail("overlong varint");
 }
 
-std::int64_t Reader::signedVarint() {
-  std::uint64_t u = varint();
-  return static_cast<std::int64_t>((u >> 1) ^ (~(u & 1) + 1));
-}
+std::int64_t Reader::signedVarint() { return unzigzag(varint()); }
 
 std::uint8_t Reader::byte() {
   if (pos_ >= in_.size()) fail("truncated");
@@ -108,6 +149,58 @@ Value Reader::value() {
   }
 }
 
+std::string_view Reader::raw(std::size_t n) {
+  if (n > remaining()) fail("truncated");
+  auto out = in_.substr(pos_, n);
+  pos_ += n;
+  return out;
+}
+
+std::uint64_t Reader::fixed64() {
+  if (remaining() < 8) fail("truncated fixed64");
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(in_[pos_++])) << (8 * i);
+  return v;
+}
+
+std::uint64_t Reader::count() {
+  std::uint64_t n = varint();
+  if (n > remaining()) fail("count " + std::to_string(n) + " beyond the " + std::to_string(remaining()) + " bytes left");
+  return n;
+}
+
+Value Reader::compactValue() {
+  std::uint8_t tag = byte();
+  std::uint64_t small = tag >> 3;
+  auto sized = [&]() -> std::string {
+    std::uint64_t n = small ? small - 1 : varint();
+    if (n > remaining()) fail("length beyond end");
+    std::string out(in_.substr(pos_, n));
+    pos_ += n;
+    return out;
+  };
+  switch (tag & 7) {
+    case 0:
+      if (small) fail("NULL with an operand");
+      return Value::null();
+    case 1:
+      return Value::integer(unzigzag(small ? small - 1 : varint()));
+    case 2: {
+      if (small) fail("REAL with an operand");
+      std::uint64_t bits = fixed64();
+      double d;
+      std::memcpy(&d, &bits, 8);
+      return Value::real(d);
+    }
+    case 3:
+      return Value::text(sized());
+    case 4:
+      return Value::blob(sized());
+    default:
+      fail("unknown value type " + std::to_string(tag & 7));
+  }
+}
+
 Row Reader::row() {
   std::uint64_t n = varint();
   if (n > kMaxRowValues) fail("too many values");
@@ -121,7 +214,7 @@ void Reader::expectDone() {
   if (!done()) fail("trailing bytes");
 }
 
-void Reader::fail(const char* problem) const {
+void Reader::fail(const std::string& problem) const {
   throw Error(Status::corruption(std::string(what_) + ": " + problem + " at byte " + std::to_string(pos_)));
 }
 

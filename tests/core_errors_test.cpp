@@ -242,6 +242,35 @@ TEST_CASE("Site::create on an existing site is an error and leaves it intact", "
   CHECK((*reopened)->vector().get(test::testSiteId(1)) == 1);
 }
 
+TEST_CASE("a site of the previous format (packed Cap'n Proto log bodies) is refused and left as it was",
+          "[core][errors][open]") {
+  test::TempDir dir;
+  std::string path = dir.file("old.db");
+  ManualClock clock;
+  test::FixedIdSource ids(test::testSiteId(1));
+  auto lww = resolvers::lwwEverywhere();
+  {
+    auto created = Site::create(path, CreateOptions{"old", &ids, std::nullopt}, SiteOptions{&clock, lww});
+    REQUIRE_OK(created);
+    execOk(**created, "CREATE TABLE t(id INTEGER PRIMARY KEY, a)");
+    REQUIRE_OK((*created)->track("t"));
+    execOk(**created, "INSERT INTO t VALUES (1, 'kept')");
+  }
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "UPDATE parley_meta SET value = '2' WHERE key = 'format'", nullptr, nullptr, nullptr) ==
+          SQLITE_OK);
+  sqlite3_close(db);
+  auto bytesBefore = std::filesystem::file_size(path);
+
+  auto r = Site::open(path, SiteOptions{&clock, lww});
+  REQUIRE_FALSE(r.ok());
+  checkOneLine(r.status());
+  INFO(r.status().toString());
+  CHECK(r.status().message() == path + ": site format 2 is not supported (expected 3)");
+  CHECK(std::filesystem::file_size(path) == bytesBefore);
+}
+
 TEST_CASE("a site created without a cluster id starts a new cluster; with one it joins", "[core][errors][open]") {
   ManualClock clock;
   test::FixedIdSource ids(test::testSiteId(3));

@@ -611,6 +611,11 @@ TEST_CASE("files that are not change sets of this format are refused", "[sync][f
     test::storeU32(v2, 8, sync::kFileFormatVersion + 1);
     refuse(v2, Status::Code::kCorruption, "format " + std::to_string(sync::kFileFormatVersion + 1));
   }
+  SECTION("the previous format, whose transactions were packed Cap'n Proto") {
+    std::string v1 = file;
+    test::storeU32(v1, 8, 1);
+    refuse(v1, Status::Code::kCorruption, "change-set format 1 is not supported (this parley reads 2)");
+  }
   SECTION("format version 0") {
     std::string v0 = file;
     test::storeU32(v0, 8, 0);
@@ -858,8 +863,7 @@ Decoded decodeChecked(std::string_view bytes) {
   // Lists of zero-sized structs cost nothing to send: a few bytes must not decode to millions
   // of values (fuzz/decode_bounds.hpp).
   if (!test::withinBounds(t, bytes)) {
-    FAIL_CHECK(bytes.size() << " bytes (" << test::unpackedWords(bytes) << " words unpacked) decoded to "
-                            << test::decodedElements(t) << " elements");
+    FAIL_CHECK(bytes.size() << " bytes decoded to " << test::decodedElements(t) << " elements");
     return Decoded::kOk;
   }
   std::string again = encodeTransaction(t), third;
@@ -889,18 +893,6 @@ std::vector<std::string> sampleEncodings() {
 
 namespace {
 
-// `words` as a packed message, each word written in full (tag 0xff, eight bytes, no run):
-// valid packing, if not the shortest.
-std::string packLiterally(const std::vector<std::uint64_t>& words) {
-  std::string out;
-  for (std::uint64_t w : words) {
-    out += '\xff';
-    out.append(reinterpret_cast<const char*>(&w), 8);
-    out += '\0';
-  }
-  return out;
-}
-
 // Cap'n Proto pointers (capnp encoding spec): struct, list and composite-list tag words.
 std::uint64_t structPtr(std::int32_t offset, std::uint16_t data, std::uint16_t ptrs) {
   return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(offset)) << 2) |
@@ -911,57 +903,78 @@ std::uint64_t listPtr(std::int32_t offset, unsigned elementSize, std::uint32_t c
          (static_cast<std::uint64_t>(elementSize) << 32) | (static_cast<std::uint64_t>(count) << 35);
 }
 
-// A transaction of one insert whose key is a list of `n` zero-sized Value structs: ~180
-// bytes that read as `n` NULLs (core/txn.capnp's layout). Its one table is named by the
-// two bytes of `tableName`, which should end in a NUL.
-std::string zeroSizedKeys(std::uint32_t n, std::uint64_t tableName = 't') {
-  std::vector<std::uint64_t> seg = {
-      structPtr(0, 2, 4),  // 0: root Transaction: seq, hlc | sites, context, tables, rows
-      1,                   // 1: seq
-      0,                   // 2: hlc
-      listPtr(3, 6, 1),    // 3: sites -> 7, one pointer
-      0,                   // 4: context
-      listPtr(4, 6, 1),    // 5: tables -> 10, one pointer
-      listPtr(5, 7, 4),    // 6: rows -> tag at 12, four words
-      listPtr(0, 2, 16),   // 7: sites[0] -> 8, 16 bytes
-      0x0101010101010101, 0x0101010101010101,
-      listPtr(0, 2, 2),    // 10: tables[0] -> 11, "t\0"
-      tableName,
-      structPtr(1, 1, 3),  // 12: tag: one RowChange of 1 data word, 3 pointers
-      0,                   // 13: table 0, insert
-      listPtr(2, 7, 0),    // 14: pk -> tag at 17, no words
-      0, 0,                // 15, 16: columns, rowBase
-      structPtr(static_cast<std::int32_t>(n), 0, 0),  // 17: tag: n Values of no size
-  };
-  std::vector<std::uint64_t> words = {static_cast<std::uint64_t>(seg.size()) << 32};  // one segment
-  words.insert(words.end(), seg.begin(), seg.end());
-  return packLiterally(words);
+void putVarint(std::string& out, std::uint64_t v) {
+  for (; v >= 0x80; v >>= 7) out += static_cast<char>((v & 0x7f) | 0x80);
+  out += static_cast<char>(v);
+}
+
+// A transaction of one insert into `table`, written by hand in the compact layout
+// (parley/txn_codec.hpp), whose key claims `claimed` values of which `present` NULLs follow.
+std::string handBuiltInsert(std::uint64_t claimed, std::uint64_t present, const std::string& table = "t") {
+  std::string out(1, static_cast<char>(kTransactionFormat));
+  putVarint(out, 1);               // seq
+  out.append(8, '\0');             // hlc
+  putVarint(out, 1);               // one site, the origin
+  out.append(16, '\1');
+  putVarint(out, 0);               // empty context
+  putVarint(out, 1);               // one table
+  putVarint(out, table.size());
+  out += table;
+  putVarint(out, 1);               // one row
+  putVarint(out, 0 << 2 | 0);      // table 0, insert
+  putVarint(out, claimed);         // key values
+  out.append(present, '\0');       // NULL tags
+  putVarint(out, 0);               // no column writes
+  putVarint(out, 0 + 1);           // row base: no dots (count + 1)
+  return out;
 }
 
 }  // namespace
 
 TEST_CASE("a transaction of a few bytes claiming millions of key values is refused, not decoded",
           "[sync][file][decode]") {
-  // Lists of zero-sized structs take no bytes to send; Cap'n Proto charges each element a word
-  // of the traversal limit, so the limit must follow the message's size. Bounded by a fixed
-  // 512 MiB instead, 180 bytes decoded to 4 million NULLs (and a 4 kB byte-flipped log body to
-  // 176 million words on re-encoding, minutes and gigabytes).
-  CHECK(decodeChecked(zeroSizedKeys(3)) == Decoded::kOk);  // the layout is right
-  std::string hostile = zeroSizedKeys(4'000'000);
+  // Every count is checked against the bytes left before anything is reserved or built.
+  CHECK(decodeChecked(handBuiltInsert(3, 3)) == Decoded::kOk);  // the layout is right
+  std::string hostile = handBuiltInsert(4'000'000, 3);
   INFO(hostile.size() << " bytes");
   CHECK(decodeChecked(hostile) == Decoded::kCorruption);
+  try {
+    decodeTransaction(hostile);
+  } catch (const Error& e) {
+    CHECK(contains(e.status().message(), "count 4000000 beyond the"));
+  }
+  // A base written as "the one before" (0) copies a single dot for its byte, never a list.
+  std::string repeat = handBuiltInsert(1, 1);
+  repeat.back() = '\0';
+  CHECK(decodeChecked(repeat) == Decoded::kCorruption);
 }
 
 TEST_CASE("decodeTransaction's refusal of a malformed text is one line", "[sync][file][decode]") {
-  // Found by fuzz_transaction: Cap'n Proto's description of a text without its NUL quotes the
-  // last byte, here a newline, and decodeTransaction passed the description on.
-  std::string bytes = zeroSizedKeys(1, 't' | ('\n' << 8));
+  // A table name holding a newline, cut short inside it: the refusal names the problem and
+  // the byte, never quotes the input.
+  std::string bytes = handBuiltInsert(1, 1, "t\nu");
+  std::string cut = bytes.substr(0, bytes.find('\n') + 1);
+  for (const std::string& input : {cut, std::string("\x01") + bytes.substr(1)}) {
+    try {
+      decodeTransaction(input);
+      FAIL("decoded a malformed transaction");
+    } catch (const Error& e) {
+      checkOneLine(e.status());
+      CHECK(e.status().code() == Status::Code::kCorruption);
+    }
+  }
+}
+
+TEST_CASE("a transaction body of the old format is refused, saying which format it is", "[sync][file][decode]") {
+  // Format 1 was a packed Cap'n Proto message; its first byte, a packing tag, is never 2.
+  std::string old = handBuiltInsert(1, 1);
+  old[0] = '\x01';
   try {
-    decodeTransaction(bytes);
-    FAIL("decoded a text without its NUL");
+    decodeTransaction(old);
+    FAIL("decoded a body of format 1");
   } catch (const Error& e) {
-    checkOneLine(e.status());
     CHECK(e.status().code() == Status::Code::kCorruption);
+    CHECK(contains(e.status().message(), "format 1 is not supported (this parley reads 2)"));
   }
 }
 
@@ -997,7 +1010,8 @@ TEST_CASE("decodeTransaction on damaged or random bytes decodes or reports corru
   SECTION("random bytes") {
     for (int i = 0; i < 10000; ++i) {
       std::string s(rng() % 300, '\0');
-      for (auto& ch : s) ch = static_cast<char>(rng() % 4 ? rng() : 0);  // zeros are common in packing
+      for (auto& ch : s) ch = static_cast<char>(rng() % 4 ? rng() % (rng() % 2 ? 256 : 4) : 0);  // small counts
+      if (!s.empty() && rng() % 4) s[0] = static_cast<char>(kTransactionFormat);  // past the format byte
       decodeChecked(s);
     }
   }

@@ -1,17 +1,41 @@
-// Encoding of a Transaction as a packed Cap'n Proto message (core/txn.capnp): the format of
-// parley_log bodies, of change-set files and of transactions on the wire.
+// Encoding of a Transaction as a compact byte string: the format of parley_log bodies, of
+// change-set file payloads and of transactions in TCP sync chunks (each carried there as a
+// Cap'n Proto Data field). Layout (varints are LEB128, "count" a varint):
 //
-// decodeTransaction() treats its input as untrusted: explicit ReaderOptions limits (a
-// transaction decodes to at most 512 MiB), every index and count checked, and any problem
-// reported as Error(Corruption) saying what and where.
+//   u8 format (kTransactionFormat)
+//   varint seq | u64 hlc (little-endian)
+//   count sites, then 16 bytes each; sites[0] is the origin
+//   count context entries, then (varint site index, varint seq) each
+//   count tables, then (count bytes, name) each
+//   count rows, then per row:
+//     varint (table index << 2 | op)
+//     count key values (>= 1), then compact values (core/codec.hpp)
+//     count column writes, then (varint column, compact old, compact new, dots base) each
+//     dots rowBase
+//   where dots = varint 0: the same single dot as the dots list before it in the transaction;
+//                or varint count + 1, then (varint site index, varint seq) each
+//
+// Sites and tables are listed once per transaction and referred to by index; small integers
+// and short texts are one tag byte plus their bytes; a base equal to the one before it is one
+// byte. A one-column update of an integer row takes 11-16 bytes, causal metadata included.
+//
+// decodeTransaction() treats its input as untrusted: every count and length is checked
+// against the bytes left (each element takes at least one byte, a repeated base included, so
+// what decodes is at most as many elements as the input has bytes), indexes and seqs are checked, and any problem is an
+// Error(Corruption) of one line saying what and at which byte.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "parley/transaction.hpp"
 
 namespace parley {
+
+// The first byte of every encoded transaction. 1 was the packed Cap'n Proto message of
+// parley 0.1 (its first byte a packing tag), which this parley refuses.
+inline constexpr std::uint8_t kTransactionFormat = 2;
 
 std::string encodeTransaction(const Transaction& t);
 Transaction decodeTransaction(std::string_view bytes);

@@ -18,7 +18,8 @@
 
 namespace parley::sync {
 
-inline constexpr std::uint32_t kFileFormatVersion = 1;
+// 2: transactions in the compact encoding (parley/txn_codec.hpp); 1 (packed Cap'n Proto) is refused.
+inline constexpr std::uint32_t kFileFormatVersion = 2;
 // Files up to this size import atomically (all or nothing); larger ones chunk by chunk.
 inline constexpr std::uint64_t kAtomicImportBytes = 64 << 20;
 

@@ -16,7 +16,8 @@
 
 namespace parley::sync {
 
-inline constexpr std::uint32_t kProtocolVersion = 1;
+// 2: transactions in the compact encoding (parley/txn_codec.hpp); peers speaking 1 are refused.
+inline constexpr std::uint32_t kProtocolVersion = 2;
 inline constexpr std::size_t kChunkBytes = 1 << 20;
 
 struct Piece {
