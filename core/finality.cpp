@@ -31,15 +31,22 @@ VersionVector decodeVector(SiteState& s, std::string_view bytes) {
   return v;
 }
 
-// The members whose acknowledgement every decision waits for: this site, the origins it holds
-// transactions from, and every site it has heard acknowledge.
-std::vector<SiteId> members(SiteState& s, const std::vector<std::pair<SiteId, VersionVector>>& acks) {
-  std::vector<SiteId> out{s.id};
-  for (const auto& [site, seq] : s.vector.entries()) out.push_back(site);
-  for (const auto& [site, v] : acks) out.push_back(site);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
+// What settle needs from the stored acknowledgements, decoded once until one is written.
+const SiteState::AckDigest& digest(SiteState& s) {
+  if (s.ackDigest) return *s.ackDigest;
+  SiteState::AckDigest d;
+  auto& st = s.db.cached("SELECT site, vector FROM parley_acks");
+  while (st.step()) {
+    const SiteId& site = s.sites.idAt(static_cast<std::uint32_t>(st.int64(0)));
+    if (site == s.id) continue;  // this site's own word is its vector
+    VersionVector v = decodeVector(s, st.blob(1));
+    d.sites.push_back(site);
+    d.own.set(site, v.get(site));
+    if (d.floor) d.floor->meet(v);
+    else d.floor = std::move(v);
+  }
+  std::sort(d.sites.begin(), d.sites.end());
+  return s.ackDigest.emplace(std::move(d));
 }
 
 }  // namespace
@@ -56,6 +63,7 @@ void acknowledge(SiteState& s, const SiteId& site, const VersionVector& vector) 
       "INSERT INTO parley_acks(site, vector) VALUES (?1, ?2) ON CONFLICT(site) DO UPDATE SET vector = ?2");
   write.bind(1, static_cast<std::int64_t>(idx)).bindBlob(2, encodeVector(s, merged));
   write.run();
+  s.ackDigest.reset();
 }
 
 std::vector<std::pair<SiteId, VersionVector>> acknowledgements(SiteState& s) {
@@ -66,25 +74,21 @@ std::vector<std::pair<SiteId, VersionVector>> acknowledgements(SiteState& s) {
   return out;
 }
 
+// The members whose acknowledgement every decision waits for are this site, the origins it
+// holds and every site it has an acknowledgement from; what is final is the pointwise minimum of
+// their acknowledged vectors (this site's own: its vector). O(S log S) per call for S sites.
 void settle(SiteState& s) {
-  auto acks = acknowledgements(s);
-  auto ackOf = [&](const SiteId& site) -> const VersionVector* {
-    for (const auto& [id, v] : acks)
-      if (id == site) return &v;
-    return nullptr;
-  };
-  auto all = members(s, acks);
-  for (const SiteId& m : all) {
-    const VersionVector* ack = ackOf(m);
-    if (!ack || s.vector.get(m) < ack->get(m)) return;  // waiting for m's word, or m's own writes
-  }
-  for (const auto& [origin, held] : s.vector.entries()) {
-    std::uint64_t upTo = held;
-    for (const SiteId& m : all) upTo = std::min(upTo, ackOf(m)->get(origin));
-    if (upTo <= s.settled.get(origin)) continue;
-    store::markFinal(s, origin, upTo);
-    conflict_log::markFinal(s, origin, upTo);
-    s.settled.set(origin, upTo);
+  const auto& d = digest(s);
+  for (const auto& [origin, seq] : s.vector.entries())
+    if (origin != s.id && !std::binary_search(d.sites.begin(), d.sites.end(), origin)) return;  // no word yet
+  if (!d.own.leq(s.vector)) return;  // waiting for a member's own writes
+  VersionVector upTo = s.vector;
+  if (d.floor) upTo.meet(*d.floor);
+  for (const auto& [origin, seq] : upTo.entries()) {
+    if (seq <= s.settled.get(origin)) continue;
+    store::markFinal(s, origin, seq);
+    conflict_log::markFinal(s, origin, seq);
+    s.settled.set(origin, seq);
   }
 }
 

@@ -137,6 +137,7 @@ struct Site::Impl {
   // Re-reads what a rollback may have made stale in memory.
   void reloadState() {
     state.settled = VersionVector{};
+    state.ackDigest.reset();
     state.sites.load(state.db);
     state.vector = store::loadVector(state);
     state.frontier = store::lastStamp(state);

@@ -38,6 +38,15 @@ struct SiteState {
   // settling after each apply skips the log when the final frontier has not moved. Cleared
   // with the rest of the cache (a rollback may undo a marking).
   VersionVector settled;
+  // finality's digest of parley_acks (what settle needs from it), so settling after each apply
+  // does not decode every acknowledged vector: dropped when an acknowledgement is written and
+  // with the rest of the cache.
+  struct AckDigest {
+    std::vector<SiteId> sites;          // the sites with a stored acknowledgement, sorted
+    VersionVector own;                  // per such site m: what m acknowledged of its own writes
+    std::optional<VersionVector> floor; // the pointwise minimum of their vectors (none if no site)
+  };
+  std::optional<AckDigest> ackDigest;
 
   // REQUIRES nothing; nullptr if `name` is not tracked.
   const TableInfo* table(std::string_view name) const;

@@ -55,6 +55,18 @@ void VersionVector::merge(const VersionVector& other) {
   entries_ = std::move(out);
 }
 
+void VersionVector::meet(const VersionVector& other) {
+  std::vector<Entry> out;
+  out.reserve(std::min(entries_.size(), other.entries_.size()));
+  auto b = other.entries_.begin();
+  for (const auto& a : entries_) {
+    while (b != other.entries_.end() && b->first < a.first) ++b;
+    if (b == other.entries_.end()) break;
+    if (b->first == a.first) out.push_back({a.first, std::min(a.second, b->second)});
+  }
+  entries_ = std::move(out);
+}
+
 bool VersionVector::leq(const VersionVector& other) const {
   return std::all_of(entries_.begin(), entries_.end(),
                      [&](const Entry& e) { return e.second <= other.get(e.first); });

@@ -294,4 +294,31 @@ TEST_CASE("merge is commutative, associative and idempotent on random vectors", 
   }
 }
 
+TEST_CASE("meet is the pointwise minimum and the greatest lower bound on random vectors", "[crdt][vv][property]") {
+  for (std::uint32_t seed = 1; seed <= 300; ++seed) {
+    INFO("seed " << seed);
+    std::mt19937 rng(seed);
+    std::vector<SiteId> pool;
+    for (int i = 0; i < 5; ++i) pool.push_back(randomSiteId(rng));
+    auto [a, oa] = randomVector(rng, pool);
+    auto [b, ob] = randomVector(rng, pool);
+    auto [c, oc] = randomVector(rng, pool);
+    CAPTURE(a, b, c);
+    VersionVector ab = a;
+    ab.meet(b);
+    for (const auto& s : pool) REQUIRE(ab.get(s) == std::min(oracleGet(oa, s), oracleGet(ob, s)));
+    REQUIRE(std::is_sorted(ab.entries().begin(), ab.entries().end()));
+    for (const auto& e : ab.entries()) REQUIRE(e.second > 0);
+    VersionVector ba = b;
+    ba.meet(a);
+    REQUIRE(ab == ba);
+    REQUIRE(ab.leq(a));
+    REQUIRE(ab.leq(b));
+    if (c.leq(a) && c.leq(b)) REQUIRE(c.leq(ab));
+    VersionVector none = a;
+    none.meet(VersionVector{});
+    REQUIRE(none.empty());
+  }
+}
+
 }  // namespace parley

@@ -32,6 +32,8 @@ class VersionVector {
   bool containsAll(std::span<const Dot> dots) const;
   // Pointwise maximum.
   void merge(const VersionVector& other);
+  // Pointwise minimum (an entry absent from either side is 0, so it goes).
+  void meet(const VersionVector& other);
   // Every entry of *this is <= the same entry of `other`.
   bool leq(const VersionVector& other) const;
   CausalOrder compare(const VersionVector& other) const;
