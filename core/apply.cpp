@@ -179,7 +179,8 @@ class Engine {
     RowWrite w{s_.table(row.table), &row, codec::encodeKey(row.pk), {}, {}, {}};
     w.metaBlob = store::readMetaBlob(s_, *w.table, w.key);
     if (w.metaBlob) w.before.meta = decodeRowMeta(*w.metaBlob, s_.sites, w.table->columns.size());
-    w.before.values = store::readRow(s_, *w.table, row.pk);
+    // Only a live row is stored: a row never seen or deleted here has no values to read.
+    if (w.before.meta && w.before.meta->alive) w.before.values = store::readRow(s_, *w.table, row.pk);
     w.step = foldRow(*w.table, w.before, row, t);
     return w;
   }
