@@ -179,7 +179,8 @@ class Engine {
     RowWrite w{s_.table(row.table), &row, codec::encodeKey(row.pk), {}, {}, {}};
     w.metaBlob = store::readMetaBlob(s_, *w.table, w.key);
     if (w.metaBlob) w.before.meta = decodeRowMeta(*w.metaBlob, s_.sites, w.table->columns.size());
-    w.before.values = store::readRow(s_, *w.table, row.pk);
+    // Only a live row is stored: a row never seen or deleted here has no values to read.
+    if (w.before.meta && w.before.meta->alive) w.before.values = store::readRow(s_, *w.table, row.pk);
     w.step = foldRow(*w.table, w.before, row, t);
     return w;
   }
@@ -274,7 +275,8 @@ void receiveClocks(SiteState& s, const std::vector<const Transaction*>& txns, Ap
 
 }  // namespace
 
-ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incoming) {
+ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incoming,
+                              std::span<const std::string_view> bodies) {
   ApplyResult result;
   auto fresh = selectNew(s, incoming, result);
   if (fresh.empty()) return result;
@@ -304,7 +306,13 @@ ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incomin
     for (const Transaction* t : fresh)
       if (engine.applyOne(*t, orderSensitive)) rejected.insert(t->dot);
   }
-  for (const Transaction* t : fresh) store::appendLog(s, *t, encodeTransaction(*t), rejected.count(t->dot) > 0);
+  for (const Transaction* t : fresh) {
+    bool isRejected = rejected.count(t->dot) > 0;
+    if (bodies.empty())
+      store::appendLog(s, *t, encodeTransaction(*t), isRejected);
+    else
+      store::appendLog(s, *t, bodies[static_cast<std::size_t>(t - incoming.data())], isRejected);
+  }
   receiveClocks(s, fresh, result);
   if (!s.frontier || fresh.back()->stamp() > *s.frontier) s.frontier = fresh.back()->stamp();
   result.applied = fresh.size();

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <span>
+#include <string_view>
 
 #include "parley/site.hpp"
 #include "parley/transaction.hpp"
@@ -19,7 +20,10 @@ namespace parley {
 // REQUIRES: inside a write transaction, with triggers disabled and capture suspended.
 // Throws Error: kNotReady when a transaction's causal context is not held, kInvalidArgument
 // or kCorruption when one does not fit this site's schema. The caller rolls back on error.
-ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incoming);
+// `bodies`, if not empty, holds each incoming transaction's encoding, which the log keeps as
+// it is; otherwise each is encoded.
+ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incoming,
+                              std::span<const std::string_view> bodies = {});
 // Throws Error(InvalidArgument) unless `t` only names tables, columns and keys this site has,
 // each row once, and does not claim to come from this site.
 void checkFits(const SiteState& s, const Transaction& t);

@@ -151,6 +151,20 @@ Result<ApplyResult> Site::apply(std::span<const Transaction> transactions) {
   });
 }
 
+Result<ApplyResult> Site::applyEncoded(std::span<const Transaction> transactions,
+                                       std::span<const std::string_view> bodies) {
+  if (bodies.size() != transactions.size())
+    return Status::invalidArgument(fmt::format("applyEncoded: {} transactions but {} bodies", transactions.size(),
+                                               bodies.size()));
+  return guarded([&]() -> Result<ApplyResult> {
+    return impl_->asApplier([&] {
+      ApplyResult result = applyTransactions(impl_->state, transactions, bodies);
+      finality::settle(impl_->state);
+      return result;
+    });
+  });
+}
+
 Status Site::configure(std::string_view table, const TableConfig& config) {
   return guarded([&]() -> Status {
     impl_->asApplier([&] {

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <cstring>
+#include <deque>
 #include <fmt/format.h>
 #include <fstream>
 
@@ -256,12 +257,21 @@ Transaction decodeIn(const std::string& path, std::string_view body) {
   }
 }
 
+// What verify() keeps of a file it is asked to: the header's acknowledgements, and every
+// transaction decoded, with the bytes it was decoded from (a deque: views into it stay valid).
+struct Kept {
+  Acks acks;
+  std::vector<Transaction> transactions;
+  std::deque<std::string> bodies;
+};
+
 // Reads the whole file, decoding every transaction, and checks it can apply at `site`
-// (cluster, schema, causal readiness) without applying anything.
-FileInfo verify(const std::string& path, const Site* site) {
+// (cluster, schema, causal readiness) without applying anything. Fills `keep` if given.
+FileInfo verify(const std::string& path, const Site* site, Kept* keep = nullptr) {
   FileReader reader(path);
   Acks acks;
   FileInfo info = reader.readHeader(acks);
+  if (keep) keep->acks = acks;
   if (site) {
     if (info.cluster != site->clusterId())
       throw Error(Status::invalidArgument(fmt::format("{}: change set of another cluster ({}, this site: {})", path,
@@ -278,14 +288,20 @@ FileInfo verify(const std::string& path, const Site* site) {
       partial += piece.body;
       if (!piece.last) continue;
       Transaction t = decodeIn(path, partial);
+      if (site && !held.contains(t.dot)) {
+        if (auto fits = site->checkFits(t); !fits) throw Error(Status::invalidArgument(path + ": " + fits.message()));
+        if (held.get(t.dot.site) + 1 != t.dot.seq || !t.context.leq(held))
+          throw Error(Status::notReady(fmt::format(
+              "{}: transaction {} needs transactions this site lacks (it holds {}); import the earlier change sets "
+              "first",
+              path, t.dot.toString(), held.toString())));
+        held.advance(t.dot);
+      }
+      if (keep) {
+        keep->transactions.push_back(std::move(t));
+        keep->bodies.push_back(std::move(partial));
+      }
       partial.clear();
-      if (!site || held.contains(t.dot)) continue;
-      if (auto fits = site->checkFits(t); !fits) throw Error(Status::invalidArgument(path + ": " + fits.message()));
-      if (held.get(t.dot.site) + 1 != t.dot.seq || !t.context.leq(held))
-        throw Error(Status::notReady(fmt::format(
-            "{}: transaction {} needs transactions this site lacks (it holds {}); import the earlier change sets first",
-            path, t.dot.toString(), held.toString())));
-      held.advance(t.dot);
     }
   }
   if (!partial.empty()) throw Error(Status::corruption(path + ": the file ends inside a transaction"));
@@ -349,28 +365,34 @@ Result<FileInfo> inspectChanges(const std::string& path) {
 Result<ImportSummary> importChanges(Site& site, const std::string& path) {
   try {
     ImportSummary summary;
-    summary.info = verify(path, &site);
-    FileReader reader(path);
+    // Up to kAtomicImportBytes the whole file is one apply(), all of it or nothing, of the
+    // transactions verify() decoded. A larger file is read again and applied chunk by chunk
+    // (each chunk all or nothing) to keep memory bounded.
+    std::error_code sizeError;  // a file that cannot be read: verify() says why
+    auto size = std::filesystem::file_size(path, sizeError);
+    bool atomic = sizeError || size <= kAtomicImportBytes;
+    Kept kept;
+    summary.info = verify(path, &site, atomic ? &kept : nullptr);
     Acks acks;
-    reader.readHeader(acks);
-    ChunkApplier applier(site);
-    // Up to kAtomicImportBytes the whole file is one apply(): all of it or nothing. A larger
-    // file applies chunk by chunk (each chunk all or nothing) to keep memory bounded.
-    bool atomic = std::filesystem::file_size(path) <= kAtomicImportBytes;
-    Chunk all;
-    while (auto chunk = reader.nextChunk()) {
-      if (atomic) {
-        for (auto& piece : chunk->pieces) all.pieces.push_back(std::move(piece));
-        continue;
+    if (atomic) {
+      acks = std::move(kept.acks);
+      if (!kept.transactions.empty()) {
+        std::vector<std::string_view> bodies(kept.bodies.begin(), kept.bodies.end());
+        auto r = site.applyEncoded(kept.transactions, bodies);
+        if (!r) return oneLine(r.status());
+        summary.applied.add(*r);
       }
-      if (auto st = applier.apply(*chunk); !st) return oneLine(st);
+    } else {
+      FileReader reader(path);
+      reader.readHeader(acks);
+      ChunkApplier applier(site);
+      while (auto chunk = reader.nextChunk())
+        if (auto st = applier.apply(*chunk); !st) return oneLine(st);
+      if (auto st = applier.finish(); !st) return oneLine(st);
+      summary.applied = applier.totals();
     }
-    if (atomic)
-      if (auto st = applier.apply(all); !st) return oneLine(st);
-    if (auto st = applier.finish(); !st) return oneLine(st);
     for (const auto& [id, vector] : acks)
       if (auto st = site.acknowledge(id, vector); !st) return oneLine(st);
-    summary.applied = applier.totals();
     return summary;
   } catch (const Error& e) {
     return oneLine(e.status());

@@ -1,5 +1,7 @@
 #include "parley/sync/session.hpp"
 
+#include <deque>
+
 #include <fmt/format.h>
 
 #include "parley/txn_codec.hpp"
@@ -59,19 +61,29 @@ Status streamChanges(const Site& site, const VersionVector& since, const std::fu
 }
 
 Status ChunkApplier::apply(const Chunk& chunk) {
+  // A transaction in one piece is decoded from the chunk's bytes and its log body is those
+  // bytes; one split across pieces (and chunks) is joined first.
   std::vector<Transaction> batch;
+  std::deque<std::string> joined;  // a deque: the views into it stay valid as it grows
+  std::vector<std::string_view> bodies;
   try {
     for (const auto& piece : chunk.pieces) {
-      partial_ += piece.body;
-      if (!piece.last) continue;
-      batch.push_back(decodeTransaction(partial_));
-      partial_.clear();
+      std::string_view body = piece.body;
+      if (!partial_.empty() || !piece.last) {
+        partial_ += piece.body;
+        if (!piece.last) continue;
+        joined.push_back(std::move(partial_));
+        partial_.clear();
+        body = joined.back();
+      }
+      batch.push_back(decodeTransaction(body));
+      bodies.push_back(body);
     }
   } catch (const Error& e) {
     return e.status();
   }
   if (batch.empty()) return Status::ok();
-  auto r = site_.apply(batch);
+  auto r = site_.applyEncoded(batch, bodies);
   if (!r) return r.status();
   totals_.add(*r);
   return Status::ok();

@@ -188,6 +188,11 @@ class Site {
   // what is missing, and nothing is applied.
   // REQUIRES: no transaction open on the site.
   Result<ApplyResult> apply(std::span<const Transaction> transactions);
+  // apply() of transactions received encoded (sync, change-set files): bodies[i] holds the
+  // bytes transactions[i] was decoded from (parley/txn_codec.hpp), which the log keeps as they
+  // are instead of encoding the transaction again. kInvalidArgument if the sizes differ.
+  Result<ApplyResult> applyEncoded(std::span<const Transaction> transactions,
+                                   std::span<const std::string_view> bodies);
 
   // A hash of the tracked tables, their columns and the resolver configuration. Sites whose
   // fingerprints differ must not exchange transactions.
