@@ -22,16 +22,6 @@ struct Message {
   std::vector<std::pair<SiteId, VersionVector>> acknowledgements;
 };
 
-// Hands out one fixed id: the id of the site it is given to.
-class FixedIdSource final : public IdSource {
- public:
-  explicit FixedIdSource(SiteId id) : id_(id) {}
-  SiteId newId() override { return id_; }
-
- private:
-  SiteId id_;
-};
-
 struct ClusterState {
   explicit ClusterState(Options o) : options(std::move(o)), rng(options.seed) {}
 

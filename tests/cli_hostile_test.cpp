@@ -3,8 +3,7 @@
 // files given to `parley import`, which must be refused in one line, exit 1, with the site's
 // file byte-identical.
 //
-// A small harness of its own (fork+exec, stdout and stderr to files, a fresh directory per
-// test), so that this file does not depend on tests/cli_test.cpp's internals.
+// Processes are run through tests/support/cli_process.hpp, in a fresh directory per test.
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -24,51 +23,17 @@
 #include <thread>
 #include <vector>
 
-#include <boost/property_tree/json_parser.hpp>
-#include <boost/property_tree/ptree.hpp>
-
 #include "fuzz/changeset_frames.hpp"
-
-extern char** environ;
+#include "support/cli_process.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
-using Json = boost::property_tree::ptree;
+using namespace parley::test::cli;
 
 const char* const kSecret = "correct-horse-battery-staple";
-
-std::string readFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void writeFile(const fs::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
-
-Json parseJson(const std::string& text) {
-  std::istringstream in(text);
-  Json tree;
-  try {
-    boost::property_tree::read_json(in, tree);
-  } catch (const boost::property_tree::json_parser_error& e) {
-    FAIL("not JSON (" << e.what() << "): " << text);
-  }
-  return tree;
-}
-
-struct Run {
-  int code = -1;
-  std::string out, err;
-};
-
-std::ostream& operator<<(std::ostream& os, const Run& r) {
-  return os << "exit " << r.code << "\n--- stdout ---\n" << r.out << "--- stderr ---\n" << r.err;
-}
 
 // A fresh directory; commands run in it with PARLEY_SECRET set.
 class Sandbox {
@@ -89,25 +54,7 @@ class Sandbox {
     ++runs_;
     out = dir_ / (".out" + std::to_string(runs_));
     err = dir_ / (".err" + std::to_string(runs_));
-    std::vector<std::string> text{PARLEY_BINARY};
-    text.insert(text.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& s : text) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    std::string outText = out.string(), errText = err.string(), cwd = dir_.string();
-    pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      ::setenv("PARLEY_SECRET", kSecret, 1);
-      int in = ::open("/dev/null", O_RDONLY);
-      int o = ::open(outText.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int e = ::open(errText.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (in < 0 || o < 0 || e < 0 || ::dup2(in, 0) < 0 || ::dup2(o, 1) < 0 || ::dup2(e, 2) < 0) ::_exit(126);
-      if (::chdir(cwd.c_str()) != 0) ::_exit(126);
-      ::execve(argv[0], argv.data(), environ);
-      ::_exit(127);
-    }
-    return pid;
+    return parley::test::cli::spawn(dir_, args, {{"PARLEY_SECRET", kSecret}}, out, err);
   }
 
   Run run(const std::vector<std::string>& args) {
@@ -115,7 +62,7 @@ class Sandbox {
     pid_t pid = spawn(args, out, err);
     int status = 0;
     REQUIRE(::waitpid(pid, &status, 0) == pid);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), readFile(out), readFile(err)};
+    return {exitCode(status), readFile(out), readFile(err)};
   }
 
   Run ok(const std::vector<std::string>& args) {

@@ -34,46 +34,21 @@
 #include <thread>
 #include <vector>
 
-#include <boost/property_tree/json_parser.hpp>
-#include <boost/property_tree/ptree.hpp>
-
-extern char** environ;
+#include "support/cli_process.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
-using Json = boost::property_tree::ptree;
-using Vars = std::map<std::string, std::string>;
+using namespace parley::test::cli;
 using Clock = std::chrono::steady_clock;
 
 const char* const kSecret = "correct-horse-battery-staple";
 const Vars kWithSecret{{"PARLEY_SECRET", kSecret}};
 
-std::string readFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void writeFile(const fs::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
-
 double secondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-Json parseJson(const std::string& text) {
-  std::istringstream in(text);
-  Json tree;
-  try {
-    boost::property_tree::read_json(in, tree);
-  } catch (const boost::property_tree::json_parser_error& e) {
-    FAIL("not JSON (" << e.what() << "): " << text);
-  }
-  return tree;
 }
 
 // The elements of a JSON array (children with empty keys).
@@ -110,57 +85,13 @@ int freePort() {
   return ntohs(addr.sin_port);
 }
 
-struct Run {
-  int code = -1;
-  std::string out, err;
-};
-
-std::ostream& operator<<(std::ostream& os, const Run& r) {
-  return os << "exit " << r.code << "\n--- stdout ---\n" << r.out << "--- stderr ---\n" << r.err;
-}
-
-// Starts PARLEY_BINARY with `args` in `cwd`, stdout and stderr to the given files, stdin from
-// /dev/null. The environment is this process's, without PARLEY_SECRET, plus `vars`.
-pid_t spawn(const fs::path& cwd, const std::vector<std::string>& args, const Vars& vars,
-            const fs::path& outFile, const fs::path& errFile) {
-  std::vector<std::string> argvText{PARLEY_BINARY};
-  argvText.insert(argvText.end(), args.begin(), args.end());
-  std::vector<std::string> envText;
-  for (char** e = environ; *e; ++e) {
-    std::string entry = *e;
-    std::string name = entry.substr(0, entry.find('='));
-    if (name != "PARLEY_SECRET" && !vars.count(name)) envText.push_back(entry);
-  }
-  for (const auto& [name, value] : vars) envText.push_back(name + "=" + value);
-  std::vector<char*> argv, envp;
-  for (auto& s : argvText) argv.push_back(s.data());
-  for (auto& s : envText) envp.push_back(s.data());
-  argv.push_back(nullptr);
-  envp.push_back(nullptr);
-  std::string cwdText = cwd.string(), outText = outFile.string(), errText = errFile.string();
-
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int in = ::open("/dev/null", O_RDONLY);
-    int out = ::open(outText.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = ::open(errText.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in < 0 || out < 0 || err < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0)
-      ::_exit(126);
-    if (::chdir(cwdText.c_str()) != 0) ::_exit(126);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
 // The exit code (128 + signal if killed), or nullopt if still running after `seconds`.
 std::optional<int> waitExit(pid_t pid, double seconds) {
   auto start = Clock::now();
   while (true) {
     int status = 0;
     pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (r == pid) return exitCode(status);
     if (r != 0) FAIL("waitpid(" << pid << ") failed");
     if (secondsSince(start) >= seconds) return std::nullopt;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

@@ -54,15 +54,7 @@ namespace parley::test {
 // The cluster id every test cluster shares.
 SiteId testClusterId();
 
-// Hands out the same id on every call: the id of the one site it is given to.
-class FixedIdSource final : public IdSource {
- public:
-  explicit FixedIdSource(SiteId id) : id_(id) {}
-  SiteId newId() override { return id_; }
-
- private:
-  SiteId id_;
-};
+using parley::FixedIdSource;
 
 struct ClusterOptions {
   std::shared_ptr<const ResolverProvider> resolvers = resolvers::lwwEverywhere();

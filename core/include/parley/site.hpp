@@ -53,6 +53,16 @@ class RandomIdSource final : public IdSource {
   std::unique_ptr<Impl> impl_;
 };
 
+// Always the same id: for a site whose id a test or a simulation chooses.
+class FixedIdSource final : public IdSource {
+ public:
+  explicit FixedIdSource(SiteId id) : id_(id) {}
+  SiteId newId() override { return id_; }
+
+ private:
+  SiteId id_;
+};
+
 struct SiteOptions {
   Clock* clock = nullptr;  // required; must outlive the site
   // Resolves the strategy names tables are configured with; required. Its defaults() is the
