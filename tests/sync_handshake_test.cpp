@@ -19,7 +19,7 @@
 #include <string>
 #include <thread>
 
-#include "fuzz/fuzz_schema.hpp"
+#include "fuzz/fuzz_site.hpp"
 #include "fuzz/handshake_replay.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/sync/changeset.hpp"
@@ -106,32 +106,9 @@ class RecordingProxy {
   std::string recorded_;
 };
 
-class OneId final : public IdSource {
- public:
-  SiteId newId() override {
-    SiteId id;
-    id.bytes.fill(fuzz::kImporterByte);
-    return id;
-  }
-};
-
-// The site fuzz_handshake serves: fresh, of the fuzz schema, id kImporterByte.
-struct Served {
-  ManualClock clock;
-  OneId ids;
-  std::unique_ptr<Site> site;
-  explicit Served(std::string name = "server") {
-    auto created = Site::create(":memory:", CreateOptions{std::move(name), &ids, test::testClusterId()},
-                                SiteOptions{&clock, resolvers::lwwEverywhere()});
-    REQUIRE_OK(created);
-    site = std::move(created).value();
-    execOk(*site, fuzz::kSchema);
-    for (const auto& [table, config] : fuzz::kTables) {
-      std::optional<TableConfig> parsed;
-      if (!config.empty()) parsed = *TableConfig::parse(config);
-      REQUIRE_OK(site->track(table, parsed));
-    }
-  }
+// The site fuzz_handshake serves (fuzz/fuzz_site.hpp).
+struct Served : fuzz::FuzzSite {
+  explicit Served(std::string name = "server") { REQUIRE_OK(open(std::move(name))); }
 };
 
 sync::TcpOptions fixedOptions(std::string secret = fuzz::kSecret) {

@@ -17,7 +17,7 @@
 #include <string>
 
 #include "fuzz/changeset_frames.hpp"
-#include "fuzz/fuzz_schema.hpp"
+#include "fuzz/fuzz_site.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 #include "parley/sync/changeset.hpp"
@@ -46,35 +46,9 @@ void writeScratch(const std::string& bytes) {
   std::fclose(f);
 }
 
-class OneId final : public IdSource {
- public:
-  SiteId newId() override {
-    SiteId id;
-    id.bytes.fill(fuzz::kImporterByte);
-    return id;
-  }
-};
-
-struct Importer {
-  ManualClock clock;
-  OneId ids;
-  std::unique_ptr<Site> site;
-};
-
-std::unique_ptr<Importer> makeImporter() {
-  auto imp = std::make_unique<Importer>();
-  SiteId cluster;
-  cluster.bytes.fill(fuzz::kClusterByte);
-  auto created = Site::create(":memory:", CreateOptions{"importer", &imp->ids, cluster},
-                              SiteOptions{&imp->clock, resolvers::lwwEverywhere()});
-  if (!created) violated("setup", created.status().toString());
-  imp->site = std::move(created).value();
-  if (auto r = imp->site->exec(fuzz::kSchema); !r) violated("setup", r.status().toString());
-  for (const auto& [table, config] : fuzz::kTables) {
-    std::optional<TableConfig> parsed;
-    if (!config.empty()) parsed = *TableConfig::parse(config);
-    if (auto st = imp->site->track(table, parsed); !st) violated("setup", st.toString());
-  }
+std::unique_ptr<fuzz::FuzzSite> makeImporter() {
+  auto imp = std::make_unique<fuzz::FuzzSite>();
+  if (auto st = imp->open("importer"); !st) violated("setup", st.toString());
   return imp;
 }
 

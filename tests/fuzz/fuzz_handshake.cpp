@@ -17,7 +17,7 @@
 #include <memory>
 #include <string>
 
-#include "fuzz/fuzz_schema.hpp"
+#include "fuzz/fuzz_site.hpp"
 #include "fuzz/handshake_replay.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
@@ -31,35 +31,11 @@ using namespace parley;
   std::abort();
 }
 
-class OneId final : public IdSource {
- public:
-  SiteId newId() override {
-    SiteId id;
-    id.bytes.fill(fuzz::kImporterByte);
-    return id;
-  }
-};
-
-struct Served {
-  ManualClock clock;
-  OneId ids;
-  std::unique_ptr<Site> site;
-};
+using Served = fuzz::FuzzSite;
 
 std::unique_ptr<Served> makeServed() {
   auto s = std::make_unique<Served>();
-  SiteId cluster;
-  cluster.bytes.fill(fuzz::kClusterByte);
-  auto created = Site::create(":memory:", CreateOptions{"server", &s->ids, cluster},
-                              SiteOptions{&s->clock, resolvers::lwwEverywhere()});
-  if (!created) violated("setup", created.status().toString());
-  s->site = std::move(created).value();
-  if (auto r = s->site->exec(fuzz::kSchema); !r) violated("setup", r.status().toString());
-  for (const auto& [table, config] : fuzz::kTables) {
-    std::optional<TableConfig> parsed;
-    if (!config.empty()) parsed = *TableConfig::parse(config);
-    if (auto st = s->site->track(table, parsed); !st) violated("setup", st.toString());
-  }
+  if (auto st = s->open("server"); !st) violated("setup", st.toString());
   return s;
 }
 

@@ -5,31 +5,10 @@
 # peer held every other peer's replication up for 30 s per round.
 # Usage: silent_peer.sh BUILD_DIR
 set -euo pipefail
-build=$(realpath "$1")
-parley=$build/demo/parley
-proxy=$build/tests/net/parley-faultproxy
-work=$(mktemp -d "${TMPDIR:-/tmp}/silent-peer.XXXXXX")
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-fail() { echo "silent_peer FAILED: $*" >&2; for f in "$work"/*.log; do echo "--- $f" >&2; cat "$f" >&2; done; exit 1; }
-export PARLEY_SECRET=silent-peer-secret
-cd "$work"
+test=silent_peer
+source "$(dirname "$0")/lib.sh"
 
-# Waits until a log file has a line matching a pattern; prints that line's last field.
-port_from() {
-  for _ in $(seq 200); do
-    if grep -q "$2" "$1" 2>/dev/null; then grep "$2" "$1" | head -1 | grep -o 'port [0-9]*' | grep -o '[0-9]*'; return; fi
-    sleep 0.05
-  done
-  fail "$1 never printed \"$2\""
-}
-
-"$parley" init a.db --name a > /dev/null
-"$parley" exec a.db "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)"
-"$parley" track a.db t > /dev/null
-"$parley" clone a.db b.db --name b > /dev/null
-"$parley" clone a.db c.db --name c > /dev/null
+make_sites b c
 
 "$parley" serve c.db --listen 127.0.0.1:0 > serve-c.log 2>&1 & pids+=($!)
 c_port=$(port_from serve-c.log "serving c")

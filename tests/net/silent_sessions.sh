@@ -6,30 +6,11 @@
 # files") stopped its server thread for good while the process kept running.
 # Usage: silent_sessions.sh BUILD_DIR
 set -euo pipefail
-build=$(realpath "$1")
-parley=$build/demo/parley
-proxy=$build/tests/net/parley-faultproxy
-work=$(mktemp -d "${TMPDIR:-/tmp}/silent-sessions.XXXXXX")
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-fail() { echo "silent_sessions FAILED: $*" >&2; for f in "$work"/*.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done; exit 1; }
-export PARLEY_SECRET=silent-sessions-secret
-cd "$work"
-
-port_from() {
-  for _ in $(seq 200); do
-    if grep -q "$2" "$1" 2>/dev/null; then grep "$2" "$1" | head -1 | grep -o 'port [0-9]*' | grep -o '[0-9]*'; return; fi
-    sleep 0.05
-  done
-  fail "$1 never printed \"$2\""
-}
+test=silent_sessions
+source "$(dirname "$0")/lib.sh"
 sockets() { find "/proc/$1/fd" -lname 'socket:*' 2>/dev/null | wc -l; }
 
-"$parley" init a.db --name a > /dev/null
-"$parley" exec a.db "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)"
-"$parley" track a.db t > /dev/null
-"$parley" clone a.db c.db --name c > /dev/null
+make_sites c
 
 # c serves with few file descriptors, so silent sessions exhaust them quickly.
 (ulimit -n 24; exec "$parley" serve c.db --listen 127.0.0.1:0 --timeout 0.5 > serve.log 2>&1) & pids+=($!)
