@@ -50,6 +50,23 @@ void checkReady(const SiteState& s, const std::vector<const Transaction*>& txns)
   }
 }
 
+// Each origin's HLCs grow with its seqs, as its clock does: the log finds late transactions
+// by it (store::logAfter). A transaction that breaks this was not made by a parley site.
+void checkClocks(SiteState& s, std::vector<const Transaction*> txns) {
+  std::sort(txns.begin(), txns.end(), [](const Transaction* a, const Transaction* b) { return a->dot < b->dot; });
+  const Transaction* previous = nullptr;
+  for (const Transaction* t : txns) {
+    std::optional<Hlc> before;
+    if (previous && previous->dot.site == t->dot.site && previous->dot.seq + 1 == t->dot.seq) before = previous->hlc;
+    else if (t->dot.seq > 1) before = store::hlcOf(s, {t->dot.site, t->dot.seq - 1});
+    if (before && !(*before < t->hlc))
+      throw Error(Status::invalidArgument(fmt::format(
+          "transaction {}: its HLC is not after its origin's previous transaction's; its origin is not a parley site",
+          t->dot.toString())));
+    previous = t;
+  }
+}
+
 // A table name from a peer, as a message quotes it: control characters shown as '?' (it may
 // hold newlines or terminal escapes), and cut at 100 bytes.
 std::string peerName(std::string_view name) {
@@ -280,6 +297,7 @@ ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incomin
   ApplyResult result;
   auto fresh = selectNew(s, incoming, result);
   if (fresh.empty()) return result;
+  checkClocks(s, fresh);
   checkReady(s, fresh);
   for (const Transaction* t : fresh) checkFits(s, *t);
 

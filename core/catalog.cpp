@@ -19,9 +19,8 @@ CREATE TABLE parley_config_changes(id INTEGER PRIMARY KEY, at_ms INTEGER NOT NUL
                                    before TEXT, after TEXT NOT NULL);
 CREATE TABLE parley_log(site INTEGER NOT NULL, seq INTEGER NOT NULL, hlc INTEGER NOT NULL,
                         body BLOB NOT NULL, rejected INTEGER NOT NULL DEFAULT 0,
-                        final INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(site, seq)) WITHOUT ROWID;
-CREATE INDEX parley_log_open ON parley_log(final) WHERE final = 0;
-CREATE INDEX parley_log_hlc ON parley_log(hlc);
+                        PRIMARY KEY(site, seq)) WITHOUT ROWID;
+CREATE TABLE parley_final(site INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE parley_undo(site INTEGER NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL,
                          PRIMARY KEY(site, seq));
 CREATE TABLE parley_acks(site INTEGER PRIMARY KEY, vector BLOB NOT NULL, last_sync_ms INTEGER);

@@ -38,7 +38,10 @@ namespace parley {
 // tracked table, keyed by the rowid when the key is one; no parley_vector table (derived).
 // 3: parley_log bodies in the compact transaction encoding (parley/txn_codec.hpp) instead
 // of packed Cap'n Proto.
-inline constexpr int kFormatVersion = 3;
+// 4: no index on parley_log: finality is a watermark per origin (parley_final) instead of a
+// column with a partial index, and re-folds find late transactions by each origin's HLCs,
+// which grow with its seqs. A local commit writes one log page instead of three.
+inline constexpr int kFormatVersion = 4;
 
 struct TableInfo {
   std::int64_t id = 0;

@@ -126,33 +126,40 @@ void setRejected(SiteState& s, const Dot& dot, bool rejected) {
   st.run();
 }
 
+namespace {
+
+// The greatest seq of `site` (a local index) whose decision is final; 0 if none.
+std::uint64_t finalUpTo(SiteState& s, std::int64_t site) {
+  auto& st = s.db.cached("SELECT seq FROM parley_final WHERE site = ?1");
+  st.bind(1, site);
+  std::uint64_t seq = st.step() ? static_cast<std::uint64_t>(st.int64(0)) : 0;
+  st.reset();
+  return seq;
+}
+
+}  // namespace
+
 std::optional<std::pair<bool, bool>> decisionOf(SiteState& s, const Dot& dot) {
   auto idx = s.sites.find(dot.site);
   if (!idx) return std::nullopt;
-  auto& st = s.db.cached("SELECT rejected, final FROM parley_log WHERE site = ?1 AND seq = ?2");
+  auto& st = s.db.cached("SELECT rejected FROM parley_log WHERE site = ?1 AND seq = ?2");
   st.bind(1, static_cast<std::int64_t>(*idx)).bind(2, static_cast<std::int64_t>(dot.seq));
   if (!st.step()) return std::nullopt;
-  return std::pair{st.int64(0) != 0, st.int64(1) != 0};
+  bool rejected = st.int64(0) != 0;
+  st.reset();
+  return std::pair{rejected, dot.seq <= finalUpTo(s, static_cast<std::int64_t>(*idx))};
 }
 
 void markFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
-  auto site = siteIdx(s, origin);
-  // Through the index of open transactions: the planner would otherwise pick (site, seq) and
-  // read the origin's whole history on every apply.
-  auto& log = s.db.cached(
-      "UPDATE parley_log INDEXED BY parley_log_open SET final = 1 WHERE final = 0 AND site = ?1 AND seq <= ?2");
-  log.bind(1, site).bind(2, static_cast<std::int64_t>(upTo));
-  log.run();
+  auto& st = s.db.cached(
+      "INSERT INTO parley_final(site, seq) VALUES (?1, ?2) ON CONFLICT(site) DO UPDATE SET seq = max(seq, ?2)");
+  st.bind(1, siteIdx(s, origin)).bind(2, static_cast<std::int64_t>(upTo));
+  st.run();
 }
 
 std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
   auto site = siteIdx(s, origin);
-  // Only a gapless final prefix can go: the floor says "1..seq are gone".
-  auto& firstOpen = s.db.cached("SELECT min(seq) FROM parley_log WHERE site = ?1 AND final = 0");
-  firstOpen.bind(1, site);
-  firstOpen.step();
-  if (!firstOpen.isNull(0)) upTo = std::min(upTo, static_cast<std::uint64_t>(firstOpen.int64(0)) - 1);
-  firstOpen.reset();
+  upTo = std::min(upTo, finalUpTo(s, site));  // only final decisions can go
   if (upTo == 0) return 0;
   auto& newest = s.db.cached("SELECT max(hlc) FROM parley_log WHERE site = ?1 AND seq <= ?2");
   newest.bind(1, site).bind(2, static_cast<std::int64_t>(upTo));
@@ -189,8 +196,13 @@ std::optional<Stamp> compactedStamp(SiteState& s) {
 }
 
 bool allFinal(SiteState& s) {
-  auto& st = s.db.cached("SELECT 1 FROM parley_log WHERE final = 0 LIMIT 1");
-  return !st.step();
+  // Per origin: its newest held transaction (the (site, seq) key's last entry) is final.
+  auto& st = s.db.cached(
+      "SELECT 1 FROM parley_sites WHERE (SELECT max(seq) FROM parley_log WHERE site = idx) > "
+      "coalesce((SELECT seq FROM parley_final WHERE site = idx), 0) LIMIT 1");
+  bool open = st.step();
+  st.reset();
+  return !open;
 }
 
 std::vector<Transaction> logFrom(SiteState& s, const SiteId& origin, std::uint64_t after) {
@@ -204,27 +216,48 @@ std::vector<Transaction> logFrom(SiteState& s, const SiteId& origin, std::uint64
 }
 
 std::vector<Transaction> logAfter(SiteState& s, const Stamp& from) {
+  // Each origin's HLCs grow with its seqs (apply refuses a transaction whose HLC is not after
+  // its predecessor's), so its transactions at or after `from` are a suffix: read each
+  // origin's log backwards until an older HLC.
   std::vector<Transaction> out;
-  auto& st = s.db.cached("SELECT body FROM parley_log WHERE hlc >= ?1");
-  st.bind(1, static_cast<std::int64_t>(from.hlc.value));
-  while (st.step()) {
-    Transaction t = decodeTransaction(st.blob(0));
-    if (t.stamp() > from) out.push_back(std::move(t));
+  auto& st = s.db.cached("SELECT hlc, body FROM parley_log WHERE site = ?1 ORDER BY seq DESC");
+  for (const auto& [origin, seq] : s.vector.entries()) {
+    st.bind(1, siteIdx(s, origin));
+    while (st.step() && static_cast<std::uint64_t>(st.int64(0)) >= from.hlc.value) {
+      Transaction t = decodeTransaction(st.blob(1));
+      if (t.stamp() > from) out.push_back(std::move(t));
+    }
+    st.reset();
   }
   std::sort(out.begin(), out.end(), [](const Transaction& a, const Transaction& b) { return a.stamp() < b.stamp(); });
   return out;
 }
 
 std::optional<Stamp> lastStamp(SiteState& s) {
-  auto& st = s.db.cached(
-      "SELECT hlc, site FROM parley_log WHERE hlc = (SELECT max(hlc) FROM parley_log)");
+  // Each origin's newest transaction has its greatest HLC (see logAfter). REQUIRES: s.vector
+  // is loaded.
+  auto& st = s.db.cached("SELECT hlc FROM parley_log WHERE site = ?1 ORDER BY seq DESC LIMIT 1");
   std::optional<Stamp> best;
-  while (st.step()) {
-    Stamp candidate{Hlc{static_cast<std::uint64_t>(st.int64(0))},
-                    s.sites.idAt(static_cast<std::uint32_t>(st.int64(1)))};
-    if (!best || candidate > *best) best = candidate;
+  for (const auto& [origin, seq] : s.vector.entries()) {
+    st.bind(1, siteIdx(s, origin));
+    if (st.step()) {
+      Stamp candidate{Hlc{static_cast<std::uint64_t>(st.int64(0))}, origin};
+      if (!best || candidate > *best) best = candidate;
+    }
+    st.reset();
   }
   return best;
+}
+
+std::optional<Hlc> hlcOf(SiteState& s, const Dot& dot) {
+  auto idx = s.sites.find(dot.site);
+  if (!idx) return std::nullopt;
+  auto& st = s.db.cached("SELECT hlc FROM parley_log WHERE site = ?1 AND seq = ?2");
+  st.bind(1, static_cast<std::int64_t>(*idx)).bind(2, static_cast<std::int64_t>(dot.seq));
+  std::optional<Hlc> out;
+  if (st.step()) out = Hlc{static_cast<std::uint64_t>(st.int64(0))};
+  st.reset();
+  return out;
 }
 
 void saveUndo(SiteState& s, const Dot& dot, const std::vector<UndoEntry>& entries) {

@@ -39,7 +39,7 @@ void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool r
 void setRejected(SiteState& s, const Dot& dot, bool rejected);
 // The decision on a held transaction: (rejected, final); nullopt if not held.
 std::optional<std::pair<bool, bool>> decisionOf(SiteState& s, const Dot& dot);
-// Marks final `origin`'s transactions with seq <= upTo.
+// Marks final `origin`'s transactions with seq <= upTo (a watermark per origin).
 void markFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo);
 // Drops `origin`'s final transactions with seq <= upTo from the log and undo records, and
 // records them as compacted. Returns how many were dropped.
@@ -51,9 +51,12 @@ bool allFinal(SiteState& s);
 // Held transactions of `origin` with seq > after, in seq order (decoded).
 std::vector<Transaction> logFrom(SiteState& s, const SiteId& origin, std::uint64_t after);
 // Every held transaction whose stamp is greater than `from`, in canonical order.
+// REQUIRES: each origin's HLCs grow with its seqs (apply checks it).
 std::vector<Transaction> logAfter(SiteState& s, const Stamp& from);
 // The greatest stamp among held transactions, if any.
 std::optional<Stamp> lastStamp(SiteState& s);
+// The HLC of a held transaction; nullopt if not held (or compacted).
+std::optional<Hlc> hlcOf(SiteState& s, const Dot& dot);
 
 // Undo records: for each row an applied transaction changed, its metadata blob and values
 // before it (nullopt: absent).

@@ -343,6 +343,38 @@ TEST_CASE("a transaction whose causal dependencies are missing is refused and no
   CHECK(tableContents(c[1], "t") == tableContents(c[0], "t"));
 }
 
+TEST_CASE("a transaction whose HLC is not after its origin's previous one is refused, in a batch or alone",
+          "[core][causality][readiness]") {
+  Cluster c(2);
+  execOk(c[0], "INSERT INTO t VALUES (1, 'a', 1)");
+  execOk(c[0], "INSERT INTO t VALUES (2, 'b', 2)");
+  auto all = test::allTransactions(c[0]);
+  REQUIRE(all.size() == 2);
+  Transaction backwards = all[1];
+  backwards.hlc = all[0].hlc;  // no parley site's clock does this: its HLC only grows
+  auto check = [&](const Result<ApplyResult>& r) {
+    INFO(r.status().toString());
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Status::Code::kInvalidArgument);
+    CHECK(r.status().message().find("HLC is not after") != std::string::npos);
+  };
+
+  SECTION("in one batch with its predecessor") {
+    std::vector<Transaction> batch{all[0], backwards};
+    check(c[1].apply(batch));
+    CHECK(c[1].vector().empty());
+    CHECK(tableContents(c[1], "t").empty());
+  }
+  SECTION("after its predecessor was applied") {
+    std::vector<Transaction> first{all[0]};
+    REQUIRE(c[1].apply(first).ok());
+    std::vector<Transaction> second{backwards};
+    check(c[1].apply(second));
+    CHECK(c[1].vector().get(c[0].id()) == 1);
+    CHECK(tableContents(c[1], "t") == std::vector<Row>{{Int(1), Txt("a"), Int(1)}});
+  }
+}
+
 TEST_CASE("a write made after seeing both sides of a conflict supersedes them with no new conflict",
           "[core][causality]") {
   std::string resolver = GENERATE(as<std::string>{}, "lww", "fww");

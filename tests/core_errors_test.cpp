@@ -242,7 +242,7 @@ TEST_CASE("Site::create on an existing site is an error and leaves it intact", "
   CHECK((*reopened)->vector().get(test::testSiteId(1)) == 1);
 }
 
-TEST_CASE("a site of the previous format (packed Cap'n Proto log bodies) is refused and left as it was",
+TEST_CASE("a site of the previous format (indexed log, finality per transaction) is refused and left as it was",
           "[core][errors][open]") {
   test::TempDir dir;
   std::string path = dir.file("old.db");
@@ -258,7 +258,7 @@ TEST_CASE("a site of the previous format (packed Cap'n Proto log bodies) is refu
   }
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(db, "UPDATE parley_meta SET value = '2' WHERE key = 'format'", nullptr, nullptr, nullptr) ==
+  REQUIRE(sqlite3_exec(db, "UPDATE parley_meta SET value = '3' WHERE key = 'format'", nullptr, nullptr, nullptr) ==
           SQLITE_OK);
   sqlite3_close(db);
   auto bytesBefore = std::filesystem::file_size(path);
@@ -267,7 +267,7 @@ TEST_CASE("a site of the previous format (packed Cap'n Proto log bodies) is refu
   REQUIRE_FALSE(r.ok());
   checkOneLine(r.status());
   INFO(r.status().toString());
-  CHECK(r.status().message() == path + ": site format 2 is not supported (expected 3)");
+  CHECK(r.status().message() == path + ": site format 3 is not supported (expected 4)");
   CHECK(std::filesystem::file_size(path) == bytesBefore);
 }
 
