@@ -84,6 +84,7 @@ std::string peerName(std::string_view name) {
 
 void checkFits(const SiteState& s, const Transaction& t) {
   if (t.dot.site == s.id) misfit(t, "claims to come from this site, which never made it");
+  if (t.dot.seq > store::kMaxLogSeq) misfit(t, fmt::format("seq beyond {}", store::kMaxLogSeq));
   std::set<std::pair<std::string, std::string>> rows;
   for (const auto& row : t.rows) {
     const TableInfo* table = s.table(row.table);

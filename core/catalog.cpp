@@ -17,9 +17,10 @@ CREATE TABLE parley_tables(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, co
                            config TEXT NOT NULL);
 CREATE TABLE parley_config_changes(id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, tbl TEXT NOT NULL,
                                    before TEXT, after TEXT NOT NULL);
-CREATE TABLE parley_log(site INTEGER NOT NULL, seq INTEGER NOT NULL, hlc INTEGER NOT NULL,
-                        body BLOB NOT NULL, rejected INTEGER NOT NULL DEFAULT 0,
-                        PRIMARY KEY(site, seq)) WITHOUT ROWID;
+CREATE TABLE parley_log(id INTEGER PRIMARY KEY,  -- site << 40 | seq (store::logKey)
+                        hlc INTEGER NOT NULL, body BLOB NOT NULL, rejected INTEGER NOT NULL DEFAULT 0,
+                        site INTEGER GENERATED ALWAYS AS (id >> 40) VIRTUAL,
+                        seq INTEGER GENERATED ALWAYS AS (id & 1099511627775) VIRTUAL);
 CREATE TABLE parley_final(site INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE parley_undo(site INTEGER NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL,
                          PRIMARY KEY(site, seq));

@@ -40,7 +40,9 @@ namespace parley {
 // of packed Cap'n Proto.
 // 4: no index on parley_log: finality is a watermark per origin (parley_final) instead of a
 // column with a partial index, and re-folds find late transactions by each origin's HLCs,
-// which grow with its seqs. A local commit writes one log page instead of three.
+// which grow with its seqs. A local commit writes one log page instead of three. The log is
+// a rowid table keyed by site << 40 | seq: a table leaf holds bodies up to ~4 KB in place,
+// where an index leaf (WITHOUT ROWID) spills those over ~1 KB to overflow pages.
 inline constexpr int kFormatVersion = 4;
 
 struct TableInfo {

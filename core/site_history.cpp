@@ -34,25 +34,24 @@ std::string lackingQuery(SiteState& s, const VersionVector& peer, std::vector<st
   std::string where;
   for (const auto& [origin, seq] : s.vector.entries()) {
     if (peer.get(origin) >= seq) continue;
-    where += fmt::format("{}(site = ?{} AND seq > ?{})", where.empty() ? "" : " OR ", params.size() + 1, params.size() + 2);
-    params.push_back(static_cast<std::int64_t>(*s.sites.find(origin)));
-    params.push_back(static_cast<std::int64_t>(peer.get(origin)));
+    where += fmt::format("{}id BETWEEN ?{} AND ?{}", where.empty() ? "" : " OR ", params.size() + 1, params.size() + 2);
+    auto site = static_cast<std::int64_t>(*s.sites.find(origin));
+    params.push_back(store::logKey(site, peer.get(origin) + 1));
+    params.push_back(store::logKey(site, store::kMaxLogSeq));
   }
   if (where.empty()) return {};
-  // "+hlc": the rows come from the (site, seq) key, then are sorted. Statistics (ANALYZE, PRAGMA
-  // optimize) would otherwise let the planner walk the whole hlc index to skip the sort: an
-  // incremental sync would read the entire log.
-  return "SELECT site, seq, hlc, body FROM parley_log WHERE " + where + " ORDER BY +hlc, site";
+  // The rows come from ranges of the log's key (one per origin), then are sorted.
+  return "SELECT site, seq, hlc, body FROM parley_log WHERE " + where + " ORDER BY hlc, site";
 }
 
 // The HLC of the oldest held transaction `acked` lacks, if any.
 std::optional<Hlc> oldestLacking(SiteState& s, const VersionVector& acked) {
   std::optional<Hlc> oldest;
-  auto& st = s.db.cached("SELECT hlc FROM parley_log WHERE site = ?1 AND seq = ?2");
+  auto& st = s.db.cached("SELECT hlc FROM parley_log WHERE id = ?1");
   for (const auto& [origin, seq] : s.vector.entries()) {
     if (acked.get(origin) >= seq) continue;
     st.reset();
-    st.bind(1, static_cast<std::int64_t>(*s.sites.find(origin))).bind(2, static_cast<std::int64_t>(acked.get(origin) + 1));
+    st.bind(1, store::logKey(*s.sites.find(origin), acked.get(origin) + 1));
     if (st.step()) {
       Hlc h{static_cast<std::uint64_t>(st.int64(0))};
       if (!oldest || h < *oldest) oldest = h;

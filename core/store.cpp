@@ -113,16 +113,16 @@ void deleteMeta(SiteState& s, const TableInfo& t, std::string_view key) {
 
 void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool rejected) {
   auto site = siteIdx(s, t.dot.site);
-  auto& log = s.db.cached("INSERT INTO parley_log(site, seq, hlc, body, rejected) VALUES (?1, ?2, ?3, ?4, ?5)");
-  log.bind(1, site).bind(2, static_cast<std::int64_t>(t.dot.seq)).bind(3, static_cast<std::int64_t>(t.hlc.value));
-  log.bindBlob(4, body).bind(5, std::int64_t{rejected});
+  auto& log = s.db.cached("INSERT INTO parley_log(id, hlc, body, rejected) VALUES (?1, ?2, ?3, ?4)");
+  log.bind(1, logKey(site, t.dot.seq)).bind(2, static_cast<std::int64_t>(t.hlc.value));
+  log.bindBlob(3, body).bind(4, std::int64_t{rejected});
   log.run();
   s.vector.advance(t.dot);
 }
 
 void setRejected(SiteState& s, const Dot& dot, bool rejected) {
-  auto& st = s.db.cached("UPDATE parley_log SET rejected = ?3 WHERE site = ?1 AND seq = ?2");
-  st.bind(1, siteIdx(s, dot.site)).bind(2, static_cast<std::int64_t>(dot.seq)).bind(3, std::int64_t{rejected});
+  auto& st = s.db.cached("UPDATE parley_log SET rejected = ?2 WHERE id = ?1");
+  st.bind(1, logKey(siteIdx(s, dot.site), dot.seq)).bind(2, std::int64_t{rejected});
   st.run();
 }
 
@@ -142,8 +142,8 @@ std::uint64_t finalUpTo(SiteState& s, std::int64_t site) {
 std::optional<std::pair<bool, bool>> decisionOf(SiteState& s, const Dot& dot) {
   auto idx = s.sites.find(dot.site);
   if (!idx) return std::nullopt;
-  auto& st = s.db.cached("SELECT rejected FROM parley_log WHERE site = ?1 AND seq = ?2");
-  st.bind(1, static_cast<std::int64_t>(*idx)).bind(2, static_cast<std::int64_t>(dot.seq));
+  auto& st = s.db.cached("SELECT rejected FROM parley_log WHERE id = ?1");
+  st.bind(1, logKey(*idx, dot.seq));
   if (!st.step()) return std::nullopt;
   bool rejected = st.int64(0) != 0;
   st.reset();
@@ -161,8 +161,8 @@ std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
   auto site = siteIdx(s, origin);
   upTo = std::min(upTo, finalUpTo(s, site));  // only final decisions can go
   if (upTo == 0) return 0;
-  auto& newest = s.db.cached("SELECT max(hlc) FROM parley_log WHERE site = ?1 AND seq <= ?2");
-  newest.bind(1, site).bind(2, static_cast<std::int64_t>(upTo));
+  auto& newest = s.db.cached("SELECT max(hlc) FROM parley_log WHERE id BETWEEN ?1 AND ?2");
+  newest.bind(1, logKey(site, 1)).bind(2, logKey(site, upTo));
   newest.step();
   if (newest.isNull(0)) return 0;
   std::int64_t hlc = newest.int64(0);
@@ -172,8 +172,8 @@ std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
       "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)");
   stamp.bind(1, hlc);
   stamp.run();
-  auto& log = s.db.cached("DELETE FROM parley_log WHERE site = ?1 AND seq <= ?2");
-  log.bind(1, site).bind(2, static_cast<std::int64_t>(upTo));
+  auto& log = s.db.cached("DELETE FROM parley_log WHERE id BETWEEN ?1 AND ?2");
+  log.bind(1, logKey(site, 1)).bind(2, logKey(site, upTo));
   log.run();
   auto dropped = static_cast<std::size_t>(sqlite3_changes(s.db.raw()));
   auto& undo = s.db.cached("DELETE FROM parley_undo WHERE site = ?1 AND seq <= ?2");
@@ -198,8 +198,9 @@ std::optional<Stamp> compactedStamp(SiteState& s) {
 bool allFinal(SiteState& s) {
   // Per origin: its newest held transaction (the (site, seq) key's last entry) is final.
   auto& st = s.db.cached(
-      "SELECT 1 FROM parley_sites WHERE (SELECT max(seq) FROM parley_log WHERE site = idx) > "
-      "coalesce((SELECT seq FROM parley_final WHERE site = idx), 0) LIMIT 1");
+      "SELECT 1 FROM parley_sites WHERE (SELECT max(id) FROM parley_log WHERE id BETWEEN idx << 40 AND "
+      "(idx << 40) + 1099511627775) > (idx << 40) + coalesce((SELECT seq FROM parley_final WHERE site = idx), 0) "
+      "LIMIT 1");
   bool open = st.step();
   st.reset();
   return !open;
@@ -209,8 +210,8 @@ std::vector<Transaction> logFrom(SiteState& s, const SiteId& origin, std::uint64
   std::vector<Transaction> out;
   auto idx = s.sites.find(origin);
   if (!idx) return out;
-  auto& st = s.db.cached("SELECT body FROM parley_log WHERE site = ?1 AND seq > ?2 ORDER BY seq");
-  st.bind(1, static_cast<std::int64_t>(*idx)).bind(2, static_cast<std::int64_t>(after));
+  auto& st = s.db.cached("SELECT body FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id");
+  st.bind(1, logKey(*idx, after + 1)).bind(2, logKey(*idx, kMaxLogSeq));
   while (st.step()) out.push_back(decodeTransaction(st.blob(0)));
   return out;
 }
@@ -220,9 +221,9 @@ std::vector<Transaction> logAfter(SiteState& s, const Stamp& from) {
   // its predecessor's), so its transactions at or after `from` are a suffix: read each
   // origin's log backwards until an older HLC.
   std::vector<Transaction> out;
-  auto& st = s.db.cached("SELECT hlc, body FROM parley_log WHERE site = ?1 ORDER BY seq DESC");
+  auto& st = s.db.cached("SELECT hlc, body FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC");
   for (const auto& [origin, seq] : s.vector.entries()) {
-    st.bind(1, siteIdx(s, origin));
+    st.bind(1, logKey(siteIdx(s, origin), 1)).bind(2, logKey(siteIdx(s, origin), kMaxLogSeq));
     while (st.step() && static_cast<std::uint64_t>(st.int64(0)) >= from.hlc.value) {
       Transaction t = decodeTransaction(st.blob(1));
       if (t.stamp() > from) out.push_back(std::move(t));
@@ -236,10 +237,10 @@ std::vector<Transaction> logAfter(SiteState& s, const Stamp& from) {
 std::optional<Stamp> lastStamp(SiteState& s) {
   // Each origin's newest transaction has its greatest HLC (see logAfter). REQUIRES: s.vector
   // is loaded.
-  auto& st = s.db.cached("SELECT hlc FROM parley_log WHERE site = ?1 ORDER BY seq DESC LIMIT 1");
+  auto& st = s.db.cached("SELECT hlc FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC LIMIT 1");
   std::optional<Stamp> best;
   for (const auto& [origin, seq] : s.vector.entries()) {
-    st.bind(1, siteIdx(s, origin));
+    st.bind(1, logKey(siteIdx(s, origin), 1)).bind(2, logKey(siteIdx(s, origin), kMaxLogSeq));
     if (st.step()) {
       Stamp candidate{Hlc{static_cast<std::uint64_t>(st.int64(0))}, origin};
       if (!best || candidate > *best) best = candidate;
@@ -252,8 +253,8 @@ std::optional<Stamp> lastStamp(SiteState& s) {
 std::optional<Hlc> hlcOf(SiteState& s, const Dot& dot) {
   auto idx = s.sites.find(dot.site);
   if (!idx) return std::nullopt;
-  auto& st = s.db.cached("SELECT hlc FROM parley_log WHERE site = ?1 AND seq = ?2");
-  st.bind(1, static_cast<std::int64_t>(*idx)).bind(2, static_cast<std::int64_t>(dot.seq));
+  auto& st = s.db.cached("SELECT hlc FROM parley_log WHERE id = ?1");
+  st.bind(1, logKey(*idx, dot.seq));
   std::optional<Hlc> out;
   if (st.step()) out = Hlc{static_cast<std::uint64_t>(st.int64(0))};
   st.reset();
@@ -302,7 +303,8 @@ VersionVector loadVector(SiteState& s) {
   // Each origin's seqs are held gaplessly: the greatest held one, or compacted away.
   VersionVector v;
   auto& st = s.db.cached(
-      "SELECT idx, max(coalesce((SELECT max(seq) FROM parley_log WHERE site = idx), 0), "
+      "SELECT idx, max(coalesce((SELECT max(id) - (idx << 40) FROM parley_log WHERE id BETWEEN idx << 40 AND "
+      "(idx << 40) + 1099511627775), 0), "
       "coalesce((SELECT seq FROM parley_compacted WHERE site = idx), 0)) FROM parley_sites");
   while (st.step()) {
     if (st.int64(1) > 0)

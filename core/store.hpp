@@ -32,6 +32,14 @@ std::optional<std::string> readMetaBlob(SiteState& s, const TableInfo& t, std::s
 void writeMetaBlob(SiteState& s, const TableInfo& t, std::string_view key, std::string_view blob,
                    bool existed);
 
+// parley_log's key for a transaction: its origin's local index, then its seq, in one integer,
+// so each origin's transactions are one key range in seq order.
+inline constexpr int kLogSeqBits = 40;
+inline constexpr std::uint64_t kMaxLogSeq = (std::uint64_t{1} << kLogSeqBits) - 1;
+inline std::int64_t logKey(std::int64_t site, std::uint64_t seq) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(site) << kLogSeqBits | seq);
+}
+
 // Appends a transaction to the log with the fold's decision on it, and advances the site's
 // vector to its dot.
 void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool rejected);
