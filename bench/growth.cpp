@@ -6,14 +6,16 @@
 //     Compared: H small vs H large, side by side, best of R.
 // (ii) vectors: a receiver R and a producer P share a cluster of S sites that each wrote and
 //     synced, so every vector and causal context names S sites. Each repetition, P commits K
-//     new single-row transactions and R applies them (Site::apply of P's changesSince(), one
-//     call); only the apply is timed. Compared: S = 2 vs S large, side by side, best of R.
+//     new single-row transactions and R applies them as a sync does (Site::applyEncoded of
+//     what P's forEachChangeSince() hands out, decoded beforehand, one call); only the apply is
+//     timed. Compared: S = 2 vs S large, side by side, best of R.
 // (iii) as (ii), but one Site::apply call per transaction, as a live stream applies them: what
 //     each call costs beyond its transaction (settling finality, the commit) must not grow with S.
 #include <algorithm>
 
 #include "common.hpp"
 #include "parley/sync/tcp.hpp"
+#include "parley/txn_codec.hpp"
 
 namespace {
 
@@ -91,23 +93,46 @@ Cluster withSites(bench::SiteEnv& env, const std::string& dir, const std::string
   return c;
 }
 
+// What the producer has that the receiver lacks, decoded and as encoded, as a sync receives it.
+struct Received {
+  std::vector<parley::Transaction> txns;
+  std::vector<std::string> bodies;
+};
+
+Received receive(Cluster& c) {
+  Received in;
+  bench::check(c.producer->forEachChangeSince(c.receiver->vector(), [&](const parley::Dot&, parley::Hlc, std::string_view body) {
+    in.txns.push_back(parley::decodeTransaction(body));
+    in.bodies.emplace_back(body);
+    return parley::Status::ok();
+  }));
+  return in;
+}
+
+// Applies in[first, first + n) as sync and streams do: applyEncoded, which keeps the bytes.
+std::size_t applyRange(Cluster& c, const Received& in, std::size_t first, std::size_t n) {
+  std::vector<std::string_view> bodies(in.bodies.begin() + static_cast<std::ptrdiff_t>(first),
+                                       in.bodies.begin() + static_cast<std::ptrdiff_t>(first + n));
+  return bench::ok(c.receiver->applyEncoded(std::span(in.txns).subspan(first, n), bodies)).applied;
+}
+
 double applyNew(Cluster& c, std::int64_t added) {
   commitSingles(*c.producer, added);
-  auto txns = bench::ok(c.producer->changesSince(c.receiver->vector()));
-  parley::ApplyResult r;
-  double s = bench::seconds([&] { r = bench::ok(c.receiver->apply(txns)); });
-  if (r.applied != static_cast<std::size_t>(added))
-    bench::fail(fmt::format("apply applied {} of {} transactions", r.applied, added));
+  Received in = receive(c);
+  std::size_t applied = 0;
+  double s = bench::seconds([&] { applied = applyRange(c, in, 0, in.txns.size()); });
+  if (applied != static_cast<std::size_t>(added))
+    bench::fail(fmt::format("apply applied {} of {} transactions", applied, added));
   return s;
 }
 
 // As applyNew, one apply call per transaction.
 double applyEach(Cluster& c, std::int64_t added) {
   commitSingles(*c.producer, added);
-  auto txns = bench::ok(c.producer->changesSince(c.receiver->vector()));
+  Received in = receive(c);
   std::size_t applied = 0;
   double s = bench::seconds([&] {
-    for (const auto& t : txns) applied += bench::ok(c.receiver->apply(std::span<const parley::Transaction>(&t, 1))).applied;
+    for (std::size_t i = 0; i < in.txns.size(); ++i) applied += applyRange(c, in, i, 1);
   });
   if (applied != static_cast<std::size_t>(added))
     bench::fail(fmt::format("apply applied {} of {} transactions", applied, added));
