@@ -8,6 +8,7 @@
 #include "codec.hpp"
 #include "conflict_log.hpp"
 #include "fold.hpp"
+#include "row_batch.hpp"
 #include "store.hpp"
 #include "parley/txn_codec.hpp"
 
@@ -89,6 +90,7 @@ struct RowWrite {
   const TableInfo* table;
   const RowChange* change;
   std::string key;
+  std::optional<std::int64_t> rowid;  // the key, when it is the table's rowid: batched I/O
   std::optional<std::string> metaBlob;
   RowState before;
   FoldStep step;
@@ -138,19 +140,17 @@ class Engine {
 
   // Folds `t` into the state. Returns whether it was rejected.
   bool applyOne(const Transaction& t, bool recordUndo) {
-    std::vector<RowWrite> writes;
-    writes.reserve(t.rows.size());
-    for (const auto& row : t.rows) writes.push_back(fold(t, row));
+    std::vector<RowWrite> writes = foldAll(t);
     std::optional<std::string> rejection;
     for (const auto& w : writes)
       if (w.step.rejection && !rejection) rejection = w.step.rejection;
     if (!rejection) rejection = storeGuarded(t, writes);
     if (rejection) return reject(t, writes, *rejection, recordUndo);
 
+    writeMetas(writes);
     std::vector<store::UndoEntry> undo;
     std::vector<ConflictReport> conflicts;
     for (auto& w : writes) {
-      store::writeMeta(s_, *w.table, w.key, w.step.meta, w.metaBlob.has_value());
       for (auto& c : w.step.conflicts) conflicts.push_back(std::move(c));
       if (recordUndo) undo.push_back({w.table->id, std::move(w.key), std::move(w.metaBlob), std::move(w.before.values)});
     }
@@ -175,14 +175,66 @@ class Engine {
   }
 
  private:
-  RowWrite fold(const Transaction& t, const RowChange& row) {
-    RowWrite w{s_.table(row.table), &row, codec::encodeKey(row.pk), {}, {}, {}};
-    w.metaBlob = store::readMetaBlob(s_, *w.table, w.key);
+  // Reads every row `t` changes (rows are distinct within a transaction), then folds each.
+  std::vector<RowWrite> foldAll(const Transaction& t) {
+    std::vector<RowWrite> writes;
+    writes.reserve(t.rows.size());
+    for (const auto& row : t.rows) {
+      const TableInfo* table = s_.table(row.table);
+      writes.push_back(RowWrite{table, &row, codec::encodeKey(row.pk), rowidOf(*table, row.pk), {}, {}, {}});
+    }
+    readAll(writes);
+    for (auto& w : writes) w.step = foldRow(*w.table, w.before, *w.change, t);
+    return writes;
+  }
+
+  static std::optional<std::int64_t> rowidOf(const TableInfo& table, const Row& pk) {
+    if (!table.integerKey || pk.size() != 1 || pk[0].type() != Value::Type::kInteger) return std::nullopt;
+    return pk[0].asInteger();
+  }
+
+  // The writes `batched` accepts, grouped by table (in order of first appearance).
+  template <class F>
+  static std::vector<std::pair<const TableInfo*, std::vector<RowWrite*>>> byTable(std::vector<RowWrite>& writes,
+                                                                               F&& batched) {
+    std::vector<std::pair<const TableInfo*, std::vector<RowWrite*>>> out;
+    for (auto& w : writes) {
+      if (!batched(w)) continue;
+      auto it = std::find_if(out.begin(), out.end(), [&](const auto& g) { return g.first == w.table; });
+      if (it == out.end()) it = out.insert(out.end(), {w.table, {}});
+      it->second.push_back(&w);
+    }
+    return out;
+  }
+
+  void readAll(std::vector<RowWrite>& writes) {
+    for (auto& w : writes)
+      if (!w.rowid) place(w, store::readStored(s_, *w.table, w.key, w.change->pk));
+    for (auto& [table, rows] : byTable(writes, [](const RowWrite& w) { return w.rowid.has_value(); })) {
+      std::vector<std::int64_t> keys;
+      keys.reserve(rows.size());
+      for (RowWrite* w : rows) keys.push_back(*w->rowid);
+      auto stored = store::readStoredMany(s_, *table, keys);
+      for (std::size_t i = 0; i < rows.size(); ++i) place(*rows[i], std::move(stored[i]));
+    }
+  }
+
+  void place(RowWrite& w, store::StoredRow stored) {
+    w.metaBlob = std::move(stored.meta);
     if (w.metaBlob) w.before.meta = decodeRowMeta(*w.metaBlob, s_.sites, w.table->columns.size());
-    // Only a live row is stored: a row never seen or deleted here has no values to read.
-    if (w.before.meta && w.before.meta->alive) w.before.values = store::readRow(s_, *w.table, row.pk);
-    w.step = foldRow(*w.table, w.before, row, t);
-    return w;
+    // Only a live row is stored: a row never seen or deleted here has no values.
+    if (w.before.meta && w.before.meta->alive) w.before.values = std::move(stored.values);
+  }
+
+  void writeMetas(std::vector<RowWrite>& writes) {
+    for (auto& w : writes)
+      if (!w.rowid) store::writeMeta(s_, *w.table, w.key, w.step.meta, w.metaBlob.has_value());
+    for (auto& [table, rows] : byTable(writes, [](const RowWrite& w) { return w.rowid.has_value(); })) {
+      std::vector<store::MetaWrite> metas;
+      metas.reserve(rows.size());
+      for (RowWrite* w : rows) metas.push_back({*w->rowid, encodeRowMeta(w->step.meta, s_.db, s_.sites)});
+      store::writeMetaMany(s_, *table, metas);
+    }
   }
 
   bool reject(const Transaction& t, const std::vector<RowWrite>& writes, const std::string& reason, bool recordUndo) {
@@ -221,8 +273,7 @@ class Engine {
   // constraints row by row (two rows swapping a value): rows that fail are retried after the
   // others, and rows that block each other are deleted and re-inserted together.
   void storeRows(const Transaction& t, std::vector<RowWrite>& writes) {
-    std::vector<RowWrite*> pending;
-    for (auto& w : writes) pending.push_back(&w);
+    std::vector<RowWrite*> pending = updateInBatches(writes);
     while (!pending.empty()) {
       std::vector<RowWrite*> failed;
       for (RowWrite* w : pending)
@@ -230,6 +281,29 @@ class Engine {
       if (failed.size() == pending.size()) return rewriteTogether(t, failed);
       pending = std::move(failed);
     }
+  }
+
+  // Updates of rows that stay alive in unconstrained rowid tables go in batches. Returns the
+  // rows left to write one by one (all of a table's rows again if its batch failed).
+  std::vector<RowWrite*> updateInBatches(std::vector<RowWrite>& writes) {
+    auto batched = [](const RowWrite& w) {
+      return w.rowid && !w.table->constrained && w.before.values && w.step.values && *w.before.values != *w.step.values;
+    };
+    std::vector<RowWrite*> pending;
+    for (auto& w : writes)
+      if (!batched(w)) pending.push_back(&w);
+    for (auto& [table, rows] : byTable(writes, batched)) {
+      std::vector<store::RowUpdate> updates;
+      updates.reserve(rows.size());
+      for (RowWrite* w : rows) updates.push_back({*w->rowid, &*w->step.values});
+      try {
+        store::updateMany(s_, *table, updates);
+      } catch (const Error& e) {
+        if (e.status().code() != Status::Code::kConstraint) throw;
+        pending.insert(pending.end(), rows.begin(), rows.end());
+      }
+    }
+    return pending;
   }
 
   bool tryWrite(RowWrite& w) {

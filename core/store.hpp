@@ -32,6 +32,14 @@ std::optional<std::string> readMetaBlob(SiteState& s, const TableInfo& t, std::s
 void writeMetaBlob(SiteState& s, const TableInfo& t, std::string_view key, std::string_view blob,
                    bool existed);
 
+// What apply reads of a row before folding a change into it, in one statement.
+struct StoredRow {
+  std::optional<std::string> meta;  // the metadata blob; nullopt: never seen here
+  std::optional<Row> values;        // the stored row; nullopt: absent or no metadata
+};
+// `key` is the encoded `pk`.
+StoredRow readStored(SiteState& s, const TableInfo& t, std::string_view key, const Row& pk);
+
 // Appends a transaction to the log with the fold's decision on it, and advances the site's
 // vector to its dot.
 void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool rejected);

@@ -1,0 +1,46 @@
+// Batched row and metadata I/O for the apply engine: many rows of one table per statement.
+//
+// Applying a transaction reads every row it changes before writing any (rows are distinct
+// within a transaction), then writes the rows, then their metadata. For a table whose key is
+// its rowid these functions do each of those steps for up to kBatchRows rows per statement
+// (the key list padded with NULLs, which match nothing), so SQLite pays its per-statement
+// costs (cursor open/close, halt, reset) once per batch and seeks keys in order. Other tables
+// go through the per-row functions of store.hpp. Results equal the per-row functions'.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store.hpp"
+
+namespace parley::store {
+
+inline constexpr int kBatchRows = 64;
+
+// Fills the batch SQL of `t`. REQUIRES: t.integerKey and t.id are set.
+void prepareBatchSql(TableInfo& t);
+
+// What readStored() would return for each key. REQUIRES: t.integerKey.
+std::vector<StoredRow> readStoredMany(SiteState& s, const TableInfo& t, std::span<const std::int64_t> keys);
+
+// A row's new values (every column) for updateMany().
+struct RowUpdate {
+  std::int64_t key;
+  const Row* values;
+};
+// UPDATEs the rows (which exist), as updateRow() does one by one. REQUIRES: t.integerKey.
+// Throws Error like updateRow(); a failed batch leaves none of its rows written.
+void updateMany(SiteState& s, const TableInfo& t, std::span<const RowUpdate> rows);
+
+// A row's encoded metadata for writeMetaMany().
+struct MetaWrite {
+  std::int64_t key;
+  std::string blob;
+};
+// Stores each row's metadata, replacing what it had. REQUIRES: t.integerKey.
+void writeMetaMany(SiteState& s, const TableInfo& t, std::span<const MetaWrite> rows);
+
+}  // namespace parley::store
