@@ -49,15 +49,21 @@ void prepareBatchSql(TableInfo& t) {
   t.metaWriteMany = fmt::format(
       "INSERT OR REPLACE INTO {}(pk, meta) SELECT column1, column2 FROM (VALUES {}) WHERE column1 IS NOT NULL", meta,
       tuples(t.batchRows, 2));
-  std::string sets;
+  // An upsert whose insert branch never runs (the rows exist): unlike UPDATE ... FROM VALUES,
+  // which SQLite materializes, it streams the tuples and seeks each key once.
+  std::string names = key, picks = "column1", sets;
   int n = 0;
   for (std::size_t i = 0; i < t.columns.size(); ++i) {
     if (t.isKey[i]) continue;
-    sets += fmt::format("{}{} = parley_v.column{}", n ? ", " : "", sql::quoteIdent(t.columns[i]), n + 2);
+    std::string column = sql::quoteIdent(t.columns[i]);
+    names += ", " + column;
+    picks += fmt::format(", column{}", n + 2);
+    sets += fmt::format("{}{} = excluded.{}", n ? ", " : "", column, column);
     ++n;
   }
-  t.updateMany = n ? fmt::format("UPDATE {} AS parley_t SET {} FROM (VALUES {}) AS parley_v WHERE parley_t.{} = parley_v.column1",
-                                 name, sets, tuples(t.batchRows, n + 1), key)
+  t.updateMany = n ? fmt::format("INSERT INTO {}({}) SELECT {} FROM (VALUES {}) WHERE column1 IS NOT NULL "
+                                 "ON CONFLICT({}) DO UPDATE SET {}",
+                                 name, names, picks, tuples(t.batchRows, n + 1), key, sets)
                    : "";
 }
 

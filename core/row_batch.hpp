@@ -31,8 +31,9 @@ struct RowUpdate {
   std::int64_t key;
   const Row* values;
 };
-// UPDATEs the rows (which exist), as updateRow() does one by one. REQUIRES: t.integerKey.
-// Throws Error like updateRow(); a failed batch leaves none of its rows written.
+// Updates the rows as updateRow() does one by one. REQUIRES: t.integerKey, and every row
+// exists (an absent one would be inserted). Throws Error like updateRow(); a failed statement
+// leaves none of its batch's rows written (earlier batches stay written).
 void updateMany(SiteState& s, const TableInfo& t, std::span<const RowUpdate> rows);
 
 // A row's encoded metadata for writeMetaMany().
