@@ -60,6 +60,35 @@ std::string peerName(std::string_view name) {
   return name.size() > 100 ? out + "..." : out;
 }
 
+// The keys of a transaction's rows, to find a row changed twice. Sorting beats a set of
+// encoded keys (a node and a string per row); single integer keys need no encoding at all.
+class RowKeys {
+ public:
+  void add(const TableInfo* table, const Row& pk) {
+    if (pk.size() == 1 && pk[0].type() == Value::Type::kInteger) integers_.push_back({table, pk[0].asInteger()});
+    else encoded_.push_back({table, codec::encodeKey(pk)});
+  }
+  // A table with a row added twice, if any.
+  const TableInfo* repeated() {
+    if (auto* t = firstRepeat(integers_)) return t;
+    return firstRepeat(encoded_);
+  }
+
+ private:
+  template <class K>
+  static const TableInfo* firstRepeat(std::vector<std::pair<const TableInfo*, K>>& keys) {
+    auto before = [](const auto& a, const auto& b) {
+      return a.first->id != b.first->id ? a.first->id < b.first->id : a.second < b.second;
+    };
+    std::sort(keys.begin(), keys.end(), before);
+    auto it = std::adjacent_find(keys.begin(), keys.end());
+    return it == keys.end() ? nullptr : it->first;
+  }
+
+  std::vector<std::pair<const TableInfo*, std::int64_t>> integers_;
+  std::vector<std::pair<const TableInfo*, std::string>> encoded_;
+};
+
 [[noreturn]] void misfit(const Transaction& t, const std::string& what) {
   throw Error(Status::invalidArgument(fmt::format("transaction {}: {}", t.dot.toString(), what)));
 }
@@ -68,7 +97,7 @@ std::string peerName(std::string_view name) {
 
 void checkFits(const SiteState& s, const Transaction& t) {
   if (t.dot.site == s.id) misfit(t, "claims to come from this site, which never made it");
-  std::set<std::pair<std::string, std::string>> rows;
+  RowKeys keys;
   for (const auto& row : t.rows) {
     const TableInfo* table = s.table(row.table);
     if (!table) misfit(t, fmt::format("changes table \"{}\", which this site does not track", peerName(row.table)));
@@ -78,9 +107,10 @@ void checkFits(const SiteState& s, const Transaction& t) {
       if (w.column >= table->columns.size() || table->isKey[w.column])
         misfit(t, fmt::format("writes column {} of table \"{}\", which is not a non-key column", w.column, row.table));
     }
-    if (!rows.insert({row.table, codec::encodeKey(row.pk)}).second)
-      misfit(t, fmt::format("changes one row of table \"{}\" twice", row.table));
+    keys.add(table, row.pk);
   }
+  if (const TableInfo* table = keys.repeated())
+    misfit(t, fmt::format("changes one row of table \"{}\" twice", table->name));
 }
 
 namespace {
@@ -91,17 +121,26 @@ struct RowWrite {
   const RowChange* change;
   std::string key;
   std::optional<std::int64_t> rowid;  // the key, when it is the table's rowid: batched I/O
-  std::optional<std::string> metaBlob;
-  RowState before;
+  std::optional<std::string> metaBlob;  // the row's metadata before, as stored
+  std::optional<Row> values;            // the stored row before (nullopt: absent)
   FoldStep step;
 };
 
+// The row before `w`, as the fold takes it: metadata decoded, values if the row is live.
+RowState stateBefore(const SiteTable& sites, const RowWrite& w) {
+  RowState before;
+  if (w.metaBlob) before.meta = decodeRowMeta(*w.metaBlob, sites, w.table->columns.size());
+  if (before.meta && before.meta->alive) before.values = w.values;
+  return before;
+}
+
 // A rejected transaction: each of its writes, the value in place and the value it wanted.
-std::vector<ConflictReport> rejectionRecords(const Transaction& t, const std::vector<RowWrite>& writes,
-                                             const std::string& reason) {
+std::vector<ConflictReport> rejectionRecords(const SiteTable& sites, const Transaction& t,
+                                             const std::vector<RowWrite>& writes, const std::string& reason) {
   std::vector<ConflictReport> out;
   for (const auto& w : writes) {
-    auto current = w.before.current();
+    RowState before = stateBefore(sites, w);  // the fold took its copy apart
+    auto current = before.current();
     auto add = [&](std::string column, Value local, const Dots& dots, Stamp stamp, Value wanted) {
       ConflictReport c;
       c.kind = ConflictKind::kRejected;
@@ -120,7 +159,7 @@ std::vector<ConflictReport> rejectionRecords(const Transaction& t, const std::ve
       c.reason = reason;
       out.push_back(std::move(c));
     };
-    const RowMeta* meta = w.before.meta ? &*w.before.meta : nullptr;
+    const RowMeta* meta = before.meta ? &*before.meta : nullptr;
     if (w.change->op == RowOp::kDelete) {
       add("", Value::null(), meta ? meta->allDots() : Dots{}, meta ? meta->existence.stamp : Stamp{}, Value::null());
       continue;
@@ -152,7 +191,7 @@ class Engine {
     std::vector<ConflictReport> conflicts;
     for (auto& w : writes) {
       for (auto& c : w.step.conflicts) conflicts.push_back(std::move(c));
-      if (recordUndo) undo.push_back({w.table->id, std::move(w.key), std::move(w.metaBlob), std::move(w.before.values)});
+      if (recordUndo) undo.push_back({w.table->id, std::move(w.key), std::move(w.metaBlob), std::move(w.values)});
     }
     report(conflicts);
     if (recordUndo) store::saveUndo(s_, t.dot, undo);
@@ -184,7 +223,11 @@ class Engine {
       writes.push_back(RowWrite{table, &row, codec::encodeKey(row.pk), rowidOf(*table, row.pk), {}, {}, {}});
     }
     readAll(writes);
-    for (auto& w : writes) w.step = foldRow(*w.table, w.before, *w.change, t);
+    for (auto& w : writes) {
+      RowState before = stateBefore(s_.sites, w);
+      if (!before.values) w.values.reset();  // only a live row is stored
+      w.step = foldRow(*w.table, std::move(before), *w.change, t);
+    }
     return writes;
   }
 
@@ -219,11 +262,9 @@ class Engine {
     }
   }
 
-  void place(RowWrite& w, store::StoredRow stored) {
+  static void place(RowWrite& w, store::StoredRow stored) {
     w.metaBlob = std::move(stored.meta);
-    if (w.metaBlob) w.before.meta = decodeRowMeta(*w.metaBlob, s_.sites, w.table->columns.size());
-    // Only a live row is stored: a row never seen or deleted here has no values.
-    if (w.before.meta && w.before.meta->alive) w.before.values = std::move(stored.values);
+    w.values = std::move(stored.values);
   }
 
   void writeMetas(std::vector<RowWrite>& writes) {
@@ -238,7 +279,7 @@ class Engine {
   }
 
   bool reject(const Transaction& t, const std::vector<RowWrite>& writes, const std::string& reason, bool recordUndo) {
-    report(rejectionRecords(t, writes, reason));
+    report(rejectionRecords(s_.sites, t, writes, reason));
     if (recordUndo) store::saveUndo(s_, t.dot, {});
     ++result_.rejected;
     return true;
@@ -287,7 +328,7 @@ class Engine {
   // rows left to write one by one (all of a table's rows again if its batch failed).
   std::vector<RowWrite*> updateInBatches(std::vector<RowWrite>& writes) {
     auto batched = [](const RowWrite& w) {
-      return w.rowid && !w.table->constrained && w.before.values && w.step.values && *w.before.values != *w.step.values;
+      return w.rowid && !w.table->constrained && w.values && w.step.values && *w.values != *w.step.values;
     };
     std::vector<RowWrite*> pending;
     for (auto& w : writes)
@@ -308,7 +349,7 @@ class Engine {
 
   bool tryWrite(RowWrite& w) {
     try {
-      store::writeRow(s_, *w.table, w.change->pk, w.before.values, w.step.values);
+      store::writeRow(s_, *w.table, w.change->pk, w.values, w.step.values);
       return true;
     } catch (const Error& e) {
       if (e.status().code() != Status::Code::kConstraint) throw;
@@ -319,7 +360,7 @@ class Engine {
   void rewriteTogether(const Transaction& t, const std::vector<RowWrite*>& rows) {
     try {
       for (RowWrite* w : rows)
-        if (w->before.values) store::deleteRow(s_, *w->table, w->change->pk);
+        if (w->values) store::deleteRow(s_, *w->table, w->change->pk);
       for (RowWrite* w : rows)
         if (w->step.values) store::insertRow(s_, *w->table, *w->step.values);
     } catch (const Error& e) {
