@@ -71,7 +71,7 @@ struct TableInfo {
   std::string stateSelect;
   // The same for batchRows rows per statement (row_batch.hpp); only when integerKey.
   int batchRows = 1;
-  std::string stateSelectMany, updateMany, metaWriteMany;
+  std::string stateSelectMany, stateRange, updateMany, metaWriteMany;
 
   std::optional<std::uint32_t> columnIndex(std::string_view column) const;
 };

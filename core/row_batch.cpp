@@ -9,6 +9,8 @@ namespace {
 
 // SQLite allows 32766 parameters per statement (3.32+); keep well under it.
 constexpr int kMaxParams = 30000;
+// Dense runs of at least this many keys are read with one range scan instead of IN lists.
+constexpr std::size_t kMinRange = 16;
 
 std::string params(int first, int count) {
   std::string out;
@@ -42,10 +44,12 @@ void prepareBatchSql(TableInfo& t) {
   t.batchRows = std::max(1, std::min(kBatchRows, kMaxParams / (nonKey + 1)));
   std::string cols;
   for (const auto& c : t.columns) cols += ", parley_r." + sql::quoteIdent(c);
-  t.stateSelectMany = fmt::format(
+  std::string state = fmt::format(
       "SELECT parley_m.pk, parley_m.meta, parley_r.{} IS NOT NULL{} FROM {} AS parley_m LEFT JOIN {} AS parley_r "
-      "ON parley_r.{} = parley_m.pk WHERE parley_m.pk IN ({})",
-      key, cols, meta, name, key, params(1, t.batchRows));
+      "ON parley_r.{} = parley_m.pk WHERE parley_m.pk ",
+      key, cols, meta, name, key);
+  t.stateSelectMany = state + fmt::format("IN ({}) ORDER BY parley_m.pk", params(1, t.batchRows));
+  t.stateRange = state + "BETWEEN ?1 AND ?2 ORDER BY parley_m.pk";
   t.metaWriteMany = fmt::format(
       "INSERT OR REPLACE INTO {}(pk, meta) SELECT column1, column2 FROM (VALUES {}) WHERE column1 IS NOT NULL", meta,
       tuples(t.batchRows, 2));
@@ -67,25 +71,72 @@ void prepareBatchSql(TableInfo& t) {
                    : "";
 }
 
+namespace {
+
+// Keys sorted, and where each came from.
+struct SortedKeys {
+  std::vector<std::int64_t> keys;
+  std::vector<std::size_t> from;
+};
+
+SortedKeys sortKeys(std::span<const std::int64_t> keys) {
+  std::vector<std::size_t> order(keys.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return keys[a] < keys[b]; });
+  SortedKeys out{{}, std::move(order)};
+  out.keys.reserve(keys.size());
+  for (auto i : out.from) out.keys.push_back(keys[i]);
+  return out;
+}
+
+// How many keys from `first` on lie in a range at most twice as wide as their count.
+std::size_t denseRun(const std::vector<std::int64_t>& keys, std::size_t first) {
+  std::size_t last = first;
+  while (last + 1 < keys.size()) {
+    auto span = static_cast<std::uint64_t>(keys[last + 1]) - static_cast<std::uint64_t>(keys[first]);
+    if (span >= 2 * (last + 2 - first)) break;
+    ++last;
+  }
+  return last + 1 - first;
+}
+
+// Steps `st` (rows in key order) and fills out[] for sorted keys [first, first + n).
+void collect(sql::Stmt& st, const TableInfo& t, const SortedKeys& sorted, std::size_t first, std::size_t n,
+             std::vector<StoredRow>& out) {
+  std::size_t i = first, end = first + n;
+  while (st.step()) {
+    std::int64_t key = st.int64(0);
+    while (i < end && sorted.keys[i] < key) ++i;
+    if (i == end) break;
+    if (sorted.keys[i] != key) continue;
+    StoredRow& row = out[sorted.from[i]];
+    row.meta = std::string(st.blob(1));
+    if (st.int64(2) == 0) continue;
+    row.values.emplace();
+    row.values->reserve(t.columns.size());
+    for (std::size_t c = 0; c < t.columns.size(); ++c) row.values->push_back(st.value(static_cast<int>(c) + 3));
+  }
+  st.reset();
+}
+
+}  // namespace
+
 std::vector<StoredRow> readStoredMany(SiteState& s, const TableInfo& t, std::span<const std::int64_t> keys) {
   std::vector<StoredRow> out(keys.size());
-  for (std::size_t first = 0; first < keys.size(); first += static_cast<std::size_t>(t.batchRows)) {
-    std::size_t n = std::min(keys.size() - first, static_cast<std::size_t>(t.batchRows));
-    auto& st = s.db.cached(t.stateSelectMany);
-    for (std::size_t i = 0; i < n; ++i) st.bind(static_cast<int>(i) + 1, keys[first + i]);
-    while (st.step()) {
-      std::int64_t key = st.int64(0);
-      for (std::size_t i = first; i < first + n; ++i) {
-        if (keys[i] != key) continue;
-        StoredRow& row = out[i];
-        row.meta = std::string(st.blob(1));
-        if (st.int64(2) == 0) break;
-        row.values.emplace();
-        row.values->reserve(t.columns.size());
-        for (std::size_t c = 0; c < t.columns.size(); ++c) row.values->push_back(st.value(static_cast<int>(c) + 3));
-        break;
-      }
+  SortedKeys sorted = sortKeys(keys);
+  for (std::size_t first = 0; first < sorted.keys.size();) {
+    std::size_t n = denseRun(sorted.keys, first);
+    if (n >= kMinRange) {
+      auto& st = s.db.cached(t.stateRange);
+      st.bind(1, sorted.keys[first]).bind(2, sorted.keys[first + n - 1]);
+      collect(st, t, sorted, first, n, out);
+    } else {
+      n = std::min(sorted.keys.size() - first, static_cast<std::size_t>(t.batchRows));
+      auto& st = s.db.cached(t.stateSelectMany);
+      for (std::size_t i = 0; i < n; ++i) st.bind(static_cast<int>(i) + 1, sorted.keys[first + i]);
+      collect(st, t, sorted, first, n, out);
     }
+    first += n;
   }
   return out;
 }
@@ -115,7 +166,7 @@ void writeMetaMany(SiteState& s, const TableInfo& t, std::span<const MetaWrite> 
     auto& st = s.db.cached(t.metaWriteMany);
     for (std::size_t i = 0; i < n; ++i) {
       st.bind(static_cast<int>(i) * 2 + 1, sorted[first + i]->key);
-      st.bindBlob(static_cast<int>(i) * 2 + 2, sorted[first + i]->blob);
+      st.bindBlobUncopied(static_cast<int>(i) * 2 + 2, sorted[first + i]->blob);
     }
     st.run();
   }

@@ -23,7 +23,8 @@ inline constexpr int kBatchRows = 64;
 // Fills the batch SQL of `t`. REQUIRES: t.integerKey and t.id are set.
 void prepareBatchSql(TableInfo& t);
 
-// What readStored() would return for each key. REQUIRES: t.integerKey.
+// What readStored() would return for each key. REQUIRES: t.integerKey, keys distinct.
+// Keys that are dense (a run spanning at most twice its count) are read with one range scan.
 std::vector<StoredRow> readStoredMany(SiteState& s, const TableInfo& t, std::span<const std::int64_t> keys);
 
 // A row's new values (every column) for updateMany().
