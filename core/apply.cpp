@@ -250,10 +250,23 @@ class Engine {
     return out;
   }
 
+  // Rowid-keyed rows, by table, when their table has enough of them for batched I/O.
+  std::vector<std::pair<const TableInfo*, std::vector<RowWrite*>>> batches(std::vector<RowWrite>& writes) {
+    auto groups = byTable(writes, [](const RowWrite& w) { return w.rowid.has_value(); });
+    std::erase_if(groups, [](const auto& g) { return g.second.size() < store::kMinBatchRows; });
+    return groups;
+  }
+
+  static bool inBatch(const std::vector<std::pair<const TableInfo*, std::vector<RowWrite*>>>& groups,
+                      const RowWrite& w) {
+    return w.rowid && std::any_of(groups.begin(), groups.end(), [&](const auto& g) { return g.first == w.table; });
+  }
+
   void readAll(std::vector<RowWrite>& writes) {
+    auto groups = batches(writes);
     for (auto& w : writes)
-      if (!w.rowid) place(w, store::readStored(s_, *w.table, w.key, w.change->pk));
-    for (auto& [table, rows] : byTable(writes, [](const RowWrite& w) { return w.rowid.has_value(); })) {
+      if (!inBatch(groups, w)) place(w, store::readStored(s_, *w.table, w.key, w.change->pk));
+    for (auto& [table, rows] : groups) {
       std::vector<std::int64_t> keys;
       keys.reserve(rows.size());
       for (RowWrite* w : rows) keys.push_back(*w->rowid);
@@ -268,9 +281,10 @@ class Engine {
   }
 
   void writeMetas(std::vector<RowWrite>& writes) {
+    auto groups = batches(writes);
     for (auto& w : writes)
-      if (!w.rowid) store::writeMeta(s_, *w.table, w.key, w.step.meta, w.metaBlob.has_value());
-    for (auto& [table, rows] : byTable(writes, [](const RowWrite& w) { return w.rowid.has_value(); })) {
+      if (!inBatch(groups, w)) store::writeMeta(s_, *w.table, w.key, w.step.meta, w.metaBlob.has_value());
+    for (auto& [table, rows] : groups) {
       std::vector<store::MetaWrite> metas;
       metas.reserve(rows.size());
       for (RowWrite* w : rows) metas.push_back({*w->rowid, encodeRowMeta(w->step.meta, s_.db, s_.sites)});
@@ -330,10 +344,12 @@ class Engine {
     auto batched = [](const RowWrite& w) {
       return w.rowid && !w.table->constrained && w.values && w.step.values && *w.values != *w.step.values;
     };
+    auto groups = byTable(writes, batched);
+    std::erase_if(groups, [](const auto& g) { return g.second.size() < store::kMinBatchRows; });
     std::vector<RowWrite*> pending;
     for (auto& w : writes)
-      if (!batched(w)) pending.push_back(&w);
-    for (auto& [table, rows] : byTable(writes, batched)) {
+      if (!batched(w) || !inBatch(groups, w)) pending.push_back(&w);
+    for (auto& [table, rows] : groups) {
       std::vector<store::RowUpdate> updates;
       updates.reserve(rows.size());
       for (RowWrite* w : rows) updates.push_back({*w->rowid, &*w->step.values});

@@ -41,18 +41,13 @@ void prepareBatchSql(TableInfo& t) {
   std::string name = sql::quoteIdent(t.name);
   std::string key = sql::quoteIdent(t.columns[t.pk[0]]);
   int nonKey = static_cast<int>(t.columns.size()) - 1;
-  t.batchRows = std::max(1, std::min(kBatchRows, kMaxParams / (nonKey + 1)));
   std::string cols;
   for (const auto& c : t.columns) cols += ", parley_r." + sql::quoteIdent(c);
   std::string state = fmt::format(
       "SELECT parley_m.pk, parley_m.meta, parley_r.{} IS NOT NULL{} FROM {} AS parley_m LEFT JOIN {} AS parley_r "
       "ON parley_r.{} = parley_m.pk WHERE parley_m.pk ",
       key, cols, meta, name, key);
-  t.stateSelectMany = state + fmt::format("IN ({}) ORDER BY parley_m.pk", params(1, t.batchRows));
   t.stateRange = state + "BETWEEN ?1 AND ?2 ORDER BY parley_m.pk";
-  t.metaWriteMany = fmt::format(
-      "INSERT OR REPLACE INTO {}(pk, meta) SELECT column1, column2 FROM (VALUES {}) WHERE column1 IS NOT NULL", meta,
-      tuples(t.batchRows, 2));
   // An upsert whose insert branch never runs (the rows exist): unlike UPDATE ... FROM VALUES,
   // which SQLite materializes, it streams the tuples and seeks each key once.
   std::string names = key, picks = "column1", sets;
@@ -65,11 +60,35 @@ void prepareBatchSql(TableInfo& t) {
     sets += fmt::format("{}{} = excluded.{}", n ? ", " : "", column, column);
     ++n;
   }
-  t.updateMany = n ? fmt::format("INSERT INTO {}({}) SELECT {} FROM (VALUES {}) WHERE column1 IS NOT NULL "
-                                 "ON CONFLICT({}) DO UPDATE SET {}",
-                                 name, names, picks, tuples(t.batchRows, n + 1), key, sets)
-                   : "";
+  t.batches.clear();
+  for (int size : kBatchSizes) {
+    int rows = std::max(1, std::min(size, kMaxParams / (nonKey + 1)));
+    if (!t.batches.empty() && t.batches.back().rows == rows) continue;
+    TableInfo::BatchSql b;
+    b.rows = rows;
+    b.stateSelect = state + fmt::format("IN ({}) ORDER BY parley_m.pk", params(1, rows));
+    b.metaWrite = fmt::format(
+        "INSERT OR REPLACE INTO {}(pk, meta) SELECT column1, column2 FROM (VALUES {}) WHERE column1 IS NOT NULL", meta,
+        tuples(rows, 2));
+    if (n)
+      b.update = fmt::format("INSERT INTO {}({}) SELECT {} FROM (VALUES {}) WHERE column1 IS NOT NULL "
+                             "ON CONFLICT({}) DO UPDATE SET {}",
+                             name, names, picks, tuples(rows, n + 1), key, sets);
+    t.batches.push_back(std::move(b));
+  }
 }
+
+namespace {
+
+// The statements for the next chunk of `left` rows: the largest that `left` fills, else the
+// smallest (padded).
+const TableInfo::BatchSql& batchFor(const TableInfo& t, std::size_t left) {
+  for (const auto& b : t.batches)
+    if (static_cast<std::size_t>(b.rows) <= left) return b;
+  return t.batches.back();
+}
+
+}  // namespace
 
 namespace {
 
@@ -131,8 +150,9 @@ std::vector<StoredRow> readStoredMany(SiteState& s, const TableInfo& t, std::spa
       st.bind(1, sorted.keys[first]).bind(2, sorted.keys[first + n - 1]);
       collect(st, t, sorted, first, n, out);
     } else {
-      n = std::min(sorted.keys.size() - first, static_cast<std::size_t>(t.batchRows));
-      auto& st = s.db.cached(t.stateSelectMany);
+      const auto& batch = batchFor(t, sorted.keys.size() - first);
+      n = std::min(sorted.keys.size() - first, static_cast<std::size_t>(batch.rows));
+      auto& st = s.db.cached(batch.stateSelect);
       for (std::size_t i = 0; i < n; ++i) st.bind(static_cast<int>(i) + 1, sorted.keys[first + i]);
       collect(st, t, sorted, first, n, out);
     }
@@ -142,12 +162,13 @@ std::vector<StoredRow> readStoredMany(SiteState& s, const TableInfo& t, std::spa
 }
 
 void updateMany(SiteState& s, const TableInfo& t, std::span<const RowUpdate> rows) {
-  if (t.updateMany.empty() || rows.empty()) return;
+  if (t.batches.front().update.empty()) return;  // every column is a key column
   auto sorted = byKey(rows);
   int width = static_cast<int>(t.columns.size());  // the key, then every non-key column
-  for (std::size_t first = 0; first < sorted.size(); first += static_cast<std::size_t>(t.batchRows)) {
-    std::size_t n = std::min(sorted.size() - first, static_cast<std::size_t>(t.batchRows));
-    auto& st = s.db.cached(t.updateMany);
+  for (std::size_t first = 0, n = 0; first < sorted.size(); first += n) {
+    const auto& batch = batchFor(t, sorted.size() - first);
+    n = std::min(sorted.size() - first, static_cast<std::size_t>(batch.rows));
+    auto& st = s.db.cached(batch.update);
     for (std::size_t i = 0; i < n; ++i) {
       const RowUpdate& r = *sorted[first + i];
       int p = static_cast<int>(i) * width + 1;
@@ -161,9 +182,10 @@ void updateMany(SiteState& s, const TableInfo& t, std::span<const RowUpdate> row
 
 void writeMetaMany(SiteState& s, const TableInfo& t, std::span<const MetaWrite> rows) {
   auto sorted = byKey(rows);
-  for (std::size_t first = 0; first < sorted.size(); first += static_cast<std::size_t>(t.batchRows)) {
-    std::size_t n = std::min(sorted.size() - first, static_cast<std::size_t>(t.batchRows));
-    auto& st = s.db.cached(t.metaWriteMany);
+  for (std::size_t first = 0, n = 0; first < sorted.size(); first += n) {
+    const auto& batch = batchFor(t, sorted.size() - first);
+    n = std::min(sorted.size() - first, static_cast<std::size_t>(batch.rows));
+    auto& st = s.db.cached(batch.metaWrite);
     for (std::size_t i = 0; i < n; ++i) {
       st.bind(static_cast<int>(i) * 2 + 1, sorted[first + i]->key);
       st.bindBlobUncopied(static_cast<int>(i) * 2 + 2, sorted[first + i]->blob);

@@ -2,7 +2,7 @@
 //
 // Applying a transaction reads every row it changes before writing any (rows are distinct
 // within a transaction), then writes the rows, then their metadata. For a table whose key is
-// its rowid these functions do each of those steps for up to kBatchRows rows per statement
+// its rowid these functions do each of those steps for up to 64 rows per statement
 // (the key list padded with NULLs, which match nothing), so SQLite pays its per-statement
 // costs (cursor open/close, halt, reset) once per batch and seeks keys in order. Other tables
 // go through the per-row functions of store.hpp. Results equal the per-row functions'.
@@ -18,7 +18,11 @@
 
 namespace parley::store {
 
-inline constexpr int kBatchRows = 64;
+// Statements for 64 rows, and for 8 (a transaction's last few rows pad at most 7 NULLs).
+inline constexpr int kBatchSizes[] = {64, 8};
+// Fewer rows of a table than this go through the per-row functions: a batch statement for
+// one or two rows costs more than the per-row ones.
+inline constexpr std::size_t kMinBatchRows = 4;
 
 // Fills the batch SQL of `t`. REQUIRES: t.integerKey and t.id are set.
 void prepareBatchSql(TableInfo& t);
