@@ -236,11 +236,13 @@ class Engine {
     return pk[0].asInteger();
   }
 
+  // Rows of one table, for batched I/O.
+  using Groups = std::vector<std::pair<const TableInfo*, std::vector<RowWrite*>>>;
+
   // The writes `batched` accepts, grouped by table (in order of first appearance).
   template <class F>
-  static std::vector<std::pair<const TableInfo*, std::vector<RowWrite*>>> byTable(std::vector<RowWrite>& writes,
-                                                                               F&& batched) {
-    std::vector<std::pair<const TableInfo*, std::vector<RowWrite*>>> out;
+  static Groups byTable(std::vector<RowWrite>& writes, F&& batched) {
+    Groups out;
     for (auto& w : writes) {
       if (!batched(w)) continue;
       auto it = std::find_if(out.begin(), out.end(), [&](const auto& g) { return g.first == w.table; });
@@ -251,14 +253,13 @@ class Engine {
   }
 
   // Rowid-keyed rows, by table, when their table has enough of them for batched I/O.
-  std::vector<std::pair<const TableInfo*, std::vector<RowWrite*>>> batches(std::vector<RowWrite>& writes) {
+  static Groups batches(std::vector<RowWrite>& writes) {
     auto groups = byTable(writes, [](const RowWrite& w) { return w.rowid.has_value(); });
     std::erase_if(groups, [](const auto& g) { return g.second.size() < store::kMinBatchRows; });
     return groups;
   }
 
-  static bool inBatch(const std::vector<std::pair<const TableInfo*, std::vector<RowWrite*>>>& groups,
-                      const RowWrite& w) {
+  static bool inBatch(const Groups& groups, const RowWrite& w) {
     return w.rowid && std::any_of(groups.begin(), groups.end(), [&](const auto& g) { return g.first == w.table; });
   }
 

@@ -175,7 +175,7 @@ void prepareMetaSql(sql::Db& db, TableInfo& t) {
   t.stateSelect = fmt::format("SELECT parley_m.meta, parley_r.* FROM {} AS parley_m LEFT JOIN (SELECT 1, {} FROM {} WHERE {}) "
                               "AS parley_r ON 1 WHERE parley_m.pk = ?1",
                               meta, columnList(t), sql::quoteIdent(t.name), keyWhere(t, 2));
-  if (t.integerKey) store::prepareBatchSql(t);
+  if (t.integerKey) store::prepareBatchSql(t, sqlite3_limit(db.raw(), SQLITE_LIMIT_VARIABLE_NUMBER, -1));
 }
 
 void bindResolvers(TableInfo& t, const TableConfig& config, const ResolverProvider& provider) {

@@ -7,8 +7,6 @@
 namespace parley::store {
 namespace {
 
-// SQLite allows 32766 parameters per statement (3.32+); keep well under it.
-constexpr int kMaxParams = 30000;
 // Dense runs of at least this many keys are read with one range scan instead of IN lists.
 constexpr std::size_t kMinRange = 16;
 
@@ -36,7 +34,7 @@ std::vector<const T*> byKey(std::span<const T> rows) {
 
 }  // namespace
 
-void prepareBatchSql(TableInfo& t) {
+void prepareBatchSql(TableInfo& t, int maxParams) {
   std::string meta = fmt::format("\"parley_rows_{}\"", t.id);
   std::string name = sql::quoteIdent(t.name);
   std::string key = sql::quoteIdent(t.columns[t.pk[0]]);
@@ -62,7 +60,7 @@ void prepareBatchSql(TableInfo& t) {
   }
   t.batches.clear();
   for (int size : kBatchSizes) {
-    int rows = std::max(1, std::min(size, kMaxParams / (nonKey + 1)));
+    int rows = std::max(1, std::min(size, maxParams / (nonKey + 1)));
     if (!t.batches.empty() && t.batches.back().rows == rows) continue;
     TableInfo::BatchSql b;
     b.rows = rows;

@@ -24,8 +24,9 @@ inline constexpr int kBatchSizes[] = {64, 8};
 // one or two rows costs more than the per-row ones.
 inline constexpr std::size_t kMinBatchRows = 4;
 
-// Fills the batch SQL of `t`. REQUIRES: t.integerKey and t.id are set.
-void prepareBatchSql(TableInfo& t);
+// Fills the batch SQL of `t` for statements of at most `maxParams` parameters.
+// REQUIRES: t.integerKey and t.id are set.
+void prepareBatchSql(TableInfo& t, int maxParams);
 
 // What readStored() would return for each key. REQUIRES: t.integerKey, keys distinct.
 // Keys that are dense (a run spanning at most twice its count) are read with one range scan.
