@@ -86,10 +86,6 @@ const TableInfo::BatchSql& batchFor(const TableInfo& t, std::size_t left) {
   return t.batches.back();
 }
 
-}  // namespace
-
-namespace {
-
 // Keys sorted, and where each came from.
 struct SortedKeys {
   std::vector<std::int64_t> keys;
