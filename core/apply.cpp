@@ -8,6 +8,7 @@
 #include "codec.hpp"
 #include "conflict_log.hpp"
 #include "fold.hpp"
+#include "row_batch.hpp"
 #include "store.hpp"
 #include "parley/txn_codec.hpp"
 
@@ -76,6 +77,35 @@ std::string peerName(std::string_view name) {
   return name.size() > 100 ? out + "..." : out;
 }
 
+// The keys of a transaction's rows, to find a row changed twice. Sorting beats a set of
+// encoded keys (a node and a string per row); single integer keys need no encoding at all.
+class RowKeys {
+ public:
+  void add(const TableInfo* table, const Row& pk) {
+    if (pk.size() == 1 && pk[0].type() == Value::Type::kInteger) integers_.push_back({table, pk[0].asInteger()});
+    else encoded_.push_back({table, codec::encodeKey(pk)});
+  }
+  // A table with a row added twice, if any.
+  const TableInfo* repeated() {
+    if (auto* t = firstRepeat(integers_)) return t;
+    return firstRepeat(encoded_);
+  }
+
+ private:
+  template <class K>
+  static const TableInfo* firstRepeat(std::vector<std::pair<const TableInfo*, K>>& keys) {
+    auto before = [](const auto& a, const auto& b) {
+      return a.first->id != b.first->id ? a.first->id < b.first->id : a.second < b.second;
+    };
+    std::sort(keys.begin(), keys.end(), before);
+    auto it = std::adjacent_find(keys.begin(), keys.end());
+    return it == keys.end() ? nullptr : it->first;
+  }
+
+  std::vector<std::pair<const TableInfo*, std::int64_t>> integers_;
+  std::vector<std::pair<const TableInfo*, std::string>> encoded_;
+};
+
 [[noreturn]] void misfit(const Transaction& t, const std::string& what) {
   throw Error(Status::invalidArgument(fmt::format("transaction {}: {}", t.dot.toString(), what)));
 }
@@ -85,7 +115,7 @@ std::string peerName(std::string_view name) {
 void checkFits(const SiteState& s, const Transaction& t) {
   if (t.dot.site == s.id) misfit(t, "claims to come from this site, which never made it");
   if (t.dot.seq > store::kMaxLogSeq) misfit(t, fmt::format("seq beyond {}", store::kMaxLogSeq));
-  std::set<std::pair<std::string, std::string>> rows;
+  RowKeys keys;
   for (const auto& row : t.rows) {
     const TableInfo* table = s.table(row.table);
     if (!table) misfit(t, fmt::format("changes table \"{}\", which this site does not track", peerName(row.table)));
@@ -95,9 +125,10 @@ void checkFits(const SiteState& s, const Transaction& t) {
       if (w.column >= table->columns.size() || table->isKey[w.column])
         misfit(t, fmt::format("writes column {} of table \"{}\", which is not a non-key column", w.column, row.table));
     }
-    if (!rows.insert({row.table, codec::encodeKey(row.pk)}).second)
-      misfit(t, fmt::format("changes one row of table \"{}\" twice", row.table));
+    keys.add(table, row.pk);
   }
+  if (const TableInfo* table = keys.repeated())
+    misfit(t, fmt::format("changes one row of table \"{}\" twice", table->name));
 }
 
 namespace {
@@ -107,17 +138,27 @@ struct RowWrite {
   const TableInfo* table;
   const RowChange* change;
   std::string key;
-  std::optional<std::string> metaBlob;
-  RowState before;
+  std::optional<std::int64_t> rowid;  // the key, when it is the table's rowid: batched I/O
+  std::optional<std::string> metaBlob;  // the row's metadata before, as stored
+  std::optional<Row> values;            // the stored row before (nullopt: absent)
   FoldStep step;
 };
 
+// The row before `w`, as the fold takes it: metadata decoded, values if the row is live.
+RowState stateBefore(const SiteTable& sites, const RowWrite& w) {
+  RowState before;
+  if (w.metaBlob) before.meta = decodeRowMeta(*w.metaBlob, sites, w.table->columns.size());
+  if (before.meta && before.meta->alive) before.values = w.values;
+  return before;
+}
+
 // A rejected transaction: each of its writes, the value in place and the value it wanted.
-std::vector<ConflictReport> rejectionRecords(const Transaction& t, const std::vector<RowWrite>& writes,
-                                             const std::string& reason) {
+std::vector<ConflictReport> rejectionRecords(const SiteTable& sites, const Transaction& t,
+                                             const std::vector<RowWrite>& writes, const std::string& reason) {
   std::vector<ConflictReport> out;
   for (const auto& w : writes) {
-    auto current = w.before.current();
+    RowState before = stateBefore(sites, w);  // the fold took its copy apart
+    auto current = before.current();
     auto add = [&](std::string column, Value local, const Dots& dots, Stamp stamp, Value wanted) {
       ConflictReport c;
       c.kind = ConflictKind::kRejected;
@@ -136,7 +177,7 @@ std::vector<ConflictReport> rejectionRecords(const Transaction& t, const std::ve
       c.reason = reason;
       out.push_back(std::move(c));
     };
-    const RowMeta* meta = w.before.meta ? &*w.before.meta : nullptr;
+    const RowMeta* meta = before.meta ? &*before.meta : nullptr;
     if (w.change->op == RowOp::kDelete) {
       add("", Value::null(), meta ? meta->allDots() : Dots{}, meta ? meta->existence.stamp : Stamp{}, Value::null());
       continue;
@@ -156,21 +197,19 @@ class Engine {
 
   // Folds `t` into the state. Returns whether it was rejected.
   bool applyOne(const Transaction& t, bool recordUndo) {
-    std::vector<RowWrite> writes;
-    writes.reserve(t.rows.size());
-    for (const auto& row : t.rows) writes.push_back(fold(t, row));
+    std::vector<RowWrite> writes = foldAll(t);
     std::optional<std::string> rejection;
     for (const auto& w : writes)
       if (w.step.rejection && !rejection) rejection = w.step.rejection;
     if (!rejection) rejection = storeGuarded(t, writes);
     if (rejection) return reject(t, writes, *rejection, recordUndo);
 
+    writeMetas(writes);
     std::vector<store::UndoEntry> undo;
     std::vector<ConflictReport> conflicts;
     for (auto& w : writes) {
-      store::writeMeta(s_, *w.table, w.key, w.step.meta, w.metaBlob.has_value());
       for (auto& c : w.step.conflicts) conflicts.push_back(std::move(c));
-      if (recordUndo) undo.push_back({w.table->id, std::move(w.key), std::move(w.metaBlob), std::move(w.before.values)});
+      if (recordUndo) undo.push_back({w.table->id, std::move(w.key), std::move(w.metaBlob), std::move(w.values)});
     }
     report(conflicts);
     if (recordUndo) store::saveUndo(s_, t.dot, undo);
@@ -193,18 +232,87 @@ class Engine {
   }
 
  private:
-  RowWrite fold(const Transaction& t, const RowChange& row) {
-    RowWrite w{s_.table(row.table), &row, codec::encodeKey(row.pk), {}, {}, {}};
-    w.metaBlob = store::readMetaBlob(s_, *w.table, w.key);
-    if (w.metaBlob) w.before.meta = decodeRowMeta(*w.metaBlob, s_.sites, w.table->columns.size());
-    // Only a live row is stored: a row never seen or deleted here has no values to read.
-    if (w.before.meta && w.before.meta->alive) w.before.values = store::readRow(s_, *w.table, row.pk);
-    w.step = foldRow(*w.table, w.before, row, t);
-    return w;
+  // Reads every row `t` changes (rows are distinct within a transaction), then folds each.
+  std::vector<RowWrite> foldAll(const Transaction& t) {
+    std::vector<RowWrite> writes;
+    writes.reserve(t.rows.size());
+    for (const auto& row : t.rows) {
+      const TableInfo* table = s_.table(row.table);
+      writes.push_back(RowWrite{table, &row, codec::encodeKey(row.pk), rowidOf(*table, row.pk), {}, {}, {}});
+    }
+    readAll(writes);
+    for (auto& w : writes) {
+      RowState before = stateBefore(s_.sites, w);
+      if (!before.values) w.values.reset();  // only a live row is stored
+      w.step = foldRow(*w.table, std::move(before), *w.change, t);
+    }
+    return writes;
+  }
+
+  static std::optional<std::int64_t> rowidOf(const TableInfo& table, const Row& pk) {
+    if (!table.integerKey || pk.size() != 1 || pk[0].type() != Value::Type::kInteger) return std::nullopt;
+    return pk[0].asInteger();
+  }
+
+  // Rows of one table, for batched I/O.
+  using Groups = std::vector<std::pair<const TableInfo*, std::vector<RowWrite*>>>;
+
+  // The writes `batched` accepts, grouped by table (in order of first appearance).
+  template <class F>
+  static Groups byTable(std::vector<RowWrite>& writes, F&& batched) {
+    Groups out;
+    for (auto& w : writes) {
+      if (!batched(w)) continue;
+      auto it = std::find_if(out.begin(), out.end(), [&](const auto& g) { return g.first == w.table; });
+      if (it == out.end()) it = out.insert(out.end(), {w.table, {}});
+      it->second.push_back(&w);
+    }
+    return out;
+  }
+
+  // Rowid-keyed rows, by table, when their table has enough of them for batched I/O.
+  static Groups batches(std::vector<RowWrite>& writes) {
+    auto groups = byTable(writes, [](const RowWrite& w) { return w.rowid.has_value(); });
+    std::erase_if(groups, [](const auto& g) { return g.second.size() < store::kMinBatchRows; });
+    return groups;
+  }
+
+  static bool inBatch(const Groups& groups, const RowWrite& w) {
+    return w.rowid && std::any_of(groups.begin(), groups.end(), [&](const auto& g) { return g.first == w.table; });
+  }
+
+  void readAll(std::vector<RowWrite>& writes) {
+    auto groups = batches(writes);
+    for (auto& w : writes)
+      if (!inBatch(groups, w)) place(w, store::readStored(s_, *w.table, w.key, w.change->pk));
+    for (auto& [table, rows] : groups) {
+      std::vector<std::int64_t> keys;
+      keys.reserve(rows.size());
+      for (RowWrite* w : rows) keys.push_back(*w->rowid);
+      auto stored = store::readStoredMany(s_, *table, keys);
+      for (std::size_t i = 0; i < rows.size(); ++i) place(*rows[i], std::move(stored[i]));
+    }
+  }
+
+  static void place(RowWrite& w, store::StoredRow stored) {
+    w.metaBlob = std::move(stored.meta);
+    w.values = std::move(stored.values);
+  }
+
+  void writeMetas(std::vector<RowWrite>& writes) {
+    auto groups = batches(writes);
+    for (auto& w : writes)
+      if (!inBatch(groups, w)) store::writeMeta(s_, *w.table, w.key, w.step.meta, w.metaBlob.has_value());
+    for (auto& [table, rows] : groups) {
+      std::vector<store::MetaWrite> metas;
+      metas.reserve(rows.size());
+      for (RowWrite* w : rows) metas.push_back({*w->rowid, encodeRowMeta(w->step.meta, s_.db, s_.sites)});
+      store::writeMetaMany(s_, *table, metas);
+    }
   }
 
   bool reject(const Transaction& t, const std::vector<RowWrite>& writes, const std::string& reason, bool recordUndo) {
-    report(rejectionRecords(t, writes, reason));
+    report(rejectionRecords(s_.sites, t, writes, reason));
     if (recordUndo) store::saveUndo(s_, t.dot, {});
     ++result_.rejected;
     return true;
@@ -239,8 +347,7 @@ class Engine {
   // constraints row by row (two rows swapping a value): rows that fail are retried after the
   // others, and rows that block each other are deleted and re-inserted together.
   void storeRows(const Transaction& t, std::vector<RowWrite>& writes) {
-    std::vector<RowWrite*> pending;
-    for (auto& w : writes) pending.push_back(&w);
+    std::vector<RowWrite*> pending = updateInBatches(writes);
     while (!pending.empty()) {
       std::vector<RowWrite*> failed;
       for (RowWrite* w : pending)
@@ -250,9 +357,34 @@ class Engine {
     }
   }
 
+  // Updates of rows that stay alive in unconstrained rowid tables go in batches. Returns the
+  // rows left to write one by one (all of a table's rows again if its batch failed).
+  std::vector<RowWrite*> updateInBatches(std::vector<RowWrite>& writes) {
+    auto batched = [](const RowWrite& w) {
+      return w.rowid && !w.table->constrained && w.values && w.step.values && *w.values != *w.step.values;
+    };
+    auto groups = byTable(writes, batched);
+    std::erase_if(groups, [](const auto& g) { return g.second.size() < store::kMinBatchRows; });
+    std::vector<RowWrite*> pending;
+    for (auto& w : writes)
+      if (!batched(w) || !inBatch(groups, w)) pending.push_back(&w);
+    for (auto& [table, rows] : groups) {
+      std::vector<store::RowUpdate> updates;
+      updates.reserve(rows.size());
+      for (RowWrite* w : rows) updates.push_back({*w->rowid, &*w->step.values});
+      try {
+        store::updateMany(s_, *table, updates);
+      } catch (const Error& e) {
+        if (e.status().code() != Status::Code::kConstraint) throw;
+        pending.insert(pending.end(), rows.begin(), rows.end());
+      }
+    }
+    return pending;
+  }
+
   bool tryWrite(RowWrite& w) {
     try {
-      store::writeRow(s_, *w.table, w.change->pk, w.before.values, w.step.values);
+      store::writeRow(s_, *w.table, w.change->pk, w.values, w.step.values);
       return true;
     } catch (const Error& e) {
       if (e.status().code() != Status::Code::kConstraint) throw;
@@ -263,7 +395,7 @@ class Engine {
   void rewriteTogether(const Transaction& t, const std::vector<RowWrite*>& rows) {
     try {
       for (RowWrite* w : rows)
-        if (w->before.values) store::deleteRow(s_, *w->table, w->change->pk);
+        if (w->values) store::deleteRow(s_, *w->table, w->change->pk);
       for (RowWrite* w : rows)
         if (w->step.values) store::insertRow(s_, *w->table, *w->step.values);
     } catch (const Error& e) {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "codec.hpp"
+#include "row_batch.hpp"
 
 namespace parley {
 namespace {
@@ -169,6 +170,12 @@ void prepareMetaSql(sql::Db& db, TableInfo& t) {
   t.metaInsert = fmt::format("INSERT INTO {}(pk, meta) VALUES (?1, ?2)", meta);
   t.metaUpdate = fmt::format("UPDATE {} SET meta = ?2 WHERE pk = ?1", meta);
   t.metaDelete = fmt::format("DELETE FROM {} WHERE pk = ?1", meta);
+  // One statement for apply's two reads; the joined row's leading 1 tells a stored row apart
+  // from the NULLs of an absent one.
+  t.stateSelect = fmt::format("SELECT parley_m.meta, parley_r.* FROM {} AS parley_m LEFT JOIN (SELECT 1, {} FROM {} WHERE {}) "
+                              "AS parley_r ON 1 WHERE parley_m.pk = ?1",
+                              meta, columnList(t), sql::quoteIdent(t.name), keyWhere(t, 2));
+  if (t.integerKey) store::prepareBatchSql(t, sqlite3_limit(db.raw(), SQLITE_LIMIT_VARIABLE_NUMBER, -1));
 }
 
 void bindResolvers(TableInfo& t, const TableConfig& config, const ResolverProvider& provider) {

@@ -72,6 +72,16 @@ struct TableInfo {
   // Row metadata in parley_rows_<id>, keyed by the row's key (?1), blob ?2.
   bool integerKey = false;  // the key is the rowid: stored as the integer itself
   std::string metaSelect, metaInsert, metaUpdate, metaDelete;
+  // A row's metadata (?1) and, if stored, the row (key ?2..): meta, 1 if stored, every column.
+  std::string stateSelect;
+  // The same for many rows per statement (row_batch.hpp), only when integerKey: statements
+  // for `rows` rows each, largest first, and a range read.
+  struct BatchSql {
+    int rows = 0;
+    std::string stateSelect, update, metaWrite;
+  };
+  std::vector<BatchSql> batches;
+  std::string stateRange;
 
   std::optional<std::uint32_t> columnIndex(std::string_view column) const;
 };

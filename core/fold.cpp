@@ -36,12 +36,12 @@ class RowFold {
   RowFold(const TableInfo& table, const RowChange& change, const Transaction& txn)
       : table_(table), change_(change), txn_(txn), stamp_(txn.stamp()) {}
 
-  FoldStep run(const RowState& before) {
+  FoldStep run(RowState before) {
     if (!before.meta) return fresh();
     if (before.meta->alive && !before.values)
       throw Error(Status::corruption("table \"" + table_.name + "\": metadata says a row exists that does not"));
-    out_.meta = *before.meta;
-    values_ = before.meta->alive ? *before.values : before.meta->tombstone;
+    out_.meta = std::move(*before.meta);
+    values_ = out_.meta.alive ? std::move(*before.values) : std::move(out_.meta.tombstone);
     bool alive = decideExistence();
     if (!out_.rejection && change_.op != RowOp::kDelete) applyColumns();
     if (out_.rejection) return std::move(out_);
@@ -81,6 +81,8 @@ class RowFold {
 
   bool decideExistence() {
     const RowMeta& m = out_.meta;
+    // An update of a live row does not look at the row's dots: skip collecting them.
+    if (change_.op == RowOp::kUpdate && m.alive) return true;
     bool covered = txn_.context.containsAll(m.allDots());
     switch (change_.op) {
       case RowOp::kDelete:
@@ -92,7 +94,6 @@ class RowFold {
         if (m.alive) return insertInsert();
         return rowConflict(RowConflictKind::kUpdateDelete, true);
       case RowOp::kUpdate:
-        if (m.alive) return true;
         return rowConflict(RowConflictKind::kUpdateDelete, true);
     }
     return m.alive;
@@ -346,6 +347,10 @@ std::optional<Value> addNumbers(const Value& value, const Value& plus, const Val
 FoldStep foldRow(const TableInfo& table, const RowState& before, const RowChange& change,
                  const Transaction& txn) {
   return RowFold(table, change, txn).run(before);
+}
+
+FoldStep foldRow(const TableInfo& table, RowState&& before, const RowChange& change, const Transaction& txn) {
+  return RowFold(table, change, txn).run(std::move(before));
 }
 
 }  // namespace parley

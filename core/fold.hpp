@@ -38,6 +38,8 @@ struct FoldStep {
 
 FoldStep foldRow(const TableInfo& table, const RowState& before, const RowChange& change,
                  const Transaction& txn);
+// The same, taking `before` apart instead of copying it.
+FoldStep foldRow(const TableInfo& table, RowState&& before, const RowChange& change, const Transaction& txn);
 
 // value + delta for numbers, as SQLite would add them (integers stay integers unless they
 // overflow). nullopt if either is not a number.

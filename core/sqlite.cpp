@@ -109,6 +109,11 @@ Stmt& Stmt::bindBlob(int index, std::string_view bytes) {
   return *this;
 }
 
+Stmt& Stmt::bindBlobUncopied(int index, std::string_view bytes) {
+  sqlite3_bind_blob64(stmt_, index, bytes.empty() ? "" : bytes.data(), bytes.size(), SQLITE_STATIC);
+  return *this;
+}
+
 Stmt& Stmt::bindNull(int index) {
   sqlite3_bind_null(stmt_, index);
   return *this;

@@ -37,6 +37,8 @@ class Stmt {
   Stmt& bind(int index, std::int64_t v);
   Stmt& bindText(int index, std::string_view v);
   Stmt& bindBlob(int index, std::string_view bytes);
+  // Binds without copying. REQUIRES: `bytes` outlive the statement's next step().
+  Stmt& bindBlobUncopied(int index, std::string_view bytes);
   Stmt& bindNull(int index);
 
   // Steps once: true if a row is available, false when done. Throws Error on failure.

@@ -87,6 +87,21 @@ std::optional<std::string> readMetaBlob(SiteState& s, const TableInfo& t, std::s
   return std::string(st.blob(0));
 }
 
+StoredRow readStored(SiteState& s, const TableInfo& t, std::string_view key, const Row& pk) {
+  StoredRow out;
+  auto& st = s.db.cached(t.stateSelect);
+  if (!bindMetaKey(st, t, key)) return out;
+  bindKey(st, t, pk, 2);
+  if (!st.step()) return out;
+  out.meta = std::string(st.blob(0));
+  if (st.isNull(1)) return out;
+  Row row;
+  row.reserve(t.columns.size());
+  for (std::size_t i = 0; i < t.columns.size(); ++i) row.push_back(st.value(static_cast<int>(i) + 2));
+  out.values = std::move(row);
+  return out;
+}
+
 std::optional<RowMeta> readMeta(SiteState& s, const TableInfo& t, std::string_view key) {
   auto blob = readMetaBlob(s, t, key);
   if (!blob) return std::nullopt;

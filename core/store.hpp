@@ -32,6 +32,14 @@ std::optional<std::string> readMetaBlob(SiteState& s, const TableInfo& t, std::s
 void writeMetaBlob(SiteState& s, const TableInfo& t, std::string_view key, std::string_view blob,
                    bool existed);
 
+// What apply reads of a row before folding a change into it, in one statement.
+struct StoredRow {
+  std::optional<std::string> meta;  // the metadata blob; nullopt: never seen here
+  std::optional<Row> values;        // the stored row; nullopt: absent or no metadata
+};
+// `key` is the encoded `pk`.
+StoredRow readStored(SiteState& s, const TableInfo& t, std::string_view key, const Row& pk);
+
 // parley_log's key for a transaction: its origin's local index, then its seq, in one integer,
 // so each origin's transactions are one key range in seq order.
 inline constexpr int kLogSeqBits = 40;

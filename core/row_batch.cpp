@@ -1,0 +1,191 @@
+#include "row_batch.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace parley::store {
+namespace {
+
+// Dense runs of at least this many keys are read with one range scan instead of IN lists.
+constexpr std::size_t kMinRange = 16;
+
+std::string params(int first, int count) {
+  std::string out;
+  for (int i = 0; i < count; ++i) out += fmt::format("{}?{}", i ? ", " : "", first + i);
+  return out;
+}
+
+// "(?1, ?2), (?3, ?4), ..." : `rows` tuples of `width` parameters.
+std::string tuples(int rows, int width) {
+  std::string out;
+  for (int r = 0; r < rows; ++r) out += fmt::format("{}({})", r ? ", " : "", params(r * width + 1, width));
+  return out;
+}
+
+template <class T>
+std::vector<const T*> byKey(std::span<const T> rows) {
+  std::vector<const T*> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) out.push_back(&r);
+  std::sort(out.begin(), out.end(), [](const T* a, const T* b) { return a->key < b->key; });
+  return out;
+}
+
+}  // namespace
+
+void prepareBatchSql(TableInfo& t, int maxParams) {
+  std::string meta = fmt::format("\"parley_rows_{}\"", t.id);
+  std::string name = sql::quoteIdent(t.name);
+  std::string key = sql::quoteIdent(t.columns[t.pk[0]]);
+  int nonKey = static_cast<int>(t.columns.size()) - 1;
+  std::string cols;
+  for (const auto& c : t.columns) cols += ", parley_r." + sql::quoteIdent(c);
+  std::string state = fmt::format(
+      "SELECT parley_m.pk, parley_m.meta, parley_r.{} IS NOT NULL{} FROM {} AS parley_m LEFT JOIN {} AS parley_r "
+      "ON parley_r.{} = parley_m.pk WHERE parley_m.pk ",
+      key, cols, meta, name, key);
+  t.stateRange = state + "BETWEEN ?1 AND ?2 ORDER BY parley_m.pk";
+  // An upsert whose insert branch never runs (the rows exist): unlike UPDATE ... FROM VALUES,
+  // which SQLite materializes, it streams the tuples and seeks each key once.
+  std::string names = key, picks = "column1", sets;
+  int n = 0;
+  for (std::size_t i = 0; i < t.columns.size(); ++i) {
+    if (t.isKey[i]) continue;
+    std::string column = sql::quoteIdent(t.columns[i]);
+    names += ", " + column;
+    picks += fmt::format(", column{}", n + 2);
+    sets += fmt::format("{}{} = excluded.{}", n ? ", " : "", column, column);
+    ++n;
+  }
+  t.batches.clear();
+  for (int size : kBatchSizes) {
+    int rows = std::max(1, std::min(size, maxParams / (nonKey + 1)));
+    if (!t.batches.empty() && t.batches.back().rows == rows) continue;
+    TableInfo::BatchSql b;
+    b.rows = rows;
+    b.stateSelect = state + fmt::format("IN ({}) ORDER BY parley_m.pk", params(1, rows));
+    b.metaWrite = fmt::format(
+        "INSERT OR REPLACE INTO {}(pk, meta) SELECT column1, column2 FROM (VALUES {}) WHERE column1 IS NOT NULL", meta,
+        tuples(rows, 2));
+    if (n)
+      b.update = fmt::format("INSERT INTO {}({}) SELECT {} FROM (VALUES {}) WHERE column1 IS NOT NULL "
+                             "ON CONFLICT({}) DO UPDATE SET {}",
+                             name, names, picks, tuples(rows, n + 1), key, sets);
+    t.batches.push_back(std::move(b));
+  }
+}
+
+namespace {
+
+// The statements for the next chunk of `left` rows: the largest that `left` fills, else the
+// smallest (padded).
+const TableInfo::BatchSql& batchFor(const TableInfo& t, std::size_t left) {
+  for (const auto& b : t.batches)
+    if (static_cast<std::size_t>(b.rows) <= left) return b;
+  return t.batches.back();
+}
+
+// Keys sorted, and where each came from.
+struct SortedKeys {
+  std::vector<std::int64_t> keys;
+  std::vector<std::size_t> from;
+};
+
+SortedKeys sortKeys(std::span<const std::int64_t> keys) {
+  std::vector<std::size_t> order(keys.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return keys[a] < keys[b]; });
+  SortedKeys out{{}, std::move(order)};
+  out.keys.reserve(keys.size());
+  for (auto i : out.from) out.keys.push_back(keys[i]);
+  return out;
+}
+
+// How many keys from `first` on lie in a range at most twice as wide as their count.
+std::size_t denseRun(const std::vector<std::int64_t>& keys, std::size_t first) {
+  std::size_t last = first;
+  while (last + 1 < keys.size()) {
+    auto span = static_cast<std::uint64_t>(keys[last + 1]) - static_cast<std::uint64_t>(keys[first]);
+    if (span >= 2 * (last + 2 - first)) break;
+    ++last;
+  }
+  return last + 1 - first;
+}
+
+// Steps `st` (rows in key order) and fills out[] for sorted keys [first, first + n).
+void collect(sql::Stmt& st, const TableInfo& t, const SortedKeys& sorted, std::size_t first, std::size_t n,
+             std::vector<StoredRow>& out) {
+  std::size_t i = first, end = first + n;
+  while (st.step()) {
+    std::int64_t key = st.int64(0);
+    while (i < end && sorted.keys[i] < key) ++i;
+    if (i == end) break;
+    if (sorted.keys[i] != key) continue;
+    StoredRow& row = out[sorted.from[i]];
+    row.meta = std::string(st.blob(1));
+    if (st.int64(2) == 0) continue;
+    row.values.emplace();
+    row.values->reserve(t.columns.size());
+    for (std::size_t c = 0; c < t.columns.size(); ++c) row.values->push_back(st.value(static_cast<int>(c) + 3));
+  }
+  st.reset();
+}
+
+}  // namespace
+
+std::vector<StoredRow> readStoredMany(SiteState& s, const TableInfo& t, std::span<const std::int64_t> keys) {
+  std::vector<StoredRow> out(keys.size());
+  SortedKeys sorted = sortKeys(keys);
+  for (std::size_t first = 0; first < sorted.keys.size();) {
+    std::size_t n = denseRun(sorted.keys, first);
+    if (n >= kMinRange) {
+      auto& st = s.db.cached(t.stateRange);
+      st.bind(1, sorted.keys[first]).bind(2, sorted.keys[first + n - 1]);
+      collect(st, t, sorted, first, n, out);
+    } else {
+      const auto& batch = batchFor(t, sorted.keys.size() - first);
+      n = std::min(sorted.keys.size() - first, static_cast<std::size_t>(batch.rows));
+      auto& st = s.db.cached(batch.stateSelect);
+      for (std::size_t i = 0; i < n; ++i) st.bind(static_cast<int>(i) + 1, sorted.keys[first + i]);
+      collect(st, t, sorted, first, n, out);
+    }
+    first += n;
+  }
+  return out;
+}
+
+void updateMany(SiteState& s, const TableInfo& t, std::span<const RowUpdate> rows) {
+  if (t.batches.front().update.empty()) return;  // every column is a key column
+  auto sorted = byKey(rows);
+  int width = static_cast<int>(t.columns.size());  // the key, then every non-key column
+  for (std::size_t first = 0, n = 0; first < sorted.size(); first += n) {
+    const auto& batch = batchFor(t, sorted.size() - first);
+    n = std::min(sorted.size() - first, static_cast<std::size_t>(batch.rows));
+    auto& st = s.db.cached(batch.update);
+    for (std::size_t i = 0; i < n; ++i) {
+      const RowUpdate& r = *sorted[first + i];
+      int p = static_cast<int>(i) * width + 1;
+      st.bind(p, r.key);
+      for (std::size_t c = 0; c < t.columns.size(); ++c)
+        if (!t.isKey[c]) st.bind(++p, (*r.values)[c]);
+    }
+    st.run();
+  }
+}
+
+void writeMetaMany(SiteState& s, const TableInfo& t, std::span<const MetaWrite> rows) {
+  auto sorted = byKey(rows);
+  for (std::size_t first = 0, n = 0; first < sorted.size(); first += n) {
+    const auto& batch = batchFor(t, sorted.size() - first);
+    n = std::min(sorted.size() - first, static_cast<std::size_t>(batch.rows));
+    auto& st = s.db.cached(batch.metaWrite);
+    for (std::size_t i = 0; i < n; ++i) {
+      st.bind(static_cast<int>(i) * 2 + 1, sorted[first + i]->key);
+      st.bindBlobUncopied(static_cast<int>(i) * 2 + 2, sorted[first + i]->blob);
+    }
+    st.run();
+  }
+}
+
+}  // namespace parley::store

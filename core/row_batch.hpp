@@ -1,0 +1,53 @@
+// Batched row and metadata I/O for the apply engine: many rows of one table per statement.
+//
+// Applying a transaction reads every row it changes before writing any (rows are distinct
+// within a transaction), then writes the rows, then their metadata. For a table whose key is
+// its rowid these functions do each of those steps for up to 64 rows per statement
+// (the key list padded with NULLs, which match nothing), so SQLite pays its per-statement
+// costs (cursor open/close, halt, reset) once per batch and seeks keys in order. Other tables
+// go through the per-row functions of store.hpp. Results equal the per-row functions'.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store.hpp"
+
+namespace parley::store {
+
+// Statements for 64 rows, and for 8 (a transaction's last few rows pad at most 7 NULLs).
+inline constexpr int kBatchSizes[] = {64, 8};
+// Fewer rows of a table than this go through the per-row functions: a batch statement for
+// one or two rows costs more than the per-row ones.
+inline constexpr std::size_t kMinBatchRows = 4;
+
+// Fills the batch SQL of `t` for statements of at most `maxParams` parameters.
+// REQUIRES: t.integerKey and t.id are set.
+void prepareBatchSql(TableInfo& t, int maxParams);
+
+// What readStored() would return for each key. REQUIRES: t.integerKey, keys distinct.
+// Keys that are dense (a run spanning at most twice its count) are read with one range scan.
+std::vector<StoredRow> readStoredMany(SiteState& s, const TableInfo& t, std::span<const std::int64_t> keys);
+
+// A row's new values (every column) for updateMany().
+struct RowUpdate {
+  std::int64_t key;
+  const Row* values;
+};
+// Updates the rows as updateRow() does one by one. REQUIRES: t.integerKey, and every row
+// exists (an absent one would be inserted). Throws Error like updateRow(); a failed statement
+// leaves none of its batch's rows written (earlier batches stay written).
+void updateMany(SiteState& s, const TableInfo& t, std::span<const RowUpdate> rows);
+
+// A row's encoded metadata for writeMetaMany().
+struct MetaWrite {
+  std::int64_t key;
+  std::string blob;
+};
+// Stores each row's metadata, replacing what it had. REQUIRES: t.integerKey.
+void writeMetaMany(SiteState& s, const TableInfo& t, std::span<const MetaWrite> rows);
+
+}  // namespace parley::store
