@@ -43,7 +43,7 @@ Capture::~Capture() {
 
 std::size_t Capture::addOrFind(const TableInfo& table, const Row& pk) {
   if (pk.size() == 1 && pk[0].type() == Value::Type::kInteger)
-    return intIndex_.try_emplace(IntSlot{table.id, pk[0].asInteger()}, rows_.size()).first->second;
+    return intIndex_.findOrAdd(table.id, pk[0].asInteger(), rows_.size());
   slotKey(slotScratch_, table, pk);
   return index_.try_emplace(slotScratch_, rows_.size()).first->second;
 }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "parley/value.hpp"
+#include "slot_index.hpp"
 #include "state.hpp"
 
 namespace parley {
@@ -76,22 +77,12 @@ class Capture {
   bool suspended_ = false;
   bool refusedCommit_ = false;
   bool afterStale_ = false;
-  // rows_ positions by (table id, key): integer keys of single-column keys directly, others
-  // by their encoding.
-  struct IntSlot {
-    std::int64_t table;
-    std::int64_t key;
-    friend bool operator==(const IntSlot&, const IntSlot&) = default;
-  };
-  struct IntSlotHash {
-    std::size_t operator()(const IntSlot& s) const noexcept {
-      return static_cast<std::size_t>(static_cast<std::uint64_t>(s.key) * 0x9E3779B97F4A7C15ULL ^ static_cast<std::uint64_t>(s.table));
-    }
-  };
+  // rows_ positions by (table id, key): integer keys of single-column keys in a flat index,
+  // others by their encoding.
   std::size_t addOrFind(const TableInfo& table, const Row& pk);
 
   std::vector<TouchedRow> rows_;
-  std::unordered_map<IntSlot, std::size_t, IntSlotHash> intIndex_;
+  SlotIndex intIndex_;
   std::unordered_map<std::string, std::size_t> index_;
   const TableInfo* lastTable_ = nullptr;
   Row pkScratch_;
