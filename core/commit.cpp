@@ -5,7 +5,9 @@
 #include <fmt/format.h>
 
 #include "fold.hpp"
+#include "local_meta.hpp"
 #include "store.hpp"
+#include "touched_meta.hpp"
 #include "parley/txn_codec.hpp"
 
 namespace parley {
@@ -13,39 +15,51 @@ namespace {
 
 struct PendingRow {
   const TouchedRow* touched;
-  std::optional<std::string> metaBlob;
-  std::optional<RowMeta> meta;
+  std::optional<std::string_view> metaBlob;
   RowChange change;
 };
 
-Dots cellBase(const std::optional<RowMeta>& meta, std::size_t column) {
-  if (!meta || !meta->cells[column]) return {};
-  return meta->cells[column]->dots;
-}
-
-// What the transaction did to one row, or nullopt if nothing.
-std::optional<RowChange> diffRow(const TableInfo& t, const TouchedRow& row, const std::optional<Row>& after,
-                                 const std::optional<RowMeta>& meta) {
+// What the transaction did to one row, or nullopt if nothing; bases not yet filled.
+std::optional<RowChange> diffRow(const TableInfo& t, const TouchedRow& row, const std::optional<Row>& after) {
   const auto& before = row.before;
   if (!before && !after) return std::nullopt;
   RowChange c;
   c.table = t.name;
   c.pk = row.pk;
   c.op = !before ? RowOp::kInsert : !after ? RowOp::kDelete : RowOp::kUpdate;
-  if (meta) c.rowBase = meta->existence.dots;
   for (std::uint32_t i = 0; i < t.columns.size(); ++i) {
     if (t.isKey[i]) continue;
-    Value oldValue = before ? (*before)[i] : Value::null();
-    Value newValue = after ? (*after)[i] : Value::null();
+    const Value& oldValue = before ? (*before)[i] : Value();
+    const Value& newValue = after ? (*after)[i] : Value();
     if (c.op == RowOp::kUpdate && oldValue == newValue) continue;
-    c.columns.push_back({i, std::move(oldValue), std::move(newValue), cellBase(meta, i)});
+    c.columns.push_back({i, oldValue, newValue, {}});
   }
   if (c.op == RowOp::kUpdate && c.columns.empty()) return std::nullopt;
   return c;
 }
 
-// PARLEY_CHECK_CAPTURE=1 (a debugging aid for the capture's after-images): re-read every
-// row anyway and fail the commit if the hook's image differs from the stored row.
+// The bases of a change: the dots of the row's and each written cell's version it read.
+void fillBases(RowChange& c, const std::optional<RowMeta>& meta) {
+  c.rowBase = meta ? meta->existence.dots : Dots{};
+  for (auto& w : c.columns)
+    w.base = meta && meta->cells[w.column] ? meta->cells[w.column]->dots : Dots{};
+}
+
+// The general path: decode, fold, encode. Fills the change's bases.
+std::string foldGeneral(SiteState& s, const TableInfo& t, const PendingRow& p, RowChange& change,
+                        const Transaction& txn) {
+  std::optional<RowMeta> meta;
+  if (p.metaBlob) meta = decodeRowMeta(*p.metaBlob, s.sites, t.columns.size());
+  fillBases(change, meta);
+  // Every local write supersedes what it read, so the fold only produces the new metadata.
+  FoldStep step = foldRow(t, {std::move(meta), p.touched->before}, change, txn);
+  return encodeRowMeta(step.meta, s.db, s.sites);
+}
+
+// PARLEY_CHECK_CAPTURE=1 (a debugging aid for the capture's after-images and the fast
+// metadata paths): re-read every row anyway and fail the commit if the hook's image differs
+// from the stored row, and fold every row the general way too and fail the commit if the
+// fast path's metadata or bases differ.
 bool checkingCapture() {
   const char* v = std::getenv("PARLEY_CHECK_CAPTURE");
   return v && *v && *v != '0';
@@ -60,19 +74,59 @@ std::optional<Row> afterImage(SiteState& s, TouchedRow& row, bool stale, bool ch
   return std::move(row.after);
 }
 
+bool sameBases(const RowChange& a, const RowChange& b) {
+  if (a.rowBase != b.rowBase || a.columns.size() != b.columns.size()) return false;
+  for (std::size_t i = 0; i < a.columns.size(); ++i)
+    if (a.columns[i].base != b.columns[i].base) return false;
+  return true;
+}
+
+void checkFastPath(SiteState& s, const TableInfo& t, const PendingRow& p, std::string_view meta,
+                   const Transaction& txn) {
+  RowChange general = p.change;
+  if (foldGeneral(s, t, p, general, txn) == meta && sameBases(general, p.change)) return;
+  throw Error(Status::corruption(fmt::format(
+      "commit: the fast metadata path differs from the general fold for a row of \"{}\"", t.name)));
+}
+
+// The new metadata of one pending row, from the fast path when it applies. Fills its bases.
+std::string_view newMeta(SiteState& s, LocalMeta& local, PendingRow& p, const Transaction& txn,
+                         std::string& scratch, bool check) {
+  const TableInfo& t = *p.touched->table;
+  std::string_view out;
+  if (!p.metaBlob && p.change.op == RowOp::kInsert) out = local.freshInsert(t);
+  else if (p.metaBlob && p.change.op == RowOp::kUpdate && local.update(t, *p.metaBlob, p.change, scratch))
+    out = scratch;
+  else return scratch = foldGeneral(s, t, p, p.change, txn);
+  if (check) checkFastPath(s, t, p, out, txn);
+  return out;
+}
+
+void writeMeta(SiteState& s, const TouchedRow& row, std::string_view meta, bool existed) {
+  const TableInfo& t = *row.table;
+  if (t.integerKey && row.pk.size() == 1 && row.pk[0].type() == Value::Type::kInteger)
+    store::writeMetaBlobAt(s, t, row.pk[0].asInteger(), meta, existed);
+  else
+    store::writeMetaBlob(s, t, row.key, meta, existed);
+}
+
+std::optional<std::string> owned(std::optional<std::string_view> blob) {
+  if (!blob) return std::nullopt;
+  return std::string(*blob);
+}
+
 }  // namespace
 
 std::optional<Transaction> commitLocal(SiteState& s, TouchedRows touched, bool recordUndo) {
+  bool check = checkingCapture();
+  TouchedMeta stored(s, touched.rows);
   std::vector<PendingRow> pending;
   pending.reserve(touched.rows.size());
-  bool check = checkingCapture();
-  for (auto& row : touched.rows) {
+  for (std::size_t i = 0; i < touched.rows.size(); ++i) {
+    auto& row = touched.rows[i];
     auto after = afterImage(s, row, touched.afterStale, check);
-    auto blob = store::readMetaBlob(s, *row.table, row.key);
-    std::optional<RowMeta> meta;
-    if (blob) meta = decodeRowMeta(*blob, s.sites, row.table->columns.size());
-    auto change = diffRow(*row.table, row, after, meta);
-    if (change) pending.push_back({&row, std::move(blob), std::move(meta), std::move(*change)});
+    auto change = diffRow(*row.table, row, after);
+    if (change) pending.push_back({&row, stored.blob(i), std::move(*change)});
   }
   if (pending.empty()) return std::nullopt;
 
@@ -80,13 +134,13 @@ std::optional<Transaction> commitLocal(SiteState& s, TouchedRows touched, bool r
   txn.dot = {s.id, s.vector.get(s.id) + 1};
   txn.context = s.vector;
   txn.hlc = s.hlc.now();
+  txn.rows.reserve(pending.size());
+  LocalMeta local(s, txn);
+  std::string scratch;
   std::vector<store::UndoEntry> undo;
   for (auto& p : pending) {
-    const TableInfo& t = *p.touched->table;
-    // Every local write supersedes what it read, so the fold only produces the new metadata.
-    FoldStep step = foldRow(t, {p.meta, p.touched->before}, p.change, txn);
-    store::writeMeta(s, t, p.touched->key, step.meta, p.metaBlob.has_value());
-    if (recordUndo) undo.push_back({t.id, p.touched->key, std::move(p.metaBlob), p.touched->before});
+    writeMeta(s, *p.touched, newMeta(s, local, p, txn, scratch, check), p.metaBlob.has_value());
+    if (recordUndo) undo.push_back({p.touched->table->id, p.touched->key, owned(p.metaBlob), p.touched->before});
     txn.rows.push_back(std::move(p.change));
   }
   store::appendLog(s, txn, encodeTransaction(txn), false);
