@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "codec.hpp"
+#include "meta_batch.hpp"
 
 namespace parley {
 namespace {
@@ -29,6 +30,7 @@ Capture::Capture(SiteState& state) : s_(state) {
   sqlite3* db = s_.db.raw();
   sqlite3_create_function_v2(db, "parley_guard", -1, SQLITE_UTF8, nullptr, guardFunction, nullptr,
                              nullptr, nullptr);
+  registerMetaBatch(db);  // commitLocal writes row metadata through it
   sqlite3_preupdate_hook(db, &Capture::onPreupdate, this);
   sqlite3_commit_hook(db, &Capture::onCommit, this);
   sqlite3_rollback_hook(db, &Capture::onRollback, this);
@@ -42,8 +44,13 @@ Capture::~Capture() {
 }
 
 std::size_t Capture::addOrFind(const TableInfo& table, const Row& pk) {
-  if (pk.size() == 1 && pk[0].type() == Value::Type::kInteger)
-    return intIndex_.findOrAdd(table.id, pk[0].asInteger(), rows_.size());
+  if (pk.size() == 1 && pk[0].type() == Value::Type::kInteger) {
+    // An UPDATE shows each row twice in a row (old image, new image): remember the last.
+    std::int64_t key = pk[0].asInteger();
+    if (lastInt_.table == table.id && lastInt_.key == key && lastInt_.slot < rows_.size()) return lastInt_.slot;
+    lastInt_ = {table.id, key, intIndex_.findOrAdd(table.id, key, rows_.size())};
+    return lastInt_.slot;
+  }
   slotKey(slotScratch_, table, pk);
   return index_.try_emplace(slotScratch_, rows_.size()).first->second;
 }
@@ -63,6 +70,7 @@ TouchedRows Capture::take() {
 void Capture::clear() {
   rows_.clear();
   intIndex_.clear();
+  lastInt_ = {};
   index_.clear();
   afterStale_ = false;
 }

@@ -83,6 +83,11 @@ class Capture {
 
   std::vector<TouchedRow> rows_;
   SlotIndex intIndex_;
+  struct LastInt {
+    std::int64_t table = 0;
+    std::int64_t key = 0;
+    std::size_t slot = SIZE_MAX;
+  } lastInt_;
   std::unordered_map<std::string, std::size_t> index_;
   const TableInfo* lastTable_ = nullptr;
   Row pkScratch_;

@@ -1,11 +1,13 @@
 #include "commit.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <fmt/format.h>
 
 #include "fold.hpp"
 #include "local_meta.hpp"
+#include "meta_batch.hpp"
 #include "store.hpp"
 #include "touched_meta.hpp"
 #include "parley/txn_codec.hpp"
@@ -102,13 +104,27 @@ std::string_view newMeta(SiteState& s, LocalMeta& local, PendingRow& p, const Tr
   return out;
 }
 
-void writeMeta(SiteState& s, const TouchedRow& row, std::string_view meta, bool existed) {
-  const TableInfo& t = *row.table;
-  if (t.integerKey && row.pk.size() == 1 && row.pk[0].type() == Value::Type::kInteger)
-    store::writeMetaBlobAt(s, t, row.pk[0].asInteger(), meta, existed);
-  else
-    store::writeMetaBlob(s, t, row.key, meta, existed);
-}
+// Metadata writes of the commit: rowid-keyed tables' in one batch per table, others row by row.
+class MetaWrites {
+ public:
+  explicit MetaWrites(SiteState& s) : s_(s) {}
+  // `stable`: `meta` stays valid until flush().
+  void add(const TouchedRow& row, std::string_view meta, bool existed, bool stable) {
+    const TableInfo& t = *row.table;
+    if (!t.integerKey || row.pk.size() != 1 || row.pk[0].type() != Value::Type::kInteger)
+      return store::writeMetaBlob(s_, t, row.key, meta, existed);
+    auto b = std::find_if(batches_.begin(), batches_.end(), [&](const auto& x) { return x.first == &t; });
+    if (b == batches_.end()) b = batches_.insert(batches_.end(), {&t, MetaBatch{}});
+    b->second.add(row.pk[0].asInteger(), meta, existed, stable);
+  }
+  void flush() {
+    for (auto& [table, batch] : batches_) batch.write(s_, *table);
+  }
+
+ private:
+  SiteState& s_;
+  std::vector<std::pair<const TableInfo*, MetaBatch>> batches_;
+};
 
 std::optional<std::string> owned(std::optional<std::string_view> blob) {
   if (!blob) return std::nullopt;
@@ -137,12 +153,15 @@ std::optional<Transaction> commitLocal(SiteState& s, TouchedRows touched, bool r
   txn.rows.reserve(pending.size());
   LocalMeta local(s, txn);
   std::string scratch;
+  MetaWrites writes(s);
   std::vector<store::UndoEntry> undo;
   for (auto& p : pending) {
-    writeMeta(s, *p.touched, newMeta(s, local, p, txn, scratch, check), p.metaBlob.has_value());
+    std::string_view meta = newMeta(s, local, p, txn, scratch, check);
+    writes.add(*p.touched, meta, p.metaBlob.has_value(), meta.data() != scratch.data());
     if (recordUndo) undo.push_back({p.touched->table->id, p.touched->key, owned(p.metaBlob), p.touched->before});
     txn.rows.push_back(std::move(p.change));
   }
+  writes.flush();
   store::appendLog(s, txn, encodeTransaction(txn), false);
   if (recordUndo) store::saveUndo(s, txn.dot, undo);
   s.frontier = txn.stamp();

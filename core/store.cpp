@@ -109,7 +109,7 @@ void writeMeta(SiteState& s, const TableInfo& t, std::string_view key, const Row
 
 // The metadata table's name is the catalog's (prepareMetaSql): "parley_rows_<table id>".
 std::optional<std::int64_t> maxMetaRowid(SiteState& s, const TableInfo& t) {
-  auto& st = s.db.cached(fmt::format("SELECT max(pk) FROM \"parley_rows_{}\"", t.id));
+  auto& st = s.db.cachedText(fmt::format("SELECT max(pk) FROM \"parley_rows_{}\"", t.id));
   if (!st.step() || st.isNull(0)) return std::nullopt;
   std::int64_t max = st.int64(0);
   st.reset();
@@ -117,7 +117,7 @@ std::optional<std::int64_t> maxMetaRowid(SiteState& s, const TableInfo& t) {
 }
 
 sql::Stmt& metaRangeStatement(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64_t hi) {
-  auto& st = s.db.cached(fmt::format("SELECT pk, meta FROM \"parley_rows_{}\" WHERE pk BETWEEN ?1 AND ?2", t.id));
+  auto& st = s.db.cachedText(fmt::format("SELECT pk, meta FROM \"parley_rows_{}\" WHERE pk BETWEEN ?1 AND ?2", t.id));
   st.bind(1, lo).bind(2, hi);
   return st;
 }
