@@ -21,22 +21,25 @@ struct PendingRow {
   RowChange change;
 };
 
-// What the transaction did to one row, or nullopt if nothing; bases not yet filled.
-std::optional<RowChange> diffRow(const TableInfo& t, const TouchedRow& row, const std::optional<Row>& after) {
+// What the transaction did to one row, or nullopt if nothing; bases not yet filled. Takes
+// the after-image's values.
+std::optional<RowChange> diffRow(const TableInfo& t, const TouchedRow& row, std::optional<Row>& after) {
   const auto& before = row.before;
   if (!before && !after) return std::nullopt;
+  RowOp op = !before ? RowOp::kInsert : !after ? RowOp::kDelete : RowOp::kUpdate;
+  std::size_t changed = 0;
+  for (std::uint32_t i = 0; i < t.columns.size(); ++i)
+    changed += !t.isKey[i] && (op != RowOp::kUpdate || !((*before)[i] == (*after)[i]));
+  if (changed == 0 && op == RowOp::kUpdate) return std::nullopt;
   RowChange c;
   c.table = t.name;
   c.pk = row.pk;
-  c.op = !before ? RowOp::kInsert : !after ? RowOp::kDelete : RowOp::kUpdate;
+  c.op = op;
+  c.columns.reserve(changed);
   for (std::uint32_t i = 0; i < t.columns.size(); ++i) {
-    if (t.isKey[i]) continue;
-    const Value& oldValue = before ? (*before)[i] : Value();
-    const Value& newValue = after ? (*after)[i] : Value();
-    if (c.op == RowOp::kUpdate && oldValue == newValue) continue;
-    c.columns.push_back({i, oldValue, newValue, {}});
+    if (t.isKey[i] || (op == RowOp::kUpdate && (*before)[i] == (*after)[i])) continue;
+    c.columns.push_back({i, before ? (*before)[i] : Value(), after ? std::move((*after)[i]) : Value(), {}});
   }
-  if (c.op == RowOp::kUpdate && c.columns.empty()) return std::nullopt;
   return c;
 }
 
