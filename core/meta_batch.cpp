@@ -9,7 +9,6 @@ namespace parley {
 namespace {
 
 constexpr const char* kPointerType = "parley_meta_batch";
-constexpr std::size_t kChunk = std::size_t{1} << 20;
 
 using Entries = std::vector<MetaBatch::Entry>;
 
@@ -120,32 +119,28 @@ void run(SiteState& s, const std::string& sql, const Entries& entries) {
 
 void registerMetaBatch(sqlite3* db) { sqlite3_create_module_v2(db, kPointerType, &kModule, nullptr, nullptr); }
 
-std::string_view MetaBatch::keep(std::string_view blob) {
-  if (chunks_.empty() || chunkSize_ - chunkUsed_ < blob.size()) {
-    chunkSize_ = std::max(kChunk, blob.size());
-    chunks_.push_back(std::make_unique<char[]>(chunkSize_));
-    chunkUsed_ = 0;
-  }
-  char* at = chunks_.back().get() + chunkUsed_;
-  std::memcpy(at, blob.data(), blob.size());
-  chunkUsed_ += blob.size();
-  return {at, blob.size()};
+void MetaBatch::add(std::int64_t rowid, std::string_view blob, bool existed, bool stable) {
+  Added a{rowid, stable ? blob.data() : nullptr, arena_.size(), blob.size()};
+  if (!stable) arena_.append(blob);
+  (existed ? updates_ : inserts_).push_back(a);
 }
 
-void MetaBatch::add(std::int64_t rowid, std::string_view blob, bool existed, bool stable) {
-  (existed ? updates_ : inserts_).push_back({rowid, stable ? blob : keep(blob)});
+std::vector<MetaBatch::Entry> MetaBatch::entries(const std::vector<Added>& added) const {
+  std::vector<Entry> out;
+  out.reserve(added.size());
+  for (const Added& a : added) out.push_back({a.rowid, {a.stable ? a.stable : arena_.data() + a.offset, a.size}});
+  return out;
 }
 
 void MetaBatch::write(SiteState& s, const TableInfo& t) {
   std::string table = fmt::format("\"parley_rows_{}\"", t.id);  // the catalog's name for it
-  run(s, fmt::format("INSERT INTO {}(pk, meta) SELECT k, v FROM parley_meta_batch(?1)", table), inserts_);
+  run(s, fmt::format("INSERT INTO {}(pk, meta) SELECT k, v FROM parley_meta_batch(?1)", table), entries(inserts_));
   run(s, fmt::format("INSERT INTO {}(pk, meta) SELECT k, v FROM parley_meta_batch(?1) WHERE true "
                      "ON CONFLICT(pk) DO UPDATE SET meta = excluded.meta", table),
-      updates_);
+      entries(updates_));
   inserts_.clear();
   updates_.clear();
-  chunks_.clear();
-  chunkUsed_ = chunkSize_ = 0;
+  arena_.clear();
 }
 
 }  // namespace parley

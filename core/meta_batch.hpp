@@ -11,7 +11,6 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,11 +36,16 @@ class MetaBatch {
   void write(SiteState& s, const TableInfo& t);
 
  private:
-  std::string_view keep(std::string_view blob);
+  struct Added {
+    std::int64_t rowid;
+    const char* stable;  // nullptr: the blob is in arena_ at `offset`
+    std::size_t offset;
+    std::size_t size;
+  };
+  std::vector<Entry> entries(const std::vector<Added>& added) const;
 
-  std::vector<Entry> inserts_, updates_;
-  std::vector<std::unique_ptr<char[]>> chunks_;  // copies of blobs; pointers stay valid
-  std::size_t chunkUsed_ = 0, chunkSize_ = 0;
+  std::vector<Added> inserts_, updates_;
+  std::string arena_;  // copies of blobs
 };
 
 }  // namespace parley
