@@ -28,7 +28,6 @@ namespace parley {
 struct TouchedRow {
   const TableInfo* table = nullptr;
   Row pk;
-  std::string key;            // codec::encodeKey(pk)
   std::optional<Row> before;  // nullopt: absent when the transaction began
   std::optional<Row> after;   // after the last change the hook saw; nullopt: absent
   bool afterKnown = true;     // false: touched without a change, `after` must be read
@@ -69,7 +68,8 @@ class Capture {
   using ValueGetter = int (*)(sqlite3*, int, sqlite3_value**);
   // The position in rows_ of the row whose key is in `get`'s image, added if new (with that
   // image as its before-image when `get` reads the old one).
-  std::size_t slot(sqlite3* db, const TableInfo& table, ValueGetter get);
+  // `rowid`: the row's rowid as the hook gave it (its key, if table.integerKey).
+  std::size_t slot(sqlite3* db, const TableInfo& table, ValueGetter get, sqlite3_int64 rowid);
   Row image(sqlite3* db, const TableInfo& table, ValueGetter get) const;
   const TableInfo* lookup(const char* name);
 
@@ -80,6 +80,7 @@ class Capture {
   // rows_ positions by (table id, key): integer keys of single-column keys in a flat index,
   // others by their encoding.
   std::size_t addOrFind(const TableInfo& table, const Row& pk);
+  std::size_t addOrFindInt(const TableInfo& table, std::int64_t key);
 
   std::vector<TouchedRow> rows_;
   SlotIndex intIndex_;

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "codec.hpp"
 #include "fold.hpp"
 #include "local_meta.hpp"
 #include "meta_batch.hpp"
@@ -115,7 +116,7 @@ class MetaWrites {
   void add(const TouchedRow& row, std::string_view meta, bool existed, bool stable) {
     const TableInfo& t = *row.table;
     if (!t.integerKey || row.pk.size() != 1 || row.pk[0].type() != Value::Type::kInteger)
-      return store::writeMetaBlob(s_, t, row.key, meta, existed);
+      return store::writeMetaBlob(s_, t, codec::encodeKey(row.pk), meta, existed);
     auto b = std::find_if(batches_.begin(), batches_.end(), [&](const auto& x) { return x.first == &t; });
     if (b == batches_.end()) b = batches_.insert(batches_.end(), {&t, MetaBatch{}});
     b->second.add(row.pk[0].asInteger(), meta, existed, stable);
@@ -161,7 +162,8 @@ std::optional<Transaction> commitLocal(SiteState& s, TouchedRows touched, bool r
   for (auto& p : pending) {
     std::string_view meta = newMeta(s, local, p, txn, scratch, check);
     writes.add(*p.touched, meta, p.metaBlob.has_value(), meta.data() != scratch.data());
-    if (recordUndo) undo.push_back({p.touched->table->id, p.touched->key, owned(p.metaBlob), p.touched->before});
+    if (recordUndo)
+      undo.push_back({p.touched->table->id, codec::encodeKey(p.touched->pk), owned(p.metaBlob), p.touched->before});
     txn.rows.push_back(std::move(p.change));
   }
   writes.flush();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "codec.hpp"
 #include "store.hpp"
 
 namespace parley {
@@ -67,7 +68,7 @@ void TouchedMeta::readRowidTable(SiteState& s, const TableInfo& t, std::vector<K
 void TouchedMeta::readOneByOne(SiteState& s, const std::vector<TouchedRow>& rows, const std::vector<Keyed>& keys) {
   for (const Keyed& k : keys) {
     const TouchedRow& r = rows[k.row];
-    if (auto blob = store::readMetaBlob(s, *r.table, r.key)) keep(k.row, *blob);
+    if (auto blob = store::readMetaBlob(s, *r.table, codec::encodeKey(r.pk))) keep(k.row, *blob);
   }
 }
 
