@@ -61,6 +61,10 @@ void Capture::touch(const TableInfo& table, Row pk, std::optional<Row> before) {
   rows_.push_back({&table, std::move(pk), std::move(before), std::nullopt, false});
 }
 
+Capture::Unhooked::Unhooked(Capture& c) : c_(c) { sqlite3_preupdate_hook(c_.s_.db.raw(), nullptr, nullptr); }
+
+Capture::Unhooked::~Unhooked() { sqlite3_preupdate_hook(c_.s_.db.raw(), &Capture::onPreupdate, &c_); }
+
 TouchedRows Capture::take() {
   TouchedRows out{std::move(rows_), afterStale_};
   clear();

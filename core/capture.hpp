@@ -57,6 +57,20 @@ class Capture {
   void clear();
   // Drops cached table pointers (the tables were reloaded). REQUIRES: !hasPending().
   void forgetTables() { lastTable_ = nullptr; }
+  // While alive, SQLite does not call the preupdate hook at all: for parley's own writes
+  // (row metadata, the log), which are never tracked, SQLite then skips preparing each row's
+  // images for the hook. REQUIRES: no tracked row changes while alive.
+  class Unhooked {
+   public:
+    explicit Unhooked(Capture& c);
+    ~Unhooked();
+    Unhooked(const Unhooked&) = delete;
+    Unhooked& operator=(const Unhooked&) = delete;
+
+   private:
+    Capture& c_;
+  };
+
   // True (once) if the commit hook refused a commit since the last call.
   bool takeRefusedCommit();
 

@@ -19,7 +19,10 @@ class Interner {
     if (lastSite_ < sites_.size() && sites_[lastSite_] == id) return lastSite_;
     return lastSite_ = intern(sites_, siteIndex_, id);
   }
-  std::uint32_t table(const std::string& name) { return intern(tables_, tableIndex_, name); }
+  std::uint32_t table(const std::string& name) {
+    if (lastTable_ < tables_.size() && tables_[lastTable_] == name) return lastTable_;
+    return lastTable_ = intern(tables_, tableIndex_, name);
+  }
   const std::vector<SiteId>& sites() const { return sites_; }
   const std::vector<std::string>& tables() const { return tables_; }
 
@@ -33,6 +36,7 @@ class Interner {
   std::vector<SiteId> sites_;
   std::unordered_map<SiteId, std::uint32_t, SiteIdHash> siteIndex_;
   std::uint32_t lastSite_ = UINT32_MAX;
+  std::uint32_t lastTable_ = UINT32_MAX;
   std::vector<std::string> tables_;
   std::unordered_map<std::string, std::uint32_t> tableIndex_;
 };
