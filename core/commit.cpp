@@ -23,8 +23,8 @@ struct PendingRow {
 };
 
 // What the transaction did to one row, or nullopt if nothing; bases not yet filled. Takes
-// the after-image's values.
-std::optional<RowChange> diffRow(const TableInfo& t, const TouchedRow& row, std::optional<Row>& after) {
+// the after-image's values and, if there is a change, the row's key.
+std::optional<RowChange> diffRow(const TableInfo& t, TouchedRow& row, std::optional<Row>& after) {
   const auto& before = row.before;
   if (!before && !after) return std::nullopt;
   RowOp op = !before ? RowOp::kInsert : !after ? RowOp::kDelete : RowOp::kUpdate;
@@ -34,7 +34,7 @@ std::optional<RowChange> diffRow(const TableInfo& t, const TouchedRow& row, std:
   if (changed == 0 && op == RowOp::kUpdate) return std::nullopt;
   RowChange c;
   c.table = t.name;
-  c.pk = row.pk;
+  c.pk = std::move(row.pk);
   c.op = op;
   c.columns.reserve(changed);
   for (std::uint32_t i = 0; i < t.columns.size(); ++i) {
@@ -113,13 +113,12 @@ class MetaWrites {
  public:
   explicit MetaWrites(SiteState& s) : s_(s) {}
   // `stable`: `meta` stays valid until flush().
-  void add(const TouchedRow& row, std::string_view meta, bool existed, bool stable) {
-    const TableInfo& t = *row.table;
-    if (!t.integerKey || row.pk.size() != 1 || row.pk[0].type() != Value::Type::kInteger)
-      return store::writeMetaBlob(s_, t, codec::encodeKey(row.pk), meta, existed);
+  void add(const TableInfo& t, const Row& pk, std::string_view meta, bool existed, bool stable) {
+    if (!t.integerKey || pk.size() != 1 || pk[0].type() != Value::Type::kInteger)
+      return store::writeMetaBlob(s_, t, codec::encodeKey(pk), meta, existed);
     auto b = std::find_if(batches_.begin(), batches_.end(), [&](const auto& x) { return x.first == &t; });
     if (b == batches_.end()) b = batches_.insert(batches_.end(), {&t, MetaBatch{}});
-    b->second.add(row.pk[0].asInteger(), meta, existed, stable);
+    b->second.add(pk[0].asInteger(), meta, existed, stable);
   }
   void flush() {
     for (auto& [table, batch] : batches_) batch.write(s_, *table);
@@ -161,9 +160,9 @@ std::optional<Transaction> commitLocal(SiteState& s, TouchedRows touched, bool r
   std::vector<store::UndoEntry> undo;
   for (auto& p : pending) {
     std::string_view meta = newMeta(s, local, p, txn, scratch, check);
-    writes.add(*p.touched, meta, p.metaBlob.has_value(), meta.data() != scratch.data());
+    writes.add(*p.touched->table, p.change.pk, meta, p.metaBlob.has_value(), meta.data() != scratch.data());
     if (recordUndo)
-      undo.push_back({p.touched->table->id, codec::encodeKey(p.touched->pk), owned(p.metaBlob), p.touched->before});
+      undo.push_back({p.touched->table->id, codec::encodeKey(p.change.pk), owned(p.metaBlob), p.touched->before});
     txn.rows.push_back(std::move(p.change));
   }
   writes.flush();

@@ -58,6 +58,7 @@ void TouchedMeta::readRowidTable(SiteState& s, const TableInfo& t, std::vector<K
   auto byKey = [](const Keyed& a, const Keyed& b) { return a.key < b.key; };
   if (!std::is_sorted(keys.begin(), keys.end(), byKey)) std::sort(keys.begin(), keys.end(), byKey);
   if (!worthScanning(keys.front().key, keys.back().key, keys.size())) return readOneByOne(s, rows_, keys);
+  arena_.reserve(arena_.size() + keys.size() * 48);  // about one small blob per key
   auto next = keys.begin();
   store::scanMetaBlobs(s, t, keys.front().key, keys.back().key, [&](std::int64_t rowid, std::string_view blob) {
     while (next != keys.end() && next->key < rowid) ++next;
