@@ -16,10 +16,10 @@
 namespace parley {
 namespace {
 
+// A touched row the transaction changed; its change is the transaction's row of the same index.
 struct PendingRow {
   const TouchedRow* touched;
   std::optional<std::string_view> metaBlob;
-  RowChange change;
 };
 
 // What the transaction did to one row, or nullopt if nothing; bases not yet filled. Takes
@@ -87,24 +87,24 @@ bool sameBases(const RowChange& a, const RowChange& b) {
   return true;
 }
 
-void checkFastPath(SiteState& s, const TableInfo& t, const PendingRow& p, std::string_view meta,
-                   const Transaction& txn) {
-  RowChange general = p.change;
-  if (foldGeneral(s, t, p, general, txn) == meta && sameBases(general, p.change)) return;
+void checkFastPath(SiteState& s, const TableInfo& t, const PendingRow& p, const RowChange& change,
+                   std::string_view meta, const Transaction& txn) {
+  RowChange general = change;
+  if (foldGeneral(s, t, p, general, txn) == meta && sameBases(general, change)) return;
   throw Error(Status::corruption(fmt::format(
       "commit: the fast metadata path differs from the general fold for a row of \"{}\"", t.name)));
 }
 
 // The new metadata of one pending row, from the fast path when it applies. Fills its bases.
-std::string_view newMeta(SiteState& s, LocalMeta& local, PendingRow& p, const Transaction& txn,
+std::string_view newMeta(SiteState& s, LocalMeta& local, const PendingRow& p, RowChange& change, const Transaction& txn,
                          std::string& scratch, bool check) {
   const TableInfo& t = *p.touched->table;
   std::string_view out;
-  if (!p.metaBlob && p.change.op == RowOp::kInsert) out = local.freshInsert(t);
-  else if (p.metaBlob && p.change.op == RowOp::kUpdate && local.update(t, *p.metaBlob, p.change, scratch))
+  if (!p.metaBlob && change.op == RowOp::kInsert) out = local.freshInsert(t);
+  else if (p.metaBlob && change.op == RowOp::kUpdate && local.update(t, *p.metaBlob, change, scratch))
     out = scratch;
-  else return scratch = foldGeneral(s, t, p, p.change, txn);
-  if (check) checkFastPath(s, t, p, out, txn);
+  else return scratch = foldGeneral(s, t, p, change, txn);
+  if (check) checkFastPath(s, t, p, change, out, txn);
   return out;
 }
 
@@ -140,12 +140,16 @@ std::optional<Transaction> commitLocal(SiteState& s, TouchedRows touched, bool r
   bool check = checkingCapture();
   TouchedMeta stored(s, touched.rows);
   std::vector<PendingRow> pending;
+  std::vector<RowChange> changes;  // becomes the transaction's rows: built in place, not moved
   pending.reserve(touched.rows.size());
+  changes.reserve(touched.rows.size());
   for (std::size_t i = 0; i < touched.rows.size(); ++i) {
     auto& row = touched.rows[i];
     auto after = afterImage(s, row, touched.afterStale, check);
     auto change = diffRow(*row.table, row, after);
-    if (change) pending.push_back({&row, stored.blob(i), std::move(*change)});
+    if (!change) continue;
+    pending.push_back({&row, stored.blob(i)});
+    changes.push_back(std::move(*change));
   }
   if (pending.empty()) return std::nullopt;
 
@@ -153,17 +157,18 @@ std::optional<Transaction> commitLocal(SiteState& s, TouchedRows touched, bool r
   txn.dot = {s.id, s.vector.get(s.id) + 1};
   txn.context = s.vector;
   txn.hlc = s.hlc.now();
-  txn.rows.reserve(pending.size());
+  txn.rows = std::move(changes);
   LocalMeta local(s, txn);
   std::string scratch;
   MetaWrites writes(s);
   std::vector<store::UndoEntry> undo;
-  for (auto& p : pending) {
-    std::string_view meta = newMeta(s, local, p, txn, scratch, check);
-    writes.add(*p.touched->table, p.change.pk, meta, p.metaBlob.has_value(), meta.data() != scratch.data());
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    const PendingRow& p = pending[i];
+    RowChange& change = txn.rows[i];
+    std::string_view meta = newMeta(s, local, p, change, txn, scratch, check);
+    writes.add(*p.touched->table, change.pk, meta, p.metaBlob.has_value(), meta.data() != scratch.data());
     if (recordUndo)
-      undo.push_back({p.touched->table->id, codec::encodeKey(p.change.pk), owned(p.metaBlob), p.touched->before});
-    txn.rows.push_back(std::move(p.change));
+      undo.push_back({p.touched->table->id, codec::encodeKey(change.pk), owned(p.metaBlob), p.touched->before});
   }
   writes.flush();
   store::appendLog(s, txn, encodeTransaction(txn), false);
