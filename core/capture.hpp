@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "chunked.hpp"
 #include "parley/value.hpp"
 #include "slot_index.hpp"
 #include "state.hpp"
@@ -34,7 +35,7 @@ struct TouchedRow {
 };
 
 struct TouchedRows {
-  std::vector<TouchedRow> rows;  // in first-touch order
+  Chunked<TouchedRow> rows;  // in first-touch order
   bool afterStale = false;       // some change may have been undone: re-read every row
 };
 
@@ -96,7 +97,7 @@ class Capture {
   std::size_t addOrFind(const TableInfo& table, const Row& pk);
   std::size_t addOrFindInt(const TableInfo& table, std::int64_t key);
 
-  std::vector<TouchedRow> rows_;
+  Chunked<TouchedRow> rows_;
   SlotIndex intIndex_;
   struct LastInt {
     std::int64_t table = 0;

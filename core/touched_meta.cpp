@@ -21,7 +21,7 @@ bool worthScanning(std::int64_t lo, std::int64_t hi, std::size_t count) {
 
 }  // namespace
 
-TouchedMeta::TouchedMeta(SiteState& s, const std::vector<TouchedRow>& rows) : rows_(rows), spans_(rows.size()) {
+TouchedMeta::TouchedMeta(SiteState& s, const Chunked<TouchedRow>& rows) : rows_(rows), spans_(rows.size()) {
   // Group the rows of rowid-keyed tables by table (a commit touches few tables).
   std::vector<std::pair<const TableInfo*, std::vector<Keyed>>> groups;
   std::vector<Keyed> others;
@@ -66,7 +66,7 @@ void TouchedMeta::readRowidTable(SiteState& s, const TableInfo& t, std::vector<K
   });
 }
 
-void TouchedMeta::readOneByOne(SiteState& s, const std::vector<TouchedRow>& rows, const std::vector<Keyed>& keys) {
+void TouchedMeta::readOneByOne(SiteState& s, const Chunked<TouchedRow>& rows, const std::vector<Keyed>& keys) {
   for (const Keyed& k : keys) {
     const TouchedRow& r = rows[k.row];
     if (auto blob = store::readMetaBlob(s, *r.table, codec::encodeKey(r.pk))) keep(k.row, *blob);

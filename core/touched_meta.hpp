@@ -21,7 +21,7 @@ namespace parley {
 
 class TouchedMeta {
  public:
-  TouchedMeta(SiteState& s, const std::vector<TouchedRow>& rows);
+  TouchedMeta(SiteState& s, const Chunked<TouchedRow>& rows);
   // The blob of rows[i]; nullopt if the row has no metadata.
   std::optional<std::string_view> blob(std::size_t i) const;
 
@@ -37,9 +37,9 @@ class TouchedMeta {
   };
   void keep(std::size_t row, std::string_view blob);
   void readRowidTable(SiteState& s, const TableInfo& t, std::vector<Keyed> keys);
-  void readOneByOne(SiteState& s, const std::vector<TouchedRow>& rows, const std::vector<Keyed>& keys);
+  void readOneByOne(SiteState& s, const Chunked<TouchedRow>& rows, const std::vector<Keyed>& keys);
 
-  const std::vector<TouchedRow>& rows_;
+  const Chunked<TouchedRow>& rows_;
   std::string arena_;
   std::vector<Span> spans_;
 };
