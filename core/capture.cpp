@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "codec.hpp"
+#include "meta_batch.hpp"
 
 namespace parley {
 namespace {
@@ -29,6 +30,7 @@ Capture::Capture(SiteState& state) : s_(state) {
   sqlite3* db = s_.db.raw();
   sqlite3_create_function_v2(db, "parley_guard", -1, SQLITE_UTF8, nullptr, guardFunction, nullptr,
                              nullptr, nullptr);
+  registerMetaBatch(db);  // commitLocal writes row metadata through it
   sqlite3_preupdate_hook(db, &Capture::onPreupdate, this);
   sqlite3_commit_hook(db, &Capture::onCommit, this);
   sqlite3_rollback_hook(db, &Capture::onRollback, this);
@@ -41,18 +43,27 @@ Capture::~Capture() {
   sqlite3_rollback_hook(db, nullptr, nullptr);
 }
 
+std::size_t Capture::addOrFindInt(const TableInfo& table, std::int64_t key) {
+  // An UPDATE shows each row twice in a row (old image, new image): remember the last.
+  if (lastInt_.table == table.id && lastInt_.key == key && lastInt_.slot < rows_.size()) return lastInt_.slot;
+  lastInt_ = {table.id, key, intIndex_.findOrAdd(table.id, key, rows_.size())};
+  return lastInt_.slot;
+}
+
 std::size_t Capture::addOrFind(const TableInfo& table, const Row& pk) {
-  if (pk.size() == 1 && pk[0].type() == Value::Type::kInteger)
-    return intIndex_.try_emplace(IntSlot{table.id, pk[0].asInteger()}, rows_.size()).first->second;
+  if (pk.size() == 1 && pk[0].type() == Value::Type::kInteger) return addOrFindInt(table, pk[0].asInteger());
   slotKey(slotScratch_, table, pk);
   return index_.try_emplace(slotScratch_, rows_.size()).first->second;
 }
 
 void Capture::touch(const TableInfo& table, Row pk, std::optional<Row> before) {
   if (addOrFind(table, pk) != rows_.size()) return;
-  std::string key = codec::encodeKey(pk);
-  rows_.push_back({&table, std::move(pk), std::move(key), std::move(before), std::nullopt, false});
+  rows_.push_back({&table, std::move(pk), std::move(before), std::nullopt, false});
 }
+
+Capture::Unhooked::Unhooked(Capture& c) : c_(c) { sqlite3_preupdate_hook(c_.s_.db.raw(), nullptr, nullptr); }
+
+Capture::Unhooked::~Unhooked() { sqlite3_preupdate_hook(c_.s_.db.raw(), &Capture::onPreupdate, &c_); }
 
 TouchedRows Capture::take() {
   TouchedRows out{std::move(rows_), afterStale_};
@@ -63,6 +74,7 @@ TouchedRows Capture::take() {
 void Capture::clear() {
   rows_.clear();
   intIndex_.clear();
+  lastInt_ = {};
   index_.clear();
   afterStale_ = false;
 }
@@ -86,33 +98,39 @@ Row Capture::image(sqlite3* db, const TableInfo& table, ValueGetter get) const {
   return row;
 }
 
-std::size_t Capture::slot(sqlite3* db, const TableInfo& table, ValueGetter get) {
+std::size_t Capture::slot(sqlite3* db, const TableInfo& table, ValueGetter get, sqlite3_int64 rowid) {
   pkScratch_.clear();
-  for (auto k : table.pk) pkScratch_.push_back(preupdateValue(db, get, static_cast<int>(k)));
-  std::size_t at = addOrFind(table, pkScratch_);
-  if (at != rows_.size()) return at;
+  std::size_t at;
+  if (table.integerKey) {  // the key is the rowid: no need to read it
+    at = addOrFindInt(table, rowid);
+    if (at != rows_.size()) return at;
+    pkScratch_.push_back(Value::integer(rowid));
+  } else {
+    for (auto k : table.pk) pkScratch_.push_back(preupdateValue(db, get, static_cast<int>(k)));
+    at = addOrFind(table, pkScratch_);
+    if (at != rows_.size()) return at;
+  }
   // First seen through its old image: present when the transaction began; through its new
   // image (an insert, or the new key of a key-changing update): absent.
   std::optional<Row> before;
   if (get == sqlite3_preupdate_old) before = image(db, table, get);
-  std::string key = codec::encodeKey(pkScratch_);
-  rows_.push_back({&table, pkScratch_, std::move(key), std::move(before), std::nullopt, true});
+  rows_.push_back({&table, pkScratch_, std::move(before), std::nullopt, true});
   return at;
 }
 
 void Capture::onPreupdate(void* self, sqlite3* db, int op, const char* dbName, const char* tableName,
-                          sqlite3_int64, sqlite3_int64) {
+                          sqlite3_int64 oldKey, sqlite3_int64 newKey) {
   auto* c = static_cast<Capture*>(self);
   if (c->suspended_ || std::strcmp(dbName, "main") != 0) return;
   const TableInfo* table = c->lookup(tableName);
   if (!table) return;
   if (op == SQLITE_DELETE || op == SQLITE_UPDATE) {
     // The old key's row is gone unless the update keeps its key (then overwritten below).
-    std::size_t old = c->slot(db, *table, sqlite3_preupdate_old);
+    std::size_t old = c->slot(db, *table, sqlite3_preupdate_old, oldKey);
     c->rows_[old].after.reset();
   }
   if (op == SQLITE_INSERT || op == SQLITE_UPDATE) {
-    std::size_t now = c->slot(db, *table, sqlite3_preupdate_new);
+    std::size_t now = c->slot(db, *table, sqlite3_preupdate_new, newKey);
     c->rows_[now].after = c->image(db, *table, sqlite3_preupdate_new);
   }
 }

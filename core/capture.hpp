@@ -19,7 +19,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "chunked.hpp"
 #include "parley/value.hpp"
+#include "slot_index.hpp"
 #include "state.hpp"
 
 namespace parley {
@@ -27,14 +29,13 @@ namespace parley {
 struct TouchedRow {
   const TableInfo* table = nullptr;
   Row pk;
-  std::string key;            // codec::encodeKey(pk)
   std::optional<Row> before;  // nullopt: absent when the transaction began
   std::optional<Row> after;   // after the last change the hook saw; nullopt: absent
   bool afterKnown = true;     // false: touched without a change, `after` must be read
 };
 
 struct TouchedRows {
-  std::vector<TouchedRow> rows;  // in first-touch order
+  Chunked<TouchedRow> rows;  // in first-touch order
   bool afterStale = false;       // some change may have been undone: re-read every row
 };
 
@@ -57,6 +58,20 @@ class Capture {
   void clear();
   // Drops cached table pointers (the tables were reloaded). REQUIRES: !hasPending().
   void forgetTables() { lastTable_ = nullptr; }
+  // While alive, SQLite does not call the preupdate hook at all: for parley's own writes
+  // (row metadata, the log), which are never tracked, SQLite then skips preparing each row's
+  // images for the hook. REQUIRES: no tracked row changes while alive.
+  class Unhooked {
+   public:
+    explicit Unhooked(Capture& c);
+    ~Unhooked();
+    Unhooked(const Unhooked&) = delete;
+    Unhooked& operator=(const Unhooked&) = delete;
+
+   private:
+    Capture& c_;
+  };
+
   // True (once) if the commit hook refused a commit since the last call.
   bool takeRefusedCommit();
 
@@ -68,7 +83,8 @@ class Capture {
   using ValueGetter = int (*)(sqlite3*, int, sqlite3_value**);
   // The position in rows_ of the row whose key is in `get`'s image, added if new (with that
   // image as its before-image when `get` reads the old one).
-  std::size_t slot(sqlite3* db, const TableInfo& table, ValueGetter get);
+  // `rowid`: the row's rowid as the hook gave it (its key, if table.integerKey).
+  std::size_t slot(sqlite3* db, const TableInfo& table, ValueGetter get, sqlite3_int64 rowid);
   Row image(sqlite3* db, const TableInfo& table, ValueGetter get) const;
   const TableInfo* lookup(const char* name);
 
@@ -76,22 +92,18 @@ class Capture {
   bool suspended_ = false;
   bool refusedCommit_ = false;
   bool afterStale_ = false;
-  // rows_ positions by (table id, key): integer keys of single-column keys directly, others
-  // by their encoding.
-  struct IntSlot {
-    std::int64_t table;
-    std::int64_t key;
-    friend bool operator==(const IntSlot&, const IntSlot&) = default;
-  };
-  struct IntSlotHash {
-    std::size_t operator()(const IntSlot& s) const noexcept {
-      return static_cast<std::size_t>(static_cast<std::uint64_t>(s.key) * 0x9E3779B97F4A7C15ULL ^ static_cast<std::uint64_t>(s.table));
-    }
-  };
+  // rows_ positions by (table id, key): integer keys of single-column keys in a flat index,
+  // others by their encoding.
   std::size_t addOrFind(const TableInfo& table, const Row& pk);
+  std::size_t addOrFindInt(const TableInfo& table, std::int64_t key);
 
-  std::vector<TouchedRow> rows_;
-  std::unordered_map<IntSlot, std::size_t, IntSlotHash> intIndex_;
+  Chunked<TouchedRow> rows_;
+  SlotIndex intIndex_;
+  struct LastInt {
+    std::int64_t table = 0;
+    std::int64_t key = 0;
+    std::size_t slot = SIZE_MAX;
+  } lastInt_;
   std::unordered_map<std::string, std::size_t> index_;
   const TableInfo* lastTable_ = nullptr;
   Row pkScratch_;

@@ -1,51 +1,71 @@
 #include "commit.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <fmt/format.h>
 
+#include "codec.hpp"
 #include "fold.hpp"
+#include "local_meta.hpp"
+#include "meta_batch.hpp"
 #include "store.hpp"
+#include "touched_meta.hpp"
 #include "parley/txn_codec.hpp"
 
 namespace parley {
 namespace {
 
+// A touched row the transaction changed; its change is the transaction's row of the same index.
 struct PendingRow {
   const TouchedRow* touched;
-  std::optional<std::string> metaBlob;
-  std::optional<RowMeta> meta;
-  RowChange change;
+  std::optional<std::string_view> metaBlob;
 };
 
-Dots cellBase(const std::optional<RowMeta>& meta, std::size_t column) {
-  if (!meta || !meta->cells[column]) return {};
-  return meta->cells[column]->dots;
-}
-
-// What the transaction did to one row, or nullopt if nothing.
-std::optional<RowChange> diffRow(const TableInfo& t, const TouchedRow& row, const std::optional<Row>& after,
-                                 const std::optional<RowMeta>& meta) {
+// What the transaction did to one row, or nullopt if nothing; bases not yet filled. Takes
+// the after-image's values and, if there is a change, the row's key.
+std::optional<RowChange> diffRow(const TableInfo& t, TouchedRow& row, std::optional<Row>& after) {
   const auto& before = row.before;
   if (!before && !after) return std::nullopt;
+  RowOp op = !before ? RowOp::kInsert : !after ? RowOp::kDelete : RowOp::kUpdate;
+  std::size_t changed = 0;
+  for (std::uint32_t i = 0; i < t.columns.size(); ++i)
+    changed += !t.isKey[i] && (op != RowOp::kUpdate || !((*before)[i] == (*after)[i]));
+  if (changed == 0 && op == RowOp::kUpdate) return std::nullopt;
   RowChange c;
   c.table = t.name;
-  c.pk = row.pk;
-  c.op = !before ? RowOp::kInsert : !after ? RowOp::kDelete : RowOp::kUpdate;
-  if (meta) c.rowBase = meta->existence.dots;
+  c.pk = std::move(row.pk);
+  c.op = op;
+  c.columns.reserve(changed);
   for (std::uint32_t i = 0; i < t.columns.size(); ++i) {
-    if (t.isKey[i]) continue;
-    Value oldValue = before ? (*before)[i] : Value::null();
-    Value newValue = after ? (*after)[i] : Value::null();
-    if (c.op == RowOp::kUpdate && oldValue == newValue) continue;
-    c.columns.push_back({i, std::move(oldValue), std::move(newValue), cellBase(meta, i)});
+    if (t.isKey[i] || (op == RowOp::kUpdate && (*before)[i] == (*after)[i])) continue;
+    c.columns.push_back({i, before ? (*before)[i] : Value(), after ? std::move((*after)[i]) : Value(), {}});
   }
-  if (c.op == RowOp::kUpdate && c.columns.empty()) return std::nullopt;
   return c;
 }
 
-// PARLEY_CHECK_CAPTURE=1 (a debugging aid for the capture's after-images): re-read every
-// row anyway and fail the commit if the hook's image differs from the stored row.
+// The bases of a change: the dots of the row's and each written cell's version it read.
+void fillBases(RowChange& c, const std::optional<RowMeta>& meta) {
+  c.rowBase = meta ? meta->existence.dots : Dots{};
+  for (auto& w : c.columns)
+    w.base = meta && meta->cells[w.column] ? meta->cells[w.column]->dots : Dots{};
+}
+
+// The general path: decode, fold, encode. Fills the change's bases.
+std::string foldGeneral(SiteState& s, const TableInfo& t, const PendingRow& p, RowChange& change,
+                        const Transaction& txn) {
+  std::optional<RowMeta> meta;
+  if (p.metaBlob) meta = decodeRowMeta(*p.metaBlob, s.sites, t.columns.size());
+  fillBases(change, meta);
+  // Every local write supersedes what it read, so the fold only produces the new metadata.
+  FoldStep step = foldRow(t, {std::move(meta), p.touched->before}, change, txn);
+  return encodeRowMeta(step.meta, s.db, s.sites);
+}
+
+// PARLEY_CHECK_CAPTURE=1 (a debugging aid for the capture's after-images and the fast
+// metadata paths): re-read every row anyway and fail the commit if the hook's image differs
+// from the stored row, and fold every row the general way too and fail the commit if the
+// fast path's metadata or bases differ.
 bool checkingCapture() {
   const char* v = std::getenv("PARLEY_CHECK_CAPTURE");
   return v && *v && *v != '0';
@@ -60,19 +80,76 @@ std::optional<Row> afterImage(SiteState& s, TouchedRow& row, bool stale, bool ch
   return std::move(row.after);
 }
 
+bool sameBases(const RowChange& a, const RowChange& b) {
+  if (a.rowBase != b.rowBase || a.columns.size() != b.columns.size()) return false;
+  for (std::size_t i = 0; i < a.columns.size(); ++i)
+    if (a.columns[i].base != b.columns[i].base) return false;
+  return true;
+}
+
+void checkFastPath(SiteState& s, const TableInfo& t, const PendingRow& p, const RowChange& change,
+                   std::string_view meta, const Transaction& txn) {
+  RowChange general = change;
+  if (foldGeneral(s, t, p, general, txn) == meta && sameBases(general, change)) return;
+  throw Error(Status::corruption(fmt::format(
+      "commit: the fast metadata path differs from the general fold for a row of \"{}\"", t.name)));
+}
+
+// The new metadata of one pending row, from the fast path when it applies. Fills its bases.
+std::string_view newMeta(SiteState& s, LocalMeta& local, const PendingRow& p, RowChange& change, const Transaction& txn,
+                         std::string& scratch, bool check) {
+  const TableInfo& t = *p.touched->table;
+  std::string_view out;
+  if (!p.metaBlob && change.op == RowOp::kInsert) out = local.freshInsert(t);
+  else if (p.metaBlob && change.op == RowOp::kUpdate && local.update(t, *p.metaBlob, change, scratch))
+    out = scratch;
+  else return scratch = foldGeneral(s, t, p, change, txn);
+  if (check) checkFastPath(s, t, p, change, out, txn);
+  return out;
+}
+
+// Metadata writes of the commit: rowid-keyed tables' in one batch per table, others row by row.
+class MetaWrites {
+ public:
+  explicit MetaWrites(SiteState& s) : s_(s) {}
+  // `stable`: `meta` stays valid until flush().
+  void add(const TableInfo& t, const Row& pk, std::string_view meta, bool existed, bool stable) {
+    if (!t.integerKey || pk.size() != 1 || pk[0].type() != Value::Type::kInteger)
+      return store::writeMetaBlob(s_, t, codec::encodeKey(pk), meta, existed);
+    auto b = std::find_if(batches_.begin(), batches_.end(), [&](const auto& x) { return x.first == &t; });
+    if (b == batches_.end()) b = batches_.insert(batches_.end(), {&t, MetaBatch{}});
+    b->second.add(pk[0].asInteger(), meta, existed, stable);
+  }
+  void flush() {
+    for (auto& [table, batch] : batches_) batch.write(s_, *table);
+  }
+
+ private:
+  SiteState& s_;
+  std::vector<std::pair<const TableInfo*, MetaBatch>> batches_;
+};
+
+std::optional<std::string> owned(std::optional<std::string_view> blob) {
+  if (!blob) return std::nullopt;
+  return std::string(*blob);
+}
+
 }  // namespace
 
 std::optional<Transaction> commitLocal(SiteState& s, TouchedRows touched, bool recordUndo) {
-  std::vector<PendingRow> pending;
-  pending.reserve(touched.rows.size());
   bool check = checkingCapture();
-  for (auto& row : touched.rows) {
+  TouchedMeta stored(s, touched.rows);
+  std::vector<PendingRow> pending;
+  std::vector<RowChange> changes;  // becomes the transaction's rows: built in place, not moved
+  pending.reserve(touched.rows.size());
+  changes.reserve(touched.rows.size());
+  for (std::size_t i = 0; i < touched.rows.size(); ++i) {
+    auto& row = touched.rows[i];
     auto after = afterImage(s, row, touched.afterStale, check);
-    auto blob = store::readMetaBlob(s, *row.table, row.key);
-    std::optional<RowMeta> meta;
-    if (blob) meta = decodeRowMeta(*blob, s.sites, row.table->columns.size());
-    auto change = diffRow(*row.table, row, after, meta);
-    if (change) pending.push_back({&row, std::move(blob), std::move(meta), std::move(*change)});
+    auto change = diffRow(*row.table, row, after);
+    if (!change) continue;
+    pending.push_back({&row, stored.blob(i)});
+    changes.push_back(std::move(*change));
   }
   if (pending.empty()) return std::nullopt;
 
@@ -80,15 +157,20 @@ std::optional<Transaction> commitLocal(SiteState& s, TouchedRows touched, bool r
   txn.dot = {s.id, s.vector.get(s.id) + 1};
   txn.context = s.vector;
   txn.hlc = s.hlc.now();
+  txn.rows = std::move(changes);
+  LocalMeta local(s, txn);
+  std::string scratch;
+  MetaWrites writes(s);
   std::vector<store::UndoEntry> undo;
-  for (auto& p : pending) {
-    const TableInfo& t = *p.touched->table;
-    // Every local write supersedes what it read, so the fold only produces the new metadata.
-    FoldStep step = foldRow(t, {p.meta, p.touched->before}, p.change, txn);
-    store::writeMeta(s, t, p.touched->key, step.meta, p.metaBlob.has_value());
-    if (recordUndo) undo.push_back({t.id, p.touched->key, std::move(p.metaBlob), p.touched->before});
-    txn.rows.push_back(std::move(p.change));
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    const PendingRow& p = pending[i];
+    RowChange& change = txn.rows[i];
+    std::string_view meta = newMeta(s, local, p, change, txn, scratch, check);
+    writes.add(*p.touched->table, change.pk, meta, p.metaBlob.has_value(), meta.data() != scratch.data());
+    if (recordUndo)
+      undo.push_back({p.touched->table->id, codec::encodeKey(change.pk), owned(p.metaBlob), p.touched->before});
   }
+  writes.flush();
   store::appendLog(s, txn, encodeTransaction(txn), false);
   if (recordUndo) store::saveUndo(s, txn.dot, undo);
   s.frontier = txn.stamp();

@@ -209,6 +209,7 @@ struct Site::Impl {
   void recordPending() {
     if (!capture.hasPending()) return;
     refresh(false);
+    Capture::Unhooked unhooked(capture);  // commitLocal writes only parley's own tables
     commitLocal(state, capture.take(), state.orderSensitive());
   }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "parley/status.hpp"
 #include "parley/value.hpp"
@@ -75,6 +76,8 @@ class Db {
   // A cached prepared statement for `sql`, reset and ready to bind. Keyed by the text's
   // address (string literals, TableInfo's SQL), checked against the text itself.
   Stmt& cached(std::string_view sql);
+  // cached() for SQL built at run time: the text is kept once, so its address is stable.
+  Stmt& cachedText(std::string_view sql) { return cached(*texts_.emplace(sql).first); }
   // Resets every cached statement, ending the read snapshots they may hold.
   void resetAll();
   // Drops every cached statement (after schema changes of our own).
@@ -92,6 +95,7 @@ class Db {
     Stmt stmt;
   };
   std::unordered_map<const char*, Cached> cache_;
+  std::unordered_set<std::string> texts_;  // cachedText()'s texts
 };
 
 // The first line of an SQLite error message, for a one-line user error.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "codec.hpp"
 #include "parley/txn_codec.hpp"
 
@@ -118,6 +120,29 @@ void writeMetaBlob(SiteState& s, const TableInfo& t, std::string_view key, std::
 
 void writeMeta(SiteState& s, const TableInfo& t, std::string_view key, const RowMeta& m, bool existed) {
   writeMetaBlob(s, t, key, encodeRowMeta(m, s.db, s.sites), existed);
+}
+
+// The metadata table's name is the catalog's (prepareMetaSql): "parley_rows_<table id>".
+std::optional<std::int64_t> maxMetaRowid(SiteState& s, const TableInfo& t) {
+  auto& st = s.db.cachedText(fmt::format("SELECT max(pk) FROM \"parley_rows_{}\"", t.id));
+  if (!st.step() || st.isNull(0)) return std::nullopt;
+  std::int64_t max = st.int64(0);
+  st.reset();
+  return max;
+}
+
+sql::Stmt& metaRangeStatement(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64_t hi) {
+  auto& st = s.db.cachedText(fmt::format("SELECT pk, meta FROM \"parley_rows_{}\" WHERE pk BETWEEN ?1 AND ?2", t.id));
+  st.bind(1, lo).bind(2, hi);
+  return st;
+}
+
+void writeMetaBlobAt(SiteState& s, const TableInfo& t, std::int64_t rowid, std::string_view blob, bool existed) {
+  auto& st = s.db.cached(existed ? t.metaUpdate : t.metaInsert);
+  st.bind(1, rowid);
+  sqlite3_bind_blob64(st.raw(), 2, blob.empty() ? "" : blob.data(), blob.size(), SQLITE_STATIC);
+  st.run();
+  st.reset();  // drops the binding of `blob` before it goes away
 }
 
 void deleteMeta(SiteState& s, const TableInfo& t, std::string_view key) {

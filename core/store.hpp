@@ -48,6 +48,16 @@ inline std::int64_t logKey(std::int64_t site, std::uint64_t seq) {
   return static_cast<std::int64_t>(static_cast<std::uint64_t>(site) << kLogSeqBits | seq);
 }
 
+// Bulk access to row metadata of a table whose key is its rowid (t.integerKey), for commits
+// of many rows. The greatest rowid with metadata; nullopt if none.
+std::optional<std::int64_t> maxMetaRowid(SiteState& s, const TableInfo& t);
+// Calls visit(rowid, blob) for every row with metadata and lo <= rowid <= hi, in rowid order,
+// through one statement. `blob` is valid only during the call. visit must not write.
+template <class Visit>
+void scanMetaBlobs(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64_t hi, Visit&& visit);
+// writeMetaBlob for a rowid; `blob` is not copied (it must outlive the call only).
+void writeMetaBlobAt(SiteState& s, const TableInfo& t, std::int64_t rowid, std::string_view blob, bool existed);
+
 // Appends a transaction to the log with the fold's decision on it, and advances the site's
 // vector to its dot.
 void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool rejected);
@@ -86,5 +96,14 @@ void saveUndo(SiteState& s, const Dot& dot, const std::vector<UndoEntry>& entrie
 std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot);
 
 VersionVector loadVector(SiteState& s);
+
+// The statement behind scanMetaBlobs, bound and ready to step.
+sql::Stmt& metaRangeStatement(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64_t hi);
+
+template <class Visit>
+void scanMetaBlobs(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64_t hi, Visit&& visit) {
+  sql::Stmt& st = metaRangeStatement(s, t, lo, hi);
+  while (st.step()) visit(st.int64(0), st.blob(1));
+}
 
 }  // namespace parley::store

@@ -14,8 +14,15 @@ constexpr std::size_t kMaxTransactionBytes = std::size_t{512} << 20;  // 512 MiB
 // Interns sites and tables so each is written once per transaction.
 class Interner {
  public:
-  std::uint32_t site(const SiteId& id) { return intern(sites_, siteIndex_, id); }
-  std::uint32_t table(const std::string& name) { return intern(tables_, tableIndex_, name); }
+  std::uint32_t site(const SiteId& id) {
+    // Most dots of a transaction name one or two sites: remember the last.
+    if (lastSite_ < sites_.size() && sites_[lastSite_] == id) return lastSite_;
+    return lastSite_ = intern(sites_, siteIndex_, id);
+  }
+  std::uint32_t table(const std::string& name) {
+    if (lastTable_ < tables_.size() && tables_[lastTable_] == name) return lastTable_;
+    return lastTable_ = intern(tables_, tableIndex_, name);
+  }
   const std::vector<SiteId>& sites() const { return sites_; }
   const std::vector<std::string>& tables() const { return tables_; }
 
@@ -28,6 +35,8 @@ class Interner {
   }
   std::vector<SiteId> sites_;
   std::unordered_map<SiteId, std::uint32_t, SiteIdHash> siteIndex_;
+  std::uint32_t lastSite_ = UINT32_MAX;
+  std::uint32_t lastTable_ = UINT32_MAX;
   std::vector<std::string> tables_;
   std::unordered_map<std::string, std::uint32_t> tableIndex_;
 };

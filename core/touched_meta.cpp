@@ -1,0 +1,76 @@
+#include "touched_meta.hpp"
+
+#include <algorithm>
+
+#include "codec.hpp"
+#include "store.hpp"
+
+namespace parley {
+namespace {
+
+// A range scan reads every row with metadata in the range; worth it when the touched keys
+// fill at least a quarter of it and there are enough of them to amortise the statement.
+constexpr std::size_t kScanMinRows = 32;
+constexpr std::uint64_t kScanMaxSpread = 4;
+
+bool worthScanning(std::int64_t lo, std::int64_t hi, std::size_t count) {
+  if (count < kScanMinRows) return false;
+  auto width = static_cast<std::uint64_t>(hi) - static_cast<std::uint64_t>(lo);  // hi >= lo
+  return width / kScanMaxSpread < count;
+}
+
+}  // namespace
+
+TouchedMeta::TouchedMeta(SiteState& s, const Chunked<TouchedRow>& rows) : rows_(rows), spans_(rows.size()) {
+  // Group the rows of rowid-keyed tables by table (a commit touches few tables).
+  std::vector<std::pair<const TableInfo*, std::vector<Keyed>>> groups;
+  std::vector<Keyed> others;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const TouchedRow& r = rows[i];
+    if (!r.table->integerKey || r.pk.size() != 1 || r.pk[0].type() != Value::Type::kInteger) {
+      others.push_back({0, i});
+      continue;
+    }
+    auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& x) { return x.first == r.table; });
+    if (g == groups.end()) g = groups.insert(groups.end(), {r.table, {}});
+    g->second.push_back({r.pk[0].asInteger(), i});
+  }
+  for (auto& [table, keys] : groups) readRowidTable(s, *table, std::move(keys));
+  readOneByOne(s, rows, others);
+}
+
+std::optional<std::string_view> TouchedMeta::blob(std::size_t i) const {
+  const Span& sp = spans_[i];
+  if (!sp.found) return std::nullopt;
+  return std::string_view(arena_).substr(sp.offset, sp.size);
+}
+
+void TouchedMeta::keep(std::size_t row, std::string_view blob) {
+  spans_[row] = {arena_.size(), static_cast<std::uint32_t>(blob.size()), true};
+  arena_.append(blob);
+}
+
+void TouchedMeta::readRowidTable(SiteState& s, const TableInfo& t, std::vector<Keyed> keys) {
+  auto max = store::maxMetaRowid(s, t);
+  if (!max) return;
+  std::erase_if(keys, [&](const Keyed& k) { return k.key > *max; });
+  if (keys.empty()) return;
+  auto byKey = [](const Keyed& a, const Keyed& b) { return a.key < b.key; };
+  if (!std::is_sorted(keys.begin(), keys.end(), byKey)) std::sort(keys.begin(), keys.end(), byKey);
+  if (!worthScanning(keys.front().key, keys.back().key, keys.size())) return readOneByOne(s, rows_, keys);
+  arena_.reserve(arena_.size() + keys.size() * 48);  // about one small blob per key
+  auto next = keys.begin();
+  store::scanMetaBlobs(s, t, keys.front().key, keys.back().key, [&](std::int64_t rowid, std::string_view blob) {
+    while (next != keys.end() && next->key < rowid) ++next;
+    if (next != keys.end() && next->key == rowid) keep(next->row, blob);
+  });
+}
+
+void TouchedMeta::readOneByOne(SiteState& s, const Chunked<TouchedRow>& rows, const std::vector<Keyed>& keys) {
+  for (const Keyed& k : keys) {
+    const TouchedRow& r = rows[k.row];
+    if (auto blob = store::readMetaBlob(s, *r.table, codec::encodeKey(r.pk))) keep(k.row, *blob);
+  }
+}
+
+}  // namespace parley
