@@ -68,8 +68,14 @@ void VersionVector::meet(const VersionVector& other) {
 }
 
 bool VersionVector::leq(const VersionVector& other) const {
-  return std::all_of(entries_.begin(), entries_.end(),
-                     [&](const Entry& e) { return e.second <= other.get(e.first); });
+  // One walk over both sorted lists: every entry of *this must meet an entry of `other` at
+  // least as high.
+  auto b = other.entries_.begin();
+  for (const auto& [site, seq] : entries_) {
+    while (b != other.entries_.end() && b->first < site) ++b;
+    if (b == other.entries_.end() || b->first != site || b->second < seq) return false;
+  }
+  return true;
 }
 
 CausalOrder VersionVector::compare(const VersionVector& other) const {
