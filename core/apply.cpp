@@ -9,6 +9,7 @@
 #include "conflict_log.hpp"
 #include "fold.hpp"
 #include "row_batch.hpp"
+#include "row_meta_encoder.hpp"
 #include "store.hpp"
 #include "parley/txn_codec.hpp"
 

@@ -106,7 +106,23 @@ void Writer::row(const Row& r) {
 }
 
 std::uint64_t Reader::varint() {
-  if (pos_ < in_.size() && static_cast<std::uint8_t>(in_[pos_]) < 0x80) return static_cast<std::uint8_t>(in_[pos_++]);
+  const auto* p = reinterpret_cast<const std::uint8_t*>(in_.data()) + pos_;
+  std::size_t left = in_.size() - pos_;
+  if (left > 0 && p[0] < 0x80) {
+    ++pos_;
+    return p[0];
+  }
+  if (left >= 10) {  // the longest varint fits: no bounds check per byte
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < 10; ++i) {
+      v |= static_cast<std::uint64_t>(p[i] & 0x7f) << (7 * i);
+      if (!(p[i] & 0x80)) {
+        pos_ += i + 1;
+        return v;
+      }
+    }
+    fail("overlong varint");
+  }
   std::uint64_t v = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     if (pos_ >= in_.size()) fail("truncated varint");

@@ -1,6 +1,9 @@
 #include "row_meta.hpp"
 
+#include <cstring>
+
 #include "codec.hpp"
+#include "row_meta_encoder.hpp"
 
 namespace parley {
 namespace {
@@ -81,9 +84,21 @@ Dots RowMeta::allDots() const {
   return out;
 }
 
+namespace {
+
+// Two ids compared as two words (std::array's == compares byte by byte).
+bool sameSite(const SiteId& a, const SiteId& b) {
+  std::uint64_t x[2], y[2];
+  std::memcpy(x, a.bytes.data(), 16);
+  std::memcpy(y, b.bytes.data(), 16);
+  return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+}
+
+}  // namespace
+
 std::uint32_t RowMetaEncoder::indexOf(const SiteId& id) {
   for (const auto& k : recent_)
-    if (k.idx != 0 && k.id == id) return k.idx;
+    if (k.idx != 0 && sameSite(k.id, id)) return k.idx;
   std::uint32_t idx = sites_.indexOf(db_, id);
   recent_[next_] = {id, idx};
   next_ = (next_ + 1) % std::size(recent_);

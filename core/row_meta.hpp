@@ -39,26 +39,6 @@ struct RowMeta {
 };
 
 std::string encodeRowMeta(const RowMeta& m, sql::Db& db, SiteTable& sites);
-
-// Encodes many rows' metadata as encodeRowMeta does (the same bytes), remembering the sites it
-// looked up last: a batch's dots and stamps name few sites, so most lookups are one compare.
-// REQUIRES: inside a write transaction (a new site is registered); `sites` outlives it.
-class RowMetaEncoder {
- public:
-  RowMetaEncoder(sql::Db& db, SiteTable& sites) : db_(db), sites_(sites) {}
-  std::string encode(const RowMeta& m);
-  std::uint32_t indexOf(const SiteId& id);
-
- private:
-  struct Known {
-    SiteId id;
-    std::uint32_t idx = 0;  // 0: empty slot
-  };
-  sql::Db& db_;
-  SiteTable& sites_;
-  Known recent_[4];
-  std::size_t next_ = 0;  // the slot to overwrite next
-};
 RowMeta decodeRowMeta(std::string_view bytes, const SiteTable& sites, std::size_t columnCount);
 
 }  // namespace parley
