@@ -9,6 +9,7 @@
 #include "conflict_log.hpp"
 #include "fold.hpp"
 #include "row_batch.hpp"
+#include "row_meta_encoder.hpp"
 #include "store.hpp"
 #include "parley/txn_codec.hpp"
 
@@ -195,7 +196,7 @@ std::vector<ConflictReport> rejectionRecords(const SiteTable& sites, const Trans
 
 class Engine {
  public:
-  Engine(SiteState& s, ApplyResult& result) : s_(s), result_(result) {}
+  Engine(SiteState& s, ApplyResult& result) : s_(s), result_(result), encoder_(s.db, s.sites) {}
 
   // Folds `t` into the state. Returns whether it was rejected.
   bool applyOne(const Transaction& t, bool recordUndo) {
@@ -308,7 +309,7 @@ class Engine {
     for (auto& [table, rows] : groups) {
       std::vector<store::MetaWrite> metas;
       metas.reserve(rows.size());
-      for (RowWrite* w : rows) metas.push_back({*w->rowid, encodeRowMeta(w->step.meta, s_.db, s_.sites)});
+      for (RowWrite* w : rows) metas.push_back({*w->rowid, encoder_.encode(w->step.meta)});
       store::writeMetaMany(s_, *table, metas);
     }
   }
@@ -414,6 +415,7 @@ class Engine {
 
   SiteState& s_;
   ApplyResult& result_;
+  RowMetaEncoder encoder_;
 };
 
 void receiveClocks(SiteState& s, const std::vector<const Transaction*>& txns, ApplyResult& result) {

@@ -18,11 +18,15 @@ std::int64_t unzigzag(std::uint64_t u) { return static_cast<std::int64_t>((u >> 
 }  // namespace
 
 void Writer::varint(std::uint64_t v) {
+  if (v < 0x80) return out_.push_back(static_cast<char>(v));
+  char buf[10];
+  std::size_t n = 0;
   while (v >= 0x80) {
-    out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
     v >>= 7;
   }
-  out_.push_back(static_cast<char>(v));
+  buf[n++] = static_cast<char>(v);
+  out_.append(buf, n);
 }
 
 void Writer::signedVarint(std::int64_t v) { varint(zigzag(v)); }
@@ -102,6 +106,23 @@ void Writer::row(const Row& r) {
 }
 
 std::uint64_t Reader::varint() {
+  const auto* p = reinterpret_cast<const std::uint8_t*>(in_.data()) + pos_;
+  std::size_t left = in_.size() - pos_;
+  if (left > 0 && p[0] < 0x80) {
+    ++pos_;
+    return p[0];
+  }
+  if (left >= 10) {  // the longest varint fits: no bounds check per byte
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < 10; ++i) {
+      v |= static_cast<std::uint64_t>(p[i] & 0x7f) << (7 * i);
+      if (!(p[i] & 0x80)) {
+        pos_ += i + 1;
+        return v;
+      }
+    }
+    fail("overlong varint");
+  }
   std::uint64_t v = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     if (pos_ >= in_.size()) fail("truncated varint");

@@ -73,10 +73,11 @@ class RowFold {
     return std::move(out_);
   }
 
-  CellMeta freshCell(std::uint32_t column) const {
-    CellMeta cell{{txn_.dot}, stamp_, {}};
-    if (table_.resolvers[column]->kind() == ColumnKind::kCounter) cell.counter = PNCounter{};
-    return cell;
+  CellMeta freshCell(std::uint32_t column) const { return CellMeta{{txn_.dot}, stamp_, freshCounter(column)}; }
+
+  std::optional<PNCounter> freshCounter(std::uint32_t column) const {
+    if (table_.resolvers[column]->kind() == ColumnKind::kCounter) return PNCounter{};
+    return std::nullopt;
   }
 
   bool decideExistence() {
@@ -192,8 +193,8 @@ class RowFold {
     values_[w.column] = *sum;
     auto& cell = out_.meta.cells[w.column];
     if (covered) {
-      std::optional<PNCounter> counter = cell ? cell->counter : std::nullopt;
-      cell = CellMeta{{txn_.dot}, stamp_, std::move(counter)};
+      std::optional<PNCounter> counter = cell ? std::move(cell->counter) : std::nullopt;
+      renew(cell, std::move(counter));
     } else {
       reportCell(w, resolver.name(), ConflictOutcome::kMerged, before, *sum);
       joinCell(*cell);
@@ -242,7 +243,18 @@ class RowFold {
 
   void take(const ColumnWrite& w) {
     values_[w.column] = w.newValue;
-    out_.meta.cells[w.column] = freshCell(w.column);
+    renew(out_.meta.cells[w.column], freshCounter(w.column));
+  }
+
+  // Makes `cell` reflect this transaction's write alone (as freshCell), reusing its storage.
+  void renew(std::optional<CellMeta>& cell, std::optional<PNCounter> counter) const {
+    if (!cell) {
+      cell = CellMeta{{txn_.dot}, stamp_, std::move(counter)};
+      return;
+    }
+    cell->dots.assign(1, txn_.dot);
+    cell->stamp = stamp_;
+    cell->counter = std::move(counter);
   }
 
   void reject(std::string reason) {

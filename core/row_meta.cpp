@@ -1,35 +1,42 @@
 #include "row_meta.hpp"
 
+#include <cstring>
+
 #include "codec.hpp"
+#include "row_meta_encoder.hpp"
 
 namespace parley {
 namespace {
 
-void writeDots(codec::Writer& w, const Dots& dots, sql::Db& db, SiteTable& sites) {
+void writeDots(codec::Writer& w, const Dots& dots, RowMetaEncoder& sites) {
   w.varint(dots.size());
   for (const auto& d : dots) {
-    w.varint(sites.indexOf(db, d.site));
+    w.varint(sites.indexOf(d.site));
     w.varint(d.seq);
   }
 }
 
-void writeTotals(codec::Writer& w, const GCounter& g, sql::Db& db, SiteTable& sites) {
+void writeTotals(codec::Writer& w, const GCounter& g, RowMetaEncoder& sites) {
   w.varint(g.entries().size());
   for (const auto& [site, total] : g.entries()) {
-    w.varint(sites.indexOf(db, site));
+    w.varint(sites.indexOf(site));
     w.signedVarint(total);
   }
 }
 
-void writeCell(codec::Writer& w, const CellMeta& c, sql::Db& db, SiteTable& sites) {
-  writeDots(w, c.dots, db, sites);
+void writeCell(codec::Writer& w, const CellMeta& c, RowMetaEncoder& sites) {
+  writeDots(w, c.dots, sites);
   w.varint(c.stamp.hlc.value);
-  w.varint(sites.indexOf(db, c.stamp.site));
+  w.varint(sites.indexOf(c.stamp.site));
   w.byte(c.counter ? 1 : 0);
   if (!c.counter) return;
-  writeTotals(w, c.counter->increments(), db, sites);
-  writeTotals(w, c.counter->decrements(), db, sites);
+  writeTotals(w, c.counter->increments(), sites);
+  writeTotals(w, c.counter->decrements(), sites);
 }
+
+// Room for a row's metadata without a reallocation in the common case: per cell a dot or two,
+// a stamp and a flag, and the tombstone's values.
+std::size_t sizeHint(const RowMeta& m) { return 32 + 24 * m.cells.size() + (m.alive ? 0 : 16 * m.tombstone.size()); }
 
 std::vector<GCounter::Entry> readTotals(codec::Reader& r, const SiteTable& sites) {
   auto n = r.varint();
@@ -77,18 +84,44 @@ Dots RowMeta::allDots() const {
   return out;
 }
 
+namespace {
+
+// Two ids compared as two words (std::array's == compares byte by byte).
+bool sameSite(const SiteId& a, const SiteId& b) {
+  std::uint64_t x[2], y[2];
+  std::memcpy(x, a.bytes.data(), 16);
+  std::memcpy(y, b.bytes.data(), 16);
+  return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+}
+
+}  // namespace
+
+std::uint32_t RowMetaEncoder::indexOf(const SiteId& id) {
+  for (const auto& k : recent_)
+    if (k.idx != 0 && sameSite(k.id, id)) return k.idx;
+  std::uint32_t idx = sites_.indexOf(db_, id);
+  recent_[next_] = {id, idx};
+  next_ = (next_ + 1) % std::size(recent_);
+  return idx;
+}
+
 std::string encodeRowMeta(const RowMeta& m, sql::Db& db, SiteTable& sites) {
+  return RowMetaEncoder(db, sites).encode(m);
+}
+
+std::string RowMetaEncoder::encode(const RowMeta& m) {
   std::string out;
+  out.reserve(sizeHint(m));
   codec::Writer w(out);
   w.byte(m.alive ? 1 : 0);
-  writeCell(w, m.existence, db, sites);
+  writeCell(w, m.existence, *this);
   std::uint64_t present = 0;
   for (const auto& c : m.cells) present += c.has_value();
   w.varint(present);
   for (std::size_t i = 0; i < m.cells.size(); ++i) {
     if (!m.cells[i]) continue;
     w.varint(i);
-    writeCell(w, *m.cells[i], db, sites);
+    writeCell(w, *m.cells[i], *this);
   }
   if (!m.alive) w.row(m.tombstone);
   return out;

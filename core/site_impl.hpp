@@ -406,6 +406,7 @@ struct Site::Impl {
     } restore{*this};
     begin();
     try {
+      Capture::Unhooked unhooked(capture);  // suspended capture records nothing: spare SQLite the hook
       auto result = body();
       commitNow();
       return result;
