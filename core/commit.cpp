@@ -12,6 +12,7 @@
 #include "store.hpp"
 #include "touched_meta.hpp"
 #include "txn_encoder.hpp"
+#include "parley/txn_codec.hpp"
 
 namespace parley {
 namespace {
@@ -101,6 +102,15 @@ void checkFastPath(SiteState& s, const TableInfo& t, const PendingRow& p, const 
       "commit: the fast metadata path differs from the general fold for a row of \"{}\"", t.name)));
 }
 
+// PARLEY_CHECK_CAPTURE: the body encoded row by row must be the bytes encodeTransaction gives
+// for the whole transaction, and must survive a decode and re-encode unchanged.
+void checkBody(const Transaction& header, std::vector<RowChange> rows, const std::string& body) {
+  Transaction whole = header;
+  whole.rows = std::move(rows);
+  if (encodeTransaction(whole) == body && encodeTransaction(decodeTransaction(body)) == body) return;
+  throw Error(Status::corruption("commit: the log body encoded row by row differs from the whole transaction's"));
+}
+
 // The new metadata of one pending row, from the fast path when it applies. Fills its bases.
 std::string_view newMeta(SiteState& s, LocalMeta& local, const PendingRow& p, RowChange& change, const Transaction& txn,
                          std::string& scratch, bool check) {
@@ -153,6 +163,7 @@ std::optional<Dot> commitLocal(SiteState& s, TouchedRows touched, bool recordUnd
   std::string scratch;
   MetaWrites writes(s);
   std::vector<store::UndoEntry> undo;
+  std::vector<RowChange> kept;  // under PARLEY_CHECK_CAPTURE: every change, for checkBody
   for (std::size_t i = 0; i < touched.rows.size(); ++i) {
     auto& row = touched.rows[i];
     auto after = afterImage(s, row, touched.afterStale, check);
@@ -170,10 +181,13 @@ std::optional<Dot> commitLocal(SiteState& s, TouchedRows touched, bool recordUnd
     writes.add(*row.table, change.pk, meta, p.metaBlob.has_value(), meta.data() != scratch.data());
     if (recordUndo) undo.push_back({row.table->id, codec::encodeKey(change.pk), owned(p.metaBlob), row.before});
     body->add(change);
+    if (check) kept.push_back(change);
   }
   if (!txn) return std::nullopt;
   writes.flush();
-  store::appendLog(s, *txn, body->finish(), false);
+  std::string bytes = body->finish();
+  if (check) checkBody(*txn, std::move(kept), bytes);
+  store::appendLog(s, *txn, bytes, false);
   if (recordUndo) store::saveUndo(s, txn->dot, undo);
   s.frontier = txn->stamp();
   return txn->dot;
