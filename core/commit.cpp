@@ -35,7 +35,12 @@ bool diffRow(const TableInfo& t, TouchedRow& row, std::optional<Row>& after, Row
     changed += !t.isKey[i] && (op != RowOp::kUpdate || !((*before)[i] == (*after)[i]));
   if (changed == 0 && op == RowOp::kUpdate) return false;
   c.table = t.name;
-  c.pk = std::move(row.pk);
+  if (row.rowidKey()) {
+    c.pk.resize(1);
+    c.pk[0] = Value::integer(row.rowid);
+  } else {
+    c.pk = std::move(row.pk);
+  }
   c.op = op;
   c.columns.resize(changed);
   auto w = c.columns.begin();
@@ -80,8 +85,8 @@ bool checkingCapture() {
 
 // The row as the transaction leaves it: the hook's after-image when it can be trusted.
 std::optional<Row> afterImage(SiteState& s, TouchedRow& row, bool stale, bool check) {
-  if (stale || !row.afterKnown) return store::readRow(s, *row.table, row.pk);
-  if (check && store::readRow(s, *row.table, row.pk) != row.after)
+  if (stale || !row.afterKnown) return store::readRow(s, *row.table, row.key());
+  if (check && store::readRow(s, *row.table, row.key()) != row.after)
     throw Error(Status::corruption(fmt::format("capture: after-image of a row of \"{}\" differs from the stored row",
                                                row.table->name)));
   return std::move(row.after);
