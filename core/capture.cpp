@@ -10,9 +10,17 @@ namespace {
 
 void guardFunction(sqlite3_context* ctx, int, sqlite3_value**) { sqlite3_result_null(ctx); }
 
+// A value of a row image. UTF-8 text is read through sqlite3_value_blob: an image's text points
+// into the page without a terminating NUL, and sqlite3_value_text would copy it (an allocation
+// in SQLite, and a free) only to add one. The bytes are the same.
 Value preupdateValue(sqlite3* db, int (*get)(sqlite3*, int, sqlite3_value**), int column) {
   sqlite3_value* v = nullptr;
   if (get(db, column, &v) != SQLITE_OK || !v) return Value::null();
+  if (sqlite3_value_type(v) == SQLITE_TEXT && sqlite3_value_encoding(v) == SQLITE_UTF8) {
+    auto n = static_cast<std::size_t>(sqlite3_value_bytes(v));  // UTF-8 already: no conversion
+    auto* p = static_cast<const char*>(sqlite3_value_blob(v));
+    return Value::text(p ? std::string(p, n) : std::string());
+  }
   return sql::fromSqlite(v);
 }
 
