@@ -10,9 +10,17 @@ namespace {
 
 void guardFunction(sqlite3_context* ctx, int, sqlite3_value**) { sqlite3_result_null(ctx); }
 
+// A value of a row image. UTF-8 text is read through sqlite3_value_blob: an image's text points
+// into the page without a terminating NUL, and sqlite3_value_text would copy it (an allocation
+// in SQLite, and a free) only to add one. The bytes are the same.
 Value preupdateValue(sqlite3* db, int (*get)(sqlite3*, int, sqlite3_value**), int column) {
   sqlite3_value* v = nullptr;
   if (get(db, column, &v) != SQLITE_OK || !v) return Value::null();
+  if (sqlite3_value_type(v) == SQLITE_TEXT && sqlite3_value_encoding(v) == SQLITE_UTF8) {
+    auto n = static_cast<std::size_t>(sqlite3_value_bytes(v));  // UTF-8 already: no conversion
+    auto* p = static_cast<const char*>(sqlite3_value_blob(v));
+    return Value::text(p ? std::string(p, n) : std::string());
+  }
   return sql::fromSqlite(v);
 }
 
@@ -58,7 +66,9 @@ std::size_t Capture::addOrFind(const TableInfo& table, const Row& pk) {
 
 void Capture::touch(const TableInfo& table, Row pk, std::optional<Row> before) {
   if (addOrFind(table, pk) != rows_.size()) return;
-  rows_.push_back({&table, std::move(pk), std::move(before), std::nullopt, false});
+  if (table.integerKey && pk.size() == 1 && pk[0].type() == Value::Type::kInteger)
+    return rows_.push_back({&table, {}, pk[0].asInteger(), std::move(before), std::nullopt, false});
+  rows_.push_back({&table, std::move(pk), 0, std::move(before), std::nullopt, false});
 }
 
 Capture::Unhooked::Unhooked(Capture& c) : c_(c) { sqlite3_preupdate_hook(c_.s_.db.raw(), nullptr, nullptr); }
@@ -101,10 +111,9 @@ Row Capture::image(sqlite3* db, const TableInfo& table, ValueGetter get) const {
 std::size_t Capture::slot(sqlite3* db, const TableInfo& table, ValueGetter get, sqlite3_int64 rowid) {
   pkScratch_.clear();
   std::size_t at;
-  if (table.integerKey) {  // the key is the rowid: no need to read it
+  if (table.integerKey) {  // the key is the rowid: no need to read it, nor to keep a Row of it
     at = addOrFindInt(table, rowid);
     if (at != rows_.size()) return at;
-    pkScratch_.push_back(Value::integer(rowid));
   } else {
     for (auto k : table.pk) pkScratch_.push_back(preupdateValue(db, get, static_cast<int>(k)));
     at = addOrFind(table, pkScratch_);
@@ -114,7 +123,7 @@ std::size_t Capture::slot(sqlite3* db, const TableInfo& table, ValueGetter get, 
   // image (an insert, or the new key of a key-changing update): absent.
   std::optional<Row> before;
   if (get == sqlite3_preupdate_old) before = image(db, table, get);
-  rows_.push_back({&table, pkScratch_, std::move(before), std::nullopt, true});
+  rows_.push_back({&table, pkScratch_, rowid, std::move(before), std::nullopt, true});
   return at;
 }
 

@@ -28,10 +28,14 @@ namespace parley {
 
 struct TouchedRow {
   const TableInfo* table = nullptr;
-  Row pk;
+  Row pk;                  // empty when the key is `rowid` (a table keyed by its rowid)
+  std::int64_t rowid = 0;  // the key, when pk is empty (no Row, so no allocation, per row)
   std::optional<Row> before;  // nullopt: absent when the transaction began
   std::optional<Row> after;   // after the last change the hook saw; nullopt: absent
   bool afterKnown = true;     // false: touched without a change, `after` must be read
+
+  bool rowidKey() const { return pk.empty(); }
+  Row key() const { return rowidKey() ? Row{Value::integer(rowid)} : pk; }
 };
 
 struct TouchedRows {

@@ -11,37 +11,49 @@
 #include "meta_batch.hpp"
 #include "store.hpp"
 #include "touched_meta.hpp"
+#include "txn_encoder.hpp"
 #include "parley/txn_codec.hpp"
 
 namespace parley {
 namespace {
 
-// A touched row the transaction changed; its change is the transaction's row of the same index.
+// A touched row the transaction changed, with its stored metadata.
 struct PendingRow {
   const TouchedRow* touched;
   std::optional<std::string_view> metaBlob;
 };
 
-// What the transaction did to one row, or nullopt if nothing; bases not yet filled. Takes
-// the after-image's values and, if there is a change, the row's key.
-std::optional<RowChange> diffRow(const TableInfo& t, TouchedRow& row, std::optional<Row>& after) {
+// What the transaction did to one row, into `c` (reused from row to row: its vectors keep
+// their storage); false if nothing. Bases not yet filled. Takes the after-image's values and,
+// if there is a change, the row's key.
+bool diffRow(const TableInfo& t, TouchedRow& row, std::optional<Row>& after, RowChange& c) {
   const auto& before = row.before;
-  if (!before && !after) return std::nullopt;
+  if (!before && !after) return false;
   RowOp op = !before ? RowOp::kInsert : !after ? RowOp::kDelete : RowOp::kUpdate;
   std::size_t changed = 0;
   for (std::uint32_t i = 0; i < t.columns.size(); ++i)
     changed += !t.isKey[i] && (op != RowOp::kUpdate || !((*before)[i] == (*after)[i]));
-  if (changed == 0 && op == RowOp::kUpdate) return std::nullopt;
-  RowChange c;
+  if (changed == 0 && op == RowOp::kUpdate) return false;
   c.table = t.name;
-  c.pk = std::move(row.pk);
+  if (row.rowidKey()) {
+    c.pk.resize(1);
+    c.pk[0] = Value::integer(row.rowid);
+  } else {
+    c.pk = std::move(row.pk);
+  }
   c.op = op;
-  c.columns.reserve(changed);
+  c.columns.resize(changed);
+  auto w = c.columns.begin();
   for (std::uint32_t i = 0; i < t.columns.size(); ++i) {
     if (t.isKey[i] || (op == RowOp::kUpdate && (*before)[i] == (*after)[i])) continue;
-    c.columns.push_back({i, before ? (*before)[i] : Value(), after ? std::move((*after)[i]) : Value(), {}});
+    w->column = i;
+    w->oldValue = before ? (*before)[i] : Value();
+    w->newValue = after ? std::move((*after)[i]) : Value();
+    w->base.clear();
+    ++w;
   }
-  return c;
+  c.rowBase.clear();
+  return true;
 }
 
 // The bases of a change: the dots of the row's and each written cell's version it read.
@@ -73,8 +85,8 @@ bool checkingCapture() {
 
 // The row as the transaction leaves it: the hook's after-image when it can be trusted.
 std::optional<Row> afterImage(SiteState& s, TouchedRow& row, bool stale, bool check) {
-  if (stale || !row.afterKnown) return store::readRow(s, *row.table, row.pk);
-  if (check && store::readRow(s, *row.table, row.pk) != row.after)
+  if (stale || !row.afterKnown) return store::readRow(s, *row.table, row.key());
+  if (check && store::readRow(s, *row.table, row.key()) != row.after)
     throw Error(Status::corruption(fmt::format("capture: after-image of a row of \"{}\" differs from the stored row",
                                                row.table->name)));
   return std::move(row.after);
@@ -93,6 +105,15 @@ void checkFastPath(SiteState& s, const TableInfo& t, const PendingRow& p, const 
   if (foldGeneral(s, t, p, general, txn) == meta && sameBases(general, change)) return;
   throw Error(Status::corruption(fmt::format(
       "commit: the fast metadata path differs from the general fold for a row of \"{}\"", t.name)));
+}
+
+// PARLEY_CHECK_CAPTURE: the body encoded row by row must be the bytes encodeTransaction gives
+// for the whole transaction, and must survive a decode and re-encode unchanged.
+void checkBody(const Transaction& header, std::vector<RowChange> rows, const std::string& body) {
+  Transaction whole = header;
+  whole.rows = std::move(rows);
+  if (encodeTransaction(whole) == body && encodeTransaction(decodeTransaction(body)) == body) return;
+  throw Error(Status::corruption("commit: the log body encoded row by row differs from the whole transaction's"));
 }
 
 // The new metadata of one pending row, from the fast path when it applies. Fills its bases.
@@ -136,45 +157,45 @@ std::optional<std::string> owned(std::optional<std::string_view> blob) {
 
 }  // namespace
 
-std::optional<Transaction> commitLocal(SiteState& s, TouchedRows touched, bool recordUndo) {
+std::optional<Dot> commitLocal(SiteState& s, TouchedRows touched, bool recordUndo) {
   bool check = checkingCapture();
   TouchedMeta stored(s, touched.rows);
-  std::vector<PendingRow> pending;
-  std::vector<RowChange> changes;  // becomes the transaction's rows: built in place, not moved
-  pending.reserve(touched.rows.size());
-  changes.reserve(touched.rows.size());
-  for (std::size_t i = 0; i < touched.rows.size(); ++i) {
-    auto& row = touched.rows[i];
-    auto after = afterImage(s, row, touched.afterStale, check);
-    auto change = diffRow(*row.table, row, after);
-    if (!change) continue;
-    pending.push_back({&row, stored.blob(i)});
-    changes.push_back(std::move(*change));
-  }
-  if (pending.empty()) return std::nullopt;
-
-  Transaction txn;
-  txn.dot = {s.id, s.vector.get(s.id) + 1};
-  txn.context = s.vector;
-  txn.hlc = s.hlc.now();
-  txn.rows = std::move(changes);
-  LocalMeta local(s, txn);
+  // Made at the first change: a transaction without rows gets no dot.
+  std::optional<Transaction> txn;
+  std::optional<LocalMeta> local;
+  std::optional<TransactionEncoder> body;
+  RowChange change;  // each row's in turn, encoded at once
   std::string scratch;
   MetaWrites writes(s);
   std::vector<store::UndoEntry> undo;
-  for (std::size_t i = 0; i < pending.size(); ++i) {
-    const PendingRow& p = pending[i];
-    RowChange& change = txn.rows[i];
-    std::string_view meta = newMeta(s, local, p, change, txn, scratch, check);
-    writes.add(*p.touched->table, change.pk, meta, p.metaBlob.has_value(), meta.data() != scratch.data());
-    if (recordUndo)
-      undo.push_back({p.touched->table->id, codec::encodeKey(change.pk), owned(p.metaBlob), p.touched->before});
+  std::vector<RowChange> kept;  // under PARLEY_CHECK_CAPTURE: every change, for checkBody
+  for (std::size_t i = 0; i < touched.rows.size(); ++i) {
+    auto& row = touched.rows[i];
+    auto after = afterImage(s, row, touched.afterStale, check);
+    if (!diffRow(*row.table, row, after, change)) continue;
+    if (!txn) {
+      txn.emplace();
+      txn->dot = {s.id, s.vector.get(s.id) + 1};
+      txn->context = s.vector;
+      txn->hlc = s.hlc.now();
+      local.emplace(s, *txn);
+      body.emplace(*txn, touched.rows.size() - i);
+    }
+    PendingRow p{&row, stored.blob(i)};
+    std::string_view meta = newMeta(s, *local, p, change, *txn, scratch, check);
+    writes.add(*row.table, change.pk, meta, p.metaBlob.has_value(), meta.data() != scratch.data());
+    if (recordUndo) undo.push_back({row.table->id, codec::encodeKey(change.pk), owned(p.metaBlob), row.before});
+    body->add(change);
+    if (check) kept.push_back(change);
   }
+  if (!txn) return std::nullopt;
   writes.flush();
-  store::appendLog(s, txn, encodeTransaction(txn), false);
-  if (recordUndo) store::saveUndo(s, txn.dot, undo);
-  s.frontier = txn.stamp();
-  return txn;
+  std::string bytes = body->finish();
+  if (check) checkBody(*txn, std::move(kept), bytes);
+  store::appendLog(s, *txn, bytes, false);
+  if (recordUndo) store::saveUndo(s, txn->dot, undo);
+  s.frontier = txn->stamp();
+  return txn->dot;
 }
 
 }  // namespace parley

@@ -1,7 +1,8 @@
 // Turns the rows a local transaction touched into one Transaction: compares each row's image
 // before the transaction with its image after it (from the capture, or re-read), records
 // column writes with their bases, gives the transaction its dot, HLC and causal context,
-// updates row metadata and appends it to the log.
+// updates row metadata and appends it to the log. Each row's change is encoded into the log
+// body as soon as it is made (no Transaction::rows is built).
 #pragma once
 
 #include <optional>
@@ -14,8 +15,8 @@
 namespace parley {
 
 // REQUIRES: inside the write transaction that made the changes, capture not yet committed.
-// Returns nullopt if the rows' net change is nothing. `recordUndo`: keep what re-folding
-// needs to undo this transaction.
-std::optional<Transaction> commitLocal(SiteState& s, TouchedRows touched, bool recordUndo);
+// Returns the new transaction's dot; nullopt (and no transaction) if the rows' net change is
+// nothing. `recordUndo`: keep what re-folding needs to undo this transaction.
+std::optional<Dot> commitLocal(SiteState& s, TouchedRows touched, bool recordUndo);
 
 }  // namespace parley

@@ -85,14 +85,13 @@ bool LocalMeta::covered(std::string_view dots) {
   return true;
 }
 
-Dots LocalMeta::decodeDots(std::string_view dots) const {
+void LocalMeta::decodeDots(std::string_view dots, Dots& out) const {
   codec::Reader r(dots, "row metadata");
-  Dots out(r.varint());
+  out.resize(r.varint());
   for (auto& d : out) {
     d.site = s_.sites.idAt(static_cast<std::uint32_t>(r.varint()));
     d.seq = r.varint();
   }
-  return out;
 }
 
 std::string_view LocalMeta::maxStamp(std::string_view stored) const {
@@ -133,9 +132,9 @@ bool LocalMeta::update(const TableInfo& t, std::string_view blob, RowChange& cha
       continue;
     }
     if (cell->counter || !covered(cell->dots)) return false;
-    w.base = decodeDots(cell->dots);
+    decodeDots(cell->dots, w.base);
   }
-  change.rowBase = decodeDots(existence.dots);
+  decodeDots(existence.dots, change.rowBase);
 
   out.clear();
   codec::Writer w(out);

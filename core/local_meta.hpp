@@ -45,7 +45,8 @@ class LocalMeta {
   };
   static CellSpan readCell(std::string_view blob, std::size_t& pos);
   bool covered(std::string_view dots);
-  Dots decodeDots(std::string_view dots) const;
+  // Into `out`, reusing its storage.
+  void decodeDots(std::string_view dots, Dots& out) const;
   // The stamp bytes the row gets: the commit's, or the stored one if greater.
   std::string_view maxStamp(std::string_view stored) const;
 

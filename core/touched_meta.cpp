@@ -27,13 +27,13 @@ TouchedMeta::TouchedMeta(SiteState& s, const Chunked<TouchedRow>& rows) : rows_(
   std::vector<Keyed> others;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const TouchedRow& r = rows[i];
-    if (!r.table->integerKey || r.pk.size() != 1 || r.pk[0].type() != Value::Type::kInteger) {
+    if (!r.rowidKey()) {
       others.push_back({0, i});
       continue;
     }
     auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& x) { return x.first == r.table; });
     if (g == groups.end()) g = groups.insert(groups.end(), {r.table, {}});
-    g->second.push_back({r.pk[0].asInteger(), i});
+    g->second.push_back({r.rowid, i});
   }
   for (auto& [table, keys] : groups) readRowidTable(s, *table, std::move(keys));
   readOneByOne(s, rows, others);
@@ -69,7 +69,7 @@ void TouchedMeta::readRowidTable(SiteState& s, const TableInfo& t, std::vector<K
 void TouchedMeta::readOneByOne(SiteState& s, const Chunked<TouchedRow>& rows, const std::vector<Keyed>& keys) {
   for (const Keyed& k : keys) {
     const TouchedRow& r = rows[k.row];
-    if (auto blob = store::readMetaBlob(s, *r.table, codec::encodeKey(r.pk))) keep(k.row, *blob);
+    if (auto blob = store::readMetaBlob(s, *r.table, codec::encodeKey(r.key()))) keep(k.row, *blob);
   }
 }
 

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "codec.hpp"
+#include "txn_encoder.hpp"
 #include "parley/status.hpp"
 
 namespace parley {
@@ -11,77 +12,11 @@ namespace {
 
 constexpr std::size_t kMaxTransactionBytes = std::size_t{512} << 20;  // 512 MiB encoded
 
-// Interns sites and tables so each is written once per transaction.
-class Interner {
- public:
-  std::uint32_t site(const SiteId& id) {
-    // Most dots of a transaction name one or two sites: remember the last.
-    if (lastSite_ < sites_.size() && sites_[lastSite_] == id) return lastSite_;
-    return lastSite_ = intern(sites_, siteIndex_, id);
-  }
-  std::uint32_t table(const std::string& name) {
-    if (lastTable_ < tables_.size() && tables_[lastTable_] == name) return lastTable_;
-    return lastTable_ = intern(tables_, tableIndex_, name);
-  }
-  const std::vector<SiteId>& sites() const { return sites_; }
-  const std::vector<std::string>& tables() const { return tables_; }
-
- private:
-  template <class T, class Map>
-  static std::uint32_t intern(std::vector<T>& list, Map& index, const T& key) {
-    auto [it, added] = index.try_emplace(key, static_cast<std::uint32_t>(list.size()));
-    if (added) list.push_back(key);
-    return it->second;
-  }
-  std::vector<SiteId> sites_;
-  std::unordered_map<SiteId, std::uint32_t, SiteIdHash> siteIndex_;
-  std::uint32_t lastSite_ = UINT32_MAX;
-  std::uint32_t lastTable_ = UINT32_MAX;
-  std::vector<std::string> tables_;
-  std::unordered_map<std::string, std::uint32_t> tableIndex_;
-};
-
-// Dots lists of a transaction's rows (column bases, then the row base, row after row). A
-// list of one dot equal to the list written just before it (an update's columns usually read
-// versions of one write) is the single byte 0; any other list is its count + 1, then its dots.
-class DotsWriter {
- public:
-  void write(codec::Writer& w, const Dots& dots, Interner& in) {
-    if (dots.size() == 1 && previous_ && *previous_ == dots) {
-      w.varint(0);
-      return;
-    }
-    previous_ = &dots;
-    w.varint(dots.size() + 1);
-    for (const auto& d : dots) {
-      w.varint(in.site(d.site));
-      w.varint(d.seq);
-    }
-  }
-
- private:
-  const Dots* previous_ = nullptr;
-};
-
-void writeRow(codec::Writer& w, const RowChange& row, Interner& in, DotsWriter& dots) {
-  w.varint(std::uint64_t{in.table(row.table)} << 2 | static_cast<std::uint8_t>(row.op));
-  w.varint(row.pk.size());
-  for (const auto& v : row.pk) w.compactValue(v);
-  w.varint(row.columns.size());
-  for (const auto& c : row.columns) {
-    w.varint(c.column);
-    w.compactValue(c.oldValue);
-    w.compactValue(c.newValue);
-    dots.write(w, c.base, in);
-  }
-  dots.write(w, row.rowBase, in);
-}
-
-// A generous guess at the encoded size, so the output is allocated once.
-std::size_t estimatedBytes(const Transaction& t) {
-  std::size_t bytes = 64 + 24 * t.context.entries().size();
-  for (const auto& row : t.rows) bytes += 16 + 4 * row.pk.size() + 16 * row.columns.size();
-  return bytes;
+template <class T, class Map>
+std::uint32_t intern(std::vector<T>& list, Map& index, const T& key) {
+  auto [it, added] = index.try_emplace(key, static_cast<std::uint32_t>(list.size()));
+  if (added) list.push_back(key);
+  return it->second;
 }
 
 // Reads what encodeTransaction wrote, checking everything; `r` throws on truncation.
@@ -183,32 +118,77 @@ class Decoder {
 }  // namespace
 
 std::string encodeTransaction(const Transaction& t) {
-  Interner in;
-  in.site(t.dot.site);
-  for (const auto& [site, seq] : t.context.entries()) in.site(site);
-  std::string rows;
-  rows.reserve(estimatedBytes(t));
-  codec::Writer rw(rows);
-  rw.varint(t.rows.size());
-  DotsWriter dots;
-  for (const auto& row : t.rows) writeRow(rw, row, in, dots);
+  TransactionEncoder encoder(t, t.rows.size());
+  for (const auto& row : t.rows) encoder.add(row);
+  return encoder.finish();
+}
 
+std::uint32_t TransactionEncoder::Interner::site(const SiteId& id) {
+  // Most dots of a transaction name one or two sites: remember the last.
+  if (lastSite_ < sites_.size() && sites_[lastSite_] == id) return lastSite_;
+  return lastSite_ = intern(sites_, siteIndex_, id);
+}
+
+std::uint32_t TransactionEncoder::Interner::table(const std::string& name) {
+  if (lastTable_ < tables_.size() && tables_[lastTable_] == name) return lastTable_;
+  return lastTable_ = intern(tables_, tableIndex_, name);
+}
+
+TransactionEncoder::TransactionEncoder(const Transaction& t, std::size_t rowsHint) : header_(t) {
+  in_.site(t.dot.site);
+  for (const auto& [site, seq] : t.context.entries()) in_.site(site);
+  rows_.reserve(16 + 40 * rowsHint);  // a generous guess: the rows are allocated once
+}
+
+void TransactionEncoder::writeDots(const Dots& dots) {
+  codec::Writer w(rows_);
+  if (dots.size() == 1 && previousSingle_ && *previousSingle_ == dots[0]) {
+    w.varint(0);
+    return;
+  }
+  previousSingle_ = dots.size() == 1 ? std::optional<Dot>(dots[0]) : std::nullopt;
+  w.varint(dots.size() + 1);
+  for (const auto& d : dots) {
+    w.varint(in_.site(d.site));
+    w.varint(d.seq);
+  }
+}
+
+void TransactionEncoder::add(const RowChange& row) {
+  codec::Writer w(rows_);
+  w.varint(std::uint64_t{in_.table(row.table)} << 2 | static_cast<std::uint8_t>(row.op));
+  w.varint(row.pk.size());
+  for (const auto& v : row.pk) w.compactValue(v);
+  w.varint(row.columns.size());
+  for (const auto& c : row.columns) {
+    w.varint(c.column);
+    w.compactValue(c.oldValue);
+    w.compactValue(c.newValue);
+    writeDots(c.base);
+  }
+  writeDots(row.rowBase);
+  ++rowCount_;
+}
+
+std::string TransactionEncoder::finish() {
+  const Transaction& t = header_;
   std::string out;
-  out.reserve(rows.size() + 32 + 17 * in.sites().size() + 16 * in.tables().size());
+  out.reserve(rows_.size() + 42 + 17 * in_.sites().size() + 16 * in_.tables().size());
   codec::Writer w(out);
   w.byte(kTransactionFormat);
   w.varint(t.dot.seq);
   w.fixed64(t.hlc.value);
-  w.varint(in.sites().size());
-  for (const auto& s : in.sites()) out.append(reinterpret_cast<const char*>(s.bytes.data()), 16);
+  w.varint(in_.sites().size());
+  for (const auto& s : in_.sites()) out.append(reinterpret_cast<const char*>(s.bytes.data()), 16);
   w.varint(t.context.entries().size());
   for (const auto& [site, seq] : t.context.entries()) {
-    w.varint(in.site(site));
+    w.varint(in_.site(site));
     w.varint(seq);
   }
-  w.varint(in.tables().size());
-  for (const auto& name : in.tables()) w.bytes(name);
-  out += rows;
+  w.varint(in_.tables().size());
+  for (const auto& name : in_.tables()) w.bytes(name);
+  w.varint(rowCount_);
+  out += rows_;
   return out;
 }
 

@@ -791,4 +791,30 @@ TEST_CASE("a large BLOB is captured and replicated byte for byte", "[core][captu
   checkReplica(c, 0, {"t"});
 }
 
+TEST_CASE("text read from row images keeps embedded NULs, empty strings and long values exactly",
+          "[core][capture][keys]") {
+  ClusterOptions o;
+  o.schema =
+      "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b TEXT);"
+      "CREATE TABLE k(name TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;";
+  o.tracked = {"t", "k"};
+  Cluster c(1, o);
+  Site& s = c[0];
+  std::string nul("a\0b", 3), lng(5000, 'x'), key("k\0ey", 4);
+  execOk(s, "INSERT INTO t VALUES (1, ?1, ?2)", {Txt(nul), Txt("")});
+  execOk(s, "INSERT INTO k VALUES (?1, ?2)", {Txt(key), Txt(lng)});
+  // The old images come from the stored records, the new ones from the statement.
+  Transaction t = captureOne(s, "UPDATE t SET a = a || 'z', b = b || 'y'");
+  INFO(describe(t));
+  REQUIRE(t.rows.size() == 1);
+  checkWrite(t.rows[0], 1, Txt(nul), Txt(nul + "z"), {dotOf(s, 1)});
+  checkWrite(t.rows[0], 2, Txt(""), Txt("y"), {dotOf(s, 1)});
+  Transaction u = captureOne(s, "UPDATE k SET v = v || 'w'");
+  INFO(describe(u));
+  REQUIRE(u.rows.size() == 1);
+  CHECK(u.rows[0].pk == Row{Txt(key)});
+  checkWrite(u.rows[0], 1, Txt(lng), Txt(lng + "w"), {dotOf(s, 2)});
+  checkReplica(c, 0, {"t", "k"});
+}
+
 }  // namespace parley
