@@ -10,6 +10,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "parley/crdt/dot.hpp"
@@ -53,6 +54,24 @@ VersionVector merged(VersionVector a, const VersionVector& b) {
   a.merge(b);
   return a;
 }
+
+// Three random vectors over a pool of 5 sites, each with its oracle, from `seed`.
+struct RandomTriple {
+  explicit RandomTriple(std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    for (int i = 0; i < 5; ++i) pool.push_back(randomSiteId(rng));
+    std::tie(a, oa) = randomVector(rng, pool);
+    std::tie(b, ob) = randomVector(rng, pool);
+    std::tie(c, oc) = randomVector(rng, pool);
+  }
+  std::vector<SiteId> pool;
+  VersionVector a;
+  Oracle oa;
+  VersionVector b;
+  Oracle ob;
+  VersionVector c;
+  Oracle oc;
+};
 
 }  // namespace
 
@@ -247,12 +266,8 @@ TEST_CASE("compare says Equal, Before, After or Concurrent", "[crdt][vv]") {
 TEST_CASE("merge is commutative, associative and idempotent on random vectors", "[crdt][vv][property]") {
   for (std::uint32_t seed = 1; seed <= 300; ++seed) {
     INFO("seed " << seed);
-    std::mt19937 rng(seed);
-    std::vector<SiteId> pool;
-    for (int i = 0; i < 5; ++i) pool.push_back(randomSiteId(rng));
-    auto [a, oa] = randomVector(rng, pool);
-    auto [b, ob] = randomVector(rng, pool);
-    auto [c, oc] = randomVector(rng, pool);
+    RandomTriple t(seed);
+    const auto& [pool, a, oa, b, ob, c, oc] = t;
     CAPTURE(a, b, c);
 
     REQUIRE(merged(a, b) == merged(b, a));
@@ -297,12 +312,8 @@ TEST_CASE("merge is commutative, associative and idempotent on random vectors", 
 TEST_CASE("meet is the pointwise minimum and the greatest lower bound on random vectors", "[crdt][vv][property]") {
   for (std::uint32_t seed = 1; seed <= 300; ++seed) {
     INFO("seed " << seed);
-    std::mt19937 rng(seed);
-    std::vector<SiteId> pool;
-    for (int i = 0; i < 5; ++i) pool.push_back(randomSiteId(rng));
-    auto [a, oa] = randomVector(rng, pool);
-    auto [b, ob] = randomVector(rng, pool);
-    auto [c, oc] = randomVector(rng, pool);
+    RandomTriple t(seed);
+    const auto& [pool, a, oa, b, ob, c, oc] = t;
     CAPTURE(a, b, c);
     VersionVector ab = a;
     ab.meet(b);

@@ -27,6 +27,7 @@
 #include "parley/site.hpp"
 #include "parley/sync/changeset.hpp"
 #include "parley/txn_codec.hpp"
+#include "support/files.hpp"
 #include "support/sites.hpp"
 
 namespace parley {
@@ -51,16 +52,8 @@ using test::Txt;
 
 namespace fs = std::filesystem;
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void writeFile(const std::string& path, std::string_view bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(out.good());
-}
+using test::readFile;
+using test::writeFile;
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;

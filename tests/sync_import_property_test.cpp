@@ -32,6 +32,7 @@
 #include "parley/site.hpp"
 #include "parley/sync/changeset.hpp"
 #include "parley/txn_codec.hpp"
+#include "support/files.hpp"
 #include "support/sites.hpp"
 
 namespace parley {
@@ -43,16 +44,8 @@ using test::ClusterOptions;
 using test::execOk;
 using test::TempDir;
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void writeFile(const std::string& path, std::string_view bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(out.good());
-}
+using test::readFile;
+using test::writeFile;
 
 std::uint64_t envNumber(const char* name, std::uint64_t otherwise) {
   const char* v = std::getenv(name);

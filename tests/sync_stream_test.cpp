@@ -83,6 +83,16 @@ std::unique_ptr<Subscriber> subscribe(Site& site, const std::string& address) {
   return std::move(subscriber).value();
 }
 
+// Site a served, site b subscribed to it, and a connection to each for writing or reading.
+// REQUIRE: constructed inside a test case (it asserts that serving and subscribing started).
+struct StreamedPair {
+  explicit StreamedPair(test::TempDir& dir) : a(dir, "a", 1), b(dir, "b", 2) {}
+  FileSite a, b;
+  std::unique_ptr<Site> servedA = a.open(), writerA = a.open(), subscribingB = b.open(), readerB = b.open();
+  std::unique_ptr<Server> server = serve(*servedA);
+  std::unique_ptr<Subscriber> subscriber = subscribe(*subscribingB, addressOf(*server));
+};
+
 // Polls `until` every millisecond for at most `limit`; returns how long it took, or nullopt.
 std::optional<std::chrono::milliseconds> waitFor(const std::function<bool()>& until,
                                                  std::chrono::milliseconds limit = 2s) {
@@ -129,49 +139,44 @@ TEST_CASE("a connection that only reads sees another connection's commits", "[sy
 TEST_CASE("a commit at a served site is visible at its subscriber within 2 s without any periodic sync",
           "[sync][stream]") {
   test::TempDir dir;
-  FileSite a(dir, "a", 1), b(dir, "b", 2);
-  auto servedA = a.open(), writerA = a.open(), subscribingB = b.open(), readerB = b.open();
-  auto server = serve(*servedA);
-  auto subscriber = subscribe(*subscribingB, addressOf(*server));
-  REQUIRE(waitFor([&] { return subscriber->connections() == 1; }));
+  StreamedPair s(dir);
+  REQUIRE(waitFor([&] { return s.subscriber->connections() == 1; }));
 
   for (int i = 1; i <= 20; ++i) {
-    insert(*writerA, i, "from a");
-    auto took = waitFor([&] { return rows(*readerB) == i; });
+    insert(*s.writerA, i, "from a");
+    auto took = waitFor([&] { return rows(*s.readerB) == i; });
     INFO("transaction " << i);
     REQUIRE(took);
     CHECK(*took < 2s);
   }
   // Acknowledgements flow back over the stream too: the server learns what b holds.
   auto acked = [&] {
-    auto acks = writerA->acknowledgements();
+    auto acks = s.writerA->acknowledgements();
     REQUIRE_OK(acks);
     for (const auto& [site, vector] : *acks)
-      if (site == test::testSiteId(2)) return writerA->vector().leq(vector);
+      if (site == test::testSiteId(2)) return s.writerA->vector().leq(vector);
     return false;
   };
   CHECK(waitFor(acked));
-  subscriber->stop();
-  server->stop();
-  CHECK(subscriber->totals().applied == 20);
-  CHECK(subscriber->totals().duplicates == 0);
-  CHECK(readerB->vector() == writerA->vector());
-  CHECK_THAT(joined(subscriber->takeLog()), Catch::Contains("streaming from a (127.0.0.1:"));
-  CHECK_THAT(joined(server->takeLog()), Catch::Contains("streaming to b"));
+  s.subscriber->stop();
+  s.server->stop();
+  CHECK(s.subscriber->totals().applied == 20);
+  CHECK(s.subscriber->totals().duplicates == 0);
+  CHECK(s.readerB->vector() == s.writerA->vector());
+  CHECK_THAT(joined(s.subscriber->takeLog()), Catch::Contains("streaming from a (127.0.0.1:"));
+  CHECK_THAT(joined(s.server->takeLog()), Catch::Contains("streaming to b"));
 }
 
 TEST_CASE("a full sync with the served site while a subscription runs does not stall the stream", "[sync][stream]") {
   test::TempDir dir;
-  FileSite a(dir, "a", 1), b(dir, "b", 2);
-  auto servedA = a.open(), writerA = a.open(), subscribingB = b.open(), syncingB = b.open(), readerB = b.open();
-  auto server = serve(*servedA);
-  auto subscriber = subscribe(*subscribingB, addressOf(*server));
-  REQUIRE(waitFor([&] { return subscriber->connections() == 1; }));
+  StreamedPair s(dir);
+  auto syncingB = s.b.open();
+  REQUIRE(waitFor([&] { return s.subscriber->connections() == 1; }));
   for (int i = 1; i <= 3; ++i) {
-    REQUIRE_OK(sync::syncTcp(*syncingB, addressOf(*server), streamOptions()));
-    insert(*writerA, i, "after a full sync");
+    REQUIRE_OK(sync::syncTcp(*syncingB, addressOf(*s.server), streamOptions()));
+    insert(*s.writerA, i, "after a full sync");
     INFO("transaction " << i);
-    CHECK(waitFor([&] { return rows(*readerB) == i; }));
+    CHECK(waitFor([&] { return rows(*s.readerB) == i; }));
   }
 }
 
@@ -241,15 +246,12 @@ TEST_CASE("a subscriber started while its server is down connects once the serve
 
 TEST_CASE("an idle subscription stays connected on heartbeats", "[sync][stream]") {
   test::TempDir dir;
-  FileSite a(dir, "a", 1), b(dir, "b", 2);
-  auto servedA = a.open(), writerA = a.open(), subscribingB = b.open(), readerB = b.open();
-  auto server = serve(*servedA);
-  auto subscriber = subscribe(*subscribingB, addressOf(*server));
-  REQUIRE(waitFor([&] { return subscriber->connections() == 1; }));
+  StreamedPair s(dir);
+  REQUIRE(waitFor([&] { return s.subscriber->connections() == 1; }));
   std::this_thread::sleep_for(800ms);  // 8 heartbeat periods; 3 missed would drop it
-  insert(*writerA, 1, "after a quiet spell");
-  CHECK(waitFor([&] { return rows(*readerB) == 1; }));
-  CHECK(subscriber->connections() == 1);
+  insert(*s.writerA, 1, "after a quiet spell");
+  CHECK(waitFor([&] { return rows(*s.readerB) == 1; }));
+  CHECK(s.subscriber->connections() == 1);
 }
 
 TEST_CASE("a peer that accepts connections but never answers delays no other subscription", "[sync][stream]") {

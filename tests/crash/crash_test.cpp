@@ -22,6 +22,23 @@
 #include "parley/sync/changeset.hpp"
 
 namespace parley::crash {
+namespace {
+
+// After a kill point's checks: the site still takes a write, and a sync converges.
+void requireWritesConverge(Cluster& c) {
+  c.writeNext("a.db", kOriginA);
+  c.syncInProcess();
+  c.requireConverged();
+}
+
+// Prints the run's tally and removes its directories.
+void finishRun(const Tally& tally, const Cluster& base) {
+  tally.report();
+  fs::remove_all(base.dir());
+  fs::remove_all(base.dir().string() + "-point");
+}
+
+}  // namespace
 
 TEST_CASE(
     "the crash checks find a partial transaction, a gap, lost money, a vector mismatch and a "
@@ -81,13 +98,9 @@ TEST_CASE("a site killed during local transactions keeps every acknowledged one 
     INFO("acknowledged up to " << lastAck(e) << ", held " << a.held[kOriginA]);
     REQUIRE(a.held[kOriginA] > lastAck(e));  // nothing acknowledged lost
     REQUIRE(a.held[kOriginA] <= kTxns);
-    c.writeNext("a.db", kOriginA);
-    c.syncInProcess();
-    c.requireConverged();
+    requireWritesConverge(c);
   }
-  tally.report();
-  fs::remove_all(base.dir());
-  fs::remove_all(base.dir().string() + "-point");
+  finishRun(tally, base);
 }
 
 TEST_CASE(
@@ -124,13 +137,9 @@ TEST_CASE(
     INFO("re-import: " << again.describe());
     REQUIRE(again.exitCode == 0);
     REQUIRE(c.checkAfterCrash("a.db").held[kOriginB] == kTxns);
-    c.writeNext("a.db", kOriginA);
-    c.syncInProcess();
-    c.requireConverged();
+    requireWritesConverge(c);
   }
-  tally.report();
-  fs::remove_all(base.dir());
-  fs::remove_all(base.dir().string() + "-point");
+  finishRun(tally, base);
 }
 
 namespace {
@@ -226,9 +235,7 @@ TEST_CASE("a TCP sync killed on either side leaves both sites whole, and a new s
     c.requireConverged();
     REQUIRE(c.checkAfterCrash("a.db").held[kOriginA] == kTxns + 1);
   }
-  tally.report();
-  fs::remove_all(base.dir());
-  fs::remove_all(base.dir().string() + "-point");
+  finishRun(tally, base);
 }
 
 }  // namespace parley::crash

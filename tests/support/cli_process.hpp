@@ -23,6 +23,8 @@
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
 
+#include "files.hpp"
+
 extern char** environ;
 
 namespace parley::test::cli {
@@ -31,15 +33,8 @@ namespace fs = std::filesystem;
 using Json = boost::property_tree::ptree;
 using Vars = std::map<std::string, std::string>;
 
-inline std::string readFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-inline void writeFile(const fs::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
+using test::readFile;
+using test::writeFile;
 
 // Parses JSON output; fails the test with the text if it is not JSON.
 inline Json parseJson(const std::string& text) {
