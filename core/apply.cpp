@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "causal_context.hpp"
 #include "codec.hpp"
 #include "conflict_log.hpp"
 #include "fold.hpp"
@@ -198,9 +199,10 @@ class Engine {
  public:
   Engine(SiteState& s, ApplyResult& result) : s_(s), result_(result), encoder_(s.db, s.sites) {}
 
-  // Folds `t` into the state. Returns whether it was rejected.
-  bool applyOne(const Transaction& t, bool recordUndo) {
-    std::vector<RowWrite> writes = foldAll(t);
+  // Folds `t`, whose full causal context is `context`, into the state. Returns whether it was
+  // rejected.
+  bool applyOne(const Transaction& t, const VersionVector& context, bool recordUndo) {
+    std::vector<RowWrite> writes = foldAll(t, context);
     std::optional<std::string> rejection;
     for (const auto& w : writes)
       if (w.step.rejection && !rejection) rejection = w.step.rejection;
@@ -236,7 +238,7 @@ class Engine {
 
  private:
   // Reads every row `t` changes (rows are distinct within a transaction), then folds each.
-  std::vector<RowWrite> foldAll(const Transaction& t) {
+  std::vector<RowWrite> foldAll(const Transaction& t, const VersionVector& context) {
     std::vector<RowWrite> writes;
     writes.reserve(t.rows.size());
     for (const auto& row : t.rows) {
@@ -247,7 +249,7 @@ class Engine {
     for (auto& w : writes) {
       RowState before = stateBefore(s_.sites, w);
       if (!before.values) w.values.reset();  // only a live row is stored
-      w.step = foldRow(*w.table, std::move(before), *w.change, t);
+      w.step = foldRow(*w.table, std::move(before), *w.change, t, context);
     }
     return writes;
   }
@@ -437,6 +439,10 @@ ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incomin
   checkClocks(s, fresh);
   checkReady(s, fresh);
   for (const Transaction* t : fresh) checkFits(s, *t);
+  // Full causal contexts, completed in canonical order (each origin's in seq order).
+  std::vector<causal::Full> contexts;
+  contexts.reserve(fresh.size());
+  for (const Transaction* t : fresh) contexts.push_back(causal::complete(s, *t));
 
   bool orderSensitive = s.orderSensitive();
   Engine engine(s, result);
@@ -450,23 +456,26 @@ ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incomin
     // A late arrival: undo what sorts after it, then fold everything from it on again.
     std::vector<Transaction> later = store::logAfter(s, first);
     for (auto it = later.rbegin(); it != later.rend(); ++it) engine.undo(*it);
-    std::vector<const Transaction*> all = fresh;
-    for (const auto& t : later) all.push_back(&t);
-    std::sort(all.begin(), all.end(), byStamp);
-    for (const Transaction* t : all)
-      if (engine.applyOne(*t, true)) rejected.insert(t->dot);
+    std::vector<std::pair<const Transaction*, const VersionVector*>> all;
+    for (std::size_t i = 0; i < fresh.size(); ++i) all.push_back({fresh[i], &contexts[i].context});
+    for (const auto& t : later) all.push_back({&t, &t.context});  // logAfter gives them full
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return byStamp(a.first, b.first); });
+    for (const auto& [t, context] : all)
+      if (engine.applyOne(*t, *context, true)) rejected.insert(t->dot);
     for (const auto& t : later) store::setRejected(s, t.dot, rejected.count(t.dot) > 0);
     result.refolded = later.size();
   } else {
-    for (const Transaction* t : fresh)
-      if (engine.applyOne(*t, orderSensitive)) rejected.insert(t->dot);
+    for (std::size_t i = 0; i < fresh.size(); ++i)
+      if (engine.applyOne(*fresh[i], contexts[i].context, orderSensitive)) rejected.insert(fresh[i]->dot);
   }
-  for (const Transaction* t : fresh) {
+  for (std::size_t i = 0; i < fresh.size(); ++i) {
+    const Transaction* t = fresh[i];
     bool isRejected = rejected.count(t->dot) > 0;
+    auto context = causal::stored(s, t->dot, contexts[i].context, contexts[i].grew);
     if (bodies.empty())
-      store::appendLog(s, *t, encodeTransaction(*t), isRejected);
+      store::appendLog(s, *t, encodeTransaction(*t), isRejected, context);
     else
-      store::appendLog(s, *t, bodies[static_cast<std::size_t>(t - incoming.data())], isRejected);
+      store::appendLog(s, *t, bodies[static_cast<std::size_t>(t - incoming.data())], isRejected, context);
   }
   receiveClocks(s, fresh, result);
   if (!s.frontier || fresh.back()->stamp() > *s.frontier) s.frontier = fresh.back()->stamp();

@@ -20,13 +20,14 @@ CREATE TABLE parley_config_changes(id INTEGER PRIMARY KEY, at_ms INTEGER NOT NUL
                                    before TEXT, after TEXT NOT NULL);
 CREATE TABLE parley_log(id INTEGER PRIMARY KEY,  -- site << 40 | seq (store::logKey)
                         hlc INTEGER NOT NULL, body BLOB NOT NULL, rejected INTEGER NOT NULL DEFAULT 0,
+                        ctx BLOB,  -- the full causal context, or NULL (core/causal_context.hpp)
                         site INTEGER GENERATED ALWAYS AS (id >> 40) VIRTUAL,
                         seq INTEGER GENERATED ALWAYS AS (id & 1099511627775) VIRTUAL);
 CREATE TABLE parley_final(site INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE parley_undo(site INTEGER NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL,
                          PRIMARY KEY(site, seq));
 CREATE TABLE parley_acks(site INTEGER PRIMARY KEY, vector BLOB NOT NULL, last_sync_ms INTEGER);
-CREATE TABLE parley_compacted(site INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE parley_compacted(site INTEGER PRIMARY KEY, seq INTEGER NOT NULL, context BLOB);
 CREATE TABLE parley_conflicts(
   id INTEGER PRIMARY KEY,
   txn_site INTEGER NOT NULL,   -- the transaction decided: the incoming write, later in canonical order

@@ -8,13 +8,15 @@
 //   parley_rows_<table id>(pk, meta)  per-row metadata (row_meta.hpp) of one tracked table;
 //                                     pk INTEGER PRIMARY KEY when the table's key is its rowid,
 //                                     else the encoded key, WITHOUT ROWID
-//   parley_log(site, seq, hlc, body,  every held transaction, body = txn_codec encoding, and
-//              rejected, final)       the fold's decision on it
+//   parley_log(site, seq, hlc, body,  every held transaction, body = txn_codec encoding, the
+//              rejected, ctx)         fold's decision on it, and its full causal context or NULL
+//                                     (core/causal_context.hpp)
 //   parley_undo(site, seq, body)      what re-folding needs to undo an applied transaction
 //   parley_conflicts(...)             the conflict log (conflict_log.hpp)
 //   parley_acks(site, vector,         the vector each known site has acknowledged holding, and
 //               last_sync_ms)         when this site last synced with it directly
-//   parley_compacted(site, seq)       per origin, the transactions compact() dropped (1..seq)
+//   parley_compacted(site, seq,       per origin, the transactions compact() dropped (1..seq)
+//                    context)         and the full causal context of the newest
 // The site's version vector is not stored: per origin, the greatest seq in parley_log or
 // parley_compacted.
 //   parley_config_changes(...)        every change of a table's resolver configuration
@@ -43,7 +45,9 @@ namespace parley {
 // which grow with its seqs. A local commit writes one log page instead of three. The log is
 // a rowid table keyed by site << 40 | seq: a table leaf holds bodies up to ~4 KB in place,
 // where an index leaf (WITHOUT ROWID) spills those over ~1 KB to overflow pages.
-inline constexpr int kFormatVersion = 4;
+// 5: transactions carry only the context entries grown since their origin's previous one
+// (transaction format 3); parley_log.ctx and parley_compacted.context keep full contexts.
+inline constexpr int kFormatVersion = 5;
 
 struct TableInfo {
   std::int64_t id = 0;

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "causal_context.hpp"
 #include "codec.hpp"
 #include "fold.hpp"
 #include "local_meta.hpp"
@@ -70,7 +71,7 @@ std::string foldGeneral(SiteState& s, const TableInfo& t, const PendingRow& p, R
   if (p.metaBlob) meta = decodeRowMeta(*p.metaBlob, s.sites, t.columns.size());
   fillBases(change, meta);
   // Every local write supersedes what it read, so the fold only produces the new metadata.
-  FoldStep step = foldRow(t, {std::move(meta), p.touched->before}, change, txn);
+  FoldStep step = foldRow(t, {std::move(meta), p.touched->before}, change, txn, txn.context);
   return encodeRowMeta(step.meta, s.db, s.sites);
 }
 
@@ -161,7 +162,9 @@ std::optional<Dot> commitLocal(SiteState& s, TouchedRows touched, bool recordUnd
   bool check = checkingCapture();
   TouchedMeta stored(s, touched.rows);
   // Made at the first change: a transaction without rows gets no dot.
-  std::optional<Transaction> txn;
+  std::optional<Transaction> txn;  // its context full, as the fold needs it
+  Transaction header;  // txn without rows, its context as encoded (causal::forCommit)
+  bool contextGrew = true;
   std::optional<LocalMeta> local;
   std::optional<TransactionEncoder> body;
   RowChange change;  // each row's in turn, encoded at once
@@ -179,7 +182,10 @@ std::optional<Dot> commitLocal(SiteState& s, TouchedRows touched, bool recordUnd
       txn->context = s.vector;
       txn->hlc = s.hlc.now();
       local.emplace(s, *txn);
-      body.emplace(*txn, touched.rows.size() - i);
+      auto context = causal::forCommit(s, txn->dot, txn->context);
+      header = {txn->dot, txn->hlc, std::move(context.entries), {}};
+      contextGrew = context.grew;
+      body.emplace(header, touched.rows.size() - i);
     }
     PendingRow p{&row, stored.blob(i)};
     std::string_view meta = newMeta(s, *local, p, change, *txn, scratch, check);
@@ -191,8 +197,8 @@ std::optional<Dot> commitLocal(SiteState& s, TouchedRows touched, bool recordUnd
   if (!txn) return std::nullopt;
   writes.flush();
   std::string bytes = body->finish();
-  if (check) checkBody(*txn, std::move(kept), bytes);
-  store::appendLog(s, *txn, bytes, false);
+  if (check) checkBody(header, std::move(kept), bytes);
+  store::appendLog(s, *txn, bytes, false, causal::stored(s, txn->dot, txn->context, contextGrew));
   if (recordUndo) store::saveUndo(s, txn->dot, undo);
   s.frontier = txn->stamp();
   return txn->dot;

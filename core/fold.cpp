@@ -33,8 +33,8 @@ const char* rowConflictName(RowConflictKind kind) {
 // The state being built for one row, and what it needs to report conflicts.
 class RowFold {
  public:
-  RowFold(const TableInfo& table, const RowChange& change, const Transaction& txn)
-      : table_(table), change_(change), txn_(txn), stamp_(txn.stamp()) {}
+  RowFold(const TableInfo& table, const RowChange& change, const Transaction& txn, const VersionVector& context)
+      : table_(table), change_(change), txn_(txn), context_(context), stamp_(txn.stamp()) {}
 
   FoldStep run(RowState before) {
     if (!before.meta) return fresh();
@@ -84,7 +84,7 @@ class RowFold {
     const RowMeta& m = out_.meta;
     // An update of a live row does not look at the row's dots: skip collecting them.
     if (change_.op == RowOp::kUpdate && m.alive) return true;
-    bool covered = txn_.context.containsAll(m.allDots());
+    bool covered = context_.containsAll(m.allDots());
     switch (change_.op) {
       case RowOp::kDelete:
         if (!m.alive) return joinExistence(false, covered);
@@ -163,7 +163,7 @@ class RowFold {
   void applyColumn(const ColumnWrite& w) {
     const ColumnResolver& resolver = *table_.resolvers[w.column];
     auto& cell = out_.meta.cells[w.column];
-    bool covered = !cell || txn_.context.containsAll(cell->dots);
+    bool covered = !cell || context_.containsAll(cell->dots);
     switch (resolver.kind()) {
       case ColumnKind::kReject:
         if ((cell ? cell->dots : Dots{}) != w.base)
@@ -330,6 +330,7 @@ class RowFold {
   const TableInfo& table_;
   const RowChange& change_;
   const Transaction& txn_;
+  const VersionVector& context_;  // txn_'s full causal context
   Stamp stamp_;
   RowOutcome rowOutcome_ = RowOutcome::kMergeColumns;
   Row values_;
@@ -356,13 +357,14 @@ std::optional<Value> addNumbers(const Value& value, const Value& plus, const Val
   return Value::real(asDouble(value) + (asDouble(plus) - asDouble(minus)));
 }
 
-FoldStep foldRow(const TableInfo& table, const RowState& before, const RowChange& change,
-                 const Transaction& txn) {
-  return RowFold(table, change, txn).run(before);
+FoldStep foldRow(const TableInfo& table, const RowState& before, const RowChange& change, const Transaction& txn,
+                 const VersionVector& context) {
+  return RowFold(table, change, txn, context).run(before);
 }
 
-FoldStep foldRow(const TableInfo& table, RowState&& before, const RowChange& change, const Transaction& txn) {
-  return RowFold(table, change, txn).run(std::move(before));
+FoldStep foldRow(const TableInfo& table, RowState&& before, const RowChange& change, const Transaction& txn,
+                 const VersionVector& context) {
+  return RowFold(table, change, txn, context).run(std::move(before));
 }
 
 }  // namespace parley

@@ -36,10 +36,12 @@ struct FoldStep {
   std::optional<std::string> rejection;
 };
 
-FoldStep foldRow(const TableInfo& table, const RowState& before, const RowChange& change,
-                 const Transaction& txn);
+// `context`: txn's full causal context (txn.context may hold only what its encoding carried).
+FoldStep foldRow(const TableInfo& table, const RowState& before, const RowChange& change, const Transaction& txn,
+                 const VersionVector& context);
 // The same, taking `before` apart instead of copying it.
-FoldStep foldRow(const TableInfo& table, RowState&& before, const RowChange& change, const Transaction& txn);
+FoldStep foldRow(const TableInfo& table, RowState&& before, const RowChange& change, const Transaction& txn,
+                 const VersionVector& context);
 
 // value + delta for numbers, as SQLite would add them (integers stay integers unless they
 // overflow). nullopt if either is not a number.

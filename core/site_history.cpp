@@ -1,6 +1,7 @@
 // Site's log as history: what peers lack, how far behind they are, and compaction.
 #include <fmt/format.h>
 
+#include "causal_context.hpp"
 #include "codec.hpp"
 #include "finality.hpp"
 #include "parley/txn_codec.hpp"
@@ -41,7 +42,25 @@ std::string lackingQuery(SiteState& s, const VersionVector& peer, std::vector<st
   }
   if (where.empty()) return {};
   // The rows come from ranges of the log's key (one per origin), then are sorted.
-  return "SELECT site, seq, hlc, body FROM parley_log WHERE " + where + " ORDER BY hlc, site";
+  return "SELECT site, seq, hlc, body, ctx FROM parley_log WHERE " + where + " ORDER BY hlc, site";
+}
+
+// Calls visit(dot, hlc, body, ctx) for each log row `peer` lacks, in canonical order; ctx is the
+// row's stored context (causal_context.hpp), nullopt if NULL.
+template <class Visit>
+Status visitLacking(SiteState& s, const VersionVector& peer, Visit&& visit) {
+  if (auto st = checkNotCompacted(s, peer); !st) return st;
+  std::vector<std::int64_t> params;
+  std::string query = lackingQuery(s, peer, params);
+  if (query.empty()) return Status::ok();
+  sql::Stmt st(s.db.raw(), query);
+  for (std::size_t i = 0; i < params.size(); ++i) st.bind(static_cast<int>(i) + 1, params[i]);
+  while (st.step()) {
+    Dot dot{s.sites.idAt(static_cast<std::uint32_t>(st.int64(0))), static_cast<std::uint64_t>(st.int64(1))};
+    auto ctx = st.isNull(4) ? std::nullopt : std::optional(st.blob(4));
+    if (auto r = visit(dot, Hlc{static_cast<std::uint64_t>(st.int64(2))}, st.blob(3), ctx); !r) return r;
+  }
+  return Status::ok();
 }
 
 // The HLC of the oldest held transaction `acked` lacks, if any.
@@ -65,29 +84,33 @@ std::optional<Hlc> oldestLacking(SiteState& s, const VersionVector& acked) {
 Status Site::forEachChangeSince(const VersionVector& peer, const ChangeVisitor& fn) const {
   return guarded([&]() -> Status {
     impl_->refreshForRead();
-    SiteState& s = impl_->state;
-    if (auto st = checkNotCompacted(s, peer); !st) return st;
-    std::vector<std::int64_t> params;
-    std::string query = lackingQuery(s, peer, params);
-    if (query.empty()) return Status::ok();
-    sql::Stmt st(s.db.raw(), query);
-    for (std::size_t i = 0; i < params.size(); ++i) st.bind(static_cast<int>(i) + 1, params[i]);
-    while (st.step()) {
-      Dot dot{s.sites.idAt(static_cast<std::uint32_t>(st.int64(0))), static_cast<std::uint64_t>(st.int64(1))};
-      if (auto r = fn(dot, Hlc{static_cast<std::uint64_t>(st.int64(2))}, st.blob(3)); !r) return r;
-    }
-    return Status::ok();
+    return visitLacking(impl_->state, peer, [&](const Dot& dot, Hlc hlc, std::string_view body, auto) {
+      return fn(dot, hlc, body);
+    });
   });
 }
 
 Result<std::vector<Transaction>> Site::changesSince(const VersionVector& peer) const {
-  std::vector<Transaction> out;
-  Status st = forEachChangeSince(peer, [&](const Dot&, Hlc, std::string_view body) {
-    out.push_back(decodeTransaction(body));
-    return Status::ok();
+  return guarded([&]() -> Result<std::vector<Transaction>> {
+    impl_->refreshForRead();
+    SiteState& s = impl_->state;
+    std::vector<Transaction> out;
+    // Bodies carry contexts as encoded; each is given whole, from the row's stored context or
+    // its origin's previous transaction's.
+    std::unordered_map<SiteId, VersionVector, SiteIdHash> previous;
+    Status st = visitLacking(s, peer, [&](const Dot& dot, Hlc, std::string_view body, std::optional<std::string_view> ctx) {
+      Transaction t = decodeTransaction(body);
+      auto it = previous.find(dot.site);
+      if (ctx) t.context = causal::decodeStored(s.sites, *ctx);
+      else t.context = causal::advanced(it != previous.end() ? it->second : causal::of(s, dot.site, dot.seq - 1),
+                                        dot.site, dot.seq);
+      previous.insert_or_assign(dot.site, t.context);
+      out.push_back(std::move(t));
+      return Status::ok();
+    });
+    if (!st) return st;
+    return out;
   });
-  if (!st) return st;
-  return out;
 }
 
 Status Site::noteSync(const SiteId& peer) {

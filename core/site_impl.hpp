@@ -138,6 +138,7 @@ struct Site::Impl {
   void reloadState() {
     state.settled = VersionVector{};
     state.ackDigest.reset();
+    state.contexts.clear();
     state.sites.load(state.db);
     state.vector = store::loadVector(state);
     state.frontier = store::lastStamp(state);

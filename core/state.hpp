@@ -47,6 +47,9 @@ struct SiteState {
     std::optional<VersionVector> floor; // the pointwise minimum of their vectors (none if no site)
   };
   std::optional<AckDigest> ackDigest;
+  // Per origin, the full causal context of its newest transaction this connection completed or
+  // committed, with that transaction's seq (core/causal_context.hpp); cleared with the rest.
+  std::unordered_map<SiteId, std::pair<std::uint64_t, VersionVector>, SiteIdHash> contexts;
 
   // REQUIRES nothing; nullptr if `name` is not tracked.
   const TableInfo* table(std::string_view name) const;

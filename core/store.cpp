@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "causal_context.hpp"
 #include "codec.hpp"
 #include "parley/txn_codec.hpp"
 
@@ -151,11 +152,14 @@ void deleteMeta(SiteState& s, const TableInfo& t, std::string_view key) {
   st.run();
 }
 
-void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool rejected) {
+void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool rejected,
+               const std::optional<std::string>& context) {
   auto site = siteIdx(s, t.dot.site);
-  auto& log = s.db.cached("INSERT INTO parley_log(id, hlc, body, rejected) VALUES (?1, ?2, ?3, ?4)");
+  auto& log = s.db.cached("INSERT INTO parley_log(id, hlc, body, rejected, ctx) VALUES (?1, ?2, ?3, ?4, ?5)");
   log.bind(1, logKey(site, t.dot.seq)).bind(2, static_cast<std::int64_t>(t.hlc.value));
   log.bindBlob(3, body).bind(4, std::int64_t{rejected});
+  if (context) log.bindBlob(5, *context);
+  else log.bindNull(5);
   log.run();
   s.vector.advance(t.dot);
 }
@@ -207,6 +211,8 @@ std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
   if (newest.isNull(0)) return 0;
   std::int64_t hlc = newest.int64(0);
   newest.reset();
+  // Entries after upTo may store no context of their own: keep upTo's (causal_context.hpp).
+  auto context = causal::stored(s, {origin, upTo}, causal::of(s, origin, upTo), true);
   auto& stamp = s.db.cached(
       "INSERT INTO parley_meta(key, value) VALUES ('compacted_hlc', ?1) "
       "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)");
@@ -220,8 +226,9 @@ std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
   undo.bind(1, site).bind(2, static_cast<std::int64_t>(upTo));
   undo.run();
   auto& floor = s.db.cached(
-      "INSERT INTO parley_compacted(site, seq) VALUES (?1, ?2) ON CONFLICT(site) DO UPDATE SET seq = max(seq, ?2)");
-  floor.bind(1, site).bind(2, static_cast<std::int64_t>(upTo));
+      "INSERT INTO parley_compacted(site, seq, context) VALUES (?1, ?2, ?3) ON CONFLICT(site) DO UPDATE SET "
+      "seq = excluded.seq, context = excluded.context WHERE excluded.seq > parley_compacted.seq");
+  floor.bind(1, site).bind(2, static_cast<std::int64_t>(upTo)).bindBlob(3, *context);
   floor.run();
   return dropped;
 }
@@ -246,29 +253,30 @@ bool allFinal(SiteState& s) {
   return !open;
 }
 
-std::vector<Transaction> logFrom(SiteState& s, const SiteId& origin, std::uint64_t after) {
-  std::vector<Transaction> out;
-  auto idx = s.sites.find(origin);
-  if (!idx) return out;
-  auto& st = s.db.cached("SELECT body FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id");
-  st.bind(1, logKey(*idx, after + 1)).bind(2, logKey(*idx, kMaxLogSeq));
-  while (st.step()) out.push_back(decodeTransaction(st.blob(0)));
-  return out;
-}
-
 std::vector<Transaction> logAfter(SiteState& s, const Stamp& from) {
   // Each origin's HLCs grow with its seqs (apply refuses a transaction whose HLC is not after
   // its predecessor's), so its transactions at or after `from` are a suffix: read each
   // origin's log backwards until an older HLC.
+  // Their bodies carry contexts as encoded (causal_context.hpp); the fold needs them full.
   std::vector<Transaction> out;
-  auto& st = s.db.cached("SELECT hlc, body FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC");
+  auto& st = s.db.cached("SELECT hlc, body, ctx FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC");
   for (const auto& [origin, seq] : s.vector.entries()) {
+    std::vector<Transaction> newestFirst;
+    std::vector<std::optional<VersionVector>> contexts;
     st.bind(1, logKey(siteIdx(s, origin), 1)).bind(2, logKey(siteIdx(s, origin), kMaxLogSeq));
     while (st.step() && static_cast<std::uint64_t>(st.int64(0)) >= from.hlc.value) {
-      Transaction t = decodeTransaction(st.blob(1));
-      if (t.stamp() > from) out.push_back(std::move(t));
+      newestFirst.push_back(decodeTransaction(st.blob(1)));
+      contexts.push_back(st.isNull(2) ? std::nullopt : std::optional(causal::decodeStored(s.sites, st.blob(2))));
     }
     st.reset();
+    std::optional<VersionVector> previous;
+    for (std::size_t i = newestFirst.size(); i-- > 0;) {
+      Transaction& t = newestFirst[i];
+      if (contexts[i]) t.context = std::move(*contexts[i]);
+      else t.context = causal::advanced(previous ? *previous : causal::of(s, origin, t.dot.seq - 1), origin, t.dot.seq);
+      previous = t.context;
+      if (t.stamp() > from) out.push_back(std::move(t));
+    }
   }
   std::sort(out.begin(), out.end(), [](const Transaction& a, const Transaction& b) { return a.stamp() < b.stamp(); });
   return out;

@@ -58,9 +58,10 @@ void scanMetaBlobs(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64
 // writeMetaBlob for a rowid; `blob` is not copied (it must outlive the call only).
 void writeMetaBlobAt(SiteState& s, const TableInfo& t, std::int64_t rowid, std::string_view blob, bool existed);
 
-// Appends a transaction to the log with the fold's decision on it, and advances the site's
-// vector to its dot.
-void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool rejected);
+// Appends a transaction to the log with the fold's decision on it and its stored context
+// (causal::stored), and advances the site's vector to its dot.
+void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool rejected,
+               const std::optional<std::string>& context);
 // Records a re-fold's decision on a held transaction.
 void setRejected(SiteState& s, const Dot& dot, bool rejected);
 // The decision on a held transaction: (rejected, final); nullopt if not held.
@@ -74,9 +75,8 @@ std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo);
 std::optional<Stamp> compactedStamp(SiteState& s);
 // Whether every held transaction is final.
 bool allFinal(SiteState& s);
-// Held transactions of `origin` with seq > after, in seq order (decoded).
-std::vector<Transaction> logFrom(SiteState& s, const SiteId& origin, std::uint64_t after);
-// Every held transaction whose stamp is greater than `from`, in canonical order.
+// Every held transaction whose stamp is greater than `from`, in canonical order, each with its
+// full causal context.
 // REQUIRES: each origin's HLCs grow with its seqs (apply checks it).
 std::vector<Transaction> logAfter(SiteState& s, const Stamp& from);
 // The greatest stamp among held transactions, if any.

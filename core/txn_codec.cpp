@@ -26,8 +26,9 @@ class Decoder {
 
   Transaction run() {
     std::uint8_t format = r_.byte();
-    if (format != kTransactionFormat)
-      r_.fail("format " + std::to_string(format) + " is not supported (this parley reads " +
+    // Format 2 carried whole contexts, which format 3's rule allows: it reads the same.
+    if (format != kTransactionFormat && format != 2)
+      r_.fail("format " + std::to_string(format) + " is not supported (this parley reads 2 and " +
               std::to_string(kTransactionFormat) + ")");
     Transaction t;
     std::uint64_t seq = r_.varint();

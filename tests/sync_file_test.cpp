@@ -967,7 +967,7 @@ TEST_CASE("a transaction body of the old format is refused, saying which format 
     FAIL("decoded a body of format 1");
   } catch (const Error& e) {
     CHECK(e.status().code() == Status::Code::kCorruption);
-    CHECK(contains(e.status().message(), "format 1 is not supported (this parley reads 2)"));
+    CHECK(contains(e.status().message(), "format 1 is not supported (this parley reads 2 and 3)"));
   }
 }
 

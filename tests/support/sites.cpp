@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "parley/txn_codec.hpp"
+
 namespace parley::test {
 
 SiteId testClusterId() {
@@ -106,9 +108,20 @@ ApplyResult applyOk(Site& site, std::span<const Transaction> transactions) {
 }
 
 ApplyResult deliver(Site& from, Site& to) {
+  // As sync does: the log bodies, whose contexts hold only what grew, decoded and applied with
+  // their bytes, so the receiver completes each context (core/causal_context.hpp).
   INFO("deliver " << from.name() << " -> " << to.name());
-  auto txns = changesOk(from, to.vector());
-  return applyOk(to, txns);
+  std::vector<Transaction> txns;
+  std::vector<std::string> bodies;
+  REQUIRE_OK(from.forEachChangeSince(to.vector(), [&](const Dot&, Hlc, std::string_view body) {
+    txns.push_back(decodeTransaction(body));
+    bodies.emplace_back(body);
+    return Status::ok();
+  }));
+  std::vector<std::string_view> views(bodies.begin(), bodies.end());
+  auto r = to.applyEncoded(txns, views);
+  REQUIRE_OK(r);
+  return std::move(r).value();
 }
 
 std::pair<ApplyResult, ApplyResult> syncPair(Site& a, Site& b) {

@@ -183,10 +183,12 @@ class Site {
 
   VersionVector vector() const;
   Hlc lastHlc() const;
-  // Every held transaction `peer` lacks, from any origin, in canonical (hence causal) order.
+  // Every held transaction `peer` lacks, from any origin, in canonical (hence causal) order,
+  // each with its whole causal context.
   Result<std::vector<Transaction>> changesSince(const VersionVector& peer) const;
   // Calls `fn` with each held transaction `peer` lacks, in canonical order, as its encoded log
-  // body (parley/txn_codec.hpp), reading the log as it goes. Stops at the first error `fn`
+  // body (parley/txn_codec.hpp: its context holds what grew since its origin's previous
+  // transaction), reading the log as it goes. Stops at the first error `fn`
   // returns. kNotFound if the peer lacks transactions this site has compacted away.
   using ChangeVisitor = std::function<Status(const Dot& dot, Hlc hlc, std::string_view body)>;
   Status forEachChangeSince(const VersionVector& peer, const ChangeVisitor& fn) const;

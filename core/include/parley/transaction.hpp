@@ -49,7 +49,12 @@ struct Stamp {
 struct Transaction {
   Dot dot;
   Hlc hlc;
-  VersionVector context;  // the origin's vector at commit, not counting this transaction
+  // The origin's vector at commit, not counting this transaction. As decodeTransaction gives
+  // it (from a log body, a change set or the wire), only the entries that grew since the
+  // origin's previous transaction: an origin's contexts only grow, and a site applies its
+  // transactions in seq order, so Site::apply completes it from what the site holds (a whole
+  // vector is as valid). Site::changesSince gives it whole.
+  VersionVector context;
   std::vector<RowChange> rows;
 
   Stamp stamp() const { return {hlc, dot.site}; }

@@ -5,7 +5,9 @@
 //   u8 format (kTransactionFormat)
 //   varint seq | u64 hlc (little-endian)
 //   count sites, then 16 bytes each; sites[0] is the origin
-//   count context entries, then (varint site index, varint seq) each
+//   count context entries, then (varint site index, varint seq) each: at least the entries of
+//     the origin's vector at commit that grew since its previous transaction (any superset, the
+//     whole vector included, is valid; the origin's own entry is implied)
 //   count tables, then (count bytes, name) each
 //   count rows, then per row:
 //     varint (table index << 2 | op)
@@ -34,8 +36,9 @@
 namespace parley {
 
 // The first byte of every encoded transaction. 1 was the packed Cap'n Proto message of
-// parley 0.1 (its first byte a packing tag), which this parley refuses.
-inline constexpr std::uint8_t kTransactionFormat = 2;
+// parley 0.1 (its first byte a packing tag), which this parley refuses. 2 carried each
+// transaction's whole context; it still decodes (a whole context is a valid format-3 one).
+inline constexpr std::uint8_t kTransactionFormat = 3;
 
 std::string encodeTransaction(const Transaction& t);
 Transaction decodeTransaction(std::string_view bytes);

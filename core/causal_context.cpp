@@ -1,0 +1,111 @@
+#include "causal_context.hpp"
+
+#include <fmt/format.h>
+
+#include "codec.hpp"
+#include "store.hpp"
+
+namespace parley::causal {
+namespace {
+
+void remember(SiteState& s, const SiteId& origin, std::uint64_t seq, const VersionVector& full) {
+  s.contexts.insert_or_assign(origin, std::pair{seq, full});
+}
+
+const VersionVector* cached(const SiteState& s, const SiteId& origin, std::uint64_t seq) {
+  auto it = s.contexts.find(origin);
+  return it != s.contexts.end() && it->second.first == seq ? &it->second.second : nullptr;
+}
+
+// The newest stored context of `origin` at or before `seq`: the log's, else compaction's; an
+// empty one (before its first transaction) when neither stores one.
+VersionVector newestStored(SiteState& s, std::int64_t idx, const Dot& dot) {
+  std::optional<VersionVector> out;
+  auto& log = s.db.cached(
+      "SELECT ctx FROM parley_log WHERE id BETWEEN ?1 AND ?2 AND ctx IS NOT NULL ORDER BY id DESC LIMIT 1");
+  log.bind(1, store::logKey(idx, 1)).bind(2, store::logKey(idx, dot.seq));
+  if (log.step()) out = decodeStored(s.sites, log.blob(0));
+  log.reset();
+  if (out) return *out;
+  auto& compacted = s.db.cached("SELECT seq, context FROM parley_compacted WHERE site = ?1");
+  compacted.bind(1, idx);
+  bool usable = true;
+  if (compacted.step()) {
+    usable = static_cast<std::uint64_t>(compacted.int64(0)) <= dot.seq && !compacted.isNull(1);
+    if (usable) out = decodeStored(s.sites, compacted.blob(1));
+  }
+  compacted.reset();
+  if (!usable)
+    throw Error(Status::corruption(
+        fmt::format("the log holds no causal context for transaction {}: compacted", dot.toString())));
+  return out.value_or(VersionVector{});
+}
+
+}  // namespace
+
+VersionVector advanced(VersionVector context, const SiteId& origin, std::uint64_t seq) {
+  context.set(origin, seq > 0 ? seq - 1 : 0);
+  return context;
+}
+
+VersionVector of(SiteState& s, const SiteId& origin, std::uint64_t seq) {
+  if (seq == 0) return {};
+  if (const VersionVector* hit = cached(s, origin, seq)) return *hit;
+  auto idx = s.sites.find(origin);
+  if (!idx)
+    throw Error(Status::corruption(fmt::format("no causal context for transaction {}: its origin is unknown here",
+                                               Dot{origin, seq}.toString())));
+  VersionVector full = advanced(newestStored(s, *idx, {origin, seq}), origin, seq);
+  remember(s, origin, seq, full);
+  return full;
+}
+
+Full complete(SiteState& s, const Transaction& t) {
+  const SiteId& origin = t.dot.site;
+  VersionVector before = advanced(of(s, origin, t.dot.seq - 1), origin, t.dot.seq);
+  Full out{before, false};
+  if (!t.context.empty()) {
+    out.context.merge(t.context);
+    out.context.set(origin, t.dot.seq - 1);  // the origin's own entry is implied, whatever was sent
+    out.grew = out.context != before;
+  }
+  remember(s, origin, t.dot.seq, out.context);
+  return out;
+}
+
+Encoded forCommit(SiteState& s, const Dot& dot, const VersionVector& full) {
+  Encoded out;
+  const VersionVector* previous = dot.seq == 1 ? nullptr : cached(s, dot.site, dot.seq - 1);
+  VersionVector before = previous ? advanced(*previous, dot.site, dot.seq) : VersionVector{};
+  bool known = dot.seq == 1 || (previous && before.leq(full));
+  for (const auto& [site, seq] : full.entries())
+    if (site != dot.site && (!known || seq > before.get(site))) out.entries.set(site, seq);
+  out.grew = !known || full != before;
+  remember(s, dot.site, dot.seq, full);
+  return out;
+}
+
+std::optional<std::string> stored(SiteState& s, const Dot& dot, const VersionVector& full, bool grew) {
+  if (!grew && dot.seq % kCheckpointEvery != 0) return std::nullopt;
+  std::string out;
+  codec::Writer w(out);
+  w.varint(full.entries().size());
+  for (const auto& [site, seq] : full.entries()) {
+    w.varint(s.sites.indexOf(s.db, site));
+    w.varint(seq);
+  }
+  return out;
+}
+
+VersionVector decodeStored(const SiteTable& sites, std::string_view bytes) {
+  codec::Reader r(bytes, "stored causal context");
+  VersionVector out;
+  for (std::uint64_t i = 0, n = r.count(); i < n; ++i) {
+    const SiteId& site = sites.idAt(static_cast<std::uint32_t>(r.varint()));
+    out.set(site, r.varint());
+  }
+  r.expectDone();
+  return out;
+}
+
+}  // namespace parley::causal

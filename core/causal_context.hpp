@@ -1,0 +1,63 @@
+// Causal contexts: what a transaction's encoding carries of its context, and how a site gets
+// the full context back for the fold.
+//
+// A transaction's full causal context is its origin's version vector at commit (DESIGN.md). An
+// origin's contexts only grow, and every site applies an origin's transactions in seq order, so
+// an encoded transaction carries only the entries that grew since its origin's previous
+// transaction (any superset, the whole vector included, is as valid): with 50 sites that is a
+// few bytes instead of ~1 KB. The receiver completes it from the previous transaction's full
+// context, which it holds.
+//
+// parley_log keeps beside each body the full context with local site indexes (column ctx), or
+// NULL where it is the previous transaction's with the origin's own entry advanced; every
+// kCheckpointEvery-th seq of an origin stores it anyway, so a lookup reads at most that many log
+// rows. compact() keeps the context of the newest transaction it drops
+// (parley_compacted.context). This connection caches each origin's newest full context
+// (SiteState::contexts).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "state.hpp"
+
+namespace parley::causal {
+
+inline constexpr std::uint64_t kCheckpointEvery = 256;
+
+// The full context of `origin`'s transaction `seq`, which this site holds (seq 0: empty).
+// Throws Error(Corruption) if the log cannot give it.
+VersionVector of(SiteState& s, const SiteId& origin, std::uint64_t seq);
+
+// A transaction's full context, and whether it grew beyond its predecessor's.
+struct Full {
+  VersionVector context;
+  bool grew = true;
+};
+
+// `t`'s full context: the entries it carries over its predecessor's full context. Remembers it.
+// REQUIRES: t's predecessor is held, or was completed just before.
+Full complete(SiteState& s, const Transaction& t);
+
+// For a local commit with full context `full`: the entries to encode (those grown since the
+// previous local commit; all of them when that is not cached) and whether it grew. Remembers it.
+struct Encoded {
+  VersionVector entries;
+  bool grew = true;
+};
+Encoded forCommit(SiteState& s, const Dot& dot, const VersionVector& full);
+
+// The ctx column of `dot`'s log row, its full context being `full`: nullopt (NULL) when that
+// did not grow and `dot` is not a checkpoint.
+std::optional<std::string> stored(SiteState& s, const Dot& dot, const VersionVector& full, bool grew);
+
+// A ctx column (or parley_compacted.context) value, decoded.
+VersionVector decodeStored(const SiteTable& sites, std::string_view bytes);
+
+// `context` as the next transaction of `origin`, seq `seq`, sees it when it grew by nothing:
+// the origin's own entry at seq - 1.
+VersionVector advanced(VersionVector context, const SiteId& origin, std::uint64_t seq);
+
+}  // namespace parley::causal

@@ -1,0 +1,231 @@
+// Causal contexts as encoded (only what grew since the origin's previous transaction) and as
+// the fold needs them (whole): what a body carries, and that a receiver completes it right from
+// its cache, its log after reopening, its checkpoints, and compacted history
+// (core/causal_context.hpp).
+#include "parley/txn_codec.hpp"
+#include "support/sites.hpp"
+
+namespace parley {
+namespace {
+
+using test::applyOk;
+using test::Cluster;
+using test::execOk;
+using test::Int;
+using test::tableContents;
+using test::Txt;
+
+// `site`'s log bodies `peer` lacks, decoded as a peer receives them.
+struct Encoded {
+  std::vector<Transaction> txns;
+  std::vector<std::string> bodies;
+};
+
+Encoded lacking(const Site& site, const VersionVector& peer) {
+  Encoded out;
+  REQUIRE_OK(site.forEachChangeSince(peer, [&](const Dot&, Hlc, std::string_view body) {
+    out.txns.push_back(decodeTransaction(body));
+    out.bodies.emplace_back(body);
+    return Status::ok();
+  }));
+  return out;
+}
+
+// Applies the first `n` of what `from` has and `to` lacks, from their encoded bodies.
+ApplyResult deliverFirst(const Site& from, Site& to, std::size_t n) {
+  Encoded in = lacking(from, to.vector());
+  n = std::min(n, in.txns.size());
+  std::vector<std::string_view> views(in.bodies.begin(), in.bodies.begin() + static_cast<std::ptrdiff_t>(n));
+  auto r = to.applyEncoded(std::span(in.txns).first(n), views);
+  REQUIRE_OK(r);
+  return std::move(r).value();
+}
+
+const Transaction& withDot(const std::vector<Transaction>& txns, const Dot& dot) {
+  for (const auto& t : txns)
+    if (t.dot == dot) return t;
+  FAIL("no transaction " << dot.toString());
+  throw;
+}
+
+VersionVector vectorOf(std::initializer_list<std::pair<const Site*, std::uint64_t>> entries) {
+  VersionVector v;
+  for (const auto& [site, seq] : entries) v.set(site->id(), seq);
+  return v;
+}
+
+TEST_CASE("a body carries only the context entries that grew since its origin's previous transaction",
+          "[core][causality][context]") {
+  Cluster c(3);
+  execOk(c[0], "INSERT INTO t VALUES (1, 'a', 0)");
+  test::deliver(c[0], c[1]);
+  execOk(c[1], "INSERT INTO t VALUES (2, 'b', 0)");
+  execOk(c[1], "UPDATE t SET a = 'b' WHERE id = 1");
+  c.clock(0).advance(5);
+  execOk(c[0], "UPDATE t SET b = 1 WHERE id = 1");
+  test::deliver(c[0], c[1]);
+  c.clock(1).advance(10);
+  execOk(c[1], "UPDATE t SET b = 2 WHERE id = 2");
+
+  Encoded sent = lacking(c[1], {});
+  Dot b1{c[1].id(), 1}, b2{c[1].id(), 2}, b3{c[1].id(), 3};
+  CHECK(withDot(sent.txns, b1).context == vectorOf({{&c[0], 1}}));
+  CHECK(withDot(sent.txns, b2).context.empty());  // nothing grew; its own entry is implied
+  CHECK(withDot(sent.txns, b3).context == vectorOf({{&c[0], 2}}));
+
+  auto whole = test::changesOk(c[1], {});
+  CHECK(withDot(whole, b1).context == vectorOf({{&c[0], 1}}));
+  CHECK(withDot(whole, b2).context == vectorOf({{&c[0], 1}, {&c[1], 1}}));
+  CHECK(withDot(whole, b3).context == vectorOf({{&c[0], 2}, {&c[1], 2}}));
+
+  SECTION("a receiver completes them: what B saw supersedes, what it did not is concurrent") {
+    test::deliver(c[1], c[2]);  // B's, and A's through B, one batch
+    auto again = test::changesOk(c[2], {});
+    for (const auto& t : whole) CHECK(withDot(again, t.dot).context == t.context);
+  }
+  SECTION("a whole context (the format-2 encoding) applies the same") {
+    std::vector<Transaction> full = test::changesOk(c[1], {});
+    auto r = applyOk(c[2], full);
+    CHECK(r.conflicts.empty());
+    CHECK(tableContents(c[2], "t") == tableContents(c[1], "t"));
+    auto again = test::changesOk(c[2], {});
+    for (const auto& t : whole) CHECK(withDot(again, t.dot).context == t.context);
+  }
+}
+
+TEST_CASE("a body of transaction format 2 (whole context) decodes to the same transaction",
+          "[core][causality][context]") {
+  Cluster c(2);
+  execOk(c[0], "INSERT INTO t VALUES (1, 'a', 0)");
+  test::deliver(c[0], c[1]);
+  execOk(c[1], "UPDATE t SET a = 'b' WHERE id = 1");
+  Transaction t = test::transactionWithDot(c[1], {c[1].id(), 1});
+  std::string body = encodeTransaction(t);
+  REQUIRE(body[0] == static_cast<char>(kTransactionFormat));
+  body[0] = 2;
+  Transaction old = decodeTransaction(body);
+  CHECK(old.context == t.context);
+  CHECK(old.dot == t.dot);
+  CHECK(old.rows.size() == t.rows.size());
+}
+
+// Three file-backed sites A, B, C under fww, where a write supersedes only what its
+// transaction's whole context covers: a receiver that used the encoded entries alone would see
+// B's later write as concurrent with A's and keep A's value.
+class FileCluster {
+ public:
+  FileCluster() {
+    for (std::uint8_t i = 1; i <= 3; ++i) {
+      ids_.push_back(std::make_unique<test::FixedIdSource>(test::testSiteId(i)));
+      clocks_.push_back(std::make_unique<ManualClock>());
+      clocks_.back()->advance(1'700'000'000'000 + i);
+      auto r = Site::create(path(i - 1), CreateOptions{"s" + std::to_string(i), ids_.back().get(), test::testClusterId()},
+                            options(i - 1));
+      REQUIRE_OK(r);
+      execOk(**r, "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b)");
+      TableConfig fww;
+      fww.columns = "fww";
+      REQUIRE_OK((*r)->track("t", fww));
+      sites_.push_back(std::move(r).value());
+    }
+    for (auto& s : sites_)
+      for (auto& other : sites_)
+        if (s != other) REQUIRE_OK(s->acknowledge(other->id(), {}));
+  }
+  Site& operator[](std::size_t i) { return *sites_[i]; }
+  ManualClock& clock(std::size_t i) { return *clocks_[i]; }
+  // Closes and reopens site i: nothing of what it cached in memory survives.
+  void reopen(std::size_t i) {
+    sites_[i].reset();
+    auto r = Site::open(path(i), options(i));
+    REQUIRE_OK(r);
+    sites_[i] = std::move(r).value();
+  }
+  std::int64_t storedContexts(std::size_t i) {
+    return test::queryInt(*sites_[i], "SELECT count(*) FROM parley_log WHERE ctx IS NOT NULL");
+  }
+
+ private:
+  std::string path(std::size_t i) const { return dir_.file("s" + std::to_string(i) + ".db"); }
+  SiteOptions options(std::size_t i) { return SiteOptions{clocks_[i].get(), resolvers::standard()}; }
+
+  test::TempDir dir_;
+  std::vector<std::unique_ptr<test::FixedIdSource>> ids_;
+  std::vector<std::unique_ptr<ManualClock>> clocks_;
+  std::vector<std::unique_ptr<Site>> sites_;
+};
+
+TEST_CASE("a receiver completes encoded contexts from its log after reopening and from compacted history",
+          "[core][causality][context][persist]") {
+  FileCluster c;
+  execOk(c[0], "INSERT INTO t VALUES (1, 'a', 0)");  // A:1
+  deliverFirst(c[0], c[1], 1);
+  deliverFirst(c[0], c[2], 1);
+  c.clock(1).advance(10);
+  execOk(c[1], "INSERT INTO t VALUES (2, 'x', 0)");   // B:1, context {A:1}: grew
+  execOk(c[1], "UPDATE t SET a = 'b' WHERE id = 1");  // B:2 carries nothing, but covers A:1
+  REQUIRE(lacking(c[1], c[2].vector()).txns.back().context.empty());
+
+  SECTION("its predecessor applied before a reopen") {
+    deliverFirst(c[1], c[2], 1);
+    c.reopen(2);
+    auto r = deliverFirst(c[1], c[2], 1);
+    CHECK(r.conflicts.empty());
+  }
+  SECTION("its predecessor's context stored NULL, found by walking back to a checkpoint") {
+    for (int i = 0; i < 300; ++i) execOk(c[1], "UPDATE t SET b = b + 1 WHERE id = 2");  // B:3..B:302
+    execOk(c[1], "UPDATE t SET a = 'c' WHERE id = 1");                                 // B:303
+    deliverFirst(c[1], c[2], 1);                       // B:1
+    c.reopen(2);
+    deliverFirst(c[1], c[2], 300);                     // B:2..B:301
+    CHECK(c.storedContexts(2) == 2);                   // B:1 (it grew) and the checkpoint B:256
+    c.reopen(2);
+    auto r = deliverFirst(c[1], c[2], 2);              // B:302 from B:256's, then B:303
+    CHECK(r.conflicts.empty());
+    CHECK(tableContents(c[2], "t") == tableContents(c[1], "t"));
+  }
+  SECTION("its predecessor compacted away") {
+    deliverFirst(c[1], c[2], 1);
+    VersionVector held = c[2].vector();  // A:1 and B:1: once every site holds them, C may drop them
+    REQUIRE_OK(c[2].acknowledge(c[0].id(), held));
+    REQUIRE_OK(c[2].acknowledge(c[1].id(), held));
+    auto dropped = c[2].compact();
+    REQUIRE_OK(dropped);
+    REQUIRE(*dropped == 2);
+    c.reopen(2);
+    auto r = deliverFirst(c[1], c[2], 1);
+    CHECK(r.conflicts.empty());
+  }
+  CHECK(test::queryInt(c[2], "SELECT count(*) FROM t WHERE id = 1 AND a IN ('b', 'c')") == 1);
+  CHECK(test::queryInt(c[2], "SELECT count(*) FROM parley_conflicts") == 0);
+}
+
+TEST_CASE("a late arrival re-folds transactions whose contexts the log stores NULL, after a reopen",
+          "[core][causality][context][persist]") {
+  // fww is order-sensitive: C's log is undone and folded again from A's late write on, and
+  // each re-folded transaction of B needs its whole context back from the log.
+  FileCluster c;
+  execOk(c[0], "INSERT INTO t VALUES (1, 'a', 0)");  // A:1
+  deliverFirst(c[0], c[1], 1);
+  deliverFirst(c[0], c[2], 1);
+  c.clock(0).advance(5);
+  execOk(c[0], "UPDATE t SET b = 7 WHERE id = 1");    // A:2, late at C
+  c.clock(1).advance(10);
+  execOk(c[1], "INSERT INTO t VALUES (2, 'x', 0)");   // B:1 {A:1}
+  execOk(c[1], "UPDATE t SET a = 'b' WHERE id = 1");  // B:2 {} covers A:1
+  execOk(c[1], "UPDATE t SET a = 'c' WHERE id = 1");  // B:3 {}
+  deliverFirst(c[1], c[2], 3);
+  c.reopen(2);
+  auto r = deliverFirst(c[0], c[2], 1);
+  CHECK(r.refolded == 3);
+  CHECK(r.conflicts.empty());
+  test::deliver(c[0], c[1]);
+  test::deliver(c[1], c[0]);
+  CHECK(tableContents(c[2], "t") == tableContents(c[0], "t"));
+  CHECK(tableContents(c[1], "t") == tableContents(c[0], "t"));
+  std::vector<Row> expected{{Int(1), Txt("c"), Int(7)}, {Int(2), Txt("x"), Int(0)}};
+  CHECK(tableContents(c[2], "t") == expected);
+}
+
+}  // namespace
+}  // namespace parley
