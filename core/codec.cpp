@@ -241,9 +241,13 @@ void Reader::fail(const std::string& problem) const {
 
 std::string encodeKey(const Row& pk) {
   std::string out;
+  appendKey(out, pk);
+  return out;
+}
+
+void appendKey(std::string& out, const Row& pk) {
   Writer w(out);
   for (const auto& v : pk) w.value(v);
-  return out;
 }
 
 }  // namespace parley::codec

@@ -62,5 +62,7 @@ class Reader {
 
 // The exact key of a row: its primary-key values, encoded.
 std::string encodeKey(const Row& pk);
+// Appends encodeKey(pk) to `out`.
+void appendKey(std::string& out, const Row& pk);
 
 }  // namespace parley::codec

@@ -51,27 +51,34 @@ std::vector<GCounter::Entry> readTotals(codec::Reader& r, const SiteTable& sites
   return out;
 }
 
-Dots readDots(codec::Reader& r, const SiteTable& sites) {
+// Reads a dot list into `dots`, reusing its storage.
+void readDots(codec::Reader& r, const SiteTable& sites, Dots& dots) {
   auto n = r.varint();
   if (n > 4096) throw Error(Status::corruption("row metadata: too many dots"));
-  Dots dots;
+  dots.clear();
   dots.reserve(n);
   for (std::uint64_t i = 0; i < n; ++i) {
     const SiteId& site = sites.idAt(static_cast<std::uint32_t>(r.varint()));
     dots.push_back({site, r.varint()});
   }
-  return dots;
 }
 
-CellMeta readCell(codec::Reader& r, const SiteTable& sites) {
-  CellMeta c;
-  c.dots = readDots(r, sites);
+// Reads a cell into `c`, reusing its dots' storage; every field is overwritten.
+void readCellInto(codec::Reader& r, const SiteTable& sites, CellMeta& c) {
+  readDots(r, sites, c.dots);
   c.stamp.hlc.value = r.varint();
   c.stamp.site = sites.idAt(static_cast<std::uint32_t>(r.varint()));
   if (r.byte()) {
     auto p = readTotals(r, sites);
     c.counter = PNCounter::fromTotals(p, readTotals(r, sites));
+  } else {
+    c.counter.reset();
   }
+}
+
+CellMeta readCell(codec::Reader& r, const SiteTable& sites) {
+  CellMeta c;
+  readCellInto(r, sites, c);
   return c;
 }
 
@@ -112,6 +119,11 @@ std::string encodeRowMeta(const RowMeta& m, sql::Db& db, SiteTable& sites) {
 std::string RowMetaEncoder::encode(const RowMeta& m) {
   std::string out;
   out.reserve(sizeHint(m));
+  encodeTo(m, out);
+  return out;
+}
+
+void RowMetaEncoder::encodeTo(const RowMeta& m, std::string& out) {
   codec::Writer w(out);
   w.byte(m.alive ? 1 : 0);
   writeCell(w, m.existence, *this);
@@ -124,27 +136,44 @@ std::string RowMetaEncoder::encode(const RowMeta& m) {
     writeCell(w, *m.cells[i], *this);
   }
   if (!m.alive) w.row(m.tombstone);
-  return out;
 }
 
 RowMeta decodeRowMeta(std::string_view bytes, const SiteTable& sites, std::size_t columnCount) {
-  codec::Reader r(bytes, "row metadata");
   RowMeta m;
+  decodeRowMetaInto(bytes, sites, columnCount, m);
+  return m;
+}
+
+void decodeRowMetaInto(std::string_view bytes, const SiteTable& sites, std::size_t columnCount, RowMeta& m) {
+  codec::Reader r(bytes, "row metadata");
   m.alive = r.byte() != 0;
-  m.existence = readCell(r, sites);
+  readCellInto(r, sites, m.existence);
   m.cells.resize(columnCount);
+  // Cells [0, settled) hold this decode's result. The encoder writes columns in increasing
+  // order: a cell skipped on the way is absent; one listed again (only in hand-made bytes)
+  // is read afresh over the first, as a decode into a new RowMeta would.
+  std::size_t settled = 0;
   auto present = r.varint();
   for (std::uint64_t i = 0; i < present; ++i) {
     auto col = r.varint();
     if (col >= columnCount) throw Error(Status::corruption("row metadata: column out of range"));
-    m.cells[col] = readCell(r, sites);
+    if (col < settled) {
+      m.cells[col] = readCell(r, sites);
+      continue;
+    }
+    for (; settled < col; ++settled) m.cells[settled].reset();
+    if (!m.cells[col]) m.cells[col].emplace();
+    readCellInto(r, sites, *m.cells[col]);
+    settled = col + 1;
   }
+  for (; settled < columnCount; ++settled) m.cells[settled].reset();
   if (!m.alive) {
     m.tombstone = r.row();
     if (m.tombstone.size() != columnCount) throw Error(Status::corruption("row metadata: tombstone width"));
+  } else {
+    m.tombstone.clear();
   }
   r.expectDone();
-  return m;
 }
 
 }  // namespace parley
