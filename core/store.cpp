@@ -308,13 +308,17 @@ void undoHeader(std::string& body, std::size_t entries) { codec::Writer(body).va
 
 void undoEntry(std::string& body, std::int64_t table, std::string_view key, const std::string* meta,
                const Row* values) {
-  codec::Writer w(body);
-  w.varint(static_cast<std::uint64_t>(table));
-  w.bytes(key);
-  w.byte(meta ? 1 : 0);
-  if (meta) w.bytes(*meta);
-  w.byte(values ? 1 : 0);
-  if (values) w.row(*values);
+  using codec::RawWriter;
+  std::size_t bound = RawWriter::kMaxVarint + RawWriter::bytesBound(key) + 2 + (meta ? RawWriter::bytesBound(*meta) : 0) +
+                      (values ? RawWriter::rowBound(*values) : 0);
+  codec::appendBounded(body, bound, [&](RawWriter& w) {
+    w.varint(static_cast<std::uint64_t>(table));
+    w.bytes(key);
+    w.byte(meta ? 1 : 0);
+    if (meta) w.bytes(*meta);
+    w.byte(values ? 1 : 0);
+    if (values) w.row(*values);
+  });
 }
 
 void saveUndoBody(SiteState& s, const Dot& dot, std::string_view body) {
