@@ -137,28 +137,35 @@ void checkFits(const SiteState& s, const Transaction& t) {
 
 namespace {
 
-// One row of a transaction being applied: where it was and where the fold takes it.
+// One row of a transaction being applied: where it was and where the fold takes it. The
+// engine keeps its RowWrites from one transaction to the next and reuses their buffers (the
+// stored metadata blob and row, the decoded metadata, the values) instead of allocating them
+// again for every row.
 struct RowWrite {
-  const TableInfo* table;
-  const RowChange* change;
+  const TableInfo* table = nullptr;
+  const RowChange* change = nullptr;
   std::string key;
   std::optional<std::int64_t> rowid;  // the key, when it is the table's rowid: batched I/O
-  std::optional<std::string> metaBlob;  // the row's metadata before, as stored
-  std::optional<Row> values;            // the stored row before (nullopt: absent)
+  store::StoredRow stored;            // the row's metadata blob and values before, as stored
+  bool live = false;                  // the row existed (metadata alive and a stored row)
+  Row prior;                          // its values before, when live
   FoldStep step;
+
+  const std::string* metaBefore() const { return stored.hasMeta ? &stored.meta : nullptr; }
+  const Row* valuesBefore() const { return live ? &prior : nullptr; }
 };
 
-// The row before `w`, as the fold takes it: metadata decoded, values if the row is live.
+// The row before `w`, as the fold took it: metadata decoded, values if the row is live.
 RowState stateBefore(const SiteTable& sites, const RowWrite& w) {
   RowState before;
-  if (w.metaBlob) before.meta = decodeRowMeta(*w.metaBlob, sites, w.table->columns.size());
-  if (before.meta && before.meta->alive) before.values = w.values;
+  if (w.stored.hasMeta) before.meta = decodeRowMeta(w.stored.meta, sites, w.table->columns.size());
+  if (w.live) before.values = w.prior;
   return before;
 }
 
 // A rejected transaction: each of its writes, the value in place and the value it wanted.
 std::vector<ConflictReport> rejectionRecords(const SiteTable& sites, const Transaction& t,
-                                             const std::vector<RowWrite>& writes, const std::string& reason) {
+                                             std::span<const RowWrite> writes, const std::string& reason) {
   std::vector<ConflictReport> out;
   for (const auto& w : writes) {
     RowState before = stateBefore(sites, w);  // the fold took its copy apart
@@ -202,7 +209,7 @@ class Engine {
   // Folds `t`, whose full causal context is `context`, into the state. Returns whether it was
   // rejected.
   bool applyOne(const Transaction& t, const VersionVector& context, bool recordUndo) {
-    std::vector<RowWrite> writes = foldAll(t, context);
+    std::span<RowWrite> writes = foldAll(t, context, recordUndo);
     std::optional<std::string> rejection;
     for (const auto& w : writes)
       if (w.step.rejection && !rejection) rejection = w.step.rejection;
@@ -210,14 +217,11 @@ class Engine {
     if (rejection) return reject(t, writes, *rejection, recordUndo);
 
     writeMetas(writes);
-    std::vector<store::UndoEntry> undo;
     std::vector<ConflictReport> conflicts;
-    for (auto& w : writes) {
+    for (auto& w : writes)
       for (auto& c : w.step.conflicts) conflicts.push_back(std::move(c));
-      if (recordUndo) undo.push_back({w.table->id, std::move(w.key), std::move(w.metaBlob), std::move(w.values)});
-    }
     report(conflicts);
-    if (recordUndo) store::saveUndo(s_, t.dot, undo);
+    if (recordUndo) store::saveUndoBody(s_, t.dot, undo_);
     return false;
   }
 
@@ -238,17 +242,38 @@ class Engine {
 
  private:
   // Reads every row `t` changes (rows are distinct within a transaction), then folds each.
-  std::vector<RowWrite> foldAll(const Transaction& t, const VersionVector& context) {
-    std::vector<RowWrite> writes;
-    writes.reserve(t.rows.size());
-    for (const auto& row : t.rows) {
-      const TableInfo* table = s_.table(row.table);
-      writes.push_back(RowWrite{table, &row, codec::encodeKey(row.pk), rowidOf(*table, row.pk), {}, {}, {}});
+  // With `recordUndo`, builds the undo record (undo_) from what was read, before the fold
+  // takes the values.
+  std::span<RowWrite> foldAll(const Transaction& t, const VersionVector& context, bool recordUndo) {
+    std::size_t n = t.rows.size();
+    if (writes_.size() < n) writes_.resize(n);
+    std::span<RowWrite> writes(writes_.data(), n);
+    for (std::size_t i = 0; i < n; ++i) {
+      RowWrite& w = writes[i];
+      const RowChange& row = t.rows[i];
+      if (w.step.values) w.stored.values = std::move(*w.step.values);  // the last fold's row buffer
+      w.table = s_.table(row.table);
+      w.change = &row;
+      w.key.clear();
+      codec::appendKey(w.key, row.pk);
+      w.rowid = rowidOf(*w.table, row.pk);
     }
     readAll(writes);
+    undo_.clear();
+    if (recordUndo) store::undoHeader(undo_, n);
     for (auto& w : writes) {
-      RowState before = stateBefore(s_.sites, w);
-      if (!before.values) w.values.reset();  // only a live row is stored
+      RowState before;
+      if (w.stored.hasMeta) {
+        decodeRowMetaInto(w.stored.meta, s_.sites, w.table->columns.size(), w.step.meta);
+        before.meta.emplace(std::move(w.step.meta));
+      }
+      // Only a live row is stored (a tombstone keeps its values in its metadata).
+      w.live = before.meta && before.meta->alive && w.stored.hasValues;
+      if (w.live) {
+        w.prior = w.stored.values;
+        before.values.emplace(std::move(w.stored.values));
+      }
+      if (recordUndo) store::undoEntry(undo_, w.table->id, w.key, w.metaBefore(), w.valuesBefore());
       w.step = foldRow(*w.table, std::move(before), *w.change, t, context);
     }
     return writes;
@@ -264,7 +289,7 @@ class Engine {
 
   // The writes `batched` accepts, grouped by table (in order of first appearance).
   template <class F>
-  static Groups byTable(std::vector<RowWrite>& writes, F&& batched) {
+  static Groups byTable(std::span<RowWrite> writes, F&& batched) {
     Groups out;
     for (auto& w : writes) {
       if (!batched(w)) continue;
@@ -276,7 +301,7 @@ class Engine {
   }
 
   // Rowid-keyed rows, by table, when their table has enough of them for batched I/O.
-  static Groups batches(std::vector<RowWrite>& writes) {
+  static Groups batches(std::span<RowWrite> writes) {
     auto groups = byTable(writes, [](const RowWrite& w) { return w.rowid.has_value(); });
     std::erase_if(groups, [](const auto& g) { return g.second.size() < store::kMinBatchRows; });
     return groups;
@@ -286,37 +311,46 @@ class Engine {
     return w.rowid && std::any_of(groups.begin(), groups.end(), [&](const auto& g) { return g.first == w.table; });
   }
 
-  void readAll(std::vector<RowWrite>& writes) {
+  void readAll(std::span<RowWrite> writes) {
     auto groups = batches(writes);
     for (auto& w : writes)
-      if (!inBatch(groups, w)) place(w, store::readStored(s_, *w.table, w.key, w.change->pk));
+      if (!inBatch(groups, w)) store::readStored(s_, *w.table, w.key, w.change->pk, w.stored);
     for (auto& [table, rows] : groups) {
-      std::vector<std::int64_t> keys;
-      keys.reserve(rows.size());
-      for (RowWrite* w : rows) keys.push_back(*w->rowid);
-      auto stored = store::readStoredMany(s_, *table, keys);
-      for (std::size_t i = 0; i < rows.size(); ++i) place(*rows[i], std::move(stored[i]));
+      keys_.clear();
+      slots_.clear();
+      for (RowWrite* w : rows) {
+        keys_.push_back(*w->rowid);
+        slots_.push_back(&w->stored);
+      }
+      store::readStoredMany(s_, *table, keys_, slots_);
     }
   }
 
-  static void place(RowWrite& w, store::StoredRow stored) {
-    w.metaBlob = std::move(stored.meta);
-    w.values = std::move(stored.values);
-  }
-
-  void writeMetas(std::vector<RowWrite>& writes) {
+  void writeMetas(std::span<RowWrite> writes) {
     auto groups = batches(writes);
-    for (auto& w : writes)
-      if (!inBatch(groups, w)) store::writeMeta(s_, *w.table, w.key, w.step.meta, w.metaBlob.has_value());
+    for (auto& w : writes) {
+      if (inBatch(groups, w)) continue;
+      metaBytes_.clear();
+      encoder_.encodeTo(w.step.meta, metaBytes_);
+      store::writeMetaBlob(s_, *w.table, w.key, metaBytes_, w.stored.hasMeta);
+    }
     for (auto& [table, rows] : groups) {
-      std::vector<store::MetaWrite> metas;
-      metas.reserve(rows.size());
-      for (RowWrite* w : rows) metas.push_back({*w->rowid, encoder_.encode(w->step.meta)});
-      store::writeMetaMany(s_, *table, metas);
+      // Every row's metadata into one buffer, then views into it (it no longer grows).
+      metaBytes_.clear();
+      metaEnds_.clear();
+      for (RowWrite* w : rows) {
+        encoder_.encodeTo(w->step.meta, metaBytes_);
+        metaEnds_.push_back(metaBytes_.size());
+      }
+      metas_.clear();
+      std::string_view bytes = metaBytes_;
+      for (std::size_t i = 0, from = 0; i < rows.size(); from = metaEnds_[i++])
+        metas_.push_back({*rows[i]->rowid, bytes.substr(from, metaEnds_[i] - from)});
+      store::writeMetaMany(s_, *table, metas_);
     }
   }
 
-  bool reject(const Transaction& t, const std::vector<RowWrite>& writes, const std::string& reason, bool recordUndo) {
+  bool reject(const Transaction& t, std::span<const RowWrite> writes, const std::string& reason, bool recordUndo) {
     report(rejectionRecords(s_.sites, t, writes, reason));
     if (recordUndo) store::saveUndo(s_, t.dot, {});
     ++result_.rejected;
@@ -324,13 +358,14 @@ class Engine {
   }
 
   void report(const std::vector<ConflictReport>& conflicts) {
+    if (conflicts.empty()) return;
     conflict_log::record(s_, conflicts);
     result_.conflicts.insert(result_.conflicts.end(), conflicts.begin(), conflicts.end());
   }
 
   // Writes the rows; a constraint of a constrained table that refuses them rejects the
   // transaction, under a savepoint so none of its rows stay. Returns the reason if so.
-  std::optional<std::string> storeGuarded(const Transaction& t, std::vector<RowWrite>& writes) {
+  std::optional<std::string> storeGuarded(const Transaction& t, std::span<RowWrite> writes) {
     bool guarded = std::any_of(writes.begin(), writes.end(), [](const RowWrite& w) { return w.table->constrained; });
     if (!guarded) {
       storeRows(t, writes);
@@ -351,7 +386,7 @@ class Engine {
   // Writes the rows' new values. A transaction valid at its origin can still meet UNIQUE
   // constraints row by row (two rows swapping a value): rows that fail are retried after the
   // others, and rows that block each other are deleted and re-inserted together.
-  void storeRows(const Transaction& t, std::vector<RowWrite>& writes) {
+  void storeRows(const Transaction& t, std::span<RowWrite> writes) {
     std::vector<RowWrite*> pending = updateInBatches(writes);
     while (!pending.empty()) {
       std::vector<RowWrite*> failed;
@@ -364,9 +399,9 @@ class Engine {
 
   // Updates of rows that stay alive in unconstrained rowid tables go in batches. Returns the
   // rows left to write one by one (all of a table's rows again if its batch failed).
-  std::vector<RowWrite*> updateInBatches(std::vector<RowWrite>& writes) {
+  std::vector<RowWrite*> updateInBatches(std::span<RowWrite> writes) {
     auto batched = [](const RowWrite& w) {
-      return w.rowid && !w.table->constrained && w.values && w.step.values && *w.values != *w.step.values;
+      return w.rowid && !w.table->constrained && w.live && w.step.values && w.prior != *w.step.values;
     };
     auto groups = byTable(writes, batched);
     std::erase_if(groups, [](const auto& g) { return g.second.size() < store::kMinBatchRows; });
@@ -387,9 +422,21 @@ class Engine {
     return pending;
   }
 
+  // Makes the stored row what the fold says, given what was stored (as store::writeRow).
+  void writeOne(const RowWrite& w) {
+    const std::optional<Row>& after = w.step.values;
+    if (w.live && after) {
+      if (w.prior != *after) store::updateRow(s_, *w.table, *after);
+    } else if (after) {
+      store::insertRow(s_, *w.table, *after);
+    } else if (w.live) {
+      store::deleteRow(s_, *w.table, w.change->pk);
+    }
+  }
+
   bool tryWrite(RowWrite& w) {
     try {
-      store::writeRow(s_, *w.table, w.change->pk, w.values, w.step.values);
+      writeOne(w);
       return true;
     } catch (const Error& e) {
       if (e.status().code() != Status::Code::kConstraint) throw;
@@ -400,7 +447,7 @@ class Engine {
   void rewriteTogether(const Transaction& t, const std::vector<RowWrite*>& rows) {
     try {
       for (RowWrite* w : rows)
-        if (w->values) store::deleteRow(s_, *w->table, w->change->pk);
+        if (w->live) store::deleteRow(s_, *w->table, w->change->pk);
       for (RowWrite* w : rows)
         if (w->step.values) store::insertRow(s_, *w->table, *w->step.values);
     } catch (const Error& e) {
@@ -418,6 +465,15 @@ class Engine {
   SiteState& s_;
   ApplyResult& result_;
   RowMetaEncoder encoder_;
+  // Reused from one transaction to the next: the row slots (the first t.rows.size() are the
+  // transaction's), its undo record, and scratch for batched reads and metadata writes.
+  std::vector<RowWrite> writes_;
+  std::string undo_;
+  std::vector<std::int64_t> keys_;
+  std::vector<store::StoredRow*> slots_;
+  std::string metaBytes_;
+  std::vector<std::size_t> metaEnds_;
+  std::vector<store::MetaWrite> metas_;
 };
 
 void receiveClocks(SiteState& s, const std::vector<const Transaction*>& txns, ApplyResult& result) {

@@ -105,6 +105,55 @@ void Writer::row(const Row& r) {
   for (const auto& v : r) value(v);
 }
 
+void RawWriter::bytes(std::string_view b) {
+  varint(b.size());
+  if (b.empty()) return;
+  std::memcpy(p_, b.data(), b.size());
+  p_ += b.size();
+}
+
+void RawWriter::value(const Value& v) {
+  byte(static_cast<std::uint8_t>(v.type()));
+  switch (v.type()) {
+    case Value::Type::kNull:
+      break;
+    case Value::Type::kInteger:
+      signedVarint(v.asInteger());
+      break;
+    case Value::Type::kReal: {
+      double d = v.asReal();
+      std::memcpy(p_, &d, 8);
+      p_ += 8;
+      break;
+    }
+    case Value::Type::kText:
+      bytes(v.asText());
+      break;
+    case Value::Type::kBlob:
+      bytes(v.asBlob());
+      break;
+  }
+}
+
+void RawWriter::row(const Row& r) {
+  varint(r.size());
+  for (const auto& v : r) value(v);
+}
+
+std::size_t RawWriter::valueBound(const Value& v) {
+  switch (v.type()) {
+    case Value::Type::kText: return 1 + bytesBound(v.asText());
+    case Value::Type::kBlob: return 1 + bytesBound(v.asBlob());
+    default: return 1 + kMaxVarint;  // integer varint, or 8 bytes of a real
+  }
+}
+
+std::size_t RawWriter::rowBound(const Row& r) {
+  std::size_t n = kMaxVarint;
+  for (const auto& v : r) n += valueBound(v);
+  return n;
+}
+
 std::uint64_t Reader::varint() {
   const auto* p = reinterpret_cast<const std::uint8_t*>(in_.data()) + pos_;
   std::size_t left = in_.size() - pos_;
@@ -241,9 +290,13 @@ void Reader::fail(const std::string& problem) const {
 
 std::string encodeKey(const Row& pk) {
   std::string out;
+  appendKey(out, pk);
+  return out;
+}
+
+void appendKey(std::string& out, const Row& pk) {
   Writer w(out);
   for (const auto& v : pk) w.value(v);
-  return out;
 }
 
 }  // namespace parley::codec

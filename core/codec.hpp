@@ -34,6 +34,47 @@ class Writer {
   std::string& out_;
 };
 
+// Writes what Writer writes, to the same bytes, into room reserved beforehand: no capacity
+// check per byte. appendBounded() reserves the room from an upper bound of the bytes written
+// (the *Bound functions below) and trims what was not used.
+class RawWriter {
+ public:
+  static constexpr std::size_t kMaxVarint = 10;
+  explicit RawWriter(char* at) : p_(at) {}
+  void varint(std::uint64_t v) {
+    while (v >= 0x80) {
+      *p_++ = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    *p_++ = static_cast<char>(v);
+  }
+  void signedVarint(std::int64_t v) {
+    varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
+  }
+  void byte(std::uint8_t b) { *p_++ = static_cast<char>(b); }
+  void bytes(std::string_view b);  // length-prefixed
+  void value(const Value& v);
+  void row(const Row& r);  // count, then values
+  char* end() const { return p_; }
+
+  static std::size_t bytesBound(std::string_view b) { return kMaxVarint + b.size(); }
+  static std::size_t valueBound(const Value& v);
+  static std::size_t rowBound(const Row& r);
+
+ private:
+  char* p_;
+};
+
+// Appends to `out` what write(RawWriter&) writes, which must be at most `bound` bytes.
+template <class F>
+void appendBounded(std::string& out, std::size_t bound, F&& write) {
+  std::size_t at = out.size();
+  out.resize(at + bound);
+  RawWriter w(out.data() + at);
+  write(w);
+  out.resize(static_cast<std::size_t>(w.end() - out.data()));
+}
+
 class Reader {
  public:
   Reader(std::string_view in, const char* what) : in_(in), what_(what) {}
@@ -62,5 +103,7 @@ class Reader {
 
 // The exact key of a row: its primary-key values, encoded.
 std::string encodeKey(const Row& pk);
+// Appends encodeKey(pk) to `out`.
+void appendKey(std::string& out, const Row& pk);
 
 }  // namespace parley::codec

@@ -115,27 +115,28 @@ std::size_t denseRun(const std::vector<std::int64_t>& keys, std::size_t first) {
 
 // Steps `st` (rows in key order) and fills out[] for sorted keys [first, first + n).
 void collect(sql::Stmt& st, const TableInfo& t, const SortedKeys& sorted, std::size_t first, std::size_t n,
-             std::vector<StoredRow>& out) {
+             std::span<StoredRow* const> out) {
   std::size_t i = first, end = first + n;
   while (st.step()) {
     std::int64_t key = st.int64(0);
     while (i < end && sorted.keys[i] < key) ++i;
     if (i == end) break;
     if (sorted.keys[i] != key) continue;
-    StoredRow& row = out[sorted.from[i]];
-    row.meta = std::string(st.blob(1));
+    StoredRow& row = *out[sorted.from[i]];
+    row.hasMeta = true;
+    row.meta.assign(st.blob(1));
     if (st.int64(2) == 0) continue;
-    row.values.emplace();
-    row.values->reserve(t.columns.size());
-    for (std::size_t c = 0; c < t.columns.size(); ++c) row.values->push_back(st.value(static_cast<int>(c) + 3));
+    row.hasValues = true;
+    readValues(st, 3, t.columns.size(), row.values);
   }
   st.reset();
 }
 
 }  // namespace
 
-std::vector<StoredRow> readStoredMany(SiteState& s, const TableInfo& t, std::span<const std::int64_t> keys) {
-  std::vector<StoredRow> out(keys.size());
+void readStoredMany(SiteState& s, const TableInfo& t, std::span<const std::int64_t> keys,
+                    std::span<StoredRow* const> out) {
+  for (StoredRow* row : out) row->hasMeta = row->hasValues = false;
   SortedKeys sorted = sortKeys(keys);
   for (std::size_t first = 0; first < sorted.keys.size();) {
     std::size_t n = denseRun(sorted.keys, first);
@@ -152,7 +153,6 @@ std::vector<StoredRow> readStoredMany(SiteState& s, const TableInfo& t, std::spa
     }
     first += n;
   }
-  return out;
 }
 
 void updateMany(SiteState& s, const TableInfo& t, std::span<const RowUpdate> rows) {

@@ -28,9 +28,11 @@ inline constexpr std::size_t kMinBatchRows = 4;
 // REQUIRES: t.integerKey and t.id are set.
 void prepareBatchSql(TableInfo& t, int maxParams);
 
-// What readStored() would return for each key. REQUIRES: t.integerKey, keys distinct.
-// Keys that are dense (a run spanning at most twice its count) are read with one range scan.
-std::vector<StoredRow> readStoredMany(SiteState& s, const TableInfo& t, std::span<const std::int64_t> keys);
+// Fills *out[i] as readStored() would for keys[i] (reusing each StoredRow's buffers).
+// REQUIRES: t.integerKey, keys distinct, out.size() == keys.size(). Keys that are dense (a
+// run spanning at most twice its count) are read with one range scan.
+void readStoredMany(SiteState& s, const TableInfo& t, std::span<const std::int64_t> keys,
+                    std::span<StoredRow* const> out);
 
 // A row's new values (every column) for updateMany().
 struct RowUpdate {
@@ -45,9 +47,10 @@ void updateMany(SiteState& s, const TableInfo& t, std::span<const RowUpdate> row
 // A row's encoded metadata for writeMetaMany().
 struct MetaWrite {
   std::int64_t key;
-  std::string blob;
+  std::string_view blob;
 };
-// Stores each row's metadata, replacing what it had. REQUIRES: t.integerKey.
+// Stores each row's metadata, replacing what it had. REQUIRES: t.integerKey, and the blobs
+// outlive the call (they are bound without a copy).
 void writeMetaMany(SiteState& s, const TableInfo& t, std::span<const MetaWrite> rows);
 
 }  // namespace parley::store

@@ -8,7 +8,9 @@
 namespace parley {
 namespace {
 
-void writeDots(codec::Writer& w, const Dots& dots, RowMetaEncoder& sites) {
+using codec::RawWriter;
+
+void writeDots(RawWriter& w, const Dots& dots, RowMetaEncoder& sites) {
   w.varint(dots.size());
   for (const auto& d : dots) {
     w.varint(sites.indexOf(d.site));
@@ -16,7 +18,7 @@ void writeDots(codec::Writer& w, const Dots& dots, RowMetaEncoder& sites) {
   }
 }
 
-void writeTotals(codec::Writer& w, const GCounter& g, RowMetaEncoder& sites) {
+void writeTotals(RawWriter& w, const GCounter& g, RowMetaEncoder& sites) {
   w.varint(g.entries().size());
   for (const auto& [site, total] : g.entries()) {
     w.varint(sites.indexOf(site));
@@ -24,7 +26,7 @@ void writeTotals(codec::Writer& w, const GCounter& g, RowMetaEncoder& sites) {
   }
 }
 
-void writeCell(codec::Writer& w, const CellMeta& c, RowMetaEncoder& sites) {
+void writeCell(RawWriter& w, const CellMeta& c, RowMetaEncoder& sites) {
   writeDots(w, c.dots, sites);
   w.varint(c.stamp.hlc.value);
   w.varint(sites.indexOf(c.stamp.site));
@@ -34,9 +36,22 @@ void writeCell(codec::Writer& w, const CellMeta& c, RowMetaEncoder& sites) {
   writeTotals(w, c.counter->decrements(), sites);
 }
 
-// Room for a row's metadata without a reallocation in the common case: per cell a dot or two,
-// a stamp and a flag, and the tombstone's values.
-std::size_t sizeHint(const RowMeta& m) { return 32 + 24 * m.cells.size() + (m.alive ? 0 : 16 * m.tombstone.size()); }
+// At most what writeCell writes: varints of at most 10 bytes each.
+std::size_t cellBound(const CellMeta& c) {
+  constexpr std::size_t v = RawWriter::kMaxVarint;
+  std::size_t n = v + 2 * v * c.dots.size() + 2 * v + 1;
+  if (c.counter) n += 2 * v + 2 * v * (c.counter->increments().entries().size() + c.counter->decrements().entries().size());
+  return n;
+}
+
+std::size_t rowMetaBound(const RowMeta& m) {
+  constexpr std::size_t v = RawWriter::kMaxVarint;
+  std::size_t n = 1 + cellBound(m.existence) + v;
+  for (const auto& c : m.cells)
+    if (c) n += v + cellBound(*c);
+  if (!m.alive) n += RawWriter::rowBound(m.tombstone);
+  return n;
+}
 
 std::vector<GCounter::Entry> readTotals(codec::Reader& r, const SiteTable& sites) {
   auto n = r.varint();
@@ -51,27 +66,34 @@ std::vector<GCounter::Entry> readTotals(codec::Reader& r, const SiteTable& sites
   return out;
 }
 
-Dots readDots(codec::Reader& r, const SiteTable& sites) {
+// Reads a dot list into `dots`, reusing its storage.
+void readDots(codec::Reader& r, const SiteTable& sites, Dots& dots) {
   auto n = r.varint();
   if (n > 4096) throw Error(Status::corruption("row metadata: too many dots"));
-  Dots dots;
+  dots.clear();
   dots.reserve(n);
   for (std::uint64_t i = 0; i < n; ++i) {
     const SiteId& site = sites.idAt(static_cast<std::uint32_t>(r.varint()));
     dots.push_back({site, r.varint()});
   }
-  return dots;
 }
 
-CellMeta readCell(codec::Reader& r, const SiteTable& sites) {
-  CellMeta c;
-  c.dots = readDots(r, sites);
+// Reads a cell into `c`, reusing its dots' storage; every field is overwritten.
+void readCellInto(codec::Reader& r, const SiteTable& sites, CellMeta& c) {
+  readDots(r, sites, c.dots);
   c.stamp.hlc.value = r.varint();
   c.stamp.site = sites.idAt(static_cast<std::uint32_t>(r.varint()));
   if (r.byte()) {
     auto p = readTotals(r, sites);
     c.counter = PNCounter::fromTotals(p, readTotals(r, sites));
+  } else {
+    c.counter.reset();
   }
+}
+
+CellMeta readCell(codec::Reader& r, const SiteTable& sites) {
+  CellMeta c;
+  readCellInto(r, sites, c);
   return c;
 }
 
@@ -111,40 +133,62 @@ std::string encodeRowMeta(const RowMeta& m, sql::Db& db, SiteTable& sites) {
 
 std::string RowMetaEncoder::encode(const RowMeta& m) {
   std::string out;
-  out.reserve(sizeHint(m));
-  codec::Writer w(out);
-  w.byte(m.alive ? 1 : 0);
-  writeCell(w, m.existence, *this);
-  std::uint64_t present = 0;
-  for (const auto& c : m.cells) present += c.has_value();
-  w.varint(present);
-  for (std::size_t i = 0; i < m.cells.size(); ++i) {
-    if (!m.cells[i]) continue;
-    w.varint(i);
-    writeCell(w, *m.cells[i], *this);
-  }
-  if (!m.alive) w.row(m.tombstone);
+  encodeTo(m, out);
   return out;
 }
 
+void RowMetaEncoder::encodeTo(const RowMeta& m, std::string& out) {
+  codec::appendBounded(out, rowMetaBound(m), [&](RawWriter& w) {
+    w.byte(m.alive ? 1 : 0);
+    writeCell(w, m.existence, *this);
+    std::uint64_t present = 0;
+    for (const auto& c : m.cells) present += c.has_value();
+    w.varint(present);
+    for (std::size_t i = 0; i < m.cells.size(); ++i) {
+      if (!m.cells[i]) continue;
+      w.varint(i);
+      writeCell(w, *m.cells[i], *this);
+    }
+    if (!m.alive) w.row(m.tombstone);
+  });
+}
+
 RowMeta decodeRowMeta(std::string_view bytes, const SiteTable& sites, std::size_t columnCount) {
-  codec::Reader r(bytes, "row metadata");
   RowMeta m;
+  decodeRowMetaInto(bytes, sites, columnCount, m);
+  return m;
+}
+
+void decodeRowMetaInto(std::string_view bytes, const SiteTable& sites, std::size_t columnCount, RowMeta& m) {
+  codec::Reader r(bytes, "row metadata");
   m.alive = r.byte() != 0;
-  m.existence = readCell(r, sites);
+  readCellInto(r, sites, m.existence);
   m.cells.resize(columnCount);
+  // Cells [0, settled) hold this decode's result. The encoder writes columns in increasing
+  // order: a cell skipped on the way is absent; one listed again (only in hand-made bytes)
+  // is read afresh over the first, as a decode into a new RowMeta would.
+  std::size_t settled = 0;
   auto present = r.varint();
   for (std::uint64_t i = 0; i < present; ++i) {
     auto col = r.varint();
     if (col >= columnCount) throw Error(Status::corruption("row metadata: column out of range"));
-    m.cells[col] = readCell(r, sites);
+    if (col < settled) {
+      m.cells[col] = readCell(r, sites);
+      continue;
+    }
+    for (; settled < col; ++settled) m.cells[settled].reset();
+    if (!m.cells[col]) m.cells[col].emplace();
+    readCellInto(r, sites, *m.cells[col]);
+    settled = col + 1;
   }
+  for (; settled < columnCount; ++settled) m.cells[settled].reset();
   if (!m.alive) {
     m.tombstone = r.row();
     if (m.tombstone.size() != columnCount) throw Error(Status::corruption("row metadata: tombstone width"));
+  } else {
+    m.tombstone.clear();
   }
   r.expectDone();
-  return m;
 }
 
 }  // namespace parley

@@ -40,5 +40,8 @@ struct RowMeta {
 
 std::string encodeRowMeta(const RowMeta& m, sql::Db& db, SiteTable& sites);
 RowMeta decodeRowMeta(std::string_view bytes, const SiteTable& sites, std::size_t columnCount);
+// decodeRowMeta into `out`, reusing the storage of its cells and dots (the apply engine
+// decodes many rows into recycled RowMetas). The result equals decodeRowMeta's.
+void decodeRowMetaInto(std::string_view bytes, const SiteTable& sites, std::size_t columnCount, RowMeta& out);
 
 }  // namespace parley

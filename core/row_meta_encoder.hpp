@@ -15,6 +15,8 @@ class RowMetaEncoder {
  public:
   RowMetaEncoder(sql::Db& db, SiteTable& sites) : db_(db), sites_(sites) {}
   std::string encode(const RowMeta& m);
+  // Appends the encoding of `m` to `out` (many rows' metadata in one buffer).
+  void encodeTo(const RowMeta& m, std::string& out);
   std::uint32_t indexOf(const SiteId& id);
 
  private:

@@ -90,19 +90,22 @@ std::optional<std::string> readMetaBlob(SiteState& s, const TableInfo& t, std::s
   return std::string(st.blob(0));
 }
 
-StoredRow readStored(SiteState& s, const TableInfo& t, std::string_view key, const Row& pk) {
-  StoredRow out;
+void readValues(const sql::Stmt& st, int first, std::size_t n, Row& out) {
+  out.resize(n);
+  for (std::size_t i = 0; i < n; ++i) out[i] = st.value(first + static_cast<int>(i));
+}
+
+void readStored(SiteState& s, const TableInfo& t, std::string_view key, const Row& pk, StoredRow& out) {
+  out.hasMeta = out.hasValues = false;
   auto& st = s.db.cached(t.stateSelect);
-  if (!bindMetaKey(st, t, key)) return out;
+  if (!bindMetaKey(st, t, key)) return;
   bindKey(st, t, pk, 2);
-  if (!st.step()) return out;
-  out.meta = std::string(st.blob(0));
-  if (st.isNull(1)) return out;
-  Row row;
-  row.reserve(t.columns.size());
-  for (std::size_t i = 0; i < t.columns.size(); ++i) row.push_back(st.value(static_cast<int>(i) + 2));
-  out.values = std::move(row);
-  return out;
+  if (!st.step()) return;
+  out.hasMeta = true;
+  out.meta.assign(st.blob(0));
+  if (st.isNull(1)) return;
+  out.hasValues = true;
+  readValues(st, 2, t.columns.size(), out.values);
 }
 
 std::optional<RowMeta> readMeta(SiteState& s, const TableInfo& t, std::string_view key) {
@@ -309,21 +312,36 @@ std::optional<Hlc> hlcOf(SiteState& s, const Dot& dot) {
   return out;
 }
 
+void undoHeader(std::string& body, std::size_t entries) { codec::Writer(body).varint(entries); }
+
+void undoEntry(std::string& body, std::int64_t table, std::string_view key, const std::string* meta,
+               const Row* values) {
+  using codec::RawWriter;
+  std::size_t bound = RawWriter::kMaxVarint + RawWriter::bytesBound(key) + 2 + (meta ? RawWriter::bytesBound(*meta) : 0) +
+                      (values ? RawWriter::rowBound(*values) : 0);
+  codec::appendBounded(body, bound, [&](RawWriter& w) {
+    w.varint(static_cast<std::uint64_t>(table));
+    w.bytes(key);
+    w.byte(meta ? 1 : 0);
+    if (meta) w.bytes(*meta);
+    w.byte(values ? 1 : 0);
+    if (values) w.row(*values);
+  });
+}
+
+void saveUndoBody(SiteState& s, const Dot& dot, std::string_view body) {
+  auto& st = s.db.cached("INSERT OR REPLACE INTO parley_undo(site, seq, body) VALUES (?1, ?2, ?3)");
+  st.bind(1, siteIdx(s, dot.site)).bind(2, static_cast<std::int64_t>(dot.seq)).bindBlobUncopied(3, body);
+  st.run();
+  st.reset();  // drops the binding of `body` before it goes away
+}
+
 void saveUndo(SiteState& s, const Dot& dot, const std::vector<UndoEntry>& entries) {
   std::string body;
-  codec::Writer w(body);
-  w.varint(entries.size());
-  for (const auto& e : entries) {
-    w.varint(static_cast<std::uint64_t>(e.table));
-    w.bytes(e.key);
-    w.byte(e.meta ? 1 : 0);
-    if (e.meta) w.bytes(*e.meta);
-    w.byte(e.values ? 1 : 0);
-    if (e.values) w.row(*e.values);
-  }
-  auto& st = s.db.cached("INSERT OR REPLACE INTO parley_undo(site, seq, body) VALUES (?1, ?2, ?3)");
-  st.bind(1, siteIdx(s, dot.site)).bind(2, static_cast<std::int64_t>(dot.seq)).bindBlob(3, body);
-  st.run();
+  undoHeader(body, entries.size());
+  for (const auto& e : entries)
+    undoEntry(body, e.table, e.key, e.meta ? &*e.meta : nullptr, e.values ? &*e.values : nullptr);
+  saveUndoBody(s, dot, body);
 }
 
 std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot) {

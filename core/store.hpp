@@ -32,13 +32,18 @@ std::optional<std::string> readMetaBlob(SiteState& s, const TableInfo& t, std::s
 void writeMetaBlob(SiteState& s, const TableInfo& t, std::string_view key, std::string_view blob,
                    bool existed);
 
-// What apply reads of a row before folding a change into it, in one statement.
+// What apply reads of a row before folding a change into it, in one statement. Reading into
+// a StoredRow reuses its buffers (the apply engine keeps one per row slot across transactions).
 struct StoredRow {
-  std::optional<std::string> meta;  // the metadata blob; nullopt: never seen here
-  std::optional<Row> values;        // the stored row; nullopt: absent or no metadata
+  bool hasMeta = false;    // false: never seen here
+  std::string meta;        // the metadata blob, when hasMeta
+  bool hasValues = false;  // false: absent, or no metadata
+  Row values;              // the stored row (every column), when hasValues
 };
-// `key` is the encoded `pk`.
-StoredRow readStored(SiteState& s, const TableInfo& t, std::string_view key, const Row& pk);
+// Fills `out` with the row of key `pk`; `key` is the encoded `pk`.
+void readStored(SiteState& s, const TableInfo& t, std::string_view key, const Row& pk, StoredRow& out);
+// Fills `out` with columns [first, first + n) of the statement's current row, reusing its storage.
+void readValues(const sql::Stmt& st, int first, std::size_t n, Row& out);
 
 // parley_log's key for a transaction: its origin's local index, then its seq, in one integer,
 // so each origin's transactions are one key range in seq order.
@@ -93,6 +98,12 @@ struct UndoEntry {
   std::optional<Row> values;
 };
 void saveUndo(SiteState& s, const Dot& dot, const std::vector<UndoEntry>& entries);
+// The same record built in place: undoHeader() with the entry count, then undoEntry() for
+// each entry (meta, values: nullptr when absent), then saveUndoBody(). Same bytes as saveUndo.
+void undoHeader(std::string& body, std::size_t entries);
+void undoEntry(std::string& body, std::int64_t table, std::string_view key, const std::string* meta,
+               const Row* values);
+void saveUndoBody(SiteState& s, const Dot& dot, std::string_view body);
 std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot);
 
 VersionVector loadVector(SiteState& s);
