@@ -11,6 +11,7 @@
 // transaction); one only appends a 16-byte row to a log table in each transaction, the least
 // any capture that commits with the data writes.
 #include <algorithm>
+#include <memory>
 
 #include <sqlite3.h>
 
@@ -51,12 +52,22 @@ Timings workload(const Exec& setup, const Exec& txn, const std::string& path, co
   return t;
 }
 
-Timings runPlain(const Options& o) {
-  std::string path = o.dir + "/capture-plain.db";
+// A plain SQLite file, with a table `log` when `withLog`; `make` gives what runs one
+// transaction on it.
+using MakeTxn = std::function<Exec(bench::PlainDb&)>;
+Timings runOnPlain(const Options& o, const std::string& name, bool withLog, const MakeTxn& make) {
+  std::string path = o.dir + "/capture-" + name + ".db";
   bench::removeDb(path);
   bench::PlainDb db(path);
-  Exec run = [&](const std::string& sql) { db.exec(sql); };
-  return workload(run, run, path, o);
+  if (withLog) db.exec("CREATE TABLE log(id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
+  Exec txn = make(db);
+  return workload([&](const std::string& sql) { db.exec(sql); }, txn, path, o);
+}
+
+Timings runPlain(const Options& o) {
+  return runOnPlain(o, "plain", false, [](bench::PlainDb& db) -> Exec {
+    return [&db](const std::string& sql) { db.exec(sql); };
+  });
 }
 
 Timings runTracked(const Options& o) {
@@ -73,44 +84,31 @@ Timings runTracked(const Options& o) {
 }
 
 // Plain SQLite plus the session extension: each transaction records its changes in a session
-// and stores the session's changeset in session_log before it commits.
+// and stores the session's changeset in the log before it commits.
 Timings runSession(const Options& o) {
-  std::string path = o.dir + "/capture-session.db";
-  bench::removeDb(path);
-  bench::PlainDb db(path);
-  auto setup = [&](const std::string& sql) {
-    db.exec(sql);
-    db.exec("CREATE TABLE session_log(id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
-  };
-  sqlite3_stmt* append = nullptr;
-  auto txn = [&](const std::string& sql) {
-    if (!append && sqlite3_prepare_v2(db.handle(), "INSERT INTO session_log(body) VALUES (?1)", -1, &append, nullptr))
-      bench::fail("prepare session_log insert failed");
-    db.exec("BEGIN");
-    bench::Changeset cs = bench::recordChangeset(db, "t", [&] { db.exec(sql); });
-    sqlite3_bind_blob(append, 1, cs.bytes.data(), static_cast<int>(cs.bytes.size()), SQLITE_STATIC);
-    if (sqlite3_step(append) != SQLITE_DONE) bench::fail("session_log insert failed");
-    sqlite3_reset(append);
-    db.exec("COMMIT");
-  };
-  Timings t = workload(setup, txn, path, o);
-  sqlite3_finalize(append);
-  return t;
+  return runOnPlain(o, "session", true, [](bench::PlainDb& db) -> Exec {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db.handle(), "INSERT INTO log(body) VALUES (?1)", -1, &raw, nullptr) != SQLITE_OK)
+      bench::fail("prepare the log insert failed");
+    std::shared_ptr<sqlite3_stmt> append(raw, sqlite3_finalize);
+    return [&db, append](const std::string& sql) {
+      db.exec("BEGIN");
+      bench::Changeset cs = bench::recordChangeset(db, "t", [&] { db.exec(sql); });
+      sqlite3_bind_blob(append.get(), 1, cs.bytes.data(), static_cast<int>(cs.bytes.size()), SQLITE_STATIC);
+      if (sqlite3_step(append.get()) != SQLITE_DONE) bench::fail("the log insert failed");
+      sqlite3_reset(append.get());
+      db.exec("COMMIT");
+    };
+  });
 }
 
-// Plain SQLite plus one 16-byte row appended to a log table in each transaction.
+// Plain SQLite plus one 16-byte row appended to the log in each transaction.
 Timings runLogRow(const Options& o) {
-  std::string path = o.dir + "/capture-logrow.db";
-  bench::removeDb(path);
-  bench::PlainDb db(path);
-  auto setup = [&](const std::string& sql) {
-    db.exec(sql);
-    db.exec("CREATE TABLE plain_log(id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
-  };
-  auto txn = [&](const std::string& sql) {
-    db.exec("BEGIN; " + sql + "; INSERT INTO plain_log(body) VALUES (zeroblob(16)); COMMIT");
-  };
-  return workload(setup, txn, path, o);
+  return runOnPlain(o, "logrow", true, [](bench::PlainDb& db) -> Exec {
+    return [&db](const std::string& sql) {
+      db.exec("BEGIN; " + sql + "; INSERT INTO log(body) VALUES (zeroblob(16)); COMMIT");
+    };
+  });
 }
 
 Timings best(const Timings& a, const Timings& b) {

@@ -15,6 +15,38 @@ std::uint64_t zigzag(std::int64_t v) {
 }
 std::int64_t unzigzag(std::uint64_t u) { return static_cast<std::int64_t>((u >> 1) ^ (~(u & 1) + 1)); }
 
+// Writer and RawWriter write values and rows alike: tag byte, then the payload.
+template <class W>
+void writeValue(W& w, const Value& v) {
+  w.byte(static_cast<std::uint8_t>(v.type()));
+  switch (v.type()) {
+    case Value::Type::kNull:
+      break;
+    case Value::Type::kInteger:
+      w.signedVarint(v.asInteger());
+      break;
+    case Value::Type::kReal: {
+      double d = v.asReal();
+      char raw[8];
+      std::memcpy(raw, &d, 8);
+      w.raw({raw, 8});
+      break;
+    }
+    case Value::Type::kText:
+      w.bytes(v.asText());
+      break;
+    case Value::Type::kBlob:
+      w.bytes(v.asBlob());
+      break;
+  }
+}
+
+template <class W>
+void writeRow(W& w, const Row& r) {
+  w.varint(r.size());
+  for (const auto& v : r) w.value(v);
+}
+
 }  // namespace
 
 void Writer::varint(std::uint64_t v) {
@@ -36,29 +68,7 @@ void Writer::bytes(std::string_view b) {
   out_.append(b);
 }
 
-void Writer::value(const Value& v) {
-  byte(static_cast<std::uint8_t>(v.type()));
-  switch (v.type()) {
-    case Value::Type::kNull:
-      break;
-    case Value::Type::kInteger:
-      signedVarint(v.asInteger());
-      break;
-    case Value::Type::kReal: {
-      double d = v.asReal();
-      char raw[8];
-      std::memcpy(raw, &d, 8);
-      out_.append(raw, 8);
-      break;
-    }
-    case Value::Type::kText:
-      bytes(v.asText());
-      break;
-    case Value::Type::kBlob:
-      bytes(v.asBlob());
-      break;
-  }
-}
+void Writer::value(const Value& v) { writeValue(*this, v); }
 
 void Writer::fixed64(std::uint64_t v) {
   for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -100,45 +110,16 @@ void Writer::compactValue(const Value& v) {
   }
 }
 
-void Writer::row(const Row& r) {
-  varint(r.size());
-  for (const auto& v : r) value(v);
-}
+void Writer::row(const Row& r) { writeRow(*this, r); }
 
 void RawWriter::bytes(std::string_view b) {
   varint(b.size());
-  if (b.empty()) return;
-  std::memcpy(p_, b.data(), b.size());
-  p_ += b.size();
+  raw(b);
 }
 
-void RawWriter::value(const Value& v) {
-  byte(static_cast<std::uint8_t>(v.type()));
-  switch (v.type()) {
-    case Value::Type::kNull:
-      break;
-    case Value::Type::kInteger:
-      signedVarint(v.asInteger());
-      break;
-    case Value::Type::kReal: {
-      double d = v.asReal();
-      std::memcpy(p_, &d, 8);
-      p_ += 8;
-      break;
-    }
-    case Value::Type::kText:
-      bytes(v.asText());
-      break;
-    case Value::Type::kBlob:
-      bytes(v.asBlob());
-      break;
-  }
-}
+void RawWriter::value(const Value& v) { writeValue(*this, v); }
 
-void RawWriter::row(const Row& r) {
-  varint(r.size());
-  for (const auto& v : r) value(v);
-}
+void RawWriter::row(const Row& r) { writeRow(*this, r); }
 
 std::size_t RawWriter::valueBound(const Value& v) {
   switch (v.type()) {

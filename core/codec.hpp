@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,7 @@ class Writer {
   void varint(std::uint64_t v);
   void signedVarint(std::int64_t v);
   void byte(std::uint8_t b) { out_.push_back(static_cast<char>(b)); }
+  void raw(std::string_view b) { out_.append(b); }  // no length prefix
   void bytes(std::string_view b);  // length-prefixed
   void value(const Value& v);
   void row(const Row& r);  // count, then values
@@ -52,6 +54,11 @@ class RawWriter {
     varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
   }
   void byte(std::uint8_t b) { *p_++ = static_cast<char>(b); }
+  void raw(std::string_view b) {  // no length prefix
+    if (b.empty()) return;
+    std::memcpy(p_, b.data(), b.size());
+    p_ += b.size();
+  }
   void bytes(std::string_view b);  // length-prefixed
   void value(const Value& v);
   void row(const Row& r);  // count, then values

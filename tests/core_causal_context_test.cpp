@@ -155,16 +155,22 @@ class FileCluster {
   std::vector<std::unique_ptr<Site>> sites_;
 };
 
-TEST_CASE("a receiver completes encoded contexts from its log after reopening and from compacted history",
-          "[core][causality][context][persist]") {
-  FileCluster c;
-  execOk(c[0], "INSERT INTO t VALUES (1, 'a', 0)");  // A:1
+// A:1 at every site; then at B, B:1 (its context {A:1} grew) and B:2, which carries nothing
+// but covers A:1 and overwrites its cell.
+void writeAThenB(FileCluster& c) {
+  execOk(c[0], "INSERT INTO t VALUES (1, 'a', 0)");
   deliverFirst(c[0], c[1], 1);
   deliverFirst(c[0], c[2], 1);
   c.clock(1).advance(10);
-  execOk(c[1], "INSERT INTO t VALUES (2, 'x', 0)");   // B:1, context {A:1}: grew
-  execOk(c[1], "UPDATE t SET a = 'b' WHERE id = 1");  // B:2 carries nothing, but covers A:1
+  execOk(c[1], "INSERT INTO t VALUES (2, 'x', 0)");
+  execOk(c[1], "UPDATE t SET a = 'b' WHERE id = 1");
   REQUIRE(lacking(c[1], c[2].vector()).txns.back().context.empty());
+}
+
+TEST_CASE("a receiver completes encoded contexts from its log after reopening and from compacted history",
+          "[core][causality][context][persist]") {
+  FileCluster c;
+  writeAThenB(c);
 
   SECTION("its predecessor applied before a reopen") {
     deliverFirst(c[1], c[2], 1);
@@ -205,15 +211,10 @@ TEST_CASE("a late arrival re-folds transactions whose contexts the log stores NU
   // fww is order-sensitive: C's log is undone and folded again from A's late write on, and
   // each re-folded transaction of B needs its whole context back from the log.
   FileCluster c;
-  execOk(c[0], "INSERT INTO t VALUES (1, 'a', 0)");  // A:1
-  deliverFirst(c[0], c[1], 1);
-  deliverFirst(c[0], c[2], 1);
-  c.clock(0).advance(5);
-  execOk(c[0], "UPDATE t SET b = 7 WHERE id = 1");    // A:2, late at C
-  c.clock(1).advance(10);
-  execOk(c[1], "INSERT INTO t VALUES (2, 'x', 0)");   // B:1 {A:1}
-  execOk(c[1], "UPDATE t SET a = 'b' WHERE id = 1");  // B:2 {} covers A:1
+  writeAThenB(c);
   execOk(c[1], "UPDATE t SET a = 'c' WHERE id = 1");  // B:3 {}
+  c.clock(0).advance(5);
+  execOk(c[0], "UPDATE t SET b = 7 WHERE id = 1");    // A:2: it has not seen B, and sorts first
   deliverFirst(c[1], c[2], 3);
   c.reopen(2);
   auto r = deliverFirst(c[0], c[2], 1);
