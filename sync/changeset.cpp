@@ -345,14 +345,14 @@ FileInfo verify(const std::string& path, const Site* site) {
 }
 
 // Hands a checked file's transactions to Site::applyEncodedBatches in batches of about
-// kBatchRows rows, decoded into the same Transactions and body strings batch after batch: the
-// decoded file (~350 bytes of memory per row) never lives whole, and after the first batch
-// decoding allocates little. Unless the first transaction the site lacks sorts before what the
-// site holds: then the fold of each batch would undo and fold again what the site holds, and
-// the file is one batch.
+// kBatchRows rows (~23 MB decoded), decoded into the same Transactions and body strings batch
+// after batch: the decoded file (~350 bytes of memory per row) never lives whole, and after
+// the first batch decoding allocates little. Unless the first transaction the site lacks sorts
+// before what the site holds: then the fold of each batch would undo and fold again what the
+// site holds (and report its conflicts again), and the file is one batch.
 class Batcher {
  public:
-  static constexpr std::size_t kBatchRows = 16384;
+  static constexpr std::size_t kBatchRows = 65536;  // 4096: slower, 262144: no faster (bench/RESULTS.md)
 
   Batcher(CheckedReader& reader, Hlc siteLast) : reader_(reader), siteLast_(siteLast) {}
 

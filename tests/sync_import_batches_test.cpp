@@ -1,5 +1,5 @@
 // The import path's batching (sync/changeset.cpp: a change-set file is decoded, checked and
-// applied in batches of ~16k rows inside one SQLite transaction) and the decoder it relies on
+// applied in batches of ~64k rows inside one SQLite transaction) and the decoder it relies on
 // (decodeTransaction(bytes, into), which reuses `into`'s storage).
 //
 // Oracles: a transaction decoded into recycled storage re-encodes exactly as a fresh decode
@@ -105,11 +105,11 @@ std::vector<std::vector<Row>> everything(Site& site) {
   return out;
 }
 
-// Four transactions of 6000 rows each: more than one batch.
+// Four transactions of 22000 rows each: more than one batch (the first three, then the last).
 void writeManyRows(Site& site) {
   for (int i = 0; i < 4; ++i)
-    execOk(site, fmt::format("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 6000) "
-                             "INSERT INTO t SELECT {0} * 6000 + x, x % 97, 'r' || x FROM n",
+    execOk(site, fmt::format("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 22000) "
+                             "INSERT INTO t SELECT {0} * 22000 + x, x % 97, 'r' || x FROM n",
                              i));
 }
 
@@ -131,7 +131,7 @@ TEST_CASE("an import of more rows than a batch leaves the site as one in-process
   auto localWrite = [&] {
     for (std::size_t i : {1u, 2u}) {
       c.clock(i).advance(localFirst ? 1 : 60'000);
-      execOk(c[i], "INSERT INTO t VALUES (5, 1000, 'local'), (17000, 1000, 'local')");
+      execOk(c[i], "INSERT INTO t VALUES (5, 1000, 'local'), (50000, 1000, 'local')");
     }
   };
   if (localFirst) localWrite();
@@ -154,7 +154,7 @@ TEST_CASE("an import of more rows than a batch leaves the site as one in-process
   CHECK(imported->applied.conflicts == applied->conflicts.size());
   if (!localFirst) CHECK(applied->refolded == 1);
   CHECK(test::tableContents(c[1], "t") == test::tableContents(c[2], "t"));
-  CHECK(test::queryInt(c[1], "SELECT count(*) FROM t") == 24000);
+  CHECK(test::queryInt(c[1], "SELECT count(*) FROM t") == 88000);
 }
 
 TEST_CASE("an import refused in a later batch or at its trailer applies nothing and says why in one line",
