@@ -446,7 +446,7 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path) {
     // nothing, decoded and checked once, batch by batch as it is read: a problem found late
     // rolls back what earlier batches applied. A larger file is verified whole first, then
     // read again and applied chunk by chunk (each chunk all or nothing).
-    std::error_code sizeError;  // a file that cannot be read: verify() says why
+    std::error_code sizeError;  // a file that cannot be read: its reader says why
     auto size = std::filesystem::file_size(path, sizeError);
     bool atomic = sizeError || size <= kAtomicImportBytes;
     Acks acks;
