@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -161,6 +162,37 @@ Result<ApplyResult> Site::applyEncoded(std::span<const Transaction> transactions
       ApplyResult result = applyTransactions(impl_->state, transactions, bodies);
       finality::settle(impl_->state);
       return result;
+    });
+  });
+}
+
+namespace {
+
+void addTo(ApplyResult& total, ApplyResult&& r) {
+  total.applied += r.applied;
+  total.duplicates += r.duplicates;
+  total.refolded += r.refolded;
+  total.rejected += r.rejected;
+  std::move(r.conflicts.begin(), r.conflicts.end(), std::back_inserter(total.conflicts));
+  std::move(r.warnings.begin(), r.warnings.end(), std::back_inserter(total.warnings));
+}
+
+}  // namespace
+
+Result<ApplyResult> Site::applyEncodedBatches(const EncodedBatches& next) {
+  return guarded([&]() -> Result<ApplyResult> {
+    EncodedBatch batch = next();
+    if (batch.transactions.empty()) return ApplyResult{};
+    return impl_->asApplier([&] {
+      ApplyResult total;
+      for (; !batch.transactions.empty(); batch = next()) {
+        if (batch.bodies.size() != batch.transactions.size())
+          throw Error(Status::invalidArgument(fmt::format("applyEncodedBatches: {} transactions but {} bodies",
+                                                          batch.transactions.size(), batch.bodies.size())));
+        addTo(total, applyTransactions(impl_->state, batch.transactions, batch.bodies));
+      }
+      finality::settle(impl_->state);
+      return total;
     });
   });
 }

@@ -1,6 +1,7 @@
 #include "parley/txn_codec.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
 
 #include "codec.hpp"
@@ -24,13 +25,14 @@ class Decoder {
  public:
   explicit Decoder(std::string_view bytes) : r_(bytes, "transaction") {}
 
-  Transaction run() {
+  // Overwrites `t` with the transaction read, reusing the storage it holds (its rows, their
+  // keys, writes and dots): decoding into the same Transaction again allocates little.
+  void run(Transaction& t) {
     std::uint8_t format = r_.byte();
     // Format 2 carried whole contexts, which format 3's rule allows: it reads the same.
     if (format != kTransactionFormat && format != 2)
       r_.fail("format " + std::to_string(format) + " is not supported (this parley reads 2 and " +
               std::to_string(kTransactionFormat) + ")");
-    Transaction t;
     std::uint64_t seq = r_.varint();
     if (seq == 0) r_.fail("seq 0");
     t.hlc.value = r_.fixed64();
@@ -43,16 +45,16 @@ class Decoder {
       sites_.push_back(SiteId::fromBytes(reinterpret_cast<const std::uint8_t*>(id.data()), 16));
     }
     t.dot = {sites_[0], seq};
+    t.context = VersionVector{};
     for (std::uint64_t i = 0, n = r_.count(); i < n; ++i) {
       const SiteId& site = siteAt(r_.varint());
       t.context.advance({site, r_.varint()});
     }
     for (std::uint64_t i = 0, n = r_.count(); i < n; ++i) tables_.emplace_back(r_.bytes());
     std::uint64_t nRows = r_.count();
-    t.rows.reserve(nRows);
-    for (std::uint64_t i = 0; i < nRows; ++i) t.rows.push_back(row());
+    t.rows.resize(nRows);
+    for (auto& row : t.rows) readRow(row);
     r_.expectDone();
-    return t;
   }
 
  private:
@@ -62,14 +64,16 @@ class Decoder {
     return sites_[index];
   }
 
-  Dots dots() {
+  // Reads a dots list into `out`, reusing its storage.
+  void readDots(Dots& out) {
     std::uint64_t n = r_.varint();
     if (n == 0) {  // the previous list again; one dot for the byte, so decoding stays linear
-      if (previous_.size() != 1) r_.fail("repeats a previous base that is not one dot");
-      return previous_;
+      if (!previous_) r_.fail("repeats a previous base that is not one dot");
+      out.assign(1, *previous_);
+      return;
     }
     if (--n > r_.remaining()) r_.fail("count " + std::to_string(n) + " beyond the bytes left");
-    Dots out;
+    out.clear();
     out.reserve(n);
     for (std::uint64_t i = 0; i < n; ++i) {
       const SiteId& site = siteAt(r_.varint());
@@ -77,14 +81,14 @@ class Decoder {
       if (seq == 0) r_.fail("dot with seq 0");
       out.push_back({site, seq});
     }
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
-    previous_ = out;
-    return out;
+    if (out.size() > 1) {
+      std::sort(out.begin(), out.end());
+      out.erase(std::unique(out.begin(), out.end()), out.end());
+    }
+    previous_ = out.size() == 1 ? std::optional<Dot>(out[0]) : std::nullopt;
   }
 
-  RowChange row() {
-    RowChange row;
+  void readRow(RowChange& row) {
     std::uint64_t head = r_.varint();
     if ((head >> 2) >= tables_.size()) r_.fail("row names table " + std::to_string(head >> 2));
     if ((head & 3) > 2) r_.fail("unknown row operation 3");
@@ -92,28 +96,25 @@ class Decoder {
     row.op = static_cast<RowOp>(head & 3);
     std::uint64_t nKey = r_.count();
     if (nKey == 0) r_.fail("row without key");
-    row.pk.reserve(nKey);
-    for (std::uint64_t i = 0; i < nKey; ++i) row.pk.push_back(r_.compactValue());
+    row.pk.resize(nKey);
+    for (auto& v : row.pk) v = r_.compactValue();
     std::uint64_t nColumns = r_.count();
-    row.columns.reserve(nColumns);
-    for (std::uint64_t i = 0; i < nColumns; ++i) {
+    row.columns.resize(nColumns);
+    for (auto& c : row.columns) {
       std::uint64_t column = r_.varint();
       if (column > UINT32_MAX) r_.fail("column index " + std::to_string(column));
-      ColumnWrite c;
       c.column = static_cast<std::uint32_t>(column);
       c.oldValue = r_.compactValue();
       c.newValue = r_.compactValue();
-      c.base = dots();
-      row.columns.push_back(std::move(c));
+      readDots(c.base);
     }
-    row.rowBase = dots();
-    return row;
+    readDots(row.rowBase);
   }
 
   codec::Reader r_;
   std::vector<SiteId> sites_;
   std::vector<std::string> tables_;
-  Dots previous_;  // the last dots list read
+  std::optional<Dot> previous_;  // the last dots list read, if it was one dot
 };
 
 }  // namespace
@@ -196,7 +197,15 @@ std::string TransactionEncoder::finish() {
 Transaction decodeTransaction(std::string_view bytes) {
   if (bytes.size() > kMaxTransactionBytes)
     throw Error(Status::corruption("transaction: larger than a transaction may be (512 MiB)"));
-  return Decoder(bytes).run();
+  Transaction t;
+  decodeTransaction(bytes, t);
+  return t;
+}
+
+void decodeTransaction(std::string_view bytes, Transaction& into) {
+  if (bytes.size() > kMaxTransactionBytes)
+    throw Error(Status::corruption("transaction: larger than a transaction may be (512 MiB)"));
+  Decoder(bytes).run(into);
 }
 
 }  // namespace parley

@@ -249,65 +249,142 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-Transaction decodeIn(const std::string& path, std::string_view body) {
+// decodeTransaction(body, into), its error naming the file.
+void decodeIn(const std::string& path, std::string_view body, Transaction& into) {
   try {
-    return decodeTransaction(body);
+    decodeTransaction(body, into);
   } catch (const Error& e) {
     throw Error(Status::corruption(fmt::format("{}: {}", path, printable(e.status().message()))));
   }
 }
 
-// What verify() keeps of a file it is asked to: the header's acknowledgements, and every
-// transaction decoded, with the bytes it was decoded from (a deque: views into it stay valid).
-struct Kept {
-  Acks acks;
-  std::vector<Transaction> transactions;
-  std::deque<std::string> bodies;
+// A change-set file's transactions, read and decoded one by one and checked to apply at
+// `site` (cluster, schema, fit, causal readiness) without applying anything: a problem is an
+// Error saying which file and what.
+class CheckedReader {
+ public:
+  CheckedReader(const std::string& path, const Site* site) : path_(path), site_(site), reader_(path) {
+    info_ = reader_.readHeader(acks_);
+    if (site) {
+      if (info_.cluster != site->clusterId())
+        throw Error(Status::invalidArgument(fmt::format("{}: change set of another cluster ({}, this site: {})", path,
+                                                        info_.cluster.shortHex(), site->clusterId().shortHex())));
+      if (info_.fingerprint != site->schemaFingerprint())
+        throw Error(Status::invalidArgument(fmt::format(
+            "{}: made by {} with a different schema or resolver configuration", path, printable(info_.originName))));
+      held_ = site->vector();
+    }
+  }
+
+  // Reads the next transaction into `t` and the bytes it was decoded from into `body`; false
+  // at the end of the file, whose trailer it has then checked. `fresh` says whether the site
+  // lacks it (always true without a site).
+  bool next(Transaction& t, std::string& body, bool* fresh = nullptr) {
+    body.clear();
+    while (!done_) {
+      if (at_ == chunk_.pieces.size()) {
+        auto chunk = reader_.nextChunk();
+        if (!chunk) {
+          done_ = true;
+          break;
+        }
+        chunk_ = std::move(*chunk);
+        at_ = 0;
+        continue;
+      }
+      auto& piece = chunk_.pieces[at_++];
+      if (body.empty()) body.swap(piece.body);
+      else body += piece.body;
+      if (!piece.last) continue;
+      decodeIn(path_, body, t);
+      bool lacks = check(t);
+      if (fresh) *fresh = lacks;
+      return true;
+    }
+    if (!body.empty()) throw Error(Status::corruption(path_ + ": the file ends inside a transaction"));
+    info_.transactions = reader_.transactions();
+    return false;
+  }
+
+  const FileInfo& info() const { return info_; }
+  Acks& acks() { return acks_; }
+
+ private:
+  bool check(const Transaction& t) {
+    if (!site_ || held_.contains(t.dot)) return !site_;
+    if (auto fits = site_->checkFits(t); !fits) throw Error(Status::invalidArgument(path_ + ": " + fits.message()));
+    if (held_.get(t.dot.site) + 1 != t.dot.seq || !t.context.leq(held_))
+      throw Error(Status::notReady(fmt::format(
+          "{}: transaction {} needs transactions this site lacks (it holds {}); import the earlier change sets "
+          "first",
+          path_, t.dot.toString(), held_.toString())));
+    held_.advance(t.dot);
+    return true;
+  }
+
+  std::string path_;
+  const Site* site_;
+  FileReader reader_;
+  FileInfo info_;
+  Acks acks_;
+  VersionVector held_;
+  Chunk chunk_;
+  std::size_t at_ = 0;
+  bool done_ = false;
 };
 
 // Reads the whole file, decoding every transaction, and checks it can apply at `site`
-// (cluster, schema, causal readiness) without applying anything. Fills `keep` if given.
-FileInfo verify(const std::string& path, const Site* site, Kept* keep = nullptr) {
-  FileReader reader(path);
-  Acks acks;
-  FileInfo info = reader.readHeader(acks);
-  if (keep) keep->acks = acks;
-  if (site) {
-    if (info.cluster != site->clusterId())
-      throw Error(Status::invalidArgument(fmt::format("{}: change set of another cluster ({}, this site: {})", path,
-                                                      info.cluster.shortHex(), site->clusterId().shortHex())));
-    if (info.fingerprint != site->schemaFingerprint())
-      throw Error(Status::invalidArgument(
-          fmt::format("{}: made by {} with a different schema or resolver configuration", path,
-                      printable(info.originName))));
+// (cluster, schema, causal readiness) without applying anything.
+FileInfo verify(const std::string& path, const Site* site) {
+  CheckedReader reader(path, site);
+  Transaction t;
+  std::string body;
+  while (reader.next(t, body)) {
   }
-  VersionVector held = site ? site->vector() : VersionVector{};
-  std::string partial;
-  while (auto chunk = reader.nextChunk()) {
-    for (const auto& piece : chunk->pieces) {
-      partial += piece.body;
-      if (!piece.last) continue;
-      Transaction t = decodeIn(path, partial);
-      if (site && !held.contains(t.dot)) {
-        if (auto fits = site->checkFits(t); !fits) throw Error(Status::invalidArgument(path + ": " + fits.message()));
-        if (held.get(t.dot.site) + 1 != t.dot.seq || !t.context.leq(held))
-          throw Error(Status::notReady(fmt::format(
-              "{}: transaction {} needs transactions this site lacks (it holds {}); import the earlier change sets "
-              "first",
-              path, t.dot.toString(), held.toString())));
-        held.advance(t.dot);
-      }
-      if (keep) {
-        keep->transactions.push_back(std::move(t));
-        keep->bodies.push_back(std::move(partial));
-      }
-      partial.clear();
-    }
-  }
-  if (!partial.empty()) throw Error(Status::corruption(path + ": the file ends inside a transaction"));
-  info.transactions = reader.transactions();
-  return info;
+  return reader.info();
 }
+
+// Hands a checked file's transactions to Site::applyEncodedBatches in batches of about
+// kBatchRows rows (~23 MB decoded), decoded into the same Transactions and body strings batch
+// after batch: the decoded file (~350 bytes of memory per row) never lives whole, and after
+// the first batch decoding allocates little. Unless the first transaction the site lacks sorts
+// before what the site holds: then the fold of each batch would undo and fold again what the
+// site holds (and report its conflicts again), and the file is one batch.
+class Batcher {
+ public:
+  static constexpr std::size_t kBatchRows = 65536;  // 4096: slower, 262144: no faster (bench/RESULTS.md)
+
+  Batcher(CheckedReader& reader, Hlc siteLast) : reader_(reader), siteLast_(siteLast) {}
+
+  Site::EncodedBatch operator()() {
+    std::size_t n = 0, rows = 0;
+    bool fresh = false;
+    while (rows < limit_) {
+      if (n == pool_.size()) {
+        pool_.emplace_back();
+        bodies_.emplace_back();
+      }
+      if (!reader_.next(pool_[n], bodies_[n], &fresh)) break;
+      if (fresh && !decided_) {
+        decided_ = true;
+        if (!(siteLast_ < pool_[n].hlc)) limit_ = SIZE_MAX;
+      }
+      rows += pool_[n].rows.size();
+      ++n;
+    }
+    views_.assign(bodies_.begin(), bodies_.begin() + static_cast<std::ptrdiff_t>(n));
+    return {std::span<const Transaction>(pool_.data(), n), views_};
+  }
+
+ private:
+  CheckedReader& reader_;
+  Hlc siteLast_;
+  bool decided_ = false;
+  std::size_t limit_ = kBatchRows;
+  std::vector<Transaction> pool_;     // the batch is the first n
+  std::deque<std::string> bodies_;    // a deque: the views into it stay valid as it grows
+  std::vector<std::string_view> views_;
+};
 
 }  // namespace
 
@@ -365,24 +442,30 @@ Result<FileInfo> inspectChanges(const std::string& path) {
 Result<ImportSummary> importChanges(Site& site, const std::string& path) {
   try {
     ImportSummary summary;
-    // Up to kAtomicImportBytes the whole file is one apply(), all of it or nothing, of the
-    // transactions verify() decoded. A larger file is read again and applied chunk by chunk
-    // (each chunk all or nothing) to keep memory bounded.
-    std::error_code sizeError;  // a file that cannot be read: verify() says why
+    // Up to kAtomicImportBytes the whole file applies in one SQLite transaction, all of it or
+    // nothing, decoded and checked once, batch by batch as it is read: a problem found late
+    // rolls back what earlier batches applied. A larger file is verified whole first, then
+    // read again and applied chunk by chunk (each chunk all or nothing).
+    std::error_code sizeError;  // a file that cannot be read: its reader says why
     auto size = std::filesystem::file_size(path, sizeError);
     bool atomic = sizeError || size <= kAtomicImportBytes;
-    Kept kept;
-    summary.info = verify(path, &site, atomic ? &kept : nullptr);
     Acks acks;
     if (atomic) {
-      acks = std::move(kept.acks);
-      if (!kept.transactions.empty()) {
-        std::vector<std::string_view> bodies(kept.bodies.begin(), kept.bodies.end());
-        auto r = site.applyEncoded(kept.transactions, bodies);
-        if (!r) return oneLine(r.status());
-        summary.applied.add(*r);
-      }
+      CheckedReader reader(path, &site);
+      Batcher batcher(reader, site.lastHlc());
+      auto r = site.applyEncodedBatches([&] {
+        try {
+          return batcher();
+        } catch (const std::bad_alloc&) {
+          throw Error(Status::ioError(path + ": out of memory while importing"));
+        }
+      });
+      if (!r) return oneLine(r.status());
+      summary.info = reader.info();
+      summary.applied.add(*r);
+      acks = std::move(reader.acks());
     } else {
+      summary.info = verify(path, &site);
       FileReader reader(path);
       reader.readHeader(acks);
       ChunkApplier applier(site);

@@ -4,8 +4,10 @@
 // decodeTransaction() must return or throw parley::Error(kCorruption) with a one-line message,
 // and never anything else. What it returns must be no larger than the message
 // (decode_bounds.hpp: a few bytes must not decode to millions of values) and survive a round
-// trip: its encoding decodes again, to the same encoding. PARLEY_FUZZ_DECODE_ONLY=1 checks
-// neither, only the first part.
+// trip: its encoding decodes again, to the same encoding. Decoded into a Transaction that
+// earlier inputs were decoded into (decodeTransaction(bytes, into), as the importer reuses its
+// batches), the input must be refused alike or give the same encoding. PARLEY_FUZZ_DECODE_ONLY=1
+// checks none of these, only the first part.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -24,10 +26,23 @@ namespace {
   std::abort();
 }
 
+// Decodes `input` into `recycled`: refused exactly when a fresh decode refused it (`fresh` null).
+void checkRecycled(std::string_view input, parley::Transaction& recycled, const std::string* fresh) {
+  try {
+    parley::decodeTransaction(input, recycled);
+  } catch (const parley::Error& e) {
+    if (fresh) violated("recycled: refused what a fresh decode took", e.status().toString());
+    return;
+  }
+  if (!fresh) violated("recycled: took what a fresh decode refused", std::to_string(input.size()) + " bytes");
+  if (parley::encodeTransaction(recycled) != *fresh) violated("recycled", "its encoding differs from a fresh decode's");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const bool checkResult = std::getenv("PARLEY_FUZZ_DECODE_ONLY") == nullptr;
+  static parley::Transaction recycled;  // what earlier inputs left: checkRecycled
   parley::Transaction t;
   try {
     t = parley::decodeTransaction(std::string_view(reinterpret_cast<const char*>(data), size));
@@ -35,6 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const parley::Status& st = e.status();
     if (st.code() != parley::Status::Code::kCorruption) violated("not kCorruption", st.toString());
     if (st.message().empty() || st.message().find('\n') != std::string::npos) violated("message", st.toString());
+    if (checkResult) checkRecycled(std::string_view(reinterpret_cast<const char*>(data), size), recycled, nullptr);
     return 0;
   } catch (const std::exception& e) {
     violated("not a parley::Error", e.what());
@@ -45,6 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     violated("amplification", std::to_string(size) + " bytes decoded to " +
                                   std::to_string(parley::test::decodedElements(t)) + " elements");
   std::string encoded = parley::encodeTransaction(t);
+  checkRecycled(input, recycled, &encoded);
   try {
     if (parley::encodeTransaction(parley::decodeTransaction(encoded)) != encoded)
       violated("round trip", "re-encoding differs");

@@ -205,6 +205,19 @@ class Site {
   // are instead of encoding the transaction again. kInvalidArgument if the sizes differ.
   Result<ApplyResult> applyEncoded(std::span<const Transaction> transactions,
                                    std::span<const std::string_view> bodies);
+  // applyEncoded() of transactions handed out batch by batch: `next` points its arguments at
+  // the next batch, transactions and their bodies (sizes equal), which stay valid until it is
+  // called again, and at an empty batch at the end. Every batch is folded as one applyEncoded()
+  // call would fold it, all in one SQLite transaction: all of them or, on any error (an Error
+  // that `next` throws included), none. Nothing is opened if the first batch is empty. Batches
+  // in canonical order fold as one batch would; a batch sorting before what the site holds
+  // re-folds that, as apply() does.
+  struct EncodedBatch {
+    std::span<const Transaction> transactions;
+    std::span<const std::string_view> bodies;
+  };
+  using EncodedBatches = std::function<EncodedBatch()>;
+  Result<ApplyResult> applyEncodedBatches(const EncodedBatches& next);
 
   // A hash of the tracked tables, their columns and the resolver configuration. Sites whose
   // fingerprints differ must not exchange transactions.

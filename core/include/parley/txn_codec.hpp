@@ -42,5 +42,9 @@ inline constexpr std::uint8_t kTransactionFormat = 3;
 
 std::string encodeTransaction(const Transaction& t);
 Transaction decodeTransaction(std::string_view bytes);
+// The same into `into`, overwriting all of it and reusing its storage (rows, their keys,
+// writes and dots), so that decoding many transactions into one allocates little. On error
+// (an Error as above) `into` holds unspecified, valid content.
+void decodeTransaction(std::string_view bytes, Transaction& into);
 
 }  // namespace parley

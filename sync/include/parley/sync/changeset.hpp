@@ -3,10 +3,10 @@
 // A file is self-describing: magic "PARLEYCS", a format version, a header (cluster, exporting
 // site, schema fingerprint, the vector range it covers, transaction count, acknowledgements),
 // then bounded chunks of transactions, each with a CRC-32, and a trailer with the count and a
-// checksum over all chunks. Import verifies the whole file before applying anything, so a
-// truncated, corrupted, foreign or incompatible file is refused with the database unchanged;
-// files up to kAtomicImportBytes then apply in one transaction (all or nothing); re-importing a
-// file is a no-op.
+// checksum over all chunks. Import verifies the whole file, so a truncated, corrupted, foreign
+// or incompatible file is refused with the database unchanged: files up to kAtomicImportBytes
+// are verified as they are applied, batch by batch, in one transaction (all or nothing); larger
+// ones are verified whole first. Re-importing a file is a no-op.
 #pragma once
 
 #include <cstdint>
@@ -47,7 +47,7 @@ struct ImportSummary {
   ApplyTotals applied;
 };
 
-// Verifies `path`, then applies it.
+// Verifies `path` and applies it (see above).
 Result<ImportSummary> importChanges(Site& site, const std::string& path);
 // Verifies `path` and reads its header, without applying anything.
 Result<FileInfo> inspectChanges(const std::string& path);
