@@ -62,12 +62,11 @@ VersionVector of(SiteState& s, const SiteId& origin, std::uint64_t seq) {
 
 Full complete(SiteState& s, const Transaction& t) {
   const SiteId& origin = t.dot.site;
-  VersionVector before = advanced(of(s, origin, t.dot.seq - 1), origin, t.dot.seq);
-  Full out{before, false};
-  if (!t.context.empty()) {
-    out.context.merge(t.context);
-    out.context.set(origin, t.dot.seq - 1);  // the origin's own entry is implied, whatever was sent
-    out.grew = out.context != before;
+  Full out{advanced(of(s, origin, t.dot.seq - 1), origin, t.dot.seq), false};
+  for (const auto& [site, seq] : t.context.entries()) {
+    if (site == origin || seq <= out.context.get(site)) continue;  // the own entry is implied
+    out.context.set(site, seq);
+    out.grew = true;
   }
   remember(s, origin, t.dot.seq, out.context);
   return out;
