@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "codec.hpp"
 #include "store.hpp"
 
 namespace parley::causal {
@@ -86,25 +85,11 @@ Encoded forCommit(SiteState& s, const Dot& dot, const VersionVector& full) {
 
 std::optional<std::string> stored(SiteState& s, const Dot& dot, const VersionVector& full, bool grew) {
   if (!grew && dot.seq % kCheckpointEvery != 0) return std::nullopt;
-  std::string out;
-  codec::Writer w(out);
-  w.varint(full.entries().size());
-  for (const auto& [site, seq] : full.entries()) {
-    w.varint(s.sites.indexOf(s.db, site));
-    w.varint(seq);
-  }
-  return out;
+  return store::encodeVector(s, full);
 }
 
 VersionVector decodeStored(const SiteTable& sites, std::string_view bytes) {
-  codec::Reader r(bytes, "stored causal context");
-  VersionVector out;
-  for (std::uint64_t i = 0, n = r.count(); i < n; ++i) {
-    const SiteId& site = sites.idAt(static_cast<std::uint32_t>(r.varint()));
-    out.set(site, r.varint());
-  }
-  r.expectDone();
-  return out;
+  return store::decodeVector(sites, bytes, "stored causal context");
 }
 
 }  // namespace parley::causal

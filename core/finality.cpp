@@ -2,33 +2,14 @@
 
 #include <algorithm>
 
-#include "codec.hpp"
 #include "conflict_log.hpp"
 #include "store.hpp"
 
 namespace parley::finality {
 namespace {
 
-std::string encodeVector(SiteState& s, const VersionVector& v) {
-  std::string out;
-  codec::Writer w(out);
-  w.varint(v.entries().size());
-  for (const auto& [site, seq] : v.entries()) {
-    w.varint(s.sites.indexOf(s.db, site));
-    w.varint(seq);
-  }
-  return out;
-}
-
 VersionVector decodeVector(SiteState& s, std::string_view bytes) {
-  codec::Reader r(bytes, "parley_acks.vector");
-  VersionVector v;
-  auto n = r.varint();
-  for (std::uint64_t i = 0; i < n; ++i) {
-    const SiteId& site = s.sites.idAt(static_cast<std::uint32_t>(r.varint()));
-    v.set(site, r.varint());
-  }
-  return v;
+  return store::decodeVector(s.sites, bytes, "parley_acks.vector");
 }
 
 // What settle needs from the stored acknowledgements, decoded once until one is written.
@@ -61,7 +42,7 @@ void acknowledge(SiteState& s, const SiteId& site, const VersionVector& vector) 
   read.reset();
   auto& write = s.db.cached(
       "INSERT INTO parley_acks(site, vector) VALUES (?1, ?2) ON CONFLICT(site) DO UPDATE SET vector = ?2");
-  write.bind(1, static_cast<std::int64_t>(idx)).bindBlob(2, encodeVector(s, merged));
+  write.bind(1, static_cast<std::int64_t>(idx)).bindBlob(2, store::encodeVector(s, merged));
   write.run();
   s.ackDigest.reset();
 }

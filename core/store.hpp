@@ -108,6 +108,12 @@ std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot);
 
 VersionVector loadVector(SiteState& s);
 
+// A vector as parley stores it (parley_acks, parley_log.ctx, parley_compacted.context): a
+// count, then (local site index, seq) pairs. Registers sites new to this site.
+std::string encodeVector(SiteState& s, const VersionVector& v);
+// `what` names the column in the error a damaged value gives.
+VersionVector decodeVector(const SiteTable& sites, std::string_view bytes, const char* what);
+
 // The statement behind scanMetaBlobs, bound and ready to step.
 sql::Stmt& metaRangeStatement(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64_t hi);
 
