@@ -171,6 +171,9 @@ void prepareMetaSql(sql::Db& db, TableInfo& t) {
   t.metaInsert = fmt::format("INSERT INTO {}(pk, meta) VALUES (?1, ?2)", meta);
   t.metaUpdate = fmt::format("UPDATE {} SET meta = ?2 WHERE pk = ?1", meta);
   t.metaDelete = fmt::format("DELETE FROM {} WHERE pk = ?1", meta);
+  t.metaBatchInsert = fmt::format("INSERT INTO {}(pk, meta) SELECT k, v FROM parley_meta_batch(?1)", meta);
+  t.metaBatchUpsert = fmt::format("INSERT INTO {}(pk, meta) SELECT k, v FROM parley_meta_batch(?1) WHERE true "
+                                  "ON CONFLICT(pk) DO UPDATE SET meta = excluded.meta", meta);
   // One statement for apply's two reads; the joined row's leading 1 tells a stored row apart
   // from the NULLs of an absent one.
   t.stateSelect = fmt::format("SELECT parley_m.meta, parley_r.* FROM {} AS parley_m LEFT JOIN (SELECT 1, {} FROM {} WHERE {}) "

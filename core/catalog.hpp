@@ -76,6 +76,8 @@ struct TableInfo {
   // Row metadata in parley_rows_<id>, keyed by the row's key (?1), blob ?2.
   bool integerKey = false;  // the key is the rowid: stored as the integer itself
   std::string metaSelect, metaInsert, metaUpdate, metaDelete;
+  // The same writes for a whole batch (meta_batch.hpp, ?1 the batch): insert, and overwrite.
+  std::string metaBatchInsert, metaBatchUpsert;
   // A row's metadata (?1) and, if stored, the row (key ?2..): meta, 1 if stored, every column.
   std::string stateSelect;
   // The same for many rows per statement (row_batch.hpp), only when integerKey: statements

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include <fmt/format.h>
+#include "store.hpp"
 
 namespace parley {
 namespace {
@@ -107,9 +107,13 @@ sqlite3_module makeModule() {
 
 const sqlite3_module kModule = makeModule();
 
+// Fewer rows than this are written one statement each: for them the batch's statement and
+// cursor cost more than they save.
+constexpr std::size_t kBatchMinRows = 8;
+
 void run(SiteState& s, const std::string& sql, const Entries& entries) {
   if (entries.empty()) return;
-  auto& st = s.db.cachedText(sql);
+  auto& st = s.db.cached(sql);
   sqlite3_bind_pointer(st.raw(), 1, const_cast<Entries*>(&entries), kPointerType, nullptr);
   st.run();
   st.reset();
@@ -133,11 +137,13 @@ std::vector<MetaBatch::Entry> MetaBatch::entries(const std::vector<Added>& added
 }
 
 void MetaBatch::write(SiteState& s, const TableInfo& t) {
-  std::string table = fmt::format("\"parley_rows_{}\"", t.id);  // the catalog's name for it
-  run(s, fmt::format("INSERT INTO {}(pk, meta) SELECT k, v FROM parley_meta_batch(?1)", table), entries(inserts_));
-  run(s, fmt::format("INSERT INTO {}(pk, meta) SELECT k, v FROM parley_meta_batch(?1) WHERE true "
-                     "ON CONFLICT(pk) DO UPDATE SET meta = excluded.meta", table),
-      entries(updates_));
+  if (inserts_.size() + updates_.size() < kBatchMinRows) {
+    for (const Entry& e : entries(inserts_)) store::writeMetaBlobAt(s, t, e.rowid, e.blob, false);
+    for (const Entry& e : entries(updates_)) store::writeMetaBlobAt(s, t, e.rowid, e.blob, true);
+  } else {
+    run(s, t.metaBatchInsert, entries(inserts_));
+    run(s, t.metaBatchUpsert, entries(updates_));
+  }
   inserts_.clear();
   updates_.clear();
   arena_.clear();

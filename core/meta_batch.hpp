@@ -1,5 +1,5 @@
 // MetaBatch: many rows' new metadata for one rowid-keyed table, written with one statement
-// instead of one per row.
+// instead of one per row (a batch of only a few rows is still written row by row).
 //
 // The blobs are collected (add()), then write() runs one INSERT ... SELECT over the batch
 // through parley_meta_batch, an eponymous virtual table that yields a bound batch's

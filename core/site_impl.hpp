@@ -225,7 +225,7 @@ struct Site::Impl {
 
   void begin() {
     state.db.resetAll();  // a half-read statement's stale snapshot would make BEGIN fail at once
-    state.db.exec("BEGIN IMMEDIATE");
+    state.db.cached("BEGIN IMMEDIATE").run();  // prepared once, not parsed for every transaction
     refresh(!capture.hasPending());
   }
 
@@ -234,7 +234,7 @@ struct Site::Impl {
   // connection in a transaction: the WAL grew until the site was closed.
   void commitNow() {
     state.db.resetAll();
-    state.db.exec("COMMIT");
+    state.db.cached("COMMIT").run();
   }
 
   void commit() {

@@ -51,6 +51,8 @@ void TouchedMeta::keep(std::size_t row, std::string_view blob) {
 }
 
 void TouchedMeta::readRowidTable(SiteState& s, const TableInfo& t, std::vector<Keyed> keys) {
+  // A few keys are looked up at once: asking for the greatest rowid first would cost as much.
+  if (keys.size() < kScanMinRows) return readOneByOne(s, rows_, keys);
   auto max = store::maxMetaRowid(s, t);
   if (!max) return;
   std::erase_if(keys, [&](const Keyed& k) { return k.key > *max; });

@@ -1,10 +1,10 @@
 // TouchedMeta: the stored metadata blobs of every row a local commit touched, read with as few
 // statements as it can.
 //
-// Rows of a table keyed by its rowid whose key lies beyond the greatest rowid with metadata
-// (the rows a bulk INSERT adds) have none: no lookup. When many touched rows lie densely in a
-// key range (a bulk UPDATE), the range is read with one scan in key order; the rest are looked
-// up one by one. Blobs are kept in one buffer, so no allocation per row.
+// A few rows of a table are looked up one by one. Of many rows of a table keyed by its rowid,
+// those whose key lies beyond the greatest rowid with metadata (the rows a bulk INSERT adds)
+// have none: no lookup. When many touched rows lie densely in a key range (a bulk UPDATE), the
+// range is read with one scan in key order; the rest are looked up one by one. Blobs are kept in one buffer, so no allocation per row.
 // REQUIRES: inside the commit's write transaction; the blobs are a snapshot taken then.
 #pragma once
 
