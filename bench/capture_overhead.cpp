@@ -10,8 +10,8 @@
 // session-based replicator must (each transaction's changeset, stored in a log table in that
 // transaction); one reads both images of every changed row in a preupdate hook, keeps the
 // changed columns' values in a buffer and stores the buffer in the log before commit, the least
-// any capture of row images that commits with the data costs; one only appends a 16-byte row to a log table in each
-// transaction, the least any capture that commits with the data writes.
+// any capture of row images that commits with the data costs; one only appends a 16-byte row to
+// a log table in each transaction, the least any capture that commits with the data writes.
 #include <algorithm>
 #include <cstring>
 #include <memory>
