@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <tuple>
 
 #include "common.hpp"  // defines what sqlite3.h needs for sessions and preupdate hooks
 
@@ -30,6 +31,7 @@ struct Options {
 
 struct Timings {
   double update = 1e9, single = 1e9, insert = 1e9;
+  double updateMb = 1e9, insertMb = 1e9;  // memory the transaction added at its peak
 };
 
 // Empties the WAL into the database file, from a connection of its own, so that no timed phase
@@ -44,9 +46,17 @@ Timings workload(const Exec& setup, const Exec& txn, const std::string& path, co
   Timings t;
   setup("CREATE TABLE t(id INTEGER PRIMARY KEY, a INTEGER, b TEXT)");
   checkpoint(path);
-  t.insert = bench::seconds([&] { txn(bench::fillSql("t", o.rows, "x, 'row ' || x")); });
+  {
+    bench::MemoryGrowth memory;
+    t.insert = bench::seconds([&] { txn(bench::fillSql("t", o.rows, "x, 'row ' || x")); });
+    t.insertMb = memory.mb();
+  }
   checkpoint(path);
-  t.update = bench::seconds([&] { txn("UPDATE t SET a = a + 1"); });
+  {
+    bench::MemoryGrowth memory;
+    t.update = bench::seconds([&] { txn("UPDATE t SET a = a + 1"); });
+    t.updateMb = memory.mb();
+  }
   checkpoint(path);
   t.single = bench::seconds([&] {
     for (std::int64_t i = 0; i < o.txns; ++i) txn(fmt::format("UPDATE t SET a = a + 1 WHERE id = {}", i % o.rows + 1));
@@ -209,7 +219,8 @@ Timings runMetaRows(const Options& o) {
 }
 
 Timings best(const Timings& a, const Timings& b) {
-  return {std::min(a.update, b.update), std::min(a.single, b.single), std::min(a.insert, b.insert)};
+  return {std::min(a.update, b.update), std::min(a.single, b.single), std::min(a.insert, b.insert),
+          std::min(a.updateMb, b.updateMb), std::min(a.insertMb, b.insertMb)};
 }
 
 struct Run {
@@ -255,6 +266,11 @@ int main(int argc, char** argv) {
   row("1a", fmt::format("UPDATE {} rows, one transaction", o.rows), 1.5, &Timings::update, run, o.rows);
   row("1b", fmt::format("{} single-row UPDATE transactions", o.txns), 1.3, &Timings::single, run, o.txns);
   row("1c", fmt::format("INSERT {} rows, one transaction", o.rows), 1.5, &Timings::insert, run, o.rows);
+  std::printf("\n| figure | workload | peak memory added: plain SQLite | tracked | session extension + log "
+              "| row images + log |\n|---|---|---:|---:|---:|---:|\n");
+  for (auto [figure, name, mb] : {std::tuple{"1a", "UPDATE", &Timings::updateMb}, {"1c", "INSERT", &Timings::insertMb}})
+    std::printf("| %s | %s %lld rows, one transaction | %.0f MB | %.0f MB | %.0f MB | %.0f MB |\n", figure, name,
+                static_cast<long long>(o.rows), run.plain.*mb, run.tracked.*mb, run.session.*mb, run.hookLog.*mb);
   std::printf("\nBest of %lld alternating runs each; files in WAL mode, synchronous=NORMAL, a 64 MB page cache. "
               "For reference, four more plain SQLite runs: \"session extension + log\" records each transaction's changes with sqlite3session "
               "and stores the changeset in a log table before it commits (no causal metadata); \"row images + log\" "
@@ -263,7 +279,8 @@ int main(int argc, char** argv) {
               "no metadata: the least a capture of row images costs); \"log row\" "
               "only appends a 16-byte row to a log table in each transaction; \"metadata rows + log row\" writes, "
               "besides, a 46-byte row for each changed row in a metadata table (what parley's design writes, "
-              "without capturing anything).\n",
+              "without capturing anything). Peak memory added: the process's peak resident set during the "
+              "transaction less its resident set before it (the least of the runs).\n",
               static_cast<long long>(o.reps));
   return 0;
 }

@@ -1,7 +1,10 @@
 // Helpers shared by the benchmark programs (common.hpp).
 #include "common.hpp"
 
+#include <malloc.h>
 #include <sys/resource.h>
+
+#include <cstring>
 
 #include <algorithm>
 #include <cmath>
@@ -146,6 +149,33 @@ double peakRssMb() {
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_maxrss) / 1024.0;
 }
+
+namespace {
+
+// A "Vm...:" line of /proc/self/status, in kB.
+double statusKb(const char* field) {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) fail("cannot read /proc/self/status");
+  char line[256];
+  double kb = -1;
+  std::size_t n = std::strlen(field);
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, field, n) == 0 && line[n] == ':') kb = std::strtod(line + n + 1, nullptr);
+  std::fclose(f);
+  if (kb < 0) fail(fmt::format("/proc/self/status has no {}", field));
+  return kb;
+}
+
+}  // namespace
+
+MemoryGrowth::MemoryGrowth() {
+  malloc_trim(0);
+  std::FILE* f = std::fopen("/proc/self/clear_refs", "w");
+  if (!f || std::fputs("5", f) < 0 || std::fclose(f) != 0) fail("cannot reset the peak resident set (/proc/self/clear_refs)");
+  startKb_ = statusKb("VmRSS");
+}
+
+double MemoryGrowth::mb() const { return (statusKb("VmHWM") - startKb_) / 1024.0; }
 
 void summary(const std::string& figure, const std::string& target, const std::string& measured,
              std::optional<bool> pass) {

@@ -130,6 +130,19 @@ double percentile(std::vector<double>& samples, double p);
 // Peak resident set of this process, in MB.
 double peakRssMb();
 
+// The memory a piece of work adds at its peak: the process's peak resident set while it runs
+// (reset when the measure starts, through /proc/self/clear_refs) minus its resident set at the
+// start, in MB. Memory freed earlier is handed back to the system first, so that the work
+// cannot reuse it unseen.
+class MemoryGrowth {
+ public:
+  MemoryGrowth();
+  double mb() const;
+
+ private:
+  double startKb_;
+};
+
 // Prints a summary line for bench/run; `pass` is empty when the figure has no target.
 void summary(const std::string& figure, const std::string& target, const std::string& measured,
              std::optional<bool> pass);
