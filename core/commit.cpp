@@ -130,6 +130,9 @@ std::string_view newMeta(SiteState& s, LocalMeta& local, const PendingRow& p, Ro
   return out;
 }
 
+// A commit holds the stored and the new metadata of at most this many rows at a time.
+constexpr std::size_t kCommitChunk = 1 << 16;
+
 // Metadata writes of the commit: rowid-keyed tables' in one batch per table, others row by row.
 class MetaWrites {
  public:
@@ -160,7 +163,7 @@ std::optional<std::string> owned(std::optional<std::string_view> blob) {
 
 std::optional<Dot> commitLocal(SiteState& s, TouchedRows touched, bool recordUndo) {
   bool check = checkingCapture();
-  TouchedMeta stored(s, touched.rows);
+  MetaBounds bounds;
   // Made at the first change: a transaction without rows gets no dot.
   std::optional<Transaction> txn;  // its context full, as the fold needs it
   Transaction header;  // txn without rows, its context as encoded (causal::forCommit)
@@ -172,30 +175,35 @@ std::optional<Dot> commitLocal(SiteState& s, TouchedRows touched, bool recordUnd
   MetaWrites writes(s);
   std::vector<store::UndoEntry> undo;
   std::vector<RowChange> kept;  // under PARLEY_CHECK_CAPTURE: every change, for checkBody
-  for (std::size_t i = 0; i < touched.rows.size(); ++i) {
-    auto& row = touched.rows[i];
-    auto after = afterImage(s, row, touched.afterStale, check);
-    if (!diffRow(*row.table, row, after, change)) continue;
-    if (!txn) {
-      txn.emplace();
-      txn->dot = {s.id, s.vector.get(s.id) + 1};
-      txn->context = s.vector;
-      txn->hlc = s.hlc.now();
-      local.emplace(s, *txn);
-      auto context = causal::forCommit(s, txn->dot, txn->context);
-      header = {txn->dot, txn->hlc, std::move(context.entries), {}};
-      contextGrew = context.grew;
-      body.emplace(header, touched.rows.size() - i);
+  // The rows' metadata is read, and the new written, kCommitChunk rows at a time.
+  for (std::size_t begin = 0; begin < touched.rows.size(); begin += kCommitChunk) {
+    std::size_t end = std::min(touched.rows.size(), begin + kCommitChunk);
+    TouchedMeta stored(s, touched.rows, begin, end, bounds);
+    for (std::size_t i = begin; i < end; ++i) {
+      auto& row = touched.rows[i];
+      auto after = afterImage(s, row, touched.afterStale, check);
+      if (!diffRow(*row.table, row, after, change)) continue;
+      if (!txn) {
+        txn.emplace();
+        txn->dot = {s.id, s.vector.get(s.id) + 1};
+        txn->context = s.vector;
+        txn->hlc = s.hlc.now();
+        local.emplace(s, *txn);
+        auto context = causal::forCommit(s, txn->dot, txn->context);
+        header = {txn->dot, txn->hlc, std::move(context.entries), {}};
+        contextGrew = context.grew;
+        body.emplace(header, touched.rows.size() - i);
+      }
+      PendingRow p{&row, stored.blob(i)};
+      std::string_view meta = newMeta(s, *local, p, change, *txn, scratch, check);
+      writes.add(*row.table, change.pk, meta, p.metaBlob.has_value(), meta.data() != scratch.data());
+      if (recordUndo) undo.push_back({row.table->id, codec::encodeKey(change.pk), owned(p.metaBlob), row.before});
+      body->add(change);
+      if (check) kept.push_back(change);
     }
-    PendingRow p{&row, stored.blob(i)};
-    std::string_view meta = newMeta(s, *local, p, change, *txn, scratch, check);
-    writes.add(*row.table, change.pk, meta, p.metaBlob.has_value(), meta.data() != scratch.data());
-    if (recordUndo) undo.push_back({row.table->id, codec::encodeKey(change.pk), owned(p.metaBlob), row.before});
-    body->add(change);
-    if (check) kept.push_back(change);
+    writes.flush();
   }
   if (!txn) return std::nullopt;
-  writes.flush();
   std::string bytes = body->finish();
   if (check) checkBody(header, std::move(kept), bytes);
   store::appendLog(s, *txn, bytes, false, causal::stored(s, txn->dot, txn->context, contextGrew));

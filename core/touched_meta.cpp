@@ -21,11 +21,19 @@ bool worthScanning(std::int64_t lo, std::int64_t hi, std::size_t count) {
 
 }  // namespace
 
-TouchedMeta::TouchedMeta(SiteState& s, const Chunked<TouchedRow>& rows) : rows_(rows), spans_(rows.size()) {
+std::optional<std::int64_t> MetaBounds::maxRowid(SiteState& s, const TableInfo& t) {
+  auto k = std::find_if(known_.begin(), known_.end(), [&](const auto& x) { return x.first == &t; });
+  if (k == known_.end()) k = known_.insert(known_.end(), {&t, store::maxMetaRowid(s, t)});
+  return k->second;
+}
+
+TouchedMeta::TouchedMeta(SiteState& s, const Chunked<TouchedRow>& rows, std::size_t begin, std::size_t end,
+                         MetaBounds& bounds)
+    : rows_(rows), begin_(begin), spans_(end - begin) {
   // Group the rows of rowid-keyed tables by table (a commit touches few tables).
   std::vector<std::pair<const TableInfo*, std::vector<Keyed>>> groups;
   std::vector<Keyed> others;
-  for (std::size_t i = 0; i < rows.size(); ++i) {
+  for (std::size_t i = begin; i < end; ++i) {
     const TouchedRow& r = rows[i];
     if (!r.rowidKey()) {
       others.push_back({0, i});
@@ -35,25 +43,25 @@ TouchedMeta::TouchedMeta(SiteState& s, const Chunked<TouchedRow>& rows) : rows_(
     if (g == groups.end()) g = groups.insert(groups.end(), {r.table, {}});
     g->second.push_back({r.rowid, i});
   }
-  for (auto& [table, keys] : groups) readRowidTable(s, *table, std::move(keys));
+  for (auto& [table, keys] : groups) readRowidTable(s, *table, std::move(keys), bounds);
   readOneByOne(s, rows, others);
 }
 
 std::optional<std::string_view> TouchedMeta::blob(std::size_t i) const {
-  const Span& sp = spans_[i];
+  const Span& sp = spans_[i - begin_];
   if (!sp.found) return std::nullopt;
   return std::string_view(arena_).substr(sp.offset, sp.size);
 }
 
 void TouchedMeta::keep(std::size_t row, std::string_view blob) {
-  spans_[row] = {arena_.size(), static_cast<std::uint32_t>(blob.size()), true};
+  spans_[row - begin_] = {arena_.size(), static_cast<std::uint32_t>(blob.size()), true};
   arena_.append(blob);
 }
 
-void TouchedMeta::readRowidTable(SiteState& s, const TableInfo& t, std::vector<Keyed> keys) {
+void TouchedMeta::readRowidTable(SiteState& s, const TableInfo& t, std::vector<Keyed> keys, MetaBounds& bounds) {
   // A few keys are looked up at once: asking for the greatest rowid first would cost as much.
   if (keys.size() < kScanMinRows) return readOneByOne(s, rows_, keys);
-  auto max = store::maxMetaRowid(s, t);
+  auto max = bounds.maxRowid(s, t);
   if (!max) return;
   std::erase_if(keys, [&](const Keyed& k) { return k.key > *max; });
   if (keys.empty()) return;

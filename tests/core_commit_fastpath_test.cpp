@@ -162,4 +162,48 @@ TEST_CASE("every row of a commit of any size records its version", "[core][captu
   for (const RowChange& r : deleted.rows) CHECK(r.rowBase == Dots{inserted.dot});
 }
 
+// A commit reads and writes its rows' metadata a chunk of rows at a time (65,536). Across
+// chunks, rows whose metadata an earlier chunk wrote are not read again, and rows beyond the
+// greatest rowid with metadata when the commit began (here inserted in descending order, after
+// updates of existing rows in the same transaction) are known to have none.
+TEST_CASE("a commit of more rows than a metadata chunk records every row's version", "[core][capture][fastpath]") {
+  auto rowidKeyed = GENERATE(true, false);
+  INFO((rowidKeyed ? "rowid" : "text") << " keys");
+  constexpr std::int64_t n = 70000;
+  test::ClusterOptions o;
+  o.schema = rowidKeyed ? "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b);" : "CREATE TABLE t(id TEXT PRIMARY KEY, a, b);";
+  Cluster c(1, o);
+  Site& s = c[0];
+  std::string key = rowidKeyed ? "x" : "printf('k%06d', x)";
+  auto keys = [&](std::int64_t from, std::int64_t to) {
+    return fmt::format("WITH RECURSIVE n(x) AS (SELECT {} UNION ALL SELECT x + 1 FROM n WHERE x < {}) ", from, to);
+  };
+  Transaction inserted = test::captureOne(s, keys(1, n) + fmt::format("INSERT INTO t SELECT {}, x, 'b' FROM n", key));
+  Transaction mixed = test::captureOne(
+      s, fmt::format("BEGIN; UPDATE t SET a = a + 1; {} INSERT INTO t SELECT {}, x, 'b' FROM n ORDER BY x DESC; COMMIT",
+                     keys(n + 1, 2 * n), key));
+  Transaction updated = test::captureOne(s, "UPDATE t SET a = a + 1, b = b || 'c'");
+  REQUIRE(inserted.rows.size() == static_cast<std::size_t>(n));
+  REQUIRE(mixed.rows.size() == static_cast<std::size_t>(2 * n));
+  REQUIRE(updated.rows.size() == static_cast<std::size_t>(2 * n));
+  // Rows 1..n were inserted by `inserted` and had a changed by `mixed`; the rest were inserted by `mixed`.
+  auto old = [&](const RowChange& r) {
+    return rowidKeyed ? r.pk.at(0).asInteger() <= n : r.pk.at(0).asText() <= fmt::format("k{:06d}", n);
+  };
+  std::int64_t wrong = 0;
+  for (const RowChange& r : updated.rows) {
+    Dot born = old(r) ? inserted.dot : mixed.dot;
+    const ColumnWrite* a = test::findColumn(r, 1);
+    const ColumnWrite* b = test::findColumn(r, 2);
+    bool right = r.rowBase == Dots{born} && a && a->base == Dots{mixed.dot} && b && b->base == Dots{born};
+    wrong += !right;
+  }
+  CHECK(wrong == 0);
+  Transaction deleted = test::captureOne(s, "DELETE FROM t");
+  REQUIRE(deleted.rows.size() == static_cast<std::size_t>(2 * n));
+  wrong = 0;
+  for (const RowChange& r : deleted.rows) wrong += r.rowBase != Dots{old(r) ? inserted.dot : mixed.dot};
+  CHECK(wrong == 0);
+}
+
 }  // namespace parley
