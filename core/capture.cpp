@@ -1,6 +1,8 @@
 #include "capture.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "codec.hpp"
 #include "meta_batch.hpp"
@@ -10,29 +12,118 @@ namespace {
 
 void guardFunction(sqlite3_context* ctx, int, sqlite3_value**) { sqlite3_result_null(ctx); }
 
-// A value of a row image. UTF-8 text is read through sqlite3_value_blob: an image's text points
-// into the page without a terminating NUL, and sqlite3_value_text would copy it (an allocation
-// in SQLite, and a free) only to add one. The bytes are the same.
-Value preupdateValue(sqlite3* db, int (*get)(sqlite3*, int, sqlite3_value**), int column) {
-  sqlite3_value* v = nullptr;
-  if (get(db, column, &v) != SQLITE_OK || !v) return Value::null();
-  if (sqlite3_value_type(v) == SQLITE_TEXT && sqlite3_value_encoding(v) == SQLITE_UTF8) {
-    auto n = static_cast<std::size_t>(sqlite3_value_bytes(v));  // UTF-8 already: no conversion
-    auto* p = static_cast<const char*>(sqlite3_value_blob(v));
-    return Value::text(p ? std::string(p, n) : std::string());
+// Appends a value of a row image as codec::Writer::value encodes it, straight from SQLite's
+// value (no Value in between). UTF-8 text is read through sqlite3_value_blob: an image's text
+// points into the page without a terminating NUL, and sqlite3_value_text would copy it (an
+// allocation in SQLite, and a free) only to add one. The bytes are the same.
+void encodeValue(codec::Writer& w, sqlite3_value* v) {
+  int type = v ? sqlite3_value_type(v) : SQLITE_NULL;
+  switch (type) {
+    case SQLITE_INTEGER:
+      w.byte(static_cast<std::uint8_t>(Value::Type::kInteger));
+      w.signedVarint(sqlite3_value_int64(v));
+      return;
+    case SQLITE_FLOAT: {
+      double d = sqlite3_value_double(v);
+      char raw[8];
+      std::memcpy(raw, &d, 8);
+      w.byte(static_cast<std::uint8_t>(Value::Type::kReal));
+      w.raw({raw, 8});
+      return;
+    }
+    case SQLITE_TEXT: {
+      const void* p = sqlite3_value_encoding(v) == SQLITE_UTF8 ? sqlite3_value_blob(v) : sqlite3_value_text(v);
+      auto n = static_cast<std::size_t>(sqlite3_value_bytes(v));  // after any conversion to UTF-8
+      w.byte(static_cast<std::uint8_t>(Value::Type::kText));
+      w.bytes(p ? std::string_view(static_cast<const char*>(p), n) : std::string_view());
+      return;
+    }
+    case SQLITE_BLOB: {
+      const void* p = sqlite3_value_blob(v);
+      auto n = static_cast<std::size_t>(sqlite3_value_bytes(v));
+      w.byte(static_cast<std::uint8_t>(Value::Type::kBlob));
+      w.bytes(p ? std::string_view(static_cast<const char*>(p), n) : std::string_view());
+      return;
+    }
+    default:
+      w.byte(static_cast<std::uint8_t>(Value::Type::kNull));
   }
-  return sql::fromSqlite(v);
 }
 
-// The index key of a row: its table id, then its encoded key.
-void slotKey(std::string& out, const TableInfo& table, const Row& pk) {
-  out.clear();
-  codec::Writer w(out);
-  w.varint(static_cast<std::uint64_t>(table.id));
-  for (const auto& v : pk) w.value(v);
+sqlite3_value* preupdateValue(sqlite3* db, int (*get)(sqlite3*, int, sqlite3_value**), int column) {
+  sqlite3_value* v = nullptr;
+  return get(db, column, &v) == SQLITE_OK ? v : nullptr;
 }
+
+// Blocks start small (a one-row transaction needs a few bytes) and double up to this.
+constexpr std::size_t kFirstBlock = 4096;
+constexpr std::size_t kMaxBlock = std::size_t{1} << 20;
 
 }  // namespace
+
+Image ImageArena::add(std::string_view bytes) {
+  if (bytes.size() > UINT32_MAX) throw Error(Status::invalidArgument("capture: a row image over 4 GiB"));
+  if (bytes.size() > left_ || !at_) {
+    std::size_t next = std::min(kMaxBlock, std::max(kFirstBlock, blockSize_ * 2));
+    if (bytes.size() > next / 2) {  // a block of its own, before the current one
+      auto own = std::make_unique<char[]>(bytes.size() + 1);
+      std::memcpy(own.get(), bytes.data(), bytes.size());
+      Image image{own.get(), static_cast<std::uint32_t>(bytes.size())};
+      blocks_.insert(blocks_.empty() ? blocks_.end() : blocks_.end() - 1, std::move(own));
+      return image;
+    }
+    blockSize_ = next;
+    blocks_.push_back(std::make_unique<char[]>(blockSize_));
+    at_ = blocks_.back().get();
+    left_ = blockSize_;
+  }
+  Image image{at_, static_cast<std::uint32_t>(bytes.size())};
+  if (!bytes.empty()) std::memcpy(at_, bytes.data(), bytes.size());
+  at_ += bytes.size();
+  left_ -= bytes.size();
+  return image;
+}
+
+Image ImageArena::replace(Image old, std::string_view bytes) {
+  if (!old.present() || bytes.size() > old.size) return add(bytes);
+  char* at = const_cast<char*>(old.data);  // in a block of ours
+  if (!bytes.empty()) std::memcpy(at, bytes.data(), bytes.size());
+  return {at, static_cast<std::uint32_t>(bytes.size())};
+}
+
+void ImageArena::clear() {
+  if (blockSize_ == 0) {  // only blocks of their own, if any
+    blocks_.clear();
+    return;
+  }
+  auto current = std::move(blocks_.back());  // the last block is the current one
+  blocks_.clear();
+  blocks_.push_back(std::move(current));
+  at_ = blocks_.back().get();
+  left_ = blockSize_;
+}
+
+Row TouchedRow::keyRow() const {
+  if (rowidKey()) return Row{Value::integer(rowid)};
+  Row pk;
+  codec::Reader r(key.bytes(), "captured key");
+  while (!r.done()) pk.push_back(r.value());
+  return pk;
+}
+
+std::string TouchedRow::encodedKey() const {
+  if (!rowidKey()) return std::string(key.bytes());
+  std::string out;
+  codec::Writer(out).value(Value::integer(rowid));
+  return out;
+}
+
+void TouchedRow::decode(Image image, Row& out) const {
+  out.resize(table->columns.size());
+  codec::Reader r(image.bytes(), "captured row image");
+  for (auto& v : out) v = r.value();
+  r.expectDone();
+}
 
 Capture::Capture(SiteState& state) : s_(state) {
   sqlite3* db = s_.db.raw();
@@ -53,40 +144,52 @@ Capture::~Capture() {
 
 std::size_t Capture::addOrFindInt(const TableInfo& table, std::int64_t key) {
   // An UPDATE shows each row twice in a row (old image, new image): remember the last.
-  if (lastInt_.table == table.id && lastInt_.key == key && lastInt_.slot < rows_.size()) return lastInt_.slot;
-  lastInt_ = {table.id, key, intIndex_.findOrAdd(table.id, key, rows_.size())};
+  auto& rows = pending_.rows;
+  if (lastInt_.table == table.id && lastInt_.key == key && lastInt_.slot < rows.size()) return lastInt_.slot;
+  lastInt_ = {table.id, key, intIndex_.findOrAdd(table.id, key, rows.size())};
   return lastInt_.slot;
 }
 
-std::size_t Capture::addOrFind(const TableInfo& table, const Row& pk) {
-  if (pk.size() == 1 && pk[0].type() == Value::Type::kInteger) return addOrFindInt(table, pk[0].asInteger());
-  slotKey(slotScratch_, table, pk);
-  return index_.try_emplace(slotScratch_, rows_.size()).first->second;
+std::size_t Capture::addOrFindKey(const TableInfo& table) {
+  // A single integer: its tag byte, then the zigzag varint (codec::Writer::value).
+  if (table.pk.size() == 1 && !keyScratch_.empty() &&
+      keyScratch_[0] == static_cast<char>(Value::Type::kInteger)) {
+    codec::Reader r(keyScratch_, "captured key");
+    r.byte();
+    return addOrFindInt(table, r.signedVarint());
+  }
+  slotScratch_.clear();
+  codec::Writer(slotScratch_).varint(static_cast<std::uint64_t>(table.id));
+  slotScratch_ += keyScratch_;
+  return index_.try_emplace(slotScratch_, pending_.rows.size()).first->second;
 }
 
-void Capture::touch(const TableInfo& table, Row pk, std::optional<Row> before) {
-  if (addOrFind(table, pk) != rows_.size()) return;
-  if (table.integerKey && pk.size() == 1 && pk[0].type() == Value::Type::kInteger)
-    return rows_.push_back({&table, {}, pk[0].asInteger(), std::move(before), std::nullopt, false});
-  rows_.push_back({&table, std::move(pk), 0, std::move(before), std::nullopt, false});
+void Capture::addRow(const TableInfo& table, std::optional<std::int64_t> rowid, Image before, bool afterKnown) {
+  TouchedRow row{&table, rowid.value_or(0), {}, before, {}, afterKnown};
+  if (!rowid) row.key = arena_.add(keyScratch_);
+  pending_.rows.push_back(row);
+}
+
+void Capture::touch(const TableInfo& table, const Row& pk) {
+  keyScratch_.clear();
+  codec::appendKey(keyScratch_, pk);
+  bool byRowid = table.integerKey && pk.size() == 1 && pk[0].type() == Value::Type::kInteger;
+  std::size_t at = byRowid ? addOrFindInt(table, pk[0].asInteger()) : addOrFindKey(table);
+  if (at != pending_.rows.size()) return;
+  addRow(table, byRowid ? std::optional(pk[0].asInteger()) : std::nullopt, {}, false);
 }
 
 Capture::Unhooked::Unhooked(Capture& c) : c_(c) { sqlite3_preupdate_hook(c_.s_.db.raw(), nullptr, nullptr); }
 
 Capture::Unhooked::~Unhooked() { sqlite3_preupdate_hook(c_.s_.db.raw(), &Capture::onPreupdate, &c_); }
 
-TouchedRows Capture::take() {
-  TouchedRows out{std::move(rows_), afterStale_};
-  clear();
-  return out;
-}
-
 void Capture::clear() {
-  rows_.clear();
+  pending_.rows.clear();
+  pending_.afterStale = false;
+  arena_.clear();
   intIndex_.clear();
   lastInt_ = {};
   index_.clear();
-  afterStale_ = false;
 }
 
 bool Capture::takeRefusedCommit() {
@@ -101,29 +204,29 @@ const TableInfo* Capture::lookup(const char* name) {
   return lastTable_;
 }
 
-Row Capture::image(sqlite3* db, const TableInfo& table, ValueGetter get) const {
-  Row row;
-  row.reserve(table.columns.size());
-  for (std::size_t i = 0; i < table.columns.size(); ++i) row.push_back(preupdateValue(db, get, static_cast<int>(i)));
-  return row;
+std::string_view Capture::image(sqlite3* db, const TableInfo& table, ValueGetter get) {
+  imageScratch_.clear();
+  codec::Writer w(imageScratch_);
+  for (std::size_t i = 0; i < table.columns.size(); ++i) encodeValue(w, preupdateValue(db, get, static_cast<int>(i)));
+  return imageScratch_;
 }
 
 std::size_t Capture::slot(sqlite3* db, const TableInfo& table, ValueGetter get, sqlite3_int64 rowid) {
-  pkScratch_.clear();
   std::size_t at;
-  if (table.integerKey) {  // the key is the rowid: no need to read it, nor to keep a Row of it
+  if (table.integerKey) {  // the key is the rowid: no need to read it, nor to keep it
     at = addOrFindInt(table, rowid);
-    if (at != rows_.size()) return at;
   } else {
-    for (auto k : table.pk) pkScratch_.push_back(preupdateValue(db, get, static_cast<int>(k)));
-    at = addOrFind(table, pkScratch_);
-    if (at != rows_.size()) return at;
+    keyScratch_.clear();
+    codec::Writer w(keyScratch_);
+    for (auto k : table.pk) encodeValue(w, preupdateValue(db, get, static_cast<int>(k)));
+    at = addOrFindKey(table);
   }
+  if (at != pending_.rows.size()) return at;
   // First seen through its old image: present when the transaction began; through its new
   // image (an insert, or the new key of a key-changing update): absent.
-  std::optional<Row> before;
-  if (get == sqlite3_preupdate_old) before = image(db, table, get);
-  rows_.push_back({&table, pkScratch_, rowid, std::move(before), std::nullopt, true});
+  Image before;
+  if (get == sqlite3_preupdate_old) before = arena_.add(image(db, table, get));
+  addRow(table, table.integerKey ? std::optional<std::int64_t>(rowid) : std::nullopt, before, true);
   return at;
 }
 
@@ -133,14 +236,19 @@ void Capture::onPreupdate(void* self, sqlite3* db, int op, const char* dbName, c
   if (c->suspended_ || std::strcmp(dbName, "main") != 0) return;
   const TableInfo* table = c->lookup(tableName);
   if (!table) return;
+  auto& rows = c->pending_.rows;
+  std::size_t old = SIZE_MAX;
+  Image previous;
   if (op == SQLITE_DELETE || op == SQLITE_UPDATE) {
     // The old key's row is gone unless the update keeps its key (then overwritten below).
-    std::size_t old = c->slot(db, *table, sqlite3_preupdate_old, oldKey);
-    c->rows_[old].after.reset();
+    old = c->slot(db, *table, sqlite3_preupdate_old, oldKey);
+    previous = std::exchange(rows[old].after, Image{});
   }
   if (op == SQLITE_INSERT || op == SQLITE_UPDATE) {
     std::size_t now = c->slot(db, *table, sqlite3_preupdate_new, newKey);
-    c->rows_[now].after = c->image(db, *table, sqlite3_preupdate_new);
+    // A row changed again mostly keeps its image's size: the new one goes in the old one's place.
+    Image& after = rows[now].after;
+    after = c->arena_.replace(now == old ? previous : after, c->image(db, *table, sqlite3_preupdate_new));
   }
 }
 

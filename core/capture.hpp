@@ -14,8 +14,10 @@
 // commit hook that refuses to commit touched rows that were not turned into a transaction.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -26,21 +28,57 @@
 
 namespace parley {
 
+// A touched row's key or image, as bytes in the capture's ImageArena: one codec value
+// (codec::Writer::value) per column, no count. A key is the primary key's values in key order,
+// the bytes codec::encodeKey gives; an image is every column's value in table order.
+struct Image {
+  const char* data = nullptr;  // nullptr: absent
+  std::uint32_t size = 0;
+
+  bool present() const { return data != nullptr; }
+  std::string_view bytes() const { return {data, size}; }
+};
+
+// Append-only storage of images in blocks that never move, so an Image stays valid until
+// clear(). A bulk statement's images take a few dozen bytes a row, with no allocation per row.
+class ImageArena {
+ public:
+  ImageArena() = default;
+  ImageArena(const ImageArena&) = delete;
+  ImageArena& operator=(const ImageArena&) = delete;
+
+  Image add(std::string_view bytes);
+  // `bytes` in place of `old`'s if they fit there (a row changed again), else added.
+  Image replace(Image old, std::string_view bytes);
+  // Forgets every image; keeps the current block for the next transaction.
+  void clear();
+
+ private:
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char* at_ = nullptr;  // free room in the current block (blocks_.back(), unless oversized)
+  std::size_t left_ = 0;
+  std::size_t blockSize_ = 0;  // of the current block
+};
+
 struct TouchedRow {
   const TableInfo* table = nullptr;
-  Row pk;                  // empty when the key is `rowid` (a table keyed by its rowid)
-  std::int64_t rowid = 0;  // the key, when pk is empty (no Row, so no allocation, per row)
-  std::optional<Row> before;  // nullopt: absent when the transaction began
-  std::optional<Row> after;   // after the last change the hook saw; nullopt: absent
-  bool afterKnown = true;     // false: touched without a change, `after` must be read
+  std::int64_t rowid = 0;  // the key, when `key` is absent (a table keyed by its rowid)
+  Image key;               // absent when the key is the rowid
+  Image before;            // absent: the row was absent when the transaction began
+  Image after;             // after the last change the hook saw; absent: the row is absent
+  bool afterKnown = true;  // false: touched without a change, `after` must be read
 
-  bool rowidKey() const { return pk.empty(); }
-  Row key() const { return rowidKey() ? Row{Value::integer(rowid)} : pk; }
+  bool rowidKey() const { return !key.present(); }
+  Row keyRow() const;
+  std::string encodedKey() const;  // codec::encodeKey(keyRow())
+  // The image decoded into `out` (reusing its storage): one value per column of `table`.
+  // REQUIRES: image.present().
+  void decode(Image image, Row& out) const;
 };
 
 struct TouchedRows {
   Chunked<TouchedRow> rows;  // in first-touch order
-  bool afterStale = false;       // some change may have been undone: re-read every row
+  bool afterStale = false;   // some change may have been undone: re-read every row
 };
 
 class Capture {
@@ -52,13 +90,14 @@ class Capture {
 
   // While suspended (applying remote transactions) row changes are not recorded.
   void suspend(bool suspended) { suspended_ = suspended; }
-  bool hasPending() const { return !rows_.empty(); }
-  // Records a row as touched, without a change, unless it already is.
-  void touch(const TableInfo& table, Row pk, std::optional<Row> before);
+  bool hasPending() const { return !pending_.rows.empty(); }
+  // Records a row as touched, without a change (its images are read at commit), unless it
+  // already is.
+  void touch(const TableInfo& table, const Row& pk);
   // Some recorded change may have been undone (failed statement, ROLLBACK TO).
-  void distrust() { afterStale_ = true; }
-  // Touched rows; leaves none pending.
-  TouchedRows take();
+  void distrust() { pending_.afterStale = true; }
+  // The touched rows; their images stay valid until clear().
+  const TouchedRows& pending() const { return pending_; }
   void clear();
   // Drops cached table pointers (the tables were reloaded). REQUIRES: !hasPending().
   void forgetTables() { lastTable_ = nullptr; }
@@ -85,23 +124,26 @@ class Capture {
   static int onCommit(void* self);
   static void onRollback(void* self);
   using ValueGetter = int (*)(sqlite3*, int, sqlite3_value**);
-  // The position in rows_ of the row whose key is in `get`'s image, added if new (with that
-  // image as its before-image when `get` reads the old one).
+  // The position in the pending rows of the row whose key is in `get`'s image, added if new
+  // (with that image as its before-image when `get` reads the old one).
   // `rowid`: the row's rowid as the hook gave it (its key, if table.integerKey).
   std::size_t slot(sqlite3* db, const TableInfo& table, ValueGetter get, sqlite3_int64 rowid);
-  Row image(sqlite3* db, const TableInfo& table, ValueGetter get) const;
+  // `get`'s image, encoded into imageScratch_.
+  std::string_view image(sqlite3* db, const TableInfo& table, ValueGetter get);
   const TableInfo* lookup(const char* name);
+  // Pending-row positions by (table id, key): single-column integer keys in a flat index,
+  // others by their encoding (keyScratch_: the key encoded, as a row's Image::key).
+  std::size_t addOrFindKey(const TableInfo& table);
+  std::size_t addOrFindInt(const TableInfo& table, std::int64_t key);
+  // Adds a row keyed by keyScratch_ (its key is the rowid if `rowid`).
+  void addRow(const TableInfo& table, std::optional<std::int64_t> rowid, Image before, bool afterKnown);
 
   SiteState& s_;
   bool suspended_ = false;
   bool refusedCommit_ = false;
-  bool afterStale_ = false;
-  // rows_ positions by (table id, key): integer keys of single-column keys in a flat index,
-  // others by their encoding.
-  std::size_t addOrFind(const TableInfo& table, const Row& pk);
-  std::size_t addOrFindInt(const TableInfo& table, std::int64_t key);
 
-  Chunked<TouchedRow> rows_;
+  TouchedRows pending_;
+  ImageArena arena_;
   SlotIndex intIndex_;
   struct LastInt {
     std::int64_t table = 0;
@@ -110,8 +152,7 @@ class Capture {
   } lastInt_;
   std::unordered_map<std::string, std::size_t> index_;
   const TableInfo* lastTable_ = nullptr;
-  Row pkScratch_;
-  std::string slotScratch_;
+  std::string keyScratch_, slotScratch_, imageScratch_;
 };
 
 }  // namespace parley

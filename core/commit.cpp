@@ -18,17 +18,19 @@
 namespace parley {
 namespace {
 
-// A touched row the transaction changed, with its stored metadata.
+// A touched row the transaction changed, with its images and its stored metadata.
 struct PendingRow {
   const TouchedRow* touched;
+  const Row* before;  // nullptr: absent when the transaction began
   std::optional<std::string_view> metaBlob;
+
+  std::optional<Row> beforeCopy() const { return before ? std::optional<Row>(*before) : std::nullopt; }
 };
 
 // What the transaction did to one row, into `c` (reused from row to row: its vectors keep
 // their storage); false if nothing. Bases not yet filled. Takes the after-image's values and,
 // if there is a change, the row's key.
-bool diffRow(const TableInfo& t, TouchedRow& row, std::optional<Row>& after, RowChange& c) {
-  const auto& before = row.before;
+bool diffRow(const TableInfo& t, const TouchedRow& row, const Row* before, Row* after, RowChange& c) {
   if (!before && !after) return false;
   RowOp op = !before ? RowOp::kInsert : !after ? RowOp::kDelete : RowOp::kUpdate;
   std::size_t changed = 0;
@@ -40,7 +42,7 @@ bool diffRow(const TableInfo& t, TouchedRow& row, std::optional<Row>& after, Row
     c.pk.resize(1);
     c.pk[0] = Value::integer(row.rowid);
   } else {
-    c.pk = std::move(row.pk);
+    c.pk = row.keyRow();
   }
   c.op = op;
   c.columns.resize(changed);
@@ -71,7 +73,7 @@ std::string foldGeneral(SiteState& s, const TableInfo& t, const PendingRow& p, R
   if (p.metaBlob) meta = decodeRowMeta(*p.metaBlob, s.sites, t.columns.size());
   fillBases(change, meta);
   // Every local write supersedes what it read, so the fold only produces the new metadata.
-  FoldStep step = foldRow(t, {std::move(meta), p.touched->before}, change, txn, txn.context);
+  FoldStep step = foldRow(t, {std::move(meta), p.beforeCopy()}, change, txn, txn.context);
   return encodeRowMeta(step.meta, s.db, s.sites);
 }
 
@@ -84,13 +86,26 @@ bool checkingCapture() {
   return v && *v && *v != '0';
 }
 
-// The row as the transaction leaves it: the hook's after-image when it can be trusted.
-std::optional<Row> afterImage(SiteState& s, TouchedRow& row, bool stale, bool check) {
-  if (stale || !row.afterKnown) return store::readRow(s, *row.table, row.key());
-  if (check && store::readRow(s, *row.table, row.key()) != row.after)
+// The row as the transaction leaves it, in `scratch`: the hook's after-image when it can be
+// trusted. nullptr: absent.
+Row* afterImage(SiteState& s, const TouchedRow& row, bool stale, bool check, Row& scratch) {
+  if (stale || !row.afterKnown) {
+    auto stored = store::readRow(s, *row.table, row.keyRow());
+    if (!stored) return nullptr;
+    scratch = std::move(*stored);
+    return &scratch;
+  }
+  if (!row.after.present()) {
+    if (check && store::readRow(s, *row.table, row.keyRow()))
+      throw Error(Status::corruption(fmt::format("capture: a row of \"{}\" the capture saw deleted is stored",
+                                                 row.table->name)));
+    return nullptr;
+  }
+  row.decode(row.after, scratch);
+  if (check && store::readRow(s, *row.table, row.keyRow()) != scratch)
     throw Error(Status::corruption(fmt::format("capture: after-image of a row of \"{}\" differs from the stored row",
                                                row.table->name)));
-  return std::move(row.after);
+  return &scratch;
 }
 
 bool sameBases(const RowChange& a, const RowChange& b) {
@@ -161,7 +176,7 @@ std::optional<std::string> owned(std::optional<std::string_view> blob) {
 
 }  // namespace
 
-std::optional<Dot> commitLocal(SiteState& s, TouchedRows touched, bool recordUndo) {
+std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool recordUndo) {
   bool check = checkingCapture();
   MetaBounds bounds;
   // Made at the first change: a transaction without rows gets no dot.
@@ -172,6 +187,7 @@ std::optional<Dot> commitLocal(SiteState& s, TouchedRows touched, bool recordUnd
   std::optional<TransactionEncoder> body;
   RowChange change;  // each row's in turn, encoded at once
   std::string scratch;
+  Row beforeRow, afterRow;  // each row's images in turn, decoded
   MetaWrites writes(s);
   std::vector<store::UndoEntry> undo;
   std::vector<RowChange> kept;  // under PARLEY_CHECK_CAPTURE: every change, for checkBody
@@ -180,9 +196,14 @@ std::optional<Dot> commitLocal(SiteState& s, TouchedRows touched, bool recordUnd
     std::size_t end = std::min(touched.rows.size(), begin + kCommitChunk);
     TouchedMeta stored(s, touched.rows, begin, end, bounds);
     for (std::size_t i = begin; i < end; ++i) {
-      auto& row = touched.rows[i];
-      auto after = afterImage(s, row, touched.afterStale, check);
-      if (!diffRow(*row.table, row, after, change)) continue;
+      const TouchedRow& row = touched.rows[i];
+      const Row* before = nullptr;
+      if (row.before.present()) {
+        row.decode(row.before, beforeRow);
+        before = &beforeRow;
+      }
+      Row* after = afterImage(s, row, touched.afterStale, check, afterRow);
+      if (!diffRow(*row.table, row, before, after, change)) continue;
       if (!txn) {
         txn.emplace();
         txn->dot = {s.id, s.vector.get(s.id) + 1};
@@ -194,10 +215,10 @@ std::optional<Dot> commitLocal(SiteState& s, TouchedRows touched, bool recordUnd
         contextGrew = context.grew;
         body.emplace(header, touched.rows.size() - i);
       }
-      PendingRow p{&row, stored.blob(i)};
+      PendingRow p{&row, before, stored.blob(i)};
       std::string_view meta = newMeta(s, *local, p, change, *txn, scratch, check);
       writes.add(*row.table, change.pk, meta, p.metaBlob.has_value(), meta.data() != scratch.data());
-      if (recordUndo) undo.push_back({row.table->id, codec::encodeKey(change.pk), owned(p.metaBlob), row.before});
+      if (recordUndo) undo.push_back({row.table->id, codec::encodeKey(change.pk), owned(p.metaBlob), p.beforeCopy()});
       body->add(change);
       if (check) kept.push_back(change);
     }

@@ -17,6 +17,6 @@ namespace parley {
 // REQUIRES: inside the write transaction that made the changes, capture not yet committed.
 // Returns the new transaction's dot; nullopt (and no transaction) if the rows' net change is
 // nothing. `recordUndo`: keep what re-folding needs to undo this transaction.
-std::optional<Dot> commitLocal(SiteState& s, TouchedRows touched, bool recordUndo);
+std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool recordUndo);
 
 }  // namespace parley

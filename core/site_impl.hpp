@@ -211,7 +211,11 @@ struct Site::Impl {
     if (!capture.hasPending()) return;
     refresh(false);
     Capture::Unhooked unhooked(capture);  // commitLocal writes only parley's own tables
-    commitLocal(state, capture.take(), state.orderSensitive());
+    struct Cleared {  // however the commit ends, its rows are no longer pending
+      Capture& c;
+      ~Cleared() { c.clear(); }
+    } cleared{capture};
+    commitLocal(state, capture.pending(), state.orderSensitive());
   }
 
   // Before a read outside a transaction: catch up with other connections' commits. A cached
@@ -363,7 +367,7 @@ struct Site::Impl {
     while (all.step()) {
       Row pk;
       for (auto k : tracked.pk) pk.push_back(all.value(static_cast<int>(k)));
-      capture.touch(tracked, std::move(pk), std::nullopt);
+      capture.touch(tracked, pk);
     }
   }
 

@@ -79,7 +79,7 @@ void TouchedMeta::readRowidTable(SiteState& s, const TableInfo& t, std::vector<K
 void TouchedMeta::readOneByOne(SiteState& s, const Chunked<TouchedRow>& rows, const std::vector<Keyed>& keys) {
   for (const Keyed& k : keys) {
     const TouchedRow& r = rows[k.row];
-    if (auto blob = store::readMetaBlob(s, *r.table, codec::encodeKey(r.key()))) keep(k.row, *blob);
+    if (auto blob = store::readMetaBlob(s, *r.table, r.encodedKey())) keep(k.row, *blob);
   }
 }
 

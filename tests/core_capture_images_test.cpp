@@ -1,14 +1,21 @@
 // Capture's fast paths: the after-images the preupdate hook records (re-read at commit only
 // when a failed statement or ROLLBACK TO may have undone hook-recorded changes), and the
 // guard triggers, which stay off on the site's own connection while the schema has no other
-// triggers. Each case would go wrong if its fallback were missing.
+// triggers. Each case would go wrong if its fallback were missing. The images live encoded in
+// an ImageArena: what it hands out must stay intact, and every kind of value must come back
+// from an image as it was stored.
 #include <catch2/catch.hpp>
 
 #include <sqlite3.h>
 
+#include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "capture.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 #include "support/sites.hpp"
@@ -114,6 +121,98 @@ TEST_CASE("a trigger another connection creates fires on the site's next write",
 
   captureOne(s, "UPDATE t SET a = 'y' WHERE id = 1");
   CHECK(test::queryInt(s, "SELECT count(*) FROM audit") == 1);
+}
+
+TEST_CASE("an image arena keeps every image intact, in place or moved, across clears", "[core][capture][images]") {
+  std::mt19937 rng(7);
+  ImageArena arena;
+  for (int round = 0; round < 3; ++round) {
+    INFO("round " << round);
+    std::vector<Image> images;
+    std::vector<std::string> want;
+    for (int i = 0; i < 3000; ++i) {
+      // Mostly small, some near a block's size, a few larger than any block.
+      std::size_t size = i % 500 == 7 ? 1500000 + rng() % 1000 : i % 97 == 3 ? 3000 + rng() % 700000 : rng() % 60;
+      std::string bytes(size, '\0');
+      for (auto& b : bytes) b = static_cast<char>(rng());
+      if (!images.empty() && rng() % 3 == 0) {  // a row changed again: shorter, equal or longer
+        std::size_t k = rng() % images.size();
+        images[k] = arena.replace(images[k], bytes);
+        want[k] = bytes;
+      } else {
+        images.push_back(arena.add(bytes));
+        want.push_back(bytes);
+      }
+    }
+    std::size_t wrong = 0;
+    for (std::size_t k = 0; k < images.size(); ++k)
+      wrong += !images[k].present() || images[k].bytes() != want[k];
+    CHECK(wrong == 0);
+    arena.clear();
+  }
+  CHECK(arena.add("").present());  // an empty image is present, not absent
+}
+
+TEST_CASE("a row changed many times in one transaction records its first and last images", "[core][capture][images]") {
+  auto rowidKeyed = GENERATE(true, false);
+  test::ClusterOptions o;
+  o.schema = rowidKeyed ? "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b);" : "CREATE TABLE t(id TEXT PRIMARY KEY, a, b);";
+  Cluster c(1, o);
+  Site& s = c[0];
+  execOk(s, "INSERT INTO t VALUES (1, 'start', x'00'), (2, 'two', 2)");
+  std::mt19937 rng(11);
+  std::string sql = "BEGIN;";
+  std::string last;
+  for (int i = 0; i < 200; ++i) {
+    last = std::string(rng() % 3000, static_cast<char>('a' + i % 26));  // shorter, equal or longer each time
+    sql += fmt::format(" UPDATE t SET a = '{}', b = {} WHERE id = 1;", last, i);
+  }
+  // The key changes, then changes back: the row ends where it began, with new values.
+  sql += " UPDATE t SET id = 3 WHERE id = 2; UPDATE t SET id = 2, a = 'back' WHERE id = 3; COMMIT";
+  Transaction t = captureOne(s, sql);
+  INFO(describe(t));
+  Value one = rowidKeyed ? Int(1) : Value::text("1"), two = rowidKeyed ? Int(2) : Value::text("2");
+  const RowChange* first = findRow(t, "t", {one});
+  REQUIRE(first != nullptr);
+  REQUIRE(first->columns.size() == 2);
+  CHECK(first->columns[0].oldValue == Value::text("start"));
+  CHECK(first->columns[0].newValue == Value::text(last));
+  CHECK(first->columns[1].oldValue == Value::blob(std::string(1, '\0')));
+  CHECK(first->columns[1].newValue == Int(199));
+  const RowChange* second = findRow(t, "t", {two});
+  REQUIRE(second != nullptr);
+  REQUIRE(second->columns.size() == 1);
+  CHECK(second->columns[0].newValue == Value::text("back"));
+  CHECK(findRow(t, "t", {rowidKeyed ? Int(3) : Value::text("3")}) == nullptr);
+}
+
+TEST_CASE("every kind of value comes back from a row image as stored", "[core][capture][images]") {
+  test::ClusterOptions o;
+  o.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, v);";
+  Cluster c(2, o);
+  Site& s = c[0];
+  std::vector<std::string> values = {"NULL", "0", "-1", "9223372036854775807", "-9223372036854775808", "0.5",
+                                     "-1e308", "''", "'text'", "'caf\u00e9 \u2603'", "x''", "x'00ff00'",
+                                     "zeroblob(5000)", "randomblob(700000)", "printf('%.*c', 600000, 'z')"};
+  std::string insert = "INSERT INTO t VALUES ";
+  for (std::size_t i = 0; i < values.size(); ++i) insert += fmt::format("{}({}, {})", i ? ", " : "", i + 1, values[i]);
+  Transaction inserted = captureOne(s, insert);
+  // Every row changes to the next row's value: each image's old and new values are read back.
+  Transaction updated = captureOne(s, "UPDATE t SET v = (SELECT v FROM t AS n WHERE n.id = t.id % " +
+                                          std::to_string(values.size()) + " + 1)");
+  REQUIRE(inserted.rows.size() == values.size());
+  REQUIRE(updated.rows.size() == values.size());
+  test::syncAll(c);
+  CHECK(test::tableContents(c[1], "t") == test::tableContents(s, "t"));
+  auto stored = s.exec("SELECT id, v FROM t ORDER BY id");
+  REQUIRE(stored.ok());
+  for (const Row& row : stored.value().rows) {
+    const RowChange* change = findRow(updated, "t", {row.at(0)});
+    REQUIRE(change != nullptr);
+    INFO("row " << row.at(0).asInteger());
+    REQUIRE(change->columns.size() == 1);
+    CHECK(change->columns[0].newValue == row.at(1));
+  }
 }
 
 }  // namespace parley
