@@ -4,7 +4,9 @@
 //
 // For each touched row it keeps the row's image before its first change in the transaction
 // and its image after its last change (the hook's new values; absent after a delete), so a
-// commit needs no re-read of the rows. Hook-recorded changes can be undone behind the hook's
+// commit needs no re-read of the rows. Keys and images are kept encoded in an arena (a few
+// dozen bytes a row, no allocation per row) and decoded a row at a time by the commit, which
+// reads them until clear(). Hook-recorded changes can be undone behind the hook's
 // back: by a statement that failed and was rolled back by SQLite (ABORT, FAIL's partial
 // changes) or by ROLLBACK TO. The site tells the capture when either happens (distrust());
 // the after-images are then stale and the commit re-reads every touched row, as the session
