@@ -66,14 +66,14 @@ Image ImageArena::add(std::string_view bytes) {
   if (bytes.size() > left_ || !at_) {
     std::size_t next = std::min(kMaxBlock, std::max(kFirstBlock, blockSize_ * 2));
     if (bytes.size() > next / 2) {  // a block of its own, before the current one
-      auto own = std::make_unique<char[]>(bytes.size() + 1);
+      auto own = std::make_unique_for_overwrite<char[]>(bytes.size());
       std::memcpy(own.get(), bytes.data(), bytes.size());
       Image image{own.get(), static_cast<std::uint32_t>(bytes.size())};
       blocks_.insert(blocks_.empty() ? blocks_.end() : blocks_.end() - 1, std::move(own));
       return image;
     }
     blockSize_ = next;
-    blocks_.push_back(std::make_unique<char[]>(blockSize_));
+    blocks_.push_back(std::make_unique_for_overwrite<char[]>(blockSize_));
     at_ = blocks_.back().get();
     left_ = blockSize_;
   }
