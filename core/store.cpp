@@ -160,7 +160,14 @@ void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool r
   auto site = siteIdx(s, t.dot.site);
   auto& log = s.db.cached("INSERT INTO parley_log(id, hlc, body, rejected, ctx) VALUES (?1, ?2, ?3, ?4, ?5)");
   log.bind(1, logKey(site, t.dot.seq)).bind(2, static_cast<std::int64_t>(t.hlc.value));
-  log.bindBlob(3, body).bind(4, std::int64_t{rejected});
+  // The body is bound without a copy (a large transaction's is tens of MB); the binding is
+  // dropped before `body` can go away.
+  sqlite3_bind_blob64(log.raw(), 3, body.empty() ? "" : body.data(), body.size(), SQLITE_STATIC);
+  struct Unbind {
+    sql::Stmt& st;
+    ~Unbind() { st.reset(); }
+  } unbind{log};
+  log.bind(4, std::int64_t{rejected});
   if (context) log.bindBlob(5, *context);
   else log.bindNull(5);
   log.run();

@@ -174,14 +174,13 @@ void TransactionEncoder::add(const RowChange& row) {
 
 std::string TransactionEncoder::finish() {
   const Transaction& t = header_;
-  std::string out;
-  out.reserve(rows_.size() + 42 + 17 * in_.sites().size() + 16 * in_.tables().size());
-  codec::Writer w(out);
+  std::string head;
+  codec::Writer w(head);
   w.byte(kTransactionFormat);
   w.varint(t.dot.seq);
   w.fixed64(t.hlc.value);
   w.varint(in_.sites().size());
-  for (const auto& s : in_.sites()) out.append(reinterpret_cast<const char*>(s.bytes.data()), 16);
+  for (const auto& s : in_.sites()) head.append(reinterpret_cast<const char*>(s.bytes.data()), 16);
   w.varint(t.context.entries().size());
   for (const auto& [site, seq] : t.context.entries()) {
     w.varint(in_.site(site));
@@ -190,8 +189,10 @@ std::string TransactionEncoder::finish() {
   w.varint(in_.tables().size());
   for (const auto& name : in_.tables()) w.bytes(name);
   w.varint(rowCount_);
-  out += rows_;
-  return out;
+  // The header goes in front of the rows, in their buffer (usually within the room reserved):
+  // a large transaction's rows are not copied into a second buffer.
+  rows_.insert(0, head);
+  return std::move(rows_);
 }
 
 Transaction decodeTransaction(std::string_view bytes) {
