@@ -6,6 +6,7 @@
 #include <boost/crc.hpp>
 #include <capnp/message.h>
 #include <capnp/serialize.h>
+#include <zlib.h>
 #include <cstdio>
 #include <filesystem>
 #include <cstring>
@@ -23,10 +24,11 @@ constexpr char kMagic[8] = {'P', 'A', 'R', 'L', 'E', 'Y', 'C', 'S'};
 constexpr std::uint32_t kMaxHeaderBytes = 1 << 20;
 constexpr std::uint32_t kMaxChunkBytes = 64 << 20;
 
-std::uint32_t crc32(std::string_view bytes) {
-  boost::crc_32_type crc;
-  crc.process_bytes(bytes.data(), bytes.size());
-  return crc.checksum();
+// CRC-32 (ISO-HDLC, as boost::crc_32_type and zlib compute it). zlib's: several times the
+// speed of a byte-table loop, on every chunk an import reads.
+std::uint32_t checksum(std::string_view bytes) {
+  return static_cast<std::uint32_t>(
+      crc32_z(crc32_z(0, nullptr, 0), reinterpret_cast<const Bytef*>(bytes.data()), bytes.size()));
 }
 
 // Text from a file, or a decoder's description of it, as one printable line: bytes outside
@@ -188,7 +190,7 @@ class FileReader {
     if (length > limit || length % 8 != 0) fail(fmt::format("bad {} length {}", what, length));
     std::string bytes = read(length, what);
     auto crc = get<std::uint32_t>("checksum");
-    if (crc != crc32(bytes)) fail(fmt::format("{} checksum mismatch", what));
+    if (crc != checksum(bytes)) fail(fmt::format("{} checksum mismatch", what));
     if (chunk) chunks_.process_bytes(&crc, sizeof crc);
     return bytes;
   }
@@ -401,7 +403,7 @@ Result<ExportSummary> exportChanges(Site& site, const std::string& path, const V
     std::string header = encodeHeader(info, *acks);
     put(head, static_cast<std::uint32_t>(header.size()));
     head += header;
-    put(head, crc32(header));
+    put(head, checksum(header));
     out.write(head);
     // The trailer's checksum: a CRC-32 over the chunks' CRCs in file order, so that chunks
     // reordered, dropped or repeated are caught even when each chunk is intact.
@@ -410,7 +412,7 @@ Result<ExportSummary> exportChanges(Site& site, const std::string& path, const V
     Status st = streamChanges(site, since, [&](Chunk&& chunk) {
       std::string bytes = encodeChunk(chunk), frame;
       put(frame, static_cast<std::uint32_t>(bytes.size()));
-      std::uint32_t crc = crc32(bytes);
+      std::uint32_t crc = checksum(bytes);
       frame += bytes;
       put(frame, crc);
       chunkCrcs.process_bytes(&crc, sizeof crc);
