@@ -91,6 +91,15 @@ Image ImageArena::replace(Image old, std::string_view bytes) {
   return {at, static_cast<std::uint32_t>(bytes.size())};
 }
 
+ImageArena& ImageArena::operator=(ImageArena&& other) noexcept {
+  blocks_ = std::move(other.blocks_);
+  at_ = std::exchange(other.at_, nullptr);
+  left_ = std::exchange(other.left_, 0);
+  blockSize_ = std::exchange(other.blockSize_, 0);
+  other.blocks_.clear();
+  return *this;
+}
+
 void ImageArena::clear() {
   if (blockSize_ == 0) {  // only blocks of their own, if any
     blocks_.clear();
@@ -182,6 +191,18 @@ void Capture::touch(const TableInfo& table, const Row& pk) {
 Capture::Unhooked::Unhooked(Capture& c) : c_(c) { sqlite3_preupdate_hook(c_.s_.db.raw(), nullptr, nullptr); }
 
 Capture::Unhooked::~Unhooked() { sqlite3_preupdate_hook(c_.s_.db.raw(), &Capture::onPreupdate, &c_); }
+
+TouchedRows Capture::take() {
+  TouchedRows out = std::move(pending_);
+  clear();
+  return out;
+}
+
+void Capture::recycle(TouchedRows&& done) {
+  if (hasPending()) return;  // rows of a new transaction already use the current storage
+  arena_ = std::move(done.images);
+  arena_.clear();
+}
 
 void Capture::clear() {
   pending_.rows.clear();

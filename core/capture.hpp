@@ -5,8 +5,8 @@
 // For each touched row it keeps the row's image before its first change in the transaction
 // and its image after its last change (the hook's new values; absent after a delete), so a
 // commit needs no re-read of the rows. Keys and images are kept encoded in an arena (a few
-// dozen bytes a row, no allocation per row) and decoded a row at a time by the commit, which
-// reads them until clear(). Hook-recorded changes can be undone behind the hook's
+// dozen bytes a row, no allocation per row), taken with the rows by the commit and decoded
+// there a row at a time. Hook-recorded changes can be undone behind the hook's
 // back: by a statement that failed and was rolled back by SQLite (ABORT, FAIL's partial
 // changes) or by ROLLBACK TO. The site tells the capture when either happens (distrust());
 // the after-images are then stale and the commit re-reads every touched row, as the session
@@ -46,8 +46,8 @@ struct Image {
 class ImageArena {
  public:
   ImageArena() = default;
-  ImageArena(const ImageArena&) = delete;
-  ImageArena& operator=(const ImageArena&) = delete;
+  ImageArena(ImageArena&& other) noexcept { *this = std::move(other); }
+  ImageArena& operator=(ImageArena&& other) noexcept;
 
   Image add(std::string_view bytes);
   // `bytes` in place of `old`'s if they fit there (a row changed again), else added.
@@ -81,6 +81,7 @@ struct TouchedRow {
 struct TouchedRows {
   Chunked<TouchedRow> rows;  // in first-touch order
   bool afterStale = false;   // some change may have been undone: re-read every row
+  ImageArena images;         // the rows' keys and images
 };
 
 class Capture {
@@ -98,8 +99,11 @@ class Capture {
   void touch(const TableInfo& table, const Row& pk);
   // Some recorded change may have been undone (failed statement, ROLLBACK TO).
   void distrust() { pending_.afterStale = true; }
-  // The touched rows; their images stay valid until clear().
-  const TouchedRows& pending() const { return pending_; }
+  // The touched rows, with their images; leaves none pending. They are the caller's whatever
+  // happens next (a rollback during the commit clears only what is pending).
+  TouchedRows take();
+  // Takes back the storage of rows taken and committed, for the next transaction's.
+  void recycle(TouchedRows&& done);
   void clear();
   // Drops cached table pointers (the tables were reloaded). REQUIRES: !hasPending().
   void forgetTables() { lastTable_ = nullptr; }
@@ -145,7 +149,7 @@ class Capture {
   bool refusedCommit_ = false;
 
   TouchedRows pending_;
-  ImageArena arena_;
+  ImageArena& arena_ = pending_.images;
   SlotIndex intIndex_;
   struct LastInt {
     std::int64_t table = 0;

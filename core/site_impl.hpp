@@ -211,11 +211,9 @@ struct Site::Impl {
     if (!capture.hasPending()) return;
     refresh(false);
     Capture::Unhooked unhooked(capture);  // commitLocal writes only parley's own tables
-    struct Cleared {  // however the commit ends, its rows are no longer pending
-      Capture& c;
-      ~Cleared() { c.clear(); }
-    } cleared{capture};
-    commitLocal(state, capture.pending(), state.orderSensitive());
+    TouchedRows rows = capture.take();
+    commitLocal(state, rows, state.orderSensitive());
+    capture.recycle(std::move(rows));
   }
 
   // Before a read outside a transaction: catch up with other connections' commits. A cached
