@@ -28,8 +28,8 @@ struct PendingRow {
 };
 
 // What the transaction did to one row, into `c` (reused from row to row: its vectors keep
-// their storage); false if nothing. Bases not yet filled. Takes the after-image's values and,
-// if there is a change, the row's key.
+// their storage); false if nothing. Bases not yet filled. Moves the after-image's values out
+// of `after`.
 bool diffRow(const TableInfo& t, const TouchedRow& row, const Row* before, Row* after, RowChange& c) {
   if (!before && !after) return false;
   RowOp op = !before ? RowOp::kInsert : !after ? RowOp::kDelete : RowOp::kUpdate;
