@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
+#include <stdexcept>
 #include <utility>
 
 #include "codec.hpp"
@@ -62,7 +64,9 @@ constexpr std::size_t kMaxBlock = std::size_t{1} << 20;
 }  // namespace
 
 Image ImageArena::add(std::string_view bytes) {
-  if (bytes.size() > UINT32_MAX) throw Error(Status::invalidArgument("capture: a row image over 4 GiB"));
+  // SQLite keeps a row's record under 2 GiB (SQLITE_MAX_LENGTH); an image adds at most 11 bytes
+  // to each of at most 32,767 values.
+  if (bytes.size() > UINT32_MAX) throw std::length_error("a row image over 4 GiB");
   if (bytes.size() > left_ || !at_) {
     std::size_t next = std::min(kMaxBlock, std::max(kFirstBlock, blockSize_ * 2));
     if (bytes.size() > next / 2) {  // a block of its own, before the current one
@@ -205,6 +209,7 @@ void Capture::recycle(TouchedRows&& done) {
 }
 
 void Capture::clear() {
+  failure_.reset();
   pending_.rows.clear();
   pending_.afterStale = false;
   arena_.clear();
@@ -254,28 +259,38 @@ std::size_t Capture::slot(sqlite3* db, const TableInfo& table, ValueGetter get, 
 void Capture::onPreupdate(void* self, sqlite3* db, int op, const char* dbName, const char* tableName,
                           sqlite3_int64 oldKey, sqlite3_int64 newKey) {
   auto* c = static_cast<Capture*>(self);
-  if (c->suspended_ || std::strcmp(dbName, "main") != 0) return;
+  if (c->suspended_ || c->failure_ || std::strcmp(dbName, "main") != 0) return;
   const TableInfo* table = c->lookup(tableName);
   if (!table) return;
-  auto& rows = c->pending_.rows;
+  try {
+    c->record(db, op, *table, oldKey, newKey);
+  } catch (const std::bad_alloc&) {
+    c->failure_ = "out of memory while recording the transaction's changes";
+  } catch (const std::exception& e) {
+    c->failure_ = e.what();
+  }
+}
+
+void Capture::record(sqlite3* db, int op, const TableInfo& table, sqlite3_int64 oldKey, sqlite3_int64 newKey) {
+  auto& rows = pending_.rows;
   std::size_t old = SIZE_MAX;
   Image previous;
   if (op == SQLITE_DELETE || op == SQLITE_UPDATE) {
     // The old key's row is gone unless the update keeps its key (then overwritten below).
-    old = c->slot(db, *table, sqlite3_preupdate_old, oldKey);
+    old = slot(db, table, sqlite3_preupdate_old, oldKey);
     previous = std::exchange(rows[old].after, Image{});
   }
   if (op == SQLITE_INSERT || op == SQLITE_UPDATE) {
-    std::size_t now = c->slot(db, *table, sqlite3_preupdate_new, newKey);
+    std::size_t now = slot(db, table, sqlite3_preupdate_new, newKey);
     // A row changed again mostly keeps its image's size: the new one goes in the old one's place.
     Image& after = rows[now].after;
-    after = c->arena_.replace(now == old ? previous : after, c->image(db, *table, sqlite3_preupdate_new));
+    after = arena_.replace(now == old ? previous : after, image(db, table, sqlite3_preupdate_new));
   }
 }
 
 int Capture::onCommit(void* self) {
   auto* c = static_cast<Capture*>(self);
-  if (!c->hasPending()) return 0;
+  if (!c->hasPending() && !c->failure_) return 0;
   c->refusedCommit_ = true;
   c->clear();
   return 1;

@@ -123,10 +123,15 @@ class Capture {
 
   // True (once) if the commit hook refused a commit since the last call.
   bool takeRefusedCommit();
+  // Why recording a row change failed in this transaction (out of memory), if it did: the
+  // transaction must not commit, its capture is incomplete. Nothing escapes the hook into
+  // SQLite's C frames; the commit hook refuses such a transaction too.
+  const std::optional<std::string>& failure() const { return failure_; }
 
  private:
   static void onPreupdate(void* self, sqlite3* db, int op, const char* dbName, const char* table,
                           sqlite3_int64 oldKey, sqlite3_int64 newKey);
+  void record(sqlite3* db, int op, const TableInfo& table, sqlite3_int64 oldKey, sqlite3_int64 newKey);
   static int onCommit(void* self);
   static void onRollback(void* self);
   using ValueGetter = int (*)(sqlite3*, int, sqlite3_value**);
@@ -147,6 +152,7 @@ class Capture {
   SiteState& s_;
   bool suspended_ = false;
   bool refusedCommit_ = false;
+  std::optional<std::string> failure_;
 
   TouchedRows pending_;
   ImageArena& arena_ = pending_.images;

@@ -208,6 +208,8 @@ struct Site::Impl {
 
   // Records the open transaction's changes to tracked rows as one parley transaction.
   void recordPending() {
+    if (const auto& failure = capture.failure())
+      throw Error(Status::ioError(fmt::format("capture: {}; the transaction was rolled back", *failure)));
     if (!capture.hasPending()) return;
     refresh(false);
     Capture::Unhooked unhooked(capture);  // commitLocal writes only parley's own tables

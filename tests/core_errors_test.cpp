@@ -6,6 +6,10 @@
 
 #include <sqlite3.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -301,6 +305,79 @@ TEST_CASE("sites with different resolver configurations have different schema fi
 TEST_CASE("tracking a table whose key has a non-binary collation is refused", "[core][errors][track]") {
   Cluster c(1, untracked("CREATE TABLE ci(name TEXT COLLATE NOCASE PRIMARY KEY, v);"));
   checkRefused(c[0], "ci", "COLLATE");
+}
+
+}  // namespace parley
+
+namespace parley {
+namespace {
+
+// Run in a child process: a tracked UPDATE whose before- and after-images need about 200 MB,
+// with the address space limited to 120 MB more than the site needs to start. Returns what
+// went wrong, or an empty string.
+std::string runOutOfMemory(const std::string& path) {
+  ManualClock clock;
+  test::FixedIdSource ids(test::testSiteId(1));
+  auto created = Site::create(path, CreateOptions{"file", &ids, test::testClusterId()},
+                              SiteOptions{&clock, resolvers::lwwEverywhere()});
+  if (!created) return "create: " + created.status().toString();
+  Site& s = **created;
+  auto setup = s.exec(
+      "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);"
+      "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 100000) "
+      "INSERT INTO t SELECT x, printf('%.*c', 1000, 'a') FROM n");
+  if (!setup) return "setup: " + setup.status().toString();
+  if (auto st = s.track("t"); !st) return "track: " + st.toString();
+  VersionVector before = s.vector();
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0;
+  statm >> pages;
+  rlimit limit{};
+  ::getrlimit(RLIMIT_AS, &limit);
+  rlimit tight = limit;
+  tight.rlim_cur = static_cast<rlim_t>(pages) * static_cast<rlim_t>(::sysconf(_SC_PAGESIZE)) + (120 << 20);
+  ::setrlimit(RLIMIT_AS, &tight);
+  auto r = s.exec("UPDATE t SET v = v || 'b'");
+  ::setrlimit(RLIMIT_AS, &limit);
+  if (r) return "the UPDATE succeeded: the test's memory limit did not bite";
+  std::string message = r.status().message();
+  if (!contains(message, "out of memory") || contains(message, "\n"))
+    return "the error is not one line about memory: " + message;
+  if (s.vector() != before) return "the failed transaction left a version: " + s.vector().toString();
+  if (test::queryInt(s, "SELECT count(*) FROM t WHERE v GLOB '*b'") != 0) return "rows changed";
+  auto after = s.exec("UPDATE t SET v = 'c' WHERE id = 1");  // the site still works
+  if (!after) return "the next write failed: " + after.status().toString();
+  if (s.vector().get(s.id()) != before.get(s.id()) + 1) return "the next write has no version";
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("a transaction that runs out of memory fails with one line and changes nothing",
+          "[core][errors][memory]") {
+  test::TempDir dir;
+  std::string path = dir.file("site.db");
+  int out[2];
+  REQUIRE(::pipe(out) == 0);
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(out[0]);
+    std::string problem = runOutOfMemory(path);
+    ssize_t written = ::write(out[1], problem.data(), problem.size());
+    ::_exit(written == static_cast<ssize_t>(problem.size()) ? 0 : 1);
+  }
+  ::close(out[1]);
+  std::string problem;
+  char buf[512];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) problem.append(buf, static_cast<std::size_t>(n));
+  ::close(out[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  INFO(problem);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(problem.empty());
 }
 
 }  // namespace parley
