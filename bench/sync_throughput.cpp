@@ -105,47 +105,71 @@ void verify(const std::string& a, const std::string& b) {
     bench::fail(fmt::format("the target holds {}, the source {}", target->vector().toString(), source->vector().toString()));
 }
 
+struct Measured {
+  double syncSeconds = 0, endToEnd = 0, serverRss = 0, clientRss = 0;
+};
+
+// One sync of `txns` transactions of `rowsPerTxn` rows each, serving and syncing processes.
+Measured measure(const char* self, const std::string& dir, std::int64_t rowsPerTxn, std::int64_t txns) {
+  std::string a = dir + "/sync-a.db", b = dir + "/sync-b.db";
+  buildSites(a, b, rowsPerTxn, txns);
+  Child server = spawn({self, "--role", "serve", "--site", a});
+  int port = 0;
+  if (std::fscanf(server.out, "port %d", &port) != 1) bench::fail("the serve process did not report its port");
+  auto t0 = std::chrono::steady_clock::now();
+  Child client = spawn({self, "--role", "sync", "--site", b, "--address", fmt::format("127.0.0.1:{}", port)});
+  Measured m;
+  unsigned long long applied = 0;
+  if (std::fscanf(client.out, "%lf %llu", &m.syncSeconds, &applied) != 2) bench::fail("the sync process reported nothing");
+  m.clientRss = reap(client, "sync");
+  m.endToEnd = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  close(server.in);
+  m.serverRss = reap(server, "serve");
+  verify(a, b);
+  if (applied != static_cast<unsigned long long>(txns)) bench::fail(fmt::format("applied {} of {} transactions", applied, txns));
+  return m;
+}
+
+void row(std::int64_t rowsPerTxn, std::int64_t txns, const Measured& m) {
+  double changes = static_cast<double>(rowsPerTxn * txns);
+  std::printf("| %.0f | %lld | %.2f s | %.2f s | %s | %.0f MB | %.0f MB |\n", changes, static_cast<long long>(txns),
+              m.syncSeconds, m.endToEnd, bench::rate(changes / m.syncSeconds).c_str(), m.serverRss, m.clientRss);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   bench::Flags flags(argc, argv,
-                     {{"rows-per-txn", "1000"}, {"txns", "1000"}, {"dir", "/tmp/parley-bench"}, {"role", "parent"},
-                      {"site", "-"}, {"address", "-"}},
-                     "[--rows-per-txn R] [--txns T] [--dir D]");
+                     {{"rows-per-txn", "1000"}, {"txns", "1000"}, {"large-txn-rows", "1000000"}, {"dir", "/tmp/parley-bench"},
+                      {"role", "parent"}, {"site", "-"}, {"address", "-"}},
+                     "[--rows-per-txn R] [--txns T] [--large-txn-rows N] [--dir D]");
   if (flags.text("role") == "serve") return serveRole(flags.text("site"));
   if (flags.text("role") == "sync") return syncRole(flags.text("site"), flags.text("address"));
   if (flags.smoke()) {
     flags.fallback("rows-per-txn", "100");
     flags.fallback("txns", "20");
+    flags.fallback("large-txn-rows", "2000");
   }
   std::int64_t rowsPerTxn = flags.integer("rows-per-txn"), txns = flags.integer("txns");
+  std::int64_t largeRows = flags.integer("large-txn-rows");
   std::string dir = bench::workDir(flags.text("dir"));
-  std::string a = dir + "/sync-a.db", b = dir + "/sync-b.db";
-  buildSites(a, b, rowsPerTxn, txns);
+  Measured m = measure(argv[0], dir, rowsPerTxn, txns);
+  // The same number of changes or so in one transaction, which a site applies whole.
+  Measured large = measure(argv[0], dir, largeRows, 1);
 
-  Child server = spawn({argv[0], "--role", "serve", "--site", a});
-  int port = 0;
-  if (std::fscanf(server.out, "port %d", &port) != 1) bench::fail("the serve process did not report its port");
-  auto t0 = std::chrono::steady_clock::now();
-  Child client = spawn({argv[0], "--role", "sync", "--site", b, "--address", fmt::format("127.0.0.1:{}", port)});
-  double syncSeconds = 0;
-  unsigned long long applied = 0;
-  if (std::fscanf(client.out, "%lf %llu", &syncSeconds, &applied) != 2) bench::fail("the sync process reported nothing");
-  double clientRss = reap(client, "sync");
-  double endToEnd = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  close(server.in);
-  double serverRss = reap(server, "serve");
-  verify(a, b);
-  if (applied != static_cast<unsigned long long>(txns)) bench::fail(fmt::format("applied {} of {} transactions", applied, txns));
-
-  double changes = static_cast<double>(rowsPerTxn * txns);
   std::printf("| changes | transactions | syncTcp | process start to exit | changes/s | peak RSS serving | peak RSS syncing |\n");
   std::printf("|---:|---:|---:|---:|---:|---:|---:|\n");
-  std::printf("| %.0f | %lld | %.2f s | %.2f s | %s | %.0f MB | %.0f MB |\n", changes, static_cast<long long>(txns),
-              syncSeconds, endToEnd, bench::rate(changes / syncSeconds).c_str(), serverRss, clientRss);
+  row(rowsPerTxn, txns, m);
+  row(largeRows, 1, large);
+  std::printf("\nThe second row syncs one transaction: a site applies a transaction whole, in memory.\n");
+  double changes = static_cast<double>(rowsPerTxn * txns);
   bench::summary(fmt::format("4 sync: {:.0f} changes over loopback TCP", changes), "< 5 s",
-                 fmt::format("{:.2f} s ({})", syncSeconds, bench::rate(changes / syncSeconds)), syncSeconds < 5);
+                 fmt::format("{:.2f} s ({})", m.syncSeconds, bench::rate(changes / m.syncSeconds)), m.syncSeconds < 5);
   bench::summary("4 sync: peak RSS serving / syncing", "< 200 MB each",
-                 fmt::format("{:.0f} MB / {:.0f} MB", serverRss, clientRss), serverRss < 200 && clientRss < 200);
+                 fmt::format("{:.0f} MB / {:.0f} MB", m.serverRss, m.clientRss), m.serverRss < 200 && m.clientRss < 200);
+  bench::summary(fmt::format("4 sync: one transaction of {} rows", largeRows), "(no target)",
+                 fmt::format("{:.2f} s, peak RSS serving / syncing {:.0f} MB / {:.0f} MB", large.syncSeconds,
+                             large.serverRss, large.clientRss),
+                 std::nullopt);
   return 0;
 }
