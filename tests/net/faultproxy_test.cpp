@@ -46,7 +46,7 @@ TEST_CASE("the same seed gives the same fault decisions and another seed differe
   CHECK(decisions(7, 2000) != decisions(8, 2000));
 }
 
-TEST_CASE("each fault fires at its probability, within four standard deviations", "[faultproxy]") {
+TEST_CASE("each fault fires at its probability, within five standard deviations", "[faultproxy]") {
   std::uint64_t seed = testSeed();
   INFO("seed " << seed << " (replay: PARLEY_FAULTPROXY_SEED=" << seed << ")");
   FaultOptions o;
@@ -68,7 +68,7 @@ TEST_CASE("each fault fires at its probability, within four standard deviations"
   }
   // Faults are tried in order: a truncate needs no drop first, a stall neither.
   auto near = [n](int count, double p) {
-    return std::abs(count - n * p) <= 4 * std::sqrt(n * p * (1 - p));
+    return std::abs(count - n * p) <= 5 * std::sqrt(n * p * (1 - p));  // by chance, one of the three: 1 run in 600k
   };
   CHECK(near(drops, 0.02));
   CHECK(near(truncates, 0.98 * 0.05));
