@@ -9,6 +9,7 @@
 #include "codec.hpp"
 #include "conflict_log.hpp"
 #include "fold.hpp"
+#include "insert_ranges.hpp"
 #include "row_batch.hpp"
 #include "row_meta_encoder.hpp"
 #include "store.hpp"
@@ -151,7 +152,8 @@ struct RowWrite {
   Row prior;                          // its values before, when live
   FoldStep step;
 
-  const std::string* metaBefore() const { return stored.hasMeta ? &stored.meta : nullptr; }
+  // Its own metadata row before, as an undo record restores it (an insert range stays).
+  const std::string* ownMetaBefore() const { return stored.hasMeta && !stored.inRange ? &stored.meta : nullptr; }
   const Row* valuesBefore() const { return live ? &prior : nullptr; }
 };
 
@@ -238,6 +240,9 @@ class Engine {
       store::deleteMeta(s_, *table, it->key);
       if (it->meta) store::writeMetaBlob(s_, *table, it->key, *it->meta, false);
     }
+    // The rows it inserted in bulk, if it was a local commit here or at the site this one was
+    // cloned from.
+    ranges::dropOf(s_, t.dot);
   }
 
  private:
@@ -273,7 +278,7 @@ class Engine {
         w.prior = w.stored.values;
         before.values.emplace(std::move(w.stored.values));
       }
-      if (recordUndo) store::undoEntry(undo_, w.table->id, w.key, w.metaBefore(), w.valuesBefore());
+      if (recordUndo) store::undoEntry(undo_, w.table->id, w.key, w.ownMetaBefore(), w.valuesBefore());
       w.step = foldRow(*w.table, std::move(before), *w.change, t, context);
     }
     return writes;
@@ -332,7 +337,7 @@ class Engine {
       if (inBatch(groups, w)) continue;
       metaBytes_.clear();
       encoder_.encodeTo(w.step.meta, metaBytes_);
-      store::writeMetaBlob(s_, *w.table, w.key, metaBytes_, w.stored.hasMeta);
+      store::writeMetaBlob(s_, *w.table, w.key, metaBytes_, w.stored.hasMeta && !w.stored.inRange);
     }
     for (auto& [table, rows] : groups) {
       // Every row's metadata into one buffer, then views into it (it no longer grows).

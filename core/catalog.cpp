@@ -23,6 +23,10 @@ CREATE TABLE parley_log(id INTEGER PRIMARY KEY,  -- site << 40 | seq (store::log
                         ctx BLOB,  -- the full causal context, or NULL (core/causal_context.hpp)
                         site INTEGER GENERATED ALWAYS AS (id >> 40) VIRTUAL,
                         seq INTEGER GENERATED ALWAYS AS (id & 1099511627775) VIRTUAL);
+CREATE TABLE parley_ranges(tbl INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL,
+                           site INTEGER NOT NULL, seq INTEGER NOT NULL, meta BLOB NOT NULL,
+                           PRIMARY KEY(tbl, lo)) WITHOUT ROWID;
+CREATE INDEX parley_ranges_by_txn ON parley_ranges(site, seq);
 CREATE TABLE parley_final(site INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE parley_undo(site INTEGER NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL,
                          PRIMARY KEY(site, seq));

@@ -8,6 +8,8 @@
 //   parley_rows_<table id>(pk, meta)  per-row metadata (row_meta.hpp) of one tracked table;
 //                                     pk INTEGER PRIMARY KEY when the table's key is its rowid,
 //                                     else the encoded key, WITHOUT ROWID
+//   parley_ranges(tbl, lo, hi,        one metadata blob for a run of rowids [lo, hi] a local
+//                 site, seq, meta)    transaction (site, seq) inserted (insert_ranges.hpp)
 //   parley_log(site, seq, hlc, body,  every held transaction, body = txn_codec encoding, the
 //              rejected, ctx)         fold's decision on it, and its full causal context or NULL
 //                                     (core/causal_context.hpp)
@@ -47,7 +49,9 @@ namespace parley {
 // where an index leaf (WITHOUT ROWID) spills those over ~1 KB to overflow pages.
 // 5: transactions carry only the context entries grown since their origin's previous one
 // (transaction format 3); parley_log.ctx and parley_compacted.context keep full contexts.
-inline constexpr int kFormatVersion = 5;
+// 6: parley_ranges: a bulk insert's rows share one metadata row (core/insert_ranges.hpp);
+// a row's own parley_rows row takes precedence.
+inline constexpr int kFormatVersion = 6;
 
 struct TableInfo {
   std::int64_t id = 0;

@@ -8,6 +8,7 @@
 #include "causal_context.hpp"
 #include "codec.hpp"
 #include "fold.hpp"
+#include "insert_ranges.hpp"
 #include "local_meta.hpp"
 #include "meta_batch.hpp"
 #include "store.hpp"
@@ -23,6 +24,7 @@ struct PendingRow {
   const TouchedRow* touched;
   const Row* before;  // nullptr: absent when the transaction began
   std::optional<std::string_view> metaBlob;
+  bool inRange = false;  // metaBlob is an insert range's: the row has no metadata row of its own
 
   std::optional<Row> beforeCopy() const { return before ? std::optional<Row>(*before) : std::nullopt; }
 };
@@ -152,13 +154,21 @@ constexpr std::size_t kCommitChunk = 1 << 16;
 class MetaWrites {
  public:
   explicit MetaWrites(SiteState& s) : s_(s) {}
-  // `stable`: `meta` stays valid until flush().
+  // `stable`: `meta` stays valid until flush(). `existed`: the row has a metadata row of its own.
   void add(const TableInfo& t, const Row& pk, std::string_view meta, bool existed, bool stable) {
     if (!t.integerKey || pk.size() != 1 || pk[0].type() != Value::Type::kInteger)
       return store::writeMetaBlob(s_, t, codec::encodeKey(pk), meta, existed);
+    addAt(t, pk[0].asInteger(), meta, existed, stable);
+  }
+  void addAt(const TableInfo& t, std::int64_t rowid, std::string_view meta, bool existed, bool stable) {
     auto b = std::find_if(batches_.begin(), batches_.end(), [&](const auto& x) { return x.first == &t; });
     if (b == batches_.end()) b = batches_.insert(batches_.end(), {&t, MetaBatch{}});
-    b->second.add(pk[0].asInteger(), meta, existed, stable);
+    b->second.add(rowid, meta, existed, stable);
+  }
+  // Fresh inserts of short runs (ranges::Runs), written row by row.
+  void addFresh(std::vector<ranges::Runs::Row>& rows) {
+    for (const auto& r : rows) addAt(*r.table, r.rowid, r.meta, false, true);
+    rows.clear();
   }
   void flush() {
     for (auto& [table, batch] : batches_) batch.write(s_, *table);
@@ -189,6 +199,8 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
   std::string scratch;
   Row beforeRow, afterRow;  // each row's images in turn, decoded
   MetaWrites writes(s);
+  ranges::Runs runs;  // fresh inserts, in runs of consecutive rowids
+  std::vector<ranges::Runs::Row> fresh;  // those of short runs
   std::vector<store::UndoEntry> undo;
   std::vector<RowChange> kept;  // under PARLEY_CHECK_CAPTURE: every change, for checkBody
   // The rows' metadata is read, and the new written, kCommitChunk rows at a time.
@@ -215,16 +227,23 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
         contextGrew = context.grew;
         body.emplace(header, touched.rows.size() - i);
       }
-      PendingRow p{&row, before, stored.blob(i)};
+      PendingRow p{&row, before, stored.blob(i), stored.inRange(i)};
       std::string_view meta = newMeta(s, *local, p, change, *txn, scratch, check);
-      writes.add(*row.table, change.pk, meta, p.metaBlob.has_value(), meta.data() != scratch.data());
-      if (recordUndo) undo.push_back({row.table->id, codec::encodeKey(change.pk), owned(p.metaBlob), p.beforeCopy()});
+      if (!p.metaBlob && change.op == RowOp::kInsert && row.rowidKey()) runs.add({row.table, row.rowid, meta}, fresh);
+      else writes.add(*row.table, change.pk, meta, p.metaBlob && !p.inRange, meta.data() != scratch.data());
+      writes.addFresh(fresh);
+      if (recordUndo)
+        undo.push_back({row.table->id, codec::encodeKey(change.pk), owned(p.inRange ? std::nullopt : p.metaBlob),
+                        p.beforeCopy()});
       body->add(change);
       if (check) kept.push_back(change);
     }
     writes.flush();
   }
   if (!txn) return std::nullopt;
+  runs.finish(s, txn->dot, fresh);
+  writes.addFresh(fresh);
+  writes.flush();
   std::string bytes = body->finish();
   if (check) checkBody(header, std::move(kept), bytes);
   store::appendLog(s, *txn, bytes, false, causal::stored(s, txn->dot, txn->context, contextGrew));

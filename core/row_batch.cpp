@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "insert_ranges.hpp"
+
 namespace parley::store {
 namespace {
 
@@ -132,11 +134,35 @@ void collect(sql::Stmt& st, const TableInfo& t, const SortedKeys& sorted, std::s
   st.reset();
 }
 
+// Rows without a metadata row of its own: from the insert ranges covering them, if any.
+void readCoveredMany(SiteState& s, const TableInfo& t, const SortedKeys& sorted, std::span<StoredRow* const> out) {
+  std::optional<std::size_t> first, last;
+  for (std::size_t i = 0; i < sorted.keys.size(); ++i) {
+    if (out[sorted.from[i]]->hasMeta) continue;
+    if (!first) first = i;
+    last = i;
+  }
+  if (!first) return;
+  ranges::Cover cover;
+  cover.load(s, t, sorted.keys[*first], sorted.keys[*last]);
+  Row pk(1);
+  for (std::size_t i = *first; i <= *last; ++i) {
+    StoredRow& row = *out[sorted.from[i]];
+    if (row.hasMeta) continue;
+    const ranges::Range* range = cover.find(sorted.keys[i]);
+    if (!range) continue;
+    row.hasMeta = row.inRange = true;
+    row.meta.assign(range->meta);
+    pk[0] = Value::integer(sorted.keys[i]);
+    readRowInto(s, t, pk, row);
+  }
+}
+
 }  // namespace
 
 void readStoredMany(SiteState& s, const TableInfo& t, std::span<const std::int64_t> keys,
                     std::span<StoredRow* const> out) {
-  for (StoredRow* row : out) row->hasMeta = row->hasValues = false;
+  for (StoredRow* row : out) row->hasMeta = row->hasValues = row->inRange = false;
   SortedKeys sorted = sortKeys(keys);
   for (std::size_t first = 0; first < sorted.keys.size();) {
     std::size_t n = denseRun(sorted.keys, first);
@@ -153,6 +179,7 @@ void readStoredMany(SiteState& s, const TableInfo& t, std::span<const std::int64
     }
     first += n;
   }
+  readCoveredMany(s, t, sorted, out);
 }
 
 void updateMany(SiteState& s, const TableInfo& t, std::span<const RowUpdate> rows) {

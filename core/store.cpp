@@ -6,6 +6,7 @@
 
 #include "causal_context.hpp"
 #include "codec.hpp"
+#include "insert_ranges.hpp"
 #include "parley/txn_codec.hpp"
 
 namespace parley::store {
@@ -19,6 +20,15 @@ std::int64_t siteIdx(SiteState& s, const SiteId& id) {
   return static_cast<std::int64_t>(s.sites.indexOf(s.db, id));
 }
 
+// The rowid a metadata key names in a rowid-keyed table; nullopt if it cannot be one (no such
+// row can exist).
+std::optional<std::int64_t> keyRowid(std::string_view key) {
+  codec::Reader r(key, "row key");
+  Value v = r.value();
+  if (v.type() != Value::Type::kInteger || !r.done()) return std::nullopt;
+  return v.asInteger();
+}
+
 // Binds a row's metadata key: the rowid itself for rowid-keyed tables, else the encoded key.
 // False if the key cannot be a rowid (no such row can exist).
 bool bindMetaKey(sql::Stmt& st, const TableInfo& t, std::string_view key) {
@@ -26,10 +36,9 @@ bool bindMetaKey(sql::Stmt& st, const TableInfo& t, std::string_view key) {
     st.bindBlob(1, key);
     return true;
   }
-  codec::Reader r(key, "row key");
-  Value v = r.value();
-  if (v.type() != Value::Type::kInteger || !r.done()) return false;
-  st.bind(1, v.asInteger());
+  auto rowid = keyRowid(key);
+  if (!rowid) return false;
+  st.bind(1, *rowid);
   return true;
 }
 
@@ -83,11 +92,15 @@ void writeRow(SiteState& s, const TableInfo& t, const Row& pk, const std::option
   }
 }
 
-std::optional<std::string> readMetaBlob(SiteState& s, const TableInfo& t, std::string_view key) {
+std::optional<std::string> readMetaBlob(SiteState& s, const TableInfo& t, std::string_view key, bool* inRange) {
+  if (inRange) *inRange = false;
   auto& st = s.db.cached(t.metaSelect);
   if (!bindMetaKey(st, t, key)) return std::nullopt;
-  if (!st.step()) return std::nullopt;
-  return std::string(st.blob(0));
+  if (st.step()) return std::string(st.blob(0));
+  if (!t.integerKey) return std::nullopt;
+  auto blob = ranges::covering(s, t, *keyRowid(key));
+  if (inRange) *inRange = blob.has_value();
+  return blob;
 }
 
 void readValues(const sql::Stmt& st, int first, std::size_t n, Row& out) {
@@ -96,16 +109,33 @@ void readValues(const sql::Stmt& st, int first, std::size_t n, Row& out) {
 }
 
 void readStored(SiteState& s, const TableInfo& t, std::string_view key, const Row& pk, StoredRow& out) {
-  out.hasMeta = out.hasValues = false;
+  out.hasMeta = out.hasValues = out.inRange = false;
   auto& st = s.db.cached(t.stateSelect);
   if (!bindMetaKey(st, t, key)) return;
   bindKey(st, t, pk, 2);
-  if (!st.step()) return;
+  if (!st.step()) return readCovered(s, t, pk, out);
   out.hasMeta = true;
   out.meta.assign(st.blob(0));
   if (st.isNull(1)) return;
   out.hasValues = true;
   readValues(st, 2, t.columns.size(), out.values);
+}
+
+void readCovered(SiteState& s, const TableInfo& t, const Row& pk, StoredRow& out) {
+  if (!t.integerKey || pk.size() != 1 || pk[0].type() != Value::Type::kInteger) return;
+  auto blob = ranges::covering(s, t, pk[0].asInteger());
+  if (!blob) return;
+  out.hasMeta = out.inRange = true;
+  out.meta = std::move(*blob);
+  readRowInto(s, t, pk, out);
+}
+
+void readRowInto(SiteState& s, const TableInfo& t, const Row& pk, StoredRow& out) {
+  auto& st = s.db.cached(t.selectByKey);
+  bindKey(st, t, pk, 1);
+  out.hasValues = st.step();
+  if (out.hasValues) readValues(st, 0, t.columns.size(), out.values);
+  st.reset();
 }
 
 std::optional<RowMeta> readMeta(SiteState& s, const TableInfo& t, std::string_view key) {
@@ -129,9 +159,11 @@ void writeMeta(SiteState& s, const TableInfo& t, std::string_view key, const Row
 // The metadata table's name is the catalog's (prepareMetaSql): "parley_rows_<table id>".
 std::optional<std::int64_t> maxMetaRowid(SiteState& s, const TableInfo& t) {
   auto& st = s.db.cachedText(fmt::format("SELECT max(pk) FROM \"parley_rows_{}\"", t.id));
-  if (!st.step() || st.isNull(0)) return std::nullopt;
-  std::int64_t max = st.int64(0);
+  std::optional<std::int64_t> max;
+  if (st.step() && !st.isNull(0)) max = st.int64(0);
   st.reset();
+  auto covered = ranges::maxCovered(s, t);
+  if (covered && (!max || *covered > *max)) max = covered;
   return max;
 }
 

@@ -23,12 +23,17 @@ void deleteRow(SiteState& s, const TableInfo& t, const Row& pk);
 void writeRow(SiteState& s, const TableInfo& t, const Row& pk, const std::optional<Row>& now,
               const std::optional<Row>& after);
 
+// A row's metadata is its own parley_rows row, else that of the insert range covering it
+// (insert_ranges.hpp), else none.
 std::optional<RowMeta> readMeta(SiteState& s, const TableInfo& t, std::string_view key);
-// `existed`: whether the row had metadata before (an update rather than an insert).
+// `existed`: whether the row had a metadata row of its own before (an update rather than an
+// insert); a row whose metadata is its insert range's had none.
 void writeMeta(SiteState& s, const TableInfo& t, std::string_view key, const RowMeta& m, bool existed);
+// Deletes the row's own metadata row (an insert range covering it stays).
 void deleteMeta(SiteState& s, const TableInfo& t, std::string_view key);
-// The raw stored metadata blob, for undo records.
-std::optional<std::string> readMetaBlob(SiteState& s, const TableInfo& t, std::string_view key);
+// The raw stored metadata blob. `inRange`, if given, tells whether it is an insert range's.
+std::optional<std::string> readMetaBlob(SiteState& s, const TableInfo& t, std::string_view key,
+                                        bool* inRange = nullptr);
 void writeMetaBlob(SiteState& s, const TableInfo& t, std::string_view key, std::string_view blob,
                    bool existed);
 
@@ -37,11 +42,17 @@ void writeMetaBlob(SiteState& s, const TableInfo& t, std::string_view key, std::
 struct StoredRow {
   bool hasMeta = false;    // false: never seen here
   std::string meta;        // the metadata blob, when hasMeta
+  bool inRange = false;    // the blob is the row's insert range's: it has no metadata row of its own
   bool hasValues = false;  // false: absent, or no metadata
   Row values;              // the stored row (every column), when hasValues
 };
 // Fills `out` with the row of key `pk`; `key` is the encoded `pk`.
 void readStored(SiteState& s, const TableInfo& t, std::string_view key, const Row& pk, StoredRow& out);
+// For a row without a metadata row of its own: fills `out` from the insert range covering it,
+// if one does (metadata and stored values); leaves `out` as it is otherwise.
+void readCovered(SiteState& s, const TableInfo& t, const Row& pk, StoredRow& out);
+// The stored values of the row into `out` (hasValues, values).
+void readRowInto(SiteState& s, const TableInfo& t, const Row& pk, StoredRow& out);
 // Fills `out` with columns [first, first + n) of the statement's current row, reusing its storage.
 void readValues(const sql::Stmt& st, int first, std::size_t n, Row& out);
 
@@ -54,9 +65,9 @@ inline std::int64_t logKey(std::int64_t site, std::uint64_t seq) {
 }
 
 // Bulk access to row metadata of a table whose key is its rowid (t.integerKey), for commits
-// of many rows. The greatest rowid with metadata; nullopt if none.
+// of many rows. The greatest rowid with metadata, its own or an insert range's; nullopt if none.
 std::optional<std::int64_t> maxMetaRowid(SiteState& s, const TableInfo& t);
-// Calls visit(rowid, blob) for every row with metadata and lo <= rowid <= hi, in rowid order,
+// Calls visit(rowid, blob) for every row with a metadata row of its own and lo <= rowid <= hi, in rowid order,
 // through one statement. `blob` is valid only during the call. visit must not write.
 template <class Visit>
 void scanMetaBlobs(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64_t hi, Visit&& visit);

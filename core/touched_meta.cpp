@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "codec.hpp"
+#include "insert_ranges.hpp"
 #include "store.hpp"
 
 namespace parley {
@@ -53,8 +54,10 @@ std::optional<std::string_view> TouchedMeta::blob(std::size_t i) const {
   return std::string_view(arena_).substr(sp.offset, sp.size);
 }
 
-void TouchedMeta::keep(std::size_t row, std::string_view blob) {
-  spans_[row - begin_] = {arena_.size(), static_cast<std::uint32_t>(blob.size()), true};
+bool TouchedMeta::inRange(std::size_t i) const { return spans_[i - begin_].inRange; }
+
+void TouchedMeta::keep(std::size_t row, std::string_view blob, bool inRange) {
+  spans_[row - begin_] = {arena_.size(), static_cast<std::uint32_t>(blob.size()), true, inRange};
   arena_.append(blob);
 }
 
@@ -72,14 +75,38 @@ void TouchedMeta::readRowidTable(SiteState& s, const TableInfo& t, std::vector<K
   auto next = keys.begin();
   store::scanMetaBlobs(s, t, keys.front().key, keys.back().key, [&](std::int64_t rowid, std::string_view blob) {
     while (next != keys.end() && next->key < rowid) ++next;
-    if (next != keys.end() && next->key == rowid) keep(next->row, blob);
+    if (next != keys.end() && next->key == rowid) keep(next->row, blob, false);
   });
+  readCovered(s, t, keys);
+}
+
+void TouchedMeta::readCovered(SiteState& s, const TableInfo& t, const std::vector<Keyed>& keys) {
+  auto missing = [&](const Keyed& k) { return !spans_[k.row - begin_].found; };
+  auto first = std::find_if(keys.begin(), keys.end(), missing);
+  if (first == keys.end()) return;
+  auto last = std::find_if(keys.rbegin(), keys.rend(), missing);
+  ranges::Cover cover;
+  cover.load(s, t, first->key, last->key);
+  const ranges::Range* kept = nullptr;  // the rows of one range share one copy of its blob
+  Span keptSpan;
+  for (auto k = first; k != last.base(); ++k) {
+    if (!missing(*k)) continue;
+    const ranges::Range* range = cover.find(k->key);
+    if (!range) continue;
+    if (range != kept) {
+      keep(k->row, range->meta, true);
+      kept = range;
+      keptSpan = spans_[k->row - begin_];
+    }
+    spans_[k->row - begin_] = keptSpan;
+  }
 }
 
 void TouchedMeta::readOneByOne(SiteState& s, const Chunked<TouchedRow>& rows, const std::vector<Keyed>& keys) {
   for (const Keyed& k : keys) {
     const TouchedRow& r = rows[k.row];
-    if (auto blob = store::readMetaBlob(s, *r.table, r.encodedKey())) keep(k.row, *blob);
+    bool inRange = false;
+    if (auto blob = store::readMetaBlob(s, *r.table, r.encodedKey(), &inRange)) keep(k.row, *blob, inRange);
   }
 }
 

@@ -4,8 +4,10 @@
 //
 // A few rows of a table are looked up one by one. Of many rows of a table keyed by its rowid,
 // those whose key lies beyond the greatest rowid with metadata (the rows a bulk INSERT adds)
-// have none: no lookup (the greatest rowid as it was when the commit began: MetaBounds). When many touched rows lie densely in a key range (a bulk UPDATE), the
-// range is read with one scan in key order; the rest are looked up one by one. Blobs are kept in one buffer, so no allocation per row.
+// have none: no lookup (the greatest rowid as it was when the commit began: MetaBounds). When
+// many touched rows lie densely in a key range (a bulk UPDATE), the range is read with one scan
+// in key order, then the insert ranges over the rows it did not find; the rest are looked up
+// one by one. Blobs are kept in one buffer, so no allocation per row.
 // REQUIRES: inside the commit's write transaction; the blobs are a snapshot taken then.
 #pragma once
 
@@ -37,19 +39,25 @@ class TouchedMeta {
   TouchedMeta(SiteState& s, const Chunked<TouchedRow>& rows, std::size_t begin, std::size_t end, MetaBounds& bounds);
   // The blob of rows[i], begin <= i < end; nullopt if the row has no metadata.
   std::optional<std::string_view> blob(std::size_t i) const;
+  // Whether that blob is an insert range's (insert_ranges.hpp): the row has no metadata row
+  // of its own.
+  bool inRange(std::size_t i) const;
 
  private:
   struct Span {
     std::size_t offset = 0;
     std::uint32_t size = 0;
     bool found = false;
+    bool inRange = false;
   };
   struct Keyed {
     std::int64_t key;
     std::size_t row;
   };
-  void keep(std::size_t row, std::string_view blob);
+  void keep(std::size_t row, std::string_view blob, bool inRange);
   void readRowidTable(SiteState& s, const TableInfo& t, std::vector<Keyed> keys, MetaBounds& bounds);
+  // Rows of `keys` (sorted) without a metadata row of their own: their insert ranges' blobs.
+  void readCovered(SiteState& s, const TableInfo& t, const std::vector<Keyed>& keys);
   void readOneByOne(SiteState& s, const Chunked<TouchedRow>& rows, const std::vector<Keyed>& keys);
 
   const Chunked<TouchedRow>& rows_;

@@ -1,9 +1,9 @@
 // Resolver properties on random bank workloads, checked against invariants and simple oracles.
 //
 // Each case: 2-5 sites share a few accounts (site 0 creates them and syncs), then random steps
-// run transfers, deposits, withdrawals, owner renames and note edits at random sites while
-// deliveries are whole, partial (causal prefixes), duplicated or two-way with
-// acknowledgements, and partitions come and go. After a full sync, for each resolver variant:
+// run transfers, deposits, withdrawals, owner renames, note edits and bulk inserts of 20 notes
+// at random sites while deliveries are whole, partial (causal prefixes), duplicated or two-way
+// with acknowledgements, and partitions come and go. After a full sync, for each resolver variant:
 //   1. every site holds the same accounts and notes;
 //   2. a fresh site given every transaction in a random causal order ends the same, with the
 //      same decisions (and, where the fold is canonical, the same conflict log);
@@ -264,7 +264,8 @@ class BankCase {
     std::int64_t balance = balanceAt(i, a);
     unsigned kind = rng_() % 100;
     if (kind < 55 && balance <= 0) kind = 55;  // nothing to take: deposit instead
-    std::string k = std::to_string(1 + rng_() % 4);
+    // A note of the first four, or now and then one of those bulk inserts add (10..59).
+    std::string k = std::to_string(rng_() % 4 == 0 ? 10 + rng_() % 50 : 1 + rng_() % 4);
     std::string text = "'n" + std::to_string(++counter_) + "'";
     if (kind < 30) {
       std::int64_t x = 1 + static_cast<std::int64_t>(rng_() % balance);
@@ -301,8 +302,15 @@ class BankCase {
              {}, true);
     } else if (kind < 94) {
       commit(i, "UPDATE notes SET body = " + text + " WHERE id = " + k, {}, false);
-    } else {
+    } else if (kind < 97) {
       commit(i, "DELETE FROM notes WHERE id = " + k, {}, false);
+    } else {  // 20 notes at once: a local run of fresh rowids is stored as one insert range
+      std::string from = std::to_string(std::vector<int>{10, 20, 25, 40}[rng_() % 4]);
+      commit(i,
+             "WITH RECURSIVE r(x) AS (SELECT " + from + " UNION ALL SELECT x + 1 FROM r WHERE x < " + from +
+                 " + 19) INSERT INTO notes SELECT x, " + text +
+                 " || x FROM r WHERE true ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+             {}, true);
     }
   }
 

@@ -1,0 +1,88 @@
+// Insert ranges: the metadata of a run of rows one local transaction inserted, kept as one row.
+//
+// A bulk INSERT into a rowid-keyed table gives every new row the same metadata (the commit's
+// dot and stamp on the row and each cell: LocalMeta::freshInsert). Instead of one parley_rows
+// row per inserted row, a run of consecutive rowids that had no metadata at all becomes one
+// row of parley_ranges: (table, lo, hi, the transaction's dot, the blob).
+//
+// A row's metadata is its own parley_rows row if it has one, else the blob of the range that
+// covers it, else none. Ranges never overlap, and when one is made no row in its span has
+// metadata of its own: every later write of a covered row (update, delete, re-insert, local or
+// remote) writes the row's own metadata, which then takes precedence for good. Undoing the
+// inserting transaction (a re-fold) drops its ranges. Only local commits make ranges; the
+// change sets and every other site see per-row semantics.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "catalog.hpp"
+#include "parley/crdt/dot.hpp"
+#include "state.hpp"
+
+namespace parley::ranges {
+
+// Runs shorter than this are written row by row: a range row costs more to find than a few
+// metadata rows.
+inline constexpr std::int64_t kMinRows = 16;
+
+struct Range {
+  std::int64_t lo = 0, hi = 0;  // rowids, inclusive
+  std::string meta;
+};
+
+// The ranges of `t` that overlap [lo, hi], in rowid order, into `out` (replacing it).
+void overlapping(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64_t hi, std::vector<Range>& out);
+// The blob of the range of `t` that covers `rowid`, if one does.
+std::optional<std::string> covering(SiteState& s, const TableInfo& t, std::int64_t rowid);
+// The greatest rowid a range of `t` covers; nullopt if `t` has none.
+std::optional<std::int64_t> maxCovered(SiteState& s, const TableInfo& t);
+// Drops every range the transaction `dot` made (it is being undone).
+void dropOf(SiteState& s, const Dot& dot);
+
+// Ranges looked up for keys in ascending order, through overlapping() over the keys' span.
+class Cover {
+ public:
+  // Loads the ranges of `t` over [lo, hi]; find() then answers for keys within it.
+  void load(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64_t hi);
+  // The range covering `rowid`, or nullptr. Keys asked in ascending order are found in
+  // amortised constant time.
+  const Range* find(std::int64_t rowid);
+
+ private:
+  std::vector<Range> ranges_;
+  std::size_t next_ = 0;
+};
+
+// A local commit's fresh inserts (rows that had no metadata at all, given the table's
+// LocalMeta::freshInsert blob), gathered into runs of consecutive rowids, one open run per
+// table. A run of at least kMinRows becomes a range; a shorter one is handed back to be written
+// row by row.
+class Runs {
+ public:
+  struct Row {
+    const TableInfo* table;
+    std::int64_t rowid;
+    std::string_view meta;  // the same for every row of a table; stable until finish()
+  };
+  // Adds a row. The rows of a run it ends, if that run is short, are appended to `perRow`.
+  void add(const Row& row, std::vector<Row>& perRow);
+  // Ends every run: writes the long ones as ranges of `dot`, appends the rows of the short
+  // ones to `perRow`.
+  void finish(SiteState& s, const Dot& dot, std::vector<Row>& perRow);
+
+ private:
+  struct Run {
+    Row first;
+    std::int64_t hi;
+  };
+  void end(const Run& run, std::vector<Row>& perRow);
+
+  std::vector<Run> open_;  // at most one per table
+  std::vector<Run> long_;  // ended runs to write as ranges
+};
+
+}  // namespace parley::ranges
