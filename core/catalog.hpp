@@ -92,6 +92,7 @@ struct TableInfo {
   };
   std::vector<BatchSql> batches;
   std::string stateRange;
+  std::string valuesRange;  // the stored rows with rowids in [?1, ?2], the key first
 
   std::optional<std::uint32_t> columnIndex(std::string_view column) const;
 };

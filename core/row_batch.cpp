@@ -48,6 +48,8 @@ void prepareBatchSql(TableInfo& t, int maxParams) {
       "ON parley_r.{} = parley_m.pk WHERE parley_m.pk ",
       key, cols, meta, name, key);
   t.stateRange = state + "BETWEEN ?1 AND ?2 ORDER BY parley_m.pk";
+  t.valuesRange = fmt::format("SELECT parley_r.{}{} FROM {} AS parley_r WHERE parley_r.{} BETWEEN ?1 AND ?2 ORDER BY 1", key,
+                              cols, name, key);
   // An upsert whose insert branch never runs (the rows exist): unlike UPDATE ... FROM VALUES,
   // which SQLite materializes, it streams the tuples and seeks each key once.
   std::string names = key, picks = "column1", sets;
@@ -134,27 +136,48 @@ void collect(sql::Stmt& st, const TableInfo& t, const SortedKeys& sorted, std::s
   st.reset();
 }
 
-// Rows without a metadata row of its own: from the insert ranges covering them, if any.
+// Rows without a metadata row of their own: from the insert ranges covering them, if any, and
+// their stored values, a dense run of them with one range scan.
 void readCoveredMany(SiteState& s, const TableInfo& t, const SortedKeys& sorted, std::span<StoredRow* const> out) {
-  std::optional<std::size_t> first, last;
-  for (std::size_t i = 0; i < sorted.keys.size(); ++i) {
-    if (out[sorted.from[i]]->hasMeta) continue;
-    if (!first) first = i;
-    last = i;
-  }
-  if (!first) return;
+  SortedKeys covered;  // of those without metadata, the ones a range covers
   ranges::Cover cover;
-  cover.load(s, t, sorted.keys[*first], sorted.keys[*last]);
-  Row pk(1);
-  for (std::size_t i = *first; i <= *last; ++i) {
+  bool loaded = false;
+  for (std::size_t i = 0; i < sorted.keys.size(); ++i) {
     StoredRow& row = *out[sorted.from[i]];
     if (row.hasMeta) continue;
+    if (!loaded) {
+      cover.load(s, t, sorted.keys[i], sorted.keys.back());
+      loaded = true;
+    }
     const ranges::Range* range = cover.find(sorted.keys[i]);
     if (!range) continue;
     row.hasMeta = row.inRange = true;
     row.meta.assign(range->meta);
-    pk[0] = Value::integer(sorted.keys[i]);
-    readRowInto(s, t, pk, row);
+    covered.keys.push_back(sorted.keys[i]);
+    covered.from.push_back(sorted.from[i]);
+  }
+  Row pk(1);
+  for (std::size_t first = 0; first < covered.keys.size();) {
+    std::size_t n = denseRun(covered.keys, first);
+    if (n < kMinRange) {
+      pk[0] = Value::integer(covered.keys[first]);
+      readRowInto(s, t, pk, *out[covered.from[first]]);
+      ++first;
+      continue;
+    }
+    auto& st = s.db.cached(t.valuesRange);
+    st.bind(1, covered.keys[first]).bind(2, covered.keys[first + n - 1]);
+    for (std::size_t i = first, end = first + n; st.step();) {
+      std::int64_t key = st.int64(0);
+      while (i < end && covered.keys[i] < key) ++i;
+      if (i == end) break;
+      if (covered.keys[i] != key) continue;
+      StoredRow& row = *out[covered.from[i]];
+      row.hasValues = true;
+      readValues(st, 1, t.columns.size(), row.values);
+    }
+    st.reset();
+    first += n;
   }
 }
 
