@@ -187,6 +187,25 @@ void checkBases(const Transaction& t, std::int64_t id, const Dot& row, const Dot
   CHECK(wa->base == Dots{a});
 }
 
+// Two sites whose concurrent inserts of one row reject the later transaction (insert/insert
+// "reject", on top of `config`).
+ClusterOptions rejectingInserts(TableConfig config = {}) {
+  ClusterOptions o;
+  config.insertInsert = "reject";
+  o.resolvers = resolvers::standard();
+  o.config = config;
+  return o;
+}
+
+// Site 1 inserts row 7; then site 0, whose clock is ahead, bulk-inserts rows 1..500 before it
+// has seen that insert. Returns the bulk insert, which sorts after site 1's.
+Transaction bulkOverEarlierInsert(Cluster& c) {
+  c.clock(1).advance(100);
+  c.clock(0).advance(200);
+  execOk(c[1], "INSERT INTO t VALUES (7, 'one', 7)");
+  return test::captureOne(c[0], insertRun(1, 500));
+}
+
 }  // namespace
 
 // ---- 1. storage ------------------------------------------------------------------------------
@@ -253,16 +272,9 @@ TEST_CASE(
 
 TEST_CASE("a bulk insert rejected by a re-fold leaves no range behind",
           "[core][ranges][storage][refold]") {
-  ClusterOptions o;
-  TableConfig config;
-  config.insertInsert = "reject";
-  o.config = config;
-  Cluster c(2, o);
+  Cluster c(2, rejectingInserts());
   const std::int64_t id = tableId(c[0], "t");
-  c.clock(1).advance(100);
-  c.clock(0).advance(200);
-  execOk(c[1], "INSERT INTO t VALUES (7, 'one', 7)");
-  Transaction bulk = test::captureOne(c[0], insertRun(1, 500));
+  Transaction bulk = bulkOverEarlierInsert(c);
   CHECK(rangeRows(c[0], id) == 1);
   // A later transaction writes a row of the range: its undo must not leave that row the range's
   // metadata as a row of its own once the range is gone.
@@ -304,17 +316,10 @@ TEST_CASE("a bulk insert rejected by a re-fold leaves no range behind",
 // inserting their rows again reads no version, as at a site that never held the range.
 TEST_CASE("a bulk insert and a later write of its rows, both rejected by a re-fold, leave no version behind",
           "[core][ranges][refold]") {
-  ClusterOptions o;
   TableConfig config;
-  config.insertInsert = "reject";
   config.overrides["a"] = "reject";
-  o.resolvers = resolvers::standard();
-  o.config = config;
-  Cluster c(2, o);
-  c.clock(1).advance(100);
-  c.clock(0).advance(200);
-  execOk(c[1], "INSERT INTO t VALUES (7, 'one', 7)");
-  Transaction bulk = test::captureOne(c[0], insertRun(1, 500));
+  Cluster c(2, rejectingInserts(config));
+  Transaction bulk = bulkOverEarlierInsert(c);
   Transaction later = test::captureOne(c[0], "UPDATE t SET a = 'later' WHERE id IN (7, 10)");
   auto r = deliver(c[1], c[0]);
   CHECK(r.refolded == 2);
@@ -339,16 +344,9 @@ TEST_CASE("a bulk insert and a later write of its rows, both rejected by a re-fo
 // A clone inherits its origin's ranges with its log; a re-fold at the clone that rejects the
 // origin's bulk insert drops them as the origin would.
 TEST_CASE("a clone that re-folds its origin's bulk insert drops the range it inherited", "[core][ranges][refold]") {
-  ClusterOptions o;
-  TableConfig config;
-  config.insertInsert = "reject";
-  o.config = config;
-  Cluster c(2, o);
+  Cluster c(2, rejectingInserts());
   const std::int64_t id = tableId(c[0], "t");
-  c.clock(1).advance(100);
-  c.clock(0).advance(200);
-  execOk(c[1], "INSERT INTO t VALUES (7, 'one', 7)");
-  Transaction bulk = test::captureOne(c[0], insertRun(1, 500));
+  Transaction bulk = bulkOverEarlierInsert(c);
   test::TempDir dir;
   FixedIdSource ids(test::testSiteId(9));
   ManualClock clock(1'700'000'100'000ULL);
@@ -797,14 +795,8 @@ TEST_CASE(
   // insert/insert rejected by the row policy, or a UNIQUE constraint the bulk insert violates.
   bool unique = GENERATE(false, true);
   INFO((unique ? "UNIQUE(a) violated" : "insert/insert reject policy"));
-  ClusterOptions o;
-  if (unique) {
-    o.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a UNIQUE, b);";
-  } else {
-    TableConfig config;
-    config.insertInsert = "reject";
-    o.config = config;
-  }
+  ClusterOptions o = unique ? ClusterOptions{} : rejectingInserts();
+  if (unique) o.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a UNIQUE, b);";
   Cluster c(3, o);
   c.clock(1).advance(100);
   c.clock(0).advance(200);
