@@ -117,23 +117,31 @@ std::size_t denseRun(const std::vector<std::int64_t>& keys, std::size_t first) {
   return last + 1 - first;
 }
 
-// Steps `st` (rows in key order) and fills out[] for sorted keys [first, first + n).
-void collect(sql::Stmt& st, const TableInfo& t, const SortedKeys& sorted, std::size_t first, std::size_t n,
-             std::span<StoredRow* const> out) {
+// Steps `st` (rows in key order, the key in column 0) and calls visit(row) with the StoredRow
+// of each of the sorted keys [first, first + n) it returns.
+template <class Visit>
+void merge(sql::Stmt& st, const SortedKeys& sorted, std::size_t first, std::size_t n,
+           std::span<StoredRow* const> out, Visit&& visit) {
   std::size_t i = first, end = first + n;
   while (st.step()) {
     std::int64_t key = st.int64(0);
     while (i < end && sorted.keys[i] < key) ++i;
     if (i == end) break;
-    if (sorted.keys[i] != key) continue;
-    StoredRow& row = *out[sorted.from[i]];
-    row.hasMeta = true;
-    row.meta.assign(st.blob(1));
-    if (st.int64(2) == 0) continue;
-    row.hasValues = true;
-    readValues(st, 3, t.columns.size(), row.values);
+    if (sorted.keys[i] == key) visit(*out[sorted.from[i]]);
   }
   st.reset();
+}
+
+// Fills out[] for sorted keys [first, first + n) from a stateSelect or stateRange statement.
+void collect(sql::Stmt& st, const TableInfo& t, const SortedKeys& sorted, std::size_t first, std::size_t n,
+             std::span<StoredRow* const> out) {
+  merge(st, sorted, first, n, out, [&](StoredRow& row) {
+    row.hasMeta = true;
+    row.meta.assign(st.blob(1));
+    if (st.int64(2) == 0) return;
+    row.hasValues = true;
+    readValues(st, 3, t.columns.size(), row.values);
+  });
 }
 
 // Rows without a metadata row of their own: from the insert ranges covering them, if any, and
@@ -167,16 +175,10 @@ void readCoveredMany(SiteState& s, const TableInfo& t, const SortedKeys& sorted,
     }
     auto& st = s.db.cached(t.valuesRange);
     st.bind(1, covered.keys[first]).bind(2, covered.keys[first + n - 1]);
-    for (std::size_t i = first, end = first + n; st.step();) {
-      std::int64_t key = st.int64(0);
-      while (i < end && covered.keys[i] < key) ++i;
-      if (i == end) break;
-      if (covered.keys[i] != key) continue;
-      StoredRow& row = *out[covered.from[i]];
+    merge(st, covered, first, n, out, [&](StoredRow& row) {
       row.hasValues = true;
       readValues(st, 1, t.columns.size(), row.values);
-    }
-    st.reset();
+    });
     first += n;
   }
 }
