@@ -268,9 +268,10 @@ class RowFold {
                 : outcome == RowOutcome::kTakeRemote ? ConflictOutcome::kAppliedRemote
                                                      : ConflictOutcome::kMerged;
     c.remoteWon = outcome != RowOutcome::kKeepLocal;
-    c.localDots = out_.meta.allDots();
+    const Dots inPlace = out_.meta.allDots();
+    c.localDots = unseen(inPlace);
     c.localStamp = out_.meta.existence.stamp;
-    toCanonicalView(c, c.localDots);
+    toCanonicalView(c, inPlace);
     out_.conflicts.push_back(std::move(c));
   }
 
@@ -281,7 +282,7 @@ class RowFold {
     c.kind = ConflictKind::kCell;
     c.column = table_.columns[w.column];
     c.localValue = local;
-    c.localDots = cell.dots;
+    c.localDots = unseen(cell.dots);
     c.localStamp = cell.stamp;
     c.remoteValue = w.newValue;
     c.result = result;
@@ -289,6 +290,16 @@ class RowFold {
     c.remoteWon = outcome != ConflictOutcome::kKeptLocal;
     toCanonicalView(c, cell.dots);
     out_.conflicts.push_back(std::move(c));
+  }
+
+  // The writes of the version in place that this transaction had not seen: the ones it conflicts
+  // with. (The version's other dots, such as the row's insert at the site that wrote an update,
+  // depend on which site holds which version; these do not.)
+  Dots unseen(const Dots& inPlace) const {
+    Dots out;
+    for (const auto& d : inPlace)
+      if (!context_.contains(d)) out.push_back(d);
+    return out;
   }
 
   // The dot of the latest write a version reflects: the transaction that put it in place.

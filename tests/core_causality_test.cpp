@@ -226,6 +226,12 @@ TEST_CASE("a remote update meeting a local delete is update/delete; the reverse 
   CHECK(du->pk == Row{Int(1)});
   CHECK(du->remoteDot == ud->remoteDot);
   CHECK(du->outcome == ud->outcome);
+  // The local dots name the one earlier write the later one did not see, at both sites; not
+  // the row's insert, which both had seen (A, holding the updated row, used to list it too).
+  Dot update{c[0].id(), 2}, del{c[1].id(), 1};
+  CHECK(ud->remoteDot == (updateLater ? update : del));
+  CHECK(ud->localDots == Dots{updateLater ? del : update});
+  CHECK(du->localDots == ud->localDots);
 
   // lww row policy: the later of the two wins at both sites; a winning update resurrects the
   // row with its other columns as they were.

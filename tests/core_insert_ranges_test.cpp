@@ -92,13 +92,10 @@ std::int64_t ownSiteIndex(Site& site) {
 // ---- conflicts -------------------------------------------------------------------------------
 
 // A conflict without transaction sequence numbers, which differ between a cluster with ranges
-// and its one-row-per-transaction control: kind, key, column, outcome, values, sites. Without
-// `localDots`, only what every site reports alike (a row-level conflict's local dots include the
-// row's insert at the site that wrote the local version, not elsewhere).
-std::string shape(const ConflictReport& c, bool localDots = true) {
+// and its one-row-per-transaction control: kind, key, column, outcome, values, sites.
+std::string shape(const ConflictReport& c) {
   std::string local;
-  if (localDots)
-    for (const Dot& d : c.localDots) local += d.site.shortHex() + " ";
+  for (const Dot& d : c.localDots) local += d.site.shortHex() + " ";
   return fmt::format("{} {}({}).{} [{}] local {} {}remote {} {} -> {} {}{}", toString(c.kind),
                      c.table, c.pk.empty() ? std::string("?") : c.pk[0].toSqlLiteral(), c.column,
                      c.resolver, c.localValue.toSqlLiteral(), local, c.remoteValue.toSqlLiteral(),
@@ -106,9 +103,9 @@ std::string shape(const ConflictReport& c, bool localDots = true) {
                      c.reason.empty() ? "" : " (" + c.reason + ")");
 }
 
-std::multiset<std::string> shapes(const std::vector<ConflictReport>& cs, bool localDots = true) {
+std::multiset<std::string> shapes(const std::vector<ConflictReport>& cs) {
   std::multiset<std::string> out;
-  for (const auto& c : cs) out.insert(shape(c, localDots));
+  for (const auto& c : cs) out.insert(shape(c));
   return out;
 }
 
@@ -566,14 +563,14 @@ TEST_CASE(
     CHECK(keysOf(*at, ConflictKind::kUpdateDelete) == closed(505, 509));
     CHECK(keysOf(*at, ConflictKind::kDeleteUpdate) == closed(120, 124));
   }
-  CHECK(sameShapes(shapes(bulk.atSite0, false), shapes(bulk.atSite1, false)));
+  CHECK(sameShapes(shapes(bulk.atSite0), shapes(bulk.atSite1)));
 
   // The same conflicts, field by field, as the control cluster's; and the same logs.
   CHECK(sameShapes(shapes(bulk.atSite0), shapes(control.atSite0)));
   CHECK(sameShapes(shapes(bulk.atSite1), shapes(control.atSite1)));
   CHECK(sameShapes(shapes(bulk.log0), shapes(control.log0)));
   CHECK(sameShapes(shapes(bulk.log1), shapes(control.log1)));
-  CHECK(sameShapes(shapes(bulk.log0, false), shapes(bulk.log1, false)));
+  CHECK(sameShapes(shapes(bulk.log0), shapes(bulk.log1)));
   CHECK(bulk.log0.size() == 70u);  // 60 cells, 5 update/delete, 5 delete/update
 }
 

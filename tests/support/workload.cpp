@@ -176,6 +176,14 @@ std::string outcomeText(ConflictOutcome o) {
   return "?";
 }
 
+// The local dots, sorted: a site may list them in any order.
+std::string localDotsText(Dots dots) {
+  std::sort(dots.begin(), dots.end());
+  std::string out = "{";
+  for (const auto& d : dots) out += (out.size() > 1 ? " " : "") + d.toString();
+  return out + "}";
+}
+
 }  // namespace
 
 std::vector<ConflictIdentity> conflictIdentities(Site& site) {
@@ -184,14 +192,14 @@ std::vector<ConflictIdentity> conflictIdentities(Site& site) {
   std::vector<ConflictIdentity> out;
   for (const auto& c : *log)
     out.emplace_back(c.remoteDot, c.table, keyText(c.pk), c.column, kindText(c.kind),
-                     outcomeText(c.outcome));
+                     outcomeText(c.outcome), localDotsText(c.localDots));
   std::sort(out.begin(), out.end());
   return out;
 }
 
 std::string describe(const ConflictIdentity& c) {
-  const auto& [dot, table, pk, column, kind, outcome] = c;
-  return dot.toString() + " " + table + pk + "." + column + " " + kind + " " + outcome;
+  const auto& [dot, table, pk, column, kind, outcome, local] = c;
+  return dot.toString() + " " + table + pk + "." + column + " " + kind + " " + outcome + " over " + local;
 }
 
 std::string describe(const std::vector<ConflictIdentity>& cs) {

@@ -51,9 +51,9 @@ void deliverInRandomOrder(Site& site, std::vector<Transaction> txns, DeliveryOrd
 void syncUntilEqual(Cluster& cluster, ApplyTally& tally);
 
 // What identifies a conflict-log row across sites: (remote dot, table, key, column, kind,
-// outcome), with key and enums as text.
+// outcome, local dots), with key, enums and dots as text.
 using ConflictIdentity =
-    std::tuple<Dot, std::string, std::string, std::string, std::string, std::string>;
+    std::tuple<Dot, std::string, std::string, std::string, std::string, std::string, std::string>;
 // The site's conflict log as identities, sorted (duplicates kept).
 std::vector<ConflictIdentity> conflictIdentities(Site& site);
 std::string describe(const ConflictIdentity& c);
