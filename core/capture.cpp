@@ -273,6 +273,10 @@ void Capture::onPreupdate(void* self, sqlite3* db, int op, const char* dbName, c
 
 void Capture::record(sqlite3* db, int op, const TableInfo& table, sqlite3_int64 oldKey, sqlite3_int64 newKey) {
   auto& rows = pending_.rows;
+  // A row inserted into a rowid table, not seen before in the transaction: only its rowid is
+  // kept, and the commit reads the rows back, a run of them with one range scan.
+  if (op == SQLITE_INSERT && table.integerKey && addOrFindInt(table, newKey) == rows.size())
+    return addRow(table, newKey, {}, false);
   std::size_t old = SIZE_MAX;
   Image previous;
   if (op == SQLITE_DELETE || op == SQLITE_UPDATE) {

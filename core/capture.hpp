@@ -68,7 +68,7 @@ struct TouchedRow {
   Image key;               // absent when the key is the rowid
   Image before;            // absent: the row was absent when the transaction began
   Image after;             // after the last change the hook saw; absent: the row is absent
-  bool afterKnown = true;  // false: touched without a change, `after` must be read
+  bool afterKnown = true;  // false: `after` must be read (touched without a change, or inserted)
 
   bool rowidKey() const { return !key.present(); }
   Row keyRow() const;

@@ -11,6 +11,7 @@
 #include "insert_ranges.hpp"
 #include "local_meta.hpp"
 #include "meta_batch.hpp"
+#include "row_batch.hpp"
 #include "store.hpp"
 #include "touched_meta.hpp"
 #include "txn_encoder.hpp"
@@ -88,9 +89,80 @@ bool checkingCapture() {
   return v && *v && *v != '0';
 }
 
+// Rows of rowid tables whose after-images the commit reads from the table (a fresh insert's,
+// or every row's when the hook's are stale), read a dense run of them with one range scan.
+class StoredAfters {
+ public:
+  // Reads those of rows [begin, end) that lie in dense runs (store::denseRun) of at least
+  // store::kMinRange rowids; the others are left to afterImage's point query.
+  void load(SiteState& s, const TouchedRows& touched, std::size_t begin, std::size_t end) {
+    begin_ = begin;
+    state_.assign(end - begin, kNotRead);
+    values_.resize(end - begin);
+    wanted_.clear();
+    for (std::size_t i = begin; i < end; ++i) {
+      const TouchedRow& row = touched.rows[i];
+      if ((touched.afterStale || !row.afterKnown) && row.rowidKey()) wanted_.push_back({row.table, row.rowid, i});
+    }
+    std::sort(wanted_.begin(), wanted_.end(), [](const Wanted& a, const Wanted& b) {
+      return a.table != b.table ? a.table->id < b.table->id : a.rowid < b.rowid;
+    });
+    keys_.clear();
+    for (const auto& w : wanted_) keys_.push_back(w.rowid);
+    for (std::size_t group = 0, next = 0; group < wanted_.size(); group = next) {  // one table's rows
+      while (next < wanted_.size() && wanted_[next].table == wanted_[group].table) ++next;
+      std::span<const std::int64_t> keys(keys_.data() + group, next - group);
+      for (std::size_t first = 0, n = 0; first < keys.size(); first += n) {
+        n = store::denseRun(keys, first);
+        if (n >= store::kMinRange) scan(s, group + first, n);
+      }
+    }
+  }
+  // Row i as stored: kNotRead if load() left it, else present (into `out`) or absent.
+  enum State : std::uint8_t { kNotRead, kAbsent, kPresent };
+  State take(std::size_t i, Row& out) {
+    State st = state_.empty() ? kNotRead : state_[i - begin_];
+    if (st == kPresent) std::swap(out, values_[i - begin_]);
+    return st;
+  }
+
+ private:
+  struct Wanted {
+    const TableInfo* table;
+    std::int64_t rowid;
+    std::size_t index;
+  };
+
+  void scan(SiteState& s, std::size_t first, std::size_t n) {
+    const TableInfo& t = *wanted_[first].table;
+    auto& st = s.db.cached(t.valuesRange);
+    st.bind(1, wanted_[first].rowid).bind(2, wanted_[first + n - 1].rowid);
+    std::size_t i = first, end = first + n;
+    for (std::size_t k = first; k < end; ++k) state_[wanted_[k].index - begin_] = kAbsent;
+    while (i < end && st.step()) {
+      std::int64_t rowid = st.int64(0);
+      while (i < end && wanted_[i].rowid < rowid) ++i;
+      if (i == end || wanted_[i].rowid != rowid) continue;
+      std::size_t at = wanted_[i].index - begin_;
+      state_[at] = kPresent;
+      store::readValues(st, 1, t.columns.size(), values_[at]);
+    }
+    st.reset();
+  }
+
+  std::size_t begin_ = 0;
+  std::vector<State> state_;  // of rows [begin_, begin_ + size)
+  std::vector<Row> values_;
+  std::vector<Wanted> wanted_;    // sorted by table, then rowid
+  std::vector<std::int64_t> keys_;  // their rowids
+};
+
 // The row as the transaction leaves it, in `scratch`: the hook's after-image when it can be
 // trusted. nullptr: absent.
-Row* afterImage(SiteState& s, const TouchedRow& row, bool stale, bool check, Row& scratch) {
+Row* afterImage(SiteState& s, const TouchedRow& row, bool stale, bool check, Row& scratch,
+                StoredAfters::State read) {
+  if (read == StoredAfters::kPresent) return &scratch;
+  if (read == StoredAfters::kAbsent) return nullptr;
   if (stale || !row.afterKnown) {
     auto stored = store::readRow(s, *row.table, row.keyRow());
     if (!stored) return nullptr;
@@ -200,6 +272,7 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
   Row beforeRow, afterRow;  // each row's images in turn, decoded
   MetaWrites writes(s);
   ranges::Runs runs;  // fresh inserts, in runs of consecutive rowids
+  StoredAfters afters;  // after-images read from the tables, a chunk's at a time
   std::vector<ranges::Runs::Row> fresh;  // those of short runs
   std::vector<store::UndoEntry> undo;
   std::vector<RowChange> kept;  // under PARLEY_CHECK_CAPTURE: every change, for checkBody
@@ -207,6 +280,7 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
   for (std::size_t begin = 0; begin < touched.rows.size(); begin += kCommitChunk) {
     std::size_t end = std::min(touched.rows.size(), begin + kCommitChunk);
     TouchedMeta stored(s, touched.rows, begin, end, bounds);
+    afters.load(s, touched, begin, end);
     for (std::size_t i = begin; i < end; ++i) {
       const TouchedRow& row = touched.rows[i];
       const Row* before = nullptr;
@@ -214,7 +288,7 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
         row.decode(row.before, beforeRow);
         before = &beforeRow;
       }
-      Row* after = afterImage(s, row, touched.afterStale, check, afterRow);
+      Row* after = afterImage(s, row, touched.afterStale, check, afterRow, afters.take(i, afterRow));
       if (!diffRow(*row.table, row, before, after, change)) continue;
       if (!txn) {
         txn.emplace();

@@ -9,9 +9,6 @@
 namespace parley::store {
 namespace {
 
-// Dense runs of at least this many keys are read with one range scan instead of IN lists.
-constexpr std::size_t kMinRange = 16;
-
 std::string params(int first, int count) {
   std::string out;
   for (int i = 0; i < count; ++i) out += fmt::format("{}?{}", i ? ", " : "", first + i);
@@ -106,8 +103,9 @@ SortedKeys sortKeys(std::span<const std::int64_t> keys) {
   return out;
 }
 
-// How many keys from `first` on lie in a range at most twice as wide as their count.
-std::size_t denseRun(const std::vector<std::int64_t>& keys, std::size_t first) {
+}  // namespace
+
+std::size_t denseRun(std::span<const std::int64_t> keys, std::size_t first) {
   std::size_t last = first;
   while (last + 1 < keys.size()) {
     auto span = static_cast<std::uint64_t>(keys[last + 1]) - static_cast<std::uint64_t>(keys[first]);
@@ -116,6 +114,8 @@ std::size_t denseRun(const std::vector<std::int64_t>& keys, std::size_t first) {
   }
   return last + 1 - first;
 }
+
+namespace {
 
 // Steps `st` (rows in key order, the key in column 0) and calls visit(row) with the StoredRow
 // of each of the sorted keys [first, first + n) it returns.

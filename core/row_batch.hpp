@@ -28,6 +28,11 @@ inline constexpr std::size_t kMinBatchRows = 4;
 // REQUIRES: t.integerKey and t.id are set.
 void prepareBatchSql(TableInfo& t, int maxParams);
 
+// Dense runs of at least this many keys are read with one range scan instead of IN lists.
+inline constexpr std::size_t kMinRange = 16;
+// How many sorted keys from `first` on lie in a range at most twice as wide as their count.
+std::size_t denseRun(std::span<const std::int64_t> keys, std::size_t first);
+
 // Fills *out[i] as readStored() would for keys[i] (reusing each StoredRow's buffers).
 // REQUIRES: t.integerKey, keys distinct, out.size() == keys.size(). Keys that are dense (a
 // run spanning at most twice its count) are read with one range scan.

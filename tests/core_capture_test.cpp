@@ -734,6 +734,42 @@ TEST_CASE("a row changed several times in one transaction replicates its net eff
   CHECK(test::tableContents(s, "t") == std::vector<Row>{{Int(1), Txt("again"), Null()}});
 }
 
+TEST_CASE("rows inserted in bulk are read back at commit with their net values, runs and stragglers alike",
+          "[core][capture][txn]") {
+  // An insert into a rowid table keeps only the rowid; the commit reads the rows back, a dense
+  // run with one range scan. Changes later in the transaction must show, and deleted rows must not.
+  Cluster c(1);
+  Site& s = c[0];
+  Transaction txn = captureOne(s,
+         "BEGIN;"
+         " WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 200)"
+         " INSERT INTO t SELECT x, 'r' || x, x FROM n;"
+         " INSERT INTO t VALUES (1000, 'far', 1), (5000, 'farther', 2);"  // not in a run
+         " UPDATE t SET a = 'changed' WHERE id BETWEEN 40 AND 49 OR id = 1000;"
+         " DELETE FROM t WHERE id BETWEEN 60 AND 79 OR id = 200 OR id = 5000;"
+         " INSERT INTO t VALUES (70, 'back', NULL);"
+         " SAVEPOINT sp; UPDATE t SET b = -1 WHERE id <= 100; DELETE FROM t WHERE id > 150; ROLLBACK TO sp;"
+         " RELEASE sp;"
+         "COMMIT;");
+  auto stored = test::tableContents(s, "t");
+  REQUIRE(stored.size() == 200u - 20 - 1 + 1 + 1);  // 1..200 less 60..79 and 200, plus 70 and 1000
+  REQUIRE(txn.rows.size() == stored.size());
+  for (const auto& row : stored) {
+    INFO("row " << row[0].asInteger());
+    const RowChange* r = findRow(txn, "t", {row[0]});
+    REQUIRE(r != nullptr);
+    CHECK(r->op == RowOp::kInsert);
+    checkWrite(*r, 1, Null(), row[1], {});
+    checkWrite(*r, 2, Null(), row[2], {});
+  }
+  CHECK(findRow(txn, "t", {Int(45)})->columns[0].newValue == Txt("changed"));
+  CHECK(findRow(txn, "t", {Int(70)})->columns[0].newValue == Txt("back"));
+  CHECK(findRow(txn, "t", {Int(5)})->columns[1].newValue == Int(5));
+  CHECK(findRow(txn, "t", {Int(65)}) == nullptr);
+  CHECK(findRow(txn, "t", {Int(5000)}) == nullptr);
+  checkReplica(c, 0, {"t"});
+}
+
 TEST_CASE("identifiers that need quoting are tracked, captured and replicated", "[core][capture][keys]") {
   ClusterOptions o;
   o.schema = "CREATE TABLE \"odd \"\"name\"\"\"(\"my key\" INTEGER PRIMARY KEY, \"select\" TEXT, \"a'b\" INTEGER);";
