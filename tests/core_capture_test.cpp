@@ -741,16 +741,17 @@ TEST_CASE("rows inserted in bulk are read back at commit with their net values, 
   Cluster c(1);
   Site& s = c[0];
   Transaction txn = captureOne(s,
-         "BEGIN;"
-         " WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 200)"
-         " INSERT INTO t SELECT x, 'r' || x, x FROM n;"
-         " INSERT INTO t VALUES (1000, 'far', 1), (5000, 'farther', 2);"  // not in a run
-         " UPDATE t SET a = 'changed' WHERE id BETWEEN 40 AND 49 OR id = 1000;"
-         " DELETE FROM t WHERE id BETWEEN 60 AND 79 OR id = 200 OR id = 5000;"
-         " INSERT INTO t VALUES (70, 'back', NULL);"
-         " SAVEPOINT sp; UPDATE t SET b = -1 WHERE id <= 100; DELETE FROM t WHERE id > 150; ROLLBACK TO sp;"
-         " RELEASE sp;"
-         "COMMIT;");
+                               "BEGIN;"
+                               " WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 200)"
+                               " INSERT INTO t SELECT x, 'r' || x, x FROM n;"
+                               " INSERT INTO t VALUES (1000, 'far', 1), (5000, 'farther', 2);"  // not in a run
+                               " UPDATE t SET a = 'changed' WHERE id BETWEEN 40 AND 49 OR id = 1000;"
+                               " DELETE FROM t WHERE id BETWEEN 60 AND 79 OR id = 200 OR id = 5000;"
+                               " INSERT INTO t VALUES (70, 'back', NULL);"
+                               " SAVEPOINT sp; UPDATE t SET b = -1 WHERE id <= 100;"
+                               " DELETE FROM t WHERE id > 150; ROLLBACK TO sp;"
+                               " RELEASE sp;"
+                               "COMMIT;");
   auto stored = test::tableContents(s, "t");
   REQUIRE(stored.size() == 200u - 20 - 1 + 1 + 1);  // 1..200 less 60..79 and 200, plus 70 and 1000
   REQUIRE(txn.rows.size() == stored.size());
