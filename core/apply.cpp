@@ -1,6 +1,7 @@
 #include "apply.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <set>
 
 #include <fmt/format.h>
@@ -209,19 +210,33 @@ class Engine {
   Engine(SiteState& s, ApplyResult& result) : s_(s), result_(result), encoder_(s.db, s.sites) {}
 
   // Folds `t`, whose full causal context is `context`, into the state. Returns whether it was
-  // rejected.
+  // rejected. A transaction of more than s_.applyChunkRows rows is read, folded and written a
+  // chunk at a time under a savepoint (rows are distinct within a transaction, so no chunk's
+  // fold reads another's writes); a rejection met in any chunk rolls all of them back.
   bool applyOne(const Transaction& t, const VersionVector& context, bool recordUndo) {
-    std::span<RowWrite> writes = foldAll(t, context, recordUndo);
-    std::optional<std::string> rejection;
-    for (const auto& w : writes)
-      if (w.step.rejection && !rejection) rejection = w.step.rejection;
-    if (!rejection) rejection = storeGuarded(t, writes);
-    if (rejection) return reject(t, writes, *rejection, recordUndo);
-
-    writeMetas(writes);
+    std::size_t n = t.rows.size();
+    std::size_t chunk = inChunks(t) ? s_.applyChunkRows : std::max<std::size_t>(n, 1);
+    bool chunked = chunk < n;
+    undo_.clear();
+    if (recordUndo) store::undoHeader(undo_, n);
+    if (chunked) s_.db.exec("SAVEPOINT parley_chunks");
     std::vector<ConflictReport> conflicts;
-    for (auto& w : writes)
-      for (auto& c : w.step.conflicts) conflicts.push_back(std::move(c));
+    for (std::size_t from = 0; from < n || from == 0; from += chunk) {
+      std::span<RowWrite> writes = foldAll(t, from, std::min(n, from + chunk), context, recordUndo);
+      std::optional<std::string> rejection;
+      for (const auto& w : writes)
+        if (w.step.rejection && !rejection) rejection = w.step.rejection;
+      if (!rejection) rejection = storeGuarded(t, writes);
+      if (rejection && !chunked) return reject(t, rejectionRecords(s_.sites, t, writes, *rejection), recordUndo);
+      if (rejection) {
+        s_.db.exec("ROLLBACK TO parley_chunks; RELEASE parley_chunks");
+        return reject(t, rejectionRecordsByChunk(t, *rejection, chunk), recordUndo);
+      }
+      writeMetas(writes);
+      for (auto& w : writes)
+        for (auto& c : w.step.conflicts) conflicts.push_back(std::move(c));
+    }
+    if (chunked) s_.db.exec("RELEASE parley_chunks");
     report(conflicts);
     if (recordUndo) store::saveUndoBody(s_, t.dot, undo_);
     return false;
@@ -246,16 +261,21 @@ class Engine {
   }
 
  private:
-  // Reads every row `t` changes (rows are distinct within a transaction), then folds each.
-  // With `recordUndo`, builds the undo record (undo_) from what was read, before the fold
-  // takes the values.
-  std::span<RowWrite> foldAll(const Transaction& t, const VersionVector& context, bool recordUndo) {
-    std::size_t n = t.rows.size();
+  // Whether `t` may be applied in chunks: it has more rows than a chunk and none of its
+  // tables has constraints its rows may only meet together (storeRows).
+  bool inChunks(const Transaction& t) const {
+    if (t.rows.size() <= s_.applyChunkRows) return false;
+    return std::none_of(t.rows.begin(), t.rows.end(), [&](const RowChange& row) { return s_.table(row.table)->constrained; });
+  }
+
+  // Reads rows [from, to) of `t` as stored, into the first to - from row slots.
+  std::span<RowWrite> readRows(const Transaction& t, std::size_t from, std::size_t to) {
+    std::size_t n = to - from;
     if (writes_.size() < n) writes_.resize(n);
     std::span<RowWrite> writes(writes_.data(), n);
     for (std::size_t i = 0; i < n; ++i) {
       RowWrite& w = writes[i];
-      const RowChange& row = t.rows[i];
+      const RowChange& row = t.rows[from + i];
       if (w.step.values) w.stored.values = std::move(*w.step.values);  // the last fold's row buffer
       w.table = s_.table(row.table);
       w.change = &row;
@@ -264,8 +284,15 @@ class Engine {
       w.rowid = rowidOf(*w.table, row.pk);
     }
     readAll(writes);
-    undo_.clear();
-    if (recordUndo) store::undoHeader(undo_, n);
+    return writes;
+  }
+
+  // Reads rows [from, to) of `t` (rows are distinct within a transaction), then folds each.
+  // With `recordUndo`, appends their entries to the undo record (undo_) from what was read,
+  // before the fold takes the values.
+  std::span<RowWrite> foldAll(const Transaction& t, std::size_t from, std::size_t to, const VersionVector& context,
+                              bool recordUndo) {
+    std::span<RowWrite> writes = readRows(t, from, to);
     for (auto& w : writes) {
       RowState before;
       if (w.stored.hasMeta) {
@@ -282,6 +309,24 @@ class Engine {
       w.step = foldRow(*w.table, std::move(before), *w.change, t, context);
     }
     return writes;
+  }
+
+  // The rejection records of a transaction applied in chunks, once its chunks are rolled
+  // back: every row read again as stored, a chunk at a time.
+  std::vector<ConflictReport> rejectionRecordsByChunk(const Transaction& t, const std::string& reason,
+                                                      std::size_t chunk) {
+    std::vector<ConflictReport> out;
+    for (std::size_t from = 0; from < t.rows.size(); from += chunk) {
+      std::span<RowWrite> writes = readRows(t, from, std::min(t.rows.size(), from + chunk));
+      for (auto& w : writes) {
+        w.live = w.stored.hasMeta && w.stored.hasValues &&
+                 decodeRowMeta(w.stored.meta, s_.sites, w.table->columns.size()).alive;
+        if (w.live) w.prior = w.stored.values;
+      }
+      auto records = rejectionRecords(s_.sites, t, writes, reason);
+      std::move(records.begin(), records.end(), std::back_inserter(out));
+    }
+    return out;
   }
 
   static std::optional<std::int64_t> rowidOf(const TableInfo& table, const Row& pk) {
@@ -355,8 +400,8 @@ class Engine {
     }
   }
 
-  bool reject(const Transaction& t, std::span<const RowWrite> writes, const std::string& reason, bool recordUndo) {
-    report(rejectionRecords(s_.sites, t, writes, reason));
+  bool reject(const Transaction& t, const std::vector<ConflictReport>& records, bool recordUndo) {
+    report(records);
     if (recordUndo) store::saveUndo(s_, t.dot, {});
     ++result_.rejected;
     return true;

@@ -71,6 +71,7 @@ struct Site::Impl {
   Impl(const std::string& path, const SiteOptions& options)
       : state(path, *options.clock, options.maxClockSkew), capture(state) {
     state.resolvers = options.resolvers;
+    state.applyChunkRows = std::max<std::size_t>(1, options.applyChunkRows);
     installAuthorizer();
   }
 

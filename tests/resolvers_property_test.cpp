@@ -15,6 +15,8 @@
 //      late arrivals in canonical order (all variants but lww, which applies on arrival: its
 //      logs are only counted, see the summary line);
 //   6. a decision once reported final never changes; after the full sync all are final.
+// Site 0 applies each remote transaction whole and every other site in chunks of 1-3 rows
+// (SiteOptions::applyChunkRows), so 1, 2 and 5 also check that chunking changes nothing.
 // Every failure prints its seed. PARLEY_PROPERTY_CASES=N runs N cases per variant (default
 // 500); PARLEY_PROPERTY_SEED=S runs seed S alone and prints its history on failure.
 #include <catch2/catch.hpp>
@@ -125,8 +127,12 @@ void trackTables(Site& site, const Variant& v) {
   REQUIRE_OK(site.track("notes", v.notes));
 }
 
+// Site 0 applies remote transactions whole; the others, the fresh site included, in chunks of
+// 1 to 3 rows, so that a transaction's rows fold, write and are rejected across chunks.
 Cluster makeCluster(std::size_t n, const Variant& v) {
   ClusterOptions o;
+  o.applyChunkRows.push_back(SiteOptions{}.applyChunkRows);
+  for (std::size_t i = 1; i <= n; ++i) o.applyChunkRows.push_back(1 + i % 3);
   o.resolvers = resolvers::standard();
   o.schema = schemaFor(v);
   o.tracked = {};  // tracked below: the tables have different configurations

@@ -36,6 +36,7 @@ std::size_t Cluster::addSite(std::optional<std::uint8_t> idByte) {
   ids_.push_back(std::make_unique<FixedIdSource>(testSiteId(byte)));
   CreateOptions create{name, ids_.back().get(), testClusterId()};
   SiteOptions siteOptions{clocks_.back().get(), options_.resolvers, options_.maxClockSkew};
+  if (index < options_.applyChunkRows.size()) siteOptions.applyChunkRows = options_.applyChunkRows[index];
   auto created = Site::create(":memory:", create, siteOptions);
   REQUIRE_OK(created);
   sites_.push_back(std::move(created).value());

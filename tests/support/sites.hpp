@@ -70,6 +70,8 @@ struct ClusterOptions {
   std::vector<std::uint8_t> idBytes;
   std::uint64_t startMs = 1'700'000'000'000ULL;
   std::chrono::milliseconds maxClockSkew{std::chrono::minutes(1)};
+  // Per site index, its SiteOptions::applyChunkRows; sites beyond the list keep the default.
+  std::vector<std::size_t> applyChunkRows;
 };
 
 class Cluster {

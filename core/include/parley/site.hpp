@@ -69,6 +69,11 @@ struct SiteOptions {
   // configuration of a table tracked without one.
   std::shared_ptr<const ResolverProvider> resolvers;
   std::chrono::milliseconds maxClockSkew{std::chrono::minutes(1)};
+  // A remote transaction with more rows than this is applied this many rows at a time, under
+  // a savepoint, so that applying it holds one chunk's rows in memory rather than all of them.
+  // The outcome does not depend on it. Transactions touching a table with constraints (UNIQUE,
+  // CHECK, foreign keys) are applied whole: their rows may only fit together.
+  std::size_t applyChunkRows = 65536;
 };
 
 struct CreateOptions {
