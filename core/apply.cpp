@@ -265,7 +265,8 @@ class Engine {
   // tables has constraints its rows may only meet together (storeRows).
   bool inChunks(const Transaction& t) const {
     if (t.rows.size() <= s_.applyChunkRows) return false;
-    return std::none_of(t.rows.begin(), t.rows.end(), [&](const RowChange& row) { return s_.table(row.table)->constrained; });
+    return std::none_of(t.rows.begin(), t.rows.end(),
+                        [&](const RowChange& row) { return s_.table(row.table)->constrained; });
   }
 
   // Reads rows [from, to) of `t` as stored, into the first to - from row slots.

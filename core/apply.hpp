@@ -5,7 +5,9 @@
 // transactions already applied and the resolver configuration is order-sensitive (fww, reject),
 // the engine undoes the later ones (newest first, from their undo records) and re-applies
 // everything from the late arrival on. With order-insensitive resolvers (lww) applying on
-// arrival already equals the fold, so no undo records are kept.
+// arrival already equals the fold, so no undo records are kept. A transaction of more than
+// SiteOptions::applyChunkRows rows is folded and written that many rows at a time under a
+// savepoint, which a rejection in any chunk rolls back.
 #pragma once
 
 #include <span>
