@@ -25,22 +25,8 @@
 #include "parley/site.hpp"
 #include "support/sites.hpp"
 
-namespace parley {
+namespace parley::test {
 namespace {
-
-using test::Bytes;
-using test::Cluster;
-using test::ClusterOptions;
-using test::deliver;
-using test::describe;
-using test::execOk;
-using test::Int;
-using test::Null;
-using test::queryInt;
-using test::syncAll;
-using test::syncPair;
-using test::tableContents;
-using test::Txt;
 
 // "WITH RECURSIVE n(x) ..." yielding from..to, for an INSERT ... SELECT that follows.
 std::string numbers(std::int64_t from, std::int64_t to) {
@@ -1043,4 +1029,4 @@ TEST_CASE(
                        {Int(1800), Txt("zero"), Int(1800)}});
 }
 
-}  // namespace parley
+}  // namespace parley::test
