@@ -77,6 +77,9 @@ struct Site::Impl {
 
   SiteState state;
   Capture capture;
+  // The statements exec() ran most recently, kept prepared: an application running the same
+  // INSERT or UPDATE with new parameters does not pay for parsing it each time.
+  sql::StmtCache userStatements{32};
   SavepointStack savepoints;
   std::int64_t dataVersion = -1;  // PRAGMA data_version when the cache was last loaded
   std::string deniedSchemaChange;  // set by the authorizer
@@ -120,9 +123,13 @@ struct Site::Impl {
   }
 
   std::int64_t currentDataVersion() {
+    // Reset once read: left active, it made SQLite refuse a DROP TABLE in the same
+    // transaction ("database table is locked").
     auto& st = state.db.cached("PRAGMA data_version");
     st.step();
-    return st.int64(0);
+    std::int64_t version = st.int64(0);
+    st.reset();
+    return version;
   }
 
   // Another connection (parley serve, another process) committed since we last looked: what
@@ -259,6 +266,12 @@ struct Site::Impl {
     // for other connections, only fail.
     if (!state.db.inTransaction()) state.db.resetAll();
     QueryResult out;
+    if (auto stmt = userStatements.take(sql)) {  // run before, and alone in its text
+      if (params) bindAll(*stmt, *params);
+      runStatement(*stmt, out);
+      userStatements.give(sql, std::move(*stmt));
+      return out;
+    }
     const char* tail = sql.data();
     const char* end = sql.data() + sql.size();
     while (tail < end) {
@@ -267,11 +280,14 @@ struct Site::Impl {
       if (sqlite3_prepare_v2(state.db.raw(), tail, static_cast<int>(end - tail), &raw, &next) != SQLITE_OK) {
         throw Error(userError(Status::invalidArgument(state.db.errmsg())));
       }
+      bool alone = tail == sql.data() && noMoreStatements({next, end});
       tail = next;
       if (!raw) continue;
       sql::Stmt stmt(raw);
       if (params) bindAll(stmt, *params);
       runStatement(stmt, out);
+      // Kept prepared only when it ran to the end: a statement that failed is prepared afresh.
+      if (alone && isDataStatement(sql)) userStatements.give(sql, std::move(stmt));
     }
     return out;
   }

@@ -210,6 +210,22 @@ Stmt& Db::cached(std::string_view sql) {
   return it->second.stmt;
 }
 
+std::optional<Stmt> StmtCache::take(std::string_view sql) {
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    if (it->first != sql) continue;
+    Stmt stmt = std::move(it->second);
+    entries_.erase(it);
+    return stmt;
+  }
+  return std::nullopt;
+}
+
+void StmtCache::give(std::string_view sql, Stmt stmt) {
+  stmt.reset();
+  entries_.emplace_front(std::string(sql), std::move(stmt));
+  if (entries_.size() > capacity_) entries_.pop_back();
+}
+
 std::string Db::errmsg() const { return oneLine(sqlite3_errmsg(db_)); }
 
 }  // namespace parley::sql

@@ -8,7 +8,9 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -96,6 +98,21 @@ class Db {
   };
   std::unordered_map<const char*, Cached> cache_;
   std::unordered_set<std::string> texts_;  // cachedText()'s texts
+};
+
+// Prepared statements for SQL text given at run time (what a site's users run), the most
+// recently used `capacity` of them. take() hands one out, reset and with no bindings, and the
+// cache no longer holds it (a statement run while another runs gets its own); give() puts it
+// back. SQLite prepares a statement again by itself after a schema change.
+class StmtCache {
+ public:
+  explicit StmtCache(std::size_t capacity) : capacity_(capacity) {}
+  std::optional<Stmt> take(std::string_view sql);
+  void give(std::string_view sql, Stmt stmt);
+
+ private:
+  std::size_t capacity_;
+  std::list<std::pair<std::string, Stmt>> entries_;  // the most recently given first
 };
 
 // The first line of an SQLite error message, for a one-line user error.

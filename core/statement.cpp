@@ -70,6 +70,18 @@ std::string upper(std::string s) {
 
 }  // namespace
 
+bool isDataStatement(std::string_view sql) {
+  std::string first = upper(Tokens(sql).next());
+  return first == "SELECT" || first == "INSERT" || first == "UPDATE" || first == "DELETE" || first == "REPLACE" ||
+         first == "WITH" || first == "VALUES";
+}
+
+bool noMoreStatements(std::string_view rest) {
+  for (char c : rest)
+    if (c != ';' && !std::isspace(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
 bool sameSavepoint(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)

@@ -24,6 +24,11 @@ struct StatementInfo {
 };
 
 StatementInfo classifyStatement(std::string_view sql);
+// True for a statement that reads or writes rows and changes nothing else (SELECT, INSERT,
+// UPDATE, DELETE, REPLACE, WITH, VALUES): a site may keep it prepared and run it again.
+bool isDataStatement(std::string_view sql);
+// True if `rest`, what follows a statement, holds no other statement (spaces and semicolons).
+bool noMoreStatements(std::string_view rest);
 // SQLite compares savepoint names without regard to ASCII case.
 bool sameSavepoint(std::string_view a, std::string_view b);
 

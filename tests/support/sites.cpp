@@ -253,10 +253,13 @@ const ColumnWrite* findColumn(const RowChange& r, std::uint32_t column) {
   return nullptr;
 }
 
-Transaction captureOne(Site& site, std::string_view sql) {
+Transaction captureOne(Site& site, std::string_view sql) { return captureOne(site, sql, {}); }
+
+Transaction captureOne(Site& site, std::string_view sql, const std::vector<Value>& params) {
   VersionVector before = site.vector();
   std::size_t heldBefore = allTransactions(site).size();
-  execOk(site, sql);
+  if (params.empty()) execOk(site, sql);
+  else execOk(site, sql, params);
   VersionVector expected = before;
   expected.set(site.id(), before.get(site.id()) + 1);
   INFO("after " << sql);

@@ -142,6 +142,7 @@ const ColumnWrite* findColumn(const RowChange& r, std::uint32_t column);
 // Runs `sql` at `site`, which must then hold exactly one more transaction of its own, whose
 // context is the vector it held before. Returns that transaction.
 Transaction captureOne(Site& site, std::string_view sql);
+Transaction captureOne(Site& site, std::string_view sql, const std::vector<Value>& params);
 // Runs `sql` at `site`, which must then hold exactly what it held before.
 void captureNothing(Site& site, std::string_view sql);
 
