@@ -6,6 +6,9 @@
 //       the INSERT's range, is reported too),
 //   (b) K single-row UPDATE transactions,
 //   (c) a bulk INSERT of N rows in one transaction,
+//   (d) S single-row UPDATE statements with parameters in one transaction (what an application
+//       updating rows one by one runs: plain SQLite binds one prepared statement again and
+//       again, the site is given the same text through Site::exec with new parameters),
 // alternating plain and tracked runs and keeping the best of R repetitions of each. Before each
 // phase the WAL is checkpointed, in both, so a phase does not pay for the previous one's pages.
 // For reference, four more runs: one captures with SQLite's session extension what a
@@ -29,12 +32,12 @@ namespace {
 using Exec = std::function<void(const std::string&)>;
 
 struct Options {
-  std::int64_t rows, txns, reps;
+  std::int64_t rows, txns, reps, statements;
   std::string dir;
 };
 
 struct Timings {
-  double update = 1e9, single = 1e9, insert = 1e9, firstUpdate = 1e9;
+  double update = 1e9, single = 1e9, insert = 1e9, firstUpdate = 1e9, statements = 1e9;
   double updateMb = 1e9, insertMb = 1e9;  // memory the transaction added at its peak
 };
 
@@ -45,8 +48,15 @@ void checkpoint(const std::string& path) {
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
-// `setup` runs DDL; `txn` runs one statement as one transaction.
-Timings workload(const Exec& setup, const Exec& txn, const std::string& path, const Options& o) {
+// Runs `n` statements "UPDATE t SET a = ?1 WHERE id = ?2" in one transaction (figure 1d).
+using Statements = std::function<void(std::int64_t n)>;
+
+constexpr const char* kUpdateOne = "UPDATE t SET a = ?1 WHERE id = ?2";
+
+// `setup` runs DDL; `txn` runs one statement as one transaction; `statements`, if given,
+// figure 1d's transaction.
+Timings workload(const Exec& setup, const Exec& txn, const std::string& path, const Options& o,
+                 const Statements& statements = nullptr) {
   Timings t;
   setup("CREATE TABLE t(id INTEGER PRIMARY KEY, a INTEGER, b TEXT)");
   checkpoint(path);
@@ -67,25 +77,44 @@ Timings workload(const Exec& setup, const Exec& txn, const std::string& path, co
   t.single = bench::seconds([&] {
     for (std::int64_t i = 0; i < o.txns; ++i) txn(fmt::format("UPDATE t SET a = a + 1 WHERE id = {}", i % o.rows + 1));
   });
+  if (statements) {
+    checkpoint(path);
+    t.statements = bench::seconds([&] { statements(o.statements); });
+  }
   return t;
 }
 
 // A plain SQLite file, with a table `log` when `withLog`; `make` gives what runs one
 // transaction on it.
 using MakeTxn = std::function<Exec(bench::PlainDb&)>;
-Timings runOnPlain(const Options& o, const std::string& name, bool withLog, const MakeTxn& make) {
+Timings runOnPlain(const Options& o, const std::string& name, bool withLog, const MakeTxn& make,
+                   bool statementsToo = false) {
   std::string path = o.dir + "/capture-" + name + ".db";
   bench::removeDb(path);
   bench::PlainDb db(path);
   if (withLog) db.exec("CREATE TABLE log(id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
   Exec txn = make(db);
-  return workload([&](const std::string& sql) { db.exec(sql); }, txn, path, o);
+  Statements statements = [&](std::int64_t n) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db.handle(), kUpdateOne, -1, &raw, nullptr) != SQLITE_OK) bench::fail("prepare failed");
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> update(raw, sqlite3_finalize);
+    db.exec("BEGIN");
+    for (std::int64_t i = 0; i < n; ++i) {
+      sqlite3_bind_int64(raw, 1, i);
+      sqlite3_bind_int64(raw, 2, i % o.rows + 1);
+      if (sqlite3_step(raw) != SQLITE_DONE) bench::fail("the update failed");
+      sqlite3_reset(raw);
+    }
+    db.exec("COMMIT");
+  };
+  return workload([&](const std::string& sql) { db.exec(sql); }, txn, path, o,
+                  statementsToo ? statements : nullptr);
 }
 
 Timings runPlain(const Options& o) {
-  return runOnPlain(o, "plain", false, [](bench::PlainDb& db) -> Exec {
-    return [&db](const std::string& sql) { db.exec(sql); };
-  });
+  return runOnPlain(
+      o, "plain", false, [](bench::PlainDb& db) -> Exec { return [&db](const std::string& sql) { db.exec(sql); }; },
+      true);
 }
 
 Timings runTracked(const Options& o) {
@@ -93,12 +122,20 @@ Timings runTracked(const Options& o) {
   std::string path = o.dir + "/capture-tracked.db";
   auto site = bench::createSite(env, path, "bench");
   Exec run = [&](const std::string& sql) { bench::exec(*site, sql); };
+  Statements statements = [&](std::int64_t n) {
+    run("BEGIN");
+    for (std::int64_t i = 0; i < n; ++i) {
+      auto r = site->exec(kUpdateOne, {parley::Value::integer(i), parley::Value::integer(i % o.rows + 1)});
+      if (!r) bench::fail(r.status().message());
+    }
+    run("COMMIT");
+  };
   return workload(
       [&](const std::string& sql) {
         run(sql);
         bench::check(site->track("t"));
       },
-      run, path, o);
+      run, path, o, statements);
 }
 
 // Plain SQLite plus the session extension: each transaction records its changes in a session
@@ -229,6 +266,7 @@ Timings best(const Timings& a, const Timings& b) {
           std::min(a.single, b.single),
           std::min(a.insert, b.insert),
           std::min(a.firstUpdate, b.firstUpdate),
+          std::min(a.statements, b.statements),
           std::min(a.updateMb, b.updateMb),
           std::min(a.insertMb, b.insertMb)};
 }
@@ -253,14 +291,17 @@ void row(const std::string& figure, const std::string& name, double target, doub
 }  // namespace
 
 int main(int argc, char** argv) {
-  bench::Flags flags(argc, argv, {{"rows", "1000000"}, {"txns", "10000"}, {"reps", "3"}, {"dir", "/tmp/parley-bench"}},
-                     "[--rows N] [--txns K] [--reps R] [--dir D]");
+  bench::Flags flags(argc, argv, {{"rows", "1000000"}, {"txns", "10000"}, {"reps", "3"}, {"statements", "200000"},
+                      {"dir", "/tmp/parley-bench"}},
+                     "[--rows N] [--txns K] [--reps R] [--statements S] [--dir D]");
   if (flags.smoke()) {
     flags.fallback("rows", "2000");
     flags.fallback("txns", "200");
     flags.fallback("reps", "1");
+    flags.fallback("statements", "500");
   }
-  Options o{flags.integer("rows"), flags.integer("txns"), flags.integer("reps"), bench::workDir(flags.text("dir"))};
+  Options o{flags.integer("rows"), flags.integer("txns"), flags.integer("reps"), flags.integer("statements"),
+            bench::workDir(flags.text("dir"))};
   Run run;
   for (std::int64_t r = 0; r < o.reps; ++r) {
     run.plain = best(run.plain, runPlain(o));
@@ -278,6 +319,17 @@ int main(int argc, char** argv) {
       o.rows);
   row("1b", fmt::format("{} single-row UPDATE transactions", o.txns), 1.3, &Timings::single, run, o.txns);
   row("1c", fmt::format("INSERT {} rows, one transaction", o.rows), 1.5, &Timings::insert, run, o.rows);
+  {
+    double plain = run.plain.statements, tracked = run.tracked.statements, n = static_cast<double>(o.statements);
+    auto name = fmt::format("{} single-row UPDATE statements with parameters, one transaction", o.statements);
+    std::printf("\n| figure | workload | plain SQLite (one prepared statement) | tracked (Site::exec) | tracked / plain |\n"
+                "|---|---|---:|---:|---:|\n| 1d | %s | %.3f s (%s) | %.3f s (%s) | %.2fx |\n",
+                name.c_str(), plain, bench::rate(n / plain).c_str(), tracked, bench::rate(n / tracked).c_str(),
+                tracked / plain);
+    bench::summary(fmt::format("1d capture: {}", name), "(no target)",
+                   fmt::format("{:.2f}x ({} vs {})", tracked / plain, bench::rate(n / tracked), bench::rate(n / plain)),
+                   std::nullopt);
+  }
   std::printf("\n| figure | workload | peak memory added: plain SQLite | tracked | session extension + log "
               "| row images + log |\n|---|---|---:|---:|---:|---:|\n");
   for (auto [figure, name, mb] : {std::tuple{"1a", "UPDATE", &Timings::updateMb}, {"1c", "INSERT", &Timings::insertMb}})
