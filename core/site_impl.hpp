@@ -88,6 +88,11 @@ struct Site::Impl {
   std::int64_t triggerSchema = -1;  // PRAGMA schema_version when userTriggers was decided
   bool tempTriggersChanged = false;  // set by the authorizer: temp triggers do not bump it
   bool userTriggers = true;
+  // The check holds until the transaction ends: inside a write transaction only this
+  // connection changes the schema, and only by a statement the authorizer sees prepared
+  // (which clears it). A site running many statements in one transaction checks once.
+  bool triggersChecked = false;
+  bool schemaStatementPrepared = false;  // since exec() began: a statement that may change the schema
   bool applying = false;  // asApplier runs with every trigger off
 
   void configure(const std::string& path) {
@@ -194,11 +199,36 @@ struct Site::Impl {
       return SQLITE_DENY;
     }
     if (action == SQLITE_CREATE_TEMP_TRIGGER || action == SQLITE_DROP_TEMP_TRIGGER) impl->tempTriggersChanged = true;
+    if (mayChangeSchema(action, a)) {
+      impl->triggersChecked = false;
+      impl->schemaStatementPrepared = true;
+    }
     if (action == SQLITE_DROP_TRIGGER && a && std::string_view(a).starts_with("parley_")) {
       impl->deniedSchemaChange = a;
       return SQLITE_DENY;
     }
     return SQLITE_OK;
+  }
+
+  // Anything but reading, calling functions, transaction control and writing rows of a table
+  // other than SQLite's schema tables. ROLLBACK TO may undo a CREATE or DROP.
+  static bool mayChangeSchema(int action, const char* arg) {
+    switch (action) {
+      case SQLITE_READ:
+      case SQLITE_SELECT:
+      case SQLITE_FUNCTION:
+      case SQLITE_RECURSIVE:
+      case SQLITE_TRANSACTION:
+        return false;
+      case SQLITE_SAVEPOINT:  // arg: BEGIN, RELEASE or ROLLBACK
+        return !arg || sqlite3_stricmp(arg, "ROLLBACK") == 0;
+      case SQLITE_INSERT:
+      case SQLITE_UPDATE:
+      case SQLITE_DELETE:  // arg: the table
+        return !arg || sqlite3_strnicmp(arg, "sqlite_", 7) == 0;
+      default:
+        return true;
+    }
   }
 
   Status userError(const Status& cause) {
@@ -265,10 +295,11 @@ struct Site::Impl {
     // A cached statement left mid-read would pin an old snapshot: a write then could not wait
     // for other connections, only fail.
     if (!state.db.inTransaction()) state.db.resetAll();
+    schemaStatementPrepared = false;
     QueryResult out;
     if (auto stmt = userStatements.take(sql)) {  // run before, and alone in its text
       if (params) bindAll(*stmt, *params);
-      runStatement(*stmt, out);
+      runStatement(*stmt, kDataStatement, out);
       userStatements.give(sql, std::move(*stmt));
       return out;
     }
@@ -285,7 +316,7 @@ struct Site::Impl {
       if (!raw) continue;
       sql::Stmt stmt(raw);
       if (params) bindAll(stmt, *params);
-      runStatement(stmt, out);
+      runStatement(stmt, classifyStatement(sqlite3_sql(stmt.raw())), out);
       // Kept prepared only when it ran to the end: a statement that failed is prepared afresh.
       if (alone && isDataStatement(sql)) userStatements.give(sql, std::move(stmt));
     }
@@ -299,9 +330,12 @@ struct Site::Impl {
     for (int i = 0; i < n; ++i) stmt.bind(i + 1, params[static_cast<std::size_t>(i)]);
   }
 
-  void runStatement(sql::Stmt& stmt, QueryResult& out) {
-    StatementInfo info = classifyStatement(sqlite3_sql(stmt.raw()));
+  // How classifyStatement() sees a kept statement: only data statements are kept.
+  static inline const StatementInfo kDataStatement{StatementKind::kOther, {}};
+
+  void runStatement(sql::Stmt& stmt, const StatementInfo& info, QueryResult& out) {
     bool inTxn = state.db.inTransaction();
+    if (!inTxn) triggersChecked = false;  // the last transaction has ended
     bool ends = inTxn && (info.kind == StatementKind::kCommit ||
                           (info.kind == StatementKind::kRelease && savepoints.releaseCommits(info.savepoint)));
     bool wrap = !inTxn && info.kind == StatementKind::kOther && !sqlite3_stmt_readonly(stmt.raw());
@@ -446,7 +480,7 @@ struct Site::Impl {
   // connection's triggers on iff the schema has triggers of its own (a change of the setting
   // expires prepared statements, so they are recompiled with or without them).
   void syncTriggers() {
-    if (applying) return;
+    if (applying || triggersChecked) return;
     auto& version = state.db.cached("PRAGMA schema_version");
     version.step();
     std::int64_t now = version.int64(0);
@@ -462,6 +496,7 @@ struct Site::Impl {
     tempTriggersChanged = false;
     if (found != userTriggers) setTriggers(found);
     userTriggers = found;
+    triggersChecked = !schemaStatementPrepared;  // else the statement about to run may change it
   }
 };
 

@@ -214,7 +214,9 @@ std::optional<Stmt> StmtCache::take(std::string_view sql) {
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     if (it->first != sql) continue;
     Stmt stmt = std::move(it->second);
-    entries_.erase(it);
+    // A statement that fails is not given back, so spare nodes could pile up: keep a few.
+    if (spare_.size() < capacity_) spare_.splice(spare_.begin(), entries_, it);
+    else entries_.erase(it);
     return stmt;
   }
   return std::nullopt;
@@ -222,7 +224,13 @@ std::optional<Stmt> StmtCache::take(std::string_view sql) {
 
 void StmtCache::give(std::string_view sql, Stmt stmt) {
   stmt.reset();
-  entries_.emplace_front(std::string(sql), std::move(stmt));
+  if (spare_.empty()) {
+    entries_.emplace_front(std::string(sql), std::move(stmt));
+  } else {
+    entries_.splice(entries_.begin(), spare_, spare_.begin());
+    entries_.front().first.assign(sql);
+    entries_.front().second = std::move(stmt);
+  }
   if (entries_.size() > capacity_) entries_.pop_back();
 }
 

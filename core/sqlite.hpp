@@ -111,8 +111,12 @@ class StmtCache {
   void give(std::string_view sql, Stmt stmt);
 
  private:
+  using Entry = std::pair<std::string, Stmt>;
   std::size_t capacity_;
-  std::list<std::pair<std::string, Stmt>> entries_;  // the most recently given first
+  std::list<Entry> entries_;  // the most recently given first
+  // Nodes whose statement is out (taken): give() puts a statement back in one, so running the
+  // same statement again and again allocates nothing.
+  std::list<Entry> spare_;
 };
 
 // The first line of an SQLite error message, for a one-line user error.

@@ -123,6 +123,50 @@ TEST_CASE("a trigger another connection creates fires on the site's next write",
   CHECK(test::queryInt(s, "SELECT count(*) FROM audit") == 1);
 }
 
+// Within a transaction a site checks for triggers once, at its first write: these prove that
+// what changes the schema in between makes it check again.
+TEST_CASE("in one transaction, a trigger created between kept writes fires, and stops when dropped",
+          "[core][capture][trigger][statements]") {
+  test::ClusterOptions o;
+  o.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b); CREATE TABLE audit(id INTEGER PRIMARY KEY, note);";
+  o.tracked = {"t", "audit"};
+  Cluster c(1, o);
+  Site& s = c[0];
+  captureOne(s, "INSERT INTO t VALUES (1, 'x', 0)");
+  auto update = [&](std::int64_t b) { REQUIRE_OK(s.exec("UPDATE t SET b = ?1 WHERE id = 1", {Int(b)})); };
+  execOk(s, "BEGIN");
+  update(1);
+  execOk(s, "CREATE TRIGGER t_audit AFTER UPDATE ON t BEGIN INSERT INTO audit(note) VALUES (new.b); END");
+  update(2);
+  update(3);
+  execOk(s, "DROP TRIGGER t_audit");
+  update(4);
+  execOk(s, "COMMIT");
+  CHECK(test::queryInt(s, "SELECT count(*) FROM audit") == 2);
+  CHECK(test::queryInt(s, "SELECT sum(note) FROM audit") == 5);
+}
+
+TEST_CASE("a trigger that ROLLBACK TO brings back fires on the next write in the transaction",
+          "[core][capture][trigger][statements]") {
+  test::ClusterOptions o;
+  o.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b); CREATE TABLE audit(id INTEGER PRIMARY KEY, note);";
+  o.tracked = {"t", "audit"};
+  Cluster c(1, o);
+  Site& s = c[0];
+  captureOne(s, "INSERT INTO t VALUES (1, 'x', 0)");
+  execOk(s, "CREATE TRIGGER t_audit AFTER UPDATE ON t BEGIN INSERT INTO audit(note) VALUES (new.b); END");
+  auto update = [&](std::int64_t b) { REQUIRE_OK(s.exec("UPDATE t SET b = ?1 WHERE id = 1", {Int(b)})); };
+  execOk(s, "BEGIN");
+  execOk(s, "SAVEPOINT before_drop");
+  execOk(s, "DROP TRIGGER t_audit");
+  update(1);  // no trigger: the site turns triggers off
+  execOk(s, "ROLLBACK TO before_drop");
+  update(2);
+  execOk(s, "COMMIT");
+  CHECK(test::queryInt(s, "SELECT count(*) FROM audit") == 1);
+  CHECK(test::queryInt(s, "SELECT sum(note) FROM audit") == 2);
+}
+
 TEST_CASE("an image arena keeps every image intact, in place or moved, across clears", "[core][capture][images]") {
   std::mt19937 rng(7);
   ImageArena arena;
