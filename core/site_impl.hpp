@@ -481,6 +481,7 @@ struct Site::Impl {
   // expires prepared statements, so they are recompiled with or without them).
   void syncTriggers() {
     if (applying || triggersChecked) return;
+    triggersChecked = !schemaStatementPrepared;  // else the statement about to run may change it
     auto& version = state.db.cached("PRAGMA schema_version");
     version.step();
     std::int64_t now = version.int64(0);
@@ -496,7 +497,6 @@ struct Site::Impl {
     tempTriggersChanged = false;
     if (found != userTriggers) setTriggers(found);
     userTriggers = found;
-    triggersChecked = !schemaStatementPrepared;  // else the statement about to run may change it
   }
 };
 
