@@ -199,7 +199,7 @@ struct Site::Impl {
       return SQLITE_DENY;
     }
     if (action == SQLITE_CREATE_TEMP_TRIGGER || action == SQLITE_DROP_TEMP_TRIGGER) impl->tempTriggersChanged = true;
-    if (mayChangeSchema(action, a)) {
+    if (mayChangeSchema(action, a, b)) {
       impl->triggersChecked = false;
       impl->schemaStatementPrepared = true;
     }
@@ -210,10 +210,12 @@ struct Site::Impl {
     return SQLITE_OK;
   }
 
-  // Anything but reading, calling functions, transaction control and writing rows of a table
-  // other than SQLite's schema tables. ROLLBACK TO may undo a CREATE or DROP.
-  static bool mayChangeSchema(int action, const char* arg) {
+  // Anything but reading, calling functions, transaction control, reading a pragma and writing
+  // rows of a table other than SQLite's schema tables. ROLLBACK TO may undo a CREATE or DROP.
+  static bool mayChangeSchema(int action, const char* arg, const char* arg2) {
     switch (action) {
+      case SQLITE_PRAGMA:  // arg: its name, arg2: the value it is set to, if any
+        return arg2 != nullptr;
       case SQLITE_READ:
       case SQLITE_SELECT:
       case SQLITE_FUNCTION:
