@@ -30,6 +30,14 @@ using test::execOk;
 using test::findRow;
 using test::Int;
 
+// A tracked table t(id, a, b) and a tracked table audit(id, note) for triggers to write to.
+test::ClusterOptions auditedSchema() {
+  test::ClusterOptions o;
+  o.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b); CREATE TABLE audit(id INTEGER PRIMARY KEY, note);";
+  o.tracked = {"t", "audit"};
+  return o;
+}
+
 }  // namespace
 
 TEST_CASE("changes a trigger's RAISE(ABORT) undid mid-statement are not captured", "[core][capture][images]") {
@@ -85,10 +93,7 @@ TEST_CASE("a row changed, then restored by ROLLBACK TO, then changed again recor
 
 TEST_CASE("a trigger created after writes fires on the site's own connection, and stops when dropped",
           "[core][capture][trigger][guard]") {
-  test::ClusterOptions o;
-  o.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b); CREATE TABLE audit(id INTEGER PRIMARY KEY, note);";
-  o.tracked = {"t", "audit"};
-  Cluster c(1, o);
+  Cluster c(1, auditedSchema());
   Site& s = c[0];
   captureOne(s, "INSERT INTO t VALUES (1, 'x', 1)");
   execOk(s, "CREATE TRIGGER t_audit AFTER UPDATE ON t BEGIN INSERT INTO audit VALUES (new.id, new.a); END");
@@ -124,23 +129,30 @@ TEST_CASE("a trigger another connection creates fires on the site's next write",
 }
 
 // Within a transaction a site checks for triggers once, at its first write: these prove that
-// what changes the schema in between makes it check again.
+// what changes the schema in between makes it check again. Row 1 of t is updated by one kept
+// statement; the trigger logs each new b in audit.
+namespace {
+struct KeptUpdates {
+  static constexpr const char* kAuditTrigger =
+      "CREATE TRIGGER t_audit AFTER UPDATE ON t BEGIN INSERT INTO audit(note) VALUES (new.b); END";
+  KeptUpdates() { captureOne(s, "INSERT INTO t VALUES (1, 'x', 0)"); }
+  void update(std::int64_t b) { REQUIRE_OK(s.exec("UPDATE t SET b = ?1 WHERE id = 1", {Int(b)})); }
+  Cluster c{1, auditedSchema()};
+  Site& s = c[0];
+};
+}  // namespace
+
 TEST_CASE("in one transaction, a trigger created between kept writes fires, and stops when dropped",
           "[core][capture][trigger][statements]") {
-  test::ClusterOptions o;
-  o.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b); CREATE TABLE audit(id INTEGER PRIMARY KEY, note);";
-  o.tracked = {"t", "audit"};
-  Cluster c(1, o);
-  Site& s = c[0];
-  captureOne(s, "INSERT INTO t VALUES (1, 'x', 0)");
-  auto update = [&](std::int64_t b) { REQUIRE_OK(s.exec("UPDATE t SET b = ?1 WHERE id = 1", {Int(b)})); };
+  KeptUpdates site;
+  Site& s = site.s;
   execOk(s, "BEGIN");
-  update(1);
-  execOk(s, "CREATE TRIGGER t_audit AFTER UPDATE ON t BEGIN INSERT INTO audit(note) VALUES (new.b); END");
-  update(2);
-  update(3);
+  site.update(1);
+  execOk(s, KeptUpdates::kAuditTrigger);
+  site.update(2);
+  site.update(3);
   execOk(s, "DROP TRIGGER t_audit");
-  update(4);
+  site.update(4);
   execOk(s, "COMMIT");
   CHECK(test::queryInt(s, "SELECT count(*) FROM audit") == 2);
   CHECK(test::queryInt(s, "SELECT sum(note) FROM audit") == 5);
@@ -148,20 +160,15 @@ TEST_CASE("in one transaction, a trigger created between kept writes fires, and 
 
 TEST_CASE("a trigger that ROLLBACK TO brings back fires on the next write in the transaction",
           "[core][capture][trigger][statements]") {
-  test::ClusterOptions o;
-  o.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b); CREATE TABLE audit(id INTEGER PRIMARY KEY, note);";
-  o.tracked = {"t", "audit"};
-  Cluster c(1, o);
-  Site& s = c[0];
-  captureOne(s, "INSERT INTO t VALUES (1, 'x', 0)");
-  execOk(s, "CREATE TRIGGER t_audit AFTER UPDATE ON t BEGIN INSERT INTO audit(note) VALUES (new.b); END");
-  auto update = [&](std::int64_t b) { REQUIRE_OK(s.exec("UPDATE t SET b = ?1 WHERE id = 1", {Int(b)})); };
+  KeptUpdates site;
+  Site& s = site.s;
+  execOk(s, KeptUpdates::kAuditTrigger);
   execOk(s, "BEGIN");
   execOk(s, "SAVEPOINT before_drop");
   execOk(s, "DROP TRIGGER t_audit");
-  update(1);  // no trigger: the site turns triggers off
+  site.update(1);  // no trigger: the site turns triggers off
   execOk(s, "ROLLBACK TO before_drop");
-  update(2);
+  site.update(2);
   execOk(s, "COMMIT");
   CHECK(test::queryInt(s, "SELECT count(*) FROM audit") == 1);
   CHECK(test::queryInt(s, "SELECT sum(note) FROM audit") == 2);
