@@ -11,11 +11,14 @@
 //       again, the site is given the same text through Site::exec with new parameters),
 // alternating plain and tracked runs and keeping the best of R repetitions of each. Before each
 // phase the WAL is checkpointed, in both, so a phase does not pay for the previous one's pages.
-// For reference, four more runs: one captures with SQLite's session extension what a
+// For reference, five more runs: one captures with SQLite's session extension what a
 // session-based replicator must (each transaction's changeset, stored in a log table in that
 // transaction); one reads both images of every changed row in a preupdate hook, keeps the
 // changed columns' values in a buffer and stores the buffer in the log before commit, the least
-// any capture of row images that commits with the data costs; one only appends a 16-byte row to
+// any capture of row images that commits with the data costs; one gets the same images without
+// reading them in the hook (it keeps only the touched rowids, then before the commit reads the
+// old values through a second connection, which still sees the state before the transaction,
+// and the new ones through the writer); one only appends a 16-byte row to
 // a log table in each transaction, the least any capture that commits with the data writes; one
 // writes that log row and a metadata row per changed row, what a design with per-row metadata
 // writes at least (parley writes that for updates; a bulk insert's run of fresh rowids shares
@@ -234,6 +237,106 @@ Timings runHookLog(const Options& o) {
   });
 }
 
+// What a capture costs that does not read row images in the hook: the hook keeps only the
+// touched rowids; before the commit, the old values are read from the file by a second
+// connection (in WAL mode a reader sees the last committed state, the state before this
+// transaction, because the writer holds the write lock until its COMMIT) and the new ones by
+// the writer, a run of consecutive rowids with one range scan on each; the changed columns are
+// kept as "row images + log" keeps them, and stored in the log.
+struct SnapshotDiff {
+  std::vector<sqlite3_int64> touched;
+  ImageLog log;
+  sqlite3* reader = nullptr;
+  sqlite3_stmt* before = nullptr;
+  sqlite3_stmt* after = nullptr;
+
+  ~SnapshotDiff() {
+    sqlite3_finalize(before);
+    sqlite3_finalize(after);
+    sqlite3_close(reader);
+  }
+
+  static void onPreupdate(void* ctx, sqlite3*, int op, const char*, const char* table, sqlite3_int64 oldRowid,
+                          sqlite3_int64 newRowid) {
+    if (std::strcmp(table, "t") != 0) return;
+    auto* self = static_cast<SnapshotDiff*>(ctx);
+    if (op != SQLITE_INSERT) self->touched.push_back(oldRowid);
+    if (op != SQLITE_DELETE && (op == SQLITE_INSERT || newRowid != oldRowid)) self->touched.push_back(newRowid);
+  }
+
+  void open(sqlite3* writer) {
+    const char* path = sqlite3_db_filename(writer, "main");
+    if (sqlite3_open_v2(path, &reader, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) bench::fail("open the reader failed");
+    sqlite3_exec(reader, "PRAGMA cache_size = -65536", nullptr, nullptr, nullptr);
+    const char* sql = "SELECT id, a, b FROM t WHERE id BETWEEN ?1 AND ?2";
+    if (sqlite3_prepare_v2(reader, sql, -1, &before, nullptr) != SQLITE_OK ||
+        sqlite3_prepare_v2(writer, sql, -1, &after, nullptr) != SQLITE_OK)
+      bench::fail("prepare the range scans failed");
+  }
+
+  // Steps `stmt` to the row `id`, if it has it; the statements walk rowids in order.
+  static bool seek(sqlite3_stmt* stmt, bool& more, sqlite3_int64 id) {
+    while (more && sqlite3_column_int64(stmt, 0) < id) more = sqlite3_step(stmt) == SQLITE_ROW;
+    return more && sqlite3_column_int64(stmt, 0) == id;
+  }
+
+  // Fills `log` with the changed columns of every touched row, old values from the reader.
+  void diff() {
+    log.bytes.clear();
+    std::sort(touched.begin(), touched.end());
+    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+    if (sqlite3_exec(reader, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) bench::fail("reader BEGIN failed");
+    for (std::size_t i = 0; i < touched.size();) {
+      std::size_t j = i + 1;
+      while (j < touched.size() && touched[j] == touched[j - 1] + 1) ++j;
+      for (auto* stmt : {before, after}) {
+        sqlite3_bind_int64(stmt, 1, touched[i]);
+        sqlite3_bind_int64(stmt, 2, touched[j - 1]);
+      }
+      bool moreBefore = sqlite3_step(before) == SQLITE_ROW, moreAfter = sqlite3_step(after) == SQLITE_ROW;
+      for (std::size_t k = i; k < j; ++k) {
+        bool old = seek(before, moreBefore, touched[k]), now = seek(after, moreAfter, touched[k]);
+        log.raw(touched[k]);
+        for (int c = 1; c < 3; ++c) {
+          sqlite3_value* b = old ? sqlite3_column_value(before, c) : nullptr;
+          sqlite3_value* a = now ? sqlite3_column_value(after, c) : nullptr;
+          if (b && a && ImageLog::same(b, a)) continue;
+          log.raw(c);
+          log.value(b);
+          log.value(a);
+        }
+      }
+      sqlite3_reset(before);
+      sqlite3_reset(after);
+      i = j;
+    }
+    sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr);
+    touched.clear();
+  }
+};
+
+Timings runSnapshotDiff(const Options& o) {
+  auto diff = std::make_shared<SnapshotDiff>();
+  return runOnPlain(o, "snapshot", true, [diff](bench::PlainDb& db) -> Exec {
+    sqlite3_preupdate_hook(db.handle(), &SnapshotDiff::onPreupdate, diff.get());
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db.handle(), "INSERT INTO log(body) VALUES (?1)", -1, &raw, nullptr) != SQLITE_OK)
+      bench::fail("prepare the log insert failed");
+    std::shared_ptr<sqlite3_stmt> append(raw, sqlite3_finalize);
+    return [&db, append, diff](const std::string& sql) {
+      if (!diff->reader) diff->open(db.handle());
+      db.exec("BEGIN");
+      db.exec(sql);
+      if (diff->reader) diff->diff();
+      auto& bytes = diff->log.bytes;
+      sqlite3_bind_blob(append.get(), 1, bytes.data(), static_cast<int>(bytes.size()), SQLITE_STATIC);
+      if (sqlite3_step(append.get()) != SQLITE_DONE) bench::fail("the log insert failed");
+      sqlite3_reset(append.get());
+      db.exec("COMMIT");
+    };
+  });
+}
+
 // Plain SQLite plus one 16-byte row appended to the log in each transaction.
 Timings runLogRow(const Options& o) {
   return runOnPlain(o, "logrow", true, [](bench::PlainDb& db) -> Exec {
@@ -272,17 +375,18 @@ Timings best(const Timings& a, const Timings& b) {
 }
 
 struct Run {
-  Timings plain, tracked, session, hookLog, logRow, metaRows;
+  Timings plain, tracked, session, hookLog, snapshotDiff, logRow, metaRows;
 };
 
 void row(const std::string& figure, const std::string& name, double target, double Timings::*phase, const Run& r,
          double n) {
   double plain = r.plain.*phase, tracked = r.tracked.*phase, session = r.session.*phase,
-         hookLog = r.hookLog.*phase, logRow = r.logRow.*phase, metaRows = r.metaRows.*phase;
+         hookLog = r.hookLog.*phase, snapshotDiff = r.snapshotDiff.*phase, logRow = r.logRow.*phase, metaRows = r.metaRows.*phase;
   double ratio = tracked / plain;
-  std::printf("| %s | %s | %.3f s (%s) | %.3f s (%s) | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx |\n", figure.c_str(),
-              name.c_str(), plain, bench::rate(n / plain).c_str(), tracked, bench::rate(n / tracked).c_str(), ratio,
-              session / plain, hookLog / plain, logRow / plain, metaRows / plain);
+  std::printf("| %s | %s | %.3f s (%s) | %.3f s (%s) | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx |\n",
+              figure.c_str(), name.c_str(), plain, bench::rate(n / plain).c_str(), tracked,
+              bench::rate(n / tracked).c_str(), ratio, session / plain, hookLog / plain, snapshotDiff / plain,
+              logRow / plain, metaRows / plain);
   bench::summary(fmt::format("{} capture: {}", figure, name), fmt::format("<= {:.1f}x plain", target),
                  fmt::format("{:.2f}x ({} vs {})", ratio, bench::rate(n / tracked), bench::rate(n / plain)),
                  ratio <= target);
@@ -308,12 +412,13 @@ int main(int argc, char** argv) {
     run.tracked = best(run.tracked, runTracked(o));
     run.session = best(run.session, runSession(o));
     run.hookLog = best(run.hookLog, runHookLog(o));
+    run.snapshotDiff = best(run.snapshotDiff, runSnapshotDiff(o));
     run.logRow = best(run.logRow, runLogRow(o));
     run.metaRows = best(run.metaRows, runMetaRows(o));
   }
   std::printf("| figure | workload | plain SQLite | tracked | tracked / plain | session extension + log / plain "
-              "| row images + log / plain | log row / plain | metadata rows + log row / plain |\n"
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+              "| row images + log / plain | rowids + snapshot diff + log / plain | log row / plain "
+              "| metadata rows + log row / plain |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   row("1a", fmt::format("UPDATE {} rows, one transaction", o.rows), 1.5, &Timings::update, run, o.rows);
   row("1a'", fmt::format("the first UPDATE of the {} rows after their INSERT", o.rows), 1.5, &Timings::firstUpdate, run,
       o.rows);
@@ -336,11 +441,15 @@ int main(int argc, char** argv) {
     std::printf("| %s | %s %lld rows, one transaction | %.0f MB | %.0f MB | %.0f MB | %.0f MB |\n", figure, name,
                 static_cast<long long>(o.rows), run.plain.*mb, run.tracked.*mb, run.session.*mb, run.hookLog.*mb);
   std::printf("\nBest of %lld alternating runs each; files in WAL mode, synchronous=NORMAL, a 64 MB page cache. "
-              "For reference, four more plain SQLite runs: \"session extension + log\" records each transaction's changes with sqlite3session "
+              "For reference, five more plain SQLite runs: \"session extension + log\" records each transaction's changes with sqlite3session "
               "and stores the changeset in a log table before it commits (no causal metadata); \"row images + log\" "
               "reads both images of every changed row in a preupdate hook, keeps the rowid and the changed columns' "
               "before and after values in a buffer and stores the buffer in the log before it commits (no lookups, "
-              "no metadata: the least a capture of row images costs); \"log row\" "
+              "no metadata: the least a capture of row images costs); \"rowids + snapshot diff + log\" keeps only "
+              "the touched rowids in the hook and, before the commit, reads the rows' old values through a second "
+              "connection (in WAL mode it still sees the state before the transaction) and their new values through "
+              "the writer, a run of rowids with one range scan each, then logs the changed columns as the row-image "
+              "run does; \"log row\" "
               "only appends a 16-byte row to a log table in each transaction; \"metadata rows + log row\" writes, "
               "besides, a 46-byte row for each changed row in a metadata table (what a design with per-row "
               "metadata writes, without capturing anything; parley writes that for updates, and one row for a "
