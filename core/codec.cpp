@@ -10,11 +10,6 @@ namespace {
 constexpr std::uint64_t kMaxRowValues = 32768;
 constexpr std::uint64_t kSmall = 31;  // compact values: operands 1..31 of the tag byte
 
-std::uint64_t zigzag(std::int64_t v) {
-  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
-}
-std::int64_t unzigzag(std::uint64_t u) { return static_cast<std::int64_t>((u >> 1) ^ (~(u & 1) + 1)); }
-
 // Writer and RawWriter write values and rows alike: tag byte, then the payload.
 template <class W>
 void writeValue(W& w, const Value& v) {
@@ -49,8 +44,7 @@ void writeRow(W& w, const Row& r) {
 
 }  // namespace
 
-void Writer::varint(std::uint64_t v) {
-  if (v < 0x80) return out_.push_back(static_cast<char>(v));
+void Writer::longVarint(std::uint64_t v) {
   char buf[10];
   std::size_t n = 0;
   while (v >= 0x80) {
@@ -60,8 +54,6 @@ void Writer::varint(std::uint64_t v) {
   buf[n++] = static_cast<char>(v);
   out_.append(buf, n);
 }
-
-void Writer::signedVarint(std::int64_t v) { varint(zigzag(v)); }
 
 void Writer::bytes(std::string_view b) {
   varint(b.size());
@@ -135,13 +127,9 @@ std::size_t RawWriter::rowBound(const Row& r) {
   return n;
 }
 
-std::uint64_t Reader::varint() {
+std::uint64_t Reader::longVarint() {
   const auto* p = reinterpret_cast<const std::uint8_t*>(in_.data()) + pos_;
   std::size_t left = in_.size() - pos_;
-  if (left > 0 && p[0] < 0x80) {
-    ++pos_;
-    return p[0];
-  }
   if (left >= 10) {  // the longest varint fits: no bounds check per byte
     std::uint64_t v = 0;
     for (std::size_t i = 0; i < 10; ++i) {
@@ -161,13 +149,6 @@ std::uint64_t Reader::varint() {
     if (!(b & 0x80)) return v;
   }
   fail("overlong varint");
-}
-
-std::int64_t Reader::signedVarint() { return unzigzag(varint()); }
-
-std::uint8_t Reader::byte() {
-  if (pos_ >= in_.size()) fail("truncated");
-  return static_cast<std::uint8_t>(in_[pos_++]);
 }
 
 std::string_view Reader::bytes() {

@@ -19,11 +19,21 @@
 
 namespace parley::codec {
 
+// Signed integers as varints: small magnitudes, either sign, take few bytes.
+inline std::uint64_t zigzag(std::int64_t v) {
+  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+inline std::int64_t unzigzag(std::uint64_t u) { return static_cast<std::int64_t>((u >> 1) ^ (~(u & 1) + 1)); }
+
 class Writer {
  public:
   explicit Writer(std::string& out) : out_(out) {}
-  void varint(std::uint64_t v);
-  void signedVarint(std::int64_t v);
+  // The one-byte case inline: most varints of a body or a row image are tags and small counts.
+  void varint(std::uint64_t v) {
+    if (v < 0x80) return out_.push_back(static_cast<char>(v));
+    longVarint(v);
+  }
+  void signedVarint(std::int64_t v) { varint(zigzag(v)); }
   void byte(std::uint8_t b) { out_.push_back(static_cast<char>(b)); }
   void raw(std::string_view b) { out_.append(b); }  // no length prefix
   void bytes(std::string_view b);  // length-prefixed
@@ -33,6 +43,7 @@ class Writer {
   void fixed64(std::uint64_t v);  // little-endian
 
  private:
+  void longVarint(std::uint64_t v);
   std::string& out_;
 };
 
@@ -50,9 +61,7 @@ class RawWriter {
     }
     *p_++ = static_cast<char>(v);
   }
-  void signedVarint(std::int64_t v) {
-    varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
-  }
+  void signedVarint(std::int64_t v) { varint(zigzag(v)); }
   void byte(std::uint8_t b) { *p_++ = static_cast<char>(b); }
   void raw(std::string_view b) {  // no length prefix
     if (b.empty()) return;
@@ -85,9 +94,15 @@ void appendBounded(std::string& out, std::size_t bound, F&& write) {
 class Reader {
  public:
   Reader(std::string_view in, const char* what) : in_(in), what_(what) {}
-  std::uint64_t varint();
-  std::int64_t signedVarint();
-  std::uint8_t byte();
+  std::uint64_t varint() {
+    if (pos_ < in_.size() && static_cast<std::uint8_t>(in_[pos_]) < 0x80) return static_cast<std::uint8_t>(in_[pos_++]);
+    return longVarint();
+  }
+  std::int64_t signedVarint() { return unzigzag(varint()); }
+  std::uint8_t byte() {
+    if (pos_ >= in_.size()) fail("truncated");
+    return static_cast<std::uint8_t>(in_[pos_++]);
+  }
   std::string_view bytes();
   std::string_view raw(std::size_t n);  // exactly n bytes, no length prefix
   Value value();
@@ -103,6 +118,7 @@ class Reader {
   [[noreturn]] void fail(const std::string& problem) const;
 
  private:
+  std::uint64_t longVarint();  // a varint of two bytes or more, or a truncated one
   std::string_view in_;
   std::size_t pos_ = 0;
   const char* what_;
