@@ -272,6 +272,8 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
   Row beforeRow, afterRow;  // each row's images in turn, decoded
   MetaWrites writes(s);
   ranges::Runs runs;  // fresh inserts, in runs of consecutive rowids
+  ranges::Rewrites rewrites;  // ranges whose rows this commit gives the same metadata
+  if (!recordUndo) rewrites.plan(s, touched.rows);
   StoredAfters afters;  // after-images read from the tables, a chunk's at a time
   std::vector<ranges::Runs::Row> fresh;  // those of short runs
   std::vector<store::UndoEntry> undo;
@@ -289,7 +291,11 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
         before = &beforeRow;
       }
       Row* after = afterImage(s, row, touched.afterStale, check, afterRow, afters.take(i, afterRow));
-      if (!diffRow(*row.table, row, before, after, change)) continue;
+      if (!diffRow(*row.table, row, before, after, change)) {
+        if (stored.inRange(i)) rewrites.leave(row, std::nullopt, fresh);  // unchanged: not the range's new blob
+        writes.addFresh(fresh);
+        continue;
+      }
       if (!txn) {
         txn.emplace();
         txn->dot = {s.id, s.vector.get(s.id) + 1};
@@ -304,7 +310,8 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
       PendingRow p{&row, before, stored.blob(i), stored.inRange(i)};
       std::string_view meta = newMeta(s, *local, p, change, *txn, scratch, check);
       if (!p.metaBlob && change.op == RowOp::kInsert && row.rowidKey()) runs.add({row.table, row.rowid, meta}, fresh);
-      else writes.add(*row.table, change.pk, meta, p.metaBlob && !p.inRange, meta.data() != scratch.data());
+      else if (!p.inRange || !rewrites.leave(row, change.op == RowOp::kUpdate ? std::optional(meta) : std::nullopt, fresh))
+        writes.add(*row.table, change.pk, meta, p.metaBlob && !p.inRange, meta.data() != scratch.data());
       writes.addFresh(fresh);
       if (recordUndo)
         undo.push_back({row.table->id, codec::encodeKey(change.pk), owned(p.inRange ? std::nullopt : p.metaBlob),
@@ -318,6 +325,7 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
   runs.finish(s, txn->dot, fresh);
   writes.addFresh(fresh);
   writes.flush();
+  rewrites.finish(s);
   std::string bytes = body->finish();
   if (check) checkBody(header, std::move(kept), bytes);
   store::appendLog(s, *txn, bytes, false, causal::stored(s, txn->dot, txn->context, contextGrew));

@@ -94,4 +94,84 @@ void Runs::finish(SiteState& s, const Dot& dot, std::vector<Row>& perRow) {
   long_.clear();
 }
 
+void Rewrites::plan(SiteState& s, const Chunked<TouchedRow>& rows) {
+  candidates_.clear();
+  last_ = 0;
+  // The touched rowids of each table that has ranges (a commit touches few tables).
+  struct Keys {
+    const TableInfo* table;
+    bool hasRanges;
+    std::vector<std::int64_t> rowids;
+  };
+  std::vector<Keys> tables;
+  Keys* current = nullptr;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const TouchedRow& r = rows[i];
+    if (!r.rowidKey()) continue;
+    if (!current || current->table != r.table) {
+      auto k = std::find_if(tables.begin(), tables.end(), [&](const Keys& x) { return x.table == r.table; });
+      if (k == tables.end()) k = tables.insert(tables.end(), {r.table, maxCovered(s, *r.table).has_value(), {}});
+      current = &*k;
+    }
+    if (current->hasRanges) current->rowids.push_back(r.rowid);
+  }
+  std::sort(tables.begin(), tables.end(), [](const Keys& a, const Keys& b) { return a.table->id < b.table->id; });
+  std::vector<Range> overlap;
+  for (Keys& k : tables) {
+    auto& ids = k.rowids;
+    if (static_cast<std::int64_t>(ids.size()) < kMinRows) continue;
+    if (!std::is_sorted(ids.begin(), ids.end())) std::sort(ids.begin(), ids.end());
+    overlapping(s, *k.table, ids.front(), ids.back(), overlap);
+    for (const Range& r : overlap) {
+      // The rowids are distinct: the range's are all touched iff lo and hi are, hi - lo places apart.
+      auto at = std::lower_bound(ids.begin(), ids.end(), r.lo);
+      auto span = static_cast<std::uint64_t>(r.hi) - static_cast<std::uint64_t>(r.lo);
+      if (at == ids.end() || *at != r.lo || static_cast<std::uint64_t>(ids.end() - at) <= span ||
+          at[static_cast<std::ptrdiff_t>(span)] != r.hi)
+        continue;
+      candidates_.push_back({k.table, r.lo, r.hi, std::nullopt, std::vector<bool>(span + 1), false});
+    }
+  }
+}
+
+Rewrites::Candidate* Rewrites::find(const TouchedRow& row) {
+  auto holds = [&](const Candidate& c) { return c.table == row.table && c.lo <= row.rowid && row.rowid <= c.hi; };
+  if (candidates_.empty()) return nullptr;
+  if (holds(candidates_[last_])) return &candidates_[last_];
+  // The first candidate after the row, in (table id, lo) order; the one before it may hold it.
+  auto after = std::upper_bound(candidates_.begin(), candidates_.end(), row, [](const TouchedRow& r, const Candidate& c) {
+    return r.table->id != c.table->id ? r.table->id < c.table->id : r.rowid < c.lo;
+  });
+  if (after == candidates_.begin() || !holds(*(after - 1))) return nullptr;
+  last_ = static_cast<std::size_t>(after - 1 - candidates_.begin());
+  return &candidates_[last_];
+}
+
+bool Rewrites::leave(const TouchedRow& row, std::optional<std::string_view> meta, std::vector<Runs::Row>& perRow) {
+  Candidate* c = find(row);
+  if (!c || c->failed) return false;
+  if (meta && (!c->meta || *c->meta == *meta)) {
+    if (!c->meta) c->meta.emplace(*meta);
+    c->left[static_cast<std::size_t>(row.rowid - c->lo)] = true;
+    return true;
+  }
+  c->failed = true;
+  if (c->meta)
+    for (std::size_t i = 0; i < c->left.size(); ++i)
+      if (c->left[i]) perRow.push_back({c->table, c->lo + static_cast<std::int64_t>(i), *c->meta});
+  c->left = {};
+  return false;
+}
+
+void Rewrites::finish(SiteState& s) {
+  for (const Candidate& c : candidates_) {
+    if (c.failed || !c.meta) continue;
+    auto& st = s.db.cached("UPDATE parley_ranges SET meta = ?3 WHERE tbl = ?1 AND lo = ?2");
+    st.bind(1, c.table->id).bind(2, c.lo);
+    st.bindBlob(3, *c.meta);
+    st.run();
+  }
+  candidates_.clear();
+}
+
 }  // namespace parley::ranges

@@ -3,13 +3,16 @@
 // A bulk INSERT into a rowid-keyed table gives every new row the same metadata (the commit's
 // dot and stamp on the row and each cell: LocalMeta::freshInsert). Instead of one parley_rows
 // row per inserted row, a run of consecutive rowids that had no metadata at all becomes one
-// row of parley_ranges: (table, lo, hi, the transaction's dot, the blob).
+// row of parley_ranges: (table, lo, hi, the inserting transaction's dot, the blob).
 //
 // A row's metadata is its own parley_rows row if it has one, else the blob of the range that
 // covers it, else none. Ranges never overlap, and when one is made no row in its span has
-// metadata of its own: every later write of a covered row (update, delete, re-insert, local or
-// remote) writes the row's own metadata, which then takes precedence for good. Undoing the
-// inserting transaction (a re-fold) drops its ranges. Only local commits make ranges; the
+// metadata of its own. A later write of a covered row (update, delete, re-insert, local or
+// remote) writes the row's own metadata, which then takes precedence for good, with one
+// exception (Rewrites): a local commit at a site that keeps no undo records, which touches
+// every rowid of a range and gives every row the range covers the same new metadata (a bulk
+// UPDATE of all of them), replaces the range's blob instead. Undoing the inserting
+// transaction (a re-fold) drops its ranges. Only local commits make or rewrite ranges; the
 // change sets and every other site see per-row semantics.
 #pragma once
 
@@ -19,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "capture.hpp"
 #include "catalog.hpp"
 #include "parley/crdt/dot.hpp"
 #include "state.hpp"
@@ -83,6 +87,38 @@ class Runs {
 
   std::vector<Run> open_;  // at most one per table
   std::vector<Run> long_;  // ended runs to write as ranges
+};
+
+// A local commit's rewrites of whole ranges. The rows a range covers that one commit gives the
+// same new metadata, byte for byte, need no metadata rows of their own if the commit touches
+// every rowid of the range: the range's blob becomes that metadata. Rows of the range with
+// metadata of their own keep it (and are written as usual). Only for a commit that records no
+// undo (a site that is not order-sensitive): no re-fold ever undoes it, and the blob it
+// replaces is not kept.
+class Rewrites {
+ public:
+  // Finds the ranges of which `rows` touch every rowid.
+  void plan(SiteState& s, const Chunked<TouchedRow>& rows);
+  // `row`, which a range covers, gets `meta`: its new metadata if the commit updates it, else
+  // nullopt. Returns true if that is left to the range's rewrite. When a range can no longer
+  // be rewritten, the rows it had left so far are appended to `perRow`, to be written one by
+  // one.
+  bool leave(const TouchedRow& row, std::optional<std::string_view> meta, std::vector<Runs::Row>& perRow);
+  // Writes the new blob of each range whose covered rows all got the same metadata.
+  void finish(SiteState& s);
+
+ private:
+  struct Candidate {
+    const TableInfo* table;
+    std::int64_t lo, hi;
+    std::optional<std::string> meta;  // what the rows left so far get
+    std::vector<bool> left;           // by rowid - lo
+    bool failed = false;
+  };
+  Candidate* find(const TouchedRow& row);
+
+  std::vector<Candidate> candidates_;  // by table id, then lo
+  std::size_t last_ = 0;               // the candidate found last
 };
 
 }  // namespace parley::ranges

@@ -1029,4 +1029,139 @@ TEST_CASE(
                        {Int(1800), Txt("zero"), Int(1800)}});
 }
 
+// ---- 7. rewrites: a commit that gives every row of a range the same metadata --------------
+
+namespace {
+
+// The write of `t` to row `id` of t(id, a, b), which writes both a and b, read the row's
+// version `row`, a's `a` and b's `b`.
+void checkCells(const Transaction& t, std::int64_t id, const Dot& row, const Dot& a, const Dot& b) {
+  INFO("row " << id << " of " << t.dot.toString());
+  const RowChange* change = test::findRow(t, "t", key(id));
+  REQUIRE(change != nullptr);
+  CHECK(change->rowBase == Dots{row});
+  const ColumnWrite* wa = test::findColumn(*change, 1);
+  const ColumnWrite* wb = test::findColumn(*change, 2);
+  REQUIRE(wa != nullptr);
+  REQUIRE(wb != nullptr);
+  CHECK(wa->base == Dots{a});
+  CHECK(wb->base == Dots{b});
+}
+
+// A transaction writing a and b of each of `ids`.
+Transaction probe(Site& site, const std::set<std::int64_t>& ids) {
+  std::string list;
+  for (std::int64_t x : ids) list += (list.empty() ? "" : ", ") + std::to_string(x);
+  Transaction t = test::captureOne(site, fmt::format("UPDATE t SET a = 'p' || a, b = b - 1000000 WHERE id IN ({})", list));
+  REQUIRE(t.rows.size() == ids.size());
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("an UPDATE of every row of a range rewrites the range's metadata and adds no metadata rows",
+          "[core][ranges][rewrite][storage]") {
+  Cluster c(2);
+  Site& s = c[0];
+  const std::int64_t id = tableId(s, "t");
+  Transaction bulk = test::captureOne(s, insertRun(1, 5000));
+  Transaction ua = test::captureOne(s, "UPDATE t SET a = a || 'u'");
+  REQUIRE(ua.rows.size() == 5000u);  // the change set still lists every row, with its bases
+  for (std::int64_t x : {1, 2500, 5000}) checkBases(ua, x, bulk.dot, bulk.dot);
+  CHECK(metaRows(s, id) == 0);
+  // Still the inserting transaction's range: undoing that one (a re-fold) drops it.
+  CHECK(execOk(s, fmt::format("SELECT lo, hi, site, seq FROM parley_ranges WHERE tbl = {}", id)).rows ==
+        std::vector<Row>{{Int(1), Int(5000), Int(ownSiteIndex(s)), Int(static_cast<std::int64_t>(bulk.dot.seq))}});
+  Transaction ub = test::captureOne(s, "UPDATE t SET b = b + 1");
+  CHECK(metaRows(s, id) == 0);
+
+  // A later write of any row reads the version each of its cells was given.
+  const std::set<std::int64_t> probed{1, 2, 2500, 4999, 5000};
+  Transaction p = probe(s, probed);
+  for (std::int64_t x : probed) checkCells(p, x, bulk.dot, ua.dot, ub.dot);
+  CHECK(metaRows(s, id) == 5);
+
+  // The rows with metadata of their own keep it; the others share the range's, rewritten again.
+  deliver(s, c[1]);
+  requireSameContents(s, c[1]);
+  c.clock(0).advance(100);
+  c.clock(1).advance(200);
+  Transaction w0 = test::captureOne(s, "UPDATE t SET a = 'zero'");
+  CHECK(metaRows(s, id) == 5);
+  Transaction w1 = test::captureOne(c[1], "UPDATE t SET a = 'one' WHERE id BETWEEN 1000 AND 1099");
+  auto [at1, at0] = syncPair(s, c[1]);
+  for (const auto* at : {&at0.conflicts, &at1.conflicts}) {
+    INFO("conflicts:\n" << show(shapes(*at)));
+    CHECK(keysOf(*at, ConflictKind::kCell) == closed(1000, 1099));
+    CHECK(at->size() == 100u);
+  }
+  requireSameContents(s, c[1]);
+  CHECK(queryInt(s, "SELECT count(*) FROM t WHERE a = 'one'") == 100);
+  CHECK(queryInt(s, "SELECT count(*) FROM t WHERE a = 'zero'") == 4900);
+  CHECK(metaRows(s, id) == 105);  // the remote writes are per row
+  Transaction after = probe(s, {1, 999, 1000, 5000});
+  checkCells(after, 1, bulk.dot, w0.dot, p.dot);
+  checkCells(after, 999, bulk.dot, w0.dot, ub.dot);
+  checkCells(after, 1000, bulk.dot, w1.dot, ub.dot);
+  checkCells(after, 5000, bulk.dot, w0.dot, p.dot);
+}
+
+TEST_CASE("a commit that cannot rewrite a range gives each row it changed metadata of its own",
+          "[core][ranges][rewrite]") {
+  struct Shape {
+    std::int64_t rows, odd;  // the range is rows 1..rows; `odd` is the row that differs
+  };
+  // 70,000 rows span two of the commit's chunks (65,536 rows each).
+  const Shape shape = GENERATE(values<Shape>({{5000, 1}, {5000, 2500}, {5000, 5000}, {70000, 69000}}));
+  enum Kind { kUnchanged, kMoreColumns, kDeleted, kUntouched };  // what row `odd` does
+  const Kind kind = GENERATE(kUnchanged, kMoreColumns, kDeleted, kUntouched);
+  const std::int64_t k = shape.odd;
+  const std::string sql[] = {
+      fmt::format("UPDATE t SET a = CASE WHEN id = {} THEN a ELSE a || 'u' END", k),
+      fmt::format("UPDATE t SET a = a || 'u', b = CASE WHEN id = {} THEN -b ELSE b END", k),
+      fmt::format("BEGIN; UPDATE t SET a = a || 'u'; DELETE FROM t WHERE id = {}; COMMIT", k),
+      fmt::format("UPDATE t SET a = a || 'u' WHERE id <> {}", k),
+  };
+  INFO(shape.rows << " rows, " << sql[kind]);
+  Cluster c(2);
+  Site& s = c[0];
+  const std::int64_t id = tableId(s, "t");
+  Transaction bulk = test::captureOne(s, insertRun(1, shape.rows));
+  Transaction u = test::captureOne(s, sql[kind]);
+  const bool oddKept = kind == kUnchanged || kind == kUntouched;
+  CHECK(metaRows(s, id) == shape.rows - (oddKept ? 1 : 0));
+  CHECK(rangeRows(s, id) == 1);
+
+  std::set<std::int64_t> probed;
+  for (std::int64_t x : {std::int64_t{1}, k - 1, k, k + 1, shape.rows})
+    if (x >= 1 && x <= shape.rows && !(kind == kDeleted && x == k)) probed.insert(x);
+  Transaction p = probe(s, probed);
+  for (std::int64_t x : probed) {
+    const Dot& a = oddKept && x == k ? bulk.dot : u.dot;
+    const Dot& b = kind == kMoreColumns && x == k ? u.dot : bulk.dot;
+    checkCells(p, x, bulk.dot, a, b);
+  }
+  deliver(s, c[1]);
+  requireSameContents(s, c[1]);
+}
+
+TEST_CASE("at an order-sensitive site an UPDATE of every row of a range writes a metadata row each",
+          "[core][ranges][rewrite]") {
+  ClusterOptions o;
+  o.resolvers = resolvers::standard();
+  const std::string b = GENERATE(as<std::string>{}, "merge", "fww");
+  INFO("b: " << b);
+  TableConfig config;
+  config.overrides["b"] = b;
+  o.config = config;
+  Cluster c(2, o);
+  Site& s = c[0];
+  const std::int64_t id = tableId(s, "t");
+  Transaction bulk = test::captureOne(s, insertRun(1, 1000));
+  Transaction u = test::captureOne(s, "UPDATE t SET a = a || 'u'");
+  CHECK(metaRows(s, id) == 1000);
+  Transaction p = probe(s, {1, 1000});
+  for (std::int64_t x : {1, 1000}) checkCells(p, x, bulk.dot, u.dot, bulk.dot);
+}
+
 }  // namespace parley::test
