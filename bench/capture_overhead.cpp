@@ -1,9 +1,11 @@
 // capture_overhead (figure 1): the cost of change capture, tracked site vs plain SQLite, side by side.
 //
 // Both databases are files in WAL mode with synchronous=NORMAL and a 64 MB page cache. Measures
-//   (a) one UPDATE of N rows in one transaction (the second one after the INSERT: at a site,
-//       each row then has a metadata row of its own; the first, whose rows' metadata is still
-//       the INSERT's range, is reported too),
+//   (a) one UPDATE of N rows in one transaction: the second one after the INSERT (at a site,
+//       the rows' metadata is still one range, the INSERT's, which each UPDATE of all its rows
+//       rewrites), the first one (a'), and one (a'') after every row was given metadata of its
+//       own (by two UPDATEs, of the even rows then the odd ones: at a site, one metadata row
+//       per row, as after scattered writes),
 //   (b) K single-row UPDATE transactions,
 //   (c) a bulk INSERT of N rows in one transaction,
 //   (d) S single-row UPDATE statements with parameters in one transaction (what an application
@@ -21,8 +23,8 @@
 // and the new ones through the writer); one only appends a 16-byte row to
 // a log table in each transaction, the least any capture that commits with the data writes; one
 // writes that log row and a metadata row per changed row, what a design with per-row metadata
-// writes at least (parley writes that for updates; a bulk insert's run of fresh rowids shares
-// one range row).
+// writes at least (parley writes that for updates of rows with metadata of their own; a bulk
+// insert's run of fresh rowids shares one range row, which an update of all of them rewrites).
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -40,8 +42,8 @@ struct Options {
 };
 
 struct Timings {
-  double update = 1e9, single = 1e9, insert = 1e9, firstUpdate = 1e9, statements = 1e9;
-  double updateMb = 1e9, insertMb = 1e9;  // memory the transaction added at its peak
+  double update = 1e9, single = 1e9, insert = 1e9, firstUpdate = 1e9, ownUpdate = 1e9, statements = 1e9;
+  double updateMb = 1e9, ownUpdateMb = 1e9, insertMb = 1e9;  // memory the transaction added at its peak
 };
 
 // Empties the WAL into the database file, from a connection of its own, so that no timed phase
@@ -75,6 +77,14 @@ Timings workload(const Exec& setup, const Exec& txn, const std::string& path, co
     bench::MemoryGrowth memory;
     t.update = bench::seconds([&] { txn("UPDATE t SET a = a + 1"); });
     t.updateMb = memory.mb();
+  }
+  txn("UPDATE t SET a = a + 1 WHERE id % 2 = 0");
+  txn("UPDATE t SET a = a + 1 WHERE id % 2 = 1");
+  checkpoint(path);
+  {
+    bench::MemoryGrowth memory;
+    t.ownUpdate = bench::seconds([&] { txn("UPDATE t SET a = a + 1"); });
+    t.ownUpdateMb = memory.mb();
   }
   checkpoint(path);
   t.single = bench::seconds([&] {
@@ -369,8 +379,10 @@ Timings best(const Timings& a, const Timings& b) {
           std::min(a.single, b.single),
           std::min(a.insert, b.insert),
           std::min(a.firstUpdate, b.firstUpdate),
+          std::min(a.ownUpdate, b.ownUpdate),
           std::min(a.statements, b.statements),
           std::min(a.updateMb, b.updateMb),
+          std::min(a.ownUpdateMb, b.ownUpdateMb),
           std::min(a.insertMb, b.insertMb)};
 }
 
@@ -422,6 +434,8 @@ int main(int argc, char** argv) {
   row("1a", fmt::format("UPDATE {} rows, one transaction", o.rows), 1.5, &Timings::update, run, o.rows);
   row("1a'", fmt::format("the first UPDATE of the {} rows after their INSERT", o.rows), 1.5, &Timings::firstUpdate, run,
       o.rows);
+  row("1a''", fmt::format("UPDATE {} rows with a metadata row each, one transaction", o.rows), 1.5,
+      &Timings::ownUpdate, run, o.rows);
   row("1b", fmt::format("{} single-row UPDATE transactions", o.txns), 1.3, &Timings::single, run, o.txns);
   row("1c", fmt::format("INSERT {} rows, one transaction", o.rows), 1.5, &Timings::insert, run, o.rows);
   {
@@ -437,7 +451,8 @@ int main(int argc, char** argv) {
   }
   std::printf("\n| figure | workload | peak memory added: plain SQLite | tracked | session extension + log "
               "| row images + log |\n|---|---|---:|---:|---:|---:|\n");
-  for (auto [figure, name, mb] : {std::tuple{"1a", "UPDATE", &Timings::updateMb}, {"1c", "INSERT", &Timings::insertMb}})
+  for (auto [figure, name, mb] : {std::tuple{"1a", "UPDATE", &Timings::updateMb}, {"1a''", "UPDATE", &Timings::ownUpdateMb},
+                                  {"1c", "INSERT", &Timings::insertMb}})
     std::printf("| %s | %s %lld rows, one transaction | %.0f MB | %.0f MB | %.0f MB | %.0f MB |\n", figure, name,
                 static_cast<long long>(o.rows), run.plain.*mb, run.tracked.*mb, run.session.*mb, run.hookLog.*mb);
   std::printf("\nBest of %lld alternating runs each; files in WAL mode, synchronous=NORMAL, a 64 MB page cache. "
@@ -452,10 +467,11 @@ int main(int argc, char** argv) {
               "run does; \"log row\" "
               "only appends a 16-byte row to a log table in each transaction; \"metadata rows + log row\" writes, "
               "besides, a 46-byte row for each changed row in a metadata table (what a design with per-row "
-              "metadata writes, without capturing anything; parley writes that for updates, and one row for a "
-              "bulk insert's run of fresh rowids). 1a is the second UPDATE after the INSERT, when every row has a "
-              "metadata row of its own at the site; 1a' the first, when the rows' metadata is still the INSERT's "
-              "range. Peak memory added: the process's peak resident set during the "
+              "metadata writes, without capturing anything; parley writes that for updates of rows with metadata of "
+              "their own, and one row for a bulk insert's run of fresh rowids). 1a is the second UPDATE after the INSERT and 1a' the first: at the site "
+              "the rows' metadata is one range, the INSERT's, whose blob each UPDATE of all its rows rewrites (no "
+              "metadata row per row); 1a'' an UPDATE of rows that each have a metadata row of their own (given by "
+              "two UPDATEs, of the even rows then the odd ones, run in every database). Peak memory added: the process's peak resident set during the "
               "transaction less its resident set before it (the least of the runs).\n",
               static_cast<long long>(o.reps));
   return 0;
