@@ -291,11 +291,7 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
         before = &beforeRow;
       }
       Row* after = afterImage(s, row, touched.afterStale, check, afterRow, afters.take(i, afterRow));
-      if (!diffRow(*row.table, row, before, after, change)) {
-        if (stored.inRange(i)) rewrites.leave(row, std::nullopt, fresh);  // unchanged: not the range's new blob
-        writes.addFresh(fresh);
-        continue;
-      }
+      if (!diffRow(*row.table, row, before, after, change)) continue;
       if (!txn) {
         txn.emplace();
         txn->dot = {s.id, s.vector.get(s.id) + 1};
@@ -310,7 +306,7 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
       PendingRow p{&row, before, stored.blob(i), stored.inRange(i)};
       std::string_view meta = newMeta(s, *local, p, change, *txn, scratch, check);
       if (!p.metaBlob && change.op == RowOp::kInsert && row.rowidKey()) runs.add({row.table, row.rowid, meta}, fresh);
-      else if (!p.inRange || !rewrites.leave(row, change.op == RowOp::kUpdate ? std::optional(meta) : std::nullopt, fresh))
+      else if (!rewrites.leave(row, p.inRange, change.op == RowOp::kUpdate ? std::optional(meta) : std::nullopt))
         writes.add(*row.table, change.pk, meta, p.metaBlob && !p.inRange, meta.data() != scratch.data());
       writes.addFresh(fresh);
       if (recordUndo)
@@ -323,9 +319,9 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
   }
   if (!txn) return std::nullopt;
   runs.finish(s, txn->dot, fresh);
+  rewrites.finish(s, fresh);
   writes.addFresh(fresh);
   writes.flush();
-  rewrites.finish(s);
   std::string bytes = body->finish();
   if (check) checkBody(header, std::move(kept), bytes);
   store::appendLog(s, *txn, bytes, false, causal::stored(s, txn->dot, txn->context, contextGrew));

@@ -122,56 +122,96 @@ void Rewrites::plan(SiteState& s, const Chunked<TouchedRow>& rows) {
     if (static_cast<std::int64_t>(ids.size()) < kMinRows) continue;
     if (!std::is_sorted(ids.begin(), ids.end())) std::sort(ids.begin(), ids.end());
     overlapping(s, *k.table, ids.front(), ids.back(), overlap);
-    for (const Range& r : overlap) {
-      // The rowids are distinct: the range's are all touched iff lo and hi are, hi - lo places apart.
-      auto at = std::lower_bound(ids.begin(), ids.end(), r.lo);
-      auto span = static_cast<std::uint64_t>(r.hi) - static_cast<std::uint64_t>(r.lo);
-      if (at == ids.end() || *at != r.lo || static_cast<std::uint64_t>(ids.end() - at) <= span ||
-          at[static_cast<std::ptrdiff_t>(span)] != r.hi)
-        continue;
-      candidates_.push_back({k.table, r.lo, r.hi, std::nullopt, std::vector<bool>(span + 1), false});
+    for (Range& r : overlap) {
+      auto from = std::lower_bound(ids.begin(), ids.end(), r.lo);
+      auto to = std::upper_bound(from, ids.end(), r.hi);
+      auto count = static_cast<std::uint64_t>(to - from);  // the rowids are distinct
+      if (count < static_cast<std::uint64_t>(kMinRows)) continue;
+      std::int64_t first = *from, last = *(to - 1);
+      auto width = static_cast<std::uint64_t>(last) - static_cast<std::uint64_t>(first) + 1;
+      if (width / 4 > count) continue;  // too sparse to be worth a state per rowid
+      candidates_.push_back({k.table, std::move(r), first, last, std::nullopt, std::vector<State>(width, kKept)});
     }
   }
 }
 
 Rewrites::Candidate* Rewrites::find(const TouchedRow& row) {
-  auto holds = [&](const Candidate& c) { return c.table == row.table && c.lo <= row.rowid && row.rowid <= c.hi; };
-  if (candidates_.empty()) return nullptr;
+  auto holds = [&](const Candidate& c) { return c.table == row.table && c.first <= row.rowid && row.rowid <= c.last; };
+  if (candidates_.empty() || !row.rowidKey()) return nullptr;
   if (holds(candidates_[last_])) return &candidates_[last_];
-  // The first candidate after the row, in (table id, lo) order; the one before it may hold it.
+  // The first candidate after the row, in (table id, rowid) order; the one before it may hold it.
   auto after = std::upper_bound(candidates_.begin(), candidates_.end(), row, [](const TouchedRow& r, const Candidate& c) {
-    return r.table->id != c.table->id ? r.table->id < c.table->id : r.rowid < c.lo;
+    return r.table->id != c.table->id ? r.table->id < c.table->id : r.rowid < c.first;
   });
   if (after == candidates_.begin() || !holds(*(after - 1))) return nullptr;
   last_ = static_cast<std::size_t>(after - 1 - candidates_.begin());
   return &candidates_[last_];
 }
 
-bool Rewrites::leave(const TouchedRow& row, std::optional<std::string_view> meta, std::vector<Runs::Row>& perRow) {
+bool Rewrites::leave(const TouchedRow& row, bool covered, std::optional<std::string_view> meta) {
   Candidate* c = find(row);
-  if (!c || c->failed) return false;
-  if (meta && (!c->meta || *c->meta == *meta)) {
+  if (!c) return false;
+  State& state = c->rows[static_cast<std::size_t>(row.rowid - c->first)];
+  if (covered && meta && (!c->meta || *c->meta == *meta)) {
     if (!c->meta) c->meta.emplace(*meta);
-    c->left[static_cast<std::size_t>(row.rowid - c->lo)] = true;
+    state = kLeft;
     return true;
   }
-  c->failed = true;
-  if (c->meta)
-    for (std::size_t i = 0; i < c->left.size(); ++i)
-      if (c->left[i]) perRow.push_back({c->table, c->lo + static_cast<std::int64_t>(i), *c->meta});
-  c->left = {};
+  state = kOwn;
   return false;
 }
 
-void Rewrites::finish(SiteState& s) {
+void Rewrites::finish(SiteState& s, std::vector<Runs::Row>& perRow) {
+  std::vector<std::pair<std::int64_t, std::int64_t>> runs;  // of rows left or own, long enough
   for (const Candidate& c : candidates_) {
-    if (c.failed || !c.meta) continue;
-    auto& st = s.db.cached("UPDATE parley_ranges SET meta = ?3 WHERE tbl = ?1 AND lo = ?2");
-    st.bind(1, c.table->id).bind(2, c.lo);
-    st.bindBlob(3, *c.meta);
-    st.run();
+    if (!c.meta) continue;
+    runs.clear();
+    for (std::size_t i = 0; i < c.rows.size();) {
+      if (c.rows[i] == kKept) {
+        ++i;
+        continue;
+      }
+      std::size_t end = i;
+      bool left = false;
+      for (; end < c.rows.size() && c.rows[end] != kKept; ++end) left = left || c.rows[end] == kLeft;
+      if (left && static_cast<std::int64_t>(end - i) >= kMinRows)
+        runs.push_back({c.first + static_cast<std::int64_t>(i), c.first + static_cast<std::int64_t>(end) - 1});
+      else
+        for (std::size_t j = i; j < end; ++j)
+          if (c.rows[j] == kLeft) perRow.push_back({c.table, c.first + static_cast<std::int64_t>(j), *c.meta});
+      i = end;
+    }
+    if (!runs.empty()) split(s, c, runs);
   }
-  candidates_.clear();
+}
+
+void Rewrites::split(SiteState& s, const Candidate& c, const std::vector<std::pair<std::int64_t, std::int64_t>>& runs) {
+  // The pieces of the range, in rowid order: the runs with the new blob, the gaps with the old.
+  struct Piece {
+    std::int64_t lo, hi;
+    std::string_view meta;
+  };
+  std::vector<Piece> pieces;
+  std::int64_t next = c.range.lo;
+  for (const auto& [lo, hi] : runs) {
+    if (lo > next) pieces.push_back({next, lo - 1, c.range.meta});
+    pieces.push_back({lo, hi, *c.meta});
+    next = hi + 1;
+  }
+  if (runs.back().second < c.range.hi) pieces.push_back({next, c.range.hi, c.range.meta});
+  // Every piece but the first is a new row with the range's dot; the first is the range's row.
+  for (std::size_t i = 1; i < pieces.size(); ++i) {
+    auto& add = s.db.cached(
+        "INSERT INTO parley_ranges(tbl, lo, hi, site, seq, meta) "
+        "SELECT tbl, ?3, ?4, site, seq, ?5 FROM parley_ranges WHERE tbl = ?1 AND lo = ?2");
+    add.bind(1, c.table->id).bind(2, c.range.lo).bind(3, pieces[i].lo).bind(4, pieces[i].hi);
+    add.bindBlob(5, pieces[i].meta);
+    add.run();
+  }
+  auto& first = s.db.cached("UPDATE parley_ranges SET hi = ?3, meta = ?4 WHERE tbl = ?1 AND lo = ?2");
+  first.bind(1, c.table->id).bind(2, c.range.lo).bind(3, pieces[0].hi);
+  first.bindBlob(4, pieces[0].meta);
+  first.run();
 }
 
 }  // namespace parley::ranges

@@ -6,13 +6,13 @@
 // row of parley_ranges: (table, lo, hi, the inserting transaction's dot, the blob).
 //
 // A row's metadata is its own parley_rows row if it has one, else the blob of the range that
-// covers it, else none. Ranges never overlap, and when one is made no row in its span has
-// metadata of its own. A later write of a covered row (update, delete, re-insert, local or
+// covers it, else none. Ranges never overlap, and when an INSERT makes one no row in its span
+// has metadata of its own. A later write of a covered row (update, delete, re-insert, local or
 // remote) writes the row's own metadata, which then takes precedence for good, with one
-// exception (Rewrites): a local commit at a site that keeps no undo records, which touches
-// every rowid of a range and gives every row the range covers the same new metadata (a bulk
-// UPDATE of all of them), replaces the range's blob instead. Undoing the inserting
-// transaction (a re-fold) drops its ranges. Only local commits make or rewrite ranges; the
+// exception (Rewrites): a local commit at a site that keeps no undo records that gives long
+// runs of covered rows the same new metadata (a bulk UPDATE) splits the range and rewrites
+// the runs' pieces instead. Every piece keeps the inserting transaction's dot: undoing that
+// transaction (a re-fold) drops them all. Only local commits make or rewrite ranges; the
 // change sets and every other site see per-row semantics.
 #pragma once
 
@@ -89,35 +89,43 @@ class Runs {
   std::vector<Run> long_;  // ended runs to write as ranges
 };
 
-// A local commit's rewrites of whole ranges. The rows a range covers that one commit gives the
-// same new metadata, byte for byte, need no metadata rows of their own if the commit touches
-// every rowid of the range: the range's blob becomes that metadata. Rows of the range with
-// metadata of their own keep it (and are written as usual). Only for a commit that records no
-// undo (a site that is not order-sensitive): no re-fold ever undoes it, and the blob it
-// replaces is not kept.
+// A local commit's rewrites of ranges. The rows a range covers that one commit gives the same
+// new metadata, byte for byte, need no metadata rows of their own when they lie in runs of
+// at least kMinRows rowids the commit writes: the range is split at the runs' ends, and the
+// runs' pieces get that metadata as their blob; the rest of the range keeps its own. Rows the
+// commit gives metadata rows of their own (another blob, a delete, rows that had one) may lie
+// in a run's piece: theirs takes precedence. The rows of shorter runs get metadata rows of
+// their own. Only for a commit that records no undo (a site that is not order-sensitive): no
+// re-fold ever undoes it, and the blob it replaces is not kept. Every piece keeps the range's
+// dot.
 class Rewrites {
  public:
-  // Finds the ranges of which `rows` touch every rowid.
+  // Finds the ranges that hold at least kMinRows of the rowids `rows` touch, filling at least a
+  // quarter of the span from the first to the last of them.
   void plan(SiteState& s, const Chunked<TouchedRow>& rows);
-  // `row`, which a range covers, gets `meta`: its new metadata if the commit updates it, else
-  // nullopt. Returns true if that is left to the range's rewrite. When a range can no longer
-  // be rewritten, the rows it had left so far are appended to `perRow`, to be written one by
-  // one.
-  bool leave(const TouchedRow& row, std::optional<std::string_view> meta, std::vector<Runs::Row>& perRow);
-  // Writes the new blob of each range whose covered rows all got the same metadata.
-  void finish(SiteState& s);
+  // `row` (rowid-keyed) gets `meta`: its new metadata if the commit updates it, else nullopt
+  // (a delete, or a re-insert of a deleted row); `covered`: it has no metadata row of its own,
+  // a range covers it. Returns true if its metadata is left to the range's rewrite; false:
+  // write it as a row of its own.
+  bool leave(const TouchedRow& row, bool covered, std::optional<std::string_view> meta);
+  // Splits and rewrites the ranges; the rows left to them that lie in runs too short for a
+  // piece of their own are appended to `perRow`, to be written one by one (their metadata
+  // stays valid as long as this object).
+  void finish(SiteState& s, std::vector<Runs::Row>& perRow);
 
  private:
+  enum State : std::uint8_t { kKept, kLeft, kOwn };  // the range's blob; the new one; a row of its own
   struct Candidate {
     const TableInfo* table;
-    std::int64_t lo, hi;
-    std::optional<std::string> meta;  // what the rows left so far get
-    std::vector<bool> left;           // by rowid - lo
-    bool failed = false;
+    Range range;
+    std::int64_t first, last;         // the touched rowids it covers span first..last
+    std::optional<std::string> meta;  // what the rows left to it get
+    std::vector<State> rows;          // by rowid - first
   };
   Candidate* find(const TouchedRow& row);
+  void split(SiteState& s, const Candidate& c, const std::vector<std::pair<std::int64_t, std::int64_t>>& runs);
 
-  std::vector<Candidate> candidates_;  // by table id, then lo
+  std::vector<Candidate> candidates_;  // by table id, then rowid
   std::size_t last_ = 0;               // the candidate found last
 };
 
