@@ -536,6 +536,10 @@ void receiveClocks(SiteState& s, const std::vector<const Transaction*>& txns, Ap
   }
 }
 
+// How many transactions' full contexts a site keeps the storage of between apply calls (a few
+// MB with 50 sites).
+constexpr std::size_t kKeptContexts = 4096;
+
 }  // namespace
 
 ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incoming,
@@ -546,10 +550,12 @@ ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incomin
   checkClocks(s, fresh);
   checkReady(s, fresh);
   for (const Transaction* t : fresh) checkFits(s, *t);
-  // Full causal contexts, completed in canonical order (each origin's in seq order).
-  std::vector<causal::Full> contexts;
-  contexts.reserve(fresh.size());
-  for (const Transaction* t : fresh) contexts.push_back(causal::complete(s, *t));
+  // Full causal contexts, completed in canonical order (each origin's in seq order), into the
+  // site's buffers (see the end).
+  std::vector<VersionVector>& contexts = s.applyContexts;
+  if (contexts.size() < fresh.size()) contexts.resize(fresh.size());
+  std::vector<bool> grew(fresh.size());
+  for (std::size_t i = 0; i < fresh.size(); ++i) grew[i] = causal::complete(s, *fresh[i], contexts[i]);
 
   bool orderSensitive = s.orderSensitive();
   Engine engine(s, result);
@@ -564,7 +570,7 @@ ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incomin
     std::vector<Transaction> later = store::logAfter(s, first);
     for (auto it = later.rbegin(); it != later.rend(); ++it) engine.undo(*it);
     std::vector<std::pair<const Transaction*, const VersionVector*>> all;
-    for (std::size_t i = 0; i < fresh.size(); ++i) all.push_back({fresh[i], &contexts[i].context});
+    for (std::size_t i = 0; i < fresh.size(); ++i) all.push_back({fresh[i], &contexts[i]});
     for (const auto& t : later) all.push_back({&t, &t.context});  // logAfter gives them full
     std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return byStamp(a.first, b.first); });
     for (const auto& [t, context] : all)
@@ -573,12 +579,12 @@ ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incomin
     result.refolded = later.size();
   } else {
     for (std::size_t i = 0; i < fresh.size(); ++i)
-      if (engine.applyOne(*fresh[i], contexts[i].context, orderSensitive)) rejected.insert(fresh[i]->dot);
+      if (engine.applyOne(*fresh[i], contexts[i], orderSensitive)) rejected.insert(fresh[i]->dot);
   }
   for (std::size_t i = 0; i < fresh.size(); ++i) {
     const Transaction* t = fresh[i];
     bool isRejected = rejected.count(t->dot) > 0;
-    auto context = causal::stored(s, t->dot, contexts[i].context, contexts[i].grew);
+    auto context = causal::stored(s, t->dot, contexts[i], grew[i]);
     if (bodies.empty())
       store::appendLog(s, *t, encodeTransaction(*t), isRejected, context);
     else
@@ -587,6 +593,11 @@ ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incomin
   receiveClocks(s, fresh, result);
   if (!s.frontier || fresh.back()->stamp() > *s.frontier) s.frontier = fresh.back()->stamp();
   result.applied = fresh.size();
+  // The next call reuses the contexts' storage, up to a bound on what stays allocated.
+  if (contexts.size() > kKeptContexts) {
+    contexts.resize(kKeptContexts);
+    contexts.shrink_to_fit();
+  }
   return result;
 }
 

@@ -8,7 +8,10 @@ namespace parley::causal {
 namespace {
 
 void remember(SiteState& s, const SiteId& origin, std::uint64_t seq, const VersionVector& full) {
-  s.contexts.insert_or_assign(origin, std::pair{seq, full});
+  // Assigned in place: the origin's entry keeps its storage (no allocation per transaction).
+  auto& entry = s.contexts[origin];
+  entry.first = seq;
+  entry.second = full;
 }
 
 const VersionVector* cached(const SiteState& s, const SiteId& origin, std::uint64_t seq) {
@@ -59,16 +62,19 @@ VersionVector of(SiteState& s, const SiteId& origin, std::uint64_t seq) {
   return full;
 }
 
-Full complete(SiteState& s, const Transaction& t) {
+bool complete(SiteState& s, const Transaction& t, VersionVector& out) {
   const SiteId& origin = t.dot.site;
-  Full out{advanced(of(s, origin, t.dot.seq - 1), origin, t.dot.seq), false};
+  if (const VersionVector* hit = cached(s, origin, t.dot.seq - 1)) out = *hit;  // keeps out's storage
+  else out = of(s, origin, t.dot.seq - 1);
+  out.set(origin, t.dot.seq - 1);  // advanced()
+  bool grew = false;
   for (const auto& [site, seq] : t.context.entries()) {
-    if (site == origin || seq <= out.context.get(site)) continue;  // the own entry is implied
-    out.context.set(site, seq);
-    out.grew = true;
+    if (site == origin || seq <= out.get(site)) continue;  // the own entry is implied
+    out.set(site, seq);
+    grew = true;
   }
-  remember(s, origin, t.dot.seq, out.context);
-  return out;
+  remember(s, origin, t.dot.seq, out);
+  return grew;
 }
 
 Encoded forCommit(SiteState& s, const Dot& dot, const VersionVector& full) {

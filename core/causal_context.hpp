@@ -31,15 +31,10 @@ inline constexpr std::uint64_t kCheckpointEvery = 256;
 // Throws Error(Corruption) if the log cannot give it.
 VersionVector of(SiteState& s, const SiteId& origin, std::uint64_t seq);
 
-// A transaction's full context, and whether it grew beyond its predecessor's.
-struct Full {
-  VersionVector context;
-  bool grew = true;
-};
-
-// `t`'s full context: the entries it carries over its predecessor's full context. Remembers it.
+// `t`'s full context into `out` (reusing its storage): the entries t carries over its
+// predecessor's full context. Returns whether it grew beyond that. Remembers it.
 // REQUIRES: t's predecessor is held, or was completed just before.
-Full complete(SiteState& s, const Transaction& t);
+bool complete(SiteState& s, const Transaction& t, VersionVector& out);
 
 // For a local commit with full context `full`: the entries to encode (those grown since the
 // previous local commit; all of them when that is not cached) and whether it grew. Remembers it.

@@ -51,6 +51,9 @@ struct SiteState {
   // Per origin, the full causal context of its newest transaction this connection completed or
   // committed, with that transaction's seq (core/causal_context.hpp); cleared with the rest.
   std::unordered_map<SiteId, std::pair<std::uint64_t, VersionVector>, SiteIdHash> contexts;
+  // The full contexts of the transactions one apply call folds (apply.cpp), kept for the next
+  // call: each names every site, and fresh memory for them costs more than the fold.
+  std::vector<VersionVector> applyContexts;
 
   // REQUIRES nothing; nullptr if `name` is not tracked.
   const TableInfo* table(std::string_view name) const;
