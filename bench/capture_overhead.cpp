@@ -151,20 +151,37 @@ Timings runTracked(const Options& o) {
       run, path, o, statements);
 }
 
+// Appends a transaction's captured bytes to the table `log` of a plain database, in that
+// transaction.
+class LogAppend {
+ public:
+  explicit LogAppend(bench::PlainDb& db) {
+    if (sqlite3_prepare_v2(db.handle(), "INSERT INTO log(body) VALUES (?1)", -1, &stmt_, nullptr) != SQLITE_OK)
+      bench::fail("prepare the log insert failed");
+  }
+  ~LogAppend() { sqlite3_finalize(stmt_); }
+  LogAppend(const LogAppend&) = delete;
+  LogAppend& operator=(const LogAppend&) = delete;
+
+  void operator()(const void* data, std::size_t size) {
+    sqlite3_bind_blob(stmt_, 1, data, static_cast<int>(size), SQLITE_STATIC);
+    if (sqlite3_step(stmt_) != SQLITE_DONE) bench::fail("the log insert failed");
+    sqlite3_reset(stmt_);
+  }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
 // Plain SQLite plus the session extension: each transaction records its changes in a session
 // and stores the session's changeset in the log before it commits.
 Timings runSession(const Options& o) {
   return runOnPlain(o, "session", true, [](bench::PlainDb& db) -> Exec {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db.handle(), "INSERT INTO log(body) VALUES (?1)", -1, &raw, nullptr) != SQLITE_OK)
-      bench::fail("prepare the log insert failed");
-    std::shared_ptr<sqlite3_stmt> append(raw, sqlite3_finalize);
+    auto append = std::make_shared<LogAppend>(db);
     return [&db, append](const std::string& sql) {
       db.exec("BEGIN");
       bench::Changeset cs = bench::recordChangeset(db, "t", [&] { db.exec(sql); });
-      sqlite3_bind_blob(append.get(), 1, cs.bytes.data(), static_cast<int>(cs.bytes.size()), SQLITE_STATIC);
-      if (sqlite3_step(append.get()) != SQLITE_DONE) bench::fail("the log insert failed");
-      sqlite3_reset(append.get());
+      (*append)(cs.bytes.data(), cs.bytes.size());
       db.exec("COMMIT");
     };
   });
@@ -231,17 +248,12 @@ Timings runHookLog(const Options& o) {
   auto log = std::make_shared<ImageLog>();
   return runOnPlain(o, "hooklog", true, [log](bench::PlainDb& db) -> Exec {
     sqlite3_preupdate_hook(db.handle(), &ImageLog::onPreupdate, log.get());
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db.handle(), "INSERT INTO log(body) VALUES (?1)", -1, &raw, nullptr) != SQLITE_OK)
-      bench::fail("prepare the log insert failed");
-    std::shared_ptr<sqlite3_stmt> append(raw, sqlite3_finalize);
+    auto append = std::make_shared<LogAppend>(db);
     return [&db, append, log](const std::string& sql) {
       log->bytes.clear();
       db.exec("BEGIN");
       db.exec(sql);
-      sqlite3_bind_blob(append.get(), 1, log->bytes.data(), static_cast<int>(log->bytes.size()), SQLITE_STATIC);
-      if (sqlite3_step(append.get()) != SQLITE_DONE) bench::fail("the log insert failed");
-      sqlite3_reset(append.get());
+      (*append)(log->bytes.data(), log->bytes.size());
       db.exec("COMMIT");
     };
   });
@@ -329,19 +341,13 @@ Timings runSnapshotDiff(const Options& o) {
   auto diff = std::make_shared<SnapshotDiff>();
   return runOnPlain(o, "snapshot", true, [diff](bench::PlainDb& db) -> Exec {
     sqlite3_preupdate_hook(db.handle(), &SnapshotDiff::onPreupdate, diff.get());
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db.handle(), "INSERT INTO log(body) VALUES (?1)", -1, &raw, nullptr) != SQLITE_OK)
-      bench::fail("prepare the log insert failed");
-    std::shared_ptr<sqlite3_stmt> append(raw, sqlite3_finalize);
+    auto append = std::make_shared<LogAppend>(db);
     return [&db, append, diff](const std::string& sql) {
       if (!diff->reader) diff->open(db.handle());
       db.exec("BEGIN");
       db.exec(sql);
       if (diff->reader) diff->diff();
-      auto& bytes = diff->log.bytes;
-      sqlite3_bind_blob(append.get(), 1, bytes.data(), static_cast<int>(bytes.size()), SQLITE_STATIC);
-      if (sqlite3_step(append.get()) != SQLITE_DONE) bench::fail("the log insert failed");
-      sqlite3_reset(append.get());
+      (*append)(diff->log.bytes.data(), diff->log.bytes.size());
       db.exec("COMMIT");
     };
   });

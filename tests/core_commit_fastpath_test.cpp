@@ -87,19 +87,6 @@ std::string randomWrite(std::mt19937& rng) {
   }
 }
 
-// The dots the write of `t` to row `pk` of t(id, a, b) read: the row's, a's and b's.
-void requireBases(const Transaction& t, const Row& pk, const Dot& row, const Dot& a, const Dot& b) {
-  const RowChange* change = test::findRow(t, "t", pk);
-  REQUIRE(change != nullptr);
-  CHECK(change->rowBase == Dots{row});
-  const ColumnWrite* wa = test::findColumn(*change, 1);
-  const ColumnWrite* wb = test::findColumn(*change, 2);
-  REQUIRE(wa != nullptr);
-  REQUIRE(wb != nullptr);
-  CHECK(wa->base == Dots{a});
-  CHECK(wb->base == Dots{b});
-}
-
 }  // namespace
 
 TEST_CASE("fast commit metadata equals the general fold's on random histories", "[core][capture][fastpath]") {
@@ -155,7 +142,7 @@ TEST_CASE("every row of a commit of any size records its version", "[core][captu
     std::int64_t x = 1 + static_cast<std::int64_t>(i) * spacing;
     Row pk{rowidKeyed ? test::Int(x) : test::Txt(fmt::format("k{}", x))};
     INFO("row " << x);
-    requireBases(second, pk, inserted.dot, first.dot, inserted.dot);
+    test::requireBases(second, pk, inserted.dot, first.dot, inserted.dot);
   }
   Transaction deleted = test::captureOne(s, fmt::format("DELETE FROM t WHERE {}", range));
   REQUIRE(deleted.rows.size() == static_cast<std::size_t>(rows));

@@ -47,6 +47,14 @@ void insertRowByRow(Site& site, std::int64_t from, std::int64_t to, const std::s
            {Int(x), Txt(tag + std::to_string(x)), Int(x)});
 }
 
+// Rows from..to as insertRun gives them, in one transaction (`bulk`: a range) or one per row.
+void insertRows(Site& site, std::int64_t from, std::int64_t to, bool bulk) {
+  if (bulk)
+    execOk(site, insertRun(from, to));
+  else
+    insertRowByRow(site, from, to);
+}
+
 Row key(std::int64_t id) {
   return Row{Int(id)};
 }
@@ -440,15 +448,9 @@ struct LwwOutcome {
 // deleted, inside both inserts.
 LwwOutcome runLwwScenario(bool bulk) {
   Cluster c(2);
-  if (bulk)
-    execOk(c[0], insertRun(1, 2000));
-  else
-    insertRowByRow(c[0], 1, 2000);
+  insertRows(c[0], 1, 2000, bulk);
   deliver(c[0], c[1]);
-  if (bulk)
-    execOk(c[1], insertRun(2001, 3000));
-  else
-    insertRowByRow(c[1], 2001, 3000);
+  insertRows(c[1], 2001, 3000, bulk);
   deliver(c[1], c[0]);
   REQUIRE(c[0].vector() == c[1].vector());
 
@@ -1034,20 +1036,14 @@ TEST_CASE(
 
 namespace {
 
-// The write of `t` to row `id` of t(id, a, b), which writes both a and b, read the row's
-// version `row`, a's `a` and b's `b`.
-void checkCells(const Transaction& t, std::int64_t id, const Dot& row, const Dot& a, const Dot& b) {
-  INFO("row " << id << " of " << t.dot.toString());
-  const RowChange* change = test::findRow(t, "t", key(id));
-  REQUIRE(change != nullptr);
-  CHECK(change->rowBase == Dots{row});
-  const ColumnWrite* wa = test::findColumn(*change, 1);
-  const ColumnWrite* wb = test::findColumn(*change, 2);
-  REQUIRE(wa != nullptr);
-  REQUIRE(wb != nullptr);
-  CHECK(wa->base == Dots{a});
-  CHECK(wb->base == Dots{b});
-}
+// Two sites; site 0 inserted rows 1..rows in one transaction, `bulk`: a range.
+struct BulkLoaded {
+  explicit BulkLoaded(std::int64_t rows) : bulk(test::captureOne(c[0], insertRun(1, rows))) {}
+  Cluster c{2};
+  Site& s = c[0];
+  const std::int64_t id = tableId(s, "t");
+  Transaction bulk;
+};
 
 // A transaction writing a and b of each of `ids`.
 Transaction probe(Site& site, const std::set<std::int64_t>& ids) {
@@ -1062,10 +1058,8 @@ Transaction probe(Site& site, const std::set<std::int64_t>& ids) {
 
 TEST_CASE("an UPDATE of every row of a range rewrites the range's metadata and adds no metadata rows",
           "[core][ranges][rewrite][storage]") {
-  Cluster c(2);
-  Site& s = c[0];
-  const std::int64_t id = tableId(s, "t");
-  Transaction bulk = test::captureOne(s, insertRun(1, 5000));
+  BulkLoaded loaded(5000);
+  auto& [c, s, id, bulk] = loaded;
   Transaction ua = test::captureOne(s, "UPDATE t SET a = a || 'u'");
   REQUIRE(ua.rows.size() == 5000u);  // the change set still lists every row, with its bases
   for (std::int64_t x : {1, 2500, 5000}) checkBases(ua, x, bulk.dot, bulk.dot);
@@ -1079,7 +1073,7 @@ TEST_CASE("an UPDATE of every row of a range rewrites the range's metadata and a
   // A later write of any row reads the version each of its cells was given.
   const std::set<std::int64_t> probed{1, 2, 2500, 4999, 5000};
   Transaction p = probe(s, probed);
-  for (std::int64_t x : probed) checkCells(p, x, bulk.dot, ua.dot, ub.dot);
+  for (std::int64_t x : probed) requireBases(p, key(x), bulk.dot, ua.dot, ub.dot);
   CHECK(metaRows(s, id) == 5);
 
   // The rows with metadata of their own keep it; the others share the range's, rewritten again.
@@ -1101,10 +1095,10 @@ TEST_CASE("an UPDATE of every row of a range rewrites the range's metadata and a
   CHECK(queryInt(s, "SELECT count(*) FROM t WHERE a = 'zero'") == 4900);
   CHECK(metaRows(s, id) == 105);  // the remote writes are per row
   Transaction after = probe(s, {1, 999, 1000, 5000});
-  checkCells(after, 1, bulk.dot, w0.dot, p.dot);
-  checkCells(after, 999, bulk.dot, w0.dot, ub.dot);
-  checkCells(after, 1000, bulk.dot, w1.dot, ub.dot);
-  checkCells(after, 5000, bulk.dot, w0.dot, p.dot);
+  requireBases(after, key(1), bulk.dot, w0.dot, p.dot);
+  requireBases(after, key(999), bulk.dot, w0.dot, ub.dot);
+  requireBases(after, key(1000), bulk.dot, w1.dot, ub.dot);
+  requireBases(after, key(5000), bulk.dot, w0.dot, p.dot);
 }
 
 TEST_CASE("a row a commit leaves alone or writes differently splits the range or gets its own metadata",
@@ -1124,10 +1118,8 @@ TEST_CASE("a row a commit leaves alone or writes differently splits the range or
       fmt::format("UPDATE t SET a = a || 'u' WHERE id <> {}", k),
   };
   INFO(shape.rows << " rows, " << sql[kind]);
-  Cluster c(2);
-  Site& s = c[0];
-  const std::int64_t id = tableId(s, "t");
-  Transaction bulk = test::captureOne(s, insertRun(1, shape.rows));
+  BulkLoaded loaded(shape.rows);
+  auto& [c, s, id, bulk] = loaded;
   Transaction u = test::captureOne(s, sql[kind]);
   const bool oddKept = kind == kUnchanged || kind == kUntouched;
   if (oddKept) {
@@ -1148,7 +1140,7 @@ TEST_CASE("a row a commit leaves alone or writes differently splits the range or
   for (std::int64_t x : probed) {
     const Dot& a = oddKept && x == k ? bulk.dot : u.dot;
     const Dot& b = kind == kMoreColumns && x == k ? u.dot : bulk.dot;
-    checkCells(p, x, bulk.dot, a, b);
+    requireBases(p, key(x), bulk.dot, a, b);
   }
   deliver(s, c[1]);
   requireSameContents(s, c[1]);
@@ -1156,10 +1148,8 @@ TEST_CASE("a row a commit leaves alone or writes differently splits the range or
 
 TEST_CASE("UPDATEs of parts of a range split it; rows of runs too short for a piece get their own metadata",
           "[core][ranges][rewrite][storage]") {
-  Cluster c(2);
-  Site& s = c[0];
-  const std::int64_t id = tableId(s, "t");
-  Transaction bulk = test::captureOne(s, insertRun(1, 5000));
+  BulkLoaded loaded(5000);
+  auto& [c, s, id, bulk] = loaded;
   Transaction part = test::captureOne(s, "UPDATE t SET a = a || 'u' WHERE id BETWEEN 1001 AND 2000");
   CHECK(metaRows(s, id) == 0);
   CHECK(execOk(s, fmt::format("SELECT lo, hi, seq FROM parley_ranges WHERE tbl = {} ORDER BY lo", id)).rows ==
@@ -1176,9 +1166,9 @@ TEST_CASE("UPDATEs of parts of a range split it; rows of runs too short for a pi
   CHECK(metaRows(s, id) == 2500);
   CHECK(rangeRows(s, id) == 3);
   Transaction p = probe(s, {999, 1000, 1001, 1002, 2000, 2001, 2002, 5000});
-  for (std::int64_t x : {999, 2001}) checkCells(p, x, bulk.dot, all.dot, bulk.dot);
-  for (std::int64_t x : {1000, 1002, 2000, 2002, 5000}) checkCells(p, x, bulk.dot, all.dot, even.dot);
-  checkCells(p, 1001, bulk.dot, all.dot, bulk.dot);
+  for (std::int64_t x : {999, 2001}) requireBases(p, key(x), bulk.dot, all.dot, bulk.dot);
+  for (std::int64_t x : {1000, 1002, 2000, 2002, 5000}) requireBases(p, key(x), bulk.dot, all.dot, even.dot);
+  requireBases(p, key(1001), bulk.dot, all.dot, bulk.dot);
   deliver(s, c[1]);
   requireSameContents(s, c[1]);
   CHECK(part.rows.size() == 1000u);
@@ -1200,7 +1190,7 @@ TEST_CASE("at an order-sensitive site an UPDATE of every row of a range writes a
   Transaction u = test::captureOne(s, "UPDATE t SET a = a || 'u'");
   CHECK(metaRows(s, id) == 1000);
   Transaction p = probe(s, {1, 1000});
-  for (std::int64_t x : {1, 1000}) checkCells(p, x, bulk.dot, u.dot, bulk.dot);
+  for (std::int64_t x : {1, 1000}) requireBases(p, key(x), bulk.dot, u.dot, bulk.dot);
 }
 
 namespace {
@@ -1217,10 +1207,7 @@ RandomOutcome runRandomWrites(std::uint64_t seed, bool bulk) {
   std::mt19937_64 rng(seed);
   auto pick = [&](std::int64_t lo, std::int64_t hi) { return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng); };
   Cluster c(2);
-  if (bulk)
-    execOk(c[0], insertRun(1, 2000));
-  else
-    insertRowByRow(c[0], 1, 2000);
+  insertRows(c[0], 1, 2000, bulk);
   deliver(c[0], c[1]);
   for (int round = 0; round < 3; ++round) {
     for (std::size_t site = 0; site < 2; ++site) {

@@ -253,6 +253,19 @@ const ColumnWrite* findColumn(const RowChange& r, std::uint32_t column) {
   return nullptr;
 }
 
+void requireBases(const Transaction& t, const Row& pk, const Dot& row, const Dot& a, const Dot& b) {
+  INFO("row " << pk[0].toSqlLiteral() << " of " << t.dot.toString());
+  const RowChange* change = findRow(t, "t", pk);
+  REQUIRE(change != nullptr);
+  CHECK(change->rowBase == Dots{row});
+  const ColumnWrite* wa = findColumn(*change, 1);
+  const ColumnWrite* wb = findColumn(*change, 2);
+  REQUIRE(wa != nullptr);
+  REQUIRE(wb != nullptr);
+  CHECK(wa->base == Dots{a});
+  CHECK(wb->base == Dots{b});
+}
+
 Transaction captureOne(Site& site, std::string_view sql) { return captureOne(site, sql, {}); }
 
 Transaction captureOne(Site& site, std::string_view sql, const std::vector<Value>& params) {

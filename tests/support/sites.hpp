@@ -138,6 +138,9 @@ const RowChange* findRow(const Transaction& t, std::string_view table, const Row
 std::size_t countRows(const Transaction& t, std::string_view table, const Row& pk);
 // The write to column index `column`, or nullptr.
 const ColumnWrite* findColumn(const RowChange& r, std::uint32_t column);
+// The write of `t` to row `pk` of the default table t(id, a, b), which writes a and b, read the
+// row's version `row`, a's `a` and b's `b` (checked).
+void requireBases(const Transaction& t, const Row& pk, const Dot& row, const Dot& a, const Dot& b);
 
 // Runs `sql` at `site`, which must then hold exactly one more transaction of its own, whose
 // context is the vector it held before. Returns that transaction.
