@@ -12,6 +12,8 @@
 // itself (v = v + 1000), so half the incoming writes are concurrent. parley merges them
 // (v ends at old + 1 + 1000); the session handler returns SQLITE_CHANGESET_REPLACE for each
 // data conflict (v ends at old + 1: the local write is lost). Each result is checked.
+// Session and parley run alternately R times, from fresh databases each time; each time is
+// the best of its R.
 #include "common.hpp"
 #include "parley/sync/changeset.hpp"
 
@@ -21,6 +23,7 @@ struct Case {
   std::int64_t rows, txns;
   bool conflicts;
   std::string dir;
+  std::int64_t reps;
 };
 
 struct Times {
@@ -102,10 +105,18 @@ void runSession(const Case& c, Times& t) {
 }
 
 Times measure(const Case& c) {
-  Times t;
-  runSession(c, t);
-  runParley(c, t);
-  return t;
+  Times best;
+  for (std::int64_t r = 0; r < c.reps; ++r) {
+    Times t;
+    runSession(c, t);
+    runParley(c, t);
+    if (r == 0 || t.session < best.session) best.session = t.session;
+    if (r == 0 || t.apply < best.apply) best.apply = t.apply;
+    if (r == 0 || t.import < best.import) best.import = t.import;
+    best.sessionConflicts = t.sessionConflicts;  // the same every time (checked by the sums)
+    best.parleyConflicts = t.parleyConflicts;
+  }
+  return best;
 }
 
 void report(const Case& c, const Times& t) {
@@ -126,23 +137,29 @@ void report(const Case& c, const Times& t) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bench::Flags flags(argc, argv, {{"rows", "1000000"}, {"txns", "1000"}, {"conflict-rows", "100000"}, {"dir", "/tmp/parley-bench"}},
-                     "[--rows N] [--txns T] [--conflict-rows M] [--dir D]");
+  bench::Flags flags(argc, argv,
+                     {{"rows", "1000000"}, {"txns", "1000"}, {"conflict-rows", "100000"}, {"reps", "3"},
+                      {"dir", "/tmp/parley-bench"}},
+                     "[--rows N] [--txns T] [--conflict-rows M] [--reps R] [--dir D]");
   if (flags.smoke()) {
     flags.fallback("rows", "2000");
     flags.fallback("txns", "20");
     flags.fallback("conflict-rows", "1000");
+    flags.fallback("reps", "1");
   }
   std::string dir = bench::workDir(flags.text("dir"));
-  Case plain{flags.integer("rows"), flags.integer("txns"), false, dir};
-  Case conflicting{flags.integer("conflict-rows"), flags.integer("txns"), true, dir};
+  std::int64_t reps = flags.integer("reps");
+  if (reps < 1) bench::fail("--reps must be at least 1");
+  Case plain{flags.integer("rows"), flags.integer("txns"), false, dir, reps};
+  Case conflicting{flags.integer("conflict-rows"), flags.integer("txns"), true, dir, reps};
   std::printf("| case | txns | session changeset_apply | parley apply (in process) | parley import (file) "
               "| apply rate / session | import rate / session | conflicts session / parley |\n"
               "|---|---:|---:|---:|---:|---:|---:|---:|\n");
   report(plain, measure(plain));
   report(conflicting, measure(conflicting));
-  std::printf("\nparley apply: Site::apply() of changesSince(), decoded in memory, one call. parley import:"
+  std::printf("\nBest of %lld alternating runs each. parley apply: Site::apply() of changesSince(), decoded in memory, one call. parley import:"
               " sync::importChanges() of the exported file (verify, decode, apply). Session conflicts: data"
-              " conflicts answered SQLITE_CHANGESET_REPLACE (the local write is lost); parley merges them.\n");
+              " conflicts answered SQLITE_CHANGESET_REPLACE (the local write is lost); parley merges them.\n",
+              static_cast<long long>(reps));
   return 0;
 }
