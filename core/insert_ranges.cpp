@@ -97,6 +97,7 @@ void Runs::finish(SiteState& s, const Dot& dot, std::vector<Row>& perRow) {
 void Rewrites::plan(SiteState& s, const Chunked<TouchedRow>& rows) {
   candidates_.clear();
   last_ = 0;
+  if (static_cast<std::int64_t>(rows.size()) < kMinRows) return;  // a small commit asks nothing
   // The touched rowids of each table that has ranges (a commit touches few tables).
   struct Keys {
     const TableInfo* table;
