@@ -194,6 +194,10 @@ Timings runSession(const Options& o) {
 struct ImageLog {
   std::string bytes;
 
+  // Around each transaction (runHooked): before it, and what to log before its COMMIT.
+  void begin(sqlite3*) { bytes.clear(); }
+  const std::string& finish() { return bytes; }
+
   template <class T>
   void raw(const T& v) {
     bytes.append(reinterpret_cast<const char*>(&v), sizeof v);
@@ -244,16 +248,19 @@ struct ImageLog {
   }
 };
 
-Timings runHookLog(const Options& o) {
-  auto log = std::make_shared<ImageLog>();
-  return runOnPlain(o, "hooklog", true, [log](bench::PlainDb& db) -> Exec {
-    sqlite3_preupdate_hook(db.handle(), &ImageLog::onPreupdate, log.get());
+// Plain SQLite with `Capture`'s preupdate hook: each transaction logs what its finish() gives.
+template <class Capture>
+Timings runHooked(const Options& o, const std::string& name) {
+  auto capture = std::make_shared<Capture>();
+  return runOnPlain(o, name, true, [capture](bench::PlainDb& db) -> Exec {
+    sqlite3_preupdate_hook(db.handle(), &Capture::onPreupdate, capture.get());
     auto append = std::make_shared<LogAppend>(db);
-    return [&db, append, log](const std::string& sql) {
-      log->bytes.clear();
+    return [&db, append, capture](const std::string& sql) {
+      capture->begin(db.handle());
       db.exec("BEGIN");
       db.exec(sql);
-      (*append)(log->bytes.data(), log->bytes.size());
+      const std::string& bytes = capture->finish();
+      (*append)(bytes.data(), bytes.size());
       db.exec("COMMIT");
     };
   });
@@ -271,6 +278,14 @@ struct SnapshotDiff {
   sqlite3* reader = nullptr;
   sqlite3_stmt* before = nullptr;
   sqlite3_stmt* after = nullptr;
+
+  void begin(sqlite3* writer) {
+    if (!reader) open(writer);
+  }
+  const std::string& finish() {
+    diff();
+    return log.bytes;
+  }
 
   ~SnapshotDiff() {
     sqlite3_finalize(before);
@@ -337,21 +352,6 @@ struct SnapshotDiff {
   }
 };
 
-Timings runSnapshotDiff(const Options& o) {
-  auto diff = std::make_shared<SnapshotDiff>();
-  return runOnPlain(o, "snapshot", true, [diff](bench::PlainDb& db) -> Exec {
-    sqlite3_preupdate_hook(db.handle(), &SnapshotDiff::onPreupdate, diff.get());
-    auto append = std::make_shared<LogAppend>(db);
-    return [&db, append, diff](const std::string& sql) {
-      if (!diff->reader) diff->open(db.handle());
-      db.exec("BEGIN");
-      db.exec(sql);
-      if (diff->reader) diff->diff();
-      (*append)(diff->log.bytes.data(), diff->log.bytes.size());
-      db.exec("COMMIT");
-    };
-  });
-}
 
 // Plain SQLite plus one 16-byte row appended to the log in each transaction.
 Timings runLogRow(const Options& o) {
@@ -430,8 +430,8 @@ int main(int argc, char** argv) {
     run.plain = best(run.plain, runPlain(o));
     run.tracked = best(run.tracked, runTracked(o));
     run.session = best(run.session, runSession(o));
-    run.hookLog = best(run.hookLog, runHookLog(o));
-    run.snapshotDiff = best(run.snapshotDiff, runSnapshotDiff(o));
+    run.hookLog = best(run.hookLog, runHooked<ImageLog>(o, "hooklog"));
+    run.snapshotDiff = best(run.snapshotDiff, runHooked<SnapshotDiff>(o, "snapshot"));
     run.logRow = best(run.logRow, runLogRow(o));
     run.metaRows = best(run.metaRows, runMetaRows(o));
   }
