@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -22,12 +23,30 @@ namespace {
 bool byStamp(const Transaction* a, const Transaction* b) { return a->stamp() < b->stamp(); }
 
 // The transactions not yet held, each once, in canonical order.
-std::vector<const Transaction*> selectNew(const SiteState& s, std::span<const Transaction> in,
-                                          ApplyResult& result) {
+// Two transactions with one dot: the site that made them wrote two histories under one id.
+[[noreturn]] void refuseFork(const Dot& dot, const ChainHash& held, const ChainHash& incoming, const char* what) {
+  throw Error(Status::diverged(fmt::format(
+      "site {} forked at seq {}: {} (held {}, incoming {}); a copy of its file or a restored backup wrote "
+      "under its id. Nothing was applied. At the copy that wrote second, run `parley rejoin` (see \"When sites "
+      "disagree\" in the README)",
+      dot.site.shortHex(), dot.seq, what, held.shortHex(), incoming.shortHex())));
+}
+
+std::vector<const Transaction*> selectNew(SiteState& s, std::span<const Transaction> in, ApplyResult& result) {
   std::vector<const Transaction*> out;
-  std::set<Dot> seen;
+  std::map<Dot, const ChainHash*> seen;
   for (const auto& t : in) {
-    if (s.vector.contains(t.dot) || !seen.insert(t.dot).second) {
+    // Delivered twice is harmless; a different transaction under a held dot is a fork.
+    if (s.vector.contains(t.dot)) {
+      if (!t.hash.empty())
+        if (auto held = store::heldLink(s, t.dot); held && !held->hash.empty() && held->hash != t.hash)
+          refuseFork(t.dot, held->hash, t.hash, "this site holds another transaction with that dot");
+      ++result.duplicates;
+      continue;
+    }
+    if (auto [at, added] = seen.try_emplace(t.dot, &t.hash); !added) {
+      if (!at->second->empty() && !t.hash.empty() && *at->second != t.hash)
+        refuseFork(t.dot, *at->second, t.hash, "two transactions with that dot arrived together");
       ++result.duplicates;
       continue;
     }
@@ -59,13 +78,21 @@ void checkReady(const SiteState& s, const std::vector<const Transaction*>& txns)
 
 // Each origin's HLCs grow with its seqs, as its clock does: the log finds late transactions
 // by it (store::logAfter). A transaction that breaks this was not made by a parley site.
-void checkClocks(SiteState& s, std::vector<const Transaction*> txns) {
+// Each transaction follows its origin's previous one: in HLC, and in the hash chain.
+void checkHistories(SiteState& s, std::vector<const Transaction*> txns) {
   std::sort(txns.begin(), txns.end(), [](const Transaction* a, const Transaction* b) { return a->dot < b->dot; });
   const Transaction* previous = nullptr;
   for (const Transaction* t : txns) {
     std::optional<Hlc> before;
-    if (previous && previous->dot.site == t->dot.site && previous->dot.seq + 1 == t->dot.seq) before = previous->hlc;
-    else if (t->dot.seq > 1) before = store::hlcOf(s, {t->dot.site, t->dot.seq - 1});
+    ChainHash link;
+    if (previous && previous->dot.site == t->dot.site && previous->dot.seq + 1 == t->dot.seq) {
+      before = previous->hlc;
+      link = previous->hash;
+    } else if (t->dot.seq > 1) {
+      if (auto held = store::heldLink(s, {t->dot.site, t->dot.seq - 1})) before = held->hlc, link = held->hash;
+    }
+    if (!t->prev.empty() && !link.empty() && t->prev != link)
+      refuseFork({t->dot.site, t->dot.seq - 1}, link, t->prev, "the incoming transaction after it links to another");
     if (before && !(*before < t->hlc))
       throw Error(Status::invalidArgument(fmt::format(
           "transaction {}: its HLC is not after its origin's previous transaction's; its origin is not a parley site",
@@ -119,7 +146,8 @@ class RowKeys {
 }  // namespace
 
 void checkFits(const SiteState& s, const Transaction& t) {
-  if (t.dot.site == s.id) misfit(t, "claims to come from this site, which never made it");
+  // A transaction of this site's own that it does not hold: this site lost it (it was restored
+  // from a backup) and takes it back from a peer that holds it.
   if (t.dot.seq > store::kMaxLogSeq) misfit(t, fmt::format("seq beyond {}", store::kMaxLogSeq));
   RowKeys keys;
   for (const auto& row : t.rows) {
@@ -219,7 +247,8 @@ class Engine {
     bool chunked = chunk < n;
     undo_.clear();
     if (recordUndo) store::undoHeader(undo_, n);
-    if (chunked) s_.db.exec("SAVEPOINT parley_chunks");
+    std::optional<Digests::Mark> digestsBefore;
+    if (chunked) s_.db.exec("SAVEPOINT parley_chunks"), digestsBefore = s_.digests.mark();
     std::vector<ConflictReport> conflicts;
     for (std::size_t from = 0; from < n || from == 0; from += chunk) {
       std::span<RowWrite> writes = foldAll(t, from, std::min(n, from + chunk), context, recordUndo);
@@ -230,6 +259,7 @@ class Engine {
       if (rejection && !chunked) return reject(t, rejectionRecords(s_.sites, t, writes, *rejection), recordUndo);
       if (rejection) {
         s_.db.exec("ROLLBACK TO parley_chunks; RELEASE parley_chunks");
+        s_.digests.restore(std::move(*digestsBefore));
         return reject(t, rejectionRecordsByChunk(t, *rejection, chunk), recordUndo);
       }
       writeMetas(writes);
@@ -251,7 +281,9 @@ class Engine {
       codec::Reader r(it->key, "undo key");
       Row pk;
       while (!r.done()) pk.push_back(r.value());
-      store::writeRow(s_, *table, pk, store::readRow(s_, *table, pk), it->values);
+      std::optional<Row> now = store::readRow(s_, *table, pk);
+      s_.digests.change(*table, now ? &*now : nullptr, it->values ? &*it->values : nullptr);
+      store::writeRow(s_, *table, pk, now, it->values);
       store::deleteMeta(s_, *table, it->key);
       if (it->meta) store::writeMetaBlob(s_, *table, it->key, *it->meta, false);
     }
@@ -420,6 +452,7 @@ class Engine {
     bool guarded = std::any_of(writes.begin(), writes.end(), [](const RowWrite& w) { return w.table->constrained; });
     if (!guarded) {
       storeRows(t, writes);
+      noteDigests(writes);
       return std::nullopt;
     }
     s_.db.exec("SAVEPOINT parley_apply");
@@ -431,7 +464,14 @@ class Engine {
       return "constraint: " + e.status().message();
     }
     s_.db.exec("RELEASE parley_apply");
+    noteDigests(writes);
     return std::nullopt;
+  }
+
+  // The rows as stored now change their tables' digests.
+  void noteDigests(std::span<const RowWrite> writes) {
+    for (const auto& w : writes)
+      s_.digests.change(*w.table, w.valuesBefore(), w.step.values ? &*w.step.values : nullptr);
   }
 
   // Writes the rows' new values. A transaction valid at its origin can still meet UNIQUE
@@ -547,7 +587,7 @@ ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incomin
   ApplyResult result;
   auto fresh = selectNew(s, incoming, result);
   if (fresh.empty()) return result;
-  checkClocks(s, fresh);
+  checkHistories(s, fresh);
   checkReady(s, fresh);
   for (const Transaction* t : fresh) checkFits(s, *t);
   // Full causal contexts, completed in canonical order (each origin's in seq order), into the
@@ -590,6 +630,7 @@ ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incomin
     else
       store::appendLog(s, *t, bodies[static_cast<std::size_t>(t - incoming.data())], isRejected, context);
   }
+  s.digests.flush(s.db);
   receiveClocks(s, fresh, result);
   if (!s.frontier || fresh.back()->stamp() > *s.frontier) s.frontier = fresh.back()->stamp();
   result.applied = fresh.size();

@@ -21,6 +21,7 @@ CREATE TABLE parley_config_changes(id INTEGER PRIMARY KEY, at_ms INTEGER NOT NUL
 CREATE TABLE parley_log(id INTEGER PRIMARY KEY,  -- site << 40 | seq (store::logKey)
                         hlc INTEGER NOT NULL, body BLOB NOT NULL, rejected INTEGER NOT NULL DEFAULT 0,
                         ctx BLOB,  -- the full causal context, or NULL (core/causal_context.hpp)
+                        hash BLOB,  -- its hash chain hash (Transaction::hash), or NULL if it has none
                         site INTEGER GENERATED ALWAYS AS (id >> 40) VIRTUAL,
                         seq INTEGER GENERATED ALWAYS AS (id & 1099511627775) VIRTUAL);
 CREATE TABLE parley_ranges(tbl INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL,
@@ -31,7 +32,11 @@ CREATE TABLE parley_final(site INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE parley_undo(site INTEGER NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL,
                          PRIMARY KEY(site, seq));
 CREATE TABLE parley_acks(site INTEGER PRIMARY KEY, vector BLOB NOT NULL, last_sync_ms INTEGER);
-CREATE TABLE parley_compacted(site INTEGER PRIMARY KEY, seq INTEGER NOT NULL, context BLOB);
+CREATE TABLE parley_compacted(site INTEGER PRIMARY KEY, seq INTEGER NOT NULL, context BLOB,
+                              hash BLOB);  -- the hash of transaction (site, seq), if it had one
+CREATE TABLE parley_divergence(peer BLOB PRIMARY KEY, name TEXT NOT NULL, detected_ms INTEGER NOT NULL,
+                               message TEXT NOT NULL);
+CREATE TABLE parley_digests(tbl INTEGER PRIMARY KEY, high INTEGER NOT NULL, low INTEGER NOT NULL);
 CREATE TABLE parley_conflicts(
   id INTEGER PRIMARY KEY,
   txn_site INTEGER NOT NULL,   -- the transaction decided: the incoming write, later in canonical order

@@ -19,6 +19,9 @@
 //               last_sync_ms)         when this site last synced with it directly
 //   parley_compacted(site, seq,       per origin, the transactions compact() dropped (1..seq)
 //                    context)         and the full causal context of the newest
+//   parley_divergence(peer, name,     divergence found with a peer and not cleared since
+//     detected_ms, message)
+//   parley_digests(tbl, high, low)    per tracked table, the digest of its rows (core/digest.hpp)
 // The site's version vector is not stored: per origin, the greatest seq in parley_log or
 // parley_compacted.
 //   parley_config_changes(...)        every change of a table's resolver configuration
@@ -51,7 +54,9 @@ namespace parley {
 // (transaction format 3); parley_log.ctx and parley_compacted.context keep full contexts.
 // 6: parley_ranges: a bulk insert's rows share one metadata row (core/insert_ranges.hpp);
 // a row's own parley_rows row takes precedence.
-inline constexpr int kFormatVersion = 6;
+// 7: one history per site: parley_log.hash and parley_compacted.hash keep each transaction's
+// hash chain hash (transaction format 4); parley_digests keeps each tracked table's digest.
+inline constexpr int kFormatVersion = 7;
 
 struct TableInfo {
   std::int64_t id = 0;

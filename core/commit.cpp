@@ -251,6 +251,14 @@ class MetaWrites {
   std::vector<std::pair<const TableInfo*, MetaBatch>> batches_;
 };
 
+// The hash of this site's transaction before `dot`, which `dot` links to; empty for its first
+// (or if it had none).
+ChainHash chainHead(SiteState& s, const Dot& dot) {
+  if (dot.seq <= 1) return {};
+  auto link = store::heldLink(s, {dot.site, dot.seq - 1});
+  return link ? link->hash : ChainHash{};
+}
+
 std::optional<std::string> owned(std::optional<std::string_view> blob) {
   if (!blob) return std::nullopt;
   return std::string(*blob);
@@ -291,6 +299,7 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
         before = &beforeRow;
       }
       Row* after = afterImage(s, row, touched.afterStale, check, afterRow, afters.take(i, afterRow));
+      s.digests.change(*row.table, before, after);
       if (!diffRow(*row.table, row, before, after, change)) continue;
       if (!txn) {
         txn.emplace();
@@ -299,7 +308,8 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
         txn->hlc = s.hlc.now();
         local.emplace(s, *txn);
         auto context = causal::forCommit(s, txn->dot, txn->context);
-        header = {txn->dot, txn->hlc, std::move(context.entries), {}};
+        header = {txn->dot, txn->hlc, std::move(context.entries), {}, {}, {}};
+        txn->prev = header.prev = chainHead(s, txn->dot);
         contextGrew = context.grew;
         body.emplace(header, touched.rows.size() - i);
       }
@@ -323,8 +333,10 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
   writes.addFresh(fresh);
   writes.flush();
   std::string bytes = body->finish();
+  txn->hash = *chainHashInBody(bytes);
   if (check) checkBody(header, std::move(kept), bytes);
   store::appendLog(s, *txn, bytes, false, causal::stored(s, txn->dot, txn->context, contextGrew));
+  s.digests.flush(s.db);
   if (recordUndo) store::saveUndo(s, txn->dot, undo);
   s.frontier = txn->stamp();
   return txn->dot;

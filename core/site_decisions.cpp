@@ -68,12 +68,23 @@ Result<std::pair<ApplyResult, ApplyResult>> syncSites(Site& a, Site& b) {
   if (a.clusterId() != b.clusterId()) return Status::invalidArgument("sync: the sites belong to different clusters");
   if (a.schemaFingerprint() != b.schemaFingerprint())
     return Status::invalidArgument("sync: the sites' schemas or resolver configurations differ");
+  for (auto [from, to] : {std::pair<Site*, Site*>{&a, &b}, {&b, &a}}) {
+    auto heads = from->chainHeads();
+    if (!heads) return heads.status();
+    if (auto st = to->checkHistories(*heads, from->name()); !st) return st;
+  }
   auto atB = deliverAll(a, b);
   if (!atB) return atB.status();
   auto atA = deliverAll(b, a);
   if (!atA) return atA.status();
   if (auto st = passAcknowledgements(a, b); !st) return st;
   if (auto st = passAcknowledgements(b, a); !st) return st;
+  auto digests = b.digests();
+  if (!digests) return digests.status();
+  Status compared = a.checkDigests(b.vector(), *digests, b.name());
+  for (auto [site, peer] : {std::pair<Site*, Site*>{&a, &b}, {&b, &a}})
+    if (auto st = site->noteComparison(peer->id(), peer->name(), compared); !st) return st;
+  if (!compared) return compared;
   return std::pair{std::move(*atB), std::move(*atA)};
 }
 

@@ -153,6 +153,7 @@ struct Site::Impl {
     state.ackDigest.reset();
     state.contexts.clear();
     state.sites.load(state.db);
+    state.digests.load(state.db);
     state.vector = store::loadVector(state);
     state.frontier = store::lastStamp(state);
     state.compactedStamp = store::compactedStamp(state);

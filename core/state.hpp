@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "catalog.hpp"
+#include "digest.hpp"
 #include "parley/crdt/version_vector.hpp"
 #include "parley/hlc.hpp"
 #include "parley/resolver.hpp"
@@ -32,6 +33,8 @@ struct SiteState {
   VersionVector vector;
   HlcClock hlc;
   std::shared_ptr<const ResolverProvider> resolvers;
+  // Per tracked table, the digest of its rows, as this connection's transaction leaves them.
+  Digests digests;
   std::optional<Stamp> frontier;        // the greatest stamp among held transactions
   std::optional<Stamp> compactedStamp;  // nothing may be re-folded before this: compacted
   std::size_t applyChunkRows = 65536;   // SiteOptions::applyChunkRows

@@ -14,6 +14,7 @@ std::string Status::toString() const {
     case Code::kNotReady: name = "not ready"; break;
     case Code::kBusy: name = "busy"; break;
     case Code::kConstraint: name = "constraint"; break;
+    case Code::kDiverged: name = "diverged"; break;
   }
   return std::string(name) + ": " + message_;
 }

@@ -190,7 +190,7 @@ void deleteMeta(SiteState& s, const TableInfo& t, std::string_view key) {
 void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool rejected,
                const std::optional<std::string>& context) {
   auto site = siteIdx(s, t.dot.site);
-  auto& log = s.db.cached("INSERT INTO parley_log(id, hlc, body, rejected, ctx) VALUES (?1, ?2, ?3, ?4, ?5)");
+  auto& log = s.db.cached("INSERT INTO parley_log(id, hlc, body, rejected, ctx, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   log.bind(1, logKey(site, t.dot.seq)).bind(2, static_cast<std::int64_t>(t.hlc.value));
   // The body is bound without a copy (a large transaction's is tens of MB); the binding is
   // dropped before `body` can go away.
@@ -202,6 +202,10 @@ void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool r
   log.bind(4, std::int64_t{rejected});
   if (context) log.bindBlob(5, *context);
   else log.bindNull(5);
+  // A transaction built by hand has its hash made when its body was encoded.
+  ChainHash hash = t.hash.empty() ? chainHashInBody(body).value_or(ChainHash{}) : t.hash;
+  if (hash.empty()) log.bindNull(6);
+  else log.bindBlob(6, std::string_view(reinterpret_cast<const char*>(hash.bytes.data()), hash.bytes.size()));
   log.run();
   s.vector.advance(t.dot);
 }
@@ -260,6 +264,7 @@ std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
       "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)");
   stamp.bind(1, hlc);
   stamp.run();
+  std::optional<HeldLink> head = heldLink(s, {origin, upTo});  // the chain's head stays known
   auto& log = s.db.cached("DELETE FROM parley_log WHERE id BETWEEN ?1 AND ?2");
   log.bind(1, logKey(site, 1)).bind(2, logKey(site, upTo));
   log.run();
@@ -268,9 +273,11 @@ std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
   undo.bind(1, site).bind(2, static_cast<std::int64_t>(upTo));
   undo.run();
   auto& floor = s.db.cached(
-      "INSERT INTO parley_compacted(site, seq, context) VALUES (?1, ?2, ?3) ON CONFLICT(site) DO UPDATE SET "
-      "seq = excluded.seq, context = excluded.context WHERE excluded.seq > parley_compacted.seq");
+      "INSERT INTO parley_compacted(site, seq, context, hash) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(site) DO UPDATE SET "
+      "seq = excluded.seq, context = excluded.context, hash = excluded.hash WHERE excluded.seq > parley_compacted.seq");
   floor.bind(1, site).bind(2, static_cast<std::int64_t>(upTo)).bindBlob(3, *context);
+  if (head && !head->hash.empty()) floor.bindBlob(4, std::string(head->hash.bytes.begin(), head->hash.bytes.end()));
+  else floor.bindNull(4);
   floor.run();
   return dropped;
 }
@@ -341,13 +348,35 @@ std::optional<Stamp> lastStamp(SiteState& s) {
 }
 
 std::optional<Hlc> hlcOf(SiteState& s, const Dot& dot) {
+  auto link = heldLink(s, dot);
+  return link ? link->hlc : std::nullopt;
+}
+
+namespace {
+
+ChainHash hashColumn(const sql::Stmt& st, int column) {
+  ChainHash out;
+  if (st.isNull(column)) return out;
+  std::string_view bytes = st.blob(column);
+  if (bytes.size() == out.bytes.size()) std::copy(bytes.begin(), bytes.end(), out.bytes.begin());
+  return out;
+}
+
+}  // namespace
+
+std::optional<HeldLink> heldLink(SiteState& s, const Dot& dot) {
   auto idx = s.sites.find(dot.site);
   if (!idx) return std::nullopt;
-  auto& st = s.db.cached("SELECT hlc FROM parley_log WHERE id = ?1");
+  auto& st = s.db.cached("SELECT hlc, hash FROM parley_log WHERE id = ?1");
   st.bind(1, logKey(*idx, dot.seq));
-  std::optional<Hlc> out;
-  if (st.step()) out = Hlc{static_cast<std::uint64_t>(st.int64(0))};
+  std::optional<HeldLink> out;
+  if (st.step()) out = HeldLink{Hlc{static_cast<std::uint64_t>(st.int64(0))}, hashColumn(st, 1)};
   st.reset();
+  if (out) return out;
+  auto& compacted = s.db.cached("SELECT hash FROM parley_compacted WHERE site = ?1 AND seq = ?2");
+  compacted.bind(1, static_cast<std::int64_t>(*idx)).bind(2, static_cast<std::int64_t>(dot.seq));
+  if (compacted.step()) out = HeldLink{std::nullopt, hashColumn(compacted, 0)};
+  compacted.reset();
   return out;
 }
 

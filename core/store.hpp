@@ -99,6 +99,14 @@ std::vector<Transaction> logAfter(SiteState& s, const Stamp& from);
 std::optional<Stamp> lastStamp(SiteState& s);
 // The HLC of a held transaction; nullopt if not held (or compacted).
 std::optional<Hlc> hlcOf(SiteState& s, const Dot& dot);
+// What this site holds of a transaction's place in its origin's hash chain: its HLC (none if
+// compacted) and its hash (empty if it has none); nullopt if neither the log nor the
+// compacted record (which keeps the hash of each origin's last compacted transaction) has it.
+struct HeldLink {
+  std::optional<Hlc> hlc;
+  ChainHash hash;
+};
+std::optional<HeldLink> heldLink(SiteState& s, const Dot& dot);
 
 // Undo records: for each row an applied transaction changed, its metadata blob and values
 // before it (nullopt: absent).

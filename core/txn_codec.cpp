@@ -4,6 +4,8 @@
 #include <optional>
 #include <unordered_map>
 
+#include <xxhash.h>
+
 #include "codec.hpp"
 #include "txn_encoder.hpp"
 #include "parley/status.hpp"
@@ -30,12 +32,19 @@ class Decoder {
   void run(Transaction& t) {
     std::uint8_t format = r_.byte();
     // Format 2 carried whole contexts, which format 3's rule allows: it reads the same.
-    if (format != kTransactionFormat && format != 2)
-      r_.fail("format " + std::to_string(format) + " is not supported (this parley reads 2 and " +
+    // Formats 2 and 3 carry no hash chain: their links read as empty.
+    if (format != kTransactionFormat && format != 3 && format != 2)
+      r_.fail("format " + std::to_string(format) + " is not supported (this parley reads 2 to " +
               std::to_string(kTransactionFormat) + ")");
     std::uint64_t seq = r_.varint();
     if (seq == 0) r_.fail("seq 0");
     t.hlc.value = r_.fixed64();
+    t.prev = {};
+    t.hash = {};
+    if (format == kTransactionFormat) {
+      readHash(t.prev);
+      readHash(t.hash);
+    }
     std::uint64_t nSites = r_.count();
     if (nSites == 0) r_.fail("no origin site");
     if (nSites > r_.remaining() / 16) r_.fail("site list beyond end");
@@ -62,6 +71,11 @@ class Decoder {
     if (index >= sites_.size())
       r_.fail("names site " + std::to_string(index) + " of " + std::to_string(sites_.size()));
     return sites_[index];
+  }
+
+  void readHash(ChainHash& out) {
+    std::string_view bytes = r_.raw(out.bytes.size());
+    std::copy(bytes.begin(), bytes.end(), out.bytes.begin());
   }
 
   // Reads a dots list into `out`, reusing its storage.
@@ -179,6 +193,9 @@ std::string TransactionEncoder::finish() {
   w.byte(kTransactionFormat);
   w.varint(t.dot.seq);
   w.fixed64(t.hlc.value);
+  head.append(reinterpret_cast<const char*>(t.prev.bytes.data()), t.prev.bytes.size());
+  std::size_t hashAt = head.size();
+  head.append(reinterpret_cast<const char*>(t.hash.bytes.data()), t.hash.bytes.size());
   w.varint(in_.sites().size());
   for (const auto& s : in_.sites()) head.append(reinterpret_cast<const char*>(s.bytes.data()), 16);
   w.varint(t.context.entries().size());
@@ -192,7 +209,50 @@ std::string TransactionEncoder::finish() {
   // The header goes in front of the rows, in their buffer (usually within the room reserved):
   // a large transaction's rows are not copied into a second buffer.
   rows_.insert(0, head);
+  // A transaction's own hash is its origin's: made once, when it is first encoded (a commit),
+  // and carried unchanged when it is encoded again elsewhere.
+  if (t.hash.empty()) {
+    ChainHash h = chainHashOf(rows_);
+    std::copy(h.bytes.begin(), h.bytes.end(), rows_.begin() + static_cast<std::ptrdiff_t>(hashAt));
+  }
   return std::move(rows_);
+}
+
+ChainHash chainHashOf(std::string_view body) {
+  // The body as encoded with an empty hash field; the hash of nothing but zeros is never empty.
+  XXH128_hash_t h = XXH3_128bits(body.data(), body.size());
+  ChainHash out;
+  for (int i = 0; i < 8; ++i) {
+    out.bytes[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(h.high64 >> (56 - 8 * i));
+    out.bytes[static_cast<std::size_t>(8 + i)] = static_cast<std::uint8_t>(h.low64 >> (56 - 8 * i));
+  }
+  if (out.empty()) out.bytes[15] = 1;
+  return out;
+}
+
+bool ChainHash::empty() const {
+  return std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b == 0; });
+}
+
+std::string ChainHash::hex() const {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (auto b : bytes) out += digits[b >> 4], out += digits[b & 15];
+  return out;
+}
+
+std::string ChainHash::shortHex() const { return hex().substr(0, 8); }
+
+std::optional<ChainHash> chainHashInBody(std::string_view body) {
+  if (body.empty() || static_cast<std::uint8_t>(body[0]) != kTransactionFormat) return std::nullopt;
+  std::size_t at = 1;
+  while (at < body.size() && (static_cast<std::uint8_t>(body[at]) & 0x80)) ++at;  // the seq varint
+  at += 1 + 8 + 16;
+  if (at + 16 > body.size()) return std::nullopt;
+  ChainHash out;
+  std::copy(body.begin() + static_cast<std::ptrdiff_t>(at), body.begin() + static_cast<std::ptrdiff_t>(at + 16),
+            out.bytes.begin());
+  return out;
 }
 
 Transaction decodeTransaction(std::string_view bytes) {

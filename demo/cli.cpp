@@ -91,4 +91,31 @@ VersionVector parseToken(const std::string& text) {
   return v;
 }
 
+std::string tcpAddress(const std::string& peer) { return peer.starts_with("tcp://") ? peer.substr(6) : ""; }
+
+// --timeout: how long a TCP sync waits for a sign of life from the peer before it gives up.
+// serve needs it below the default to stay live when a peer goes silent without closing.
+void addTimeoutOption(po::options_description& o) {
+  o.add_options()("timeout", po::value<double>()->default_value(30),
+                  "seconds without a reply from the peer before a TCP sync gives up");
+}
+
+sync::TcpOptions tcpOptions(const po::variables_map& vm) {
+  sync::TcpOptions o;
+  o.secret = secret(vm);
+  if (o.secret.empty()) usage("TCP needs the cluster secret: --secret-file FILE or PARLEY_SECRET");
+  if (vm.count("timeout")) {
+    double seconds = vm["timeout"].as<double>();
+    if (!(seconds >= 0.001 && seconds <= 86400)) usage("--timeout must be between 0.001 and 86400 seconds");
+    o.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+  }
+  return o;
+}
+
+std::unique_ptr<Site> cloneFrom(const std::string& source, const std::string& path, const CreateOptions& create,
+                                const po::variables_map& vm) {
+  if (tcpAddress(source).empty()) return take(openSite(source)->clone(path, create, env().siteOptions()));
+  return take(sync::cloneTcp(tcpAddress(source), path, create, env().siteOptions(), tcpOptions(vm)));
+}
+
 }  // namespace parley::cli

@@ -14,6 +14,7 @@
 
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
+#include "parley/sync/tcp.hpp"
 
 namespace parley::cli {
 
@@ -66,6 +67,15 @@ void addSecretOption(po::options_description& options);
 
 // A commit token: the site's vector as "siteid:seq,siteid:seq" (full hex ids).
 std::string tokenOf(const VersionVector& v);
+// "HOST:PORT" of "tcp://HOST:PORT"; empty for anything else (a site file).
+std::string tcpAddress(const std::string& peer);
+// --timeout: how long a TCP exchange waits for a sign of life from the peer.
+void addTimeoutOption(po::options_description& o);
+// The TCP options from the command line: the secret (a usage error without one) and --timeout.
+sync::TcpOptions tcpOptions(const po::variables_map& vm);
+// A new site at `path` cloned from `source`: a site file or tcp://HOST:PORT.
+std::unique_ptr<Site> cloneFrom(const std::string& source, const std::string& path, const CreateOptions& create,
+                                const po::variables_map& vm);
 VersionVector parseToken(const std::string& text);
 
 int cmdInit(const std::vector<std::string>& args);
@@ -82,5 +92,7 @@ int cmdSync(const std::vector<std::string>& args);
 int cmdServe(const std::vector<std::string>& args);
 int cmdClone(const std::vector<std::string>& args);
 int cmdDemo(const std::vector<std::string>& args);
+int cmdVerify(const std::vector<std::string>& args);
+int cmdRejoin(const std::vector<std::string>& args);
 
 }  // namespace parley::cli

@@ -56,6 +56,13 @@ void statusJson(Site& site) {
               << jsonString(tokenOf(p.acknowledged)) << ", \"pending\": " << p.pending << ", \"lag_seconds\": "
               << p.lagSeconds << ", \"last_sync_ms\": " << (p.lastSyncMs ? std::to_string(*p.lastSyncMs) : "null") << "}";
   }
+  std::cout << "], \"divergences\": [";
+  auto divergences = take(site.divergences());
+  for (std::size_t i = 0; i < divergences.size(); ++i) {
+    const auto& d = divergences[i];
+    std::cout << (i ? ", " : "") << "{\"peer\": " << jsonString(d.peer.hex()) << ", \"name\": " << jsonString(d.peerName)
+              << ", \"detected_ms\": " << d.detectedMs << ", \"message\": " << jsonString(d.message) << "}";
+  }
   std::cout << "], \"log\": {\"transactions\": " << count << ", \"bytes\": " << bytes << "}, \"open_conflicts\": "
             << counts.open << ", \"rejected_writes\": " << counts.rejectedHere << "}\n";
 }
@@ -74,6 +81,9 @@ void statusText(Site& site) {
                           fmt::format("{:.1f} s", p.lagSeconds), lastSync(p)});
   std::cout << "\n";
   printTable(std::cout, peers);
+  for (const auto& d : take(site.divergences()))
+    std::cout << fmt::format("\nDIVERGED from {} ({}): {}\n", d.peerName.empty() ? d.peer.shortHex() : d.peerName,
+                             d.peer.shortHex(), d.message);
 }
 
 }  // namespace

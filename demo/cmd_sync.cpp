@@ -33,27 +33,6 @@ const Command kClone{"clone", "SOURCE NEW.db --name NAME",
                      "Creates a new site of SOURCE's cluster from a snapshot of it (SOURCE: a site file or\n"
                      "tcp://HOST:PORT), like pg_basebackup; then they sync incrementally."};
 
-std::string tcpAddress(const std::string& peer) { return peer.starts_with("tcp://") ? peer.substr(6) : ""; }
-
-// --timeout: how long a TCP sync waits for a sign of life from the peer before it gives up.
-// serve needs it below the default to stay live when a peer goes silent without closing.
-void addTimeoutOption(po::options_description& o) {
-  o.add_options()("timeout", po::value<double>()->default_value(30),
-                  "seconds without a reply from the peer before a TCP sync gives up");
-}
-
-sync::TcpOptions tcpOptions(const po::variables_map& vm) {
-  sync::TcpOptions o;
-  o.secret = secret(vm);
-  if (o.secret.empty()) usage("TCP needs the cluster secret: --secret-file FILE or PARLEY_SECRET");
-  if (vm.count("timeout")) {
-    double seconds = vm["timeout"].as<double>();
-    if (!(seconds >= 0.001 && seconds <= 86400)) usage("--timeout must be between 0.001 and 86400 seconds");
-    o.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
-  }
-  return o;
-}
-
 // A progress line on a terminal, rewritten in place.
 sync::Progress progressBar() {
   if (!::isatty(STDERR_FILENO)) return {};

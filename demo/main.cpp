@@ -32,6 +32,8 @@ const std::map<std::string, Entry>& commands() {
       {"clone", {cmdClone, "create a new site from a snapshot of another"}},
       {"compact", {cmdCompact, "drop log entries every member has acknowledged"}},
       {"backup", {cmdBackup, "write a consistent copy of a site"}},
+      {"verify", {cmdVerify, "check a site's rows against its digests, or against a peer's rows"}},
+      {"rejoin", {cmdRejoin, "give a forked site (a copy that wrote) a new id, keeping its writes"}},
       {"demo", {cmdDemo, "guided scenarios: bank, offline"}},
   };
   return table;

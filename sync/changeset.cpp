@@ -58,6 +58,7 @@ Status oneLine(const Status& s) {
     case Status::Code::kNotReady: return Status::notReady(m);
     case Status::Code::kBusy: return Status::busy(m);
     case Status::Code::kConstraint: return Status::constraint(m);
+    case Status::Code::kDiverged: return Status::diverged(m);
   }
   return Status::corruption(m);
 }
@@ -121,6 +122,8 @@ std::string encodeHeader(const FileInfo& info, const Acks& acks) {
   writeVector(h.initUpTo(static_cast<unsigned>(info.upTo.entries().size())), info.upTo);
   h.setCreatedMs(info.createdMs);
   writeAcks(h.initAcks(static_cast<unsigned>(acks.size())), acks);
+  writeHeads(h.initHeads(static_cast<unsigned>(info.heads.size())), info.heads);
+  writeDigests(h.initDigests(static_cast<unsigned>(info.digests.size())), info.digests);
   return flat(message);
 }
 
@@ -141,8 +144,8 @@ class FileReader {
     std::string magic = read(8, "magic");
     if (std::memcmp(magic.data(), kMagic, 8) != 0) fail("not a parley change-set file (bad magic)");
     auto version = get<std::uint32_t>("format version");
-    if (version != kFileFormatVersion)
-      fail(fmt::format("change-set format {} is not supported (this parley reads {})", version, kFileFormatVersion));
+    if (version != kFileFormatVersion && version != 2)
+      fail(fmt::format("change-set format {} is not supported (this parley reads 2 and {})", version, kFileFormatVersion));
     std::string bytes = framed(kMaxHeaderBytes, "header");
     return parseHeader(bytes, acks);
   }
@@ -221,6 +224,8 @@ class FileReader {
       info.upTo = readVector(h.getUpTo());
       info.createdMs = h.getCreatedMs();
       acks = readAcks(h.getAcks());
+      info.heads = readHeads(h.getHeads());
+      info.digests = readDigests(h.getDigests());
       return info;
     });
   }
@@ -274,6 +279,8 @@ class CheckedReader {
       if (info_.fingerprint != site->schemaFingerprint())
         throw Error(Status::invalidArgument(fmt::format(
             "{}: made by {} with a different schema or resolver configuration", path, printable(info_.originName))));
+      if (auto st = site->checkHistories(info_.heads, info_.originName); !st)
+        throw Error(Status::diverged(fmt::format("{}: {}", path, st.message())));
       held_ = site->vector();
     }
   }
@@ -395,8 +402,12 @@ Result<ExportSummary> exportChanges(Site& site, const std::string& path, const V
   try {
     auto acks = site.acknowledgements();
     if (!acks) return acks.status();
+    auto heads = site.chainHeads();
+    if (!heads) return heads.status();
+    auto digests = site.digests();
+    if (!digests) return digests.status();
     FileInfo info{site.clusterId(), site.id(), site.name(), site.schemaFingerprint(), since, site.vector(), 0,
-                  static_cast<std::uint64_t>(std::time(nullptr)) * 1000};
+                  static_cast<std::uint64_t>(std::time(nullptr)) * 1000, std::move(*heads), std::move(*digests)};
     FileWriter out(path);
     std::string head(kMagic, 8);
     put(head, kFileFormatVersion);
@@ -478,6 +489,10 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path) {
     }
     for (const auto& [id, vector] : acks)
       if (auto st = site.acknowledge(id, vector); !st) return oneLine(st);
+    // Holding what the exporter held, this site must hold the same rows.
+    Status compared = site.checkDigests(summary.info.upTo, summary.info.digests, summary.info.originName);
+    if (auto st = site.noteComparison(summary.info.origin, summary.info.originName, compared); !st) return oneLine(st);
+    if (!compared) return oneLine(compared);
     return summary;
   } catch (const Error& e) {
     return oneLine(e.status());

@@ -11,8 +11,16 @@ namespace parley::sync {
 Result<Hello> helloOf(Site& site) {
   auto acks = site.acknowledgements();
   if (!acks) return acks.status();
-  return Hello{kProtocolVersion, site.clusterId(), site.id(), site.name(), site.schemaFingerprint(), site.vector(),
-               std::move(*acks)};
+  auto heads = site.chainHeads();
+  if (!heads) return heads.status();
+  auto digests = site.digests();
+  if (!digests) return digests.status();
+  return Hello{kProtocolVersion, site.clusterId(), site.id(),        site.name(),         site.schemaFingerprint(),
+               site.vector(),    std::move(*acks), std::move(*heads), std::move(*digests)};
+}
+
+Status checkConverged(const Site& local, const Hello& remote) {
+  return local.checkDigests(remote.vector, remote.digests, remote.name);
 }
 
 Status checkCompatible(const Site& local, const Hello& remote) {
@@ -29,7 +37,8 @@ Status checkCompatible(const Site& local, const Hello& remote) {
     return Status::invalidArgument(fmt::format(
         "peer {} has a different schema or resolver configuration (fingerprint {}, this site {})", remote.name,
         remote.fingerprint, local.schemaFingerprint()));
-  return Status::ok();
+  if (auto st = local.checkHistories(remote.heads, remote.name); !st) return st;
+  return checkConverged(local, remote);
 }
 
 Status streamChanges(const Site& site, const VersionVector& since, const std::function<Status(Chunk&&)>& emit,

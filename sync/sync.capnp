@@ -15,6 +15,25 @@ struct Ack {
   vector @1 :List(VectorEntry);
 }
 
+# The newest transaction a site holds of one origin, and its hash chain hash.
+struct ChainHead {
+  site @0 :Data;
+  seq @1 :UInt64;
+  hash @2 :Data;  # 16 bytes, or empty if it has none
+}
+
+# A tracked table's state digest (32 hex digits).
+struct TableDigest {
+  table @0 :Text;
+  digest @1 :Text;
+}
+
+# What a site holds as a sync ends: compared by the other side when their vectors are equal.
+struct State {
+  vector @0 :List(VectorEntry);
+  digests @1 :List(TableDigest);
+}
+
 # What each side says first. Sites of different clusters, protocol versions or schema
 # fingerprints refuse each other before anything is exchanged.
 struct Hello {
@@ -25,6 +44,8 @@ struct Hello {
   fingerprint @4 :Text;
   vector @5 :List(VectorEntry);
   acks @6 :List(Ack);
+  heads @7 :List(ChainHead);      # per origin held: sites with another history are refused
+  digests @8 :List(TableDigest);  # compared when both hold the same transactions
 }
 
 # The header of a change-set file.
@@ -38,6 +59,8 @@ struct FileHeader {
   transactions @6 :UInt64;
   createdMs @7 :UInt64;
   acks @8 :List(Ack);           # what the exporter knew every site held
+  heads @9 :List(ChainHead);    # the exporter's chain heads (of upTo)
+  digests @10 :List(TableDigest);  # the exporter's digests, for the state upTo
 }
 
 # A bounded piece of a stream of transactions. A transaction's body may be split across
@@ -70,8 +93,9 @@ interface Session {
   pull @1 (since :List(VectorEntry), sink :ChangeSink) -> (sent :UInt64);
   # The client streams to the returned sink.
   push @2 () -> (sink :ChangeSink);
-  # The server records the client's acknowledgements and returns its own.
-  acknowledge @3 (acks :List(Ack)) -> (acks :List(Ack));
+  # The server records the client's acknowledgements and returns its own. Each side sends its
+  # state too: holding the same transactions with other digests is divergence, reported by both.
+  acknowledge @3 (acks :List(Ack), state :State) -> (acks :List(Ack), state :State);
   # The server streams a consistent snapshot of its database (for clone).
   snapshot @4 (sink :ByteSink) -> (bytes :UInt64);
   # A live subscription: the server streams to `sink` every transaction `since` lacks, then

@@ -110,9 +110,14 @@ kj::Promise<void> SessionImpl::acknowledge(AcknowledgeContext context) {
   Acks theirs = decoded([&] { return readAcks(context.getParams().getAcks()); });
   for (const auto& [site, vector] : theirs) check(server_.site.acknowledge(site, vector));
   check(server_.site.noteSync(peer_));
+  // The client checks the state this replies with, and fails; this side logs and records it.
+  Status compared = decoded([&] { return checkState(server_.site, context.getParams().getState(), peerName()); });
+  if (!compared) server_.note(fmt::format("divergence with {}: {}", peerName(), compared.message()));
+  check(server_.site.noteComparison(peer_, peerName(), compared));
   auto mine = server_.site.acknowledgements();
   check(mine.status());
   writeAcks(context.getResults().initAcks(static_cast<unsigned>(mine->size())), *mine);
+  writeState(context.getResults().initState(), server_.site);
   if (!subscribed_) server_.note(fmt::format("synced with {}: {}", peerName(), summary()));  // a stream logs its end
   logged_ = true;
   return kj::READY_NOW;

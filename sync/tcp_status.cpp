@@ -19,6 +19,7 @@ Status withCode(int code, std::string message) {
     case Status::Code::kNotReady: return Status::notReady(std::move(message));
     case Status::Code::kBusy: return Status::busy(std::move(message));
     case Status::Code::kConstraint: return Status::constraint(std::move(message));
+    case Status::Code::kDiverged: return Status::diverged(std::move(message));
     default: return Status::ioError(std::move(message));
   }
 }

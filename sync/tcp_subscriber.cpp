@@ -37,8 +37,11 @@ void addTotals(ApplyTotals& sum, const ApplyTotals& more) {
 // knows every site holds. A failed exchange is dropped; the stream's own failure ends all.
 class AckExchange final : public kj::TaskSet::ErrorHandler {
  public:
-  AckExchange(Site& site, wire::Session::Client session, SiteId server, kj::Duration period)
-      : site_(site), session_(std::move(session)), server_(server), period_(period), tasks_(*this) {}
+  // `note` logs a divergence found when both sides hold the same transactions.
+  AckExchange(Site& site, wire::Session::Client session, SiteId server, std::string serverName, kj::Duration period,
+              std::function<void(std::string)> note)
+      : site_(site), session_(std::move(session)), server_(server), serverName_(std::move(serverName)),
+        period_(period), note_(std::move(note)), tasks_(*this) {}
 
   void progressed(kj::TimePoint now, std::uint64_t applied) {
     if (applied == acked_ || inFlight_ || (started_ && now - last_ < period_)) return;
@@ -46,6 +49,7 @@ class AckExchange final : public kj::TaskSet::ErrorHandler {
     if (!mine) return;
     auto request = session_.acknowledgeRequest();
     writeAcks(request.initAcks(static_cast<unsigned>(mine->size())), *mine);
+    writeState(request.initState(), site_);
     started_ = inFlight_ = true;
     last_ = now;
     tasks_.add(request.send().then([this, applied](capnp::Response<wire::Session::AcknowledgeResults>&& reply) {
@@ -53,6 +57,10 @@ class AckExchange final : public kj::TaskSet::ErrorHandler {
       acked_ = applied;
       for (const auto& [id, vector] : readAcks(reply.getAcks())) check(site_.acknowledge(id, vector));
       check(site_.noteSync(server_));
+      Status compared = checkState(site_, reply.getState(), serverName_);
+      if (!compared && !diverged_) note_(fmt::format("divergence with {}: {}", serverName_, compared.message()));
+      diverged_ = !compared;
+      check(site_.noteComparison(server_, serverName_, compared));
     }));
   }
   void taskFailed(kj::Exception&&) override { inFlight_ = false; }
@@ -61,7 +69,10 @@ class AckExchange final : public kj::TaskSet::ErrorHandler {
   Site& site_;
   wire::Session::Client session_;
   SiteId server_;
+  std::string serverName_;
   kj::Duration period_;
+  std::function<void(std::string)> note_;
+  bool diverged_ = false;
   kj::TimePoint last_ = kj::origin<kj::TimePoint>();
   bool started_ = false, inFlight_ = false;
   std::uint64_t acked_ = 0;
@@ -156,7 +167,8 @@ std::uint64_t Subscriber::Impl::stream(Client& client) {
   VersionVector since = site.vector();
   writeVector(request.initSince(static_cast<unsigned>(since.entries().size())), since);
   request.setHeartbeatMs(static_cast<std::uint32_t>(options.heartbeat.count()));
-  AckExchange acks(site, session, peer.site, options.heartbeat.count() * kj::MILLISECONDS);
+  AckExchange acks(site, session, peer.site, peer.name, options.heartbeat.count() * kj::MILLISECONDS,
+                   [this](std::string line) { note(std::move(line)); });
   request.setSink(kj::heap<ApplyingSink>(site, received, [&, received = received.get()](std::uint64_t) {
     client.alive();
     progressed(received->applier.totals());

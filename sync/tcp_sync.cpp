@@ -54,15 +54,19 @@ StreamTotals push(Client& client, wire::Session::Client& session, Site& site, co
   return totals;
 }
 
-void acknowledge(Client& client, wire::Session::Client& session, Site& site, const SiteId& server) {
+void acknowledge(Client& client, wire::Session::Client& session, Site& site, const Hello& server) {
   auto mine = site.acknowledgements();
   if (!mine) throw Error(mine.status());
   auto request = session.acknowledgeRequest();
   writeAcks(request.initAcks(static_cast<unsigned>(mine->size())), *mine);
+  writeState(request.initState(), site);
   auto reply = client.wait(request.send());
   for (const auto& [id, vector] : readAcks(reply.getAcks()))
     if (auto st = site.acknowledge(id, vector); !st) throw Error(st);
-  if (auto st = site.noteSync(server); !st) throw Error(st);
+  if (auto st = site.noteSync(server.site); !st) throw Error(st);
+  Status compared = checkState(site, reply.getState(), server.name);
+  if (auto st = site.noteComparison(server.site, server.name, compared); !st) throw Error(st);
+  if (!compared) throw Error(compared);
 }
 
 SyncSummary syncWith(Site& site, const std::string& address, const TcpOptions& options) {
@@ -72,10 +76,13 @@ SyncSummary syncWith(Site& site, const std::string& address, const TcpOptions& o
   if (!mine) throw Error(mine.status());
   SyncSummary summary;
   summary.peer = sayHello(client, session, *mine);
-  if (auto st = checkCompatible(site, summary.peer); !st) throw Error(st);
+  if (auto st = checkCompatible(site, summary.peer); !st) {
+    if (st.code() == Status::Code::kDiverged) site.noteComparison(summary.peer.site, summary.peer.name, st);
+    throw Error(st);
+  }
   summary.received = pull(client, session, site, options.progress);
   summary.sent = push(client, session, site, summary.peer.vector, options.chunkBytes);
-  acknowledge(client, session, site, summary.peer.site);
+  acknowledge(client, session, site, summary.peer);
   return summary;
 }
 

@@ -46,6 +46,55 @@ void writeHello(wire::Hello::Builder out, const Hello& h) {
   out.setFingerprint(h.fingerprint);
   writeVector(out.initVector(static_cast<unsigned>(h.vector.entries().size())), h.vector);
   writeAcks(out.initAcks(static_cast<unsigned>(h.acks.size())), h.acks);
+  writeHeads(out.initHeads(static_cast<unsigned>(h.heads.size())), h.heads);
+  writeDigests(out.initDigests(static_cast<unsigned>(h.digests.size())), h.digests);
+}
+
+void writeHeads(capnp::List<wire::ChainHead>::Builder out, const std::vector<ChainHead>& heads) {
+  for (unsigned i = 0; i < heads.size(); ++i) {
+    out[i].setSite(idBytes(heads[i].site));
+    out[i].setSeq(heads[i].seq);
+    if (!heads[i].hash.empty()) out[i].setHash(kj::arrayPtr(heads[i].hash.bytes.data(), heads[i].hash.bytes.size()));
+  }
+}
+
+std::vector<ChainHead> readHeads(capnp::List<wire::ChainHead>::Reader in) {
+  std::vector<ChainHead> out;
+  for (auto h : in) {
+    ChainHead head{readId(h.getSite(), "chain head"), h.getSeq(), {}};
+    auto hash = h.getHash();
+    if (hash.size() == head.hash.bytes.size()) std::copy(hash.begin(), hash.end(), head.hash.bytes.begin());
+    else if (hash.size() != 0) throw Error(Status::corruption("chain head: a hash of " + std::to_string(hash.size()) + " bytes"));
+    out.push_back(head);
+  }
+  return out;
+}
+
+void writeDigests(capnp::List<wire::TableDigest>::Builder out, const std::vector<TableDigest>& digests) {
+  for (unsigned i = 0; i < digests.size(); ++i) {
+    out[i].setTable(digests[i].table);
+    out[i].setDigest(digests[i].digest);
+  }
+}
+
+std::vector<TableDigest> readDigests(capnp::List<wire::TableDigest>::Reader in) {
+  std::vector<TableDigest> out;
+  for (auto d : in)
+    out.push_back({std::string(d.getTable().begin(), d.getTable().size()), peerText({d.getDigest().begin(), d.getDigest().size()})});
+  return out;
+}
+
+void writeState(wire::State::Builder out, Site& site) {
+  auto digests = site.digests();
+  if (!digests) throw Error(digests.status());
+  VersionVector vector = site.vector();
+  writeVector(out.initVector(static_cast<unsigned>(vector.entries().size())), vector);
+  writeDigests(out.initDigests(static_cast<unsigned>(digests->size())), *digests);
+}
+
+Status checkState(Site& site, wire::State::Reader peer, std::string_view peerName) {
+  if (!peer.hasVector()) return Status::ok();  // nothing said
+  return site.checkDigests(readVector(peer.getVector()), readDigests(peer.getDigests()), peerName);
 }
 
 std::string peerText(std::string_view text) {
@@ -64,6 +113,8 @@ Hello readHello(wire::Hello::Reader in) {
   h.fingerprint = peerText({in.getFingerprint().begin(), in.getFingerprint().size()});
   h.vector = readVector(in.getVector());
   h.acks = readAcks(in.getAcks());
+  h.heads = readHeads(in.getHeads());
+  h.digests = readDigests(in.getDigests());
   return h;
 }
 

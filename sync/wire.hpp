@@ -22,6 +22,13 @@ std::string peerText(std::string_view text);
 kj::ArrayPtr<const kj::byte> idBytes(const SiteId& id);
 
 void writeHello(wire::Hello::Builder out, const Hello& h);
+// A site's state as a sync ends (sync.capnp State), and the check of a peer's against it.
+void writeState(wire::State::Builder out, Site& site);
+Status checkState(Site& site, wire::State::Reader peer, std::string_view peerName);
+void writeHeads(capnp::List<wire::ChainHead>::Builder out, const std::vector<ChainHead>& heads);
+std::vector<ChainHead> readHeads(capnp::List<wire::ChainHead>::Reader in);
+void writeDigests(capnp::List<wire::TableDigest>::Builder out, const std::vector<TableDigest>& digests);
+std::vector<TableDigest> readDigests(capnp::List<wire::TableDigest>::Reader in);
 Hello readHello(wire::Hello::Reader in);
 void writeChunk(wire::Chunk::Builder out, const Chunk& c);
 Chunk readChunk(wire::Chunk::Reader in);

@@ -978,3 +978,112 @@ TEST_CASE("serve refuses a poll period or heartbeat out of range with one line",
   requireRefused(sb, "ny.db", {"serve", "ny.db", "--listen", "127.0.0.1:0", "--heartbeat-ms", "5"},
                  "parley serve: --heartbeat-ms must be at least 10 ms", 2, kWithSecret);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Divergence is never silent: forked histories, writes behind parley's back
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+// Runs the sqlite3 shell on a site file (a user working behind parley's back); its output.
+std::string sqliteShell(Sandbox& sb, const std::string& site, const std::string& sql) {
+  std::string command = "sqlite3 '" + sb.path(site) + "' \"" + sql + "\" 2>&1";
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  char buffer[4096];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  INFO(command << "\n" << out);
+  REQUIRE(::pclose(pipe) == 0);
+  return out;
+}
+
+// An UPDATE made with the sqlite3 shell: the guard trigger dropped, then put back as it was.
+void updateBehindParley(Sandbox& sb, const std::string& site, const std::string& update) {
+  std::string trigger = sqliteShell(sb, site, "SELECT sql FROM sqlite_schema WHERE name = 'parley_guard_t_UPDATE'");
+  REQUIRE(!trigger.empty());
+  trigger.pop_back();  // the newline
+  sqliteShell(sb, site, "DROP TRIGGER parley_guard_t_UPDATE; " + update + "; " + trigger + ";");
+}
+
+}  // namespace
+
+TEST_CASE("a site file copied with cp that writes again is refused as a fork at the next sync", "[cli][divergence]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  fs::copy_file(sb.path("ny.db"), sb.path("ny-copy.db"));
+  sb.ok({"exec", "ny.db", "UPDATE t SET balance = balance - 100 WHERE id = 1"});
+  sb.ok({"exec", "ny-copy.db", "UPDATE t SET balance = balance - 200 WHERE id = 1"});
+  sb.ok({"sync", "ny.db", "london.db"});
+  Run r = requireRefused(sb, "london.db", {"sync", "ny-copy.db", "london.db"}, "parley sync: ", 1);
+  CHECK_THAT(r.err, Contains("different histories of site"));
+  CHECK_THAT(r.err, Contains("parley rejoin"));
+  CHECK(sb.balance("london.db") == "900");
+}
+
+TEST_CASE("a site restored from parley backup that wrote again is refused, and parley rejoin keeps its writes",
+          "[cli][divergence]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  sb.ok({"backup", "ny.db", "ny-backup.db"});
+  sb.ok({"exec", "ny.db", "UPDATE t SET balance = balance - 100 WHERE id = 1"});
+  sb.ok({"sync", "ny.db", "london.db"});
+  fs::copy_file(sb.path("ny-backup.db"), sb.path("ny.db"), fs::copy_options::overwrite_existing);
+  sb.ok({"exec", "ny.db", "UPDATE t SET balance = balance - 30 WHERE id = 1"});
+  Run refused = requireRefused(sb, "london.db", {"sync", "ny.db", "london.db"}, "parley sync: ", 1);
+  CHECK_THAT(refused.err, Contains("parley rejoin"));
+
+  Run rejoin = sb.ok({"rejoin", "ny.db", "--from", "london.db"});
+  CHECK_THAT(rejoin.out, StartsWith("new-york forked at seq "));
+  CHECK(fs::exists(sb.path("ny.db.forked")));
+  sb.ok({"sync", "ny.db", "london.db"});
+  CHECK(sb.balance("ny.db") == "870");  // both withdrawals, as merge deltas
+  CHECK(sb.balance("london.db") == "870");
+  CHECK(sb.status("ny.db").get<std::string>("site") != sb.status("ny.db.forked").get<std::string>("site"));
+  Run again = sb.run({"rejoin", "ny.db", "--from", "london.db"});
+  CHECK(again.code == 1);
+  CHECK_THAT(again.err, Contains("ny.db.forked already exists"));
+}
+
+TEST_CASE("a site restored from parley backup that syncs before writing takes its own writes back", "[cli][divergence]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  sb.ok({"backup", "ny.db", "ny-backup.db"});
+  sb.ok({"exec", "ny.db", "UPDATE t SET balance = balance - 100 WHERE id = 1"});
+  sb.ok({"sync", "ny.db", "london.db"});
+  fs::copy_file(sb.path("ny-backup.db"), sb.path("ny.db"), fs::copy_options::overwrite_existing);
+  sb.ok({"sync", "ny.db", "london.db"});
+  CHECK(sb.balance("ny.db") == "900");
+  sb.ok({"exec", "ny.db", "UPDATE t SET balance = balance - 30 WHERE id = 1"});
+  sb.ok({"sync", "ny.db", "london.db"});
+  CHECK(sb.balance("london.db") == "870");
+}
+
+TEST_CASE("a write behind parley's back is named by verify, and once accepted reported by sync and status",
+          "[cli][divergence]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  Run clean = sb.ok({"verify", "ny.db", "--peer", "london.db"});
+  CHECK_THAT(clean.out, Contains("new-york and london: same rows"));
+
+  updateBehindParley(sb, "ny.db", "UPDATE t SET balance = 5 WHERE id = 1");
+  Run verify = sb.run({"verify", "ny.db"});
+  CHECK(verify.code == 1);
+  CHECK_THAT(verify.out, Contains("new-york table t: 2 rows") && Contains("written behind parley's back"));
+  sb.ok({"verify", "ny.db", "--accept"});
+  sb.ok({"verify", "ny.db"});
+
+  Run sync = sb.run({"sync", "ny.db", "london.db"});
+  requireOneLineError(sync, "parley sync: ", 1);
+  CHECK_THAT(sync.err, Contains("same transactions but different rows in table \"t\"") && Contains("parley verify"));
+  CHECK_THAT(sb.ok({"status", "london.db"}).out, Contains("DIVERGED from new-york"));
+  CHECK(sb.status("ny.db").get_child("divergences").size() == 1);
+
+  Run rows = sb.run({"verify", "ny.db", "--peer", "london.db"});
+  CHECK(rows.code == 1);
+  CHECK_THAT(rows.out, Contains("row t (1): differs between new-york and london"));
+}

@@ -67,6 +67,7 @@ struct StringMaker<parley::Status::Code> {
       case parley::Status::Code::kNotReady: return "kNotReady";
       case parley::Status::Code::kBusy: return "kBusy";
       case parley::Status::Code::kConstraint: return "kConstraint";
+      case parley::Status::Code::kDiverged: return "kDiverged";
     }
     return "Code(?)";
   }

@@ -148,6 +148,46 @@ struct ApplyResult {
   std::vector<std::string> warnings;  // e.g. clock skew beyond the bound
 };
 
+// The newest transaction a site holds of one origin, and its hash (parley/transaction.hpp):
+// the head of that origin's hash chain as the site knows it.
+struct ChainHead {
+  SiteId site;
+  std::uint64_t seq = 0;
+  ChainHash hash;  // empty if that transaction has none
+};
+
+// A tracked table's state digest (core/digest.hpp): 32 hex digits, equal at two sites iff
+// (but for a 2^-128 chance) their rows are equal.
+struct TableDigest {
+  std::string table;
+  std::string digest;
+  friend bool operator==(const TableDigest&, const TableDigest&) = default;
+};
+
+// What verify() found: per tracked table, the digest kept up to date by commits and applies
+// and the one recomputed from the rows. They differ when rows were written behind parley's
+// back (a dropped guard trigger, another program).
+struct DigestCheck {
+  std::string table;
+  std::string kept;
+  std::string recomputed;
+  std::uint64_t rows = 0;
+  bool ok() const { return kept == recomputed; }
+};
+
+// A range of a tracked table's rows in key order: lo <= key < hi (an empty bound: unbounded).
+struct KeyRange {
+  Row lo, hi;
+};
+// What summarize() says of a range: enough to find the rows two sites hold differently without
+// shipping the rows (parley/verify.hpp).
+struct RangeSummary {
+  std::uint64_t rows = 0;
+  std::string digest;             // of the range's rows (as TableDigest)
+  std::optional<Row> middle;      // the key of the range's row at position rows / 2, if any
+  std::vector<std::pair<Row, std::string>> keys;  // when rows <= the asked limit: each key and its row's digest
+};
+
 class Site {
  public:
   // Creates a new site in `path` (a new file, or ":memory:"). Fails if it is already a site.
@@ -227,6 +267,45 @@ class Site {
   // A hash of the tracked tables, their columns and the resolver configuration. Sites whose
   // fingerprints differ must not exchange transactions.
   std::string schemaFingerprint() const;
+
+  // Divergence is never silent (DESIGN.md). Per origin held, the head of its hash chain.
+  Result<std::vector<ChainHead>> chainHeads() const;
+  // kDiverged if a peer's heads show a history that is not this site's for some origin: a
+  // transaction this site holds under one dot with another hash (a copied file or a restored
+  // backup that wrote again), naming the origin, the seq and the remedy.
+  Status checkHistories(const std::vector<ChainHead>& peer, std::string_view peerName) const;
+  // Per tracked table, its digest as kept (sorted by table name).
+  Result<std::vector<TableDigest>> digests() const;
+  // kDiverged if the peer holds exactly this site's transactions (equal vectors) but other
+  // digests: same transactions, different data. Ok (nothing compared) when vectors differ.
+  Status checkDigests(const VersionVector& peerVector, const std::vector<TableDigest>& peer,
+                      std::string_view peerName) const;
+  // Recomputes every tracked table's digest from its rows and compares it with the kept one.
+  // With `accept`, keeps the recomputed digests from now on: the site owns up to the rows it
+  // holds, and the next sync with a peer holding the same transactions reports the difference.
+  Result<std::vector<DigestCheck>> verify(bool accept = false);
+  // The hash of a held transaction (empty if it has none); kNotFound if neither held nor the
+  // last compacted one of its origin.
+  Result<ChainHash> hashOf(const Dot& dot) const;
+  // Writes again, as new transactions of this site, what `transactions` wrote (each one
+  // transaction, in the order given): the remedy for a forked history, whose writes get a new
+  // id. Numeric merge and counter columns get the same delta, other columns the same value; an
+  // update or delete of a row that no longer exists writes nothing. Returns how many rows were
+  // written.
+  Result<std::uint64_t> reissue(std::span<const Transaction> transactions);
+  // Summarizes a key range of a tracked table's rows, listing them when there are at most
+  // `listUpTo`.
+  Result<RangeSummary> summarize(std::string_view table, const KeyRange& range, std::size_t listUpTo) const;
+  // Records what comparing with `peer` found (a kDiverged status), or clears it (ok), so that
+  // status shows every divergence still standing.
+  Status noteComparison(const SiteId& peer, std::string_view peerName, const Status& found);
+  struct Divergence {
+    SiteId peer;
+    std::string peerName;
+    std::uint64_t detectedMs = 0;
+    std::string message;
+  };
+  Result<std::vector<Divergence>> divergences() const;
 
   // The conflict log, oldest first; only `table`'s rows when given.
   Result<std::vector<ConflictReport>> conflicts(std::optional<std::string> table = std::nullopt);

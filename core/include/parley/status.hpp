@@ -26,6 +26,7 @@ class Status {
     kNotReady,     // a remote transaction whose causal dependencies are missing
     kBusy,         // a transaction is open on the site, or the database is locked
     kConstraint,   // a constraint of the database (UNIQUE, CHECK, NOT NULL, FK) refused a change
+    kDiverged,     // two sites disagree where they must agree: a forked history, different data
   };
 
   Status() = default;
@@ -38,6 +39,7 @@ class Status {
   static Status notReady(std::string msg) { return {Code::kNotReady, std::move(msg)}; }
   static Status busy(std::string msg) { return {Code::kBusy, std::move(msg)}; }
   static Status constraint(std::string msg) { return {Code::kConstraint, std::move(msg)}; }
+  static Status diverged(std::string msg) { return {Code::kDiverged, std::move(msg)}; }
 
   bool isOk() const { return code_ == Code::kOk; }
   explicit operator bool() const { return isOk(); }

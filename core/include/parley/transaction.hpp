@@ -7,6 +7,7 @@
 // the dots of the cell version it read and overwrote.
 #pragma once
 
+#include <array>
 #include <compare>
 #include <cstdint>
 #include <string>
@@ -46,6 +47,16 @@ struct Stamp {
   friend auto operator<=>(const Stamp&, const Stamp&) = default;
 };
 
+// A link of an origin's hash chain: 16 bytes of a hash. All zeros: none (the origin's first
+// transaction has no predecessor; transactions of parley before the chain carry none).
+struct ChainHash {
+  std::array<std::uint8_t, 16> bytes{};
+  bool empty() const;
+  std::string hex() const;  // 32 hex digits
+  std::string shortHex() const;  // the first 8
+  friend bool operator==(const ChainHash&, const ChainHash&) = default;
+};
+
 struct Transaction {
   Dot dot;
   Hlc hlc;
@@ -56,6 +67,13 @@ struct Transaction {
   // vector is as valid). Site::changesSince gives it whole.
   VersionVector context;
   std::vector<RowChange> rows;
+  // One history per origin: `prev` is the hash of the origin's previous transaction (seq - 1),
+  // `hash` this one's, computed by its origin over its encoded body when it committed
+  // (parley/txn_codec.hpp). Two transactions with one dot and different hashes, or a `prev`
+  // that is not the held predecessor's hash, are a fork: a copied or restored site wrote under
+  // an id that had already written. The chain detects forks; it is not a signature.
+  ChainHash prev;
+  ChainHash hash;
 
   Stamp stamp() const { return {hlc, dot.site}; }
 };

@@ -4,6 +4,9 @@
 //
 //   u8 format (kTransactionFormat)
 //   varint seq | u64 hlc (little-endian)
+//   16 bytes prev: the hash chain's link to the origin's previous transaction (zeros: none)
+//   16 bytes hash: this transaction's own, chainHashOf() of the body its origin encoded with
+//     these 16 bytes zero; kept unchanged by every site that encodes it again
 //   count sites, then 16 bytes each; sites[0] is the origin
 //   count context entries, then (varint site index, varint seq) each: at least the entries of
 //     the origin's vector at commit that grew since its previous transaction (any superset, the
@@ -28,6 +31,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,9 +42,17 @@ namespace parley {
 // The first byte of every encoded transaction. 1 was the packed Cap'n Proto message of
 // parley 0.1 (its first byte a packing tag), which this parley refuses. 2 carried each
 // transaction's whole context; it still decodes (a whole context is a valid format-3 one).
-inline constexpr std::uint8_t kTransactionFormat = 3;
+// 3 had no hash chain; it still decodes, with empty links.
+inline constexpr std::uint8_t kTransactionFormat = 4;
 
+// Encodes `t`. If t.hash is empty the body gets its own (a commit); otherwise it keeps t's.
 std::string encodeTransaction(const Transaction& t);
+// The hash chain's hash of an encoded body whose hash field is zero (XXH3-128: it tells
+// histories apart; it is not a signature). Never empty.
+ChainHash chainHashOf(std::string_view body);
+// The hash field of an encoded body, read without decoding the rest; nullopt if the body is
+// of a format without one (or too short).
+std::optional<ChainHash> chainHashInBody(std::string_view body);
 Transaction decodeTransaction(std::string_view bytes);
 // The same into `into`, overwriting all of it and reusing its storage (rows, their keys,
 // writes and dots), so that decoding many transactions into one allocates little. On error

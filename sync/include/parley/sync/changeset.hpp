@@ -19,7 +19,8 @@
 namespace parley::sync {
 
 // 2: transactions in the compact encoding (parley/txn_codec.hpp); 1 (packed Cap'n Proto) is refused.
-inline constexpr std::uint32_t kFileFormatVersion = 2;
+// 3: the header carries the exporter's chain heads and digests; 2 still reads (without them).
+inline constexpr std::uint32_t kFileFormatVersion = 3;
 // Files up to this size import atomically (all or nothing); larger ones chunk by chunk.
 inline constexpr std::uint64_t kAtomicImportBytes = 64 << 20;
 
@@ -32,6 +33,8 @@ struct FileInfo {
   VersionVector upTo;
   std::uint64_t transactions = 0;
   std::uint64_t createdMs = 0;
+  std::vector<ChainHead> heads;      // the exporter's chain heads, as of upTo
+  std::vector<TableDigest> digests;  // the exporter's digests, as of upTo
 };
 
 struct ExportSummary {

@@ -17,7 +17,8 @@
 namespace parley::sync {
 
 // 2: transactions in the compact encoding (parley/txn_codec.hpp); peers speaking 1 are refused.
-inline constexpr std::uint32_t kProtocolVersion = 2;
+// 3: transactions in format 4 (a hash chain per origin); hellos carry chain heads and digests.
+inline constexpr std::uint32_t kProtocolVersion = 3;
 inline constexpr std::size_t kChunkBytes = 1 << 20;
 
 struct Piece {
@@ -40,11 +41,17 @@ struct Hello {
   std::string fingerprint;
   VersionVector vector;
   Acks acks;
+  std::vector<ChainHead> heads;
+  std::vector<TableDigest> digests;
 };
 
 Result<Hello> helloOf(Site& site);
-// Whether `local` may exchange transactions with the site that said `remote`.
+// Whether `local` may exchange transactions with the site that said `remote`: same protocol,
+// cluster and fingerprint, and no origin whose history differs (kDiverged).
 Status checkCompatible(const Site& local, const Hello& remote);
+// After a sync: kDiverged if `remote` (a hello said when the exchange was over) holds the same
+// transactions as `local` but other digests.
+Status checkConverged(const Site& local, const Hello& remote);
 
 struct StreamTotals {
   std::uint64_t transactions = 0;
