@@ -32,6 +32,9 @@ CREATE TABLE parley_undo(site INTEGER NOT NULL, seq INTEGER NOT NULL, body BLOB 
                          PRIMARY KEY(site, seq));
 CREATE TABLE parley_acks(site INTEGER PRIMARY KEY, vector BLOB NOT NULL, last_sync_ms INTEGER);
 CREATE TABLE parley_compacted(site INTEGER PRIMARY KEY, seq INTEGER NOT NULL, context BLOB);
+CREATE TABLE parley_clock_skew(  -- origins whose transactions arrived beyond the skew bound (clock_skew.hpp)
+  site INTEGER PRIMARY KEY, source INTEGER NOT NULL, ahead_ms INTEGER NOT NULL, at_ms INTEGER NOT NULL,
+  last_ms INTEGER NOT NULL, remote_ms INTEGER NOT NULL);
 CREATE TABLE parley_conflicts(
   id INTEGER PRIMARY KEY,
   txn_site INTEGER NOT NULL,   -- the transaction decided: the incoming write, later in canonical order

@@ -22,6 +22,9 @@
 // The site's version vector is not stored: per origin, the greatest seq in parley_log or
 // parley_compacted.
 //   parley_config_changes(...)        every change of a table's resolver configuration
+//   parley_clock_skew(site, source,   per origin whose transactions arrived beyond the clock skew
+//     ahead_ms, at_ms, last_ms,       bound: whose clock ran ahead, the greatest skew and when,
+//     remote_ms)                      the last such arrival, its newest physical time (clock_skew.hpp)
 #pragma once
 
 #include <cstdint>
@@ -51,7 +54,7 @@ namespace parley {
 // (transaction format 3); parley_log.ctx and parley_compacted.context keep full contexts.
 // 6: parley_ranges: a bulk insert's rows share one metadata row (core/insert_ranges.hpp);
 // a row's own parley_rows row takes precedence.
-inline constexpr int kFormatVersion = 6;
+inline constexpr int kFormatVersion = 7;
 
 struct TableInfo {
   std::int64_t id = 0;

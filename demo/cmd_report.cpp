@@ -28,6 +28,25 @@ std::string lastSync(const PeerStatus& p) {
   return now > *p.lastSyncMs ? fmt::format("{:.1f} s ago", (now - *p.lastSyncMs) / 1000.0) : "just now";
 }
 
+std::string ago(std::uint64_t atMs) {
+  auto now = env().clock.nowMillis();
+  return now > atMs ? fmt::format("{:.1f} s ago", (now - atMs) / 1000.0) : "just now";
+}
+
+// The origins whose transactions arrived beyond the clock skew bound and are still ahead.
+void printSkews(Site& site) {
+  auto skews = take(site.clockSkews());
+  if (skews.empty()) return;
+  Table t{{"clock skew", "greatest", "seen", "ahead now", "fix the clock at"}, {}};
+  for (const auto& r : skews)
+    t.rows.push_back({r.origin.shortHex(), fmt::format("{:.1f} s", r.greatestAheadMs / 1000.0), ago(r.greatestAtMs),
+                      fmt::format("{:.1f} s", r.aheadNowMs / 1000.0), r.source.shortHex()});
+  std::cout << "\n";
+  printTable(std::cout, t);
+  std::cout << "transactions of these sites arrived stamped ahead of this site's clock; fix the clock at the site\n"
+               "named: its writes win lww conflicts until real time catches up\n";
+}
+
 struct Counts {
   std::size_t open = 0, rejectedHere = 0;
 };
@@ -56,6 +75,15 @@ void statusJson(Site& site) {
               << jsonString(tokenOf(p.acknowledged)) << ", \"pending\": " << p.pending << ", \"lag_seconds\": "
               << p.lagSeconds << ", \"last_sync_ms\": " << (p.lastSyncMs ? std::to_string(*p.lastSyncMs) : "null") << "}";
   }
+  std::cout << "], \"clock_skew\": [";
+  auto skews = take(site.clockSkews());
+  for (std::size_t i = 0; i < skews.size(); ++i) {
+    const auto& r = skews[i];
+    std::cout << (i ? ", " : "") << "{\"site\": " << jsonString(r.origin.hex()) << ", \"source\": "
+              << jsonString(r.source.hex()) << ", \"greatest_ahead_ms\": " << r.greatestAheadMs
+              << ", \"seen_ms\": " << r.greatestAtMs << ", \"last_ms\": " << r.lastAtMs
+              << ", \"ahead_now_ms\": " << r.aheadNowMs << "}";
+  }
   std::cout << "], \"log\": {\"transactions\": " << count << ", \"bytes\": " << bytes << "}, \"open_conflicts\": "
             << counts.open << ", \"rejected_writes\": " << counts.rejectedHere << "}\n";
 }
@@ -74,6 +102,7 @@ void statusText(Site& site) {
                           fmt::format("{:.1f} s", p.lagSeconds), lastSync(p)});
   std::cout << "\n";
   printTable(std::cout, peers);
+  printSkews(site);
 }
 
 }  // namespace
