@@ -33,18 +33,25 @@ std::string ago(std::uint64_t atMs) {
   return now > atMs ? fmt::format("{:.1f} s ago", (now - atMs) / 1000.0) : "just now";
 }
 
+std::string duration(std::uint64_t ms) {
+  double seconds = static_cast<double>(ms) / 1000.0;
+  if (seconds < 120) return fmt::format("{:.1f} s", seconds);
+  if (seconds < 7200) return fmt::format("{:.1f} min", seconds / 60);
+  return fmt::format("{:.1f} h", seconds / 3600);
+}
+
 // The origins whose transactions arrived beyond the clock skew bound and are still ahead.
 void printSkews(Site& site) {
   auto skews = take(site.clockSkews());
   if (skews.empty()) return;
   Table t{{"clock skew", "greatest", "seen", "ahead now", "fix the clock at"}, {}};
   for (const auto& r : skews)
-    t.rows.push_back({r.origin.shortHex(), fmt::format("{:.1f} s", r.greatestAheadMs / 1000.0), ago(r.greatestAtMs),
-                      fmt::format("{:.1f} s", r.aheadNowMs / 1000.0), r.source.shortHex()});
+    t.rows.push_back({r.origin.shortHex(), duration(r.greatestAheadMs), ago(r.greatestAtMs), duration(r.aheadNowMs),
+                      r.source.shortHex()});
   std::cout << "\n";
   printTable(std::cout, t);
-  std::cout << "transactions of these sites arrived stamped ahead of this site's clock; fix the clock at the site\n"
-               "named: its writes win lww conflicts until real time catches up\n";
+  std::cout << "These sites' transactions arrive stamped ahead of this site's clock. Fix the clock at the site\n"
+               "named: its writes win lww conflicts until real time catches up.\n";
 }
 
 struct Counts {

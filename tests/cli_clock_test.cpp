@@ -210,7 +210,7 @@ TEST_CASE("parley import reports a change set stamped a day ahead, and status sh
 
   Run text = sb.ok({"status", "a.db"});
   CHECK_THAT(text.out, Contains("clock skew") && Contains(cluster.fastId.substr(0, 8)) &&
-                           Contains("fix the clock at the site"));
+                           Contains("Fix the clock at the site") && Contains("24.0 h"));
   Json status = parseJson(sb.ok({"status", "a.db", "--json"}).out);
   auto skews = status.get_child("clock_skew");
   REQUIRE(skews.size() == 1);
