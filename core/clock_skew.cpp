@@ -21,14 +21,21 @@ struct Stored {
   std::uint64_t aheadMs = 0, atMs = 0, lastMs = 0, remoteMs = 0;
 };
 
-std::uint64_t u64(sql::Stmt& st, int col) { return static_cast<std::uint64_t>(st.int64(col)); }
-std::int64_t i64(std::uint64_t v) { return static_cast<std::int64_t>(v); }
+std::uint64_t u64(sql::Stmt& st, int col) {
+  return static_cast<std::uint64_t>(st.int64(col));
+}
+std::int64_t i64(std::uint64_t v) {
+  return static_cast<std::int64_t>(v);
+}
 
 std::optional<Stored> load(SiteState& s, std::uint32_t site) {
-  auto& st = s.db.cached("SELECT source, ahead_ms, at_ms, last_ms, remote_ms FROM parley_clock_skew WHERE site = ?1");
+  auto& st = s.db.cached(
+      "SELECT source, ahead_ms, at_ms, last_ms, remote_ms FROM parley_clock_skew WHERE site = ?1");
   st.bind(1, static_cast<std::int64_t>(site));
   std::optional<Stored> out;
-  if (st.step()) out = Stored{static_cast<std::uint32_t>(st.int64(0)), u64(st, 1), u64(st, 2), u64(st, 3), u64(st, 4)};
+  if (st.step())
+    out = Stored{static_cast<std::uint32_t>(st.int64(0)), u64(st, 1), u64(st, 2), u64(st, 3),
+                 u64(st, 4)};
   st.reset();
   return out;
 }
@@ -37,7 +44,9 @@ void save(SiteState& s, std::uint32_t site, const Stored& r) {
   auto& st = s.db.cached(
       "INSERT OR REPLACE INTO parley_clock_skew(site, source, ahead_ms, at_ms, last_ms, remote_ms) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  st.bind(1, static_cast<std::int64_t>(site)).bind(2, static_cast<std::int64_t>(r.source)).bind(3, i64(r.aheadMs));
+  st.bind(1, static_cast<std::int64_t>(site))
+      .bind(2, static_cast<std::int64_t>(r.source))
+      .bind(3, i64(r.aheadMs));
   st.bind(4, i64(r.atMs)).bind(5, i64(r.lastMs)).bind(6, i64(r.remoteMs));
   st.run();
 }
@@ -115,7 +124,8 @@ std::optional<std::string> note(SiteState& s, const Transaction& t, const Versio
   r.source = s.sites.indexOf(s.db, sourceOf(s, t.dot, t.hlc, context));
   save(s, site, r);
   // The line reports this arrival's skew; the record keeps the greatest.
-  return describe(ClockSkewRecord{t.dot.site, s.sites.idAt(r.source), aheadMs, nowMs, nowMs, aheadMs});
+  return describe(
+      ClockSkewRecord{t.dot.site, s.sites.idAt(r.source), aheadMs, nowMs, nowMs, aheadMs});
 }
 
 std::string duration(std::uint64_t ms) {
@@ -127,12 +137,13 @@ std::string duration(std::uint64_t ms) {
 
 }  // namespace
 
-void noteArrivals(SiteState& s, std::span<const Transaction* const> fresh, std::span<const VersionVector> contexts,
-                  ApplyResult& result) {
+void noteArrivals(SiteState& s, std::span<const Transaction* const> fresh,
+                  std::span<const VersionVector> contexts, ApplyResult& result) {
   if (fresh.empty()) return;
   std::uint64_t nowMs = s.clock.nowMillis();
   // fresh is in canonical order: its last transaction has the greatest timestamp.
-  bool beyond = fresh.back()->hlc.physicalMs() > nowMs + static_cast<std::uint64_t>(s.hlc.maxSkew().count());
+  bool beyond =
+      fresh.back()->hlc.physicalMs() > nowMs + static_cast<std::uint64_t>(s.hlc.maxSkew().count());
   if (!beyond && !hasRecords(s)) return;
   // Each origin's newest arrival (each origin's come in seq order), in canonical order.
   std::unordered_map<SiteId, std::size_t, SiteIdHash> newestOf;
@@ -141,7 +152,8 @@ void noteArrivals(SiteState& s, std::span<const Transaction* const> fresh, std::
   for (const auto& [site, i] : newestOf) newest.push_back(i);
   std::sort(newest.begin(), newest.end());
   for (std::size_t i : newest)
-    if (auto line = note(s, *fresh[i], contexts[i], nowMs)) result.warnings.push_back(std::move(*line));
+    if (auto line = note(s, *fresh[i], contexts[i], nowMs))
+      result.warnings.push_back(std::move(*line));
   s.skewRecords.reset();
 }
 
@@ -150,29 +162,32 @@ std::vector<ClockSkewRecord> current(SiteState& s) {
   auto bound = static_cast<std::uint64_t>(s.hlc.maxSkew().count());
   std::vector<ClockSkewRecord> out;
   auto& st = s.db.cached(
-      "SELECT site, source, ahead_ms, at_ms, last_ms, remote_ms FROM parley_clock_skew ORDER BY ahead_ms DESC");
+      "SELECT site, source, ahead_ms, at_ms, last_ms, remote_ms FROM parley_clock_skew ORDER BY "
+      "ahead_ms DESC");
   while (st.step()) {
     std::uint64_t remoteMs = u64(st, 5);
     if (remoteMs <= nowMs + bound) continue;  // real time caught up
     out.push_back(ClockSkewRecord{s.sites.idAt(static_cast<std::uint32_t>(st.int64(0))),
-                                  s.sites.idAt(static_cast<std::uint32_t>(st.int64(1))), u64(st, 2), u64(st, 3),
-                                  u64(st, 4), remoteMs - nowMs});
+                                  s.sites.idAt(static_cast<std::uint32_t>(st.int64(1))), u64(st, 2),
+                                  u64(st, 3), u64(st, 4), remoteMs - nowMs});
   }
   return out;
 }
 
 }  // namespace skew
 
-std::string describe(const ClockSkewRecord& r, const std::function<std::string(const SiteId&)>& nameOf,
+std::string describe(const ClockSkewRecord& r,
+                     const std::function<std::string(const SiteId&)>& nameOf,
                      std::string_view here) {
   auto name = [&](const SiteId& id) { return nameOf ? nameOf(id) : id.shortHex(); };
   bool carried = r.source != r.origin;
   return fmt::format(
-      "clock skew: transactions of {} arrive {} ({} ms) ahead of {}'s clock{}; fix the clock at {}: its writes{} win "
+      "clock skew: transactions of {} arrive {} ({} ms) ahead of {}'s clock{}; fix the clock at "
+      "{}: its writes{} win "
       "lww conflicts until real time catches up",
       name(r.origin), skew::duration(r.greatestAheadMs), r.greatestAheadMs, here,
-      carried ? fmt::format(", carried from {}, whose clock ran ahead", name(r.source)) : "", name(r.source),
-      carried ? ", and those of every site that heard from it," : "");
+      carried ? fmt::format(", carried from {}, whose clock ran ahead", name(r.source)) : "",
+      name(r.source), carried ? ", and those of every site that heard from it," : "");
 }
 
 Result<std::vector<ClockSkewRecord>> Site::clockSkews() {

@@ -30,7 +30,9 @@ using Steady = std::chrono::steady_clock;
 constexpr std::uint64_t kDayMs = 24ULL * 3600 * 1000;
 const Vars kWithSecret{{"PARLEY_SECRET", "correct-horse-battery-staple"}};
 
-double secondsSince(Steady::time_point start) { return std::chrono::duration<double>(Steady::now() - start).count(); }
+double secondsSince(Steady::time_point start) {
+  return std::chrono::duration<double>(Steady::now() - start).count();
+}
 
 std::optional<int> waitExit(pid_t pid, double seconds) {
   auto start = Steady::now();
@@ -111,7 +113,8 @@ class Sandbox {
     std::string first = process->out();
     auto at = first.find(" on port ");
     REQUIRE(at != std::string::npos);
-    return {std::move(process), "tcp://127.0.0.1:" + std::to_string(std::stoi(first.substr(at + 9)))};
+    return {std::move(process),
+            "tcp://127.0.0.1:" + std::to_string(std::stoi(first.substr(at + 9)))};
   }
 
  private:
@@ -170,7 +173,8 @@ Cluster makeCluster(Sandbox& sb) {
 void requireSkewWarning(const Run& r, const std::string& fastId) {
   INFO(r);
   std::string shortId = fastId.substr(0, 8);
-  CHECK_THAT(r.err, Contains("warning: clock skew: transactions of fast (" + shortId + ") arrive 24.0 h"));
+  CHECK_THAT(r.err,
+             Contains("warning: clock skew: transactions of fast (" + shortId + ") arrive 24.0 h"));
   CHECK_THAT(r.err, Contains("fix the clock at fast (" + shortId +
                              "): its writes win lww conflicts until real time catches up"));
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
@@ -178,16 +182,19 @@ void requireSkewWarning(const Run& r, const std::string& fastId) {
 
 }  // namespace
 
-TEST_CASE("parley: a site that heard from a peer a day ahead keeps its clock floor through compact, and a third "
-          "site still accepts its writes",
-          "[cli][clock]") {
+TEST_CASE(
+    "parley: a site that heard from a peer a day ahead keeps its clock floor through compact, and "
+    "a third "
+    "site still accepts its writes",
+    "[cli][clock]") {
   Sandbox sb;
   makeCluster(sb);
   sb.ok({"export", "fast.db", "--out", "fast.changes"});
   sb.ok({"import", "a.db", "fast.changes"});
   sb.ok({"exec", "a.db", "UPDATE t SET v = 'seen at a' WHERE id = 1"});  // stamped after tomorrow
   for (int round = 0; round < 2; ++round)
-    for (auto [x, y] : {std::pair{"a.db", "fast.db"}, {"a.db", "c.db"}, {"fast.db", "c.db"}}) sb.ok({"sync", x, y});
+    for (auto [x, y] : {std::pair{"a.db", "fast.db"}, {"a.db", "c.db"}, {"fast.db", "c.db"}})
+      sb.ok({"sync", x, y});
   sb.ok({"compact", "a.db"});
   REQUIRE(parseJson(sb.ok({"status", "a.db", "--json"}).out).get<int>("log.transactions") == 0);
 
@@ -198,9 +205,11 @@ TEST_CASE("parley: a site that heard from a peer a day ahead keeps its clock flo
   CHECK_THAT(sb.ok({"exec", "c.db", "SELECT v FROM t", "--csv"}).out, Contains("after compact"));
 }
 
-TEST_CASE("parley import reports a change set stamped a day ahead, and status shows the skew per origin until it "
-          "passes",
-          "[cli][clock][skew]") {
+TEST_CASE(
+    "parley import reports a change set stamped a day ahead, and status shows the skew per origin "
+    "until it "
+    "passes",
+    "[cli][clock][skew]") {
   Sandbox sb;
   Cluster cluster = makeCluster(sb);
   sb.ok({"export", "fast.db", "--out", "fast.changes"});
@@ -229,7 +238,8 @@ TEST_CASE("parley import reports a change set stamped a day ahead, and status sh
   CHECK_THAT(sb.ok({"status", "c.db"}).out, !Contains("clock skew"));
 }
 
-TEST_CASE("parley sync between site files reports skew beyond the bound, naming the site", "[cli][clock][skew]") {
+TEST_CASE("parley sync between site files reports skew beyond the bound, naming the site",
+          "[cli][clock][skew]") {
   Sandbox sb;
   Cluster cluster = makeCluster(sb);
   Run r = sb.ok({"sync", "a.db", "fast.db"});
@@ -237,7 +247,8 @@ TEST_CASE("parley sync between site files reports skew beyond the bound, naming 
   CHECK_THAT(r.err, Contains("ahead of a's clock"));
 }
 
-TEST_CASE("parley sync over TCP and the parley serve log report skew beyond the bound", "[cli][clock][skew]") {
+TEST_CASE("parley sync over TCP and the parley serve log report skew beyond the bound",
+          "[cli][clock][skew]") {
   Sandbox sb;
   Cluster cluster = makeCluster(sb);
 
@@ -249,7 +260,8 @@ TEST_CASE("parley sync over TCP and the parley serve log report skew beyond the 
     auto [server, url] = sb.serve("a.db");
     sb.ok({"sync", "fast.db", url}, kWithSecret);
     INFO(server->out());
-    CHECK(server->waitForOutput("warning: clock skew: transactions of " + cluster.fastId.substr(0, 8), 10));
+    CHECK(server->waitForOutput(
+        "warning: clock skew: transactions of " + cluster.fastId.substr(0, 8), 10));
     CHECK_THAT(server->out(), Contains("fix the clock at " + cluster.fastId.substr(0, 8)));
   }
 }

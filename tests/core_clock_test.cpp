@@ -32,10 +32,12 @@ class FileSites {
       : maxSkew_(maxSkew) {
     for (std::size_t i = 0; i < n; ++i) {
       clocks_.push_back(std::make_unique<ManualClock>());
-      ids_.push_back(std::make_unique<test::FixedIdSource>(test::testSiteId(static_cast<std::uint8_t>(i + 1))));
-      auto created = Site::create(path(i), CreateOptions{"site" + std::to_string(i), ids_.back().get(),
-                                                         test::testClusterId()},
-                                  options(i));
+      ids_.push_back(std::make_unique<test::FixedIdSource>(
+          test::testSiteId(static_cast<std::uint8_t>(i + 1))));
+      auto created = Site::create(
+          path(i),
+          CreateOptions{"site" + std::to_string(i), ids_.back().get(), test::testClusterId()},
+          options(i));
       REQUIRE_OK(created);
       sites_.push_back(std::move(created).value());
       execOk(*sites_.back(), "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b)");
@@ -76,7 +78,8 @@ class FileSites {
   std::vector<std::unique_ptr<Site>> sites_;
 };
 
-// The HLC of the site's own transaction `seq`, as peers get it (the log before it may be compacted).
+// The HLC of the site's own transaction `seq`, as peers get it (the log before it may be
+// compacted).
 Hlc ownHlc(Site& site, std::uint64_t seq) {
   VersionVector since = site.vector();
   since.set(site.id(), seq - 1);
@@ -98,9 +101,11 @@ void compactAll(FileSites& sites, std::size_t i) {
 
 }  // namespace
 
-TEST_CASE("a site whose clock ran a day ahead keeps its HLC floor through compact and reopen; peers accept its "
-          "next write",
-          "[core][clock][hlc]") {
+TEST_CASE(
+    "a site whose clock ran a day ahead keeps its HLC floor through compact and reopen; peers "
+    "accept its "
+    "next write",
+    "[core][clock][hlc]") {
   FileSites sites(3);
   sites.clock(0).advance(kDayMs);
   execOk(sites[0], "INSERT INTO t VALUES (1, 'ahead', 1)");
@@ -115,14 +120,17 @@ TEST_CASE("a site whose clock ran a day ahead keeps its HLC floor through compac
   sites.reopen(0);
   Hlc after = ownHlc(sites[0], 2);
   CHECK(after > ahead);
-  auto [toPeer, fromPeer] = syncPair(sites[0], sites[2]);  // would throw: "its origin is not a parley site"
+  auto [toPeer, fromPeer] =
+      syncPair(sites[0], sites[2]);  // would throw: "its origin is not a parley site"
   CHECK(toPeer.applied == 1);
   CHECK(tableContents(sites[2], "t") == std::vector<Row>{{Int(1), Txt("after"), Int(1)}});
 }
 
-TEST_CASE("a site with a right clock that heard from a peer a day ahead keeps that HLC floor through compact "
-          "and reopen",
-          "[core][clock][hlc]") {
+TEST_CASE(
+    "a site with a right clock that heard from a peer a day ahead keeps that HLC floor through "
+    "compact "
+    "and reopen",
+    "[core][clock][hlc]") {
   FileSites sites(3);
   sites.clock(1).advance(kDayMs);
   execOk(sites[1], "INSERT INTO t VALUES (1, 'from the future', 1)");
@@ -145,9 +153,11 @@ TEST_CASE("a site with a right clock that heard from a peer a day ahead keeps th
 
 namespace parley {
 
-TEST_CASE("a transaction beyond the skew bound is applied, reported with its remedy, and recorded per origin "
-          "with the greatest skew and when",
-          "[core][clock][skew]") {
+TEST_CASE(
+    "a transaction beyond the skew bound is applied, reported with its remedy, and recorded per "
+    "origin "
+    "with the greatest skew and when",
+    "[core][clock][skew]") {
   FileSites sites(2, std::chrono::seconds(1));
   sites.clock(1).advance(3'600'000);  // an hour fast
   execOk(sites[1], "INSERT INTO t VALUES (1, 'fast', 1)");
@@ -180,8 +190,10 @@ TEST_CASE("a transaction beyond the skew bound is applied, reported with its rem
   CHECK(tableContents(sites[0], "t") == std::vector<Row>{{Int(1), Txt("fastest"), Int(1)}});
 }
 
-TEST_CASE("a skew record stays until a transaction of its origin arrives within the bound or real time catches up",
-          "[core][clock][skew]") {
+TEST_CASE(
+    "a skew record stays until a transaction of its origin arrives within the bound or real time "
+    "catches up",
+    "[core][clock][skew]") {
   FileSites sites(2, std::chrono::seconds(1));
   sites.clock(1).advance(60'000);
   execOk(sites[1], "INSERT INTO t VALUES (1, 'fast', 1)");
@@ -197,13 +209,15 @@ TEST_CASE("a skew record stays until a transaction of its origin arrives within 
     sites.clock(1).advance(60'000);
     execOk(sites[1], "UPDATE t SET a = 'fixed' WHERE id = 1");
     CHECK(syncPair(sites[1], sites[0]).first.warnings.empty());
-    sites.clock(0).set(sites.clock(0).nowMillis() - 120'000);  // even if our clock went back, it is gone
+    sites.clock(0).set(sites.clock(0).nowMillis() -
+                       120'000);  // even if our clock went back, it is gone
     CHECK(sites[0].clockSkews()->empty());
   }
 }
 
-TEST_CASE("skew carried by a site with a right clock is attributed to the site whose clock ran ahead",
-          "[core][clock][skew]") {
+TEST_CASE(
+    "skew carried by a site with a right clock is attributed to the site whose clock ran ahead",
+    "[core][clock][skew]") {
   FileSites sites(3, std::chrono::seconds(1));
   sites.clock(0).advance(kDayMs);
   execOk(sites[0], "INSERT INTO t VALUES (1, 'fast', 1)");
@@ -213,11 +227,12 @@ TEST_CASE("skew carried by a site with a right clock is attributed to the site w
   ApplyResult atThird = syncPair(sites[1], sites[2]).first;
   REQUIRE(atThird.warnings.size() == 2);
   std::string fast = sites[0].id().shortHex(), carrier = sites[1].id().shortHex();
-  std::string carried = atThird.warnings[0].find("transactions of " + carrier) != std::string::npos ? atThird.warnings[0]
-                                                                                    : atThird.warnings[1];
+  std::string carried = atThird.warnings[0].find("transactions of " + carrier) != std::string::npos
+                            ? atThird.warnings[0]
+                            : atThird.warnings[1];
   CHECK_THAT(carried, Catch::Contains("transactions of " + carrier + " arrive") &&
-                                    Catch::Contains("carried from " + fast + ", whose clock ran ahead") &&
-                                    Catch::Contains("fix the clock at " + fast));
+                          Catch::Contains("carried from " + fast + ", whose clock ran ahead") &&
+                          Catch::Contains("fix the clock at " + fast));
   auto skews = sites[2].clockSkews();
   REQUIRE_OK(skews);
   REQUIRE(skews->size() == 2);
