@@ -68,6 +68,14 @@ void clear(SiteState& s, std::uint32_t site) {
   st.run();
 }
 
+// Drops the records real time has caught up with (current() no longer shows them), so that
+// applies skip this file's work again once no origin is ahead.
+void dropCaughtUp(SiteState& s, std::uint64_t nowMs) {
+  auto& st = s.db.cached("DELETE FROM parley_clock_skew WHERE remote_ms <= ?1");
+  st.bind(1, i64(nowMs + static_cast<std::uint64_t>(s.hlc.maxSkew().count())));
+  st.run();
+}
+
 // The transaction of `context` with the greatest timestamp (each origin's newest has its
 // greatest), if the log holds any.
 std::optional<std::pair<Dot, Hlc>> newestIn(SiteState& s, const VersionVector& context) {
@@ -154,6 +162,7 @@ void noteArrivals(SiteState& s, std::span<const Transaction* const> fresh,
   for (std::size_t i : newest)
     if (auto line = note(s, *fresh[i], contexts[i], nowMs))
       result.warnings.push_back(std::move(*line));
+  dropCaughtUp(s, nowMs);
   s.skewRecords.reset();
 }
 

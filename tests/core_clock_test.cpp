@@ -194,15 +194,19 @@ TEST_CASE(
     "a skew record stays until a transaction of its origin arrives within the bound or real time "
     "catches up",
     "[core][clock][skew]") {
-  FileSites sites(2, std::chrono::seconds(1));
+  FileSites sites(3, std::chrono::seconds(1));
   sites.clock(1).advance(60'000);
   execOk(sites[1], "INSERT INTO t VALUES (1, 'fast', 1)");
   syncPair(sites[1], sites[0]);
   REQUIRE(sites[0].clockSkews()->size() == 1);
 
-  SECTION("real time catching up hides it") {
+  SECTION("real time catching up hides it, and the next apply drops it") {
     sites.clock(0).advance(59'500);
     CHECK(sites[0].clockSkews()->empty());
+    CHECK(test::queryInt(sites[0], "SELECT count(*) FROM parley_clock_skew") == 1);
+    execOk(sites[2], "INSERT INTO t VALUES (2, 'on time', 2)");
+    CHECK(syncPair(sites[2], sites[0]).first.warnings.empty());
+    CHECK(test::queryInt(sites[0], "SELECT count(*) FROM parley_clock_skew") == 0);
   }
   SECTION("an arrival within the bound clears it") {
     sites.clock(0).advance(120'000);  // the origin's clock is fixed and time has passed its stamps
