@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "causal_context.hpp"
+#include "clock_skew.hpp"
 #include "codec.hpp"
 #include "conflict_log.hpp"
 #include "fold.hpp"
@@ -567,13 +568,12 @@ class Engine {
   std::vector<store::MetaWrite> metas_;
 };
 
-void receiveClocks(SiteState& s, const std::vector<const Transaction*>& txns, ApplyResult& result) {
-  for (const Transaction* t : txns) {
-    if (auto skew = s.hlc.receive(t->hlc)) {
-      result.warnings.push_back(fmt::format("clock skew: transaction {} is {} ms ahead of this site's clock",
-                                            t->dot.toString(), skew->aheadMs));
-    }
-  }
+// The receive rule for each transaction; skew beyond the bound is recorded and reported per
+// origin (clock_skew.hpp).
+void receiveClocks(SiteState& s, const std::vector<const Transaction*>& txns,
+                   std::span<const VersionVector> contexts, ApplyResult& result) {
+  for (const Transaction* t : txns) s.hlc.receive(t->hlc);
+  skew::noteArrivals(s, txns, contexts.first(txns.size()), result);
 }
 
 // How many transactions' full contexts a site keeps the storage of between apply calls (a few
@@ -631,7 +631,7 @@ ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incomin
       store::appendLog(s, *t, bodies[static_cast<std::size_t>(t - incoming.data())], isRejected, context);
   }
   s.digests.flush(s.db);
-  receiveClocks(s, fresh, result);
+  receiveClocks(s, fresh, contexts, result);
   if (!s.frontier || fresh.back()->stamp() > *s.frontier) s.frontier = fresh.back()->stamp();
   result.applied = fresh.size();
   // The next call reuses the contexts' storage, up to a bound on what stays allocated.

@@ -37,6 +37,9 @@ CREATE TABLE parley_compacted(site INTEGER PRIMARY KEY, seq INTEGER NOT NULL, co
 CREATE TABLE parley_divergence(peer BLOB PRIMARY KEY, name TEXT NOT NULL, detected_ms INTEGER NOT NULL,
                                message TEXT NOT NULL);
 CREATE TABLE parley_digests(tbl INTEGER PRIMARY KEY, high INTEGER NOT NULL, low INTEGER NOT NULL);
+CREATE TABLE parley_clock_skew(  -- origins whose transactions arrived beyond the skew bound (clock_skew.hpp)
+  site INTEGER PRIMARY KEY, source INTEGER NOT NULL, ahead_ms INTEGER NOT NULL, at_ms INTEGER NOT NULL,
+  last_ms INTEGER NOT NULL, remote_ms INTEGER NOT NULL);
 CREATE TABLE parley_conflicts(
   id INTEGER PRIMARY KEY,
   txn_site INTEGER NOT NULL,   -- the transaction decided: the incoming write, later in canonical order

@@ -25,6 +25,9 @@
 // The site's version vector is not stored: per origin, the greatest seq in parley_log or
 // parley_compacted.
 //   parley_config_changes(...)        every change of a table's resolver configuration
+//   parley_clock_skew(site, source,   per origin whose transactions arrived beyond the clock skew
+//     ahead_ms, at_ms, last_ms,       bound: whose clock ran ahead, the greatest skew and when,
+//     remote_ms)                      the last such arrival, its newest physical time (clock_skew.hpp)
 #pragma once
 
 #include <cstdint>

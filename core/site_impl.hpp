@@ -152,12 +152,15 @@ struct Site::Impl {
     state.settled = VersionVector{};
     state.ackDigest.reset();
     state.contexts.clear();
+    state.skewRecords.reset();
     state.sites.load(state.db);
     state.digests.load(state.db);
     state.vector = store::loadVector(state);
     state.frontier = store::lastStamp(state);
     state.compactedStamp = store::compactedStamp(state);
+    // The clock's floor: every HLC this site used or saw is in the log or was compacted away.
     if (state.frontier) state.hlc.restore(state.frontier->hlc);
+    if (state.compactedStamp) state.hlc.restore(state.compactedStamp->hlc);
   }
 
   void bindStored(TableInfo& t) {

@@ -57,6 +57,9 @@ struct SiteState {
   // The full contexts of the transactions one apply call folds (apply.cpp), kept for the next
   // call: each names every site, and fresh memory for them costs more than the fold.
   std::vector<VersionVector> applyContexts;
+  // Whether parley_clock_skew has any record (clock_skew.hpp); unknown until read, cleared with
+  // the rest.
+  std::optional<bool> skewRecords;
 
   // REQUIRES nothing; nullptr if `name` is not tracked.
   const TableInfo* table(std::string_view name) const;

@@ -28,6 +28,32 @@ std::string lastSync(const PeerStatus& p) {
   return now > *p.lastSyncMs ? fmt::format("{:.1f} s ago", (now - *p.lastSyncMs) / 1000.0) : "just now";
 }
 
+std::string ago(std::uint64_t atMs) {
+  auto now = env().clock.nowMillis();
+  return now > atMs ? fmt::format("{:.1f} s ago", (now - atMs) / 1000.0) : "just now";
+}
+
+std::string duration(std::uint64_t ms) {
+  double seconds = static_cast<double>(ms) / 1000.0;
+  if (seconds < 120) return fmt::format("{:.1f} s", seconds);
+  if (seconds < 7200) return fmt::format("{:.1f} min", seconds / 60);
+  return fmt::format("{:.1f} h", seconds / 3600);
+}
+
+// The origins whose transactions arrived beyond the clock skew bound and are still ahead.
+void printSkews(Site& site) {
+  auto skews = take(site.clockSkews());
+  if (skews.empty()) return;
+  Table t{{"clock skew", "greatest", "seen", "ahead now", "fix the clock at"}, {}};
+  for (const auto& r : skews)
+    t.rows.push_back({r.origin.shortHex(), duration(r.greatestAheadMs), ago(r.greatestAtMs), duration(r.aheadNowMs),
+                      r.source.shortHex()});
+  std::cout << "\n";
+  printTable(std::cout, t);
+  std::cout << "These sites' transactions arrive stamped ahead of this site's clock. Fix the clock at the site\n"
+               "named: its writes win lww conflicts until real time catches up.\n";
+}
+
 struct Counts {
   std::size_t open = 0, rejectedHere = 0;
 };
@@ -63,6 +89,15 @@ void statusJson(Site& site) {
     std::cout << (i ? ", " : "") << "{\"peer\": " << jsonString(d.peer.hex()) << ", \"name\": " << jsonString(d.peerName)
               << ", \"detected_ms\": " << d.detectedMs << ", \"message\": " << jsonString(d.message) << "}";
   }
+  std::cout << "], \"clock_skew\": [";
+  auto skews = take(site.clockSkews());
+  for (std::size_t i = 0; i < skews.size(); ++i) {
+    const auto& r = skews[i];
+    std::cout << (i ? ", " : "") << "{\"site\": " << jsonString(r.origin.hex()) << ", \"source\": "
+              << jsonString(r.source.hex()) << ", \"greatest_ahead_ms\": " << r.greatestAheadMs
+              << ", \"seen_ms\": " << r.greatestAtMs << ", \"last_ms\": " << r.lastAtMs
+              << ", \"ahead_now_ms\": " << r.aheadNowMs << "}";
+  }
   std::cout << "], \"log\": {\"transactions\": " << count << ", \"bytes\": " << bytes << "}, \"open_conflicts\": "
             << counts.open << ", \"rejected_writes\": " << counts.rejectedHere << "}\n";
 }
@@ -84,6 +119,7 @@ void statusText(Site& site) {
   for (const auto& d : take(site.divergences()))
     std::cout << fmt::format("\nDIVERGED from {} ({}): {}\n", d.peerName.empty() ? d.peer.shortHex() : d.peerName,
                              d.peer.shortHex(), d.message);
+  printSkews(site);
 }
 
 }  // namespace

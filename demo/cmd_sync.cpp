@@ -5,8 +5,10 @@
 #include <chrono>
 #include <filesystem>
 #include <csignal>
+#include <functional>
 #include <iostream>
 #include <thread>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -33,6 +35,56 @@ const Command kClone{"clone", "SOURCE NEW.db --name NAME",
                      "Creates a new site of SOURCE's cluster from a snapshot of it (SOURCE: a site file or\n"
                      "tcp://HOST:PORT), like pg_basebackup; then they sync incrementally."};
 
+// The sites a command knows by name, as its messages show them: "name (1a2b3c4d)".
+using Names = std::unordered_map<SiteId, std::string, SiteIdHash>;
+
+std::function<std::string(const SiteId&)> namer(Names names) {
+  return [names = std::move(names)](const SiteId& id) {
+    auto it = names.find(id);
+    return it == names.end() ? id.shortHex() : fmt::format("{} ({})", it->second, id.shortHex());
+  };
+}
+
+// One "warning: clock skew: ..." line on stderr per origin whose transactions arrived at
+// `site` beyond the clock skew bound since `sinceMs` (this site's clock).
+void warnSkews(Site& site, std::uint64_t sinceMs, const Names& names, std::string_view here = "this site") {
+  for (const auto& r : take(site.clockSkews()))
+    if (r.lastAtMs >= sinceMs) std::cerr << "warning: " << describe(r, namer(names), here) << "\n";
+}
+
+// The apply warnings other than clock skew, which warnSkews() reports once per origin.
+void warnOthers(const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings)
+    if (!w.starts_with("clock skew: ")) std::cerr << "warning: " << w << "\n";
+}
+
+// parley serve: the log line of each origin whose transactions arrived beyond the clock skew
+// bound, whichever connection brought them, each time more arrive. Reads the site through a
+// connection of its own (the server's is its thread's).
+class SkewWatch {
+ public:
+  explicit SkewWatch(const std::string& path) : site_(openSite(path)), sinceMs_(env().clock.nowMillis()) {}
+  void print(Lines& out) {
+    auto now = std::chrono::steady_clock::now();
+    if (now - lastLook_ < std::chrono::milliseconds(250)) return;
+    lastLook_ = now;
+    auto records = site_->clockSkews();
+    if (!records) return out.print(fmt::format("warning: reading clock skew records failed: {}", records.status().message()));
+    for (const auto& r : *records) {
+      auto& printed = printedMs_[r.origin];
+      if (r.lastAtMs < sinceMs_ || r.lastAtMs <= printed) continue;
+      printed = r.lastAtMs;
+      out.print("warning: " + describe(r));
+    }
+  }
+
+ private:
+  std::unique_ptr<Site> site_;
+  std::uint64_t sinceMs_;
+  std::chrono::steady_clock::time_point lastLook_{};
+  std::unordered_map<SiteId, std::uint64_t, SiteIdHash> printedMs_;
+};
+
 // A progress line on a terminal, rewritten in place.
 sync::Progress progressBar() {
   if (!::isatty(STDERR_FILENO)) return {};
@@ -44,6 +96,7 @@ sync::Progress progressBar() {
 int syncFiles(const std::string& a, const std::string& b) {
   std::error_code ec;
   if (std::filesystem::equivalent(a, b, ec)) throw CliError(fmt::format("{} and {} are the same site file", a, b));
+  std::uint64_t startMs = env().clock.nowMillis();
   auto local = openSite(a);
   auto peer = openSite(b);
   auto r = take(syncSites(*local, *peer));
@@ -52,6 +105,11 @@ int syncFiles(const std::string& a, const std::string& b) {
   sync::ApplyTotals got;
   got.add(r.second);
   std::cout << fmt::format("synced {} with {}: {}\n", local->name(), peer->name(), summaryLine(r.first.applied, got));
+  Names names{{local->id(), local->name()}, {peer->id(), peer->name()}};
+  warnOthers(r.second.warnings);
+  warnSkews(*local, startMs, names, local->name());
+  warnOthers(r.first.warnings);
+  warnSkews(*peer, startMs, names, peer->name());
   return 0;
 }
 
@@ -91,10 +149,13 @@ int cmdExport(const std::vector<std::string>& args) {
 int cmdImport(const std::vector<std::string>& args) {
   auto vm = parse(kImport, po::options_description("options"), {"SITE", "FILE"}, args);
   if (!vm) return 0;
+  std::uint64_t startMs = env().clock.nowMillis();
   auto site = openSite((*vm)["SITE"].as<std::string>());
   auto r = take(sync::importChanges(*site, (*vm)["FILE"].as<std::string>()));
   std::cout << fmt::format("imported {} from {}: {}\n", (*vm)["FILE"].as<std::string>(), r.info.originName,
                            summaryLine(0, r.applied).substr(std::string("sent 0 transactions, ").size()));
+  warnOthers(r.applied.warnings);
+  warnSkews(*site, startMs, {{r.info.origin, r.info.originName}});
   return 0;
 }
 
@@ -106,6 +167,7 @@ int cmdSync(const std::vector<std::string>& args) {
   if (!vm) return 0;
   std::string peer = (*vm)["PEER"].as<std::string>();
   if (tcpAddress(peer).empty()) return syncFiles((*vm)["SITE"].as<std::string>(), peer);
+  std::uint64_t startMs = env().clock.nowMillis();
   auto site = openSite((*vm)["SITE"].as<std::string>());
   auto options = tcpOptions(*vm);
   options.progress = progressBar();
@@ -113,7 +175,8 @@ int cmdSync(const std::vector<std::string>& args) {
   if (options.progress) std::cerr << "\r";
   std::cout << fmt::format("synced {} with {} ({}): {}\n", site->name(), r.peer.name, peer,
                            summaryLine(r.sent.transactions, r.received));
-  for (const auto& w : r.received.warnings) std::cerr << "warning: " << w << "\n";
+  warnOthers(r.received.warnings);
+  warnSkews(*site, startMs, {{r.peer.site, r.peer.name}});
   return 0;
 }
 
@@ -152,9 +215,11 @@ int cmdServe(const std::vector<std::string>& args) {
         path, PeerSettings{peer, tcpAddress(peer), std::chrono::milliseconds((*vm)["interval"].as<int>()),
                            !(*vm)["no-stream"].as<bool>()},
         options, out));
+  SkewWatch skews(path);
   while (!stopRequested) {
     for (const auto& line : server->takeLog()) out.print(line);
     for (auto& link : links) link->printLog();
+    skews.print(out);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (auto& link : links) link->stop();

@@ -70,6 +70,7 @@ class HlcClock {
   // Raises the clock to at least `floor` (used when reopening a site).
   void restore(Hlc floor);
   Hlc last() const { return last_; }
+  std::chrono::milliseconds maxSkew() const { return maxSkew_; }
 
  private:
   Clock& clock_;

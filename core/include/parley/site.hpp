@@ -139,6 +139,27 @@ struct PeerStatus {
   double lagSeconds = 0;                    // now minus the HLC time of the oldest of them
 };
 
+// A site whose transactions arrived stamped further ahead of this site's clock than
+// SiteOptions::maxClockSkew. Such transactions are applied (refusing them would block every
+// later transaction of that origin and of every site that heard from it), but each arrival is
+// reported, and the record is kept (parley_clock_skew) until a transaction of that origin
+// arrives within the bound or real time catches up with the newest of its timestamps.
+struct ClockSkewRecord {
+  SiteId origin;  // whose transactions arrived ahead
+  // Whose clock ran ahead: the origin itself, or a site in the origin's causal past whose
+  // timestamp it carries (a hybrid logical clock keeps the greatest time it has seen).
+  SiteId source;
+  std::uint64_t greatestAheadMs = 0;  // the greatest skew seen since it went beyond the bound
+  std::uint64_t greatestAtMs = 0;     // when that arrived (this site's clock)
+  std::uint64_t lastAtMs = 0;         // when a transaction beyond the bound last arrived
+  std::uint64_t aheadNowMs = 0;       // how far the origin's newest timestamp is ahead of this site's clock now
+};
+
+// The one-line report of `r` at site `here`: the skew, whose clock to fix, and what it does
+// meanwhile. `nameOf` names a site (its short id when empty). Starts with "clock skew: ".
+std::string describe(const ClockSkewRecord& r, const std::function<std::string(const SiteId&)>& nameOf = {},
+                     std::string_view here = "this site");
+
 struct ApplyResult {
   std::size_t applied = 0;     // transactions newly applied
   std::size_t duplicates = 0;  // already held: ignored
@@ -323,6 +344,8 @@ class Site {
   Status noteSync(const SiteId& peer);
   // Every other site this site knows of, with its lag.
   Result<std::vector<PeerStatus>> peers();
+  // The origins whose transactions arrived beyond the clock skew bound and are still ahead.
+  Result<std::vector<ClockSkewRecord>> clockSkews();
 
   // Drops from the log the transactions every member has acknowledged and whose decisions
   // are final (a replication slot's WAL, released). A peer that still needs one must be
