@@ -2,6 +2,7 @@
 #include <cctype>
 #include <chrono>
 #include <regex>
+#include <set>
 #include <iostream>
 #include <thread>
 
@@ -86,25 +87,35 @@ bool acknowledgedBy(Site& site, const SiteId& peer, const VersionVector& token) 
   return false;
 }
 
-// Semi-synchronous commit: pushes to the peers until `needed` of them hold `token`.
+// Semi-synchronous commit: pushes to the peers until `needed` distinct sites hold `token`.
+// Acknowledgements count per site id, not per address: one replica listed under two addresses
+// (127.0.0.1 and localhost) is one acknowledgement, and the site itself never counts.
 void waitForAcks(Site& site, const VersionVector& token, std::size_t needed, const std::vector<std::string>& peers,
                  const std::string& secretText, double timeoutSeconds) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeoutSeconds);
-  std::size_t acked = 0;
+  std::set<SiteId> acked;
   std::string lastError;
+  bool sameSiteTwice = false;
   while (true) {
-    acked = 0;
+    acked.clear();
+    std::set<SiteId> reached;
     for (const auto& peer : peers) {
       auto r = sync::syncTcp(site, peer.substr(peer.starts_with("tcp://") ? 6 : 0), {secretText, std::chrono::milliseconds(2000), sync::kChunkBytes, {}});
-      if (!r) lastError = r.status().message();
-      else if (acknowledgedBy(site, r->peer.site, token)) ++acked;
+      if (!r) {
+        lastError = r.status().message();
+        continue;
+      }
+      if (!reached.insert(r->peer.site).second) sameSiteTwice = true;
+      if (r->peer.site != site.id() && acknowledgedBy(site, r->peer.site, token)) acked.insert(r->peer.site);
     }
-    if (acked >= needed) return;
+    if (acked.size() >= needed) return;
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   throw CliError(fmt::format("the write is committed locally (token {}), but only {} of {} peers acknowledged it within {} s{}",
-                             tokenOf(token), acked, needed, timeoutSeconds, lastError.empty() ? "" : " (" + lastError + ")"));
+                             tokenOf(token), acked.size(), needed, timeoutSeconds,
+                             sameSiteTwice ? " (several --peer addresses reach the same site; it counts once)"
+                             : lastError.empty() ? "" : " (" + lastError + ")"));
 }
 
 void addResolverOptions(po::options_description& o) {
@@ -152,7 +163,7 @@ int cmdExec(const std::vector<std::string>& args) {
   o.add_options()("json", "print rows as JSON")("csv", "print rows as CSV")("token", "print the commit token on stdout")
       ("after", po::value<std::string>(), "first wait until the site holds everything in TOKEN")
       ("timeout", po::value<double>()->default_value(10), "seconds to wait for --after or --wait-acks")
-      ("wait-acks", po::value<std::size_t>(), "after a write, return once K peers acknowledged it")
+      ("wait-acks", po::value<std::size_t>(), "after a write, return once K distinct peer sites acknowledged it")
       ("peer", po::value<std::vector<std::string>>()->composing(), "tcp://HOST:PORT of a peer for --wait-acks");
   addSecretOption(o);
   auto vm = parse(kExec, o, {"SITE", "SQL"}, args);

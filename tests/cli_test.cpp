@@ -617,6 +617,25 @@ TEST_CASE("exec --wait-acks 1 against a running serve returns once the peer hold
   CHECK(sb.balance("london.db") == "555");
 }
 
+TEST_CASE("exec --wait-acks 2 with one replica listed under two addresses fails: acknowledgements count per site",
+          "[cli][acks]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  Server server = sb.serve("london.db");
+  std::string port = std::to_string(server.port);
+  Run r = sb.run({"exec", "ny.db", "UPDATE t SET balance = 555 WHERE id = 1", "--wait-acks", "2", "--peer",
+                  "tcp://127.0.0.1:" + port, "--peer", "tcp://localhost:" + port, "--timeout", "1"},
+                 kWithSecret);
+  INFO(r);
+  CHECK(r.code == 1);
+  auto l = lines(r.err);
+  REQUIRE(!l.empty());
+  CHECK_THAT(l.back(), StartsWith("parley exec: the write is committed locally (token ") &&
+                           Contains("only 1 of 2 peers acknowledged") && Contains("reach the same site"));
+  CHECK(sb.balance("london.db") == "555");
+}
+
 TEST_CASE("exec --wait-acks with an unreachable peer fails saying the write is committed locally, and it is", "[cli]") {
   Sandbox sb;
   makeBank(sb, "ny.db");
