@@ -12,6 +12,7 @@
 
 #include "parley/site.hpp"
 #include "parley/sync/tcp.hpp"
+#include "tcp_admission.hpp"
 #include "tcp_limits.hpp"
 
 namespace parley::sync {
@@ -39,6 +40,7 @@ struct ServerState {
 
   Site& site;
   const TcpOptions options;
+  Admissions admissions;  // connections waiting for login, per source
   kj::Timer* timer = nullptr;  // the server thread's, set once its event loop runs
   std::mutex mutex;
   std::deque<std::string> log;
