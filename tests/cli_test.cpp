@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -291,6 +292,44 @@ void makeConcurrentWrites(Sandbox& sb) {
   sb.ok({"exec", "ny.db", "UPDATE t SET balance = balance - 100, owner = 'Alice NY' WHERE id = 1"});
   sb.ok({"exec", "london.db", "UPDATE t SET balance = balance - 200, owner = 'Alice LDN' WHERE id = 1"});
 }
+
+// Runs parley in `dir` with files limited to `maxFileBytes` (RLIMIT_FSIZE, SIGXFSZ ignored), so
+// its writes fail with EFBIG part way through, as on a full disk. stderr goes to `errFile`.
+int runWithFileLimit(const fs::path& dir, const std::vector<std::string>& args, rlim_t maxFileBytes,
+                     const fs::path& errFile) {
+  std::vector<std::string> argvText{PARLEY_BINARY};
+  argvText.insert(argvText.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argvText) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::string dirText = dir.string(), errText = errFile.string();
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    rlimit limit{maxFileBytes, maxFileBytes};
+    int err = ::open(errText.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (err < 0 || ::dup2(err, 2) < 0 || ::chdir(dirText.c_str()) != 0 || ::setrlimit(RLIMIT_FSIZE, &limit) != 0)
+      ::_exit(126);
+    ::signal(SIGXFSZ, SIG_IGN);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  return exitCode(status);
+}
+
+// A site whose tracked table t holds `megabytes` rows of 1 MB each, inserted in one transaction.
+void makeBigSite(Sandbox& sb, const std::string& site, int megabytes) {
+  sb.ok({"init", site, "--name", "big"});
+  sb.ok({"exec", site, "CREATE TABLE t(id INTEGER PRIMARY KEY, a BLOB)"});
+  sb.ok({"track", site, "t"});
+  sb.ok({"exec", site,
+         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " + std::to_string(megabytes) +
+             ") INSERT INTO t SELECT i, randomblob(1000000) FROM n"});
+}
+
+std::uintmax_t fileBytes(Sandbox& sb, const std::string& name) { return fs::file_size(sb.path(name)); }
 
 }  // namespace
 
@@ -996,4 +1035,57 @@ TEST_CASE("serve refuses a poll period or heartbeat out of range with one line",
                  "parley serve: --poll-ms must be at least 1 ms", 2, kWithSecret);
   requireRefused(sb, "ny.db", {"serve", "ny.db", "--listen", "127.0.0.1:0", "--heartbeat-ms", "5"},
                  "parley serve: --heartbeat-ms must be at least 10 ms", 2, kWithSecret);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations: compact's space, copies that fail half way
+// ---------------------------------------------------------------------------------------------
+
+TEST_CASE("compact gives the space of the dropped log back to the file system", "[cli][compact]") {
+  Sandbox sb;
+  makeBigSite(sb, "ny.db", 9);
+  sb.ok({"exec", "ny.db", "UPDATE t SET a = NULL"});
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  sb.ok({"sync", "ny.db", "london.db"});
+  std::uintmax_t before = fileBytes(sb, "ny.db");
+  REQUIRE(before > 17'000'000);  // the log holds the blobs' inserts and their before-images
+  CHECK_THAT(sb.ok({"compact", "ny.db"}).out, Contains("; the log holds 0 "));
+  std::uintmax_t after = fileBytes(sb, "ny.db");
+  INFO("ny.db: " << before << " bytes before compact, " << after << " after");
+  CHECK(after < 1'000'000);
+}
+
+TEST_CASE("compact converts a site made without incremental vacuum once, and it shrinks", "[cli][compact]") {
+  Sandbox sb;
+  makeBigSite(sb, "ny.db", 4);
+  sb.ok({"exec", "ny.db", "UPDATE t SET a = NULL"});
+  sb.ok({"exec", "ny.db", "PRAGMA auto_vacuum = NONE; VACUUM"});  // as sites were made before
+  REQUIRE(sb.ok({"exec", "ny.db", "PRAGMA auto_vacuum", "--csv"}).out == "auto_vacuum\n0\n");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  sb.ok({"sync", "ny.db", "london.db"});
+  std::uintmax_t before = fileBytes(sb, "ny.db");
+  CHECK_THAT(sb.ok({"compact", "ny.db"}).out, Contains("; the log holds 0 "));
+  INFO("ny.db: " << before << " bytes before compact, " << fileBytes(sb, "ny.db") << " after");
+  CHECK(fileBytes(sb, "ny.db") < before / 4);
+  CHECK(sb.ok({"exec", "ny.db", "PRAGMA auto_vacuum", "--csv"}).out == "auto_vacuum\n2\n");
+  CHECK(sb.status("ny.db").get<int>("log.transactions") == 0);
+}
+
+TEST_CASE("a backup or clone that fails half way (disk full) leaves no file, and the retry works", "[cli][backup]") {
+  Sandbox sb;
+  makeBigSite(sb, "ny.db", 2);
+  fs::path err = sb.path("limited.err");
+  for (std::string command : {"backup", "clone"}) {
+    INFO(command);
+    std::vector<std::string> args{command, "ny.db", "copy.db"};
+    if (command == "clone") args.insert(args.end(), {"--name", "copy"});
+    int code = runWithFileLimit(sb.path(""), args, 256 << 10, err);
+    CHECK(code == 1);
+    CHECK_THAT(readFile(err), StartsWith("parley " + command + ": "));
+    CHECK_FALSE(fs::exists(sb.path("copy.db")));
+    CHECK_FALSE(fs::exists(sb.path("copy.db.part")));
+    sb.ok(args);
+    CHECK(sb.ok({"exec", "copy.db", "SELECT count(*) FROM t", "--csv"}).out == "count(*)\n2\n");
+    fs::remove(sb.path("copy.db"));
+  }
 }
