@@ -23,6 +23,11 @@ const Command kTrack{"track", "SITE.db TABLE [options]", "Starts replicating TAB
 const Command kConfigure{"configure", "SITE.db TABLE [options]",
                          "Changes how TABLE resolves conflicts (every site must make the same change)."};
 const Command kCompact{"compact", "SITE.db", "Drops log entries every member has acknowledged and whose decisions are final."};
+const Command kForget{"forget", "SITE.db PEER",
+                      "Removes PEER (its id, or the start of it, as status shows it) from the cluster for good:\n"
+                      "compaction and finality stop waiting for it, and every site that learns of it (at its next\n"
+                      "sync) refuses to sync with it. Its writes already held stay. A forgotten site can rejoin\n"
+                      "only as a new site: clone one from a current member."};
 const Command kBackup{"backup", "SITE.db OUT.db", "Writes a consistent copy of the site to OUT.db."};
 
 Format formatOf(const po::variables_map& vm) {
@@ -144,6 +149,30 @@ TableConfig configFrom(const po::variables_map& vm, TableConfig c) {
   return c;
 }
 
+// The known site whose hex id is or starts with `text`; this site itself is refused.
+SiteId resolvePeer(Site& site, const std::string& text) {
+  std::string wanted;
+  for (char c : text)
+    if (c != '-') wanted += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if ((!wanted.empty() && site.id().hex().starts_with(wanted)) || text == site.name())
+    throw CliError("a site cannot forget itself");
+  if (wanted.size() < 4 || wanted.find_first_not_of("0123456789abcdef") != std::string::npos)
+    usage(fmt::format("PEER wants a site id, or at least its first 4 hex digits, as status shows it; got \"{}\"", text));
+  std::set<SiteId> known;
+  for (const auto& [id, vector] : take(site.acknowledgements())) known.insert(id);
+  VersionVector held = site.vector();
+  for (const auto& [id, seq] : held.entries()) known.insert(id);
+  std::vector<SiteId> matches;
+  for (const auto& id : known)
+    if (id != site.id() && id.hex().starts_with(wanted)) matches.push_back(id);
+  if (matches.empty()) {
+    if (auto exact = SiteId::fromHex(wanted)) return *exact;  // not heard of here: forgetting it still spreads
+    throw CliError(fmt::format("no site this site knows has an id starting with {}; parley status lists its peers", wanted));
+  }
+  if (matches.size() > 1) throw CliError(fmt::format("{} sites have ids starting with {}; give more digits", matches.size(), wanted));
+  return matches.front();
+}
+
 }  // namespace
 
 int cmdInit(const std::vector<std::string>& args) {
@@ -234,6 +263,22 @@ int cmdBackup(const std::vector<std::string>& args) {
   auto site = openSite((*vm)["SITE"].as<std::string>());
   check(site->backup((*vm)["OUT"].as<std::string>()));
   std::cout << "wrote " << (*vm)["OUT"].as<std::string>() << "\n";
+  return 0;
+}
+
+}  // namespace parley::cli
+
+namespace parley::cli {
+
+int cmdForget(const std::vector<std::string>& args) {
+  auto vm = parse(kForget, po::options_description("options"), {"SITE", "PEER"}, args);
+  if (!vm) return 0;
+  auto site = openSite((*vm)["SITE"].as<std::string>());
+  SiteId peer = resolvePeer(*site, (*vm)["PEER"].as<std::string>());
+  check(site->forget(peer));
+  std::cout << fmt::format("forgot site {}: finality and compaction no longer wait for it, and its syncs are refused; "
+                           "peers learn of it when they next sync\n",
+                           peer.hex());
   return 0;
 }
 

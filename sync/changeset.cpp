@@ -121,6 +121,7 @@ std::string encodeHeader(const FileInfo& info, const Acks& acks) {
   writeVector(h.initUpTo(static_cast<unsigned>(info.upTo.entries().size())), info.upTo);
   h.setCreatedMs(info.createdMs);
   writeAcks(h.initAcks(static_cast<unsigned>(acks.size())), acks);
+  writeIds(h.initForgotten(static_cast<unsigned>(info.forgotten.size())), info.forgotten);
   return flat(message);
 }
 
@@ -221,6 +222,7 @@ class FileReader {
       info.upTo = readVector(h.getUpTo());
       info.createdMs = h.getCreatedMs();
       acks = readAcks(h.getAcks());
+      info.forgotten = readIds(h.getForgotten(), "header");
       return info;
     });
   }
@@ -395,8 +397,10 @@ Result<ExportSummary> exportChanges(Site& site, const std::string& path, const V
   try {
     auto acks = site.acknowledgements();
     if (!acks) return acks.status();
+    auto forgotten = site.forgotten();
+    if (!forgotten) return forgotten.status();
     FileInfo info{site.clusterId(), site.id(), site.name(), site.schemaFingerprint(), since, site.vector(), 0,
-                  static_cast<std::uint64_t>(std::time(nullptr)) * 1000};
+                  static_cast<std::uint64_t>(std::time(nullptr)) * 1000, std::move(*forgotten)};
     FileWriter out(path);
     std::string head(kMagic, 8);
     put(head, kFileFormatVersion);
@@ -452,6 +456,12 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path) {
     auto size = std::filesystem::file_size(path, sizeError);
     bool atomic = sizeError || size <= kAtomicImportBytes;
     Acks acks;
+    FileInfo head = FileReader(path).readHeader(acks);
+    bool sameCluster = head.cluster == site.clusterId();  // else the reader below refuses the file
+    if (sameCluster)  // a file from a forgotten site, or saying this one was: refused, with nothing merged yet
+      if (auto st = site.checkNotForgotten(head.origin); !st) return Status::invalidArgument(path + ": " + st.message());
+    for (const auto& id : head.forgotten)
+      if (sameCluster && id == site.id()) return Status::invalidArgument(path + ": " + forgottenRefusal(id));
     if (atomic) {
       CheckedReader reader(path, &site);
       Batcher batcher(reader, site.lastHlc());
@@ -476,6 +486,7 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path) {
       if (auto st = applier.finish(); !st) return oneLine(st);
       summary.applied = applier.totals();
     }
+    if (auto st = takeForgotten(site, head.origin, head.forgotten); !st) return oneLine(st);
     for (const auto& [id, vector] : acks)
       if (auto st = site.acknowledge(id, vector); !st) return oneLine(st);
     return summary;

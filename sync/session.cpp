@@ -11,8 +11,19 @@ namespace parley::sync {
 Result<Hello> helloOf(Site& site) {
   auto acks = site.acknowledgements();
   if (!acks) return acks.status();
+  auto forgotten = site.forgotten();
+  if (!forgotten) return forgotten.status();
   return Hello{kProtocolVersion, site.clusterId(), site.id(), site.name(), site.schemaFingerprint(), site.vector(),
-               std::move(*acks)};
+               std::move(*acks), std::move(*forgotten)};
+}
+
+Status takeForgotten(Site& local, const SiteId& peer, const std::vector<SiteId>& peerForgot) {
+  if (auto st = local.checkNotForgotten(peer); !st) return st;
+  for (const auto& id : peerForgot)
+    if (id == local.id()) return Status::invalidArgument(forgottenRefusal(id));
+  for (const auto& id : peerForgot)
+    if (auto st = local.forget(id); !st) return st;
+  return Status::ok();
 }
 
 Status checkCompatible(const Site& local, const Hello& remote) {

@@ -25,6 +25,7 @@ struct Hello {
   fingerprint @4 :Text;
   vector @5 :List(VectorEntry);
   acks @6 :List(Ack);
+  forgotten @7 :List(Data);     # 16-byte ids of sites removed for good (parley forget)
 }
 
 # The header of a change-set file.
@@ -38,6 +39,7 @@ struct FileHeader {
   transactions @6 :UInt64;
   createdMs @7 :UInt64;
   acks @8 :List(Ack);           # what the exporter knew every site held
+  forgotten @9 :List(Data);     # the sites the exporter knew were forgotten
 }
 
 # A bounded piece of a stream of transactions. A transaction's body may be split across

@@ -73,6 +73,7 @@ SyncSummary syncWith(Site& site, const std::string& address, const TcpOptions& o
   SyncSummary summary;
   summary.peer = sayHello(client, session, *mine);
   if (auto st = checkCompatible(site, summary.peer); !st) throw Error(st);
+  if (auto st = takeForgotten(site, summary.peer.site, summary.peer.forgotten); !st) throw Error(st);
   summary.received = pull(client, session, site, options.progress);
   summary.sent = push(client, session, site, summary.peer.vector, options.chunkBytes);
   acknowledge(client, session, site, summary.peer.site);

@@ -38,6 +38,16 @@ Acks readAcks(capnp::List<wire::Ack>::Reader in) {
   return out;
 }
 
+void writeIds(capnp::List<capnp::Data>::Builder out, const std::vector<SiteId>& ids) {
+  for (unsigned i = 0; i < ids.size(); ++i) out.set(i, idBytes(ids[i]));
+}
+
+std::vector<SiteId> readIds(capnp::List<capnp::Data>::Reader in, const char* what) {
+  std::vector<SiteId> out;
+  for (auto id : in) out.push_back(readId(id, what));
+  return out;
+}
+
 void writeHello(wire::Hello::Builder out, const Hello& h) {
   out.setProtocolVersion(h.protocolVersion);
   out.setCluster(idBytes(h.cluster));
@@ -46,6 +56,7 @@ void writeHello(wire::Hello::Builder out, const Hello& h) {
   out.setFingerprint(h.fingerprint);
   writeVector(out.initVector(static_cast<unsigned>(h.vector.entries().size())), h.vector);
   writeAcks(out.initAcks(static_cast<unsigned>(h.acks.size())), h.acks);
+  writeIds(out.initForgotten(static_cast<unsigned>(h.forgotten.size())), h.forgotten);
 }
 
 std::string peerText(std::string_view text) {
@@ -64,6 +75,7 @@ Hello readHello(wire::Hello::Reader in) {
   h.fingerprint = peerText({in.getFingerprint().begin(), in.getFingerprint().size()});
   h.vector = readVector(in.getVector());
   h.acks = readAcks(in.getAcks());
+  h.forgotten = readIds(in.getForgotten(), "hello");
   return h;
 }
 

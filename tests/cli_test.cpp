@@ -1038,8 +1038,82 @@ TEST_CASE("serve refuses a poll period or heartbeat out of range with one line",
 }
 
 // ---------------------------------------------------------------------------------------------
-// Operations: compact's space, copies that fail half way
+// Operations: forget, compact's space, copies that fail half way
 // ---------------------------------------------------------------------------------------------
+
+TEST_CASE("compact drops nothing while a member that is gone for good has not acknowledged, and all after forget",
+          "[cli][forget]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  sb.ok({"clone", "ny.db", "tokyo.db", "--name", "tokyo"});  // then lost for good
+  std::string tokyo = sb.status("tokyo.db").get<std::string>("site");
+  sb.ok({"exec", "ny.db", "UPDATE t SET balance = 900 WHERE id = 1"});
+  sb.ok({"exec", "london.db", "UPDATE t SET balance = 400 WHERE id = 2"});
+  sb.ok({"sync", "ny.db", "london.db"});
+  // tokyo acknowledged what ny held when it was cloned (tracking t), and nothing since
+  CHECK_THAT(sb.ok({"compact", "ny.db"}).out, StartsWith("dropped 1 transactions; the log holds 2 "));
+
+  Run forgot = sb.ok({"forget", "ny.db", tokyo.substr(0, 8)});
+  CHECK_THAT(forgot.out, StartsWith("forgot site " + tokyo));
+  CHECK_THAT(sb.ok({"compact", "ny.db"}).out, StartsWith("dropped 2 transactions; the log holds 0 "));
+  CHECK(sb.balance("ny.db", 1) == "900");
+  CHECK(sb.balance("ny.db", 2) == "400");
+  auto peers = elements(sb.status("ny.db").get_child("peers"));
+  REQUIRE(peers.size() == 1);
+  CHECK(peers[0].get<std::string>("site") == sb.status("london.db").get<std::string>("site"));
+}
+
+TEST_CASE("a forgotten site's sync is refused in one line naming it and clone as the remedy", "[cli][forget]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "tokyo.db", "--name", "tokyo"});
+  std::string tokyo = sb.status("tokyo.db").get<std::string>("site");
+  sb.ok({"exec", "tokyo.db", "UPDATE t SET balance = 1 WHERE id = 1"});
+  sb.ok({"sync", "tokyo.db", "ny.db"});
+  sb.ok({"forget", "ny.db", tokyo});
+  sb.ok({"exec", "tokyo.db", "UPDATE t SET balance = 2 WHERE id = 1"});
+
+  Run r = requireRefused(sb, "ny.db", {"sync", "tokyo.db", "ny.db"}, "parley sync:", 1);
+  CHECK_THAT(r.err, Contains("site " + tokyo.substr(0, 8) + " was forgotten") &&
+                        Contains("clone a new site from a current member"));
+  CHECK(sb.balance("ny.db") == "1");  // its writes already held stay
+  sb.ok({"export", "tokyo.db", "--out", "tokyo.pcs"});
+  Run imported = requireRefused(sb, "ny.db", {"import", "ny.db", "tokyo.pcs"}, "parley import:", 1);
+  CHECK_THAT(imported.err, Contains("was forgotten"));
+}
+
+TEST_CASE("forget spreads through a third site: a site that only heard of it refuses the forgotten site over TCP",
+          "[cli][forget]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  sb.ok({"clone", "ny.db", "tokyo.db", "--name", "tokyo"});
+  std::string tokyo = sb.status("tokyo.db").get<std::string>("site");
+  sb.ok({"forget", "ny.db", tokyo});
+  {
+    Server server = sb.serve("london.db");
+    sb.ok({"sync", "ny.db", server.url()}, kWithSecret);  // london learns that tokyo is forgotten
+    Run r = sb.run({"sync", "tokyo.db", server.url()}, kWithSecret);
+    requireOneLineError(r, "parley sync:", 1);
+    CHECK_THAT(r.err, Contains("site " + tokyo.substr(0, 8) + " was forgotten") &&
+                          Contains("clone a new site from a current member"));
+  }
+  sb.ok({"exec", "london.db", "UPDATE t SET balance = 5 WHERE id = 1"});
+  sb.ok({"sync", "london.db", "ny.db"});
+  CHECK(sb.balance("ny.db") == "5");
+  CHECK_THAT(sb.ok({"compact", "london.db"}).out, Contains("; the log holds 0 "));
+}
+
+TEST_CASE("forget refuses this site itself and an id no site here matches", "[cli][forget]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  std::string self = sb.status("ny.db").get<std::string>("site");
+  requireRefused(sb, "ny.db", {"forget", "ny.db", self}, "parley forget: a site cannot forget itself", 1);
+  requireRefused(sb, "ny.db", {"forget", "ny.db", "new-york"}, "parley forget: a site cannot forget itself", 1);
+  requireRefused(sb, "ny.db", {"forget", "ny.db", self == std::string(32, 'f') ? "eeee" : "ffff"},
+                 "parley forget: no site this site knows", 1);
+}
 
 TEST_CASE("compact gives the space of the dropped log back to the file system", "[cli][compact]") {
   Sandbox sb;

@@ -32,6 +32,7 @@ struct FileInfo {
   VersionVector upTo;
   std::uint64_t transactions = 0;
   std::uint64_t createdMs = 0;
+  std::vector<SiteId> forgotten;  // the sites the exporter knew were forgotten (Site::forget)
 };
 
 struct ExportSummary {

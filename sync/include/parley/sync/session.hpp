@@ -40,11 +40,15 @@ struct Hello {
   std::string fingerprint;
   VersionVector vector;
   Acks acks;
+  std::vector<SiteId> forgotten;  // sites removed for good (Site::forget)
 };
 
 Result<Hello> helloOf(Site& site);
 // Whether `local` may exchange transactions with the site that said `remote`.
 Status checkCompatible(const Site& local, const Hello& remote);
+// After checkCompatible: refuses a forgotten peer, and a peer that says `local` was forgotten,
+// each in one line naming the site and the remedy; else `local` forgets what the peer forgot.
+Status takeForgotten(Site& local, const SiteId& peer, const std::vector<SiteId>& peerForgot);
 
 struct StreamTotals {
   std::uint64_t transactions = 0;
