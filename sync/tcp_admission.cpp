@@ -47,7 +47,7 @@ void Admissions::Ticket::release() {
 
 std::unique_ptr<Admissions::Ticket> Admissions::admit(const std::string& source) {
   int& waiting = waiting_[source];
-  if (waiting >= kPreLoginPerSource) return nullptr;
+  if (waiting >= perSource_) return nullptr;
   ++waiting;
   return std::make_unique<Ticket>(*this, source);
 }

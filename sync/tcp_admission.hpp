@@ -7,7 +7,7 @@
 // as it likes. After login the normal limits apply (kMaxChunkBytes per chunk).
 //
 // Admissions counts, per source address, the connections waiting for login; a Ticket is one
-// such connection's place, given back when it logs in or ends. PreLoginMessageStream reads
+// such connection's place, given back when it logs in or ends (TcpOptions::loginsPerSource). PreLoginMessageStream reads
 // RPC messages with the small limit until the connection's `granted` flag is set, deciding
 // per message once its first word has arrived, so a message sent after the login reply
 // always gets the normal limit. All of it lives on the server's event loop thread.
@@ -26,11 +26,12 @@ namespace parley::sync {
 
 // The largest RPC message a connection may send before login.
 inline constexpr std::size_t kPreLoginMessageBytes = 8 << 10;
-// How many connections one source address may hold open before login at once.
-inline constexpr int kPreLoginPerSource = 4;
-
 class Admissions {
  public:
+  // At most `perSource` connections from one source address may wait for login at once.
+  explicit Admissions(int perSource) : perSource_(perSource) {}
+  int perSource() const { return perSource_; }
+
   class Ticket {
    public:
     Ticket(Admissions& owner, std::string source) : owner_(&owner), source_(std::move(source)) {}
@@ -45,10 +46,11 @@ class Admissions {
     std::string source_;
   };
 
-  // A place for one more connection from `source`, or null when it holds kPreLoginPerSource.
+  // A place for one more connection from `source`, or null when it holds perSource() already.
   std::unique_ptr<Ticket> admit(const std::string& source);
 
  private:
+  int perSource_;
   std::map<std::string, int> waiting_;
 };
 

@@ -81,7 +81,7 @@ kj::Promise<void> acceptLoop(kj::ConnectionReceiver& listener, kj::Timer& timer,
         auto ticket = state.admissions.admit(source);
         if (!ticket) {  // dropping the stream closes it
           state.note(fmt::format("refused a connection from {}: it has {} connections waiting for login already",
-                                 source, kPreLoginPerSource));
+                                 source, state.admissions.perSource()));
           return acceptLoop(listener, timer, connections, state);
         }
         auto connection = kj::heap<Connection>(kj::mv(stream), timer, state, kj::mv(ticket), kj::mv(source));

@@ -20,7 +20,7 @@ namespace parley::sync {
 inline constexpr std::size_t kMaxLogLines = 1000;
 
 struct ServerState {
-  ServerState(Site& s, TcpOptions o) : site(s), options(std::move(o)) {}
+  ServerState(Site& s, TcpOptions o) : site(s), options(std::move(o)), admissions(options.loginsPerSource) {}
 
   // `line` may quote what a peer said (its name): control characters become '?', so each note
   // stays one line on a terminal.

@@ -242,6 +242,11 @@ TEST_CASE("serve refuses a fifth connection waiting for login from one source wh
   CHECK_THAT(server.out(), Contains("refused a connection from 127.0.0.2: it has 4 connections waiting for login"));
   for (int fd : idle) ::close(fd);
   ::close(fifth);
+
+  Run zero = sb.run({"serve", "ny.db", "--listen", "127.0.0.1:0", "--logins-per-source", "0"});
+  INFO(zero);
+  CHECK(zero.code == 2);
+  CHECK_THAT(zero.err, StartsWith("parley serve: --logins-per-source must be at least 1"));
 }
 
 TEST_CASE("odd table and column names go through track, configure, sync, conflicts, status, compact and clone",
