@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "conflict_log.hpp"
+#include "forget.hpp"
 #include "store.hpp"
 
 namespace parley::finality {
@@ -33,7 +34,7 @@ const SiteState::AckDigest& digest(SiteState& s) {
 }  // namespace
 
 void acknowledge(SiteState& s, const SiteId& site, const VersionVector& vector) {
-  if (site == s.id || site.isNil()) return;
+  if (site == s.id || site.isNil() || members::isForgotten(s, site)) return;  // forgotten: no longer a member
   auto idx = s.sites.indexOf(s.db, site);
   auto& read = s.db.cached("SELECT vector FROM parley_acks WHERE site = ?1");
   read.bind(1, static_cast<std::int64_t>(idx));
@@ -61,7 +62,9 @@ std::vector<std::pair<SiteId, VersionVector>> acknowledgements(SiteState& s) {
 void settle(SiteState& s) {
   const auto& d = digest(s);
   for (const auto& [origin, seq] : s.vector.entries())
-    if (origin != s.id && !std::binary_search(d.sites.begin(), d.sites.end(), origin)) return;  // no word yet
+    if (origin != s.id && !std::binary_search(d.sites.begin(), d.sites.end(), origin) &&
+        !members::isForgotten(s, origin))
+      return;  // no word yet
   if (!d.own.leq(s.vector)) return;  // waiting for a member's own writes
   VersionVector upTo = s.vector;
   if (d.floor) upTo.meet(*d.floor);

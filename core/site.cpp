@@ -53,6 +53,8 @@ Result<std::unique_ptr<Site>> Site::create(const std::string& path, const Create
     auto impl = std::make_unique<Impl>(path, options);
     if (catalog::isSite(impl->state.db))
       return Status::invalidArgument(fmt::format("{} is already a parley site", path));
+    // Before anything is written (WAL mode included): compact() then gives freed pages back.
+    impl->state.db.exec("PRAGMA auto_vacuum = INCREMENTAL");
     impl->configure(path);
     impl->state.db.exec("BEGIN IMMEDIATE");
     catalog::createSchema(impl->state.db);

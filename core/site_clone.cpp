@@ -1,5 +1,13 @@
 // Site snapshots: backup, clone, and adopting a snapshot as a new site (pg_basebackup's role).
+//
+// A copy is written under a temporary name beside its destination ("<path>.part") and renamed
+// into place only once whole (and, for a clone, adopted under its new id): a copy that fails
+// half way leaves no file that blocks the retry, and never a file that looks like a site.
 #include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -23,28 +31,63 @@ void copyDatabase(sqlite3* from, const std::string& path) {
   if (rc != SQLITE_DONE) throw Error(Status::ioError(fmt::format("backup to {}: {}", path, to.errmsg())));
 }
 
+std::string snapshotPart(const std::string& path) { return path + ".part"; }
+
+void removeSnapshot(const std::string& path) {
+  for (const char* suffix : {"", "-journal", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+}
+
+Status moveSnapshotIntoPlace(const std::string& part, const std::string& path) {
+  if (exists(path)) {
+    removeSnapshot(part);
+    return Status::invalidArgument(fmt::format("{} already exists", path));
+  }
+  if (std::rename(part.c_str(), path.c_str()) != 0) {
+    Status st = Status::ioError(fmt::format("cannot rename {} to {}: {}", part, path, std::strerror(errno)));
+    removeSnapshot(part);
+    return st;
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Status Site::backup(const std::string& path) {
   if (isMemory(path)) return Status::invalidArgument("backup: the destination must be a file");
   if (exists(path)) return Status::invalidArgument(fmt::format("backup: {} already exists", path));
-  return guarded([&]() -> Status {
+  std::string part = snapshotPart(path);
+  Status copied = guarded([&]() -> Status {
     if (impl_->state.db.inTransaction())
       return Status::busy("backup: a transaction is open on this site; commit or roll it back first");
-    copyDatabase(impl_->state.db.raw(), path);
+    removeSnapshot(part);  // left by a run that was killed
+    copyDatabase(impl_->state.db.raw(), part);
     return Status::ok();
   });
+  if (!copied) {
+    removeSnapshot(part);
+    return copied;
+  }
+  return moveSnapshotIntoPlace(part, path);
 }
 
 Result<std::unique_ptr<Site>> Site::clone(const std::string& path, const CreateOptions& create, SiteOptions options) {
-  if (auto st = backup(path); !st) return st;
-  auto cloned = adoptSnapshot(path, create, options);
-  if (!cloned) {
-    std::remove(path.c_str());
-    return cloned.status();
-  }
-  if (auto st = acknowledge((*cloned)->id(), vector()); !st) return st;
-  return cloned;
+  if (isMemory(path)) return Status::invalidArgument("clone: the destination must be a file");
+  if (exists(path)) return Status::invalidArgument(fmt::format("clone: {} already exists", path));
+  std::string part = snapshotPart(path);
+  removeSnapshot(part);  // left by a run that was killed
+  if (auto st = backup(part); !st) return st;
+  SiteId newId;
+  {
+    auto adopted = adoptSnapshot(part, create, options);
+    if (!adopted) {
+      removeSnapshot(part);
+      return adopted.status();
+    }
+    newId = (*adopted)->id();
+  }  // closed: only a whole, adopted site is renamed into place
+  if (auto st = moveSnapshotIntoPlace(part, path); !st) return st;
+  if (auto st = acknowledge(newId, vector()); !st) return st;
+  return open(path, options);
 }
 
 Result<std::unique_ptr<Site>> Site::adoptSnapshot(const std::string& path, const CreateOptions& create,

@@ -53,6 +53,19 @@ Result<ApplyResult> deliverAll(Site& from, Site& to) {
   return to.apply(*changes);
 }
 
+// Refuses a forgotten site (each side checks the other), then each forgets what the other forgot.
+Status passForgotten(Site& a, Site& b) {
+  if (auto st = a.checkNotForgotten(b.id()); !st) return st;
+  if (auto st = b.checkNotForgotten(a.id()); !st) return st;
+  for (auto [from, to] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
+    auto forgotten = from->forgotten();
+    if (!forgotten) return forgotten.status();
+    for (const auto& id : *forgotten)
+      if (auto st = to->forget(id); !st) return st;
+  }
+  return Status::ok();
+}
+
 Status passAcknowledgements(Site& from, Site& to) {
   auto acks = from.acknowledgements();
   if (!acks) return acks.status();
@@ -73,6 +86,7 @@ Result<std::pair<ApplyResult, ApplyResult>> syncSites(Site& a, Site& b) {
     if (!heads) return heads.status();
     if (auto st = to->checkHistories(*heads, from->name()); !st) return st;
   }
+  if (auto st = passForgotten(a, b); !st) return st;
   auto atB = deliverAll(a, b);
   if (!atB) return atB.status();
   auto atA = deliverAll(b, a);

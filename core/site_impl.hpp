@@ -151,6 +151,7 @@ struct Site::Impl {
   void reloadState() {
     state.settled = VersionVector{};
     state.ackDigest.reset();
+    state.forgotten.reset();
     state.contexts.clear();
     state.skewRecords.reset();
     state.sites.load(state.db);

@@ -51,6 +51,8 @@ struct SiteState {
     std::optional<VersionVector> floor; // the pointwise minimum of their vectors (none if no site)
   };
   std::optional<AckDigest> ackDigest;
+  // The forgotten sites, sorted (core/forget.hpp); cleared with the rest of the cache.
+  std::optional<std::vector<SiteId>> forgotten;
   // Per origin, the full causal context of its newest transaction this connection completed or
   // committed, with that transaction's seq (core/causal_context.hpp); cleared with the rest.
   std::unordered_map<SiteId, std::pair<std::uint64_t, VersionVector>, SiteIdHash> contexts;

@@ -2,6 +2,7 @@
 #include <cctype>
 #include <chrono>
 #include <regex>
+#include <set>
 #include <iostream>
 #include <thread>
 
@@ -22,6 +23,11 @@ const Command kTrack{"track", "SITE.db TABLE [options]", "Starts replicating TAB
 const Command kConfigure{"configure", "SITE.db TABLE [options]",
                          "Changes how TABLE resolves conflicts (every site must make the same change)."};
 const Command kCompact{"compact", "SITE.db", "Drops log entries every member has acknowledged and whose decisions are final."};
+const Command kForget{"forget", "SITE.db PEER",
+                      "Removes PEER (its id, or the start of it, as status shows it) from the cluster for good:\n"
+                      "compaction and finality stop waiting for it, and every site that learns of it (at its next\n"
+                      "sync) refuses to sync with it. Its writes already held stay. A forgotten site can rejoin\n"
+                      "only as a new site: clone one from a current member."};
 const Command kBackup{"backup", "SITE.db OUT.db", "Writes a consistent copy of the site to OUT.db."};
 
 Format formatOf(const po::variables_map& vm) {
@@ -86,25 +92,35 @@ bool acknowledgedBy(Site& site, const SiteId& peer, const VersionVector& token) 
   return false;
 }
 
-// Semi-synchronous commit: pushes to the peers until `needed` of them hold `token`.
+// Semi-synchronous commit: pushes to the peers until `needed` distinct sites hold `token`.
+// Acknowledgements count per site id, not per address: one replica listed under two addresses
+// (127.0.0.1 and localhost) is one acknowledgement, and the site itself never counts.
 void waitForAcks(Site& site, const VersionVector& token, std::size_t needed, const std::vector<std::string>& peers,
                  const std::string& secretText, double timeoutSeconds) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeoutSeconds);
-  std::size_t acked = 0;
+  std::set<SiteId> acked;
   std::string lastError;
+  bool sameSiteTwice = false;
   while (true) {
-    acked = 0;
+    acked.clear();
+    std::set<SiteId> reached;
     for (const auto& peer : peers) {
       auto r = sync::syncTcp(site, peer.substr(peer.starts_with("tcp://") ? 6 : 0), {secretText, std::chrono::milliseconds(2000), sync::kChunkBytes, {}});
-      if (!r) lastError = r.status().message();
-      else if (acknowledgedBy(site, r->peer.site, token)) ++acked;
+      if (!r) {
+        lastError = r.status().message();
+        continue;
+      }
+      if (!reached.insert(r->peer.site).second) sameSiteTwice = true;
+      if (r->peer.site != site.id() && acknowledgedBy(site, r->peer.site, token)) acked.insert(r->peer.site);
     }
-    if (acked >= needed) return;
+    if (acked.size() >= needed) return;
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   throw CliError(fmt::format("the write is committed locally (token {}), but only {} of {} peers acknowledged it within {} s{}",
-                             tokenOf(token), acked, needed, timeoutSeconds, lastError.empty() ? "" : " (" + lastError + ")"));
+                             tokenOf(token), acked.size(), needed, timeoutSeconds,
+                             sameSiteTwice ? " (several --peer addresses reach the same site; it counts once)"
+                             : lastError.empty() ? "" : " (" + lastError + ")"));
 }
 
 void addResolverOptions(po::options_description& o) {
@@ -133,6 +149,30 @@ TableConfig configFrom(const po::variables_map& vm, TableConfig c) {
   return c;
 }
 
+// The known site whose hex id is or starts with `text`; this site itself is refused.
+SiteId resolvePeer(Site& site, const std::string& text) {
+  std::string wanted;
+  for (char c : text)
+    if (c != '-') wanted += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if ((!wanted.empty() && site.id().hex().starts_with(wanted)) || text == site.name())
+    throw CliError("a site cannot forget itself");
+  if (wanted.size() < 4 || wanted.find_first_not_of("0123456789abcdef") != std::string::npos)
+    usage(fmt::format("PEER wants a site id, or at least its first 4 hex digits, as status shows it; got \"{}\"", text));
+  std::set<SiteId> known;
+  for (const auto& [id, vector] : take(site.acknowledgements())) known.insert(id);
+  VersionVector held = site.vector();
+  for (const auto& [id, seq] : held.entries()) known.insert(id);
+  std::vector<SiteId> matches;
+  for (const auto& id : known)
+    if (id != site.id() && id.hex().starts_with(wanted)) matches.push_back(id);
+  if (matches.empty()) {
+    if (auto exact = SiteId::fromHex(wanted)) return *exact;  // not heard of here: forgetting it still spreads
+    throw CliError(fmt::format("no site this site knows has an id starting with {}; parley status lists its peers", wanted));
+  }
+  if (matches.size() > 1) throw CliError(fmt::format("{} sites have ids starting with {}; give more digits", matches.size(), wanted));
+  return matches.front();
+}
+
 }  // namespace
 
 int cmdInit(const std::vector<std::string>& args) {
@@ -152,7 +192,7 @@ int cmdExec(const std::vector<std::string>& args) {
   o.add_options()("json", "print rows as JSON")("csv", "print rows as CSV")("token", "print the commit token on stdout")
       ("after", po::value<std::string>(), "first wait until the site holds everything in TOKEN")
       ("timeout", po::value<double>()->default_value(10), "seconds to wait for --after or --wait-acks")
-      ("wait-acks", po::value<std::size_t>(), "after a write, return once K peers acknowledged it")
+      ("wait-acks", po::value<std::size_t>(), "after a write, return once K distinct peer sites acknowledged it")
       ("peer", po::value<std::vector<std::string>>()->composing(), "tcp://HOST:PORT of a peer for --wait-acks");
   addSecretOption(o);
   auto vm = parse(kExec, o, {"SITE", "SQL"}, args);
@@ -223,6 +263,22 @@ int cmdBackup(const std::vector<std::string>& args) {
   auto site = openSite((*vm)["SITE"].as<std::string>());
   check(site->backup((*vm)["OUT"].as<std::string>()));
   std::cout << "wrote " << (*vm)["OUT"].as<std::string>() << "\n";
+  return 0;
+}
+
+}  // namespace parley::cli
+
+namespace parley::cli {
+
+int cmdForget(const std::vector<std::string>& args) {
+  auto vm = parse(kForget, po::options_description("options"), {"SITE", "PEER"}, args);
+  if (!vm) return 0;
+  auto site = openSite((*vm)["SITE"].as<std::string>());
+  SiteId peer = resolvePeer(*site, (*vm)["PEER"].as<std::string>());
+  check(site->forget(peer));
+  std::cout << fmt::format("forgot site {}: finality and compaction no longer wait for it, and its syncs are refused; "
+                           "peers learn of it when they next sync\n",
+                           peer.hex());
   return 0;
 }
 

@@ -27,7 +27,7 @@ const Command kSync{"sync", "SITE.db PEER",
                     "Syncs both directions with PEER: another site file, or tcp://HOST:PORT of parley serve."};
 const Command kServe{"serve",
                      "SITE.db --listen HOST:PORT [--peer tcp://HOST:PORT ...] [--interval MS] [--timeout S]\n"
-                     "      [--no-stream] [--poll-ms MS] [--heartbeat-ms MS]",
+                     "      [--no-stream] [--poll-ms MS] [--heartbeat-ms MS] [--logins-per-source N]",
                      "Serves syncs and live subscriptions. With peers, subscribes to each (their commits arrive\n"
                      "within milliseconds; reconnects with backoff) and also runs a full sync with each every\n"
                      "interval (anti-entropy). Logs connections and syncs; stops cleanly on SIGINT or SIGTERM."};
@@ -188,7 +188,9 @@ int cmdServe(const std::vector<std::string>& args) {
       ("no-stream", po::bool_switch(), "no live subscriptions to the peers: full syncs only")
       ("poll-ms", po::value<int>()->default_value(1), "how often subscriptions to this site look for new commits")
       ("heartbeat-ms", po::value<int>()->default_value(1000),
-       "heartbeat asked of peers when idle; 3 missed heartbeats drop the connection");
+       "heartbeat asked of peers when idle; 3 missed heartbeats drop the connection")
+      ("logins-per-source", po::value<int>()->default_value(4),
+       "connections one address may hold open before login at once; more are closed");
   addSecretOption(o);
   addTimeoutOption(o);
   auto vm = parse(kServe, o, {"SITE"}, args);
@@ -203,6 +205,8 @@ int cmdServe(const std::vector<std::string>& args) {
   if ((*vm)["heartbeat-ms"].as<int>() < 10) usage("--heartbeat-ms must be at least 10 ms");
   options.poll = std::chrono::milliseconds((*vm)["poll-ms"].as<int>());
   options.heartbeat = std::chrono::milliseconds((*vm)["heartbeat-ms"].as<int>());
+  if ((*vm)["logins-per-source"].as<int>() < 1) usage("--logins-per-source must be at least 1");
+  options.loginsPerSource = (*vm)["logins-per-source"].as<int>();
   auto served = openSite(path);
   auto server = take(sync::Server::start(*served, (*vm)["listen"].as<std::string>(), options));
   Lines out;

@@ -34,6 +34,7 @@ const std::map<std::string, Entry>& commands() {
       {"backup", {cmdBackup, "write a consistent copy of a site"}},
       {"verify", {cmdVerify, "check a site's rows against its digests, or against a peer's rows"}},
       {"rejoin", {cmdRejoin, "give a forked site (a copy that wrote) a new id, keeping its writes"}},
+      {"forget", {cmdForget, "remove a member that is gone for good"}},
       {"demo", {cmdDemo, "guided scenarios: bank, offline"}},
   };
   return table;

@@ -124,6 +124,7 @@ std::string encodeHeader(const FileInfo& info, const Acks& acks) {
   writeAcks(h.initAcks(static_cast<unsigned>(acks.size())), acks);
   writeHeads(h.initHeads(static_cast<unsigned>(info.heads.size())), info.heads);
   writeDigests(h.initDigests(static_cast<unsigned>(info.digests.size())), info.digests);
+  writeIds(h.initForgotten(static_cast<unsigned>(info.forgotten.size())), info.forgotten);
   return flat(message);
 }
 
@@ -226,6 +227,7 @@ class FileReader {
       acks = readAcks(h.getAcks());
       info.heads = readHeads(h.getHeads());
       info.digests = readDigests(h.getDigests());
+      info.forgotten = readIds(h.getForgotten(), "header");
       return info;
     });
   }
@@ -406,8 +408,11 @@ Result<ExportSummary> exportChanges(Site& site, const std::string& path, const V
     if (!heads) return heads.status();
     auto digests = site.digests();
     if (!digests) return digests.status();
+    auto forgotten = site.forgotten();
+    if (!forgotten) return forgotten.status();
     FileInfo info{site.clusterId(), site.id(), site.name(), site.schemaFingerprint(), since, site.vector(), 0,
-                  static_cast<std::uint64_t>(std::time(nullptr)) * 1000, std::move(*heads), std::move(*digests)};
+                  static_cast<std::uint64_t>(std::time(nullptr)) * 1000, std::move(*heads), std::move(*digests),
+                  std::move(*forgotten)};
     FileWriter out(path);
     std::string head(kMagic, 8);
     put(head, kFileFormatVersion);
@@ -463,6 +468,12 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path) {
     auto size = std::filesystem::file_size(path, sizeError);
     bool atomic = sizeError || size <= kAtomicImportBytes;
     Acks acks;
+    FileInfo head = FileReader(path).readHeader(acks);
+    bool sameCluster = head.cluster == site.clusterId();  // else the reader below refuses the file
+    if (sameCluster)  // a file from a forgotten site, or saying this one was: refused, with nothing merged yet
+      if (auto st = site.checkNotForgotten(head.origin); !st) return Status::invalidArgument(path + ": " + st.message());
+    for (const auto& id : head.forgotten)
+      if (sameCluster && id == site.id()) return Status::invalidArgument(path + ": " + forgottenRefusal(id));
     if (atomic) {
       CheckedReader reader(path, &site);
       Batcher batcher(reader, site.lastHlc());
@@ -487,6 +498,7 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path) {
       if (auto st = applier.finish(); !st) return oneLine(st);
       summary.applied = applier.totals();
     }
+    if (auto st = takeForgotten(site, head.origin, head.forgotten); !st) return oneLine(st);
     for (const auto& [id, vector] : acks)
       if (auto st = site.acknowledge(id, vector); !st) return oneLine(st);
     // Holding what the exporter held, this site must hold the same rows.

@@ -15,12 +15,23 @@ Result<Hello> helloOf(Site& site) {
   if (!heads) return heads.status();
   auto digests = site.digests();
   if (!digests) return digests.status();
+  auto forgotten = site.forgotten();
+  if (!forgotten) return forgotten.status();
   return Hello{kProtocolVersion, site.clusterId(), site.id(),        site.name(),         site.schemaFingerprint(),
-               site.vector(),    std::move(*acks), std::move(*heads), std::move(*digests)};
+               site.vector(),    std::move(*acks), std::move(*heads), std::move(*digests), std::move(*forgotten)};
 }
 
 Status checkConverged(const Site& local, const Hello& remote) {
   return local.checkDigests(remote.vector, remote.digests, remote.name);
+}
+
+Status takeForgotten(Site& local, const SiteId& peer, const std::vector<SiteId>& peerForgot) {
+  if (auto st = local.checkNotForgotten(peer); !st) return st;
+  for (const auto& id : peerForgot)
+    if (id == local.id()) return Status::invalidArgument(forgottenRefusal(id));
+  for (const auto& id : peerForgot)
+    if (auto st = local.forget(id); !st) return st;
+  return Status::ok();
 }
 
 Status checkCompatible(const Site& local, const Hello& remote) {

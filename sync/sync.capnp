@@ -46,6 +46,7 @@ struct Hello {
   acks @6 :List(Ack);
   heads @7 :List(ChainHead);      # per origin held: sites with another history are refused
   digests @8 :List(TableDigest);  # compared when both hold the same transactions
+  forgotten @9 :List(Data);     # 16-byte ids of sites removed for good (parley forget)
 }
 
 # The header of a change-set file.
@@ -61,6 +62,7 @@ struct FileHeader {
   acks @8 :List(Ack);           # what the exporter knew every site held
   heads @9 :List(ChainHead);    # the exporter's chain heads (of upTo)
   digests @10 :List(TableDigest);  # the exporter's digests, for the state upTo
+  forgotten @11 :List(Data);     # the sites the exporter knew were forgotten
 }
 
 # A bounded piece of a stream of transactions. A transaction's body may be split across

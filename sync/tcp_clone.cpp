@@ -1,6 +1,6 @@
-// cloneTcp(): a new site from a snapshot of a served one, received into "<path>.part" and
-// renamed into place once whole, then adopted under a new id and synced once, so the server
-// learns about its new member.
+// cloneTcp(): a new site from a snapshot of a served one, received into "<path>.part",
+// adopted there under a new id, renamed into place once whole and adopted, then synced once,
+// so the server learns about its new member. A clone that fails half way leaves no file.
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -84,6 +84,28 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+void removeDatabase(const std::string& path) {
+  for (const char* suffix : {"", "-journal", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+}
+
+// Adopts the snapshot in `part` under a new id, then renames it to `path`; on failure removes it.
+Status adoptIntoPlace(const std::string& part, const std::string& path, const CreateOptions& create,
+                      SiteOptions siteOptions) {
+  auto adopted = Site::adoptSnapshot(part, create, siteOptions);
+  if (!adopted) {
+    removeDatabase(part);
+    return adopted.status();
+  }
+  adopted->reset();  // closed before it moves
+  if (exists(path) || std::rename(part.c_str(), path.c_str()) != 0) {
+    Status st = exists(path) ? Status::invalidArgument(fmt::format("{} already exists", path))
+                             : Status::ioError(fmt::format("cannot rename {} to {}: {}", part, path, std::strerror(errno)));
+    removeDatabase(part);
+    return st;
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Site>> cloneTcp(const std::string& address, const std::string& path,
@@ -94,14 +116,10 @@ Result<std::unique_ptr<Site>> cloneTcp(const std::string& address, const std::st
     if (!create.ids) return Status::invalidArgument("an id source for the new site is required");
     if (exists(path)) return Status::invalidArgument(fmt::format("{} already exists", path));
     std::string part = path + ".part";
+    removeDatabase(part);  // left by a run that was killed
     receiveSnapshot(address, part, create, options);
-    if (std::rename(part.c_str(), path.c_str()) != 0) {
-      std::remove(part.c_str());
-      return Status::ioError(fmt::format("cannot rename {} to {}: {}", part, path, std::strerror(errno)));
-    }
-    auto adopted = Site::adoptSnapshot(path, create, siteOptions);
-    if (!adopted) std::remove(path.c_str());
-    return adopted;
+    if (auto st = adoptIntoPlace(part, path, create, siteOptions); !st) return st;
+    return Site::open(path, siteOptions);
   });
   if (!site) return site;
   if (auto synced = syncTcp(**site, address, options); !synced)

@@ -42,6 +42,7 @@ kj::Promise<void> GateImpl::login(LoginContext context) {
   results.setProof(dataOf(auth::serverProof(server_.options.secret, clientNonce, serverNonce)));
   results.setSession(kj::heap<SessionImpl>(server_, peer));
   *granted_ = true;
+  if (onGranted_) onGranted_();
   return kj::READY_NOW;
 }
 

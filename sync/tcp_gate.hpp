@@ -6,6 +6,7 @@
 // without the cluster secret can neither read nor write anything.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -17,8 +18,9 @@ namespace parley::sync {
 
 class GateImpl final : public wire::Gate::Server {
  public:
-  // `granted` is set once a login succeeds.
-  GateImpl(ServerState& server, std::shared_ptr<bool> granted) : server_(server), granted_(std::move(granted)) {}
+  // `granted` is set, and `onGranted` called, once a login succeeds.
+  GateImpl(ServerState& server, std::shared_ptr<bool> granted, std::function<void()> onGranted = {})
+      : server_(server), granted_(std::move(granted)), onGranted_(std::move(onGranted)) {}
 
  protected:
   kj::Promise<void> challenge(ChallengeContext context) override;
@@ -27,6 +29,7 @@ class GateImpl final : public wire::Gate::Server {
  private:
   ServerState& server_;
   std::shared_ptr<bool> granted_;
+  std::function<void()> onGranted_;
   std::optional<auth::Nonce> nonce_;
   bool tried_ = false;
 };

@@ -29,6 +29,7 @@ inline Status checkOptions(const TcpOptions& options) {
     return Status::invalidArgument(fmt::format("the chunk size must be between 1 and {} bytes", kMaxChunkBytes));
   if (options.poll.count() < 1) return Status::invalidArgument("the poll period must be at least 1 ms");
   if (options.heartbeat.count() < 10) return Status::invalidArgument("the heartbeat must be at least 10 ms");
+  if (options.loginsPerSource < 1) return Status::invalidArgument("at least 1 connection per source must be let in to log in");
   return Status::ok();
 }
 

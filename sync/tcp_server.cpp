@@ -22,11 +22,22 @@ namespace {
 
 constexpr kj::Duration kAcceptRetry = 200 * kj::MILLISECONDS;
 
+// Until its peer logs in, a connection holds a place (`ticket`) among its source's connections
+// waiting for login and reads only small messages (tcp_admission.hpp).
 struct Connection {
-  Connection(kj::Own<kj::AsyncIoStream> s, kj::Timer& timer, ServerState& state)
-      : stream(kj::mv(s), timer),
-        network(stream, capnp::rpc::twoparty::Side::SERVER),
-        rpc(capnp::makeRpcServer(network, wire::Gate::Client(kj::heap<GateImpl>(state, granted)))) {}
+  Connection(kj::Own<kj::AsyncIoStream> s, kj::Timer& timer, ServerState& state,
+             std::unique_ptr<Admissions::Ticket> t, std::string from)
+      : ticket(std::move(t)),
+        source(std::move(from)),
+        stream(kj::mv(s), timer),
+        messages(stream, granted,
+                 [&state, this] {
+                   state.note(fmt::format("dropped a connection from {}: it sent a message over {} bytes before login",
+                                          source, kPreLoginMessageBytes));
+                 }),
+        network(messages, capnp::rpc::twoparty::Side::SERVER),
+        rpc(capnp::makeRpcServer(network,
+                                 wire::Gate::Client(kj::heap<GateImpl>(state, granted, [this] { ticket->release(); })))) {}
 
   // Resolves when the peer disconnects, when it has not logged in within the timeout, or when
   // a logged-in peer has sent nothing for kIdleTimeouts timeouts.
@@ -42,7 +53,10 @@ struct Connection {
   }
 
   std::shared_ptr<bool> granted = std::make_shared<bool>(false);
+  std::unique_ptr<Admissions::Ticket> ticket;
+  std::string source;
   WatchedStream stream;
+  PreLoginMessageStream messages;
   capnp::TwoPartyVatNetwork network;
   capnp::RpcSystem<capnp::rpc::twoparty::VatId> rpc;
 };
@@ -63,7 +77,14 @@ kj::Promise<void> acceptLoop(kj::ConnectionReceiver& listener, kj::Timer& timer,
   // evalNow: accept() may also throw at once, when the socket was ready before it was called.
   return kj::evalNow([&] { return listener.accept(); }).then(
       [&](kj::Own<kj::AsyncIoStream> stream) {
-        auto connection = kj::heap<Connection>(kj::mv(stream), timer, state);
+        std::string source = sourceOf(*stream);
+        auto ticket = state.admissions.admit(source);
+        if (!ticket) {  // dropping the stream closes it
+          state.note(fmt::format("refused a connection from {}: it has {} connections waiting for login already",
+                                 source, state.admissions.perSource()));
+          return acceptLoop(listener, timer, connections, state);
+        }
+        auto connection = kj::heap<Connection>(kj::mv(stream), timer, state, kj::mv(ticket), kj::mv(source));
         auto ended = connection->ended(timer, state);
         connections.add(ended.attach(kj::mv(connection)));
         return acceptLoop(listener, timer, connections, state);

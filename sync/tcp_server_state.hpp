@@ -12,6 +12,7 @@
 
 #include "parley/site.hpp"
 #include "parley/sync/tcp.hpp"
+#include "tcp_admission.hpp"
 #include "tcp_limits.hpp"
 
 namespace parley::sync {
@@ -19,7 +20,7 @@ namespace parley::sync {
 inline constexpr std::size_t kMaxLogLines = 1000;
 
 struct ServerState {
-  ServerState(Site& s, TcpOptions o) : site(s), options(std::move(o)) {}
+  ServerState(Site& s, TcpOptions o) : site(s), options(std::move(o)), admissions(options.loginsPerSource) {}
 
   // `line` may quote what a peer said (its name): control characters become '?', so each note
   // stays one line on a terminal.
@@ -39,6 +40,7 @@ struct ServerState {
 
   Site& site;
   const TcpOptions options;
+  Admissions admissions;  // connections waiting for login, per source
   kj::Timer* timer = nullptr;  // the server thread's, set once its event loop runs
   std::mutex mutex;
   std::deque<std::string> log;

@@ -63,6 +63,7 @@ void SessionImpl::checkHello(const Hello& remote) {
   if (remote.site != peer_) throwStatus(Status::invalidArgument("the hello names another site than the login"));
   Status st = remote.site.isNil() ? Status::ok() : checkCompatible(server_.site, remote);
   if (st && remote.protocolVersion != kProtocolVersion) st = Status::unsupported("another sync protocol");
+  if (st && !remote.site.isNil()) st = takeForgotten(server_.site, remote.site, remote.forgotten);
   if (!st) {
     server_.note(fmt::format("refused {}: {}", remote.name, st.message()));
     throwStatus(refusal(server_.site, remote, st));

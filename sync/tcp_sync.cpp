@@ -80,6 +80,7 @@ SyncSummary syncWith(Site& site, const std::string& address, const TcpOptions& o
     if (st.code() == Status::Code::kDiverged) site.noteComparison(summary.peer.site, summary.peer.name, st);
     throw Error(st);
   }
+  if (auto st = takeForgotten(site, summary.peer.site, summary.peer.forgotten); !st) throw Error(st);
   summary.received = pull(client, session, site, options.progress);
   summary.sent = push(client, session, site, summary.peer.vector, options.chunkBytes);
   acknowledge(client, session, site, summary.peer);

@@ -38,6 +38,16 @@ Acks readAcks(capnp::List<wire::Ack>::Reader in) {
   return out;
 }
 
+void writeIds(capnp::List<capnp::Data>::Builder out, const std::vector<SiteId>& ids) {
+  for (unsigned i = 0; i < ids.size(); ++i) out.set(i, idBytes(ids[i]));
+}
+
+std::vector<SiteId> readIds(capnp::List<capnp::Data>::Reader in, const char* what) {
+  std::vector<SiteId> out;
+  for (auto id : in) out.push_back(readId(id, what));
+  return out;
+}
+
 void writeHello(wire::Hello::Builder out, const Hello& h) {
   out.setProtocolVersion(h.protocolVersion);
   out.setCluster(idBytes(h.cluster));
@@ -95,6 +105,7 @@ void writeState(wire::State::Builder out, Site& site) {
 Status checkState(Site& site, wire::State::Reader peer, std::string_view peerName) {
   if (!peer.hasVector()) return Status::ok();  // nothing said
   return site.checkDigests(readVector(peer.getVector()), readDigests(peer.getDigests()), peerName);
+  writeIds(out.initForgotten(static_cast<unsigned>(h.forgotten.size())), h.forgotten);
 }
 
 std::string peerText(std::string_view text) {
@@ -115,6 +126,7 @@ Hello readHello(wire::Hello::Reader in) {
   h.acks = readAcks(in.getAcks());
   h.heads = readHeads(in.getHeads());
   h.digests = readDigests(in.getDigests());
+  h.forgotten = readIds(in.getForgotten(), "hello");
   return h;
 }
 

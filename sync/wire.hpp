@@ -21,6 +21,9 @@ SiteId readId(capnp::Data::Reader bytes, const char* what);
 std::string peerText(std::string_view text);
 kj::ArrayPtr<const kj::byte> idBytes(const SiteId& id);
 
+void writeIds(capnp::List<capnp::Data>::Builder out, const std::vector<SiteId>& ids);
+std::vector<SiteId> readIds(capnp::List<capnp::Data>::Reader in, const char* what);
+
 void writeHello(wire::Hello::Builder out, const Hello& h);
 // A site's state as a sync ends (sync.capnp State), and the check of a peer's against it.
 void writeState(wire::State::Builder out, Site& site);

@@ -6,7 +6,10 @@
 // Processes are run through tests/support/cli_process.hpp, in a fresh directory per test.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -101,6 +104,9 @@ class Served {
     ::waitpid(pid_, nullptr, 0);
   }
   std::string url() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  std::string out() const { return readFile(out_); }
 
  private:
   pid_t pid_ = -1;
@@ -137,7 +143,111 @@ std::string oddRows(Sandbox& sb, const std::string& site) {
   return sb.ok({"exec", site, "SELECT * FROM \"order items\" ORDER BY 1, 2", "--csv"}).out;
 }
 
+// A TCP connection to 127.0.0.1:`port` from the loopback address `source` (127.0.0.2 and the
+// rest of 127/8 work on Linux), so one test can play several hosts.
+int connectFrom(const std::string& source, int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  REQUIRE(::inet_pton(AF_INET, source.c_str(), &from.sin_addr) == 1);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(port));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+  return fd;
+}
+
+// Sends a Cap'n Proto frame header announcing one segment of `bytes`, then all of it but the
+// last word, so a server that believes the header holds the whole buffer and waits for more.
+// Stops early when the server closes the connection.
+void sendHugeFrameBut1Word(int fd, std::size_t bytes) {
+  uint32_t header[2] = {0, static_cast<uint32_t>(bytes / 8)};  // little-endian, as on x86 and arm
+  if (::send(fd, header, sizeof header, MSG_NOSIGNAL) != sizeof header) return;
+  std::vector<char> piece(1 << 20, 'x');
+  for (std::size_t sent = 0; sent + 8 < bytes;) {
+    ssize_t n = ::send(fd, piece.data(), std::min(piece.size(), bytes - 8 - sent), MSG_NOSIGNAL);
+    if (n <= 0) return;
+    sent += static_cast<std::size_t>(n);
+  }
+}
+
+// The peak resident set of process `pid` in kB (VmHWM in /proc/PID/status).
+long peakResidentKb(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.starts_with("VmHWM:")) return std::stol(line.substr(6));
+  FAIL("no VmHWM in /proc/" << pid << "/status");
+  return -1;
+}
+
+// Whether the server closed `fd` (EOF) within `seconds`, rather than keeping it open.
+bool closedByPeer(int fd, int seconds) {
+  timeval wait{seconds, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  char byte;
+  return ::recv(fd, &byte, 1, 0) == 0;
+}
+
 }  // namespace
+
+TEST_CASE("before login, connections sending 60 MiB frames leave serve small and a good client still syncs",
+          "[cli][serve][prelogin]") {
+  Sandbox sb;
+  sb.ok({"init", "ny.db", "--name", "new-york"});
+  sb.ok({"exec", "ny.db", "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT)"});
+  sb.ok({"track", "ny.db", "t"});
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  Served server(sb, "ny.db");
+  long before = peakResidentKb(server.pid());
+
+  // Ten hosts (127.0.0.2 to .11), each under the per-source cap, each announcing a 60 MiB message.
+  std::vector<int> fds;
+  for (int host = 2; host < 12; ++host) fds.push_back(connectFrom("127.0.0." + std::to_string(host), server.port()));
+  for (int fd : fds) sendHugeFrameBut1Word(fd, std::size_t{60} << 20);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the server read what it was sent
+  long peak = peakResidentKb(server.pid());
+  INFO("serve's peak resident set: " << before << " kB before, " << peak << " kB after");
+  CHECK(peak < 100 * 1024);
+
+  sb.ok({"exec", "london.db", "INSERT INTO t VALUES (1, 'after the flood')"});
+  sb.ok({"sync", "london.db", server.url()});
+  CHECK(sb.ok({"exec", "ny.db", "SELECT a FROM t", "--csv"}).out == "a\nafter the flood\n");
+  CHECK_THAT(server.out(), Contains("it sent a message over 8192 bytes before login"));
+  for (int fd : fds) ::close(fd);
+}
+
+TEST_CASE("serve refuses a fifth connection waiting for login from one source while another source syncs",
+          "[cli][serve][prelogin]") {
+  Sandbox sb;
+  sb.ok({"init", "ny.db", "--name", "new-york"});
+  sb.ok({"exec", "ny.db", "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT)"});
+  sb.ok({"track", "ny.db", "t"});
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  Served server(sb, "ny.db");
+
+  std::vector<int> idle;  // four connections from 127.0.0.2 that never log in: the cap
+  for (int i = 0; i < 4; ++i) idle.push_back(connectFrom("127.0.0.2", server.port()));
+  int fifth = connectFrom("127.0.0.2", server.port());
+  CHECK(closedByPeer(fifth, 5));
+  char byte;
+  CHECK(::recv(idle.front(), &byte, 1, MSG_DONTWAIT) == -1);  // still open, waiting for a login
+
+  sb.ok({"exec", "london.db", "INSERT INTO t VALUES (1, 'from another source')"});
+  sb.ok({"sync", "london.db", server.url()});  // from 127.0.0.1
+  CHECK(sb.ok({"exec", "ny.db", "SELECT a FROM t", "--csv"}).out == "a\nfrom another source\n");
+  CHECK_THAT(server.out(), Contains("refused a connection from 127.0.0.2: it has 4 connections waiting for login"));
+  for (int fd : idle) ::close(fd);
+  ::close(fifth);
+
+  Run zero = sb.run({"serve", "ny.db", "--listen", "127.0.0.1:0", "--logins-per-source", "0"});
+  INFO(zero);
+  CHECK(zero.code == 2);
+  CHECK_THAT(zero.err, StartsWith("parley serve: --logins-per-source must be at least 1"));
+}
 
 TEST_CASE("odd table and column names go through track, configure, sync, conflicts, status, compact and clone",
           "[cli][identifiers]") {

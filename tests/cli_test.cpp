@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -291,6 +292,44 @@ void makeConcurrentWrites(Sandbox& sb) {
   sb.ok({"exec", "ny.db", "UPDATE t SET balance = balance - 100, owner = 'Alice NY' WHERE id = 1"});
   sb.ok({"exec", "london.db", "UPDATE t SET balance = balance - 200, owner = 'Alice LDN' WHERE id = 1"});
 }
+
+// Runs parley in `dir` with files limited to `maxFileBytes` (RLIMIT_FSIZE, SIGXFSZ ignored), so
+// its writes fail with EFBIG part way through, as on a full disk. stderr goes to `errFile`.
+int runWithFileLimit(const fs::path& dir, const std::vector<std::string>& args, rlim_t maxFileBytes,
+                     const fs::path& errFile) {
+  std::vector<std::string> argvText{PARLEY_BINARY};
+  argvText.insert(argvText.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argvText) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::string dirText = dir.string(), errText = errFile.string();
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    rlimit limit{maxFileBytes, maxFileBytes};
+    int err = ::open(errText.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (err < 0 || ::dup2(err, 2) < 0 || ::chdir(dirText.c_str()) != 0 || ::setrlimit(RLIMIT_FSIZE, &limit) != 0)
+      ::_exit(126);
+    ::signal(SIGXFSZ, SIG_IGN);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  return exitCode(status);
+}
+
+// A site whose tracked table t holds `megabytes` rows of 1 MB each, inserted in one transaction.
+void makeBigSite(Sandbox& sb, const std::string& site, int megabytes) {
+  sb.ok({"init", site, "--name", "big"});
+  sb.ok({"exec", site, "CREATE TABLE t(id INTEGER PRIMARY KEY, a BLOB)"});
+  sb.ok({"track", site, "t"});
+  sb.ok({"exec", site,
+         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " + std::to_string(megabytes) +
+             ") INSERT INTO t SELECT i, randomblob(1000000) FROM n"});
+}
+
+std::uintmax_t fileBytes(Sandbox& sb, const std::string& name) { return fs::file_size(sb.path(name)); }
 
 }  // namespace
 
@@ -614,6 +653,25 @@ TEST_CASE("exec --wait-acks 1 against a running serve returns once the peer hold
   CHECK_THAT(r.err, StartsWith("token: "));
   CHECK(sb.balance("london.db") == "555");
   CHECK(server.process->stop(SIGTERM) == 0);
+  CHECK(sb.balance("london.db") == "555");
+}
+
+TEST_CASE("exec --wait-acks 2 with one replica listed under two addresses fails: acknowledgements count per site",
+          "[cli][acks]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  Server server = sb.serve("london.db");
+  std::string port = std::to_string(server.port);
+  Run r = sb.run({"exec", "ny.db", "UPDATE t SET balance = 555 WHERE id = 1", "--wait-acks", "2", "--peer",
+                  "tcp://127.0.0.1:" + port, "--peer", "tcp://localhost:" + port, "--timeout", "1"},
+                 kWithSecret);
+  INFO(r);
+  CHECK(r.code == 1);
+  auto l = lines(r.err);
+  REQUIRE(!l.empty());
+  CHECK_THAT(l.back(), StartsWith("parley exec: the write is committed locally (token ") &&
+                           Contains("only 1 of 2 peers acknowledged") && Contains("reach the same site"));
   CHECK(sb.balance("london.db") == "555");
 }
 
@@ -1086,4 +1144,131 @@ TEST_CASE("a write behind parley's back is named by verify, and once accepted re
   Run rows = sb.run({"verify", "ny.db", "--peer", "london.db"});
   CHECK(rows.code == 1);
   CHECK_THAT(rows.out, Contains("row t (1): differs between new-york and london"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations: forget, compact's space, copies that fail half way
+// ---------------------------------------------------------------------------------------------
+
+TEST_CASE("compact drops nothing while a member that is gone for good has not acknowledged, and all after forget",
+          "[cli][forget]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  sb.ok({"clone", "ny.db", "tokyo.db", "--name", "tokyo"});  // then lost for good
+  std::string tokyo = sb.status("tokyo.db").get<std::string>("site");
+  sb.ok({"exec", "ny.db", "UPDATE t SET balance = 900 WHERE id = 1"});
+  sb.ok({"exec", "london.db", "UPDATE t SET balance = 400 WHERE id = 2"});
+  sb.ok({"sync", "ny.db", "london.db"});
+  // tokyo acknowledged what ny held when it was cloned (tracking t), and nothing since
+  CHECK_THAT(sb.ok({"compact", "ny.db"}).out, StartsWith("dropped 1 transactions; the log holds 2 "));
+
+  Run forgot = sb.ok({"forget", "ny.db", tokyo.substr(0, 8)});
+  CHECK_THAT(forgot.out, StartsWith("forgot site " + tokyo));
+  CHECK_THAT(sb.ok({"compact", "ny.db"}).out, StartsWith("dropped 2 transactions; the log holds 0 "));
+  CHECK(sb.balance("ny.db", 1) == "900");
+  CHECK(sb.balance("ny.db", 2) == "400");
+  auto peers = elements(sb.status("ny.db").get_child("peers"));
+  REQUIRE(peers.size() == 1);
+  CHECK(peers[0].get<std::string>("site") == sb.status("london.db").get<std::string>("site"));
+}
+
+TEST_CASE("a forgotten site's sync is refused in one line naming it and clone as the remedy", "[cli][forget]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "tokyo.db", "--name", "tokyo"});
+  std::string tokyo = sb.status("tokyo.db").get<std::string>("site");
+  sb.ok({"exec", "tokyo.db", "UPDATE t SET balance = 1 WHERE id = 1"});
+  sb.ok({"sync", "tokyo.db", "ny.db"});
+  sb.ok({"forget", "ny.db", tokyo});
+  sb.ok({"exec", "tokyo.db", "UPDATE t SET balance = 2 WHERE id = 1"});
+
+  Run r = requireRefused(sb, "ny.db", {"sync", "tokyo.db", "ny.db"}, "parley sync:", 1);
+  CHECK_THAT(r.err, Contains("site " + tokyo.substr(0, 8) + " was forgotten") &&
+                        Contains("clone a new site from a current member"));
+  CHECK(sb.balance("ny.db") == "1");  // its writes already held stay
+  sb.ok({"export", "tokyo.db", "--out", "tokyo.pcs"});
+  Run imported = requireRefused(sb, "ny.db", {"import", "ny.db", "tokyo.pcs"}, "parley import:", 1);
+  CHECK_THAT(imported.err, Contains("was forgotten"));
+}
+
+TEST_CASE("forget spreads through a third site: a site that only heard of it refuses the forgotten site over TCP",
+          "[cli][forget]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  sb.ok({"clone", "ny.db", "tokyo.db", "--name", "tokyo"});
+  std::string tokyo = sb.status("tokyo.db").get<std::string>("site");
+  sb.ok({"forget", "ny.db", tokyo});
+  {
+    Server server = sb.serve("london.db");
+    sb.ok({"sync", "ny.db", server.url()}, kWithSecret);  // london learns that tokyo is forgotten
+    Run r = sb.run({"sync", "tokyo.db", server.url()}, kWithSecret);
+    requireOneLineError(r, "parley sync:", 1);
+    CHECK_THAT(r.err, Contains("site " + tokyo.substr(0, 8) + " was forgotten") &&
+                          Contains("clone a new site from a current member"));
+  }
+  sb.ok({"exec", "london.db", "UPDATE t SET balance = 5 WHERE id = 1"});
+  sb.ok({"sync", "london.db", "ny.db"});
+  CHECK(sb.balance("ny.db") == "5");
+  CHECK_THAT(sb.ok({"compact", "london.db"}).out, Contains("; the log holds 0 "));
+}
+
+TEST_CASE("forget refuses this site itself and an id no site here matches", "[cli][forget]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  std::string self = sb.status("ny.db").get<std::string>("site");
+  requireRefused(sb, "ny.db", {"forget", "ny.db", self}, "parley forget: a site cannot forget itself", 1);
+  requireRefused(sb, "ny.db", {"forget", "ny.db", "new-york"}, "parley forget: a site cannot forget itself", 1);
+  requireRefused(sb, "ny.db", {"forget", "ny.db", self == std::string(32, 'f') ? "eeee" : "ffff"},
+                 "parley forget: no site this site knows", 1);
+}
+
+TEST_CASE("compact gives the space of the dropped log back to the file system", "[cli][compact]") {
+  Sandbox sb;
+  makeBigSite(sb, "ny.db", 9);
+  sb.ok({"exec", "ny.db", "UPDATE t SET a = NULL"});
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  sb.ok({"sync", "ny.db", "london.db"});
+  std::uintmax_t before = fileBytes(sb, "ny.db");
+  REQUIRE(before > 17'000'000);  // the log holds the blobs' inserts and their before-images
+  CHECK_THAT(sb.ok({"compact", "ny.db"}).out, Contains("; the log holds 0 "));
+  std::uintmax_t after = fileBytes(sb, "ny.db");
+  INFO("ny.db: " << before << " bytes before compact, " << after << " after");
+  CHECK(after < 1'000'000);
+}
+
+TEST_CASE("compact converts a site made without incremental vacuum once, and it shrinks", "[cli][compact]") {
+  Sandbox sb;
+  makeBigSite(sb, "ny.db", 4);
+  sb.ok({"exec", "ny.db", "UPDATE t SET a = NULL"});
+  sb.ok({"exec", "ny.db", "PRAGMA auto_vacuum = NONE; VACUUM"});  // as sites were made before
+  REQUIRE(sb.ok({"exec", "ny.db", "PRAGMA auto_vacuum", "--csv"}).out == "auto_vacuum\n0\n");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  sb.ok({"sync", "ny.db", "london.db"});
+  std::uintmax_t before = fileBytes(sb, "ny.db");
+  CHECK_THAT(sb.ok({"compact", "ny.db"}).out, Contains("; the log holds 0 "));
+  INFO("ny.db: " << before << " bytes before compact, " << fileBytes(sb, "ny.db") << " after");
+  CHECK(fileBytes(sb, "ny.db") < before / 4);
+  CHECK(sb.ok({"exec", "ny.db", "PRAGMA auto_vacuum", "--csv"}).out == "auto_vacuum\n2\n");
+  CHECK(sb.status("ny.db").get<int>("log.transactions") == 0);
+}
+
+TEST_CASE("a backup or clone that fails half way (disk full) leaves no file, and the retry works", "[cli][backup]") {
+  Sandbox sb;
+  makeBigSite(sb, "ny.db", 2);
+  fs::path err = sb.path("limited.err");
+  for (std::string command : {"backup", "clone"}) {
+    INFO(command);
+    std::vector<std::string> args{command, "ny.db", "copy.db"};
+    if (command == "clone") args.insert(args.end(), {"--name", "copy"});
+    int code = runWithFileLimit(sb.path(""), args, 256 << 10, err);
+    CHECK(code == 1);
+    CHECK_THAT(readFile(err), StartsWith("parley " + command + ": "));
+    CHECK_FALSE(fs::exists(sb.path("copy.db")));
+    CHECK_FALSE(fs::exists(sb.path("copy.db.part")));
+    sb.ok(args);
+    CHECK(sb.ok({"exec", "copy.db", "SELECT count(*) FROM t", "--csv"}).out == "count(*)\n2\n");
+    fs::remove(sb.path("copy.db"));
+  }
 }

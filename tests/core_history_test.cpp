@@ -202,3 +202,53 @@ TEST_CASE("decisions become final exactly when the definition says, as acknowled
 }
 
 }  // namespace parley
+
+namespace parley {
+
+TEST_CASE("a forgotten member no longer holds back compaction, and acknowledgements about it are ignored",
+          "[core][history][forget]") {
+  Cluster c(3);
+  execOk(c[0], "INSERT INTO t VALUES (1, 'a', 1)");
+  execOk(c[0], "INSERT INTO t VALUES (2, 'b', 2)");
+  syncPair(c[0], c[1]);
+  auto dropped = c[0].compact();
+  REQUIRE_OK(dropped);
+  CHECK(*dropped == 0);  // c[2] never acknowledged
+
+  CHECK(c[0].forget(c[0].id()).code() == Status::Code::kInvalidArgument);
+  REQUIRE_OK(c[0].forget(c[2].id()));
+  auto forgotten = c[0].forgotten();
+  REQUIRE_OK(forgotten);
+  CHECK(*forgotten == std::vector<SiteId>{c[2].id()});
+  REQUIRE_OK(c[0].acknowledge(c[2].id(), {}));  // gossip about it changes nothing
+  auto acks = c[0].acknowledgements();
+  REQUIRE_OK(acks);
+  CHECK(std::none_of(acks->begin(), acks->end(), [&](const auto& a) { return a.first == c[2].id(); }));
+
+  dropped = c[0].compact();
+  REQUIRE_OK(dropped);
+  CHECK(*dropped == 2);
+  CHECK(tableContents(c[0], "t") == tableContents(c[1], "t"));
+}
+
+TEST_CASE("in-process sync refuses a forgotten site both ways and passes what was forgotten on",
+          "[core][history][forget]") {
+  Cluster c(3);
+  execOk(c[2], "INSERT INTO t VALUES (1, 'from the site to forget', 1)");
+  syncPair(c[2], c[0]);
+  REQUIRE_OK(c[0].forget(c[2].id()));
+  REQUIRE_OK(syncSites(c[0], c[1]));
+  auto forgotten = c[1].forgotten();
+  REQUIRE_OK(forgotten);
+  CHECK(*forgotten == std::vector<SiteId>{c[2].id()});
+  CHECK(tableContents(c[1], "t") == tableContents(c[0], "t"));  // its writes already held stay
+
+  for (auto [a, b] : {std::pair{&c[2], &c[1]}, std::pair{&c[1], &c[2]}}) {
+    auto refused = syncSites(*a, *b);
+    REQUIRE_FALSE(refused.ok());
+    CHECK_THAT(refused.status().message(), Catch::Contains("site " + c[2].id().shortHex() + " was forgotten") &&
+                                               Catch::Contains("clone a new site from a current member"));
+  }
+}
+
+}  // namespace parley

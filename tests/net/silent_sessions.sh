@@ -12,8 +12,9 @@ sockets() { find "/proc/$1/fd" -lname 'socket:*' 2>/dev/null | wc -l; }
 
 make_sites c
 
-# c serves with few file descriptors, so silent sessions exhaust them quickly.
-(ulimit -n 24; exec "$parley" serve c.db --listen 127.0.0.1:0 --timeout 0.5 > serve.log 2>&1) & pids+=($!)
+# c serves with few file descriptors, so silent sessions exhaust them quickly. Every sync comes
+# through the proxy, from one address: let all of them in to log in at once.
+(ulimit -n 24; exec "$parley" serve c.db --listen 127.0.0.1:0 --timeout 0.5 --logins-per-source 64 > serve.log 2>&1) & pids+=($!)
 serve=${pids[-1]}
 port=$(port_from serve.log "serving c")
 "$proxy" --listen 127.0.0.1:0 --target "127.0.0.1:$port" --hang 0.15 --seed 9 > proxy.log 2>&1 & pids+=($!)

@@ -347,6 +347,15 @@ class Site {
   // The origins whose transactions arrived beyond the clock skew bound and are still ahead.
   Result<std::vector<ClockSkewRecord>> clockSkews();
 
+  // Removes `site` from the membership for good (a member that will never come back): finality
+  // and compaction stop waiting for it, and every later sync with it is refused. Its
+  // transactions already held stay. Peers learn of it when they sync. Never this site itself.
+  Status forget(const SiteId& site);
+  // The sites this site has forgotten, or learnt from peers were forgotten.
+  Result<std::vector<SiteId>> forgotten();
+  // kInvalidArgument, in one line naming `peer` and the remedy (clone), if `peer` is forgotten.
+  Status checkNotForgotten(const SiteId& peer);
+
   // Drops from the log the transactions every member has acknowledged and whose decisions
   // are final (a replication slot's WAL, released). A peer that still needs one must be
   // cloned anew. Returns how many were dropped.
@@ -373,5 +382,8 @@ class Site {
 // Syncs two sites in one process: each applies what it lacks of the other's transactions,
 // then they exchange acknowledgements. Returns (what b applied, what a applied).
 Result<std::pair<ApplyResult, ApplyResult>> syncSites(Site& a, Site& b);
+
+// The one line that refuses a forgotten site (Site::forget), naming it and the remedy.
+std::string forgottenRefusal(const SiteId& site);
 
 }  // namespace parley

@@ -35,6 +35,7 @@ struct FileInfo {
   std::uint64_t createdMs = 0;
   std::vector<ChainHead> heads;      // the exporter's chain heads, as of upTo
   std::vector<TableDigest> digests;  // the exporter's digests, as of upTo
+  std::vector<SiteId> forgotten;  // the sites the exporter knew were forgotten (Site::forget)
 };
 
 struct ExportSummary {

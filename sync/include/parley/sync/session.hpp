@@ -43,6 +43,7 @@ struct Hello {
   Acks acks;
   std::vector<ChainHead> heads;
   std::vector<TableDigest> digests;
+  std::vector<SiteId> forgotten;  // sites removed for good (Site::forget)
 };
 
 Result<Hello> helloOf(Site& site);
@@ -52,6 +53,9 @@ Status checkCompatible(const Site& local, const Hello& remote);
 // After a sync: kDiverged if `remote` (a hello said when the exchange was over) holds the same
 // transactions as `local` but other digests.
 Status checkConverged(const Site& local, const Hello& remote);
+// After checkCompatible: refuses a forgotten peer, and a peer that says `local` was forgotten,
+// each in one line naming the site and the remedy; else `local` forgets what the peer forgot.
+Status takeForgotten(Site& local, const SiteId& peer, const std::vector<SiteId>& peerForgot);
 
 struct StreamTotals {
   std::uint64_t transactions = 0;

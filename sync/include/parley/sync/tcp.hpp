@@ -38,6 +38,10 @@ struct TcpOptions {
   // Live subscriptions, on a Subscriber: the heartbeat it asks the server for when there is
   // nothing to send; three missed heartbeats declare the connection dead.
   std::chrono::milliseconds heartbeat{1000};
+  // On a Server: how many connections one source address may hold open before login at once;
+  // more are closed at once. Raise it for many clients behind one address (NAT, a proxy) that
+  // connect together.
+  int loginsPerSource = 4;
 };
 
 struct SyncSummary {

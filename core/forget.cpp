@@ -1,0 +1,98 @@
+#include "forget.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "finality.hpp"
+#include "site_impl.hpp"
+
+namespace parley {
+namespace members {
+namespace {
+
+constexpr const char* kCreate =
+    "CREATE TABLE IF NOT EXISTS parley_forgotten(id BLOB PRIMARY KEY, at_ms INTEGER NOT NULL) WITHOUT ROWID";
+
+bool tableExists(SiteState& s) {
+  auto& st = s.db.cached("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'parley_forgotten'");
+  bool found = st.step();
+  st.reset();
+  return found;
+}
+
+}  // namespace
+
+const std::vector<SiteId>& forgotten(SiteState& s) {
+  if (s.forgotten) return *s.forgotten;
+  std::vector<SiteId> ids;
+  if (tableExists(s)) {
+    sql::Stmt st(s.db.raw(), "SELECT id FROM parley_forgotten");
+    while (st.step()) {
+      auto bytes = st.blob(0);
+      if (bytes.size() != 16) throw Error(Status::corruption("parley_forgotten: an id is not 16 bytes"));
+      ids.push_back(SiteId::fromBytes(bytes.data(), bytes.size()));
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  return s.forgotten.emplace(std::move(ids));
+}
+
+bool isForgotten(SiteState& s, const SiteId& site) {
+  const auto& ids = forgotten(s);
+  return std::binary_search(ids.begin(), ids.end(), site);
+}
+
+void forget(SiteState& s, const SiteId& site) {
+  if (site == s.id || site.isNil() || isForgotten(s, site)) return;
+  s.db.exec(kCreate);
+  sql::Stmt insert(s.db.raw(), "INSERT OR IGNORE INTO parley_forgotten(id, at_ms) VALUES (?1, ?2)");
+  insert.bindBlob(1, std::string_view(reinterpret_cast<const char*>(site.bytes.data()), site.bytes.size()))
+      .bind(2, static_cast<std::int64_t>(s.clock.nowMillis()));
+  insert.run();
+  if (auto idx = s.sites.find(site)) {
+    auto& drop = s.db.cached("DELETE FROM parley_acks WHERE site = ?1");
+    drop.bind(1, static_cast<std::int64_t>(*idx));
+    drop.run();
+  }
+  s.forgotten.reset();
+  s.ackDigest.reset();
+}
+
+}  // namespace members
+
+std::string forgottenRefusal(const SiteId& site) {
+  return fmt::format("site {} was forgotten by this cluster (parley forget) and may no longer sync; clone a new "
+                     "site from a current member (parley clone)",
+                     site.shortHex());
+}
+
+Status Site::forget(const SiteId& site) {
+  if (site == id()) return Status::invalidArgument("a site cannot forget itself");
+  if (site.isNil()) return Status::invalidArgument("forget: the nil id names no site");
+  return guarded([&]() -> Status {
+    impl_->asApplier([&] {
+      members::forget(impl_->state, site);
+      finality::settle(impl_->state);
+      return 0;
+    });
+    return Status::ok();
+  });
+}
+
+Result<std::vector<SiteId>> Site::forgotten() {
+  return guarded([&]() -> Result<std::vector<SiteId>> {
+    impl_->refreshForRead();
+    return members::forgotten(impl_->state);
+  });
+}
+
+Status Site::checkNotForgotten(const SiteId& peer) {
+  return guarded([&]() -> Status {
+    impl_->refreshForRead();
+    if (members::isForgotten(impl_->state, peer)) return Status::invalidArgument(forgottenRefusal(peer));
+    return Status::ok();
+  });
+}
+
+}  // namespace parley
