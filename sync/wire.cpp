@@ -58,6 +58,7 @@ void writeHello(wire::Hello::Builder out, const Hello& h) {
   writeAcks(out.initAcks(static_cast<unsigned>(h.acks.size())), h.acks);
   writeHeads(out.initHeads(static_cast<unsigned>(h.heads.size())), h.heads);
   writeDigests(out.initDigests(static_cast<unsigned>(h.digests.size())), h.digests);
+  writeIds(out.initForgotten(static_cast<unsigned>(h.forgotten.size())), h.forgotten);
 }
 
 void writeHeads(capnp::List<wire::ChainHead>::Builder out, const std::vector<ChainHead>& heads) {
@@ -105,7 +106,6 @@ void writeState(wire::State::Builder out, Site& site) {
 Status checkState(Site& site, wire::State::Reader peer, std::string_view peerName) {
   if (!peer.hasVector()) return Status::ok();  // nothing said
   return site.checkDigests(readVector(peer.getVector()), readDigests(peer.getDigests()), peerName);
-  writeIds(out.initForgotten(static_cast<unsigned>(h.forgotten.size())), h.forgotten);
 }
 
 std::string peerText(std::string_view text) {
