@@ -1,7 +1,5 @@
 // parley init, exec, track, configure, compact, backup: the commands that act on one site.
-#include <cctype>
 #include <chrono>
-#include <regex>
 #include <iostream>
 #include <thread>
 
@@ -22,6 +20,9 @@ const Command kTrack{"track", "SITE.db TABLE [options]", "Starts replicating TAB
 const Command kConfigure{"configure", "SITE.db TABLE [options]",
                          "Changes how TABLE resolves conflicts (every site must make the same change)."};
 const Command kCompact{"compact", "SITE.db", "Drops log entries every member has acknowledged and whose decisions are final."};
+const Command kRestoreGuards{"restore-guards", "SITE.db",
+                              "Recreates the guard triggers of the tracked tables after one was dropped or changed\n"
+                              "outside parley (run parley verify first: rows written meanwhile were not replicated)."};
 const Command kBackup{"backup", "SITE.db OUT.db", "Writes a consistent copy of the site to OUT.db."};
 
 Format formatOf(const po::variables_map& vm) {
@@ -53,31 +54,6 @@ void waitFor(const std::string& path, const VersionVector& token, double timeout
                                  tokenOf(token), tokenOf(held)));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-}
-
-// Whether the SQL can run as one transaction: it does not manage transactions itself and is
-// not a statement SQLite refuses inside one.
-bool wrappable(const std::string& sql) {
-  std::string upper;
-  for (char c : sql) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  std::regex control(R"(\b(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|PRAGMA|VACUUM|ATTACH|DETACH)\b)");
-  return !std::regex_search(upper, control);
-}
-
-// Runs the SQL all or nothing (as one transaction) when it can.
-Result<QueryResult> execAtomically(Site& site, const std::string& sql) {
-  if (!wrappable(sql)) return site.exec(sql);
-  // IMMEDIATE: a deferred transaction that later writes fails at once if another process
-  // wrote since it began reading, instead of waiting its turn.
-  if (auto begin = site.exec("BEGIN IMMEDIATE"); !begin) return begin.status();
-  auto result = site.exec(sql);
-  if (result) {
-    auto commit = site.exec("COMMIT");
-    if (!commit) return commit.status();
-    return result;
-  }
-  site.exec("ROLLBACK");  // may already be rolled back; nothing else to do
-  return result;
 }
 
 bool acknowledgedBy(Site& site, const SiteId& peer, const VersionVector& token) {
@@ -171,7 +147,7 @@ int cmdExec(const std::vector<std::string>& args) {
 
   auto site = openSite(path);
   VersionVector before = site->vector();
-  auto result = execAtomically(*site, (*vm)["SQL"].as<std::string>());
+  auto result = site->execAtomically((*vm)["SQL"].as<std::string>());
   if (site->vector() != before) {
     // Statements outside BEGIN..COMMIT commit one by one: say what did commit, even on error.
     std::string token = tokenOf(site->vector());
@@ -223,6 +199,15 @@ int cmdBackup(const std::vector<std::string>& args) {
   auto site = openSite((*vm)["SITE"].as<std::string>());
   check(site->backup((*vm)["OUT"].as<std::string>()));
   std::cout << "wrote " << (*vm)["OUT"].as<std::string>() << "\n";
+  return 0;
+}
+
+int cmdRestoreGuards(const std::vector<std::string>& args) {
+  auto vm = parse(kRestoreGuards, po::options_description("options"), {"SITE"}, args);
+  if (!vm) return 0;
+  auto site = openSite((*vm)["SITE"].as<std::string>());
+  check(site->restoreGuards());
+  std::cout << fmt::format("restored the guard triggers of {} tracked tables\n", site->trackedTables().size());
   return 0;
 }
 

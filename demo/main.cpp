@@ -32,6 +32,7 @@ const std::map<std::string, Entry>& commands() {
       {"clone", {cmdClone, "create a new site from a snapshot of another"}},
       {"compact", {cmdCompact, "drop log entries every member has acknowledged"}},
       {"backup", {cmdBackup, "write a consistent copy of a site"}},
+      {"restore-guards", {cmdRestoreGuards, "recreate tracked tables' guard triggers dropped outside parley"}},
       {"demo", {cmdDemo, "guided scenarios: bank, offline"}},
   };
   return table;

@@ -779,6 +779,51 @@ TEST_CASE("exec of several statements where a later one fails leaves the site un
                  "parley exec:", 1);
 }
 
+// Finding 6 of issue 22: a regex over the text decided whether exec wrapped the statements in
+// one transaction, and any END, BEGIN or CASE ... END (in a string, too) made it run them one
+// by one: the first UPDATE of a failing transfer committed and money was lost.
+TEST_CASE("a transfer whose failing second statement follows words like END in its text moves no money",
+          "[cli][exec][issue22]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  const std::string failingDebit = "UPDATE t SET balance = balance - 5000 WHERE id = 1";
+  const std::vector<std::string> credits{
+      "UPDATE t SET balance = balance + 150, note = 'rent, end of month' WHERE id = 2",
+      "UPDATE t SET balance = balance + CASE WHEN owner = 'bob, jr' THEN 150 ELSE 0 END WHERE id = 2",
+      "UPDATE t SET balance = balance + 150, note = 'BEGIN; COMMIT; ROLLBACK; SAVEPOINT; RELEASE; PRAGMA' WHERE id = 2",
+      "CREATE TRIGGER credit_note AFTER UPDATE ON t BEGIN SELECT 1; END; "
+      "UPDATE t SET balance = balance + 150 WHERE id = 2",
+  };
+  for (const auto& credit : credits) {
+    INFO(credit);
+    Run r = requireRefused(sb, "ny.db", {"exec", "ny.db", credit + "; " + failingDebit}, "parley exec:", 1);
+    CHECK_THAT(r.err, Contains("CHECK constraint failed"));
+    CHECK(sb.balance("ny.db", 1) == "1000");
+    CHECK(sb.balance("ny.db", 2) == "500");
+  }
+  CHECK(sb.ok({"exec", "ny.db", "SELECT count(*) FROM sqlite_schema WHERE name = 'credit_note'", "--csv"}).out ==
+        "count(*)\n0\n");
+}
+
+TEST_CASE("exec text that manages its own transaction still runs as written", "[cli][exec][issue22]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"exec", "ny.db",
+         "BEGIN; UPDATE t SET balance = balance - 100, note = 'the END' WHERE id = 1; "
+         "UPDATE t SET balance = balance + 100 WHERE id = 2; END"});
+  CHECK(sb.balance("ny.db", 1) == "900");
+  CHECK(sb.balance("ny.db", 2) == "600");
+  // Each statement outside BEGIN..COMMIT commits by itself, as it always did.
+  Run r = sb.run({"exec", "ny.db",
+                  "UPDATE t SET balance = balance - 100 WHERE id = 1; SAVEPOINT s; "
+                  "UPDATE t SET balance = balance - 5000 WHERE id = 2; RELEASE s"});
+  CHECK(r.code == 1);
+  CHECK(sb.balance("ny.db", 1) == "800");
+  CHECK(sb.balance("ny.db", 2) == "600");
+  sb.ok({"exec", "ny.db", "UPDATE t SET note = 'vacuumed' WHERE id = 1; VACUUM"});
+  CHECK(sb.ok({"exec", "ny.db", "SELECT note FROM t WHERE id = 1", "--csv"}).out == "note\nvacuumed\n");
+}
+
 TEST_CASE("track of an unknown table is one line, exit 1, and the site is unchanged", "[cli]") {
   Sandbox sb;
   makeBank(sb, "ny.db");
