@@ -780,6 +780,28 @@ TEST_CASE("a guard dropped while the site is open is found at its next write", "
   CHECK_FALSE(s->apply({}).ok());
 }
 
+TEST_CASE("a site whose guards predate guard tokens opens and writes, and its next track gives every guard one",
+          "[core][capture][guard][issue22]") {
+  FileSite f;
+  // The guards as sites made them before tokens: they only call parley_guard().
+  REQUIRE(f.plain("DELETE FROM parley_meta WHERE key = 'guard_token'; "
+                  "DROP TRIGGER parley_guard_t_INSERT; DROP TRIGGER parley_guard_t_UPDATE; DROP TRIGGER parley_guard_t_DELETE; "
+                  "CREATE TRIGGER \"parley_guard_t_INSERT\" BEFORE INSERT ON \"t\" BEGIN SELECT parley_guard(); END; "
+                  "CREATE TRIGGER \"parley_guard_t_UPDATE\" BEFORE UPDATE ON \"t\" BEGIN SELECT parley_guard(); END; "
+                  "CREATE TRIGGER \"parley_guard_t_DELETE\" BEFORE DELETE ON \"t\" BEGIN SELECT parley_guard(); END; "
+                  "CREATE TABLE u(id INTEGER PRIMARY KEY, v)") == "ok");
+  {
+    auto s = f.open();
+    captureOne(*s, "UPDATE t SET a = 'legacy guards are intact' WHERE id = 1");
+    REQUIRE_OK(s->track("u"));
+  }
+  for (const char* sql : {"UPDATE t SET a = 'sneaky' WHERE id = 1", "INSERT INTO u VALUES (1, 'sneaky')"}) {
+    INFO(sql);
+    CHECK(f.plain(sql, true).find("is replicated by parley") != std::string::npos);
+  }
+  captureOne(*f.open(), "UPDATE t SET a = 'still writes' WHERE id = 1");
+}
+
 }  // namespace guards
 
 TEST_CASE("a file-backed site reopens with its id, name, vector, log, tables and clock",
