@@ -50,6 +50,12 @@ class Lexer {
       while (pos_ < s_.size() && wordChar(s_[pos_])) word.push_back(s_[pos_++]);
       return Token{lower(word), true};
     }
+    for (std::string_view op : {"->>", "->", "<=", ">=", "<>", "!=", "==", "||", "<<", ">>"}) {  // longest first
+      if (s_.substr(pos_, op.size()) == op) {
+        pos_ += op.size();
+        return Token{std::string(op), false};
+      }
+    }
     ++pos_;
     return Token{std::string(1, c), false};
   }
@@ -111,9 +117,14 @@ std::string nameText(const std::string& name) {
   return out + "\"";
 }
 
+// Tokens separated by one space, none after "(" or before ")" and ",".
 std::string join(const std::vector<Token>& tokens, std::size_t from, std::size_t to) {
   std::string out;
-  for (std::size_t i = from; i < to && i < tokens.size(); ++i) out += (out.empty() ? "" : " ") + tokens[i].text;
+  for (std::size_t i = from; i < to && i < tokens.size(); ++i) {
+    const std::string& t = tokens[i].text;
+    bool tight = out.empty() || out.back() == '(' || t == ")" || t == ",";
+    out += (tight ? "" : " ") + t;
+  }
   return out;
 }
 
@@ -253,11 +264,6 @@ void foreignKeys(sql::Db& db, const std::string& table, const std::string& label
 }
 
 }  // namespace
-
-std::string normalize(std::string_view sql) {
-  auto tokens = Lexer(sql).all();
-  return join(tokens, 0, tokens.size());
-}
 
 std::vector<std::string> describeTable(sql::Db& db, const std::string& table, const std::string& label) {
   std::vector<std::string> out;

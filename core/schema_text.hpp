@@ -25,9 +25,6 @@ namespace parley::schema_text {
 // The lines for `table`, each starting with its (printable) name and a colon.
 // REQUIRES: `table` exists.
 std::vector<std::string> describeTable(sql::Db& db, const std::string& table, const std::string& label);
-// `sql` normalized: tokens separated by one space, comments dropped, keywords and unquoted
-// identifiers lower-cased, quoted identifiers unquoted (and lower-cased) when plain.
-std::string normalize(std::string_view sql);
 // What differs between this site's lines and a peer's, in one line: "<peer> has no X; ...".
 std::string difference(const std::vector<std::string>& mine, const std::vector<std::string>& theirs,
                        std::string_view myName, std::string_view theirName);

@@ -23,6 +23,9 @@ const Command kCompact{"compact", "SITE.db", "Drops log entries every member has
 const Command kRestoreGuards{"restore-guards", "SITE.db",
                               "Recreates the guard triggers of the tracked tables after one was dropped or changed\n"
                               "outside parley (run parley verify first: rows written meanwhile were not replicated)."};
+const Command kSchema{"schema", "SITE.db",
+                      "Prints the schema fingerprint and, line by line, what it covers: the tracked tables' columns,\n"
+                      "constraints, UNIQUE indexes, foreign keys and resolvers. Sites that sync must print the same."};
 const Command kBackup{"backup", "SITE.db OUT.db", "Writes a consistent copy of the site to OUT.db."};
 
 Format formatOf(const po::variables_map& vm) {
@@ -208,6 +211,16 @@ int cmdRestoreGuards(const std::vector<std::string>& args) {
   auto site = openSite((*vm)["SITE"].as<std::string>());
   check(site->restoreGuards());
   std::cout << fmt::format("restored the guard triggers of {} tracked tables\n", site->trackedTables().size());
+  return 0;
+}
+
+int cmdSchema(const std::vector<std::string>& args) {
+  auto vm = parse(kSchema, po::options_description("options"), {"SITE"}, args);
+  if (!vm) return 0;
+  auto site = openSite((*vm)["SITE"].as<std::string>());
+  auto lines = take(site->schemaDescription());
+  std::cout << "fingerprint " << site->schemaFingerprint() << "\n";
+  for (const auto& line : lines) std::cout << line << "\n";
   return 0;
 }
 

@@ -33,6 +33,7 @@ const std::map<std::string, Entry>& commands() {
       {"compact", {cmdCompact, "drop log entries every member has acknowledged"}},
       {"backup", {cmdBackup, "write a consistent copy of a site"}},
       {"restore-guards", {cmdRestoreGuards, "recreate tracked tables' guard triggers dropped outside parley"}},
+      {"schema", {cmdSchema, "what the schema fingerprint covers, to compare two sites"}},
       {"demo", {cmdDemo, "guided scenarios: bank, offline"}},
   };
   return table;

@@ -846,6 +846,12 @@ TEST_CASE("a UNIQUE index made with the sqlite3 shell at one site makes sync and
   sb.ok({"export", "ny.db", "--out", "ny.pcs"});
   Run import = requireRefused(sb, "london.db", {"import", "london.db", "ny.pcs"}, "parley import:", 1);
   CHECK_THAT(import.err, Contains("different schema"));
+  // parley schema at both sites shows the difference, for the TCP and file paths.
+  Run ny = sb.ok({"schema", "ny.db"}), london = sb.ok({"schema", "london.db"});
+  CHECK_THAT(london.out, Contains("\nt: UNIQUE (owner COLLATE BINARY)\n"));
+  CHECK_THAT(ny.out, !Contains("UNIQUE"));
+  CHECK_THAT(ny.out, Contains("\nt: column balance INTEGER NOT NULL COLLATE BINARY\n"));
+  CHECK_THAT(ny.out, Contains("\nt: CHECK (balance >= 0)\n"));
   // A plain index, for local reads, does not decide an apply and does not block sync.
   sqliteShell(sb.path("london.db"), "DROP INDEX owner_once; CREATE INDEX by_owner ON t(owner)");
   sb.ok({"sync", "ny.db", "london.db"});
