@@ -106,23 +106,6 @@ Status Site::track(std::string_view table, std::optional<TableConfig> config) {
   });
 }
 
-Status Site::restoreGuards() {
-  return guarded([&]() -> Status {
-    if (impl_->state.db.inTransaction())
-      return Status::busy("restore guards: a transaction is open on this site; commit or roll it back first");
-    impl_->begin();
-    try {
-      impl_->restoreGuards();
-      impl_->commitNow();
-    } catch (...) {
-      impl_->rollbackQuietly();
-      throw;
-    }
-    impl_->checkGuards();
-    return Status::ok();
-  });
-}
-
 std::vector<std::string> Site::trackedTables() const {
   std::vector<std::string> out;
   for (const auto& t : impl_->state.tables) out.push_back(t->name);

@@ -401,6 +401,10 @@ struct Site::Impl {
   // it, as written. REQUIRES: no transaction open (else it is execAll()).
   QueryResult execAtomically(std::string_view sql) {
     if (state.db.inTransaction()) return execAll(sql, nullptr);
+    if (auto kept = userStatements.take(sql)) {  // one data statement, atomic by itself
+      userStatements.give(sql, std::move(*kept));
+      return execAll(sql, nullptr);
+    }
     state.db.resetAll();
     schemaStatementPrepared = false;
     QueryResult out;
@@ -413,8 +417,9 @@ struct Site::Impl {
           if (begun) rollbackQuietly();
           return execAll(sql, nullptr);
         }
-        if (!begun && statements.alone()) {
-          runStatement(stmt, info, out);  // one statement is atomic by itself
+        if (!begun && statements.alone()) {  // one statement is atomic by itself
+          runStatement(stmt, info, out);
+          if (info.data) userStatements.give(sql, std::move(stmt));
           return out;
         }
         if (!begun) begin(), begun = true;
@@ -528,88 +533,21 @@ struct Site::Impl {
     }
   }
 
-  static void guardFunction(sqlite3_context* ctx, int, sqlite3_value**) {
-    const auto* impl = static_cast<const Impl*>(sqlite3_user_data(ctx));
-    if (impl->guardToken.empty()) return sqlite3_result_null(ctx);
-    sqlite3_result_text(ctx, impl->guardToken.data(), static_cast<int>(impl->guardToken.size()), SQLITE_TRANSIENT);
-  }
-
-  static std::string literal(std::string_view text) {
-    std::string out = "'";
-    for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
-    return out + "'";
-  }
-
-  static inline const char* const kGuardedOps[] = {"INSERT", "UPDATE", "DELETE"};
-
-  static std::string guardName(const TableInfo& t, const char* op) { return fmt::format("parley_guard_{}_{}", t.name, op); }
-
+  // Guard triggers (site_guards.cpp).
+  static void guardFunction(sqlite3_context* ctx, int, sqlite3_value**);
   // The guard trigger's text exactly as SQLite keeps it in sqlite_schema.
-  std::string guardSql(const TableInfo& t, const char* op) const {
-    std::string trigger = sql::quoteIdent(guardName(t, op));
-    std::string table = sql::quoteIdent(t.name);
-    if (guardToken.empty())  // a guard made before tokens
-      return fmt::format("CREATE TRIGGER {} BEFORE {} ON {} BEGIN SELECT parley_guard(); END", trigger, op, table);
-    std::string message = fmt::format("parley_guard: {} is replicated by parley; write to it through parley", table);
-    return fmt::format("CREATE TRIGGER {} BEFORE {} ON {} BEGIN SELECT RAISE(ABORT, {}) WHERE parley_guard() IS NOT {}; END",
-                       trigger, op, table, literal(message), literal(guardToken));
-  }
-
-  void createGuards(const TableInfo& t) {
-    if (guardToken.empty()) {  // the first guard, or the first since tokens: every guard gets one
-      guardToken = state.id.hex();
-      catalog::setMeta(state.db, "guard_token", guardToken);
-      for (const auto& other : state.tables) replaceGuards(*other);
-    }
-    for (const char* op : kGuardedOps) state.db.exec(guardSql(t, op));
-  }
-
-  void replaceGuards(const TableInfo& t) {
-    changingGuards = true;
-    try {
-      for (const char* op : kGuardedOps)
-        state.db.exec(fmt::format("DROP TRIGGER IF EXISTS {}", sql::quoteIdent(guardName(t, op))));
-    } catch (...) {
-      changingGuards = false;
-      throw;
-    }
-    changingGuards = false;
-    for (const char* op : kGuardedOps) state.db.exec(guardSql(t, op));
-  }
-
-  // Whether every tracked table's guards are in place, as createGuards() made them.
-  void checkGuards() {
-    guardProblem.reset();
-    auto& find = state.db.cached("SELECT sql, tbl_name FROM sqlite_schema WHERE type = 'trigger' AND name = ?1");
-    for (const auto& t : state.tables) {
-      for (const char* op : kGuardedOps) {
-        find.bindText(1, guardName(*t, op));
-        bool present = find.step();
-        bool intact = present && !find.isNull(0) && find.text(0) == guardSql(*t, op) && find.text(1) == t->name;
-        find.reset();
-        if (intact) continue;
-        guardProblem = fmt::format(
-            "tracked table \"{}\" has {} guard trigger {} ({} outside parley), so writes may have bypassed capture; "
-            "writes and syncs are refused until it is restored: find rows written behind parley's back with "
-            "parley verify, then restore the guards with parley restore-guards",
-            t->name, present ? "an altered" : "lost its", guardName(*t, op), present ? "changed" : "dropped");
-        return;
-      }
-    }
-  }
-
+  std::string guardSql(const TableInfo& t, const char* op) const;
+  // REQUIRES: inside a write transaction. The first guard since tokens gives every guard one.
+  void createGuards(const TableInfo& t);
+  void replaceGuards(const TableInfo& t);
+  // Whether every tracked table's guards are in place, as createGuards() made them: sets
+  // guardProblem.
+  void checkGuards();
+  // Drops and recreates every tracked table's guards. REQUIRES: inside a write transaction.
+  void restoreGuards();
   // REQUIRES: before anything that writes or syncs. Throws the guard problem, if any.
   void requireGuards() const {
     if (guardProblem) throw Error(Status::corruption(*guardProblem));
-  }
-
-  // Drops and recreates every tracked table's guards. REQUIRES: inside a write transaction.
-  void restoreGuards() {
-    if (guardToken.empty()) {
-      guardToken = state.id.hex();
-      catalog::setMeta(state.db, "guard_token", guardToken);
-    }
-    for (const auto& t : state.tables) replaceGuards(*t);
   }
 
   // Runs `body` in a write transaction with triggers off and capture suspended: what remote
