@@ -370,6 +370,7 @@ struct Site::Impl {
         alone_ = at == begin_ && noMoreStatements({tail_, static_cast<std::size_t>(end_ - tail_)});
         if (!raw) continue;
         StatementInfo info = impl_.classifier.info(sqlite3_stmt_readonly(raw) != 0);
+        if (sqlite3_stmt_isexplain(raw)) info = {};  // EXPLAIN BEGIN only describes a BEGIN
         return std::pair{sql::Stmt(raw), std::move(info)};
       }
       return std::nullopt;

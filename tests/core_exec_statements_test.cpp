@@ -156,6 +156,9 @@ TEST_CASE("exec sees BEGIN, COMMIT and savepoints as SQLite parses them, not as 
   REQUIRE_OK(s.execAtomically("UPDATE t SET a = 'v' WHERE id = 4; VACUUM"));
   REQUIRE_OK(s.exec("VACUUM"));
   CHECK(queryInt(s, "SELECT count(*) FROM t WHERE a = 'v'") == 1);
+  // EXPLAIN of a transaction statement only describes it: the text stays all or nothing.
+  CHECK_FALSE(s.execAtomically("UPDATE t SET a = 'explained' WHERE id = 4; EXPLAIN BEGIN; INSERT INTO t VALUES (4, 0, 0)").ok());
+  CHECK(queryInt(s, "SELECT count(*) FROM t WHERE a = 'explained'") == 0);
   // A pragma table-valued function inside a write does not make the write unwrapped.
   captureOne(s, "UPDATE t SET b = (SELECT count(*) FROM pragma_table_info('t')) WHERE id = 4");
 }
