@@ -12,8 +12,6 @@
 namespace parley {
 namespace {
 
-void guardFunction(sqlite3_context* ctx, int, sqlite3_value**) { sqlite3_result_null(ctx); }
-
 // Appends a value of a row image as codec::Writer::value encodes it, straight from SQLite's
 // value (no Value in between). UTF-8 text is read through sqlite3_value_blob: an image's text
 // points into the page without a terminating NUL, and sqlite3_value_text would copy it (an
@@ -140,8 +138,6 @@ void TouchedRow::decode(Image image, Row& out) const {
 
 Capture::Capture(SiteState& state) : s_(state) {
   sqlite3* db = s_.db.raw();
-  sqlite3_create_function_v2(db, "parley_guard", -1, SQLITE_UTF8, nullptr, guardFunction, nullptr,
-                             nullptr, nullptr);
   registerMetaBatch(db);  // commitLocal writes row metadata through it
   sqlite3_preupdate_hook(db, &Capture::onPreupdate, this);
   sqlite3_commit_hook(db, &Capture::onCommit, this);

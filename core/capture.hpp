@@ -12,8 +12,8 @@
 // the after-images are then stale and the commit re-reads every touched row, as the session
 // extension does. Rows touched without a change (track()) are always re-read.
 //
-// It also installs the guard function (parley_guard) that tracked tables' triggers call and a
-// commit hook that refuses to commit touched rows that were not turned into a transaction.
+// It also installs a commit hook that refuses to commit touched rows that were not turned into
+// a transaction. (The guard function that tracked tables' triggers call is the site's.)
 #pragma once
 
 #include <memory>

@@ -128,6 +128,10 @@ Result<QueryResult> Site::exec(std::string_view sql, const std::vector<Value>& p
   return guarded([&]() -> Result<QueryResult> { return impl_->execAll(sql, &params); });
 }
 
+Result<QueryResult> Site::execAtomically(std::string_view sql) {
+  return guarded([&]() -> Result<QueryResult> { return impl_->execAtomically(sql); });
+}
+
 VersionVector Site::vector() const {
   guarded([&] {
     impl_->refreshForRead();

@@ -1,6 +1,7 @@
 // Site's conflict log, decisions, acknowledgements, and in-process sync between two sites.
 #include "conflict_log.hpp"
 #include "finality.hpp"
+#include "schema_text.hpp"
 #include "site_impl.hpp"
 
 namespace parley {
@@ -79,8 +80,12 @@ Status passAcknowledgements(Site& from, Site& to) {
 Result<std::pair<ApplyResult, ApplyResult>> syncSites(Site& a, Site& b) {
   if (a.id() == b.id()) return Status::invalidArgument("sync: cannot sync a site with itself");
   if (a.clusterId() != b.clusterId()) return Status::invalidArgument("sync: the sites belong to different clusters");
-  if (a.schemaFingerprint() != b.schemaFingerprint())
-    return Status::invalidArgument("sync: the sites' schemas or resolver configurations differ");
+  if (a.schemaFingerprint() != b.schemaFingerprint()) {
+    auto mine = a.schemaDescription();
+    auto theirs = b.schemaDescription();
+    std::string what = mine && theirs ? ": " + schema_text::difference(*mine, *theirs, a.name(), b.name()) : "";
+    return Status::invalidArgument("sync: the sites' schemas or resolver configurations differ" + what);
+  }
   for (auto [from, to] : {std::pair<Site*, Site*>{&a, &b}, {&b, &a}}) {
     auto heads = from->chainHeads();
     if (!heads) return heads.status();
@@ -108,24 +113,51 @@ namespace {
 // delimiters (the form every plain name always had), else SQL-quoted, so that different
 // schemas (a column "a,b" against columns a and b) never write the same text.
 std::string fingerprintName(const std::string& name) {
-  if (!name.empty() && name.find_first_of("(),;:*\"") == std::string::npos) return name;
+  if (!name.empty() && name.find_first_of("(),;:*\" \n") == std::string::npos) return name;
   return sql::quoteIdent(name);
+}
+
+std::string configKey(const SiteState& state) {
+  std::string key;
+  for (const auto& t : state.tables) key += sql::quoteIdent(t->name) + ":" + t->config.toString() + ";";
+  return key;
 }
 
 }  // namespace
 
-std::string Site::schemaFingerprint() const {
-  std::string text;
-  for (const auto& t : impl_->state.tables) {
-    text += fingerprintName(t->name) + "(";
-    for (std::size_t i = 0; i < t->columns.size(); ++i)
-      text += (t->isKey[i] ? "*" : "") + fingerprintName(t->columns[i]) + ",";
-    text += ");";
+const Site::Impl::SchemaCache& Site::Impl::schema() {
+  auto& version = state.db.cached("PRAGMA schema_version");
+  version.step();
+  std::int64_t now = version.int64(0);
+  version.reset();
+  std::string key = configKey(state);
+  if (schemaCache.version == now && schemaCache.configKey == key) return schemaCache;
+  std::vector<const TableInfo*> tables;
+  for (const auto& t : state.tables) tables.push_back(t.get());
+  std::sort(tables.begin(), tables.end(), [](auto* x, auto* y) { return x->name < y->name; });
+  std::vector<std::string> lines;
+  for (const TableInfo* t : tables) {
+    std::string label = fingerprintName(t->name);
+    for (auto& line : schema_text::describeTable(state.db, t->name, label)) lines.push_back(std::move(line));
+    lines.push_back(label + ": resolvers " + t->config.toString());
   }
-  for (const auto& t : impl_->state.tables) text += fingerprintName(t->name) + ":" + t->config.toString() + ";";
   std::uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across platforms and runs
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ULL;
-  return fmt::format("{:016x}", h);
+  for (const auto& line : lines)
+    for (unsigned char c : line + "\n") h = (h ^ c) * 1099511628211ULL;
+  schemaCache = {now, std::move(key), std::move(lines), fmt::format("{:016x}", h)};
+  return schemaCache;
+}
+
+std::string Site::schemaFingerprint() const {
+  try {
+    return impl_->schema().fingerprint;
+  } catch (const Error& e) {
+    return "unreadable schema: " + e.status().message();  // matches no peer's
+  }
+}
+
+Result<std::vector<std::string>> Site::schemaDescription() const {
+  return guarded([&]() -> Result<std::vector<std::string>> { return impl_->schema().lines; });
 }
 
 }  // namespace parley

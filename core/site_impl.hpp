@@ -73,6 +73,8 @@ struct Site::Impl {
     state.resolvers = options.resolvers;
     state.applyChunkRows = std::max<std::size_t>(1, options.applyChunkRows);
     installAuthorizer();
+    sqlite3_create_function_v2(state.db.raw(), "parley_guard", 0, SQLITE_UTF8 | SQLITE_DETERMINISTIC, this,
+                               &Impl::guardFunction, nullptr, nullptr, nullptr);
   }
 
   SiteState state;
@@ -83,6 +85,10 @@ struct Site::Impl {
   SavepointStack savepoints;
   std::int64_t dataVersion = -1;  // PRAGMA data_version when the cache was last loaded
   std::string deniedSchemaChange;  // set by the authorizer
+  std::string deniedIndexChange;   // likewise: the tracked table of a refused CREATE/DROP INDEX
+  // While a user statement is being prepared, the authorizer tells it what SQLite compiles.
+  StatementClassifier classifier;
+  bool classifying = false;
   // Triggers run on this connection only when the schema has triggers besides parley's own
   // guards (which exist to stop other connections, and cost a trigger program per row).
   std::int64_t triggerSchema = -1;  // PRAGMA schema_version when userTriggers was decided
@@ -94,6 +100,26 @@ struct Site::Impl {
   bool triggersChecked = false;
   bool schemaStatementPrepared = false;  // since exec() began: a statement that may change the schema
   bool applying = false;  // asApplier runs with every trigger off
+  // Guard triggers (createGuards) make writes to tracked tables through a connection that does
+  // not capture fail. Their condition asks parley_guard() for this token, kept in parley_meta:
+  // a no-op parley_guard another program defines does not return it. Empty on a site whose
+  // guards predate tokens (they only call parley_guard()) until it next tracks a table.
+  std::string guardToken;
+  // Set when the site opens or reloads its tables: a tracked table's guard trigger is missing
+  // or altered, so writes may have bypassed capture. Writes and syncs are refused until
+  // restoreGuards(); reads work.
+  std::optional<std::string> guardProblem;
+  bool changingGuards = false;  // lets the authorizer allow parley's own DROP TRIGGER
+
+  // The schema as the fingerprint sees it (schema_text.hpp), kept until PRAGMA schema_version
+  // or a table's resolver configuration changes. site_decisions.cpp.
+  struct SchemaCache {
+    std::int64_t version = -1;
+    std::string configKey;
+    std::vector<std::string> lines;
+    std::string fingerprint;
+  } schemaCache;
+  const SchemaCache& schema();
 
   void configure(const std::string& path) {
     if (!isMemory(path)) state.db.exec("PRAGMA journal_mode = WAL");
@@ -125,6 +151,7 @@ struct Site::Impl {
     }
     capture.forgetTables();
     state.tables = std::move(tables);
+    checkGuards();
   }
 
   std::int64_t currentDataVersion() {
@@ -149,6 +176,7 @@ struct Site::Impl {
 
   // Re-reads what a rollback may have made stale in memory.
   void reloadState() {
+    guardToken = catalog::metaText(state.db, "guard_token").value_or("");  // a rollback may undo a new one
     state.settled = VersionVector{};
     state.ackDigest.reset();
     state.forgotten.reset();
@@ -198,9 +226,16 @@ struct Site::Impl {
 
   static int authorize(void* self, int action, const char* a, const char* b, const char*, const char*) {
     auto* impl = static_cast<Impl*>(self);
+    if (impl->classifying) impl->classifier.see(action, a, b);
     const char* table = action == SQLITE_ALTER_TABLE ? b : action == SQLITE_DROP_TABLE ? a : nullptr;
     if (table && impl->state.table(table)) {
       impl->deniedSchemaChange = table;
+      return SQLITE_DENY;
+    }
+    // Until schema changes replicate, an index (UNIQUE above all) at one site only decides
+    // applies differently there.
+    if ((action == SQLITE_CREATE_INDEX || action == SQLITE_DROP_INDEX) && b && impl->state.table(b)) {
+      impl->deniedIndexChange = b;
       return SQLITE_DENY;
     }
     if (action == SQLITE_CREATE_TEMP_TRIGGER || action == SQLITE_DROP_TEMP_TRIGGER) impl->tempTriggersChanged = true;
@@ -208,7 +243,7 @@ struct Site::Impl {
       impl->triggersChecked = false;
       impl->schemaStatementPrepared = true;
     }
-    if (action == SQLITE_DROP_TRIGGER && a && std::string_view(a).starts_with("parley_")) {
+    if (action == SQLITE_DROP_TRIGGER && a && std::string_view(a).starts_with("parley_") && !impl->changingGuards) {
       impl->deniedSchemaChange = a;
       return SQLITE_DENY;
     }
@@ -244,6 +279,13 @@ struct Site::Impl {
       what = fmt::format("\"{}\" is replicated by parley: altering or dropping it is not supported yet",
                          deniedSchemaChange);
       deniedSchemaChange.clear();
+    }
+    if (!deniedIndexChange.empty()) {
+      what = fmt::format("\"{}\" is replicated by parley: index changes on tracked tables are not replicated yet and "
+                         "would make sites diverge (a UNIQUE index at one site rejects what the others accept); "
+                         "nothing was changed",
+                         deniedIndexChange);
+      deniedIndexChange.clear();
     }
     if (capture.takeRefusedCommit())
       what = "commit refused: tracked rows changed without being captured; the transaction was rolled back";
@@ -310,22 +352,89 @@ struct Site::Impl {
       userStatements.give(sql, std::move(*stmt));
       return out;
     }
-    const char* tail = sql.data();
-    const char* end = sql.data() + sql.size();
-    while (tail < end) {
+    for (Statements statements(*this, sql); auto next = statements.next();) {
+      auto& [stmt, info] = *next;
+      if (params) bindAll(stmt, *params);
+      runStatement(stmt, info, out);
+      // Kept prepared only when it ran to the end: a statement that failed is prepared afresh.
+      if (statements.alone() && info.data) userStatements.give(sql, std::move(stmt));
+    }
+    return out;
+  }
+
+  // The statements of a text, prepared one at a time (each after the previous one ran, so
+  // that it sees what they created), each with what SQLite's parser says it is.
+  class Statements {
+   public:
+    Statements(Impl& impl, std::string_view sql)
+        : impl_(impl), tail_(sql.data()), begin_(sql.data()), end_(sql.data() + sql.size()) {}
+    std::optional<std::pair<sql::Stmt, StatementInfo>> next() {
+      while (tail_ < end_) {
+        const char* at = tail_;
+        sqlite3_stmt* raw = prepare();
+        alone_ = at == begin_ && noMoreStatements({tail_, static_cast<std::size_t>(end_ - tail_)});
+        if (!raw) continue;
+        StatementInfo info = impl_.classifier.info(sqlite3_stmt_readonly(raw) != 0);
+        if (sqlite3_stmt_isexplain(raw)) info = {};  // EXPLAIN BEGIN only describes a BEGIN
+        return std::pair{sql::Stmt(raw), std::move(info)};
+      }
+      return std::nullopt;
+    }
+    // The last statement is the whole text.
+    bool alone() const { return alone_; }
+
+   private:
+    sqlite3_stmt* prepare() {
       sqlite3_stmt* raw = nullptr;
       const char* next = nullptr;
-      if (sqlite3_prepare_v2(state.db.raw(), tail, static_cast<int>(end - tail), &raw, &next) != SQLITE_OK) {
-        throw Error(userError(Status::invalidArgument(state.db.errmsg())));
+      impl_.classifier.reset();
+      impl_.classifying = true;
+      int rc = sqlite3_prepare_v2(impl_.state.db.raw(), tail_, static_cast<int>(end_ - tail_), &raw, &next);
+      impl_.classifying = false;
+      if (rc != SQLITE_OK) throw Error(impl_.userError(Status::invalidArgument(impl_.state.db.errmsg())));
+      tail_ = next;
+      return raw;
+    }
+    Impl& impl_;
+    const char* tail_;
+    const char* begin_;
+    const char* end_;
+    bool alone_ = false;
+  };
+
+  // Runs the text's statements as one transaction, all or nothing, unless a statement in it
+  // manages transactions itself or must not run in one: then the text runs as execAll() runs
+  // it, as written. REQUIRES: no transaction open (else it is execAll()).
+  QueryResult execAtomically(std::string_view sql) {
+    if (state.db.inTransaction()) return execAll(sql, nullptr);
+    if (auto kept = userStatements.take(sql)) {  // one data statement, atomic by itself
+      userStatements.give(sql, std::move(*kept));
+      return execAll(sql, nullptr);
+    }
+    state.db.resetAll();
+    schemaStatementPrepared = false;
+    QueryResult out;
+    bool begun = false;
+    try {
+      for (Statements statements(*this, sql); auto next = statements.next();) {
+        auto& [stmt, info] = *next;
+        if (info.kind != StatementKind::kOther) {
+          // What ran is undone: the text runs again, its own way.
+          if (begun) rollbackQuietly();
+          return execAll(sql, nullptr);
+        }
+        if (!begun && statements.alone()) {  // one statement is atomic by itself
+          runStatement(stmt, info, out);
+          if (info.data) userStatements.give(sql, std::move(stmt));
+          return out;
+        }
+        if (!begun) begin(), begun = true;
+        runStatement(stmt, info, out);
       }
-      bool alone = tail == sql.data() && noMoreStatements({next, end});
-      tail = next;
-      if (!raw) continue;
-      sql::Stmt stmt(raw);
-      if (params) bindAll(stmt, *params);
-      runStatement(stmt, classifyStatement(sqlite3_sql(stmt.raw())), out);
-      // Kept prepared only when it ran to the end: a statement that failed is prepared afresh.
-      if (alone && isDataStatement(sql)) userStatements.give(sql, std::move(stmt));
+      if (begun) commit();
+    } catch (...) {
+      if (begun) rollbackQuietly();
+      throw;
     }
     return out;
   }
@@ -337,8 +446,8 @@ struct Site::Impl {
     for (int i = 0; i < n; ++i) stmt.bind(i + 1, params[static_cast<std::size_t>(i)]);
   }
 
-  // How classifyStatement() sees a kept statement: only data statements are kept.
-  static inline const StatementInfo kDataStatement{StatementKind::kOther, {}};
+  // What a kept statement is: only data statements are kept.
+  static inline const StatementInfo kDataStatement{StatementKind::kOther, {}, true};
 
   void runStatement(sql::Stmt& stmt, const StatementInfo& info, QueryResult& out) {
     bool inTxn = state.db.inTransaction();
@@ -350,9 +459,9 @@ struct Site::Impl {
       recordOrRollBack();
       state.db.resetAll();  // so that the checkpoint after this COMMIT can run (commitNow)
     }
-    if (wrap) begin();
+    if (wrap) begin();  // reloads the tables, and checks their guards, if another connection wrote
     try {
-      if (!sqlite3_stmt_readonly(stmt.raw())) syncTriggers();
+      if (!sqlite3_stmt_readonly(stmt.raw())) requireGuards(), syncTriggers();
       collectRows(stmt, out);
     } catch (const Error& e) {
       if (wrap || !state.db.inTransaction()) rollbackQuietly();
@@ -412,6 +521,7 @@ struct Site::Impl {
 
   void track(std::string_view name, const std::optional<TableConfig>& config) {
     if (state.table(name)) throw Error(Status::invalidArgument(fmt::format("track: table \"{}\" is already tracked", name)));
+    requireGuards();
     TableInfo t = inspectTable(state.db, name);
     t.constrained = hasConstraints(state.db, t);
     bindResolvers(t, config ? *config : state.resolvers->defaults(), *state.resolvers);
@@ -429,12 +539,21 @@ struct Site::Impl {
     }
   }
 
-  void createGuards(const TableInfo& t) {
-    for (const char* op : {"INSERT", "UPDATE", "DELETE"}) {
-      std::string trigger = sql::quoteIdent(fmt::format("parley_guard_{}_{}", t.name, op));
-      state.db.exec(fmt::format("CREATE TRIGGER {} BEFORE {} ON {} BEGIN SELECT parley_guard(); END",
-                                trigger, op, sql::quoteIdent(t.name)));
-    }
+  // Guard triggers (site_guards.cpp).
+  static void guardFunction(sqlite3_context* ctx, int, sqlite3_value**);
+  // The guard trigger's text exactly as SQLite keeps it in sqlite_schema.
+  std::string guardSql(const TableInfo& t, const char* op) const;
+  // REQUIRES: inside a write transaction. The first guard since tokens gives every guard one.
+  void createGuards(const TableInfo& t);
+  void replaceGuards(const TableInfo& t);
+  // Whether every tracked table's guards are in place, as createGuards() made them: sets
+  // guardProblem.
+  void checkGuards();
+  // Drops and recreates every tracked table's guards. REQUIRES: inside a write transaction.
+  void restoreGuards();
+  // REQUIRES: before anything that writes or syncs. Throws the guard problem, if any.
+  void requireGuards() const {
+    if (guardProblem) throw Error(Status::corruption(*guardProblem));
   }
 
   // Runs `body` in a write transaction with triggers off and capture suspended: what remote
@@ -469,6 +588,7 @@ struct Site::Impl {
     } restore{*this};
     begin();
     try {
+      requireGuards();
       Capture::Unhooked unhooked(capture);  // suspended capture records nothing: spare SQLite the hook
       auto result = body();
       commitNow();
@@ -496,8 +616,8 @@ struct Site::Impl {
     if (now == triggerSchema && !tempTriggersChanged) return;
     auto& others = state.db.cached(
         "SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND NOT (name LIKE 'parley\\_guard\\_%' ESCAPE '\\' "
-        "AND sql LIKE '% BEGIN SELECT parley_guard(); END') UNION ALL SELECT 1 FROM sqlite_temp_schema "
-        "WHERE type = 'trigger'");
+        "AND (sql LIKE '% BEGIN SELECT parley_guard(); END' OR sql LIKE '% BEGIN SELECT RAISE(ABORT, %) WHERE "
+        "parley_guard() IS NOT %; END')) UNION ALL SELECT 1 FROM sqlite_temp_schema WHERE type = 'trigger'");
     bool found = others.step();
     others.reset();
     triggerSchema = now;

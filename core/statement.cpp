@@ -2,78 +2,65 @@
 
 #include <cctype>
 
+#include <sqlite3.h>
+
 namespace parley {
 namespace {
 
-class Tokens {
- public:
-  explicit Tokens(std::string_view sql) : s_(sql) {}
-
-  // The next token upper-cased if it is a keyword; unquoted if it is a quoted identifier.
-  std::string next() {
-    skipSpaceAndComments();
-    if (pos_ >= s_.size()) return {};
-    char c = s_[pos_];
-    if (c == '"' || c == '`' || c == '[' || c == '\'') return quoted(c == '[' ? ']' : c);
-    std::string word;
-    while (pos_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '_' ||
-                                static_cast<unsigned char>(s_[pos_]) >= 0x80)) {
-      word.push_back(s_[pos_++]);
-    }
-    if (word.empty()) ++pos_;
-    return word;
+// The kind a statement has when `action` is the first thing its preparation authorizes.
+// A PRAGMA statement's first callback is SQLITE_PRAGMA; a pragma table-valued function inside
+// a SELECT or INSERT comes after that statement's own SQLITE_SELECT or SQLITE_INSERT.
+StatementInfo kindOf(int action, const char* arg1, const char* arg2) {
+  std::string_view what = arg1 ? arg1 : "";
+  std::string name = arg2 ? arg2 : "";
+  switch (action) {
+    case SQLITE_TRANSACTION:  // arg1: BEGIN, COMMIT (also END) or ROLLBACK
+      if (what == "BEGIN") return {StatementKind::kBegin, {}};
+      if (what == "COMMIT") return {StatementKind::kCommit, {}};
+      return {StatementKind::kRollback, {}};
+    case SQLITE_SAVEPOINT:  // arg1: BEGIN, RELEASE or ROLLBACK; arg2: the savepoint's name
+      if (what == "BEGIN") return {StatementKind::kSavepoint, name};
+      if (what == "RELEASE") return {StatementKind::kRelease, name};
+      return {StatementKind::kRollbackTo, name};
+    case SQLITE_PRAGMA:
+    case SQLITE_ATTACH:
+    case SQLITE_DETACH:
+      return {StatementKind::kNoTransaction, {}};
+    default:
+      return {StatementKind::kOther, {}};
   }
+}
 
- private:
-  void skipSpaceAndComments() {
-    while (pos_ < s_.size()) {
-      if (std::isspace(static_cast<unsigned char>(s_[pos_]))) {
-        ++pos_;
-      } else if (s_.substr(pos_, 2) == "--") {
-        auto nl = s_.find('\n', pos_);
-        pos_ = nl == std::string_view::npos ? s_.size() : nl + 1;
-      } else if (s_.substr(pos_, 2) == "/*") {
-        auto close = s_.find("*/", pos_ + 2);
-        pos_ = close == std::string_view::npos ? s_.size() : close + 2;
-      } else {
-        return;
-      }
-    }
+bool readsOrWritesRows(int action, const char* table) {
+  switch (action) {
+    case SQLITE_READ:
+    case SQLITE_SELECT:
+    case SQLITE_FUNCTION:
+    case SQLITE_RECURSIVE:
+      return true;
+    case SQLITE_INSERT:
+    case SQLITE_UPDATE:
+    case SQLITE_DELETE:  // arg1: the table; SQLite's schema tables change the schema
+      return table && sqlite3_strnicmp(table, "sqlite_", 7) != 0;
+    default:
+      return false;
   }
-
-  std::string quoted(char close) {
-    std::string out;
-    ++pos_;
-    while (pos_ < s_.size()) {
-      char c = s_[pos_++];
-      if (c == close) {
-        if (close != ']' && pos_ < s_.size() && s_[pos_] == close) {
-          out.push_back(c);
-          ++pos_;
-          continue;
-        }
-        break;
-      }
-      out.push_back(c);
-    }
-    return out;
-  }
-
-  std::string_view s_;
-  std::size_t pos_ = 0;
-};
-
-std::string upper(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
 }
 
 }  // namespace
 
-bool isDataStatement(std::string_view sql) {
-  std::string first = upper(Tokens(sql).next());
-  return first == "SELECT" || first == "INSERT" || first == "UPDATE" || first == "DELETE" || first == "REPLACE" ||
-         first == "WITH" || first == "VALUES";
+void StatementClassifier::see(int action, const char* arg1, const char* arg2) {
+  if (!seenAny_) first_ = kindOf(action, arg1, arg2);
+  seenAny_ = true;
+  dataOnly_ = dataOnly_ && readsOrWritesRows(action, arg1);
+}
+
+StatementInfo StatementClassifier::info(bool readonly) const {
+  StatementInfo out = first_;
+  // VACUUM and REINDEX authorize nothing when prepared; both refuse or need no transaction.
+  if (!seenAny_ && !readonly) out.kind = StatementKind::kNoTransaction;
+  out.data = seenAny_ && dataOnly_ && out.kind == StatementKind::kOther;
+  return out;
 }
 
 bool noMoreStatements(std::string_view rest) {
@@ -88,30 +75,6 @@ bool sameSavepoint(std::string_view a, std::string_view b) {
     if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
       return false;
   return true;
-}
-
-StatementInfo classifyStatement(std::string_view sql) {
-  Tokens tokens(sql);
-  std::string first = upper(tokens.next());
-  if (first == "BEGIN") return {StatementKind::kBegin, {}};
-  if (first == "COMMIT" || first == "END") return {StatementKind::kCommit, {}};
-  if (first == "PRAGMA" || first == "VACUUM" || first == "ATTACH" || first == "DETACH")
-    return {StatementKind::kNoTransaction, {}};
-  if (first == "SAVEPOINT") return {StatementKind::kSavepoint, tokens.next()};
-  if (first == "RELEASE") {
-    std::string name = tokens.next();
-    if (upper(name) == "SAVEPOINT") name = tokens.next();
-    return {StatementKind::kRelease, name};
-  }
-  if (first == "ROLLBACK") {
-    std::string word = upper(tokens.next());
-    if (word == "TRANSACTION") word = upper(tokens.next());
-    if (word != "TO") return {StatementKind::kRollback, {}};
-    std::string name = tokens.next();
-    if (upper(name) == "SAVEPOINT") name = tokens.next();
-    return {StatementKind::kRollbackTo, name};
-  }
-  return {StatementKind::kOther, {}};
 }
 
 }  // namespace parley

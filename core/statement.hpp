@@ -1,5 +1,8 @@
-// Classifies an SQL statement by its leading keywords, so the site can see a transaction
-// end coming (COMMIT, RELEASE of the outermost savepoint) and record its changes first.
+// What a statement does to the transaction it runs in, as SQLite's own parser says: the
+// authorizer callbacks that sqlite3_prepare_v2 makes while compiling it (SQLITE_TRANSACTION
+// for BEGIN, COMMIT/END and ROLLBACK; SQLITE_SAVEPOINT for SAVEPOINT, RELEASE and ROLLBACK TO),
+// never the statement's text. A string holding 'end of month' or a CASE ... END is only a
+// string or an expression to the parser.
 #pragma once
 
 #include <string>
@@ -15,18 +18,33 @@ enum class StatementKind {
   kRollbackTo,  // ROLLBACK TO [SAVEPOINT] name
   kSavepoint,
   kRelease,
-  kNoTransaction,  // PRAGMA, VACUUM, ATTACH, DETACH: must not be wrapped in a transaction
+  kNoTransaction,  // PRAGMA, VACUUM, REINDEX, ATTACH, DETACH: must not be wrapped in a transaction
 };
 
 struct StatementInfo {
   StatementKind kind = StatementKind::kOther;
   std::string savepoint;  // for kSavepoint, kRelease, kRollbackTo
+  // The statement only reads or writes rows of ordinary tables (SELECT, INSERT, UPDATE,
+  // DELETE, REPLACE, WITH, VALUES): a site may keep it prepared and run it again.
+  bool data = false;
 };
 
-StatementInfo classifyStatement(std::string_view sql);
-// True for a statement that reads or writes rows and changes nothing else (SELECT, INSERT,
-// UPDATE, DELETE, REPLACE, WITH, VALUES): a site may keep it prepared and run it again.
-bool isDataStatement(std::string_view sql);
+// Collects the authorizer callbacks of one statement's preparation.
+// Usage: reset(), prepare the statement (the authorizer calls see()), then info().
+class StatementClassifier {
+ public:
+  void reset() { *this = StatementClassifier{}; }
+  // One authorizer callback: its action code and its first two arguments (may be null).
+  void see(int action, const char* arg1, const char* arg2);
+  // `readonly`: sqlite3_stmt_readonly() of the prepared statement.
+  StatementInfo info(bool readonly) const;
+
+ private:
+  bool seenAny_ = false;
+  bool dataOnly_ = true;
+  StatementInfo first_;  // from the first callback: a statement's own kind comes first
+};
+
 // True if `rest`, what follows a statement, holds no other statement (spaces and semicolons).
 bool noMoreStatements(std::string_view rest);
 // SQLite compares savepoint names without regard to ASCII case.

@@ -87,6 +87,8 @@ int cmdConflicts(const std::vector<std::string>& args);
 int cmdCompact(const std::vector<std::string>& args);
 int cmdBackup(const std::vector<std::string>& args);
 int cmdForget(const std::vector<std::string>& args);
+int cmdRestoreGuards(const std::vector<std::string>& args);
+int cmdSchema(const std::vector<std::string>& args);
 int cmdExport(const std::vector<std::string>& args);
 int cmdImport(const std::vector<std::string>& args);
 int cmdSync(const std::vector<std::string>& args);

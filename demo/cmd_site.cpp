@@ -1,7 +1,5 @@
 // parley init, exec, track, configure, compact, backup: the commands that act on one site.
-#include <cctype>
 #include <chrono>
-#include <regex>
 #include <set>
 #include <iostream>
 #include <thread>
@@ -28,6 +26,12 @@ const Command kForget{"forget", "SITE.db PEER",
                       "compaction and finality stop waiting for it, and every site that learns of it (at its next\n"
                       "sync) refuses to sync with it. Its writes already held stay. A forgotten site can rejoin\n"
                       "only as a new site: clone one from a current member."};
+const Command kRestoreGuards{"restore-guards", "SITE.db",
+                              "Recreates the guard triggers of the tracked tables after one was dropped or changed\n"
+                              "outside parley (run parley verify first: rows written meanwhile were not replicated)."};
+const Command kSchema{"schema", "SITE.db",
+                      "Prints the schema fingerprint and, line by line, what it covers: the tracked tables' columns,\n"
+                      "constraints, UNIQUE indexes, foreign keys and resolvers. Sites that sync must print the same."};
 const Command kBackup{"backup", "SITE.db OUT.db", "Writes a consistent copy of the site to OUT.db."};
 
 Format formatOf(const po::variables_map& vm) {
@@ -59,31 +63,6 @@ void waitFor(const std::string& path, const VersionVector& token, double timeout
                                  tokenOf(token), tokenOf(held)));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-}
-
-// Whether the SQL can run as one transaction: it does not manage transactions itself and is
-// not a statement SQLite refuses inside one.
-bool wrappable(const std::string& sql) {
-  std::string upper;
-  for (char c : sql) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  std::regex control(R"(\b(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|PRAGMA|VACUUM|ATTACH|DETACH)\b)");
-  return !std::regex_search(upper, control);
-}
-
-// Runs the SQL all or nothing (as one transaction) when it can.
-Result<QueryResult> execAtomically(Site& site, const std::string& sql) {
-  if (!wrappable(sql)) return site.exec(sql);
-  // IMMEDIATE: a deferred transaction that later writes fails at once if another process
-  // wrote since it began reading, instead of waiting its turn.
-  if (auto begin = site.exec("BEGIN IMMEDIATE"); !begin) return begin.status();
-  auto result = site.exec(sql);
-  if (result) {
-    auto commit = site.exec("COMMIT");
-    if (!commit) return commit.status();
-    return result;
-  }
-  site.exec("ROLLBACK");  // may already be rolled back; nothing else to do
-  return result;
 }
 
 bool acknowledgedBy(Site& site, const SiteId& peer, const VersionVector& token) {
@@ -211,7 +190,7 @@ int cmdExec(const std::vector<std::string>& args) {
 
   auto site = openSite(path);
   VersionVector before = site->vector();
-  auto result = execAtomically(*site, (*vm)["SQL"].as<std::string>());
+  auto result = site->execAtomically((*vm)["SQL"].as<std::string>());
   if (site->vector() != before) {
     // Statements outside BEGIN..COMMIT commit one by one: say what did commit, even on error.
     std::string token = tokenOf(site->vector());
@@ -263,6 +242,25 @@ int cmdBackup(const std::vector<std::string>& args) {
   auto site = openSite((*vm)["SITE"].as<std::string>());
   check(site->backup((*vm)["OUT"].as<std::string>()));
   std::cout << "wrote " << (*vm)["OUT"].as<std::string>() << "\n";
+  return 0;
+}
+
+int cmdRestoreGuards(const std::vector<std::string>& args) {
+  auto vm = parse(kRestoreGuards, po::options_description("options"), {"SITE"}, args);
+  if (!vm) return 0;
+  auto site = openSite((*vm)["SITE"].as<std::string>());
+  check(site->restoreGuards());
+  std::cout << fmt::format("restored the guard triggers of {} tracked tables\n", site->trackedTables().size());
+  return 0;
+}
+
+int cmdSchema(const std::vector<std::string>& args) {
+  auto vm = parse(kSchema, po::options_description("options"), {"SITE"}, args);
+  if (!vm) return 0;
+  auto site = openSite((*vm)["SITE"].as<std::string>());
+  auto lines = take(site->schemaDescription());
+  std::cout << "fingerprint " << site->schemaFingerprint() << "\n";
+  for (const auto& line : lines) std::cout << line << "\n";
   return 0;
 }
 

@@ -35,6 +35,8 @@ const std::map<std::string, Entry>& commands() {
       {"verify", {cmdVerify, "check a site's rows against its digests, or against a peer's rows"}},
       {"rejoin", {cmdRejoin, "give a forked site (a copy that wrote) a new id, keeping its writes"}},
       {"forget", {cmdForget, "remove a member that is gone for good"}},
+      {"restore-guards", {cmdRestoreGuards, "recreate tracked tables' guard triggers dropped outside parley"}},
+      {"schema", {cmdSchema, "what the schema fingerprint covers, to compare two sites"}},
       {"demo", {cmdDemo, "guided scenarios: bank, offline"}},
   };
   return table;

@@ -837,6 +837,126 @@ TEST_CASE("exec of several statements where a later one fails leaves the site un
                  "parley exec:", 1);
 }
 
+// Finding 6 of issue 22: a regex over the text decided whether exec wrapped the statements in
+// one transaction, and any END, BEGIN or CASE ... END (in a string, too) made it run them one
+// by one: the first UPDATE of a failing transfer committed and money was lost.
+TEST_CASE("a transfer whose failing second statement follows words like END in its text moves no money",
+          "[cli][exec][issue22]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  const std::string failingDebit = "UPDATE t SET balance = balance - 5000 WHERE id = 1";
+  const std::vector<std::string> credits{
+      "UPDATE t SET balance = balance + 150, note = 'rent, end of month' WHERE id = 2",
+      "UPDATE t SET balance = balance + CASE WHEN owner = 'bob, jr' THEN 150 ELSE 0 END WHERE id = 2",
+      "UPDATE t SET balance = balance + 150, note = 'BEGIN; COMMIT; ROLLBACK; SAVEPOINT; RELEASE; PRAGMA' WHERE id = 2",
+      "CREATE TRIGGER credit_note AFTER UPDATE ON t BEGIN SELECT 1; END; "
+      "UPDATE t SET balance = balance + 150 WHERE id = 2",
+  };
+  for (const auto& credit : credits) {
+    INFO(credit);
+    Run r = requireRefused(sb, "ny.db", {"exec", "ny.db", credit + "; " + failingDebit}, "parley exec:", 1);
+    CHECK_THAT(r.err, Contains("CHECK constraint failed"));
+    CHECK(sb.balance("ny.db", 1) == "1000");
+    CHECK(sb.balance("ny.db", 2) == "500");
+  }
+  CHECK(sb.ok({"exec", "ny.db", "SELECT count(*) FROM sqlite_schema WHERE name = 'credit_note'", "--csv"}).out ==
+        "count(*)\n0\n");
+}
+
+TEST_CASE("exec text that manages its own transaction still runs as written", "[cli][exec][issue22]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"exec", "ny.db",
+         "BEGIN; UPDATE t SET balance = balance - 100, note = 'the END' WHERE id = 1; "
+         "UPDATE t SET balance = balance + 100 WHERE id = 2; END"});
+  CHECK(sb.balance("ny.db", 1) == "900");
+  CHECK(sb.balance("ny.db", 2) == "600");
+  // Each statement outside BEGIN..COMMIT commits by itself, as it always did.
+  Run r = sb.run({"exec", "ny.db",
+                  "UPDATE t SET balance = balance - 100 WHERE id = 1; SAVEPOINT s; "
+                  "UPDATE t SET balance = balance - 5000 WHERE id = 2; RELEASE s"});
+  CHECK(r.code == 1);
+  CHECK(sb.balance("ny.db", 1) == "800");
+  CHECK(sb.balance("ny.db", 2) == "600");
+  sb.ok({"exec", "ny.db", "UPDATE t SET note = 'vacuumed' WHERE id = 1; VACUUM"});
+  CHECK(sb.ok({"exec", "ny.db", "SELECT note FROM t WHERE id = 1", "--csv"}).out == "note\nvacuumed\n");
+}
+
+// Runs `sql` with the sqlite3 shell on `db`, as an operator would behind parley's back.
+// `sql` holds no double quote, backslash or dollar sign.
+void sqliteShell(const std::string& db, const std::string& sql) {
+  std::string command = "sqlite3 '" + db + "' \"" + sql + "\" > /dev/null 2>&1";
+  INFO(command);
+  REQUIRE(std::system(command.c_str()) == 0);
+}
+
+// Finding 3 of issue 22: a UNIQUE index at one site only made it reject, as final, an insert
+// the others kept, and nothing told anyone: the fingerprint ignored indexes and constraints.
+TEST_CASE("a UNIQUE index made with the sqlite3 shell at one site makes sync and import refuse, naming it",
+          "[cli][issue22]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  sqliteShell(sb.path("london.db"), "CREATE UNIQUE INDEX owner_once ON t(owner)");
+  sb.ok({"exec", "ny.db", "INSERT INTO t VALUES (3, 'alice', 10, NULL)"});  // london's index would reject it
+  Run sync = requireRefused(sb, "london.db", {"sync", "ny.db", "london.db"}, "parley sync:", 1);
+  CHECK_THAT(sync.err, Contains("new-york has no t: UNIQUE (owner COLLATE BINARY)"));
+  sb.ok({"export", "ny.db", "--out", "ny.pcs"});
+  Run import = requireRefused(sb, "london.db", {"import", "london.db", "ny.pcs"}, "parley import:", 1);
+  CHECK_THAT(import.err, Contains("different schema"));
+  // parley schema at both sites shows the difference, for the TCP and file paths.
+  Run ny = sb.ok({"schema", "ny.db"}), london = sb.ok({"schema", "london.db"});
+  CHECK_THAT(london.out, Contains("\nt: UNIQUE (owner COLLATE BINARY)\n"));
+  CHECK_THAT(ny.out, !Contains("UNIQUE"));
+  CHECK_THAT(ny.out, Contains("\nt: column balance INTEGER NOT NULL COLLATE BINARY\n"));
+  CHECK_THAT(ny.out, Contains("\nt: CHECK (balance >= 0)\n"));
+  // A plain index, for local reads, does not decide an apply and does not block sync.
+  sqliteShell(sb.path("london.db"), "DROP INDEX owner_once; CREATE INDEX by_owner ON t(owner)");
+  sb.ok({"sync", "ny.db", "london.db"});
+  CHECK(sb.state("ny.db").rows == sb.state("london.db").rows);
+}
+
+TEST_CASE("exec refuses CREATE INDEX and DROP INDEX on a tracked table, saying why", "[cli][issue22]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  for (const char* sql : {"CREATE UNIQUE INDEX owner_once ON t(owner)", "CREATE INDEX by_owner ON t(owner)"}) {
+    Run r = requireRefused(sb, "ny.db", {"exec", "ny.db", sql}, "parley exec:", 1);
+    CHECK_THAT(r.err, Contains("index changes on tracked tables are not replicated yet and would make sites diverge"));
+  }
+  sqliteShell(sb.path("ny.db"), "CREATE INDEX by_owner ON t(owner)");
+  requireRefused(sb, "ny.db", {"exec", "ny.db", "DROP INDEX by_owner"}, "parley exec:", 1);
+  sb.ok({"exec", "ny.db", "CREATE UNIQUE INDEX nopk_a ON nopk(a)"});  // untracked: the site's own business
+}
+
+// Finding 5 of issue 22: a guard trigger dropped with the sqlite3 shell let writes bypass
+// capture, and the site went on syncing with data its peers never saw.
+TEST_CASE("a guard trigger dropped with the sqlite3 shell makes writes and syncs fail until restore-guards",
+          "[cli][issue22]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  sqliteShell(sb.path("ny.db"), "DROP TRIGGER parley_guard_t_UPDATE; UPDATE t SET balance = 5000 WHERE id = 1");
+  Run write = sb.run({"exec", "ny.db", "UPDATE t SET balance = balance - 100 WHERE id = 2"});
+  requireOneLineError(write, "parley exec:", 1);
+  CHECK_THAT(write.err, Contains("tracked table \"t\" has lost its guard trigger parley_guard_t_UPDATE"));
+  CHECK_THAT(write.err, Contains("parley verify"));
+  CHECK_THAT(write.err, Contains("parley restore-guards"));
+  Run sync = sb.run({"sync", "ny.db", "london.db"});
+  requireOneLineError(sync, "parley sync:", 1);
+  CHECK_THAT(sync.err, Contains("has lost its guard trigger"));
+  // Reads and status still work.
+  CHECK(sb.balance("ny.db", 1) == "5000");
+  sb.ok({"status", "ny.db"});
+  Run restored = sb.ok({"restore-guards", "ny.db"});
+  CHECK_THAT(restored.out, Contains("restored the guard triggers of 1 tracked tables"));
+  sb.ok({"exec", "ny.db", "UPDATE t SET balance = balance - 100 WHERE id = 2"});
+  CHECK(sb.balance("ny.db", 2) == "400");
+  // The shell is stopped again.
+  std::string command = "sqlite3 '" + sb.path("ny.db") + "' \"UPDATE t SET balance = 1 WHERE id = 1\" > /dev/null 2>&1";
+  CHECK(std::system(command.c_str()) != 0);
+  CHECK(sb.balance("ny.db", 1) == "5000");
+}
+
 TEST_CASE("track of an unknown table is one line, exit 1, and the site is unchanged", "[cli]") {
   Sandbox sb;
   makeBank(sb, "ny.db");

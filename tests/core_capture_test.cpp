@@ -678,6 +678,132 @@ TEST_CASE("a write to a tracked table through a plain sqlite3 connection fails; 
   CHECK(test::queryInt(s, "SELECT x FROM plain") == 42);
 }
 
+// Issue 22, finding 5: writes that bypass capture. A plain connection (the sqlite3 shell,
+// another program) that drops a guard trigger, or defines its own parley_guard.
+namespace guards {
+
+struct FileSite {
+  test::TempDir dir;
+  std::string path = dir.file("site.db");
+  ManualClock clock;
+  test::FixedIdSource ids{test::testSiteId(1)};
+  std::shared_ptr<const ResolverProvider> lww = resolvers::lwwEverywhere();
+
+  FileSite() {
+    auto created = Site::create(path, CreateOptions{"file", &ids, test::testClusterId()}, SiteOptions{&clock, lww});
+    REQUIRE_OK(created);
+    execOk(**created, "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b); CREATE TABLE plain(x)");
+    REQUIRE_OK((*created)->track("t"));
+    captureOne(**created, "INSERT INTO t VALUES (1, 'x', 10)");
+  }
+  std::unique_ptr<Site> open() {
+    auto opened = Site::open(path, SiteOptions{&clock, lww});
+    REQUIRE_OK(opened);
+    return std::move(*opened);
+  }
+  // Runs `sql` on a plain sqlite3 connection: "ok" or SQLite's error message.
+  std::string plain(const char* sql, bool defineNoOpGuard = false) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    if (defineNoOpGuard) {
+      auto noOp = [](sqlite3_context* ctx, int, sqlite3_value**) { sqlite3_result_null(ctx); };
+      REQUIRE(sqlite3_create_function_v2(db, "parley_guard", -1, SQLITE_UTF8, nullptr, noOp, nullptr, nullptr,
+                                         nullptr) == SQLITE_OK);
+    }
+    char* err = nullptr;
+    int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+    std::string message = rc == SQLITE_OK ? "ok" : (err ? err : "error without message");
+    sqlite3_free(err);
+    sqlite3_close(db);
+    return message;
+  }
+};
+
+TEST_CASE("a plain connection defining its own no-op parley_guard still cannot write to a tracked table",
+          "[core][capture][guard][issue22]") {
+  FileSite f;
+  for (const char* sql : {"INSERT INTO t VALUES (2, 'sneaky', 0)", "UPDATE t SET a = 'sneaky' WHERE id = 1",
+                          "DELETE FROM t WHERE id = 1"}) {
+    std::string result = f.plain(sql, true);
+    INFO(sql << " -> " << result);
+    CHECK(result.find("\"t\" is replicated by parley") != std::string::npos);
+  }
+  CHECK(f.plain("INSERT INTO plain VALUES (1)", true) == "ok");
+  auto s = f.open();
+  CHECK(test::tableContents(*s, "t") == std::vector<Row>{{Int(1), Txt("x"), Int(10)}});
+  captureOne(*s, "UPDATE t SET a = 'through parley' WHERE id = 1");
+}
+
+TEST_CASE("a site whose guard trigger was dropped outside parley refuses writes and syncs but still reads",
+          "[core][capture][guard][issue22]") {
+  FileSite f;
+  auto before = f.open()->vector();
+  REQUIRE(f.plain("DROP TRIGGER parley_guard_t_UPDATE; UPDATE t SET a = 'behind its back' WHERE id = 1") == "ok");
+  auto s = f.open();
+  auto write = s->exec("INSERT INTO t VALUES (2, 'y', 20)");
+  REQUIRE_FALSE(write.ok());
+  CHECK(write.status().message().find("tracked table \"t\" has lost its guard trigger parley_guard_t_UPDATE") !=
+        std::string::npos);
+  CHECK(write.status().message().find("restore-guards") != std::string::npos);
+  CHECK_FALSE(s->exec("INSERT INTO plain VALUES (1)").ok());
+  CHECK(s->track("plain").message().find("has lost its guard trigger") != std::string::npos);
+  CHECK_FALSE(s->apply({}).ok());
+  CHECK(s->acknowledge(test::testSiteId(2), {}).message().find("has lost its guard trigger") != std::string::npos);
+  // Reads work.
+  CHECK(test::queryInt(*s, "SELECT count(*) FROM t") == 1);
+  CHECK(s->vector() == before);
+  REQUIRE_OK(s->peers());
+  // Restored, the site writes again; the row written behind its back stays as it is.
+  REQUIRE_OK(s->restoreGuards());
+  captureOne(*s, "INSERT INTO t VALUES (2, 'y', 20)");
+  CHECK(f.plain("UPDATE t SET a = 'again' WHERE id = 1").find("parley_guard") != std::string::npos);
+  auto reopened = f.open();
+  captureOne(*reopened, "INSERT INTO t VALUES (3, 'z', 30)");
+}
+
+TEST_CASE("a guard trigger replaced by another of the same name is seen as altered", "[core][capture][guard][issue22]") {
+  FileSite f;
+  REQUIRE(f.plain("DROP TRIGGER parley_guard_t_DELETE; "
+                  "CREATE TRIGGER parley_guard_t_DELETE BEFORE DELETE ON t BEGIN SELECT 1; END") == "ok");
+  auto s = f.open();
+  auto write = s->exec("DELETE FROM t WHERE id = 1");
+  REQUIRE_FALSE(write.ok());
+  CHECK(write.status().message().find("an altered guard trigger parley_guard_t_DELETE") != std::string::npos);
+}
+
+TEST_CASE("a guard dropped while the site is open is found at its next write", "[core][capture][guard][issue22]") {
+  FileSite f;
+  auto s = f.open();
+  captureOne(*s, "UPDATE t SET a = 'first' WHERE id = 1");
+  REQUIRE(f.plain("DROP TRIGGER parley_guard_t_INSERT") == "ok");
+  CHECK_FALSE(s->exec("UPDATE t SET a = 'second' WHERE id = 1").ok());
+  CHECK_FALSE(s->apply({}).ok());
+}
+
+TEST_CASE("a site whose guards predate guard tokens opens and writes, and its next track gives every guard one",
+          "[core][capture][guard][issue22]") {
+  FileSite f;
+  // The guards as sites made them before tokens: they only call parley_guard().
+  REQUIRE(f.plain("DELETE FROM parley_meta WHERE key = 'guard_token'; "
+                  "DROP TRIGGER parley_guard_t_INSERT; DROP TRIGGER parley_guard_t_UPDATE; DROP TRIGGER parley_guard_t_DELETE; "
+                  "CREATE TRIGGER \"parley_guard_t_INSERT\" BEFORE INSERT ON \"t\" BEGIN SELECT parley_guard(); END; "
+                  "CREATE TRIGGER \"parley_guard_t_UPDATE\" BEFORE UPDATE ON \"t\" BEGIN SELECT parley_guard(); END; "
+                  "CREATE TRIGGER \"parley_guard_t_DELETE\" BEFORE DELETE ON \"t\" BEGIN SELECT parley_guard(); END; "
+                  "CREATE TABLE u(id INTEGER PRIMARY KEY, v)") == "ok");
+  {
+    auto s = f.open();
+    captureOne(*s, "UPDATE t SET a = 'legacy guards are intact' WHERE id = 1");
+    REQUIRE_OK(s->track("u"));
+  }
+  for (const char* sql : {"UPDATE t SET a = 'sneaky' WHERE id = 1", "INSERT INTO u VALUES (1, 'sneaky')"}) {
+    INFO(sql);
+    CHECK(f.plain(sql, true).find("is replicated by parley") != std::string::npos);
+  }
+  captureOne(*f.open(), "UPDATE t SET a = 'still writes' WHERE id = 1");
+}
+
+}  // namespace guards
+
 TEST_CASE("a file-backed site reopens with its id, name, vector, log, tables and clock",
           "[core][capture][persist]") {
   test::TempDir dir;

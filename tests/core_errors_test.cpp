@@ -302,6 +302,117 @@ TEST_CASE("sites with different resolver configurations have different schema fi
   CHECK(bigger[0].schemaFingerprint() != same[0].schemaFingerprint());
 }
 
+// Issue 22, finding 3: everything that decides an apply is in the fingerprint, read from
+// SQLite's catalog; nothing that does not (plain indexes, defaults, names, spacing) is.
+namespace fingerprints {
+
+// The fingerprint of a site whose table t is created by `schema`.
+std::string fingerprintOf(const std::string& schema, std::uint8_t idByte = 1) {
+  ClusterOptions o;
+  o.schema = schema;
+  o.idBytes = {idByte};
+  Cluster c(1, o);
+  return c[0].schemaFingerprint();
+}
+
+const char* const kBase = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INTEGER);";
+
+TEST_CASE("the fingerprint covers types, NOT NULL, CHECK, collations, UNIQUE indexes and foreign keys",
+          "[core][errors][fingerprint][issue22]") {
+  std::string base = fingerprintOf(kBase);
+  for (const char* changed : {
+           "CREATE TABLE t(id INTEGER PRIMARY KEY, a BLOB, b INTEGER);",
+           "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT NOT NULL, b INTEGER);",
+           "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INTEGER CHECK (b >= 0));",
+           "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT COLLATE NOCASE, b INTEGER);",
+           "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT UNIQUE, b INTEGER);",
+           "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INTEGER); CREATE UNIQUE INDEX u ON t(a);",
+           "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INTEGER); CREATE UNIQUE INDEX u ON t(a COLLATE NOCASE);",
+           "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INTEGER); CREATE UNIQUE INDEX u ON t(a) WHERE b > 0;",
+           "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INTEGER); CREATE UNIQUE INDEX u ON t(lower(a));",
+           "CREATE TABLE p(k PRIMARY KEY); CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT REFERENCES p(k), b INTEGER);",
+           "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INTEGER); "
+           "CREATE TABLE child(x PRIMARY KEY, tid REFERENCES t(id) ON DELETE CASCADE);",
+           "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INTEGER) STRICT;",
+       }) {
+    INFO(changed);
+    CHECK(fingerprintOf(changed) != base);
+  }
+  // Two partial indexes differing only in their condition differ.
+  CHECK(fingerprintOf(std::string(kBase) + "CREATE UNIQUE INDEX u ON t(a) WHERE b > 0;") !=
+        fingerprintOf(std::string(kBase) + "CREATE UNIQUE INDEX u ON t(a) WHERE b > 1;"));
+}
+
+TEST_CASE("the fingerprint ignores plain indexes, defaults, names, spacing and the order things were made in",
+          "[core][errors][fingerprint][issue22]") {
+  std::string base = fingerprintOf(kBase);
+  CHECK(fingerprintOf(std::string(kBase) + "CREATE INDEX by_b ON t(b);") == base);
+  CHECK(fingerprintOf("CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT DEFAULT 'x', b INTEGER DEFAULT 0);") == base);
+  CHECK(fingerprintOf("CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INTEGER, UNIQUE (a));") ==
+        fingerprintOf(std::string(kBase) + "CREATE UNIQUE INDEX any_name ON t(a);"));
+  CHECK(fingerprintOf(std::string(kBase) + "CREATE UNIQUE INDEX x ON t(a); CREATE UNIQUE INDEX y ON t(b, a);") ==
+        fingerprintOf(std::string(kBase) + "CREATE UNIQUE INDEX z ON t(b, a); CREATE UNIQUE INDEX w ON t(a);"));
+  CHECK(fingerprintOf("CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INTEGER CHECK (b >= 0));") ==
+        fingerprintOf("CREATE TABLE t(id INTEGER PRIMARY KEY,\n a TEXT, -- a comment\n b INTEGER, CONSTRAINT "
+                      "positive CHECK(B>=0))"));
+}
+
+TEST_CASE("sites whose UNIQUE indexes differ refuse to sync, naming the index and the site that lacks it",
+          "[core][errors][fingerprint][issue22]") {
+  ClusterOptions withIndex;
+  withIndex.schema = std::string(kBase) + "CREATE UNIQUE INDEX owner_once ON t(a);";
+  withIndex.idBytes = {2};
+  Cluster plain(1), indexed(1, withIndex);
+  auto r = syncSites(plain[0], indexed[0]);
+  REQUIRE_FALSE(r.ok());
+  INFO(r.status().message());
+  CHECK(r.status().message().find(plain[0].name() + " has no t: UNIQUE (a COLLATE BINARY)") != std::string::npos);
+  auto lines = indexed[0].schemaDescription();
+  REQUIRE_OK(lines);
+  CHECK(std::find(lines->begin(), lines->end(), "t: UNIQUE (a COLLATE BINARY)") != lines->end());
+}
+
+TEST_CASE("exec refuses to create or drop an index on a tracked table, saying why; other tables are free",
+          "[core][errors][fingerprint][issue22]") {
+  Cluster c(1, untracked("CREATE TABLE local(x PRIMARY KEY, y);"));
+  std::string before = c[0].schemaFingerprint();
+  for (const char* sql : {"CREATE UNIQUE INDEX owner_once ON t(a)", "CREATE INDEX by_a ON t(a)",
+                          "CREATE INDEX IF NOT EXISTS by_b ON \"t\"(b) WHERE b > 0"}) {
+    INFO(sql);
+    auto r = c[0].exec(sql);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find("index changes on tracked tables are not replicated yet") != std::string::npos);
+  }
+  CHECK(test::queryInt(c[0], "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 't'") == 0);
+  execOk(c[0], "CREATE UNIQUE INDEX local_y ON local(y); DROP INDEX local_y");
+  CHECK(c[0].schemaFingerprint() == before);
+}
+
+TEST_CASE("a UNIQUE index made on a tracked table by another connection changes the open site's fingerprint",
+          "[core][errors][fingerprint][issue22]") {
+  test::TempDir dir;
+  std::string path = dir.file("site.db");
+  ManualClock clock;
+  test::FixedIdSource ids(test::testSiteId(1));
+  auto lww = resolvers::lwwEverywhere();
+  auto created = Site::create(path, CreateOptions{"file", &ids, test::testClusterId()}, SiteOptions{&clock, lww});
+  REQUIRE_OK(created);
+  Site& s = **created;
+  execOk(s, kBase);
+  REQUIRE_OK(s.track("t"));
+  std::string before = s.schemaFingerprint();
+  CHECK(s.schemaFingerprint() == before);  // kept
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "CREATE INDEX plain_b ON t(b)", nullptr, nullptr, nullptr) == SQLITE_OK);
+  CHECK(s.schemaFingerprint() == before);
+  REQUIRE(sqlite3_exec(db, "CREATE UNIQUE INDEX owner_once ON t(a)", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  CHECK(s.schemaFingerprint() != before);
+}
+
+}  // namespace fingerprints
+
 TEST_CASE("tracking a table whose key has a non-binary collation is refused", "[core][errors][track]") {
   Cluster c(1, untracked("CREATE TABLE ci(name TEXT COLLATE NOCASE PRIMARY KEY, v);"));
   checkRefused(c[0], "ci", "COLLATE");

@@ -106,5 +106,62 @@ TEST_CASE("DDL and several statements in one text are prepared afresh each time"
   for (std::int64_t n = 1; n <= 3; ++n) CHECK(execOk(s, two).rows == std::vector<Row>{{Int(n)}});
 }
 
+
+// Issue 22, finding 6: what a statement does to the transaction comes from SQLite's parse (the
+// authorizer), never from words in its text.
+TEST_CASE("execAtomically runs several statements all or nothing whatever words their strings hold",
+          "[core][exec][statements][issue22]") {
+  ClusterOptions options;
+  options.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b CHECK (b >= 0));";
+  Cluster c(1, options);
+  Site& s = c[0];
+  execOk(s, "INSERT INTO t VALUES (1, 'x', 1000), (2, 'y', 1000)");
+  VersionVector before = s.vector();
+  for (const char* credit : {"UPDATE t SET b = b + 150, a = 'rent, end of month' WHERE id = 2",
+                             "UPDATE t SET b = b + CASE WHEN a = 'y' THEN 150 END WHERE id = 2",
+                             "UPDATE t SET b = b + 150, a = 'BEGIN; COMMIT' WHERE id = 2",
+                             "CREATE TRIGGER tr AFTER UPDATE ON t BEGIN SELECT 'END'; END; "
+                             "UPDATE t SET b = b + 150 WHERE id = 2"}) {
+    INFO(credit);
+    auto r = s.execAtomically(std::string(credit) + "; UPDATE t SET b = b - 5000 WHERE id = 1");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Status::Code::kConstraint);
+    CHECK(tableContents(s, "t") == std::vector<Row>{{Int(1), Txt("x"), Int(1000)}, {Int(2), Txt("y"), Int(1000)}});
+    CHECK(s.vector() == before);
+  }
+  CHECK(queryInt(s, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name = 'tr'") == 0);
+  // The transfer that succeeds is one transaction.
+  REQUIRE_OK(s.execAtomically("UPDATE t SET b = b - 150 WHERE id = 1; UPDATE t SET b = b + 150, a = 'end' WHERE id = 2"));
+  CHECK(s.vector().get(s.id()) == before.get(s.id()) + 1);
+  CHECK(tableContents(s, "t") == std::vector<Row>{{Int(1), Txt("x"), Int(850)}, {Int(2), Txt("end"), Int(1150)}});
+}
+
+TEST_CASE("exec sees BEGIN, COMMIT and savepoints as SQLite parses them, not as their text reads",
+          "[core][exec][statements][issue22]") {
+  Cluster c(1);
+  Site& s = c[0];
+  // Comments and odd spellings around the keywords do not hide them.
+  execOk(s, "/* begin */ BEGIN /* end */ DEFERRED TRANSACTION");
+  execOk(s, "INSERT INTO t VALUES (1, 'END', 'COMMIT')");
+  Transaction t = captureOne(s, "-- commit here\n END TRANSACTION");
+  CHECK(t.rows.size() == 1);
+  execOk(s, "SAVEPOINT \"outer one\"");
+  execOk(s, "INSERT INTO t VALUES (2, 'RELEASE outer', NULL)");
+  captureOne(s, "RELEASE SAVEPOINT \"OUTER ONE\"");  // names compare without regard to case
+  // Text that manages its own transaction runs as written through execAtomically too.
+  auto r = s.execAtomically("BEGIN; INSERT INTO t VALUES (3, 'a', 'b'); COMMIT; INSERT INTO t VALUES (4, NULL, NULL)");
+  REQUIRE_OK(r);
+  CHECK(queryInt(s, "SELECT count(*) FROM t") == 4);
+  // VACUUM authorizes nothing when prepared: it runs outside any transaction.
+  REQUIRE_OK(s.execAtomically("UPDATE t SET a = 'v' WHERE id = 4; VACUUM"));
+  REQUIRE_OK(s.exec("VACUUM"));
+  CHECK(queryInt(s, "SELECT count(*) FROM t WHERE a = 'v'") == 1);
+  // EXPLAIN of a transaction statement only describes it: the text stays all or nothing.
+  CHECK_FALSE(s.execAtomically("UPDATE t SET a = 'explained' WHERE id = 4; EXPLAIN BEGIN; INSERT INTO t VALUES (4, 0, 0)").ok());
+  CHECK(queryInt(s, "SELECT count(*) FROM t WHERE a = 'explained'") == 0);
+  // A pragma table-valued function inside a write does not make the write unwrapped.
+  captureOne(s, "UPDATE t SET b = (SELECT count(*) FROM pragma_table_info('t')) WHERE id = 4");
+}
+
 }  // namespace
 }  // namespace parley::test

@@ -236,6 +236,11 @@ class Site {
   // transaction to be final, since re-folding needs undo records kept from then on.
   Status configure(std::string_view table, const TableConfig& config);
   Result<TableConfig> config(std::string_view table) const;
+  // Recreates the guard triggers of every tracked table, after one was dropped or changed
+  // outside parley (a site that finds one so refuses writes and syncs until then). Rows
+  // written while a guard was missing stay as they are: verify finds them.
+  // REQUIRES: no transaction open on the site.
+  Status restoreGuards();
   std::vector<std::string> trackedTables() const;
   // The columns of a tracked table, in declaration order.
   Result<std::vector<std::string>> columns(std::string_view table) const;
@@ -246,6 +251,12 @@ class Site {
   Result<QueryResult> exec(std::string_view sql);
   // Runs one statement with bound parameters (?1, ?2, ...).
   Result<QueryResult> exec(std::string_view sql, const std::vector<Value>& params);
+  // Runs the statements of `sql` as one transaction: all of them or, if one fails, none.
+  // Text that manages transactions itself (BEGIN, COMMIT, SAVEPOINT, RELEASE, ROLLBACK) or
+  // holds a statement SQLite runs only outside one (VACUUM, ATTACH, DETACH, PRAGMA) runs as
+  // exec() runs it. SQLite's parser tells which statements those are, not their text.
+  // Inside an open transaction it is exec().
+  Result<QueryResult> execAtomically(std::string_view sql);
 
   VersionVector vector() const;
   Hlc lastHlc() const;
@@ -285,9 +296,15 @@ class Site {
   using EncodedBatches = std::function<EncodedBatch()>;
   Result<ApplyResult> applyEncodedBatches(const EncodedBatches& next);
 
-  // A hash of the tracked tables, their columns and the resolver configuration. Sites whose
-  // fingerprints differ must not exchange transactions.
+  // A hash of everything that decides how a transaction applies: the tracked tables, their
+  // columns, types, NOT NULL, collations, CHECK constraints, UNIQUE constraints and indexes,
+  // foreign keys, and the resolver configuration (not plain indexes, defaults or triggers).
+  // Sites whose fingerprints differ must not exchange transactions. Kept until the schema
+  // or a configuration changes.
   std::string schemaFingerprint() const;
+  // What the fingerprint is a hash of, one line per column, constraint, index or
+  // configuration, each starting with its table's name: two sites' lines show what differs.
+  Result<std::vector<std::string>> schemaDescription() const;
 
   // Divergence is never silent (DESIGN.md). Per origin held, the head of its hash chain.
   Result<std::vector<ChainHead>> chainHeads() const;
