@@ -143,6 +143,7 @@ void Digests::flush(sql::Db& db) {
     const Digest128& d = values_[table];
     st.bind(1, table).bind(2, static_cast<std::int64_t>(d.high)).bind(3, static_cast<std::int64_t>(d.low));
     st.run();
+    st.reset();  // a statement stepped to its end takes no new bindings until reset
   }
   touched_.clear();
 }

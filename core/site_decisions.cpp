@@ -78,7 +78,12 @@ Status passAcknowledgements(Site& from, Site& to) {
 }  // namespace
 
 Result<std::pair<ApplyResult, ApplyResult>> syncSites(Site& a, Site& b) {
-  if (a.id() == b.id()) return Status::invalidArgument("sync: cannot sync a site with itself");
+  if (&a == &b) return Status::invalidArgument("sync: cannot sync a site with itself");
+  if (a.id() == b.id())
+    return Status::diverged(fmt::format(
+        "sync: {} and {} have the same site id ({}): one is a copy of the other's file (cp, or a restored backup); "
+        "at the copy, run `parley rejoin` (see \"When sites disagree\" in the README)",
+        a.name(), b.name(), a.id().shortHex()));
   if (a.clusterId() != b.clusterId()) return Status::invalidArgument("sync: the sites belong to different clusters");
   if (a.schemaFingerprint() != b.schemaFingerprint()) {
     auto mine = a.schemaDescription();
