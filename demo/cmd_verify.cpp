@@ -12,7 +12,7 @@
 namespace parley::cli {
 namespace {
 
-const Command kVerify{"verify", "SITE.db [--peer PEER.db] [--accept]",
+const Command kVerify{"verify", "SITE.db [--peer PEER] [--accept]",
                       "Recomputes each tracked table's digest from its rows and compares it with the digest the\n"
                       "site keeps (they differ when rows were written behind parley's back). With a peer site,\n"
                       "compares their rows too and names the rows that differ. Exit 1 if anything differs.\n"
@@ -54,12 +54,9 @@ bool verifyKept(Site& site, bool accept = false) {
 }
 
 // Compares the rows of every table with the peer's; true if equal.
-bool verifyAgainst(Site& site, Site& peer) {
+bool verifyAgainst(Site& site, const sync::Summarizer& summarize, const std::string& peerName) {
   bool same = true;
   for (const auto& table : site.trackedTables()) {
-    sync::Summarizer summarize = [&](std::string_view t, const KeyRange& range, std::size_t listUpTo) {
-      return peer.summarize(t, range, listUpTo);
-    };
     auto differences = take(sync::findDifferences(site, summarize, table));
     if (differences.empty()) continue;
     same = false;
@@ -68,12 +65,12 @@ bool verifyAgainst(Site& site, Site& peer) {
                          : d.kind == sync::RowDifference::Kind::kOnlyThere ? "missing at"
                                                                              : "differs between";
       std::string where = d.kind == sync::RowDifference::Kind::kDifferent
-                              ? fmt::format("{} and {}", site.name(), peer.name())
+                              ? fmt::format("{} and {}", site.name(), peerName)
                               : site.name();
       std::cout << fmt::format("row {} {}: {} {}\n", table, keyText(d.key), what, where);
     }
   }
-  std::cout << fmt::format("{} and {}: {}\n", site.name(), peer.name(), same ? "same rows" : "rows differ");
+  std::cout << fmt::format("{} and {}: {}\n", site.name(), peerName, same ? "same rows" : "rows differ");
   return same;
 }
 
@@ -81,19 +78,32 @@ bool verifyAgainst(Site& site, Site& peer) {
 
 int cmdVerify(const std::vector<std::string>& args) {
   po::options_description o("options");
-  o.add_options()("peer", po::value<std::string>(), "a site file of the cluster to compare rows with")(
+  o.add_options()("peer", po::value<std::string>(),
+                  "a site of the cluster to compare rows with: a site file or tcp://HOST:PORT of parley serve")(
       "accept", "keep the digests of the rows as they are (after writes behind parley's back that should stay)");
+  addSecretOption(o);
+  addTimeoutOption(o);
   auto vm = parse(kVerify, o, {"SITE"}, args);
   if (!vm) return 0;
   auto site = openSite((*vm)["SITE"].as<std::string>());
   bool ok = verifyKept(*site, vm->count("accept") > 0);
-  if (vm->count("peer")) {
-    auto peer = openSite((*vm)["peer"].as<std::string>());
-    if (peer->clusterId() != site->clusterId())
-      throw CliError(fmt::format("{} belongs to another cluster", (*vm)["peer"].as<std::string>()));
-    ok = verifyKept(*peer) && ok;
-    ok = verifyAgainst(*site, *peer) && ok;
+  if (!vm->count("peer")) return ok ? 0 : 1;
+  std::string peerArg = (*vm)["peer"].as<std::string>();
+  if (!tcpAddress(peerArg).empty()) {
+    check(sync::withRemoteSummaries(*site, tcpAddress(peerArg), tcpOptions(*vm),
+                                    [&](const sync::Summarizer& summarize, const sync::Hello& hello) {
+                                      ok = verifyAgainst(*site, summarize, hello.name) && ok;
+                                      return Status::ok();
+                                    }));
+    return ok ? 0 : 1;
   }
+  auto peer = openSite(peerArg);
+  if (peer->clusterId() != site->clusterId()) throw CliError(fmt::format("{} belongs to another cluster", peerArg));
+  ok = verifyKept(*peer) && ok;
+  sync::Summarizer summarize = [&](std::string_view t, const KeyRange& range, std::size_t listUpTo) {
+    return peer->summarize(t, range, listUpTo);
+  };
+  ok = verifyAgainst(*site, summarize, peer->name()) && ok;
   return ok ? 0 : 1;
 }
 

@@ -50,8 +50,7 @@ Status checkCompatible(const Site& local, const Hello& remote) {
     return Status::invalidArgument(fmt::format(
         "peer {} has a different schema or resolver configuration (fingerprint {}, this site {})", remote.name,
         remote.fingerprint, local.schemaFingerprint()));
-  if (auto st = local.checkHistories(remote.heads, remote.name); !st) return st;
-  return checkConverged(local, remote);
+  return local.checkHistories(remote.heads, remote.name);
 }
 
 Status streamChanges(const Site& site, const VersionVector& since, const std::function<Status(Chunk&&)>& emit,

@@ -28,6 +28,29 @@ struct TableDigest {
   digest @1 :Text;
 }
 
+# One SQLite value, for keys of tracked tables.
+struct Value {
+  union {
+    null @0 :Void;
+    integer @1 :Int64;
+    real @2 :Float64;
+    text @3 :Text;
+    blob @4 :Data;
+  }
+}
+
+# What Site::summarize says of a key range (parley/sync/verify.hpp).
+struct RangeSummary {
+  rows @0 :UInt64;
+  digest @1 :Text;
+  middle @2 :List(Value);  # empty: none
+  keys @3 :List(KeyDigest);
+  struct KeyDigest {
+    key @0 :List(Value);
+    digest @1 :Text;
+  }
+}
+
 # What a site holds as a sync ends: compared by the other side when their vectors are equal.
 struct State {
   vector @0 :List(VectorEntry);
@@ -106,6 +129,9 @@ interface Session {
   # When there is nothing to send for `heartbeatMs`, an empty chunk says the server is alive.
   # Never returns normally; it fails with the reason the stream stopped.
   subscribe @5 (since :List(VectorEntry), sink :ChangeSink, heartbeatMs :UInt32) -> ();
+  # Summarizes a key range of a tracked table (lo <= key < hi; an empty bound: none), listing
+  # each row's key and digest when there are at most listUpTo: parley verify against a server.
+  summarize @6 (table :Text, lo :List(Value), hi :List(Value), listUpTo :UInt32) -> (summary :RangeSummary);
 }
 
 # The bootstrap capability: nothing but a challenge-response login.

@@ -68,6 +68,12 @@ void SessionImpl::checkHello(const Hello& remote) {
     server_.note(fmt::format("refused {}: {}", remote.name, st.message()));
     throwStatus(refusal(server_.site, remote, st));
   }
+  // Same transactions, other rows: logged and recorded here; the client refuses to sync on
+  // (and may still compare rows with parley verify).
+  if (remote.site.isNil()) return;
+  Status converged = checkConverged(server_.site, remote);
+  if (!converged) server_.note(fmt::format("divergence with {}: {}", remote.name, converged.message()));
+  if (!converged) check(server_.site.noteComparison(remote.site, remote.name, converged));
 }
 
 void SessionImpl::requireSync(const char* what) const {
@@ -146,6 +152,17 @@ kj::Promise<void> SessionImpl::subscribe(SubscribeContext context) {
   server_.note(fmt::format("streaming to {}", peerName()));
   return streamLive(server_.site, peer_, std::move(since), *server_.timer, live, params.getSink(), sent_)
       .attach(thisCap());
+}
+
+kj::Promise<void> SessionImpl::summarize(SummarizeContext context) {
+  requireSync("summarize");
+  auto params = context.getParams();
+  KeyRange range = decoded([&] { return KeyRange{readRow(params.getLo()), readRow(params.getHi())}; });
+  std::size_t listUpTo = std::min<std::size_t>(params.getListUpTo(), kMaxListedKeys);
+  auto summary = server_.site.summarize(std::string(params.getTable().cStr()), range, listUpTo);
+  check(summary.status());
+  writeSummary(context.getResults().initSummary(), *summary);
+  return kj::READY_NOW;
 }
 
 }  // namespace parley::sync

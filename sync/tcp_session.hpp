@@ -31,6 +31,7 @@ class SessionImpl final : public wire::Session::Server {
   kj::Promise<void> acknowledge(AcknowledgeContext context) override;
   kj::Promise<void> snapshot(SnapshotContext context) override;
   kj::Promise<void> subscribe(SubscribeContext context) override;
+  kj::Promise<void> summarize(SummarizeContext context) override;
 
  private:
   void checkHello(const Hello& remote);

@@ -161,6 +161,7 @@ std::uint64_t Subscriber::Impl::stream(Client& client) {
   check(mine.status());
   Hello peer = sayHello(client, session, *mine);
   check(checkCompatible(site, peer));
+  check(checkConverged(site, peer));
   check(takeForgotten(site, peer.site, peer.forgotten));
   peerName = peer.name;
   auto received = std::make_shared<Received>(site);

@@ -76,7 +76,9 @@ SyncSummary syncWith(Site& site, const std::string& address, const TcpOptions& o
   if (!mine) throw Error(mine.status());
   SyncSummary summary;
   summary.peer = sayHello(client, session, *mine);
-  if (auto st = checkCompatible(site, summary.peer); !st) {
+  Status st = checkCompatible(site, summary.peer);
+  if (st) st = checkConverged(site, summary.peer);
+  if (!st) {
     if (st.code() == Status::Code::kDiverged) site.noteComparison(summary.peer.site, summary.peer.name, st);
     throw Error(st);
   }
@@ -101,6 +103,31 @@ Result<SyncSummary> syncTcp(Site& site, const std::string& address, const TcpOpt
     if (auto st = checkOptions(options); !st) return st;
     return syncWith(site, address, options);
   });
+}
+
+Status withRemoteSummaries(Site& site, const std::string& address, const TcpOptions& options,
+                           const std::function<Status(const Summarizer& peer, const Hello& hello)>& fn) {
+  return guardedTcp("verify with", address, [&]() -> Result<int> {
+    if (auto st = checkOptions(options); !st) return st;
+    Client client(address, options);
+    auto session = client.open(site.id());
+    auto mine = helloOf(site);
+    if (!mine) return mine.status();
+    Hello peer = sayHello(client, session, *mine);
+    if (auto st = checkCompatible(site, peer); !st) return st;
+    Summarizer summarize = [&](std::string_view table, const KeyRange& range,
+                               std::size_t listUpTo) -> Result<RangeSummary> {
+      auto request = session.summarizeRequest();
+      request.setTable(std::string(table));
+      writeRow(request.initLo(static_cast<unsigned>(range.lo.size())), range.lo);
+      writeRow(request.initHi(static_cast<unsigned>(range.hi.size())), range.hi);
+      request.setListUpTo(static_cast<std::uint32_t>(std::min<std::size_t>(listUpTo, kMaxListedKeys)));
+      auto reply = client.wait(request.send());
+      return readSummary(reply.getSummary());
+    };
+    if (auto st = fn(summarize, peer); !st) return st;
+    return 0;
+  }).status();
 }
 
 }  // namespace parley::sync

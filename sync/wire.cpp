@@ -95,6 +95,58 @@ std::vector<TableDigest> readDigests(capnp::List<wire::TableDigest>::Reader in) 
   return out;
 }
 
+void writeRow(capnp::List<wire::Value>::Builder out, const Row& row) {
+  for (unsigned i = 0; i < row.size(); ++i) {
+    const Value& v = row[i];
+    switch (v.type()) {
+      case Value::Type::kNull: out[i].setNull(); break;
+      case Value::Type::kInteger: out[i].setInteger(v.asInteger()); break;
+      case Value::Type::kReal: out[i].setReal(v.asReal()); break;
+      case Value::Type::kText: out[i].setText(v.asText()); break;
+      case Value::Type::kBlob:
+        out[i].setBlob(kj::arrayPtr(reinterpret_cast<const kj::byte*>(v.asBlob().data()), v.asBlob().size()));
+        break;
+    }
+  }
+}
+
+Row readRow(capnp::List<wire::Value>::Reader in) {
+  Row row;
+  for (auto v : in) {
+    switch (v.which()) {
+      case wire::Value::NULL_: row.push_back(Value::null()); break;
+      case wire::Value::INTEGER: row.push_back(Value::integer(v.getInteger())); break;
+      case wire::Value::REAL: row.push_back(Value::real(v.getReal())); break;
+      case wire::Value::TEXT: row.push_back(Value::text(std::string(v.getText().cStr(), v.getText().size()))); break;
+      case wire::Value::BLOB:
+        row.push_back(Value::blob(std::string(reinterpret_cast<const char*>(v.getBlob().begin()), v.getBlob().size())));
+        break;
+      default: throw Error(Status::corruption("a key value of an unknown kind"));
+    }
+  }
+  return row;
+}
+
+void writeSummary(wire::RangeSummary::Builder out, const RangeSummary& summary) {
+  out.setRows(summary.rows);
+  out.setDigest(summary.digest);
+  if (summary.middle) writeRow(out.initMiddle(static_cast<unsigned>(summary.middle->size())), *summary.middle);
+  auto keys = out.initKeys(static_cast<unsigned>(summary.keys.size()));
+  for (unsigned i = 0; i < summary.keys.size(); ++i) {
+    writeRow(keys[i].initKey(static_cast<unsigned>(summary.keys[i].first.size())), summary.keys[i].first);
+    keys[i].setDigest(summary.keys[i].second);
+  }
+}
+
+RangeSummary readSummary(wire::RangeSummary::Reader in) {
+  RangeSummary out;
+  out.rows = in.getRows();
+  out.digest = peerText({in.getDigest().begin(), in.getDigest().size()});
+  if (in.getMiddle().size() > 0) out.middle = readRow(in.getMiddle());
+  for (auto k : in.getKeys()) out.keys.push_back({readRow(k.getKey()), peerText({k.getDigest().begin(), k.getDigest().size()})});
+  return out;
+}
+
 void writeState(wire::State::Builder out, Site& site) {
   auto digests = site.digests();
   if (!digests) throw Error(digests.status());

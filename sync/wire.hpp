@@ -25,6 +25,14 @@ void writeIds(capnp::List<capnp::Data>::Builder out, const std::vector<SiteId>& 
 std::vector<SiteId> readIds(capnp::List<capnp::Data>::Reader in, const char* what);
 
 void writeHello(wire::Hello::Builder out, const Hello& h);
+// Keys of tracked tables, and range summaries (parley verify against a server).
+void writeRow(capnp::List<wire::Value>::Builder out, const Row& row);
+Row readRow(capnp::List<wire::Value>::Reader in);
+void writeSummary(wire::RangeSummary::Builder out, const RangeSummary& summary);
+RangeSummary readSummary(wire::RangeSummary::Reader in);
+// A server lists at most this many keys of a range in one reply.
+inline constexpr std::size_t kMaxListedKeys = 4096;
+
 // A site's state as a sync ends (sync.capnp State), and the check of a peer's against it.
 void writeState(wire::State::Builder out, Site& site);
 Status checkState(Site& site, wire::State::Reader peer, std::string_view peerName);

@@ -1165,7 +1165,9 @@ namespace {
 
 // Runs the sqlite3 shell on a site file (a user working behind parley's back); its output.
 std::string sqliteShell(Sandbox& sb, const std::string& site, const std::string& sql) {
-  std::string command = "sqlite3 '" + sb.path(site) + "' \"" + sql + "\" 2>&1";
+  std::string script = sb.path(".io/shell.sql");
+  std::ofstream(script) << sql << "\n";
+  std::string command = "sqlite3 '" + sb.path(site) + "' < '" + script + "' 2>&1";
   std::FILE* pipe = ::popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string out;
@@ -1264,6 +1266,17 @@ TEST_CASE("a write behind parley's back is named by verify, and once accepted re
   Run rows = sb.run({"verify", "ny.db", "--peer", "london.db"});
   CHECK(rows.code == 1);
   CHECK_THAT(rows.out, Contains("row t (1): differs between new-york and london"));
+
+  // Against a server: only range summaries travel; the server logs the divergence at hello.
+  Server london = sb.serve("london.db");
+  Run remote = sb.run({"verify", "ny.db", "--peer", london.url()}, kWithSecret);
+  CHECK(remote.code == 1);
+  CHECK_THAT(remote.out, Contains("row t (1): differs between new-york and london"));
+  Run tcpSync = sb.run({"sync", "ny.db", london.url()}, kWithSecret);
+  requireOneLineError(tcpSync, "parley sync: ", 1);
+  CHECK_THAT(tcpSync.err, Contains("different rows in table \"t\""));
+  CHECK(london.process->stop(SIGTERM) == 0);
+  CHECK_THAT(london.process->out(), Contains("divergence with new-york"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -174,9 +174,10 @@ TEST_CASE("an import refused in a later batch or at its trailer applies nothing 
 
   std::string expect;
   SECTION("its last transaction changes a table the importer does not track") {
-    std::size_t name = file.find("zzq");
+    // The header names the table too (its digest); the transaction's name comes last.
+    std::size_t name = file.rfind("zzq");
     REQUIRE(name != std::string::npos);
-    REQUIRE(file.find("zzq", name + 1) == std::string::npos);
+    REQUIRE(file.find("zzq") < name);
     file[name + 2] = 'r';
     REQUIRE(test::refreshChecksums(file));
     expect = "changes table \"zzr\", which this site does not track";

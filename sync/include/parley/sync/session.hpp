@@ -50,8 +50,8 @@ Result<Hello> helloOf(Site& site);
 // Whether `local` may exchange transactions with the site that said `remote`: same protocol,
 // cluster and fingerprint, and no origin whose history differs (kDiverged).
 Status checkCompatible(const Site& local, const Hello& remote);
-// After a sync: kDiverged if `remote` (a hello said when the exchange was over) holds the same
-// transactions as `local` but other digests.
+// kDiverged if `remote` holds the same transactions as `local` (equal vectors) but other
+// digests: checked after checkCompatible by a client, which then refuses to go on.
 Status checkConverged(const Site& local, const Hello& remote);
 // After checkCompatible: refuses a forgotten peer, and a peer that says `local` was forgotten,
 // each in one line naming the site and the remedy; else `local` forgets what the peer forgot.

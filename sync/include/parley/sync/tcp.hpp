@@ -11,6 +11,8 @@
 // while it runs. syncTcp() and cloneTcp() run an event loop in the calling thread.
 #pragma once
 
+#include "parley/sync/verify.hpp"
+
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -111,6 +113,11 @@ class Subscriber {
 
 // Syncs `site` with the server at `address`, both directions, then exchanges acknowledgements.
 Result<SyncSummary> syncTcp(Site& site, const std::string& address, const TcpOptions& options);
+
+// Calls `fn` with a Summarizer of the site served at `address` and what it said in its hello
+// (logged in, compatible): parley verify against a server, without fetching its rows.
+Status withRemoteSummaries(Site& site, const std::string& address, const TcpOptions& options,
+                           const std::function<Status(const Summarizer& peer, const Hello& hello)>& fn);
 
 // Creates a new site at `path` from a snapshot of the site served at `address`, then syncs it.
 Result<std::unique_ptr<Site>> cloneTcp(const std::string& address, const std::string& path,
