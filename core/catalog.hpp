@@ -21,7 +21,8 @@
 //                    context)         and the full causal context of the newest
 //   parley_divergence(peer, name,     divergence found with a peer and not cleared since
 //     detected_ms, message)
-//   parley_digests(tbl, high, low)    per tracked table, the digest of its rows (core/digest.hpp)
+//   parley_digests(tbl, high, low,    per tracked table, the digest of its rows (core/digest.hpp),
+//                  as_of_hlc)         unless parley_log.digests of a newer local commit has it
 // The site's version vector is not stored: per origin, the greatest seq in parley_log or
 // parley_compacted.
 //   parley_config_changes(...)        every change of a table's resolver configuration

@@ -335,8 +335,7 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
   std::string bytes = body->finish();
   txn->hash = *chainHashInBody(bytes);
   if (check) checkBody(header, std::move(kept), bytes);
-  store::appendLog(s, *txn, bytes, false, causal::stored(s, txn->dot, txn->context, contextGrew));
-  s.digests.flush(s.db);
+  store::appendLog(s, *txn, bytes, false, causal::stored(s, txn->dot, txn->context, contextGrew), s.digests.stored());
   if (recordUndo) store::saveUndo(s, txn->dot, undo);
   s.frontier = txn->stamp();
   return txn->dot;

@@ -66,10 +66,14 @@ Digest128 cell(std::uint64_t seed, std::uint32_t column, const Value& v) {
   return {h.high64, h.low64};
 }
 
-Digest128 existence(std::uint64_t seed) {
-  XXH128_hash_t h = XXH3_128bits_withSeed(nullptr, 0, seed ^ kExistence);
-  return {h.high64, h.low64};
+// splitmix64's finalizer: the row's seed is already a hash of its table and key.
+std::uint64_t mix(std::uint64_t x) {
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
 }
+
+Digest128 existence(std::uint64_t seed) { return {mix(seed ^ kExistence), mix(seed + kExistence)}; }
 
 std::uint64_t keySeed(std::uint64_t seed, const Value& v) {
   return withPayload(v, [&](const void* data, std::size_t n) { return XXH3_64bits_withSeed(data, n, typeSeed(seed, v)); });
@@ -102,12 +106,51 @@ Digest128 ofRow(const TableInfo& t, const Row& values) { return ofRow(t, seedOfV
 
 }  // namespace digest
 
-void Digests::load(sql::Db& db) {
+namespace {
+
+void put64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+
+std::uint64_t get64(std::string_view in, std::size_t at) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= std::uint64_t{static_cast<unsigned char>(in[at + static_cast<std::size_t>(i)])} << (8 * i);
+  return v;
+}
+
+}  // namespace
+
+void Digests::load(sql::Db& db, std::int64_t logFrom, std::int64_t logTo) {
   values_.clear();
   touched_.clear();
-  sql::Stmt st(db.raw(), "SELECT tbl, high, low FROM parley_digests");
-  while (st.step())
-    values_[st.int64(0)] = {static_cast<std::uint64_t>(st.int64(1)), static_cast<std::uint64_t>(st.int64(2))};
+  std::uint64_t asOf = 0;
+  auto& table = db.cached("SELECT tbl, high, low, as_of_hlc FROM parley_digests");
+  while (table.step()) {
+    values_[table.int64(0)] = {static_cast<std::uint64_t>(table.int64(1)), static_cast<std::uint64_t>(table.int64(2))};
+    asOf = std::max(asOf, static_cast<std::uint64_t>(table.int64(3)));
+  }
+  table.reset();
+  auto& newest = db.cached("SELECT hlc, digests FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC LIMIT 1");
+  newest.bind(1, logFrom).bind(2, logTo);
+  if (newest.step() && !newest.isNull(1) && static_cast<std::uint64_t>(newest.int64(0)) > asOf) {
+    std::string_view state = newest.blob(1);
+    values_.clear();
+    for (std::size_t at = 0; at + 24 <= state.size(); at += 24)
+      values_[static_cast<std::int64_t>(get64(state, at))] = {get64(state, at + 8), get64(state, at + 16)};
+  }
+  newest.reset();
+}
+
+std::string Digests::stored() {
+  touched_.clear();
+  std::string out;
+  out.reserve(values_.size() * 24);
+  for (const auto& [table, d] : values_) {
+    put64(out, static_cast<std::uint64_t>(table));
+    put64(out, d.high);
+    put64(out, d.low);
+  }
+  return out;
 }
 
 Digest128& Digests::entry(std::int64_t table) {
@@ -134,14 +177,13 @@ void Digests::change(const TableInfo& t, const Row* before, const Row* after) {
   }
 }
 
-void Digests::flush(sql::Db& db) {
-  if (touched_.empty()) return;
+void Digests::flush(sql::Db& db, std::uint64_t asOf) {
   auto& st = db.cached(
-      "INSERT INTO parley_digests(tbl, high, low) VALUES (?1, ?2, ?3) "
-      "ON CONFLICT(tbl) DO UPDATE SET high = excluded.high, low = excluded.low");
-  for (auto table : touched_) {
-    const Digest128& d = values_[table];
+      "INSERT INTO parley_digests(tbl, high, low, as_of_hlc) VALUES (?1, ?2, ?3, ?4) "
+      "ON CONFLICT(tbl) DO UPDATE SET high = excluded.high, low = excluded.low, as_of_hlc = excluded.as_of_hlc");
+  for (const auto& [table, d] : values_) {
     st.bind(1, table).bind(2, static_cast<std::int64_t>(d.high)).bind(3, static_cast<std::int64_t>(d.low));
+    st.bind(4, static_cast<std::int64_t>(asOf));
     st.run();
     st.reset();  // a statement stepped to its end takes no new bindings until reset
   }

@@ -9,9 +9,13 @@
 // it by the hashes of the cells it changed alone: new minus old. Cells are hashed with XXH3
 // (seeded by the table and the key), which tells states apart; it is not a signature.
 //
-// Digests holds the digests of one site: loaded from parley_digests, changed in memory as rows
-// change, and written back by flush() in the same SQLite transaction. A rollback must be
-// followed by load(). Not thread-safe.
+// Digests holds the digests of one site, changed in memory as rows change and stored in the
+// same SQLite transaction, where a write costs least: a local commit stores the whole state in
+// its own parley_log row (whose page the commit writes anyway; a page of its own would cost a
+// single-row commit a fifth more), and an apply, a compaction or verify --accept in
+// parley_digests with the HLC it is as of. The newer of the two is the state: a local commit's
+// HLC is above everything the site used or saw before it. A rollback must be followed by
+// load(). Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -49,13 +53,18 @@ Digest128 ofRow(const TableInfo& t, std::uint64_t seed, const Row& values);
 
 class Digests {
  public:
-  // Reads every table's digest from parley_digests.
-  void load(sql::Db& db);
+  // Reads the digests: parley_digests, or the state stored with this site's newest local
+  // commit (its log rows are keys [logFrom, logTo]) if that commit is newer.
+  void load(sql::Db& db, std::int64_t logFrom, std::int64_t logTo);
   // A row of `t` changed from `before` to `after` (nullptr: absent); both hold every column.
   void change(const TableInfo& t, const Row* before, const Row* after);
-  // Writes the digests changed since the last load() or flush() to parley_digests.
+  // Whether anything changed since the last load(), flush() or stored().
+  bool changed() const { return !touched_.empty(); }
+  // The whole state as a local commit's log row keeps it (parley_log.digests).
+  std::string stored();
+  // Writes the whole state to parley_digests, as of `asOf` (the site's greatest HLC).
   // REQUIRES: inside a write transaction.
-  void flush(sql::Db& db);
+  void flush(sql::Db& db, std::uint64_t asOf);
   // A table's digest (empty table: zero).
   Digest128 of(std::int64_t table) const;
   // Overwrites a table's digest (after recomputing it from the rows).

@@ -100,6 +100,8 @@ Result<std::unique_ptr<Site>> Site::adoptSnapshot(const std::string& path, const
     SiteId source = impl.state.id;
     SiteId id = create.ids->newId();
     impl.asApplier([&] {
+      // The digests as of the source's newest commit, which the new id no longer finds.
+      impl.state.digests.flush(impl.state.db, impl.state.hlc.last().value);
       catalog::setMetaId(impl.state.db, "site_id", id);
       catalog::setMeta(impl.state.db, "name", create.name);
       impl.state.id = id;

@@ -188,9 +188,10 @@ void deleteMeta(SiteState& s, const TableInfo& t, std::string_view key) {
 }
 
 void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool rejected,
-               const std::optional<std::string>& context) {
+               const std::optional<std::string>& context, std::string_view digests) {
   auto site = siteIdx(s, t.dot.site);
-  auto& log = s.db.cached("INSERT INTO parley_log(id, hlc, body, rejected, ctx, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  auto& log = s.db.cached(
+      "INSERT INTO parley_log(id, hlc, body, rejected, ctx, hash, digests) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
   log.bind(1, logKey(site, t.dot.seq)).bind(2, static_cast<std::int64_t>(t.hlc.value));
   // The body is bound without a copy (a large transaction's is tens of MB); the binding is
   // dropped before `body` can go away.
@@ -206,6 +207,8 @@ void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool r
   ChainHash hash = t.hash.empty() ? chainHashInBody(body).value_or(ChainHash{}) : t.hash;
   if (hash.empty()) log.bindNull(6);
   else log.bindBlob(6, std::string_view(reinterpret_cast<const char*>(hash.bytes.data()), hash.bytes.size()));
+  if (digests.empty()) log.bindNull(7);
+  else log.bindBlob(7, digests);
   log.run();
   s.vector.advance(t.dot);
 }
