@@ -631,7 +631,7 @@ ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incomin
       store::appendLog(s, *t, bodies[static_cast<std::size_t>(t - incoming.data())], isRejected, context);
   }
   receiveClocks(s, fresh, contexts, result);
-  if (s.digests.changed()) s.digests.flush(s.db, s.hlc.last().value);
+  if (s.digests.changed()) s.digests.flush(s.db, s.vector.get(s.id));
   if (!s.frontier || fresh.back()->stamp() > *s.frontier) s.frontier = fresh.back()->stamp();
   result.applied = fresh.size();
   // The next call reuses the contexts' storage, up to a bound on what stays allocated.

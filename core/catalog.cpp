@@ -38,7 +38,7 @@ CREATE TABLE parley_compacted(site INTEGER PRIMARY KEY, seq INTEGER NOT NULL, co
 CREATE TABLE parley_divergence(peer BLOB PRIMARY KEY, name TEXT NOT NULL, detected_ms INTEGER NOT NULL,
                                message TEXT NOT NULL);
 CREATE TABLE parley_digests(tbl INTEGER PRIMARY KEY, high INTEGER NOT NULL, low INTEGER NOT NULL,
-                             as_of_hlc INTEGER NOT NULL);  -- the site's greatest HLC when written
+                             as_of_seq INTEGER NOT NULL);  -- this site's own seq when written
 CREATE TABLE parley_clock_skew(  -- origins whose transactions arrived beyond the skew bound (clock_skew.hpp)
   site INTEGER PRIMARY KEY, source INTEGER NOT NULL, ahead_ms INTEGER NOT NULL, at_ms INTEGER NOT NULL,
   last_ms INTEGER NOT NULL, remote_ms INTEGER NOT NULL);

@@ -22,7 +22,7 @@
 //   parley_divergence(peer, name,     divergence found with a peer and not cleared since
 //     detected_ms, message)
 //   parley_digests(tbl, high, low,    per tracked table, the digest of its rows (core/digest.hpp),
-//                  as_of_hlc)         unless parley_log.digests of a newer local commit has it
+//                  as_of_seq)         unless parley_log.digests of a later local commit has it
 // The site's version vector is not stored: per origin, the greatest seq in parley_log or
 // parley_compacted.
 //   parley_config_changes(...)        every change of a table's resolver configuration

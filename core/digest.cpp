@@ -124,13 +124,13 @@ void Digests::load(sql::Db& db, std::int64_t logFrom, std::int64_t logTo) {
   values_.clear();
   touched_.clear();
   std::uint64_t asOf = 0;
-  auto& table = db.cached("SELECT tbl, high, low, as_of_hlc FROM parley_digests");
+  auto& table = db.cached("SELECT tbl, high, low, as_of_seq FROM parley_digests");
   while (table.step()) {
     values_[table.int64(0)] = {static_cast<std::uint64_t>(table.int64(1)), static_cast<std::uint64_t>(table.int64(2))};
     asOf = std::max(asOf, static_cast<std::uint64_t>(table.int64(3)));
   }
   table.reset();
-  auto& newest = db.cached("SELECT hlc, digests FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC LIMIT 1");
+  auto& newest = db.cached("SELECT id - ?1 + 1, digests FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC LIMIT 1");
   newest.bind(1, logFrom).bind(2, logTo);
   if (newest.step() && !newest.isNull(1) && static_cast<std::uint64_t>(newest.int64(0)) > asOf) {
     std::string_view state = newest.blob(1);
@@ -177,13 +177,13 @@ void Digests::change(const TableInfo& t, const Row* before, const Row* after) {
   }
 }
 
-void Digests::flush(sql::Db& db, std::uint64_t asOf) {
+void Digests::flush(sql::Db& db, std::uint64_t ownSeq) {
   auto& st = db.cached(
-      "INSERT INTO parley_digests(tbl, high, low, as_of_hlc) VALUES (?1, ?2, ?3, ?4) "
-      "ON CONFLICT(tbl) DO UPDATE SET high = excluded.high, low = excluded.low, as_of_hlc = excluded.as_of_hlc");
+      "INSERT INTO parley_digests(tbl, high, low, as_of_seq) VALUES (?1, ?2, ?3, ?4) "
+      "ON CONFLICT(tbl) DO UPDATE SET high = excluded.high, low = excluded.low, as_of_seq = excluded.as_of_seq");
   for (const auto& [table, d] : values_) {
     st.bind(1, table).bind(2, static_cast<std::int64_t>(d.high)).bind(3, static_cast<std::int64_t>(d.low));
-    st.bind(4, static_cast<std::int64_t>(asOf));
+    st.bind(4, static_cast<std::int64_t>(ownSeq));
     st.run();
     st.reset();  // a statement stepped to its end takes no new bindings until reset
   }

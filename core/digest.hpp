@@ -13,9 +13,9 @@
 // same SQLite transaction, where a write costs least: a local commit stores the whole state in
 // its own parley_log row (whose page the commit writes anyway; a page of its own would cost a
 // single-row commit a fifth more), and an apply, a compaction or verify --accept in
-// parley_digests with the HLC it is as of. The newer of the two is the state: a local commit's
-// HLC is above everything the site used or saw before it. A rollback must be followed by
-// load(). Not thread-safe.
+// parley_digests with this site's own seq at that moment. The newer of the two is the state:
+// a local commit after the flush has a greater seq. A rollback must be followed by load().
+// Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -62,9 +62,9 @@ class Digests {
   bool changed() const { return !touched_.empty(); }
   // The whole state as a local commit's log row keeps it (parley_log.digests).
   std::string stored();
-  // Writes the whole state to parley_digests, as of `asOf` (the site's greatest HLC).
+  // Writes the whole state to parley_digests, as of `ownSeq` (this site's newest own seq).
   // REQUIRES: inside a write transaction.
-  void flush(sql::Db& db, std::uint64_t asOf);
+  void flush(sql::Db& db, std::uint64_t ownSeq);
   // A table's digest (empty table: zero).
   Digest128 of(std::int64_t table) const;
   // Overwrites a table's digest (after recomputing it from the rows).

@@ -100,13 +100,14 @@ Result<std::unique_ptr<Site>> Site::adoptSnapshot(const std::string& path, const
     SiteId source = impl.state.id;
     SiteId id = create.ids->newId();
     impl.asApplier([&] {
-      // The digests as of the source's newest commit, which the new id no longer finds.
-      impl.state.digests.flush(impl.state.db, impl.state.hlc.last().value);
       catalog::setMetaId(impl.state.db, "site_id", id);
       catalog::setMeta(impl.state.db, "name", create.name);
       impl.state.id = id;
       impl.state.name = create.name;
       impl.state.sites.indexOf(impl.state.db, id);
+      // The digests as loaded (of the source's newest commit, which the new id does not find),
+      // as of the new id's seq.
+      impl.state.digests.flush(impl.state.db, impl.state.vector.get(id));
       finality::acknowledge(impl.state, source, impl.state.vector);
       return 0;
     });

@@ -93,7 +93,7 @@ Result<std::vector<DigestCheck>> Site::verify(bool accept) {
     }
     if (accept) {
       try {
-        impl_->state.digests.flush(impl_->state.db, impl_->state.hlc.last().value);
+        impl_->state.digests.flush(impl_->state.db, impl_->state.vector.get(impl_->state.id));
         impl_->commitNow();
       } catch (...) {
         impl_->rollbackQuietly();

@@ -276,6 +276,68 @@ TEST_CASE("a transaction writing several tables keeps every table's digest, here
   }
 }
 
+TEST_CASE("digests kept with local commits survive reopening, another connection's view, compaction and cloning",
+          "[core][divergence][digest]") {
+  FileSites fs;
+  auto ny = fs.create("ny");
+  auto london = fs.clone(*ny, "london");
+  auto other = fs.open("ny.db");  // a second connection to the same file, as another process
+  fs.write(*ny, -100);
+  fs.write(*london, -7);
+  auto expectKept = [](Site& site) {
+    auto checks = site.verify();
+    REQUIRE_OK(checks);
+    for (const auto& c : *checks) {
+      INFO(site.name() << " table " << c.table);
+      CHECK(c.ok());
+    }
+  };
+  CHECK(*other->digests() == *ny->digests());
+  expectKept(*other);
+  REQUIRE_OK(syncSites(*ny, *london));  // an apply after the commits: parley_digests takes over
+  fs.write(*ny, -1);                     // and a commit after that
+  REQUIRE_OK(syncSites(*ny, *london));
+  REQUIRE_OK(syncSites(*ny, *london));   // acknowledgements: everything is final
+  auto dropped = ny->compact();
+  REQUIRE_OK(dropped);
+  CHECK(*dropped > 0);
+  ny.reset();
+  ny = fs.open("ny.db");
+  expectKept(*ny);
+  CHECK(*ny->digests() == *london->digests());
+  auto tokyo = fs.clone(*ny, "tokyo");
+  expectKept(*tokyo);
+  CHECK(*tokyo->digests() == *ny->digests());
+}
+
+TEST_CASE("digests stay right when a site hears from a clock a day ahead and writes after it",
+          "[core][divergence][digest]") {
+  FileSites fs;
+  auto a = fs.create("a");
+  auto fast = fs.clone(*a, "fast");
+  auto c = fs.clone(*a, "c");
+  ManualClock tomorrow(fs.clock.nowMillis() + 24ULL * 3600 * 1000);
+  SiteOptions fastOptions = fs.options;
+  fastOptions.clock = &tomorrow;
+  {
+    auto ahead = Site::open(fs.dir.file("fast.db"), fastOptions);
+    REQUIRE_OK(ahead);
+    execOk(**ahead, "UPDATE t SET balance = balance + 1 WHERE id = 1");
+  }
+  fast = fs.open("fast.db");
+  REQUIRE_OK(syncSites(*a, *fast));
+  fs.write(*a, -5);
+  for (int round = 0; round < 2; ++round) {
+    INFO("round " << round);
+    a = fs.open("a.db"), fast = fs.open("fast.db"), c = fs.open("c.db");
+    REQUIRE_OK(syncSites(*a, *fast));
+    a = fs.open("a.db"), fast = fs.open("fast.db");
+    REQUIRE_OK(syncSites(*a, *c));
+    c = fs.open("c.db"), fast = fs.open("fast.db");
+    REQUIRE_OK(syncSites(*fast, *c));
+  }
+}
+
 TEST_CASE("a digest tells different rows apart and does not depend on the order rows were written",
           "[core][divergence][digest]") {
   Cluster c(2);
