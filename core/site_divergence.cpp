@@ -269,9 +269,17 @@ Result<std::uint64_t> Site::reissue(std::span<const Transaction> transactions) {
 Status Site::noteComparison(const SiteId& peer, std::string_view peerName, const Status& found) {
   return guarded([&]() -> Status {
     if (impl_->state.db.inTransaction()) return Status::busy("a transaction is open on this site");
+    std::string_view id(reinterpret_cast<const char*>(peer.bytes.data()), peer.bytes.size());
+    if (found.code() != Status::Code::kDiverged) {  // the usual case: nothing recorded, nothing to write
+      impl_->refreshForRead();
+      auto& standing = impl_->state.db.cached("SELECT 1 FROM parley_divergence WHERE peer = ?1");
+      standing.bindBlob(1, id);
+      bool any = standing.step();
+      standing.reset();
+      if (!any) return Status::ok();
+    }
     impl_->begin();
     try {
-      std::string_view id(reinterpret_cast<const char*>(peer.bytes.data()), peer.bytes.size());
       if (found.code() == Status::Code::kDiverged) {
         auto& st = impl_->state.db.cached(
             "INSERT OR REPLACE INTO parley_divergence(peer, name, detected_ms, message) VALUES (?1, ?2, ?3, ?4)");

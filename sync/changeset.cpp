@@ -402,21 +402,16 @@ class Batcher {
 Result<ExportSummary> exportChanges(Site& site, const std::string& path, const VersionVector& since) {
   if (exists(path)) return Status::invalidArgument(fmt::format("export: {} already exists", path));
   try {
-    auto acks = site.acknowledgements();
-    if (!acks) return acks.status();
-    auto heads = site.chainHeads();
-    if (!heads) return heads.status();
-    auto digests = site.digests();
-    if (!digests) return digests.status();
-    auto forgotten = site.forgotten();
-    if (!forgotten) return forgotten.status();
+    auto said = announcementOf(site);
+    if (!said) return said.status();
+    const Acks& acks = said->acks;
     FileInfo info{site.clusterId(), site.id(), site.name(), site.schemaFingerprint(), since, site.vector(), 0,
-                  static_cast<std::uint64_t>(std::time(nullptr)) * 1000, std::move(*heads), std::move(*digests),
-                  std::move(*forgotten)};
+                  static_cast<std::uint64_t>(std::time(nullptr)) * 1000, std::move(said->heads),
+                  std::move(said->digests), std::move(said->forgotten)};
     FileWriter out(path);
     std::string head(kMagic, 8);
     put(head, kFileFormatVersion);
-    std::string header = encodeHeader(info, *acks);
+    std::string header = encodeHeader(info, acks);
     put(head, static_cast<std::uint32_t>(header.size()));
     head += header;
     put(head, checksum(header));

@@ -8,7 +8,7 @@
 
 namespace parley::sync {
 
-Result<Hello> helloOf(Site& site) {
+Result<Announcement> announcementOf(Site& site) {
   auto acks = site.acknowledgements();
   if (!acks) return acks.status();
   auto heads = site.chainHeads();
@@ -17,8 +17,16 @@ Result<Hello> helloOf(Site& site) {
   if (!digests) return digests.status();
   auto forgotten = site.forgotten();
   if (!forgotten) return forgotten.status();
-  return Hello{kProtocolVersion, site.clusterId(), site.id(),        site.name(),         site.schemaFingerprint(),
-               site.vector(),    std::move(*acks), std::move(*heads), std::move(*digests), std::move(*forgotten)};
+  return Announcement{std::move(*acks), std::move(*heads), std::move(*digests), std::move(*forgotten)};
+}
+
+Result<Hello> helloOf(Site& site) {
+  auto said = announcementOf(site);
+  if (!said) return said.status();
+  return Hello{kProtocolVersion,        site.clusterId(),        site.id(),
+               site.name(),             site.schemaFingerprint(), site.vector(),
+               std::move(said->acks),   std::move(said->heads),   std::move(said->digests),
+               std::move(said->forgotten)};
 }
 
 Status checkConverged(const Site& local, const Hello& remote) {
