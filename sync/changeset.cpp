@@ -474,7 +474,13 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path) {
       Batcher batcher(reader, site.lastHlc());
       auto r = site.applyEncodedBatches([&] {
         try {
-          return batcher();
+          auto batch = batcher();
+          // At the end, still inside the import's transaction: holding what the exporter held,
+          // this site must hold the same rows, or the whole import is refused and changes nothing.
+          if (batch.transactions.empty())
+            if (auto st = site.checkDigests(reader.info().upTo, reader.info().digests, reader.info().originName); !st)
+              throw Error(Status::diverged(fmt::format("{}: {}; nothing was imported", path, st.message())));
+          return batch;
         } catch (const std::bad_alloc&) {
           throw Error(Status::ioError(path + ": out of memory while importing"));
         }
@@ -496,7 +502,8 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path) {
     if (auto st = takeForgotten(site, head.origin, head.forgotten); !st) return oneLine(st);
     for (const auto& [id, vector] : acks)
       if (auto st = site.acknowledge(id, vector); !st) return oneLine(st);
-    // Holding what the exporter held, this site must hold the same rows.
+    // Holding what the exporter held, this site must hold the same rows (checked above already
+    // when the file applied in one transaction; a larger one applied chunk by chunk is kept).
     Status compared = site.checkDigests(summary.info.upTo, summary.info.digests, summary.info.originName);
     if (auto st = site.noteComparison(summary.info.origin, summary.info.originName, compared); !st) return oneLine(st);
     if (!compared) return oneLine(compared);

@@ -12,6 +12,7 @@
 
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
+#include "parley/sync/changeset.hpp"
 #include "parley/sync/verify.hpp"
 #include "parley/txn_codec.hpp"
 #include "support/sites.hpp"
@@ -409,6 +410,12 @@ TEST_CASE("sites that fold the same transactions to different rows fail the sync
     REQUIRE_OK(standing);
     CHECK(standing->size() == 1);
   }
+  // A change set of london's says the same at import: refused whole.
+  std::string file = fs.dir.file("london.pcs");
+  REQUIRE_OK(sync::exportChanges(*london, file, VersionVector{}));
+  auto imported = sync::importChanges(**ny, file);
+  REQUIRE(imported.status().code() == Status::Code::kDiverged);
+  CHECK_THAT(imported.status().message(), Contains("different rows in table \"t\"") && Contains("nothing was imported"));
 }
 
 TEST_CASE("range summaries narrow two sites' tables down to the rows that differ", "[core][divergence][verify]") {
