@@ -617,21 +617,26 @@ ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incomin
       if (engine.applyOne(*t, *context, true)) rejected.insert(t->dot);
     for (const auto& t : later) store::setRejected(s, t.dot, rejected.count(t.dot) > 0);
     result.refolded = later.size();
+    s.digests.invalidateDeltas();  // the undone transactions' deltas no longer hold: a new base
   } else {
     for (std::size_t i = 0; i < fresh.size(); ++i)
       if (engine.applyOne(*fresh[i], contexts[i], orderSensitive)) rejected.insert(fresh[i]->dot);
   }
+  // What this call changed in the digests, kept with the last transaction it logs: a sum does not
+  // say which transaction changed what, and the base covers all of a call's rows or none.
+  std::string delta = s.digests.takeDelta();
   for (std::size_t i = 0; i < fresh.size(); ++i) {
     const Transaction* t = fresh[i];
     bool isRejected = rejected.count(t->dot) > 0;
     auto context = causal::stored(s, t->dot, contexts[i], grew[i]);
+    std::string_view changed = i + 1 == fresh.size() ? std::string_view(delta) : std::string_view();
     if (bodies.empty())
-      store::appendLog(s, *t, encodeTransaction(*t), isRejected, context);
+      store::appendLog(s, *t, encodeTransaction(*t), isRejected, context, changed);
     else
-      store::appendLog(s, *t, bodies[static_cast<std::size_t>(t - incoming.data())], isRejected, context);
+      store::appendLog(s, *t, bodies[static_cast<std::size_t>(t - incoming.data())], isRejected, context, changed);
   }
   receiveClocks(s, fresh, contexts, result);
-  if (s.digests.changed()) s.digests.flush(s.db, s.vector.get(s.id));
+  if (s.digests.flushDue()) store::flushDigests(s);
   if (!s.frontier || fresh.back()->stamp() > *s.frontier) s.frontier = fresh.back()->stamp();
   result.applied = fresh.size();
   // The next call reuses the contexts' storage, up to a bound on what stays allocated.

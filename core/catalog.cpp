@@ -22,7 +22,7 @@ CREATE TABLE parley_log(id INTEGER PRIMARY KEY,  -- site << 40 | seq (store::log
                         hlc INTEGER NOT NULL, body BLOB NOT NULL, rejected INTEGER NOT NULL DEFAULT 0,
                         ctx BLOB,  -- the full causal context, or NULL (core/causal_context.hpp)
                         hash BLOB,  -- its hash chain hash (Transaction::hash), or NULL if it has none
-                        digests BLOB,  -- a local commit's: every table's digest after it (core/digest.hpp)
+                        digests BLOB,  -- what its commit or apply call changed in the digests, or NULL
                         site INTEGER GENERATED ALWAYS AS (id >> 40) VIRTUAL,
                         seq INTEGER GENERATED ALWAYS AS (id & 1099511627775) VIRTUAL);
 CREATE TABLE parley_ranges(tbl INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL,
@@ -37,8 +37,8 @@ CREATE TABLE parley_compacted(site INTEGER PRIMARY KEY, seq INTEGER NOT NULL, co
                               hash BLOB);  -- the hash of transaction (site, seq), if it had one
 CREATE TABLE parley_divergence(peer BLOB PRIMARY KEY, name TEXT NOT NULL, detected_ms INTEGER NOT NULL,
                                message TEXT NOT NULL);
-CREATE TABLE parley_digests(tbl INTEGER PRIMARY KEY, high INTEGER NOT NULL, low INTEGER NOT NULL,
-                             as_of_seq INTEGER NOT NULL);  -- this site's own seq when written
+CREATE TABLE parley_digests(tbl INTEGER PRIMARY KEY, high INTEGER NOT NULL, low INTEGER NOT NULL);
+CREATE TABLE parley_digest_base(site INTEGER PRIMARY KEY, seq INTEGER NOT NULL);  -- what parley_digests counts
 CREATE TABLE parley_clock_skew(  -- origins whose transactions arrived beyond the skew bound (clock_skew.hpp)
   site INTEGER PRIMARY KEY, source INTEGER NOT NULL, ahead_ms INTEGER NOT NULL, at_ms INTEGER NOT NULL,
   last_ms INTEGER NOT NULL, remote_ms INTEGER NOT NULL);

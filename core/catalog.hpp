@@ -21,8 +21,9 @@
 //                    context)         and the full causal context of the newest
 //   parley_divergence(peer, name,     divergence found with a peer and not cleared since
 //     detected_ms, message)
-//   parley_digests(tbl, high, low,    per tracked table, the digest of its rows (core/digest.hpp),
-//                  as_of_seq)         unless parley_log.digests of a later local commit has it
+//   parley_digests(tbl, high, low)    per tracked table, the digest of its rows as of
+//   parley_digest_base(site, seq)     these seqs; parley_log.digests has each later
+//                                     transaction's change (core/digest.hpp)
 // The site's version vector is not stored: per origin, the greatest seq in parley_log or
 // parley_compacted.
 //   parley_config_changes(...)        every change of a table's resolver configuration

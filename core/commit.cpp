@@ -335,7 +335,9 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
   std::string bytes = body->finish();
   txn->hash = *chainHashInBody(bytes);
   if (check) checkBody(header, std::move(kept), bytes);
-  store::appendLog(s, *txn, bytes, false, causal::stored(s, txn->dot, txn->context, contextGrew), s.digests.stored());
+  store::appendLog(s, *txn, bytes, false, causal::stored(s, txn->dot, txn->context, contextGrew),
+                   s.digests.takeDelta());
+  if (s.digests.flushDue()) store::flushDigests(s);
   if (recordUndo) store::saveUndo(s, txn->dot, undo);
   s.frontier = txn->stamp();
   return txn->dot;

@@ -118,52 +118,42 @@ std::uint64_t get64(std::string_view in, std::size_t at) {
   return v;
 }
 
+void addEncoded(std::unordered_map<std::int64_t, Digest128>& into, std::string_view encoded) {
+  for (std::size_t at = 0; at + 24 <= encoded.size(); at += 24)
+    into[static_cast<std::int64_t>(get64(encoded, at))].add({get64(encoded, at + 8), get64(encoded, at + 16)});
+}
+
 }  // namespace
 
-void Digests::load(sql::Db& db, std::int64_t logFrom, std::int64_t logTo) {
+void Digests::load(sql::Db& db) {
   values_.clear();
-  touched_.clear();
-  std::uint64_t asOf = 0;
-  auto& table = db.cached("SELECT tbl, high, low, as_of_seq FROM parley_digests");
-  while (table.step()) {
-    values_[table.int64(0)] = {static_cast<std::uint64_t>(table.int64(1)), static_cast<std::uint64_t>(table.int64(2))};
-    asOf = std::max(asOf, static_cast<std::uint64_t>(table.int64(3)));
+  delta_.clear();
+  sinceBase_ = 0;
+  stale_ = false;
+  auto& base = db.cached("SELECT tbl, high, low FROM parley_digests");
+  while (base.step())
+    values_[base.int64(0)] = {static_cast<std::uint64_t>(base.int64(1)), static_cast<std::uint64_t>(base.int64(2))};
+  base.reset();
+  // Per origin, its transactions after the base: a key range of the log each.
+  auto& after = db.cached(
+      "SELECT l.digests FROM parley_sites s JOIN parley_log l ON l.id BETWEEN (s.idx << 40) + 1 + "
+      "coalesce((SELECT seq FROM parley_digest_base b WHERE b.site = s.idx), 0) AND (s.idx << 40) + 1099511627775 "
+      "WHERE l.digests IS NOT NULL");
+  while (after.step()) {
+    addEncoded(values_, after.blob(0));
+    ++sinceBase_;
   }
-  table.reset();
-  auto& newest = db.cached("SELECT id - ?1 + 1, digests FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC LIMIT 1");
-  newest.bind(1, logFrom).bind(2, logTo);
-  if (newest.step() && !newest.isNull(1) && static_cast<std::uint64_t>(newest.int64(0)) > asOf) {
-    std::string_view state = newest.blob(1);
-    values_.clear();
-    for (std::size_t at = 0; at + 24 <= state.size(); at += 24)
-      values_[static_cast<std::int64_t>(get64(state, at))] = {get64(state, at + 8), get64(state, at + 16)};
-  }
-  newest.reset();
-}
-
-std::string Digests::stored() {
-  touched_.clear();
-  std::string out;
-  out.reserve(values_.size() * 24);
-  for (const auto& [table, d] : values_) {
-    put64(out, static_cast<std::uint64_t>(table));
-    put64(out, d.high);
-    put64(out, d.low);
-  }
-  return out;
-}
-
-Digest128& Digests::entry(std::int64_t table) {
-  if (std::find(touched_.begin(), touched_.end(), table) == touched_.end()) touched_.push_back(table);
-  return values_[table];
+  after.reset();
 }
 
 void Digests::change(const TableInfo& t, const Row* before, const Row* after) {
   if (!before && !after) return;
-  Digest128& d = entry(t.id);
+  Digest128& d = values_[t.id];
+  Digest128& delta = delta_[t.id];
   if (!before || !after) {  // an insert or a delete: the whole row
     Digest128 row = digest::ofRow(t, before ? *before : *after);
     before ? d.subtract(row) : d.add(row);
+    before ? delta.subtract(row) : delta.add(row);
     return;
   }
   // An update (a key change arrives as a delete and an insert): the cells that changed.
@@ -172,22 +162,45 @@ void Digests::change(const TableInfo& t, const Row* before, const Row* after) {
   for (std::uint32_t i = 0; i < t.columns.size(); ++i) {
     if (t.isKey[i] || (*before)[i] == (*after)[i]) continue;
     if (!seeded) seed = digest::seedOfValues(t, *after), seeded = true;
-    d.subtract(digest::cell(seed, i, (*before)[i]));
-    d.add(digest::cell(seed, i, (*after)[i]));
+    Digest128 old = digest::cell(seed, i, (*before)[i]), now = digest::cell(seed, i, (*after)[i]);
+    d.subtract(old);
+    d.add(now);
+    delta.subtract(old);
+    delta.add(now);
   }
 }
 
-void Digests::flush(sql::Db& db, std::uint64_t ownSeq) {
+std::string Digests::takeDelta() {
+  std::string out;
+  for (const auto& [table, d] : delta_) {
+    if (d == Digest128{}) continue;
+    put64(out, static_cast<std::uint64_t>(table));
+    put64(out, d.high);
+    put64(out, d.low);
+  }
+  delta_.clear();
+  sinceBase_ += !out.empty();
+  return out;
+}
+
+void Digests::flush(sql::Db& db, const std::vector<std::pair<std::int64_t, std::uint64_t>>& held) {
   auto& st = db.cached(
-      "INSERT INTO parley_digests(tbl, high, low, as_of_seq) VALUES (?1, ?2, ?3, ?4) "
-      "ON CONFLICT(tbl) DO UPDATE SET high = excluded.high, low = excluded.low, as_of_seq = excluded.as_of_seq");
+      "INSERT INTO parley_digests(tbl, high, low) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT(tbl) DO UPDATE SET high = excluded.high, low = excluded.low");
   for (const auto& [table, d] : values_) {
     st.bind(1, table).bind(2, static_cast<std::int64_t>(d.high)).bind(3, static_cast<std::int64_t>(d.low));
-    st.bind(4, static_cast<std::int64_t>(ownSeq));
     st.run();
     st.reset();  // a statement stepped to its end takes no new bindings until reset
   }
-  touched_.clear();
+  auto& base = db.cached(
+      "INSERT INTO parley_digest_base(site, seq) VALUES (?1, ?2) ON CONFLICT(site) DO UPDATE SET seq = excluded.seq");
+  for (const auto& [site, seq] : held) {
+    base.bind(1, site).bind(2, static_cast<std::int64_t>(seq));
+    base.run();
+    base.reset();
+  }
+  sinceBase_ = 0;
+  stale_ = false;
 }
 
 Digest128 Digests::of(std::int64_t table) const {
@@ -195,6 +208,9 @@ Digest128 Digests::of(std::int64_t table) const {
   return it == values_.end() ? Digest128{} : it->second;
 }
 
-void Digests::set(std::int64_t table, const Digest128& d) { entry(table) = d; }
+void Digests::set(std::int64_t table, const Digest128& d) {
+  values_[table] = d;
+  stale_ = true;  // the base must take it: no delta says so
+}
 
 }  // namespace parley

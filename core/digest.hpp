@@ -12,10 +12,14 @@
 // Digests holds the digests of one site, changed in memory as rows change and stored in the
 // same SQLite transaction, where a write costs least: a local commit stores the whole state in
 // its own parley_log row (whose page the commit writes anyway; a page of its own would cost a
-// single-row commit a fifth more), and an apply, a compaction or verify --accept in
-// parley_digests with this site's own seq at that moment. The newer of the two is the state:
-// a local commit after the flush has a greater seq. A rollback must be followed by load().
-// Not thread-safe.
+// single-row commit or apply call a fifth more). A commit's log row, and the last log row of an
+// apply call, keep what it changed in the digests (a delta: sums do not depend on order, and
+// a base covers all of a call's rows or none), and parley_digests keeps a
+// base with, per origin, the seq up to which it counts that origin's transactions
+// (parley_digest_base). The state is the base plus the deltas of the transactions after it;
+// the base is rewritten every kFlushEvery transactions, and whenever a delta stops being true
+// (a re-fold), so a load reads few rows. A rollback must be followed by load(). Not
+// thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -53,18 +57,22 @@ Digest128 ofRow(const TableInfo& t, std::uint64_t seed, const Row& values);
 
 class Digests {
  public:
-  // Reads the digests: parley_digests, or the state stored with this site's newest local
-  // commit (its log rows are keys [logFrom, logTo]) if that commit is newer.
-  void load(sql::Db& db, std::int64_t logFrom, std::int64_t logTo);
+  // The base is rewritten after this many transactions with deltas.
+  static constexpr std::size_t kFlushEvery = 256;
+  // Reads the base and adds the deltas of the transactions after it.
+  void load(sql::Db& db);
   // A row of `t` changed from `before` to `after` (nullptr: absent); both hold every column.
   void change(const TableInfo& t, const Row* before, const Row* after);
-  // Whether anything changed since the last load(), flush() or stored().
-  bool changed() const { return !touched_.empty(); }
-  // The whole state as a local commit's log row keeps it (parley_log.digests).
-  std::string stored();
-  // Writes the whole state to parley_digests, as of `ownSeq` (this site's newest own seq).
-  // REQUIRES: inside a write transaction.
-  void flush(sql::Db& db, std::uint64_t ownSeq);
+  // What the transaction being applied or committed changed since the last takeDelta(), as its
+  // log row keeps it (parley_log.digests; empty: nothing), counted towards the next flush.
+  std::string takeDelta();
+  // Whether the base is due: many transactions since it, or a delta that is no longer true.
+  bool flushDue() const { return sinceBase_ >= kFlushEvery || stale_; }
+  // Marks the deltas written so far as untrue (a re-fold undid and redid transactions).
+  void invalidateDeltas() { stale_ = true; }
+  // Writes the whole state as the base, as of `held` (per local site index, the greatest seq
+  // held of it). REQUIRES: inside a write transaction.
+  void flush(sql::Db& db, const std::vector<std::pair<std::int64_t, std::uint64_t>>& held);
   // A table's digest (empty table: zero).
   Digest128 of(std::int64_t table) const;
   // Overwrites a table's digest (after recomputing it from the rows).
@@ -72,19 +80,19 @@ class Digests {
 
   // The pending state, to restore when a savepoint is rolled back.
   struct Mark {
-    std::unordered_map<std::int64_t, Digest128> values;
-    std::vector<std::int64_t> touched;
+    std::unordered_map<std::int64_t, Digest128> values, delta;
   };
-  Mark mark() const { return {values_, touched_}; }
+  Mark mark() const { return {values_, delta_}; }
   void restore(Mark m) {
     values_ = std::move(m.values);
-    touched_ = std::move(m.touched);
+    delta_ = std::move(m.delta);
   }
 
  private:
-  Digest128& entry(std::int64_t table);
   std::unordered_map<std::int64_t, Digest128> values_;
-  std::vector<std::int64_t> touched_;  // changed since the last load or flush
+  std::unordered_map<std::int64_t, Digest128> delta_;  // of the transaction in progress
+  std::size_t sinceBase_ = 0;                           // transactions with deltas after the base
+  bool stale_ = false;
 };
 
 }  // namespace parley

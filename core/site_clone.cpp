@@ -105,9 +105,6 @@ Result<std::unique_ptr<Site>> Site::adoptSnapshot(const std::string& path, const
       impl.state.id = id;
       impl.state.name = create.name;
       impl.state.sites.indexOf(impl.state.db, id);
-      // The digests as loaded (of the source's newest commit, which the new id does not find),
-      // as of the new id's seq.
-      impl.state.digests.flush(impl.state.db, impl.state.vector.get(id));
       finality::acknowledge(impl.state, source, impl.state.vector);
       return 0;
     });

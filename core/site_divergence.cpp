@@ -93,7 +93,7 @@ Result<std::vector<DigestCheck>> Site::verify(bool accept) {
     }
     if (accept) {
       try {
-        impl_->state.digests.flush(impl_->state.db, impl_->state.vector.get(impl_->state.id));
+        store::flushDigests(impl_->state);
         impl_->commitNow();
       } catch (...) {
         impl_->rollbackQuietly();

@@ -173,7 +173,7 @@ Result<std::size_t> Site::compact() {
     std::size_t dropped = impl_->asApplier([&]() -> std::size_t {
       SiteState& s = impl_->state;
       // The digests leave this site's newest commit, which compaction may drop.
-      s.digests.flush(s.db, s.vector.get(s.id));
+      store::flushDigests(s);
       auto acks = finality::acknowledgements(s);
       std::size_t count = 0;
       for (const auto& [origin, held] : s.vector.entries()) {

@@ -183,9 +183,7 @@ struct Site::Impl {
     state.contexts.clear();
     state.skewRecords.reset();
     state.sites.load(state.db);
-    auto own = state.sites.find(state.id);
-    std::int64_t ownIdx = own ? static_cast<std::int64_t>(*own) : -1;
-    state.digests.load(state.db, store::logKey(ownIdx, 1), store::logKey(ownIdx, store::kMaxLogSeq));
+    state.digests.load(state.db);
     state.vector = store::loadVector(state);
     state.frontier = store::lastStamp(state);
     state.compactedStamp = store::compactedStamp(state);

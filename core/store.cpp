@@ -213,6 +213,12 @@ void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool r
   s.vector.advance(t.dot);
 }
 
+void flushDigests(SiteState& s) {
+  std::vector<std::pair<std::int64_t, std::uint64_t>> held;
+  for (const auto& [site, seq] : s.vector.entries()) held.push_back({siteIdx(s, site), seq});
+  s.digests.flush(s.db, held);
+}
+
 void setRejected(SiteState& s, const Dot& dot, bool rejected) {
   auto& st = s.db.cached("UPDATE parley_log SET rejected = ?2 WHERE id = ?1");
   st.bind(1, logKey(siteIdx(s, dot.site), dot.seq)).bind(2, std::int64_t{rejected});

@@ -76,9 +76,12 @@ void writeMetaBlobAt(SiteState& s, const TableInfo& t, std::int64_t rowid, std::
 
 // Appends a transaction to the log with the fold's decision on it and its stored context
 // (causal::stored), and advances the site's vector to its dot.
-// `digests`: a local commit's digest state (Digests::stored), else empty.
+// `digests`: what the transaction changed in the digests (Digests::takeDelta), or empty.
 void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool rejected,
                const std::optional<std::string>& context, std::string_view digests = {});
+// Writes the digests' base as of everything held (Digests::flush).
+void flushDigests(SiteState& s);
+
 // Records a re-fold's decision on a held transaction.
 void setRejected(SiteState& s, const Dot& dot, bool rejected);
 // The decision on a held transaction: (rejected, final); nullopt if not held.
