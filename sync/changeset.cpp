@@ -145,8 +145,8 @@ class FileReader {
     std::string magic = read(8, "magic");
     if (std::memcmp(magic.data(), kMagic, 8) != 0) fail("not a parley change-set file (bad magic)");
     auto version = get<std::uint32_t>("format version");
-    if (version != kFileFormatVersion && version != 2)
-      fail(fmt::format("change-set format {} is not supported (this parley reads 2 and {})", version, kFileFormatVersion));
+    if (version != kFileFormatVersion)
+      fail(fmt::format("change-set format {} is not supported (this parley reads {})", version, kFileFormatVersion));
     std::string bytes = framed(kMaxHeaderBytes, "header");
     return parseHeader(bytes, acks);
   }

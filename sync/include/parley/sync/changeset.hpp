@@ -19,7 +19,9 @@
 namespace parley::sync {
 
 // 2: transactions in the compact encoding (parley/txn_codec.hpp); 1 (packed Cap'n Proto) is refused.
-// 3: the header carries the exporter's chain heads and digests; 2 still reads (without them).
+// 3: the header carries the exporter's chain heads and digests; 2 is refused (its transactions
+// have no hash chain, and a file's version is not under its checksum: reading both would take
+// a flipped 3 for a 2).
 inline constexpr std::uint32_t kFileFormatVersion = 3;
 // Files up to this size import atomically (all or nothing); larger ones chunk by chunk.
 inline constexpr std::uint64_t kAtomicImportBytes = 64 << 20;
