@@ -30,22 +30,6 @@ using Steady = std::chrono::steady_clock;
 constexpr std::uint64_t kDayMs = 24ULL * 3600 * 1000;
 const Vars kWithSecret{{"PARLEY_SECRET", "correct-horse-battery-staple"}};
 
-double secondsSince(Steady::time_point start) {
-  return std::chrono::duration<double>(Steady::now() - start).count();
-}
-
-std::optional<int> waitExit(pid_t pid, double seconds) {
-  auto start = Steady::now();
-  while (true) {
-    int status = 0;
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) return exitCode(status);
-    if (r != 0) FAIL("waitpid(" << pid << ") failed");
-    if (secondsSince(start) >= seconds) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-}
-
 // A parley process in the background, killed on destruction.
 class Background {
  public:

@@ -48,10 +48,6 @@ using Clock = std::chrono::steady_clock;
 const char* const kSecret = "correct-horse-battery-staple";
 const Vars kWithSecret{{"PARLEY_SECRET", kSecret}};
 
-double secondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 // The elements of a JSON array (children with empty keys).
 std::vector<Json> elements(const Json& array) {
   std::vector<Json> out;
@@ -84,19 +80,6 @@ int freePort() {
   REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
   ::close(fd);
   return ntohs(addr.sin_port);
-}
-
-// The exit code (128 + signal if killed), or nullopt if still running after `seconds`.
-std::optional<int> waitExit(pid_t pid, double seconds) {
-  auto start = Clock::now();
-  while (true) {
-    int status = 0;
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) return exitCode(status);
-    if (r != 0) FAIL("waitpid(" << pid << ") failed");
-    if (secondsSince(start) >= seconds) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
 }
 
 // A parley process running in the background. Killed (SIGKILL) on destruction if still running.

@@ -33,13 +33,17 @@ struct FileSites {
   RandomIdSource ids;
   SiteOptions options{&clock, resolvers::standard(), std::chrono::minutes(1)};
 
-  std::unique_ptr<Site> create(const std::string& name) {
+  // A site tracking t, made by `schema` and `rows`, whose `column` resolves with `strategy`.
+  std::unique_ptr<Site> create(const std::string& name,
+                               const std::string& schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, balance INTEGER)",
+                               const std::string& rows = "INSERT INTO t VALUES (1, 1000)",
+                               const std::string& column = "balance", const std::string& strategy = "merge") {
     auto site = Site::create(dir.file(name + ".db"), {name, &ids, {}}, options);
     REQUIRE_OK(site);
-    execOk(**site, "CREATE TABLE t(id INTEGER PRIMARY KEY, balance INTEGER)");
-    execOk(**site, "INSERT INTO t VALUES (1, 1000)");
+    execOk(**site, schema);
+    execOk(**site, rows);
     TableConfig config;
-    config.overrides["balance"] = "merge";
+    config.overrides[column] = strategy;
     REQUIRE_OK((*site)->track("t", config));
     return std::move(*site);
   }
@@ -409,27 +413,22 @@ TEST_CASE("sites that fold the same transactions to different rows fail the sync
   REQUIRE_OK(takeRemote->addCallback("pick", [](const resolvers::CallbackArgs& a) { return a.remote.value; }));
   FileSites fs;
   fs.options.resolvers = keepLocal;
-  auto ny = Site::create(fs.dir.file("ny.db"), {"ny", &fs.ids, {}}, fs.options);
-  REQUIRE_OK(ny);
-  execOk(**ny, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
-  execOk(**ny, "INSERT INTO t VALUES (1, 'start')");
-  TableConfig config;
-  config.overrides["v"] = "callback:pick";
-  REQUIRE_OK((*ny)->track("t", config));
+  auto ny = fs.create("ny", "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)", "INSERT INTO t VALUES (1, 'start')", "v",
+                      "callback:pick");
   SiteOptions other = fs.options;
   other.resolvers = takeRemote;
-  auto cloned = (*ny)->clone(fs.dir.file("london.db"), {"london", &fs.ids, {}}, other);
+  auto cloned = ny->clone(fs.dir.file("london.db"), {"london", &fs.ids, {}}, other);
   REQUIRE_OK(cloned);
   auto london = std::move(*cloned);
   fs.clock.advance(5);
-  execOk(**ny, "UPDATE t SET v = 'ny'");
+  execOk(*ny, "UPDATE t SET v = 'ny'");
   execOk(*london, "UPDATE t SET v = 'london'");
-  auto r = syncSites(**ny, *london);
+  auto r = syncSites(*ny, *london);
   REQUIRE(r.status().code() == Status::Code::kDiverged);
   CHECK_THAT(r.status().message(), Contains("same transactions but different rows in table \"t\"") &&
                                        Contains("parley verify"));
-  CHECK((*ny)->vector() == london->vector());
-  for (Site* site : {ny->get(), london.get()}) {
+  CHECK(ny->vector() == london->vector());
+  for (Site* site : {ny.get(), london.get()}) {
     auto standing = site->divergences();
     REQUIRE_OK(standing);
     CHECK(standing->size() == 1);
@@ -437,7 +436,7 @@ TEST_CASE("sites that fold the same transactions to different rows fail the sync
   // A change set of london's says the same at import: refused whole.
   std::string file = fs.dir.file("london.pcs");
   REQUIRE_OK(sync::exportChanges(*london, file, VersionVector{}));
-  auto imported = sync::importChanges(**ny, file);
+  auto imported = sync::importChanges(*ny, file);
   REQUIRE(imported.status().code() == Status::Code::kDiverged);
   CHECK_THAT(imported.status().message(), Contains("different rows in table \"t\"") && Contains("nothing was imported"));
 }

@@ -11,13 +11,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/property_tree/json_parser.hpp>
@@ -60,6 +63,24 @@ inline std::ostream& operator<<(std::ostream& os, const Run& r) {
 
 inline int exitCode(int waitStatus) {
   return WIFEXITED(waitStatus) ? WEXITSTATUS(waitStatus) : 128 + WTERMSIG(waitStatus);
+}
+
+// Seconds since `start` on the steady clock.
+inline double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The exit code (128 + signal if killed), or nullopt if still running after `seconds`.
+inline std::optional<int> waitExit(pid_t pid, double seconds) {
+  auto start = std::chrono::steady_clock::now();
+  while (true) {
+    int status = 0;
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return exitCode(status);
+    if (r != 0) FAIL("waitpid(" << pid << ") failed");
+    if (secondsSince(start) >= seconds) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 // Starts PARLEY_BINARY with `args` in `cwd`, stdout and stderr to the given files, stdin from
