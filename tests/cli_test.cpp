@@ -1169,12 +1169,17 @@ void updateBehindParley(Sandbox& sb, const std::string& site, const std::string&
   sqliteShell(sb, site, "DROP TRIGGER parley_guard_t_UPDATE; " + update + "; " + trigger + ";");
 }
 
+// The bank at new-york (ny.db) and its clone london (london.db).
+void makeNewYorkAndLondon(Sandbox& sb) {
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+}
+
 }  // namespace
 
 TEST_CASE("a site file copied with cp that writes again is refused as a fork at the next sync", "[cli][divergence]") {
   Sandbox sb;
-  makeBank(sb, "ny.db");
-  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  makeNewYorkAndLondon(sb);
   fs::copy_file(sb.path("ny.db"), sb.path("ny-copy.db"));
   sb.ok({"exec", "ny.db", "UPDATE t SET balance = balance - 100 WHERE id = 1"});
   sb.ok({"exec", "ny-copy.db", "UPDATE t SET balance = balance - 200 WHERE id = 1"});
@@ -1188,8 +1193,7 @@ TEST_CASE("a site file copied with cp that writes again is refused as a fork at 
 TEST_CASE("a site restored from parley backup that wrote again is refused, and parley rejoin keeps its writes",
           "[cli][divergence]") {
   Sandbox sb;
-  makeBank(sb, "ny.db");
-  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  makeNewYorkAndLondon(sb);
   sb.ok({"backup", "ny.db", "ny-backup.db"});
   sb.ok({"exec", "ny.db", "UPDATE t SET balance = balance - 100 WHERE id = 1"});
   sb.ok({"sync", "ny.db", "london.db"});
@@ -1212,8 +1216,7 @@ TEST_CASE("a site restored from parley backup that wrote again is refused, and p
 
 TEST_CASE("a site restored from parley backup that syncs before writing takes its own writes back", "[cli][divergence]") {
   Sandbox sb;
-  makeBank(sb, "ny.db");
-  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  makeNewYorkAndLondon(sb);
   sb.ok({"backup", "ny.db", "ny-backup.db"});
   sb.ok({"exec", "ny.db", "UPDATE t SET balance = balance - 100 WHERE id = 1"});
   sb.ok({"sync", "ny.db", "london.db"});
@@ -1228,8 +1231,7 @@ TEST_CASE("a site restored from parley backup that syncs before writing takes it
 TEST_CASE("a write behind parley's back is named by verify, and once accepted reported by sync and status",
           "[cli][divergence]") {
   Sandbox sb;
-  makeBank(sb, "ny.db");
-  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  makeNewYorkAndLondon(sb);
   Run clean = sb.ok({"verify", "ny.db", "--peer", "london.db"});
   CHECK_THAT(clean.out, Contains("new-york and london: same rows"));
 
