@@ -1,10 +1,10 @@
 # Install rules: the libraries, every folder's public include/parley tree, and a CMake package
-# (parleyConfig.cmake) exporting parley::crdt, parley::core, parley::resolvers, parley::sync
+# (parleyConfig.cmake) exporting parley::crdt, parley::model, parley::core, parley::resolvers, parley::sync
 # and parley::testing, so a project can find_package(parley) and link them.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(PARLEY_LIBRARIES crdt core resolvers sync testing)
+set(PARLEY_LIBRARIES crdt model core resolvers sync testing)
 foreach(part IN LISTS PARLEY_LIBRARIES)
   set(target parley_${part})
   add_library(parley::${part} ALIAS ${target})
@@ -26,7 +26,7 @@ endforeach()
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/testing/include/parley DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 set_target_properties(parley_warnings PROPERTIES EXPORT_NAME warnings)
-install(TARGETS parley_crdt parley_core parley_resolvers parley_sync parley_testing parley_warnings
+install(TARGETS parley_crdt parley_model parley_core parley_resolvers parley_sync parley_testing parley_warnings
         EXPORT parleyTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 set(PARLEY_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/parley)
 install(EXPORT parleyTargets NAMESPACE parley:: DESTINATION ${PARLEY_CMAKE_DIR})

@@ -9,7 +9,7 @@
 
 #include "causal_context.hpp"
 #include "clock_skew.hpp"
-#include "codec.hpp"
+#include "model/codec.hpp"
 #include "conflict_log.hpp"
 #include "fold.hpp"
 #include "insert_ranges.hpp"

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "codec.hpp"
+#include "model/codec.hpp"
 #include "meta_batch.hpp"
 
 namespace parley {

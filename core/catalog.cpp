@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "codec.hpp"
+#include "model/codec.hpp"
 #include "row_batch.hpp"
 
 namespace parley {

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "causal_context.hpp"
-#include "codec.hpp"
+#include "model/codec.hpp"
 #include "fold.hpp"
 #include "insert_ranges.hpp"
 #include "local_meta.hpp"
@@ -14,7 +14,7 @@
 #include "row_batch.hpp"
 #include "store.hpp"
 #include "touched_meta.hpp"
-#include "txn_encoder.hpp"
+#include "model/txn_encoder.hpp"
 #include "parley/txn_codec.hpp"
 
 namespace parley {
@@ -78,15 +78,6 @@ std::string foldGeneral(SiteState& s, const TableInfo& t, const PendingRow& p, R
   // Every local write supersedes what it read, so the fold only produces the new metadata.
   FoldStep step = foldRow(t, {std::move(meta), p.beforeCopy()}, change, txn, txn.context);
   return encodeRowMeta(step.meta, s.db, s.sites);
-}
-
-// PARLEY_CHECK_CAPTURE=1 (a debugging aid for the capture's after-images and the fast
-// metadata paths): re-read every row anyway and fail the commit if the hook's image differs
-// from the stored row, and fold every row the general way too and fail the commit if the
-// fast path's metadata or bases differ.
-bool checkingCapture() {
-  const char* v = std::getenv("PARLEY_CHECK_CAPTURE");
-  return v && *v && *v != '0';
 }
 
 // Rows of rowid tables whose after-images the commit reads from the table (a fresh insert's,
@@ -197,7 +188,7 @@ void checkFastPath(SiteState& s, const TableInfo& t, const PendingRow& p, const 
       "commit: the fast metadata path differs from the general fold for a row of \"{}\"", t.name)));
 }
 
-// PARLEY_CHECK_CAPTURE: the body encoded row by row must be the bytes encodeTransaction gives
+// SiteOptions::checkCapture: the body encoded row by row must be the bytes encodeTransaction gives
 // for the whole transaction, and must survive a decode and re-encode unchanged.
 void checkBody(const Transaction& header, std::vector<RowChange> rows, const std::string& body) {
   Transaction whole = header;
@@ -267,7 +258,7 @@ std::optional<std::string> owned(std::optional<std::string_view> blob) {
 }  // namespace
 
 std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool recordUndo) {
-  bool check = checkingCapture();
+  bool check = s.checkCapture;
   MetaBounds bounds;
   // Made at the first change: a transaction without rows gets no dot.
   std::optional<Transaction> txn;  // its context full, as the fold needs it
@@ -285,7 +276,7 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
   StoredAfters afters;  // after-images read from the tables, a chunk's at a time
   std::vector<ranges::Runs::Row> fresh;  // those of short runs
   std::vector<store::UndoEntry> undo;
-  std::vector<RowChange> kept;  // under PARLEY_CHECK_CAPTURE: every change, for checkBody
+  std::vector<RowChange> kept;  // under SiteOptions::checkCapture: every change, for checkBody
   // The rows' metadata is read, and the new written, kCommitChunk rows at a time.
   for (std::size_t begin = 0; begin < touched.rows.size(); begin += kCommitChunk) {
     std::size_t end = std::min(touched.rows.size(), begin + kCommitChunk);

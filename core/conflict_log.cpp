@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "codec.hpp"
+#include "model/codec.hpp"
 
 namespace parley::conflict_log {
 namespace {

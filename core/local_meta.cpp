@@ -1,6 +1,6 @@
 #include "local_meta.hpp"
 
-#include "codec.hpp"
+#include "model/codec.hpp"
 
 namespace parley {
 

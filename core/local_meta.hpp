@@ -8,7 +8,7 @@
 //     the row's stamp raised to the commit's.
 // Both give exactly the bytes and bases the general path gives (the fold of a local write
 // that supersedes what it read, fold.cpp); commit.cpp compares them under
-// PARLEY_CHECK_CAPTURE=1. Any other case is declined and goes the general way.
+// SiteOptions::checkCapture. Any other case is declined and goes the general way.
 #pragma once
 
 #include <cstdint>

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "codec.hpp"
+#include "model/codec.hpp"
 #include "row_meta_encoder.hpp"
 
 namespace parley {

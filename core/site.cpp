@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "codec.hpp"
+#include "model/codec.hpp"
 #include "conflict_log.hpp"
 #include "finality.hpp"
 #include "site_impl.hpp"

@@ -2,7 +2,7 @@
 #include <fmt/format.h>
 
 #include "causal_context.hpp"
-#include "codec.hpp"
+#include "model/codec.hpp"
 #include "finality.hpp"
 #include "parley/txn_codec.hpp"
 #include "site_impl.hpp"

@@ -72,6 +72,7 @@ struct Site::Impl {
       : state(path, *options.clock, options.maxClockSkew), capture(state) {
     state.resolvers = options.resolvers;
     state.applyChunkRows = std::max<std::size_t>(1, options.applyChunkRows);
+    state.checkCapture = options.checkCapture;
     installAuthorizer();
     sqlite3_create_function_v2(state.db.raw(), "parley_guard", 0, SQLITE_UTF8 | SQLITE_DETERMINISTIC, this,
                                &Impl::guardFunction, nullptr, nullptr, nullptr);

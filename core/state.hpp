@@ -38,6 +38,7 @@ struct SiteState {
   std::optional<Stamp> frontier;        // the greatest stamp among held transactions
   std::optional<Stamp> compactedStamp;  // nothing may be re-folded before this: compacted
   std::size_t applyChunkRows = 65536;   // SiteOptions::applyChunkRows
+  bool checkCapture = false;            // SiteOptions::checkCapture
   // Per origin, the seq up to which this connection has marked transactions final, so
   // settling after each apply skips the log when the final frontier has not moved. Cleared
   // with the rest of the cache (a rollback may undo a marking).

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "causal_context.hpp"
-#include "codec.hpp"
+#include "model/codec.hpp"
 #include "insert_ranges.hpp"
 #include "parley/txn_codec.hpp"
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "codec.hpp"
+#include "model/codec.hpp"
 #include "insert_ranges.hpp"
 #include "store.hpp"
 

@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "codec.hpp"
+#include "model/codec.hpp"
 #include "row_meta.hpp"
 #include "row_meta_encoder.hpp"
 #include "support/sites.hpp"

@@ -1,5 +1,5 @@
 // The commit's fast metadata paths (core/local_meta.*) and batched metadata reads
-// (core/touched_meta.*) against the general fold, as an oracle: with PARLEY_CHECK_CAPTURE=1
+// (core/touched_meta.*) against the general fold, as an oracle: with SiteOptions::checkCapture
 // every commit also folds each row the general way (decode, foldRow, encode) and fails if the
 // fast path's metadata bytes or bases differ. Random histories on three sites mix bulk and
 // single-row writes, sparse and dense key sets, tombstones, concurrent writes and every column
@@ -24,25 +24,6 @@ namespace {
 using test::Cluster;
 using test::execOk;
 
-// Sets an environment variable for the scope of one test.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value, 1);
-  }
-  ~ScopedEnv() {
-    if (old_) ::setenv(name_, old_->c_str(), 1);
-    else ::unsetenv(name_);
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
 int cases() {
   const char* v = std::getenv("PARLEY_PROPERTY_CASES");
   return v && *v ? std::max(1, std::atoi(v) / 50) : 6;
@@ -54,6 +35,7 @@ test::ClusterOptions options() {
       "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b, c INTEGER, d, e TEXT);"
       "CREATE TABLE u(k TEXT PRIMARY KEY, a, b, c INTEGER, d);";
   o.tracked = {"t", "u"};
+  o.checkCapture = true;
   TableConfig config;
   config.overrides = {{"b", "merge"}, {"c", "counter"}, {"d", "reject"}};
   o.config = config;
@@ -90,7 +72,6 @@ std::string randomWrite(std::mt19937& rng) {
 }  // namespace
 
 TEST_CASE("fast commit metadata equals the general fold's on random histories", "[core][capture][fastpath]") {
-  ScopedEnv check("PARLEY_CHECK_CAPTURE", "1");
   for (int k = 0; k < cases(); ++k) {
     auto seed = static_cast<std::uint32_t>(k + 1);
     INFO("seed " << seed);

@@ -37,6 +37,8 @@ std::size_t Cluster::addSite(std::optional<std::uint8_t> idByte) {
   CreateOptions create{name, ids_.back().get(), testClusterId()};
   SiteOptions siteOptions{clocks_.back().get(), options_.resolvers, options_.maxClockSkew};
   if (index < options_.applyChunkRows.size()) siteOptions.applyChunkRows = options_.applyChunkRows[index];
+  const char* check = std::getenv("PARLEY_CHECK_CAPTURE");
+  siteOptions.checkCapture = options_.checkCapture || (check && *check && *check != '0');
   auto created = Site::create(":memory:", create, siteOptions);
   REQUIRE_OK(created);
   sites_.push_back(std::move(created).value());

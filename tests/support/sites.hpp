@@ -72,6 +72,9 @@ struct ClusterOptions {
   std::chrono::milliseconds maxClockSkew{std::chrono::minutes(1)};
   // Per site index, its SiteOptions::applyChunkRows; sites beyond the list keep the default.
   std::vector<std::size_t> applyChunkRows;
+  // SiteOptions::checkCapture for every site; also on when PARLEY_CHECK_CAPTURE=1 is set, so
+  // a whole test run can check capture.
+  bool checkCapture = false;
 };
 
 class Cluster {

@@ -74,6 +74,10 @@ struct SiteOptions {
   // The outcome does not depend on it. Transactions touching a table with constraints (UNIQUE,
   // CHECK, foreign keys) are applied whole: their rows may only fit together.
   std::size_t applyChunkRows = 65536;
+  // A debugging aid for capture: every commit also re-reads each changed row and folds it the
+  // general way, and fails if the captured image, the fast path's metadata or the encoded body
+  // differ. Slows commits several times; for tests.
+  bool checkCapture = false;
 };
 
 struct CreateOptions {
