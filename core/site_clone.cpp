@@ -53,12 +53,12 @@ Status moveSnapshotIntoPlace(const std::string& part, const std::string& path) {
 }  // namespace
 
 Status Site::backup(const std::string& path) {
-  if (isMemory(path)) return Status::invalidArgument("backup: the destination must be a file");
-  if (exists(path)) return Status::invalidArgument(fmt::format("backup: {} already exists", path));
+  if (isMemory(path)) return Status::invalidArgument("the destination must be a file").withContext("backup");
+  if (exists(path)) return Status::invalidArgument(fmt::format("{} already exists", path)).withContext("backup");
   std::string part = snapshotPart(path);
   Status copied = guarded([&]() -> Status {
     if (impl_->state.db.inTransaction())
-      return Status::busy("backup: a transaction is open on this site; commit or roll it back first");
+      return Status::busy("a transaction is open on this site; commit or roll it back first").withContext("backup");
     removeSnapshot(part);  // left by a run that was killed
     copyDatabase(impl_->state.db.raw(), part);
     return Status::ok();

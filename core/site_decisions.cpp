@@ -49,7 +49,9 @@ Result<std::vector<std::pair<SiteId, VersionVector>>> Site::acknowledgements() {
 namespace {
 
 Result<ApplyResult> deliverAll(Site& from, Site& to) {
-  auto changes = from.changesSince(to.vector());
+  auto held = to.vector();
+  if (!held) return held.status();
+  auto changes = from.changesSince(*held);
   if (!changes) return changes.status();
   return to.apply(*changes);
 }
@@ -105,7 +107,9 @@ Result<std::pair<ApplyResult, ApplyResult>> syncSites(Site& a, Site& b) {
   if (auto st = passAcknowledgements(b, a); !st) return st;
   auto digests = b.digests();
   if (!digests) return digests.status();
-  Status compared = a.checkDigests(b.vector(), *digests, b.name());
+  auto heldByB = b.vector();
+  if (!heldByB) return heldByB.status();
+  Status compared = a.checkDigests(*heldByB, *digests, b.name());
   for (auto [site, peer] : {std::pair<Site*, Site*>{&a, &b}, {&b, &a}})
     if (auto st = site->noteComparison(peer->id(), peer->name(), compared); !st) return st;
   if (!compared) return compared;

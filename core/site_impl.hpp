@@ -20,12 +20,15 @@
 
 namespace parley {
 
-// Runs `body`, turning thrown parley::Errors into a Status.
+// Runs `body`, turning thrown parley::Errors into a Status, and a failed PARLEY_ASSERT into one
+// of code kInternal (parley/assert.hpp).
 template <class F>
 auto guarded(F&& body) -> decltype(body()) {
   try {
     return body();
   } catch (const Error& e) {
+    return e.status();
+  } catch (const InternalError& e) {
     return e.status();
   } catch (const std::bad_alloc&) {
     return Status::ioError("out of memory");
@@ -520,7 +523,7 @@ struct Site::Impl {
   }
 
   void track(std::string_view name, const std::optional<TableConfig>& config) {
-    if (state.table(name)) throw Error(Status::invalidArgument(fmt::format("track: table \"{}\" is already tracked", name)));
+    if (state.table(name)) throw Error(Status::invalidArgument(fmt::format("table \"{}\" is already tracked", name)).withContext("track"));
     requireGuards();
     TableInfo t = inspectTable(state.db, name);
     t.constrained = hasConstraints(state.db, t);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "parley/resolvers/registry.hpp"
@@ -23,10 +24,16 @@ namespace po = boost::program_options;
 class CliError : public std::runtime_error {
  public:
   CliError(std::string message, int exitCode = 1) : std::runtime_error(std::move(message)), code_(exitCode) {}
+  // A library failure: its message, contexts kept apart (parley/status.hpp).
+  explicit CliError(Status status) : std::runtime_error(status.message()), code_(1), status_(std::move(status)) {}
   int exitCode() const { return code_; }
+  // The line to print after "parley COMMAND: ": the status' message without the contexts that
+  // line already gives (the command's own name, the SQL layer's "sql" and "prepare"), or what().
+  std::string messageFor(std::string_view command) const;
 
  private:
   int code_;
+  std::optional<Status> status_;
 };
 
 // A bad command line: exit code 2.

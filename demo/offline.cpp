@@ -30,7 +30,7 @@ void show(Site& site) {
     for (const auto& v : row) cells.push_back(v.toDisplay());
     t.rows.push_back(std::move(cells));
   }
-  std::cout << "  " << site.name() << " " << site.vector().toString() << "\n";
+  std::cout << "  " << site.name() << " " << take(site.vector()).toString() << "\n";
   printTable(std::cout, t);
 }
 

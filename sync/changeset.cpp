@@ -48,19 +48,7 @@ Status oneLine(const Status& s) {
   for (auto& c : m)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
   if (m == s.message()) return s;
-  switch (s.code()) {
-    case Status::Code::kOk: return s;
-    case Status::Code::kInvalidArgument: return Status::invalidArgument(m);
-    case Status::Code::kNotFound: return Status::notFound(m);
-    case Status::Code::kCorruption: return Status::corruption(m);
-    case Status::Code::kIOError: return Status::ioError(m);
-    case Status::Code::kUnsupported: return Status::unsupported(m);
-    case Status::Code::kNotReady: return Status::notReady(m);
-    case Status::Code::kBusy: return Status::busy(m);
-    case Status::Code::kConstraint: return Status::constraint(m);
-    case Status::Code::kDiverged: return Status::diverged(m);
-  }
-  return Status::corruption(m);
+  return Status(s.code(), m);
 }
 
 std::string flat(capnp::MessageBuilder& message) {
@@ -260,11 +248,8 @@ bool exists(const std::string& path) {
 
 // decodeTransaction(body, into), its error naming the file.
 void decodeIn(const std::string& path, std::string_view body, Transaction& into) {
-  try {
-    decodeTransaction(body, into);
-  } catch (const Error& e) {
-    throw Error(Status::corruption(fmt::format("{}: {}", path, printable(e.status().message()))));
-  }
+  if (Status st = decodeTransaction(body, into); !st)
+    throw Error(Status::corruption(fmt::format("{}: {}", path, printable(st.message()))));
 }
 
 // A change-set file's transactions, read and decoded one by one and checked to apply at
@@ -283,7 +268,7 @@ class CheckedReader {
             "{}: made by {} with a different schema or resolver configuration", path, printable(info_.originName))));
       if (auto st = site->checkHistories(info_.heads, info_.originName); !st)
         throw Error(Status::diverged(fmt::format("{}: {}", path, st.message())));
-      held_ = site->vector();
+      held_ = valueOrThrow(site->vector());
     }
   }
 
@@ -405,8 +390,8 @@ Result<ExportSummary> exportChanges(Site& site, const std::string& path, const V
     auto said = announcementOf(site);
     if (!said) return said.status();
     const Acks& acks = said->acks;
-    FileInfo info{site.clusterId(), site.id(), site.name(), site.schemaFingerprint(), since, site.vector(), 0,
-                  static_cast<std::uint64_t>(std::time(nullptr)) * 1000, std::move(said->heads),
+    FileInfo info{site.clusterId(), site.id(), site.name(), site.schemaFingerprint(), since, valueOrThrow(site.vector()), 0,
+                  site.clock().nowMillis(), std::move(said->heads),
                   std::move(said->digests), std::move(said->forgotten)};
     FileWriter out(path);
     std::string head(kMagic, 8);

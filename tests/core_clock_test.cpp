@@ -81,7 +81,7 @@ class FileSites {
 // The HLC of the site's own transaction `seq`, as peers get it (the log before it may be
 // compacted).
 Hlc ownHlc(Site& site, std::uint64_t seq) {
-  VersionVector since = site.vector();
+  VersionVector since = site.vector().value();
   since.set(site.id(), seq - 1);
   for (const auto& t : test::changesOk(site, since))
     if (t.dot == Dot{site.id(), seq}) return t.hlc;
