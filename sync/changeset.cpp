@@ -426,6 +426,8 @@ Result<ExportSummary> exportChanges(Site& site, const std::string& path, const V
     return ExportSummary{info, out.written()};
   } catch (const Error& e) {
     return e.status();
+  } catch (const InternalError& e) {
+    return e.status();
   }
 }
 
@@ -434,6 +436,8 @@ Result<FileInfo> inspectChanges(const std::string& path) {
     return verify(path, nullptr);
   } catch (const Error& e) {
     return oneLine(e.status());
+  } catch (const InternalError& e) {
+    return e.status();
   }
 }
 
@@ -495,6 +499,8 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path) {
     return summary;
   } catch (const Error& e) {
     return oneLine(e.status());
+  } catch (const InternalError& e) {
+    return e.status();
   } catch (const std::bad_alloc&) {
     return Status::ioError(path + ": out of memory while importing");
   } catch (const std::filesystem::filesystem_error& e) {
