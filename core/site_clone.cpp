@@ -86,7 +86,9 @@ Result<std::unique_ptr<Site>> Site::clone(const std::string& path, const CreateO
     newId = (*adopted)->id();
   }  // closed: only a whole, adopted site is renamed into place
   if (auto st = moveSnapshotIntoPlace(part, path); !st) return st;
-  if (auto st = acknowledge(newId, vector()); !st) return st;
+  auto held = vector();
+  if (!held) return held.status();
+  if (auto st = acknowledge(newId, *held); !st) return st;
   return open(path, options);
 }
 

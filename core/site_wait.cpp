@@ -32,15 +32,15 @@ std::string commitToken(const VersionVector& v) {
 Result<VersionVector> parseCommitToken(std::string_view text) {
   VersionVector v;
   if (text == "-" || text.empty()) return v;
-  while (true) {
-    auto comma = text.find(',');
-    auto dot = parseEntry(text.substr(0, comma));
+  for (std::string_view rest = text;;) {
+    auto comma = rest.find(',');
+    auto dot = parseEntry(rest.substr(0, comma));
     if (!dot)
       return Status::invalidArgument(
           fmt::format("bad token \"{}\": expected SITEID:SEQ[,SITEID:SEQ...] as printed by exec", text));
     v.advance(*dot);
     if (comma == std::string_view::npos) return v;
-    text.remove_prefix(comma + 1);
+    rest.remove_prefix(comma + 1);
   }
 }
 

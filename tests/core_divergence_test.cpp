@@ -372,13 +372,13 @@ TEST_CASE("a digest tells different rows apart and does not depend on the order 
   Cluster c(2);
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 1); INSERT INTO t VALUES (2, 'y', 2)");
   execOk(c[1], "INSERT INTO t VALUES (2, 'y', 2); INSERT INTO t VALUES (1, 'x', 1)");
-  CHECK(c[0].digests()->at(0).digest == c[1].digests()->at(0).digest);
+  CHECK(c[0].digests().value().at(0).digest == c[1].digests().value().at(0).digest);
   execOk(c[1], "UPDATE t SET b = 3 WHERE id = 2");
-  CHECK(c[0].digests()->at(0).digest != c[1].digests()->at(0).digest);
+  CHECK(c[0].digests().value().at(0).digest != c[1].digests().value().at(0).digest);
   execOk(c[1], "UPDATE t SET b = 2 WHERE id = 2");
-  CHECK(c[0].digests()->at(0).digest == c[1].digests()->at(0).digest);
+  CHECK(c[0].digests().value().at(0).digest == c[1].digests().value().at(0).digest);
   execOk(c[1], "UPDATE t SET b = '2' WHERE id = 2");  // text '2' is not integer 2
-  CHECK(c[0].digests()->at(0).digest != c[1].digests()->at(0).digest);
+  CHECK(c[0].digests().value().at(0).digest != c[1].digests().value().at(0).digest);
 }
 
 TEST_CASE("a write behind parley's back is found by verify", "[core][divergence][digest]") {
