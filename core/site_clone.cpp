@@ -71,8 +71,8 @@ Status Site::backup(const std::string& path) {
 }
 
 Result<std::unique_ptr<Site>> Site::clone(const std::string& path, const CreateOptions& create, SiteOptions options) {
-  if (isMemory(path)) return Status::invalidArgument("clone: the destination must be a file");
-  if (exists(path)) return Status::invalidArgument(fmt::format("clone: {} already exists", path));
+  if (isMemory(path)) return Status::invalidArgument("the destination must be a file").withContext("clone");
+  if (exists(path)) return Status::invalidArgument(fmt::format("{} already exists", path)).withContext("clone");
   std::string part = snapshotPart(path);
   removeSnapshot(part);  // left by a run that was killed
   if (auto st = backup(part); !st) return st;
@@ -94,7 +94,7 @@ Result<std::unique_ptr<Site>> Site::clone(const std::string& path, const CreateO
 
 Result<std::unique_ptr<Site>> Site::adoptSnapshot(const std::string& path, const CreateOptions& create,
                                                   SiteOptions options) {
-  if (!create.ids) return Status::invalidArgument("clone: an id source is required");
+  if (!create.ids) return Status::invalidArgument("an id source is required").withContext("clone");
   auto opened = open(path, options);
   if (!opened) return opened.status();
   return guarded([&]() -> Result<std::unique_ptr<Site>> {

@@ -75,7 +75,7 @@ Status Site::checkDigests(const VersionVector& peerVector, const std::vector<Tab
 Result<std::vector<DigestCheck>> Site::verify(bool accept) {
   return guarded([&]() -> Result<std::vector<DigestCheck>> {
     if (accept) {
-      if (impl_->state.db.inTransaction()) return Status::busy("verify: a transaction is open on this site");
+      if (impl_->state.db.inTransaction()) return Status::busy("a transaction is open on this site").withContext("verify");
       impl_->begin();
     }
     impl_->refreshForRead();

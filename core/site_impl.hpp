@@ -563,7 +563,7 @@ struct Site::Impl {
   // transactions do is not a local change and must not fire local triggers again.
   void configure(std::string_view name, const TableConfig& config) {
     auto it = std::find_if(state.tables.begin(), state.tables.end(), [&](const auto& t) { return t->name == name; });
-    if (it == state.tables.end()) throw Error(Status::notFound(fmt::format("configure: table \"{}\" is not tracked", name)));
+    if (it == state.tables.end()) throw Error(Status::notFound(fmt::format("table \"{}\" is not tracked", name)).withContext("configure"));
     TableInfo updated = **it;
     bindResolvers(updated, config, *state.resolvers);
     bool sensitiveAfter = updated.orderSensitive;

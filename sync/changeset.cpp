@@ -69,7 +69,7 @@ class FileWriter {
  public:
   explicit FileWriter(std::string path) : path_(std::move(path)), tmp_(path_ + ".part") {
     file_ = std::fopen(tmp_.c_str(), "wbx");
-    if (!file_) throw Error(Status::ioError(fmt::format("export: cannot create {}: {}", tmp_, std::strerror(errno))));
+    if (!file_) throw Error(Status::ioError(fmt::format("cannot create {}: {}", tmp_, std::strerror(errno))).withContext("export"));
   }
   ~FileWriter() {
     if (file_) {
@@ -79,7 +79,7 @@ class FileWriter {
   }
   void write(std::string_view bytes) {
     if (std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size())
-      throw Error(Status::ioError(fmt::format("export: writing {}: {}", tmp_, std::strerror(errno))));
+      throw Error(Status::ioError(fmt::format("writing {}: {}", tmp_, std::strerror(errno))).withContext("export"));
     written_ += bytes.size();
   }
   void commit() {
@@ -88,7 +88,7 @@ class FileWriter {
     file_ = nullptr;
     if (!ok || std::rename(tmp_.c_str(), path_.c_str()) != 0) {
       std::remove(tmp_.c_str());
-      throw Error(Status::ioError(fmt::format("export: finishing {}: {}", path_, std::strerror(errno))));
+      throw Error(Status::ioError(fmt::format("finishing {}: {}", path_, std::strerror(errno))).withContext("export"));
     }
   }
   std::uint64_t written() const { return written_; }
@@ -385,7 +385,7 @@ class Batcher {
 }  // namespace
 
 Result<ExportSummary> exportChanges(Site& site, const std::string& path, const VersionVector& since) {
-  if (exists(path)) return Status::invalidArgument(fmt::format("export: {} already exists", path));
+  if (exists(path)) return Status::invalidArgument(fmt::format("{} already exists", path)).withContext("export");
   try {
     auto said = announcementOf(site);
     if (!said) return said.status();
