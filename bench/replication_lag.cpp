@@ -146,7 +146,7 @@ void reader(const std::string& path, std::int64_t count, const std::atomic<Clock
   sqlite3_close(db);
 }
 
-// build/demo/parley, next to this program's build/bench.
+// build/parley, next to this program's build/bench.
 std::string defaultParley() {
   auto self = std::filesystem::read_symlink("/proc/self/exe");
   return (self.parent_path().parent_path() / "demo" / "parley").string();

@@ -1,4 +1,4 @@
-#include "bank.hpp"
+#include "parley/demo/bank.hpp"
 
 #include <chrono>
 #include <memory>
@@ -7,9 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "cli.hpp"
+#include "parley/demo/scenario.hpp"
 
-namespace parley::cli {
+namespace parley::demo {
 namespace {
 
 constexpr std::int64_t kOpening = 1000;
@@ -17,28 +17,28 @@ constexpr std::int64_t kOpening = 1000;
 // A set of in-memory sites of one cluster with clocks the workload moves.
 class Bank {
  public:
-  Bank(const std::string& resolver, const Workload& w) {
+  Bank(const std::string& resolver, const Workload& w, const Tools& tools) {
     parley::TableConfig config;
     config.overrides["balance"] = resolver;
-    SiteId cluster = env().ids.newId();
+    SiteId cluster = tools.ids->newId();
     for (int i = 0; i < w.sites; ++i) {
       clocks_.push_back(std::make_unique<ManualClock>());
       std::string name = w.ops == 0 ? (i == 0 ? "new-york" : "london") : fmt::format("site{}", i + 1);
-      auto site = take(Site::create(":memory:", {name, &env().ids, cluster}, {clocks_.back().get(), env().registry}));
-      check(site->exec("CREATE TABLE accounts(id INTEGER PRIMARY KEY, owner TEXT, balance INTEGER NOT NULL)").status());
-      check(site->track("accounts", config));
+      auto site = must(Site::create(":memory:", {name, tools.ids, cluster}, {clocks_.back().get(), tools.resolvers}));
+      must(site->exec("CREATE TABLE accounts(id INTEGER PRIMARY KEY, owner TEXT, balance INTEGER NOT NULL)").status());
+      must(site->track("accounts", config));
       sites_.push_back(std::move(site));
     }
     for (auto& a : sites_)
       for (auto& b : sites_)
-        if (a != b) check(a->acknowledge(b->id(), {}));
+        if (a != b) must(a->acknowledge(b->id(), {}));
   }
 
   Site& operator[](std::size_t i) { return *sites_[i]; }
   ManualClock& clock(std::size_t i) { return *clocks_[i]; }
   std::size_t size() const { return sites_.size(); }
 
-  void sync(std::size_t a, std::size_t b) { take(syncSites(*sites_[a], *sites_[b])); }
+  void sync(std::size_t a, std::size_t b) { must(syncSites(*sites_[a], *sites_[b])); }
   // Everyone with everyone, twice round: any connected order converges.
   void syncAll() {
     for (int round = 0; round < 2; ++round)
@@ -47,12 +47,12 @@ class Bank {
   }
 
   std::int64_t balance(std::size_t site, int account) {
-    auto r = take(sites_[site]->exec("SELECT balance FROM accounts WHERE id = ?1", {Value::integer(account)}));
+    auto r = must(sites_[site]->exec("SELECT balance FROM accounts WHERE id = ?1", {Value::integer(account)}));
     return r.rows.at(0).at(0).asInteger();
   }
 
   std::vector<Row> accounts(std::size_t site) {
-    return take(sites_[site]->exec("SELECT id, owner, balance FROM accounts ORDER BY id")).rows;
+    return must(sites_[site]->exec("SELECT id, owner, balance FROM accounts ORDER BY id")).rows;
   }
 
  private:
@@ -63,10 +63,10 @@ class Bank {
 // What a transaction did to the total, by dot, as its writer made it.
 using Effects = std::vector<std::pair<Dot, std::int64_t>>;
 
-Dot lastDot(Site& site) { return {site.id(), take(site.vector()).get(site.id())}; }
+Dot lastDot(Site& site) { return {site.id(), must(site.vector()).get(site.id())}; }
 
 void exec(Bank& bank, std::size_t site, const std::string& sql, std::int64_t effect, Effects& effects) {
-  check(bank[site].exec(sql).status());
+  must(bank[site].exec(sql).status());
   effects.push_back({lastDot(bank[site]), effect});
 }
 
@@ -141,12 +141,12 @@ void measure(Bank& bank, const Effects& effects, Outcome& o) {
   }
   std::int64_t expected = 0;
   for (const auto& [dot, effect] : effects) {
-    bool rejected = take(bank[0].decision(dot)).rejected;
+    bool rejected = must(bank[0].decision(dot)).rejected;
     o.rejected += rejected;
     if (!rejected) expected += effect;
   }
   o.conserved = o.converged && o.totals[0] == expected;
-  for (const auto& c : take(bank[0].conflicts()))
+  for (const auto& c : must(bank[0].conflicts()))
     o.lostUpdates += c.kind == ConflictKind::kCell &&
                      (c.outcome == ConflictOutcome::kAppliedRemote || c.outcome == ConflictOutcome::kKeptLocal);
   o.transactions = effects.size();
@@ -154,9 +154,9 @@ void measure(Bank& bank, const Effects& effects, Outcome& o) {
 
 }  // namespace
 
-Outcome runWorkload(const std::string& resolver, const Workload& w) {
+Outcome runWorkload(const std::string& resolver, const Workload& w, const Tools& tools) {
   auto start = std::chrono::steady_clock::now();
-  Bank bank(resolver, w);
+  Bank bank(resolver, w, tools);
   Effects effects;
   if (w.ops == 0) fixedScenario(bank, effects);
   else randomScenario(bank, w, effects);
@@ -168,4 +168,4 @@ Outcome runWorkload(const std::string& resolver, const Workload& w) {
   return o;
 }
 
-}  // namespace parley::cli
+}  // namespace parley::demo

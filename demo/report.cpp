@@ -3,10 +3,9 @@
 
 #include <fmt/format.h>
 
-#include "bank.hpp"
-#include "output.hpp"
+#include "parley/demo/bank.hpp"
 
-namespace parley::cli {
+namespace parley::demo {
 namespace {
 
 std::string escape(const std::string& s) {
@@ -58,4 +57,4 @@ std::string htmlReport(const Workload& w, const std::vector<Outcome>& outcomes) 
          chart(outcomes);
 }
 
-}  // namespace parley::cli
+}  // namespace parley::demo

@@ -716,6 +716,16 @@ TEST_CASE("demo bank --ops 50 --report writes an HTML report with an SVG chart",
   CHECK_THAT(html, Contains("<svg"));
 }
 
+TEST_CASE("demo bank refuses a bad random workload before running anything", "[cli]") {
+  Sandbox sb;
+  for (std::vector<std::string> args : {std::vector<std::string>{"--ops", "10", "--sites", "0"}, {"--ops", "-5"}}) {
+    args.insert(args.begin(), {"demo", "bank"});
+    Run r = sb.run(args);
+    requireOneLineError(r, "parley demo: random workload: --ops >= 0, --sites 2..16", 2);
+    CHECK(r.out.empty());
+  }
+}
+
 TEST_CASE("demo offline --dir leaves three converged site files that status opens", "[cli]") {
   Sandbox sb;
   Run r = sb.ok({"demo", "offline", "--dir", "D"});

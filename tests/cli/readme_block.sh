@@ -19,7 +19,7 @@ if [ ! -s "$script" ]; then
   exit 1
 fi
 cd "$work"
-export PATH="$build/demo:$PATH"
+export PATH="$build:$PATH"
 if ! bash -euo pipefail -x "$script" > out.txt; then
   cat out.txt
   exit 1

@@ -18,7 +18,7 @@ if [ "$(wc -l < "$script")" -lt 2 ]; then
   exit 1
 fi
 cd "$work"
-export PATH="$build/demo:$PATH"
+export PATH="$build:$PATH"
 if ! bash -euo pipefail -x "$script" > out.txt; then
   cat out.txt
   for log in *.log; do echo "== $log"; cat "$log"; done

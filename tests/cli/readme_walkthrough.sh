@@ -16,6 +16,6 @@ if [ ! -s "$script" ]; then
   exit 1
 fi
 cd "$work"
-export PATH="$build/demo:$PATH"
+export PATH="$build:$PATH"
 bash -euo pipefail -x "$script"
 echo "walkthrough: ok"

@@ -2,7 +2,7 @@
 # in $test and the build directory in $1. Sets $parley, $proxy and a scratch directory ($work,
 # the current directory from then on, removed at exit with every process listed in $pids).
 build=$(realpath "$1")
-parley=$build/demo/parley
+parley=$build/parley
 proxy=$build/tests/net/parley-faultproxy
 work=$(mktemp -d "${TMPDIR:-/tmp}/$test.XXXXXX")
 pids=()

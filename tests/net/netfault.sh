@@ -23,7 +23,7 @@ set -uo pipefail
 build=$(realpath "${1:?usage: netfault.sh BUILD_DIR ring|mesh}")
 topology=${2:?usage: netfault.sh BUILD_DIR ring|mesh}
 case $topology in ring) default_sites=3 ;; mesh) default_sites=4 ;; *) echo "netfault: topology must be ring or mesh, got $topology" >&2; exit 2 ;; esac
-parley=$build/demo/parley
+parley=$build/parley
 proxy=$build/tests/net/parley-faultproxy
 for b in "$parley" "$proxy"; do [ -x "$b" ] || { echo "netfault: $b is not built" >&2; exit 2; }; done
 

@@ -11,7 +11,7 @@
 # Exits 77 (skipped) without root or ip netns.
 set -uo pipefail
 build=$(realpath "${1:?usage: netns.sh BUILD_DIR}")
-parley=$build/demo/parley
+parley=$build/parley
 seed=${NETNS_SEED:-$(( $(date +%s%N) % 1000000000 ))}
 sites=${NETNS_SITES:-3}
 seconds=${NETNS_SECONDS:-20}

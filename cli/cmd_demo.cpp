@@ -5,13 +5,29 @@
 
 #include <fmt/format.h>
 
-#include "bank.hpp"
 #include "cli.hpp"
-#include "offline.hpp"
 #include "output.hpp"
+#include "parley/demo/bank.hpp"
+#include "parley/demo/offline.hpp"
 
 namespace parley::cli {
 namespace {
+
+using demo::Outcome;
+using demo::Workload;
+
+// The scenarios run with this process's ids and strategies, and print rows as tables.
+demo::Tools tools() {
+  return {&env().clock, &env().ids, env().registry, [](const QueryResult& r) {
+            Table t{r.columns, {}};
+            for (const auto& row : r.rows) {
+              std::vector<std::string> cells;
+              for (const auto& v : row) cells.push_back(v.toDisplay());
+              t.rows.push_back(std::move(cells));
+            }
+            printTable(std::cout, t);
+          }};
+}
 
 const Command kBank{"demo bank", "[options]",
                     "New York and London share an account holding 1000. Partitioned, New York withdraws 100 and\n"
@@ -63,23 +79,23 @@ int demoBank(const std::vector<std::string>& args) {
   auto vm = parse(kBank, o, {}, args);
   if (!vm) return 0;
   auto resolvers = resolversFrom((*vm)["resolver"].as<std::string>());
+  Workload w{(*vm)["sites"].as<int>(), (*vm)["accounts"].as<int>(), (*vm)["ops"].as<int>(),
+             (*vm)["partitions"].as<int>(), (*vm)["seed"].as<std::uint64_t>()};
+  if (w.ops < 0 || w.sites < 2 || w.sites > 16 || w.accounts < 1 || w.partitions < 1)
+    usage("random workload: --ops >= 0, --sites 2..16, --accounts >= 1, --partitions >= 1");
   Workload bank;
   std::vector<Outcome> outcomes;
   std::cout << "Bank account: balance 1000; New York withdraws 100 while London withdraws 200.\n\n";
-  for (const auto& r : resolvers) outcomes.push_back(runWorkload(r, bank));
+  for (const auto& r : resolvers) outcomes.push_back(demo::runWorkload(r, bank, tools()));
   printOutcomes(outcomes, false);
-  std::string html = htmlReport(bank, outcomes);
-  if ((*vm)["ops"].as<int>() > 0) {
-    Workload w{(*vm)["sites"].as<int>(), (*vm)["accounts"].as<int>(), (*vm)["ops"].as<int>(),
-               (*vm)["partitions"].as<int>(), (*vm)["seed"].as<std::uint64_t>()};
-    if (w.sites < 2 || w.sites > 16 || w.accounts < 1 || w.partitions < 1)
-      usage("random workload: --sites 2..16, --accounts >= 1, --partitions >= 1");
+  std::string html = demo::htmlReport(bank, outcomes);
+  if (w.ops > 0) {
     std::cout << fmt::format("\nRandom workload: {} sites, {} accounts of 1000, {} operations, {} partitions, seed {}.\n\n",
                              w.sites, w.accounts, w.ops, w.partitions, w.seed);
     std::vector<Outcome> random;
-    for (const auto& r : resolvers) random.push_back(runWorkload(r, w));
+    for (const auto& r : resolvers) random.push_back(demo::runWorkload(r, w, tools()));
     printOutcomes(random, true);
-    html += htmlReport(w, random);
+    html += demo::htmlReport(w, random);
   }
   if (vm->count("report")) {
     std::string path = (*vm)["report"].as<std::string>();
@@ -98,7 +114,7 @@ int demoOffline(const std::vector<std::string>& args) {
   o.add_options()("dir", po::value<std::string>()->default_value("parley-demo"), "where to create the site files");
   auto vm = parse(kOffline, o, {}, args);
   if (!vm) return 0;
-  return runOfflineDemo((*vm)["dir"].as<std::string>());
+  return demo::runOfflineDemo((*vm)["dir"].as<std::string>(), tools());
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
-namespace parley::cli {
+#include "parley/demo/scenario.hpp"
+
+namespace parley::demo {
 
 struct Workload {
   int sites = 2;
@@ -30,7 +32,8 @@ struct Outcome {
   double seconds = 0;
 };
 
-Outcome runWorkload(const std::string& resolver, const Workload& w);
+// Runs `w` once with `resolver` on the balance column, on in-memory sites made with `tools`.
+Outcome runWorkload(const std::string& resolver, const Workload& w, const Tools& tools);
 std::string htmlReport(const Workload& w, const std::vector<Outcome>& outcomes);
 
-}  // namespace parley::cli
+}  // namespace parley::demo
