@@ -110,6 +110,32 @@ TEST_CASE("PARLEY_ASSERT reports a bug with its place and asks for a report, as 
   }
 }
 
+TEST_CASE("a broken invariant inside a public call comes back as kInternal, with everything rolled back",
+          "[core][errors][assert]") {
+  Cluster c(2);
+  execOk(c[0], "INSERT INTO t VALUES (1, 'x', 10)");
+  execOk(c[0], "INSERT INTO t VALUES (2, 'y', 20)");
+  std::vector<Transaction> txns = test::changesOk(c[0], {});
+  std::vector<std::string> bodies;
+  for (const auto& t : txns) bodies.push_back(encodeTransaction(t));
+  std::vector<std::string_view> views(bodies.begin(), bodies.end());
+  VersionVector before = c[1].vector().value();
+
+  int calls = 0;
+  Result<ApplyResult> applied = Status::internal("not run");
+  REQUIRE_NOTHROW(applied = c[1].applyEncodedBatches([&]() -> Site::EncodedBatch {
+    if (calls++ == 0) return {std::span(txns).first(1), std::span(views).first(1)};
+    PARLEY_ASSERT(calls < 0, "the second batch met an impossible state");
+    return {};
+  }));
+  REQUIRE_FALSE(applied.ok());
+  CHECK(applied.status().code() == Status::Code::kInternal);
+  CHECK_THAT(applied.status().message(), Contains("the second batch met an impossible state"));
+  CHECK_THAT(applied.status().message(), Contains("this is a bug in parley: please report it"));
+  CHECK(c[1].vector().value() == before);  // the first batch was rolled back with the rest
+  CHECK(test::tableContents(c[1], "t").empty());
+}
+
 TEST_CASE("the value of a failed Result is a bug reported with the status, not undefined behaviour",
           "[core][errors][assert]") {
   Result<int> failed = Status::notFound("no such row");
