@@ -73,10 +73,10 @@ void runParley(const Case& c, Times& t) {
     bench::exec(*inProcess, kLocalWrite);
     bench::exec(*byFile, kLocalWrite);
   }
-  auto txns = bench::ok(peer->changesSince(inProcess->vector()));
+  auto txns = bench::ok(peer->changesSince(inProcess->vector().value()));
   std::string file = c.dir + "/apply.pcs";
   std::filesystem::remove(file);
-  bench::ok(parley::sync::exportChanges(*peer, file, byFile->vector()));
+  bench::ok(parley::sync::exportChanges(*peer, file, byFile->vector().value()));
   parley::ApplyResult applied;
   t.apply = bench::seconds([&] { applied = bench::ok(inProcess->apply(txns)); });
   t.parleyConflicts = static_cast<std::int64_t>(applied.conflicts.size());

@@ -152,9 +152,9 @@ Sizes measure(const Case& c, const std::string& dir) {
 
   std::string file = dir + "/size.pcs";
   std::filesystem::remove(file);
-  s.file = static_cast<double>(bench::ok(parley::sync::exportChanges(*peer, file, origin->vector())).bytes) / n;
+  s.file = static_cast<double>(bench::ok(parley::sync::exportChanges(*peer, file, origin->vector().value())).bytes) / n;
   parley::sync::StreamTotals totals;
-  bench::check(parley::sync::streamChanges(*peer, origin->vector(), [](parley::sync::Chunk&&) { return parley::Status::ok(); },
+  bench::check(parley::sync::streamChanges(*peer, origin->vector().value(), [](parley::sync::Chunk&&) { return parley::Status::ok(); },
                                            &totals));
   s.payload = static_cast<double>(totals.bytes) / n;
   s.wire = wireBytes(*peer, *origin) / n;

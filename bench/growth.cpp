@@ -88,7 +88,7 @@ Cluster withSites(bench::SiteEnv& env, const std::string& dir, const std::string
   c.producer = bench::cloneSite(env, *c.receiver, dir + "/growth-" + tag + "-p.db", tag + "-p");
   commitSingles(*c.producer, 1);
   bench::ok(parley::syncSites(*c.producer, *c.receiver));
-  auto named = static_cast<std::int64_t>(c.receiver->vector().entries().size());
+  auto named = static_cast<std::int64_t>(c.receiver->vector().value().entries().size());
   if (named != sites) bench::fail(fmt::format("the receiver's vector names {} sites, expected {}", named, sites));
   return c;
 }
@@ -101,8 +101,8 @@ struct Received {
 
 Received receive(Cluster& c) {
   Received in;
-  bench::check(c.producer->forEachChangeSince(c.receiver->vector(), [&](const parley::Dot&, parley::Hlc, std::string_view body) {
-    in.txns.push_back(parley::decodeTransaction(body));
+  bench::check(c.producer->forEachChangeSince(c.receiver->vector().value(), [&](const parley::Dot&, parley::Hlc, std::string_view body) {
+    in.txns.push_back(parley::decodeTransaction(body).value());
     in.bodies.emplace_back(body);
     return parley::Status::ok();
   }));

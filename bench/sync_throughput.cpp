@@ -101,8 +101,8 @@ void verify(const std::string& a, const std::string& b) {
   bench::SiteEnv env;
   auto source = bench::ok(parley::Site::open(a, env.options()));
   auto target = bench::ok(parley::Site::open(b, env.options()));
-  if (!(source->vector() == target->vector()))
-    bench::fail(fmt::format("the target holds {}, the source {}", target->vector().toString(), source->vector().toString()));
+  if (!(source->vector().value() == target->vector().value()))
+    bench::fail(fmt::format("the target holds {}, the source {}", target->vector().value().toString(), source->vector().value().toString()));
 }
 
 struct Measured {

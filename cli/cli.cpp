@@ -12,7 +12,18 @@ namespace parley::cli {
 void usage(const std::string& message) { throw CliError(message, 2); }
 
 void check(const Status& status) {
-  if (!status) throw CliError(status.message());
+  if (!status) throw CliError(status);
+}
+
+std::string CliError::messageFor(std::string_view command) const {
+  if (!status_ || std::getenv("PARLEY_DEBUG_ERRORS")) return what();
+  auto said = [&](std::string_view context) {
+    return context == command || context == "sql" || context == "prepare" || context == "backup";
+  };
+  std::string out;
+  for (const auto& context : status_->contexts())
+    if (!said(context)) out += context + ": ";
+  return out.append(status_->bareMessage());
 }
 
 Env& env() {
@@ -68,27 +79,12 @@ std::string secret(const po::variables_map& vm) {
   return fromEnv ? fromEnv : "";
 }
 
-std::string tokenOf(const VersionVector& v) {
-  std::string out;
-  for (const auto& [site, seq] : v.entries()) out += fmt::format("{}{}:{}", out.empty() ? "" : ",", site.hex(), seq);
-  return out.empty() ? "-" : out;
-}
+std::string tokenOf(const VersionVector& v) { return commitToken(v); }
 
 VersionVector parseToken(const std::string& text) {
-  VersionVector v;
-  if (text == "-" || text.empty()) return v;
-  std::stringstream in(text);
-  std::string part;
-  while (std::getline(in, part, ',')) {
-    auto colon = part.find(':');
-    auto site = SiteId::fromHex(part.substr(0, colon));
-    char* end = nullptr;
-    unsigned long long seq = colon == std::string::npos ? 0 : std::strtoull(part.c_str() + colon + 1, &end, 10);
-    if (!site || colon == std::string::npos || !end || *end != '\0' || seq == 0)
-      usage(fmt::format("bad token \"{}\": expected SITEID:SEQ[,SITEID:SEQ...] as printed by exec", text));
-    v.advance({*site, seq});
-  }
-  return v;
+  auto token = parseCommitToken(text);
+  if (!token) usage(token.status().message());
+  return std::move(token).value();
 }
 
 std::string tcpAddress(const std::string& peer) { return peer.starts_with("tcp://") ? peer.substr(6) : ""; }

@@ -2,7 +2,9 @@
 //
 // Every command is a function taking its arguments (after the command name) and returning the
 // process exit code. User errors are thrown as CliError and printed by main() as one line:
-// "parley <command>: <message>", exit 1 (2 for a bad command line).
+// "parley <command>: <message>", exit 1 (2 for a bad command line, 70 for a bug in parley:
+// an InternalError or a status of code kInternal). A library Status keeps its contexts apart
+// from its message; main() leaves out those the "parley <command>:" prefix already says.
 #pragma once
 
 #include <boost/program_options.hpp>
@@ -10,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "parley/resolvers/registry.hpp"
@@ -23,10 +26,20 @@ namespace po = boost::program_options;
 class CliError : public std::runtime_error {
  public:
   CliError(std::string message, int exitCode = 1) : std::runtime_error(std::move(message)), code_(exitCode) {}
+  // A library failure: its message, contexts kept apart (parley/status.hpp).
+  // Exit 70 (EX_SOFTWARE) for a bug in parley (kInternal), 1 otherwise.
+  explicit CliError(Status status)
+      : std::runtime_error(status.message()),
+        code_(status.code() == Status::Code::kInternal ? 70 : 1),
+        status_(std::move(status)) {}
   int exitCode() const { return code_; }
+  // The line to print after "parley COMMAND: ": the status' message without the contexts that
+  // line already gives (the command's own name, the SQL layer's "sql" and "prepare"), or what().
+  std::string messageFor(std::string_view command) const;
 
  private:
   int code_;
+  std::optional<Status> status_;
 };
 
 // A bad command line: exit code 2.

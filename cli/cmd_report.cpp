@@ -69,7 +69,7 @@ void statusJson(Site& site) {
   auto [count, bytes] = take(site.logSize());
   Counts counts = countConflicts(site);
   std::cout << "{\"site\": " << jsonString(site.id().hex()) << ", \"name\": " << jsonString(site.name())
-            << ", \"cluster\": " << jsonString(site.clusterId().hex()) << ", \"vector\": " << jsonString(tokenOf(site.vector()))
+            << ", \"cluster\": " << jsonString(site.clusterId().hex()) << ", \"vector\": " << jsonString(tokenOf(take(site.vector())))
             << ", \"tables\": {";
   auto tables = site.trackedTables();
   for (std::size_t i = 0; i < tables.size(); ++i)
@@ -106,7 +106,7 @@ void statusText(Site& site) {
   auto [count, bytes] = take(site.logSize());
   Counts counts = countConflicts(site);
   std::cout << fmt::format("site     {} ({})\ncluster  {}\nvector   {}\n", site.name(), site.id().hex(),
-                           site.clusterId().hex(), site.vector().toString());
+                           site.clusterId().hex(), take(site.vector()).toString());
   for (const auto& t : site.trackedTables()) std::cout << fmt::format("table    {}: {}\n", t, take(site.config(t)).toString());
   std::cout << fmt::format("log      {} transactions, {} bytes\nconflicts {} open (provisional), {} of this site's writes rejected\n",
                            count, bytes, counts.open, counts.rejectedHere);

@@ -1,13 +1,15 @@
 // parley init, exec, track, configure, compact, backup: the commands that act on one site.
 #include <chrono>
+#include <cmath>
+#include <optional>
 #include <set>
 #include <iostream>
-#include <thread>
 
 #include <fmt/format.h>
 
 #include "cli.hpp"
 #include "output.hpp"
+#include "parley/sync/acknowledgements.hpp"
 #include "parley/sync/tcp.hpp"
 
 namespace parley::cli {
@@ -52,56 +54,6 @@ void printResult(const QueryResult& r, Format format) {
   else printTable(std::cout, t);
 }
 
-// Waits until the site file holds everything in `token` (read-your-writes across sites).
-void waitFor(const std::string& path, const VersionVector& token, double timeoutSeconds) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeoutSeconds);
-  while (true) {
-    VersionVector held = openSite(path)->vector();
-    if (token.leq(held)) return;
-    if (std::chrono::steady_clock::now() >= deadline)
-      throw CliError(fmt::format("timed out after {} s waiting for token {}; the site holds {}", timeoutSeconds,
-                                 tokenOf(token), tokenOf(held)));
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-}
-
-bool acknowledgedBy(Site& site, const SiteId& peer, const VersionVector& token) {
-  for (const auto& [id, v] : take(site.acknowledgements()))
-    if (id == peer && token.leq(v)) return true;
-  return false;
-}
-
-// Semi-synchronous commit: pushes to the peers until `needed` distinct sites hold `token`.
-// Acknowledgements count per site id, not per address: one replica listed under two addresses
-// (127.0.0.1 and localhost) is one acknowledgement, and the site itself never counts.
-void waitForAcks(Site& site, const VersionVector& token, std::size_t needed, const std::vector<std::string>& peers,
-                 const std::string& secretText, double timeoutSeconds) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeoutSeconds);
-  std::set<SiteId> acked;
-  std::string lastError;
-  bool sameSiteTwice = false;
-  while (true) {
-    acked.clear();
-    std::set<SiteId> reached;
-    for (const auto& peer : peers) {
-      auto r = sync::syncTcp(site, peer.substr(peer.starts_with("tcp://") ? 6 : 0), {secretText, std::chrono::milliseconds(2000), sync::kChunkBytes, {}});
-      if (!r) {
-        lastError = r.status().message();
-        continue;
-      }
-      if (!reached.insert(r->peer.site).second) sameSiteTwice = true;
-      if (r->peer.site != site.id() && acknowledgedBy(site, r->peer.site, token)) acked.insert(r->peer.site);
-    }
-    if (acked.size() >= needed) return;
-    if (std::chrono::steady_clock::now() >= deadline) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  throw CliError(fmt::format("the write is committed locally (token {}), but only {} of {} peers acknowledged it within {} s{}",
-                             tokenOf(token), acked.size(), needed, timeoutSeconds,
-                             sameSiteTwice ? " (several --peer addresses reach the same site; it counts once)"
-                             : lastError.empty() ? "" : " (" + lastError + ")"));
-}
-
 void addResolverOptions(po::options_description& o) {
   o.add_options()("resolver", po::value<std::string>(), "strategy for the table's columns: lww, fww, merge, counter, reject, callback:NAME")
       ("column", po::value<std::vector<std::string>>()->composing(), "COL=STRATEGY for one column (repeatable; COL is the column's name as it is, split from STRATEGY at the last '=')")
@@ -139,7 +91,7 @@ SiteId resolvePeer(Site& site, const std::string& text) {
     usage(fmt::format("PEER wants a site id, or at least its first 4 hex digits, as status shows it; got \"{}\"", text));
   std::set<SiteId> known;
   for (const auto& [id, vector] : take(site.acknowledgements())) known.insert(id);
-  VersionVector held = site.vector();
+  VersionVector held = take(site.vector());
   for (const auto& [id, seq] : held.entries()) known.insert(id);
   std::vector<SiteId> matches;
   for (const auto& id : known)
@@ -178,8 +130,9 @@ int cmdExec(const std::vector<std::string>& args) {
   if (!vm) return 0;
   Format format = formatOf(*vm);
   std::string path = (*vm)["SITE"].as<std::string>();
-  double timeout = (*vm)["timeout"].as<double>();
-  if (vm->count("after")) waitFor(path, parseToken((*vm)["after"].as<std::string>()), timeout);
+  auto timeout = std::chrono::milliseconds(std::llround((*vm)["timeout"].as<double>() * 1000));
+  std::optional<VersionVector> after;
+  if (vm->count("after")) after = parseToken((*vm)["after"].as<std::string>());
   auto peers = vm->count("peer") ? (*vm)["peer"].as<std::vector<std::string>>() : std::vector<std::string>{};
   std::size_t needed = vm->count("wait-acks") ? (*vm)["wait-acks"].as<std::size_t>() : 0;
   std::string secretText = needed ? secret(*vm) : "";
@@ -189,16 +142,22 @@ int cmdExec(const std::vector<std::string>& args) {
   if (needed && secretText.empty()) usage("--wait-acks needs the cluster secret: --secret-file FILE or PARLEY_SECRET");
 
   auto site = openSite(path);
-  VersionVector before = site->vector();
+  if (after) check(site->waitFor(*after, timeout));
+  VersionVector before = take(site->vector());
   auto result = site->execAtomically((*vm)["SQL"].as<std::string>());
-  if (site->vector() != before) {
+  VersionVector now = take(site->vector());
+  if (now != before) {
     // Statements outside BEGIN..COMMIT commit one by one: say what did commit, even on error.
-    std::string token = tokenOf(site->vector());
+    std::string token = tokenOf(now);
     if (vm->count("token") && result.ok()) std::cout << token << "\n";
     else std::cerr << "token: " << token << (result.ok() ? "" : " (the statements before the error committed)") << "\n";
   }
   printResult(take(std::move(result)), format);
-  if (needed && site->vector() != before) waitForAcks(*site, site->vector(), needed, peers, secretText, timeout);
+  if (needed && now != before) {
+    for (auto& p : peers) p = tcpAddress(p);
+    sync::TcpOptions tcp{secretText, std::chrono::milliseconds(2000), sync::kChunkBytes, {}};
+    check(sync::waitForAcknowledgements(*site, now, {needed, peers, tcp, timeout}));
+  }
   return 0;
 }
 

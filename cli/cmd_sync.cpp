@@ -246,7 +246,7 @@ int cmdClone(const std::vector<std::string>& args) {
   if (tcpAddress(source).empty()) site = take(openSite(source)->clone(path, create, env().siteOptions()));
   else site = take(sync::cloneTcp(tcpAddress(source), path, create, env().siteOptions(), tcpOptions(*vm)));
   std::cout << fmt::format("cloned {} into {}: site {} ({}), vector {}\n", source, path, site->name(), site->id().hex(),
-                           site->vector().toString());
+                           take(site->vector()).toString());
   return 0;
 }
 

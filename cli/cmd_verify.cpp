@@ -111,7 +111,7 @@ namespace {
 
 // The first seq of `origin` whose transaction `peer` holds with another hash; nullopt if none.
 std::optional<std::uint64_t> forkPoint(Site& site, Site& peer, const SiteId& origin) {
-  std::uint64_t common = std::min(site.vector().get(origin), peer.vector().get(origin));
+  std::uint64_t common = std::min(take(site.vector()).get(origin), take(peer.vector()).get(origin));
   std::optional<std::uint64_t> fork;
   for (std::uint64_t seq = common; seq >= 1; --seq) {
     auto mine = site.hashOf({origin, seq});
@@ -154,7 +154,7 @@ int cmdRejoin(const std::vector<std::string>& args) {
   auto fork = forkPoint(*site, *rejoined, site->id());
   if (!fork)
     throw CliError(fmt::format("{} holds no other history of {}: nothing to rejoin (sync them instead)", from, name));
-  VersionVector held = site->vector(), upToFork;
+  VersionVector held = take(site->vector()), upToFork;
   for (const auto& [origin, seq] : held.entries())
     upToFork.advance({origin, origin == site->id() ? *fork - 1 : seq});
   auto mine = take(site->changesSince(upToFork));

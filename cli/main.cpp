@@ -42,14 +42,6 @@ const std::map<std::string, Entry>& commands() {
   return table;
 }
 
-// Library messages can start with their own context ("track: ...", "sql: ..."), which the
-// "parley <command>:" prefix already gives.
-std::string withoutRepeatedContext(const std::string& command, std::string message) {
-  for (std::string prefix : {command + ": ", std::string("sql: "), std::string("prepare: "), std::string("backup: ")})
-    if (message.starts_with(prefix) && !std::getenv("PARLEY_DEBUG_ERRORS")) message = message.substr(prefix.size());
-  return message;
-}
-
 int help() {
   std::cout << "usage: parley COMMAND [ARGS] (parley COMMAND --help for details)\n\ncommands:\n";
   for (const auto& [name, entry] : commands()) std::cout << "  " << name << std::string(12 - name.size(), ' ') << entry.summary << "\n";
@@ -73,8 +65,11 @@ int main(int argc, char** argv) {
   try {
     return it->second.handler(std::vector<std::string>(argv + 2, argv + argc));
   } catch (const parley::cli::CliError& e) {
-    std::cerr << "parley " << name << ": " << withoutRepeatedContext(name, e.what()) << "\n";
+    std::cerr << "parley " << name << ": " << e.messageFor(name) << "\n";
     return e.exitCode();
+  } catch (const parley::InternalError& e) {
+    std::cerr << "parley " << name << ": " << e.what() << "\n";
+    return 70;  // EX_SOFTWARE: a bug, not bad input
   } catch (const std::exception& e) {
     std::cerr << "parley " << name << ": " << e.what() << "\n";
     return 1;

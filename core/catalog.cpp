@@ -64,7 +64,7 @@ CREATE TABLE parley_conflicts(
 )sql";
 
 [[noreturn]] void refuse(std::string_view table, const std::string& why) {
-  throw Error(Status::unsupported(fmt::format("track: table \"{}\" {}", table, why)));
+  throw Error(Status::unsupported(fmt::format("table \"{}\" {}", table, why)).withContext("track"));
 }
 
 std::string keyWhere(const TableInfo& t, int firstParam) {
@@ -113,7 +113,7 @@ TableInfo inspectTable(sql::Db& db, std::string_view table) {
     refuse(table, "is internal: parley_ and sqlite_ tables cannot be tracked");
   auto& kind = db.cached("SELECT type, sql FROM sqlite_schema WHERE name = ?1 AND type IN ('table','view')");
   kind.bindText(1, table);
-  if (!kind.step()) throw Error(Status::notFound(fmt::format("track: no such table: \"{}\"", table)));
+  if (!kind.step()) throw Error(Status::notFound(fmt::format("no such table: \"{}\"", table)).withContext("track"));
   if (kind.text(0) == "view") refuse(table, "is a view; track the tables it reads instead");
   if (kind.text(1).starts_with("CREATE VIRTUAL")) refuse(table, "is a virtual table");
 

@@ -15,6 +15,7 @@
 #include "store.hpp"
 #include "touched_meta.hpp"
 #include "model/txn_encoder.hpp"
+#include "parley/assert.hpp"
 #include "parley/txn_codec.hpp"
 
 namespace parley {
@@ -161,15 +162,15 @@ Row* afterImage(SiteState& s, const TouchedRow& row, bool stale, bool check, Row
     return &scratch;
   }
   if (!row.after.present()) {
-    if (check && store::readRow(s, *row.table, row.keyRow()))
-      throw Error(Status::corruption(fmt::format("capture: a row of \"{}\" the capture saw deleted is stored",
-                                                 row.table->name)));
+    if (check)
+      PARLEY_ASSERT(!store::readRow(s, *row.table, row.keyRow()),
+                    fmt::format("capture: a row of \"{}\" the capture saw deleted is stored", row.table->name));
     return nullptr;
   }
   row.decode(row.after, scratch);
-  if (check && store::readRow(s, *row.table, row.keyRow()) != scratch)
-    throw Error(Status::corruption(fmt::format("capture: after-image of a row of \"{}\" differs from the stored row",
-                                               row.table->name)));
+  if (check)
+    PARLEY_ASSERT(store::readRow(s, *row.table, row.keyRow()) == scratch,
+                  fmt::format("capture: after-image of a row of \"{}\" differs from the stored row", row.table->name));
   return &scratch;
 }
 
@@ -183,9 +184,8 @@ bool sameBases(const RowChange& a, const RowChange& b) {
 void checkFastPath(SiteState& s, const TableInfo& t, const PendingRow& p, const RowChange& change,
                    std::string_view meta, const Transaction& txn) {
   RowChange general = change;
-  if (foldGeneral(s, t, p, general, txn) == meta && sameBases(general, change)) return;
-  throw Error(Status::corruption(fmt::format(
-      "commit: the fast metadata path differs from the general fold for a row of \"{}\"", t.name)));
+  PARLEY_ASSERT(foldGeneral(s, t, p, general, txn) == meta && sameBases(general, change),
+                fmt::format("commit: the fast metadata path differs from the general fold for a row of \"{}\"", t.name));
 }
 
 // SiteOptions::checkCapture: the body encoded row by row must be the bytes encodeTransaction gives
@@ -193,8 +193,9 @@ void checkFastPath(SiteState& s, const TableInfo& t, const PendingRow& p, const 
 void checkBody(const Transaction& header, std::vector<RowChange> rows, const std::string& body) {
   Transaction whole = header;
   whole.rows = std::move(rows);
-  if (encodeTransaction(whole) == body && encodeTransaction(decodeTransaction(body)) == body) return;
-  throw Error(Status::corruption("commit: the log body encoded row by row differs from the whole transaction's"));
+  auto decoded = decodeTransaction(body);
+  PARLEY_ASSERT(encodeTransaction(whole) == body && decoded && encodeTransaction(*decoded) == body,
+                "commit: the log body encoded row by row differs from the whole transaction's");
 }
 
 // The new metadata of one pending row, from the fast path when it applies. Fills its bases.

@@ -69,7 +69,7 @@ std::string forgottenRefusal(const SiteId& site) {
 
 Status Site::forget(const SiteId& site) {
   if (site == id()) return Status::invalidArgument("a site cannot forget itself");
-  if (site.isNil()) return Status::invalidArgument("forget: the nil id names no site");
+  if (site.isNil()) return Status::invalidArgument("the nil id names no site").withContext("forget");
   return guarded([&]() -> Status {
     impl_->asApplier([&] {
       members::forget(impl_->state, site);

@@ -94,7 +94,7 @@ const std::string& Site::name() const { return impl_->state.name; }
 Status Site::track(std::string_view table, std::optional<TableConfig> config) {
   return guarded([&]() -> Status {
     if (impl_->state.db.inTransaction())
-      return Status::busy("track: a transaction is open on this site; commit or roll it back first");
+      return Status::busy("a transaction is open on this site; commit or roll it back first").withContext("track");
     impl_->begin();
     try {
       impl_->track(table, config);
@@ -132,14 +132,14 @@ Result<QueryResult> Site::execAtomically(std::string_view sql) {
   return guarded([&]() -> Result<QueryResult> { return impl_->execAtomically(sql); });
 }
 
-VersionVector Site::vector() const {
-  guarded([&] {
+Result<VersionVector> Site::vector() const {
+  return guarded([&]() -> Result<VersionVector> {
     impl_->refreshForRead();
-    return Status::ok();
+    return impl_->state.vector;
   });
-  return impl_->state.vector;
 }
 Hlc Site::lastHlc() const { return impl_->state.hlc.last(); }
+Clock& Site::clock() const { return impl_->state.clock; }
 
 Status Site::checkFits(const Transaction& t) const {
   return guarded([&]() -> Status {

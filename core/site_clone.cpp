@@ -53,12 +53,12 @@ Status moveSnapshotIntoPlace(const std::string& part, const std::string& path) {
 }  // namespace
 
 Status Site::backup(const std::string& path) {
-  if (isMemory(path)) return Status::invalidArgument("backup: the destination must be a file");
-  if (exists(path)) return Status::invalidArgument(fmt::format("backup: {} already exists", path));
+  if (isMemory(path)) return Status::invalidArgument("the destination must be a file").withContext("backup");
+  if (exists(path)) return Status::invalidArgument(fmt::format("{} already exists", path)).withContext("backup");
   std::string part = snapshotPart(path);
   Status copied = guarded([&]() -> Status {
     if (impl_->state.db.inTransaction())
-      return Status::busy("backup: a transaction is open on this site; commit or roll it back first");
+      return Status::busy("a transaction is open on this site; commit or roll it back first").withContext("backup");
     removeSnapshot(part);  // left by a run that was killed
     copyDatabase(impl_->state.db.raw(), part);
     return Status::ok();
@@ -71,8 +71,8 @@ Status Site::backup(const std::string& path) {
 }
 
 Result<std::unique_ptr<Site>> Site::clone(const std::string& path, const CreateOptions& create, SiteOptions options) {
-  if (isMemory(path)) return Status::invalidArgument("clone: the destination must be a file");
-  if (exists(path)) return Status::invalidArgument(fmt::format("clone: {} already exists", path));
+  if (isMemory(path)) return Status::invalidArgument("the destination must be a file").withContext("clone");
+  if (exists(path)) return Status::invalidArgument(fmt::format("{} already exists", path)).withContext("clone");
   std::string part = snapshotPart(path);
   removeSnapshot(part);  // left by a run that was killed
   if (auto st = backup(part); !st) return st;
@@ -86,13 +86,15 @@ Result<std::unique_ptr<Site>> Site::clone(const std::string& path, const CreateO
     newId = (*adopted)->id();
   }  // closed: only a whole, adopted site is renamed into place
   if (auto st = moveSnapshotIntoPlace(part, path); !st) return st;
-  if (auto st = acknowledge(newId, vector()); !st) return st;
+  auto held = vector();
+  if (!held) return held.status();
+  if (auto st = acknowledge(newId, *held); !st) return st;
   return open(path, options);
 }
 
 Result<std::unique_ptr<Site>> Site::adoptSnapshot(const std::string& path, const CreateOptions& create,
                                                   SiteOptions options) {
-  if (!create.ids) return Status::invalidArgument("clone: an id source is required");
+  if (!create.ids) return Status::invalidArgument("an id source is required").withContext("clone");
   auto opened = open(path, options);
   if (!opened) return opened.status();
   return guarded([&]() -> Result<std::unique_ptr<Site>> {

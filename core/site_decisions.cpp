@@ -49,7 +49,9 @@ Result<std::vector<std::pair<SiteId, VersionVector>>> Site::acknowledgements() {
 namespace {
 
 Result<ApplyResult> deliverAll(Site& from, Site& to) {
-  auto changes = from.changesSince(to.vector());
+  auto held = to.vector();
+  if (!held) return held.status();
+  auto changes = from.changesSince(*held);
   if (!changes) return changes.status();
   return to.apply(*changes);
 }
@@ -78,18 +80,18 @@ Status passAcknowledgements(Site& from, Site& to) {
 }  // namespace
 
 Result<std::pair<ApplyResult, ApplyResult>> syncSites(Site& a, Site& b) {
-  if (&a == &b) return Status::invalidArgument("sync: cannot sync a site with itself");
+  if (&a == &b) return Status::invalidArgument("cannot sync a site with itself").withContext("sync");
   if (a.id() == b.id())
     return Status::diverged(fmt::format(
-        "sync: {} and {} have the same site id ({}): one is a copy of the other's file (cp, or a restored backup); "
+        "{} and {} have the same site id ({}): one is a copy of the other's file (cp, or a restored backup); "
         "at the copy, run `parley rejoin` (see \"When sites disagree\" in the README)",
-        a.name(), b.name(), a.id().shortHex()));
-  if (a.clusterId() != b.clusterId()) return Status::invalidArgument("sync: the sites belong to different clusters");
+        a.name(), b.name(), a.id().shortHex())).withContext("sync");
+  if (a.clusterId() != b.clusterId()) return Status::invalidArgument("the sites belong to different clusters").withContext("sync");
   if (a.schemaFingerprint() != b.schemaFingerprint()) {
     auto mine = a.schemaDescription();
     auto theirs = b.schemaDescription();
     std::string what = mine && theirs ? ": " + schema_text::difference(*mine, *theirs, a.name(), b.name()) : "";
-    return Status::invalidArgument("sync: the sites' schemas or resolver configurations differ" + what);
+    return Status::invalidArgument("the sites' schemas or resolver configurations differ" + what).withContext("sync");
   }
   for (auto [from, to] : {std::pair<Site*, Site*>{&a, &b}, {&b, &a}}) {
     auto heads = from->chainHeads();
@@ -105,7 +107,9 @@ Result<std::pair<ApplyResult, ApplyResult>> syncSites(Site& a, Site& b) {
   if (auto st = passAcknowledgements(b, a); !st) return st;
   auto digests = b.digests();
   if (!digests) return digests.status();
-  Status compared = a.checkDigests(b.vector(), *digests, b.name());
+  auto heldByB = b.vector();
+  if (!heldByB) return heldByB.status();
+  Status compared = a.checkDigests(*heldByB, *digests, b.name());
   for (auto [site, peer] : {std::pair<Site*, Site*>{&a, &b}, {&b, &a}})
     if (auto st = site->noteComparison(peer->id(), peer->name(), compared); !st) return st;
   if (!compared) return compared;

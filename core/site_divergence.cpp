@@ -58,7 +58,9 @@ Status Site::checkDigests(const VersionVector& peerVector, const std::vector<Tab
                           std::string_view peerName) const {
   auto mine = digests();
   if (!mine) return mine.status();
-  if (!(peerVector == vector())) return Status::ok();
+  auto held = vector();
+  if (!held) return held.status();
+  if (!(peerVector == *held)) return Status::ok();
   for (const auto& d : *mine) {
     auto theirs = std::find_if(peer.begin(), peer.end(), [&](const TableDigest& p) { return p.table == d.table; });
     if (theirs == peer.end() || theirs->digest == d.digest) continue;
@@ -73,7 +75,7 @@ Status Site::checkDigests(const VersionVector& peerVector, const std::vector<Tab
 Result<std::vector<DigestCheck>> Site::verify(bool accept) {
   return guarded([&]() -> Result<std::vector<DigestCheck>> {
     if (accept) {
-      if (impl_->state.db.inTransaction()) return Status::busy("verify: a transaction is open on this site");
+      if (impl_->state.db.inTransaction()) return Status::busy("a transaction is open on this site").withContext("verify");
       impl_->begin();
     }
     impl_->refreshForRead();

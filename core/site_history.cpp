@@ -119,7 +119,7 @@ Result<std::vector<Transaction>> Site::changesSince(const VersionVector& peer) c
     // its origin's previous transaction's.
     std::unordered_map<SiteId, VersionVector, SiteIdHash> previous;
     Status st = visitLacking(s, peer, [&](const Dot& dot, Hlc, std::string_view body, std::optional<std::string_view> ctx) {
-      Transaction t = decodeTransaction(body);
+      Transaction t = valueOrThrow(decodeTransaction(body));
       auto it = previous.find(dot.site);
       if (ctx) t.context = causal::decodeStored(s.sites, *ctx);
       else t.context = causal::advanced(it != previous.end() ? it->second : causal::of(s, dot.site, dot.seq - 1),

@@ -20,12 +20,15 @@
 
 namespace parley {
 
-// Runs `body`, turning thrown parley::Errors into a Status.
+// Runs `body`, turning thrown parley::Errors into a Status, and a failed PARLEY_ASSERT into one
+// of code kInternal (parley/assert.hpp).
 template <class F>
 auto guarded(F&& body) -> decltype(body()) {
   try {
     return body();
   } catch (const Error& e) {
+    return e.status();
+  } catch (const InternalError& e) {
     return e.status();
   } catch (const std::bad_alloc&) {
     return Status::ioError("out of memory");
@@ -521,7 +524,7 @@ struct Site::Impl {
   }
 
   void track(std::string_view name, const std::optional<TableConfig>& config) {
-    if (state.table(name)) throw Error(Status::invalidArgument(fmt::format("track: table \"{}\" is already tracked", name)));
+    if (state.table(name)) throw Error(Status::invalidArgument(fmt::format("table \"{}\" is already tracked", name)).withContext("track"));
     requireGuards();
     TableInfo t = inspectTable(state.db, name);
     t.constrained = hasConstraints(state.db, t);
@@ -561,7 +564,7 @@ struct Site::Impl {
   // transactions do is not a local change and must not fire local triggers again.
   void configure(std::string_view name, const TableConfig& config) {
     auto it = std::find_if(state.tables.begin(), state.tables.end(), [&](const auto& t) { return t->name == name; });
-    if (it == state.tables.end()) throw Error(Status::notFound(fmt::format("configure: table \"{}\" is not tracked", name)));
+    if (it == state.tables.end()) throw Error(Status::notFound(fmt::format("table \"{}\" is not tracked", name)).withContext("configure"));
     TableInfo updated = **it;
     bindResolvers(updated, config, *state.resolvers);
     bool sensitiveAfter = updated.orderSensitive;

@@ -6,19 +6,21 @@
 namespace parley::sql {
 namespace {
 
-[[noreturn]] void failWith(sqlite3* db, std::string msg) {
+Status::Code codeOf(sqlite3* db) {
   int code = sqlite3_errcode(db) & 0xff;
-  if (code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN)
-    throw Error(Status::ioError(std::move(msg)));
-  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) throw Error(Status::corruption(std::move(msg)));
-  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) throw Error(Status::busy(std::move(msg)));
-  if (code == SQLITE_CONSTRAINT) throw Error(Status::constraint(std::move(msg)));
-  throw Error(Status::invalidArgument(std::move(msg)));
+  if (code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN) return Status::Code::kIOError;
+  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return Status::Code::kCorruption;
+  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) return Status::Code::kBusy;
+  if (code == SQLITE_CONSTRAINT) return Status::Code::kConstraint;
+  return Status::Code::kInvalidArgument;
 }
 
-[[noreturn]] void fail(sqlite3* db, std::string_view what) {
-  failWith(db, std::string(what) + ": " + oneLine(sqlite3_errmsg(db)));
+// SQLite's message `msg`, in the context of what this layer was doing ("sql", "prepare").
+[[noreturn]] void failWith(sqlite3* db, std::string_view what, std::string msg) {
+  throw Error(Status(codeOf(db), std::move(msg)).withContext(what));
 }
+
+[[noreturn]] void fail(sqlite3* db, std::string_view what) { failWith(db, what, oneLine(sqlite3_errmsg(db))); }
 
 }  // namespace
 
@@ -196,7 +198,7 @@ void Db::exec(std::string_view sql) {
   if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? oneLine(err) : "unknown error";
     sqlite3_free(err);
-    failWith(db_, "sql: " + msg);
+    failWith(db_, "sql", msg);
   }
 }
 

@@ -323,7 +323,7 @@ std::vector<Transaction> logAfter(SiteState& s, const Stamp& from) {
     std::vector<std::optional<VersionVector>> contexts;
     st.bind(1, logKey(siteIdx(s, origin), 1)).bind(2, logKey(siteIdx(s, origin), kMaxLogSeq));
     while (st.step() && static_cast<std::uint64_t>(st.int64(0)) >= from.hlc.value) {
-      newestFirst.push_back(decodeTransaction(st.blob(1)));
+      newestFirst.push_back(valueOrThrow(decodeTransaction(st.blob(1))));
       contexts.push_back(st.isNull(2) ? std::nullopt : std::optional(causal::decodeStored(s.sites, st.blob(2))));
     }
     st.reset();

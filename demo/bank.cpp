@@ -63,7 +63,7 @@ class Bank {
 // What a transaction did to the total, by dot, as its writer made it.
 using Effects = std::vector<std::pair<Dot, std::int64_t>>;
 
-Dot lastDot(Site& site) { return {site.id(), site.vector().get(site.id())}; }
+Dot lastDot(Site& site) { return {site.id(), must(site.vector()).get(site.id())}; }
 
 void exec(Bank& bank, std::size_t site, const std::string& sql, std::int64_t effect, Effects& effects) {
   must(bank[site].exec(sql).status());

@@ -22,7 +22,7 @@ void run(Site& site, const std::string& sql) {
 }
 
 void show(Site& site, const Tools& tools) {
-  std::cout << "  " << site.name() << " " << site.vector().toString() << "\n";
+  std::cout << "  " << site.name() << " " << must(site.vector()).toString() << "\n";
   tools.printRows(must(site.exec("SELECT sku, name, stock, price FROM inventory ORDER BY sku")));
 }
 

@@ -48,19 +48,7 @@ Status oneLine(const Status& s) {
   for (auto& c : m)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
   if (m == s.message()) return s;
-  switch (s.code()) {
-    case Status::Code::kOk: return s;
-    case Status::Code::kInvalidArgument: return Status::invalidArgument(m);
-    case Status::Code::kNotFound: return Status::notFound(m);
-    case Status::Code::kCorruption: return Status::corruption(m);
-    case Status::Code::kIOError: return Status::ioError(m);
-    case Status::Code::kUnsupported: return Status::unsupported(m);
-    case Status::Code::kNotReady: return Status::notReady(m);
-    case Status::Code::kBusy: return Status::busy(m);
-    case Status::Code::kConstraint: return Status::constraint(m);
-    case Status::Code::kDiverged: return Status::diverged(m);
-  }
-  return Status::corruption(m);
+  return Status(s.code(), m);
 }
 
 std::string flat(capnp::MessageBuilder& message) {
@@ -81,7 +69,7 @@ class FileWriter {
  public:
   explicit FileWriter(std::string path) : path_(std::move(path)), tmp_(path_ + ".part") {
     file_ = std::fopen(tmp_.c_str(), "wbx");
-    if (!file_) throw Error(Status::ioError(fmt::format("export: cannot create {}: {}", tmp_, std::strerror(errno))));
+    if (!file_) throw Error(Status::ioError(fmt::format("cannot create {}: {}", tmp_, std::strerror(errno))).withContext("export"));
   }
   ~FileWriter() {
     if (file_) {
@@ -91,7 +79,7 @@ class FileWriter {
   }
   void write(std::string_view bytes) {
     if (std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size())
-      throw Error(Status::ioError(fmt::format("export: writing {}: {}", tmp_, std::strerror(errno))));
+      throw Error(Status::ioError(fmt::format("writing {}: {}", tmp_, std::strerror(errno))).withContext("export"));
     written_ += bytes.size();
   }
   void commit() {
@@ -100,7 +88,7 @@ class FileWriter {
     file_ = nullptr;
     if (!ok || std::rename(tmp_.c_str(), path_.c_str()) != 0) {
       std::remove(tmp_.c_str());
-      throw Error(Status::ioError(fmt::format("export: finishing {}: {}", path_, std::strerror(errno))));
+      throw Error(Status::ioError(fmt::format("finishing {}: {}", path_, std::strerror(errno))).withContext("export"));
     }
   }
   std::uint64_t written() const { return written_; }
@@ -260,11 +248,8 @@ bool exists(const std::string& path) {
 
 // decodeTransaction(body, into), its error naming the file.
 void decodeIn(const std::string& path, std::string_view body, Transaction& into) {
-  try {
-    decodeTransaction(body, into);
-  } catch (const Error& e) {
-    throw Error(Status::corruption(fmt::format("{}: {}", path, printable(e.status().message()))));
-  }
+  if (Status st = decodeTransaction(body, into); !st)
+    throw Error(Status::corruption(fmt::format("{}: {}", path, printable(st.message()))));
 }
 
 // A change-set file's transactions, read and decoded one by one and checked to apply at
@@ -283,7 +268,7 @@ class CheckedReader {
             "{}: made by {} with a different schema or resolver configuration", path, printable(info_.originName))));
       if (auto st = site->checkHistories(info_.heads, info_.originName); !st)
         throw Error(Status::diverged(fmt::format("{}: {}", path, st.message())));
-      held_ = site->vector();
+      held_ = valueOrThrow(site->vector());
     }
   }
 
@@ -400,13 +385,13 @@ class Batcher {
 }  // namespace
 
 Result<ExportSummary> exportChanges(Site& site, const std::string& path, const VersionVector& since) {
-  if (exists(path)) return Status::invalidArgument(fmt::format("export: {} already exists", path));
+  if (exists(path)) return Status::invalidArgument(fmt::format("{} already exists", path)).withContext("export");
   try {
     auto said = announcementOf(site);
     if (!said) return said.status();
     const Acks& acks = said->acks;
-    FileInfo info{site.clusterId(), site.id(), site.name(), site.schemaFingerprint(), since, site.vector(), 0,
-                  static_cast<std::uint64_t>(std::time(nullptr)) * 1000, std::move(said->heads),
+    FileInfo info{site.clusterId(), site.id(), site.name(), site.schemaFingerprint(), since, valueOrThrow(site.vector()), 0,
+                  site.clock().nowMillis(), std::move(said->heads),
                   std::move(said->digests), std::move(said->forgotten)};
     FileWriter out(path);
     std::string head(kMagic, 8);
@@ -441,6 +426,8 @@ Result<ExportSummary> exportChanges(Site& site, const std::string& path, const V
     return ExportSummary{info, out.written()};
   } catch (const Error& e) {
     return e.status();
+  } catch (const InternalError& e) {
+    return e.status();
   }
 }
 
@@ -449,6 +436,8 @@ Result<FileInfo> inspectChanges(const std::string& path) {
     return verify(path, nullptr);
   } catch (const Error& e) {
     return oneLine(e.status());
+  } catch (const InternalError& e) {
+    return e.status();
   }
 }
 
@@ -510,6 +499,8 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path) {
     return summary;
   } catch (const Error& e) {
     return oneLine(e.status());
+  } catch (const InternalError& e) {
+    return e.status();
   } catch (const std::bad_alloc&) {
     return Status::ioError(path + ": out of memory while importing");
   } catch (const std::filesystem::filesystem_error& e) {

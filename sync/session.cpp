@@ -23,8 +23,10 @@ Result<Announcement> announcementOf(Site& site) {
 Result<Hello> helloOf(Site& site) {
   auto said = announcementOf(site);
   if (!said) return said.status();
+  auto held = site.vector();
+  if (!held) return held.status();
   return Hello{kProtocolVersion,        site.clusterId(),        site.id(),
-               site.name(),             site.schemaFingerprint(), site.vector(),
+               site.name(),             site.schemaFingerprint(), std::move(held).value(),
                std::move(said->acks),   std::move(said->heads),   std::move(said->digests),
                std::move(said->forgotten)};
 }
@@ -105,7 +107,7 @@ Status ChunkApplier::apply(const Chunk& chunk) {
         partial_.clear();
         body = joined.back();
       }
-      batch.push_back(decodeTransaction(body));
+      batch.push_back(valueOrThrow(decodeTransaction(body)));
       bodies.push_back(body);
     }
   } catch (const Error& e) {

@@ -33,7 +33,7 @@ class LiveStream {
  private:
   // Reads the next batch into the queue, if the site holds anything the subscriber lacks.
   void fill() {
-    VersionVector held = site_.vector();
+    VersionVector held = take(site_.vector());
     // The subscriber holds every transaction of its own this site holds.
     if (auto own = held.get(subscriber_); own > 0) cursor_.assumeHeld(Dot{subscriber_, own});
     if (held.leq(cursor_.since())) return;

@@ -42,7 +42,7 @@ kj::Promise<void> ApplyingSink::finish(FinishContext context) {
   check(received_->applier.finish());
   const ApplyTotals& totals = received_->applier.totals();
   auto results = context.getResults();
-  VersionVector vector = site_.vector();
+  VersionVector vector = take(site_.vector());
   writeVector(results.initVector(static_cast<unsigned>(vector.entries().size())), vector);
   results.setApplied(totals.applied);
   results.setConflicts(totals.conflicts);

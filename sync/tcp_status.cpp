@@ -11,17 +11,13 @@ namespace {
 constexpr std::string_view kTag = "parley[";
 
 Status withCode(int code, std::string message) {
-  switch (static_cast<Status::Code>(code)) {
-    case Status::Code::kInvalidArgument: return Status::invalidArgument(std::move(message));
-    case Status::Code::kNotFound: return Status::notFound(std::move(message));
-    case Status::Code::kCorruption: return Status::corruption(std::move(message));
-    case Status::Code::kUnsupported: return Status::unsupported(std::move(message));
-    case Status::Code::kNotReady: return Status::notReady(std::move(message));
-    case Status::Code::kBusy: return Status::busy(std::move(message));
-    case Status::Code::kConstraint: return Status::constraint(std::move(message));
-    case Status::Code::kDiverged: return Status::diverged(std::move(message));
-    default: return Status::ioError(std::move(message));
-  }
+  auto known = static_cast<Status::Code>(code);
+  // Ok and I/O errors are not sent (the transport says those); a code this parley does not
+  // know comes from a newer peer.
+  if (code <= static_cast<int>(Status::Code::kOk) || code > static_cast<int>(Status::Code::kInternal) ||
+      known == Status::Code::kIOError)
+    return Status::ioError(std::move(message));
+  return Status(known, std::move(message));
 }
 
 // A parley Status in a description ("remote exception: parley[1]: ..."), if there is one.

@@ -19,6 +19,12 @@ kj::Exception toException(const Status& status);
 inline void check(const Status& status) {
   if (!status) throwStatus(status);
 }
+// The value of `r`, or its status thrown as check() throws it.
+template <class T>
+T take(Result<T> r) {
+  check(r.status());
+  return std::move(r).value();
+}
 
 // The Status `e` carries, or a plain description of what KJ met (a lost connection...).
 Status statusOf(const kj::Exception& e);

@@ -166,7 +166,7 @@ std::uint64_t Subscriber::Impl::stream(Client& client) {
   peerName = peer.name;
   auto received = std::make_shared<Received>(site);
   auto request = session.subscribeRequest();
-  VersionVector since = site.vector();
+  VersionVector since = take(site.vector());
   writeVector(request.initSince(static_cast<unsigned>(since.entries().size())), since);
   request.setHeartbeatMs(static_cast<std::uint32_t>(options.heartbeat.count()));
   AckExchange acks(site, session, peer.site, peer.name, options.heartbeat.count() * kj::MILLISECONDS,

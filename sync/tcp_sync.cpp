@@ -19,7 +19,7 @@ ApplyTotals pull(Client& client, wire::Session::Client& session, Site& site, con
     if (progress && transactions > reported) progress(reported = transactions);
   };
   auto request = session.pullRequest();
-  VersionVector since = site.vector();
+  VersionVector since = take(site.vector());
   writeVector(request.initSince(static_cast<unsigned>(since.entries().size())), since);
   request.setSink(kj::heap<ApplyingSink>(site, received, onChunk));
   try {

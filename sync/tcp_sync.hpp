@@ -26,6 +26,8 @@ auto guardedTcp(const char* what, const std::string& address, F&& body) -> declt
     return aboutPeer(what, address, statusOf(e));
   } catch (const Error& e) {
     return aboutPeer(what, address, e.status());
+  } catch (const InternalError& e) {
+    return e.status();
   } catch (const std::exception& e) {
     return aboutPeer(what, address, Status::ioError(e.what()));
   }

@@ -150,7 +150,7 @@ RangeSummary readSummary(wire::RangeSummary::Reader in) {
 void writeState(wire::State::Builder out, Site& site) {
   auto digests = site.digests();
   if (!digests) throw Error(digests.status());
-  VersionVector vector = site.vector();
+  VersionVector vector = valueOrThrow(site.vector());
   writeVector(out.initVector(static_cast<unsigned>(vector.entries().size())), vector);
   writeDigests(out.initDigests(static_cast<unsigned>(digests->size())), *digests);
 }

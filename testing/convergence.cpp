@@ -155,7 +155,7 @@ Convergence Cluster::converged(const std::vector<std::size_t>& sites) const {
   if (diff.count > diff.lines.size())
     out << "  ... and " << diff.count - diff.lines.size() << " more\n";
   out << "holding:";
-  for (std::size_t s : sites) out << " " << m.siteName(s) << "=" << m.at(s).vector().toString();
+  for (std::size_t s : sites) out << " " << m.siteName(s) << "=" << m.at(s).vector().value().toString();
   out << "\nreplay with seed=" << m.options.seed;
   return {false, out.str()};
 }

@@ -22,7 +22,7 @@ Message ClusterState::compose(std::size_t from, std::size_t to) {
   Site& source = at(from);
   Message m{++messages, from, to, {}, {}};
   Status st =
-      source.forEachChangeSince(at(to).vector(), [&](const Dot&, Hlc, std::string_view body) {
+      source.forEachChangeSince(at(to).vector().value(), [&](const Dot&, Hlc, std::string_view body) {
         m.bodies.emplace_back(body);
         return Status::ok();
       });
@@ -39,7 +39,7 @@ void ClusterState::receive(const Message& m) {
   Site& target = at(m.to);
   std::vector<Transaction> batch;
   try {
-    for (const auto& body : m.bodies) batch.push_back(decodeTransaction(body));
+    for (const auto& body : m.bodies) batch.push_back(valueOrThrow(decodeTransaction(body)));
   } catch (const Error& e) {
     fail("message " + link(*this, m) + " does not decode: " + e.status().toString());
   }
@@ -73,8 +73,8 @@ bool ClusterState::settled() const {
     if (!acks) fail("reading acknowledgements at " + siteName(i) + ": " + acks.status().toString());
     for (std::size_t j = 0; j < sites.size(); ++j) {
       if (i == j || group[i] != group[j]) continue;
-      VersionVector held = sites[j]->vector();
-      if (sites[i]->vector() != held) return false;
+      VersionVector held = sites[j]->vector().value();
+      if (sites[i]->vector().value() != held) return false;
       bool known = false;
       for (const auto& [site, vector] : *acks)
         if (site == sites[j]->id()) known = vector == held;

@@ -73,7 +73,7 @@ TEST_CASE("a batch whose later transaction is invalid is refused whole and nothi
   test::deliver(origin, receiver);
   execOk(origin, "UPDATE accounts SET owner = 'Alice' WHERE id = 1");  // valid, first in the batch
   execOk(origin, kTransfer);                                           // to be made invalid
-  auto batch = test::changesOk(origin, receiver.vector());
+  auto batch = test::changesOk(origin, receiver.vector().value());
   REQUIRE(batch.size() == 2);
   REQUIRE(batch[1].rows.size() == 2);
   const auto good = batch;
@@ -89,7 +89,7 @@ TEST_CASE("a batch whose later transaction is invalid is refused whole and nothi
   INFO(describe(batch));
 
   auto contentsBefore = tableContents(receiver, "accounts");
-  auto vectorBefore = receiver.vector();
+  auto vectorBefore = receiver.vector().value();
   auto heldBefore = test::allTransactions(receiver).size();
 
   auto r = receiver.apply(batch);
@@ -97,7 +97,7 @@ TEST_CASE("a batch whose later transaction is invalid is refused whole and nothi
   REQUIRE_FALSE(r.ok());
   CHECK_FALSE(r.status().message().empty());
   CHECK(r.status().message().find('\n') == std::string::npos);
-  CHECK(receiver.vector() == vectorBefore);
+  CHECK(receiver.vector().value() == vectorBefore);
   CHECK(tableContents(receiver, "accounts") == contentsBefore);
   CHECK(tableContents(receiver, "notes").empty());
   CHECK(test::allTransactions(receiver).size() == heldBefore);
@@ -105,7 +105,7 @@ TEST_CASE("a batch whose later transaction is invalid is refused whole and nothi
   // The intact batch still applies completely afterwards.
   auto ok = test::applyOk(receiver, good);
   CHECK(ok.applied == 2);
-  CHECK(receiver.vector() == origin.vector());
+  CHECK(receiver.vector().value() == origin.vector().value());
   CHECK(tableContents(receiver, "accounts") == tableContents(origin, "accounts"));
 }
 
@@ -138,7 +138,7 @@ TEST_CASE("a transaction that swaps UNIQUE values between two rows replicates", 
                    " UPDATE u SET email = 'x' WHERE id = 2;"
                    " UPDATE u SET email = 'y' WHERE id = 1;"
                    "COMMIT;");
-  auto r = c[1].apply(test::changesOk(c[0], c[1].vector()));
+  auto r = c[1].apply(test::changesOk(c[0], c[1].vector().value()));
   INFO(r.status().toString());
   REQUIRE(r.ok());
   CHECK(tableContents(c[1], "u") == std::vector<Row>{{Int(1), Txt("y")}, {Int(2), Txt("x")}});

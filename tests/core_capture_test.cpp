@@ -63,7 +63,7 @@ void checkReplica(Cluster& cluster, std::size_t from, const std::vector<std::str
 TEST_CASE("an INSERT is captured as an insert of every non-key column", "[core][capture]") {
   Cluster c(1);
   Site& s = c[0];
-  REQUIRE(s.vector().empty());  // tracking an empty table records nothing
+  REQUIRE(s.vector().value().empty());  // tracking an empty table records nothing
   Transaction t = captureOne(s, "INSERT INTO t VALUES (1, 'x', 10)");
   INFO(describe(t));
   CHECK(t.dot == dotOf(s, 1));
@@ -190,13 +190,13 @@ TEST_CASE("a transaction spread over several exec calls is captured once, at COM
   Cluster c(1);
   Site& s = c[0];
   captureOne(s, "INSERT INTO t VALUES (9, 'z', 9)");
-  VersionVector before = s.vector();
+  VersionVector before = s.vector().value();
   execOk(s, "BEGIN");
   execOk(s, "INSERT INTO t VALUES (1, 'a', 1)");
-  CHECK(s.vector() == before);
+  CHECK(s.vector().value() == before);
   execOk(s, "INSERT INTO t VALUES (2, 'b', 2)");
   execOk(s, "UPDATE t SET a = 'zz' WHERE id = 9");
-  CHECK(s.vector() == before);
+  CHECK(s.vector().value() == before);
   Transaction t = captureOne(s, "COMMIT");
   INFO(describe(t));
   CHECK(t.dot == dotOf(s, 2));
@@ -211,7 +211,7 @@ TEST_CASE("statements outside BEGIN commit one by one, seq +1 each", "[core][cap
   Cluster c(1);
   Site& s = c[0];
   execOk(s, "INSERT INTO t VALUES (1, 'a', 1); INSERT INTO t VALUES (2, 'b', 2)");
-  REQUIRE(s.vector().get(s.id()) == 2);
+  REQUIRE(s.vector().value().get(s.id()) == 2);
   auto all = test::allTransactions(s);
   INFO(describe(all));
   REQUIRE(all.size() == 2);
@@ -289,7 +289,7 @@ TEST_CASE("a failing statement inside a transaction leaves the earlier changes o
           "[core][capture][txn]") {
   Cluster c(1);
   Site& s = c[0];
-  VersionVector before = s.vector();
+  VersionVector before = s.vector().value();
   execOk(s, "BEGIN");
   execOk(s, "INSERT INTO t VALUES (1, 'a', 1)");
   // The second row of this statement collides: the whole statement, row 2 included, is undone.
@@ -504,9 +504,9 @@ TEST_CASE("TEXT and BLOB keys, WITHOUT ROWID tables and awkward text are capture
 
   std::string key("\x00\x01\xff", 3);
   Transaction t2 = [&] {
-    VersionVector before = s.vector();
+    VersionVector before = s.vector().value();
     execOk(s, "INSERT INTO w VALUES (?1, ?2, ?3)", {Txt("k"), Bytes(key), Txt("v")});
-    REQUIRE(s.vector().get(s.id()) == before.get(s.id()) + 1);
+    REQUIRE(s.vector().value().get(s.id()) == before.get(s.id()) + 1);
     return test::transactionWithDot(s, dotOf(s, 2));
   }();
   INFO(describe(t2));
@@ -524,10 +524,10 @@ TEST_CASE("NULLs, BLOBs, REALs and large integers are captured with their exact 
   Cluster c(1, o);
   Site& s = c[0];
   std::string blob("\x00\xff\x00" "A", 4);
-  VersionVector before = s.vector();
+  VersionVector before = s.vector().value();
   execOk(s, "INSERT INTO v VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
          {Int(1), Null(), Bytes(blob), Real(2.5), Txt("it's"), Int(INT64_MIN)});
-  REQUIRE(s.vector().get(s.id()) == 1);
+  REQUIRE(s.vector().value().get(s.id()) == 1);
   Transaction ins = test::transactionWithDot(s, dotOf(s, 1));
   INFO(describe(ins));
   CHECK(ins.context == before);
@@ -593,12 +593,12 @@ TEST_CASE("tracking a table with rows records them as one insert transaction", "
   o.tracked = {"t"};
   Cluster c(1, o);
   Site& s = c[0];
-  REQUIRE(s.vector().empty());
+  REQUIRE(s.vector().value().empty());
   // Writes to an untracked table are not replicated.
   captureNothing(s, "INSERT INTO pre VALUES (1, 'one'), (2, 'two'), (3, NULL)");
 
   REQUIRE_OK(s.track("pre"));
-  REQUIRE(s.vector().get(s.id()) == 1);
+  REQUIRE(s.vector().value().get(s.id()) == 1);
   auto all = test::allTransactions(s);
   INFO(describe(all));
   REQUIRE(all.size() == 1);
@@ -646,7 +646,7 @@ TEST_CASE("a write to a tracked table through a plain sqlite3 connection fails; 
     execOk(s, "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b); CREATE TABLE plain(x)");
     REQUIRE_OK(s.track("t"));
     captureOne(s, "INSERT INTO t VALUES (1, 'x', 10)");
-    vectorBefore = s.vector();
+    vectorBefore = s.vector().value();
   }
 
   sqlite3* db = nullptr;
@@ -673,7 +673,7 @@ TEST_CASE("a write to a tracked table through a plain sqlite3 connection fails; 
   auto reopened = Site::open(path, SiteOptions{&clock, lww});
   REQUIRE_OK(reopened);
   Site& s = **reopened;
-  CHECK(s.vector() == vectorBefore);
+  CHECK(s.vector().value() == vectorBefore);
   CHECK(test::tableContents(s, "t") == std::vector<Row>{{Int(1), Txt("x"), Int(10)}});
   CHECK(test::queryInt(s, "SELECT x FROM plain") == 42);
 }
@@ -737,7 +737,7 @@ TEST_CASE("a plain connection defining its own no-op parley_guard still cannot w
 TEST_CASE("a site whose guard trigger was dropped outside parley refuses writes and syncs but still reads",
           "[core][capture][guard][issue22]") {
   FileSite f;
-  auto before = f.open()->vector();
+  auto before = f.open()->vector().value();
   REQUIRE(f.plain("DROP TRIGGER parley_guard_t_UPDATE; UPDATE t SET a = 'behind its back' WHERE id = 1") == "ok");
   auto s = f.open();
   auto write = s->exec("INSERT INTO t VALUES (2, 'y', 20)");
@@ -751,7 +751,7 @@ TEST_CASE("a site whose guard trigger was dropped outside parley refuses writes 
   CHECK(s->acknowledge(test::testSiteId(2), {}).message().find("has lost its guard trigger") != std::string::npos);
   // Reads work.
   CHECK(test::queryInt(*s, "SELECT count(*) FROM t") == 1);
-  CHECK(s->vector() == before);
+  CHECK(s->vector().value() == before);
   REQUIRE_OK(s->peers());
   // Restored, the site writes again; the row written behind its back stays as it is.
   REQUIRE_OK(s->restoreGuards());
@@ -831,7 +831,7 @@ TEST_CASE("a file-backed site reopens with its id, name, vector, log, tables and
   CHECK(s.id() == test::testSiteId(7));
   CHECK(s.clusterId() == test::testClusterId());
   CHECK(s.name() == "keeper");
-  CHECK(s.vector().get(s.id()) == 2);
+  CHECK(s.vector().value().get(s.id()) == 2);
   CHECK(test::allTransactions(s).size() == held);
   CHECK(s.trackedTables() == std::vector<std::string>{"t"});
   Transaction t = captureOne(s, "UPDATE t SET b = 11 WHERE id = 1");

@@ -24,7 +24,7 @@ struct Encoded {
 Encoded lacking(const Site& site, const VersionVector& peer) {
   Encoded out;
   REQUIRE_OK(site.forEachChangeSince(peer, [&](const Dot&, Hlc, std::string_view body) {
-    out.txns.push_back(decodeTransaction(body));
+    out.txns.push_back(decodeTransaction(body).value());
     out.bodies.emplace_back(body);
     return Status::ok();
   }));
@@ -33,7 +33,7 @@ Encoded lacking(const Site& site, const VersionVector& peer) {
 
 // Applies the first `n` of what `from` has and `to` lacks, from their encoded bodies.
 ApplyResult deliverFirst(const Site& from, Site& to, std::size_t n) {
-  Encoded in = lacking(from, to.vector());
+  Encoded in = lacking(from, to.vector().value());
   n = std::min(n, in.txns.size());
   std::vector<std::string_view> views(in.bodies.begin(), in.bodies.begin() + static_cast<std::ptrdiff_t>(n));
   auto r = to.applyEncoded(std::span(in.txns).first(n), views);
@@ -108,7 +108,7 @@ TEST_CASE("a body of transaction format 2 (whole context) decodes to the same tr
   body.erase(at + 1 + 8, 32);
   for (char format : {2, 3}) {
     body[0] = format;
-    Transaction old = decodeTransaction(body);
+    Transaction old = decodeTransaction(body).value();
     CHECK(old.context == t.context);
     CHECK(old.dot == t.dot);
     CHECK(old.rows.size() == t.rows.size());
@@ -172,7 +172,7 @@ void writeAThenB(FileCluster& c) {
   c.clock(1).advance(10);
   execOk(c[1], "INSERT INTO t VALUES (2, 'x', 0)");
   execOk(c[1], "UPDATE t SET a = 'b' WHERE id = 1");
-  REQUIRE(lacking(c[1], c[2].vector()).txns.back().context.empty());
+  REQUIRE(lacking(c[1], c[2].vector().value()).txns.back().context.empty());
 }
 
 TEST_CASE("a receiver completes encoded contexts from its log after reopening and from compacted history",
@@ -200,7 +200,7 @@ TEST_CASE("a receiver completes encoded contexts from its log after reopening an
   }
   SECTION("its predecessor compacted away") {
     deliverFirst(c[1], c[2], 1);
-    VersionVector held = c[2].vector();  // A:1 and B:1: once every site holds them, C may drop them
+    VersionVector held = c[2].vector().value();  // A:1 and B:1: once every site holds them, C may drop them
     REQUIRE_OK(c[2].acknowledge(c[0].id(), held));
     REQUIRE_OK(c[2].acknowledge(c[1].id(), held));
     auto dropped = c[2].compact();

@@ -81,7 +81,7 @@ class FileSites {
 // The HLC of the site's own transaction `seq`, as peers get it (the log before it may be
 // compacted).
 Hlc ownHlc(Site& site, std::uint64_t seq) {
-  VersionVector since = site.vector();
+  VersionVector since = site.vector().value();
   since.set(site.id(), seq - 1);
   for (const auto& t : test::changesOk(site, since))
     if (t.dot == Dot{site.id(), seq}) return t.hlc;
@@ -198,11 +198,11 @@ TEST_CASE(
   sites.clock(1).advance(60'000);
   execOk(sites[1], "INSERT INTO t VALUES (1, 'fast', 1)");
   syncPair(sites[1], sites[0]);
-  REQUIRE(sites[0].clockSkews()->size() == 1);
+  REQUIRE(sites[0].clockSkews().value().size() == 1);
 
   SECTION("real time catching up hides it, and the next apply drops it") {
     sites.clock(0).advance(59'500);
-    CHECK(sites[0].clockSkews()->empty());
+    CHECK(sites[0].clockSkews().value().empty());
     CHECK(test::queryInt(sites[0], "SELECT count(*) FROM parley_clock_skew") == 1);
     execOk(sites[2], "INSERT INTO t VALUES (2, 'on time', 2)");
     CHECK(syncPair(sites[2], sites[0]).first.warnings.empty());
@@ -215,7 +215,7 @@ TEST_CASE(
     CHECK(syncPair(sites[1], sites[0]).first.warnings.empty());
     sites.clock(0).set(sites.clock(0).nowMillis() -
                        120'000);  // even if our clock went back, it is gone
-    CHECK(sites[0].clockSkews()->empty());
+    CHECK(sites[0].clockSkews().value().empty());
   }
 }
 

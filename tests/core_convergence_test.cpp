@@ -60,7 +60,7 @@ Scenario buildScenario(const std::string& resolver) {
   s.base = test::allTransactions(c[0]);
   deliver(c[0], c[1]);
   deliver(c[0], c[2]);
-  VersionVector baseVector = c[0].vector();
+  VersionVector baseVector = c[0].vector().value();
 
   for (int i = 0; i < 3; ++i) c.clock(i).advance(10 * (i + 1));
   execOk(c[0], "UPDATE t SET a = 's0' WHERE id = 1");
@@ -79,7 +79,7 @@ Scenario buildScenario(const std::string& resolver) {
     s.batches[i] = test::changesOk(c[i], baseVector);
     REQUIRE(s.batches[i].size() == (i == 0 ? 3u : 4u));
     for (const auto& t : s.batches[i]) REQUIRE(t.dot.site == c[i].id());
-    s.full.merge(c[i].vector());
+    s.full.merge(c[i].vector().value());
   }
   return s;
 }
@@ -130,7 +130,7 @@ TEST_CASE("three sites' concurrent writes converge in every delivery order, with
         auto r = applyOk(c[i], s.batches[j]);
         CHECK(r.applied == s.batches[j].size());
       }
-      CHECK(c[i].vector() == s.full);
+      CHECK(c[i].vector().value() == s.full);
       checkContents(c[i], expected);
     }
 
@@ -146,7 +146,7 @@ TEST_CASE("three sites' concurrent writes converge in every delivery order, with
     auto allAgain = applyOk(c[fresh], everything);
     CHECK(allAgain.applied == 0);
     CHECK(allAgain.duplicates == everything.size());
-    CHECK(c[fresh].vector() == s.full);
+    CHECK(c[fresh].vector().value() == s.full);
     checkContents(c[fresh], expected);
 
     // Site 0's batch has the earliest stamps: arriving after a later one, fww must re-fold.
@@ -188,7 +188,7 @@ TEST_CASE("forwarding through a chain A-B-C converges without A and C ever talki
   deliver(a, b);
   deliver(b, cc);
   CHECK(tableContents(cc, "t") == tableContents(a, "t"));
-  CHECK(cc.vector().get(a.id()) == 1);
+  CHECK(cc.vector().value().get(a.id()) == 1);
 
   execOk(cc, "UPDATE t SET a = 'from C' WHERE id = 1");
   deliver(cc, b);
@@ -208,8 +208,8 @@ TEST_CASE("forwarding through a chain A-B-C converges without A and C ever talki
     deliver(cc, b);
     deliver(b, a);
   }
-  CHECK(a.vector() == cc.vector());
-  CHECK(b.vector() == cc.vector());
+  CHECK(a.vector().value() == cc.vector().value());
+  CHECK(b.vector().value() == cc.vector().value());
   std::vector<Row> expected{{Int(1), Txt("from C"), Int(300)}, {Int(3), Txt("B"), Int(3)}};
   CHECK(tableContents(a, "t") == expected);
   CHECK(tableContents(b, "t") == expected);
@@ -218,7 +218,7 @@ TEST_CASE("forwarding through a chain A-B-C converges without A and C ever talki
   // C forwards A's transactions to a newcomer as well.
   std::size_t d = c.addSite();
   deliver(cc, c[d]);
-  CHECK(c[d].vector() == a.vector());
+  CHECK(c[d].vector().value() == a.vector().value());
   CHECK(tableContents(c[d], "t") == expected);
 }
 
@@ -320,7 +320,7 @@ void randomSchedule(std::uint32_t seed, const std::string& resolver, ScheduleSta
     history += "deliver " + std::to_string(i) + " -> " + std::to_string(j);
     if (action == 6) {
       // A causal prefix of what j lacks.
-      auto missing = test::changesOk(c[i], c[j].vector());
+      auto missing = test::changesOk(c[i], c[j].vector().value());
       std::size_t k = missing.empty() ? 0 : rng() % (missing.size() + 1);
       history += " (first " + std::to_string(k) + " of " + std::to_string(missing.size()) + ")\n";
       stats.add(applyOk(c[j], std::span<const Transaction>(missing.data(), k)));

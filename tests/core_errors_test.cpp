@@ -56,14 +56,14 @@ ClusterOptions untracked(const std::string& schema) {
 
 // Tracking `table` must fail, say something containing `why`, and change nothing.
 void checkRefused(Site& s, const std::string& table, const std::string& why) {
-  VersionVector before = s.vector();
+  VersionVector before = s.vector().value();
   auto tablesBefore = s.trackedTables();
   Status st = s.track(table);
   INFO("track(\"" << table << "\") -> " << st.toString());
   checkOneLine(st);
   if (!why.empty()) CHECK(containsIgnoringCase(st.message(), why));
   CHECK(s.trackedTables() == tablesBefore);
-  CHECK(s.vector() == before);
+  CHECK(s.vector().value() == before);
 }
 
 }  // namespace
@@ -117,7 +117,7 @@ TEST_CASE("an SQL syntax error in exec is a one-line error and records nothing",
   Cluster c(1);
   Site& s = c[0];
   execOk(s, "INSERT INTO t VALUES (1, 'a', 1)");
-  VersionVector before = s.vector();
+  VersionVector before = s.vector().value();
   auto contents = tableContents(s, "t");
   for (const char* bad : {"SELEC 1", "INSERT INTO t VALUES (", "UPDATE nosuch SET x = 1",
                           "INSERT INTO t(nosuchcolumn) VALUES (1)"}) {
@@ -126,7 +126,7 @@ TEST_CASE("an SQL syntax error in exec is a one-line error and records nothing",
     CHECK_FALSE(r.ok());
     checkOneLine(r.status());
     CHECK(r.status().code() == Status::Code::kInvalidArgument);
-    CHECK(s.vector() == before);
+    CHECK(s.vector().value() == before);
   }
   CHECK(tableContents(s, "t") == contents);
   // The site still works.
@@ -139,7 +139,7 @@ TEST_CASE("a constraint violation in exec is an error and records nothing", "[co
   Cluster c(1, o);
   Site& s = c[0];
   execOk(s, "INSERT INTO t VALUES (1, 'a', 5), (2, 'b', 0)");
-  VersionVector before = s.vector();
+  VersionVector before = s.vector().value();
   auto held = test::allTransactions(s).size();
   auto contents = tableContents(s, "t");
   for (const char* bad : {"INSERT INTO t VALUES (1, 'dup', 1)",
@@ -151,7 +151,7 @@ TEST_CASE("a constraint violation in exec is an error and records nothing", "[co
     INFO(bad << " -> " << r.status().toString());
     CHECK_FALSE(r.ok());
     checkOneLine(r.status());
-    CHECK(s.vector() == before);
+    CHECK(s.vector().value() == before);
     CHECK(test::allTransactions(s).size() == held);
     CHECK(tableContents(s, "t") == contents);
   }
@@ -175,8 +175,8 @@ TEST_CASE("track and apply while a transaction is open are refused as busy", "[c
   CHECK(applied.status().code() == Status::Code::kBusy);
 
   execOk(c[1], "COMMIT");
-  CHECK(c[1].vector().get(c[0].id()) == 0);
-  CHECK(c[1].vector().get(c[1].id()) == 1);
+  CHECK(c[1].vector().value().get(c[0].id()) == 0);
+  CHECK(c[1].vector().value().get(c[1].id()) == 1);
   test::applyOk(c[1], txns);
   CHECK(tableContents(c[1], "t") == std::vector<Row>{{Int(1), Txt("a"), Int(1)}, {Int(5), Txt("local"), Int(5)}});
 }
@@ -243,7 +243,7 @@ TEST_CASE("Site::create on an existing site is an error and leaves it intact", "
   CHECK((*reopened)->id() == test::testSiteId(1));
   CHECK((*reopened)->name() == "first");
   CHECK(tableContents(**reopened, "t") == std::vector<Row>{{Int(1), Txt("kept")}});
-  CHECK((*reopened)->vector().get(test::testSiteId(1)) == 1);
+  CHECK((*reopened)->vector().value().get(test::testSiteId(1)) == 1);
 }
 
 TEST_CASE("a site of the previous format (indexed log, finality per transaction) is refused and left as it was",
@@ -439,7 +439,7 @@ std::string runOutOfMemory(const std::string& path) {
       "INSERT INTO t SELECT x, printf('%.*c', 1000, 'a') FROM n");
   if (!setup) return "setup: " + setup.status().toString();
   if (auto st = s.track("t"); !st) return "track: " + st.toString();
-  VersionVector before = s.vector();
+  VersionVector before = s.vector().value();
   std::ifstream statm("/proc/self/statm");
   long pages = 0;
   statm >> pages;
@@ -454,11 +454,11 @@ std::string runOutOfMemory(const std::string& path) {
   std::string message = r.status().message();
   if (!contains(message, "out of memory") || contains(message, "\n"))
     return "the error is not one line about memory: " + message;
-  if (s.vector() != before) return "the failed transaction left a version: " + s.vector().toString();
+  if (s.vector().value() != before) return "the failed transaction left a version: " + s.vector().value().toString();
   if (test::queryInt(s, "SELECT count(*) FROM t WHERE v GLOB '*b'") != 0) return "rows changed";
   auto after = s.exec("UPDATE t SET v = 'c' WHERE id = 1");  // the site still works
   if (!after) return "the next write failed: " + after.status().toString();
-  if (s.vector().get(s.id()) != before.get(s.id()) + 1) return "the next write has no version";
+  if (s.vector().value().get(s.id()) != before.get(s.id()) + 1) return "the next write has no version";
   return "";
 }
 

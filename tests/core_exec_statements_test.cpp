@@ -116,7 +116,7 @@ TEST_CASE("execAtomically runs several statements all or nothing whatever words 
   Cluster c(1, options);
   Site& s = c[0];
   execOk(s, "INSERT INTO t VALUES (1, 'x', 1000), (2, 'y', 1000)");
-  VersionVector before = s.vector();
+  VersionVector before = s.vector().value();
   for (const char* credit : {"UPDATE t SET b = b + 150, a = 'rent, end of month' WHERE id = 2",
                              "UPDATE t SET b = b + CASE WHEN a = 'y' THEN 150 END WHERE id = 2",
                              "UPDATE t SET b = b + 150, a = 'BEGIN; COMMIT' WHERE id = 2",
@@ -127,12 +127,12 @@ TEST_CASE("execAtomically runs several statements all or nothing whatever words 
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == Status::Code::kConstraint);
     CHECK(tableContents(s, "t") == std::vector<Row>{{Int(1), Txt("x"), Int(1000)}, {Int(2), Txt("y"), Int(1000)}});
-    CHECK(s.vector() == before);
+    CHECK(s.vector().value() == before);
   }
   CHECK(queryInt(s, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name = 'tr'") == 0);
   // The transfer that succeeds is one transaction.
   REQUIRE_OK(s.execAtomically("UPDATE t SET b = b - 150 WHERE id = 1; UPDATE t SET b = b + 150, a = 'end' WHERE id = 2"));
-  CHECK(s.vector().get(s.id()) == before.get(s.id()) + 1);
+  CHECK(s.vector().value().get(s.id()) == before.get(s.id()) + 1);
   CHECK(tableContents(s, "t") == std::vector<Row>{{Int(1), Txt("x"), Int(850)}, {Int(2), Txt("end"), Int(1150)}});
 }
 

@@ -91,7 +91,7 @@ TEST_CASE("compaction drops only what every member acknowledged, and a peer need
     syncPair(c[0], c[1]);
     REQUIRE_OK(c[0].compact());
     std::size_t fresh = c.addSite();
-    auto changes = c[0].changesSince(c[fresh].vector());
+    auto changes = c[0].changesSince(c[fresh].vector().value());
     REQUIRE_FALSE(changes.ok());
     CHECK(changes.status().code() == Status::Code::kNotFound);
     CHECK_THAT(changes.status().message(), Catch::Contains("compacted") && Catch::Contains("clone"));
@@ -117,7 +117,7 @@ TEST_CASE("a clone has the source's data, log and configuration under a new id, 
   CHECK((*clone)->id() != (*source)->id());
   CHECK((*clone)->clusterId() == (*source)->clusterId());
   CHECK((*clone)->name() == "b");
-  CHECK((*clone)->vector() == (*source)->vector());
+  CHECK((*clone)->vector().value() == (*source)->vector().value());
   CHECK((*clone)->schemaFingerprint() == (*source)->schemaFingerprint());
   CHECK(tableContents(**clone, "t") == tableContents(**source, "t"));
   CHECK_FALSE((*source)->clone(dir.file("b.db"), {"c", &ids, {}}, options).ok());  // exists
@@ -179,7 +179,7 @@ TEST_CASE("decisions become final exactly when the definition says, as acknowled
       for (std::size_t k = 0; k < c.size(); ++k) {
         auto acks = c[k].acknowledgements();
         REQUIRE_OK(acks);
-        VersionVector held = c[k].vector();
+        VersionVector held = c[k].vector().value();
         for (const auto& t : test::allTransactions(c[k])) {
           auto d = c[k].decision(t.dot);
           REQUIRE_OK(d);

@@ -237,7 +237,7 @@ TEST_CASE("odd names travel by change-set file and by TCP, and survive compact a
   Cluster c = makeCluster(3);
   concurrentWrites(c);
   TempDir dir;
-  auto exported = sync::exportChanges(c[1], dir.file("changes.pcs"), c[0].vector());
+  auto exported = sync::exportChanges(c[1], dir.file("changes.pcs"), c[0].vector().value());
   REQUIRE_OK(exported);
   auto imported = sync::importChanges(c[0], dir.file("changes.pcs"));
   REQUIRE_OK(imported);

@@ -452,7 +452,7 @@ LwwOutcome runLwwScenario(bool bulk) {
   deliver(c[0], c[1]);
   insertRows(c[1], 2001, 3000, bulk);
   deliver(c[1], c[0]);
-  REQUIRE(c[0].vector() == c[1].vector());
+  REQUIRE(c[0].vector().value() == c[1].vector().value());
 
   c.clock(0).advance(100);
   c.clock(1).advance(200);
@@ -884,7 +884,7 @@ TEST_CASE("rows bulk-inserted at a file site keep their version across a close a
   auto opened = Site::open(path, options);
   REQUIRE_OK(opened);
   Site& s = **opened;
-  REQUIRE(s.vector().get(s.id()) == bulkDot.seq);
+  REQUIRE(s.vector().value().get(s.id()) == bulkDot.seq);
   REQUIRE(tableContents(s, "t").size() == 3000u);
   clock.advance(100);
   Transaction update =

@@ -189,7 +189,7 @@ ClusterOptions bankOptions(const std::string& balanceStrategy, const char* schem
   return o;
 }
 
-Dot lastDot(Site& site) { return Dot{site.id(), site.vector().get(site.id())}; }
+Dot lastDot(Site& site) { return Dot{site.id(), site.vector().value().get(site.id())}; }
 
 // Account 1 ('alice', `balance`) opened at site 0 and delivered to every other site.
 Cluster openBank(ClusterOptions options, std::size_t sites = 2, std::int64_t balance = 1000) {
@@ -262,7 +262,7 @@ TEST_CASE("concurrent withdrawals of 100 and 200 from 1000 end at each balance r
   requireSameContents(c[kNy], c[kLdn], "accounts");
   CHECK(tableContents(c[kNy], "accounts") ==
         std::vector<Row>{{Int(1), Txt("alice"), Int(bank.expected)}});
-  CHECK(c[kNy].vector() == c[kLdn].vector());
+  CHECK(c[kNy].vector().value() == c[kLdn].vector().value());
 }
 
 TEST_CASE("under reject the later withdrawal bounces and both sites log it as the same rejection",
@@ -423,7 +423,7 @@ TEST_CASE("the bank scenario ends the same whichever withdrawal is delivered fir
   for (std::size_t i = 0; i < 3; ++i) {
     INFO("at " << c[i].name());
     CHECK(balanceOf(c[i]) == bank.expected);
-    CHECK(c[i].vector() == c[0].vector());
+    CHECK(c[i].vector().value() == c[0].vector().value());
   }
   requireSameContents(c[0], c[2], "accounts");
   // The decisions agree too.
@@ -1039,7 +1039,7 @@ TEST_CASE("sites with different resolver configurations have different fingerpri
   CHECK(refused.status().code() == Status::Code::kInvalidArgument);
   CHECK(refused.status().message().find("resolver configuration") != std::string::npos);
   CHECK(refused.status().message().find('\n') == std::string::npos);
-  CHECK(b[0].vector().empty());
+  CHECK(b[0].vector().value().empty());
   CHECK(tableContents(b[0], "accounts").empty());
 
   // The same configuration at both sites makes them agree again. (b holds nothing yet, so
@@ -1071,7 +1071,7 @@ TEST_CASE("sites of different clusters refuse to sync even with the same configu
   INFO(refused.status().toString());
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.status().message().find("cluster") != std::string::npos);
-  CHECK(stranger.vector().empty());
+  CHECK(stranger.vector().value().empty());
 }
 
 TEST_CASE("configure changes a table's resolvers and the change survives reopening the site",

@@ -325,13 +325,13 @@ class BankCase {
     Site& site = c_[i];
     history_ += sql + "\n";
     INFO("at site" << i << ": " << sql);
-    std::uint64_t before = site.vector().get(site.id());
+    std::uint64_t before = site.vector().value().get(site.id());
     auto r = site.exec(sql);
     if (!r.ok()) {
       INFO("-> " << r.status().toString());
       REQUIRE(r.ok());
     }
-    std::uint64_t after = site.vector().get(site.id());
+    std::uint64_t after = site.vector().value().get(site.id());
     if (after == before && !mustWrite) return;
     REQUIRE(after == before + 1);
     Dot dot{site.id(), after};
@@ -358,7 +358,7 @@ class BankCase {
       history_ += "deliver " + route + "\n";
       figures_.tally.add(test::deliver(f, t));
     } else if (kind < 44) {
-      auto missing = test::changesOk(f, t.vector());
+      auto missing = test::changesOk(f, t.vector().value());
       std::size_t k = missing.empty() ? 0 : rng_() % (missing.size() + 1);
       history_ += "deliver " + route + " first " + std::to_string(k) + " of " +
                   std::to_string(missing.size()) + "\n";
@@ -384,7 +384,7 @@ class BankCase {
     auto held = test::changesOk(c_[from], VersionVector{});
     std::vector<Transaction> dups;
     for (auto& txn : held)
-      if (c_[to].vector().contains(txn.dot) && rng_() % 2) dups.push_back(std::move(txn));
+      if (c_[to].vector().value().contains(txn.dot) && rng_() % 2) dups.push_back(std::move(txn));
     history_ += "redeliver " + std::to_string(dups.size()) + " duplicates " + std::to_string(from) +
                 " -> " + std::to_string(to) + "\n";
     auto before = contents(to);
@@ -426,7 +426,7 @@ class BankCase {
   void sample() {
     for (std::size_t i = 0; i < n_; ++i) {
       if (v_.nonNegative) requireNonNegative(c_[i]);
-      VersionVector held = c_[i].vector();
+      VersionVector held = c_[i].vector().value();
       for (const Dot& dot : dots_)
         if (held.contains(dot)) sampleDecision(i, dot);
     }
@@ -463,7 +463,7 @@ class BankCase {
   // ---- checks after the full sync ----
 
   void checkConverged() {
-    REQUIRE(c_[0].vector().total() == dots_.size());
+    REQUIRE(c_[0].vector().value().total() == dots_.size());
     auto reference = contents(0);
     for (std::size_t i = 1; i < n_; ++i) {
       auto other = contents(i);

@@ -84,7 +84,7 @@ struct DbState {
 
 DbState stateOf(Site& site) {
   DbState s;
-  s.vector = site.vector();
+  s.vector = site.vector().value();
   s.logRows = queryInt(site, "SELECT count(*) FROM parley_log");
   auto names = execOk(site, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").rows;
   for (const auto& row : names) s.tables.emplace_back(row[0].asText(), tableContents(site, row[0].asText()));
@@ -131,7 +131,7 @@ ImportSummary importOk(Site& to, const std::string& path) {
 // Exports from `from` what `to` lacks and imports it at `to`, as a user carrying a file would.
 ImportSummary carry(Site& from, Site& to, const std::string& path) {
   INFO("carrying " << from.name() << " -> " << to.name() << " in " << path);
-  exportOk(from, path, to.vector());
+  exportOk(from, path, to.vector().value());
   return importOk(to, path);
 }
 
@@ -227,8 +227,8 @@ TEST_CASE("a change set carries every kind of value and write to a site that lac
   Site& a = c[0];
   Site& b = c[1];
   writeEverything(a);
-  VersionVector since = b.vector();
-  std::uint64_t n = a.vector().get(a.id());
+  VersionVector since = b.vector().value();
+  std::uint64_t n = a.vector().value().get(a.id());
   REQUIRE(n >= 10);
 
   std::string path = dir.file("a-to-b.parley");
@@ -242,14 +242,14 @@ TEST_CASE("a change set carries every kind of value and write to a site that lac
   CHECK(info.originName == a.name());
   CHECK(info.fingerprint == a.schemaFingerprint());
   CHECK(info.since == since);
-  CHECK(info.upTo == a.vector());
+  CHECK(info.upTo == a.vector().value());
   CHECK(info.transactions == n);
 
   auto imported = importOk(b, path);
   CHECK(imported.applied.applied == n);
   CHECK(imported.applied.duplicates == 0);
   CHECK(imported.info.origin == a.id());
-  CHECK(b.vector() == a.vector());
+  CHECK(b.vector().value() == a.vector().value());
   for (const char* table : {"t", "kv", "wide"}) {
     INFO("table " << table);
     CHECK(tableContents(b, table) == tableContents(a, table));
@@ -266,7 +266,7 @@ TEST_CASE("a transaction larger than a chunk is split across chunks and rejoined
   Cluster c(2);
   execOk(c[0], "INSERT INTO t VALUES (1, ?1, ?2)", {Bytes(bigBlob()), Bytes(bigBlob() + "tail")});
   std::string path = dir.file("big.parley");
-  exportOk(c[0], path, c[1].vector());
+  exportOk(c[0], path, c[1].vector().value());
 
   // The file holds more than one chunk frame.
   std::string file = readFile(path);
@@ -285,11 +285,11 @@ TEST_CASE("exporting what the peer already holds writes a valid file of no trans
   test::syncPair(c[0], c[1]);
 
   std::string path = dir.file("nothing.parley");
-  auto exported = exportOk(c[0], path, c[1].vector());
+  auto exported = exportOk(c[0], path, c[1].vector().value());
   CHECK(exported.info.transactions == 0);
   FileInfo info = inspectOk(path);
   CHECK(info.transactions == 0);
-  CHECK(info.upTo == c[0].vector());
+  CHECK(info.upTo == c[0].vector().value());
 
   DbState before = stateOf(c[1]);
   auto imported = importOk(c[1], path);
@@ -354,7 +354,7 @@ TEST_CASE("change sets carried by hand go both ways, are forwarded along a chain
   CHECK(atA.applied.applied == 3);
   CHECK(atC.applied.applied == 5);
   CHECK(atB.applied.conflicts > 0);
-  CHECK(viaFiles[2].vector().get(viaFiles[0].id()) == 2);
+  CHECK(viaFiles[2].vector().value().get(viaFiles[0].id()) == 2);
 
   test::deliver(inProcess[0], inProcess[1]);
   test::deliver(inProcess[1], inProcess[0]);
@@ -362,7 +362,7 @@ TEST_CASE("change sets carried by hand go both ways, are forwarded along a chain
 
   for (std::size_t i = 0; i < 3; ++i) {
     INFO("site " << i);
-    CHECK(viaFiles[i].vector() == inProcess[i].vector());
+    CHECK(viaFiles[i].vector().value() == inProcess[i].vector().value());
     CHECK(tableContents(viaFiles[i], "t") == tableContents(inProcess[i], "t"));
     auto fileConflicts = viaFiles[i].conflicts();
     auto syncConflicts = inProcess[i].conflicts();
@@ -374,7 +374,7 @@ TEST_CASE("change sets carried by hand go both ways, are forwarded along a chain
 
   carry(viaFiles[2], viaFiles[1], dir.file("cb"));
   carry(viaFiles[1], viaFiles[0], dir.file("ba2"));
-  CHECK(viaFiles[0].vector() == viaFiles[2].vector());
+  CHECK(viaFiles[0].vector().value() == viaFiles[2].vector().value());
   CHECK(tableContents(viaFiles[0], "t") == tableContents(viaFiles[2], "t"));
 }
 
@@ -385,7 +385,7 @@ TEST_CASE("importing the same change set twice is a no-op the second time", "[sy
   execOk(c[0], "UPDATE t SET a = 'z' WHERE id = 1");
   execOk(c[0], "DELETE FROM t WHERE id = 2");
   std::string path = dir.file("twice.parley");
-  exportOk(c[0], path, c[1].vector());
+  exportOk(c[0], path, c[1].vector().value());
 
   CHECK(importOk(c[1], path).applied.applied == 3);
   DbState once = stateOf(c[1]);
@@ -457,7 +457,7 @@ TEST_CASE("a change set whose transactions need ones the importer lacks is refus
   Site& later = c[2];
   execOk(a, "INSERT INTO t VALUES (1, 'one', 1)");
   execOk(a, "INSERT INTO t VALUES (2, 'two', 2)");
-  VersionVector ahead = a.vector();
+  VersionVector ahead = a.vector().value();
   execOk(a, "UPDATE t SET a = 'three' WHERE id = 1");
   std::string first = dir.file("first.parley"), gap = dir.file("gap.parley");
   exportOk(a, first, {});
@@ -474,7 +474,7 @@ TEST_CASE("a change set whose transactions need ones the importer lacks is refus
     importOk(b, first);
     execOk(b, "UPDATE t SET b = 20 WHERE id = 2");  // context: a:3
     std::string fromB = dir.file("from-b.parley");
-    exportOk(b, fromB, a.vector());  // only b's own transaction
+    exportOk(b, fromB, a.vector().value());  // only b's own transaction
     DbState laterBefore = stateOf(later);
     auto refused = importChanges(later, fromB);
     checkOneLine(refused.status());
@@ -838,22 +838,26 @@ namespace {
 enum class Decoded { kOk, kCorruption };
 
 // decodeTransaction(bytes) either decodes, to a transaction no larger than the message and
-// that re-encodes to a fixed point, or throws Error(kCorruption) with one line; anything else
-// fails the test.
+// that re-encodes to a fixed point, or returns kCorruption with one line; anything else (a
+// throw above all) fails the test.
 Decoded decodeChecked(std::string_view bytes) {
   Transaction t;
   try {
-    t = decodeTransaction(bytes);
-  } catch (const Error& e) {
-    if (e.status().code() != Status::Code::kCorruption) FAIL_CHECK("decode threw " << e.status().toString());
-    if (contains(e.status().message(), "\n")) FAIL_CHECK("decode error of several lines: " << e.status().message());
-    return Decoded::kCorruption;
+    auto decoded = decodeTransaction(bytes);
+    if (!decoded) {
+      const Status& st = decoded.status();
+      if (st.code() != Status::Code::kCorruption) FAIL_CHECK("decode returned " << st.toString());
+      if (contains(st.message(), "\n")) FAIL_CHECK("decode error of several lines: " << st.message());
+      return Decoded::kCorruption;
+    }
+    t = std::move(decoded).value();
   } catch (const std::exception& e) {
-    FAIL_CHECK("decode threw something other than parley::Error: " << e.what());
+    FAIL_CHECK("decode threw: " << e.what());
+    return Decoded::kCorruption;
   } catch (...) {
     FAIL_CHECK("decode threw something other than an exception");
+    return Decoded::kCorruption;
   }
-  if (t.dot.seq == 0) return Decoded::kCorruption;  // it threw
   // Lists of zero-sized structs cost nothing to send: a few bytes must not decode to millions
   // of values (fuzz/decode_bounds.hpp).
   if (!test::withinBounds(t, bytes)) {
@@ -861,12 +865,12 @@ Decoded decodeChecked(std::string_view bytes) {
     return Decoded::kOk;
   }
   std::string again = encodeTransaction(t), third;
-  try {
-    third = encodeTransaction(decodeTransaction(again));
-  } catch (const std::exception& e) {
-    FAIL_CHECK("a decoded transaction's encoding does not decode: " << e.what());
+  auto back = decodeTransaction(again);
+  if (!back) {
+    FAIL_CHECK("a decoded transaction's encoding does not decode: " << back.status().toString());
     return Decoded::kOk;
   }
+  third = encodeTransaction(*back);
   CHECK(third == again);
   return Decoded::kOk;
 }
@@ -933,11 +937,7 @@ TEST_CASE("a transaction of a few bytes claiming millions of key values is refus
   std::string hostile = handBuiltInsert(4'000'000, 3);
   INFO(hostile.size() << " bytes");
   CHECK(decodeChecked(hostile) == Decoded::kCorruption);
-  try {
-    decodeTransaction(hostile);
-  } catch (const Error& e) {
-    CHECK(contains(e.status().message(), "count 4000000 beyond the"));
-  }
+  CHECK(contains(decodeTransaction(hostile).status().message(), "count 4000000 beyond the"));
   // A base written as "the one before" (0) copies a single dot for its byte, never a list.
   std::string repeat = handBuiltInsert(1, 1);
   repeat.back() = '\0';
@@ -950,13 +950,10 @@ TEST_CASE("decodeTransaction's refusal of a malformed text is one line", "[sync]
   std::string bytes = handBuiltInsert(1, 1, "t\nu");
   std::string cut = bytes.substr(0, bytes.find('\n') + 1);
   for (const std::string& input : {cut, std::string("\x01") + bytes.substr(1)}) {
-    try {
-      decodeTransaction(input);
-      FAIL("decoded a malformed transaction");
-    } catch (const Error& e) {
-      checkOneLine(e.status());
-      CHECK(e.status().code() == Status::Code::kCorruption);
-    }
+    auto decoded = decodeTransaction(input);
+    REQUIRE_FALSE(decoded.ok());
+    checkOneLine(decoded.status());
+    CHECK(decoded.status().code() == Status::Code::kCorruption);
   }
 }
 
@@ -964,13 +961,10 @@ TEST_CASE("a transaction body of the old format is refused, saying which format 
   // Format 1 was a packed Cap'n Proto message; its first byte, a packing tag, is never 2.
   std::string old = handBuiltInsert(1, 1);
   old[0] = '\x01';
-  try {
-    decodeTransaction(old);
-    FAIL("decoded a body of format 1");
-  } catch (const Error& e) {
-    CHECK(e.status().code() == Status::Code::kCorruption);
-    CHECK(contains(e.status().message(), "format 1 is not supported (this parley reads 2 to 4)"));
-  }
+  auto decoded = decodeTransaction(old);
+  REQUIRE_FALSE(decoded.ok());
+  CHECK(decoded.status().code() == Status::Code::kCorruption);
+  CHECK(contains(decoded.status().message(), "format 1 is not supported (this parley reads 2 to 4)"));
 }
 
 TEST_CASE("decodeTransaction on damaged or random bytes decodes or reports corruption, never anything else",
@@ -984,7 +978,7 @@ TEST_CASE("decodeTransaction on damaged or random bytes decodes or reports corru
   SECTION("valid encodings decode and re-encode to themselves") {
     for (const auto& s : samples) {
       CHECK(decodeChecked(s) == Decoded::kOk);
-      CHECK(encodeTransaction(decodeTransaction(s)) == s);
+      CHECK(encodeTransaction(decodeTransaction(s).value()) == s);
     }
   }
   SECTION("every truncation of every valid encoding") {
@@ -1071,7 +1065,7 @@ TEST_CASE("an import whose later chunk fails to apply leaves the database as it 
   Transaction forged = first;
   forged.dot.seq = 2;
   forged.hlc.value = first.hlc.value + 1;
-  forged.context = c[0].vector();
+  forged.context = c[0].vector().value();
   forged.rows[0].pk = {Txt("not an integer")};
   REQUIRE(c[1].checkFits(forged).isOk());
   std::string head = dir.file("head.parley");
@@ -1153,14 +1147,14 @@ TEST_CASE("the fuzzers' seed corpus is written from real change sets", "[.][corp
   write("mixed", c[0], {});
   c.clock(1).advance(3);
   execOk(c[1], "INSERT INTO t VALUES (1, 'b', 2); UPDATE u SET qty = 7 WHERE n = 1");
-  VersionVector bOwn = c[1].vector();
+  VersionVector bOwn = c[1].vector().value();
   test::deliver(c[0], c[1]);
   execOk(c[1], "UPDATE u SET qty = qty - 3 WHERE k = 'k'");
   write("two-origins", c[1], {});
   write("since-vector", c[1], bOwn);
   test::syncAll(c);
   execOk(c[2], "DELETE FROM u; DELETE FROM t WHERE id = 2");
-  write("with-acks", c[2], c[0].vector());
+  write("with-acks", c[2], c[0].vector().value());
 
   int n = 0;
   for (const auto& t : test::allTransactions(c[2])) {

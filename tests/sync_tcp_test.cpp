@@ -74,7 +74,7 @@ void insertRows(Site& site, int first, int rows, const std::string& tag) {
 }
 
 void checkConverged(Site& a, Site& b) {
-  CHECK(a.vector() == b.vector());
+  CHECK(a.vector().value() == b.vector().value());
   CHECK(tableContents(a, "t") == tableContents(b, "t"));
 }
 
@@ -112,7 +112,7 @@ TEST_CASE("two sites sync over TCP both ways and converge, conflicts included", 
   auto acks = client.acknowledgements();
   REQUIRE_OK(acks);
   bool knowsServer = false;
-  for (const auto& [id, v] : *acks) knowsServer |= id == served.id() && v == served.vector();
+  for (const auto& [id, v] : *acks) knowsServer |= id == served.id() && v == served.vector().value();
   CHECK(knowsServer);
 }
 
@@ -167,7 +167,7 @@ TEST_CASE("a peer with the wrong secret is refused and neither side learns or ch
   Cluster c(2);
   execOk(c[0], "INSERT INTO t VALUES (1, 'client', 0)");
   execOk(c[1], "INSERT INTO t VALUES (2, 'server', 0)");
-  VersionVector clientBefore = c[0].vector(), serverBefore = c[1].vector();
+  VersionVector clientBefore = c[0].vector().value(), serverBefore = c[1].vector().value();
   auto rowsBefore = tableContents(c[1], "t");
 
   auto server = serve(c[1], options("right"));
@@ -178,8 +178,8 @@ TEST_CASE("a peer with the wrong secret is refused and neither side learns or ch
   CHECK(contains(r.status().message(), "authentication failed"));
   CHECK(contains(r.status().message(), addressOf(*server)));
   CHECK_FALSE(contains(r.status().message(), "\n"));
-  CHECK(c[0].vector() == clientBefore);
-  CHECK(c[1].vector() == serverBefore);
+  CHECK(c[0].vector().value() == clientBefore);
+  CHECK(c[1].vector().value() == serverBefore);
   CHECK(tableContents(c[1], "t") == rowsBefore);
   auto log = server->takeLog();
   REQUIRE(log.size() == 1);
@@ -189,7 +189,7 @@ TEST_CASE("a peer with the wrong secret is refused and neither side learns or ch
 TEST_CASE("sites of another cluster or another schema are refused with the reason", "[sync][tcp]") {
   Cluster c(1);
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 0)");
-  VersionVector before = c[0].vector();
+  VersionVector before = c[0].vector().value();
   auto server = serve(c[0]);
 
   SECTION("another cluster") {
@@ -205,7 +205,7 @@ TEST_CASE("sites of another cluster or another schema are refused with the reaso
     REQUIRE_FALSE(r.ok());
     CHECK(contains(r.status().message(), "site0 belongs to another cluster"));
     CHECK(contains(r.status().message(), addressOf(*server)));
-    CHECK((*stranger)->vector().empty());
+    CHECK((*stranger)->vector().value().empty());
   }
   SECTION("another schema") {
     ClusterOptions o;
@@ -216,10 +216,10 @@ TEST_CASE("sites of another cluster or another schema are refused with the reaso
     INFO(r.status().toString());
     REQUIRE_FALSE(r.ok());
     CHECK(contains(r.status().message(), "site0 has a different schema"));
-    CHECK(other[0].vector().empty());
+    CHECK(other[0].vector().value().empty());
   }
   server->stop();
-  CHECK(c[0].vector() == before);
+  CHECK(c[0].vector().value() == before);
 }
 
 TEST_CASE("a sync that cannot reach its server says so in one line", "[sync][tcp]") {
@@ -337,7 +337,7 @@ void checkResumes(Cluster& c, const std::function<void(Server&)>& cut) {
   INFO(first.status().toString());
   REQUIRE_FALSE(first.ok());
   CHECK_FALSE(contains(first.status().message(), "\n"));
-  std::uint64_t kept = c[0].vector().get(origin);
+  std::uint64_t kept = c[0].vector().value().get(origin);
   CHECK(kept >= kRows / 4);
   CHECK(kept < kRows);
   CHECK(queryInt(c[0], "SELECT count(*) FROM t") == static_cast<std::int64_t>(kept));

@@ -1,6 +1,7 @@
 #include "parley/txn_codec.hpp"
 
 #include <algorithm>
+#include <new>
 #include <optional>
 #include <unordered_map>
 
@@ -255,18 +256,26 @@ std::optional<ChainHash> chainHashInBody(std::string_view body) {
   return out;
 }
 
-Transaction decodeTransaction(std::string_view bytes) {
-  if (bytes.size() > kMaxTransactionBytes)
-    throw Error(Status::corruption("transaction: larger than a transaction may be (512 MiB)"));
+// The boundary of the public decoder: whatever the bytes, a Status, never an exception. The
+// decoder below reports bad bytes by throwing Error(Corruption); a failed PARLEY_ASSERT
+// (InternalError) is a bug and goes on.
+Result<Transaction> decodeTransaction(std::string_view bytes) {
   Transaction t;
-  decodeTransaction(bytes, t);
+  if (Status st = decodeTransaction(bytes, t); !st) return st;
   return t;
 }
 
-void decodeTransaction(std::string_view bytes, Transaction& into) {
+Status decodeTransaction(std::string_view bytes, Transaction& into) {
   if (bytes.size() > kMaxTransactionBytes)
-    throw Error(Status::corruption("transaction: larger than a transaction may be (512 MiB)"));
-  Decoder(bytes).run(into);
+    return Status::corruption("transaction: larger than a transaction may be (512 MiB)");
+  try {
+    Decoder(bytes).run(into);
+    return Status::ok();
+  } catch (const Error& e) {
+    return e.status();
+  } catch (const std::bad_alloc&) {
+    return Status::ioError("transaction: out of memory decoding it");
+  }
 }
 
 }  // namespace parley

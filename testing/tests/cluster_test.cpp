@@ -105,7 +105,7 @@ std::string fingerprint(Cluster& c) {
     out += c.name(i) + ":\n" + c.dump(i) + "conflicts:\n";
     for (const auto& conflict : c.conflicts(i)) out += "  " + describe(conflict) + "\n";
     out +=
-        "vector " + c.site(i).vector().toString() + " hlc " + c.site(i).lastHlc().toString() + "\n";
+        "vector " + c.site(i).vector().value().toString() + " hlc " + c.site(i).lastHlc().toString() + "\n";
   }
   for (const auto& line : c.trace()) out += line + "\n";
   return out;
@@ -220,7 +220,7 @@ TEST_CASE("random withdrawals under merge with a CHECK conserve money and never 
       auto r =
           c.exec(site, "UPDATE accounts SET balance = balance - ?1 WHERE id = 1", {Int(amount)});
       if (r.ok())
-        withdrawn[Dot{c.site(site).id(), c.site(site).vector().get(c.site(site).id())}] = amount;
+        withdrawn[Dot{c.site(site).id(), c.site(site).vector().value().get(c.site(site).id())}] = amount;
       c.send(site, (site + 1 + op % 2) % c.size());
       c.step();
     }

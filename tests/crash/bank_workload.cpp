@@ -109,7 +109,7 @@ Result<BankState> readBankState(Site& site) {
 }
 
 Status checkVector(Site& site, const SiteId& origin, std::uint64_t baseline, std::int64_t n) {
-  std::uint64_t seq = site.vector().get(origin);
+  std::uint64_t seq = site.vector().value().get(origin);
   if (seq == baseline + static_cast<std::uint64_t>(n)) return Status();
   return Status::corruption(
       fmt::format("bank: {} holds {} transactions of {} (vector) but the data shows {}",

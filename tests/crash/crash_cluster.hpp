@@ -57,7 +57,7 @@ class Cluster {
     auto b = take(a->clone(path("b.db").string(), {"b", &ids, {}}, options()));
     idA_ = a->id();
     idB_ = b->id();
-    baseA_ = a->vector().get(idA_);
+    baseA_ = a->vector().value().get(idA_);
     for (std::int64_t t = 0; t < aTxns; ++t) CRASH_REQUIRE_OK(runBankTxn(*a, kOriginA, t));
     for (std::int64_t t = 0; t < bTxns; ++t) CRASH_REQUIRE_OK(runBankTxn(*b, kOriginB, t));
   }
@@ -95,8 +95,8 @@ class Cluster {
   // Both sites hold the same transactions and the same user tables.
   void requireConverged() {
     auto a = open("a.db"), b = open("b.db");
-    INFO("a: " << a->vector().toString() << "  b: " << b->vector().toString());
-    REQUIRE(a->vector() == b->vector());
+    INFO("a: " << a->vector().value().toString() << "  b: " << b->vector().value().toString());
+    REQUIRE(a->vector().value() == b->vector().value());
     REQUIRE(take(dumpBank(*a)) == take(dumpBank(*b)));
     REQUIRE(take(readBankState(*a)).held == take(readBankState(*b)).held);
   }
@@ -112,8 +112,8 @@ class Cluster {
     for (const auto& [id, vector] : take(o->acknowledgements()))
       if (id == s->id()) {
         INFO(observer << " records " << name << " acknowledged " << vector.toString() << "; "
-                      << name << " holds " << s->vector().toString());
-        REQUIRE(vector.leq(s->vector()));
+                      << name << " holds " << s->vector().value().toString());
+        REQUIRE(vector.leq(s->vector().value()));
       }
   }
 

@@ -113,7 +113,7 @@ TEST_CASE(
   base.create(10, kTxns);
   {
     auto a = base.open("a.db"), b = base.open("b.db");
-    take(sync::exportChanges(*b, base.path("b.pcs").string(), a->vector()));
+    take(sync::exportChanges(*b, base.path("b.pcs").string(), a->vector().value()));
   }
   const Args args = [](const Cluster& c) {
     return std::vector<std::string>{"import", c.path("a.db"), c.path("b.pcs")};

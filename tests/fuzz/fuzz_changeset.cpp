@@ -71,12 +71,12 @@ void tryFile(const std::string& bytes) {
 
   auto imp = makeImporter();
   Site& site = *imp->site;
-  VersionVector before = site.vector();
+  VersionVector before = site.vector().value();
   std::int64_t rowsBefore = rowCount(site);
   auto imported = sync::importChanges(site, scratchPath());
   checkOneLine(imported.status());
   if (!imported) {
-    if (site.vector() != before || rowCount(site) != rowsBefore)
+    if (site.vector().value() != before || rowCount(site) != rowsBefore)
       violated("a refused import changed the site", imported.status().toString());
     return;
   }

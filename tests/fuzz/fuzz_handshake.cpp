@@ -51,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static std::unique_ptr<Served> served;
   if (!served) served = makeServed();
   Site& site = *served->site;
-  VersionVector before = site.vector();
+  VersionVector before = site.vector().value();
   test::ReplayResult result;
   try {
     result = test::replayHandshake(waitScope, site, options,
@@ -59,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const kj::Exception& e) {
     violated("the replay did not end", e.getDescription().cStr());
   }
-  if (!result.granted && site.vector() != before) violated("a peer that did not log in changed the site", "");
+  if (!result.granted && site.vector().value() != before) violated("a peer that did not log in changed the site", "");
   if (auto log = site.changesSince({}); !log) violated("the site cannot read its log back", log.status().toString());
   for (const auto& line : result.log)
     if (line.find('\n') != std::string::npos) violated("a server note is not one line", line);

@@ -1,7 +1,7 @@
 // libFuzzer target: the input is a transaction's encoded body (parley/txn_codec.hpp), as
 // read from the log, a change set or the wire.
 //
-// decodeTransaction() must return or throw parley::Error(kCorruption) with a one-line message,
+// decodeTransaction() must return a transaction or a Status of kCorruption with a one-line message (never throw),
 // and never anything else. What it returns must be no larger than the message
 // (decode_bounds.hpp: a few bytes must not decode to millions of values) and survive a round
 // trip: its encoding decodes again, to the same encoding. Decoded into a Transaction that
@@ -28,10 +28,8 @@ namespace {
 
 // Decodes `input` into `recycled`: refused exactly when a fresh decode refused it (`fresh` null).
 void checkRecycled(std::string_view input, parley::Transaction& recycled, const std::string* fresh) {
-  try {
-    parley::decodeTransaction(input, recycled);
-  } catch (const parley::Error& e) {
-    if (fresh) violated("recycled: refused what a fresh decode took", e.status().toString());
+  if (parley::Status st = parley::decodeTransaction(input, recycled); !st) {
+    if (fresh) violated("recycled: refused what a fresh decode took", st.toString());
     return;
   }
   if (!fresh) violated("recycled: took what a fresh decode refused", std::to_string(input.size()) + " bytes");
@@ -45,15 +43,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static parley::Transaction recycled;  // what earlier inputs left: checkRecycled
   parley::Transaction t;
   try {
-    t = parley::decodeTransaction(std::string_view(reinterpret_cast<const char*>(data), size));
-  } catch (const parley::Error& e) {
-    const parley::Status& st = e.status();
-    if (st.code() != parley::Status::Code::kCorruption) violated("not kCorruption", st.toString());
-    if (st.message().empty() || st.message().find('\n') != std::string::npos) violated("message", st.toString());
-    if (checkResult) checkRecycled(std::string_view(reinterpret_cast<const char*>(data), size), recycled, nullptr);
-    return 0;
+    auto decoded = parley::decodeTransaction(std::string_view(reinterpret_cast<const char*>(data), size));
+    if (!decoded) {
+      const parley::Status& st = decoded.status();
+      if (st.code() != parley::Status::Code::kCorruption) violated("not kCorruption", st.toString());
+      if (st.message().empty() || st.message().find('\n') != std::string::npos) violated("message", st.toString());
+      if (checkResult) checkRecycled(std::string_view(reinterpret_cast<const char*>(data), size), recycled, nullptr);
+      return 0;
+    }
+    t = std::move(decoded).value();
   } catch (const std::exception& e) {
-    violated("not a parley::Error", e.what());
+    violated("threw instead of returning a Status", e.what());
   }
   if (!checkResult) return 0;
   std::string_view input(reinterpret_cast<const char*>(data), size);
@@ -62,11 +62,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                   std::to_string(parley::test::decodedElements(t)) + " elements");
   std::string encoded = parley::encodeTransaction(t);
   checkRecycled(input, recycled, &encoded);
-  try {
-    if (parley::encodeTransaction(parley::decodeTransaction(encoded)) != encoded)
-      violated("round trip", "re-encoding differs");
-  } catch (const std::exception& e) {
-    violated("round trip: a decoded transaction's encoding does not decode", e.what());
-  }
+  auto back = parley::decodeTransaction(encoded);
+  if (!back) violated("round trip: a decoded transaction's encoding does not decode", back.status().toString());
+  if (parley::encodeTransaction(*back) != encoded) violated("round trip", "re-encoding differs");
   return 0;
 }

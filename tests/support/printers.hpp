@@ -68,6 +68,7 @@ struct StringMaker<parley::Status::Code> {
       case parley::Status::Code::kBusy: return "kBusy";
       case parley::Status::Code::kConstraint: return "kConstraint";
       case parley::Status::Code::kDiverged: return "kDiverged";
+      case parley::Status::Code::kInternal: return "kInternal";
     }
     return "Code(?)";
   }

@@ -116,8 +116,8 @@ ApplyResult deliver(Site& from, Site& to) {
   INFO("deliver " << from.name() << " -> " << to.name());
   std::vector<Transaction> txns;
   std::vector<std::string> bodies;
-  REQUIRE_OK(from.forEachChangeSince(to.vector(), [&](const Dot&, Hlc, std::string_view body) {
-    txns.push_back(decodeTransaction(body));
+  REQUIRE_OK(from.forEachChangeSince(to.vector().value(), [&](const Dot&, Hlc, std::string_view body) {
+    txns.push_back(decodeTransaction(body).value());
     bodies.emplace_back(body);
     return Status::ok();
   }));
@@ -147,9 +147,9 @@ void syncAll(Cluster& cluster) {
     for (std::size_t i = 0; i < cluster.size(); ++i)
       for (std::size_t j = i + 1; j < cluster.size(); ++j) syncPair(cluster[i], cluster[j]);
   for (std::size_t i = 1; i < cluster.size(); ++i) {
-    INFO(cluster[0].name() << " " << cluster[0].vector().toString() << " vs " << cluster[i].name()
-                           << " " << cluster[i].vector().toString());
-    REQUIRE(cluster[i].vector() == cluster[0].vector());
+    INFO(cluster[0].name() << " " << cluster[0].vector().value().toString() << " vs " << cluster[i].name()
+                           << " " << cluster[i].vector().value().toString());
+    REQUIRE(cluster[i].vector().value() == cluster[0].vector().value());
   }
 }
 
@@ -271,14 +271,14 @@ void requireBases(const Transaction& t, const Row& pk, const Dot& row, const Dot
 Transaction captureOne(Site& site, std::string_view sql) { return captureOne(site, sql, {}); }
 
 Transaction captureOne(Site& site, std::string_view sql, const std::vector<Value>& params) {
-  VersionVector before = site.vector();
+  VersionVector before = site.vector().value();
   std::size_t heldBefore = allTransactions(site).size();
   if (params.empty()) execOk(site, sql);
   else execOk(site, sql, params);
   VersionVector expected = before;
   expected.set(site.id(), before.get(site.id()) + 1);
   INFO("after " << sql);
-  REQUIRE(site.vector() == expected);
+  REQUIRE(site.vector().value() == expected);
   REQUIRE(allTransactions(site).size() == heldBefore + 1);
   Transaction t = transactionWithDot(site, Dot{site.id(), expected.get(site.id())});
   INFO(describe(t));
@@ -287,11 +287,11 @@ Transaction captureOne(Site& site, std::string_view sql, const std::vector<Value
 }
 
 void captureNothing(Site& site, std::string_view sql) {
-  VersionVector before = site.vector();
+  VersionVector before = site.vector().value();
   auto heldBefore = allTransactions(site);
   execOk(site, sql);
   INFO("after " << sql);
-  CHECK(site.vector() == before);
+  CHECK(site.vector().value() == before);
   auto heldAfter = allTransactions(site);
   INFO("held now:\n" << describe(heldAfter));
   CHECK(heldAfter.size() == heldBefore.size());

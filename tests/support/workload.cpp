@@ -47,7 +47,7 @@ void deliverByOrigin(Site& site, std::vector<Transaction> txns, std::mt19937& rn
             [](const Transaction& a, const Transaction& b) { return a.dot < b.dot; });
   for (auto& t : txns) byOrigin[t.dot.site].push_back(std::move(t));
   std::map<SiteId, std::size_t> next;
-  VersionVector held = site.vector();
+  VersionVector held = site.vector().value();
   for (std::size_t left = txns.size(); left > 0;) {
     std::vector<SiteId> ready;
     for (const auto& [origin, list] : byOrigin)
@@ -80,12 +80,12 @@ void deliverShuffled(Site& site, std::vector<Transaction> txns, std::mt19937& rn
     std::size_t k = 1 + rng() % std::min<std::size_t>(3, txns.size());
     std::size_t start = rng() % (txns.size() - k + 1);
     std::span<const Transaction> chunk(txns.data() + start, k);
-    VersionVector before = site.vector();
+    VersionVector before = site.vector().value();
     auto r = site.apply(chunk);
     if (!r.ok()) {
       INFO("apply of " << k << " shuffled transactions -> " << r.status().toString());
       REQUIRE(r.status().code() == Status::Code::kNotReady);
-      REQUIRE(site.vector() == before);
+      REQUIRE(site.vector().value() == before);
       ++tally.notReadyRetries;
       continue;
     }
@@ -122,7 +122,7 @@ void deliverInRandomOrder(Site& site, std::vector<Transaction> txns, DeliveryOrd
 void syncUntilEqual(Cluster& cluster, ApplyTally& tally) {
   auto allEqual = [&] {
     for (std::size_t i = 1; i < cluster.size(); ++i)
-      if (!(cluster[i].vector() == cluster[0].vector())) return false;
+      if (!(cluster[i].vector().value() == cluster[0].vector().value())) return false;
     return true;
   };
   // Through site 0: it gathers everything, then hands everything on. Once is enough for a

@@ -262,8 +262,19 @@ class Site {
   // Inside an open transaction it is exec().
   Result<QueryResult> execAtomically(std::string_view sql);
 
-  VersionVector vector() const;
+  // What this site holds: per origin, the highest seq of its transactions. Re-read from the
+  // database first if another connection (a `parley serve`, an import) wrote it since; an
+  // error doing so is returned. A value: `site.vector().value().entries()` is safe to loop over.
+  Result<VersionVector> vector() const;
+  // Waits until this site holds everything in `token` (another site's vector after a write:
+  // read-your-writes across sites), re-reading the database every `poll` while other
+  // connections apply what arrives. kNotReady after `timeout`, in one line naming the token
+  // (commitToken) and what the site holds. REQUIRES: no transaction open on the site.
+  Status waitFor(const VersionVector& token, std::chrono::milliseconds timeout,
+                 std::chrono::milliseconds poll = std::chrono::milliseconds(50)) const;
   Hlc lastHlc() const;
+  // The clock the site was opened with (SiteOptions::clock).
+  Clock& clock() const;
   // Every held transaction `peer` lacks, from any origin, in canonical (hence causal) order,
   // each with its whole causal context.
   Result<std::vector<Transaction>> changesSince(const VersionVector& peer) const;
@@ -403,6 +414,12 @@ class Site {
 // Syncs two sites in one process: each applies what it lacks of the other's transactions,
 // then they exchange acknowledgements. Returns (what b applied, what a applied).
 Result<std::pair<ApplyResult, ApplyResult>> syncSites(Site& a, Site& b);
+
+// A commit token: a vector as "SITEID:SEQ,SITEID:SEQ" with full hex ids ("-" when empty), as
+// `parley exec` prints it and `--after` reads it.
+std::string commitToken(const VersionVector& v);
+// The vector a commit token names; kInvalidArgument, saying the expected form, if `text` is not one.
+Result<VersionVector> parseCommitToken(std::string_view text);
 
 // The one line that refuses a forgotten site (Site::forget), naming it and the remedy.
 std::string forgottenRefusal(const SiteId& site);

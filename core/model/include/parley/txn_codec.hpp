@@ -26,8 +26,9 @@
 //
 // decodeTransaction() treats its input as untrusted: every count and length is checked
 // against the bytes left (each element takes at least one byte, a repeated base included, so
-// what decodes is at most as many elements as the input has bytes), indexes and seqs are checked, and any problem is an
-// Error(Corruption) of one line saying what and at which byte.
+// what decodes is at most as many elements as the input has bytes), indexes and seqs are checked, and any problem is
+// returned as a Status of code kCorruption and one line saying what and at which byte. It never throws for
+// bad bytes.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +36,7 @@
 #include <string>
 #include <string_view>
 
+#include "parley/status.hpp"
 #include "parley/transaction.hpp"
 
 namespace parley {
@@ -53,10 +55,11 @@ ChainHash chainHashOf(std::string_view body);
 // The hash field of an encoded body, read without decoding the rest; nullopt if the body is
 // of a format without one (or too short).
 std::optional<ChainHash> chainHashInBody(std::string_view body);
-Transaction decodeTransaction(std::string_view bytes);
+// The transaction `bytes` encode, or kCorruption saying why they do not encode one.
+Result<Transaction> decodeTransaction(std::string_view bytes);
 // The same into `into`, overwriting all of it and reusing its storage (rows, their keys,
 // writes and dots), so that decoding many transactions into one allocates little. On error
-// (an Error as above) `into` holds unspecified, valid content.
-void decodeTransaction(std::string_view bytes, Transaction& into);
+// (kCorruption as above) `into` holds unspecified, valid content.
+Status decodeTransaction(std::string_view bytes, Transaction& into);
 
 }  // namespace parley

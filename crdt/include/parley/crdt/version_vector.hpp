@@ -38,8 +38,10 @@ class VersionVector {
   bool leq(const VersionVector& other) const;
   CausalOrder compare(const VersionVector& other) const;
 
-  // Sorted by site id.
-  const std::vector<Entry>& entries() const { return entries_; }
+  // Sorted by site id. Of a temporary vector, the entries are moved out and returned by value,
+  // so `for (auto& e : site.vector()->entries())` iterates a live vector, never a destroyed one.
+  const std::vector<Entry>& entries() const& { return entries_; }
+  std::vector<Entry> entries() && { return std::move(entries_); }
   bool empty() const { return entries_.empty(); }
   // Number of transactions covered: the sum of all entries.
   std::uint64_t total() const;

@@ -34,7 +34,7 @@ struct FileInfo {
   VersionVector since;
   VersionVector upTo;
   std::uint64_t transactions = 0;
-  std::uint64_t createdMs = 0;
+  std::uint64_t createdMs = 0;  // when it was written, by the exporting site's clock (Site::clock)
   std::vector<ChainHead> heads;      // the exporter's chain heads, as of upTo
   std::vector<TableDigest> digests;  // the exporter's digests, as of upTo
   std::vector<SiteId> forgotten;  // the sites the exporter knew were forgotten (Site::forget)
