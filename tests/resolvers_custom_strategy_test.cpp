@@ -104,10 +104,10 @@ TEST_CASE("a strategy registered outside the library is found by name and a take
 TEST_CASE("a max strategy defined outside the library converges whatever order sites receive the writes in",
           "[resolvers][strategy][convergence]") {
   // Base b = 10. Site 0 writes 30, then 5 over its own 30; site 1, later and concurrently,
-  // writes 2. Canonical order: 30, 5, then 2 meets 5 concurrently: max keeps 5. Folded in
-  // arrival order 2, 30, 5 it would end at 30 (30 meets 2 concurrently and wins; 5 meets a
-  // cell holding 2, which it has not seen, and loses), so a site that receives site 0's
-  // writes last must re-fold them before site 1's.
+  // writes 20. Canonical order: 30, 5 (it supersedes 30), then 20 meets 5 concurrently and
+  // wins: 20. Folded in arrival order 20, 30, 5 it would end at 5 (30 meets 20 and wins, then
+  // 5 supersedes 30), so site 1 and a site that receives site 0's writes last must re-fold
+  // them before site 1's.
   std::array<int, 2> order{0, 1};
   do {
     INFO("delivery order " << order[0] << "," << order[1]);
@@ -121,7 +121,7 @@ TEST_CASE("a max strategy defined outside the library converges whatever order s
     execOk(c[0], "UPDATE t SET b = 30 WHERE id = 1");
     c.clock(0).advance(1);
     execOk(c[0], "UPDATE t SET b = 5 WHERE id = 1");
-    execOk(c[1], "UPDATE t SET b = 2 WHERE id = 1");
+    execOk(c[1], "UPDATE t SET b = 20 WHERE id = 1");
     std::array<std::vector<Transaction>, 2> batches{test::changesOk(c[0], baseVector), test::changesOk(c[1], baseVector)};
 
     std::size_t fresh = c.addSite();
@@ -129,7 +129,7 @@ TEST_CASE("a max strategy defined outside the library converges whatever order s
     for (int j : order) applyOk(c[fresh], batches[j]);
     test::syncAll(c);
 
-    const std::vector<Row> expected{{Int(1), Txt("x"), Int(5)}};
+    const std::vector<Row> expected{{Int(1), Txt("x"), Int(20)}};
     for (std::size_t i = 0; i < c.size(); ++i) {
       INFO("at site " << i << ": " << describe(rowOne(c[i])));
       CHECK(rowOne(c[i]) == expected);
