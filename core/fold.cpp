@@ -167,11 +167,11 @@ class RowFold {
                                                                : CellRelation::kConcurrent;
     const ColumnResolver& resolver = *table_.resolvers[w.column];
     CellStep step = resolver.meet({table_.columns[w.column], values_[w.column], cell ? cell->dots : kNoDots, w, relation});
-    carryOut(w, relation, resolver, std::move(step));
+    carryOut(w, relation, resolver, step);
   }
 
   // Does what the column's strategy decided for the cell.
-  void carryOut(const ColumnWrite& w, CellRelation relation, const ColumnResolver& resolver, CellStep step) {
+  void carryOut(const ColumnWrite& w, CellRelation relation, const ColumnResolver& resolver, CellStep& step) {
     using Action = CellStep::Action;
     bool joins = step.action == Action::kJoin || step.action == Action::kResolve;
     if (joins && !out_.meta.cells[w.column]) step.action = Action::kTake;  // nothing in place to keep
@@ -189,7 +189,7 @@ class RowFold {
 
   // The cell's value becomes `value`: the write's alone if it supersedes the cell (keeping the
   // cell's contributions), else both versions' and a merged conflict.
-  void set(const ColumnWrite& w, CellRelation relation, const ColumnResolver& resolver, Value value) {
+  void set(const ColumnWrite& w, CellRelation relation, const ColumnResolver& resolver, Value&& value) {
     auto& cell = out_.meta.cells[w.column];
     if (relation == CellRelation::kSupersedes) {
       values_[w.column] = std::move(value);
