@@ -70,6 +70,18 @@ class FloorColumn final : public ColumnResolver {
   bool foldsDeltas() const override { return true; }
 };
 
+// A pick under any name, for the registry's name checks.
+class NamedPick final : public ColumnResolver {
+ public:
+  explicit NamedPick(std::string name) : name_(std::move(name)) {}
+  std::string_view name() const override { return name_; }
+  CellResolution resolve(const CellConflict&) const override { return {}; }
+  bool orderSensitive() const override { return false; }
+
+ private:
+  std::string name_;
+};
+
 std::shared_ptr<const ResolverProvider> customRegistry() {
   auto r = resolvers::standard();
   REQUIRE_OK(r->addColumn(std::make_unique<MaxColumn>()));
@@ -91,13 +103,17 @@ std::vector<Row> rowOne(Site& site) { return tableContents(site, "t"); }
 
 }  // namespace
 
-TEST_CASE("a strategy registered outside the library is found by name and a taken name is refused",
+TEST_CASE("a strategy registered outside the library is found by name; a taken or malformed name is refused",
           "[resolvers][strategy]") {
   auto r = resolvers::standard();
   REQUIRE_OK(r->addColumn(std::make_unique<MaxColumn>()));
   REQUIRE(r->column("max") != nullptr);
   CHECK(r->column("max")->name() == "max");
   CHECK_FALSE(r->addColumn(std::make_unique<MaxColumn>()).isOk());
+  CHECK_FALSE(r->addColumn(std::make_unique<NamedPick>("lww")).isOk());
+  CHECK_FALSE(r->addColumn(std::make_unique<NamedPick>("two words")).isOk());
+  CHECK_FALSE(r->addColumn(std::make_unique<NamedPick>("a=b")).isOk());
+  CHECK_FALSE(r->addColumn(std::make_unique<NamedPick>("")).isOk());
   CHECK_FALSE(r->addColumn(nullptr).isOk());
 }
 

@@ -14,6 +14,12 @@
 // orderSensitive) are read once when a table's configuration is bound and cached with it; the
 // fold does not ask them per cell.
 //
+// A new strategy implements ColumnResolver and is registered by name
+// (resolvers::Registry::addColumn); no core file changes. The built-in ones are in resolvers/:
+// timestamp.cpp (lww, fww), merge.cpp, counter.cpp, reject.cpp, callback.cpp. A bounded
+// counter (DESIGN.md) would fold its value as counter does (set plus a contribution); its
+// rights ledger and its check at local commit are not expressible here yet.
+//
 // Strategies must be deterministic functions of their arguments, and immutable once shared
 // with a site: every site calls them with the same arguments when it folds the same
 // transactions in canonical order. Their names are part of the schema fingerprint; their code
@@ -83,7 +89,7 @@ struct CellStep {
                // contributions; otherwise the cell joins the write and a merged conflict is logged
     kResolve,  // a conflict: resolve() picks or makes the value, and the conflict is logged
     kReject,   // the transaction is rejected, every write of it, because of `reason`
-  };
+  };  // kJoin and kResolve on a cell with no version in place act as kTake.
   Action action = Action::kTake;
   Value value;                                // kSet
   std::optional<std::int64_t> contribution;  // the writing site's contribution grows by this
