@@ -103,7 +103,7 @@ std::vector<Row> rowOne(Site& site) { return tableContents(site, "t"); }
 
 }  // namespace
 
-TEST_CASE("a strategy registered outside the library is found by name; a taken or malformed name is refused",
+TEST_CASE("a strategy registered outside the library is found by name, and a taken or malformed name is refused",
           "[resolvers][strategy]") {
   auto r = resolvers::standard();
   REQUIRE_OK(r->addColumn(std::make_unique<MaxColumn>()));
