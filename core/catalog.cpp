@@ -207,7 +207,7 @@ void bindResolvers(TableInfo& t, const TableConfig& config, const ResolverProvid
     const ColumnResolver* r = provider.column(strategy);
     if (!r) throw Error(Status::invalidArgument(fmt::format(
         "resolver config: unknown strategy \"{}\" for column \"{}\" (known: lww, fww, merge, merge/fww, "
-        "counter, counter/fww, reject, callback:NAME)", strategy, column)));
+        "counter, counter/fww, reject, callback:NAME, or one registered with addColumn)", strategy, column)));
     return r;
   };
   auto rowPolicy = [&](const std::string& policy, const char* conflict) {
@@ -218,11 +218,14 @@ void bindResolvers(TableInfo& t, const TableConfig& config, const ResolverProvid
   };
   columnResolver(config.columns, "(default)");
   t.resolvers.assign(t.columns.size(), nullptr);
+  t.traits.assign(t.columns.size(), {});
   t.orderSensitive = t.constrained;
   for (std::size_t i = 0; i < t.columns.size(); ++i) {
     if (t.isKey[i]) continue;
-    t.resolvers[i] = columnResolver(config.strategyFor(t.columns[i]), t.columns[i]);
-    t.orderSensitive = t.orderSensitive || t.resolvers[i]->orderSensitive();
+    const ColumnResolver* r = columnResolver(config.strategyFor(t.columns[i]), t.columns[i]);
+    t.resolvers[i] = r;
+    t.traits[i] = {r->replacesWhenSuperseded(), r->keepsContributions(), r->foldsDeltas()};
+    t.orderSensitive = t.orderSensitive || r->orderSensitive();
   }
   t.insertInsert = rowPolicy(config.insertInsert, "insert/insert");
   t.updateDelete = rowPolicy(config.updateDelete, "update/delete");

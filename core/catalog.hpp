@@ -73,6 +73,14 @@ struct TableInfo {
   // Conflict resolution, bound from `config` by bindResolvers().
   TableConfig config;
   std::vector<const ColumnResolver*> resolvers;  // per column; nullptr for key columns
+  // Per column, its strategy's coarse properties, read once by bindResolvers() so the fold
+  // does not ask them per cell. All false for key columns.
+  struct ColumnTraits {
+    bool replacesWhenSuperseded = false;
+    bool keepsContributions = false;
+    bool foldsDeltas = false;
+  };
+  std::vector<ColumnTraits> traits;
   const RowPolicy* insertInsert = nullptr;
   const RowPolicy* updateDelete = nullptr;
   const RowPolicy* deleteUpdate = nullptr;

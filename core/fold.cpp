@@ -8,9 +8,7 @@
 namespace parley {
 namespace {
 
-double asDouble(const Value& v) {
-  return v.type() == Value::Type::kInteger ? static_cast<double>(v.asInteger()) : v.asReal();
-}
+const Dots kNoDots;  // the dots of a cell this site has no version of
 
 ConflictKind conflictKindOf(RowConflictKind kind) {
   switch (kind) {
@@ -76,7 +74,7 @@ class RowFold {
   CellMeta freshCell(std::uint32_t column) const { return CellMeta{{txn_.dot}, stamp_, freshCounter(column)}; }
 
   std::optional<PNCounter> freshCounter(std::uint32_t column) const {
-    if (table_.resolvers[column]->kind() == ColumnKind::kCounter) return PNCounter{};
+    if (table_.traits[column].keepsContributions) return PNCounter{};
     return std::nullopt;
   }
 
@@ -161,52 +159,49 @@ class RowFold {
   }
 
   void applyColumn(const ColumnWrite& w) {
-    const ColumnResolver& resolver = *table_.resolvers[w.column];
     auto& cell = out_.meta.cells[w.column];
     bool covered = !cell || context_.containsAll(cell->dots);
-    switch (resolver.kind()) {
-      case ColumnKind::kReject:
-        if ((cell ? cell->dots : Dots{}) != w.base)
-          return reject(fmt::format("column \"{}\" changed since the transaction read it", table_.columns[w.column]));
-        return take(w);
-      case ColumnKind::kMerge:
-      case ColumnKind::kCounter:
-        if (applyDelta(w, covered, resolver)) return;
-        if (covered) return take(w);
-        if (containsDot(cell->dots, txn_.dot)) return;
-        if (values_[w.column] == w.newValue) return joinCell(*cell);
-        return pick(w, resolver);
-      case ColumnKind::kPick:
-        if (covered) return take(w);
-        if (containsDot(cell->dots, txn_.dot)) return;
-        return pick(w, resolver);
-    }
+    if (covered && table_.traits[w.column].replacesWhenSuperseded) return take(w);
+    CellRelation relation = covered                           ? CellRelation::kSupersedes
+                            : containsDot(cell->dots, txn_.dot) ? CellRelation::kReflected
+                                                               : CellRelation::kConcurrent;
+    const ColumnResolver& resolver = *table_.resolvers[w.column];
+    CellStep step = resolver.meet({table_.columns[w.column], values_[w.column], cell ? cell->dots : kNoDots, w, relation});
+    carryOut(w, relation, resolver, step);
   }
 
-  // Numeric merge and counter cells add the write's delta to whatever is in place.
-  bool applyDelta(const ColumnWrite& w, bool covered, const ColumnResolver& resolver) {
-    auto sum = addNumbers(values_[w.column], w.newValue, w.oldValue);
-    if (!sum) return false;
-    // In place is what the writer read: its after-image, exactly (no floating-point detour).
-    if (values_[w.column] == w.oldValue) sum = w.newValue;
-    Value before = values_[w.column];
-    values_[w.column] = *sum;
+  // Does what the column's strategy decided for the cell.
+  void carryOut(const ColumnWrite& w, CellRelation relation, const ColumnResolver& resolver, CellStep& step) {
+    using Action = CellStep::Action;
+    bool joins = step.action == Action::kJoin || step.action == Action::kResolve;
+    if (joins && !out_.meta.cells[w.column]) step.action = Action::kTake;  // nothing in place to keep
+    switch (step.action) {
+      case Action::kTake: take(w); break;
+      case Action::kIgnore: return;
+      case Action::kJoin: joinCell(*out_.meta.cells[w.column]); break;
+      case Action::kSet: set(w, relation, resolver, std::move(step.value)); break;
+      case Action::kResolve: return pick(w, resolver);
+      case Action::kReject: return reject(std::move(step.reason));
+    }
+    if (step.contribution && table_.traits[w.column].keepsContributions)
+      contribute(*out_.meta.cells[w.column], *step.contribution);
+  }
+
+  // The cell's value becomes `value`: the write's alone if it supersedes the cell (keeping the
+  // cell's contributions), else both versions' and a merged conflict.
+  void set(const ColumnWrite& w, CellRelation relation, const ColumnResolver& resolver, Value&& value) {
     auto& cell = out_.meta.cells[w.column];
-    if (covered) {
+    if (relation == CellRelation::kSupersedes) {
+      values_[w.column] = std::move(value);
       std::optional<PNCounter> counter = cell ? std::move(cell->counter) : std::nullopt;
-      renew(cell, std::move(counter));
-    } else {
-      reportCell(w, resolver.name(), ConflictOutcome::kMerged, before, *sum);
-      joinCell(*cell);
+      return renew(cell, std::move(counter));
     }
-    if (resolver.kind() == ColumnKind::kCounter) countDelta(*cell, w);
-    return true;
+    reportCell(w, resolver.name(), ConflictOutcome::kMerged, values_[w.column], value);
+    values_[w.column] = std::move(value);
+    joinCell(*cell);
   }
 
-  void countDelta(CellMeta& cell, const ColumnWrite& w) {
-    if (w.newValue.type() != Value::Type::kInteger || w.oldValue.type() != Value::Type::kInteger) return;
-    std::int64_t delta;
-    if (__builtin_sub_overflow(w.newValue.asInteger(), w.oldValue.asInteger(), &delta)) return;
+  void contribute(CellMeta& cell, std::int64_t delta) {
     if (!cell.counter) cell.counter = PNCounter{};
     try {
       cell.counter->add(txn_.dot.site, delta);
@@ -353,19 +348,6 @@ class RowFold {
 std::optional<Row> RowState::current() const {
   if (!meta) return std::nullopt;
   return meta->alive ? values : std::optional<Row>(meta->tombstone);
-}
-
-std::optional<Value> addNumbers(const Value& value, const Value& plus, const Value& minus) {
-  if (!value.isNumeric() || !plus.isNumeric() || !minus.isNumeric()) return std::nullopt;
-  using T = Value::Type;
-  if (value.type() == T::kInteger && plus.type() == T::kInteger && minus.type() == T::kInteger) {
-    std::int64_t delta, sum;
-    if (!__builtin_sub_overflow(plus.asInteger(), minus.asInteger(), &delta) &&
-        !__builtin_add_overflow(value.asInteger(), delta, &sum)) {
-      return Value::integer(sum);
-    }
-  }
-  return Value::real(asDouble(value) + (asDouble(plus) - asDouble(minus)));
 }
 
 FoldStep foldRow(const TableInfo& table, const RowState& before, const RowChange& change, const Transaction& txn,

@@ -2,11 +2,11 @@
 //
 // Pure: no SQLite, no I/O. Given the row's metadata and values before, the row change and its
 // transaction, it classifies each write against the row's dots (supersedes, already applied,
-// or concurrent), applies the column's kind (pick, merge/counter deltas, reject bases) and the
-// table's row policies, and returns the row's metadata and values after, the conflicts met,
-// or that the transaction must be rejected. The same function turns a local commit into
-// metadata (every local write supersedes what it read), so local and remote histories fold
-// alike.
+// or concurrent), carries out the step the column's strategy takes (ColumnResolver::meet in
+// parley/resolver.hpp) and the table's row policies, and returns the row's metadata and
+// values after, the conflicts met, or that the transaction must be rejected. The same
+// function turns a local commit into metadata (every local write supersedes what it read), so
+// local and remote histories fold alike.
 #pragma once
 
 #include <optional>
@@ -42,9 +42,5 @@ FoldStep foldRow(const TableInfo& table, const RowState& before, const RowChange
 // The same, taking `before` apart instead of copying it.
 FoldStep foldRow(const TableInfo& table, RowState&& before, const RowChange& change, const Transaction& txn,
                  const VersionVector& context);
-
-// value + delta for numbers, as SQLite would add them (integers stay integers unless they
-// overflow). nullopt if either is not a number.
-std::optional<Value> addNumbers(const Value& value, const Value& plus, const Value& minus);
 
 }  // namespace parley

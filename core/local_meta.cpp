@@ -37,7 +37,7 @@ const std::string& LocalMeta::freshInsert(const TableInfo& t) {
   for (std::size_t i = 0; i < t.columns.size(); ++i) {
     if (t.isKey[i]) continue;
     w.varint(i);
-    out += t.resolvers[i]->kind() == ColumnKind::kCounter ? freshCounterCell_ : freshCell_;
+    out += t.traits[i].keepsContributions ? freshCounterCell_ : freshCell_;
   }
   return out;
 }
@@ -124,7 +124,7 @@ bool LocalMeta::update(const TableInfo& t, std::string_view blob, RowChange& cha
   std::size_t added = 0;
   auto cell = cells_.begin();
   for (auto& w : change.columns) {
-    if (t.resolvers[w.column]->kind() == ColumnKind::kCounter) return false;
+    if (t.traits[w.column].keepsContributions) return false;
     while (cell != cells_.end() && cell->column < w.column) ++cell;
     if (cell == cells_.end() || cell->column != w.column) {
       w.base.clear();

@@ -3,9 +3,10 @@
 // decoding a copy only to write most of it back unchanged:
 //   - a fresh insert (the row has no metadata): the same blob for every such row of a table,
 //     built once per commit;
-//   - an update of a live row whose changed cells are not counters and whose versions the
-//     commit's context covers: the stored blob with those cells replaced by the commit's and
-//     the row's stamp raised to the commit's.
+//   - an update of a live row whose changed cells keep no contributions (counters) and whose
+//     versions the commit's context covers: the stored blob with those cells replaced by the
+//     commit's and the row's stamp raised to the commit's (a local write's cell is the write's
+//     alone, the contract of ColumnResolver::meet).
 // Both give exactly the bytes and bases the general path gives (the fold of a local write
 // that supersedes what it read, fold.cpp); commit.cpp compares them under
 // SiteOptions::checkCapture. Any other case is declined and goes the general way.

@@ -190,8 +190,7 @@ std::string keyCondition(const TableInfo& t, int& param) {
 }
 
 bool addsDelta(const TableInfo& t, const ColumnWrite& w) {
-  auto kind = t.resolvers[w.column] ? t.resolvers[w.column]->kind() : ColumnKind::kPick;
-  return (kind == ColumnKind::kMerge || kind == ColumnKind::kCounter) && w.oldValue.isNumeric() &&
+  return w.column < t.traits.size() && t.traits[w.column].foldsDeltas && w.oldValue.isNumeric() &&
          w.newValue.isNumeric();
 }
 

@@ -8,7 +8,6 @@ class CallbackColumn final : public ColumnResolver {
  public:
   CallbackColumn(std::string name, Callback fn) : name_("callback:" + std::move(name)), fn_(std::move(fn)) {}
   std::string_view name() const override { return name_; }
-  ColumnKind kind() const override { return ColumnKind::kPick; }
   CellResolution resolve(const CellConflict& c) const override {
     Value v = fn_({c.table, c.column, c.pk, c.remoteOld, c.local, c.remote});
     if (v == c.local.value) return {CellOutcome::kKeepLocal, {}};

@@ -7,10 +7,10 @@ namespace parley::resolvers {
 Registry::Registry(TableConfig defaults) : defaults_(std::move(defaults)) {
   columns_.emplace("lww", makeTimestamp(Pick::kLast));
   columns_.emplace("fww", makeTimestamp(Pick::kFirst));
-  columns_.emplace("merge", makeMerge(ColumnKind::kMerge, "merge", Pick::kLast));
-  columns_.emplace("merge/fww", makeMerge(ColumnKind::kMerge, "merge/fww", Pick::kFirst));
-  columns_.emplace("counter", makeMerge(ColumnKind::kCounter, "counter", Pick::kLast));
-  columns_.emplace("counter/fww", makeMerge(ColumnKind::kCounter, "counter/fww", Pick::kFirst));
+  columns_.emplace("merge", makeMerge("merge", Pick::kLast));
+  columns_.emplace("merge/fww", makeMerge("merge/fww", Pick::kFirst));
+  columns_.emplace("counter", makeCounter("counter", Pick::kLast));
+  columns_.emplace("counter/fww", makeCounter("counter/fww", Pick::kFirst));
   columns_.emplace("reject", makeReject());
   rows_.emplace("merge", makeRowMerge());
   rows_.emplace("lww", makeRowTimestamp(Pick::kLast));
@@ -29,6 +29,16 @@ Status Registry::addCallback(const std::string& name, Callback fn) {
   std::string key = "callback:" + name;
   if (columns_.count(key)) return Status::invalidArgument("callback \"" + name + "\" is already registered");
   columns_.emplace(std::move(key), makeCallback(name, std::move(fn)));
+  return Status::ok();
+}
+
+Status Registry::addColumn(std::unique_ptr<ColumnResolver> strategy) {
+  if (!strategy) return Status::invalidArgument("addColumn: no strategy");
+  std::string name(strategy->name());
+  if (name.empty() || name.find_first_of(" \t\n=\"") != std::string::npos)
+    return Status::invalidArgument("strategy name \"" + name + "\" must be non-empty, without white space, '=' or '\"'");
+  if (columns_.count(name)) return Status::invalidArgument("strategy \"" + name + "\" is already registered");
+  columns_.emplace(std::move(name), std::move(strategy));
   return Status::ok();
 }
 

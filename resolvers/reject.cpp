@@ -1,5 +1,7 @@
-// reject: optimistic concurrency. The engine accepts a transaction only if every reject cell
-// it writes still holds the version it read; this strategy only names the kind.
+// reject: optimistic concurrency in canonical order. A transaction is accepted only if every
+// reject cell it writes still holds, among accepted transactions, exactly the version it read
+// (its base); otherwise the whole transaction is rejected, so the first writer wins and
+// writes built on rejected data are rejected too. An accepted write takes its cell.
 #include "strategies.hpp"
 
 namespace parley::resolvers {
@@ -8,9 +10,15 @@ namespace {
 class RejectColumn final : public ColumnResolver {
  public:
   std::string_view name() const override { return "reject"; }
-  ColumnKind kind() const override { return ColumnKind::kReject; }
+  CellStep meet(const CellWrite& w) const override {
+    if (w.inPlaceDots != w.write.base)
+      return CellStep::reject("column \"" + std::string(w.column) + "\" changed since the transaction read it");
+    return CellStep::take();
+  }
+  // Never asked: meet() takes or rejects.
   CellResolution resolve(const CellConflict&) const override { return {CellOutcome::kKeepLocal, {}}; }
   bool orderSensitive() const override { return true; }
+  bool replacesWhenSuperseded() const override { return false; }
 };
 
 class RejectRow final : public RowPolicy {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "parley/resolver.hpp"
@@ -14,7 +15,8 @@ enum class Pick { kLast, kFirst };
 // lww / fww: keep the greater (kLast) or smaller (kFirst) stamp.
 std::unique_ptr<ColumnResolver> makeTimestamp(Pick pick);
 // merge and counter: deltas for numbers; `fallback` for the rest.
-std::unique_ptr<ColumnResolver> makeMerge(ColumnKind kind, std::string name, Pick fallback);
+std::unique_ptr<ColumnResolver> makeMerge(std::string name, Pick fallback);
+std::unique_ptr<ColumnResolver> makeCounter(std::string name, Pick fallback);
 std::unique_ptr<ColumnResolver> makeReject();
 std::unique_ptr<ColumnResolver> makeCallback(std::string name, Callback fn);
 
@@ -23,6 +25,13 @@ std::unique_ptr<RowPolicy> makeRowMerge();
 std::unique_ptr<RowPolicy> makeDeleteWins();
 std::unique_ptr<RowPolicy> makeUpdateWins();
 std::unique_ptr<RowPolicy> makeRowReject();
+
+// merge's rule, which counter shares: numbers add the write's delta to the cell (set); other
+// values are picked like lww/fww (take, ignore, join when equal, or resolve).
+CellStep mergeStep(const CellWrite& w);
+// value + (plus - minus) for numbers, as SQLite would add them (integers stay integers unless
+// they overflow). nullopt if any is not a number.
+std::optional<Value> addNumbers(const Value& value, const Value& plus, const Value& minus);
 
 // The outcome of comparing stamps under `pick`.
 CellOutcome pickByStamp(Pick pick, const Stamp& local, const Stamp& remote);

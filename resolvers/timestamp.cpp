@@ -8,7 +8,6 @@ class TimestampColumn final : public ColumnResolver {
  public:
   explicit TimestampColumn(Pick pick) : pick_(pick) {}
   std::string_view name() const override { return pick_ == Pick::kLast ? "lww" : "fww"; }
-  ColumnKind kind() const override { return ColumnKind::kPick; }
   CellResolution resolve(const CellConflict& c) const override {
     return {pickByStamp(pick_, c.local.stamp, c.remote.stamp), {}};
   }

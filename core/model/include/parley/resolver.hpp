@@ -2,22 +2,34 @@
 // Declared in core; strategies live in resolvers/ and reach a Site through a ResolverProvider,
 // which resolves the strategy names a table's TableConfig stores.
 //
-// The engine classifies every remote write against the cell's current dots: a write whose
-// causal context covers them supersedes the local value; otherwise it is concurrent. What
-// happens next depends on the column's kind:
-//   kPick     concurrent writes go to resolve(), which keeps one value or makes one (lww, fww,
-//             callbacks);
-//   kMerge    numeric writes apply their delta new - old, always; non-numeric concurrent writes
-//             go to resolve() (the fallback, lww by default);
-//   kCounter  like kMerge, and the delta also grows the origin's PN-counter contribution;
-//   kReject   a transaction is accepted only if every such cell it writes still holds exactly
-//             the version it read (its base); otherwise the whole transaction is rejected.
-// Resolvers must be deterministic functions of their arguments: every site calls them with
-// the same arguments when it folds the same transactions in canonical order.
+// The fold (core/fold.cpp) classifies every write against the cell it writes (CellRelation):
+// it supersedes the version in place, the cell already reflects its transaction, or it is
+// concurrent with it. The column's strategy then owns the rule: ColumnResolver::meet() says
+// what becomes of the cell (take the write, keep the cell, set a value, ask resolve() to
+// settle a conflict, or reject the whole transaction), and how the origin's contribution to
+// the cell grows when the strategy keeps contributions (counters). The fold carries the step
+// out: it updates the cell's dots and stamp, its contributions, and the conflict log.
+//
+// A few coarse properties (replacesWhenSuperseded, keepsContributions, foldsDeltas,
+// orderSensitive) are read once when a table's configuration is bound and cached with it; the
+// fold does not ask them per cell.
+//
+// A new strategy implements ColumnResolver and is registered by name
+// (resolvers::Registry::addColumn); no core file changes. The built-in ones are in resolvers/:
+// timestamp.cpp (lww, fww), merge.cpp, counter.cpp, reject.cpp, callback.cpp. A bounded
+// counter (DESIGN.md) would fold its value as counter does (set plus a contribution); its
+// rights ledger and its check at local commit are not expressible here yet.
+//
+// Strategies must be deterministic functions of their arguments, and immutable once shared
+// with a site: every site calls them with the same arguments when it folds the same
+// transactions in canonical order. Their names are part of the schema fingerprint; their code
+// is not, so every site of a cluster must register the same code under a name.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -51,18 +63,77 @@ struct CellResolution {
   Value merged;  // used when outcome == kMerged
 };
 
-enum class ColumnKind : std::uint8_t { kPick, kMerge, kCounter, kReject };
+// How a write relates to the version of the cell it writes.
+enum class CellRelation : std::uint8_t {
+  kSupersedes,  // its causal context covers every write the cell reflects (or the cell has none)
+  kReflected,   // the cell already reflects its transaction (an earlier change of the same one)
+  kConcurrent,  // the cell reflects a write its transaction had not seen
+};
 
+// A write meeting its cell in the fold. The references live for the call only.
+struct CellWrite {
+  std::string_view column;
+  const Value& inPlace;       // the cell's value before the write
+  const Dots& inPlaceDots;    // the writes that value reflects; empty for a new cell
+  const ColumnWrite& write;   // oldValue (before-image), newValue (after-image), base (dots read)
+  CellRelation relation;
+};
+
+// What the fold does with a cell after a write (ColumnResolver::meet).
+struct CellStep {
+  enum class Action : std::uint8_t {
+    kTake,     // value w.newValue; the cell reflects the write alone, contributions start empty
+    kIgnore,   // nothing changes
+    kJoin,     // the value stays; the cell reflects the write too (both sides agree)
+    kSet,      // value `value`. Superseding: the cell reflects the write alone and keeps its
+               // contributions; otherwise the cell joins the write and a merged conflict is logged
+    kResolve,  // a conflict: resolve() picks or makes the value, and the conflict is logged
+    kReject,   // the transaction is rejected, every write of it, because of `reason`
+  };  // kJoin and kResolve on a cell with no version in place act as kTake.
+  Action action = Action::kTake;
+  Value value;                                // kSet
+  std::optional<std::int64_t> contribution;  // the writing site's contribution grows by this
+  std::string reason;                         // kReject: one line, naming the column
+
+  static CellStep take() { return {}; }
+  static CellStep ignore() { return {Action::kIgnore, {}, {}, {}}; }
+  static CellStep join() { return {Action::kJoin, {}, {}, {}}; }
+  static CellStep set(Value v) { return {Action::kSet, std::move(v), {}, {}}; }
+  static CellStep resolve() { return {Action::kResolve, {}, {}, {}}; }
+  static CellStep reject(std::string why) { return {Action::kReject, {}, {}, std::move(why)}; }
+};
+
+// A column strategy: the rule that folds a write into a cell.
 class ColumnResolver {
  public:
   virtual ~ColumnResolver() = default;
   virtual std::string_view name() const = 0;
-  virtual ColumnKind kind() const = 0;
-  // Decides a concurrent write (kPick), or a non-numeric one (kMerge, kCounter).
+
+  // The step a write makes on its cell. Called for every write of the column, except
+  // superseding writes when replacesWhenSuperseded() (those are taken without asking).
+  // The default is a pick: a superseding write is taken, a reflected one ignored, a concurrent
+  // one goes to resolve().
+  // REQUIRES of overrides: a local write (superseding, its before-image in place, its base the
+  // cell's dots) gets take() or set(w.newValue), possibly with a contribution: a site stores
+  // what its own writes wrote, and local commits build that metadata without asking.
+  virtual CellStep meet(const CellWrite& w) const;
+  // Settles a conflict meet() handed over (CellStep::kResolve): keeps one version or makes one.
   virtual CellResolution resolve(const CellConflict& conflict) const = 0;
   // True when applying writes in arrival order can differ from folding them in canonical
-  // order. The engine then keeps undo records and re-folds late arrivals.
+  // order. The engine then keeps undo records and re-folds late arrivals. A strategy that can
+  // reject (CellStep::kReject) is order-sensitive.
   virtual bool orderSensitive() const = 0;
+
+  // Coarse properties, read once per column when a table's configuration is bound.
+  // True: a superseding write takes the cell (CellStep::take()) and meet() is not called for
+  // it. A strategy whose meet() does anything else for superseding writes returns false.
+  virtual bool replacesWhenSuperseded() const { return true; }
+  // True: each cell keeps the per-origin sum of the contributions meet() reports (a
+  // PN-counter), stored in the cell's metadata and starting empty.
+  virtual bool keepsContributions() const { return false; }
+  // True: numeric writes fold as deltas new - old, so writing a transaction again
+  // (Site::reissue) must add its delta, not set its after-image.
+  virtual bool foldsDeltas() const { return false; }
 };
 
 enum class RowConflictKind : std::uint8_t {

@@ -7,6 +7,7 @@
 //   counter        a PN-counter: deltas add up per origin site; otherwise lww (counter/fww)
 //   reject         a transaction whose reject cells changed since it read them is rejected
 //   callback:NAME  a function registered with addCallback(NAME, ...)
+//   any other      a ColumnResolver registered with addColumn()
 // Row policies (insert/insert, update/delete, delete/update):
 //   merge (insert/insert only: column by column), lww, fww, delete-wins, update-wins, reject.
 //
@@ -45,6 +46,10 @@ class Registry final : public ResolverProvider {
 
   // Makes the strategy "callback:NAME" available. Fails if NAME is taken or malformed.
   Status addCallback(const std::string& name, Callback fn);
+  // Makes a column strategy defined elsewhere available under its name() (the extension
+  // point: a new strategy implements ColumnResolver, parley/resolver.hpp). Fails if the name
+  // is taken or malformed (empty, white space, '=' or '"').
+  Status addColumn(std::unique_ptr<ColumnResolver> strategy);
 
   const ColumnResolver* column(std::string_view strategy) const override;
   const RowPolicy* row(std::string_view policy) const override;
