@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cli.hpp"
+#include "parley/sync/in_process.hpp"
 
 namespace parley::cli {
 namespace {

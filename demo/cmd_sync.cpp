@@ -15,6 +15,7 @@
 #include "cli.hpp"
 #include "serve_peers.hpp"
 #include "parley/sync/changeset.hpp"
+#include "parley/sync/in_process.hpp"
 #include "parley/sync/tcp.hpp"
 
 namespace parley::cli {
@@ -99,16 +100,16 @@ int syncFiles(const std::string& a, const std::string& b) {
   std::uint64_t startMs = env().clock.nowMillis();
   auto local = openSite(a);
   auto peer = openSite(b);
-  auto r = take(syncSites(*local, *peer));
-  check(local->noteSync(peer->id()));
-  check(peer->noteSync(local->id()));
-  sync::ApplyTotals got;
-  got.add(r.second);
-  std::cout << fmt::format("synced {} with {}: {}\n", local->name(), peer->name(), summaryLine(r.first.applied, got));
+  sync::SessionOptions options;
+  options.progress = progressBar();
+  auto r = take(sync::syncInProcess(*local, *peer, options));
+  if (options.progress) std::cerr << "\r";
+  std::cout << fmt::format("synced {} with {}: {}\n", local->name(), peer->name(),
+                           summaryLine(r.a.sent.transactions, r.a.received));
   Names names{{local->id(), local->name()}, {peer->id(), peer->name()}};
-  warnOthers(r.second.warnings);
+  warnOthers(r.a.received.warnings);
   warnSkews(*local, startMs, names, local->name());
-  warnOthers(r.first.warnings);
+  warnOthers(r.receivedByB.warnings);
   warnSkews(*peer, startMs, names, peer->name());
   return 0;
 }

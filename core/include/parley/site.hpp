@@ -396,9 +396,10 @@ class Site {
   std::unique_ptr<Impl> impl_;
 };
 
-// Syncs two sites in one process: each applies what it lacks of the other's transactions,
-// then they exchange acknowledgements. Returns (what b applied, what a applied).
-Result<std::pair<ApplyResult, ApplyResult>> syncSites(Site& a, Site& b);
+// What differs between this site's schema description (Site::schemaDescription) and a peer's,
+// in one line: "<peer> has no X; ...". Syncs say it when fingerprints differ.
+std::string schemaDifference(const std::vector<std::string>& mine, const std::vector<std::string>& theirs,
+                             std::string_view myName, std::string_view theirName);
 
 // The one line that refuses a forgotten site (Site::forget), naming it and the remedy.
 std::string forgottenRefusal(const SiteId& site);
