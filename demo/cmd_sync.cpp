@@ -94,12 +94,18 @@ sync::Progress progressBar() {
   };
 }
 
+// The page cache of each site `parley sync a.db b.db` opens (SiteOptions::cacheKiB).
+constexpr std::size_t kSyncFilesCacheKiB = 16384;
+
 int syncFiles(const std::string& a, const std::string& b) {
   std::error_code ec;
   if (std::filesystem::equivalent(a, b, ec)) throw CliError(fmt::format("{} and {} are the same site file", a, b));
   std::uint64_t startMs = env().clock.nowMillis();
-  auto local = openSite(a);
-  auto peer = openSite(b);
+  // Two sites in one process: each gets a share of the page cache one site has alone.
+  SiteOptions halves = env().siteOptions();
+  halves.cacheKiB = kSyncFilesCacheKiB;
+  auto local = take(Site::open(a, halves));
+  auto peer = take(Site::open(b, halves));
   sync::SessionOptions options;
   options.progress = progressBar();
   auto r = take(sync::syncInProcess(*local, *peer, options));

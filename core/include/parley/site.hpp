@@ -74,6 +74,10 @@ struct SiteOptions {
   // The outcome does not depend on it. Transactions touching a table with constraints (UNIQUE,
   // CHECK, foreign keys) are applied whole: their rows may only fit together.
   std::size_t applyChunkRows = 65536;
+  // The SQLite page cache of the site's connection, in KiB; reads that sort (what a peer
+  // lacks, in canonical order) use as much before spilling to temporary files. Two sites open
+  // in one process (parley sync a.db b.db) each take their own.
+  std::size_t cacheKiB = 65536;
 };
 
 struct CreateOptions {
