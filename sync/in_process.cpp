@@ -43,7 +43,7 @@ Result<Goodbye> InProcessLink::acknowledge(const Goodbye& mine) { return respond
 std::optional<Link::Schema> InProcessLink::peerSchema() {
   auto lines = peer_.schemaDescription();
   if (!lines) return std::nullopt;
-  return Schema{peer_.name(), std::move(*lines)};
+  return Schema{peer_.name(), peer_.clusterId(), peer_.schemaFingerprint(), std::move(*lines)};
 }
 
 ApplyTotals InProcessLink::peerReceived() const { return responder_->received(); }

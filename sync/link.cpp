@@ -42,16 +42,15 @@ Status namingSchemaDifference(Site& site, Link& link, const Status& refusal) {
   if (refusal || refusal.code() != Status::Code::kInvalidArgument) return refusal;
   auto theirs = link.peerSchema();
   auto mine = site.schemaDescription();
-  if (!theirs || !mine) return refusal;
+  if (!theirs || !mine || theirs->cluster != site.clusterId() || theirs->fingerprint == site.schemaFingerprint())
+    return refusal;
   std::string differs = schemaDifference(*mine, theirs->lines, site.name(), theirs->site);
   if (differs.empty()) return refusal;
   return Status::invalidArgument(fmt::format("{}: {}", refusal.message(), differs));
 }
 
 Status compatible(Site& site, Link& link, const Hello& peer) {
-  Status st = checkCompatible(site, peer);
-  if (peer.fingerprint == site.schemaFingerprint() || peer.cluster != site.clusterId()) return st;
-  return namingSchemaDifference(site, link, st);
+  return namingSchemaDifference(site, link, checkCompatible(site, peer));
 }
 
 // The checks of the peer's hello: compatible, and the same rows if the same transactions.

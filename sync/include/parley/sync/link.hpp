@@ -81,10 +81,13 @@ class Link {
   virtual Result<std::unique_ptr<ChunkSink>> push() = 0;
   // Sends this side's acknowledgements and end state; returns the peer's.
   virtual Result<Goodbye> acknowledge(const Goodbye& mine) = 0;
-  // The peer's name and schema, one line per item (Site::schemaDescription), to name what
-  // differs when fingerprints do; nullopt when the link cannot tell.
+  // The peer's name, cluster, fingerprint and schema, one line per item
+  // (Site::schemaDescription), to name what differs when fingerprints do; nullopt when the
+  // link cannot tell.
   struct Schema {
     std::string site;
+    SiteId cluster;
+    std::string fingerprint;
     std::vector<std::string> lines;
   };
   virtual std::optional<Schema> peerSchema() { return std::nullopt; }
