@@ -149,5 +149,29 @@ TEST_CASE("a stream that ends inside a transaction is one line and applies nothi
   CHECK(queryInt(c[0], "SELECT count(*) FROM t") == 3);  // the whole transactions before it stay
 }
 
+// Regression: the refusal named the difference of two unrelated schemas after the cluster.
+TEST_CASE("a site of another cluster with another schema is refused for the cluster alone, in one line",
+          "[sync][link]") {
+  Cluster a(1);
+  ManualClock clock;
+  test::FixedIdSource ids(test::testSiteId(9));
+  SiteId otherCluster;
+  otherCluster.bytes.fill(0xdd);
+  auto created = Site::create(":memory:", CreateOptions{"stranger", &ids, otherCluster},
+                              SiteOptions{&clock, a.options().resolvers});
+  REQUIRE_OK(created);
+  Site& stranger = **created;
+  execOk(stranger, "CREATE TABLE u(id INTEGER PRIMARY KEY, c)");
+  REQUIRE_OK(stranger.track("u"));
+  insertRows(a[0], 1, 2, "a");
+  auto r = syncSites(a[0], stranger);
+  REQUIRE_FALSE(r.ok());
+  INFO(r.status().toString());
+  CHECK(r.status().message().find("another cluster") != std::string::npos);
+  CHECK(r.status().message().find("has no") == std::string::npos);
+  CHECK(r.status().message().find('\n') == std::string::npos);
+  CHECK(stranger.vector().empty());
+}
+
 }  // namespace
 }  // namespace parley
