@@ -36,22 +36,26 @@ per=$((rows / txns))
 
 # a.db holds every change; b.db is a clone made before them.
 make_sites() {
-rm -f "$dir"/a.db* "$dir"/b.db*
-"$maker" init "$dir/a.db" --name a > /dev/null
-"$maker" exec "$dir/a.db" "CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER NOT NULL, s TEXT)" 2> /dev/null
-"$maker" track "$dir/a.db" t > /dev/null
-"$maker" clone "$dir/a.db" "$dir/b.db" --name b > /dev/null
+rm -f "$dir"/a.db* "$dir"/b.db* "$dir/make.log"
+"$maker" init "$dir/a.db" --name a
+"$maker" exec "$dir/a.db" "CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER NOT NULL, s TEXT)"
+"$maker" track "$dir/a.db" t
+"$maker" clone "$dir/a.db" "$dir/b.db" --name b
 for ((i = 0; i < txns; i++)); do
   "$maker" exec "$dir/a.db" "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < $per)
-    INSERT INTO t SELECT $i * $per + x, x, printf('row %d of transaction %d', x, $i) FROM c" 2> /dev/null
+    INSERT INTO t SELECT $i * $per + x, x, printf('row %d of transaction %d', x, $i) FROM c"
 done
 }
-[[ -n "$reuse" && -f "$dir/a.db" && -f "$dir/b.db" ]] || make_sites
+# Commit tokens and messages go to make.log; a failure says where it stopped.
+if [[ -z "$reuse" || ! -f "$dir/a.db" || ! -f "$dir/b.db" ]]; then
+  make_sites >> "$dir/make.log" 2>&1 || { echo "sync_files_rss.sh: making the sites failed: $(tail -1 "$dir/make.log")" >&2; exit 1; }
+fi
 
 for parley in "$@"; do
   cp "$dir/a.db" "$dir/run-a.db"
   cp "$dir/b.db" "$dir/run-b.db"
-  /usr/bin/time -v "$parley" sync "$dir/run-b.db" "$dir/run-a.db" > "$dir/out" 2> "$dir/time"
+  /usr/bin/time -v "$parley" sync "$dir/run-b.db" "$dir/run-a.db" > "$dir/out" 2> "$dir/time" ||
+    { echo "sync_files_rss.sh: $parley sync failed: $(head -1 "$dir/time")" >&2; exit 1; }
   kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$dir/time")
   wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$dir/time")
   echo "$parley: $(head -1 "$dir/out"); $rows row changes in $txns transactions, wall $wall, max RSS $((kb / 1024)) MB"
