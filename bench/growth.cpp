@@ -14,6 +14,7 @@
 #include <algorithm>
 
 #include "common.hpp"
+#include "parley/sync/in_process.hpp"
 #include "parley/sync/tcp.hpp"
 #include "parley/txn_codec.hpp"
 

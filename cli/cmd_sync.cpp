@@ -15,6 +15,7 @@
 #include "cli.hpp"
 #include "serve_peers.hpp"
 #include "parley/sync/changeset.hpp"
+#include "parley/sync/in_process.hpp"
 #include "parley/sync/tcp.hpp"
 
 namespace parley::cli {
@@ -93,22 +94,28 @@ sync::Progress progressBar() {
   };
 }
 
+// The page cache of each site `parley sync a.db b.db` opens (SiteOptions::cacheKiB).
+constexpr std::size_t kSyncFilesCacheKiB = 16384;
+
 int syncFiles(const std::string& a, const std::string& b) {
   std::error_code ec;
   if (std::filesystem::equivalent(a, b, ec)) throw CliError(fmt::format("{} and {} are the same site file", a, b));
   std::uint64_t startMs = env().clock.nowMillis();
-  auto local = openSite(a);
-  auto peer = openSite(b);
-  auto r = take(syncSites(*local, *peer));
-  check(local->noteSync(peer->id()));
-  check(peer->noteSync(local->id()));
-  sync::ApplyTotals got;
-  got.add(r.second);
-  std::cout << fmt::format("synced {} with {}: {}\n", local->name(), peer->name(), summaryLine(r.first.applied, got));
+  // Two sites in one process: each gets a share of the page cache one site has alone.
+  SiteOptions halves = env().siteOptions();
+  halves.cacheKiB = kSyncFilesCacheKiB;
+  auto local = take(Site::open(a, halves));
+  auto peer = take(Site::open(b, halves));
+  sync::SessionOptions options;
+  options.progress = progressBar();
+  auto r = take(sync::syncInProcess(*local, *peer, options));
+  if (options.progress) std::cerr << "\r";
+  std::cout << fmt::format("synced {} with {}: {}\n", local->name(), peer->name(),
+                           summaryLine(r.a.sent.transactions, r.a.received));
   Names names{{local->id(), local->name()}, {peer->id(), peer->name()}};
-  warnOthers(r.second.warnings);
+  warnOthers(r.a.received.warnings);
   warnSkews(*local, startMs, names, local->name());
-  warnOthers(r.first.warnings);
+  warnOthers(r.receivedByB.warnings);
   warnSkews(*peer, startMs, names, peer->name());
   return 0;
 }

@@ -19,6 +19,7 @@ namespace {
 Status checkOptions(const SiteOptions& o) {
   if (!o.clock) return Status::invalidArgument("site options: a clock is required");
   if (!o.resolvers) return Status::invalidArgument("site options: a resolver provider is required");
+  if (o.cacheKiB == 0) return Status::invalidArgument("site options: the page cache needs at least 1 KiB");
   return Status::ok();
 }
 
@@ -55,7 +56,7 @@ Result<std::unique_ptr<Site>> Site::create(const std::string& path, const Create
       return Status::invalidArgument(fmt::format("{} is already a parley site", path));
     // Before anything is written (WAL mode included): compact() then gives freed pages back.
     impl->state.db.exec("PRAGMA auto_vacuum = INCREMENTAL");
-    impl->configure(path);
+    impl->configure(path, options.cacheKiB);
     impl->state.db.exec("BEGIN IMMEDIATE");
     catalog::createSchema(impl->state.db);
     SiteId id = create.ids->newId();
@@ -79,7 +80,7 @@ Result<std::unique_ptr<Site>> Site::open(const std::string& path, SiteOptions op
     auto impl = std::make_unique<Impl>(path, options);
     if (!catalog::isSite(impl->state.db))
       return Status::invalidArgument(fmt::format("{} is not a parley site (create one with init)", path));
-    impl->configure(path);
+    impl->configure(path, options.cacheKiB);
     impl->load();
     return std::unique_ptr<Site>(new Site(std::move(impl)));
   });

@@ -1,4 +1,4 @@
-// Site's conflict log, decisions, acknowledgements, and in-process sync between two sites.
+// Site's conflict log, decisions, acknowledgements, and the schema fingerprint.
 #include "conflict_log.hpp"
 #include "finality.hpp"
 #include "schema_text.hpp"
@@ -46,74 +46,9 @@ Result<std::vector<std::pair<SiteId, VersionVector>>> Site::acknowledgements() {
   });
 }
 
-namespace {
-
-Result<ApplyResult> deliverAll(Site& from, Site& to) {
-  auto held = to.vector();
-  if (!held) return held.status();
-  auto changes = from.changesSince(*held);
-  if (!changes) return changes.status();
-  return to.apply(*changes);
-}
-
-// Refuses a forgotten site (each side checks the other), then each forgets what the other forgot.
-Status passForgotten(Site& a, Site& b) {
-  if (auto st = a.checkNotForgotten(b.id()); !st) return st;
-  if (auto st = b.checkNotForgotten(a.id()); !st) return st;
-  for (auto [from, to] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
-    auto forgotten = from->forgotten();
-    if (!forgotten) return forgotten.status();
-    for (const auto& id : *forgotten)
-      if (auto st = to->forget(id); !st) return st;
-  }
-  return Status::ok();
-}
-
-Status passAcknowledgements(Site& from, Site& to) {
-  auto acks = from.acknowledgements();
-  if (!acks) return acks.status();
-  for (const auto& [site, vector] : *acks)
-    if (auto st = to.acknowledge(site, vector); !st) return st;
-  return Status::ok();
-}
-
-}  // namespace
-
-Result<std::pair<ApplyResult, ApplyResult>> syncSites(Site& a, Site& b) {
-  if (&a == &b) return Status::invalidArgument("cannot sync a site with itself").withContext("sync");
-  if (a.id() == b.id())
-    return Status::diverged(fmt::format(
-        "{} and {} have the same site id ({}): one is a copy of the other's file (cp, or a restored backup); "
-        "at the copy, run `parley rejoin` (see \"When sites disagree\" in the README)",
-        a.name(), b.name(), a.id().shortHex())).withContext("sync");
-  if (a.clusterId() != b.clusterId()) return Status::invalidArgument("the sites belong to different clusters").withContext("sync");
-  if (a.schemaFingerprint() != b.schemaFingerprint()) {
-    auto mine = a.schemaDescription();
-    auto theirs = b.schemaDescription();
-    std::string what = mine && theirs ? ": " + schema_text::difference(*mine, *theirs, a.name(), b.name()) : "";
-    return Status::invalidArgument("the sites' schemas or resolver configurations differ" + what).withContext("sync");
-  }
-  for (auto [from, to] : {std::pair<Site*, Site*>{&a, &b}, {&b, &a}}) {
-    auto heads = from->chainHeads();
-    if (!heads) return heads.status();
-    if (auto st = to->checkHistories(*heads, from->name()); !st) return st;
-  }
-  if (auto st = passForgotten(a, b); !st) return st;
-  auto atB = deliverAll(a, b);
-  if (!atB) return atB.status();
-  auto atA = deliverAll(b, a);
-  if (!atA) return atA.status();
-  if (auto st = passAcknowledgements(a, b); !st) return st;
-  if (auto st = passAcknowledgements(b, a); !st) return st;
-  auto digests = b.digests();
-  if (!digests) return digests.status();
-  auto heldByB = b.vector();
-  if (!heldByB) return heldByB.status();
-  Status compared = a.checkDigests(*heldByB, *digests, b.name());
-  for (auto [site, peer] : {std::pair<Site*, Site*>{&a, &b}, {&b, &a}})
-    if (auto st = site->noteComparison(peer->id(), peer->name(), compared); !st) return st;
-  if (!compared) return compared;
-  return std::pair{std::move(*atB), std::move(*atA)};
+std::string schemaDifference(const std::vector<std::string>& mine, const std::vector<std::string>& theirs,
+                             std::string_view myName, std::string_view theirName) {
+  return schema_text::difference(mine, theirs, myName, theirName);
 }
 
 namespace {

@@ -1,4 +1,9 @@
 // Site's log as history: what peers lack, how far behind they are, and compaction.
+#include <algorithm>
+#include <memory>
+#include <utility>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "causal_context.hpp"
@@ -30,35 +35,58 @@ Status checkNotCompacted(SiteState& s, const VersionVector& peer) {
   return Status::ok();
 }
 
-// The log rows a peer lacks, in canonical order (ties on HLC are concurrent, any order works).
-std::string lackingQuery(SiteState& s, const VersionVector& peer, std::vector<std::int64_t>& params) {
-  std::string where;
+// One origin's log rows a peer lacks, in seq order (the log's key order), read one at a time.
+// An origin's HLCs grow with its seq (the HLC respects causality), so merging the origins'
+// cursors by (hlc, site) yields canonical order without sorting the rows (bodies included).
+struct OriginCursor {
+  sql::Stmt rows;
+  std::int64_t hlc = 0, site = 0;
+
+  bool next() {
+    if (!rows.step()) return false;
+    hlc = rows.int64(2);
+    site = rows.int64(0);
+    return true;
+  }
+  // The greater cursor comes first out of a max-heap: the smaller (hlc, site) is visited first.
+  static bool later(const OriginCursor* a, const OriginCursor* b) {
+    return std::pair{a->hlc, a->site} > std::pair{b->hlc, b->site};
+  }
+};
+
+// A cursor per origin `peer` lacks transactions of, each on its first row.
+std::vector<std::unique_ptr<OriginCursor>> lackingCursors(SiteState& s, const VersionVector& peer) {
+  std::vector<std::unique_ptr<OriginCursor>> cursors;
   for (const auto& [origin, seq] : s.vector.entries()) {
     if (peer.get(origin) >= seq) continue;
-    where += fmt::format("{}id BETWEEN ?{} AND ?{}", where.empty() ? "" : " OR ", params.size() + 1, params.size() + 2);
     auto site = static_cast<std::int64_t>(*s.sites.find(origin));
-    params.push_back(store::logKey(site, peer.get(origin) + 1));
-    params.push_back(store::logKey(site, store::kMaxLogSeq));
+    auto c = std::make_unique<OriginCursor>();
+    c->rows = sql::Stmt(s.db.raw(), "SELECT site, seq, hlc, body, ctx FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id");
+    c->rows.bind(1, store::logKey(site, peer.get(origin) + 1)).bind(2, store::logKey(site, store::kMaxLogSeq));
+    if (c->next()) cursors.push_back(std::move(c));
   }
-  if (where.empty()) return {};
-  // The rows come from ranges of the log's key (one per origin), then are sorted.
-  return "SELECT site, seq, hlc, body, ctx FROM parley_log WHERE " + where + " ORDER BY hlc, site";
+  return cursors;
 }
 
-// Calls visit(dot, hlc, body, ctx) for each log row `peer` lacks, in canonical order; ctx is the
-// row's stored context (causal_context.hpp), nullopt if NULL.
+// Calls visit(dot, hlc, body, ctx) for each log row `peer` lacks, in canonical order (ties on
+// HLC are concurrent, any order works); ctx is the row's stored context
+// (causal_context.hpp), nullopt if NULL. Holds one row per origin, whatever the log's size.
 template <class Visit>
 Status visitLacking(SiteState& s, const VersionVector& peer, Visit&& visit) {
   if (auto st = checkNotCompacted(s, peer); !st) return st;
-  std::vector<std::int64_t> params;
-  std::string query = lackingQuery(s, peer, params);
-  if (query.empty()) return Status::ok();
-  sql::Stmt st(s.db.raw(), query);
-  for (std::size_t i = 0; i < params.size(); ++i) st.bind(static_cast<int>(i) + 1, params[i]);
-  while (st.step()) {
-    Dot dot{s.sites.idAt(static_cast<std::uint32_t>(st.int64(0))), static_cast<std::uint64_t>(st.int64(1))};
+  auto cursors = lackingCursors(s, peer);
+  std::vector<OriginCursor*> heap;
+  for (auto& c : cursors) heap.push_back(c.get());
+  std::make_heap(heap.begin(), heap.end(), OriginCursor::later);
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), OriginCursor::later);
+    OriginCursor& c = *heap.back();
+    const sql::Stmt& st = c.rows;
+    Dot dot{s.sites.idAt(static_cast<std::uint32_t>(c.site)), static_cast<std::uint64_t>(st.int64(1))};
     auto ctx = st.isNull(4) ? std::nullopt : std::optional(st.blob(4));
-    if (auto r = visit(dot, Hlc{static_cast<std::uint64_t>(st.int64(2))}, st.blob(3), ctx); !r) return r;
+    if (auto r = visit(dot, Hlc{static_cast<std::uint64_t>(c.hlc)}, st.blob(3), ctx); !r) return r;
+    if (c.next()) std::push_heap(heap.begin(), heap.end(), OriginCursor::later);
+    else heap.pop_back();
   }
   return Status::ok();
 }

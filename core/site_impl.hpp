@@ -125,11 +125,11 @@ struct Site::Impl {
   } schemaCache;
   const SchemaCache& schema();
 
-  void configure(const std::string& path) {
+  void configure(const std::string& path, std::size_t cacheKiB) {
     if (!isMemory(path)) state.db.exec("PRAGMA journal_mode = WAL");
     state.db.exec("PRAGMA synchronous = NORMAL");
     // Capture and apply read a row's metadata next to the row itself: give both room.
-    state.db.exec("PRAGMA cache_size = -65536");
+    state.db.exec(fmt::format("PRAGMA cache_size = -{}", cacheKiB));
   }
 
   void load() {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "parley/demo/scenario.hpp"
+#include "parley/sync/in_process.hpp"
 
 namespace parley::demo {
 namespace {

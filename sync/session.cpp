@@ -53,9 +53,10 @@ Status checkCompatible(const Site& local, const Hello& remote) {
                                                remote.name, remote.site.shortHex(), remote.cluster.shortHex(),
                                                local.clusterId().shortHex()));
   if (remote.site == local.id())
-    return Status::diverged(
-        "the peer has this site's id: it is this site itself, or a copy of its file (cp, or a restored backup); "
-        "at the copy, run `parley rejoin` (see \"When sites disagree\" in the README)");
+    return Status::diverged(fmt::format(
+        "{} and {} have the same site id ({}): one is this site itself, or a copy of its file (cp, or a restored "
+        "backup); at the copy, run `parley rejoin` (see \"When sites disagree\" in the README)",
+        local.name(), remote.name, local.id().shortHex()));
   if (remote.fingerprint != local.schemaFingerprint())
     return Status::invalidArgument(fmt::format(
         "peer {} has a different schema or resolver configuration (fingerprint {}, this site {})", remote.name,

@@ -49,4 +49,20 @@ kj::Promise<void> ApplyingSink::finish(FinishContext context) {
   return kj::READY_NOW;
 }
 
+kj::Promise<void> StreamSink::write(WriteContext context) {
+  check(stream_->write(readChecked(context.getParams().getChunk())));
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> StreamSink::finish(FinishContext context) {
+  check(stream_->finish());
+  const ApplyTotals totals = stream_->totals();
+  auto results = context.getResults();
+  VersionVector vector = take(site_.vector());
+  writeVector(results.initVector(static_cast<unsigned>(vector.entries().size())), vector);
+  results.setApplied(totals.applied);
+  results.setConflicts(totals.conflicts);
+  return kj::READY_NOW;
+}
+
 }  // namespace parley::sync

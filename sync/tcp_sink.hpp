@@ -11,7 +11,7 @@
 #include <string>
 
 #include "parley/site.hpp"
-#include "parley/sync/session.hpp"
+#include "parley/sync/link.hpp"
 #include "sync.capnp.h"
 
 namespace parley::sync {
@@ -40,6 +40,20 @@ class ApplyingSink final : public wire::ChangeSink::Server {
   Site& site_;
   std::shared_ptr<Received> received_;
   Progress progress_;
+};
+
+// The RPC end of a stream a session's Responder applies (a server's push).
+class StreamSink final : public wire::ChangeSink::Server {
+ public:
+  StreamSink(Site& site, std::shared_ptr<ApplyingStream> stream) : site_(site), stream_(std::move(stream)) {}
+
+ protected:
+  kj::Promise<void> write(WriteContext context) override;
+  kj::Promise<void> finish(FinishContext context) override;
+
+ private:
+  Site& site_;
+  std::shared_ptr<ApplyingStream> stream_;
 };
 
 }  // namespace parley::sync

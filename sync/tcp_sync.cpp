@@ -1,92 +1,162 @@
-// syncTcp(): one sync with a server, as the client. The order is hello, pull, push,
-// acknowledge: each side applies what arrives as it arrives, so an interrupted sync keeps what
-// it got and the next one resumes from there.
+// syncTcp(): one sync with a server, as the client: runSession (link.hpp) over a TcpLink,
+// each request one RPC of sync.capnp's Session. KJ's exceptions become Statuses here, so they
+// never cross the site's code (the push stream runs inside Site::forEachChangeSince).
 #include <fmt/format.h>
 
+#include "parley/sync/link.hpp"
 #include "parley/sync/tcp.hpp"
 #include "tcp_client.hpp"
-#include "tcp_sink.hpp"
 #include "tcp_sync.hpp"
 #include "wire.hpp"
 
 namespace parley::sync {
 namespace {
 
-ApplyTotals pull(Client& client, wire::Session::Client& session, Site& site, const Progress& progress) {
-  auto received = std::make_shared<Received>(site);
-  auto onChunk = [&client, &progress, reported = std::uint64_t{0}](std::uint64_t transactions) mutable {
-    client.alive();
-    if (progress && transactions > reported) progress(reported = transactions);
-  };
-  auto request = session.pullRequest();
-  VersionVector since = take(site.vector());
-  writeVector(request.initSince(static_cast<unsigned>(since.entries().size())), since);
-  request.setSink(kj::heap<ApplyingSink>(site, received, onChunk));
+// What a pulled stream's RPC sink forwards to, while the pull lasts (a late chunk finds none).
+struct PullTarget {
+  ChunkSink* sink = nullptr;
+  Status failure = Status::ok();  // why the sink stopped the stream, if it did
+};
+
+Chunk decodedChunk(wire::Chunk::Reader reader) {
   try {
-    client.wait(request.send());
-  } catch (const kj::Exception&) {
-    if (!received->interrupted.empty()) throw Error(Status::ioError("interrupted: " + received->interrupted));
-    throw;
+    return readChunk(reader);
+  } catch (const Error& e) {
+    throwStatus(e.status());
   }
-  if (!received->finished) throw Error(Status::corruption("the server ended its stream without finishing it"));
-  return received->applier.totals();
 }
 
-StreamTotals push(Client& client, wire::Session::Client& session, Site& site, const VersionVector& theirs,
-                  std::size_t chunkBytes) {
-  auto sink = client.wait(session.pushRequest().send()).getSink();
-  StreamTotals totals;
-  kj::Maybe<kj::Exception> failure;
-  Status st = streamChanges(site, theirs, [&](Chunk&& chunk) -> Status {
-    try {
-      auto request = sink.writeRequest();
+// The RPC end of a pull: hands each chunk to the session's sink.
+class ForwardingSink final : public wire::ChangeSink::Server {
+ public:
+  ForwardingSink(Site& site, Client& client, std::shared_ptr<PullTarget> target)
+      : site_(site), client_(client), target_(std::move(target)) {}
+
+ protected:
+  kj::Promise<void> write(WriteContext context) override {
+    client_.alive();
+    Chunk chunk = decodedChunk(context.getParams().getChunk());
+    forward(sink().write(std::move(chunk)));
+    return kj::READY_NOW;
+  }
+  kj::Promise<void> finish(FinishContext context) override {
+    forward(sink().finish());
+    ApplyTotals totals = sink().totals();
+    auto results = context.getResults();
+    VersionVector vector = take(site_.vector());
+    writeVector(results.initVector(static_cast<unsigned>(vector.entries().size())), vector);
+    results.setApplied(totals.applied);
+    results.setConflicts(totals.conflicts);
+    return kj::READY_NOW;
+  }
+
+ private:
+  ChunkSink& sink() {
+    if (!target_->sink) throwStatus(Status::invalidArgument("a chunk arrived after the end of the stream"));
+    return *target_->sink;
+  }
+  void forward(const Status& st) {
+    if (st) return;
+    target_->failure = st;
+    throwStatus(st);
+  }
+
+  Site& site_;
+  Client& client_;
+  std::shared_ptr<PullTarget> target_;
+};
+
+// The RPC end of a push: each chunk one streaming write, waited for (flow control).
+class PushSink final : public ChunkSink {
+ public:
+  PushSink(Client& client, wire::ChangeSink::Client sink) : client_(client), sink_(kj::mv(sink)) {}
+  ~PushSink() noexcept override {}
+  Status write(Chunk&& chunk) override {
+    return waited([&] {
+      auto request = sink_.writeRequest();
       writeChunk(request.initChunk(), chunk);
-      client.wait(request.send());
-      return Status::ok();
-    } catch (kj::Exception& e) {
-      failure = kj::mv(e);
-      return Status::ioError("the stream failed");
-    }
-  }, &totals, chunkBytes);
-  KJ_IF_MAYBE(e, failure) { kj::throwFatalException(kj::mv(*e)); }
-  check(st);
-  client.wait(sink.finishRequest().send());
-  return totals;
-}
-
-void acknowledge(Client& client, wire::Session::Client& session, Site& site, const Hello& server) {
-  auto mine = site.acknowledgements();
-  if (!mine) throw Error(mine.status());
-  auto request = session.acknowledgeRequest();
-  writeAcks(request.initAcks(static_cast<unsigned>(mine->size())), *mine);
-  writeState(request.initState(), site);
-  auto reply = client.wait(request.send());
-  for (const auto& [id, vector] : readAcks(reply.getAcks()))
-    if (auto st = site.acknowledge(id, vector); !st) throw Error(st);
-  if (auto st = site.noteSync(server.site); !st) throw Error(st);
-  Status compared = checkState(site, reply.getState(), server.name);
-  if (auto st = site.noteComparison(server.site, server.name, compared); !st) throw Error(st);
-  if (!compared) throw Error(compared);
-}
-
-SyncSummary syncWith(Site& site, const std::string& address, const TcpOptions& options) {
-  Client client(address, options);
-  auto session = client.open(site.id());
-  auto mine = helloOf(site);
-  if (!mine) throw Error(mine.status());
-  SyncSummary summary;
-  summary.peer = sayHello(client, session, *mine);
-  Status st = checkCompatible(site, summary.peer);
-  if (st) st = checkConverged(site, summary.peer);
-  if (!st) {
-    if (st.code() == Status::Code::kDiverged) site.noteComparison(summary.peer.site, summary.peer.name, st);
-    throw Error(st);
+      client_.wait(request.send());
+    });
   }
-  if (auto st = takeForgotten(site, summary.peer.site, summary.peer.forgotten); !st) throw Error(st);
-  summary.received = pull(client, session, site, options.progress);
-  summary.sent = push(client, session, site, summary.peer.vector, options.chunkBytes);
-  acknowledge(client, session, site, summary.peer);
-  return summary;
+  Status finish() override {
+    return waited([&] { client_.wait(sink_.finishRequest().send()); });
+  }
+
+ private:
+  template <class F>
+  static Status waited(F&& call) {
+    try {
+      call();
+      return Status::ok();
+    } catch (const kj::Exception& e) {
+      return statusOf(e);
+    }
+  }
+
+  Client& client_;
+  wire::ChangeSink::Client sink_;
+};
+
+class TcpLink final : public Link {
+ public:
+  TcpLink(Site& site, Client& client, wire::Session::Client session)
+      : site_(site), client_(client), session_(kj::mv(session)) {}
+  ~TcpLink() noexcept override {}
+
+  Result<Hello> hello(const Hello& mine) override {
+    try {
+      return sayHello(client_, session_, mine);
+    } catch (const kj::Exception& e) {
+      return statusOf(e);
+    }
+  }
+
+  Status pull(const VersionVector& since, ChunkSink& sink) override {
+    auto target = std::make_shared<PullTarget>(PullTarget{&sink});
+    KJ_DEFER(target->sink = nullptr);
+    auto request = session_.pullRequest();
+    writeVector(request.initSince(static_cast<unsigned>(since.entries().size())), since);
+    request.setSink(kj::heap<ForwardingSink>(site_, client_, target));
+    try {
+      client_.wait(request.send());
+      return Status::ok();
+    } catch (const kj::Exception& e) {
+      if (!target->failure) return target->failure;  // the session's sink stopped it
+      return statusOf(e);
+    }
+  }
+
+  Result<std::unique_ptr<ChunkSink>> push() override {
+    try {
+      auto sink = client_.wait(session_.pushRequest().send()).getSink();
+      return std::unique_ptr<ChunkSink>(std::make_unique<PushSink>(client_, kj::mv(sink)));
+    } catch (const kj::Exception& e) {
+      return statusOf(e);
+    }
+  }
+
+  Result<Goodbye> acknowledge(const Goodbye& mine) override {
+    try {
+      auto request = session_.acknowledgeRequest();
+      writeAcks(request.initAcks(static_cast<unsigned>(mine.acks.size())), mine.acks);
+      if (mine.state) writeEndState(request.initState(), *mine.state);
+      auto reply = client_.wait(request.send());
+      return Goodbye{readAcks(reply.getAcks()), readEndState(reply.getState())};
+    } catch (const kj::Exception& e) {
+      return statusOf(e);
+    }
+  }
+
+ private:
+  Site& site_;
+  Client& client_;
+  wire::Session::Client session_;
+};
+
+Result<SyncSummary> syncWith(Site& site, const std::string& address, const TcpOptions& options) {
+  Client client(address, options);
+  TcpLink link(site, client, client.open(site.id()));
+  return runSession(site, link, SessionOptions{options.chunkBytes, options.progress});
 }
 
 }  // namespace

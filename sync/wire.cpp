@@ -155,6 +155,16 @@ void writeState(wire::State::Builder out, Site& site) {
   writeDigests(out.initDigests(static_cast<unsigned>(digests->size())), *digests);
 }
 
+void writeEndState(wire::State::Builder out, const EndState& state) {
+  writeVector(out.initVector(static_cast<unsigned>(state.vector.entries().size())), state.vector);
+  writeDigests(out.initDigests(static_cast<unsigned>(state.digests.size())), state.digests);
+}
+
+std::optional<EndState> readEndState(wire::State::Reader in) {
+  if (!in.hasVector()) return std::nullopt;
+  return EndState{readVector(in.getVector()), readDigests(in.getDigests())};
+}
+
 Status checkState(Site& site, wire::State::Reader peer, std::string_view peerName) {
   if (!peer.hasVector()) return Status::ok();  // nothing said
   return site.checkDigests(readVector(peer.getVector()), readDigests(peer.getDigests()), peerName);

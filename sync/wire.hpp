@@ -2,11 +2,12 @@
 // Readers are untrusted input: every site id is checked to be 16 bytes.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "parley/status.hpp"
-#include "parley/sync/session.hpp"
+#include "parley/sync/link.hpp"
 #include "sync.capnp.h"
 
 namespace parley::sync {
@@ -36,6 +37,8 @@ inline constexpr std::size_t kMaxListedKeys = 4096;
 // A site's state as a sync ends (sync.capnp State), and the check of a peer's against it.
 void writeState(wire::State::Builder out, Site& site);
 Status checkState(Site& site, wire::State::Reader peer, std::string_view peerName);
+void writeEndState(wire::State::Builder out, const EndState& state);
+std::optional<EndState> readEndState(wire::State::Reader in);  // nullopt: nothing said
 void writeHeads(capnp::List<wire::ChainHead>::Builder out, const std::vector<ChainHead>& heads);
 std::vector<ChainHead> readHeads(capnp::List<wire::ChainHead>::Reader in);
 void writeDigests(capnp::List<wire::TableDigest>::Builder out, const std::vector<TableDigest>& digests);

@@ -8,17 +8,21 @@
 #include <utility>
 #include <vector>
 
+#include "parley/sync/session.hpp"
 #include "parley/testing/cluster.hpp"
 #include "rng.hpp"
 
 namespace parley::testing {
 
-// One message on the link from -> to: log bodies and the sender's acknowledgements.
+// One message on the link from -> to: a sync session's stream (the chunks of what `to` lacked
+// when it was sent, cut by parley/sync/session.hpp as over TCP) and the sender's
+// acknowledgements. The handshake's checks ran when it was sent.
 struct Message {
   std::uint64_t number = 0;  // in send order, for the trace
   std::size_t from = 0;
   std::size_t to = 0;
-  std::vector<std::string> bodies;  // encoded transactions, in canonical order
+  std::vector<sync::Chunk> chunks;
+  std::uint64_t transactions = 0;
   std::vector<std::pair<SiteId, VersionVector>> acknowledgements;
 };
 
@@ -50,6 +54,9 @@ struct ClusterState {
   void trackTables(Site& site);
 
   // network.cpp
+  // The hello checks of a session between two sites (compatible, same histories, same rows
+  // at equal vectors, forgotten sites): fail() naming the refusal.
+  void handshake(std::size_t from, std::size_t to);
   Message compose(std::size_t from, std::size_t to);
   void enqueue(std::size_t from, std::size_t to);
   void receive(const Message& m);

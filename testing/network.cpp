@@ -1,9 +1,10 @@
-// The simulated network: messages queued per link, the seeded scheduler that delivers,
-// duplicates, reorders or drops them, and anti-entropy rounds until the sites settle.
+// The simulated network: messages queued per link (each a sync session's stream: the hello
+// checks run at send, chunks cut and applied by parley/sync/session.hpp as over TCP), the
+// seeded scheduler that delivers, duplicates, reorders or drops them, and anti-entropy rounds
+// until the sites settle.
 #include <iterator>
 
 #include "cluster_impl.hpp"
-#include "parley/txn_codec.hpp"
 
 namespace parley::testing {
 
@@ -18,16 +19,32 @@ std::string link(const ClusterState& m, const Message& msg) {
 
 }  // namespace
 
+void ClusterState::handshake(std::size_t from, std::size_t to) {
+  for (auto [here, there] : {std::pair{from, to}, std::pair{to, from}}) {
+    auto hello = sync::helloOf(at(there));
+    if (!hello) fail("hello of " + siteName(there) + ": " + hello.status().toString());
+    Status st = sync::checkCompatible(at(here), *hello);
+    if (st) st = sync::checkConverged(at(here), *hello);
+    if (st) st = sync::takeForgotten(at(here), hello->site, hello->forgotten);
+    if (!st) fail("sync " + siteName(from) + "->" + siteName(to) + " refused at " + siteName(here) + ": " + st.toString());
+  }
+}
+
 Message ClusterState::compose(std::size_t from, std::size_t to) {
+  handshake(from, to);
   Site& source = at(from);
-  Message m{++messages, from, to, {}, {}};
-  Status st =
-      source.forEachChangeSince(at(to).vector().value(), [&](const Dot&, Hlc, std::string_view body) {
-        m.bodies.emplace_back(body);
+  Message m{++messages, from, to, {}, 0, {}};
+  sync::StreamTotals totals;
+  Status st = sync::streamChanges(
+      source, at(to).vector().value(),
+      [&](sync::Chunk&& chunk) {
+        m.chunks.push_back(std::move(chunk));
         return Status::ok();
-      });
+      },
+      &totals);
   if (!st)
     fail("composing a message " + siteName(from) + "->" + siteName(to) + ": " + st.toString());
+  m.transactions = totals.transactions;
   auto acks = source.acknowledgements();
   if (!acks)
     fail("reading acknowledgements at " + siteName(from) + ": " + acks.status().toString());
@@ -37,25 +54,21 @@ Message ClusterState::compose(std::size_t from, std::size_t to) {
 
 void ClusterState::receive(const Message& m) {
   Site& target = at(m.to);
-  std::vector<Transaction> batch;
-  try {
-    for (const auto& body : m.bodies) batch.push_back(valueOrThrow(decodeTransaction(body)));
-  } catch (const Error& e) {
-    fail("message " + link(*this, m) + " does not decode: " + e.status().toString());
-  }
-  auto applied = target.apply(batch);
-  if (!applied)
-    fail("apply of message " + link(*this, m) + " failed: " + applied.status().toString());
+  sync::ChunkApplier applier(target);
+  for (const auto& chunk : m.chunks)
+    if (auto st = applier.apply(chunk); !st)
+      fail("apply of message " + link(*this, m) + " failed: " + st.toString());
+  if (auto st = applier.finish(); !st) fail("message " + link(*this, m) + " ends inside a transaction: " + st.toString());
   for (const auto& [site, vector] : m.acknowledgements)
     if (auto st = target.acknowledge(site, vector); !st)
       fail("acknowledge at " + siteName(m.to) + ": " + st.toString());
   if (auto st = target.noteSync(at(m.from).id()); !st)
     fail("noteSync at " + siteName(m.to) + ": " + st.toString());
   ++stats.delivered;
-  trace.push_back("deliver " + link(*this, m) + ": " + std::to_string(m.bodies.size()) + " txns, " +
-                  std::to_string(applied->applied) + " new, " +
-                  std::to_string(applied->conflicts.size()) + " conflicts");
-  for (const auto& warning : applied->warnings)
+  const sync::ApplyTotals& applied = applier.totals();
+  trace.push_back("deliver " + link(*this, m) + ": " + std::to_string(m.transactions) + " txns, " +
+                  std::to_string(applied.applied) + " new, " + std::to_string(applied.conflicts) + " conflicts");
+  for (const auto& warning : applied.warnings)
     trace.push_back("warning at " + siteName(m.to) + ": " + warning);
 }
 
@@ -94,7 +107,7 @@ void ClusterState::enqueue(std::size_t from, std::size_t to) {
   queue.push_back(compose(from, to));
   ++stats.sent;
   trace.push_back("send " + link(*this, queue.back()) + ": " +
-                  std::to_string(queue.back().bodies.size()) + " txns");
+                  std::to_string(queue.back().transactions) + " txns");
 }
 
 void Cluster::send(std::size_t from, std::size_t to) {

@@ -12,6 +12,7 @@
 
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
+#include "parley/sync/in_process.hpp"
 #include "parley/sync/changeset.hpp"
 #include "parley/sync/verify.hpp"
 #include "parley/txn_codec.hpp"

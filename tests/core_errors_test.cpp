@@ -18,6 +18,7 @@
 
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
+#include "parley/sync/in_process.hpp"
 #include "support/sites.hpp"
 
 namespace parley {

@@ -17,6 +17,7 @@
 
 #include "bank_workload.hpp"
 #include "parley/resolvers/registry.hpp"
+#include "parley/sync/in_process.hpp"
 
 namespace parley::crash {
 

@@ -78,6 +78,10 @@ struct SiteOptions {
   // general way, and fails if the captured image, the fast path's metadata or the encoded body
   // differ. Slows commits several times; for tests.
   bool checkCapture = false;
+  // The SQLite page cache of the site's connection, in KiB; reads that sort (what a peer
+  // lacks, in canonical order) use as much before spilling to temporary files. Two sites open
+  // in one process (parley sync a.db b.db) each take their own.
+  std::size_t cacheKiB = 65536;
 };
 
 struct CreateOptions {
@@ -411,9 +415,10 @@ class Site {
   std::unique_ptr<Impl> impl_;
 };
 
-// Syncs two sites in one process: each applies what it lacks of the other's transactions,
-// then they exchange acknowledgements. Returns (what b applied, what a applied).
-Result<std::pair<ApplyResult, ApplyResult>> syncSites(Site& a, Site& b);
+// What differs between this site's schema description (Site::schemaDescription) and a peer's,
+// in one line: "<peer> has no X; ...". Syncs say it when fingerprints differ.
+std::string schemaDifference(const std::vector<std::string>& mine, const std::vector<std::string>& theirs,
+                             std::string_view myName, std::string_view theirName);
 
 // A commit token: a vector as "SITEID:SEQ,SITEID:SEQ" with full hex ids ("-" when empty), as
 // `parley exec` prints it and `--after` reads it.

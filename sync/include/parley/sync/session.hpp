@@ -1,6 +1,6 @@
-// The transport-independent parts of a sync: the handshake, cutting a stream of transactions
-// into bounded chunks, and applying chunks as they arrive. Files (changeset.hpp) and TCP
-// (tcp.hpp) both carry these.
+// The transport-independent parts of a sync: the handshake's messages and checks, cutting a
+// stream of transactions into bounded chunks, and applying chunks as they arrive. The session
+// over a Link (link.hpp) is made of them; files (changeset.hpp) use the chunks too.
 //
 // Memory stays bounded by the chunk size plus the largest transaction: the sender reads the
 // log as it goes, and the receiver applies each chunk's complete transactions before the next.

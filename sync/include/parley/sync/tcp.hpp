@@ -1,4 +1,6 @@
-// Sync over TCP: Cap'n Proto RPC on KJ's event loop (sync/sync.capnp).
+// Sync over TCP: Cap'n Proto RPC on KJ's event loop (sync/sync.capnp). syncTcp() runs the
+// session of parley/sync/link.hpp over a TCP link; the Server answers each session through the
+// same Responder as every link.
 //
 // A connection starts at the server's Gate: a challenge-response with the cluster secret
 // (HMAC-SHA256, both directions) grants a Session; without the secret a peer learns nothing and
@@ -21,6 +23,7 @@
 #include <string>
 
 #include "parley/site.hpp"
+#include "parley/sync/link.hpp"
 #include "parley/sync/session.hpp"
 
 namespace parley::sync {
@@ -44,12 +47,6 @@ struct TcpOptions {
   // more are closed at once. Raise it for many clients behind one address (NAT, a proxy) that
   // connect together.
   int loginsPerSource = 4;
-};
-
-struct SyncSummary {
-  Hello peer;             // what the peer said of itself
-  StreamTotals sent;      // transactions this side sent
-  ApplyTotals received;   // what this side applied of the peer's
 };
 
 class Server {

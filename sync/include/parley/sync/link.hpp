@@ -1,0 +1,113 @@
+// A sync session over a Link: the protocol written once, whatever carries it.
+//
+// A Link is how one site (the caller of runSession, "this side") reaches a peer: four requests
+// in the order a session makes them.
+//   hello        both sides say who they are (Hello: cluster, protocol, fingerprint, vector,
+//                chain heads, digests, forgotten sites); the peer refuses an incompatible hello
+//   pull         the peer streams every transaction this side's vector lacks, in bounded
+//                chunks, into a sink that applies each as it arrives
+//   push         this side streams what the peer's vector lacks into a sink the peer applies
+//   acknowledge  both record what the other holds (finality) and compare end states
+//                (vectors and digests): equal vectors with other rows are divergence, loudly
+// The peer's side of each request is the same code whatever the link (sync/responder.hpp).
+// Links: TCP (tcp.hpp; Cap'n Proto RPC), in-process (in_process.hpp), the simulated cluster.
+//
+// Memory stays bounded by the chunk size plus the largest transaction on every link: chunks
+// are read from the log as they are sent and applied (each in one commit) as they arrive, so
+// a session cut anywhere keeps what arrived whole and the next one resumes from there.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "parley/site.hpp"
+#include "parley/sync/session.hpp"
+
+namespace parley::sync {
+
+// The receiving end of a stream of chunks.
+class ChunkSink {
+ public:
+  virtual ~ChunkSink() = default;
+  virtual Status write(Chunk&& chunk) = 0;
+  // The stream ended. kCorruption if it ended inside a transaction.
+  virtual Status finish() = 0;
+  // What the receiver did with the stream so far (empty when it does not apply).
+  virtual ApplyTotals totals() const { return {}; }
+};
+
+// A sink that applies each chunk to a site as it arrives (ChunkApplier), counting complete
+// transactions and calling `progress` after each chunk. A progress callback that throws stops
+// the stream: write() returns kIOError "interrupted: <what it threw>".
+class ApplyingStream final : public ChunkSink {
+ public:
+  explicit ApplyingStream(Site& site, Progress progress = {}) : applier_(site), progress_(std::move(progress)) {}
+  Status write(Chunk&& chunk) override;
+  Status finish() override;
+  ApplyTotals totals() const override { return applier_.totals(); }
+  std::uint64_t transactions() const { return transactions_; }
+  bool finished() const { return finished_; }
+
+ private:
+  ChunkApplier applier_;
+  Progress progress_;
+  std::uint64_t transactions_ = 0;
+  bool finished_ = false;
+};
+
+// A site's state as a session ends: equal vectors must come with equal digests.
+struct EndState {
+  VersionVector vector;
+  std::vector<TableDigest> digests;
+};
+Result<EndState> endStateOf(Site& site);
+
+// What each side says as a session ends.
+struct Goodbye {
+  Acks acks;                     // the acknowledged vectors it knows of
+  std::optional<EndState> state;  // absent: nothing said (an older peer)
+};
+
+class Link {
+ public:
+  virtual ~Link() = default;
+  // Sends this side's hello; returns the peer's, or the peer's refusal in one line.
+  virtual Result<Hello> hello(const Hello& mine) = 0;
+  // The peer streams every transaction `since` lacks into `sink`, then finishes it.
+  virtual Status pull(const VersionVector& since, ChunkSink& sink) = 0;
+  // Opens the stream to the peer: each chunk written is applied there as it arrives.
+  virtual Result<std::unique_ptr<ChunkSink>> push() = 0;
+  // Sends this side's acknowledgements and end state; returns the peer's.
+  virtual Result<Goodbye> acknowledge(const Goodbye& mine) = 0;
+  // The peer's name, cluster, fingerprint and schema, one line per item
+  // (Site::schemaDescription), to name what differs when fingerprints do; nullopt when the
+  // link cannot tell.
+  struct Schema {
+    std::string site;
+    SiteId cluster;
+    std::string fingerprint;
+    std::vector<std::string> lines;
+  };
+  virtual std::optional<Schema> peerSchema() { return std::nullopt; }
+};
+
+struct SessionOptions {
+  std::size_t chunkBytes = kChunkBytes;
+  Progress progress;  // optional: transactions received so far
+};
+
+struct SyncSummary {
+  Hello peer;             // what the peer said of itself
+  StreamTotals sent;      // transactions this side sent
+  ApplyTotals received;   // what this side applied of the peer's
+};
+
+// One sync of `site` with the peer at the end of `link`: hello and its checks (compatibility,
+// histories, digests when both hold the same transactions, forgotten sites), pull, push,
+// acknowledge. Any refusal or failure is one line naming the problem and the remedy; what
+// arrived before a failure stays applied (each chunk commits).
+Result<SyncSummary> runSession(Site& site, Link& link, const SessionOptions& options = {});
+
+}  // namespace parley::sync

@@ -1,0 +1,125 @@
+// runSession(): the side of a session that asks, over any Link. The order is hello, pull,
+// push, acknowledge: each side applies what arrives as it arrives, so an interrupted sync
+// keeps what it got and the next one resumes from there.
+#include "parley/sync/link.hpp"
+
+#include <exception>
+
+#include <fmt/format.h>
+
+namespace parley::sync {
+
+Status ApplyingStream::write(Chunk&& chunk) {
+  if (finished_) return Status::invalidArgument("a chunk arrived after the end of the stream");
+  if (auto st = applier_.apply(chunk); !st) return st;
+  std::uint64_t before = transactions_;
+  for (const auto& piece : chunk.pieces) transactions_ += piece.last;
+  if (!progress_ || transactions_ == before) return Status::ok();
+  try {
+    progress_(transactions_);
+  } catch (const std::exception& e) {
+    return Status::ioError(std::string("interrupted: ") + e.what());
+  }
+  return Status::ok();
+}
+
+Status ApplyingStream::finish() {
+  if (finished_) return Status::invalidArgument("the stream ended twice");
+  finished_ = true;
+  return applier_.finish();
+}
+
+Result<EndState> endStateOf(Site& site) {
+  auto digests = site.digests();
+  if (!digests) return digests.status();
+  auto vector = site.vector();
+  if (!vector) return vector.status();
+  return EndState{std::move(*vector), std::move(*digests)};
+}
+
+namespace {
+
+// A refusal for another schema, naming what differs when the link can tell the peer's.
+Status namingSchemaDifference(Site& site, Link& link, const Status& refusal) {
+  if (refusal || refusal.code() != Status::Code::kInvalidArgument) return refusal;
+  auto theirs = link.peerSchema();
+  auto mine = site.schemaDescription();
+  if (!theirs || !mine || theirs->cluster != site.clusterId() || theirs->fingerprint == site.schemaFingerprint())
+    return refusal;
+  std::string differs = schemaDifference(*mine, theirs->lines, site.name(), theirs->site);
+  if (differs.empty()) return refusal;
+  return Status::invalidArgument(fmt::format("{}: {}", refusal.message(), differs));
+}
+
+Status compatible(Site& site, Link& link, const Hello& peer) {
+  return namingSchemaDifference(site, link, checkCompatible(site, peer));
+}
+
+// The checks of the peer's hello: compatible, and the same rows if the same transactions.
+Status checkPeer(Site& site, Link& link, const Hello& peer) {
+  Status st = compatible(site, link, peer);
+  if (st) st = checkConverged(site, peer);
+  if (!st && st.code() == Status::Code::kDiverged) {
+    if (auto noted = site.noteComparison(peer.site, peer.name, st); !noted) return noted;
+  }
+  if (!st) return st;
+  return takeForgotten(site, peer.site, peer.forgotten);
+}
+
+Result<ApplyTotals> pull(Site& site, Link& link, const Progress& progress) {
+  ApplyingStream in(site, progress);
+  auto since = site.vector();
+  if (!since) return since.status();
+  if (auto st = link.pull(*since, in); !st) return st;
+  if (!in.finished()) return Status::corruption("the peer ended its stream without finishing it");
+  return in.totals();
+}
+
+Result<StreamTotals> push(Site& site, Link& link, const VersionVector& theirs, std::size_t chunkBytes) {
+  auto sink = link.push();
+  if (!sink) return sink.status();
+  StreamTotals totals;
+  Status st = streamChanges(site, theirs, [&](Chunk&& chunk) { return (*sink)->write(std::move(chunk)); },
+                            &totals, chunkBytes);
+  if (!st) return st;
+  if (auto st = (*sink)->finish(); !st) return st;
+  return totals;
+}
+
+Status acknowledge(Site& site, Link& link, const Hello& peer) {
+  auto acks = site.acknowledgements();
+  if (!acks) return acks.status();
+  auto state = endStateOf(site);
+  if (!state) return state.status();
+  auto theirs = link.acknowledge(Goodbye{std::move(*acks), std::move(*state)});
+  if (!theirs) return theirs.status();
+  for (const auto& [id, vector] : theirs->acks)
+    if (auto st = site.acknowledge(id, vector); !st) return st;
+  if (auto st = site.noteSync(peer.site); !st) return st;
+  Status compared = Status::ok();
+  if (theirs->state) compared = site.checkDigests(theirs->state->vector, theirs->state->digests, peer.name);
+  if (auto st = site.noteComparison(peer.site, peer.name, compared); !st) return st;
+  return compared;
+}
+
+}  // namespace
+
+Result<SyncSummary> runSession(Site& site, Link& link, const SessionOptions& options) {
+  auto mine = helloOf(site);
+  if (!mine) return mine.status();
+  auto peer = link.hello(*mine);
+  if (!peer) return namingSchemaDifference(site, link, peer.status());
+  SyncSummary summary;
+  summary.peer = std::move(*peer);
+  if (auto st = checkPeer(site, link, summary.peer); !st) return st;
+  auto received = pull(site, link, options.progress);
+  if (!received) return received.status();
+  summary.received = std::move(*received);
+  auto sent = push(site, link, summary.peer.vector, options.chunkBytes);
+  if (!sent) return sent.status();
+  summary.sent = *sent;
+  if (auto st = acknowledge(site, link, summary.peer); !st) return st;
+  return summary;
+}
+
+}  // namespace parley::sync
