@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "cli.hpp"
 
 namespace {
@@ -44,7 +46,7 @@ const std::map<std::string, Entry>& commands() {
 
 int help() {
   std::cout << "usage: parley COMMAND [ARGS] (parley COMMAND --help for details)\n\ncommands:\n";
-  for (const auto& [name, entry] : commands()) std::cout << "  " << name << std::string(12 - name.size(), ' ') << entry.summary << "\n";
+  for (const auto& [name, entry] : commands()) std::cout << fmt::format("  {:<16}{}\n", name, entry.summary);
   return 0;
 }
 
@@ -56,14 +58,20 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string name = argv[1];
-  if (name == "--help" || name == "-h" || name == "help") return help();
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (name == "help" && !args.empty()) {  // parley help COMMAND: parley COMMAND --help
+    name = args[0];
+    args = {"--help"};
+  } else if (name == "--help" || name == "-h" || name == "help") {
+    return help();
+  }
   auto it = commands().find(name);
   if (it == commands().end()) {
     std::cerr << "parley: unknown command \"" << name << "\" (see parley --help)\n";
     return 2;
   }
   try {
-    return it->second.handler(std::vector<std::string>(argv + 2, argv + argc));
+    return it->second.handler(args);
   } catch (const parley::cli::CliError& e) {
     std::cerr << "parley " << name << ": " << e.messageFor(name) << "\n";
     return e.exitCode();

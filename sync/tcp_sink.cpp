@@ -40,13 +40,15 @@ kj::Promise<void> ApplyingSink::finish(FinishContext context) {
   if (received_->finished) throwStatus(Status::invalidArgument("the stream ended twice"));
   received_->finished = true;
   check(received_->applier.finish());
-  const ApplyTotals& totals = received_->applier.totals();
-  auto results = context.getResults();
-  VersionVector vector = take(site_.vector());
+  answerFinish(context.getResults(), site_, received_->applier.totals());
+  return kj::READY_NOW;
+}
+
+void answerFinish(wire::ChangeSink::FinishResults::Builder results, Site& site, const ApplyTotals& totals) {
+  VersionVector vector = take(site.vector());
   writeVector(results.initVector(static_cast<unsigned>(vector.entries().size())), vector);
   results.setApplied(totals.applied);
   results.setConflicts(totals.conflicts);
-  return kj::READY_NOW;
 }
 
 kj::Promise<void> StreamSink::write(WriteContext context) {

@@ -25,6 +25,9 @@ struct Received {
   std::string interrupted;  // why the progress callback stopped the stream, if it did
 };
 
+// The answer to a stream's finish(): what the receiving site holds after it, and what it applied.
+void answerFinish(wire::ChangeSink::FinishResults::Builder results, Site& site, const ApplyTotals& totals);
+
 class ApplyingSink final : public wire::ChangeSink::Server {
  public:
   ApplyingSink(Site& site, std::shared_ptr<Received> received, Progress progress = {})

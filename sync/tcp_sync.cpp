@@ -6,6 +6,7 @@
 #include "parley/sync/link.hpp"
 #include "parley/sync/tcp.hpp"
 #include "tcp_client.hpp"
+#include "tcp_sink.hpp"
 #include "tcp_sync.hpp"
 #include "wire.hpp"
 
@@ -41,12 +42,7 @@ class ForwardingSink final : public wire::ChangeSink::Server {
   }
   kj::Promise<void> finish(FinishContext context) override {
     forward(sink().finish());
-    ApplyTotals totals = sink().totals();
-    auto results = context.getResults();
-    VersionVector vector = take(site_.vector());
-    writeVector(results.initVector(static_cast<unsigned>(vector.entries().size())), vector);
-    results.setApplied(totals.applied);
-    results.setConflicts(totals.conflicts);
+    answerFinish(context.getResults(), site_, sink().totals());
     return kj::READY_NOW;
   }
 

@@ -1125,6 +1125,21 @@ TEST_CASE("every command prints its usage with --help and exits 0, required opti
   }
 }
 
+TEST_CASE("parley help lists every command, and parley help COMMAND prints that command's usage", "[cli]") {
+  Sandbox sb;
+  Run list = sb.run({"help"});
+  INFO(list);
+  CHECK(list.code == 0);
+  for (const char* name : {"init", "exec", "restore-guards", "verify", "rejoin"}) CHECK_THAT(list.out, Contains(std::string("  ") + name + " "));
+  Run bare = sb.run({});
+  CHECK(bare.code == 2);
+  CHECK(bare.out == list.out);
+  Run exec = sb.run({"help", "exec"});
+  CHECK(exec.code == 0);
+  CHECK_THAT(exec.out, StartsWith("usage: parley exec "));
+  requireOneLineError(sb.run({"help", "nonsense"}), "parley: unknown command \"nonsense\"", 2);
+}
+
 TEST_CASE("serve with --peer streams a peer's write here long before the next full sync", "[cli][stream]") {
   Sandbox sb;
   makeBank(sb, "ny.db");
