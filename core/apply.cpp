@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "admission.hpp"
 #include "causal_context.hpp"
 #include "clock_skew.hpp"
 #include "model/codec.hpp"
@@ -19,153 +20,6 @@
 #include "parley/txn_codec.hpp"
 
 namespace parley {
-namespace {
-
-bool byStamp(const Transaction* a, const Transaction* b) { return a->stamp() < b->stamp(); }
-
-// The transactions not yet held, each once, in canonical order.
-// Two transactions with one dot: the site that made them wrote two histories under one id.
-[[noreturn]] void refuseFork(const Dot& dot, const ChainHash& held, const ChainHash& incoming, const char* what) {
-  throw Error(Status::diverged(fmt::format(
-      "site {} forked at seq {}: {} (held {}, incoming {}); a copy of its file or a restored backup wrote "
-      "under its id. Nothing was applied. At the copy that wrote second, run `parley rejoin` (see \"When sites "
-      "disagree\" in the README)",
-      dot.site.shortHex(), dot.seq, what, held.shortHex(), incoming.shortHex())));
-}
-
-std::vector<const Transaction*> selectNew(SiteState& s, std::span<const Transaction> in, ApplyResult& result) {
-  std::vector<const Transaction*> out;
-  std::map<Dot, const ChainHash*> seen;
-  for (const auto& t : in) {
-    // Delivered twice is harmless; a different transaction under a held dot is a fork.
-    if (s.vector.contains(t.dot)) {
-      if (!t.hash.empty())
-        if (auto held = store::heldLink(s, t.dot); held && !held->hash.empty() && held->hash != t.hash)
-          refuseFork(t.dot, held->hash, t.hash, "this site holds another transaction with that dot");
-      ++result.duplicates;
-      continue;
-    }
-    if (auto [at, added] = seen.try_emplace(t.dot, &t.hash); !added) {
-      if (!at->second->empty() && !t.hash.empty() && *at->second != t.hash)
-        refuseFork(t.dot, *at->second, t.hash, "two transactions with that dot arrived together");
-      ++result.duplicates;
-      continue;
-    }
-    out.push_back(&t);
-  }
-  std::sort(out.begin(), out.end(), byStamp);
-  return out;
-}
-
-[[noreturn]] void notReady(const Transaction& t, const SiteId& site, std::uint64_t need, std::uint64_t have) {
-  throw Error(Status::notReady(fmt::format(
-      "transaction {} needs {}:{} but this site holds {}:{}; deliver the missing transactions first",
-      t.dot.toString(), site.shortHex(), need, site.shortHex(), have)));
-}
-
-// Every transaction's causal context is held before it, and each origin's seqs are gapless.
-void checkReady(const SiteState& s, const std::vector<const Transaction*>& txns) {
-  VersionVector held = s.vector;
-  for (const Transaction* t : txns) {
-    std::uint64_t have = held.get(t->dot.site);
-    if (t->dot.seq != have + 1) notReady(*t, t->dot.site, t->dot.seq - 1, have);
-    if (!t->context.leq(held)) {
-      for (const auto& [site, seq] : t->context.entries())
-        if (held.get(site) < seq) notReady(*t, site, seq, held.get(site));
-    }
-    held.advance(t->dot);
-  }
-}
-
-// Each origin's HLCs grow with its seqs, as its clock does: the log finds late transactions
-// by it (store::logAfter). A transaction that breaks this was not made by a parley site.
-// Each transaction follows its origin's previous one: in HLC, and in the hash chain.
-void checkHistories(SiteState& s, std::vector<const Transaction*> txns) {
-  std::sort(txns.begin(), txns.end(), [](const Transaction* a, const Transaction* b) { return a->dot < b->dot; });
-  const Transaction* previous = nullptr;
-  for (const Transaction* t : txns) {
-    std::optional<Hlc> before;
-    ChainHash link;
-    if (previous && previous->dot.site == t->dot.site && previous->dot.seq + 1 == t->dot.seq) {
-      before = previous->hlc;
-      link = previous->hash;
-    } else if (t->dot.seq > 1) {
-      if (auto held = store::heldLink(s, {t->dot.site, t->dot.seq - 1})) before = held->hlc, link = held->hash;
-    }
-    if (!t->prev.empty() && !link.empty() && t->prev != link)
-      refuseFork({t->dot.site, t->dot.seq - 1}, link, t->prev, "the incoming transaction after it links to another");
-    if (before && !(*before < t->hlc))
-      throw Error(Status::invalidArgument(fmt::format(
-          "transaction {}: its HLC is not after its origin's previous transaction's; its origin is not a parley site",
-          t->dot.toString())));
-    previous = t;
-  }
-}
-
-// A table name from a peer, as a message quotes it: control characters shown as '?' (it may
-// hold newlines or terminal escapes), and cut at 100 bytes.
-std::string peerName(std::string_view name) {
-  std::string out(name.substr(0, 100));
-  for (auto& c : out)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-  return name.size() > 100 ? out + "..." : out;
-}
-
-// The keys of a transaction's rows, to find a row changed twice. Sorting beats a set of
-// encoded keys (a node and a string per row); single integer keys need no encoding at all.
-class RowKeys {
- public:
-  void add(const TableInfo* table, const Row& pk) {
-    if (pk.size() == 1 && pk[0].type() == Value::Type::kInteger) integers_.push_back({table, pk[0].asInteger()});
-    else encoded_.push_back({table, codec::encodeKey(pk)});
-  }
-  // A table with a row added twice, if any.
-  const TableInfo* repeated() {
-    if (auto* t = firstRepeat(integers_)) return t;
-    return firstRepeat(encoded_);
-  }
-
- private:
-  template <class K>
-  static const TableInfo* firstRepeat(std::vector<std::pair<const TableInfo*, K>>& keys) {
-    auto before = [](const auto& a, const auto& b) {
-      return a.first->id != b.first->id ? a.first->id < b.first->id : a.second < b.second;
-    };
-    std::sort(keys.begin(), keys.end(), before);
-    auto it = std::adjacent_find(keys.begin(), keys.end());
-    return it == keys.end() ? nullptr : it->first;
-  }
-
-  std::vector<std::pair<const TableInfo*, std::int64_t>> integers_;
-  std::vector<std::pair<const TableInfo*, std::string>> encoded_;
-};
-
-[[noreturn]] void misfit(const Transaction& t, const std::string& what) {
-  throw Error(Status::invalidArgument(fmt::format("transaction {}: {}", t.dot.toString(), what)));
-}
-
-}  // namespace
-
-void checkFits(const SiteState& s, const Transaction& t) {
-  // A transaction of this site's own that it does not hold: this site lost it (it was restored
-  // from a backup) and takes it back from a peer that holds it.
-  if (t.dot.seq > store::kMaxLogSeq) misfit(t, fmt::format("seq beyond {}", store::kMaxLogSeq));
-  RowKeys keys;
-  for (const auto& row : t.rows) {
-    const TableInfo* table = s.table(row.table);
-    if (!table) misfit(t, fmt::format("changes table \"{}\", which this site does not track", peerName(row.table)));
-    if (row.pk.size() != table->pk.size())
-      misfit(t, fmt::format("key of table \"{}\" has {} values, expected {}", row.table, row.pk.size(), table->pk.size()));
-    for (const auto& w : row.columns) {
-      if (w.column >= table->columns.size() || table->isKey[w.column])
-        misfit(t, fmt::format("writes column {} of table \"{}\", which is not a non-key column", w.column, row.table));
-    }
-    keys.add(table, row.pk);
-  }
-  if (const TableInfo* table = keys.repeated())
-    misfit(t, fmt::format("changes one row of table \"{}\" twice", table->name));
-}
-
 namespace {
 
 // One row of a transaction being applied: where it was and where the fold takes it. The
@@ -612,7 +466,7 @@ ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incomin
     std::vector<std::pair<const Transaction*, const VersionVector*>> all;
     for (std::size_t i = 0; i < fresh.size(); ++i) all.push_back({fresh[i], &contexts[i]});
     for (const auto& t : later) all.push_back({&t, &t.context});  // logAfter gives them full
-    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return byStamp(a.first, b.first); });
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return inCanonicalOrder(a.first, b.first); });
     for (const auto& [t, context] : all)
       if (engine.applyOne(*t, *context, true)) rejected.insert(t->dot);
     for (const auto& t : later) store::setRejected(s, t.dot, rejected.count(t.dot) > 0);

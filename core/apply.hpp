@@ -26,8 +26,5 @@ namespace parley {
 // it is; otherwise each is encoded.
 ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incoming,
                               std::span<const std::string_view> bodies = {});
-// Throws Error(InvalidArgument) unless `t` only names tables, columns and keys this site has,
-// each row once, and does not claim to come from this site.
-void checkFits(const SiteState& s, const Transaction& t);
 
 }  // namespace parley

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "admission.hpp"
 #include "model/codec.hpp"
 #include "conflict_log.hpp"
 #include "finality.hpp"

@@ -344,184 +344,23 @@ struct Site::Impl {
     reloadState();
   }
 
-  QueryResult execAll(std::string_view sql, const std::vector<Value>* params) {
-    // A cached statement left mid-read would pin an old snapshot: a write then could not wait
-    // for other connections, only fail.
-    if (!state.db.inTransaction()) state.db.resetAll();
-    schemaStatementPrepared = false;
-    QueryResult out;
-    if (auto stmt = userStatements.take(sql)) {  // run before, and alone in its text
-      if (params) bindAll(*stmt, *params);
-      runStatement(*stmt, kDataStatement, out);
-      userStatements.give(sql, std::move(*stmt));
-      return out;
-    }
-    for (Statements statements(*this, sql); auto next = statements.next();) {
-      auto& [stmt, info] = *next;
-      if (params) bindAll(stmt, *params);
-      runStatement(stmt, info, out);
-      // Kept prepared only when it ran to the end: a statement that failed is prepared afresh.
-      if (statements.alone() && info.data) userStatements.give(sql, std::move(stmt));
-    }
-    return out;
-  }
-
+  // Running SQL text (core/site_exec.cpp).
+  QueryResult execAll(std::string_view sql, const std::vector<Value>* params);
   // The statements of a text, prepared one at a time (each after the previous one ran, so
   // that it sees what they created), each with what SQLite's parser says it is.
-  class Statements {
-   public:
-    Statements(Impl& impl, std::string_view sql)
-        : impl_(impl), tail_(sql.data()), begin_(sql.data()), end_(sql.data() + sql.size()) {}
-    std::optional<std::pair<sql::Stmt, StatementInfo>> next() {
-      while (tail_ < end_) {
-        const char* at = tail_;
-        sqlite3_stmt* raw = prepare();
-        alone_ = at == begin_ && noMoreStatements({tail_, static_cast<std::size_t>(end_ - tail_)});
-        if (!raw) continue;
-        StatementInfo info = impl_.classifier.info(sqlite3_stmt_readonly(raw) != 0);
-        if (sqlite3_stmt_isexplain(raw)) info = {};  // EXPLAIN BEGIN only describes a BEGIN
-        return std::pair{sql::Stmt(raw), std::move(info)};
-      }
-      return std::nullopt;
-    }
-    // The last statement is the whole text.
-    bool alone() const { return alone_; }
-
-   private:
-    sqlite3_stmt* prepare() {
-      sqlite3_stmt* raw = nullptr;
-      const char* next = nullptr;
-      impl_.classifier.reset();
-      impl_.classifying = true;
-      int rc = sqlite3_prepare_v2(impl_.state.db.raw(), tail_, static_cast<int>(end_ - tail_), &raw, &next);
-      impl_.classifying = false;
-      if (rc != SQLITE_OK) throw Error(impl_.userError(Status::invalidArgument(impl_.state.db.errmsg())));
-      tail_ = next;
-      return raw;
-    }
-    Impl& impl_;
-    const char* tail_;
-    const char* begin_;
-    const char* end_;
-    bool alone_ = false;
-  };
-
+  class Statements;
   // Runs the text's statements as one transaction, all or nothing, unless a statement in it
   // manages transactions itself or must not run in one: then the text runs as execAll() runs
   // it, as written. REQUIRES: no transaction open (else it is execAll()).
-  QueryResult execAtomically(std::string_view sql) {
-    if (state.db.inTransaction()) return execAll(sql, nullptr);
-    if (auto kept = userStatements.take(sql)) {  // one data statement, atomic by itself
-      userStatements.give(sql, std::move(*kept));
-      return execAll(sql, nullptr);
-    }
-    state.db.resetAll();
-    schemaStatementPrepared = false;
-    QueryResult out;
-    bool begun = false;
-    try {
-      for (Statements statements(*this, sql); auto next = statements.next();) {
-        auto& [stmt, info] = *next;
-        if (info.kind != StatementKind::kOther) {
-          // What ran is undone: the text runs again, its own way.
-          if (begun) rollbackQuietly();
-          return execAll(sql, nullptr);
-        }
-        if (!begun && statements.alone()) {  // one statement is atomic by itself
-          runStatement(stmt, info, out);
-          if (info.data) userStatements.give(sql, std::move(stmt));
-          return out;
-        }
-        if (!begun) begin(), begun = true;
-        runStatement(stmt, info, out);
-      }
-      if (begun) commit();
-    } catch (...) {
-      if (begun) rollbackQuietly();
-      throw;
-    }
-    return out;
-  }
-
-  static void bindAll(sql::Stmt& stmt, const std::vector<Value>& params) {
-    int n = sqlite3_bind_parameter_count(stmt.raw());
-    if (n != static_cast<int>(params.size()))
-      throw Error(Status::invalidArgument(fmt::format("statement has {} parameters, {} given", n, params.size())));
-    for (int i = 0; i < n; ++i) stmt.bind(i + 1, params[static_cast<std::size_t>(i)]);
-  }
-
+  QueryResult execAtomically(std::string_view sql);
+  static void bindAll(sql::Stmt& stmt, const std::vector<Value>& params);
   // What a kept statement is: only data statements are kept.
   static inline const StatementInfo kDataStatement{StatementKind::kOther, {}, true};
-
-  void runStatement(sql::Stmt& stmt, const StatementInfo& info, QueryResult& out) {
-    bool inTxn = state.db.inTransaction();
-    if (!inTxn) triggersChecked = false;  // the last transaction has ended
-    bool ends = inTxn && (info.kind == StatementKind::kCommit ||
-                          (info.kind == StatementKind::kRelease && savepoints.releaseCommits(info.savepoint)));
-    bool wrap = !inTxn && info.kind == StatementKind::kOther && !sqlite3_stmt_readonly(stmt.raw());
-    if (ends) {
-      recordOrRollBack();
-      state.db.resetAll();  // so that the checkpoint after this COMMIT can run (commitNow)
-    }
-    if (wrap) begin();  // reloads the tables, and checks their guards, if another connection wrote
-    try {
-      if (!sqlite3_stmt_readonly(stmt.raw())) requireGuards(), syncTriggers();
-      collectRows(stmt, out);
-    } catch (const Error& e) {
-      if (wrap || !state.db.inTransaction()) rollbackQuietly();
-      else capture.distrust();  // SQLite may have undone some of the statement's changes
-      throw Error(userError(e.status()));
-    }
-    if (wrap) {
-      try {
-        commit();
-      } catch (...) {
-        rollbackQuietly();
-        throw;
-      }
-    }
-    afterStatement(info, inTxn);
-    out.changes = sqlite3_changes64(state.db.raw());
-  }
-
+  void runStatement(sql::Stmt& stmt, const StatementInfo& info, QueryResult& out);
   // Before COMMIT: records the pending changes, or rolls the whole transaction back.
-  void recordOrRollBack() {
-    try {
-      recordPending();
-    } catch (...) {
-      rollbackQuietly();
-      throw;
-    }
-  }
-
-  void collectRows(sql::Stmt& stmt, QueryResult& out) {
-    bool first = true;
-    while (stmt.step()) {
-      if (first) {
-        out.columns.clear();
-        out.rows.clear();
-        for (int i = 0; i < stmt.columnCount(); ++i) out.columns.emplace_back(sqlite3_column_name(stmt.raw(), i));
-        first = false;
-      }
-      Row row;
-      for (int i = 0; i < stmt.columnCount(); ++i) row.push_back(stmt.value(i));
-      out.rows.push_back(std::move(row));
-    }
-  }
-
-  void afterStatement(const StatementInfo& info, bool wasInTxn) {
-    switch (info.kind) {
-      case StatementKind::kBegin: savepoints.clear(); break;
-      case StatementKind::kSavepoint: savepoints.savepoint(info.savepoint, !wasInTxn); break;
-      case StatementKind::kRelease: savepoints.release(info.savepoint); break;
-      case StatementKind::kRollbackTo:
-        savepoints.rollbackTo(info.savepoint);
-        capture.distrust();  // the changes since the savepoint are undone
-        break;
-      default: break;
-    }
-    if (!state.db.inTransaction()) savepoints.clear();
-  }
+  void recordOrRollBack();
+  void collectRows(sql::Stmt& stmt, QueryResult& out);
+  void afterStatement(const StatementInfo& info, bool wasInTxn);
 
   void track(std::string_view name, const std::optional<TableConfig>& config) {
     if (state.table(name)) throw Error(Status::invalidArgument(fmt::format("table \"{}\" is already tracked", name)).withContext("track"));
