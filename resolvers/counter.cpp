@@ -15,27 +15,16 @@ std::optional<std::int64_t> integerDelta(const ColumnWrite& w) {
   return delta;
 }
 
-class CounterColumn final : public ColumnResolver {
+// merge's fold, plus each origin's contribution grown by its integer deltas.
+class CounterColumn final : public MergeColumn {
  public:
-  CounterColumn(std::string name, Pick fallback) : name_(std::move(name)), fallback_(fallback) {}
-  std::string_view name() const override { return name_; }
+  using MergeColumn::MergeColumn;
   CellStep meet(const CellWrite& w) const override {
     CellStep step = mergeStep(w);
     if (step.action == CellStep::Action::kSet) step.contribution = integerDelta(w.write);
     return step;
   }
-  CellResolution resolve(const CellConflict& c) const override {
-    return {pickByStamp(fallback_, c.local.stamp, c.remote.stamp), {}};
-  }
-  // As merge: REAL deltas round differently in different orders.
-  bool orderSensitive() const override { return true; }
-  bool replacesWhenSuperseded() const override { return false; }
   bool keepsContributions() const override { return true; }
-  bool foldsDeltas() const override { return true; }
-
- private:
-  std::string name_;
-  Pick fallback_;
 };
 
 }  // namespace

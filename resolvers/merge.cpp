@@ -10,25 +10,6 @@ double asDouble(const Value& v) {
   return v.type() == Value::Type::kInteger ? static_cast<double>(v.asInteger()) : v.asReal();
 }
 
-class MergeColumn final : public ColumnResolver {
- public:
-  MergeColumn(std::string name, Pick fallback) : name_(std::move(name)), fallback_(fallback) {}
-  std::string_view name() const override { return name_; }
-  CellStep meet(const CellWrite& w) const override { return mergeStep(w); }
-  CellResolution resolve(const CellConflict& c) const override {
-    return {pickByStamp(fallback_, c.local.stamp, c.remote.stamp), {}};
-  }
-  // Deltas commute in exact arithmetic, but REAL additions round differently in different
-  // orders: fold in canonical order so every site agrees to the bit.
-  bool orderSensitive() const override { return true; }
-  bool replacesWhenSuperseded() const override { return false; }
-  bool foldsDeltas() const override { return true; }
-
- private:
-  std::string name_;
-  Pick fallback_;
-};
-
 }  // namespace
 
 std::optional<Value> addNumbers(const Value& value, const Value& plus, const Value& minus) {

@@ -1056,14 +1056,8 @@ TEST_CASE("sites with different resolver configurations have different fingerpri
 TEST_CASE("sites of different clusters refuse to sync even with the same configuration",
           "[resolvers][config]") {
   Cluster a(1, bankOptions("merge"));
-  ManualClock clock;
-  test::FixedIdSource ids(test::testSiteId(9));
-  SiteId otherCluster;
-  otherCluster.bytes.fill(0xdd);
-  auto created = Site::create(":memory:", CreateOptions{"stranger", &ids, otherCluster},
-                              SiteOptions{&clock, a.options().resolvers});
-  REQUIRE_OK(created);
-  Site& stranger = **created;
+  test::Stranger made(a.options().resolvers);
+  Site& stranger = *made;
   execOk(stranger, kAccounts);
   REQUIRE_OK(stranger.track("accounts", balanceConfig("merge")));
   REQUIRE(stranger.schemaFingerprint() == a[0].schemaFingerprint());

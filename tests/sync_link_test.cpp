@@ -153,14 +153,8 @@ TEST_CASE("a stream that ends inside a transaction is one line and applies nothi
 TEST_CASE("a site of another cluster with another schema is refused for the cluster alone, in one line",
           "[sync][link]") {
   Cluster a(1);
-  ManualClock clock;
-  test::FixedIdSource ids(test::testSiteId(9));
-  SiteId otherCluster;
-  otherCluster.bytes.fill(0xdd);
-  auto created = Site::create(":memory:", CreateOptions{"stranger", &ids, otherCluster},
-                              SiteOptions{&clock, a.options().resolvers});
-  REQUIRE_OK(created);
-  Site& stranger = **created;
+  test::Stranger made(a.options().resolvers);
+  Site& stranger = *made;
   execOk(stranger, "CREATE TABLE u(id INTEGER PRIMARY KEY, c)");
   REQUIRE_OK(stranger.track("u"));
   insertRows(a[0], 1, 2, "a");

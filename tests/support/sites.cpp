@@ -309,4 +309,13 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
+Stranger::Stranger(std::shared_ptr<const ResolverProvider> resolvers) {
+  SiteId otherCluster;
+  otherCluster.bytes.fill(0xdd);
+  auto created = Site::create(":memory:", CreateOptions{"stranger", &ids, otherCluster},
+                              SiteOptions{&clock, std::move(resolvers)});
+  REQUIRE_OK(created);
+  site = std::move(*created);
+}
+
 }  // namespace parley::test

@@ -173,4 +173,14 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// A lone in-memory site named "stranger" of another cluster (every byte of its id 0xdd), with
+// `resolvers`: the clock and ids it was made with live beside it.
+struct Stranger {
+  explicit Stranger(std::shared_ptr<const ResolverProvider> resolvers);
+  Site& operator*() { return *site; }
+  ManualClock clock;
+  FixedIdSource ids{testSiteId(9)};
+  std::unique_ptr<Site> site;
+};
+
 }  // namespace parley::test
