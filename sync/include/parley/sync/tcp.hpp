@@ -47,6 +47,9 @@ struct TcpOptions {
   // more are closed at once. Raise it for many clients behind one address (NAT, a proxy) that
   // connect together.
   int loginsPerSource = 4;
+  // Optional, for syncTcp() and cloneTcp(): what each chunk (or snapshot piece) carried, with
+  // totals where known, in both directions (TransferProgress, session.hpp).
+  TransferObserver observer;
 };
 
 class Server {
