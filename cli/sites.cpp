@@ -53,7 +53,11 @@ SiteId resolveSite(Site& site, const std::string& text, const std::string& what)
     throw CliError(fmt::format("{} sites are named \"{}\"; give {} as an id (parley status lists them)", named.size(), text, what));
   std::string hex = lowerHex(text);
   if (hex.size() == 32 && isHex(hex)) return *SiteId::fromHex(hex);
-  if (hex.size() < 4 || !isHex(hex))
+  if (!isHex(hex))
+    throw CliError(fmt::format("no site this site knows is named \"{}\" (a name is known once its site synced or "
+                               "exchanged a file with this one); parley status lists the sites it knows",
+                               text));
+  if (hex.size() < 4)
     usage(fmt::format("{} wants a site's name, its id, or the first 4+ hex digits of it as parley status shows it; got \"{}\"",
                       what, text));
   std::vector<SiteId> matches;
@@ -66,10 +70,10 @@ SiteId resolveSite(Site& site, const std::string& text, const std::string& what)
   return matches.front();
 }
 
-VersionVector parseVector(Site& site, const std::string& text, const std::string& what) {
-  if (auto token = parseCommitToken(text)) return std::move(token).value();
-  std::string inner = trim(text);
-  if (inner.size() >= 2 && inner.front() == '{' && inner.back() == '}') inner = inner.substr(1, inner.size() - 2);
+namespace {
+
+// The vector `inner` (status's form without braces) names, or throws CliError saying why not.
+VersionVector statusVector(Site& site, const std::string& inner, const std::string& what) {
   VersionVector v;
   if (trim(inner).empty() || trim(inner) == "-") return v;
   std::size_t at = 0;
@@ -77,24 +81,29 @@ VersionVector parseVector(Site& site, const std::string& text, const std::string
     std::size_t comma = std::min(inner.find(',', at), inner.size());
     std::string entry = trim(inner.substr(at, comma - at));
     auto colon = entry.rfind(':');
-    std::uint64_t seq = 0;
-    bool ok = colon != std::string::npos && colon > 0 && colon + 1 < entry.size() &&
-              entry.find_first_not_of("0123456789", colon + 1) == std::string::npos;
-    if (ok) {
-      try {
-        seq = std::stoull(entry.substr(colon + 1));
-      } catch (const std::exception&) {
-        ok = false;
-      }
-    }
-    if (!ok)
-      usage(fmt::format("{} wants a vector as parley status prints it ({{3f0c61a2:5, london:2}}) or a commit token; "
-                        "\"{}\" is not SITE:SEQ",
-                        what, entry));
+    bool digits = colon != std::string::npos && colon > 0 && colon + 1 < entry.size() &&
+                  entry.size() - colon <= 19 && entry.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+    std::uint64_t seq = digits ? std::stoull(entry.substr(colon + 1)) : 0;
+    if (seq == 0) throw CliError(fmt::format("\"{}\" is not SITE:SEQ with SEQ >= 1", entry));
     v.set(resolveSite(site, trim(entry.substr(0, colon)), what), seq);
     at = comma + 1;
   }
   return v;
+}
+
+}  // namespace
+
+VersionVector parseVector(Site& site, const std::string& text, const std::string& what) {
+  auto token = parseCommitToken(text);
+  if (token) return std::move(token).value();
+  std::string inner = trim(text);
+  if (inner.size() >= 2 && inner.front() == '{' && inner.back() == '}') inner = inner.substr(1, inner.size() - 2);
+  try {
+    return statusVector(site, inner, what);
+  } catch (const CliError& e) {
+    usage(fmt::format("{}; nor is it a vector as parley status prints it ({{3f0c61a2:5, london:2}}): {}",
+                      token.status().message(), e.what()));
+  }
 }
 
 }  // namespace parley::cli

@@ -38,8 +38,11 @@ std::string totalsText(const Outcome& o) {
   std::map<std::int64_t, std::vector<std::string>> byValue;
   for (std::size_t i = 0; i < o.totals.size(); ++i) byValue[o.totals[i]].push_back(o.siteNames.at(i));
   if (byValue.size() <= 1) return o.totals.empty() ? "" : std::to_string(o.totals.front());
+  std::vector<std::pair<std::int64_t, std::vector<std::string>>> groups(byValue.begin(), byValue.end());
+  std::stable_sort(groups.begin(), groups.end(),
+                   [](const auto& a, const auto& b) { return a.second.size() > b.second.size(); });  // most shared first
   std::string out;
-  for (const auto& [value, sites] : byValue) {
+  for (const auto& [value, sites] : groups) {
     if (!out.empty()) out += ", ";
     out += sites.size() > 2 ? fmt::format("{} at {} sites", value, sites.size())
                             : fmt::format("{} at {}", value, fmt::join(sites, " and "));
@@ -74,13 +77,14 @@ struct Measure {
   std::string meaning;
   std::function<std::int64_t(const Outcome&)> value;
   std::string color;
+  bool signedValue = false;  // shown as +N / -N
 };
 
 std::vector<Measure> measures() {
   return {
       {"money created (+) or destroyed (-)",
        "the total minus what the accepted transactions give: a lost withdrawal creates money; 0 is conserved",
-       deviation, "#c0392b"},
+       deviation, "#c0392b", true},
       {"lost updates", "concurrent writes a resolver discarded (a withdrawal or deposit that left no trace)",
        [](const Outcome& o) { return static_cast<std::int64_t>(o.lostUpdates); }, "#d68910"},
       {"rejected transactions", "refused in canonical order, all of their writes; the writer's site lists them",
@@ -108,7 +112,7 @@ std::string chart(const Measure& m, const std::vector<Outcome>& outcomes) {
     top = std::max<std::int64_t>(top, std::llabs(m.value(o)));
     negative = negative || m.value(o) < 0;
   }
-  const int label = 78, plot = 230, barHeight = 20, gap = 6, right = 56;
+  const int label = 70, plot = 170, barHeight = 20, gap = 6, right = 60;
   int zero = label + (negative ? plot / 2 : 0);
   int span = negative ? plot / 2 : plot;
   int height = static_cast<int>(outcomes.size()) * (barHeight + gap) + gap;
@@ -124,9 +128,10 @@ std::string chart(const Measure& m, const std::vector<Outcome>& outcomes) {
     svg += fmt::format("<text x=\"0\" y=\"{}\" font-size=\"13\">{}</text>", y + 15, escape(o.resolver));
     svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>", x, y, std::max(w, 0),
                        barHeight, m.color);
-    int textX = v < 0 ? x - 4 : x + w + 4;
-    svg += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"{}\">{}</text>", textX, y + 15,
-                       v < 0 ? "end" : "start", v < 0 || v > 0 ? signedText(v) : "0");
+    // The value right of the bar, or right of the zero line for a bar that grows left.
+    int textX = v < 0 ? zero + 4 : x + w + 4;
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"12\">{}</text>", textX, y + 15,
+                       m.signedValue ? signedText(v) : std::to_string(v));
     y += barHeight + gap;
   }
   svg += fmt::format("<line x1=\"{0}\" y1=\"0\" x2=\"{0}\" y2=\"{1}\" stroke=\"#555\"/>", zero, height);
@@ -151,7 +156,7 @@ const char* kStyle =
     "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:70em;padding:0 1em;color:#222}"
     "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
     "td:first-child,th:first-child{text-align:left}th{background:#eee}td:nth-child(2){max-width:22em}"
-    ".charts{display:flex;flex-wrap:wrap;gap:1.5em}figure{margin:0;max-width:380px}"
+    ".charts{display:flex;flex-wrap:wrap;gap:1.5em}figure{margin:0;max-width:310px}"
     "figcaption small{color:#555}.meta{color:#555}code{background:#f4f4f4;padding:1px 4px}";
 
 }  // namespace

@@ -339,7 +339,7 @@ FileInfo verify(const std::string& path, const Site* site, const TransferObserve
   Transaction t;
   std::string body;
   seen.phase = TransferProgress::Phase::kVerifying;
-  seen.totalTransactions = reader.info().transactions;
+  seen.totalTransactions = transactionsLacking(reader.info().upTo, reader.info().since);
   while (reader.next(t, body)) {
     if (!observer) continue;
     ++seen.transactions, seen.rows += t.rows.size(), seen.bytes = reader.bytesRead();
@@ -469,7 +469,7 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path, const T
     Acks acks;
     FileInfo head = FileReader(path).readHeader(acks);
     TransferProgress seen;
-    seen.totalTransactions = head.transactions;
+    seen.totalTransactions = transactionsLacking(head.upTo, head.since);  // the header's count is the trailer's
     seen.totalBytes = sizeError ? 0 : size;
     bool sameCluster = head.cluster == site.clusterId();  // else the reader below refuses the file
     if (sameCluster)  // a file from a forgotten site, or saying this one was: refused, with nothing merged yet

@@ -104,7 +104,7 @@ class Link {
 struct SessionOptions {
   std::size_t chunkBytes = kChunkBytes;
   Progress progress;  // optional: transactions received so far
-  TransferObserver observer;  // optional: both directions, with totals (session.hpp)
+  TransferObserver observer = nullptr;  // optional: both directions, with totals (session.hpp)
 };
 
 struct SyncSummary {

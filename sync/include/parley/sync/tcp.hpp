@@ -49,7 +49,7 @@ struct TcpOptions {
   int loginsPerSource = 4;
   // Optional, for syncTcp() and cloneTcp(): what each chunk (or snapshot piece) carried, with
   // totals where known, in both directions (TransferProgress, session.hpp).
-  TransferObserver observer;
+  TransferObserver observer = nullptr;
 };
 
 class Server {
