@@ -74,7 +74,8 @@ void printResult(const QueryResult& r, Format format) {
 // The SQL to run: the argument, --file FILE, or standard input for "-". No size limit.
 std::string sqlText(const po::variables_map& vm) {
   bool fromFile = vm.count("file") > 0, fromArg = vm.count("SQL") > 0;
-  if (fromFile == fromArg) usage("give the SQL as an argument, with --file FILE, or - for standard input (one of them)");
+  if (!fromFile && !fromArg) usage("missing SQL: give it as an argument, with --file FILE, or - for standard input");
+  if (fromFile && fromArg) usage("give the SQL as an argument or with --file, not both");
   std::string source = fromFile ? vm["file"].as<std::string>() : vm["SQL"].as<std::string>();
   if (!fromFile && source != "-") return source;
   std::ostringstream text;

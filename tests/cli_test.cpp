@@ -720,7 +720,7 @@ TEST_CASE("demo bank refuses a bad random workload before running anything", "[c
   for (std::vector<std::string> args : {std::vector<std::string>{"--ops", "10", "--sites", "0"}, {"--ops", "-5"}}) {
     args.insert(args.begin(), {"demo", "bank"});
     Run r = sb.run(args);
-    requireOneLineError(r, args[3] == "0" ? "parley demo: --sites must be between 2 and 16, not 0"
+    requireOneLineError(r, args.back() == "0" ? "parley demo: --sites must be between 2 and 16, not 0"
                                           : "parley demo: --ops must be between 0 and 1000000, not -5", 2);
     CHECK(r.out.empty());
   }

@@ -54,8 +54,8 @@ seq_after=$(txns)
 [ $((seq_after - seq_before)) = 2 ] || fail "--autocommit: $seq_before -> $seq_after transactions, not 2 more"
 
 # Bad input: one line, and nothing run.
-expect_error 2 "parley exec: give the SQL as an argument" parley exec s.db
-expect_error 2 "parley exec: give the SQL as an argument" parley exec s.db "SELECT 1" --file two.sql
+expect_error 2 "parley exec: missing SQL: give it as an argument, with --file FILE, or - for standard input" parley exec s.db
+expect_error 2 "parley exec: give the SQL as an argument or with --file, not both" parley exec s.db "SELECT 1" --file two.sql
 expect_error 1 "parley exec: cannot read missing.sql: No such file or directory" parley exec s.db --file missing.sql
 : > empty.sql
 expect_error 1 "parley exec: empty.sql holds no SQL" parley exec s.db --file empty.sql
