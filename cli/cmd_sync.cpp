@@ -27,8 +27,8 @@ const Command kExport{"export", "SITE.db --out FILE [--for PEER | --since VECTOR
                       "name, id, or the start of its id as status shows it; VECTOR is a vector as status prints it\n"
                       "or a commit token. An export --for PEER counts as a sync with PEER in status."};
 const Command kImport{"import", "SITE.db FILE",
-                      "Verifies a change-set file, then applies it. Re-importing is a no-op. An import counts as a\n"
-                      "sync with the file's site in status."};
+                      "Verifies a change-set file, then applies it. Re-importing is a no-op. An import that applies\n"
+                      "transactions counts as a sync with the file's site in status."};
 const Command kSync{"sync", "SITE.db PEER",
                     "Syncs both directions with PEER: another site file, or tcp://HOST:PORT of parley serve."};
 const Command kServe{"serve",

@@ -525,8 +525,9 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path, const T
     Status compared = site.checkDigests(summary.info.upTo, summary.info.digests, summary.info.originName);
     if (auto st = site.noteComparison(summary.info.origin, summary.info.originName, compared); !st) return oneLine(st);
     if (!compared) return oneLine(compared);
-    // A file exchange is a sync with its origin: status shows when it last happened.
-    if (summary.info.origin != site.id())
+    // A file that brought transactions is a sync with its origin: status shows when it last
+    // happened. A replayed or empty file stays a no-op: the site is left as it was.
+    if (summary.info.origin != site.id() && summary.applied.applied > 0)
       if (auto st = site.noteSync(summary.info.origin, summary.info.originName); !st) return oneLine(st);
     return summary;
   } catch (const Error& e) {

@@ -55,8 +55,8 @@ struct ImportSummary {
   ApplyTotals applied;
 };
 
-// Verifies `path` and applies it (see above), and records the exchange with the file's origin
-// as a sync with it (Site::noteSync). `observer`, if any, hears after each batch applied
+// Verifies `path` and applies it (see above); when it applied transactions, records the
+// exchange as a sync with the file's origin (Site::noteSync). `observer`, if any, hears after each batch applied
 // (kReceiving, bytes of the file read against its size), and for a file verified whole first
 // after each chunk verified (kVerifying).
 Result<ImportSummary> importChanges(Site& site, const std::string& path, const TransferObserver& observer = {});
