@@ -20,7 +20,7 @@
 namespace {
 
 parley::sync::TcpOptions tcpOptions() {
-  return {"bench-secret", std::chrono::seconds(120), parley::sync::kChunkBytes, {}};
+  return {"0159438a9235d6abde38e49fb98944660d067d6b9b03d8a8f4ee4e522feb62cb", std::chrono::seconds(120), parley::sync::kChunkBytes, {}};
 }
 
 int serveRole(const std::string& path) {

@@ -36,7 +36,7 @@ using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 using namespace parley::test::cli;
 
-const char* const kSecret = "correct-horse-battery-staple";
+const char* const kSecret = "4b1d0c2a9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b";
 
 // A fresh directory; commands run in it with PARLEY_SECRET set.
 class Sandbox {

@@ -45,7 +45,7 @@ using Catch::Matchers::StartsWith;
 using namespace parley::test::cli;
 using Clock = std::chrono::steady_clock;
 
-const char* const kSecret = "correct-horse-battery-staple";
+const char* const kSecret = "4b1d0c2a9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b";
 const Vars kWithSecret{{"PARLEY_SECRET", kSecret}};
 
 // The elements of a JSON array (children with empty keys).
@@ -980,7 +980,7 @@ TEST_CASE("sync over TCP with a wrong secret fails with a line about authenticat
   Server server = sb.serve("london.db");
   SiteState london = sb.state("london.db");
   Run r = requireRefused(sb, "ny.db", {"sync", "ny.db", server.url()}, "parley sync:", 1,
-                         {{"PARLEY_SECRET", "not-the-secret"}});
+                         {{"PARLEY_SECRET", "8d00a66b9ad69045681637b744e9a5b18ee39968ed001c1091d8c668b1ed3e17"}});
   CHECK_THAT(r.err, Contains("authentication"));
   CHECK(sb.state("london.db") == london);
   CHECK(server.process->running());

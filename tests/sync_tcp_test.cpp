@@ -43,7 +43,7 @@ bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-TcpOptions options(std::string secret = "cluster secret", std::size_t chunkBytes = sync::kChunkBytes) {
+TcpOptions options(std::string secret = "e9e86dd88be06a788f3313d1be9a261da3755406040110e25053560a20edf28d", std::size_t chunkBytes = sync::kChunkBytes) {
   TcpOptions o;
   o.secret = std::move(secret);
   o.timeout = std::chrono::seconds(10);
@@ -144,7 +144,7 @@ TEST_CASE("concurrent clients syncing with one server converge", "[sync][tcp]") 
   auto client = [&](Site& site, int base) {
     for (int round = 0; round < 5; ++round) {
       Status st = site.exec("INSERT INTO t VALUES (?1, 'w', ?2)", {test::Int(base + round), test::Int(round)}).status();
-      if (st) st = syncTcp(site, addressOf(*server), options("cluster secret", 512)).status();
+      if (st) st = syncTcp(site, addressOf(*server), options("e9e86dd88be06a788f3313d1be9a261da3755406040110e25053560a20edf28d", 512)).status();
       if (!st) {
         std::lock_guard lock(failuresMutex);
         failures.push_back(st);
@@ -298,10 +298,10 @@ TEST_CASE("20000 transactions stream in 4 KiB chunks both ways and converge", "[
   // Transactions larger than a chunk travel in pieces.
   execOk(c[1], "INSERT INTO t VALUES (-1, 'big', ?1)", {test::Txt(std::string(50000, 's'))});
   execOk(c[0], "INSERT INTO t VALUES (-2, 'big', ?1)", {test::Txt(std::string(30000, 'c'))});
-  auto server = serve(c[1], options("cluster secret", 4096));
+  auto server = serve(c[1], options("e9e86dd88be06a788f3313d1be9a261da3755406040110e25053560a20edf28d", 4096));
   std::uint64_t reports = 0, last = 0;
   bool increasing = true;
-  auto o = options("cluster secret", 4096);
+  auto o = options("e9e86dd88be06a788f3313d1be9a261da3755406040110e25053560a20edf28d", 4096);
   o.progress = [&](std::uint64_t n) {
     increasing &= n > last;
     last = n;
@@ -324,8 +324,8 @@ void checkResumes(Cluster& c, const std::function<void(Server&)>& cut) {
   constexpr int kRows = 8000;
   insertRows(c[1], 1, kRows, "server");
   const SiteId origin = c[1].id();
-  auto server = serve(c[1], options("cluster secret", 2048));
-  auto o = options("cluster secret", 2048);
+  auto server = serve(c[1], options("e9e86dd88be06a788f3313d1be9a261da3755406040110e25053560a20edf28d", 2048));
+  auto o = options("e9e86dd88be06a788f3313d1be9a261da3755406040110e25053560a20edf28d", 2048);
   bool cutDone = false;
   o.progress = [&](std::uint64_t n) {
     if (n >= kRows / 4 && !cutDone) {
