@@ -55,7 +55,7 @@ class Admissions {
   std::map<std::string, int> waiting_;
 };
 
-// Failed logins (a failed TLS handshake, a wrong secret) per source address. A source's first
+// Failed logins (a wrong secret: a guess) per source address. A source's first
 // kFreeFailures failures cost nothing (a typo, a restart); each one after that doubles the wait
 // before its next connection is served, from 250 ms up to 10 s. A successful login, or ten
 // minutes without a failure, clears the count. So 200 guesses take over half an hour instead of

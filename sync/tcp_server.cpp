@@ -98,7 +98,8 @@ kj::Promise<void> serveConnection(kj::Own<kj::AsyncIoStream> raw, kj::Timer& tim
             return ended.attach(kj::mv(connection));
           },
           [&state, source](kj::Exception&& e) {
-            state.loginFailed(source, statusOf(e).message());
+            // Not a guess at the secret (that needs a finished handshake): logged, not throttled.
+            state.note(fmt::format("refused a connection from {}: {}", source, statusOf(e).message()));
           });
 }
 

@@ -45,7 +45,7 @@ using Catch::Matchers::StartsWith;
 using namespace parley::test::cli;
 using Clock = std::chrono::steady_clock;
 
-const char* const kSecret = "4b1d0c2a9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b";
+const char* const kSecret = "76e160faa5d1bf3931cafce54f613582a71c4db1b7f8e62d9cd22a4cb0808d28";
 const Vars kWithSecret{{"PARLEY_SECRET", kSecret}};
 
 // The elements of a JSON array (children with empty keys).

@@ -170,8 +170,8 @@ TEST_CASE("a peer with the wrong secret is refused and neither side learns or ch
   VersionVector clientBefore = c[0].vector().value(), serverBefore = c[1].vector().value();
   auto rowsBefore = tableContents(c[1], "t");
 
-  auto server = serve(c[1], options("right"));
-  auto r = syncTcp(c[0], addressOf(*server), options("wrong"));
+  auto server = serve(c[1], options("5f2b8d1e9c4a7f3e6b0d2c8a1f5e9b3d7c4a0e6f2b8d1c5a9e3f7b0d4c2a6e8f"));
+  auto r = syncTcp(c[0], addressOf(*server), options("a3e7c1f5b9d2e6a0c4f8b1d5e9a2c6f0b3d7e1a5c8f2b6d0e4a7c1f5b9d3e6a0"));
   server->stop();
   INFO(r.status().toString());
   REQUIRE_FALSE(r.ok());
