@@ -223,7 +223,7 @@ kj::Promise<void> TlsStream::flush() {
 }
 
 kj::Promise<bool> TlsStream::fill() {
-  return inner_->tryRead(readBuffer_.data(), 1, readBuffer_.size()).then([this](size_t n) {
+  return inner_->tryRead(readBuffer_.begin(), 1, readBuffer_.size()).then([this](size_t n) {
     if (n == 0) {
       eof_ = true;
       BIO_set_mem_eof_return(bioOf(input_), 0);
@@ -235,7 +235,7 @@ kj::Promise<bool> TlsStream::fill() {
       throwStatus(Status::ioError("TLS handshake failed: the peer speaks plaintext (a peer run with --insecure; "
                                   "both sides must choose it)"));
     heard_ = true;
-    BIO_write(bioOf(input_), readBuffer_.data(), static_cast<int>(n));
+    BIO_write(bioOf(input_), readBuffer_.begin(), static_cast<int>(n));
     return true;
   });
 }

@@ -101,7 +101,7 @@ class TlsStream final : public kj::AsyncIoStream {
   kj::ForkedPromise<void> sent_;
   bool eof_ = false;
   bool heard_ = false;  // whether the peer's first byte has been seen (and was TLS)
-  std::array<kj::byte, 16 * 1024> readBuffer_{};
+  kj::Array<kj::byte> readBuffer_ = kj::heapArray<kj::byte>(64 * 1024);  // several records per read
 };
 
 }  // namespace parley::sync
