@@ -1014,7 +1014,7 @@ TEST_CASE("parley secret prints a strong secret, and a weak one is refused in on
   CHECK_THAT(wrong.err, Contains("authentication failed"));
 }
 
-TEST_CASE("--insecure syncs in plaintext only when both sides ask, and warns", "[cli][tls]") {
+TEST_CASE("plaintext sync (with --insecure) happens only when both sides ask, and warns", "[cli][tls]") {
   Sandbox sb;
   makeConcurrentWrites(sb);
   Server tls = sb.serve("london.db");
