@@ -13,6 +13,7 @@
 #include "parley/sync/tcp.hpp"
 #include "support/recording_proxy.hpp"
 #include "support/sites.hpp"
+#include "support/tcp.hpp"
 
 namespace parley {
 namespace {
@@ -29,18 +30,12 @@ constexpr const char* kOtherSecret = "9f88cfad580e9f6411d70b90863f2ca6ebb0ef8fee
 constexpr const char* kRowMarker = "confidential-row-value-7f3a";
 
 TcpOptions options(std::string secret = kSecret, bool insecure = false) {
-  TcpOptions o;
-  o.secret = std::move(secret);
-  o.timeout = std::chrono::seconds(10);
+  TcpOptions o = test::tcpOptions(std::move(secret));
   o.insecure = insecure;
   return o;
 }
 
-std::unique_ptr<Server> serve(Site& site, TcpOptions o = options()) {
-  auto server = Server::start(site, "127.0.0.1:0", std::move(o));
-  REQUIRE_OK(server);
-  return std::move(server).value();
-}
+std::unique_ptr<Server> serve(Site& site, TcpOptions o = options()) { return test::serveOk(site, std::move(o)); }
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
