@@ -7,7 +7,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 command -v script > /dev/null || { echo "progress_pty: script(1) (util-linux) is not installed: skipped"; exit 77; }
-export PARLEY_SECRET=correct-horse-battery-staple
+export PARLEY_SECRET=$(parley secret)
 
 # on_tty FILE COMMAND...: runs COMMAND on a pseudo-terminal, everything it wrote into FILE.
 on_tty() {
