@@ -41,6 +41,10 @@ void copyDatabase(sqlite3* from, const std::string& path, const Site::CopyProgre
   if (!b) throw Error(Status::ioError(fmt::format("backup to {}: {}", path, to.errmsg())));
   int rc = SQLITE_OK;
   if (!progress) rc = sqlite3_backup_step(b, -1);
+  // Stepped, the copy reads one snapshot: a read transaction held across the steps, so that
+  // other connections' commits meanwhile neither restart it nor make it inconsistent.
+  bool reading = progress && sqlite3_exec(from, "BEGIN; SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr) == SQLITE_OK;
+  if (progress && !reading && !sqlite3_get_autocommit(from)) sqlite3_exec(from, "ROLLBACK", nullptr, nullptr, nullptr);
   while (progress && (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED)) {
     if (rc != SQLITE_OK) sqlite3_sleep(10);  // another connection holds a lock: try again
     rc = sqlite3_backup_step(b, kPagesPerStep);
@@ -48,6 +52,7 @@ void copyDatabase(sqlite3* from, const std::string& path, const Site::CopyProgre
     auto left = static_cast<std::uint64_t>(sqlite3_backup_remaining(b));
     progress((total - left) * page, total * page);
   }
+  if (reading) sqlite3_exec(from, "COMMIT", nullptr, nullptr, nullptr);
   sqlite3_backup_finish(b);
   if (rc != SQLITE_DONE) throw Error(Status::ioError(fmt::format("backup to {}: {}", path, to.errmsg())));
 }
