@@ -1,9 +1,11 @@
 // parley demo bank | offline: the guided scenarios.
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -18,9 +20,24 @@ namespace {
 using demo::Outcome;
 using demo::Workload;
 
-// The scenarios run with this process's ids and strategies, and print rows as tables.
-demo::Tools tools() {
-  return {&env().clock, &env().ids, env().registry, [](const QueryResult& r) {
+// Site ids drawn from a seeded generator: the bank runs' in-memory sites sort (and break
+// timestamp ties) the same way every time, so a seed, and the command a report records,
+// replays the same outcome.
+class SeededIds final : public IdSource {
+ public:
+  explicit SeededIds(std::uint64_t seed) : rng_(seed) {}
+  SiteId newId() override {
+    std::array<std::uint64_t, 2> words{rng_(), rng_()};
+    return SiteId::fromBytes(words.data(), sizeof words);
+  }
+
+ private:
+  std::mt19937_64 rng_;
+};
+
+// The scenarios run with this process's ids (or `ids`) and strategies, and print rows as tables.
+demo::Tools tools(IdSource* ids = &env().ids) {
+  return {&env().clock, ids, env().registry, [](const QueryResult& r) {
             Table t{r.columns, {}};
             for (const auto& row : r.rows) {
               std::vector<std::string> cells;
@@ -103,13 +120,14 @@ int demoBank(const std::vector<std::string>& args) {
   std::vector<demo::ReportSection> sections;
   std::cout << "Bank account: balance 1000; New York withdraws 100 while London withdraws 200.\n\n";
   sections.push_back({bank, {}});
-  for (const auto& r : resolvers) sections.back().outcomes.push_back(demo::runWorkload(r, bank, tools()));
+  SeededIds ids(w.seed);
+  for (const auto& r : resolvers) sections.back().outcomes.push_back(demo::runWorkload(r, bank, tools(&ids)));
   printOutcomes(sections.back().outcomes, false);
   if (w.ops > 0) {
     std::cout << fmt::format("\nRandom workload: {} sites, {} accounts of 1000, {} operations, {} partitions, seed {}.\n\n",
                              w.sites, w.accounts, w.ops, w.partitions, w.seed);
     sections.push_back({w, {}});
-    for (const auto& r : resolvers) sections.back().outcomes.push_back(demo::runWorkload(r, w, tools()));
+    for (const auto& r : resolvers) sections.back().outcomes.push_back(demo::runWorkload(r, w, tools(&ids)));
     printOutcomes(sections.back().outcomes, true);
   }
   if (report.is_open()) {
