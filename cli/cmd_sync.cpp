@@ -13,7 +13,9 @@
 #include <fmt/format.h>
 
 #include "cli.hpp"
+#include "metrics.hpp"
 #include "serve_peers.hpp"
+#include "serve_record.hpp"
 #include "parley/sync/changeset.hpp"
 #include "parley/sync/in_process.hpp"
 #include "parley/sync/tcp.hpp"
@@ -28,10 +30,13 @@ const Command kSync{"sync", "SITE.db PEER",
                     "Syncs both directions with PEER: another site file, or tcp://HOST:PORT of parley serve."};
 const Command kServe{"serve",
                      "SITE.db --listen HOST:PORT [--peer tcp://HOST:PORT ...] [--interval MS] [--timeout S]\n"
-                     "      [--no-stream] [--poll-ms MS] [--heartbeat-ms MS] [--logins-per-source N]",
+                     "      [--no-stream] [--poll-ms MS] [--heartbeat-ms MS] [--logins-per-source N]\n"
+                     "      [--metrics HOST:PORT] [--log-format text|json]",
                      "Serves syncs and live subscriptions. With peers, subscribes to each (their commits arrive\n"
                      "within milliseconds; reconnects with backoff) and also runs a full sync with each every\n"
-                     "interval (anti-entropy). Logs connections and syncs; stops cleanly on SIGINT or SIGTERM."};
+                     "interval (anti-entropy). Logs connections and syncs that moved something, each line with\n"
+                     "a UTC timestamp and a level; keeps each peer's state in the site file for parley status;\n"
+                     "with --metrics, serves Prometheus metrics at /metrics. Stops cleanly on SIGINT or SIGTERM."};
 const Command kClone{"clone", "SOURCE NEW.db --name NAME",
                      "Creates a new site of SOURCE's cluster from a snapshot of it (SOURCE: a site file or\n"
                      "tcp://HOST:PORT), like pg_basebackup; then they sync incrementally."};
@@ -65,17 +70,17 @@ void warnOthers(const std::vector<std::string>& warnings) {
 class SkewWatch {
  public:
   explicit SkewWatch(const std::string& path) : site_(openSite(path)), sinceMs_(env().clock.nowMillis()) {}
-  void print(Lines& out) {
+  void print(Log& out) {
     auto now = std::chrono::steady_clock::now();
     if (now - lastLook_ < std::chrono::milliseconds(250)) return;
     lastLook_ = now;
     auto records = site_->clockSkews();
-    if (!records) return out.print(fmt::format("warning: reading clock skew records failed: {}", records.status().message()));
+    if (!records) return out.warn(fmt::format("reading clock skew records failed: {}", records.status().message()));
     for (const auto& r : *records) {
       auto& printed = printedMs_[r.origin];
       if (r.lastAtMs < sinceMs_ || r.lastAtMs <= printed) continue;
       printed = r.lastAtMs;
-      out.print("warning: " + describe(r));
+      out.warn(describe(r));
     }
   }
 
@@ -197,12 +202,15 @@ int cmdServe(const std::vector<std::string>& args) {
       ("heartbeat-ms", po::value<int>()->default_value(1000),
        "heartbeat asked of peers when idle; 3 missed heartbeats drop the connection")
       ("logins-per-source", po::value<int>()->default_value(4),
-       "connections one address may hold open before login at once; more are closed");
+       "connections one address may hold open before login at once; more are closed")
+      ("metrics", po::value<std::string>(), "HOST:PORT to serve Prometheus metrics on, at /metrics")
+      ("log-format", po::value<std::string>()->default_value("text"), "text, or json: one JSON object per line");
   addSecretOption(o);
   addTimeoutOption(o);
   auto vm = parse(kServe, o, {"SITE"}, args);
   if (!vm) return 0;
   std::string path = (*vm)["SITE"].as<std::string>();
+  LogFormat logFormat = logFormatOf((*vm)["log-format"].as<std::string>());
   auto options = tcpOptions(*vm);
   auto peers = vm->count("peer") ? (*vm)["peer"].as<std::vector<std::string>>() : std::vector<std::string>{};
   for (const auto& peer : peers)
@@ -216,8 +224,8 @@ int cmdServe(const std::vector<std::string>& args) {
   options.loginsPerSource = (*vm)["logins-per-source"].as<int>();
   auto served = openSite(path);
   auto server = take(sync::Server::start(*served, (*vm)["listen"].as<std::string>(), options));
-  Lines out;
-  out.print(fmt::format("serving {} on port {}", served->name(), server->port()));
+  Log log(logFormat, std::cout);
+  log.info(fmt::format("serving {} on port {}", served->name(), server->port()));
   std::signal(SIGINT, onSignal);
   std::signal(SIGTERM, onSignal);
   std::vector<std::unique_ptr<PeerLink>> links;
@@ -225,18 +233,37 @@ int cmdServe(const std::vector<std::string>& args) {
     links.push_back(std::make_unique<PeerLink>(
         path, PeerSettings{peer, tcpAddress(peer), std::chrono::milliseconds((*vm)["interval"].as<int>()),
                            !(*vm)["no-stream"].as<bool>()},
-        options, out));
+        options, log));
+  auto snapshots = [&links] {
+    std::vector<PeerSnapshot> out;
+    for (auto& link : links) out.push_back(link->snapshot(env().clock.nowMillis()));
+    return out;
+  };
+  auto records = [&snapshots] {
+    std::vector<ServePeerRecord> out;
+    for (auto& s : snapshots()) out.push_back(std::move(s.record));
+    return out;
+  };
+  std::unique_ptr<MetricsServer> metrics;
+  if (vm->count("metrics")) {
+    metrics = MetricsServer::start(path, (*vm)["metrics"].as<std::string>(), snapshots);
+    log.info(fmt::format("metrics on port {} at /metrics", metrics->port()));
+  }
+  ServeRecorder recorder(path, (*vm)["listen"].as<std::string>(), log);
   SkewWatch skews(path);
   while (!stopRequested) {
-    for (const auto& line : server->takeLog()) out.print(line);
+    for (const auto& line : server->takeLog()) log.library(line);
     for (auto& link : links) link->printLog();
-    skews.print(out);
+    skews.print(log);
+    recorder.update(records());
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  if (metrics) metrics->stop();
   for (auto& link : links) link->stop();
   server->stop();
-  for (const auto& line : server->takeLog()) out.print(line);
-  out.print("stopped");
+  for (const auto& line : server->takeLog()) log.library(line);
+  recorder.stopped(records());
+  log.info("stopped");
   return 0;
 }
 

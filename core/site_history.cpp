@@ -11,6 +11,7 @@
 #include "finality.hpp"
 #include "parley/txn_codec.hpp"
 #include "site_impl.hpp"
+#include "serve_report.hpp"
 
 namespace parley {
 namespace {
@@ -161,10 +162,11 @@ Result<std::vector<Transaction>> Site::changesSince(const VersionVector& peer) c
   });
 }
 
-Status Site::noteSync(const SiteId& peer) {
+Status Site::noteSync(const SiteId& peer, std::string_view name) {
   return guarded([&]() -> Status {
     impl_->asApplier([&] {
       finality::acknowledge(impl_->state, peer, {});
+      serve_report::noteName(impl_->state, peer, name);
       auto& st = impl_->state.db.cached("UPDATE parley_acks SET last_sync_ms = ?2 WHERE site = ?1");
       st.bind(1, static_cast<std::int64_t>(impl_->state.sites.indexOf(impl_->state.db, peer)))
           .bind(2, static_cast<std::int64_t>(impl_->state.clock.nowMillis()));
@@ -181,9 +183,11 @@ Result<std::vector<PeerStatus>> Site::peers() {
     SiteState& s = impl_->state;
     std::vector<PeerStatus> out;
     std::uint64_t now = s.clock.nowMillis();
+    auto names = serve_report::names(s);
     for (auto& [site, acked] : finality::acknowledgements(s)) {
       if (site == s.id) continue;
-      PeerStatus p{site, acked, {}, 0, 0};
+      PeerStatus p{site, {}, acked, {}, 0, 0};
+      if (auto it = names.find(site); it != names.end()) p.name = it->second;
       for (const auto& [origin, seq] : s.vector.entries()) p.pending += seq > acked.get(origin) ? seq - acked.get(origin) : 0;
       if (auto oldest = oldestLacking(s, acked); oldest && now > oldest->physicalMs())
         p.lagSeconds = static_cast<double>(now - oldest->physicalMs()) / 1000.0;

@@ -95,7 +95,7 @@ Status acknowledge(Site& site, Link& link, const Hello& peer) {
   if (!theirs) return theirs.status();
   for (const auto& [id, vector] : theirs->acks)
     if (auto st = site.acknowledge(id, vector); !st) return st;
-  if (auto st = site.noteSync(peer.site); !st) return st;
+  if (auto st = site.noteSync(peer.site, peer.name); !st) return st;
   Status compared = Status::ok();
   if (theirs->state) compared = site.checkDigests(theirs->state->vector, theirs->state->digests, peer.name);
   if (auto st = site.noteComparison(peer.site, peer.name, compared); !st) return st;
