@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "cli.hpp"
 
 namespace parley::cli {
@@ -67,7 +69,7 @@ void PeerLink::syncOnce() {
       record_.lastError = r.status().message();
       record_.lastErrorMs = now;
     } else {
-      record_.lastSuccessMs = now;
+      record_.lastSuccessMs = syncOkMs_ = now;
       record_.site = r->peer.site;
       record_.name = r->peer.name;
       counters_.received += r->received.applied;
@@ -104,8 +106,12 @@ PeerSnapshot PeerLink::snapshot(std::uint64_t nowMs) {
     record_.lastError = stream.lastError;
     record_.lastErrorMs = nowMs;
   }
-  std::string state = stream.streaming              ? "streaming"
-                      : lastSyncOk_.value_or(false) ? "connected"
+  // A full sync that hangs (a peer stopped, not gone) leaves the last one's success standing:
+  // connected only while syncs keep ending well.
+  auto window = std::max<std::uint64_t>(3 * static_cast<std::uint64_t>(settings_.interval.count()), 5000);
+  bool syncing = lastSyncOk_.value_or(false) && nowMs <= syncOkMs_ + window;
+  std::string state = stream.streaming ? "streaming"
+                      : syncing        ? "connected"
                       : record_.lastSuccessMs == 0 && connections == 0 ? "never connected"
                                                                        : "retrying";
   if (state != record_.state) {

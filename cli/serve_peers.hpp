@@ -79,6 +79,7 @@ class PeerLink {
   ServePeerRecord record_;
   PeerCounters counters_;
   std::optional<bool> lastSyncOk_;
+  std::uint64_t syncOkMs_ = 0;  // when the last full sync that worked ended
   std::string streamError_;  // the subscriber's last error, as last seen
   std::thread syncer_;
 };
