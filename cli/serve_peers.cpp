@@ -7,6 +7,11 @@
 #include "cli.hpp"
 
 namespace parley::cli {
+namespace {
+
+constexpr std::uint64_t kRepeatFailureMs = 60'000;
+
+}  // namespace
 
 PeerLink::PeerLink(const std::string& path, PeerSettings settings, sync::TcpOptions options, Log& log)
     : settings_(std::move(settings)), options_(std::move(options)), log_(log), syncSite_(openSite(path)) {
@@ -78,9 +83,22 @@ void PeerLink::syncOnce() {
       counters_.rejected += r->received.rejected;
     }
   }
-  if (!r)
-    log_.warn(fmt::format("sync with {} failed: {}", settings_.url, r.status().message()), peerLabel());
-  else if (r->sent.transactions || r->received.applied || r->received.conflicts)
+  if (!r) {
+    ++failingFor_;
+    if (r.status().message() == failureLogged_ && now < failureLoggedMs_ + kRepeatFailureMs) return;
+    failureLogged_ = r.status().message();
+    failureLoggedMs_ = now;
+    std::string again = failingFor_ > 1 ? fmt::format(" ({} failed in a row)", failingFor_) : "";
+    log_.warn(fmt::format("sync with {} failed{}: {}", settings_.url, again, r.status().message()), peerLabel());
+    return;
+  }
+  if (failingFor_) {
+    log_.info(fmt::format("synced with {} ({}) again after {} failed syncs", r->peer.name, settings_.url, failingFor_),
+              r->peer.name);
+    failingFor_ = 0;
+    failureLogged_.clear();
+  }
+  if (r->sent.transactions || r->received.applied || r->received.conflicts)
     log_.info(fmt::format("synced with {} ({}): {}", r->peer.name, settings_.url,
                           summaryLine(r->sent.transactions, r->received)),
               r->peer.name);

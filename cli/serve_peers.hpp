@@ -80,6 +80,10 @@ class PeerLink {
   PeerCounters counters_;
   std::optional<bool> lastSyncOk_;
   std::uint64_t syncOkMs_ = 0;  // when the last full sync that worked ended
+  // The syncer thread's: the failure last logged, when, and failures since a sync worked. A
+  // failure repeating every interval is logged again only once a minute.
+  std::string failureLogged_;
+  std::uint64_t failureLoggedMs_ = 0, failingFor_ = 0;
   std::string streamError_;  // the subscriber's last error, as last seen
   std::thread syncer_;
 };
