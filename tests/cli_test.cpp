@@ -679,7 +679,7 @@ TEST_CASE("serve stops cleanly on SIGTERM, printing stopped", "[cli]") {
   Sandbox sb;
   makeBank(sb, "ny.db");
   Server server = sb.serve("ny.db");
-  CHECK_THAT(server.process->out(), StartsWith("serving new-york on port "));
+  CHECK_THAT(server.process->out(), Contains(" INFO  serving new-york on port "));
   CHECK(server.process->stop(SIGTERM) == 0);
   CHECK_THAT(server.process->out(), Contains("stopped\n"));
   CHECK(server.process->err().empty());
