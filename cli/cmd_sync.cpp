@@ -14,6 +14,7 @@
 
 #include "cli.hpp"
 #include "metrics.hpp"
+#include "output.hpp"
 #include "serve_peers.hpp"
 #include "serve_record.hpp"
 #include "parley/sync/changeset.hpp"
@@ -102,7 +103,24 @@ sync::Progress progressBar() {
 // The page cache of each site `parley sync a.db b.db` opens (SiteOptions::cacheKiB).
 constexpr std::size_t kSyncFilesCacheKiB = 16384;
 
-int syncFiles(const std::string& a, const std::string& b) {
+// sync --json: what one side applied of the other's transactions.
+std::string totalsJson(const sync::ApplyTotals& got) {
+  return fmt::format("{{\"applied\": {}, \"duplicates\": {}, \"conflicts\": {}, \"rejected\": {}}}", got.applied,
+                     got.duplicates, got.conflicts, got.rejected);
+}
+
+void printSynced(bool json, const std::string& here, const SiteId& peerId, const std::string& peerName,
+                 const std::string& peerArg, std::uint64_t sent, const sync::ApplyTotals& got, std::string_view via) {
+  if (json)
+    std::cout << fmt::format("{{\"site\": {}, \"peer\": {{\"site\": \"{}\", \"name\": {}, \"at\": {}}}, \"sent\": {}, "
+                             "\"received\": {}}}\n",
+                             jsonString(here), peerId.hex(), jsonString(peerName), jsonString(peerArg), sent,
+                             totalsJson(got));
+  else
+    std::cout << fmt::format("synced {} with {}{}: {}\n", here, peerName, via, summaryLine(sent, got));
+}
+
+int syncFiles(const std::string& a, const std::string& b, bool json) {
   std::error_code ec;
   if (std::filesystem::equivalent(a, b, ec)) throw CliError(fmt::format("{} and {} are the same site file", a, b));
   std::uint64_t startMs = env().clock.nowMillis();
@@ -115,8 +133,7 @@ int syncFiles(const std::string& a, const std::string& b) {
   options.progress = progressBar();
   auto r = take(sync::syncInProcess(*local, *peer, options));
   if (options.progress) std::cerr << "\r";
-  std::cout << fmt::format("synced {} with {}: {}\n", local->name(), peer->name(),
-                           summaryLine(r.a.sent.transactions, r.a.received));
+  printSynced(json, local->name(), peer->id(), peer->name(), b, r.a.sent.transactions, r.a.received, "");
   Names names{{local->id(), local->name()}, {peer->id(), peer->name()}};
   warnOthers(r.a.received.warnings);
   warnSkews(*local, startMs, names, local->name());
@@ -175,18 +192,20 @@ int cmdSync(const std::vector<std::string>& args) {
   po::options_description o("options");
   addSecretOption(o);
   addTimeoutOption(o);
+  o.add_options()("json", "print the summary as JSON");
   auto vm = parse(kSync, o, {"SITE", "PEER"}, args);
   if (!vm) return 0;
+  bool json = vm->count("json") > 0;
   std::string peer = (*vm)["PEER"].as<std::string>();
-  if (tcpAddress(peer).empty()) return syncFiles((*vm)["SITE"].as<std::string>(), peer);
+  if (tcpAddress(peer).empty()) return syncFiles((*vm)["SITE"].as<std::string>(), peer, json);
   std::uint64_t startMs = env().clock.nowMillis();
   auto site = openSite((*vm)["SITE"].as<std::string>());
   auto options = tcpOptions(*vm);
   options.progress = progressBar();
   auto r = take(sync::syncTcp(*site, tcpAddress(peer), options));
   if (options.progress) std::cerr << "\r";
-  std::cout << fmt::format("synced {} with {} ({}): {}\n", site->name(), r.peer.name, peer,
-                           summaryLine(r.sent.transactions, r.received));
+  printSynced(json, site->name(), r.peer.site, r.peer.name, peer, r.sent.transactions, r.received,
+              fmt::format(" ({})", peer));
   warnOthers(r.received.warnings);
   warnSkews(*site, startMs, {{r.peer.site, r.peer.name}});
   return 0;
@@ -269,7 +288,7 @@ int cmdServe(const std::vector<std::string>& args) {
 
 int cmdClone(const std::vector<std::string>& args) {
   po::options_description o("options");
-  o.add_options()("name", po::value<std::string>()->required(), "the new site's name");
+  o.add_options()("name", po::value<std::string>()->required(), "the new site's name")("json", "print as JSON");
   addSecretOption(o);
   addTimeoutOption(o);
   auto vm = parse(kClone, o, {"SOURCE", "NEW"}, args);
@@ -279,8 +298,13 @@ int cmdClone(const std::vector<std::string>& args) {
   std::unique_ptr<Site> site;
   if (tcpAddress(source).empty()) site = take(openSite(source)->clone(path, create, env().siteOptions()));
   else site = take(sync::cloneTcp(tcpAddress(source), path, create, env().siteOptions(), tcpOptions(*vm)));
-  std::cout << fmt::format("cloned {} into {}: site {} ({}), vector {}\n", source, path, site->name(), site->id().hex(),
-                           take(site->vector()).toString());
+  if (vm->count("json"))
+    std::cout << fmt::format("{{\"source\": {}, \"path\": {}, \"site\": \"{}\", \"name\": {}, \"vector\": {}}}\n",
+                             jsonString(source), jsonString(path), site->id().hex(), jsonString(site->name()),
+                             jsonString(tokenOf(take(site->vector()))));
+  else
+    std::cout << fmt::format("cloned {} into {}: site {} ({}), vector {}\n", source, path, site->name(),
+                             site->id().hex(), take(site->vector()).toString());
   return 0;
 }
 
