@@ -67,15 +67,15 @@ void warnOthers(const std::vector<std::string>& warnings) {
 
 // parley serve: the log line of each origin whose transactions arrived beyond the clock skew
 // bound, whichever connection brought them, each time more arrive. Reads the site through a
-// connection of its own (the server's is its thread's).
+// connection of serve's main thread (the server's is its thread's).
 class SkewWatch {
  public:
-  explicit SkewWatch(const std::string& path) : site_(openSite(path)), sinceMs_(env().clock.nowMillis()) {}
+  explicit SkewWatch(Site& site) : site_(site), sinceMs_(env().clock.nowMillis()) {}
   void print(Log& out) {
     auto now = std::chrono::steady_clock::now();
     if (now - lastLook_ < std::chrono::milliseconds(250)) return;
     lastLook_ = now;
-    auto records = site_->clockSkews();
+    auto records = site_.clockSkews();
     if (!records) return out.warn(fmt::format("reading clock skew records failed: {}", records.status().message()));
     for (const auto& r : *records) {
       auto& printed = printedMs_[r.origin];
@@ -86,7 +86,7 @@ class SkewWatch {
   }
 
  private:
-  std::unique_ptr<Site> site_;
+  Site& site_;
   std::uint64_t sinceMs_;
   std::chrono::steady_clock::time_point lastLook_{};
   std::unordered_map<SiteId, std::uint64_t, SiteIdHash> printedMs_;
@@ -268,8 +268,9 @@ int cmdServe(const std::vector<std::string>& args) {
     metrics = MetricsServer::start(path, (*vm)["metrics"].as<std::string>(), snapshots);
     log.info(fmt::format("metrics on port {} at /metrics", metrics->port()));
   }
-  ServeRecorder recorder(path, (*vm)["listen"].as<std::string>(), log);
-  SkewWatch skews(path);
+  auto watched = openSite(path);  // serve's main thread's: skew records, and the report for status
+  ServeRecorder recorder(*watched, (*vm)["listen"].as<std::string>(), log);
+  SkewWatch skews(*watched);
   while (!stopRequested) {
     for (const auto& line : server->takeLog()) log.library(line);
     for (auto& link : links) link->printLog();

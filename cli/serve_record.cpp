@@ -24,8 +24,7 @@ std::string secondsAgo(std::uint64_t nowMs, std::uint64_t thenMs) {
 
 }  // namespace
 
-ServeRecorder::ServeRecorder(const std::string& path, std::string listen, Log& log)
-    : site_(openSite(path)), log_(log) {
+ServeRecorder::ServeRecorder(Site& site, std::string listen, Log& log) : site_(site), log_(log) {
   report_.pid = ::getpid();
   report_.host = hostName();
   report_.listen = std::move(listen);
@@ -47,7 +46,7 @@ void ServeRecorder::write(const std::vector<ServePeerRecord>& peers, std::uint64
   report_.peers = peers;
   report_.updatedMs = nowMs;
   writtenMs_ = nowMs;  // a failed write is retried at the next refresh, not on every round
-  Status st = site_->recordServe(report_);
+  Status st = site_.recordServe(report_);
   if (!st && !failing_) log_.warn("recording peer state for parley status failed: " + st.message());
   failing_ = !st;
 }

@@ -2,7 +2,7 @@
 // host and address, and each --peer's connection state and last error. Written when a peer's
 // record changes and every kRefresh otherwise (so status can tell a serve that stopped
 // answering), never on every idle round; and once more, marked stopped, when serve stops
-// cleanly. Its own site connection; used by serve's main thread only.
+// cleanly. Used by serve's main thread only, through that thread's site connection.
 #pragma once
 
 #include <chrono>
@@ -20,14 +20,14 @@ inline constexpr std::chrono::milliseconds kRefresh{5000}, kStaleAfter{15000};
 
 class ServeRecorder {
  public:
-  ServeRecorder(const std::string& path, std::string listen, Log& log);
+  ServeRecorder(Site& site, std::string listen, Log& log);
   void update(const std::vector<ServePeerRecord>& peers);
   void stopped(const std::vector<ServePeerRecord>& peers);
 
  private:
   void write(const std::vector<ServePeerRecord>& peers, std::uint64_t nowMs);
 
-  std::unique_ptr<Site> site_;
+  Site& site_;
   ServeReport report_;
   Log& log_;
   std::uint64_t writtenMs_ = 0;

@@ -437,7 +437,7 @@ TEST_CASE("status prints the site, its cluster, vector, tables and peers", "[cli
   CHECK_THAT(r.out, Contains("cluster  "));
   CHECK_THAT(r.out, Contains("vector   {"));
   CHECK_THAT(r.out, Contains("table    t: columns=lww balance=merge"));
-  CHECK_THAT(r.out, Contains("peer  acknowledged  pending  lag  last sync"));
+  CHECK_THAT(r.out, Contains("peer  address  state  acknowledged  applied  pending  lag  last sync  clock  divergence"));
 }
 
 TEST_CASE("status --json reports site, name, vector, tables, peers, log and open conflicts", "[cli]") {
