@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "parley/sync/secret.hpp"
+
 namespace parley::cli {
 
 void usage(const std::string& message) { throw CliError(message, 2); }
@@ -62,7 +64,8 @@ std::optional<po::variables_map> parse(const Command& cmd, po::options_descripti
 
 void addSecretOption(po::options_description& options) {
   options.add_options()("secret-file", po::value<std::string>(),
-                        "file holding the cluster secret (default: $PARLEY_SECRET)");
+                        "file holding the cluster secret (default: $PARLEY_SECRET)")(
+      "insecure", "plaintext instead of TLS 1.3 (the peer must say --insecure too)");
 }
 
 std::string secret(const po::variables_map& vm) {
@@ -99,7 +102,13 @@ void addTimeoutOption(po::options_description& o) {
 sync::TcpOptions tcpOptions(const po::variables_map& vm) {
   sync::TcpOptions o;
   o.secret = secret(vm);
-  if (o.secret.empty()) usage("TCP needs the cluster secret: --secret-file FILE or PARLEY_SECRET");
+  if (o.secret.empty())
+    usage("TCP needs the cluster secret: --secret-file FILE or PARLEY_SECRET (make one with `parley secret`)");
+  if (auto st = sync::checkSecret(o.secret); !st) throw CliError(st.message(), 2);
+  o.insecure = vm.count("insecure") > 0;
+  if (o.insecure)
+    std::cerr << "warning: --insecure: this connection is not encrypted; anyone on the path can read and change "
+                 "what is synced\n";
   if (vm.count("timeout")) {
     double seconds = vm["timeout"].as<double>();
     if (!(seconds >= 0.001 && seconds <= 86400)) usage("--timeout must be between 0.001 and 86400 seconds");

@@ -75,7 +75,7 @@ std::optional<po::variables_map> parse(const Command& cmd, po::options_descripti
 
 // The cluster secret from --secret-file or $PARLEY_SECRET; empty if neither.
 std::string secret(const po::variables_map& vm);
-// Adds --secret-file.
+// Adds --secret-file and --insecure.
 void addSecretOption(po::options_description& options);
 
 // A commit token: the site's vector as "siteid:seq,siteid:seq" (full hex ids).
@@ -110,5 +110,6 @@ int cmdClone(const std::vector<std::string>& args);
 int cmdDemo(const std::vector<std::string>& args);
 int cmdVerify(const std::vector<std::string>& args);
 int cmdRejoin(const std::vector<std::string>& args);
+int cmdSecret(const std::vector<std::string>& args);
 
 }  // namespace parley::cli

@@ -169,7 +169,8 @@ int cmdExec(const std::vector<std::string>& args) {
   printResult(take(std::move(result)), format);
   if (needed && now != before) {
     for (auto& p : peers) p = tcpAddress(p);
-    sync::TcpOptions tcp{secretText, std::chrono::milliseconds(2000), sync::kChunkBytes, {}};
+    sync::TcpOptions tcp = tcpOptions(*vm);
+    tcp.timeout = std::chrono::milliseconds(2000);
     check(sync::waitForAcknowledgements(*site, now, {needed, peers, tcp, timeout}));
   }
   return 0;

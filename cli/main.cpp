@@ -39,6 +39,7 @@ const std::map<std::string, Entry>& commands() {
       {"forget", {cmdForget, "remove a member that is gone for good"}},
       {"restore-guards", {cmdRestoreGuards, "recreate tracked tables' guard triggers dropped outside parley"}},
       {"schema", {cmdSchema, "what the schema fingerprint covers, to compare two sites"}},
+      {"secret", {cmdSecret, "print a new strong cluster secret"}},
       {"demo", {cmdDemo, "guided scenarios: bank, offline"}},
   };
   return table;

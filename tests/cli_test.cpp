@@ -45,7 +45,7 @@ using Catch::Matchers::StartsWith;
 using namespace parley::test::cli;
 using Clock = std::chrono::steady_clock;
 
-const char* const kSecret = "correct-horse-battery-staple";
+const char* const kSecret = "76e160faa5d1bf3931cafce54f613582a71c4db1b7f8e62d9cd22a4cb0808d28";
 const Vars kWithSecret{{"PARLEY_SECRET", kSecret}};
 
 // The elements of a JSON array (children with empty keys).
@@ -980,7 +980,7 @@ TEST_CASE("sync over TCP with a wrong secret fails with a line about authenticat
   Server server = sb.serve("london.db");
   SiteState london = sb.state("london.db");
   Run r = requireRefused(sb, "ny.db", {"sync", "ny.db", server.url()}, "parley sync:", 1,
-                         {{"PARLEY_SECRET", "not-the-secret"}});
+                         {{"PARLEY_SECRET", "8d00a66b9ad69045681637b744e9a5b18ee39968ed001c1091d8c668b1ed3e17"}});
   CHECK_THAT(r.err, Contains("authentication"));
   CHECK(sb.state("london.db") == london);
   CHECK(server.process->running());
@@ -994,6 +994,41 @@ TEST_CASE("sync over TCP without any secret is one line and exit 2", "[cli]") {
   Run r = requireRefused(sb, "ny.db", {"sync", "ny.db", "tcp://127.0.0.1:" + std::to_string(freePort())},
                          "parley sync:", 2);
   CHECK_THAT(r.err, Contains("PARLEY_SECRET"));
+}
+
+TEST_CASE("parley secret prints a strong secret, and a weak one is refused in one line saying how to make one",
+          "[cli][tls]") {
+  Sandbox sb;
+  makeConcurrentWrites(sb);
+  std::string made = sb.ok({"secret"}).out;
+  REQUIRE(made.size() == 65);  // 64 hex digits and a newline
+  CHECK(made != sb.ok({"secret"}).out);
+  for (const char* weak : {"sunshine1", "correct-horse-battery-staple"}) {
+    Run refused = requireRefused(sb, "ny.db", {"sync", "ny.db", "tcp://127.0.0.1:" + std::to_string(freePort())},
+                                 "parley sync:", 2, {{"PARLEY_SECRET", weak}});
+    CHECK_THAT(refused.err, Contains("too weak") && Contains("parley secret"));
+  }
+  Server server = sb.serve("london.db");
+  Vars strong{{"PARLEY_SECRET", made.substr(0, 64)}};
+  Run wrong = sb.run({"sync", "ny.db", server.url()}, strong);  // strong, but not the cluster's
+  CHECK_THAT(wrong.err, Contains("authentication failed"));
+}
+
+TEST_CASE("plaintext sync (with --insecure) happens only when both sides ask, and warns", "[cli][tls]") {
+  Sandbox sb;
+  makeConcurrentWrites(sb);
+  Server tls = sb.serve("london.db");
+  SiteState before = sb.state("ny.db");
+  Run mismatch = sb.run({"sync", "ny.db", tls.url(), "--insecure"}, kWithSecret);
+  CHECK(mismatch.code == 1);
+  CHECK_THAT(mismatch.err, StartsWith("warning: --insecure") && Contains("drop --insecure"));
+  CHECK(sb.state("ny.db") == before);
+  Server plain = sb.serve("london.db", {"--insecure"});
+  Run refused = requireRefused(sb, "ny.db", {"sync", "ny.db", plain.url()}, "parley sync:", 1, kWithSecret);
+  CHECK_THAT(refused.err, Contains("speaks plaintext"));
+  Run both = sb.ok({"sync", "ny.db", plain.url(), "--insecure"}, kWithSecret);
+  CHECK_THAT(both.err, Contains("warning: --insecure"));
+  CHECK(sb.balance("ny.db") == "700");
 }
 
 TEST_CASE("import of a change-set file with a flipped byte or cut short is refused and applies nothing", "[cli]") {
