@@ -11,7 +11,7 @@ cleanup() { for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null || true; k
             wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 cd "$work"
-export PARLEY_SECRET=serve-metrics-secret
+export PARLEY_SECRET=$("$parley" secret)
 fail() { echo "serve_metrics FAILED: $*" >&2; for f in *.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done; exit 1; }
 
 # Waits until FILE has a line matching PATTERN; prints the port that line names.
