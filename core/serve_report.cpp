@@ -76,6 +76,7 @@ void write(SiteState& s, const ServeReport& r) {
     peer.bindText(3, p.name).bindText(4, p.state).bind(5, i64(p.sinceMs)).bindText(6, p.lastError);
     peer.bind(7, i64(p.lastErrorMs)).bind(8, i64(p.lastSuccessMs)).bind(9, i64(p.syncsFailed));
     peer.run();
+    peer.reset();  // binding again needs a reset statement
   }
 }
 
