@@ -84,7 +84,7 @@ struct PeerView {
   std::string name() const {
     if (link && !link->name.empty()) return link->name;
     if (status && !status->name.empty()) return status->name;
-    return status ? status->site.shortHex() : link && link->site ? link->site->shortHex() : "?";
+    return status ? status->site.shortHex() : link && link->site ? link->site->shortHex() : "unknown";
   }
   std::optional<SiteId> id() const { return status ? std::optional(status->site) : link ? link->site : std::nullopt; }
 };
