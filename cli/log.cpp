@@ -42,6 +42,22 @@ LogLevel levelOf(std::string_view line) {
   return LogLevel::kInfo;
 }
 
+std::string peerNamed(std::string_view line) {
+  struct Form {
+    std::string_view before, after;  // the name sits between them; an empty `after`: to the end
+  };
+  static constexpr Form kForms[] = {{"synced with ", ": "},      {"streaming to ", ""},
+                                    {"stream to ", " ended"},    {"sync with ", " ended early"},
+                                    {"divergence with ", ": "}};
+  for (const auto& f : kForms) {
+    if (!line.starts_with(f.before)) continue;
+    auto rest = line.substr(f.before.size());
+    auto end = f.after.empty() ? rest.size() : rest.find(f.after);
+    if (end != std::string_view::npos && end > 0) return std::string(rest.substr(0, end));
+  }
+  return "";
+}
+
 std::string isoTime(std::chrono::system_clock::time_point t) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   std::time_t seconds = static_cast<std::time_t>(ms / 1000);

@@ -21,6 +21,10 @@ LogFormat logFormatOf(const std::string& name);
 // error for a divergence, warn for a failure, a refusal, a dropped or lost connection or a
 // clock skew, info otherwise.
 LogLevel levelOf(std::string_view line);
+// The peer a line of the sync library's server log is about ("synced with london: ...",
+// "streaming to london", "stream to london ended: ...", "divergence with london: ..."), or
+// empty. Only for the JSON "peer" field: the line itself always names it.
+std::string peerNamed(std::string_view line);
 // 2026-12-07T05:40:00.123Z
 std::string isoTime(std::chrono::system_clock::time_point t);
 
@@ -34,7 +38,10 @@ class Log {
   void info(std::string_view message, std::string_view peer = {}) { write(LogLevel::kInfo, message, peer); }
   void warn(std::string_view message, std::string_view peer = {}) { write(LogLevel::kWarn, message, peer); }
   // A library line, at the level levelOf() gives it.
-  void library(std::string_view line, std::string_view peer = {}) { write(levelOf(line), line, peer); }
+  void library(std::string_view line, std::string_view peer = {}) {
+    std::string named = peer.empty() ? peerNamed(line) : std::string(peer);
+    write(levelOf(line), line, named);
+  }
 
  private:
   LogFormat format_;

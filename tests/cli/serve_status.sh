@@ -82,6 +82,10 @@ if grep -vqE "^\{\"time\": \"$iso\", \"level\": \"(info|warn|error)\"(, \"peer\"
   fail "a JSON log line of another shape"
 fi
 grep -q '"level": "info", "message": "serving b on port ' b.log || fail "b's first JSON line"
+# Lines about one peer name it in "peer", the server's own lines too.
+grep -q '"level": "info", "peer": "a", "message": "streaming to a"' b.log || fail "b's JSON line of a's stream has no peer"
+grep -q '"peer": "a", "message": "synced with a: sent 0, received 1, 0 conflicts"' b.log ||
+  fail "b's JSON line of a's sync has no peer"
 
 # b stops answering: a's status says retrying, with the last error.
 kill -STOP "$b_pid"
