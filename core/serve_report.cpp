@@ -5,8 +5,6 @@
 namespace parley::serve_report {
 namespace {
 
-constexpr const char* kNames =
-    "CREATE TABLE IF NOT EXISTS parley_site_names(site BLOB PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID";
 constexpr const char* kServe = R"sql(
 CREATE TABLE IF NOT EXISTS parley_serve(id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL,
   host TEXT NOT NULL, listen TEXT NOT NULL, started_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
@@ -37,25 +35,6 @@ std::uint64_t u64(const sql::Stmt& st, int col) { return static_cast<std::uint64
 std::int64_t i64(std::uint64_t v) { return static_cast<std::int64_t>(v); }
 
 }  // namespace
-
-void noteName(SiteState& s, const SiteId& site, std::string_view name) {
-  if (name.empty()) return;
-  if (!tableExists(s, "parley_site_names")) s.db.exec(kNames);
-  auto& st = s.db.cached(
-      "INSERT INTO parley_site_names(site, name) VALUES (?1, ?2) "
-      "ON CONFLICT(site) DO UPDATE SET name = excluded.name WHERE name IS NOT excluded.name");
-  st.bindBlob(1, bytesOf(site)).bindText(2, name);
-  st.run();
-}
-
-std::unordered_map<SiteId, std::string, SiteIdHash> names(SiteState& s) {
-  std::unordered_map<SiteId, std::string, SiteIdHash> out;
-  if (!tableExists(s, "parley_site_names")) return out;
-  sql::Stmt st(s.db.raw(), "SELECT site, name FROM parley_site_names");
-  while (st.step())
-    if (auto id = idFrom(st.blob(0))) out.emplace(*id, st.text(1));
-  return out;
-}
 
 void write(SiteState& s, const ServeReport& r) {
   if (!tableExists(s, "parley_serve_peers")) s.db.exec(kServe);

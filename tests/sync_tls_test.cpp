@@ -138,8 +138,10 @@ TEST_CASE("a byte changed anywhere on the way fails the sync in one line and for
   for (bool towardServer : {true, false}) {
     std::size_t length = towardServer ? toServer : toClient;
     for (std::size_t k = 0; k < 12; ++k) {
-      // Offsets from the first record (the ClientHello or ServerHello) to the last bytes.
-      std::size_t offset = k == 0 ? 9 : k * (length - 60) / 11;  // not the closing alert
+      // Offsets from the first record (the ClientHello or ServerHello) on, up to the last
+      // tenth: the session's last messages (the reply to a call nobody waits for, the closing
+      // alert) may arrive after the peer stopped reading, and a flip there reaches nobody.
+      std::size_t offset = k == 0 ? 9 : k * (length * 9 / 10) / 11;
       Cluster c(2);
       writeMarkedRows(c[0]);
       Snapshot before0 = snapshot(c[0]), before1 = snapshot(c[1]);
