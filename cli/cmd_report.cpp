@@ -75,7 +75,7 @@ Counts countConflicts(Site& site) {
 struct PeerView {
   std::optional<PeerStatus> status;
   std::optional<ServePeerRecord> link;
-  std::string state;           // streaming, connected, retrying, never connected, incoming, offline
+  std::string state;           // streaming, connected, retrying, never connected, synced, offline
   std::uint64_t heldOfIts = 0;   // the peer's own transactions this site holds
   std::uint64_t knownOfIts = 0;  // ... of those this site knows it has
   std::optional<std::uint64_t> clockAheadMs;
@@ -116,7 +116,7 @@ StatusView viewOf(Site& site) {
     if (p.link) p.state = v.stale.empty() ? p.link->state : "offline";
     else {
       bool recent = p.status && p.status->lastSyncMs && now < *p.status->lastSyncMs + kStaleAfter.count();
-      p.state = recent ? "incoming" : "offline";
+      p.state = recent ? "synced" : "offline";
     }
     auto id = p.id();
     if (!id) continue;

@@ -63,7 +63,7 @@ status_until a.db "^b +127\.0\.0\.1:$b_port +streaming for "
 grep -qE "^serve    running: pid $a_pid on .*, listening on 127\.0\.0\.1:0, reported " status.out || fail "a's serve line: $(cat status.out)"
 status_until a.db "\"name\": \"b\", \"address\": \"127.0.0.1:$b_port\", \"state\": \"streaming\"" --json
 grep -q '"serve": {"running": true, "pid": '"$a_pid"',' status.out || fail "a's status --json serve: $(cat status.out)"
-status_until b.db '^a +- +incoming '
+status_until b.db '^a +- +synced '
 
 # Idle rounds are not logged; a write is, once.
 sleep 1.5
