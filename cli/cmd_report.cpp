@@ -1,17 +1,22 @@
 // parley status and parley conflicts: what a site holds, its peers' lag, and its conflicts.
+#include <algorithm>
 #include <iostream>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "cli.hpp"
 #include "output.hpp"
+#include "serve_record.hpp"
 
 namespace parley::cli {
 namespace {
 
 const Command kStatus{"status", "SITE.db [--json]",
-                      "Shows the site's id, vector, tracked tables and resolvers, each peer's acknowledged vector\n"
-                      "and lag (transactions and seconds), the log's size and the open conflicts."};
+                      "Shows the site's id, vector, tracked tables and resolvers, the log's size, the open conflicts,\n"
+                      "whether a parley serve runs on the site, and for each peer: its name and address, the state of\n"
+                      "serve's connection to it and its last error, what it acknowledged, how many of its own\n"
+                      "transactions this site applied, its lag (transactions and seconds), clock skew and divergence."};
 const Command kConflicts{"conflicts", "SITE.db [options]",
                          "Lists the conflict log. Settle a conflict by hand by writing the value you want with\n"
                          "parley exec: it is a new write and replicates like any other."};
@@ -65,22 +70,121 @@ Counts countConflicts(Site& site) {
   return c;
 }
 
+// One peer as status shows it: what the site knows (acknowledgements, lag), and what a serve
+// of this site said of its connection to it, if it is one of the serve's --peer.
+struct PeerView {
+  std::optional<PeerStatus> status;
+  std::optional<ServePeerRecord> link;
+  std::string state;           // streaming, connected, retrying, never connected, synced, offline
+  std::uint64_t heldOfIts = 0;   // the peer's own transactions this site holds
+  std::uint64_t knownOfIts = 0;  // ... of those this site knows it has
+  std::optional<std::uint64_t> clockAheadMs;
+  std::optional<std::string> divergence;
+
+  std::string name() const {
+    if (link && !link->name.empty()) return link->name;
+    if (status && !status->name.empty()) return status->name;
+    return status ? status->site.shortHex() : link && link->site ? link->site->shortHex() : "unknown";
+  }
+  std::optional<SiteId> id() const { return status ? std::optional(status->site) : link ? link->site : std::nullopt; }
+};
+
+struct StatusView {
+  std::optional<ServeReport> serve;
+  std::string stale;  // why the serve's report is not current; empty if it is
+  std::vector<PeerView> peers;
+};
+
+StatusView viewOf(Site& site) {
+  StatusView v;
+  std::uint64_t now = env().clock.nowMillis();
+  v.serve = take(site.serveReport());
+  if (v.serve) v.stale = staleness(*v.serve, now);
+  auto acks = take(site.acknowledgements());
+  VersionVector held = take(site.vector());
+  for (auto& p : take(site.peers())) v.peers.push_back({std::move(p), {}, "", 0, 0, {}, {}});
+  if (v.serve)
+    for (const auto& link : v.serve->peers) {
+      auto it = std::find_if(v.peers.begin(), v.peers.end(),
+                             [&](const PeerView& p) { return link.site && p.status && p.status->site == *link.site; });
+      if (it != v.peers.end()) it->link = link;
+      else v.peers.push_back({{}, link, "", 0, 0, {}, {}});
+    }
+  auto skews = take(site.clockSkews());
+  auto divergences = take(site.divergences());
+  for (auto& p : v.peers) {
+    if (p.link) p.state = v.stale.empty() ? p.link->state : "offline";
+    else {
+      bool recent = p.status && p.status->lastSyncMs && now < *p.status->lastSyncMs + kStaleAfter.count();
+      p.state = recent ? "synced" : "offline";
+    }
+    auto id = p.id();
+    if (!id) continue;
+    p.heldOfIts = held.get(*id);
+    for (const auto& [who, vector] : acks) p.knownOfIts = std::max(p.knownOfIts, vector.get(*id));
+    p.knownOfIts = std::max(p.knownOfIts, p.heldOfIts);
+    for (const auto& r : skews)
+      if (r.origin == *id || r.source == *id) p.clockAheadMs = std::max(p.clockAheadMs.value_or(0), r.aheadNowMs);
+    for (const auto& d : divergences)
+      if (d.peer == *id) p.divergence = d.message;
+  }
+  return v;
+}
+
+std::string jsonOr(const std::optional<std::string>& s) { return s ? jsonString(*s) : "null"; }
+std::string jsonOr(std::optional<std::uint64_t> n) { return n ? std::to_string(*n) : "null"; }
+std::optional<std::uint64_t> nonZero(std::uint64_t n) { return n ? std::optional(n) : std::nullopt; }
+
+void serveJson(const StatusView& v) {
+  if (!v.serve) {
+    std::cout << "null";
+    return;
+  }
+  const auto& r = *v.serve;
+  std::cout << "{\"running\": " << (v.stale.empty() ? "true" : "false") << ", \"pid\": " << r.pid
+            << ", \"host\": " << jsonString(r.host) << ", \"listen\": " << jsonString(r.listen)
+            << ", \"started_ms\": " << r.startedMs << ", \"updated_ms\": " << r.updatedMs
+            << ", \"stopped_ms\": " << jsonOr(nonZero(r.stoppedMs))
+            << ", \"stale\": " << (v.stale.empty() ? "null" : jsonString(v.stale)) << "}";
+}
+
+void peerJson(const PeerView& p) {
+  auto id = p.id();
+  const auto* link = p.link ? &*p.link : nullptr;
+  std::cout << "{\"site\": " << (id ? jsonString(id->hex()) : "null") << ", \"name\": " << jsonString(p.name())
+            << ", \"address\": " << (link ? jsonString(link->address) : "null") << ", \"state\": " << jsonString(p.state)
+            << ", \"reported_state\": " << (link ? jsonString(link->state) : "null")
+            << ", \"state_since_ms\": " << (link ? jsonOr(nonZero(link->sinceMs)) : "null")
+            << ", \"last_error\": " << (link && !link->lastError.empty() ? jsonString(link->lastError) : "null")
+            << ", \"last_error_ms\": " << (link ? jsonOr(nonZero(link->lastErrorMs)) : "null")
+            << ", \"syncs_failed\": " << (link ? link->syncsFailed : 0);
+  if (p.status)
+    std::cout << ", \"acknowledged\": " << jsonString(tokenOf(p.status->acknowledged)) << ", \"pending\": "
+              << p.status->pending << ", \"lag_seconds\": " << p.status->lagSeconds
+              << ", \"last_sync_ms\": " << jsonOr(p.status->lastSyncMs);
+  else
+    std::cout << ", \"acknowledged\": null, \"pending\": null, \"lag_seconds\": null, \"last_sync_ms\": null";
+  std::cout << ", \"applied\": {\"held\": " << p.heldOfIts << ", \"known\": " << p.knownOfIts << "}"
+            << ", \"behind\": " << p.knownOfIts - p.heldOfIts << ", \"clock_ahead_ms\": " << jsonOr(p.clockAheadMs)
+            << ", \"divergence\": " << jsonOr(p.divergence) << "}";
+}
+
 void statusJson(Site& site) {
   auto [count, bytes] = take(site.logSize());
   Counts counts = countConflicts(site);
+  StatusView view = viewOf(site);
   std::cout << "{\"site\": " << jsonString(site.id().hex()) << ", \"name\": " << jsonString(site.name())
             << ", \"cluster\": " << jsonString(site.clusterId().hex()) << ", \"vector\": " << jsonString(tokenOf(take(site.vector())))
             << ", \"tables\": {";
   auto tables = site.trackedTables();
   for (std::size_t i = 0; i < tables.size(); ++i)
     std::cout << (i ? ", " : "") << jsonString(tables[i]) << ": " << jsonString(take(site.config(tables[i])).toString());
-  std::cout << "}, \"peers\": [";
-  auto peers = take(site.peers());
-  for (std::size_t i = 0; i < peers.size(); ++i) {
-    const auto& p = peers[i];
-    std::cout << (i ? ", " : "") << "{\"site\": " << jsonString(p.site.hex()) << ", \"acknowledged\": "
-              << jsonString(tokenOf(p.acknowledged)) << ", \"pending\": " << p.pending << ", \"lag_seconds\": "
-              << p.lagSeconds << ", \"last_sync_ms\": " << (p.lastSyncMs ? std::to_string(*p.lastSyncMs) : "null") << "}";
+  std::cout << "}, \"serve\": ";
+  serveJson(view);
+  std::cout << ", \"peers\": [";
+  for (std::size_t i = 0; i < view.peers.size(); ++i) {
+    std::cout << (i ? ", " : "");
+    peerJson(view.peers[i]);
   }
   std::cout << "], \"divergences\": [";
   auto divergences = take(site.divergences());
@@ -102,20 +206,64 @@ void statusJson(Site& site) {
             << counts.open << ", \"rejected_writes\": " << counts.rejectedHere << "}\n";
 }
 
+// Control characters of a name a peer chose become '?': one row stays one line.
+std::string printable(std::string s) {
+  for (auto& c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return s;
+}
+
+void serveText(const StatusView& v) {
+  if (!v.serve) {
+    std::cout << "serve    never ran on this file: no connection state (peers below as this site knows them)\n";
+    return;
+  }
+  const auto& r = *v.serve;
+  if (v.stale.empty())
+    std::cout << fmt::format("serve    running: pid {} on {}, listening on {}, reported {}\n", r.pid, r.host, r.listen,
+                             ago(r.updatedMs));
+  else
+    std::cout << fmt::format("serve    NOT RUNNING ({}): the connection states below are as it last saw them\n",
+                             v.stale);
+}
+
+void peersText(const StatusView& v) {
+  Table t{{"peer", "address", "state", "acknowledged", "applied", "pending", "lag", "last sync", "clock", "divergence"}, {}};
+  for (const auto& p : v.peers) {
+    std::string state = p.state;
+    if (p.link && p.state == "offline") state += " (was " + p.link->state + ")";
+    else if (p.link && p.link->sinceMs) {
+      auto now = env().clock.nowMillis();
+      state += " for " + duration(now > p.link->sinceMs ? now - p.link->sinceMs : 0);
+    }
+    t.rows.push_back({printable(p.name()), p.link ? p.link->address : "-", state,
+                      p.status ? p.status->acknowledged.toString() : "-",
+                      fmt::format("{}/{}", p.heldOfIts, p.knownOfIts),
+                      p.status ? std::to_string(p.status->pending) : "-",
+                      p.status ? fmt::format("{:.1f} s", p.status->lagSeconds) : "-",
+                      p.status ? lastSync(*p.status) : "never",
+                      p.clockAheadMs ? duration(*p.clockAheadMs) + " ahead" : "ok",
+                      p.divergence ? "DIVERGED" : "none found"});
+  }
+  std::cout << "\n";
+  printTable(std::cout, t);
+  for (const auto& p : v.peers)
+    if (p.link && !p.link->lastError.empty())
+      std::cout << fmt::format("last error from {} ({}): {}\n", printable(p.name()), ago(p.link->lastErrorMs),
+                               printable(p.link->lastError));
+}
+
 void statusText(Site& site) {
   auto [count, bytes] = take(site.logSize());
   Counts counts = countConflicts(site);
+  StatusView view = viewOf(site);
   std::cout << fmt::format("site     {} ({})\ncluster  {}\nvector   {}\n", site.name(), site.id().hex(),
                            site.clusterId().hex(), take(site.vector()).toString());
   for (const auto& t : site.trackedTables()) std::cout << fmt::format("table    {}: {}\n", t, take(site.config(t)).toString());
   std::cout << fmt::format("log      {} transactions, {} bytes\nconflicts {} open (provisional), {} of this site's writes rejected\n",
                            count, bytes, counts.open, counts.rejectedHere);
-  Table peers{{"peer", "acknowledged", "pending", "lag", "last sync"}, {}};
-  for (const auto& p : take(site.peers()))
-    peers.rows.push_back({p.site.shortHex(), p.acknowledged.toString(), std::to_string(p.pending),
-                          fmt::format("{:.1f} s", p.lagSeconds), lastSync(p)});
-  std::cout << "\n";
-  printTable(std::cout, peers);
+  serveText(view);
+  peersText(view);
   for (const auto& d : take(site.divergences()))
     std::cout << fmt::format("\nDIVERGED from {} ({}): {}\n", d.peerName.empty() ? d.peer.shortHex() : d.peerName,
                              d.peer.shortHex(), d.message);

@@ -118,17 +118,31 @@ TableConfig configFrom(const po::variables_map& vm, TableConfig c) {
   return c;
 }
 
+void addJsonOption(po::options_description& o) { o.add_options()("json", "print as JSON"); }
+
+// track and configure: the table's configuration after the change.
+void printConfig(Site& site, const std::string& table, bool json, std::string_view prefix) {
+  std::string config = take(site.config(table)).toString();
+  if (json) std::cout << "{\"table\": " << jsonString(table) << ", \"config\": " << jsonString(config) << "}\n";
+  else std::cout << fmt::format("{}{}: {}\n", prefix, table, config);
+}
+
 }  // namespace
 
 int cmdInit(const std::vector<std::string>& args) {
   po::options_description o("options");
   o.add_options()("name", po::value<std::string>()->required(), "the site's human name");
+  addJsonOption(o);
   auto vm = parse(kInit, o, {"SITE"}, args);
   if (!vm) return 0;
   std::string path = (*vm)["SITE"].as<std::string>();
   auto site = take(Site::create(path, {(*vm)["name"].as<std::string>(), &env().ids, {}}, env().siteOptions()));
-  std::cout << fmt::format("created site {} ({}) of cluster {} in {}\n", site->name(), site->id().hex(),
-                           site->clusterId().hex(), path);
+  if (vm->count("json"))
+    std::cout << fmt::format("{{\"site\": \"{}\", \"name\": {}, \"cluster\": \"{}\", \"path\": {}}}\n", site->id().hex(),
+                             jsonString(site->name()), site->clusterId().hex(), jsonString(path));
+  else
+    std::cout << fmt::format("created site {} ({}) of cluster {} in {}\n", site->name(), site->id().hex(),
+                             site->clusterId().hex(), path);
   return 0;
 }
 
@@ -181,34 +195,41 @@ int cmdExec(const std::vector<std::string>& args) {
 int cmdTrack(const std::vector<std::string>& args) {
   po::options_description o("options");
   addResolverOptions(o);
+  addJsonOption(o);
   auto vm = parse(kTrack, o, {"SITE", "TABLE"}, args);
   if (!vm) return 0;
   auto site = openSite((*vm)["SITE"].as<std::string>());
   std::string table = (*vm)["TABLE"].as<std::string>();
   check(site->track(table, configFrom(*vm, env().registry->defaults())));
-  std::cout << fmt::format("tracking {}: {}\n", table, take(site->config(table)).toString());
+  printConfig(*site, table, vm->count("json") > 0, "tracking ");
   return 0;
 }
 
 int cmdConfigure(const std::vector<std::string>& args) {
   po::options_description o("options");
   addResolverOptions(o);
+  addJsonOption(o);
   auto vm = parse(kConfigure, o, {"SITE", "TABLE"}, args);
   if (!vm) return 0;
   auto site = openSite((*vm)["SITE"].as<std::string>());
   std::string table = (*vm)["TABLE"].as<std::string>();
   check(site->configure(table, configFrom(*vm, take(site->config(table)))));
-  std::cout << fmt::format("{}: {}\n", table, take(site->config(table)).toString());
+  printConfig(*site, table, vm->count("json") > 0, "");
   return 0;
 }
 
 int cmdCompact(const std::vector<std::string>& args) {
-  auto vm = parse(kCompact, po::options_description("options"), {"SITE"}, args);
+  po::options_description o("options");
+  addJsonOption(o);
+  auto vm = parse(kCompact, o, {"SITE"}, args);
   if (!vm) return 0;
   auto site = openSite((*vm)["SITE"].as<std::string>());
   std::size_t dropped = take(site->compact());
   auto [count, bytes] = take(site->logSize());
-  std::cout << fmt::format("dropped {} transactions; the log holds {} ({} bytes)\n", dropped, count, bytes);
+  if (vm->count("json"))
+    std::cout << fmt::format("{{\"dropped\": {}, \"log\": {{\"transactions\": {}, \"bytes\": {}}}}}\n", dropped, count, bytes);
+  else
+    std::cout << fmt::format("dropped {} transactions; the log holds {} ({} bytes)\n", dropped, count, bytes);
   return 0;
 }
 
@@ -231,10 +252,18 @@ int cmdRestoreGuards(const std::vector<std::string>& args) {
 }
 
 int cmdSchema(const std::vector<std::string>& args) {
-  auto vm = parse(kSchema, po::options_description("options"), {"SITE"}, args);
+  po::options_description o("options");
+  addJsonOption(o);
+  auto vm = parse(kSchema, o, {"SITE"}, args);
   if (!vm) return 0;
   auto site = openSite((*vm)["SITE"].as<std::string>());
   auto lines = take(site->schemaDescription());
+  if (vm->count("json")) {
+    std::cout << "{\"fingerprint\": " << jsonString(site->schemaFingerprint()) << ", \"lines\": [";
+    for (std::size_t i = 0; i < lines.size(); ++i) std::cout << (i ? ", " : "") << jsonString(lines[i]);
+    std::cout << "]}\n";
+    return 0;
+  }
   std::cout << "fingerprint " << site->schemaFingerprint() << "\n";
   for (const auto& line : lines) std::cout << line << "\n";
   return 0;

@@ -13,8 +13,11 @@
 #include <fmt/format.h>
 
 #include "cli.hpp"
+#include "metrics.hpp"
+#include "output.hpp"
 #include "progress.hpp"
 #include "serve_peers.hpp"
+#include "serve_record.hpp"
 #include "parley/sync/changeset.hpp"
 #include "parley/sync/in_process.hpp"
 #include "parley/sync/tcp.hpp"
@@ -33,10 +36,13 @@ const Command kSync{"sync", "SITE.db PEER",
                     "Syncs both directions with PEER: another site file, or tcp://HOST:PORT of parley serve."};
 const Command kServe{"serve",
                      "SITE.db --listen HOST:PORT [--peer tcp://HOST:PORT ...] [--interval MS] [--timeout S]\n"
-                     "      [--no-stream] [--poll-ms MS] [--heartbeat-ms MS] [--logins-per-source N]",
+                     "      [--no-stream] [--poll-ms MS] [--heartbeat-ms MS] [--logins-per-source N]\n"
+                     "      [--metrics HOST:PORT] [--log-format text|json]",
                      "Serves syncs and live subscriptions. With peers, subscribes to each (their commits arrive\n"
                      "within milliseconds; reconnects with backoff) and also runs a full sync with each every\n"
-                     "interval (anti-entropy). Logs connections and syncs; stops cleanly on SIGINT or SIGTERM."};
+                     "interval (anti-entropy). Logs connections and syncs that moved something, each line with\n"
+                     "a UTC timestamp and a level; keeps each peer's state in the site file for parley status;\n"
+                     "with --metrics, serves Prometheus metrics at /metrics. Stops cleanly on SIGINT or SIGTERM."};
 const Command kClone{"clone", "SOURCE NEW.db --name NAME",
                      "Creates a new site of SOURCE's cluster from a snapshot of it (SOURCE: a site file or\n"
                      "tcp://HOST:PORT), like pg_basebackup; then they sync incrementally."};
@@ -66,26 +72,26 @@ void warnOthers(const std::vector<std::string>& warnings) {
 
 // parley serve: the log line of each origin whose transactions arrived beyond the clock skew
 // bound, whichever connection brought them, each time more arrive. Reads the site through a
-// connection of its own (the server's is its thread's).
+// connection of serve's main thread (the server's is its thread's).
 class SkewWatch {
  public:
-  explicit SkewWatch(const std::string& path) : site_(openSite(path)), sinceMs_(env().clock.nowMillis()) {}
-  void print(Lines& out) {
+  explicit SkewWatch(Site& site) : site_(site), sinceMs_(env().clock.nowMillis()) {}
+  void print(Log& out) {
     auto now = std::chrono::steady_clock::now();
     if (now - lastLook_ < std::chrono::milliseconds(250)) return;
     lastLook_ = now;
-    auto records = site_->clockSkews();
-    if (!records) return out.print(fmt::format("warning: reading clock skew records failed: {}", records.status().message()));
+    auto records = site_.clockSkews();
+    if (!records) return out.warn(fmt::format("reading clock skew records failed: {}", records.status().message()));
     for (const auto& r : *records) {
       auto& printed = printedMs_[r.origin];
       if (r.lastAtMs < sinceMs_ || r.lastAtMs <= printed) continue;
       printed = r.lastAtMs;
-      out.print("warning: " + describe(r));
+      out.warn(describe(r));
     }
   }
 
  private:
-  std::unique_ptr<Site> site_;
+  Site& site_;
   std::uint64_t sinceMs_;
   std::chrono::steady_clock::time_point lastLook_{};
   std::unordered_map<SiteId, std::uint64_t, SiteIdHash> printedMs_;
@@ -94,7 +100,24 @@ class SkewWatch {
 // The page cache of each site `parley sync a.db b.db` opens (SiteOptions::cacheKiB).
 constexpr std::size_t kSyncFilesCacheKiB = 16384;
 
-int syncFiles(const std::string& a, const std::string& b) {
+// sync --json: what one side applied of the other's transactions.
+std::string totalsJson(const sync::ApplyTotals& got) {
+  return fmt::format("{{\"applied\": {}, \"duplicates\": {}, \"conflicts\": {}, \"rejected\": {}}}", got.applied,
+                     got.duplicates, got.conflicts, got.rejected);
+}
+
+void printSynced(bool json, const std::string& here, const SiteId& peerId, const std::string& peerName,
+                 const std::string& peerArg, std::uint64_t sent, const sync::ApplyTotals& got, std::string_view via) {
+  if (json)
+    std::cout << fmt::format("{{\"site\": {}, \"peer\": {{\"site\": \"{}\", \"name\": {}, \"at\": {}}}, \"sent\": {}, "
+                             "\"received\": {}}}\n",
+                             jsonString(here), peerId.hex(), jsonString(peerName), jsonString(peerArg), sent,
+                             totalsJson(got));
+  else
+    std::cout << fmt::format("synced {} with {}{}: {}\n", here, peerName, via, summaryLine(sent, got));
+}
+
+int syncFiles(const std::string& a, const std::string& b, bool json) {
   std::error_code ec;
   if (std::filesystem::equivalent(a, b, ec)) throw CliError(fmt::format("{} and {} are the same site file", a, b));
   std::uint64_t startMs = env().clock.nowMillis();
@@ -108,8 +131,7 @@ int syncFiles(const std::string& a, const std::string& b) {
   options.observer = progress.observer();
   auto r = take(sync::syncInProcess(*local, *peer, options));
   progress.finish();
-  std::cout << fmt::format("synced {} with {}: {}\n", local->name(), peer->name(),
-                           summaryLine(r.a.sent.transactions, r.a.received));
+  printSynced(json, local->name(), peer->id(), peer->name(), b, r.a.sent.transactions, r.a.received, "");
   Names names{{local->id(), local->name()}, {peer->id(), peer->name()}};
   warnOthers(r.a.received.warnings);
   warnSkews(*local, startMs, names, local->name());
@@ -183,10 +205,12 @@ int cmdSync(const std::vector<std::string>& args) {
   po::options_description o("options");
   addSecretOption(o);
   addTimeoutOption(o);
+  o.add_options()("json", "print the summary as JSON");
   auto vm = parse(kSync, o, {"SITE", "PEER"}, args);
   if (!vm) return 0;
+  bool json = vm->count("json") > 0;
   std::string peer = (*vm)["PEER"].as<std::string>();
-  if (tcpAddress(peer).empty()) return syncFiles((*vm)["SITE"].as<std::string>(), peer);
+  if (tcpAddress(peer).empty()) return syncFiles((*vm)["SITE"].as<std::string>(), peer, json);
   std::uint64_t startMs = env().clock.nowMillis();
   auto site = openSite((*vm)["SITE"].as<std::string>());
   auto options = tcpOptions(*vm);
@@ -194,8 +218,8 @@ int cmdSync(const std::vector<std::string>& args) {
   options.observer = progress.observer();
   auto r = take(sync::syncTcp(*site, tcpAddress(peer), options));
   progress.finish();
-  std::cout << fmt::format("synced {} with {} ({}): {}\n", site->name(), r.peer.name, peer,
-                           summaryLine(r.sent.transactions, r.received));
+  printSynced(json, site->name(), r.peer.site, r.peer.name, peer, r.sent.transactions, r.received,
+              fmt::format(" ({})", peer));
   warnOthers(r.received.warnings);
   warnSkews(*site, startMs, {{r.peer.site, r.peer.name}});
   return 0;
@@ -211,12 +235,15 @@ int cmdServe(const std::vector<std::string>& args) {
       ("heartbeat-ms", po::value<int>()->default_value(1000),
        "heartbeat asked of peers when idle; 3 missed heartbeats drop the connection")
       ("logins-per-source", po::value<int>()->default_value(4),
-       "connections one address may hold open before login at once; more are closed");
+       "connections one address may hold open before login at once; more are closed")
+      ("metrics", po::value<std::string>(), "HOST:PORT to serve Prometheus metrics on, at /metrics")
+      ("log-format", po::value<std::string>()->default_value("text"), "text, or json: one JSON object per line");
   addSecretOption(o);
   addTimeoutOption(o);
   auto vm = parse(kServe, o, {"SITE"}, args);
   if (!vm) return 0;
   std::string path = (*vm)["SITE"].as<std::string>();
+  LogFormat logFormat = logFormatOf((*vm)["log-format"].as<std::string>());
   auto options = tcpOptions(*vm);
   auto peers = vm->count("peer") ? (*vm)["peer"].as<std::vector<std::string>>() : std::vector<std::string>{};
   for (const auto& peer : peers)
@@ -230,8 +257,8 @@ int cmdServe(const std::vector<std::string>& args) {
   options.loginsPerSource = (*vm)["logins-per-source"].as<int>();
   auto served = openSite(path);
   auto server = take(sync::Server::start(*served, (*vm)["listen"].as<std::string>(), options));
-  Lines out;
-  out.print(fmt::format("serving {} on port {}", served->name(), server->port()));
+  Log log(logFormat, std::cout);
+  log.info(fmt::format("serving {} on port {}", served->name(), server->port()));
   std::signal(SIGINT, onSignal);
   std::signal(SIGTERM, onSignal);
   std::vector<std::unique_ptr<PeerLink>> links;
@@ -239,24 +266,44 @@ int cmdServe(const std::vector<std::string>& args) {
     links.push_back(std::make_unique<PeerLink>(
         path, PeerSettings{peer, tcpAddress(peer), std::chrono::milliseconds((*vm)["interval"].as<int>()),
                            !(*vm)["no-stream"].as<bool>()},
-        options, out));
-  SkewWatch skews(path);
+        options, log));
+  auto snapshots = [&links] {
+    std::vector<PeerSnapshot> out;
+    for (auto& link : links) out.push_back(link->snapshot(env().clock.nowMillis()));
+    return out;
+  };
+  auto records = [&snapshots] {
+    std::vector<ServePeerRecord> out;
+    for (auto& s : snapshots()) out.push_back(std::move(s.record));
+    return out;
+  };
+  std::unique_ptr<MetricsServer> metrics;
+  if (vm->count("metrics")) {
+    metrics = MetricsServer::start(path, (*vm)["metrics"].as<std::string>(), snapshots);
+    log.info(fmt::format("metrics on port {} at /metrics", metrics->port()));
+  }
+  auto watched = openSite(path);  // serve's main thread's: skew records, and the report for status
+  ServeRecorder recorder(*watched, (*vm)["listen"].as<std::string>(), log);
+  SkewWatch skews(*watched);
   while (!stopRequested) {
-    for (const auto& line : server->takeLog()) out.print(line);
+    for (const auto& line : server->takeLog()) log.library(line);
     for (auto& link : links) link->printLog();
-    skews.print(out);
+    skews.print(log);
+    recorder.update(records());
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  if (metrics) metrics->stop();
   for (auto& link : links) link->stop();
   server->stop();
-  for (const auto& line : server->takeLog()) out.print(line);
-  out.print("stopped");
+  for (const auto& line : server->takeLog()) log.library(line);
+  recorder.stopped(records());
+  log.info("stopped");
   return 0;
 }
 
 int cmdClone(const std::vector<std::string>& args) {
   po::options_description o("options");
-  o.add_options()("name", po::value<std::string>()->required(), "the new site's name");
+  o.add_options()("name", po::value<std::string>()->required(), "the new site's name")("json", "print as JSON");
   addSecretOption(o);
   addTimeoutOption(o);
   auto vm = parse(kClone, o, {"SOURCE", "NEW"}, args);
@@ -273,8 +320,13 @@ int cmdClone(const std::vector<std::string>& args) {
     site = take(sync::cloneTcp(tcpAddress(source), path, create, env().siteOptions(), options));
   }
   progress.finish();
-  std::cout << fmt::format("cloned {} into {}: site {} ({}), vector {}\n", source, path, site->name(), site->id().hex(),
-                           take(site->vector()).toString());
+  if (vm->count("json"))
+    std::cout << fmt::format("{{\"source\": {}, \"path\": {}, \"site\": \"{}\", \"name\": {}, \"vector\": {}}}\n",
+                             jsonString(source), jsonString(path), site->id().hex(), jsonString(site->name()),
+                             jsonString(tokenOf(take(site->vector()))));
+  else
+    std::cout << fmt::format("cloned {} into {}: site {} ({}), vector {}\n", source, path, site->name(),
+                             site->id().hex(), take(site->vector()).toString());
   return 0;
 }
 

@@ -2,6 +2,7 @@
 // history of its own.
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -30,10 +31,38 @@ std::string keyText(const Row& key) {
   return "(" + out + ")";
 }
 
+// verify --json: what the text lines say, collected and printed as one object at the end.
+struct JsonReport {
+  std::vector<std::string> tables, rows;
+  std::optional<std::string> peer;
+  std::optional<bool> same;
+  void print(bool ok) const {
+    auto list = [](const std::vector<std::string>& items) {
+      std::string out;
+      for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+      return "[" + out + "]";
+    };
+    std::cout << fmt::format("{{\"ok\": {}, \"tables\": {}, \"peer\": {}, \"same_rows\": {}, \"rows\": {}}}\n", ok,
+                             list(tables), peer ? jsonString(*peer) : "null",
+                             same ? (*same ? "true" : "false") : "null", list(rows));
+  }
+};
+
+void noteKept(JsonReport& json, Site& site, const DigestCheck& c, bool accept) {
+  json.tables.push_back(fmt::format(
+      "{{\"site\": {}, \"table\": {}, \"rows\": {}, \"digest\": \"{}\", \"kept\": \"{}\", \"as_kept\": {}, \"accepted\": {}}}",
+      jsonString(site.name()), jsonString(c.table), c.rows, c.recomputed, c.kept, c.ok(), accept && !c.ok()));
+}
+
 // Compares the kept digests with the rows; true if they agree.
-bool verifyKept(Site& site, bool accept = false) {
+bool verifyKept(Site& site, bool accept = false, JsonReport* json = nullptr) {
   bool ok = true;
   for (const auto& c : take(site.verify(accept))) {
+    if (json) {
+      noteKept(*json, site, c, accept);
+      ok = ok && (c.ok() || accept);
+      continue;
+    }
     if (c.ok()) {
       std::cout << fmt::format("{} table {}: {} rows, digest {}: as kept\n", site.name(), c.table, c.rows,
                                c.recomputed.substr(0, 8));
@@ -54,7 +83,8 @@ bool verifyKept(Site& site, bool accept = false) {
 }
 
 // Compares the rows of every table with the peer's; true if equal.
-bool verifyAgainst(Site& site, const sync::Summarizer& summarize, const std::string& peerName) {
+bool verifyAgainst(Site& site, const sync::Summarizer& summarize, const std::string& peerName,
+                   JsonReport* json = nullptr) {
   bool same = true;
   for (const auto& table : site.trackedTables()) {
     auto differences = take(sync::findDifferences(site, summarize, table));
@@ -64,13 +94,26 @@ bool verifyAgainst(Site& site, const sync::Summarizer& summarize, const std::str
       const char* what = d.kind == sync::RowDifference::Kind::kOnlyHere    ? "only at"
                          : d.kind == sync::RowDifference::Kind::kOnlyThere ? "missing at"
                                                                              : "differs between";
+      if (json) {
+        const char* kind = d.kind == sync::RowDifference::Kind::kOnlyHere    ? "only here"
+                           : d.kind == sync::RowDifference::Kind::kOnlyThere ? "only at the peer"
+                                                                               : "different";
+        json->rows.push_back(fmt::format("{{\"table\": {}, \"key\": {}, \"where\": \"{}\"}}", jsonString(table),
+                                         jsonString(keyText(d.key)), kind));
+        continue;
+      }
       std::string where = d.kind == sync::RowDifference::Kind::kDifferent
                               ? fmt::format("{} and {}", site.name(), peerName)
                               : site.name();
       std::cout << fmt::format("row {} {}: {} {}\n", table, keyText(d.key), what, where);
     }
   }
-  std::cout << fmt::format("{} and {}: {}\n", site.name(), peerName, same ? "same rows" : "rows differ");
+  if (json) {
+    json->peer = peerName;
+    json->same = same;
+  } else {
+    std::cout << fmt::format("{} and {}: {}\n", site.name(), peerName, same ? "same rows" : "rows differ");
+  }
   return same;
 }
 
@@ -80,31 +123,38 @@ int cmdVerify(const std::vector<std::string>& args) {
   po::options_description o("options");
   o.add_options()("peer", po::value<std::string>(),
                   "a site of the cluster to compare rows with: a site file or tcp://HOST:PORT of parley serve")(
-      "accept", "keep the digests of the rows as they are (after writes behind parley's back that should stay)");
+      "accept", "keep the digests of the rows as they are (after writes behind parley's back that should stay)")(
+      "json", "print the findings as JSON");
   addSecretOption(o);
   addTimeoutOption(o);
   auto vm = parse(kVerify, o, {"SITE"}, args);
   if (!vm) return 0;
+  JsonReport report;
+  JsonReport* json = vm->count("json") ? &report : nullptr;
+  auto done = [&](bool ok) {
+    if (json) json->print(ok);
+    return ok ? 0 : 1;
+  };
   auto site = openSite((*vm)["SITE"].as<std::string>());
-  bool ok = verifyKept(*site, vm->count("accept") > 0);
-  if (!vm->count("peer")) return ok ? 0 : 1;
+  bool ok = verifyKept(*site, vm->count("accept") > 0, json);
+  if (!vm->count("peer")) return done(ok);
   std::string peerArg = (*vm)["peer"].as<std::string>();
   if (!tcpAddress(peerArg).empty()) {
     check(sync::withRemoteSummaries(*site, tcpAddress(peerArg), tcpOptions(*vm),
                                     [&](const sync::Summarizer& summarize, const sync::Hello& hello) {
-                                      ok = verifyAgainst(*site, summarize, hello.name) && ok;
+                                      ok = verifyAgainst(*site, summarize, hello.name, json) && ok;
                                       return Status::ok();
                                     }));
-    return ok ? 0 : 1;
+    return done(ok);
   }
   auto peer = openSite(peerArg);
   if (peer->clusterId() != site->clusterId()) throw CliError(fmt::format("{} belongs to another cluster", peerArg));
-  ok = verifyKept(*peer) && ok;
+  ok = verifyKept(*peer, false, json) && ok;
   sync::Summarizer summarize = [&](std::string_view t, const KeyRange& range, std::size_t listUpTo) {
     return peer->summarize(t, range, listUpTo);
   };
-  ok = verifyAgainst(*site, summarize, peer->name()) && ok;
-  return ok ? 0 : 1;
+  ok = verifyAgainst(*site, summarize, peer->name(), json) && ok;
+  return done(ok);
 }
 
 namespace {

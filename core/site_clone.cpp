@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "finality.hpp"
+#include "serve_report.hpp"
 #include "site_impl.hpp"
 
 namespace parley {
@@ -135,6 +136,7 @@ Result<std::unique_ptr<Site>> Site::adoptSnapshot(const std::string& path, const
       impl.state.name = create.name;
       impl.state.sites.indexOf(impl.state.db, id);
       finality::acknowledge(impl.state, source, impl.state.vector);
+      serve_report::clear(impl.state);  // the source's serve is not this site's
       return 0;
     });
     return std::move(*opened);

@@ -85,7 +85,10 @@ kj::Promise<void> SessionImpl::acknowledge(AcknowledgeContext context) {
   Goodbye mine = checked(responder_.acknowledge(theirs));
   writeAcks(context.getResults().initAcks(static_cast<unsigned>(mine.acks.size())), mine.acks);
   if (mine.state) writeEndState(context.getResults().initState(), *mine.state);
-  if (!subscribed_) server_.note(fmt::format("synced with {}: {}", peerName(), summary()));  // a stream logs its end
+  // A stream logs its end; an idle round (nothing either way) is not worth a line.
+  ApplyTotals received = responder_.received();
+  if (!subscribed_ && (responder_.sent().transactions || received.applied || received.conflicts))
+    server_.note(fmt::format("synced with {}: {}", peerName(), summary()));
   logged_ = true;
   return kj::READY_NOW;
 }

@@ -56,7 +56,7 @@ class AckExchange final : public kj::TaskSet::ErrorHandler {
       inFlight_ = false;
       acked_ = applied;
       for (const auto& [id, vector] : readAcks(reply.getAcks())) check(site_.acknowledge(id, vector));
-      check(site_.noteSync(server_));
+      check(site_.noteSync(server_, serverName_));
       Status compared = checkState(site_, reply.getState(), serverName_);
       if (!compared && !diverged_) note_(fmt::format("divergence with {}: {}", serverName_, compared.message()));
       diverged_ = !compared;
@@ -112,6 +112,7 @@ struct Subscriber::Impl {
   std::deque<std::string> log;
   ApplyTotals earlier, current;  // earlier connections', the current one's so far
   std::uint64_t connections = 0;
+  Subscriber::State shown;  // what state() returns
 };
 
 void Subscriber::Impl::run() {
@@ -126,6 +127,8 @@ void Subscriber::Impl::run() {
     {
       std::lock_guard lock(mutex);
       connected = connections > before;
+      shown.streaming = false;
+      shown.lastError = why.message();
     }
     if (connected) backoff = kMinBackoff;
     if (connected || why.message() != lastFailure)
@@ -181,6 +184,9 @@ std::uint64_t Subscriber::Impl::stream(Client& client) {
   {
     std::lock_guard lock(mutex);
     ++connections;
+    shown.streaming = true;
+    shown.peer = peer.site;
+    shown.peerName = peer.name;
   }
   note(fmt::format("streaming from {} ({}) from {}", peerName, address, since.toString()));
   client.wait(kj::mv(reply));
@@ -260,6 +266,11 @@ ApplyTotals Subscriber::totals() const {
   ApplyTotals sum = impl_->earlier;
   addTotals(sum, impl_->current);
   return sum;
+}
+
+Subscriber::State Subscriber::state() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->shown;
 }
 
 std::uint64_t Subscriber::connections() const {

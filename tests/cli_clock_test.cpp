@@ -244,8 +244,7 @@ TEST_CASE("parley sync over TCP and the parley serve log report skew beyond the 
     auto [server, url] = sb.serve("a.db");
     sb.ok({"sync", "fast.db", url}, kWithSecret);
     INFO(server->out());
-    CHECK(server->waitForOutput(
-        "warning: clock skew: transactions of " + cluster.fastId.substr(0, 8), 10));
+    CHECK(server->waitForOutput("WARN  clock skew: transactions of " + cluster.fastId.substr(0, 8), 10));
     CHECK_THAT(server->out(), Contains("fix the clock at " + cluster.fastId.substr(0, 8)));
   }
 }

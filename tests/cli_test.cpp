@@ -437,7 +437,7 @@ TEST_CASE("status prints the site, its cluster, vector, tables and peers", "[cli
   CHECK_THAT(r.out, Contains("cluster  "));
   CHECK_THAT(r.out, Contains("vector   {"));
   CHECK_THAT(r.out, Contains("table    t: columns=lww balance=merge"));
-  CHECK_THAT(r.out, Contains("peer  acknowledged  pending  lag  last sync"));
+  CHECK_THAT(r.out, Contains("peer  address  state  acknowledged  applied  pending  lag  last sync  clock  divergence"));
 }
 
 TEST_CASE("status --json reports site, name, vector, tables, peers, log and open conflicts", "[cli]") {
@@ -679,7 +679,7 @@ TEST_CASE("serve stops cleanly on SIGTERM, printing stopped", "[cli]") {
   Sandbox sb;
   makeBank(sb, "ny.db");
   Server server = sb.serve("ny.db");
-  CHECK_THAT(server.process->out(), StartsWith("serving new-york on port "));
+  CHECK_THAT(server.process->out(), Contains(" INFO  serving new-york on port "));
   CHECK(server.process->stop(SIGTERM) == 0);
   CHECK_THAT(server.process->out(), Contains("stopped\n"));
   CHECK(server.process->err().empty());
@@ -1449,4 +1449,100 @@ TEST_CASE("a backup or clone that fails half way (disk full) leaves no file, and
     CHECK(sb.ok({"exec", "copy.db", "SELECT count(*) FROM t", "--csv"}).out == "count(*)\n2\n");
     fs::remove(sb.path("copy.db"));
   }
+}
+
+namespace {
+
+// The raw text of `key`'s value in one-line JSON `text`: what follows `"key": ` up to the next
+// ", " or "}" (property_tree keeps every scalar as text, so types are checked here).
+std::string rawValue(const std::string& text, const std::string& key) {
+  auto at = text.find("\"" + key + "\": ");
+  REQUIRE(at != std::string::npos);
+  auto start = at + key.size() + 4;
+  return text.substr(start, text.find_first_of(",}", start) - start);
+}
+
+}  // namespace
+
+TEST_CASE("init track configure schema compact clone sync and verify print one JSON object with --json", "[cli]") {
+  Sandbox sb;
+  Json init = parseJson(sb.ok({"init", "ny.db", "--name", "new-york", "--json"}).out);
+  CHECK(init.get<std::string>("name") == "new-york");
+  CHECK(init.get<std::string>("site").size() == 32);
+  CHECK(init.get<std::string>("path") == "ny.db");
+  sb.ok({"exec", "ny.db", "CREATE TABLE t(id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)"});
+  sb.ok({"exec", "ny.db", "INSERT INTO t VALUES (1, 1000)"});
+  Json tracked = parseJson(sb.ok({"track", "ny.db", "t", "--column", "balance=merge", "--json"}).out);
+  CHECK(tracked.get<std::string>("table") == "t");
+  CHECK_THAT(tracked.get<std::string>("config"), Contains("balance=merge"));
+  Json configured = parseJson(sb.ok({"configure", "ny.db", "t", "--column", "balance=counter", "--json"}).out);
+  CHECK_THAT(configured.get<std::string>("config"), Contains("balance=counter"));
+
+  Run schema = sb.ok({"schema", "ny.db", "--json"});
+  CHECK(parseJson(schema.out).get<std::string>("fingerprint") == words(sb.ok({"schema", "ny.db"}).out).at(1));
+  CHECK(elements(parseJson(schema.out).get_child("lines")).size() == lines(sb.ok({"schema", "ny.db"}).out).size() - 1);
+
+  Json cloned = parseJson(sb.ok({"clone", "ny.db", "london.db", "--name", "london", "--json"}).out);
+  CHECK(cloned.get<std::string>("name") == "london");
+  CHECK(cloned.get<std::string>("vector") == sb.status("ny.db").get<std::string>("vector"));
+
+  sb.ok({"exec", "ny.db", "UPDATE t SET balance = balance - 100"});
+  sb.ok({"exec", "london.db", "UPDATE t SET balance = balance - 200"});
+  Run synced = sb.ok({"sync", "ny.db", "london.db", "--json"});
+  Json sync = parseJson(synced.out);
+  CHECK(sync.get<std::string>("site") == "new-york");
+  CHECK(sync.get<std::string>("peer.name") == "london");
+  CHECK(rawValue(synced.out, "sent") == "1");
+  CHECK(rawValue(synced.out, "applied") == "1");
+
+  Run compacted = sb.ok({"compact", "ny.db", "--json"});
+  Json compact = parseJson(compacted.out);
+  CHECK(compact.get<std::string>("log.transactions") == sb.status("ny.db").get<std::string>("log.transactions"));
+  CHECK(rawValue(compacted.out, "dropped").find_first_not_of("0123456789") == std::string::npos);
+
+  Run verified = sb.ok({"verify", "ny.db", "--peer", "london.db", "--json"});
+  Json verify = parseJson(verified.out);
+  CHECK(rawValue(verified.out, "ok") == "true");
+  CHECK(rawValue(verified.out, "same_rows") == "true");
+  CHECK(verify.get<std::string>("peer") == "london");
+  CHECK(elements(verify.get_child("tables")).size() == 2);  // t at both sites
+  CHECK(elements(verify.get_child("rows")).empty());
+
+  // A row written behind parley's back: verify --json names it, and exits 1.
+  updateBehindParley(sb, "ny.db", "UPDATE t SET balance = 5 WHERE id = 1");
+  Run found = sb.run({"verify", "ny.db", "--peer", "london.db", "--json"});
+  CHECK(found.code == 1);
+  CHECK(rawValue(found.out, "ok") == "false");
+  CHECK(rawValue(found.out, "as_kept") == "false");
+  auto rows = elements(parseJson(found.out).get_child("rows"));
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].get<std::string>("table") == "t");
+  CHECK(rows[0].get<std::string>("key") == "(1)");
+  CHECK(rows[0].get<std::string>("where") == "different");
+}
+
+TEST_CASE("status --json of a site serve never ran on has serve null and peers without connection state", "[cli]") {
+  Sandbox sb;
+  makeBank(sb, "ny.db");
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  Run r = sb.ok({"status", "ny.db", "--json"});
+  CHECK(rawValue(r.out, "serve") == "null");
+  Json status = parseJson(r.out);
+  auto peers = elements(status.get_child("peers"));
+  REQUIRE(peers.size() == 1);
+  CHECK(peers[0].get<std::string>("state") == "offline");
+  CHECK(rawValue(r.out, "address") == "null");
+  CHECK(rawValue(r.out, "last_error") == "null");
+  CHECK(peers[0].get<std::string>("applied.held") == "0");
+  Run text = sb.ok({"status", "ny.db"});
+  CHECK_THAT(text.out, Contains("serve    never ran on this file"));
+  // After a direct sync the peer has a name (from its hello) and the clone's own transactions count.
+  sb.ok({"exec", "london.db", "UPDATE t SET balance = 1 WHERE id = 2"});
+  sb.ok({"sync", "ny.db", "london.db"});
+  Json after = sb.status("ny.db");
+  auto peer = elements(after.get_child("peers")).at(0);
+  CHECK(peer.get<std::string>("name") == "london");
+  CHECK(peer.get<std::string>("applied.held") == "1");
+  CHECK(peer.get<std::string>("applied.known") == "1");
+  CHECK(peer.get<std::string>("behind") == "0");
 }

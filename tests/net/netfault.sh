@@ -237,7 +237,7 @@ stop_all() {
     local t0; t0=$(date +%s%N)
     kill -TERM "${serves[$i]}"
     wait "${serves[$i]}" || fail "serve s$i exited with status $? when asked to stop"
-    grep -q '^stopped$' "$work/serve$i.log" || fail "serve s$i did not stop cleanly"
+    grep -q ' stopped$' "$work/serve$i.log" || fail "serve s$i did not stop cleanly"
     local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
     (( ms > slowest_stop_ms )) && slowest_stop_ms=$ms
   done

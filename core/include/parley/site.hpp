@@ -157,6 +157,40 @@ struct PeerStatus {
   double lagSeconds = 0;                    // now minus the HLC time of the oldest of them
 };
 
+// What a `parley serve` process said of one peer it replicates with (Site::recordServe).
+struct ServePeerRecord {
+  std::string address;         // HOST:PORT, as given to --peer
+  std::optional<SiteId> site;  // once a hello named it
+  std::string name;
+  std::string state;           // streaming, connected, retrying, never connected
+  std::uint64_t sinceMs = 0;   // when it entered that state
+  std::string lastError;       // empty if none yet
+  std::uint64_t lastErrorMs = 0;
+  std::uint64_t lastSuccessMs = 0;  // the last sync or stream connection that worked; 0: none
+  std::uint64_t syncsFailed = 0;    // since serve started
+  friend bool operator==(const ServePeerRecord&, const ServePeerRecord&) = default;
+};
+
+// What a `parley serve` process last said of itself and its peers, kept in the site file so that
+// `parley status`, another process, can show connection state.
+struct ServeReport {
+  std::int64_t pid = 0;
+  std::string host;             // the machine's hostname
+  std::string listen;           // HOST:PORT it listens on
+  std::uint64_t startedMs = 0;
+  std::uint64_t updatedMs = 0;  // when serve last wrote this report (every few seconds while it runs)
+  std::uint64_t stoppedMs = 0;  // when it stopped cleanly; 0 if it did not (yet)
+  std::vector<ServePeerRecord> peers;
+};
+
+// Per resolver, the rows of the conflict log it produced, and how many of them are rejected
+// writes.
+struct ConflictCount {
+  std::string resolver;
+  std::uint64_t conflicts = 0;
+  std::uint64_t rejected = 0;
+};
+
 // A site whose transactions arrived stamped further ahead of this site's clock than
 // SiteOptions::maxClockSkew. Such transactions are applied (refusing them would block every
 // later transaction of that origin and of every site that heard from it), but each arrival is
@@ -393,6 +427,14 @@ class Site {
   Result<std::vector<PeerStatus>> peers();
   // The origins whose transactions arrived beyond the clock skew bound and are still ahead.
   Result<std::vector<ClockSkewRecord>> clockSkews();
+  // Replaces the report of the `parley serve` running on this site (parley_serve): one small
+  // write transaction, for serve to make when something changes and every few seconds.
+  // A clone or an adopted snapshot starts without one.
+  Status recordServe(const ServeReport& report);
+  // The last report of a serve on this site file, if any ever ran.
+  Result<std::optional<ServeReport>> serveReport();
+  // The conflict log counted per resolver (sorted by resolver).
+  Result<std::vector<ConflictCount>> conflictCounts();
 
   // Removes `site` from the membership for good (a member that will never come back): finality
   // and compaction stop waiting for it, and every later sync with it is refused. Its

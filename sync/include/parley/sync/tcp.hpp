@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "parley/site.hpp"
@@ -108,6 +109,14 @@ class Subscriber {
   ApplyTotals totals() const;
   // How many times it has connected (and subscribed) so far.
   std::uint64_t connections() const;
+  // The connection as it stands, for parley status and metrics.
+  struct State {
+    bool streaming = false;      // subscribed, and the connection has not ended since
+    std::optional<SiteId> peer;  // once a hello named it
+    std::string peerName;        // empty until then
+    std::string lastError;       // why the last connection ended or failed; empty if none did
+  };
+  State state() const;
 
   struct Impl;
 
