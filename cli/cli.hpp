@@ -110,5 +110,8 @@ int cmdClone(const std::vector<std::string>& args);
 int cmdDemo(const std::vector<std::string>& args);
 int cmdVerify(const std::vector<std::string>& args);
 int cmdRejoin(const std::vector<std::string>& args);
+int cmdRights(const std::vector<std::string>& args);
+// status' section on bounded columns: each site's rights (nothing without bounded columns).
+void printRightsSummary(Site& site);
 
 }  // namespace parley::cli
