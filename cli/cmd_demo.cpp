@@ -38,12 +38,14 @@ const Command kOffline{"demo offline", "[--dir D]",
                        "Creates three site files (ny, london, tokyo), lets each take writes while offline, syncs\n"
                        "them by carrying change-set files in a chain, then over TCP, and prints each step."};
 
-const std::vector<std::string> kResolvers{"lww", "fww", "merge", "counter", "reject"};
+const std::vector<std::string> kResolvers{"lww", "fww", "merge", "counter", "reject", "bounded"};
 
 void printOutcomes(const std::vector<Outcome>& outcomes, bool random) {
   std::vector<std::string> columns{"resolver"};
   for (const auto& name : outcomes.front().siteNames) columns.push_back(random ? name + " total" : name);
   for (const char* c : {"converged", "money conserved", "lost updates", "rejected", "balance >= 0"}) columns.push_back(c);
+  if (random) columns.push_back("bounced later");
+  columns.push_back("refused when written");
   if (random) columns.push_back("txn/s");
   Table t{columns, {}};
   for (const auto& o : outcomes) {
@@ -54,6 +56,8 @@ void printOutcomes(const std::vector<Outcome>& outcomes, bool random) {
     row.push_back(std::to_string(o.lostUpdates));
     row.push_back(std::to_string(o.rejected));
     row.push_back(o.invariantHeld ? "yes" : "NO");
+    if (random) row.push_back(std::to_string(o.bounced));
+    row.push_back(std::to_string(o.refused));
     if (random) row.push_back(fmt::format("{:.0f}", o.transactions / std::max(o.seconds, 1e-9)));
     t.rows.push_back(std::move(row));
   }
@@ -64,12 +68,12 @@ std::vector<std::string> resolversFrom(const std::string& choice) {
   if (choice == "all") return kResolvers;
   for (const auto& r : kResolvers)
     if (r == choice) return {r};
-  usage(fmt::format("--resolver wants all, lww, fww, merge, counter or reject, not \"{}\"", choice));
+  usage(fmt::format("--resolver wants all, lww, fww, merge, counter, reject or bounded, not \"{}\"", choice));
 }
 
 int demoBank(const std::vector<std::string>& args) {
   po::options_description o("options");
-  o.add_options()("resolver", po::value<std::string>()->default_value("all"), "all, lww, fww, merge, counter or reject")
+  o.add_options()("resolver", po::value<std::string>()->default_value("all"), "all, lww, fww, merge, counter, reject or bounded")
       ("report", po::value<std::string>(), "also write a self-contained HTML report to this file")
       ("sites", po::value<int>()->default_value(3), "random workload: number of sites")
       ("accounts", po::value<int>()->default_value(4), "random workload: number of accounts")
@@ -88,6 +92,8 @@ int demoBank(const std::vector<std::string>& args) {
   std::cout << "Bank account: balance 1000; New York withdraws 100 while London withdraws 200.\n\n";
   for (const auto& r : resolvers) outcomes.push_back(demo::runWorkload(r, bank, tools()));
   printOutcomes(outcomes, false);
+  for (const auto& o : outcomes)
+    if (!o.refusal.empty()) std::cout << fmt::format("\n{}: London's withdrawal of 400 more, refused when written: {}\n", o.resolver, o.refusal);
   std::string html = demo::htmlReport(bank, outcomes);
   if (w.ops > 0) {
     std::cout << fmt::format("\nRandom workload: {} sites, {} accounts of 1000, {} operations, {} partitions, seed {}.\n\n",

@@ -17,12 +17,14 @@ std::string escape(const std::string& s) {
 std::string table(const std::vector<Outcome>& outcomes) {
   std::string out = "<table><tr><th>resolver</th>";
   for (const auto& n : outcomes.front().siteNames) out += "<th>" + escape(n) + " total</th>";
-  out += "<th>converged</th><th>money conserved</th><th>lost updates</th><th>rejected</th><th>balance &ge; 0</th></tr>";
+  out += "<th>converged</th><th>money conserved</th><th>lost updates</th><th>rejected</th><th>balance &ge; 0</th>"
+         "<th>withdrawals bounced after the fact</th><th>withdrawals refused when written</th></tr>";
   for (const auto& o : outcomes) {
     out += "<tr><td>" + escape(o.resolver) + "</td>";
     for (auto t : o.totals) out += fmt::format("<td>{}</td>", t);
-    out += fmt::format("<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", o.converged ? "yes" : "NO",
+    out += fmt::format("<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>", o.converged ? "yes" : "NO",
                        o.conserved ? "yes" : "no", o.lostUpdates, o.rejected, o.invariantHeld ? "yes" : "NO");
+    out += fmt::format("<td>{}</td><td>{}</td></tr>", o.bounced, o.refused);
   }
   return out + "</table>";
 }

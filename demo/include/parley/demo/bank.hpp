@@ -27,12 +27,18 @@ struct Outcome {
   bool conserved = false;     // the total equals the effect of every accepted transaction
   std::uint64_t lostUpdates = 0;   // concurrent writes discarded by a resolver
   std::uint64_t rejected = 0;      // transactions the fold rejected
+  std::uint64_t bounced = 0;       // withdrawals and transfers rejected after the fact (after the writer saw them succeed)
+  std::uint64_t refused = 0;       // withdrawals and transfers refused when written (bounded: beyond the site's rights)
+  std::string refusal;             // the first refusal's message
   bool invariantHeld = false;      // no balance below 0 at any site
   std::uint64_t transactions = 0;
   double seconds = 0;
 };
 
-// Runs `w` once with `resolver` on the balance column, on in-memory sites made with `tools`.
+// Runs `w` once with `resolver` on the balance column. Under `bounded`, the first site (which
+// inserts the accounts) gives each other site an equal share of the rights first; in the
+// fixed scenario London then tries to withdraw more than its rights; in random workloads a site
+// refused for lack of rights asks for them, and the sites answer at every heal., on in-memory sites made with `tools`.
 Outcome runWorkload(const std::string& resolver, const Workload& w, const Tools& tools);
 std::string htmlReport(const Workload& w, const std::vector<Outcome>& outcomes);
 
