@@ -686,7 +686,7 @@ TEST_CASE("serve stops cleanly on SIGTERM, printing stopped", "[cli]") {
   sb.ok({"status", "ny.db"});
 }
 
-TEST_CASE("demo bank shows the five resolvers: 700 for merge and counter, 800 for lww, 900 for fww and reject", "[cli]") {
+TEST_CASE("demo bank shows the six resolvers: 700 for merge, counter and bounded, 800 for lww, 900 for fww and reject", "[cli]") {
   Sandbox sb;
   Run r = sb.ok({"demo", "bank"});
   std::map<std::string, std::vector<std::string>> byResolver;
@@ -695,14 +695,18 @@ TEST_CASE("demo bank shows the five resolvers: 700 for merge and counter, 800 fo
     if (w.size() >= 3) byResolver[w[0]] = w;
   }
   const std::map<std::string, std::string> expected{
-      {"lww", "800"}, {"fww", "900"}, {"merge", "700"}, {"counter", "700"}, {"reject", "900"}};
+      {"lww", "800"}, {"fww", "900"}, {"merge", "700"}, {"counter", "700"}, {"reject", "900"}, {"bounded", "700"}};
   for (const auto& [resolver, balance] : expected) {
     INFO(resolver << "\n" << r.out);
     REQUIRE(byResolver.count(resolver));
     CHECK(byResolver[resolver][1] == balance);  // new-york
     CHECK(byResolver[resolver][2] == balance);  // london
     CHECK(byResolver[resolver][3] == "yes");    // converged
+    CHECK(byResolver[resolver][6] == (resolver == "reject" ? "1" : "0"));        // rejected after the fact
+    CHECK(byResolver[resolver].back() == (resolver == "bounded" ? "1" : "0"));  // refused when written
   }
+  CHECK_THAT(r.out, Contains("bounded: London's withdrawal of 400 more, refused when written: accounts.balance (1), "
+                             "bounded column: london may spend 300 more, not 400;"));
 }
 
 TEST_CASE("demo bank --ops 50 --report writes an HTML report with an SVG chart", "[cli]") {
@@ -714,6 +718,8 @@ TEST_CASE("demo bank --ops 50 --report writes an HTML report with an SVG chart",
   std::string html = readFile(sb.path("bank.html"));
   CHECK_THAT(html, StartsWith("<!doctype html>"));
   CHECK_THAT(html, Contains("<svg"));
+  CHECK_THAT(html, Contains("<th>withdrawals bounced after the fact</th><th>withdrawals refused when written</th>"));
+  CHECK_THAT(html, Contains("<td>bounded</td>"));
 }
 
 TEST_CASE("demo bank refuses a bad random workload before running anything", "[cli]") {
