@@ -1,4 +1,5 @@
 // parley rights: each site's rights on bounded columns, and moving them by hand.
+#include <algorithm>
 #include <charconv>
 #include <iostream>
 #include <set>
@@ -65,7 +66,12 @@ SiteId siteNamed(Site& site, const std::string& text) {
 
 std::string columnFor(Site& site, const std::string& table, const po::variables_map& vm) {
   auto columns = take(bounded::columns(site, table));
-  if (vm.count("column")) return vm["column"].as<std::string>();
+  if (vm.count("column")) {
+    std::string column = vm["column"].as<std::string>();
+    if (std::find(columns.begin(), columns.end(), column) == columns.end())
+      throw CliError(fmt::format("column \"{}\" of \"{}\" is not a bounded column", column, table));
+    return column;
+  }
   if (columns.size() == 1) return columns.front();
   if (columns.empty()) throw CliError(fmt::format("table \"{}\" has no bounded column", table));
   usage(fmt::format("table \"{}\" has {} bounded columns; choose one with --column", table, columns.size()));
@@ -93,6 +99,13 @@ void list(Site& site, const std::vector<std::string>& tables, std::size_t limit)
   if (more) std::cout << fmt::format("... and {} more rows (parley rights SITE TABLE lists them all)\n", more);
 }
 
+void listColumn(Site& site, const std::string& table, const std::string& column) {
+  Table t{{"table", "column", "key", "value", "rights (site amount)"}, {}};
+  for (const auto& cell : take(bounded::rights(site, table, column)))
+    t.rows.push_back({table, column, keyText(cell.pk), cell.value.toDisplay(), holders(site, cell)});
+  printTable(std::cout, t);
+}
+
 }  // namespace
 
 void printRightsSummary(Site& site) {
@@ -102,6 +115,22 @@ void printRightsSummary(Site& site) {
   if (tables.empty()) return;
   std::cout << "\nrights on bounded columns (what each site may still subtract):\n";
   list(site, tables, 20);
+}
+
+RightsAnswers::RightsAnswers(const std::string& path, std::chrono::milliseconds every)
+    : site_(openSite(path)), every_(every), next_(std::chrono::steady_clock::now()) {}
+
+std::string RightsAnswers::tick() {
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_) return "";
+  next_ = now + every_;
+  auto held = site_->vector();
+  if (!held) return "rights: " + held.status().message();
+  if (seen_ && *seen_ == *held) return "";
+  auto given = bounded::answerRequests(*site_);
+  if (!given) return "rights: answering requests failed: " + given.status().message();
+  seen_ = *site_->vector();  // the gives included: they need no answer
+  return *given ? fmt::format("rights: answered {} requests for rights", *given) : "";
 }
 
 int cmdRights(const std::vector<std::string>& args) {
@@ -124,8 +153,9 @@ int cmdRights(const std::vector<std::string>& args) {
   }
   std::string table = (*vm)["TABLE"].as<std::string>();
   if (!give && !ask) {
-    columnFor(*site, table, *vm);  // the table must have one
-    list(*site, {table}, SIZE_MAX);
+    if (vm->count("column")) listColumn(*site, table, columnFor(*site, table, *vm));
+    else if (take(bounded::columns(*site, table)).empty()) throw CliError(fmt::format("table \"{}\" has no bounded column", table));
+    else list(*site, {table}, SIZE_MAX);
     return 0;
   }
   if (!vm->count("key")) usage("--give and --ask need --key, the row's primary key");

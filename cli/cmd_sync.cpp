@@ -31,7 +31,8 @@ const Command kServe{"serve",
                      "      [--no-stream] [--poll-ms MS] [--heartbeat-ms MS] [--logins-per-source N]",
                      "Serves syncs and live subscriptions. With peers, subscribes to each (their commits arrive\n"
                      "within milliseconds; reconnects with backoff) and also runs a full sync with each every\n"
-                     "interval (anti-entropy). Logs connections and syncs; stops cleanly on SIGINT or SIGTERM."};
+                     "interval (anti-entropy). Answers other sites' requests for rights on bounded columns (parley rights).\n"
+                     "Logs connections and syncs; stops cleanly on SIGINT or SIGTERM."};
 const Command kClone{"clone", "SOURCE NEW.db --name NAME",
                      "Creates a new site of SOURCE's cluster from a snapshot of it (SOURCE: a site file or\n"
                      "tcp://HOST:PORT), like pg_basebackup; then they sync incrementally."};
@@ -227,10 +228,12 @@ int cmdServe(const std::vector<std::string>& args) {
                            !(*vm)["no-stream"].as<bool>()},
         options, out));
   SkewWatch skews(path);
+  RightsAnswers rights(path, std::chrono::milliseconds(std::min((*vm)["interval"].as<int>(), 200)));
   while (!stopRequested) {
     for (const auto& line : server->takeLog()) out.print(line);
     for (auto& link : links) link->printLog();
     skews.print(out);
+    if (auto line = rights.tick(); !line.empty()) out.print(line);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (auto& link : links) link->stop();

@@ -686,6 +686,42 @@ TEST_CASE("serve stops cleanly on SIGTERM, printing stopped", "[cli]") {
   sb.ok({"status", "ny.db"});
 }
 
+TEST_CASE("rights shows each site's rights on a bounded column, moves them, and refuses bad input in one line",
+          "[cli][bounded]") {
+  Sandbox sb;
+  sb.ok({"init", "ny.db", "--name", "new-york"});
+  sb.ok({"exec", "ny.db", "CREATE TABLE acct(id INTEGER PRIMARY KEY, balance INTEGER NOT NULL, note TEXT)"});
+  sb.ok({"exec", "ny.db", "INSERT INTO acct VALUES (1, 1000, NULL)"});
+  sb.ok({"track", "ny.db", "acct", "--column", "balance=bounded"});
+  Run cloned = sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  std::string london = cloned.out.substr(cloned.out.find("site london (") + 13, 32);
+  requireOneLineError(sb.run({"exec", "london.db", "UPDATE acct SET balance = balance - 1 WHERE id = 1"}),
+                      "parley exec: acct.balance (1), bounded column: london may spend 0 more, not 1; ", 1);
+  Run gave = sb.ok({"rights", "ny.db", "acct", "--key", "1", "--give", "300", "--to", london.substr(0, 8)});
+  CHECK_THAT(gave.out, StartsWith("gave 300 of acct.balance (1) to " + london.substr(0, 8)));
+  sb.ok({"sync", "ny.db", "london.db"});
+  Run shown = sb.ok({"rights", "london.db", "acct"});
+  CHECK_THAT(shown.out, Contains("london 300"));
+  CHECK_THAT(sb.ok({"status", "london.db"}).out, Contains("london 300"));
+  sb.ok({"exec", "london.db", "UPDATE acct SET balance = balance - 300 WHERE id = 1"});
+  requireOneLineError(sb.run({"rights", "london.db", "acct", "--key", "1", "--give", "1", "--to", "ffff"}),
+                      "parley rights: no site this site knows has an id starting with ffff", 1);
+  requireOneLineError(sb.run({"rights", "london.db", "acct", "--give", "1", "--to", london}), "parley rights: --give and --ask need --key", 2);
+  requireOneLineError(sb.run({"rights", "london.db", "acct", "--key", "1", "--ask", "0"}),
+                      "parley rights: ask wants a positive amount; got 0", 1);
+  requireOneLineError(sb.run({"rights", "london.db", "acct", "--key", "7", "--ask", "5"}),
+                      "parley rights: table \"acct\" has no row with key (7)", 1);
+  requireOneLineError(sb.run({"rights", "london.db", "acct", "--column", "note"}),
+                      "parley rights: column \"note\" of \"acct\" is not a bounded column", 1);
+  Run asked = sb.ok({"rights", "london.db", "acct", "--key", "1", "--ask", "200"});
+  sb.ok({"sync", "ny.db", "london.db"});
+  CHECK_THAT(sb.ok({"rights", "ny.db", "acct", "--answer"}).out, Contains("answered 1 requests"));
+  sb.ok({"sync", "ny.db", "london.db"});
+  sb.ok({"exec", "london.db", "UPDATE acct SET balance = balance - 200 WHERE id = 1"});
+  sb.ok({"sync", "ny.db", "london.db"});
+  CHECK_THAT(sb.ok({"exec", "ny.db", "SELECT balance FROM acct", "--csv"}).out, Contains("500"));
+}
+
 TEST_CASE("demo bank shows the six resolvers: 700 for merge, counter and bounded, 800 for lww, 900 for fww and reject", "[cli]") {
   Sandbox sb;
   Run r = sb.ok({"demo", "bank"});
