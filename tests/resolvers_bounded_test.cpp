@@ -102,6 +102,22 @@ TEST_CASE("rights given to a site let it spend while partitioned, and no site go
   CHECK(bounded::give(c[1], "acct", {Int(9)}, "balance", c[0].id(), 1).status().code() == Status::Code::kNotFound);
 }
 
+TEST_CASE("re-issuing a give (a forked site's history) gives again, checked again", "[resolvers][bounded]") {
+  Cluster c(2, accounts());
+  execOk(c[0], "INSERT INTO acct VALUES (1, 1000, 'alice')");
+  auto gave = bounded::give(c[0], "acct", {Int(1)}, "balance", c[1].id(), 300);
+  REQUIRE_OK(gave);
+  Transaction give = test::transactionWithDot(c[0], *gave);
+  auto again = c[0].reissue(std::vector<Transaction>{give});
+  REQUIRE_OK(again);
+  CHECK(rightsOf(c[0], c[0].id()) == 400);
+  CHECK(rightsOf(c[0], c[1].id()) == 600);
+  CHECK(balance(c[0]) == 1000);
+  auto beyond = c[0].reissue(std::vector<Transaction>{give, give});
+  REQUIRE_FALSE(beyond.ok());
+  CHECK(beyond.status().message().find("may give 100, not 300") != std::string::npos);
+}
+
 TEST_CASE("New York -100 and London -200 under bounded give 700 with no rejection", "[resolvers][bounded][bank]") {
   Cluster c(2, accounts());
   Site& ny = c[0];
