@@ -96,7 +96,8 @@ class BoundedColumn final : public MergeColumn {
       return refuse(a, fmt::format("{} is below the bound {}", w.newValue.asInteger(), bound_));
     std::int64_t left = spendable(a);
     if (left >= 0) return Status::ok();
-    return refuse(a, fmt::format("{} may spend {} more, not {}{}", a.nameOf(a.self), left - *delta, -*delta, others(a)));
+    return refuse(a, fmt::format("{} may spend {} more, not {}{}{}", a.nameOf(a.self), left - *delta, -*delta,
+                                 withheldNote(a), others(a)));
   }
 
  private:
@@ -120,22 +121,31 @@ class BoundedColumn final : public MergeColumn {
     if (move.to == a.self) return refuse(a, "a site cannot give rights to itself");
     std::int64_t left = spendable(a);
     if (left >= 0) return Status::ok();
-    return refuse(a, fmt::format("{} may give {}, not {}{}", a.nameOf(a.self), left + move.amount, move.amount, others(a)));
+    return refuse(a, fmt::format("{} may give {}, not {}{}{}", a.nameOf(a.self), left + move.amount, move.amount,
+                                 withheldNote(a), others(a)));
   }
 
   // This site's rights after the write, counted pessimistically: its own decrements in
   // transactions that are rejected for now but not finally, and its increments in ones accepted
   // for now but not finally, are withheld. A rights move is a transaction nothing rejects.
-  std::int64_t spendable(const LocalWrite& a) const {
-    std::int64_t left = a.state.rights(a.self);
+  std::int64_t spendable(const LocalWrite& a) const { return a.state.rights(a.self) - withheld(a); }
+
+  std::int64_t withheld(const LocalWrite& a) const {
+    std::int64_t out = 0;
     for (const auto& p : a.pending) {
       if (p.origin != a.self || decodeOp(p.write.newValue)) continue;
       auto delta = deltaOf(p.write, bound_);
       if (!delta) continue;
-      if (*delta < 0 && p.rejected) left += *delta;
-      if (*delta > 0 && !p.rejected) left -= *delta;
+      if (*delta < 0 && p.rejected) out -= *delta;
+      if (*delta > 0 && !p.rejected) out += *delta;
     }
-    return left;
+    return out;
+  }
+
+  // " (200 more once its transactions that may still be rejected are final)", or nothing.
+  std::string withheldNote(const LocalWrite& a) const {
+    std::int64_t w = withheld(a);
+    return w > 0 ? fmt::format(" ({} more once its transactions that may still be rejected are final)", w) : "";
   }
 
   // "; london holds 700, tokyo 20": the other sites with rights, most first.

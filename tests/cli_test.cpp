@@ -722,6 +722,30 @@ TEST_CASE("rights shows each site's rights on a bounded column, moves them, and 
   CHECK_THAT(sb.ok({"exec", "ny.db", "SELECT balance FROM acct", "--csv"}).out, Contains("500"));
 }
 
+TEST_CASE("serve answers a request for rights by itself", "[cli][bounded][tcp]") {
+  Sandbox sb;
+  sb.ok({"init", "ny.db", "--name", "new-york"});
+  sb.ok({"exec", "ny.db", "CREATE TABLE acct(id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)"});
+  sb.ok({"exec", "ny.db", "INSERT INTO acct VALUES (1, 1000)"});
+  sb.ok({"track", "ny.db", "acct", "--column", "balance=bounded"});
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  Server server = sb.serve("ny.db");
+  sb.ok({"rights", "london.db", "acct", "--key", "1", "--ask", "250"});
+  sb.ok({"sync", "london.db", server.url()}, kWithSecret);
+  // The server gives within its next look (every 200 ms); the give comes back at a later sync.
+  bool answered = false;
+  for (int attempt = 0; attempt < 50 && !answered; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    sb.ok({"sync", "london.db", server.url()}, kWithSecret);
+    answered = sb.ok({"rights", "london.db", "acct"}).out.find("london 250") != std::string::npos;
+  }
+  INFO(server.process->out());
+  CHECK(answered);
+  CHECK_THAT(server.process->out(), Contains("rights: answered 1 requests for rights"));
+  sb.ok({"exec", "london.db", "UPDATE acct SET balance = balance - 250 WHERE id = 1"});
+  CHECK(server.process->stop(SIGTERM) == 0);
+}
+
 TEST_CASE("demo bank shows the six resolvers: 700 for merge, counter and bounded, 800 for lww, 900 for fww and reject", "[cli]") {
   Sandbox sb;
   Run r = sb.ok({"demo", "bank"});
