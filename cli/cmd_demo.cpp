@@ -92,8 +92,10 @@ int demoBank(const std::vector<std::string>& args) {
   std::cout << "Bank account: balance 1000; New York withdraws 100 while London withdraws 200.\n\n";
   for (const auto& r : resolvers) outcomes.push_back(demo::runWorkload(r, bank, tools()));
   printOutcomes(outcomes, false);
-  for (const auto& o : outcomes)
-    if (!o.refusal.empty()) std::cout << fmt::format("\n{}: London's withdrawal of 400 more, refused when written: {}\n", o.resolver, o.refusal);
+  for (const auto& outcome : outcomes)
+    if (!outcome.refusal.empty())
+      std::cout << fmt::format("\n{}: London's withdrawal of 400 more, refused when written: {}\n", outcome.resolver,
+                               outcome.refusal);
   std::string html = demo::htmlReport(bank, outcomes);
   if (w.ops > 0) {
     std::cout << fmt::format("\nRandom workload: {} sites, {} accounts of 1000, {} operations, {} partitions, seed {}.\n\n",

@@ -18,7 +18,10 @@ void LocalChecks::check(const TableInfo& t, const RowChange& change, const RowMe
     auto nameOf = [this](const SiteId& id) { return id == s_.id ? s_.name : id.shortHex(); };
     LocalWrite write{t.name, t.columns[w.column], change.pk, s_.id, w, value, std::move(state), pending, nameOf};
     Status admitted = t.resolvers[w.column]->admitLocal(write);
-    if (!admitted) throw Error(admitted);
+    if (admitted) continue;
+    if (auto op = t.resolvers[w.column]->operationAfterRefusal(write))
+      s_.followUps.push_back({t.name, change.pk, w.column, std::move(*op)});
+    throw Error(admitted);
   }
 }
 

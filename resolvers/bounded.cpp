@@ -45,6 +45,8 @@ std::optional<RightsMove> decodeOp(const Value& v) {
   return m;
 }
 
+constexpr std::string_view kAsking = "; asking the other sites for ";
+
 bool isInteger(const Value& v) { return v.type() == Value::Type::kInteger; }
 
 // What a write adds to its cell: new - old, or new - bound for an insert; nullopt if it is not
@@ -96,8 +98,17 @@ class BoundedColumn final : public MergeColumn {
       return refuse(a, fmt::format("{} is below the bound {}", w.newValue.asInteger(), bound_));
     std::int64_t left = spendable(a);
     if (left >= 0) return Status::ok();
-    return refuse(a, fmt::format("{} may spend {} more, not {}{}{}", a.nameOf(a.self), left - *delta, -*delta,
-                                 withheldNote(a), others(a)));
+    std::string asking = askFor(a) ? fmt::format("{}{}", kAsking, *askFor(a)) : "";
+    return refuse(a, fmt::format("{} may spend {} more, not {}{}{}{}", a.nameOf(a.self), left - *delta, -*delta,
+                                 withheldNote(a), others(a), asking));
+  }
+
+  // A refused withdrawal asks the other sites for what it lacked, unless this site already
+  // asked for that much (a request is a register: asking again for as much adds nothing).
+  std::optional<Value> operationAfterRefusal(const LocalWrite& a) const override {
+    auto amount = askFor(a);
+    if (!amount) return std::nullopt;
+    return encodeOp(RightsMove::Kind::kAsk, a.self, *amount);
   }
 
  private:
@@ -142,6 +153,18 @@ class BoundedColumn final : public MergeColumn {
     return out;
   }
 
+  // What a refused withdrawal asks for: the shortfall, if asking raises this site's request.
+  std::optional<std::int64_t> askFor(const LocalWrite& a) const {
+    if (decodeOp(a.write.newValue)) return std::nullopt;
+    std::int64_t shortfall = -spendable(a);
+    if (shortfall <= 0) return std::nullopt;
+    const RightsMoves& moves = a.state.moves();
+    std::int64_t want;
+    if (__builtin_add_overflow(moves.received(a.self), shortfall, &want) || want <= moves.wanted(a.self))
+      return std::nullopt;
+    return shortfall;
+  }
+
   // " (200 more once its transactions that may still be rejected are final)", or nothing.
   std::string withheldNote(const LocalWrite& a) const {
     std::int64_t w = withheld(a);
@@ -184,6 +207,10 @@ std::optional<std::int64_t> boundOf(std::string_view strategy) {
   auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), bound);
   if (error != std::errc() || end != digits.data() + digits.size() || digits.empty()) return std::nullopt;
   return bound;
+}
+
+bool askedAfterRefusal(const Status& refusal) {
+  return !refusal.isOk() && refusal.message().find(kAsking) != std::string::npos;
 }
 
 Result<std::vector<std::string>> columns(const Site& site, std::string_view table) {

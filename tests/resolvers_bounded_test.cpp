@@ -61,10 +61,18 @@ TEST_CASE("a withdrawal beyond this site's rights is refused at commit, naming w
   std::string message = refused.status().message();
   INFO(message);
   CHECK(message.find("site1 may spend 0 more, not 100") != std::string::npos);
-  CHECK(message.find(c[0].id().shortHex() + " holds 1000") != std::string::npos);
+  CHECK(message.find(c[0].id().shortHex() + " holds 1000; asking the other sites for 100") != std::string::npos);
   CHECK(message.find('\n') == std::string::npos);
   CHECK(balance(c[1]) == 1000);
-  CHECK(ownSeq(c[1]) == before);  // no transaction
+  // The refused transaction is gone; what it lacked is asked for, in a transaction of its own.
+  CHECK(ownSeq(c[1]) == before + 1);
+  auto cell = c[1].cellState("acct", {Int(1)}, "balance");
+  REQUIRE_OK(cell);
+  CHECK((*cell)->state.outstanding(c[1].id()) == 100);
+  // Asking again for as much adds nothing.
+  auto again = c[1].exec("UPDATE acct SET balance = balance - 100 WHERE id = 1");
+  CHECK(again.status().message().find("asking") == std::string::npos);
+  CHECK(ownSeq(c[1]) == before + 1);
   // A deposit needs no rights, and adds to the depositor's.
   execOk(c[1], "UPDATE acct SET balance = balance + 50 WHERE id = 1");
   CHECK(rightsOf(c[1], c[1].id()) == 50);

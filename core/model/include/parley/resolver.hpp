@@ -182,6 +182,10 @@ class ColumnResolver {
   // A local write of the column about to commit; an error refuses the commit, its message the
   // one line the user sees. Called only when checksLocalWrites().
   virtual Status admitLocal(const LocalWrite&) const { return Status::ok(); }
+  // After admitLocal() refused a write: an operation to commit on the cell, as a transaction of
+  // its own, once the refused transaction is rolled back (a bounded counter asks the other
+  // sites for what it lacked). nullopt: none.
+  virtual std::optional<Value> operationAfterRefusal(const LocalWrite&) const { return std::nullopt; }
 };
 
 enum class RowConflictKind : std::uint8_t {

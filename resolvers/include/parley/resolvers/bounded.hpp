@@ -59,6 +59,11 @@ struct CellRights {
 // Every live row's rights on a bounded column.
 Result<std::vector<CellRights>> rights(const Site& site, std::string_view table, std::string_view column);
 
+// Whether a refusal (a failed write's status) says the site asked for what it lacked: a
+// refused withdrawal commits, after it is rolled back, a request for the shortfall unless the
+// site already asked for that much.
+bool askedAfterRefusal(const Status& refusal);
+
 // The policy `serve` runs: answers every request this site should answer (see above).
 // Returns how many gives it committed.
 Result<std::size_t> answerRequests(Site& site);
