@@ -155,7 +155,8 @@ class BoundedColumn final : public MergeColumn {
 
   // What a refused withdrawal asks for: the shortfall, if asking raises this site's request.
   std::optional<std::int64_t> askFor(const LocalWrite& a) const {
-    if (decodeOp(a.write.newValue)) return std::nullopt;
+    auto delta = deltaOf(a.write, bound_);
+    if (!delta || *delta >= 0 || a.write.oldValue.isNull()) return std::nullopt;  // only a withdrawal asks
     std::int64_t shortfall = -spendable(a);
     if (shortfall <= 0) return std::nullopt;
     const RightsMoves& moves = a.state.moves();

@@ -173,6 +173,26 @@ TEST_CASE("a site that asks for rights gets them from the site holding the most"
   execOk(c[1], "UPDATE acct SET balance = balance - 250 WHERE id = 1");
 }
 
+TEST_CASE("a refused withdrawal asks for what it lacked, and the answer lets it through", "[resolvers][bounded]") {
+  Cluster c(2, accounts());
+  execOk(c[0], "INSERT INTO acct VALUES (1, 1000, 'alice')");
+  REQUIRE_OK(bounded::give(c[0], "acct", {Int(1)}, "balance", c[1].id(), 100));
+  syncPair(c[0], c[1]);
+  CHECK_FALSE(c[1].exec("UPDATE acct SET balance = balance - 250 WHERE id = 1").ok());
+  syncPair(c[0], c[1]);
+  auto given = bounded::answerRequests(c[0]);
+  REQUIRE_OK(given);
+  CHECK(*given == 1);
+  syncPair(c[0], c[1]);
+  CHECK(rightsOf(c[1], c[1].id()) == 250);
+  execOk(c[1], "UPDATE acct SET balance = balance - 250 WHERE id = 1");
+  // Refusals that are not withdrawals ask for nothing.
+  auto before = ownSeq(c[1]);
+  CHECK_FALSE(c[1].exec("UPDATE acct SET balance = 'x' WHERE id = 1").ok());
+  CHECK_FALSE(c[1].exec("DELETE FROM acct WHERE id = 1").ok());
+  CHECK(ownSeq(c[1]) == before);
+}
+
 TEST_CASE("tracking a table gives the tracking site every row's rights; bounded:MIN; what is refused",
           "[resolvers][bounded]") {
   ClusterOptions o = accounts("bounded:-100");
