@@ -116,7 +116,7 @@ class CountingProxy {
 };
 
 double wireBytes(parley::Site& from, parley::Site& to) {
-  parley::sync::TcpOptions tcp{"bench-secret", std::chrono::seconds(60), parley::sync::kChunkBytes, {}};
+  parley::sync::TcpOptions tcp{"0159438a9235d6abde38e49fb98944660d067d6b9b03d8a8f4ee4e522feb62cb", std::chrono::seconds(60), parley::sync::kChunkBytes, {}};
   auto server = bench::ok(parley::sync::Server::start(from, "127.0.0.1:0", tcp));
   std::uint64_t bytes = 0;
   {

@@ -63,7 +63,7 @@ Pair withHistory(bench::SiteEnv& env, const std::string& dir, const std::string&
 
 double incrementalSync(Pair& p, std::int64_t added) {
   commitSingles(*p.a, added);
-  parley::sync::TcpOptions tcp{"bench-secret", std::chrono::seconds(60), parley::sync::kChunkBytes, {}};
+  parley::sync::TcpOptions tcp{"0159438a9235d6abde38e49fb98944660d067d6b9b03d8a8f4ee4e522feb62cb", std::chrono::seconds(60), parley::sync::kChunkBytes, {}};
   auto server = bench::ok(parley::sync::Server::start(*p.a, "127.0.0.1:0", tcp));
   parley::sync::SyncSummary r;
   double s = bench::seconds(

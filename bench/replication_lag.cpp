@@ -75,7 +75,7 @@ pid_t startServe(const std::string& parley, const std::string& site, int port, i
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    setenv("PARLEY_SECRET", "bench-secret", 1);
+    setenv("PARLEY_SECRET", "0159438a9235d6abde38e49fb98944660d067d6b9b03d8a8f4ee4e522feb62cb", 1);
     execv(parley.c_str(), argv.data());
     _exit(127);
   }

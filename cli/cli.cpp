@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "parley/sync/secret.hpp"
+
 namespace parley::cli {
 
 void usage(const std::string& message) { throw CliError(message, 2); }
@@ -34,7 +36,8 @@ Env& env() {
 std::unique_ptr<Site> openSite(const std::string& path) { return take(Site::open(path, env().siteOptions())); }
 
 std::optional<po::variables_map> parse(const Command& cmd, po::options_description options,
-                                       const std::vector<std::string>& positional, const std::vector<std::string>& args) {
+                                       const std::vector<std::string>& positional, const std::vector<std::string>& args,
+                                       std::size_t required) {
   options.add_options()("help,h", "show this help");
   po::options_description hidden;
   po::positional_options_description order;
@@ -55,14 +58,15 @@ std::optional<po::variables_map> parse(const Command& cmd, po::options_descripti
   } catch (const po::error& e) {
     usage(fmt::format("{} (see parley {} --help)", e.what(), cmd.name));
   }
-  for (const auto& name : positional)
-    if (!vm.count(name)) usage(fmt::format("missing {} (usage: parley {} {})", name, cmd.name, cmd.synopsis));
+  for (std::size_t i = 0; i < positional.size() && i < required; ++i)
+    if (const auto& name = positional[i]; !vm.count(name)) usage(fmt::format("missing {} (usage: parley {} {})", name, cmd.name, cmd.synopsis));
   return vm;
 }
 
 void addSecretOption(po::options_description& options) {
   options.add_options()("secret-file", po::value<std::string>(),
-                        "file holding the cluster secret (default: $PARLEY_SECRET)");
+                        "file holding the cluster secret (default: $PARLEY_SECRET)")(
+      "insecure", "plaintext instead of TLS 1.3 (the peer must say --insecure too)");
 }
 
 std::string secret(const po::variables_map& vm) {
@@ -99,7 +103,13 @@ void addTimeoutOption(po::options_description& o) {
 sync::TcpOptions tcpOptions(const po::variables_map& vm) {
   sync::TcpOptions o;
   o.secret = secret(vm);
-  if (o.secret.empty()) usage("TCP needs the cluster secret: --secret-file FILE or PARLEY_SECRET");
+  if (o.secret.empty())
+    usage("TCP needs the cluster secret: --secret-file FILE or PARLEY_SECRET (make one with `parley secret`)");
+  if (auto st = sync::checkSecret(o.secret); !st) throw CliError(st.message(), 2);
+  o.insecure = vm.count("insecure") > 0;
+  if (o.insecure)
+    std::cerr << "warning: --insecure: this connection is not encrypted; anyone on the path can read and change "
+                 "what is synced\n";
   if (vm.count("timeout")) {
     double seconds = vm["timeout"].as<double>();
     if (!(seconds >= 0.001 && seconds <= 86400)) usage("--timeout must be between 0.001 and 86400 seconds");

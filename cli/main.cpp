@@ -40,13 +40,15 @@ const std::map<std::string, Entry>& commands() {
       {"forget", {cmdForget, "remove a member that is gone for good"}},
       {"restore-guards", {cmdRestoreGuards, "recreate tracked tables' guard triggers dropped outside parley"}},
       {"schema", {cmdSchema, "what the schema fingerprint covers, to compare two sites"}},
+      {"secret", {cmdSecret, "print a new strong cluster secret"}},
       {"demo", {cmdDemo, "guided scenarios: bank, offline"}},
   };
   return table;
 }
 
 int help() {
-  std::cout << "usage: parley COMMAND [ARGS] (parley COMMAND --help for details)\n\ncommands:\n";
+  std::cout << "usage: parley COMMAND [ARGS] (parley help COMMAND, or parley COMMAND --help, for details)\n"
+               "       parley --version\n\ncommands:\n";
   for (const auto& [name, entry] : commands()) std::cout << fmt::format("  {:<16}{}\n", name, entry.summary);
   return 0;
 }
@@ -60,11 +62,15 @@ int main(int argc, char** argv) {
   }
   std::string name = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
-  if (name == "help" && !args.empty()) {  // parley help COMMAND: parley COMMAND --help
+  if (name == "help" && !args.empty()) {  // parley help COMMAND [SUBCOMMAND]: parley COMMAND [SUBCOMMAND] --help
     name = args[0];
-    args = {"--help"};
+    args.erase(args.begin());
+    args.push_back("--help");
   } else if (name == "--help" || name == "-h" || name == "help") {
     return help();
+  } else if (name == "--version" || name == "-V" || name == "version") {
+    std::cout << "parley " << parley::cli::kVersion << "\n";
+    return 0;
   }
   auto it = commands().find(name);
   if (it == commands().end()) {

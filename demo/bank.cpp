@@ -199,6 +199,7 @@ void measure(Bank& bank, const Effects& effects, Outcome& o) {
     o.bounced += rejected && e.kind != Kind::kDeposit;
     if (!rejected) expected += e.total;
   }
+  o.expected = expected;
   o.conserved = o.converged && o.totals[0] == expected;
   for (const auto& c : must(bank[0].conflicts()))
     o.lostUpdates += c.kind == ConflictKind::kCell &&

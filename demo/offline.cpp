@@ -80,7 +80,7 @@ int runOfflineDemo(const std::string& dirName, const Tools& tools) {
   carry(*london, *ny, dir);
 
   step("Over TCP: tokyo serves, New York writes again and syncs with it, then London");
-  sync::TcpOptions tcp{"demo-secret", std::chrono::seconds(10), sync::kChunkBytes, {}};
+  sync::TcpOptions tcp{"cd577fe2561ebff23505db0bb006300c7cdecbd46bc0e03c449afafaca2c25bf", std::chrono::seconds(10), sync::kChunkBytes, {}};
   run(*ny, "UPDATE inventory SET stock = stock - 1 WHERE sku = 'G-7'");
   {
     auto server = must(sync::Server::start(*tokyo, "127.0.0.1:0", tcp));

@@ -33,12 +33,12 @@ Nonce newNonce() {
   return n;
 }
 
-Digest clientProof(std::string_view secret, Bytes serverNonce, Bytes clientNonce, const SiteId& site) {
-  return hmac(secret, "parley-client", {serverNonce, clientNonce, Bytes(site.bytes)});
+Digest clientProof(std::string_view secret, Bytes channel, Bytes serverNonce, Bytes clientNonce, const SiteId& site) {
+  return hmac(secret, "parley-client", {channel, serverNonce, clientNonce, Bytes(site.bytes)});
 }
 
-Digest serverProof(std::string_view secret, Bytes clientNonce, Bytes serverNonce) {
-  return hmac(secret, "parley-server", {clientNonce, serverNonce});
+Digest serverProof(std::string_view secret, Bytes channel, Bytes clientNonce, Bytes serverNonce) {
+  return hmac(secret, "parley-server", {channel, clientNonce, serverNonce});
 }
 
 bool sameDigest(Bytes a, Bytes b) { return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0; }

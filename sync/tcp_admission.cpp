@@ -36,7 +36,38 @@ class FirstWordThen final : public kj::AsyncInputStream {
   kj::AsyncInputStream& rest_;
 };
 
+constexpr auto kForgetAfter = std::chrono::minutes(10);
+constexpr std::size_t kMaxSources = 10'000;  // remembered at once; older ones are dropped first
+
 }  // namespace
+
+std::chrono::milliseconds LoginThrottle::penalty(const std::string& source, Clock::time_point now) {
+  auto found = records_.find(source);
+  if (found == records_.end()) return std::chrono::milliseconds(0);
+  if (now - found->second.last > kForgetAfter) {
+    records_.erase(found);
+    return std::chrono::milliseconds(0);
+  }
+  int beyond = found->second.failures - kFreeFailures;
+  if (beyond <= 0) return std::chrono::milliseconds(0);
+  return std::chrono::milliseconds(250) * (1 << std::min(beyond - 1, 6)) > std::chrono::milliseconds(10'000)
+             ? std::chrono::milliseconds(10'000)
+             : std::chrono::milliseconds(250) * (1 << std::min(beyond - 1, 6));
+}
+
+int LoginThrottle::failed(const std::string& source, Clock::time_point now) {
+  if (records_.size() >= kMaxSources) forgetOld(now);
+  auto& record = records_[source];
+  if (now - record.last > kForgetAfter) record.failures = 0;
+  record.last = now;
+  return ++record.failures;
+}
+
+void LoginThrottle::forgetOld(Clock::time_point now) {
+  for (auto it = records_.begin(); it != records_.end();)
+    it = now - it->second.last > kForgetAfter ? records_.erase(it) : std::next(it);
+  if (records_.size() >= kMaxSources) records_.clear();  // a flood of sources: start over
+}
 
 void Admissions::Ticket::release() {
   if (!owner_) return;

@@ -16,6 +16,7 @@
 #include <capnp/serialize-async.h>
 #include <kj/async-io.h>
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -52,6 +53,31 @@ class Admissions {
  private:
   int perSource_;
   std::map<std::string, int> waiting_;
+};
+
+// Failed logins (a wrong secret: a guess) per source address. A source's first
+// kFreeFailures failures cost nothing (a typo, a restart); each one after that doubles the wait
+// before its next connection is served, from 250 ms up to 10 s. A successful login, or ten
+// minutes without a failure, clears the count. So 200 guesses take over half an hour instead of
+// two seconds, while a peer that gets the secret right is never slowed for its own sake.
+class LoginThrottle {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr int kFreeFailures = 2;
+
+  // How long a new connection from `source` waits before it is served.
+  std::chrono::milliseconds penalty(const std::string& source, Clock::time_point now);
+  // Counts a failure; returns the source's failures so far.
+  int failed(const std::string& source, Clock::time_point now);
+  void succeeded(const std::string& source) { records_.erase(source); }
+
+ private:
+  struct Record {
+    int failures = 0;
+    Clock::time_point last;
+  };
+  void forgetOld(Clock::time_point now);
+  std::map<std::string, Record> records_;
 };
 
 // The address (without port) a connection comes from, e.g. "127.0.0.1" or "::1".

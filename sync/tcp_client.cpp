@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "auth.hpp"
+#include "tls.hpp"
 #include "wire.hpp"
 
 namespace parley::sync {
@@ -21,7 +22,15 @@ Client::Client(std::string address, const TcpOptions& options)
 
 wire::Session::Client Client::open(const SiteId& site) {
   connect();
-  return login(site);
+  if (!options_.insecure) return login(site);
+  try {
+    return login(site);
+  } catch (const kj::Exception& e) {
+    if (e.getType() != kj::Exception::Type::DISCONNECTED) throw;
+    throw Error(Status::ioError(statusOf(e).message() +
+                                " during login (a server that requires TLS closes plaintext connections: drop "
+                                "--insecure, or run the server with --insecure too)"));
+  }
 }
 
 void Client::connect() {
@@ -31,7 +40,21 @@ void Client::connect() {
   } catch (const kj::Exception& e) {
     throw Error(Status::ioError("cannot connect: " + statusOf(e).message()));
   }
+  if (!options_.insecure) encrypt();
   rpc_ = kj::heap<capnp::TwoPartyClient>(*stream_);
+}
+
+void Client::encrypt() {
+  auto context = TlsContext::forClient();
+  if (!context) throw Error(context.status());
+  auto tls = kj::heap<TlsStream>(std::move(*context), kj::mv(stream_));
+  try {
+    wait(tls->handshake());
+  } catch (const kj::Exception& e) {
+    throw Error(Status::ioError(statusOf(e).message()));
+  }
+  channel_ = tls->exporter(kLoginExporterLabel);
+  stream_ = kj::mv(tls);
 }
 
 wire::Session::Client Client::login(const SiteId& site) {
@@ -46,9 +69,9 @@ wire::Session::Client Client::login(const SiteId& site) {
   auto request = gate.loginRequest();
   request.setSite(idBytes(site));
   request.setClientNonce(dataOf(clientNonce));
-  request.setProof(dataOf(auth::clientProof(options_.secret, serverNonce, clientNonce, site)));
+  request.setProof(dataOf(auth::clientProof(options_.secret, channel_, serverNonce, clientNonce, site)));
   auto reply = wait(request.send());
-  if (!auth::sameDigest(bytesOf(reply.getProof()), auth::serverProof(options_.secret, clientNonce, serverNonce)))
+  if (!auth::sameDigest(bytesOf(reply.getProof()), auth::serverProof(options_.secret, channel_, clientNonce, serverNonce)))
     throw Error(Status::invalidArgument("the server does not know the cluster secret"));
   return reply.getSession();
 }

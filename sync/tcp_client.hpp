@@ -13,6 +13,7 @@
 #include <string>
 
 #include "parley/sync/tcp.hpp"
+#include "auth.hpp"
 #include "sync.capnp.h"
 #include "tcp_status.hpp"
 
@@ -49,6 +50,7 @@ class Client {
 
  private:
   void connect();
+  void encrypt();
   wire::Session::Client login(const SiteId& site);
   kj::Promise<void> watchdog();
 
@@ -57,6 +59,7 @@ class Client {
   kj::AsyncIoContext io_;
   kj::TimePoint last_;
   kj::Own<kj::AsyncIoStream> stream_;
+  auth::Digest channel_ = auth::kPlaintextChannel;  // what binds the login to this connection
   kj::Own<capnp::TwoPartyClient> rpc_;
   kj::Maybe<kj::ForkedPromise<void>> cancel_;
 };

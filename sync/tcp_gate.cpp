@@ -34,12 +34,13 @@ kj::Promise<void> GateImpl::login(LoginContext context) {
   bool wellFormed = site.size() == 16 && clientNonce.size() == auth::kNonceBytes;
   SiteId peer = wellFormed ? SiteId::fromBytes(site.begin(), 16) : SiteId{};
   if (!wellFormed || !auth::sameDigest(bytesOf(params.getProof()),
-                                       auth::clientProof(server_.options.secret, serverNonce, clientNonce, peer))) {
-    server_.note("refused a peer: authentication failed (wrong cluster secret)");
+                                       auth::clientProof(server_.options.secret, channel_, serverNonce, clientNonce, peer))) {
+    server_.loginFailed(source_, "authentication failed (wrong cluster secret)");
     throwStatus(Status::invalidArgument("authentication failed: the server does not accept this cluster secret"));
   }
   auto results = context.getResults();
-  results.setProof(dataOf(auth::serverProof(server_.options.secret, clientNonce, serverNonce)));
+  results.setProof(dataOf(auth::serverProof(server_.options.secret, channel_, clientNonce, serverNonce)));
+  server_.logins.succeeded(source_);
   results.setSession(kj::heap<SessionImpl>(server_, peer));
   *granted_ = true;
   if (onGranted_) onGranted_();

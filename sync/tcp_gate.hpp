@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "auth.hpp"
 #include "sync.capnp.h"
@@ -18,9 +19,15 @@ namespace parley::sync {
 
 class GateImpl final : public wire::Gate::Server {
  public:
-  // `granted` is set, and `onGranted` called, once a login succeeds.
-  GateImpl(ServerState& server, std::shared_ptr<bool> granted, std::function<void()> onGranted = {})
-      : server_(server), granted_(std::move(granted)), onGranted_(std::move(onGranted)) {}
+  // `granted` is set, and `onGranted` called, once a login succeeds. `source` is the peer's
+  // address (for the login throttle), `channel` what binds its proof to this connection.
+  GateImpl(ServerState& server, std::string source, const auth::Digest& channel, std::shared_ptr<bool> granted,
+           std::function<void()> onGranted = {})
+      : server_(server),
+        source_(std::move(source)),
+        channel_(channel),
+        granted_(std::move(granted)),
+        onGranted_(std::move(onGranted)) {}
 
  protected:
   kj::Promise<void> challenge(ChallengeContext context) override;
@@ -28,6 +35,8 @@ class GateImpl final : public wire::Gate::Server {
 
  private:
   ServerState& server_;
+  std::string source_;
+  auth::Digest channel_;
   std::shared_ptr<bool> granted_;
   std::function<void()> onGranted_;
   std::optional<auth::Nonce> nonce_;

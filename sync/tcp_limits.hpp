@@ -6,6 +6,7 @@
 
 #include <cstddef>
 
+#include "parley/sync/secret.hpp"
 #include "parley/sync/tcp.hpp"
 
 namespace parley::sync {
@@ -23,7 +24,7 @@ inline constexpr int kIdleTimeouts = 4;
 inline constexpr std::size_t kLiveBatchBytes = 1 << 20;
 
 inline Status checkOptions(const TcpOptions& options) {
-  if (options.secret.empty()) return Status::invalidArgument("a cluster secret is required");
+  if (auto st = checkSecret(options.secret); !st) return st;
   if (options.timeout.count() <= 0) return Status::invalidArgument("the timeout must be positive");
   if (options.chunkBytes == 0 || options.chunkBytes > kMaxChunkBytes)
     return Status::invalidArgument(fmt::format("the chunk size must be between 1 and {} bytes", kMaxChunkBytes));

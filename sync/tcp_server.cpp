@@ -16,6 +16,7 @@
 #include "tcp_server_state.hpp"
 #include "tcp_status.hpp"
 #include "tcp_watched_stream.hpp"
+#include "tls.hpp"
 
 namespace parley::sync {
 namespace {
@@ -26,7 +27,7 @@ constexpr kj::Duration kAcceptRetry = 200 * kj::MILLISECONDS;
 // waiting for login and reads only small messages (tcp_admission.hpp).
 struct Connection {
   Connection(kj::Own<kj::AsyncIoStream> s, kj::Timer& timer, ServerState& state,
-             std::unique_ptr<Admissions::Ticket> t, std::string from)
+             std::unique_ptr<Admissions::Ticket> t, std::string from, const auth::Digest& channel)
       : ticket(std::move(t)),
         source(std::move(from)),
         stream(kj::mv(s), timer),
@@ -37,7 +38,8 @@ struct Connection {
                  }),
         network(messages, capnp::rpc::twoparty::Side::SERVER),
         rpc(capnp::makeRpcServer(network,
-                                 wire::Gate::Client(kj::heap<GateImpl>(state, granted, [this] { ticket->release(); })))) {}
+                                 wire::Gate::Client(kj::heap<GateImpl>(state, source, channel, granted,
+                                                                      [this] { ticket->release(); })))) {}
 
   // Resolves when the peer disconnects, when it has not logged in within the timeout, or when
   // a logged-in peer has sent nothing for kIdleTimeouts timeouts.
@@ -70,6 +72,37 @@ class NoteErrors final : public kj::TaskSet::ErrorHandler {
   ServerState& state_;
 };
 
+// Serves one accepted connection until it ends: waits out its source's penalty for failed
+// logins, runs the TLS handshake (unless the server is --insecure), then the RPC system.
+kj::Promise<void> serveConnection(kj::Own<kj::AsyncIoStream> raw, kj::Timer& timer, ServerState& state,
+                                  std::unique_ptr<Admissions::Ticket> ticket, std::string source) {
+  auto penalty = state.logins.penalty(source, std::chrono::steady_clock::now());
+  return timer.afterDelay(penalty.count() * kj::MILLISECONDS)
+      .then([&timer, &state, raw = kj::mv(raw)]() mutable -> kj::Promise<std::pair<kj::Own<kj::AsyncIoStream>, auth::Digest>> {
+        if (!state.tls) return std::make_pair(kj::mv(raw), auth::kPlaintextChannel);
+        auto tls = kj::heap<TlsStream>(state.tls, kj::mv(raw));
+        auto timeout = state.options.timeout.count() * kj::MILLISECONDS;
+        auto handshake = tls->handshake().exclusiveJoin(timer.afterDelay(timeout).then([]() -> kj::Promise<void> {
+          return toException(Status::ioError("TLS handshake failed: no answer in time"));
+        }));
+        return handshake.then([tls = kj::mv(tls)]() mutable {
+          auto channel = tls->exporter(kLoginExporterLabel);
+          return std::make_pair(kj::Own<kj::AsyncIoStream>(kj::mv(tls)), channel);
+        });
+      })
+      .then(
+          [&timer, &state, ticket = std::move(ticket), source](auto secured) mutable -> kj::Promise<void> {
+            auto connection = kj::heap<Connection>(kj::mv(secured.first), timer, state, std::move(ticket), source,
+                                                   secured.second);
+            auto ended = connection->ended(timer, state);
+            return ended.attach(kj::mv(connection));
+          },
+          [&state, source](kj::Exception&& e) {
+            // Not a guess at the secret (that needs a finished handshake): logged, not throttled.
+            state.note(fmt::format("refused a connection from {}: {}", source, statusOf(e).message()));
+          });
+}
+
 // Serves each connection until it ends; dropping it closes the socket. A failed accept (out of
 // file descriptors, say) is logged and retried after a pause: the server keeps serving.
 kj::Promise<void> acceptLoop(kj::ConnectionReceiver& listener, kj::Timer& timer, kj::TaskSet& connections,
@@ -84,9 +117,7 @@ kj::Promise<void> acceptLoop(kj::ConnectionReceiver& listener, kj::Timer& timer,
                                  source, state.admissions.perSource()));
           return acceptLoop(listener, timer, connections, state);
         }
-        auto connection = kj::heap<Connection>(kj::mv(stream), timer, state, kj::mv(ticket), kj::mv(source));
-        auto ended = connection->ended(timer, state);
-        connections.add(ended.attach(kj::mv(connection)));
+        connections.add(serveConnection(kj::mv(stream), timer, state, std::move(ticket), std::move(source)));
         return acceptLoop(listener, timer, connections, state);
       },
       [&](kj::Exception&& e) {
@@ -136,6 +167,7 @@ void Server::Impl::serve(kj::AsyncIoContext& io, std::promise<Status>& ready) {
     stopper = kj::mv(stop.fulfiller);
   }
   ready.set_value(Status::ok());
+  if (!state.options.insecure) state.tls = take(TlsContext::forServer());
   NoteErrors errors(state);
   kj::TaskSet connections(errors);
   auto& timer = io.provider->getTimer();

@@ -5,7 +5,10 @@
 
 #include <kj/timer.h>
 
+#include <fmt/format.h>
+
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -14,6 +17,7 @@
 #include "parley/sync/tcp.hpp"
 #include "tcp_admission.hpp"
 #include "tcp_limits.hpp"
+#include "tls.hpp"
 
 namespace parley::sync {
 
@@ -38,8 +42,19 @@ struct ServerState {
     return out;
   }
 
+  // Counts a failed login from `source` (logged with `why`), slowing down its next connections.
+  void loginFailed(const std::string& source, const std::string& why) {
+    int failures = logins.failed(source, LoginThrottle::Clock::now());
+    auto wait = logins.penalty(source, LoginThrottle::Clock::now());
+    note(wait.count() > 0 ? fmt::format("refused a login from {}: {} ({} failures in a row; its next connections wait {} ms)",
+                                        source, why, failures, wait.count())
+                          : fmt::format("refused a login from {}: {}", source, why));
+  }
+
   Site& site;
   const TcpOptions options;
+  std::shared_ptr<TlsContext> tls;  // null when the server runs with `insecure`
+  LoginThrottle logins;             // on the server's thread only
   Admissions admissions;  // connections waiting for login, per source
   kj::Timer* timer = nullptr;  // the server thread's, set once its event loop runs
   std::mutex mutex;

@@ -28,7 +28,7 @@ using namespace parley::test::cli;
 using Steady = std::chrono::steady_clock;
 
 constexpr std::uint64_t kDayMs = 24ULL * 3600 * 1000;
-const Vars kWithSecret{{"PARLEY_SECRET", "correct-horse-battery-staple"}};
+const Vars kWithSecret{{"PARLEY_SECRET", "76e160faa5d1bf3931cafce54f613582a71c4db1b7f8e62d9cd22a4cb0808d28"}};
 
 // A parley process in the background, killed on destruction.
 class Background {

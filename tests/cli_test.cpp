@@ -45,7 +45,7 @@ using Catch::Matchers::StartsWith;
 using namespace parley::test::cli;
 using Clock = std::chrono::steady_clock;
 
-const char* const kSecret = "correct-horse-battery-staple";
+const char* const kSecret = "76e160faa5d1bf3931cafce54f613582a71c4db1b7f8e62d9cd22a4cb0808d28";
 const Vars kWithSecret{{"PARLEY_SECRET", kSecret}};
 
 // The elements of a JSON array (children with empty keys).
@@ -759,11 +759,10 @@ TEST_CASE("demo bank shows the six resolvers: 700 for merge, counter and bounded
   for (const auto& [resolver, balance] : expected) {
     INFO(resolver << "\n" << r.out);
     REQUIRE(byResolver.count(resolver));
-    CHECK(byResolver[resolver][1] == balance);  // new-york
-    CHECK(byResolver[resolver][2] == balance);  // london
-    CHECK(byResolver[resolver][3] == "yes");    // converged
-    CHECK(byResolver[resolver][6] == (resolver == "reject" ? "1" : "0"));        // rejected after the fact
-    CHECK(byResolver[resolver].back() == (resolver == "bounded" ? "1" : "0"));  // refused when written
+    CHECK(byResolver[resolver][1] == balance);  // at both sites (one column when they agree)
+    CHECK(byResolver[resolver][7] == "yes");    // converged
+    CHECK(byResolver[resolver][9] == (resolver == "reject" ? "1" : "0"));    // bounced after the fact
+    CHECK(byResolver[resolver][10] == (resolver == "bounded" ? "1" : "0"));  // refused when written
   }
   CHECK_THAT(r.out, Contains("bounded: London's withdrawal of 400 more, refused when written: accounts.balance (1), "
                              "bounded column: london may spend 300 more, not 400;"));
@@ -778,7 +777,8 @@ TEST_CASE("demo bank --ops 50 --report writes an HTML report with an SVG chart",
   std::string html = readFile(sb.path("bank.html"));
   CHECK_THAT(html, StartsWith("<!doctype html>"));
   CHECK_THAT(html, Contains("<svg"));
-  CHECK_THAT(html, Contains("<th>withdrawals bounced after the fact</th><th>withdrawals refused when written</th>"));
+  CHECK_THAT(html, Contains("<th>bounced later</th><th>refused when written</th>"));
+  CHECK_THAT(html, Contains("<b>withdrawals refused when written</b>"));
   CHECK_THAT(html, Contains("<td>bounded</td>"));
 }
 
@@ -787,7 +787,8 @@ TEST_CASE("demo bank refuses a bad random workload before running anything", "[c
   for (std::vector<std::string> args : {std::vector<std::string>{"--ops", "10", "--sites", "0"}, {"--ops", "-5"}}) {
     args.insert(args.begin(), {"demo", "bank"});
     Run r = sb.run(args);
-    requireOneLineError(r, "parley demo: random workload: --ops >= 0, --sites 2..16", 2);
+    requireOneLineError(r, args.back() == "0" ? "parley demo: --sites must be between 2 and 16, not 0"
+                                          : "parley demo: --ops must be between 0 and 1000000, not -5", 2);
     CHECK(r.out.empty());
   }
 }
@@ -1046,7 +1047,7 @@ TEST_CASE("sync over TCP with a wrong secret fails with a line about authenticat
   Server server = sb.serve("london.db");
   SiteState london = sb.state("london.db");
   Run r = requireRefused(sb, "ny.db", {"sync", "ny.db", server.url()}, "parley sync:", 1,
-                         {{"PARLEY_SECRET", "not-the-secret"}});
+                         {{"PARLEY_SECRET", "8d00a66b9ad69045681637b744e9a5b18ee39968ed001c1091d8c668b1ed3e17"}});
   CHECK_THAT(r.err, Contains("authentication"));
   CHECK(sb.state("london.db") == london);
   CHECK(server.process->running());
@@ -1060,6 +1061,41 @@ TEST_CASE("sync over TCP without any secret is one line and exit 2", "[cli]") {
   Run r = requireRefused(sb, "ny.db", {"sync", "ny.db", "tcp://127.0.0.1:" + std::to_string(freePort())},
                          "parley sync:", 2);
   CHECK_THAT(r.err, Contains("PARLEY_SECRET"));
+}
+
+TEST_CASE("parley secret prints a strong secret, and a weak one is refused in one line saying how to make one",
+          "[cli][tls]") {
+  Sandbox sb;
+  makeConcurrentWrites(sb);
+  std::string made = sb.ok({"secret"}).out;
+  REQUIRE(made.size() == 65);  // 64 hex digits and a newline
+  CHECK(made != sb.ok({"secret"}).out);
+  for (const char* weak : {"sunshine1", "correct-horse-battery-staple"}) {
+    Run refused = requireRefused(sb, "ny.db", {"sync", "ny.db", "tcp://127.0.0.1:" + std::to_string(freePort())},
+                                 "parley sync:", 2, {{"PARLEY_SECRET", weak}});
+    CHECK_THAT(refused.err, Contains("too weak") && Contains("parley secret"));
+  }
+  Server server = sb.serve("london.db");
+  Vars strong{{"PARLEY_SECRET", made.substr(0, 64)}};
+  Run wrong = sb.run({"sync", "ny.db", server.url()}, strong);  // strong, but not the cluster's
+  CHECK_THAT(wrong.err, Contains("authentication failed"));
+}
+
+TEST_CASE("plaintext sync (with --insecure) happens only when both sides ask, and warns", "[cli][tls]") {
+  Sandbox sb;
+  makeConcurrentWrites(sb);
+  Server tls = sb.serve("london.db");
+  SiteState before = sb.state("ny.db");
+  Run mismatch = sb.run({"sync", "ny.db", tls.url(), "--insecure"}, kWithSecret);
+  CHECK(mismatch.code == 1);
+  CHECK_THAT(mismatch.err, StartsWith("warning: --insecure") && Contains("drop --insecure"));
+  CHECK(sb.state("ny.db") == before);
+  Server plain = sb.serve("london.db", {"--insecure"});
+  Run refused = requireRefused(sb, "ny.db", {"sync", "ny.db", plain.url()}, "parley sync:", 1, kWithSecret);
+  CHECK_THAT(refused.err, Contains("speaks plaintext"));
+  Run both = sb.ok({"sync", "ny.db", plain.url(), "--insecure"}, kWithSecret);
+  CHECK_THAT(both.err, Contains("warning: --insecure"));
+  CHECK(sb.balance("ny.db") == "700");
 }
 
 TEST_CASE("import of a change-set file with a flipped byte or cut short is refused and applies nothing", "[cli]") {

@@ -323,7 +323,7 @@ TEST_CASE("waitForAcknowledgements returns once a served peer holds the write", 
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 10)");
   VersionVector token = c[0].vector().value();
   sync::TcpOptions tcp;
-  tcp.secret = "cluster secret";
+  tcp.secret = "e9e86dd88be06a788f3313d1be9a261da3755406040110e25053560a20edf28d";
   tcp.timeout = std::chrono::milliseconds(2000);
   auto server = sync::Server::start(c[1], "127.0.0.1:0", tcp);
   REQUIRE_OK(server);
@@ -351,7 +351,7 @@ TEST_CASE("waitForAcknowledgements with too few peers or an unreachable one fail
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 10)");
   VersionVector token = c[0].vector().value();
   sync::TcpOptions tcp;
-  tcp.secret = "cluster secret";
+  tcp.secret = "e9e86dd88be06a788f3313d1be9a261da3755406040110e25053560a20edf28d";
   tcp.timeout = std::chrono::milliseconds(500);
 
   Status tooFew = sync::waitForAcknowledgements(c[0], token, {2, {"127.0.0.1:1"}, tcp, std::chrono::seconds(1)});

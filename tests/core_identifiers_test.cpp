@@ -244,7 +244,7 @@ TEST_CASE("odd names travel by change-set file and by TCP, and survive compact a
   CHECK(imported->applied.applied > 0);
 
   sync::TcpOptions options;
-  options.secret = "cluster secret";
+  options.secret = "e9e86dd88be06a788f3313d1be9a261da3755406040110e25053560a20edf28d";
   auto server = sync::Server::start(c[0], "127.0.0.1:0", options);
   REQUIRE_OK(server);
   REQUIRE_OK(sync::syncTcp(c[2], "127.0.0.1:" + std::to_string((*server)->port()), options));

@@ -38,7 +38,7 @@ using test::queryInt;
 
 sync::TcpOptions streamOptions() {
   sync::TcpOptions o;
-  o.secret = "stream secret";
+  o.secret = "c9a4d4024f3472ed98453b17f75bdd6afbf1bee8f749710ac1e3b5ddf6669039";
   o.timeout = 5s;
   o.heartbeat = 100ms;
   return o;

@@ -26,6 +26,7 @@
 #include "parley/site.hpp"
 #include "parley/sync/tcp.hpp"
 #include "support/sites.hpp"
+#include "support/tcp.hpp"
 
 namespace parley {
 namespace {
@@ -43,22 +44,15 @@ bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-TcpOptions options(std::string secret = "cluster secret", std::size_t chunkBytes = sync::kChunkBytes) {
-  TcpOptions o;
-  o.secret = std::move(secret);
-  o.timeout = std::chrono::seconds(10);
+using test::addressOf;
+
+TcpOptions options(std::string secret = test::kTcpSecret, std::size_t chunkBytes = sync::kChunkBytes) {
+  TcpOptions o = test::tcpOptions(std::move(secret));
   o.chunkBytes = chunkBytes;
   return o;
 }
 
-std::unique_ptr<Server> serve(Site& site, TcpOptions o = options()) {
-  auto server = Server::start(site, "127.0.0.1:0", std::move(o));
-  REQUIRE_OK(server);
-  REQUIRE(server.value()->port() > 0);
-  return std::move(server).value();
-}
-
-std::string addressOf(const Server& server) { return "127.0.0.1:" + std::to_string(server.port()); }
+std::unique_ptr<Server> serve(Site& site, TcpOptions o = options()) { return test::serveOk(site, std::move(o)); }
 
 sync::SyncSummary syncOk(Site& site, const Server& server, const TcpOptions& o = options()) {
   auto r = syncTcp(site, addressOf(server), o);
@@ -144,7 +138,7 @@ TEST_CASE("concurrent clients syncing with one server converge", "[sync][tcp]") 
   auto client = [&](Site& site, int base) {
     for (int round = 0; round < 5; ++round) {
       Status st = site.exec("INSERT INTO t VALUES (?1, 'w', ?2)", {test::Int(base + round), test::Int(round)}).status();
-      if (st) st = syncTcp(site, addressOf(*server), options("cluster secret", 512)).status();
+      if (st) st = syncTcp(site, addressOf(*server), options("e9e86dd88be06a788f3313d1be9a261da3755406040110e25053560a20edf28d", 512)).status();
       if (!st) {
         std::lock_guard lock(failuresMutex);
         failures.push_back(st);
@@ -170,8 +164,8 @@ TEST_CASE("a peer with the wrong secret is refused and neither side learns or ch
   VersionVector clientBefore = c[0].vector().value(), serverBefore = c[1].vector().value();
   auto rowsBefore = tableContents(c[1], "t");
 
-  auto server = serve(c[1], options("right"));
-  auto r = syncTcp(c[0], addressOf(*server), options("wrong"));
+  auto server = serve(c[1], options("5f2b8d1e9c4a7f3e6b0d2c8a1f5e9b3d7c4a0e6f2b8d1c5a9e3f7b0d4c2a6e8f"));
+  auto r = syncTcp(c[0], addressOf(*server), options("a3e7c1f5b9d2e6a0c4f8b1d5e9a2c6f0b3d7e1a5c8f2b6d0e4a7c1f5b9d3e6a0"));
   server->stop();
   INFO(r.status().toString());
   REQUIRE_FALSE(r.ok());
@@ -298,10 +292,10 @@ TEST_CASE("20000 transactions stream in 4 KiB chunks both ways and converge", "[
   // Transactions larger than a chunk travel in pieces.
   execOk(c[1], "INSERT INTO t VALUES (-1, 'big', ?1)", {test::Txt(std::string(50000, 's'))});
   execOk(c[0], "INSERT INTO t VALUES (-2, 'big', ?1)", {test::Txt(std::string(30000, 'c'))});
-  auto server = serve(c[1], options("cluster secret", 4096));
+  auto server = serve(c[1], options("e9e86dd88be06a788f3313d1be9a261da3755406040110e25053560a20edf28d", 4096));
   std::uint64_t reports = 0, last = 0;
   bool increasing = true;
-  auto o = options("cluster secret", 4096);
+  auto o = options("e9e86dd88be06a788f3313d1be9a261da3755406040110e25053560a20edf28d", 4096);
   o.progress = [&](std::uint64_t n) {
     increasing &= n > last;
     last = n;
@@ -324,8 +318,8 @@ void checkResumes(Cluster& c, const std::function<void(Server&)>& cut) {
   constexpr int kRows = 8000;
   insertRows(c[1], 1, kRows, "server");
   const SiteId origin = c[1].id();
-  auto server = serve(c[1], options("cluster secret", 2048));
-  auto o = options("cluster secret", 2048);
+  auto server = serve(c[1], options("e9e86dd88be06a788f3313d1be9a261da3755406040110e25053560a20edf28d", 2048));
+  auto o = options("e9e86dd88be06a788f3313d1be9a261da3755406040110e25053560a20edf28d", 2048);
   bool cutDone = false;
   o.progress = [&](std::uint64_t n) {
     if (n >= kRows / 4 && !cutDone) {

@@ -30,7 +30,7 @@
 namespace parley::crash {
 namespace {
 
-inline constexpr const char* kSecret = "crash-test-secret";
+inline constexpr const char* kSecret = "b7fc8e3f7d76462b12b7e87fbbb804ba88d73a2b0dcee89b3901b99159d3a05f";
 
 struct Failure {
   std::string message;

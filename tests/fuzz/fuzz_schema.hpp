@@ -16,7 +16,7 @@ inline constexpr std::uint8_t kClusterByte = 0xcc;
 // Every byte of the importing site's id: no corpus file comes from it.
 inline constexpr std::uint8_t kImporterByte = 0x7f;
 // The cluster secret of fuzz_handshake's server and of the client its corpus was recorded from.
-inline constexpr const char* kSecret = "fuzz cluster secret";
+inline constexpr const char* kSecret = "7d9624c240bc14d6db84ba8c187cfce8520850aba480a54e1515c4396b176e5e";
 
 inline const std::string kSchema =
     "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b);"

@@ -84,7 +84,7 @@ inline ReplayResult replayHandshake(kj::WaitScope& waitScope, Site& site, const 
   auto granted = std::make_shared<bool>(false);
   {
     capnp::TwoPartyVatNetwork network(*pipe.ends[0], capnp::rpc::twoparty::Side::SERVER);
-    auto rpc = capnp::makeRpcServer(network, wire::Gate::Client(kj::heap<sync::GateImpl>(state, granted)));
+    auto rpc = capnp::makeRpcServer(network, wire::Gate::Client(kj::heap<sync::GateImpl>(state, "fuzz", sync::auth::kPlaintextChannel, granted)));
     kj::AsyncIoStream& client = *pipe.ends[1];
     auto buffer = kj::heapArray<kj::byte>(1 << 16);
     auto draining = detail::drain(client, buffer.begin(), buffer.size()).eagerlyEvaluate([](kj::Exception&&) {});

@@ -10,7 +10,7 @@ cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; w
 trap cleanup EXIT
 # Fails the test with its reason and the last lines of every log.
 fail() { echo "$test FAILED: $*" >&2; for f in "$work"/*.log; do echo "--- $f" >&2; tail -40 "$f" >&2; done; exit 1; }
-export PARLEY_SECRET=$test-secret
+export PARLEY_SECRET=$(printf %s "$test" | sha256sum | cut -c1-64)
 cd "$work"
 
 # Waits until a log file has a line matching a pattern; prints the port that line names.

@@ -37,7 +37,7 @@ writers=${NETFAULT_WRITERS:-2}
 accounts=5
 interval_ms=200
 [ "$sites" -ge 2 ] && [ "$sites" -le 8 ] || { echo "netfault: NETFAULT_SITES must be 2..8" >&2; exit 2; }
-export PARLEY_SECRET=netfault-secret
+export PARLEY_SECRET=a8c6a700dca90cf0677ea57ef328670e71fc3a938ebd2c4a37cf9047c8c5d0c2
 
 pids=()   # every process this script started, stopped by id on exit
 work=""

@@ -20,7 +20,7 @@ accounts=5
 tag=$(( $$ % 10000 ))
 if ! ip netns add "pf$tag-probe" 2>/dev/null; then echo "netns: ip netns does not work here (skipped)"; exit 77; fi
 ip netns del "pf$tag-probe"
-export PARLEY_SECRET=netns-secret
+export PARLEY_SECRET=582b1ff9e35f61b26782d6ae17000a3fd6c2352fa6e05553c0111cd64e859498
 RANDOM=$seed
 work=$(mktemp -d "${TMPDIR:-/tmp}/netns.XXXXXX")
 bridge=pfbr$tag

@@ -2,9 +2,10 @@
 // session of parley/sync/link.hpp over a TCP link; the Server answers each session through the
 // same Responder as every link.
 //
-// A connection starts at the server's Gate: a challenge-response with the cluster secret
-// (HMAC-SHA256, both directions) grants a Session; without the secret a peer learns nothing and
-// can write nothing. A session exchanges Hellos (cluster, protocol, schema fingerprint,
+// A connection is TLS 1.3 (sync/tls.hpp) unless both sides run with `insecure`. It starts at
+// the server's Gate: a challenge-response with the cluster secret (HMAC-SHA256, both
+// directions, bound to the TLS connection) grants a Session; without the secret a peer learns
+// nothing and can write nothing. Failed logins slow down their source's next connections. A session exchanges Hellos (cluster, protocol, schema fingerprint,
 // vectors), then streams what each side lacks in bounded chunks with flow control
 // (`-> stream`), in both directions. The receiver applies each chunk as it arrives and commits,
 // so a dropped connection loses nothing and the next sync resumes from the vector it reached.
@@ -29,7 +30,7 @@
 namespace parley::sync {
 
 struct TcpOptions {
-  std::string secret;                                  // the cluster secret; required, non-empty
+  std::string secret;  // the cluster secret; required, and strong (parley/sync/secret.hpp)
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};  // for connecting and each reply
   std::size_t chunkBytes = kChunkBytes;
   Progress progress;  // optional: transactions received so far
@@ -47,6 +48,13 @@ struct TcpOptions {
   // more are closed at once. Raise it for many clients behind one address (NAT, a proxy) that
   // connect together.
   int loginsPerSource = 4;
+  // Plaintext instead of TLS 1.3. Both sides must choose it: a TLS side refuses a plaintext
+  // one. Anyone on the path can then read and change what is synced (only the login stays
+  // safe: the secret never travels).
+  bool insecure = false;
+  // Optional, for syncTcp() and cloneTcp(): what each chunk (or snapshot piece) carried, with
+  // totals where known, in both directions (TransferProgress, session.hpp).
+  TransferObserver observer = nullptr;
 };
 
 class Server {
