@@ -8,6 +8,7 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -125,6 +126,24 @@ int cmdClone(const std::vector<std::string>& args);
 int cmdDemo(const std::vector<std::string>& args);
 int cmdVerify(const std::vector<std::string>& args);
 int cmdRejoin(const std::vector<std::string>& args);
+int cmdRights(const std::vector<std::string>& args);
+// status' section on bounded columns: each site's rights (nothing without bounded columns).
+void printRightsSummary(Site& site);
+// serve's answers to rights requests (parley/resolvers/bounded.hpp), on a connection of its
+// own: tick() runs the policy at most every `every`, when the site holds new transactions,
+// and returns a line to log when it gave something (else empty).
+class RightsAnswers {
+ public:
+  // Uses `site` (serve's main thread's connection) until destroyed.
+  RightsAnswers(Site& site, std::chrono::milliseconds every);
+  std::string tick();
+
+ private:
+  Site* site_;
+  std::chrono::milliseconds every_;
+  std::chrono::steady_clock::time_point next_;
+  std::optional<VersionVector> seen_;
+};
 int cmdSecret(const std::vector<std::string>& args);
 
 }  // namespace parley::cli

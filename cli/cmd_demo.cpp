@@ -57,7 +57,7 @@ const Command kOffline{"demo offline", "[--dir D]",
                        "Creates three site files (ny, london, tokyo), lets each take writes while offline, syncs\n"
                        "them by carrying change-set files in a chain, then over TCP, and prints each step."};
 
-const std::vector<std::string> kResolvers{"lww", "fww", "merge", "counter", "reject"};
+const std::vector<std::string> kResolvers{"lww", "fww", "merge", "counter", "reject", "bounded"};
 
 void printOutcomes(const std::vector<Outcome>& outcomes, bool random) {
   auto text = demo::comparison(outcomes, random);
@@ -86,12 +86,12 @@ std::vector<std::string> resolversFrom(const std::string& choice) {
   if (choice == "all") return kResolvers;
   for (const auto& r : kResolvers)
     if (r == choice) return {r};
-  usage(fmt::format("--resolver wants all, lww, fww, merge, counter or reject, not \"{}\"", choice));
+  usage(fmt::format("--resolver wants all, lww, fww, merge, counter, reject or bounded, not \"{}\"", choice));
 }
 
 int demoBank(const std::vector<std::string>& args) {
   po::options_description o("options");
-  o.add_options()("resolver", po::value<std::string>()->default_value("all"), "all, lww, fww, merge, counter or reject")
+  o.add_options()("resolver", po::value<std::string>()->default_value("all"), "all, lww, fww, merge, counter, reject or bounded")
       ("report", po::value<std::string>(), "also write a self-contained HTML report to this file")
       ("sites", po::value<int>()->default_value(3), "random workload: number of sites")
       ("accounts", po::value<int>()->default_value(4), "random workload: number of accounts")
@@ -123,6 +123,10 @@ int demoBank(const std::vector<std::string>& args) {
   SeededIds ids(w.seed);
   for (const auto& r : resolvers) sections.back().outcomes.push_back(demo::runWorkload(r, bank, tools(&ids)));
   printOutcomes(sections.back().outcomes, false);
+  for (const auto& outcome : sections.back().outcomes)
+    if (!outcome.refusal.empty())
+      std::cout << fmt::format("\n{}: London's withdrawal of 400 more, refused when written: {}\n", outcome.resolver,
+                               outcome.refusal);
   if (w.ops > 0) {
     std::cout << fmt::format("\nRandom workload: {} sites, {} accounts of 1000, {} operations, {} partitions, seed {}.\n\n",
                              w.sites, w.accounts, w.ops, w.partitions, w.seed);

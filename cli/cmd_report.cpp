@@ -268,6 +268,7 @@ void statusText(Site& site) {
     std::cout << fmt::format("\nDIVERGED from {} ({}): {}\n", d.peerName.empty() ? d.peer.shortHex() : d.peerName,
                              d.peer.shortHex(), d.message);
   printSkews(site);
+  printRightsSummary(site);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "cli.hpp"
 #include "output.hpp"
+#include "parley/resolvers/bounded.hpp"
 #include "parley/sync/acknowledgements.hpp"
 #include "parley/sync/tcp.hpp"
 
@@ -176,7 +177,10 @@ int cmdExec(const std::vector<std::string>& args) {
   VersionVector before = take(site->vector());
   auto result = vm->count("autocommit") ? site->exec(sql) : site->execAtomically(sql);
   VersionVector now = take(site->vector());
-  if (now != before) {
+  // A write refused for lack of rights commits only its request for them (parley rights).
+  bool onlyAsked = !result.ok() && resolvers::bounded::askedAfterRefusal(result.status()) &&
+                   now.total() == before.total() + 1;
+  if (now != before && !onlyAsked) {
     // Statements outside BEGIN..COMMIT commit one by one: say what did commit, even on error.
     std::string token = tokenOf(now);
     if (vm->count("token") && result.ok()) std::cout << token << "\n";

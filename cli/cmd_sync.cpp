@@ -40,9 +40,10 @@ const Command kServe{"serve",
                      "      [--metrics HOST:PORT] [--log-format text|json]",
                      "Serves syncs and live subscriptions. With peers, subscribes to each (their commits arrive\n"
                      "within milliseconds; reconnects with backoff) and also runs a full sync with each every\n"
-                     "interval (anti-entropy). Logs connections and syncs that moved something, each line with\n"
-                     "a UTC timestamp and a level; keeps each peer's state in the site file for parley status;\n"
-                     "with --metrics, serves Prometheus metrics at /metrics. Stops cleanly on SIGINT or SIGTERM."};
+                     "interval (anti-entropy). Answers other sites' requests for rights on bounded columns\n"
+                     "(parley rights). Logs connections and syncs that moved something, each line with a UTC\n"
+                     "timestamp and a level; keeps each peer's state in the site file for parley status; with\n"
+                     "--metrics, serves Prometheus metrics at /metrics. Stops cleanly on SIGINT or SIGTERM."};
 const Command kClone{"clone", "SOURCE NEW.db --name NAME",
                      "Creates a new site of SOURCE's cluster from a snapshot of it (SOURCE: a site file or\n"
                      "tcp://HOST:PORT), like pg_basebackup; then they sync incrementally."};
@@ -285,11 +286,13 @@ int cmdServe(const std::vector<std::string>& args) {
   auto watched = openSite(path);  // serve's main thread's: skew records, and the report for status
   ServeRecorder recorder(*watched, (*vm)["listen"].as<std::string>(), log);
   SkewWatch skews(*watched);
+  RightsAnswers rights(*watched, std::chrono::milliseconds(std::min((*vm)["interval"].as<int>(), 200)));
   while (!stopRequested) {
     for (const auto& line : server->takeLog()) log.library(line);
     for (auto& link : links) link->printLog();
     skews.print(log);
     recorder.update(records());
+    if (auto line = rights.tick(); !line.empty()) log.info(line);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (metrics) metrics->stop();

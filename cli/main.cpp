@@ -35,6 +35,7 @@ const std::map<std::string, Entry>& commands() {
       {"compact", {cmdCompact, "drop log entries every member has acknowledged"}},
       {"backup", {cmdBackup, "write a consistent copy of a site"}},
       {"verify", {cmdVerify, "check a site's rows against its digests, or against a peer's rows"}},
+      {"rights", {cmdRights, "each site's rights on bounded columns; give or ask for them"}},
       {"rejoin", {cmdRejoin, "give a forked site (a copy that wrote) a new id, keeping its writes"}},
       {"forget", {cmdForget, "remove a member that is gone for good"}},
       {"restore-guards", {cmdRestoreGuards, "recreate tracked tables' guard triggers dropped outside parley"}},

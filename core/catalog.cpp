@@ -207,7 +207,7 @@ void bindResolvers(TableInfo& t, const TableConfig& config, const ResolverProvid
     const ColumnResolver* r = provider.column(strategy);
     if (!r) throw Error(Status::invalidArgument(fmt::format(
         "resolver config: unknown strategy \"{}\" for column \"{}\" (known: lww, fww, merge, merge/fww, "
-        "counter, counter/fww, reject, callback:NAME, or one registered with addColumn)", strategy, column)));
+        "counter, counter/fww, bounded, bounded:MIN, reject, callback:NAME, or one registered with addColumn)", strategy, column)));
     return r;
   };
   auto rowPolicy = [&](const std::string& policy, const char* conflict) {
@@ -220,18 +220,24 @@ void bindResolvers(TableInfo& t, const TableConfig& config, const ResolverProvid
   t.resolvers.assign(t.columns.size(), nullptr);
   t.traits.assign(t.columns.size(), {});
   t.orderSensitive = t.constrained;
+  t.mayReject = t.constrained;
+  t.checksLocalWrites = false;
   for (std::size_t i = 0; i < t.columns.size(); ++i) {
     if (t.isKey[i]) continue;
     const ColumnResolver* r = columnResolver(config.strategyFor(t.columns[i]), t.columns[i]);
     t.resolvers[i] = r;
-    t.traits[i] = {r->replacesWhenSuperseded(), r->keepsContributions(), r->foldsDeltas()};
+    t.traits[i] = {r->replacesWhenSuperseded(), r->keepsContributions(), r->foldsDeltas(), r->checksLocalWrites()};
     t.orderSensitive = t.orderSensitive || r->orderSensitive();
+    t.mayReject = t.mayReject || r->mayReject();
+    t.checksLocalWrites = t.checksLocalWrites || r->checksLocalWrites();
   }
   t.insertInsert = rowPolicy(config.insertInsert, "insert/insert");
   t.updateDelete = rowPolicy(config.updateDelete, "update/delete");
   t.deleteUpdate = rowPolicy(config.deleteUpdate, "delete/update");
-  for (const RowPolicy* p : {t.insertInsert, t.updateDelete, t.deleteUpdate})
+  for (const RowPolicy* p : {t.insertInsert, t.updateDelete, t.deleteUpdate}) {
     t.orderSensitive = t.orderSensitive || p->orderSensitive();
+    t.mayReject = t.mayReject || p->mayReject();
+  }
   t.config = config;
 }
 

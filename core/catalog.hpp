@@ -79,6 +79,7 @@ struct TableInfo {
     bool replacesWhenSuperseded = false;
     bool keepsContributions = false;
     bool foldsDeltas = false;
+    bool checksLocalWrites = false;
   };
   std::vector<ColumnTraits> traits;
   const RowPolicy* insertInsert = nullptr;
@@ -88,6 +89,10 @@ struct TableInfo {
   bool constrained = false;
   // Folding in arrival order can differ from canonical order for this table.
   bool orderSensitive = false;
+  // A transaction writing this table may be rejected (a reject column or row policy, constraints).
+  bool mayReject = false;
+  // Some column's strategy checks local writes (ColumnResolver::checksLocalWrites).
+  bool checksLocalWrites = false;
 
   // SQL built once, identifiers quoted.
   std::string selectByKey;  // every column, WHERE key = ?1..?k

@@ -9,6 +9,7 @@
 #include "model/codec.hpp"
 #include "fold.hpp"
 #include "insert_ranges.hpp"
+#include "local_checks.hpp"
 #include "local_meta.hpp"
 #include "meta_batch.hpp"
 #include "row_batch.hpp"
@@ -70,14 +71,16 @@ void fillBases(RowChange& c, const std::optional<RowMeta>& meta) {
     w.base = meta && meta->cells[w.column] ? meta->cells[w.column]->dots : Dots{};
 }
 
-// The general path: decode, fold, encode. Fills the change's bases.
+// The general path: decode, fold, encode. Fills the change's bases. `checks`, if given,
+// checks the writes of columns whose strategy asks to (throws if one refuses).
 std::string foldGeneral(SiteState& s, const TableInfo& t, const PendingRow& p, RowChange& change,
-                        const Transaction& txn) {
+                        const Transaction& txn, LocalChecks* checks) {
   std::optional<RowMeta> meta;
   if (p.metaBlob) meta = decodeRowMeta(*p.metaBlob, s.sites, t.columns.size());
   fillBases(change, meta);
   // Every local write supersedes what it read, so the fold only produces the new metadata.
   FoldStep step = foldRow(t, {std::move(meta), p.beforeCopy()}, change, txn, txn.context);
+  if (checks && t.checksLocalWrites) checks->check(t, change, step.meta, step.values);
   return encodeRowMeta(step.meta, s.db, s.sites);
 }
 
@@ -184,7 +187,7 @@ bool sameBases(const RowChange& a, const RowChange& b) {
 void checkFastPath(SiteState& s, const TableInfo& t, const PendingRow& p, const RowChange& change,
                    std::string_view meta, const Transaction& txn) {
   RowChange general = change;
-  PARLEY_ASSERT(foldGeneral(s, t, p, general, txn) == meta && sameBases(general, change),
+  PARLEY_ASSERT(foldGeneral(s, t, p, general, txn, nullptr) == meta && sameBases(general, change),
                 fmt::format("commit: the fast metadata path differs from the general fold for a row of \"{}\"", t.name));
 }
 
@@ -199,14 +202,16 @@ void checkBody(const Transaction& header, std::vector<RowChange> rows, const std
 }
 
 // The new metadata of one pending row, from the fast path when it applies. Fills its bases.
-std::string_view newMeta(SiteState& s, LocalMeta& local, const PendingRow& p, RowChange& change, const Transaction& txn,
-                         std::string& scratch, bool check) {
+// Rows of tables whose strategies check local writes always go the general way, checked.
+std::string_view newMeta(SiteState& s, LocalMeta& local, LocalChecks& checks, const PendingRow& p, RowChange& change,
+                         const Transaction& txn, std::string& scratch, bool check) {
   const TableInfo& t = *p.touched->table;
   std::string_view out;
+  if (t.checksLocalWrites) return scratch = foldGeneral(s, t, p, change, txn, &checks);
   if (!p.metaBlob && change.op == RowOp::kInsert) out = local.freshInsert(t);
   else if (p.metaBlob && change.op == RowOp::kUpdate && local.update(t, *p.metaBlob, change, scratch))
     out = scratch;
-  else return scratch = foldGeneral(s, t, p, change, txn);
+  else return scratch = foldGeneral(s, t, p, change, txn, &checks);
   if (check) checkFastPath(s, t, p, change, out, txn);
   return out;
 }
@@ -256,7 +261,53 @@ std::optional<std::string> owned(std::optional<std::string_view> blob) {
   return std::string(*blob);
 }
 
+std::string keyText(const Row& pk) {
+  std::string out;
+  for (const auto& v : pk) out += (out.empty() ? "" : ", ") + v.toSqlLiteral();
+  return out;
+}
+
+// A new local transaction's header: dot, HLC, context (full in `txn`, as encoded in `header`),
+// and the link to this site's previous one. Returns whether the context grew.
+bool startTransaction(SiteState& s, Transaction& txn, Transaction& header) {
+  txn.dot = {s.id, s.vector.get(s.id) + 1};
+  txn.context = s.vector;
+  txn.hlc = s.hlc.now();
+  auto context = causal::forCommit(s, txn.dot, txn.context);
+  header = {txn.dot, txn.hlc, std::move(context.entries), {}, {}, {}};
+  txn.prev = header.prev = chainHead(s, txn.dot);
+  return context.grew;
+}
+
 }  // namespace
+
+Dot commitOperation(SiteState& s, const TableInfo& t, const Row& pk, std::uint32_t column, const Value& op,
+                    bool recordUndo) {
+  std::string key = codec::encodeKey(pk);
+  bool inRange = false;
+  std::optional<std::string> blob = store::readMetaBlob(s, t, key, &inRange);
+  std::optional<Row> values = store::readRow(s, t, pk);
+  if (!blob || !values)
+    throw Error(Status::notFound(fmt::format("table \"{}\" has no row with key ({})", t.name, keyText(pk))));
+  RowMeta meta = decodeRowMeta(*blob, s.sites, t.columns.size());
+  Transaction txn, header;
+  bool grew = startTransaction(s, txn, header);
+  RowChange change{t.name, pk, RowOp::kUpdate, {ColumnWrite{column, (*values)[column], op, {}}}, {}};
+  fillBases(change, meta);
+  FoldStep step = foldRow(t, {std::move(meta), values}, change, txn, txn.context);
+  if (step.rejection) throw Error(Status::invalidArgument(*step.rejection));
+  PARLEY_ASSERT(step.values == values, "commit: an operation changed the values of a row");
+  LocalChecks(s).check(t, change, step.meta, step.values);
+  store::writeMetaBlob(s, t, key, encodeRowMeta(step.meta, s.db, s.sites), !inRange);
+  TransactionEncoder body(header, 1);
+  body.add(change);
+  std::string bytes = body.finish();
+  txn.hash = *chainHashInBody(bytes);
+  store::appendLog(s, txn, bytes, false, causal::stored(s, txn.dot, txn.context, grew), s.digests.takeDelta());
+  if (recordUndo) store::saveUndo(s, txn.dot, {{t.id, key, inRange ? std::nullopt : blob, values}});
+  s.frontier = txn.stamp();
+  return txn.dot;
+}
 
 std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool recordUndo) {
   bool check = s.checkCapture;
@@ -278,6 +329,7 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
   std::vector<ranges::Runs::Row> fresh;  // those of short runs
   std::vector<store::UndoEntry> undo;
   std::vector<RowChange> kept;  // under SiteOptions::checkCapture: every change, for checkBody
+  LocalChecks checks(s);
   // The rows' metadata is read, and the new written, kCommitChunk rows at a time.
   for (std::size_t begin = 0; begin < touched.rows.size(); begin += kCommitChunk) {
     std::size_t end = std::min(touched.rows.size(), begin + kCommitChunk);
@@ -295,19 +347,14 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
       if (!diffRow(*row.table, row, before, after, change)) continue;
       if (!txn) {
         txn.emplace();
-        txn->dot = {s.id, s.vector.get(s.id) + 1};
-        txn->context = s.vector;
-        txn->hlc = s.hlc.now();
+        contextGrew = startTransaction(s, *txn, header);
         local.emplace(s, *txn);
-        auto context = causal::forCommit(s, txn->dot, txn->context);
-        header = {txn->dot, txn->hlc, std::move(context.entries), {}, {}, {}};
-        txn->prev = header.prev = chainHead(s, txn->dot);
-        contextGrew = context.grew;
         body.emplace(header, touched.rows.size() - i);
       }
       PendingRow p{&row, before, stored.blob(i), stored.inRange(i)};
-      std::string_view meta = newMeta(s, *local, p, change, *txn, scratch, check);
-      if (!p.metaBlob && change.op == RowOp::kInsert && row.rowidKey()) runs.add({row.table, row.rowid, meta}, fresh);
+      std::string_view meta = newMeta(s, *local, checks, p, change, *txn, scratch, check);
+      bool sharedMeta = !p.metaBlob && change.op == RowOp::kInsert && row.rowidKey() && !row.table->checksLocalWrites;
+      if (sharedMeta) runs.add({row.table, row.rowid, meta}, fresh);
       else if (!rewrites.leave(row, p.inRange, change.op == RowOp::kUpdate ? std::optional(meta) : std::nullopt))
         writes.add(*row.table, change.pk, meta, p.metaBlob && !p.inRange, meta.data() != scratch.data());
       writes.addFresh(fresh);

@@ -19,4 +19,12 @@ namespace parley {
 // nothing. `recordUndo`: keep what re-folding needs to undo this transaction.
 std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool recordUndo);
 
+// Commits one transaction holding a strategy operation (Site::commitOperation): a write of
+// `op` to the cell (t, pk, column) that the column's strategy interprets and that leaves the
+// row's values as they are. Throws Error: kNotFound if the row is not there, the strategy's
+// refusal (admitLocal) otherwise.
+// REQUIRES: inside a write transaction; `column` is not a key column.
+Dot commitOperation(SiteState& s, const TableInfo& t, const Row& pk, std::uint32_t column, const Value& op,
+                    bool recordUndo);
+
 }  // namespace parley

@@ -9,6 +9,7 @@ namespace parley {
 namespace {
 
 const Dots kNoDots;  // the dots of a cell this site has no version of
+const Value kNull;   // the value of a cell this site has no version of
 
 ConflictKind conflictKindOf(RowConflictKind kind) {
   switch (kind) {
@@ -63,15 +64,30 @@ class RowFold {
     for (const auto& w : change_.columns) {
       values_[w.column] = change_.op == RowOp::kDelete ? w.oldValue : w.newValue;
       out_.meta.cells[w.column] = freshCell(w.column);
+      if (table_.traits[w.column].keepsContributions && change_.op != RowOp::kDelete) freshContribution(w);
     }
-    out_.meta.existence = CellMeta{{txn_.dot}, stamp_, {}};
+    out_.meta.existence = CellMeta{{txn_.dot}, stamp_, {}, {}};
     out_.meta.alive = change_.op != RowOp::kDelete;
     if (out_.meta.alive) out_.values = std::move(values_);
     else out_.meta.tombstone = std::move(values_);
     return std::move(out_);
   }
 
-  CellMeta freshCell(std::uint32_t column) const { return CellMeta{{txn_.dot}, stamp_, freshCounter(column)}; }
+  CellMeta freshCell(std::uint32_t column) const { return CellMeta{{txn_.dot}, stamp_, freshCounter(column), {}}; }
+
+  // A strategy that keeps contributions may count a new cell's value as its writer's (a
+  // bounded counter's rights start with the site that inserts the row): asked as a write that
+  // supersedes an empty cell.
+  void freshContribution(const ColumnWrite& w) {
+    CellStep step = table_.resolvers[w.column]->meet({table_.columns[w.column], kNull, kNoDots, w, CellRelation::kSupersedes});
+    keep(*out_.meta.cells[w.column], step);
+  }
+
+  // The contributions and rights moves a step reports, kept in the cell.
+  void keep(CellMeta& cell, const CellStep& step) {
+    if (step.contribution) contribute(cell, *step.contribution);
+    if (step.move) move(cell, *step.move);
+  }
 
   std::optional<PNCounter> freshCounter(std::uint32_t column) const {
     if (table_.traits[column].keepsContributions) return PNCounter{};
@@ -183,8 +199,7 @@ class RowFold {
       case Action::kResolve: return pick(w, resolver);
       case Action::kReject: return reject(std::move(step.reason));
     }
-    if (step.contribution && table_.traits[w.column].keepsContributions)
-      contribute(*out_.meta.cells[w.column], *step.contribution);
+    if (table_.traits[w.column].keepsContributions) keep(*out_.meta.cells[w.column], step);
   }
 
   // The cell's value becomes `value`: the write's alone if it supersedes the cell (keeping the
@@ -208,6 +223,20 @@ class RowFold {
     } catch (const std::overflow_error&) {
       cell.counter.reset();  // totals beyond int64: the value still folds, the breakdown is dropped
     }
+  }
+
+  void move(CellMeta& cell, const RightsMove& m) {
+    if (!cell.counter) cell.counter = PNCounter{};
+    if (!cell.moves) cell.moves = RightsMoves{};
+    BoundedCounter state(std::move(*cell.counter), std::move(*cell.moves));
+    try {
+      if (m.kind == RightsMove::Kind::kGive) state.move(txn_.dot.site, m.to, m.amount);
+      else state.ask(txn_.dot.site, m.amount);
+    } catch (const std::exception&) {
+      // beyond int64 (or negative from a hostile peer): every site drops the same move
+    }
+    cell.counter = state.deltas();
+    cell.moves = state.moves();
   }
 
   void joinCell(CellMeta& cell) {
@@ -239,12 +268,13 @@ class RowFold {
   void take(const ColumnWrite& w) {
     values_[w.column] = w.newValue;
     renew(out_.meta.cells[w.column], freshCounter(w.column));
+    out_.meta.cells[w.column]->moves.reset();
   }
 
   // Makes `cell` reflect this transaction's write alone (as freshCell), reusing its storage.
   void renew(std::optional<CellMeta>& cell, std::optional<PNCounter> counter) const {
     if (!cell) {
-      cell = CellMeta{{txn_.dot}, stamp_, std::move(counter)};
+      cell = CellMeta{{txn_.dot}, stamp_, std::move(counter), {}};
       return;
     }
     cell->dots.assign(1, txn_.dot);

@@ -55,8 +55,20 @@ LocalMeta::CellSpan LocalMeta::readCell(std::string_view blob, std::size_t& pos)
   r.varint();
   r.varint();
   std::size_t stampEnd = at();
-  c.counter = r.byte() != 0;
+  std::uint8_t kind = r.byte();
+  c.counter = kind != 0;
   for (int side = 0; c.counter && side < 2; ++side) {
+    for (std::uint64_t i = 0, n = r.varint(); i < n; ++i) {
+      r.varint();
+      r.signedVarint();
+    }
+  }
+  if (kind == 2) {  // rights moves (row_meta.cpp): transfers, then wants
+    for (std::uint64_t i = 0, n = r.varint(); i < n; ++i) {
+      r.varint();
+      r.varint();
+      r.signedVarint();
+    }
     for (std::uint64_t i = 0, n = r.varint(); i < n; ++i) {
       r.varint();
       r.signedVarint();

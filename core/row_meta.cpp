@@ -30,10 +30,22 @@ void writeCell(RawWriter& w, const CellMeta& c, RowMetaEncoder& sites) {
   writeDots(w, c.dots, sites);
   w.varint(c.stamp.hlc.value);
   w.varint(sites.indexOf(c.stamp.site));
-  w.byte(c.counter ? 1 : 0);
+  w.byte(!c.counter ? 0 : c.moves ? 2 : 1);
   if (!c.counter) return;
   writeTotals(w, c.counter->increments(), sites);
   writeTotals(w, c.counter->decrements(), sites);
+  if (!c.moves) return;
+  w.varint(c.moves->transfers().size());
+  for (const auto& [pair, total] : c.moves->transfers()) {
+    w.varint(sites.indexOf(pair.first));
+    w.varint(sites.indexOf(pair.second));
+    w.signedVarint(total);
+  }
+  w.varint(c.moves->wants().size());
+  for (const auto& [site, total] : c.moves->wants()) {
+    w.varint(sites.indexOf(site));
+    w.signedVarint(total);
+  }
 }
 
 // At most what writeCell writes: varints of at most 10 bytes each.
@@ -41,6 +53,7 @@ std::size_t cellBound(const CellMeta& c) {
   constexpr std::size_t v = RawWriter::kMaxVarint;
   std::size_t n = v + 2 * v * c.dots.size() + 2 * v + 1;
   if (c.counter) n += 2 * v + 2 * v * (c.counter->increments().entries().size() + c.counter->decrements().entries().size());
+  if (c.moves) n += 2 * v + 3 * v * c.moves->transfers().size() + 2 * v * c.moves->wants().size();
   return n;
 }
 
@@ -66,6 +79,21 @@ std::vector<GCounter::Entry> readTotals(codec::Reader& r, const SiteTable& sites
   return out;
 }
 
+RightsMoves readMoves(codec::Reader& r, const SiteTable& sites) {
+  auto n = r.varint();
+  if (n > 65536) throw Error(Status::corruption("row metadata: too many rights transfers"));
+  std::vector<RightsMoves::Transfer> transfers;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const SiteId& from = sites.idAt(static_cast<std::uint32_t>(r.varint()));
+    const SiteId& to = sites.idAt(static_cast<std::uint32_t>(r.varint()));
+    std::int64_t total = r.signedVarint();
+    if (total < 0) throw Error(Status::corruption("row metadata: negative rights transfer"));
+    transfers.push_back({{from, to}, total});
+  }
+  auto wanted = readTotals(r, sites);
+  return RightsMoves::fromTotals(std::move(transfers), std::move(wanted));
+}
+
 // Reads a dot list into `dots`, reusing its storage.
 void readDots(codec::Reader& r, const SiteTable& sites, Dots& dots) {
   auto n = r.varint();
@@ -83,12 +111,16 @@ void readCellInto(codec::Reader& r, const SiteTable& sites, CellMeta& c) {
   readDots(r, sites, c.dots);
   c.stamp.hlc.value = r.varint();
   c.stamp.site = sites.idAt(static_cast<std::uint32_t>(r.varint()));
-  if (r.byte()) {
+  std::uint8_t kind = r.byte();
+  if (kind > 2) throw Error(Status::corruption("row metadata: unknown cell state"));
+  if (kind) {
     auto p = readTotals(r, sites);
     c.counter = PNCounter::fromTotals(p, readTotals(r, sites));
   } else {
     c.counter.reset();
   }
+  if (kind == 2) c.moves = readMoves(r, sites);
+  else c.moves.reset();
 }
 
 CellMeta readCell(codec::Reader& r, const SiteTable& sites) {

@@ -4,7 +4,8 @@
 // its latest write; for the row, whether it exists, the dots of its last insert or delete, and
 // the stamp of the latest write of any kind. A deleted row keeps its metadata (a tombstone) and
 // its last values, so a concurrent update can still be detected and, if it wins, resurrect the
-// row with every column. Counter cells also keep their PN-counter state. Sites are stored as
+// row with every column. Counter cells also keep their PN-counter state, bounded counter cells
+// their rights moves too. Sites are stored as
 // local integers (SiteTable).
 #pragma once
 
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "catalog.hpp"
+#include "parley/crdt/bounded_counter.hpp"
 #include "parley/crdt/counter.hpp"
 #include "parley/crdt/dot.hpp"
 #include "parley/transaction.hpp"
@@ -25,6 +27,7 @@ struct CellMeta {
   Dots dots;
   Stamp stamp;
   std::optional<PNCounter> counter;  // counter columns: each origin's contribution
+  std::optional<RightsMoves> moves;  // bounded counters: rights moved between sites (with counter)
   friend bool operator==(const CellMeta&, const CellMeta&) = default;
 };
 

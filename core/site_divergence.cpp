@@ -242,9 +242,30 @@ std::pair<std::string, std::vector<Value>> rewriteOf(const TableInfo& t, const R
 
 }  // namespace
 
+namespace {
+
+// A transaction made by commitOperation: one write of a column whose strategy checks local
+// writes, whose value is not a number (the operation) where the row held one.
+const ColumnWrite* operationOf(const SiteState& s, const Transaction& t) {
+  if (t.rows.size() != 1 || t.rows[0].op != RowOp::kUpdate || t.rows[0].columns.size() != 1) return nullptr;
+  const TableInfo* table = s.table(t.rows[0].table);
+  const ColumnWrite& w = t.rows[0].columns[0];
+  if (!table || w.column >= table->traits.size() || !table->traits[w.column].checksLocalWrites) return nullptr;
+  return !w.newValue.isNumeric() && !w.newValue.isNull() && w.oldValue.isNumeric() ? &w : nullptr;
+}
+
+}  // namespace
+
 Result<std::uint64_t> Site::reissue(std::span<const Transaction> transactions) {
   std::uint64_t written = 0;
   for (const auto& t : transactions) {
+    if (const ColumnWrite* op = operationOf(impl_->state, t)) {  // a rights move: made again as one
+      const RowChange& row = t.rows[0];
+      auto made = commitOperation(row.table, row.pk, impl_->state.table(row.table)->columns[op->column], op->newValue);
+      if (!made) return made.status().withContext(fmt::format("re-issuing transaction {}", t.dot.toString()));
+      ++written;
+      continue;
+    }
     if (auto st = exec("BEGIN"); !st) return st.status();
     for (const auto& row : t.rows) {
       const TableInfo* table = impl_->state.table(row.table);

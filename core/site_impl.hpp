@@ -342,6 +342,28 @@ struct Site::Impl {
     capture.clear();
     savepoints.clear();
     reloadState();
+    commitFollowUps();
+  }
+
+  // Commits, each as a transaction of its own, the operations a strategy asked for when it
+  // refused the commit just rolled back (SiteState::followUps). One that fails is dropped: the
+  // refusal is what the caller hears about.
+  void commitFollowUps() {
+    std::vector<SiteState::FollowUp> ops;
+    std::swap(ops, state.followUps);
+    for (const auto& f : ops) {
+      const TableInfo* t = state.table(f.table);
+      if (!t) continue;
+      try {
+        begin();
+        parley::commitOperation(state, *t, f.pk, f.column, f.op, state.orderSensitive());
+        commitNow();
+      } catch (...) {
+        state.followUps.clear();
+        if (state.db.inTransaction()) sqlite3_exec(state.db.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+        reloadState();
+      }
+    }
   }
 
   // Running SQL text (core/site_exec.cpp).

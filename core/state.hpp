@@ -60,6 +60,15 @@ struct SiteState {
   // The full contexts of the transactions one apply call folds (apply.cpp), kept for the next
   // call: each names every site, and fresh memory for them costs more than the fold.
   std::vector<VersionVector> applyContexts;
+  // Operations strategies asked to commit after refusing a local commit
+  // (ColumnResolver::operationAfterRefusal), committed once that commit is rolled back.
+  struct FollowUp {
+    std::string table;
+    Row pk;
+    std::uint32_t column = 0;
+    Value op;
+  };
+  std::vector<FollowUp> followUps;
   // Whether parley_clock_skew has any record (clock_skew.hpp); unknown until read, cleared with
   // the rest.
   std::optional<bool> skewRecords;

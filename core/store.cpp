@@ -249,6 +249,20 @@ std::optional<std::pair<bool, bool>> decisionOf(SiteState& s, const Dot& dot) {
   return std::pair{rejected, dot.seq <= finalUpTo(s, static_cast<std::int64_t>(*idx))};
 }
 
+std::vector<std::pair<Transaction, bool>> notFinal(SiteState& s) {
+  std::vector<std::pair<Transaction, bool>> out;
+  auto& st = s.db.cached("SELECT body, rejected FROM parley_log WHERE id BETWEEN ?1 AND ?2");
+  for (const auto& [origin, seq] : s.vector.entries()) {
+    std::int64_t site = siteIdx(s, origin);
+    std::uint64_t from = finalUpTo(s, site) + 1;
+    if (from > seq) continue;
+    st.bind(1, logKey(site, from)).bind(2, logKey(site, kMaxLogSeq));
+    while (st.step()) out.push_back({valueOrThrow(decodeTransaction(st.blob(0))), st.int64(1) != 0});
+    st.reset();
+  }
+  return out;
+}
+
 void markFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
   auto& st = s.db.cached(
       "INSERT INTO parley_final(site, seq) VALUES (?1, ?2) ON CONFLICT(site) DO UPDATE SET seq = max(seq, ?2)");

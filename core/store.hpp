@@ -86,6 +86,9 @@ void flushDigests(SiteState& s);
 void setRejected(SiteState& s, const Dot& dot, bool rejected);
 // The decision on a held transaction: (rejected, final); nullopt if not held.
 std::optional<std::pair<bool, bool>> decisionOf(SiteState& s, const Dot& dot);
+// Every held transaction whose decision is not final yet, with whether the fold rejects it
+// now; contexts as encoded.
+std::vector<std::pair<Transaction, bool>> notFinal(SiteState& s);
 // Marks final `origin`'s transactions with seq <= upTo (a watermark per origin).
 void markFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo);
 // Drops `origin`'s final transactions with seq <= upTo from the log and undo records, and

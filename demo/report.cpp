@@ -65,6 +65,8 @@ std::vector<Column> columns(bool withRate) {
       {"rejected", [](const Outcome& o) { return std::to_string(o.rejected); }},
       {"converged", [](const Outcome& o) { return yesNo(o.converged); }},
       {"balance >= 0", [](const Outcome& o) { return yesNo(o.invariantHeld); }},
+      {"bounced later", [](const Outcome& o) { return std::to_string(o.bounced); }},
+      {"refused when written", [](const Outcome& o) { return std::to_string(o.refused); }},
   };
   if (withRate)
     c.push_back({"txn/s", [](const Outcome& o) { return fmt::format("{:.0f}", o.transactions / std::max(o.seconds, 1e-9)); }});
@@ -89,6 +91,12 @@ std::vector<Measure> measures() {
        [](const Outcome& o) { return static_cast<std::int64_t>(o.lostUpdates); }, "#d68910"},
       {"rejected transactions", "refused in canonical order, all of their writes; the writer's site lists them",
        [](const Outcome& o) { return static_cast<std::int64_t>(o.rejected); }, "#2e86c1"},
+      {"withdrawals bounced after the fact",
+       "withdrawals and transfers rejected once the sites met, after the writer saw them succeed",
+       [](const Outcome& o) { return static_cast<std::int64_t>(o.bounced); }, "#7d3c98"},
+      {"withdrawals refused when written",
+       "withdrawals and transfers a site refused at commit, beyond the rights it held (bounded)",
+       [](const Outcome& o) { return static_cast<std::int64_t>(o.refused); }, "#1e8449"},
   };
 }
 

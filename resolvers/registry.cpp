@@ -1,5 +1,6 @@
 #include "parley/resolvers/registry.hpp"
 
+#include "parley/resolvers/bounded.hpp"
 #include "strategies.hpp"
 
 namespace parley::resolvers {
@@ -12,6 +13,7 @@ Registry::Registry(TableConfig defaults) : defaults_(std::move(defaults)) {
   columns_.emplace("counter", makeCounter("counter", Pick::kLast));
   columns_.emplace("counter/fww", makeCounter("counter/fww", Pick::kFirst));
   columns_.emplace("reject", makeReject());
+  columns_.emplace("bounded", makeBounded("bounded", 0));
   rows_.emplace("merge", makeRowMerge());
   rows_.emplace("lww", makeRowTimestamp(Pick::kLast));
   rows_.emplace("fww", makeRowTimestamp(Pick::kFirst));
@@ -44,7 +46,15 @@ Status Registry::addColumn(std::unique_ptr<ColumnResolver> strategy) {
 
 const ColumnResolver* Registry::column(std::string_view strategy) const {
   auto it = columns_.find(strategy);
-  return it == columns_.end() ? nullptr : it->second.get();
+  if (it != columns_.end()) return it->second.get();
+  auto bound = bounded::boundOf(strategy);
+  if (!bound) return nullptr;
+  std::string name = "bounded:" + std::to_string(*bound);  // one spelling per bound
+  if (name != strategy) return nullptr;
+  std::lock_guard<std::mutex> lock(boundedMutex_);
+  auto& made = bounded_[name];
+  if (!made) made = makeBounded(name, *bound);
+  return made.get();
 }
 
 const RowPolicy* Registry::row(std::string_view policy) const {

@@ -19,6 +19,7 @@ class RejectColumn final : public ColumnResolver {
   CellResolution resolve(const CellConflict&) const override { return {CellOutcome::kKeepLocal, {}}; }
   bool orderSensitive() const override { return true; }
   bool replacesWhenSuperseded() const override { return false; }
+  bool mayReject() const override { return true; }
 };
 
 class RejectRow final : public RowPolicy {
@@ -26,6 +27,7 @@ class RejectRow final : public RowPolicy {
   std::string_view name() const override { return "reject"; }
   RowOutcome resolve(const RowConflict&) const override { return RowOutcome::kReject; }
   bool orderSensitive() const override { return true; }
+  bool mayReject() const override { return true; }
 };
 
 }  // namespace

@@ -18,6 +18,8 @@ std::unique_ptr<ColumnResolver> makeTimestamp(Pick pick);
 std::unique_ptr<ColumnResolver> makeMerge(std::string name, Pick fallback);
 std::unique_ptr<ColumnResolver> makeCounter(std::string name, Pick fallback);
 std::unique_ptr<ColumnResolver> makeReject();
+// bounded (bound 0) and bounded:MIN.
+std::unique_ptr<ColumnResolver> makeBounded(std::string name, std::int64_t bound);
 std::unique_ptr<ColumnResolver> makeCallback(std::string name, Callback fn);
 
 std::unique_ptr<RowPolicy> makeRowTimestamp(Pick pick);

@@ -686,7 +686,67 @@ TEST_CASE("serve stops cleanly on SIGTERM, printing stopped", "[cli]") {
   sb.ok({"status", "ny.db"});
 }
 
-TEST_CASE("demo bank shows the five resolvers: 700 for merge and counter, 800 for lww, 900 for fww and reject", "[cli]") {
+TEST_CASE("rights shows each site's rights on a bounded column, moves them, and refuses bad input in one line",
+          "[cli][bounded]") {
+  Sandbox sb;
+  sb.ok({"init", "ny.db", "--name", "new-york"});
+  sb.ok({"exec", "ny.db", "CREATE TABLE acct(id INTEGER PRIMARY KEY, balance INTEGER NOT NULL, note TEXT)"});
+  sb.ok({"exec", "ny.db", "INSERT INTO acct VALUES (1, 1000, NULL)"});
+  sb.ok({"track", "ny.db", "acct", "--column", "balance=bounded"});
+  Run cloned = sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  std::string london = cloned.out.substr(cloned.out.find("site london (") + 13, 32);
+  requireOneLineError(sb.run({"exec", "london.db", "UPDATE acct SET balance = balance - 1 WHERE id = 1"}),
+                      "parley exec: acct.balance (1), bounded column: london may spend 0 more, not 1; ", 1);
+  Run gave = sb.ok({"rights", "ny.db", "acct", "--key", "1", "--give", "300", "--to", london.substr(0, 8)});
+  CHECK_THAT(gave.out, StartsWith("gave 300 of acct.balance (1) to " + london.substr(0, 8)));
+  sb.ok({"sync", "ny.db", "london.db"});
+  Run shown = sb.ok({"rights", "london.db", "acct"});
+  CHECK_THAT(shown.out, Contains("london 300"));
+  CHECK_THAT(sb.ok({"status", "london.db"}).out, Contains("london 300"));
+  sb.ok({"exec", "london.db", "UPDATE acct SET balance = balance - 300 WHERE id = 1"});
+  requireOneLineError(sb.run({"rights", "london.db", "acct", "--key", "1", "--give", "1", "--to", "ffff"}),
+                      "parley rights: no site this site knows has an id starting with ffff", 1);
+  requireOneLineError(sb.run({"rights", "london.db", "acct", "--give", "1", "--to", london}), "parley rights: --give and --ask need --key", 2);
+  requireOneLineError(sb.run({"rights", "london.db", "acct", "--key", "1", "--ask", "0"}),
+                      "parley rights: ask wants a positive amount; got 0", 1);
+  requireOneLineError(sb.run({"rights", "london.db", "acct", "--key", "7", "--ask", "5"}),
+                      "parley rights: table \"acct\" has no row with key (7)", 1);
+  requireOneLineError(sb.run({"rights", "london.db", "acct", "--column", "note"}),
+                      "parley rights: column \"note\" of \"acct\" is not a bounded column", 1);
+  Run asked = sb.ok({"rights", "london.db", "acct", "--key", "1", "--ask", "200"});
+  sb.ok({"sync", "ny.db", "london.db"});
+  CHECK_THAT(sb.ok({"rights", "ny.db", "acct", "--answer"}).out, Contains("answered 1 requests"));
+  sb.ok({"sync", "ny.db", "london.db"});
+  sb.ok({"exec", "london.db", "UPDATE acct SET balance = balance - 200 WHERE id = 1"});
+  sb.ok({"sync", "ny.db", "london.db"});
+  CHECK_THAT(sb.ok({"exec", "ny.db", "SELECT balance FROM acct", "--csv"}).out, Contains("500"));
+}
+
+TEST_CASE("serve answers a request for rights by itself", "[cli][bounded][tcp]") {
+  Sandbox sb;
+  sb.ok({"init", "ny.db", "--name", "new-york"});
+  sb.ok({"exec", "ny.db", "CREATE TABLE acct(id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)"});
+  sb.ok({"exec", "ny.db", "INSERT INTO acct VALUES (1, 1000)"});
+  sb.ok({"track", "ny.db", "acct", "--column", "balance=bounded"});
+  sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
+  Server server = sb.serve("ny.db");
+  sb.ok({"rights", "london.db", "acct", "--key", "1", "--ask", "250"});
+  sb.ok({"sync", "london.db", server.url()}, kWithSecret);
+  // The server gives within its next look (every 200 ms); the give comes back at a later sync.
+  bool answered = false;
+  for (int attempt = 0; attempt < 50 && !answered; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    sb.ok({"sync", "london.db", server.url()}, kWithSecret);
+    answered = sb.ok({"rights", "london.db", "acct"}).out.find("london 250") != std::string::npos;
+  }
+  INFO(server.process->out());
+  CHECK(answered);
+  CHECK_THAT(server.process->out(), Contains("rights: answered 1 requests for rights"));
+  sb.ok({"exec", "london.db", "UPDATE acct SET balance = balance - 250 WHERE id = 1"});
+  CHECK(server.process->stop(SIGTERM) == 0);
+}
+
+TEST_CASE("demo bank shows the six resolvers: 700 for merge, counter and bounded, 800 for lww, 900 for fww and reject", "[cli]") {
   Sandbox sb;
   Run r = sb.ok({"demo", "bank"});
   std::map<std::string, std::vector<std::string>> byResolver;
@@ -695,13 +755,17 @@ TEST_CASE("demo bank shows the five resolvers: 700 for merge and counter, 800 fo
     if (w.size() >= 3) byResolver[w[0]] = w;
   }
   const std::map<std::string, std::string> expected{
-      {"lww", "800"}, {"fww", "900"}, {"merge", "700"}, {"counter", "700"}, {"reject", "900"}};
+      {"lww", "800"}, {"fww", "900"}, {"merge", "700"}, {"counter", "700"}, {"reject", "900"}, {"bounded", "700"}};
   for (const auto& [resolver, balance] : expected) {
     INFO(resolver << "\n" << r.out);
     REQUIRE(byResolver.count(resolver));
     CHECK(byResolver[resolver][1] == balance);  // at both sites (one column when they agree)
     CHECK(byResolver[resolver][7] == "yes");    // converged
+    CHECK(byResolver[resolver][9] == (resolver == "reject" ? "1" : "0"));    // bounced after the fact
+    CHECK(byResolver[resolver][10] == (resolver == "bounded" ? "1" : "0"));  // refused when written
   }
+  CHECK_THAT(r.out, Contains("bounded: London's withdrawal of 400 more, refused when written: accounts.balance (1), "
+                             "bounded column: london may spend 300 more, not 400;"));
 }
 
 TEST_CASE("demo bank --ops 50 --report writes an HTML report with an SVG chart", "[cli]") {
@@ -713,6 +777,9 @@ TEST_CASE("demo bank --ops 50 --report writes an HTML report with an SVG chart",
   std::string html = readFile(sb.path("bank.html"));
   CHECK_THAT(html, StartsWith("<!doctype html>"));
   CHECK_THAT(html, Contains("<svg"));
+  CHECK_THAT(html, Contains("<th>bounced later</th><th>refused when written</th>"));
+  CHECK_THAT(html, Contains("<b>withdrawals refused when written</b>"));
+  CHECK_THAT(html, Contains("<td>bounded</td>"));
 }
 
 TEST_CASE("demo bank refuses a bad random workload before running anything", "[cli]") {

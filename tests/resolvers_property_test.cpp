@@ -15,6 +15,12 @@
 //      late arrivals in canonical order (all variants but lww, which applies on arrival: its
 //      logs are only counted, see the summary line);
 //   6. a decision once reported final never changes; after the full sync all are final.
+// The bounded variants (balance is a bounded counter; with owner a reject column in the same
+// table for bounded+reject) also move rights at random (give, ask, and the answers a serve
+// would give), and a write beyond a site's rights is refused when written (not recorded). After
+// every step, at every site, no balance is below 0, every site's rights are >= 0 and they add up
+// to the balance; no transaction is ever rejected for the bound (only for owner); after the full
+// sync every site (and the fresh one) holds the same rights state.
 // Site 0 applies each remote transaction whole and every other site in chunks of 1-3 rows
 // (SiteOptions::applyChunkRows), so 1, 2 and 5 also check that chunking changes nothing.
 // Every failure prints its seed. PARLEY_PROPERTY_CASES=N runs N cases per variant (default
@@ -34,6 +40,7 @@
 #include <utility>
 #include <vector>
 
+#include "parley/resolvers/bounded.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 #include "support/sites.hpp"
@@ -65,6 +72,7 @@ struct Variant {
   bool canonicalLog = false;        // every site folds in canonical order: conflict logs agree
   bool expectRejections = false;
   bool expectRefolds = false;
+  bool bounded = false;             // balance is a bounded counter: rights, refusals at write time
 };
 
 TableConfig columns(const std::string& strategy) {
@@ -109,6 +117,22 @@ Variant variantNamed(const std::string& name) {
     v.canonicalLog = true;
     v.expectRejections = true;
     v.expectRefolds = true;
+  } else if (name == "bounded" || name == "bounded+reject") {
+    v.accounts = columns("lww");
+    v.accounts.overrides["balance"] = "bounded";
+    v.notes = columns("lww");
+    v.bounded = true;
+    v.nonNegative = true;
+    v.canonicalLog = true;
+    v.expectRefolds = true;
+    if (name == "bounded") {
+      v.neverRejects = true;
+      v.everyDeltaLands = true;
+    } else {
+      v.accounts.overrides["owner"] = "reject";
+      v.acceptedDeltasLand = true;
+      v.expectRejections = true;
+    }
   } else {
     FAIL("unknown variant " << name);
   }
@@ -178,6 +202,8 @@ struct Figures {
   std::size_t finalEarly = 0;        // (site, dot) decisions final before the full sync
   std::size_t logsDiffering = 0;     // cases whose conflict logs differ between sites
   std::size_t negativeBalances = 0;  // cases ending with a negative balance (lww..counter)
+  std::size_t refused = 0;           // bounded: writes refused when written
+  std::size_t rightsMoves = 0;       // bounded: gives and asks committed
   ApplyTally tally;
 };
 
@@ -235,6 +261,23 @@ class BankCase {
     commit(0, sql, {}, true);
     for (std::size_t i = 1; i < n_; ++i) test::deliver(c_[0], c_[i]);  // syncAll's outcome, cheaper
     history_ += "site0 delivers to every site\n";
+    if (v_.bounded) shareRights();
+  }
+
+  // Bounded: site 0, which inserted the accounts, gives another site half of each account's
+  // rights, once the insert is final (with a reject column in the table, an increment counts
+  // only then), and every site learns of it.
+  void shareRights() {
+    for (int round = 0; round < 2; ++round)
+      for (std::size_t i = 1; i < n_; ++i) test::syncPair(c_[0], c_[i]);
+    std::uint64_t before = c_[0].vector().value().get(c_[0].id());
+    for (const auto& [a, balance] : initial_) {
+      std::size_t to = 1 + rng_() % (n_ - 1);
+      REQUIRE_OK(resolvers::bounded::give(c_[0], "accounts", {Value::integer(a)}, "balance", c_[to].id(), balance / 2));
+    }
+    history_ += "site0 gives half of each account's rights to another site\n";
+    recordOwn(0, before);
+    for (std::size_t i = 1; i < n_; ++i) test::deliver(c_[0], c_[i]);
   }
 
   void step() {
@@ -263,6 +306,7 @@ class BankCase {
     std::uint64_t advance = rng_() % 21;
     c_.clock(i).advance(advance);
     history_ += "site" + std::to_string(i) + " +" + std::to_string(advance) + "ms: ";
+    if (v_.bounded && rng_() % 100 < 20) return moveRights(i);
     std::int64_t a = account();
     std::int64_t m = static_cast<std::int64_t>(accounts_);
     std::int64_t b = (a + static_cast<std::int64_t>(rng_() % (accounts_ - 1))) % m + 1;  // not a
@@ -299,6 +343,10 @@ class BankCase {
       commit(i,
              "UPDATE accounts SET balance = balance + " + std::to_string(x) + " WHERE id = " + as,
              {{a, x}}, true);
+    } else if (kind < 78 && v_.bounded && rng_() % 2) {  // the owner and the balance together
+      std::int64_t x = static_cast<std::int64_t>(rng_() % 200) - 100;
+      commit(i, "UPDATE accounts SET owner = " + text + ", balance = balance + " + std::to_string(x) + " WHERE id = " + as,
+             {{a, x}}, true);
     } else if (kind < 78) {
       commit(i, "UPDATE accounts SET owner = " + text + " WHERE id = " + as, {}, true);
     } else if (kind < 87) {
@@ -327,6 +375,13 @@ class BankCase {
     INFO("at site" << i << ": " << sql);
     std::uint64_t before = site.vector().value().get(site.id());
     auto r = site.exec(sql);
+    if (!r.ok() && v_.bounded && r.status().message().find("bounded column") != std::string::npos) {
+      history_ += "  -> refused: " + r.status().message() + "\n";
+      ++figures_.refused;
+      recordOwn(i, before);  // the ask for what it lacked, if any
+      REQUIRE(site.vector().value().get(site.id()) <= before + 1);
+      return;
+    }
     if (!r.ok()) {
       INFO("-> " << r.status().toString());
       REQUIRE(r.ok());
@@ -338,6 +393,79 @@ class BankCase {
     dots_.push_back(dot);
     deltas_[dot] = deltas;
     history_ += "  -> " + dot.toString() + "\n";
+  }
+
+  // Records the transactions site i committed since its seq was `before`, with no money effect.
+  void recordOwn(std::size_t i, std::uint64_t before) {
+    Site& site = c_[i];
+    for (std::uint64_t seq = before + 1; seq <= site.vector().value().get(site.id()); ++seq) {
+      dots_.push_back({site.id(), seq});
+      deltas_[dots_.back()] = {};
+      history_ += "  -> " + dots_.back().toString() + "\n";
+      ++figures_.rightsMoves;
+    }
+  }
+
+  // A random move of rights at site i: a give to another site, an ask, or the answers a serve
+  // would give to what was asked.
+  void moveRights(std::size_t i) {
+    Site& site = c_[i];
+    std::uint64_t before = site.vector().value().get(site.id());
+    std::int64_t a = account();
+    unsigned kind = rng_() % 3;
+    if (kind == 0) {
+      std::size_t to = (i + 1 + rng_() % (n_ - 1)) % n_;
+      std::int64_t amount = 1 + static_cast<std::int64_t>(rng_() % 400);
+      history_ += "give " + std::to_string(amount) + " of account " + std::to_string(a) + " to site" + std::to_string(to);
+      auto r = resolvers::bounded::give(site, "accounts", {Value::integer(a)}, "balance", c_[to].id(), amount);
+      history_ += r.ok() ? "\n" : " -> refused: " + r.status().message() + "\n";
+      if (!r.ok()) REQUIRE(r.status().code() == Status::Code::kInvalidArgument);
+    } else if (kind == 1) {
+      std::int64_t amount = 1 + static_cast<std::int64_t>(rng_() % 400);
+      history_ += "ask " + std::to_string(amount) + " of account " + std::to_string(a) + "\n";
+      REQUIRE_OK(resolvers::bounded::ask(site, "accounts", {Value::integer(a)}, "balance", amount));
+    } else {
+      history_ += "answer requests\n";
+      REQUIRE_OK(resolvers::bounded::answerRequests(site));
+    }
+    recordOwn(i, before);
+  }
+
+  // Bounded: at site i, every site's rights on every account are >= 0 and add up to its balance.
+  void requireRights(Site& site) {
+    auto cells = resolvers::bounded::rights(site, "accounts", "balance");
+    REQUIRE_OK(cells);
+    for (const auto& cell : *cells) {
+      std::int64_t sum = 0;
+      for (const auto& r : cell.sites) {
+        sum += r.rights;
+        if (r.rights < 0) {
+          INFO("history:\n" << history_ << "at " << site.name() << ", account " << cell.pk[0].toDisplay());
+          FAIL("a site's rights are below 0: " << r.site.shortHex() << " holds " << r.rights);
+        }
+      }
+      if (sum != cell.value.asInteger()) {
+        INFO("history:\n" << history_ << "at " << site.name() << ", account " << cell.pk[0].toDisplay());
+        FAIL("rights add up to " << sum << ", the balance is " << cell.value.toDisplay());
+      }
+    }
+  }
+
+  std::vector<Site::CellState> rightsState(Site& site) {
+    auto cells = site.cellStates("accounts", "balance");
+    REQUIRE_OK(cells);
+    return *cells;
+  }
+
+  void checkSameRights(std::size_t i) {
+    auto reference = rightsState(c_[0]);
+    auto other = rightsState(c_[i]);
+    REQUIRE(other.size() == reference.size());
+    for (std::size_t k = 0; k < other.size(); ++k) {
+      INFO("account " << other[k].pk[0].toDisplay() << ": site0 " << reference[k].state.toString() << ", site" << i
+                      << " " << other[k].state.toString());
+      REQUIRE(other[k].state == reference[k].state);
+    }
   }
 
   void delivery() {
@@ -426,6 +554,7 @@ class BankCase {
   void sample() {
     for (std::size_t i = 0; i < n_; ++i) {
       if (v_.nonNegative) requireNonNegative(c_[i]);
+      if (v_.bounded) requireRights(c_[i]);
       VersionVector held = c_[i].vector().value();
       for (const Dot& dot : dots_)
         if (held.contains(dot)) sampleDecision(i, dot);
@@ -473,6 +602,7 @@ class BankCase {
            << describe(reference.second) << "site" << i << " notes:\n"
            << describe(other.second));
       REQUIRE(other == reference);
+      if (v_.bounded) checkSameRights(i);
     }
   }
 
@@ -553,6 +683,8 @@ class BankCase {
       for (const auto& c : *log) {
         INFO("at site" << i << ": " << describe(c));
         REQUIRE(c.final);  // every decision is final, so is every conflict row
+        // Nothing is rejected for the bound: only for a reject column.
+        if (v_.bounded && c.outcome == ConflictOutcome::kRejected) REQUIRE(c.reason.find("\"owner\"") != std::string::npos);
       }
       auto ids = test::conflictIdentities(c_[i]);
       if (ids == reference) continue;
@@ -578,6 +710,7 @@ class BankCase {
     std::string log;
     test::deliverInRandomOrder(c_[f], all, order, rng_, figures_.tally, log, [&] {
       if (v_.nonNegative) requireNonNegative(c_[f]);
+      if (v_.bounded) requireRights(c_[f]);
     });
     INFO(log);
     auto reference = contents(0);
@@ -590,6 +723,7 @@ class BankCase {
            << describe(fresh.second));
       REQUIRE(fresh == reference);
     }
+    if (v_.bounded) checkSameRights(f);
     if (v_.canonicalLog) {
       auto ids = test::conflictIdentities(c_[f]);
       auto expected = test::conflictIdentities(c_[0]);
@@ -643,7 +777,9 @@ void runVariant(const std::string& name) {
             << ", final before the full sync " << figures.finalEarly << ", final samples "
             << figures.finalSamples << ", kNotReady retries " << figures.tally.notReadyRetries
             << ", cases with differing conflict logs " << figures.logsDiffering
-            << ", cases ending overdrawn " << figures.negativeBalances << ", " << seconds << " s\n";
+            << ", cases ending overdrawn " << figures.negativeBalances;
+  if (v.bounded) std::cout << ", refused when written " << figures.refused << ", rights moves " << figures.rightsMoves;
+  std::cout << ", " << seconds << " s\n";
 
   // The workload must exercise what the properties are about, or they prove little.
   if (s.seed || s.cases < 100) return;
@@ -652,7 +788,12 @@ void runVariant(const std::string& name) {
   CHECK(figures.finalSamples > figures.finalEarly);
   if (v.expectRejections) CHECK(figures.rejectedFinal > 0);
   if (v.expectRefolds) CHECK(figures.tally.refolded > 0);
-  if (v.everyDeltaLands) CHECK(figures.negativeBalances > 0);  // concurrent withdrawals overdraw
+  if (v.everyDeltaLands && !v.nonNegative) CHECK(figures.negativeBalances > 0);  // concurrent withdrawals overdraw
+  if (v.bounded) {
+    CHECK(figures.refused > 0);
+    CHECK(figures.rightsMoves > 0);
+    CHECK(figures.negativeBalances == 0);
+  }
 }
 
 }  // namespace
@@ -687,6 +828,20 @@ TEST_CASE(
     "accepted money",
     "[resolvers][property]") {
   runVariant("merge+check");
+}
+
+TEST_CASE(
+    "under bounded, random bank workloads with rights moves never go below 0 at any site, reject nothing and "
+    "converge",
+    "[resolvers][property][bounded]") {
+  runVariant("bounded");
+}
+
+TEST_CASE(
+    "under bounded with a reject column in the same table, no site ever goes below 0 and only the reject "
+    "column rejects",
+    "[resolvers][property][bounded]") {
+  runVariant("bounded+reject");
 }
 
 }  // namespace parley

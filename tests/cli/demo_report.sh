@@ -26,11 +26,11 @@ for title in "money created (+) or destroyed (-)" "lost updates" "rejected trans
   [ "$(grep -oF "<b>$title</b>" "$html" | wc -l)" = 2 ] ||
     fail "the chart \"$title\" is not in both sections"
 done
-# One bar per resolver per chart: 5 resolvers x 3 charts x 2 sections.
-[ "$(grep -o '<rect ' "$html" | wc -l)" = 30 ] || fail "bars: $(grep -o '<rect ' "$html" | wc -l), not 30"
+# One bar per resolver per chart: 6 resolvers x 5 charts x 2 sections.
+[ "$(grep -o '<rect ' "$html" | wc -l)" = 60 ] || fail "bars: $(grep -o '<rect ' "$html" | wc -l), not 60"
 # As many columns at 16 sites as at 2: no per-site column.
 headers=$(grep -o '<tr><th>resolver</th>.*' "$html" | sed 's/<\/tr>.*//' | head -1)
-[ "$(echo "$headers" | grep -o '<th>' | wc -l)" = 8 ] || fail "columns: $headers"
+[ "$(echo "$headers" | grep -o '<th>' | wc -l)" = 10 ] || fail "columns: $headers"
 lacks "$html" "site16"
 lacks "$html" "<script"
 # The terminal table collapses too: the random workload's header line has no site names.

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "parley/crdt/bounded_counter.hpp"
 #include "parley/crdt/site_id.hpp"
 #include "parley/crdt/version_vector.hpp"
 #include "parley/hlc.hpp"
@@ -309,6 +310,27 @@ class Site {
   // exec() runs it. SQLite's parser tells which statements those are, not their text.
   // Inside an open transaction it is exec().
   Result<QueryResult> execAtomically(std::string_view sql);
+
+  // Commits, as a transaction of its own, a strategy operation on one cell: a write of `op`
+  // that leaves the row's values as they are and that only the column's strategy interprets
+  // (a bounded counter's rights transfer, parley/resolvers/bounded.hpp). It replicates like
+  // any transaction. The strategy checks it first (ColumnResolver::admitLocal) and its refusal
+  // is returned. kNotFound if the row does not exist.
+  // REQUIRES: no transaction open on the site.
+  Result<Dot> commitOperation(std::string_view table, const Row& pk, std::string_view column, const Value& op);
+  // What a counter strategy keeps in a cell: its value and each site's contribution and rights
+  // moves (parley/crdt/bounded_counter.hpp; empty for other strategies).
+  struct CellState {
+    Row pk;
+    Value value;
+    BoundedCounter state;
+  };
+  // The cell of `column` in each live row of `table`, in key order.
+  Result<std::vector<CellState>> cellStates(std::string_view table, std::string_view column) const;
+  // The cell of one row; nullopt if the row does not exist.
+  Result<std::optional<CellState>> cellState(std::string_view table, const Row& pk, std::string_view column) const;
+  // The short name this site gives another (its name for itself, else the id's first digits).
+  std::string siteName(const SiteId& site) const;
 
   // What this site holds: per origin, the highest seq of its transactions. Re-read from the
   // database first if another connection (a `parley serve`, an import) wrote it since; an

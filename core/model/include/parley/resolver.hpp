@@ -16,9 +16,13 @@
 //
 // A new strategy implements ColumnResolver and is registered by name
 // (resolvers::Registry::addColumn); no core file changes. The built-in ones are in resolvers/:
-// timestamp.cpp (lww, fww), merge.cpp, counter.cpp, reject.cpp, callback.cpp. A bounded
-// counter (DESIGN.md) would fold its value as counter does (set plus a contribution); its
-// rights ledger and its check at local commit are not expressible here yet.
+// timestamp.cpp (lww, fww), merge.cpp, counter.cpp, reject.cpp, callback.cpp, bounded.cpp.
+//
+// A strategy that keeps contributions may also keep rights moves in the cell (a bounded
+// counter: CellStep::move) and check this site's own writes before they commit
+// (checksLocalWrites, admitLocal): such columns fold every local write through meet(), and
+// their cells may carry *operations* (Site::commitOperation): writes that leave the value as
+// it is and that only the strategy interprets, such as a transfer of rights.
 //
 // Strategies must be deterministic functions of their arguments, and immutable once shared
 // with a site: every site calls them with the same arguments when it folds the same
@@ -33,6 +37,10 @@
 #include <string>
 #include <string_view>
 
+#include <functional>
+#include <span>
+
+#include "parley/crdt/bounded_counter.hpp"
 #include "parley/crdt/dot.hpp"
 #include "parley/status.hpp"
 #include "parley/transaction.hpp"
@@ -79,6 +87,15 @@ struct CellWrite {
   CellRelation relation;
 };
 
+// A move of rights a write makes (bounded counters): the writing site gives `amount` of its
+// rights to `to`, or asks for `amount` more than it has received so far.
+struct RightsMove {
+  enum class Kind : std::uint8_t { kGive, kAsk };
+  Kind kind = Kind::kGive;
+  SiteId to;
+  std::int64_t amount = 0;
+};
+
 // What the fold does with a cell after a write (ColumnResolver::meet).
 struct CellStep {
   enum class Action : std::uint8_t {
@@ -94,13 +111,35 @@ struct CellStep {
   Value value;                                // kSet
   std::optional<std::int64_t> contribution;  // the writing site's contribution grows by this
   std::string reason;                         // kReject: one line, naming the column
+  std::optional<RightsMove> move;             // kept with the contributions (keepsContributions)
 
   static CellStep take() { return {}; }
-  static CellStep ignore() { return {Action::kIgnore, {}, {}, {}}; }
-  static CellStep join() { return {Action::kJoin, {}, {}, {}}; }
-  static CellStep set(Value v) { return {Action::kSet, std::move(v), {}, {}}; }
-  static CellStep resolve() { return {Action::kResolve, {}, {}, {}}; }
-  static CellStep reject(std::string why) { return {Action::kReject, {}, {}, std::move(why)}; }
+  static CellStep ignore() { return {Action::kIgnore, {}, {}, {}, {}}; }
+  static CellStep join() { return {Action::kJoin, {}, {}, {}, {}}; }
+  static CellStep set(Value v) { return {Action::kSet, std::move(v), {}, {}, {}}; }
+  static CellStep resolve() { return {Action::kResolve, {}, {}, {}, {}}; }
+  static CellStep reject(std::string why) { return {Action::kReject, {}, {}, std::move(why), {}}; }
+};
+
+// A held transaction's write to a cell, not final yet, in a transaction that may still be
+// rejected (it touches a table with a reject column or row policy, or constraints).
+struct PendingWrite {
+  SiteId origin;
+  bool rejected = false;  // the fold's current decision on its transaction
+  ColumnWrite write;
+};
+
+// This site's own write to a cell, about to commit (ColumnResolver::admitLocal).
+struct LocalWrite {
+  std::string_view table;
+  std::string_view column;
+  const Row& pk;
+  const SiteId& self;
+  const ColumnWrite& write;
+  const Value& value;                    // the cell's value after the write
+  BoundedCounter state;                  // its contributions and rights moves after it
+  std::span<const PendingWrite> pending;  // the cell's writes PendingWrite describes
+  std::function<std::string(const SiteId&)> nameOf;  // a site's name, for messages
 };
 
 // A column strategy: the rule that folds a write into a cell.
@@ -134,6 +173,19 @@ class ColumnResolver {
   // True: numeric writes fold as deltas new - old, so writing a transaction again
   // (Site::reissue) must add its delta, not set its after-image.
   virtual bool foldsDeltas() const { return false; }
+  // True: meet() may return CellStep::kReject (the engine then counts a transaction writing
+  // this column as one that may still be rejected until its decision is final).
+  virtual bool mayReject() const { return false; }
+  // True: every local write of the column folds through meet() (no fast path keeps its
+  // metadata) and admitLocal() checks it before it commits.
+  virtual bool checksLocalWrites() const { return false; }
+  // A local write of the column about to commit; an error refuses the commit, its message the
+  // one line the user sees. Called only when checksLocalWrites().
+  virtual Status admitLocal(const LocalWrite&) const { return Status::ok(); }
+  // After admitLocal() refused a write: an operation to commit on the cell, as a transaction of
+  // its own, once the refused transaction is rolled back (a bounded counter asks the other
+  // sites for what it lacked). nullopt: none.
+  virtual std::optional<Value> operationAfterRefusal(const LocalWrite&) const { return std::nullopt; }
 };
 
 enum class RowConflictKind : std::uint8_t {
@@ -163,12 +215,14 @@ class RowPolicy {
   virtual std::string_view name() const = 0;
   virtual RowOutcome resolve(const RowConflict& conflict) const = 0;
   virtual bool orderSensitive() const = 0;
+  // True: resolve() may return RowOutcome::kReject.
+  virtual bool mayReject() const { return false; }
 };
 
 // How one tracked table resolves conflicts: a strategy for its columns, overrides for some,
 // and policies for row existence. Names are resolved by the site's ResolverProvider.
 struct TableConfig {
-  std::string columns = "lww";                   // lww, fww, merge, merge/fww, counter, reject, callback:NAME
+  std::string columns = "lww";                   // lww, fww, merge, merge/fww, counter, bounded[:MIN], reject, callback:NAME
   std::map<std::string, std::string> overrides;  // column -> strategy
   std::string insertInsert = "merge";            // merge (column by column), lww, fww, reject
   std::string updateDelete = "lww";              // lww, fww, delete-wins, update-wins, reject

@@ -28,12 +28,19 @@ struct Outcome {
   std::int64_t expected = 0;  // the total every accepted transaction's effect gives
   std::uint64_t lostUpdates = 0;   // concurrent writes discarded by a resolver
   std::uint64_t rejected = 0;      // transactions the fold rejected
+  std::uint64_t bounced = 0;       // withdrawals and transfers rejected after the fact (after the writer saw them succeed)
+  std::uint64_t refused = 0;       // withdrawals and transfers refused when written (bounded: beyond the site's rights)
+  std::string refusal;             // the first refusal's message
   bool invariantHeld = false;      // no balance below 0 at any site
   std::uint64_t transactions = 0;
   double seconds = 0;
 };
 
-// Runs `w` once with `resolver` on the balance column, on in-memory sites made with `tools`.
+// Runs `w` once with `resolver` on the balance column. Under `bounded`, the first site (which
+// inserts the accounts) gives each other site an equal share of the rights first; in the
+// fixed scenario London then tries to withdraw more than its rights; in random workloads a site
+// refused for lack of rights asks for them, and the sites answer at every heal. The sites are
+// in-memory sites made with `tools`.
 Outcome runWorkload(const std::string& resolver, const Workload& w, const Tools& tools);
 
 // Money the resolver created (> 0) or destroyed (< 0) at the first site: its total minus the
@@ -61,7 +68,8 @@ struct ReportInfo {
   std::string version;  // parley's version
 };
 // A self-contained HTML page (no scripts): per section the table and one bar chart per
-// measure (money created or destroyed, lost updates, rejected transactions), a bar per resolver.
+// measure (money created or destroyed, lost updates, rejected transactions, withdrawals bounced
+// after the fact and refused when written), a bar per resolver.
 std::string htmlReport(const std::vector<ReportSection>& sections, const ReportInfo& info);
 
 }  // namespace parley::demo

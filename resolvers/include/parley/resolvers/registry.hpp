@@ -5,6 +5,8 @@
 //   fww            concurrent writes: the smaller stamp wins (the first writer keeps the cell)
 //   merge          numeric: apply the delta new - old; otherwise lww (merge/fww: otherwise fww)
 //   counter        a PN-counter: deltas add up per origin site; otherwise lww (counter/fww)
+//   bounded        an integer that never goes below 0 at any site (bounded:MIN: below MIN);
+//                  sites spend rights they hold (parley/resolvers/bounded.hpp)
 //   reject         a transaction whose reject cells changed since it read them is rejected
 //   callback:NAME  a function registered with addCallback(NAME, ...)
 //   any other      a ColumnResolver registered with addColumn()
@@ -19,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -59,6 +62,9 @@ class Registry final : public ResolverProvider {
   TableConfig defaults_;
   std::map<std::string, std::unique_ptr<ColumnResolver>, std::less<>> columns_;
   std::map<std::string, std::unique_ptr<RowPolicy>, std::less<>> rows_;
+  // bounded:MIN strategies, made at their first use (any MIN may be configured).
+  mutable std::mutex boundedMutex_;
+  mutable std::map<std::string, std::unique_ptr<ColumnResolver>, std::less<>> bounded_;
 };
 
 // A registry whose default configuration is `defaults`.
