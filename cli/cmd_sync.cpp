@@ -14,6 +14,7 @@
 
 #include "cli.hpp"
 #include "serve_peers.hpp"
+#include "serve_relay.hpp"
 #include "parley/sync/changeset.hpp"
 #include "parley/sync/in_process.hpp"
 #include "parley/sync/tcp.hpp"
@@ -27,11 +28,13 @@ const Command kImport{"import", "SITE.db FILE", "Verifies a change-set file, the
 const Command kSync{"sync", "SITE.db PEER",
                     "Syncs both directions with PEER: another site file, or tcp://HOST:PORT of parley serve."};
 const Command kServe{"serve",
-                     "SITE.db --listen HOST:PORT [--peer tcp://HOST:PORT ...] [--interval MS] [--timeout S]\n"
-                     "      [--no-stream] [--poll-ms MS] [--heartbeat-ms MS] [--logins-per-source N]",
+                     "SITE.db [--listen HOST:PORT] [--peer tcp://HOST:PORT ...] [--nats nats://HOST:PORT[,...]]\n"
+                     "      [--interval MS] [--timeout S] [--no-stream] [--poll-ms MS] [--heartbeat-ms MS]\n"
+                     "      [--logins-per-source N]",
                      "Serves syncs and live subscriptions. With peers, subscribes to each (their commits arrive\n"
                      "within milliseconds; reconnects with backoff) and also runs a full sync with each every\n"
-                     "interval (anti-entropy). Logs connections and syncs; stops cleanly on SIGINT or SIGTERM."};
+                     "interval (anti-entropy). With --nats, also (or only) replicates through NATS JetStream.\n"
+                     "Logs connections and syncs; stops cleanly on SIGINT or SIGTERM."};
 const Command kClone{"clone", "SOURCE NEW.db --name NAME",
                      "Creates a new site of SOURCE's cluster from a snapshot of it (SOURCE: a site file or\n"
                      "tcp://HOST:PORT), like pg_basebackup; then they sync incrementally."};
@@ -189,7 +192,7 @@ int cmdSync(const std::vector<std::string>& args) {
 
 int cmdServe(const std::vector<std::string>& args) {
   po::options_description o("options");
-  o.add_options()("listen", po::value<std::string>()->required(), "HOST:PORT to listen on")
+  o.add_options()("listen", po::value<std::string>(), "HOST:PORT to listen on")
       ("peer", po::value<std::vector<std::string>>()->composing(), "tcp://HOST:PORT to replicate with continuously")
       ("interval", po::value<int>()->default_value(1000), "milliseconds between full syncs with each peer")
       ("no-stream", po::bool_switch(), "no live subscriptions to the peers: full syncs only")
@@ -200,9 +203,11 @@ int cmdServe(const std::vector<std::string>& args) {
        "connections one address may hold open before login at once; more are closed");
   addSecretOption(o);
   addTimeoutOption(o);
+  addRelayOptions(o);
   auto vm = parse(kServe, o, {"SITE"}, args);
   if (!vm) return 0;
   std::string path = (*vm)["SITE"].as<std::string>();
+  if (!vm->count("listen") && !vm->count("nats")) usage("serve wants --listen HOST:PORT, --nats URL, or both");
   auto options = tcpOptions(*vm);
   auto peers = vm->count("peer") ? (*vm)["peer"].as<std::vector<std::string>>() : std::vector<std::string>{};
   for (const auto& peer : peers)
@@ -215,9 +220,12 @@ int cmdServe(const std::vector<std::string>& args) {
   if ((*vm)["logins-per-source"].as<int>() < 1) usage("--logins-per-source must be at least 1");
   options.loginsPerSource = (*vm)["logins-per-source"].as<int>();
   auto served = openSite(path);
-  auto server = take(sync::Server::start(*served, (*vm)["listen"].as<std::string>(), options));
+  std::unique_ptr<sync::Server> server;
+  if (vm->count("listen")) server = take(sync::Server::start(*served, (*vm)["listen"].as<std::string>(), options));
+  auto relay = startRelay(*vm, path);
   Lines out;
-  out.print(fmt::format("serving {} on port {}", served->name(), server->port()));
+  if (server) out.print(fmt::format("serving {} on port {}", served->name(), server->port()));
+  else out.print(fmt::format("serving {} through NATS", served->name()));
   std::signal(SIGINT, onSignal);
   std::signal(SIGTERM, onSignal);
   std::vector<std::unique_ptr<PeerLink>> links;
@@ -228,14 +236,19 @@ int cmdServe(const std::vector<std::string>& args) {
         options, out));
   SkewWatch skews(path);
   while (!stopRequested) {
-    for (const auto& line : server->takeLog()) out.print(line);
+    if (server)
+      for (const auto& line : server->takeLog()) out.print(line);
+    printRelayLog(relay.get(), out);
     for (auto& link : links) link->printLog();
     skews.print(out);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (auto& link : links) link->stop();
-  server->stop();
-  for (const auto& line : server->takeLog()) out.print(line);
+  if (relay) relay->stop();
+  printRelayLog(relay.get(), out);
+  if (server) server->stop();
+  if (server)
+    for (const auto& line : server->takeLog()) out.print(line);
   out.print("stopped");
   return 0;
 }

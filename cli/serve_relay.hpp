@@ -1,0 +1,23 @@
+// `parley serve --nats`: the relay through NATS JetStream (sync/relay.hpp) beside, or instead
+// of, serve's TCP listener and peers. The options, and the relay started from them.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <boost/program_options.hpp>
+
+#include "parley/sync/relay.hpp"
+#include "serve_peers.hpp"
+
+namespace parley::cli {
+
+// Adds --nats, --nats-creds, --nats-ca, --nats-cert, --nats-key and the stream's limits.
+void addRelayOptions(boost::program_options::options_description& o);
+// The relay of site `path` as the command line asks, started; nullptr without --nats.
+// Bad options are a usage error; failing to start, one line and exit 1.
+std::unique_ptr<sync::Relay> startRelay(const boost::program_options::variables_map& vm, const std::string& path);
+// Prints what the relay logged since the last call.
+void printRelayLog(sync::Relay* relay, Lines& out);
+
+}  // namespace parley::cli
