@@ -81,6 +81,7 @@ void Relay::stop() {
   impl_->stopping = true;
   if (impl_->publisherThread.joinable()) impl_->publisherThread.join();
   if (impl_->consumerThread.joinable()) impl_->consumerThread.join();
+  impl_->client.reset();  // while the log it writes to lives
 }
 
 }  // namespace parley::sync

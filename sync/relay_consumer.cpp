@@ -188,30 +188,37 @@ void Consumer::checkStuck() {
   std::optional<std::uint64_t> rewindTo;
   for (const auto& origin : missing) {
     std::uint64_t need = v->get(origin) + 1;
+    // The origin's first transaction held here, if any: the stream had it, so the origin is on
+    // the relay.
+    auto heldOfOrigin = held_.lower_bound(Dot{origin, 0});
+    std::optional<std::uint64_t> heldFrom;
+    if (heldOfOrigin != held_.end() && heldOfOrigin->first.site == origin) heldFrom = heldOfOrigin->first.seq;
     auto first = r_.client->firstOf(r_.names.subjectOf(origin));
     if (!first) return r_.say("relay: " + first.status().message());
-    std::string what = fmt::format("{} transactions held here need {}'s transaction {}", held_.size(),
-                                   origin.shortHex(), need);
-    if (!*first) {
-      once(fmt::format("absent:{}:{}", origin.hex(), need),
-           fmt::format("relay: {}, and the stream holds none of {}'s (not on the relay, or expired): they wait for "
-                       "another link (parley sync) to bring it",
-                       what, origin.shortHex()));
+    std::optional<std::uint64_t> firstSeq;
+    if (*first) {
+      natsMsg* m = first->get();
+      auto t = decodeTransaction(std::string_view(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))));
+      if (t) firstSeq = t->dot.seq;
+    }
+    if (firstSeq && *firstSeq <= need) {
+      // The stream holds what this site lacks, yet its consumer is past it.
+      std::uint64_t seq = std::strtoull(header(first->get(), "Nats-Sequence").c_str(), nullptr, 10);
+      if (seq > 0) rewindTo = std::min(rewindTo.value_or(seq), seq);
       continue;
     }
-    natsMsg* m = first->get();
-    auto t = decodeTransaction(std::string_view(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))));
-    if (!t) continue;
-    if (t->dot.seq > need) {
+    if (auto until = firstSeq ? firstSeq : heldFrom) {
       once(fmt::format("expired:{}:{}", origin.hex(), need),
            fmt::format("relay: this site fell past the stream's retention ({}): it lacks {}'s transactions {}..{}, "
                        "which the stream no longer holds; clone this site anew from a current member (parley clone "
                        "tcp://HOST:PORT NEW.db --name NAME) and use the clone instead",
-                       r_.client->retention(), origin.shortHex(), need, t->dot.seq - 1));
+                       r_.client->retention(), origin.shortHex(), need, *until - 1));
       continue;
     }
-    std::uint64_t seq = std::strtoull(header(m, "Nats-Sequence").c_str(), nullptr, 10);
-    if (seq > 0) rewindTo = std::min(rewindTo.value_or(seq), seq);
+    once(fmt::format("absent:{}:{}", origin.hex(), need),
+         fmt::format("relay: {} transactions held here need {}'s transaction {}, and the stream holds none of {}'s (not "
+                     "on the relay, or expired): they wait for another link (parley sync) to bring it",
+                     held_.size(), origin.shortHex(), need, origin.shortHex()));
   }
   if (!rewindTo) return;
   // The stream holds what this site lacks, yet its consumer is past it: the site file is older

@@ -16,6 +16,19 @@ Status fromNats(::natsStatus s, std::string_view what, jsErrCode jerr) {
   return Status::ioError(fmt::format("{}: {}", what, text));
 }
 
+namespace {
+
+// "7 days", "2 hours", "90 s".
+std::string duration(std::chrono::seconds s) {
+  auto n = s.count();
+  if (n >= 86400 && n % 86400 == 0) return fmt::format("{} day{}", n / 86400, n == 86400 ? "" : "s");
+  if (n >= 3600 && n % 3600 == 0) return fmt::format("{} hour{}", n / 3600, n == 3600 ? "" : "s");
+  if (n >= 60 && n % 60 == 0) return fmt::format("{} min", n / 60);
+  return fmt::format("{} s", n);
+}
+
+}  // namespace
+
 Names::Names(const SiteId& cluster)
     : stream("PARLEY_" + cluster.hex()),
       bucket("PARLEY_ACKS_" + cluster.hex()),
@@ -27,15 +40,25 @@ std::string Names::subjectOf(const SiteId& origin) const {
 std::string Names::durableOf(const SiteId& site) { return "site_" + site.hex(); }
 std::string Names::msgId(const Dot& dot) { return fmt::format("{}:{}", dot.site.hex(), dot.seq); }
 
-struct Client::Callbacks {
+// The client calls its handlers on a thread of its own, possibly after the Client is gone:
+// they log through this, which the Client mutes as it closes and the closed handler (always
+// the last) frees.
+struct Client::Events {
+  std::mutex mutex;
+  Log log;
+  void say(std::string line) {
+    std::lock_guard lock(mutex);
+    if (log) log(std::move(line));
+  }
   static void disconnected(natsConnection*, void* self) {
-    static_cast<Client*>(self)->log_("relay: disconnected from NATS; reconnecting");
+    static_cast<Events*>(self)->say("relay: disconnected from NATS; reconnecting");
   }
   static void reconnected(natsConnection* nc, void* self) {
     char url[256] = {0};
     natsConnection_GetConnectedUrl(nc, url, sizeof url);
-    static_cast<Client*>(self)->log_(fmt::format("relay: reconnected to NATS at {}", url));
+    static_cast<Events*>(self)->say(fmt::format("relay: reconnected to NATS at {}", url));
   }
+  static void closed(natsConnection*, void* self) { delete static_cast<Events*>(self); }
 };
 
 Client::Client(const Names& names, Log log) : names_(names), log_(std::move(log)) {}
@@ -43,7 +66,15 @@ Client::Client(const Names& names, Log log) : names_(names), log_(std::move(log)
 Client::~Client() {
   kv_.reset();
   js_.reset();
-  if (nc_) natsConnection_Close(nc_.get());
+  if (nc_) {
+    {
+      std::lock_guard lock(events_->mutex);
+      events_->log = nullptr;
+    }
+    natsConnection_Close(nc_.get());  // its closed handler frees events_
+  } else {
+    delete events_;
+  }
 }
 
 Result<std::unique_ptr<Client>> Client::connect(const RelayOptions& options, const Names& names,
@@ -68,8 +99,10 @@ Status Client::open(const RelayOptions& options, std::string_view connectionName
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(raw, -1);
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(raw, 250);
   if (s == NATS_OK) s = natsOptions_SetTimeout(raw, 2000);
-  if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(raw, &Callbacks::disconnected, this);
-  if (s == NATS_OK) s = natsOptions_SetReconnectedCB(raw, &Callbacks::reconnected, this);
+  events_ = new Events{{}, log_};
+  if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(raw, &Events::disconnected, events_);
+  if (s == NATS_OK) s = natsOptions_SetReconnectedCB(raw, &Events::reconnected, events_);
+  if (s == NATS_OK) s = natsOptions_SetClosedCB(raw, &Events::closed, events_);
   if (s == NATS_OK && !options.credsFile.empty())
     s = natsOptions_SetUserCredentialsFromFiles(raw, options.credsFile.c_str(), nullptr);
   if (s == NATS_OK && !options.caFile.empty()) {
@@ -135,9 +168,8 @@ Status Client::ensureStream(const RelayLimits& limits) {
   StreamInfo info(si);
   streamReplicas_ = static_cast<int>(info->Config->Replicas);
   auto age = std::chrono::nanoseconds(info->Config->MaxAge);
-  retention_ = fmt::format("{}, {}",
-                           age.count() > 0 ? fmt::format("{} s", std::chrono::duration_cast<std::chrono::seconds>(age).count())
-                                           : std::string("no age limit"),
+  retention_ = fmt::format("{}, {}", age.count() > 0 ? duration(std::chrono::duration_cast<std::chrono::seconds>(age))
+                                                     : std::string("no age limit"),
                            info->Config->MaxBytes > 0 ? fmt::format("{} MiB", info->Config->MaxBytes >> 20)
                                                       : std::string("no size limit"));
   return Status::ok();

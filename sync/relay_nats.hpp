@@ -6,6 +6,7 @@
 #include <nats/nats.h>
 
 #include <functional>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -69,7 +70,7 @@ class Client {
   // A line saying what the stream keeps ("7 days, 1024 MiB").
   const std::string& retention() const { return retention_; }
 
-  struct Callbacks;  // the connection's event handlers
+  struct Events;  // what the connection's event handlers log to; freed by the last of them
 
  private:
   Client(const Names& names, Log log);
@@ -80,6 +81,7 @@ class Client {
 
   Names names_;
   Log log_;
+  Events* events_ = nullptr;
   Options opts_;
   Connection nc_;
   JetStream js_;

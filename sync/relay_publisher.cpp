@@ -134,6 +134,8 @@ void Publisher::takeEntry(kvEntry* e) {
 }
 
 void Publisher::recordAcknowledgements() {
+  // Catch up with what the consumer's connection applied, so that settling sees it.
+  if (auto v = site_->vector(); !v) return r_.say("relay: " + v.status().message());
   for (auto& [site, text] : incoming_) {
     std::string key = site.hex();
     auto v = parseAckValue(text);
