@@ -223,6 +223,7 @@ int cmdServe(const std::vector<std::string>& args) {
   std::unique_ptr<sync::Server> server;
   if (vm->count("listen")) server = take(sync::Server::start(*served, (*vm)["listen"].as<std::string>(), options));
   auto relay = startRelay(*vm, path);
+  RelayReport relayReport;
   Lines out;
   if (server) out.print(fmt::format("serving {} on port {}", served->name(), server->port()));
   else out.print(fmt::format("serving {} through NATS", served->name()));
@@ -238,14 +239,14 @@ int cmdServe(const std::vector<std::string>& args) {
   while (!stopRequested) {
     if (server)
       for (const auto& line : server->takeLog()) out.print(line);
-    printRelayLog(relay.get(), out);
+    relayReport.print(relay.get(), out);
     for (auto& link : links) link->printLog();
     skews.print(out);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (auto& link : links) link->stop();
   if (relay) relay->stop();
-  printRelayLog(relay.get(), out);
+  relayReport.print(relay.get(), out);
   if (server) server->stop();
   if (server)
     for (const auto& line : server->takeLog()) out.print(line);

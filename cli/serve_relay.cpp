@@ -73,9 +73,20 @@ std::unique_ptr<sync::Relay> startRelay(const po::variables_map& vm, const std::
   return take(sync::Relay::start(open, std::move(o)));
 }
 
-void printRelayLog(sync::Relay* relay, Lines& out) {
+void RelayReport::print(sync::Relay* relay, Lines& out) {
   if (!relay) return;
   for (const auto& line : relay->takeLog()) out.print(line);
+  auto& shown = shown_;
+  auto& lastShown = lastShown_;
+  auto now = std::chrono::steady_clock::now();
+  if (now - lastShown < std::chrono::seconds(5)) return;
+  auto s = relay->stats();
+  if (s.published == shown.published && s.applied == shown.applied && s.held == shown.held) return;
+  out.print(fmt::format("relay: published {} transactions, applied {} ({} already held), holding {}",
+                        s.published - shown.published, s.applied - shown.applied, s.duplicates - shown.duplicates,
+                        s.held));
+  shown = s;
+  lastShown = now;
 }
 
 }  // namespace parley::cli

@@ -1,6 +1,8 @@
 // The relay's assembly: connecting, checking the secret, starting and stopping the threads.
 #include <fmt/format.h>
 
+#include <thread>
+
 #include "relay_impl.hpp"
 
 namespace parley::sync {
@@ -54,11 +56,22 @@ Result<std::unique_ptr<Relay>> Relay::start(const Opener& open, RelayOptions opt
                                        [r](std::string line) { r->say(std::move(line)); });
   if (!client) return client.status().withContext("relay");
   r->client = std::move(*client);
-  if (auto st = checkSecret(*r); !st) return st.withContext("relay");
   auto publisher = std::make_shared<Publisher>(*r, std::move(*pubSite));
   auto consumer = std::make_shared<Consumer>(*r, std::move(*conSite));
-  if (auto st = publisher->init(); !st) return st.withContext("relay");
-  if (auto st = consumer->subscribe(); !st) return st.withContext("relay");
+  auto ready = [&] {
+    Status st = checkSecret(*r);
+    if (st) st = publisher->init();
+    if (st) st = consumer->subscribe();
+    return st;
+  };
+  // A stream or bucket just created on a JetStream cluster answers once it has a leader: I/O
+  // errors (timeouts) are tried again for a while; anything else is final.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  for (Status st = ready(); !st; st = ready()) {
+    if (st.code() != Status::Code::kIOError || std::chrono::steady_clock::now() > deadline)
+      return st.withContext("relay");
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
   r->say(fmt::format("relay: connected to NATS, stream {} (keeps {}), consumer {}", r->names.stream,
                      r->client->retention(), relay::Names::durableOf(r->me)));
   r->publisherThread = std::thread([publisher] { publisher->run(); });

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <set>
+#include <thread>
 
 namespace parley::sync::relay {
 
@@ -81,9 +82,14 @@ Result<std::unique_ptr<Client>> Client::connect(const RelayOptions& options, con
                                                 std::string_view connectionName, Log log) {
   std::unique_ptr<Client> c(new Client(names, std::move(log)));
   if (auto st = c->open(options, connectionName); !st) return st;
-  if (auto st = c->ensureStream(options.limits); !st) return st;
-  if (auto st = c->ensureBucket(); !st) return st;
-  return c;
+  // A JetStream cluster that has just started answers only once it has elected its leaders.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  for (Status st = Status::ok();; std::this_thread::sleep_for(std::chrono::milliseconds(250))) {
+    st = c->ensureStream(options.limits);
+    if (st) st = c->ensureBucket();
+    if (st) return c;
+    if (std::chrono::steady_clock::now() > deadline) return st;
+  }
 }
 
 Status Client::open(const RelayOptions& options, std::string_view connectionName) {
