@@ -68,7 +68,8 @@ class Publisher {
   std::uint64_t published_ = 0;
   std::optional<VersionVector> acked_;  // the last acknowledgement this site put
   std::chrono::steady_clock::time_point lastPut_{};
-  std::map<SiteId, std::string> incoming_;  // bucket values not yet recorded, by site
+  std::map<SiteId, std::string> incoming_;     // bucket values not yet recorded, by site
+  std::map<SiteId, std::string> forgottenBy_;  // the forgotten sites each site said it knows
   std::chrono::steady_clock::time_point lastRecord_{};
   std::set<std::string> said_;
 };

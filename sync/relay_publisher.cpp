@@ -136,6 +136,7 @@ void Publisher::takeEntry(kvEntry* e) {
 void Publisher::recordAcknowledgements() {
   // Catch up with what the consumer's connection applied, so that settling sees it.
   if (auto v = site_->vector(); !v) return r_.say("relay: " + v.status().message());
+  std::vector<std::pair<SiteId, VersionVector>> acks;
   for (auto& [site, text] : incoming_) {
     std::string key = site.hex();
     auto v = parseAckValue(text);
@@ -148,18 +149,21 @@ void Publisher::recordAcknowledgements() {
     }
     auto vec = parseCommitToken(v->token);
     if (!vec) continue;
-    if (auto st = takeForgotten(*site_, site, parseIds(v->forgotten)); !st) {
+    auto& known = forgottenBy_[site];
+    Status st = known == v->forgotten ? site_->checkNotForgotten(site)
+                                      : takeForgotten(*site_, site, parseIds(v->forgotten));
+    if (!st) {
       once("forgotten:" + key, "relay: " + st.message());
       continue;
     }
-    if (auto st = site_->acknowledge(site, *vec); !st) {
-      once("ack:" + key, fmt::format("relay: recording {}'s acknowledgement failed: {}", site.shortHex(), st.message()));
-      continue;
-    }
-    ++r_.counters.acknowledgements;
+    known = v->forgotten;
+    acks.emplace_back(site, std::move(*vec));
   }
   incoming_.clear();
   lastRecord_ = std::chrono::steady_clock::now();
+  if (auto st = site_->acknowledge(acks); !st)
+    return once("ack:" + st.message(), "relay: recording acknowledgements failed: " + st.message());
+  r_.counters.acknowledgements += acks.size();
 }
 
 void Publisher::run() {

@@ -282,6 +282,28 @@ TEST_CASE("acknowledgements through the relay make transactions final", "[sync][
   }));
 }
 
+TEST_CASE("forget travels through the relay, and compaction goes on without the forgotten site",
+          "[sync][relay][nats]") {
+  TempDir dir;
+  NatsServer server(dir.path / "nats");
+  Cluster c(dir.path, server.url(), 3);
+  c.startAll();
+  c.write(0, 1);
+  c.write(2, 2);
+  REQUIRE(eventually([&] { return c.converged(); }));
+  c.stop(2);  // gone for good
+  c.write(1, 3);
+  REQUIRE_OK(c.site(0).forget(c.site(2).id()));
+  REQUIRE(eventually([&] {
+    auto gone = c.site(1).forgotten();
+    return gone && gone->size() == 1 && gone->front() == c.site(2).id();
+  }));
+  REQUIRE(eventually([&] {
+    auto dropped = c.site(1).compact();
+    return dropped && *dropped > 0;
+  }));
+}
+
 TEST_CASE("a site that fell past the stream's retention is told so, with the remedy", "[sync][relay][nats]") {
   TempDir dir;
   NatsServer server(dir.path / "nats");
