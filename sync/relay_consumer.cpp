@@ -149,7 +149,10 @@ Status Consumer::applyReady() {
   r_.counters.applied += r->applied;
   r_.counters.duplicates += r->duplicates;
   for (const auto& w : r->warnings) r_.say("relay: warning: " + w);
-  for (const auto& dot : batch) settle(dot);
+  for (const auto& dot : batch) {
+    if (r_.options.applied && dot.seq > held->get(dot.site)) r_.options.applied(dot);
+    settle(dot);
+  }
   return Status::ok();
 }
 
@@ -161,6 +164,7 @@ void Consumer::applyOneByOne(const std::vector<Dot>& batch) {
     if (r) {
       r_.counters.applied += r->applied;
       r_.counters.duplicates += r->duplicates;
+      if (r_.options.applied && r->applied) r_.options.applied(dot);
       settle(dot);
       continue;
     }

@@ -62,6 +62,9 @@ struct RelayOptions {
   std::chrono::milliseconds fetchWait{1000};    // how long one pull from the stream waits when idle
   int fetchBatch = 256;                         // messages per pull
   std::chrono::seconds ackWait{30};  // a message delivered but not acknowledged is redelivered after this
+  // Optional: called on the relay's consumer thread with each transaction it newly applied,
+  // once its apply committed (for measurements; keep it short).
+  std::function<void(const Dot&)> applied;
 };
 
 struct RelayStats {
