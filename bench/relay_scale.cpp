@@ -156,7 +156,7 @@ struct RelayRun {
   int sites = 0;
   double memPerSiteMb = 0, idleCpuPct = 0, serverIdleCpuPct = 0;
   double p50 = 0, p99 = 0, max = 0;
-  std::size_t written = 0, delivered = 0;
+  std::size_t written = 0, delivered = 0, busyRetries = 0;
   double writtenRate = 0;
 };
 
@@ -233,16 +233,37 @@ RelayRun runRelay(const std::string& dir, NatsCluster& nats, int n, int rate, in
   run.idleCpuPct = (selfCpu() - cpu0) / wall / n * 100;
   run.serverIdleCpuPct = (nats.cpu() - srv0) / wall / n * 100;
 
-  auto interval = std::chrono::duration<double>(1.0 / (static_cast<double>(rate) * n));
-  auto start = Clock::now(), next = start;
-  for (std::size_t k = 0; Clock::now() - start < std::chrono::seconds(seconds); ++k) {
-    std::this_thread::sleep_until(next);
-    next += std::chrono::duration_cast<Clock::duration>(interval);
-    int i = static_cast<int>(k % n);
-    bench::exec(*writers[i], fmt::format("INSERT INTO t(site, v) VALUES ({}, 'x')", i));
-    vis.committed(parley::Dot{ids[i], ++seq[i]}, Clock::now());
-    ++run.written;
-  }
+  // Writer threads, each committing at its share of the sites on its own schedule, so that one
+  // slow commit delays few others.
+  int threads = std::min(n, 8);
+  std::atomic<std::size_t> written{0}, busy{0};
+  auto start = Clock::now();
+  std::vector<std::thread> writerThreads;
+  for (int w = 0; w < threads; ++w)
+    writerThreads.emplace_back([&, w] {
+      int mine = (n - w + threads - 1) / threads;  // sites w, w + threads, ...
+      auto interval = std::chrono::duration<double>(1.0 / (static_cast<double>(rate) * mine));
+      auto next = start;
+      for (std::size_t k = 0; Clock::now() - start < std::chrono::seconds(seconds); ++k) {
+        std::this_thread::sleep_until(next);
+        next += std::chrono::duration_cast<Clock::duration>(interval);
+        int i = w + static_cast<int>(k % static_cast<std::size_t>(mine)) * threads;
+        // The relay's connections take the write lock too; a commit that waited too long for it
+        // is tried again (it committed nothing).
+        std::string sql = fmt::format("INSERT INTO t(site, v) VALUES ({}, 'x')", i);
+        auto r = writers[i]->exec(sql);
+        while (!r && r.status().code() == parley::Status::Code::kBusy) {
+          ++busy;
+          r = writers[i]->exec(sql);
+        }
+        if (!r) bench::die(r.status());
+        vis.committed(parley::Dot{ids[i], ++seq[i]}, Clock::now());
+        ++written;
+      }
+    });
+  for (auto& t : writerThreads) t.join();
+  run.written = written;
+  run.busyRetries = busy;
   run.writtenRate = static_cast<double>(run.written) / std::chrono::duration<double>(Clock::now() - start).count();
   for (int i = 0; i < 600; ++i) {  // up to 60 s for the last ones
     {
@@ -358,6 +379,8 @@ int main(int argc, char** argv) {
   fmt::print("## Figure 7: many sites through NATS JetStream (3-server cluster on loopback)\n\n");
   fmt::print("{} writes/s per site for {} s; idle measured over {} s\n\n", flags.text("rate"), flags.text("seconds"),
              flags.text("idle-seconds"));
+  for (const auto& r : relayRuns)
+    if (r.busyRetries) fmt::print("{} sites: {} commits found the database locked and were retried\n\n", r.sites, r.busyRetries);
   fmt::print("| link | sites | writes/s (all) | commit-to-visible everywhere p50 | p99 | max | delivered | memory/site "
              "| idle CPU/site (parley) | idle CPU/site (NATS servers) |\n|---|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& r : relayRuns)
@@ -367,12 +390,20 @@ int main(int argc, char** argv) {
   for (const auto& m : meshRuns)
     fmt::print("| TCP mesh (serve processes) | {} | - | - | - | - | - | {:.1f} MB | {:.3f}% | - |\n", m.sites,
                m.memPerSiteMb, m.idleCpuPct);
+  // The targets are for 200 sites; other sizes are reported without one.
   for (const auto& r : relayRuns) {
-    if (r.sites != 200) continue;
-    fmt::print("@summary|7 relay p99, 200 sites|< 1000 ms|{:.0f} ms|{}\n", r.p99,
-               r.p99 < 1000 && r.delivered == r.written ? "pass" : "fail");
-    fmt::print("@summary|7 relay idle CPU per site, 200 sites|< 0.2%|{:.3f}%|{}\n", r.idleCpuPct,
-               r.idleCpuPct < 0.2 ? "pass" : "fail");
+    bool target = r.sites == 200;
+    bool pass = r.p99 < 1000 && r.delivered == r.written && r.idleCpuPct < 0.2;
+    fmt::print("@summary|7 relay, {} sites, {} writes/s each: commit-to-visible everywhere, idle CPU per site|{}|p50 {:.0f} "
+               "ms, p99 {:.0f} ms ({}/{} delivered), idle {:.3f}% of a core per site (+{:.3f}% in the NATS servers), "
+               "{:.1f} MB per site|{}\n",
+               r.sites, flags.text("rate"), target ? "p99 < 1 s, idle CPU < 0.2% per site" : "(no target)", r.p50,
+               r.p99, r.delivered, r.written, r.idleCpuPct, r.serverIdleCpuPct, r.memPerSiteMb,
+               target ? (pass ? "pass" : "fail") : "-");
   }
+  for (const auto& m : meshRuns)
+    fmt::print("@summary|7 TCP mesh of {} serve processes, idle|(no target)|idle {:.3f}% of a core per site, {:.1f} MB "
+               "per site|-\n",
+               m.sites, m.idleCpuPct, m.memPerSiteMb);
   return 0;
 }

@@ -168,6 +168,10 @@ void Consumer::applyOneByOne(const std::vector<Dot>& batch) {
       settle(dot);
       continue;
     }
+    if (r.status().code() == Status::Code::kBusy) {  // another connection holds the write lock: soon again
+      h.retryAt = Clock::now() + std::chrono::milliseconds(100);
+      continue;
+    }
     // Held, unacknowledged, and tried again later: a refusal is never silent, nor final here.
     h.retryAt = Clock::now() + std::chrono::seconds(10);
     once("refused:" + dot.toString(), fmt::format("relay: applying {} failed: {}; held, trying again every 10 s",
