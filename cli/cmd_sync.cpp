@@ -18,6 +18,7 @@
 #include "progress.hpp"
 #include "serve_peers.hpp"
 #include "serve_record.hpp"
+#include "serve_relay.hpp"
 #include "parley/sync/changeset.hpp"
 #include "parley/sync/in_process.hpp"
 #include "parley/sync/tcp.hpp"
@@ -35,15 +36,16 @@ const Command kImport{"import", "SITE.db FILE",
 const Command kSync{"sync", "SITE.db PEER",
                     "Syncs both directions with PEER: another site file, or tcp://HOST:PORT of parley serve."};
 const Command kServe{"serve",
-                     "SITE.db --listen HOST:PORT [--peer tcp://HOST:PORT ...] [--interval MS] [--timeout S]\n"
-                     "      [--no-stream] [--poll-ms MS] [--heartbeat-ms MS] [--logins-per-source N]\n"
-                     "      [--metrics HOST:PORT] [--log-format text|json]",
+                     "SITE.db [--listen HOST:PORT] [--peer tcp://HOST:PORT ...] [--nats nats://HOST:PORT[,...]]\n"
+                     "      [--interval MS] [--timeout S] [--no-stream] [--poll-ms MS] [--heartbeat-ms MS]\n"
+                     "      [--logins-per-source N] [--metrics HOST:PORT] [--log-format text|json]",
                      "Serves syncs and live subscriptions. With peers, subscribes to each (their commits arrive\n"
                      "within milliseconds; reconnects with backoff) and also runs a full sync with each every\n"
-                     "interval (anti-entropy). Answers other sites' requests for rights on bounded columns\n"
-                     "(parley rights). Logs connections and syncs that moved something, each line with a UTC\n"
-                     "timestamp and a level; keeps each peer's state in the site file for parley status; with\n"
-                     "--metrics, serves Prometheus metrics at /metrics. Stops cleanly on SIGINT or SIGTERM."};
+                     "interval (anti-entropy). With --nats, also (or only) replicates through NATS JetStream.\n"
+                     "Answers other sites' requests for rights on bounded columns (parley rights). Logs\n"
+                     "connections and syncs that moved something, each line with a UTC timestamp and a level;\n"
+                     "keeps each peer's state in the site file for parley status; with --metrics, serves\n"
+                     "Prometheus metrics at /metrics. Stops cleanly on SIGINT or SIGTERM."};
 const Command kClone{"clone", "SOURCE NEW.db --name NAME",
                      "Creates a new site of SOURCE's cluster from a snapshot of it (SOURCE: a site file or\n"
                      "tcp://HOST:PORT), like pg_basebackup; then they sync incrementally."};
@@ -228,7 +230,7 @@ int cmdSync(const std::vector<std::string>& args) {
 
 int cmdServe(const std::vector<std::string>& args) {
   po::options_description o("options");
-  o.add_options()("listen", po::value<std::string>()->required(), "HOST:PORT to listen on")
+  o.add_options()("listen", po::value<std::string>(), "HOST:PORT to listen on")
       ("peer", po::value<std::vector<std::string>>()->composing(), "tcp://HOST:PORT to replicate with continuously")
       ("interval", po::value<int>()->default_value(1000), "milliseconds between full syncs with each peer")
       ("no-stream", po::bool_switch(), "no live subscriptions to the peers: full syncs only")
@@ -241,10 +243,12 @@ int cmdServe(const std::vector<std::string>& args) {
       ("log-format", po::value<std::string>()->default_value("text"), "text, or json: one JSON object per line");
   addSecretOption(o);
   addTimeoutOption(o);
+  addRelayOptions(o);
   auto vm = parse(kServe, o, {"SITE"}, args);
   if (!vm) return 0;
   std::string path = (*vm)["SITE"].as<std::string>();
   LogFormat logFormat = logFormatOf((*vm)["log-format"].as<std::string>());
+  if (!vm->count("listen") && !vm->count("nats")) usage("serve wants --listen HOST:PORT, --nats URL, or both");
   auto options = tcpOptions(*vm);
   auto peers = vm->count("peer") ? (*vm)["peer"].as<std::vector<std::string>>() : std::vector<std::string>{};
   for (const auto& peer : peers)
@@ -257,9 +261,13 @@ int cmdServe(const std::vector<std::string>& args) {
   if ((*vm)["logins-per-source"].as<int>() < 1) usage("--logins-per-source must be at least 1");
   options.loginsPerSource = (*vm)["logins-per-source"].as<int>();
   auto served = openSite(path);
-  auto server = take(sync::Server::start(*served, (*vm)["listen"].as<std::string>(), options));
+  std::unique_ptr<sync::Server> server;
+  if (vm->count("listen")) server = take(sync::Server::start(*served, (*vm)["listen"].as<std::string>(), options));
+  auto relay = startRelay(*vm, path);
+  RelayReport relayReport;
   Log log(logFormat, std::cout);
-  log.info(fmt::format("serving {} on port {}", served->name(), server->port()));
+  if (server) log.info(fmt::format("serving {} on port {}", served->name(), server->port()));
+  else log.info(fmt::format("serving {} through NATS", served->name()));
   std::signal(SIGINT, onSignal);
   std::signal(SIGTERM, onSignal);
   std::vector<std::unique_ptr<PeerLink>> links;
@@ -284,11 +292,13 @@ int cmdServe(const std::vector<std::string>& args) {
     log.info(fmt::format("metrics on port {} at /metrics", metrics->port()));
   }
   auto watched = openSite(path);  // serve's main thread's: skew records, and the report for status
-  ServeRecorder recorder(*watched, (*vm)["listen"].as<std::string>(), log);
+  ServeRecorder recorder(*watched, vm->count("listen") ? (*vm)["listen"].as<std::string>() : "", log);
   SkewWatch skews(*watched);
   RightsAnswers rights(*watched, std::chrono::milliseconds(std::min((*vm)["interval"].as<int>(), 200)));
   while (!stopRequested) {
-    for (const auto& line : server->takeLog()) log.library(line);
+    if (server)
+      for (const auto& line : server->takeLog()) log.library(line);
+    relayReport.print(relay.get(), log);
     for (auto& link : links) link->printLog();
     skews.print(log);
     recorder.update(records());
@@ -297,8 +307,11 @@ int cmdServe(const std::vector<std::string>& args) {
   }
   if (metrics) metrics->stop();
   for (auto& link : links) link->stop();
-  server->stop();
-  for (const auto& line : server->takeLog()) log.library(line);
+  if (relay) relay->stop();
+  relayReport.print(relay.get(), log);
+  if (server) server->stop();
+  if (server)
+    for (const auto& line : server->takeLog()) log.library(line);
   recorder.stopped(records());
   log.info("stopped");
   return 0;

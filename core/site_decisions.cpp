@@ -39,6 +39,18 @@ Status Site::acknowledge(const SiteId& site, const VersionVector& vector) {
   });
 }
 
+Status Site::acknowledge(std::span<const std::pair<SiteId, VersionVector>> acks) {
+  if (acks.empty()) return Status::ok();
+  return guarded([&]() -> Status {
+    impl_->asApplier([&] {
+      for (const auto& [site, vector] : acks) finality::acknowledge(impl_->state, site, vector);
+      finality::settle(impl_->state);
+      return 0;
+    });
+    return Status::ok();
+  });
+}
+
 Result<std::vector<std::pair<SiteId, VersionVector>>> Site::acknowledgements() {
   return guarded([&]() -> Result<std::vector<std::pair<SiteId, VersionVector>>> {
     impl_->refreshForRead();

@@ -12,9 +12,11 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 script="$work/$name.sh"
+# Processes the example starts in the background end with it, even when it fails half-way.
+echo "trap 'kill \$(jobs -p) 2>/dev/null || true' EXIT" > "$script"
 awk -v b="<!-- $name:begin -->" -v e="<!-- $name:end -->" '$0 == b {on=1; next} $0 == e {on=0} on && !/^```/' \
-  "$readme" > "$script"
-if [ ! -s "$script" ]; then
+  "$readme" >> "$script"
+if [ "$(wc -l < "$script")" -lt 2 ]; then
   echo "readme_block: no $name block found in $readme" >&2
   exit 1
 fi

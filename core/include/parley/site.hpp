@@ -440,6 +440,8 @@ class Site {
   // Records that `site` holds at least `vector`. Peers pass these on when they sync, so every
   // site learns what every other holds; decisions become final from them.
   Status acknowledge(const SiteId& site, const VersionVector& vector);
+  // The same for many sites in one write transaction (a relay hearing from hundreds at once).
+  Status acknowledge(std::span<const std::pair<SiteId, VersionVector>> acks);
   // What this site knows each site holds, itself included.
   Result<std::vector<std::pair<SiteId, VersionVector>>> acknowledgements();
   // Records that this site has just synced with `peer` directly; `name` is what its hello said

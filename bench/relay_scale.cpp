@@ -1,0 +1,409 @@
+// relay_scale (figure 7): N sites in one process replicating through a three-server NATS
+// JetStream cluster on loopback (parley/sync/relay.hpp), next to a TCP mesh of `parley serve`
+// processes.
+//
+// For each N of --sites, the program creates N sites of a new cluster (files under --dir), each
+// with its own relay (its own NATS connection and two site connections) and a writer connection.
+// It measures, in this order:
+//   memory per site: this process's resident set after the relays started and settled, minus
+//     before, divided by N;
+//   idle CPU per site: this process's CPU time (user + system) over --idle-seconds with nothing
+//     written, divided by N and the wall time, in % of one core; the three servers' CPU is shown
+//     beside it, divided by N too;
+//   commit-to-visible everywhere: a writer thread commits --rate single-row INSERTs per second
+//     per site (round robin over the sites) for --seconds; each relay reports every transaction
+//     it applies (RelayOptions::applied); a transaction's latency is the time from its commit
+//     returning to the moment the last of the other N-1 sites applied it. p50, p99 and max.
+// The TCP mesh: M `parley serve` processes, each peering with every other (live streams plus a
+// full sync every --mesh-interval ms), idle for --idle-seconds: their CPU and resident set per
+// site, summed from /proc.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <unordered_map>
+
+#include "common.hpp"
+#include "parley/sync/relay.hpp"
+
+extern char** environ;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+int freePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), len) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    bench::fail("cannot find a free loopback port");
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool accepts(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+
+pid_t spawn(std::vector<std::string> args, const std::string& log) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) bench::fail("cannot start " + args[0]);
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
+
+void stop(pid_t pid) {
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+}
+
+// CPU seconds (user + system) of a process, from /proc/PID/stat.
+double cpuOf(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(text.substr(close + 2));
+  std::vector<std::string> f;
+  for (std::string w; rest >> w;) f.push_back(w);
+  if (f.size() < 13) return 0;
+  return (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Resident set of a process in MB, from /proc/PID/statm.
+double rssOf(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/statm");
+  double size = 0, resident = 0;
+  in >> size >> resident;
+  return resident * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+}
+
+double selfCpu() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// Three JetStream servers routed into one cluster, each storing under `dir`.
+struct NatsCluster {
+  std::vector<pid_t> pids;
+  std::vector<std::string> urls;
+  NatsCluster(const std::string& dir) {
+    std::vector<int> client, route;
+    for (int i = 0; i < 3; ++i) client.push_back(freePort()), route.push_back(freePort());
+    for (int i = 0; i < 3; ++i) {
+      std::string conf = fmt::format("{}/n{}.conf", dir, i);
+      std::ofstream out(conf);
+      std::string routes;
+      for (int j = 0; j < 3; ++j)
+        if (j != i) routes += fmt::format("nats-route://127.0.0.1:{}, ", route[j]);
+      out << fmt::format("server_name: n{}\nlisten: 127.0.0.1:{}\njetstream {{ store_dir: \"{}/n{}\" }}\n"
+                         "cluster {{ name: bench, listen: 127.0.0.1:{}, routes: [ {} ] }}\n",
+                         i, client[i], dir, i, route[i], routes.substr(0, routes.size() - 2));
+      out.close();
+      pids.push_back(spawn({"nats-server", "-c", conf}, fmt::format("{}/n{}.log", dir, i)));
+      urls.push_back(fmt::format("nats://127.0.0.1:{}", client[i]));
+    }
+    for (int port : client)
+      for (int i = 0; !accepts(port); ++i) {
+        if (i > 500) bench::fail("nats-server did not start");
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+  }
+  ~NatsCluster() {
+    for (pid_t p : pids) stop(p);
+  }
+  double cpu() const {
+    double s = 0;
+    for (pid_t p : pids) s += cpuOf(p);
+    return s;
+  }
+};
+
+struct RelayRun {
+  int sites = 0;
+  double memPerSiteMb = 0, idleCpuPct = 0, serverIdleCpuPct = 0;
+  double p50 = 0, p99 = 0, max = 0;
+  std::size_t written = 0, delivered = 0, busyRetries = 0;
+  double writtenRate = 0;
+};
+
+// Commit times and who has applied what, shared by the writer and the relays' threads.
+struct Visibility {
+  std::mutex mutex;
+  struct Pending {
+    Clock::time_point committed;
+    int seen = 0;
+  };
+  std::map<parley::Dot, Pending> pending;
+  std::vector<double> latenciesMs;
+  int others = 0;
+  void committed(const parley::Dot& dot, Clock::time_point at) {
+    std::lock_guard lock(mutex);
+    auto& p = pending[dot];
+    p.committed = at;
+    if (p.seen >= others) finish(dot, p);
+  }
+  void applied(const parley::Dot& dot) {
+    std::lock_guard lock(mutex);
+    auto& p = pending[dot];
+    if (++p.seen >= others && p.committed != Clock::time_point{}) finish(dot, p);
+  }
+  void finish(const parley::Dot& dot, Pending& p) {
+    latenciesMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - p.committed).count());
+    pending.erase(dot);
+  }
+};
+
+RelayRun runRelay(const std::string& dir, NatsCluster& nats, int n, int rate, int seconds, int idleSeconds) {
+  bench::SiteEnv env;
+  auto options = env.options();
+  options.cacheKiB = 1024;
+  std::string sub = fmt::format("{}/relay{}", dir, n);
+  fs::remove_all(sub);
+  fs::create_directories(sub);
+  std::vector<std::string> paths;
+  std::vector<std::unique_ptr<parley::Site>> writers;
+  for (int i = 0; i < n; ++i) paths.push_back(fmt::format("{}/s{}.db", sub, i));
+  writers.push_back(bench::createSite(env, paths[0], "s0"));
+  bench::exec(*writers[0], "CREATE TABLE t(id INTEGER PRIMARY KEY, site INTEGER, v TEXT)");
+  bench::check(writers[0]->track("t"));
+  for (int i = 1; i < n; ++i) writers.push_back(bench::cloneSite(env, *writers[0], paths[i], fmt::format("s{}", i)));
+  std::vector<std::uint64_t> seq(n);
+  std::vector<parley::SiteId> ids;
+  for (int i = 0; i < n; ++i) {
+    ids.push_back(writers[i]->id());
+    seq[i] = bench::ok(writers[i]->vector()).get(writers[i]->id());
+  }
+
+  Visibility vis;
+  vis.others = n - 1;
+  double rssBefore = rssOf(getpid());
+  std::vector<std::unique_ptr<parley::sync::Relay>> relays;
+  for (int i = 0; i < n; ++i) {
+    parley::sync::RelayOptions o;
+    o.servers = nats.urls;
+    o.secret = "5e1f3a9c7b2d4e6f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7";
+    o.applied = [&vis](const parley::Dot& d) { vis.applied(d); };
+    std::string p = paths[i];
+    auto opener = [p, options] { return parley::Site::open(p, options); };
+    relays.push_back(bench::ok(parley::sync::Relay::start(opener, o)));
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // consumers bound, first acknowledgements out
+  RelayRun run;
+  run.sites = n;
+  run.memPerSiteMb = (rssOf(getpid()) - rssBefore) / n;
+
+  double cpu0 = selfCpu(), srv0 = nats.cpu();
+  auto t0 = Clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(idleSeconds));
+  double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  run.idleCpuPct = (selfCpu() - cpu0) / wall / n * 100;
+  run.serverIdleCpuPct = (nats.cpu() - srv0) / wall / n * 100;
+
+  // Writer threads, each committing at its share of the sites on its own schedule, so that one
+  // slow commit delays few others.
+  int threads = std::min(n, 8);
+  std::atomic<std::size_t> written{0}, busy{0};
+  auto start = Clock::now();
+  std::vector<std::thread> writerThreads;
+  for (int w = 0; w < threads; ++w)
+    writerThreads.emplace_back([&, w] {
+      int mine = (n - w + threads - 1) / threads;  // sites w, w + threads, ...
+      auto interval = std::chrono::duration<double>(1.0 / (static_cast<double>(rate) * mine));
+      auto next = start;
+      for (std::size_t k = 0; Clock::now() - start < std::chrono::seconds(seconds); ++k) {
+        std::this_thread::sleep_until(next);
+        next += std::chrono::duration_cast<Clock::duration>(interval);
+        int i = w + static_cast<int>(k % static_cast<std::size_t>(mine)) * threads;
+        // The relay's connections take the write lock too; a commit that waited too long for it
+        // is tried again (it committed nothing).
+        std::string sql = fmt::format("INSERT INTO t(site, v) VALUES ({}, 'x')", i);
+        auto r = writers[i]->exec(sql);
+        while (!r && r.status().code() == parley::Status::Code::kBusy) {
+          ++busy;
+          r = writers[i]->exec(sql);
+        }
+        if (!r) bench::die(r.status());
+        vis.committed(parley::Dot{ids[i], ++seq[i]}, Clock::now());
+        ++written;
+      }
+    });
+  for (auto& t : writerThreads) t.join();
+  run.written = written;
+  run.busyRetries = busy;
+  run.writtenRate = static_cast<double>(run.written) / std::chrono::duration<double>(Clock::now() - start).count();
+  for (int i = 0; i < 600; ++i) {  // up to 60 s for the last ones
+    {
+      std::lock_guard lock(vis.mutex);
+      if (vis.latenciesMs.size() >= run.written) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (auto& r : relays) r->stop();
+  std::lock_guard lock(vis.mutex);
+  run.delivered = vis.latenciesMs.size();
+  if (!vis.latenciesMs.empty()) {
+    run.p50 = bench::percentile(vis.latenciesMs, 50);
+    run.p99 = bench::percentile(vis.latenciesMs, 99);
+    run.max = bench::percentile(vis.latenciesMs, 100);
+  }
+  return run;
+}
+
+struct MeshRun {
+  int sites = 0;
+  double memPerSiteMb = 0, idleCpuPct = 0;
+};
+
+MeshRun runMesh(const std::string& dir, const std::string& parley, int m, int intervalMs, int idleSeconds) {
+  bench::SiteEnv env;
+  std::string sub = fmt::format("{}/mesh{}", dir, m);
+  fs::remove_all(sub);
+  fs::create_directories(sub);
+  std::vector<std::string> paths;
+  for (int i = 0; i < m; ++i) paths.push_back(fmt::format("{}/s{}.db", sub, i));
+  {
+    auto first = bench::createSite(env, paths[0], "s0");
+    bench::exec(*first, "CREATE TABLE t(id INTEGER PRIMARY KEY, site INTEGER, v TEXT)");
+    bench::check(first->track("t"));
+    for (int i = 1; i < m; ++i) bench::cloneSite(env, *first, paths[i], fmt::format("s{}", i));
+  }
+  std::vector<int> ports;
+  for (int i = 0; i < m; ++i) ports.push_back(freePort());
+  setenv("PARLEY_SECRET", "5e1f3a9c7b2d4e6f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7", 1);
+  std::vector<pid_t> pids;
+  for (int i = 0; i < m; ++i) {
+    std::vector<std::string> args{parley, "serve", paths[i], "--listen", fmt::format("127.0.0.1:{}", ports[i]),
+                                  "--interval", std::to_string(intervalMs)};
+    for (int j = 0; j < m; ++j)
+      if (j != i) args.insert(args.end(), {"--peer", fmt::format("tcp://127.0.0.1:{}", ports[j])});
+    pids.push_back(spawn(args, fmt::format("{}/s{}.log", sub, i)));
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  auto cpu = [&] {
+    double s = 0;
+    for (pid_t p : pids) s += cpuOf(p);
+    return s;
+  };
+  MeshRun run;
+  run.sites = m;
+  double c0 = cpu();
+  auto t0 = Clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(idleSeconds));
+  double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  run.idleCpuPct = (cpu() - c0) / wall / m * 100;
+  for (pid_t p : pids) run.memPerSiteMb += rssOf(p) / m;
+  for (pid_t p : pids) stop(p);
+  return run;
+}
+
+std::vector<int> numbers(const std::string& list) {
+  std::vector<int> out;
+  std::stringstream in(list);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(std::stoi(item));
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bench::programName() = "parley-bench-relay";
+  bench::Flags flags(argc, argv,
+                     {{"sites", "10,50,200"}, {"rate", "10"}, {"seconds", "10"}, {"idle-seconds", "5"},
+                      {"mesh", "10,20"}, {"mesh-interval", "1000"}, {"parley", ""}, {"dir", "/tmp/parley-bench"}},
+                     "parley-bench-relay [--sites N,N..] [--rate W_PER_S_PER_SITE] [--seconds S] [--idle-seconds S] "
+                     "[--mesh M,M..] [--mesh-interval MS] [--parley PATH] [--dir D] [--smoke]");
+  if (flags.smoke()) {  // tiny sizes; flags given on the command line still win
+    flags.fallback("sites", "3");
+    flags.fallback("seconds", "2");
+    flags.fallback("idle-seconds", "1");
+    flags.fallback("mesh", "3");
+  }
+  rlimit nofile{};
+  getrlimit(RLIMIT_NOFILE, &nofile);
+  nofile.rlim_cur = nofile.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &nofile);
+  std::string dir = bench::workDir(flags.text("dir")) + "/relay";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string parley = flags.text("parley");
+  if (parley.empty()) parley = (fs::canonical("/proc/self/exe").parent_path().parent_path() / "parley").string();
+
+  std::vector<RelayRun> relayRuns;
+  {
+    NatsCluster nats(dir);
+    for (int n : numbers(flags.text("sites")))
+      relayRuns.push_back(runRelay(dir, nats, n, static_cast<int>(flags.integer("rate")),
+                                   static_cast<int>(flags.integer("seconds")),
+                                   static_cast<int>(flags.integer("idle-seconds"))));
+  }
+  std::vector<MeshRun> meshRuns;
+  for (int m : numbers(flags.text("mesh")))
+    meshRuns.push_back(runMesh(dir, parley, m, static_cast<int>(flags.integer("mesh-interval")),
+                               static_cast<int>(flags.integer("idle-seconds"))));
+
+  fmt::print("## Figure 7: many sites through NATS JetStream (3-server cluster on loopback)\n\n");
+  fmt::print("{} writes/s per site for {} s; idle measured over {} s\n\n", flags.text("rate"), flags.text("seconds"),
+             flags.text("idle-seconds"));
+  for (const auto& r : relayRuns)
+    if (r.busyRetries) fmt::print("{} sites: {} commits found the database locked and were retried\n\n", r.sites, r.busyRetries);
+  fmt::print("| link | sites | writes/s (all) | commit-to-visible everywhere p50 | p99 | max | delivered | memory/site "
+             "| idle CPU/site (parley) | idle CPU/site (NATS servers) |\n|---|---|---|---|---|---|---|---|---|---|\n");
+  for (const auto& r : relayRuns)
+    fmt::print("| relay | {} | {:.0f} | {:.0f} ms | {:.0f} ms | {:.0f} ms | {}/{} | {:.1f} MB | {:.3f}% | {:.3f}% |\n",
+               r.sites, r.writtenRate, r.p50, r.p99, r.max, r.delivered, r.written, r.memPerSiteMb, r.idleCpuPct,
+               r.serverIdleCpuPct);
+  for (const auto& m : meshRuns)
+    fmt::print("| TCP mesh (serve processes) | {} | - | - | - | - | - | {:.1f} MB | {:.3f}% | - |\n", m.sites,
+               m.memPerSiteMb, m.idleCpuPct);
+  // The targets are for 200 sites; other sizes are reported without one.
+  for (const auto& r : relayRuns) {
+    bool target = r.sites == 200;
+    bool pass = r.p99 < 1000 && r.delivered == r.written && r.idleCpuPct < 0.2;
+    fmt::print("@summary|7 relay, {} sites, {} writes/s each: commit-to-visible everywhere, idle CPU per site|{}|p50 {:.0f} "
+               "ms, p99 {:.0f} ms ({}/{} delivered), idle {:.3f}% of a core per site (+{:.3f}% in the NATS servers), "
+               "{:.1f} MB per site|{}\n",
+               r.sites, flags.text("rate"), target ? "p99 < 1 s, idle CPU < 0.2% per site" : "(no target)", r.p50,
+               r.p99, r.delivered, r.written, r.idleCpuPct, r.serverIdleCpuPct, r.memPerSiteMb,
+               target ? (pass ? "pass" : "fail") : "-");
+  }
+  for (const auto& m : meshRuns)
+    fmt::print("@summary|7 TCP mesh of {} serve processes, idle|(no target)|idle {:.3f}% of a core per site, {:.1f} MB "
+               "per site|-\n",
+               m.sites, m.idleCpuPct, m.memPerSiteMb);
+  return 0;
+}

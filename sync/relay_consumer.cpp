@@ -1,0 +1,279 @@
+// The relay's consuming side: every origin's transactions from the stream, verified, held until
+// causally ready, applied, and only then acknowledged to the stream.
+#include <fmt/format.h>
+
+#include <thread>
+
+#include "parley/txn_codec.hpp"
+#include "relay_impl.hpp"
+
+namespace parley::sync {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string header(natsMsg* m, const char* key) {
+  const char* value = nullptr;
+  if (natsMsgHeader_Get(m, key, &value) != NATS_OK || !value) return {};
+  return value;
+}
+
+// Whether `t` can be applied to a site holding `v`: already held, or next of its origin with
+// its causal context held.
+bool ready(const Transaction& t, const VersionVector& v) {
+  std::uint64_t have = v.get(t.dot.site);
+  if (t.dot.seq <= have) return true;
+  if (t.dot.seq != have + 1) return false;
+  for (const auto& [site, seq] : t.context.entries())
+    if (site != t.dot.site && v.get(site) < seq) return false;
+  return true;
+}
+
+}  // namespace
+
+void Consumer::once(const std::string& key, const std::string& line) {
+  if (said_.insert(key).second) r_.say(line);
+}
+
+Status Consumer::subscribe(std::optional<std::uint64_t> startAt) {
+  sub_.reset();
+  std::string durable = relay::Names::durableOf(r_.me);
+  jsConsumerInfo* ci = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  ::natsStatus s = NATS_NOT_FOUND;
+  if (!startAt) s = js_GetConsumerInfo(&ci, r_.client->js(), r_.names.stream.c_str(), durable.c_str(), nullptr, &jerr);
+  else js_DeleteConsumer(r_.client->js(), r_.names.stream.c_str(), durable.c_str(), nullptr, &jerr);
+  if (s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr) {
+    jsConsumerConfig cc;
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = durable.c_str();
+    cc.AckPolicy = js_AckExplicit;
+    cc.AckWait = std::chrono::duration_cast<std::chrono::nanoseconds>(r_.options.ackWait).count();
+    cc.MaxDeliver = -1;
+    cc.MaxAckPending = 65536;
+    cc.FilterSubject = r_.names.all.c_str();
+    cc.DeliverPolicy = startAt ? js_DeliverByStartSequence : js_DeliverAll;
+    cc.OptStartSeq = startAt.value_or(0);
+    jerr = static_cast<jsErrCode>(0);
+    s = js_AddConsumer(&ci, r_.client->js(), r_.names.stream.c_str(), &cc, nullptr, &jerr);
+  }
+  if (ci) jsConsumerInfo_Destroy(ci);
+  if (auto st = relay::fromNats(s, fmt::format("consumer {}", durable), jerr); !st) return st;
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = r_.names.stream.c_str();
+  so.Consumer = durable.c_str();  // bound: the library never deletes it
+  natsSubscription* sub = nullptr;
+  jerr = static_cast<jsErrCode>(0);
+  s = js_PullSubscribe(&sub, r_.client->js(), r_.names.all.c_str(), durable.c_str(), nullptr, &so, &jerr);
+  if (auto st = relay::fromNats(s, fmt::format("subscribing to {}", r_.names.stream), jerr); !st) return st;
+  sub_.reset(sub);
+  return Status::ok();
+}
+
+void Consumer::take(relay::Message msg) {
+  natsMsg* m = msg.get();
+  std::string subject = natsMsg_GetSubject(m), id = header(m, "Nats-Msg-Id");
+  std::string mac = header(m, kMacHeader), fingerprint = header(m, kSchemaHeader);
+  std::string body(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
+  if (!r_.signer.verify(mac, {subject, id, fingerprint, body})) {
+    ++r_.counters.forged;
+    once("forged:" + subject, fmt::format("relay: refused a message on {}: its signature does not verify (written "
+                                          "without the cluster secret); dropped from this site's consumer",
+                                          subject));
+    natsMsg_Term(m, nullptr);
+    return;
+  }
+  auto t = decodeTransaction(body);
+  if (!t || relay::Names::msgId(t->dot) != id || r_.names.subjectOf(t->dot.site) != subject) {
+    // Signed by a holder of the secret, yet not a transaction this parley reads: keep it in the
+    // stream (unacknowledged) for a parley that does.
+    once("bad:" + id, fmt::format("relay: message {} is signed but is not a transaction this parley can apply ({}); "
+                                  "left in the stream",
+                                  id, t ? "its subject or id does not match its dot" : t.status().message()));
+    return;
+  }
+  if (fingerprint != site_->schemaFingerprint()) {
+    once("schema:" + t->dot.site.hex(),
+         fmt::format("relay: {}'s transactions are held: it has a different schema or resolver configuration "
+                     "(fingerprint {}, this site {}); make the same change at both",
+                     t->dot.site.shortHex(), fingerprint, site_->schemaFingerprint()));
+    return;  // unacknowledged: redelivered after the ack wait
+  }
+  Dot dot = t->dot;
+  auto [it, fresh] = held_.try_emplace(dot);
+  if (fresh) {
+    it->second.t = std::move(*t);
+    it->second.body = std::move(body);
+    it->second.since = Clock::now();
+  }
+  it->second.msg = std::move(msg);  // a redelivery: the newer handle acknowledges it
+}
+
+void Consumer::settle(const Dot& dot) {
+  auto it = held_.find(dot);
+  if (it == held_.end()) return;
+  if (it->second.msg) natsMsg_Ack(it->second.msg.get(), nullptr);
+  held_.erase(it);
+}
+
+Status Consumer::applyReady() {
+  auto held = site_->vector();
+  if (!held) return held.status();
+  VersionVector v = *held;
+  std::vector<Dot> batch;
+  std::set<Dot> chosen;
+  auto now = Clock::now();
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (auto& [dot, h] : held_) {
+      if (h.retryAt > now || chosen.count(dot) || !ready(h.t, v)) continue;
+      batch.push_back(dot);
+      chosen.insert(dot);
+      v.advance(dot);
+      progress = true;
+    }
+  }
+  if (batch.empty()) return Status::ok();
+  std::vector<Transaction> ts;
+  std::vector<std::string_view> bodies;
+  for (const auto& dot : batch) {
+    ts.push_back(held_[dot].t);
+    bodies.push_back(held_[dot].body);
+  }
+  auto r = site_->applyEncoded(ts, bodies);
+  if (!r) {
+    applyOneByOne(batch);
+    return Status::ok();
+  }
+  r_.counters.applied += r->applied;
+  r_.counters.duplicates += r->duplicates;
+  for (const auto& w : r->warnings) r_.say("relay: warning: " + w);
+  for (const auto& dot : batch) {
+    if (r_.options.applied && dot.seq > held->get(dot.site)) r_.options.applied(dot);
+    settle(dot);
+  }
+  return Status::ok();
+}
+
+void Consumer::applyOneByOne(const std::vector<Dot>& batch) {
+  for (const auto& dot : batch) {
+    auto& h = held_[dot];
+    std::string_view body = h.body;
+    auto r = site_->applyEncoded(std::span(&h.t, 1), std::span(&body, 1));
+    if (r) {
+      r_.counters.applied += r->applied;
+      r_.counters.duplicates += r->duplicates;
+      if (r_.options.applied && r->applied) r_.options.applied(dot);
+      settle(dot);
+      continue;
+    }
+    if (r.status().code() == Status::Code::kBusy) {  // another connection holds the write lock: soon again
+      h.retryAt = Clock::now() + std::chrono::milliseconds(100);
+      continue;
+    }
+    // Held, unacknowledged, and tried again later: a refusal is never silent, nor final here.
+    h.retryAt = Clock::now() + std::chrono::seconds(10);
+    once("refused:" + dot.toString(), fmt::format("relay: applying {} failed: {}; held, trying again every 10 s",
+                                                  dot.toString(), r.status().message()));
+  }
+}
+
+void Consumer::checkStuck() {
+  auto now = Clock::now();
+  if (held_.empty() || now - lastStuckCheck_ < std::chrono::seconds(10)) return;
+  if (now - held_.begin()->second.since < std::chrono::seconds(2)) return;
+  lastStuckCheck_ = now;
+  auto v = site_->vector();
+  if (!v) return;
+  std::set<SiteId> missing;  // origins whose next transaction something held needs
+  for (const auto& [dot, h] : held_) {
+    if (ready(h.t, *v)) continue;
+    if (h.t.dot.seq > v->get(dot.site) + 1) missing.insert(dot.site);
+    for (const auto& [site, seq] : h.t.context.entries())
+      if (v->get(site) < seq) missing.insert(site);
+  }
+  std::optional<std::uint64_t> rewindTo;
+  for (const auto& origin : missing) {
+    std::uint64_t need = v->get(origin) + 1;
+    // The origin's first transaction held here, if any: the stream had it, so the origin is on
+    // the relay.
+    auto heldOfOrigin = held_.lower_bound(Dot{origin, 0});
+    std::optional<std::uint64_t> heldFrom;
+    if (heldOfOrigin != held_.end() && heldOfOrigin->first.site == origin) heldFrom = heldOfOrigin->first.seq;
+    auto first = r_.client->firstOf(r_.names.subjectOf(origin));
+    if (!first) return r_.say("relay: " + first.status().message());
+    std::optional<std::uint64_t> firstSeq;
+    if (*first) {
+      natsMsg* m = first->get();
+      auto t = decodeTransaction(std::string_view(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))));
+      if (t) firstSeq = t->dot.seq;
+    }
+    if (firstSeq && *firstSeq <= need) {
+      // The stream holds what this site lacks, yet its consumer is past it.
+      std::uint64_t seq = std::strtoull(header(first->get(), "Nats-Sequence").c_str(), nullptr, 10);
+      if (seq > 0) rewindTo = std::min(rewindTo.value_or(seq), seq);
+      continue;
+    }
+    if (auto until = firstSeq ? firstSeq : heldFrom) {
+      once(fmt::format("expired:{}:{}", origin.hex(), need),
+           fmt::format("relay: this site fell past the stream's retention ({}): it lacks {}'s transactions {}..{}, "
+                       "which the stream no longer holds; clone this site anew from a current member (parley clone "
+                       "tcp://HOST:PORT NEW.db --name NAME) and use the clone instead",
+                       r_.client->retention(), origin.shortHex(), need, *until - 1));
+      continue;
+    }
+    once(fmt::format("absent:{}:{}", origin.hex(), need),
+         fmt::format("relay: {} transactions held here need {}'s transaction {}, and the stream holds none of {}'s (not "
+                     "on the relay, or expired): they wait for another link (parley sync) to bring it",
+                     held_.size(), origin.shortHex(), need, origin.shortHex()));
+  }
+  if (!rewindTo) return;
+  // The stream holds what this site lacks, yet its consumer is past it: the site file is older
+  // than its consumer (restored from a backup). Read the stream again from there.
+  if (auto st = subscribe(rewindTo); !st) return r_.say("relay: rewinding the consumer failed: " + st.message());
+  r_.say(fmt::format("relay: this site lacks transactions its consumer had passed (an older copy of the file?); "
+                     "reading the stream again from sequence {}",
+                     *rewindTo));
+}
+
+void Consumer::releaseAll() {
+  for (auto& [dot, h] : held_)
+    if (h.msg) natsMsg_Nak(h.msg.get(), nullptr);
+  held_.clear();
+}
+
+void Consumer::run() {
+  auto failingSince = Clock::time_point{};
+  Status last = Status::ok();
+  while (!r_.stopping) {
+    natsMsgList list{};
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    ::natsStatus s = sub_ ? natsSubscription_Fetch(&list, sub_.get(), r_.options.fetchBatch,
+                                                   r_.options.fetchWait.count(), &jerr)
+                          : NATS_INVALID_SUBSCRIPTION;
+    for (int i = 0; i < list.Count; ++i) {
+      take(relay::Message(list.Msgs[i]));
+      list.Msgs[i] = nullptr;
+    }
+    natsMsgList_Destroy(&list);
+    Status st = (s == NATS_OK || s == NATS_TIMEOUT) ? applyReady() : relay::fromNats(s, "fetching from the stream", jerr);
+    r_.counters.held = held_.size();
+    if (st) {
+      if (!last) r_.say("relay: receiving again");
+      last = st;
+      failingSince = {};
+      if (s == NATS_TIMEOUT) checkStuck();
+      continue;
+    }
+    if (st.message() != last.message()) r_.say("relay: " + st.message() + "; retrying");
+    last = st;
+    auto now = Clock::now();
+    if (failingSince == Clock::time_point{}) failingSince = now;
+    if (now - failingSince > std::chrono::seconds(2)) subscribe();  // bind again once NATS is back
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  releaseAll();
+}
+
+}  // namespace parley::sync
