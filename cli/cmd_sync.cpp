@@ -158,7 +158,8 @@ int cmdExport(const std::vector<std::string>& args) {
   o.add_options()("out", po::value<std::string>()->required(), "the file to write")
       ("for", po::value<std::string>(), "what PEER lacks, as far as this site knows (its name, id, or id's start)")
       ("since", po::value<std::string>(), "what a site holding VECTOR lacks (as status prints it, or a token)")
-      ("force", "overwrite FILE if it exists (it is replaced only once the new file is whole)");
+      ("force", "overwrite FILE if it exists (it is replaced only once the new file is whole)")
+      ("json", "print the summary as JSON");
   auto vm = parse(kExport, o, {"SITE"}, args);
   if (!vm) return 0;
   if (vm->count("for") && vm->count("since")) usage("choose one of --for and --since");
@@ -185,20 +186,31 @@ int cmdExport(const std::vector<std::string>& args) {
   progress.finish();
   if (replace) std::filesystem::rename(path, out);
   if (peer) check(site->noteSync(*peer));
-  std::cout << fmt::format("wrote {} transactions ({} bytes) to {}\n", r.info.transactions, r.bytes, out);
+  if (vm->count("json"))
+    std::cout << fmt::format("{{\"file\": {}, \"transactions\": {}, \"bytes\": {}}}\n", jsonString(out),
+                             r.info.transactions, r.bytes);
+  else
+    std::cout << fmt::format("wrote {} transactions ({} bytes) to {}\n", r.info.transactions, r.bytes, out);
   return 0;
 }
 
 int cmdImport(const std::vector<std::string>& args) {
-  auto vm = parse(kImport, po::options_description("options"), {"SITE", "FILE"}, args);
+  po::options_description o("options");
+  o.add_options()("json", "print the summary as JSON");
+  auto vm = parse(kImport, o, {"SITE", "FILE"}, args);
   if (!vm) return 0;
   std::uint64_t startMs = env().clock.nowMillis();
   auto site = openSite((*vm)["SITE"].as<std::string>());
   ProgressLine progress("import");
   auto r = take(sync::importChanges(*site, (*vm)["FILE"].as<std::string>(), progress.observer()));
   progress.finish();
-  std::cout << fmt::format("imported {} from {}: {}\n", (*vm)["FILE"].as<std::string>(), r.info.originName,
-                           summaryLine(0, r.applied).substr(std::string("sent 0 transactions, ").size()));
+  if (vm->count("json"))
+    std::cout << fmt::format("{{\"file\": {}, \"from\": {{\"site\": \"{}\", \"name\": {}}}, \"received\": {}}}\n",
+                             jsonString((*vm)["FILE"].as<std::string>()), r.info.origin.hex(),
+                             jsonString(r.info.originName), totalsJson(r.applied));
+  else
+    std::cout << fmt::format("imported {} from {}: {}\n", (*vm)["FILE"].as<std::string>(), r.info.originName,
+                             summaryLine(0, r.applied).substr(std::string("sent 0 transactions, ").size()));
   warnOthers(r.applied.warnings);
   warnSkews(*site, startMs, {{r.info.origin, r.info.originName}});
   return 0;

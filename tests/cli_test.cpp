@@ -1531,7 +1531,7 @@ std::string rawValue(const std::string& text, const std::string& key) {
 
 }  // namespace
 
-TEST_CASE("init track configure schema compact clone sync and verify print one JSON object with --json", "[cli]") {
+TEST_CASE("init track configure schema clone sync export import compact and verify print one JSON object with --json", "[cli]") {
   Sandbox sb;
   Json init = parseJson(sb.ok({"init", "ny.db", "--name", "new-york", "--json"}).out);
   CHECK(init.get<std::string>("name") == "new-york");
@@ -1561,6 +1561,14 @@ TEST_CASE("init track configure schema compact clone sync and verify print one J
   CHECK(sync.get<std::string>("peer.name") == "london");
   CHECK(rawValue(synced.out, "sent") == "1");
   CHECK(rawValue(synced.out, "applied") == "1");
+
+  sb.ok({"exec", "ny.db", "UPDATE t SET balance = balance - 1"});
+  Run exported = sb.ok({"export", "ny.db", "--out", "ny.pcs", "--for", "london", "--json"});
+  CHECK(parseJson(exported.out).get<std::string>("file") == "ny.pcs");
+  CHECK(rawValue(exported.out, "transactions") == "1");
+  Run imported = sb.ok({"import", "london.db", "ny.pcs", "--json"});
+  CHECK(parseJson(imported.out).get<std::string>("from.name") == "new-york");
+  CHECK(rawValue(imported.out, "applied") == "1");
 
   Run compacted = sb.ok({"compact", "ny.db", "--json"});
   Json compact = parseJson(compacted.out);
