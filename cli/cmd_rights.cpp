@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <charconv>
 #include <iostream>
-#include <set>
 
 #include <fmt/format.h>
 
@@ -20,8 +19,9 @@ const Command kRights{
     "Shows, for each row of TABLE's bounded columns, what each site may still subtract (its rights) and\n"
     "what it asked for. With --give N --to SITE this site gives N of its\n"
     "rights on row --key to SITE; with --ask N it asks the others for N (a `parley serve` holding the most\n"
-    "rights answers); --answer gives now what this site would give as a server. Moves are transactions:\n"
-    "they reach the other sites at the next sync."};
+    "rights answers); --answer gives now what this site would give as a server (every table). Moves are\n"
+    "transactions: they reach the other sites at the next sync. --to takes a site's name (as status shows\n"
+    "it), its id, or the first hex digits of its id."};
 
 // A key as the command line gives it: comma-separated values, each an integer if it reads as one.
 Row keyOf(const std::string& text) {
@@ -45,25 +45,6 @@ std::string keyText(const Row& pk) {
   return out;
 }
 
-// The known site whose hex id starts with `text` (at least 4 digits); not this site.
-SiteId siteNamed(Site& site, const std::string& text) {
-  std::string wanted;
-  for (char c : text)
-    if (c != '-') wanted += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (wanted.size() < 4 || wanted.find_first_not_of("0123456789abcdef") != std::string::npos)
-    usage(fmt::format("--to wants a site id, or at least its first 4 hex digits, as status shows it; got \"{}\"", text));
-  std::set<SiteId> known;
-  for (const auto& [id, vector] : take(site.acknowledgements())) known.insert(id);
-  for (const auto& [id, seq] : take(site.vector()).entries()) known.insert(id);
-  std::vector<SiteId> matches;
-  for (const auto& id : known)
-    if (id.hex().starts_with(wanted)) matches.push_back(id);
-  if (matches.empty())
-    throw CliError(fmt::format("no site this site knows has an id starting with {}; parley status lists its peers", wanted));
-  if (matches.size() > 1) throw CliError(fmt::format("{} sites have ids starting with {}; give more digits", matches.size(), wanted));
-  return matches.front();
-}
-
 std::string columnFor(Site& site, const std::string& table, const po::variables_map& vm) {
   auto columns = take(bounded::columns(site, table));
   if (vm.count("column")) {
@@ -77,10 +58,18 @@ std::string columnFor(Site& site, const std::string& table, const po::variables_
   usage(fmt::format("table \"{}\" has {} bounded columns; choose one with --column", table, columns.size()));
 }
 
+// A site as the tables show it: its name where known, else the start of its id.
+std::string nameOf(const std::vector<std::pair<SiteId, std::string>>& known, const SiteId& id) {
+  for (const auto& [site, name] : known)
+    if (site == id && !name.empty()) return name;
+  return id.shortHex();
+}
+
 std::string holders(Site& site, const bounded::CellRights& cell) {
+  auto known = knownSites(site);
   std::string out;
   for (const auto& s : cell.sites) {
-    out += (out.empty() ? "" : ", ") + fmt::format("{} {}", site.siteName(s.site), s.rights);
+    out += (out.empty() ? "" : ", ") + fmt::format("{} {}", nameOf(known, s.site), s.rights);
     if (s.outstanding > 0) out += fmt::format(" (asks {})", s.outstanding);
   }
   return out;
@@ -138,7 +127,7 @@ int cmdRights(const std::vector<std::string>& args) {
   o.add_options()("column", po::value<std::string>(), "the bounded column (needed if TABLE has several)")
       ("key", po::value<std::string>(), "the row's primary key (comma-separated for several columns)")
       ("give", po::value<std::int64_t>(), "give N of this site's rights on the row")
-      ("to", po::value<std::string>(), "the site to give to: its id or its first hex digits")
+      ("to", po::value<std::string>(), "the site to give to: its name, its id or its first hex digits")
       ("ask", po::value<std::int64_t>(), "ask the other sites for N rights on the row")
       ("answer", "give now what this site's serve would give to sites that asked");
   auto vm = parse(kRights, o, {"SITE", "TABLE"}, args);
@@ -164,7 +153,7 @@ int cmdRights(const std::vector<std::string>& args) {
   Dot dot;
   if (give) {
     if (!vm->count("to")) usage("--give needs --to SITE");
-    SiteId to = siteNamed(*site, (*vm)["to"].as<std::string>());
+    SiteId to = resolveSite(*site, (*vm)["to"].as<std::string>(), "--to");
     dot = take(bounded::give(*site, table, pk, column, to, (*vm)["give"].as<std::int64_t>()));
     std::cout << fmt::format("gave {} of {}.{} ({}) to {} (transaction {})\n", (*vm)["give"].as<std::int64_t>(), table,
                              column, keyText(pk), to.shortHex(), dot.toString());
