@@ -153,7 +153,8 @@ Exporter TlsStream::exporter(std::string_view label) const {
 }
 
 kj::Promise<size_t> TlsStream::tryRead(void* buffer, size_t minBytes, size_t maxBytes) {
-  return readSome(static_cast<kj::byte*>(buffer), minBytes, maxBytes, 0);
+  // evalNow: an OpenSSL error becomes a broken promise, never a throw out of tryRead().
+  return kj::evalNow([&] { return readSome(static_cast<kj::byte*>(buffer), minBytes, maxBytes, 0); });
 }
 
 kj::Promise<size_t> TlsStream::readSome(kj::byte* buffer, size_t minBytes, size_t maxBytes, size_t done) {
@@ -177,12 +178,18 @@ kj::Promise<size_t> TlsStream::readSome(kj::byte* buffer, size_t minBytes, size_
 }
 
 kj::Promise<void> TlsStream::write(const void* buffer, size_t size) {
-  size_t written = 0;
-  if (size > 0 && SSL_write_ex(sslOf(ssl_), buffer, size, &written) != 1) check(0, "write failed");
-  return flush();
+  return kj::evalNow([&] {
+    size_t written = 0;
+    if (size > 0 && SSL_write_ex(sslOf(ssl_), buffer, size, &written) != 1) check(0, "write failed");
+    return flush();
+  });
 }
 
 kj::Promise<void> TlsStream::write(kj::ArrayPtr<const kj::ArrayPtr<const kj::byte>> pieces) {
+  return kj::evalNow([&] { return writePieces(pieces); });
+}
+
+kj::Promise<void> TlsStream::writePieces(kj::ArrayPtr<const kj::ArrayPtr<const kj::byte>> pieces) {
   // Small pieces (Cap'n Proto's segment table, say) share a record instead of one each.
   constexpr size_t kRecord = 16 * 1024;
   std::vector<kj::byte> staged;

@@ -91,6 +91,7 @@ class TlsStream final : public kj::AsyncIoStream {
   kj::Promise<void> flush();
   // Reads more of the peer's bytes into OpenSSL's input buffer; false at the end of the stream.
   kj::Promise<bool> fill();
+  kj::Promise<void> writePieces(kj::ArrayPtr<const kj::ArrayPtr<const kj::byte>> pieces);
   kj::Promise<size_t> readSome(kj::byte* buffer, size_t minBytes, size_t maxBytes, size_t done);
 
   std::shared_ptr<TlsContext> context_;
