@@ -101,7 +101,7 @@ Result<StreamTotals> push(Site& site, Link& link, const VersionVector& theirs, c
     return (*sink)->write(std::move(chunk));
   }, &totals, options.chunkBytes);
   if (!st) return st;
-  if (auto st = (*sink)->finish(); !st) return st;
+  if (auto finished = (*sink)->finish(); !finished) return finished;
   return totals;
 }
 
