@@ -92,7 +92,8 @@ RightsMoves RightsMoves::fromTotals(std::vector<Transfer> transfers, std::vector
   RightsMoves out;
   for (const auto& [pair, total] : transfers) {
     requireNonNegative(total, "RightsMoves::fromTotals");
-    update(out.transfers_, pair, [&](std::int64_t old) { return std::max(old, total); });
+    std::int64_t most = total;  // a lambda may not capture a structured binding before C++20's clang 16
+    update(out.transfers_, pair, [&](std::int64_t old) { return std::max(old, most); });
   }
   for (const auto& [site, total] : wants) {
     requireNonNegative(total, "RightsMoves::fromTotals");
