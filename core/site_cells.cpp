@@ -67,11 +67,9 @@ Result<std::vector<Site::CellState>> Site::cellStates(std::string_view table, st
     SiteState& s = impl_->state;
     auto [t, index] = cellOf(s, table, column);
     std::vector<CellState> out;
-    sql::Stmt all(s.db.raw(), t->selectAll + " ORDER BY " + [&] {
-      std::string keys;
-      for (auto k : t->pk) keys += (keys.empty() ? "" : ", ") + sql::quoteIdent(t->columns[k]);
-      return keys;
-    }());
+    std::string keys;
+    for (auto k : t->pk) keys += (keys.empty() ? "" : ", ") + sql::quoteIdent(t->columns[k]);
+    sql::Stmt all(s.db.raw(), t->selectAll + " ORDER BY " + keys);
     while (all.step()) {
       Row pk;
       for (auto k : t->pk) pk.push_back(all.value(static_cast<int>(k)));
