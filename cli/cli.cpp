@@ -36,7 +36,8 @@ Env& env() {
 std::unique_ptr<Site> openSite(const std::string& path) { return take(Site::open(path, env().siteOptions())); }
 
 std::optional<po::variables_map> parse(const Command& cmd, po::options_description options,
-                                       const std::vector<std::string>& positional, const std::vector<std::string>& args) {
+                                       const std::vector<std::string>& positional, const std::vector<std::string>& args,
+                                       std::size_t required) {
   options.add_options()("help,h", "show this help");
   po::options_description hidden;
   po::positional_options_description order;
@@ -57,8 +58,8 @@ std::optional<po::variables_map> parse(const Command& cmd, po::options_descripti
   } catch (const po::error& e) {
     usage(fmt::format("{} (see parley {} --help)", e.what(), cmd.name));
   }
-  for (const auto& name : positional)
-    if (!vm.count(name)) usage(fmt::format("missing {} (usage: parley {} {})", name, cmd.name, cmd.synopsis));
+  for (std::size_t i = 0; i < positional.size() && i < required; ++i)
+    if (const auto& name = positional[i]; !vm.count(name)) usage(fmt::format("missing {} (usage: parley {} {})", name, cmd.name, cmd.synopsis));
   return vm;
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -22,6 +23,9 @@
 namespace parley::cli {
 
 namespace po = boost::program_options;
+
+// This parley's version: the CMake project's (parley --version).
+inline constexpr const char* kVersion = PARLEY_VERSION;
 
 class CliError : public std::runtime_error {
  public:
@@ -64,14 +68,15 @@ Env& env();
 std::unique_ptr<Site> openSite(const std::string& path);
 
 // Parses `args` against `options` with `positional` names in order; prints help and returns
-// nullopt for --help.
+// nullopt for --help. Positionals from index `required` on may be left out.
 struct Command {
   std::string name;
   std::string synopsis;  // "SITE.db \"SQL\" [options]"
   std::string summary;
 };
 std::optional<po::variables_map> parse(const Command& cmd, po::options_description options,
-                                       const std::vector<std::string>& positional, const std::vector<std::string>& args);
+                                       const std::vector<std::string>& positional, const std::vector<std::string>& args,
+                                       std::size_t required = SIZE_MAX);
 
 // The cluster secret from --secret-file or $PARLEY_SECRET; empty if neither.
 std::string secret(const po::variables_map& vm);
@@ -90,6 +95,16 @@ sync::TcpOptions tcpOptions(const po::variables_map& vm);
 std::unique_ptr<Site> cloneFrom(const std::string& source, const std::string& path, const CreateOptions& create,
                                 const po::variables_map& vm);
 VersionVector parseToken(const std::string& text);
+
+// The sites `site` knows (itself, members, origins it holds), each with its name where known
+// (empty otherwise): a peer's name is what its hello or change-set file said.
+std::vector<std::pair<SiteId, std::string>> knownSites(Site& site);
+// The site `text` names for option `what`: a known site's name, an id (32 hex digits, dashes
+// allowed), or the first 4+ hex digits of a known site's id, as parley status shows it.
+SiteId resolveSite(Site& site, const std::string& text, const std::string& what);
+// A vector given to `what`: a commit token, or as parley status prints it ("{3f0c61a2:5,
+// 1a2b3c4d:2}", braces optional), with sites by short id or by name.
+VersionVector parseVector(Site& site, const std::string& text, const std::string& what);
 
 int cmdInit(const std::vector<std::string>& args);
 int cmdExec(const std::vector<std::string>& args);

@@ -1,7 +1,11 @@
 // parley demo bank | offline: the guided scenarios.
+#include <array>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -16,9 +20,24 @@ namespace {
 using demo::Outcome;
 using demo::Workload;
 
-// The scenarios run with this process's ids and strategies, and print rows as tables.
-demo::Tools tools() {
-  return {&env().clock, &env().ids, env().registry, [](const QueryResult& r) {
+// Site ids drawn from a seeded generator: the bank runs' in-memory sites sort (and break
+// timestamp ties) the same way every time, so a seed, and the command a report records,
+// replays the same outcome.
+class SeededIds final : public IdSource {
+ public:
+  explicit SeededIds(std::uint64_t seed) : rng_(seed) {}
+  SiteId newId() override {
+    std::array<std::uint64_t, 2> words{rng_(), rng_()};
+    return SiteId::fromBytes(words.data(), sizeof words);
+  }
+
+ private:
+  std::mt19937_64 rng_;
+};
+
+// The scenarios run with this process's ids (or `ids`) and strategies, and print rows as tables.
+demo::Tools tools(IdSource* ids = &env().ids) {
+  return {&env().clock, ids, env().registry, [](const QueryResult& r) {
             Table t{r.columns, {}};
             for (const auto& row : r.rows) {
               std::vector<std::string> cells;
@@ -41,23 +60,26 @@ const Command kOffline{"demo offline", "[--dir D]",
 const std::vector<std::string> kResolvers{"lww", "fww", "merge", "counter", "reject"};
 
 void printOutcomes(const std::vector<Outcome>& outcomes, bool random) {
-  std::vector<std::string> columns{"resolver"};
-  for (const auto& name : outcomes.front().siteNames) columns.push_back(random ? name + " total" : name);
-  for (const char* c : {"converged", "money conserved", "lost updates", "rejected", "balance >= 0"}) columns.push_back(c);
-  if (random) columns.push_back("txn/s");
-  Table t{columns, {}};
-  for (const auto& o : outcomes) {
-    std::vector<std::string> row{o.resolver};
-    for (auto total : o.totals) row.push_back(std::to_string(total));
-    row.push_back(o.converged ? "yes" : "NO");
-    row.push_back(o.conserved ? "yes" : "no");
-    row.push_back(std::to_string(o.lostUpdates));
-    row.push_back(std::to_string(o.rejected));
-    row.push_back(o.invariantHeld ? "yes" : "NO");
-    if (random) row.push_back(fmt::format("{:.0f}", o.transactions / std::max(o.seconds, 1e-9)));
-    t.rows.push_back(std::move(row));
+  auto text = demo::comparison(outcomes, random);
+  printTable(std::cout, Table{text.columns, text.rows});
+}
+
+// The command line as a shell would take it back: words with odd characters single-quoted.
+std::string commandLine(const std::vector<std::string>& args) {
+  std::string out = "parley demo bank";
+  for (const auto& a : args) {
+    bool plain = !a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") ==
+                                   std::string::npos;
+    out += " ";
+    if (plain) {
+      out += a;
+      continue;
+    }
+    out += "'";
+    for (char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    out += "'";
   }
-  printTable(std::cout, t);
+  return out;
 }
 
 std::vector<std::string> resolversFrom(const std::string& choice) {
@@ -78,33 +100,41 @@ int demoBank(const std::vector<std::string>& args) {
       ("partitions", po::value<int>()->default_value(2), "random workload: partitions to heal");
   auto vm = parse(kBank, o, {}, args);
   if (!vm) return 0;
+  // Every argument is checked before anything runs, whether or not --ops asks for the random workload.
   auto resolvers = resolversFrom((*vm)["resolver"].as<std::string>());
   Workload w{(*vm)["sites"].as<int>(), (*vm)["accounts"].as<int>(), (*vm)["ops"].as<int>(),
              (*vm)["partitions"].as<int>(), (*vm)["seed"].as<std::uint64_t>()};
-  if (w.ops < 0 || w.sites < 2 || w.sites > 16 || w.accounts < 1 || w.partitions < 1)
-    usage("random workload: --ops >= 0, --sites 2..16, --accounts >= 1, --partitions >= 1");
+  if (w.sites < 2 || w.sites > 16) usage(fmt::format("--sites must be between 2 and 16, not {}", w.sites));
+  if (w.accounts < 1 || w.accounts > 10000) usage(fmt::format("--accounts must be between 1 and 10000, not {}", w.accounts));
+  if (w.ops < 0 || w.ops > 1000000) usage(fmt::format("--ops must be between 0 and 1000000, not {}", w.ops));
+  if (w.partitions < 1 || w.partitions > 1000)
+    usage(fmt::format("--partitions must be between 1 and 1000, not {}", w.partitions));
+  std::string reportPath = vm->count("report") ? (*vm)["report"].as<std::string>() : "";
+  if (vm->count("report") && reportPath.empty()) usage("--report wants a file name");
+  std::ofstream report;
+  if (!reportPath.empty()) {  // opened now: a path that cannot be written fails before the runs
+    report.open(reportPath);
+    if (!report) throw CliError(fmt::format("cannot write {}: {}", reportPath, std::strerror(errno)));
+  }
   Workload bank;
-  std::vector<Outcome> outcomes;
+  std::vector<demo::ReportSection> sections;
   std::cout << "Bank account: balance 1000; New York withdraws 100 while London withdraws 200.\n\n";
-  for (const auto& r : resolvers) outcomes.push_back(demo::runWorkload(r, bank, tools()));
-  printOutcomes(outcomes, false);
-  std::string html = demo::htmlReport(bank, outcomes);
+  sections.push_back({bank, {}});
+  SeededIds ids(w.seed);
+  for (const auto& r : resolvers) sections.back().outcomes.push_back(demo::runWorkload(r, bank, tools(&ids)));
+  printOutcomes(sections.back().outcomes, false);
   if (w.ops > 0) {
     std::cout << fmt::format("\nRandom workload: {} sites, {} accounts of 1000, {} operations, {} partitions, seed {}.\n\n",
                              w.sites, w.accounts, w.ops, w.partitions, w.seed);
-    std::vector<Outcome> random;
-    for (const auto& r : resolvers) random.push_back(demo::runWorkload(r, w, tools()));
-    printOutcomes(random, true);
-    html += demo::htmlReport(w, random);
+    sections.push_back({w, {}});
+    for (const auto& r : resolvers) sections.back().outcomes.push_back(demo::runWorkload(r, w, tools(&ids)));
+    printOutcomes(sections.back().outcomes, true);
   }
-  if (vm->count("report")) {
-    std::string path = (*vm)["report"].as<std::string>();
-    std::ofstream out(path);
-    out << "<!doctype html><html><head><meta charset=\"utf-8\"><title>parley: resolvers on the bank account</title>"
-        << "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-        << "padding:4px 8px;text-align:right}th{background:#eee}</style></head><body>" << html << "</body></html>\n";
-    if (!out) throw CliError("cannot write " + path);
-    std::cout << "\nwrote " << path << "\n";
+  if (report.is_open()) {
+    report << demo::htmlReport(sections, {commandLine(args), kVersion});
+    report.close();
+    if (!report) throw CliError("cannot write " + reportPath);
+    std::cout << "\nwrote " << reportPath << "\n";
   }
   return 0;
 }
@@ -114,7 +144,12 @@ int demoOffline(const std::vector<std::string>& args) {
   o.add_options()("dir", po::value<std::string>()->default_value("parley-demo"), "where to create the site files");
   auto vm = parse(kOffline, o, {}, args);
   if (!vm) return 0;
-  return demo::runOfflineDemo((*vm)["dir"].as<std::string>(), tools());
+  std::string dir = (*vm)["dir"].as<std::string>();
+  if (dir.empty()) usage("--dir wants a directory");
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec))
+    usage(fmt::format("--dir {} exists and is not a directory", dir));
+  return demo::runOfflineDemo(dir, tools());
 }
 
 }  // namespace

@@ -1,6 +1,10 @@
 // parley init, exec, track, configure, compact, backup: the commands that act on one site.
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 #include <optional>
 #include <set>
 #include <iostream>
@@ -16,16 +20,19 @@ namespace parley::cli {
 namespace {
 
 const Command kInit{"init", "SITE.db --name NAME", "Creates a new site (and a new cluster) in SITE.db."};
-const Command kExec{"exec", "SITE.db \"SQL\" [options]",
-                    "Runs SQL at the site. Writes to tracked tables are captured and replicate; after a write the\n"
-                    "commit token (the site's vector) goes to stderr, or to stdout with --token."};
+const Command kExec{"exec", "SITE.db \"SQL\" | --file FILE.sql | - [options]",
+                    "Runs SQL at the site: the argument, a file (--file), or standard input (-). Writes to tracked\n"
+                    "tables are captured and replicate. Several statements run as one transaction (all or none)\n"
+                    "unless the text has its own BEGIN..COMMIT, or --autocommit commits each on its own. Each\n"
+                    "statement that returns rows prints them, in order. After a write the commit token (the\n"
+                    "site's vector) goes to stderr, or to stdout with --token."};
 const Command kTrack{"track", "SITE.db TABLE [options]", "Starts replicating TABLE, resolving its conflicts as the options say."};
 const Command kConfigure{"configure", "SITE.db TABLE [options]",
                          "Changes how TABLE resolves conflicts (every site must make the same change)."};
 const Command kCompact{"compact", "SITE.db", "Drops log entries every member has acknowledged and whose decisions are final."};
 const Command kForget{"forget", "SITE.db PEER",
-                      "Removes PEER (its id, or the start of it, as status shows it) from the cluster for good:\n"
-                      "compaction and finality stop waiting for it, and every site that learns of it (at its next\n"
+                      "Removes PEER (its name, its id, or the start of it as status shows it) from the cluster\n"
+                      "for good: compaction and finality stop waiting for it, and every site that learns of it (at its next\n"
                       "sync) refuses to sync with it. Its writes already held stay. A forgotten site can rejoin\n"
                       "only as a new site: clone one from a current member."};
 const Command kRestoreGuards{"restore-guards", "SITE.db",
@@ -41,17 +48,48 @@ Format formatOf(const po::variables_map& vm) {
   return vm.count("json") ? Format::kJson : vm.count("csv") ? Format::kCsv : Format::kTable;
 }
 
-void printResult(const QueryResult& r, Format format) {
-  if (r.columns.empty()) return;
-  if (format == Format::kJson) return printJson(std::cout, r.columns, r.rows);
-  Table t{r.columns, {}};
-  for (const auto& row : r.rows) {
+void printRows(const std::vector<std::string>& columns, const std::vector<Row>& rows, Format format) {
+  if (format == Format::kJson) return printJson(std::cout, columns, rows);
+  Table t{columns, {}};
+  for (const auto& row : rows) {
     std::vector<std::string> cells;
     for (const auto& v : row) cells.push_back(v.isNull() ? (format == Format::kCsv ? "" : "NULL") : v.toDisplay());
     t.rows.push_back(std::move(cells));
   }
   if (format == Format::kCsv) printCsv(std::cout, t);
   else printTable(std::cout, t);
+}
+
+// Each statement's rows in order, as the sqlite3 shell prints them: tables and CSV blocks
+// apart by a blank line, one JSON array per statement.
+void printResult(const QueryResult& r, Format format) {
+  if (r.columns.empty()) return;
+  for (const auto& set : r.earlier) {
+    printRows(set.columns, set.rows, format);
+    if (format != Format::kJson) std::cout << "\n";
+  }
+  printRows(r.columns, r.rows, format);
+}
+
+// The SQL to run: the argument, --file FILE, or standard input for "-". No size limit.
+std::string sqlText(const po::variables_map& vm) {
+  bool fromFile = vm.count("file") > 0, fromArg = vm.count("SQL") > 0;
+  if (!fromFile && !fromArg) usage("missing SQL: give it as an argument, with --file FILE, or - for standard input");
+  if (fromFile && fromArg) usage("give the SQL as an argument or with --file, not both");
+  std::string source = fromFile ? vm["file"].as<std::string>() : vm["SQL"].as<std::string>();
+  if (!fromFile && source != "-") return source;
+  std::ostringstream text;
+  if (fromFile && source != "-") {
+    std::ifstream in(source, std::ios::binary);
+    if (!in) throw CliError(fmt::format("cannot read {}: {}", source, std::strerror(errno)));
+    text << in.rdbuf();
+    if (in.bad()) throw CliError(fmt::format("cannot read {}", source));
+  } else {
+    text << std::cin.rdbuf();
+  }
+  if (text.str().find_first_not_of(" \t\r\n") == std::string::npos)
+    throw CliError(fmt::format("{} holds no SQL", source == "-" ? "standard input" : source));
+  return std::move(text).str();
 }
 
 void addResolverOptions(po::options_description& o) {
@@ -80,30 +118,6 @@ TableConfig configFrom(const po::variables_map& vm, TableConfig c) {
   return c;
 }
 
-// The known site whose hex id is or starts with `text`; this site itself is refused.
-SiteId resolvePeer(Site& site, const std::string& text) {
-  std::string wanted;
-  for (char c : text)
-    if (c != '-') wanted += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if ((!wanted.empty() && site.id().hex().starts_with(wanted)) || text == site.name())
-    throw CliError("a site cannot forget itself");
-  if (wanted.size() < 4 || wanted.find_first_not_of("0123456789abcdef") != std::string::npos)
-    usage(fmt::format("PEER wants a site id, or at least its first 4 hex digits, as status shows it; got \"{}\"", text));
-  std::set<SiteId> known;
-  for (const auto& [id, vector] : take(site.acknowledgements())) known.insert(id);
-  VersionVector held = take(site.vector());
-  for (const auto& [id, seq] : held.entries()) known.insert(id);
-  std::vector<SiteId> matches;
-  for (const auto& id : known)
-    if (id != site.id() && id.hex().starts_with(wanted)) matches.push_back(id);
-  if (matches.empty()) {
-    if (auto exact = SiteId::fromHex(wanted)) return *exact;  // not heard of here: forgetting it still spreads
-    throw CliError(fmt::format("no site this site knows has an id starting with {}; parley status lists its peers", wanted));
-  }
-  if (matches.size() > 1) throw CliError(fmt::format("{} sites have ids starting with {}; give more digits", matches.size(), wanted));
-  return matches.front();
-}
-
 }  // namespace
 
 int cmdInit(const std::vector<std::string>& args) {
@@ -120,19 +134,21 @@ int cmdInit(const std::vector<std::string>& args) {
 
 int cmdExec(const std::vector<std::string>& args) {
   po::options_description o("options");
-  o.add_options()("json", "print rows as JSON")("csv", "print rows as CSV")("token", "print the commit token on stdout")
+  o.add_options()("file", po::value<std::string>(), "read the SQL from FILE (- for standard input)")
+      ("autocommit", "commit each statement outside BEGIN..COMMIT on its own, as the sqlite3 shell does")
+      ("json", "print rows as JSON")("csv", "print rows as CSV")("token", "print the commit token on stdout")
       ("after", po::value<std::string>(), "first wait until the site holds everything in TOKEN")
       ("timeout", po::value<double>()->default_value(10), "seconds to wait for --after or --wait-acks")
       ("wait-acks", po::value<std::size_t>(), "after a write, return once K distinct peer sites acknowledged it")
       ("peer", po::value<std::vector<std::string>>()->composing(), "tcp://HOST:PORT of a peer for --wait-acks");
   addSecretOption(o);
-  auto vm = parse(kExec, o, {"SITE", "SQL"}, args);
+  auto vm = parse(kExec, o, {"SITE", "SQL"}, args, 1);
   if (!vm) return 0;
   Format format = formatOf(*vm);
+  std::string sql = sqlText(*vm);
   std::string path = (*vm)["SITE"].as<std::string>();
   auto timeout = std::chrono::milliseconds(std::llround((*vm)["timeout"].as<double>() * 1000));
-  std::optional<VersionVector> after;
-  if (vm->count("after")) after = parseToken((*vm)["after"].as<std::string>());
+
   auto peers = vm->count("peer") ? (*vm)["peer"].as<std::vector<std::string>>() : std::vector<std::string>{};
   std::size_t needed = vm->count("wait-acks") ? (*vm)["wait-acks"].as<std::size_t>() : 0;
   std::string secretText = needed ? secret(*vm) : "";
@@ -142,9 +158,9 @@ int cmdExec(const std::vector<std::string>& args) {
   if (needed && secretText.empty()) usage("--wait-acks needs the cluster secret: --secret-file FILE or PARLEY_SECRET");
 
   auto site = openSite(path);
-  if (after) check(site->waitFor(*after, timeout));
+  if (vm->count("after")) check(site->waitFor(parseVector(*site, (*vm)["after"].as<std::string>(), "--after"), timeout));
   VersionVector before = take(site->vector());
-  auto result = site->execAtomically((*vm)["SQL"].as<std::string>());
+  auto result = vm->count("autocommit") ? site->exec(sql) : site->execAtomically(sql);
   VersionVector now = take(site->vector());
   if (now != before) {
     // Statements outside BEGIN..COMMIT commit one by one: say what did commit, even on error.
@@ -232,7 +248,8 @@ int cmdForget(const std::vector<std::string>& args) {
   auto vm = parse(kForget, po::options_description("options"), {"SITE", "PEER"}, args);
   if (!vm) return 0;
   auto site = openSite((*vm)["SITE"].as<std::string>());
-  SiteId peer = resolvePeer(*site, (*vm)["PEER"].as<std::string>());
+  SiteId peer = resolveSite(*site, (*vm)["PEER"].as<std::string>(), "PEER");
+  if (peer == site->id()) throw CliError("a site cannot forget itself");
   check(site->forget(peer));
   std::cout << fmt::format("forgot site {}: finality and compaction no longer wait for it, and its syncs are refused; "
                            "peers learn of it when they next sync\n",

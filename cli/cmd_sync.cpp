@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "cli.hpp"
+#include "progress.hpp"
 #include "serve_peers.hpp"
 #include "serve_relay.hpp"
 #include "parley/sync/changeset.hpp"
@@ -22,9 +23,13 @@
 namespace parley::cli {
 namespace {
 
-const Command kExport{"export", "SITE.db --out FILE [--for PEER_ID | --since TOKEN]",
-                      "Writes a change-set file with what a peer lacks (everything by default)."};
-const Command kImport{"import", "SITE.db FILE", "Verifies a change-set file, then applies it. Re-importing is a no-op."};
+const Command kExport{"export", "SITE.db --out FILE [--for PEER | --since VECTOR] [--force]",
+                      "Writes a change-set file with what a peer lacks (everything by default). PEER is a site's\n"
+                      "name, id, or the start of its id as status shows it; VECTOR is a vector as status prints it\n"
+                      "or a commit token. An export --for PEER counts as a sync with PEER in status."};
+const Command kImport{"import", "SITE.db FILE",
+                      "Verifies a change-set file, then applies it. Re-importing is a no-op. An import that applies\n"
+                      "transactions counts as a sync with the file's site in status."};
 const Command kSync{"sync", "SITE.db PEER",
                     "Syncs both directions with PEER: another site file, or tcp://HOST:PORT of parley serve."};
 const Command kServe{"serve",
@@ -89,14 +94,6 @@ class SkewWatch {
   std::unordered_map<SiteId, std::uint64_t, SiteIdHash> printedMs_;
 };
 
-// A progress line on a terminal, rewritten in place.
-sync::Progress progressBar() {
-  if (!::isatty(STDERR_FILENO)) return {};
-  return [](std::uint64_t n) {
-    if (n % 1000 == 0) std::cerr << fmt::format("\rreceived {} transactions", n) << std::flush;
-  };
-}
-
 // The page cache of each site `parley sync a.db b.db` opens (SiteOptions::cacheKiB).
 constexpr std::size_t kSyncFilesCacheKiB = 16384;
 
@@ -109,10 +106,11 @@ int syncFiles(const std::string& a, const std::string& b) {
   halves.cacheKiB = kSyncFilesCacheKiB;
   auto local = take(Site::open(a, halves));
   auto peer = take(Site::open(b, halves));
+  ProgressLine progress("sync");
   sync::SessionOptions options;
-  options.progress = progressBar();
+  options.observer = progress.observer();
   auto r = take(sync::syncInProcess(*local, *peer, options));
-  if (options.progress) std::cerr << "\r";
+  progress.finish();
   std::cout << fmt::format("synced {} with {}: {}\n", local->name(), peer->name(),
                            summaryLine(r.a.sent.transactions, r.a.received));
   Names names{{local->id(), local->name()}, {peer->id(), peer->name()}};
@@ -136,23 +134,36 @@ std::string summaryLine(std::uint64_t sent, const sync::ApplyTotals& got) {
 int cmdExport(const std::vector<std::string>& args) {
   po::options_description o("options");
   o.add_options()("out", po::value<std::string>()->required(), "the file to write")
-      ("for", po::value<std::string>(), "what the site with this id lacks, as far as this site knows")
-      ("since", po::value<std::string>(), "what a site holding TOKEN lacks");
+      ("for", po::value<std::string>(), "what PEER lacks, as far as this site knows (its name, id, or id's start)")
+      ("since", po::value<std::string>(), "what a site holding VECTOR lacks (as status prints it, or a token)")
+      ("force", "overwrite FILE if it exists (it is replaced only once the new file is whole)");
   auto vm = parse(kExport, o, {"SITE"}, args);
   if (!vm) return 0;
   if (vm->count("for") && vm->count("since")) usage("choose one of --for and --since");
+  std::string out = (*vm)["out"].as<std::string>();
+  std::error_code ec;
+  bool replace = std::filesystem::exists(out, ec);
+  if (replace && !vm->count("force")) throw CliError(fmt::format("{} already exists; --force overwrites it", out));
+  if (replace && std::filesystem::is_directory(out, ec)) throw CliError(fmt::format("{} is a directory", out));
   auto site = openSite((*vm)["SITE"].as<std::string>());
   VersionVector since;
-  if (vm->count("since")) since = parseToken((*vm)["since"].as<std::string>());
+  if (vm->count("since")) since = parseVector(*site, (*vm)["since"].as<std::string>(), "--since");
+  std::optional<SiteId> peer;
   if (vm->count("for")) {
-    auto id = SiteId::fromHex((*vm)["for"].as<std::string>());
-    if (!id) usage("--for wants a site id (32 hex digits, as parley status prints)");
+    peer = resolveSite(*site, (*vm)["for"].as<std::string>(), "--for");
+    if (*peer == site->id()) usage("--for names this site itself");
     for (const auto& [site_id, v] : take(site->acknowledgements()))
-      if (site_id == *id) since = v;
+      if (site_id == *peer) since = v;
   }
-  auto r = take(sync::exportChanges(*site, (*vm)["out"].as<std::string>(), since));
-  std::cout << fmt::format("wrote {} transactions ({} bytes) to {}\n", r.info.transactions, r.bytes,
-                           (*vm)["out"].as<std::string>());
+  // Written beside the old file and renamed over it once whole: a failed export keeps the old one.
+  std::string path = replace ? out + ".new" : out;
+  if (replace) std::filesystem::remove(path, ec);
+  ProgressLine progress("export");
+  auto r = take(sync::exportChanges(*site, path, since, progress.observer()));
+  progress.finish();
+  if (replace) std::filesystem::rename(path, out);
+  if (peer) check(site->noteSync(*peer));
+  std::cout << fmt::format("wrote {} transactions ({} bytes) to {}\n", r.info.transactions, r.bytes, out);
   return 0;
 }
 
@@ -161,7 +172,9 @@ int cmdImport(const std::vector<std::string>& args) {
   if (!vm) return 0;
   std::uint64_t startMs = env().clock.nowMillis();
   auto site = openSite((*vm)["SITE"].as<std::string>());
-  auto r = take(sync::importChanges(*site, (*vm)["FILE"].as<std::string>()));
+  ProgressLine progress("import");
+  auto r = take(sync::importChanges(*site, (*vm)["FILE"].as<std::string>(), progress.observer()));
+  progress.finish();
   std::cout << fmt::format("imported {} from {}: {}\n", (*vm)["FILE"].as<std::string>(), r.info.originName,
                            summaryLine(0, r.applied).substr(std::string("sent 0 transactions, ").size()));
   warnOthers(r.applied.warnings);
@@ -180,9 +193,10 @@ int cmdSync(const std::vector<std::string>& args) {
   std::uint64_t startMs = env().clock.nowMillis();
   auto site = openSite((*vm)["SITE"].as<std::string>());
   auto options = tcpOptions(*vm);
-  options.progress = progressBar();
+  ProgressLine progress("sync");
+  options.observer = progress.observer();
   auto r = take(sync::syncTcp(*site, tcpAddress(peer), options));
-  if (options.progress) std::cerr << "\r";
+  progress.finish();
   std::cout << fmt::format("synced {} with {} ({}): {}\n", site->name(), r.peer.name, peer,
                            summaryLine(r.sent.transactions, r.received));
   warnOthers(r.received.warnings);
@@ -264,8 +278,15 @@ int cmdClone(const std::vector<std::string>& args) {
   std::string source = (*vm)["SOURCE"].as<std::string>(), path = (*vm)["NEW"].as<std::string>();
   CreateOptions create{(*vm)["name"].as<std::string>(), &env().ids, {}};
   std::unique_ptr<Site> site;
-  if (tcpAddress(source).empty()) site = take(openSite(source)->clone(path, create, env().siteOptions()));
-  else site = take(sync::cloneTcp(tcpAddress(source), path, create, env().siteOptions(), tcpOptions(*vm)));
+  ProgressLine progress("clone");
+  if (tcpAddress(source).empty()) {
+    site = take(openSite(source)->clone(path, create, env().siteOptions(), progress.copyProgress()));
+  } else {
+    auto options = tcpOptions(*vm);
+    options.observer = progress.observer();
+    site = take(sync::cloneTcp(tcpAddress(source), path, create, env().siteOptions(), options));
+  }
+  progress.finish();
   std::cout << fmt::format("cloned {} into {}: site {} ({}), vector {}\n", source, path, site->name(), site->id().hex(),
                            take(site->vector()).toString());
   return 0;

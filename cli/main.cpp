@@ -46,7 +46,8 @@ const std::map<std::string, Entry>& commands() {
 }
 
 int help() {
-  std::cout << "usage: parley COMMAND [ARGS] (parley COMMAND --help for details)\n\ncommands:\n";
+  std::cout << "usage: parley COMMAND [ARGS] (parley help COMMAND, or parley COMMAND --help, for details)\n"
+               "       parley --version\n\ncommands:\n";
   for (const auto& [name, entry] : commands()) std::cout << fmt::format("  {:<16}{}\n", name, entry.summary);
   return 0;
 }
@@ -60,11 +61,15 @@ int main(int argc, char** argv) {
   }
   std::string name = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
-  if (name == "help" && !args.empty()) {  // parley help COMMAND: parley COMMAND --help
+  if (name == "help" && !args.empty()) {  // parley help COMMAND [SUBCOMMAND]: parley COMMAND [SUBCOMMAND] --help
     name = args[0];
-    args = {"--help"};
+    args.erase(args.begin());
+    args.push_back("--help");
   } else if (name == "--help" || name == "-h" || name == "help") {
     return help();
+  } else if (name == "--version" || name == "-V" || name == "version") {
+    std::cout << "parley " << parley::cli::kVersion << "\n";
+    return 0;
   }
   auto it = commands().find(name);
   if (it == commands().end()) {

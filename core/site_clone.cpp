@@ -22,11 +22,37 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-void copyDatabase(sqlite3* from, const std::string& path) {
+// Pages copied per step when someone watches the progress (4 MB of 4 KiB pages).
+constexpr int kPagesPerStep = 1024;
+
+std::uint64_t pageSize(sqlite3* db) {
+  sqlite3_stmt* st = nullptr;
+  std::uint64_t size = 4096;
+  if (sqlite3_prepare_v2(db, "PRAGMA main.page_size", -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    size = static_cast<std::uint64_t>(sqlite3_column_int64(st, 0));
+  sqlite3_finalize(st);
+  return size;
+}
+
+void copyDatabase(sqlite3* from, const std::string& path, const Site::CopyProgress& progress) {
+  std::uint64_t page = progress ? pageSize(from) : 0;
   sql::Db to(path);
   sqlite3_backup* b = sqlite3_backup_init(to.raw(), "main", from, "main");
   if (!b) throw Error(Status::ioError(fmt::format("backup to {}: {}", path, to.errmsg())));
-  int rc = sqlite3_backup_step(b, -1);
+  int rc = SQLITE_OK;
+  if (!progress) rc = sqlite3_backup_step(b, -1);
+  // Stepped, the copy reads one snapshot: a read transaction held across the steps, so that
+  // other connections' commits meanwhile neither restart it nor make it inconsistent.
+  bool reading = progress && sqlite3_exec(from, "BEGIN; SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr) == SQLITE_OK;
+  if (progress && !reading && !sqlite3_get_autocommit(from)) sqlite3_exec(from, "ROLLBACK", nullptr, nullptr, nullptr);
+  while (progress && (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED)) {
+    if (rc != SQLITE_OK) sqlite3_sleep(10);  // another connection holds a lock: try again
+    rc = sqlite3_backup_step(b, kPagesPerStep);
+    auto total = static_cast<std::uint64_t>(sqlite3_backup_pagecount(b));
+    auto left = static_cast<std::uint64_t>(sqlite3_backup_remaining(b));
+    progress((total - left) * page, total * page);
+  }
+  if (reading) sqlite3_exec(from, "COMMIT", nullptr, nullptr, nullptr);
   sqlite3_backup_finish(b);
   if (rc != SQLITE_DONE) throw Error(Status::ioError(fmt::format("backup to {}: {}", path, to.errmsg())));
 }
@@ -52,7 +78,7 @@ Status moveSnapshotIntoPlace(const std::string& part, const std::string& path) {
 
 }  // namespace
 
-Status Site::backup(const std::string& path) {
+Status Site::backup(const std::string& path, const CopyProgress& progress) {
   if (isMemory(path)) return Status::invalidArgument("the destination must be a file").withContext("backup");
   if (exists(path)) return Status::invalidArgument(fmt::format("{} already exists", path)).withContext("backup");
   std::string part = snapshotPart(path);
@@ -60,7 +86,7 @@ Status Site::backup(const std::string& path) {
     if (impl_->state.db.inTransaction())
       return Status::busy("a transaction is open on this site; commit or roll it back first").withContext("backup");
     removeSnapshot(part);  // left by a run that was killed
-    copyDatabase(impl_->state.db.raw(), part);
+    copyDatabase(impl_->state.db.raw(), part, progress);
     return Status::ok();
   });
   if (!copied) {
@@ -70,12 +96,13 @@ Status Site::backup(const std::string& path) {
   return moveSnapshotIntoPlace(part, path);
 }
 
-Result<std::unique_ptr<Site>> Site::clone(const std::string& path, const CreateOptions& create, SiteOptions options) {
+Result<std::unique_ptr<Site>> Site::clone(const std::string& path, const CreateOptions& create, SiteOptions options,
+                                          const CopyProgress& progress) {
   if (isMemory(path)) return Status::invalidArgument("the destination must be a file").withContext("clone");
   if (exists(path)) return Status::invalidArgument(fmt::format("{} already exists", path)).withContext("clone");
   std::string part = snapshotPart(path);
   removeSnapshot(part);  // left by a run that was killed
-  if (auto st = backup(part); !st) return st;
+  if (auto st = backup(part, progress); !st) return st;
   SiteId newId;
   {
     auto adopted = adoptSnapshot(part, create, options);

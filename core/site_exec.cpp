@@ -153,6 +153,7 @@ void Site::Impl::collectRows(sql::Stmt& stmt, QueryResult& out) {
   bool first = true;
   while (stmt.step()) {
     if (first) {
+      if (!out.columns.empty()) out.earlier.push_back({std::move(out.columns), std::move(out.rows)});
       out.columns.clear();
       out.rows.clear();
       for (int i = 0; i < stmt.columnCount(); ++i) out.columns.emplace_back(sqlite3_column_name(stmt.raw(), i));

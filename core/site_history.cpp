@@ -1,6 +1,7 @@
 // Site's log as history: what peers lack, how far behind they are, and compaction.
 #include <algorithm>
 #include <memory>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -14,6 +15,36 @@
 
 namespace parley {
 namespace {
+
+// Peers' names as their hellos (or change-set files) said them, in a table made on first use.
+bool namesTableExists(SiteState& s) {
+  auto& st = s.db.cached("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'parley_site_names'");
+  bool found = st.step();
+  st.reset();
+  return found;
+}
+
+std::string_view bytesOf(const SiteId& id) { return {reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size()}; }
+
+void noteName(SiteState& s, const SiteId& site, std::string_view name) {
+  if (name.empty()) return;
+  if (!namesTableExists(s))
+    s.db.exec("CREATE TABLE IF NOT EXISTS parley_site_names(site BLOB PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID");
+  auto& st = s.db.cached(
+      "INSERT INTO parley_site_names(site, name) VALUES (?1, ?2) "
+      "ON CONFLICT(site) DO UPDATE SET name = excluded.name WHERE name IS NOT excluded.name");
+  st.bindBlob(1, bytesOf(site)).bindText(2, name);
+  st.run();
+}
+
+std::unordered_map<SiteId, std::string, SiteIdHash> siteNames(SiteState& s) {
+  std::unordered_map<SiteId, std::string, SiteIdHash> out;
+  if (!namesTableExists(s)) return out;
+  sql::Stmt st(s.db.raw(), "SELECT site, name FROM parley_site_names");
+  while (st.step())
+    if (auto bytes = st.blob(0); bytes.size() == 16) out.emplace(SiteId::fromBytes(bytes.data(), bytes.size()), st.text(1));
+  return out;
+}
 
 // Per origin, the highest seq compact() has dropped.
 VersionVector compactedFloor(SiteState& s) {
@@ -161,10 +192,11 @@ Result<std::vector<Transaction>> Site::changesSince(const VersionVector& peer) c
   });
 }
 
-Status Site::noteSync(const SiteId& peer) {
+Status Site::noteSync(const SiteId& peer, std::string_view name) {
   return guarded([&]() -> Status {
     impl_->asApplier([&] {
       finality::acknowledge(impl_->state, peer, {});
+      noteName(impl_->state, peer, name);
       auto& st = impl_->state.db.cached("UPDATE parley_acks SET last_sync_ms = ?2 WHERE site = ?1");
       st.bind(1, static_cast<std::int64_t>(impl_->state.sites.indexOf(impl_->state.db, peer)))
           .bind(2, static_cast<std::int64_t>(impl_->state.clock.nowMillis()));
@@ -181,9 +213,11 @@ Result<std::vector<PeerStatus>> Site::peers() {
     SiteState& s = impl_->state;
     std::vector<PeerStatus> out;
     std::uint64_t now = s.clock.nowMillis();
+    auto names = siteNames(s);
     for (auto& [site, acked] : finality::acknowledgements(s)) {
       if (site == s.id) continue;
-      PeerStatus p{site, acked, {}, 0, 0};
+      PeerStatus p{site, {}, acked, {}, 0, 0};
+      if (auto it = names.find(site); it != names.end()) p.name = it->second;
       for (const auto& [origin, seq] : s.vector.entries()) p.pending += seq > acked.get(origin) ? seq - acked.get(origin) : 0;
       if (auto oldest = oldestLacking(s, acked); oldest && now > oldest->physicalMs())
         p.lagSeconds = static_cast<double>(now - oldest->physicalMs()) / 1000.0;

@@ -146,6 +146,7 @@ void measure(Bank& bank, const Effects& effects, Outcome& o) {
     o.rejected += rejected;
     if (!rejected) expected += effect;
   }
+  o.expected = expected;
   o.conserved = o.converged && o.totals[0] == expected;
   for (const auto& c : must(bank[0].conflicts()))
     o.lostUpdates += c.kind == ConflictKind::kCell &&

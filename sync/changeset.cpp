@@ -151,6 +151,7 @@ class FileReader {
   }
 
   std::uint64_t transactions() const { return transactions_; }
+  std::uint64_t offset() const { return offset_; }
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
@@ -304,6 +305,7 @@ class CheckedReader {
 
   const FileInfo& info() const { return info_; }
   Acks& acks() { return acks_; }
+  std::uint64_t bytesRead() const { return reader_.offset(); }
 
  private:
   bool check(const Transaction& t) {
@@ -331,11 +333,17 @@ class CheckedReader {
 
 // Reads the whole file, decoding every transaction, and checks it can apply at `site`
 // (cluster, schema, causal readiness) without applying anything.
-FileInfo verify(const std::string& path, const Site* site) {
+FileInfo verify(const std::string& path, const Site* site, const TransferObserver& observer = {},
+                TransferProgress seen = {}) {
   CheckedReader reader(path, site);
   Transaction t;
   std::string body;
+  seen.phase = TransferProgress::Phase::kVerifying;
+  seen.totalTransactions = transactionsLacking(reader.info().upTo, reader.info().since);
   while (reader.next(t, body)) {
+    if (!observer) continue;
+    ++seen.transactions, seen.rows += t.rows.size(), seen.bytes = reader.bytesRead();
+    if (seen.transactions % 1024 == 0) observer(seen);
   }
   return reader.info();
 }
@@ -384,7 +392,8 @@ class Batcher {
 
 }  // namespace
 
-Result<ExportSummary> exportChanges(Site& site, const std::string& path, const VersionVector& since) {
+Result<ExportSummary> exportChanges(Site& site, const std::string& path, const VersionVector& since,
+                                    const TransferObserver& observer) {
   if (exists(path)) return Status::invalidArgument(fmt::format("{} already exists", path)).withContext("export");
   try {
     auto said = announcementOf(site);
@@ -405,7 +414,13 @@ Result<ExportSummary> exportChanges(Site& site, const std::string& path, const V
     // reordered, dropped or repeated are caught even when each chunk is intact.
     boost::crc_32_type chunkCrcs;
     StreamTotals totals;
+    TransferProgress sent{TransferProgress::Phase::kSending};
+    sent.totalTransactions = transactionsLacking(info.upTo, since);
     Status st = streamChanges(site, since, [&](Chunk&& chunk) {
+      if (observer) {
+        for (const auto& piece : chunk.pieces) sent.transactions += piece.last, sent.bytes += piece.body.size();
+        observer(sent);
+      }
       std::string bytes = encodeChunk(chunk), frame;
       put(frame, static_cast<std::uint32_t>(bytes.size()));
       std::uint32_t crc = checksum(bytes);
@@ -441,7 +456,7 @@ Result<FileInfo> inspectChanges(const std::string& path) {
   }
 }
 
-Result<ImportSummary> importChanges(Site& site, const std::string& path) {
+Result<ImportSummary> importChanges(Site& site, const std::string& path, const TransferObserver& observer) {
   try {
     ImportSummary summary;
     // Up to kAtomicImportBytes the whole file applies in one SQLite transaction, all of it or
@@ -453,6 +468,9 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path) {
     bool atomic = sizeError || size <= kAtomicImportBytes;
     Acks acks;
     FileInfo head = FileReader(path).readHeader(acks);
+    TransferProgress seen;
+    seen.totalTransactions = transactionsLacking(head.upTo, head.since);  // the header's count is the trailer's
+    seen.totalBytes = sizeError ? 0 : size;
     bool sameCluster = head.cluster == site.clusterId();  // else the reader below refuses the file
     if (sameCluster)  // a file from a forgotten site, or saying this one was: refused, with nothing merged yet
       if (auto st = site.checkNotForgotten(head.origin); !st) return Status::invalidArgument(path + ": " + st.message());
@@ -464,6 +482,12 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path) {
       auto r = site.applyEncodedBatches([&] {
         try {
           auto batch = batcher();
+          if (observer && !batch.transactions.empty()) {
+            seen.transactions += batch.transactions.size();
+            for (const auto& t : batch.transactions) seen.rows += t.rows.size();
+            seen.bytes = reader.bytesRead();
+            observer(seen);
+          }
           // At the end, still inside the import's transaction: holding what the exporter held,
           // this site must hold the same rows, or the whole import is refused and changes nothing.
           if (batch.transactions.empty())
@@ -479,12 +503,17 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path) {
       summary.applied.add(*r);
       acks = std::move(reader.acks());
     } else {
-      summary.info = verify(path, &site);
+      summary.info = verify(path, &site, observer, seen);
       FileReader reader(path);
       reader.readHeader(acks);
       ChunkApplier applier(site);
-      while (auto chunk = reader.nextChunk())
+      while (auto chunk = reader.nextChunk()) {
         if (auto st = applier.apply(*chunk); !st) return oneLine(st);
+        if (!observer) continue;
+        for (const auto& piece : chunk->pieces) seen.transactions += piece.last;
+        seen.rows = applier.totals().rows, seen.bytes = reader.offset();
+        observer(seen);
+      }
       if (auto st = applier.finish(); !st) return oneLine(st);
       summary.applied = applier.totals();
     }
@@ -496,6 +525,10 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path) {
     Status compared = site.checkDigests(summary.info.upTo, summary.info.digests, summary.info.originName);
     if (auto st = site.noteComparison(summary.info.origin, summary.info.originName, compared); !st) return oneLine(st);
     if (!compared) return oneLine(compared);
+    // A file that brought transactions is a sync with its origin: status shows when it last
+    // happened. A replayed or empty file stays a no-op: the site is left as it was.
+    if (summary.info.origin != site.id() && summary.applied.applied > 0)
+      if (auto st = site.noteSync(summary.info.origin, summary.info.originName); !st) return oneLine(st);
     return summary;
   } catch (const Error& e) {
     return oneLine(e.status());

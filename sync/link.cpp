@@ -13,7 +13,12 @@ Status ApplyingStream::write(Chunk&& chunk) {
   if (finished_) return Status::invalidArgument("a chunk arrived after the end of the stream");
   if (auto st = applier_.apply(chunk); !st) return st;
   std::uint64_t before = transactions_;
-  for (const auto& piece : chunk.pieces) transactions_ += piece.last;
+  for (const auto& piece : chunk.pieces) transactions_ += piece.last, seen_.bytes += piece.body.size();
+  if (observer_) {
+    seen_.transactions = transactions_;
+    seen_.rows = applier_.totals().rows;
+    observer_(seen_);
+  }
   if (!progress_ || transactions_ == before) return Status::ok();
   try {
     progress_(transactions_);
@@ -66,21 +71,35 @@ Status checkPeer(Site& site, Link& link, const Hello& peer) {
   return takeForgotten(site, peer.site, peer.forgotten);
 }
 
-Result<ApplyTotals> pull(Site& site, Link& link, const Progress& progress) {
-  ApplyingStream in(site, progress);
+Result<ApplyTotals> pull(Site& site, Link& link, const SessionOptions& options, const Hello& peer) {
   auto since = site.vector();
   if (!since) return since.status();
+  ApplyingStream in(site, options.progress, options.observer, transactionsLacking(peer.vector, *since));
   if (auto st = link.pull(*since, in); !st) return st;
   if (!in.finished()) return Status::corruption("the peer ended its stream without finishing it");
   return in.totals();
 }
 
-Result<StreamTotals> push(Site& site, Link& link, const VersionVector& theirs, std::size_t chunkBytes) {
+// Tells `observer` what each chunk sent adds, against the total `theirs` lacks.
+std::function<void(const Chunk&)> sendingObserver(Site& site, const VersionVector& theirs, const TransferObserver& observer) {
+  if (!observer) return [](const Chunk&) {};
+  TransferProgress sent{TransferProgress::Phase::kSending};
+  if (auto mine = site.vector()) sent.totalTransactions = transactionsLacking(*mine, theirs);
+  return [sent, observer](const Chunk& chunk) mutable {
+    for (const auto& piece : chunk.pieces) sent.transactions += piece.last, sent.bytes += piece.body.size();
+    observer(sent);
+  };
+}
+
+Result<StreamTotals> push(Site& site, Link& link, const VersionVector& theirs, const SessionOptions& options) {
   auto sink = link.push();
   if (!sink) return sink.status();
   StreamTotals totals;
-  Status st = streamChanges(site, theirs, [&](Chunk&& chunk) { return (*sink)->write(std::move(chunk)); },
-                            &totals, chunkBytes);
+  auto observe = sendingObserver(site, theirs, options.observer);
+  Status st = streamChanges(site, theirs, [&](Chunk&& chunk) {
+    observe(chunk);
+    return (*sink)->write(std::move(chunk));
+  }, &totals, options.chunkBytes);
   if (!st) return st;
   if (auto st = (*sink)->finish(); !st) return st;
   return totals;
@@ -95,7 +114,7 @@ Status acknowledge(Site& site, Link& link, const Hello& peer) {
   if (!theirs) return theirs.status();
   for (const auto& [id, vector] : theirs->acks)
     if (auto st = site.acknowledge(id, vector); !st) return st;
-  if (auto st = site.noteSync(peer.site); !st) return st;
+  if (auto st = site.noteSync(peer.site, peer.name); !st) return st;
   Status compared = Status::ok();
   if (theirs->state) compared = site.checkDigests(theirs->state->vector, theirs->state->digests, peer.name);
   if (auto st = site.noteComparison(peer.site, peer.name, compared); !st) return st;
@@ -112,10 +131,10 @@ Result<SyncSummary> runSession(Site& site, Link& link, const SessionOptions& opt
   SyncSummary summary;
   summary.peer = std::move(*peer);
   if (auto st = checkPeer(site, link, summary.peer); !st) return st;
-  auto received = pull(site, link, options.progress);
+  auto received = pull(site, link, options, summary.peer);
   if (!received) return received.status();
   summary.received = std::move(*received);
-  auto sent = push(site, link, summary.peer.vector, options.chunkBytes);
+  auto sent = push(site, link, summary.peer.vector, options);
   if (!sent) return sent.status();
   summary.sent = *sent;
   if (auto st = acknowledge(site, link, summary.peer); !st) return st;

@@ -77,7 +77,7 @@ Result<Goodbye> Responder::acknowledge(const Goodbye& theirs) {
   if (auto st = requireSync("acknowledge"); !st) return st;
   for (const auto& [site, vector] : theirs.acks)
     if (auto st = site_.acknowledge(site, vector); !st) return st;
-  if (auto st = site_.noteSync(hello_->site); !st) return st;
+  if (auto st = site_.noteSync(hello_->site, hello_->name); !st) return st;
   // The peer checks the state this replies with, and fails; this side logs and records it.
   Status compared = Status::ok();
   if (theirs.state) compared = site_.checkDigests(theirs.state->vector, theirs.state->digests, peerName());

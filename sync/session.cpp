@@ -118,7 +118,14 @@ Status ChunkApplier::apply(const Chunk& chunk) {
   auto r = site_.applyEncoded(batch, bodies);
   if (!r) return r.status();
   totals_.add(*r);
+  for (const auto& t : batch) totals_.rows += t.rows.size();
   return Status::ok();
+}
+
+std::uint64_t transactionsLacking(const VersionVector& from, const VersionVector& to) {
+  std::uint64_t n = 0;
+  for (const auto& [origin, seq] : from.entries()) n += seq > to.get(origin) ? seq - to.get(origin) : 0;
+  return n;
 }
 
 void ApplyTotals::add(const ApplyResult& r) {

@@ -21,8 +21,8 @@ namespace {
 // reports through `complete` (the RPC system may drop the sink first).
 class FileSink final : public wire::ByteSink::Server {
  public:
-  FileSink(std::string path, Client& client, std::shared_ptr<bool> complete)
-      : path_(std::move(path)), client_(client), complete_(std::move(complete)) {
+  FileSink(std::string path, Client& client, std::shared_ptr<bool> complete, TransferObserver observer = {})
+      : path_(std::move(path)), client_(client), complete_(std::move(complete)), observer_(std::move(observer)) {
     file_ = std::fopen(path_.c_str(), "wb");
     if (!file_) throw Error(Status::ioError(fmt::format("cannot create {}: {}", path_, std::strerror(errno))));
   }
@@ -37,6 +37,8 @@ class FileSink final : public wire::ByteSink::Server {
     if (!file_ || std::fwrite(bytes.begin(), 1, bytes.size(), file_) != bytes.size())
       throwStatus(Status::ioError(fmt::format("writing {}: {}", path_, std::strerror(errno))));
     client_.alive();
+    received_.bytes += bytes.size();
+    if (observer_) observer_(received_);
     return kj::READY_NOW;
   }
   kj::Promise<void> finish(FinishContext) override {
@@ -52,6 +54,8 @@ class FileSink final : public wire::ByteSink::Server {
   std::string path_;
   Client& client_;
   std::shared_ptr<bool> complete_;
+  TransferObserver observer_;
+  TransferProgress received_{TransferProgress::Phase::kSnapshot};
   std::FILE* file_ = nullptr;
 };
 
@@ -74,7 +78,7 @@ void receiveSnapshot(const std::string& address, const std::string& part, const 
   checkSource(sayHello(client, session, mine), create);
   auto complete = std::make_shared<bool>(false);
   auto request = session.snapshotRequest();
-  request.setSink(kj::heap<FileSink>(part, client, complete));
+  request.setSink(kj::heap<FileSink>(part, client, complete, options.observer));
   client.wait(request.send());
   if (!*complete) throw Error(Status::corruption("the server ended the snapshot without finishing it"));
 }

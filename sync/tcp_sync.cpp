@@ -152,7 +152,7 @@ class TcpLink final : public Link {
 Result<SyncSummary> syncWith(Site& site, const std::string& address, const TcpOptions& options) {
   Client client(address, options);
   TcpLink link(site, client, client.open(site.id()));
-  return runSession(site, link, SessionOptions{options.chunkBytes, options.progress});
+  return runSession(site, link, SessionOptions{options.chunkBytes, options.progress, options.observer});
 }
 
 }  // namespace

@@ -2,13 +2,16 @@
 #   <!-- example:NAME begin -->  and  <!-- example:NAME end -->
 # (without its ``` fences) is exactly the file EXAMPLE, so the documented test cannot drift
 # from the one ctest builds and runs.
-# Usage: cmake -DREADME=README.md -DEXAMPLE=testing/examples/inventory_test.cpp [-DOUT=dir]
+# Usage: cmake -DREADME=README.md -DEXAMPLE=testing/examples/inventory_test.cpp [-DOUT=dir] [-DFENCE=cmake]
 #          -P check_readme_example.cmake
 # On a difference the README's block is written to OUT (default: the temporary directory).
 get_filename_component(name "${EXAMPLE}" NAME)
 file(READ "${README}" readme)
 file(READ "${EXAMPLE}" example)
-set(begin "<!-- example:${name} begin -->\n```cpp\n")
+if(NOT DEFINED FENCE)
+  set(FENCE cpp)
+endif()
+set(begin "<!-- example:${name} begin -->\n```${FENCE}\n")
 set(end "```\n<!-- example:${name} end -->")
 string(FIND "${readme}" "${begin}" start)
 string(FIND "${readme}" "${end}" stop)

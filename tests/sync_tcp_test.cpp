@@ -26,6 +26,7 @@
 #include "parley/site.hpp"
 #include "parley/sync/tcp.hpp"
 #include "support/sites.hpp"
+#include "support/tcp.hpp"
 
 namespace parley {
 namespace {
@@ -43,22 +44,15 @@ bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-TcpOptions options(std::string secret = "e9e86dd88be06a788f3313d1be9a261da3755406040110e25053560a20edf28d", std::size_t chunkBytes = sync::kChunkBytes) {
-  TcpOptions o;
-  o.secret = std::move(secret);
-  o.timeout = std::chrono::seconds(10);
+using test::addressOf;
+
+TcpOptions options(std::string secret = test::kTcpSecret, std::size_t chunkBytes = sync::kChunkBytes) {
+  TcpOptions o = test::tcpOptions(std::move(secret));
   o.chunkBytes = chunkBytes;
   return o;
 }
 
-std::unique_ptr<Server> serve(Site& site, TcpOptions o = options()) {
-  auto server = Server::start(site, "127.0.0.1:0", std::move(o));
-  REQUIRE_OK(server);
-  REQUIRE(server.value()->port() > 0);
-  return std::move(server).value();
-}
-
-std::string addressOf(const Server& server) { return "127.0.0.1:" + std::to_string(server.port()); }
+std::unique_ptr<Server> serve(Site& site, TcpOptions o = options()) { return test::serveOk(site, std::move(o)); }
 
 sync::SyncSummary syncOk(Site& site, const Server& server, const TcpOptions& o = options()) {
   auto r = syncTcp(site, addressOf(server), o);

@@ -13,6 +13,7 @@
 #include "parley/sync/tcp.hpp"
 #include "support/recording_proxy.hpp"
 #include "support/sites.hpp"
+#include "support/tcp.hpp"
 
 namespace parley {
 namespace {
@@ -29,18 +30,12 @@ constexpr const char* kOtherSecret = "9f88cfad580e9f6411d70b90863f2ca6ebb0ef8fee
 constexpr const char* kRowMarker = "confidential-row-value-7f3a";
 
 TcpOptions options(std::string secret = kSecret, bool insecure = false) {
-  TcpOptions o;
-  o.secret = std::move(secret);
-  o.timeout = std::chrono::seconds(10);
+  TcpOptions o = test::tcpOptions(std::move(secret));
   o.insecure = insecure;
   return o;
 }
 
-std::unique_ptr<Server> serve(Site& site, TcpOptions o = options()) {
-  auto server = Server::start(site, "127.0.0.1:0", std::move(o));
-  REQUIRE_OK(server);
-  return std::move(server).value();
-}
+std::unique_ptr<Server> serve(Site& site, TcpOptions o = options()) { return test::serveOk(site, std::move(o)); }
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
@@ -143,8 +138,10 @@ TEST_CASE("a byte changed anywhere on the way fails the sync in one line and for
   for (bool towardServer : {true, false}) {
     std::size_t length = towardServer ? toServer : toClient;
     for (std::size_t k = 0; k < 12; ++k) {
-      // Offsets from the first record (the ClientHello or ServerHello) to the last bytes.
-      std::size_t offset = k == 0 ? 9 : k * (length - 60) / 11;  // not the closing alert
+      // Offsets from the first record (the ClientHello or ServerHello) on, up to the last
+      // tenth: the session's last messages (the reply to a call nobody waits for, the closing
+      // alert) may arrive after the peer stopped reading, and a flip there reaches nobody.
+      std::size_t offset = k == 0 ? 9 : k * (length * 9 / 10) / 11;
       Cluster c(2);
       writeMarkedRows(c[0]);
       Snapshot before0 = snapshot(c[0]), before1 = snapshot(c[1]);

@@ -90,10 +90,19 @@ struct CreateOptions {
   std::optional<SiteId> clusterId;    // join this cluster; a new one is made if empty
 };
 
+// The rows one statement returned.
+struct ResultSet {
+  std::vector<std::string> columns;
+  std::vector<Row> rows;
+};
+
 struct QueryResult {
   std::vector<std::string> columns;  // of the last statement that returned rows
   std::vector<Row> rows;
   std::int64_t changes = 0;  // rows changed by the last statement
+  // The rows of each earlier statement of the text that returned rows, in order (the last
+  // one's are `columns` and `rows`): what the sqlite3 shell prints, statement by statement.
+  std::vector<ResultSet> earlier;
 };
 
 enum class ConflictKind : std::uint8_t {
@@ -141,6 +150,7 @@ struct Decision {
 // What this site knows of a peer: what it acknowledged, and how far behind that is.
 struct PeerStatus {
   SiteId site;
+  std::string name;  // as its hello said at the last direct sync; empty if it never synced here
   VersionVector acknowledged;
   std::optional<std::uint64_t> lastSyncMs;  // when this site last synced with it directly
   std::uint64_t pending = 0;                // held transactions it has not acknowledged
@@ -378,8 +388,9 @@ class Site {
   Status acknowledge(std::span<const std::pair<SiteId, VersionVector>> acks);
   // What this site knows each site holds, itself included.
   Result<std::vector<std::pair<SiteId, VersionVector>>> acknowledgements();
-  // Records that this site has just synced with `peer` directly.
-  Status noteSync(const SiteId& peer);
+  // Records that this site has just synced with `peer` directly; `name` is what its hello said
+  // (status shows it), empty if unknown.
+  Status noteSync(const SiteId& peer, std::string_view name = {});
   // Every other site this site knows of, with its lag.
   Result<std::vector<PeerStatus>> peers();
   // The origins whose transactions arrived beyond the clock skew bound and are still ahead.
@@ -401,11 +412,16 @@ class Site {
   // Held transactions in the log, and its size in bytes.
   Result<std::pair<std::uint64_t, std::uint64_t>> logSize();
 
-  // Writes a consistent copy of the whole database to `path` (SQLite's backup API).
-  Status backup(const std::string& path);
+  // Bytes copied so far and the database's size, for a progress display.
+  using CopyProgress = std::function<void(std::uint64_t copied, std::uint64_t total)>;
+  // Writes a consistent copy of the whole database to `path` (SQLite's backup API). With
+  // `progress`, copies a few MB at a time and calls it after each step (a write by another
+  // connection meanwhile makes SQLite restart the copy, so it stays consistent).
+  Status backup(const std::string& path, const CopyProgress& progress = {});
   // Creates a new site at `path` from a snapshot of this one: same cluster, data, log and
   // configuration, a new id and name. Each registers the other as a member.
-  Result<std::unique_ptr<Site>> clone(const std::string& path, const CreateOptions& create, SiteOptions options);
+  Result<std::unique_ptr<Site>> clone(const std::string& path, const CreateOptions& create, SiteOptions options,
+                                      const CopyProgress& progress = {});
   // Turns `path`, a snapshot of another site's database (a backup), into a new site of the
   // same cluster with a new id and name. The source is told about it when they next sync.
   static Result<std::unique_ptr<Site>> adoptSnapshot(const std::string& path, const CreateOptions& create,

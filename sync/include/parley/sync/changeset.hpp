@@ -46,15 +46,20 @@ struct ExportSummary {
 };
 
 // Writes every transaction `since` lacks to a new file at `path` (refused if it exists).
-Result<ExportSummary> exportChanges(Site& site, const std::string& path, const VersionVector& since);
+// `observer`, if any, hears after each chunk written (kSending, with the total known).
+Result<ExportSummary> exportChanges(Site& site, const std::string& path, const VersionVector& since,
+                                    const TransferObserver& observer = {});
 
 struct ImportSummary {
   FileInfo info;
   ApplyTotals applied;
 };
 
-// Verifies `path` and applies it (see above).
-Result<ImportSummary> importChanges(Site& site, const std::string& path);
+// Verifies `path` and applies it (see above); when it applied transactions, records the
+// exchange as a sync with the file's origin (Site::noteSync). `observer`, if any, hears after each batch applied
+// (kReceiving, bytes of the file read against its size), and for a file verified whole first
+// after each chunk verified (kVerifying).
+Result<ImportSummary> importChanges(Site& site, const std::string& path, const TransferObserver& observer = {});
 // Verifies `path` and reads its header, without applying anything.
 Result<FileInfo> inspectChanges(const std::string& path);
 

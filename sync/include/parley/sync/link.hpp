@@ -44,6 +44,12 @@ class ChunkSink {
 class ApplyingStream final : public ChunkSink {
  public:
   explicit ApplyingStream(Site& site, Progress progress = {}) : applier_(site), progress_(std::move(progress)) {}
+  // Also tells `observer` after each chunk (transactions, rows, bytes; `expected`: the
+  // transactions the stream should carry, 0 when not known).
+  ApplyingStream(Site& site, Progress progress, TransferObserver observer, std::uint64_t expected)
+      : applier_(site), progress_(std::move(progress)), observer_(std::move(observer)) {
+    seen_.totalTransactions = expected;
+  }
   Status write(Chunk&& chunk) override;
   Status finish() override;
   ApplyTotals totals() const override { return applier_.totals(); }
@@ -53,6 +59,8 @@ class ApplyingStream final : public ChunkSink {
  private:
   ChunkApplier applier_;
   Progress progress_;
+  TransferObserver observer_;
+  TransferProgress seen_;
   std::uint64_t transactions_ = 0;
   bool finished_ = false;
 };
@@ -96,6 +104,7 @@ class Link {
 struct SessionOptions {
   std::size_t chunkBytes = kChunkBytes;
   Progress progress;  // optional: transactions received so far
+  TransferObserver observer = nullptr;  // optional: both directions, with totals (session.hpp)
 };
 
 struct SyncSummary {

@@ -77,6 +77,7 @@ Status streamChanges(const Site& site, const VersionVector& since, const std::fu
 // What a receiver did with a stream.
 struct ApplyTotals {
   std::uint64_t applied = 0, duplicates = 0, refolded = 0, rejected = 0, conflicts = 0;
+  std::uint64_t rows = 0;  // row changes in the transactions received (applied or not)
   std::vector<std::string> warnings;
   void add(const ApplyResult& r);
 };
@@ -98,5 +99,26 @@ class ChunkApplier {
 
 // Progress callbacks for long transfers: transactions so far.
 using Progress = std::function<void(std::uint64_t transactions)>;
+
+// What a transfer has done so far, for a progress display: called after each chunk (so as
+// often as every few milliseconds; a display limits its redraws by time).
+struct TransferProgress {
+  enum class Phase : std::uint8_t {
+    kReceiving,  // transactions arriving and being applied (sync, import)
+    kSending,    // transactions read from the log and sent or written (sync, export)
+    kSnapshot,   // a snapshot's bytes arriving (clone)
+    kVerifying,  // a change-set file read and checked before it is applied (import)
+  };
+  Phase phase = Phase::kReceiving;
+  std::uint64_t transactions = 0;       // complete transactions so far in this phase
+  std::uint64_t rows = 0;               // their row changes, where known (0 otherwise)
+  std::uint64_t bytes = 0;              // bytes so far in this phase
+  std::uint64_t totalTransactions = 0;  // what the phase will carry, 0 when not known
+  std::uint64_t totalBytes = 0;         // 0 when not known
+};
+using TransferObserver = std::function<void(const TransferProgress&)>;
+
+// How many transactions `from` holds that `to` lacks, by their vectors.
+std::uint64_t transactionsLacking(const VersionVector& from, const VersionVector& to);
 
 }  // namespace parley::sync

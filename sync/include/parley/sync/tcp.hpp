@@ -52,6 +52,9 @@ struct TcpOptions {
   // one. Anyone on the path can then read and change what is synced (only the login stays
   // safe: the secret never travels).
   bool insecure = false;
+  // Optional, for syncTcp() and cloneTcp(): what each chunk (or snapshot piece) carried, with
+  // totals where known, in both directions (TransferProgress, session.hpp).
+  TransferObserver observer = nullptr;
 };
 
 class Server {
