@@ -4,24 +4,8 @@
 # leave the up state and failed syncs count, then everything come back once b runs again.
 # Scrapes with bash's /dev/tcp (no curl needed). Usage: serve_metrics.sh BUILD_DIR
 set -euo pipefail
-parley=$(realpath "$1")/parley
-work=$(mktemp -d)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done
-            wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-cd "$work"
-export PARLEY_SECRET=$("$parley" secret)
-fail() { echo "serve_metrics FAILED: $*" >&2; for f in *.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done; exit 1; }
-
-# Waits until FILE has a line matching PATTERN; prints the port that line names.
-port_from() {
-  for _ in $(seq 200); do
-    if grep -q "$2" "$1" 2>/dev/null; then grep "$2" "$1" | head -1 | grep -o 'port [0-9]*' | grep -o '[0-9]*'; return; fi
-    sleep 0.05
-  done
-  fail "$1 never printed \"$2\""
-}
+test=serve_metrics
+source "$(dirname "$0")/../net/lib.sh"  # $parley, $work, $pids, cleanup, fail, port_from
 
 # GET PATH from 127.0.0.1:$metrics; prints the status line, then the body. Reads the headers,
 # then Content-Length bytes: the server keeps the connection open for more requests.

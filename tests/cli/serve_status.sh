@@ -4,22 +4,8 @@
 # report marked stale once serve stops or dies; log lines with a UTC timestamp and a level (or
 # JSON), and no line for an idle round. Usage: serve_status.sh BUILD_DIR
 set -euo pipefail
-parley=$(realpath "$1")/parley
-work=$(mktemp -d)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done
-            wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-cd "$work"
-export PARLEY_SECRET=$("$parley" secret)
-fail() { echo "serve_status FAILED: $*" >&2; for f in *.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done; exit 1; }
-port_from() {
-  for _ in $(seq 200); do
-    if grep -q "$2" "$1" 2>/dev/null; then grep "$2" "$1" | head -1 | grep -o 'port [0-9]*' | grep -o '[0-9]*'; return; fi
-    sleep 0.05
-  done
-  fail "$1 never printed \"$2\""
-}
+test=serve_status
+source "$(dirname "$0")/../net/lib.sh"  # $parley, $work, $pids, cleanup, fail, port_from
 # Runs `parley status SITE [--json]` until its output has a line matching PATTERN (grep -E), for up to 15 s.
 status_until() {
   local site=$1 pattern=$2; shift 2

@@ -6,7 +6,9 @@ parley=$build/parley
 proxy=$build/tests/net/parley-faultproxy
 work=$(mktemp -d "${TMPDIR:-/tmp}/$test.XXXXXX")
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+# A process a test stopped (SIGSTOP) is continued first, so that it can end.
+cleanup() { for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done
+            wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 # Fails the test with its reason and the last lines of every log.
 fail() { echo "$test FAILED: $*" >&2; for f in "$work"/*.log; do echo "--- $f" >&2; tail -40 "$f" >&2; done; exit 1; }
