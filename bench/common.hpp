@@ -153,4 +153,9 @@ inline std::string rate(double perSecond) {
   return fmt::format("{:.0f}/s", perSecond);
 }
 
+// A loopback port nobody listens on now (the OS's choice for port 0); fails the run if none.
+int freePort();
+// Whether something accepts TCP connections on loopback `port`.
+bool accepts(int port);
+
 }  // namespace bench
