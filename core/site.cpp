@@ -11,6 +11,7 @@
 #include "model/codec.hpp"
 #include "conflict_log.hpp"
 #include "finality.hpp"
+#include "column_ids.hpp"
 #include "site_impl.hpp"
 #include "parley/txn_codec.hpp"
 
@@ -145,7 +146,8 @@ Clock& Site::clock() const { return impl_->state.clock; }
 
 Status Site::checkFits(const Transaction& t) const {
   return guarded([&]() -> Status {
-    parley::checkFits(impl_->state, t);
+    std::optional<Transaction> scratch;
+    parley::checkFits(impl_->state, withColumnPositions(impl_->state, t, scratch));
     return Status::ok();
   });
 }
@@ -207,10 +209,17 @@ Result<ApplyResult> Site::applyEncodedBatches(const EncodedBatches& next) {
 
 Status Site::configure(std::string_view table, const TableConfig& config) {
   return guarded([&]() -> Status {
-    impl_->asApplier([&] {
+    if (impl_->state.db.inTransaction())
+      return Status::busy("a transaction is open on this site; commit or roll it back first").withContext("configure");
+    impl_->begin();
+    try {
+      impl_->requireGuards();
       impl_->configure(table, config);
-      return 0;
-    });
+      impl_->commit();
+    } catch (...) {
+      impl_->rollbackQuietly();
+      throw;
+    }
     return Status::ok();
   });
 }

@@ -51,6 +51,7 @@ QueryResult Site::Impl::execAll(std::string_view sql, const std::vector<Value>* 
   // for other connections, only fail.
   if (!state.db.inTransaction()) state.db.resetAll();
   schemaStatementPrepared = false;
+  schemaStatement.reset();
   QueryResult out;
   if (auto stmt = userStatements.take(sql)) {  // run before, and alone in its text
     if (params) bindAll(*stmt, *params);
@@ -123,7 +124,9 @@ void Site::Impl::runStatement(sql::Stmt& stmt, const StatementInfo& info, QueryR
   try {
     if (!sqlite3_stmt_readonly(stmt.raw())) requireGuards(), syncTriggers();
     collectRows(stmt, out);
+    if (schemaStatement) noteSchemaStatement(stmt);
   } catch (const Error& e) {
+    schemaStatement.reset();
     if (wrap || !state.db.inTransaction()) rollbackQuietly();
     else capture.distrust();  // SQLite may have undone some of the statement's changes
     throw Error(userError(e.status()));

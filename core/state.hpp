@@ -2,6 +2,7 @@
 // Owned by Site::Impl; not thread-safe.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include "parley/crdt/version_vector.hpp"
 #include "parley/hlc.hpp"
 #include "parley/resolver.hpp"
+#include "parley/site.hpp"
 #include "parley/transaction.hpp"
 #include "sqlite.hpp"
 
@@ -69,6 +71,9 @@ struct SiteState {
     Value op;
   };
   std::vector<FollowUp> followUps;
+  // Applies a schema transaction (core/schema_change.hpp) in the apply engine's place: set by
+  // Site::Impl, which owns what a change touches besides the state (guards, capture).
+  std::function<void(const Transaction&, std::vector<ConflictReport>&)> applySchema;
   // Whether parley_clock_skew has any record (clock_skew.hpp); unknown until read, cleared with
   // the rest.
   std::optional<bool> skewRecords;

@@ -112,6 +112,7 @@ enum class ConflictKind : std::uint8_t {
   kUpdateDelete,  // an incoming update or insert met a concurrent delete
   kDeleteUpdate,  // an incoming delete met a concurrent update
   kRejected,      // a write of a rejected transaction
+  kSchema,        // a schema change that lost to a concurrent one (`column`: what it changed)
 };
 
 enum class ConflictOutcome : std::uint8_t { kAppliedRemote, kKeptLocal, kMerged, kRejected };
