@@ -103,7 +103,6 @@ class Engine {
       std::vector<ConflictReport> conflicts;
       s_.applySchema(received, conflicts);
       report(conflicts);
-      if (recordUndo) store::saveUndo(s_, received.dot, {});
       return false;
     }
     const Transaction& t = withColumnPositions(s_, received, byPosition_);
@@ -140,6 +139,9 @@ class Engine {
 
   // Restores every row `t` changed to what it was before `t` was applied.
   void undo(const Transaction& t) {
+    // Schema changes are applied so that their order does not matter: nothing to undo, and
+    // applying one again changes nothing.
+    if (isSchemaTransaction(t)) return conflict_log::forget(s_, t.dot);
     auto entries = store::takeUndo(s_, t.dot);
     conflict_log::forget(s_, t.dot);
     for (auto it = entries.rbegin(); it != entries.rend(); ++it) {

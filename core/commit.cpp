@@ -311,7 +311,7 @@ Dot commitOperation(SiteState& s, const TableInfo& t, const Row& pk, std::uint32
   return txn.dot;
 }
 
-Stamp commitSchema(SiteState& s, std::vector<RowChange> rows, bool recordUndo) {
+Stamp commitSchema(SiteState& s, std::vector<RowChange> rows) {
   Transaction txn, header;
   bool grew = startTransaction(s, txn, header);
   TransactionEncoder body(header, rows.size());
@@ -319,7 +319,7 @@ Stamp commitSchema(SiteState& s, std::vector<RowChange> rows, bool recordUndo) {
   std::string bytes = body.finish();
   txn.hash = *chainHashInBody(bytes);
   store::appendLog(s, txn, bytes, false, causal::stored(s, txn.dot, txn.context, grew), s.digests.takeDelta());
-  if (recordUndo) store::saveUndo(s, txn.dot, {});
+  if (s.digests.flushDue()) store::flushDigests(s);  // a dropped column rewrote a table's digest
   s.frontier = txn.stamp();
   return txn.stamp();
 }

@@ -95,12 +95,20 @@ const SiteId& Site::clusterId() const { return impl_->state.cluster; }
 const std::string& Site::name() const { return impl_->state.name; }
 
 Status Site::track(std::string_view table, std::optional<TableConfig> config) {
+  return track(table, std::move(config), false);
+}
+
+Status Site::trackEverywhere(std::string_view table, std::optional<TableConfig> config) {
+  return track(table, std::move(config), true);
+}
+
+Status Site::track(std::string_view table, std::optional<TableConfig> config, bool replicate) {
   return guarded([&]() -> Status {
     if (impl_->state.db.inTransaction())
       return Status::busy("a transaction is open on this site; commit or roll it back first").withContext("track");
     impl_->begin();
     try {
-      impl_->track(table, config);
+      impl_->track(table, config, replicate);
       impl_->commit();
     } catch (...) {
       impl_->rollbackQuietly();

@@ -130,8 +130,9 @@ const Site::Impl::SchemaCache& Site::Impl::schema() {
   std::vector<const TableInfo*> tables;
   for (const auto& t : state.tables) tables.push_back(t.get());
   std::sort(tables.begin(), tables.end(), [](auto* x, auto* y) { return x->name < y->name; });
-  std::vector<std::string> lines;
+  std::vector<std::string> lines, current;
   for (const TableInfo* t : tables) {
+    for (auto& line : describe(*t)) current.push_back(std::move(line));
     if (t->trackedAt != Stamp{}) continue;  // replicated: its schema transactions are compared, not its shape
     if (auto frozen = catalog::metaText(state.db, "base:" + t->name)) {
       for (std::size_t from = 0; from < frozen->size();) {
@@ -146,7 +147,7 @@ const Site::Impl::SchemaCache& Site::Impl::schema() {
   std::uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across platforms and runs
   for (const auto& line : lines)
     for (unsigned char c : line + "\n") h = (h ^ c) * 1099511628211ULL;
-  schemaCache = {now, std::move(key), std::move(lines), fmt::format("{:016x}", h)};
+  schemaCache = {now, std::move(key), std::move(lines), fmt::format("{:016x}", h), std::move(current)};
   return schemaCache;
 }
 
@@ -160,6 +161,13 @@ std::string Site::schemaFingerprint() const {
 
 Result<std::vector<std::string>> Site::schemaDescription() const {
   return guarded([&]() -> Result<std::vector<std::string>> { return impl_->schema().lines; });
+}
+
+Result<std::vector<std::string>> Site::schemaNow() const {
+  return guarded([&]() -> Result<std::vector<std::string>> {
+    impl_->refreshForRead();
+    return impl_->schema().current;
+  });
 }
 
 }  // namespace parley

@@ -120,9 +120,15 @@ void Site::Impl::runStatement(sql::Stmt& stmt, const StatementInfo& info, QueryR
     recordOrRollBack();
     state.db.resetAll();  // so that the checkpoint after this COMMIT can run (commitNow)
   }
+  statementTransaction = wrap;  // a schema statement re-prepared in it is still alone in it
+  struct Clear {
+    bool& flag;
+    ~Clear() { flag = false; }
+  } clear{statementTransaction};
   if (wrap) begin();  // reloads the tables, and checks their guards, if another connection wrote
   try {
     if (!sqlite3_stmt_readonly(stmt.raw())) requireGuards(), syncTriggers();
+    if (schemaStatement) beforeSchemaStatement();
     collectRows(stmt, out);
     if (schemaStatement) noteSchemaStatement(stmt);
   } catch (const Error& e) {

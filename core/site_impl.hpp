@@ -14,6 +14,7 @@
 #include "capture.hpp"
 #include "catalog.hpp"
 #include "commit.hpp"
+#include "finality.hpp"
 #include "parley/site.hpp"
 #include "schema_change.hpp"
 #include "statement.hpp"
@@ -130,11 +131,14 @@ struct Site::Impl {
   };
   std::optional<SchemaStatement> schemaStatement;
   bool changingSchema = false;          // parley runs DDL of its own (a remote change, a track)
+  bool statementTransaction = false;    // the open transaction is the one runStatement opened for one statement
   // The changes this transaction made, logged as one schema transaction at its commit, before
   // its data (a write to a new column has the change in its causal past).
   std::vector<SchemaChange> pendingSchema;
   // After a user statement ran: what the schema statement it was changed, checked and noted.
   void noteSchemaStatement(sql::Stmt& stmt);
+  // Before it runs, in its transaction: a table tracked by hand keeps its fingerprint as it was.
+  void beforeSchemaStatement();
   void noteAlter(TableInfo& t, std::string_view statement);
   void noteIndex(TableInfo& t, const SchemaStatement& st);
   // REQUIRES: inside the write transaction that made the changes.
@@ -150,6 +154,11 @@ struct Site::Impl {
   void applyRename(TableInfo& t, const SchemaChange& c, const Dot& dot, const Stamp& stamp,
                    std::vector<ConflictReport>& conflicts);
   void applyConfigure(TableInfo& t, const std::string& config, const Stamp& stamp);
+  void applyDropColumn(TableInfo& t, const SchemaChange& c, const Dot& dot, const Stamp& stamp,
+                       std::vector<ConflictReport>& conflicts);
+  // After column `pos` of `t` was dropped from SQLite: its id is remembered as dropped, and
+  // its cells leave every row's metadata, the undo records and the table's digest.
+  void forgetColumn(TableInfo& t, std::uint32_t pos);
   // Re-reads a tracked table's shape from SQLite after DDL: columns, key, SQL, resolvers. `ids`:
   // the id of each column now (empty: positions).
   void reshape(TableInfo& t, std::vector<std::uint32_t> ids, std::vector<std::optional<Value>> defaults,
@@ -174,6 +183,7 @@ struct Site::Impl {
     std::string configKey;
     std::vector<std::string> lines;
     std::string fingerprint;
+    std::vector<std::string> current;  // every tracked table as it is (Site::schemaNow)
   } schemaCache;
   const SchemaCache& schema();
 
@@ -264,7 +274,9 @@ struct Site::Impl {
   // Re-folding needs undo records, kept only while some table is order-sensitive. A site may
   // become order-sensitive only when no re-fold can reach back before now.
   void checkCanBecomeOrderSensitive(bool orderSensitiveAfter, std::string_view what) {
-    if (!orderSensitiveAfter || state.orderSensitive() || store::allFinal(state)) return;
+    if (!orderSensitiveAfter || state.orderSensitive()) return;
+    finality::settle(state);  // a lone site's own transactions are final once settled
+    if (store::allFinal(state)) return;
     throw Error(Status::invalidArgument(fmt::format(
         "{}: this makes the site order-sensitive (fww, reject, callbacks, constraints), which needs every "
         "held transaction to be final first; sync with every site, then retry",
@@ -310,7 +322,7 @@ struct Site::Impl {
     bool altersTracked = action == SQLITE_ALTER_TABLE && b && impl->state.table(b);
     bool indexesTracked = (action == SQLITE_CREATE_INDEX || action == SQLITE_DROP_INDEX) && b && impl->state.table(b);
     if ((altersTracked || indexesTracked) && !impl->applying && !impl->changingSchema) {
-      if (impl->state.db.inTransaction()) {
+      if (impl->state.db.inTransaction() && !impl->statementTransaction) {
         impl->deniedIndexChange = b;
         return SQLITE_DENY;
       }
@@ -459,7 +471,7 @@ struct Site::Impl {
   void collectRows(sql::Stmt& stmt, QueryResult& out);
   void afterStatement(const StatementInfo& info, bool wasInTxn);
 
-  void track(std::string_view name, const std::optional<TableConfig>& config) {
+  void track(std::string_view name, const std::optional<TableConfig>& config, bool replicate) {
     if (state.table(name)) throw Error(Status::invalidArgument(fmt::format("table \"{}\" is already tracked", name)).withContext("track"));
     requireGuards();
     TableInfo t = inspectTable(state.db, name);
@@ -471,11 +483,7 @@ struct Site::Impl {
     createGuards(t);
     state.tables.push_back(std::make_unique<TableInfo>(std::move(t)));
     const TableInfo& tracked = *state.tables.back();
-    pendingSchema.push_back({SchemaChange::Kind::kTrack, tracked.name, "", *tableSql(tracked.name), tracked.config.toString(), 0});
-    sql::Stmt indexes(state.db.raw(), "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL ORDER BY name");
-    indexes.bindText(1, tracked.name);
-    while (indexes.step())
-      pendingSchema.push_back({SchemaChange::Kind::kCreateIndex, tracked.name, indexes.text(0), indexes.text(1), "", 0});
+    if (replicate) noteTrack(tracked);
     sql::Stmt all(state.db.raw(), tracked.selectAll);
     while (all.step()) {
       Row pk;
@@ -513,10 +521,22 @@ struct Site::Impl {
     for (const auto& t : state.tables) sensitiveAfter = sensitiveAfter || (t.get() != it->get() && t->orderSensitive);
     if (!state.orderSensitive()) checkCanBecomeOrderSensitive(sensitiveAfter, "configure");
     std::string before = (*it)->config.toString();
-    freezeBase(**it);
     catalog::saveConfig(state.db, updated, before, state.clock.nowMillis());
     **it = std::move(updated);
-    pendingSchema.push_back({SchemaChange::Kind::kConfigure, (*it)->name, "", "", config.toString(), 0});
+    // A table tracked everywhere is configured everywhere by one schema transaction; one
+    // tracked by hand at each site is configured by hand at each (the fingerprint compares).
+    if ((*it)->trackedAt != Stamp{})
+      pendingSchema.push_back({SchemaChange::Kind::kConfigure, (*it)->name, "", "", config.toString(), 0});
+  }
+
+  // The schema transaction of a track: the table's CREATE TABLE, its configuration, its indexes.
+  void noteTrack(const TableInfo& t) {
+    pendingSchema.push_back({SchemaChange::Kind::kTrack, t.name, "", *tableSql(t.name), t.config.toString(), 0});
+    sql::Stmt indexes(state.db.raw(),
+                      "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL ORDER BY name");
+    indexes.bindText(1, t.name);
+    while (indexes.step())
+      pendingSchema.push_back({SchemaChange::Kind::kCreateIndex, t.name, indexes.text(0), indexes.text(1), "", 0});
   }
 
   std::optional<std::string> tableSql(const std::string& name) {

@@ -9,6 +9,7 @@
 // and an index is created once under its name. What loses is a row of the conflict log.
 #include <fmt/format.h>
 
+#include "row_meta.hpp"
 #include "site_impl.hpp"
 
 namespace parley {
@@ -87,6 +88,7 @@ TableInfo* Site::Impl::mutableTable(std::string_view name) {
 }
 
 void Site::Impl::execDdl(const std::string& sql) {
+  state.db.resetAll();  // a cached statement left mid-read would make SQLite refuse the DDL
   changingSchema = true;
   try {
     state.db.exec(sql);
@@ -125,6 +127,11 @@ void Site::Impl::reshape(TableInfo& t, std::vector<std::uint32_t> ids, std::vect
 }
 
 // --- a user's statement -----------------------------------------------------------------
+
+void Site::Impl::beforeSchemaStatement() {
+  if (const TableInfo* t = mutableTable(schemaStatement->table)) freezeBase(*t);
+  state.db.resetAll();  // what freezing read, left mid-read, would make SQLite refuse the DDL
+}
 
 void Site::Impl::noteSchemaStatement(sql::Stmt& stmt) {
   SchemaStatement st = std::move(*schemaStatement);
@@ -165,8 +172,16 @@ void Site::Impl::noteAlter(TableInfo& t, std::string_view statement) {
     pendingSchema.push_back({SchemaChange::Kind::kAddColumn, t.name, name, *definition, "", id});
     return;
   }
-  if (after.size() + 1 == before.size())
-    refuse("dropping a column of a tracked table is not replicated yet (add a new column instead, or untrack and track the table again)");
+  if (after.size() + 1 == before.size()) {
+    std::uint32_t gone = 0;
+    while (gone < after.size() && before[gone] == after[gone]) ++gone;
+    if (!std::equal(after.begin() + gone, after.end(), before.begin() + gone + 1)) refuse("this change of its columns is not supported");
+    SchemaChange c{SchemaChange::Kind::kDropColumn, t.name, before[gone], "", "", t.idAt(gone)};
+    freezeBase(t);
+    forgetColumn(t, gone);
+    pendingSchema.push_back(std::move(c));
+    return;
+  }
   if (after.size() != before.size()) refuse("this change of its columns is not supported");
   std::optional<std::uint32_t> changed;
   for (std::uint32_t i = 0; i < after.size(); ++i)
@@ -207,7 +222,7 @@ void Site::Impl::logPendingSchema() {
   if (pendingSchema.empty()) return;
   std::vector<RowChange> rows;
   for (std::size_t i = 0; i < pendingSchema.size(); ++i) rows.push_back(toRow(pendingSchema[i], i));
-  Stamp stamp = commitSchema(state, std::move(rows), state.orderSensitive());
+  Stamp stamp = commitSchema(state, std::move(rows));
   for (const auto& c : pendingSchema) {
     TableInfo* t = mutableTable(c.table);
     if (!t) continue;
@@ -251,6 +266,7 @@ void Site::Impl::applyChange(const SchemaChange& c, const Stamp& stamp, const Do
   switch (c.kind) {
     case Kind::kAddColumn: return applyAddColumn(*t, c, dot, stamp, conflicts);
     case Kind::kRenameColumn: return applyRename(*t, c, dot, stamp, conflicts);
+    case Kind::kDropColumn: return applyDropColumn(*t, c, dot, stamp, conflicts);
     case Kind::kConfigure:
       if (stamp < t->configuredAt) {
         conflicts.push_back(schemaConflict(c, dot, stamp, "a later configuration of the table is in force", false));
@@ -358,6 +374,101 @@ void Site::Impl::applyRename(TableInfo& t, const SchemaChange& c, const Dot& dot
   }
   renamed[*pos] = stamp;
   reshape(t, idsOf(t), t.addedDefaults, std::move(renamed));
+}
+
+void Site::Impl::applyDropColumn(TableInfo& t, const SchemaChange& c, const Dot& dot, const Stamp& stamp,
+                                 std::vector<ConflictReport>& conflicts) {
+  auto pos = t.positionOfId(c.id);
+  if (!pos) return;  // dropped here too
+  freezeBase(t);
+  // An index on the column made concurrently (the origin had to drop its own first): the drop
+  // wins, the index goes.
+  std::vector<std::string> indexes;
+  auto& find = state.db.cached(
+      "SELECT DISTINCT il.name FROM pragma_index_list(?1) AS il, pragma_index_info(il.name) AS ii "
+      "WHERE ii.name = ?2 AND il.origin = 'c'");
+  find.bindText(1, t.name).bindText(2, t.columns[*pos]);
+  while (find.step()) indexes.push_back(find.text(0));
+  find.reset();
+  for (const auto& index : indexes) {
+    execDdl("DROP INDEX " + sql::quoteIdent(index));
+    SchemaChange lost{SchemaChange::Kind::kCreateIndex, t.name, index, "", "", 0};
+    conflicts.push_back(schemaConflict(lost, dot, stamp, "its column was dropped", true));
+  }
+  execDdl(fmt::format("ALTER TABLE {} DROP COLUMN {}", sql::quoteIdent(t.name), sql::quoteIdent(t.columns[*pos])));
+  forgetColumn(t, *pos);
+}
+
+void Site::Impl::forgetColumn(TableInfo& t, std::uint32_t pos) {
+  std::size_t before = t.columns.size();
+  std::vector<std::uint32_t> ids = idsOf(t);
+  std::vector<std::optional<Value>> defaults = t.addedDefaults;
+  std::vector<Stamp> renamed = t.renamedAt;
+  defaults.resize(before);
+  renamed.resize(before);
+  t.droppedIds.push_back(ids[pos]);
+  t.config.overrides.erase(t.columns[pos]);
+  ids.erase(ids.begin() + pos);
+  defaults.erase(defaults.begin() + pos);
+  renamed.erase(renamed.begin() + pos);
+  // Every row's metadata, in its own row or a bulk insert's range, loses the column's cell.
+  auto narrow = [&](std::string_view blob) {
+    RowMeta meta = decodeRowMeta(blob, state.sites, before);
+    meta.cells.erase(meta.cells.begin() + pos);
+    if (!meta.alive && meta.tombstone.size() > pos) meta.tombstone.erase(meta.tombstone.begin() + pos);
+    return encodeRowMeta(meta, state.db, state.sites);
+  };
+  std::string rows = fmt::format("\"parley_rows_{}\"", t.id);
+  {
+    std::vector<std::pair<Value, std::string>> metas;
+    sql::Stmt all(state.db.raw(), "SELECT pk, meta FROM " + rows);
+    while (all.step()) metas.push_back({all.value(0), narrow(all.blob(1))});
+    sql::Stmt write(state.db.raw(), "UPDATE " + rows + " SET meta = ?2 WHERE pk = ?1");
+    for (auto& [pk, meta] : metas) {
+      write.bind(1, pk).bindBlob(2, meta);
+      write.run();
+      write.reset();
+    }
+  }
+  {
+    std::vector<std::pair<std::int64_t, std::string>> metas;
+    sql::Stmt all(state.db.raw(), "SELECT lo, meta FROM parley_ranges WHERE tbl = ?1");
+    all.bind(1, t.id);
+    while (all.step()) metas.push_back({all.int64(0), narrow(all.blob(1))});
+    sql::Stmt write(state.db.raw(), "UPDATE parley_ranges SET meta = ?3 WHERE tbl = ?1 AND lo = ?2");
+    for (auto& [lo, meta] : metas) {
+      write.bind(1, t.id).bind(2, lo).bindBlob(3, meta);
+      write.run();
+      write.reset();
+    }
+  }
+  // Undo records keep whole rows and metadata of the width they were written at.
+  std::vector<Dot> undone;
+  {
+    sql::Stmt all(state.db.raw(), "SELECT site, seq FROM parley_undo");
+    while (all.step())
+      undone.push_back({state.sites.idAt(static_cast<std::uint32_t>(all.int64(0))), static_cast<std::uint64_t>(all.int64(1))});
+  }
+  for (const Dot& dot : undone) {
+    auto entries = store::takeUndo(state, dot);
+    for (auto& e : entries) {
+      if (e.table != t.id) continue;
+      if (e.meta) e.meta = narrow(*e.meta);
+      if (e.values && e.values->size() > pos) e.values->erase(e.values->begin() + pos);
+    }
+    store::saveUndo(state, dot, entries);
+  }
+  reshape(t, std::move(ids), std::move(defaults), std::move(renamed));
+  // The table's digest, from its rows as they are now.
+  Digest128 sum;
+  sql::Stmt all(state.db.raw(), t.selectAll);
+  Row values;
+  while (all.step()) {
+    store::readValues(all, 0, t.columns.size(), values);
+    sum.add(digest::ofRow(t, values));
+  }
+  state.digests.set(t.id, sum);
+  state.digests.invalidateDeltas();
 }
 
 void Site::Impl::applyConfigure(TableInfo& t, const std::string& text, const Stamp& stamp) {

@@ -129,7 +129,7 @@ TEST_CASE("a table created and tracked at one site replicates with its rows and 
   c.execOk(1, "CREATE TABLE audit(id INTEGER PRIMARY KEY, what TEXT NOT NULL)");
   c.execOk(1, "CREATE INDEX audit_what ON audit(what)");
   c.execOk(1, "INSERT INTO audit VALUES (1, 'opened')");
-  REQUIRE(c.site(1).track("audit").isOk());
+  REQUIRE(c.site(1).trackEverywhere("audit").isOk());
   c.execOk(1, "INSERT INTO audit VALUES (2, 'closed')");
   c.syncAll();
   c.assertConverged();
@@ -145,8 +145,8 @@ TEST_CASE("a table two sites tracked with different definitions stops the sync l
   Cluster c(accounts({"a", "b"}));
   c.execOk(0, "CREATE TABLE t(id INTEGER PRIMARY KEY, x INTEGER)");
   c.execOk(1, "CREATE TABLE t(id INTEGER PRIMARY KEY, y TEXT)");
-  REQUIRE(c.site(0).track("t").isOk());
-  REQUIRE(c.site(1).track("t").isOk());
+  REQUIRE(c.site(0).trackEverywhere("t").isOk());
+  REQUIRE(c.site(1).trackEverywhere("t").isOk());
   CHECK_THROWS_WITH(c.deliver(0, 1), Catch::Contains("defined differently"));
 }
 
@@ -165,28 +165,43 @@ TEST_CASE("index changes replicate; a UNIQUE index on a tracked table is refused
   CHECK(indexesOf(c, 0).count("one_owner") == 0);
 }
 
-TEST_CASE("configure at one site replicates, and the later of two concurrent ones wins everywhere",
+TEST_CASE("configure of a table tracked everywhere replicates, and the later of two concurrent ones wins",
           "[core][schema][issue25]") {
   Cluster c(accounts({"a", "b"}));
+  c.execOk(0, "CREATE TABLE wallet(id INTEGER PRIMARY KEY, balance INTEGER)");
+  REQUIRE(c.site(0).trackEverywhere("wallet").isOk());
   TableConfig merge;
   merge.overrides["balance"] = "merge";
   TableConfig counter;
   counter.overrides["balance"] = "counter";
   c.syncAll();  // switching to an order-sensitive strategy needs every held transaction final
-  REQUIRE(c.site(0).configure("account", merge).isOk());
+  REQUIRE(c.site(0).configure("wallet", merge).isOk());
   c.syncAll();
-  CHECK(c.site(1).config("account").value().overrides.at("balance") == "merge");
+  CHECK(c.site(1).config("wallet").value().overrides.at("balance") == "merge");
   c.partition({{0}, {1}});
-  REQUIRE(c.site(0).configure("account", counter).isOk());
+  REQUIRE(c.site(0).configure("wallet", counter).isOk());
   c.advanceClock(1, 60'000);
-  REQUIRE(c.site(1).configure("account", merge).isOk());
+  REQUIRE(c.site(1).configure("wallet", merge).isOk());
   c.heal();
   c.syncAll();
-  CHECK(c.site(0).config("account").value().overrides.at("balance") == "merge");
-  CHECK(c.site(1).config("account").value().overrides.at("balance") == "merge");
+  CHECK(c.site(0).config("wallet").value().overrides.at("balance") == "merge");
+  CHECK(c.site(1).config("wallet").value().overrides.at("balance") == "merge");
 }
 
-TEST_CASE("a schema change inside BEGIN...COMMIT, or a dropped column, is refused and changes nothing",
+TEST_CASE("configure of a table tracked by hand at every site stays local, and the fingerprint compares it",
+          "[core][schema][issue25]") {
+  Cluster c(accounts({"a", "b"}));
+  TableConfig fwwOwner;
+  fwwOwner.insertInsert = "lww";
+  REQUIRE(c.site(0).configure("account", fwwOwner).isOk());
+  CHECK(c.site(0).schemaFingerprint() != c.site(1).schemaFingerprint());
+  CHECK_THROWS_WITH(c.deliver(0, 1), Catch::Contains("resolver configuration"));
+  REQUIRE(c.site(1).configure("account", fwwOwner).isOk());
+  c.syncAll();
+  c.assertConverged();
+}
+
+TEST_CASE("a schema change inside BEGIN...COMMIT, or a table rename, is refused and changes nothing",
           "[core][schema][issue25]") {
   Cluster c(accounts({"a", "b"}));
   c.execOk(0, "BEGIN");
@@ -194,11 +209,38 @@ TEST_CASE("a schema change inside BEGIN...COMMIT, or a dropped column, is refuse
   REQUIRE_FALSE(inside);
   CHECK_THAT(inside.status().message(), Catch::Contains("outside BEGIN...COMMIT"));
   c.execOk(0, "ROLLBACK");
-  auto drop = c.exec(0, "ALTER TABLE account DROP COLUMN owner");
-  REQUIRE_FALSE(drop);
-  CHECK_THAT(drop.status().message(), Catch::Contains("not replicated yet"));
-  CHECK(columnsOf(c, 0, "account").count("owner TEXT") == 1);
+  auto rename = c.exec(0, "ALTER TABLE account RENAME TO accounts");
+  REQUIRE_FALSE(rename);
+  CHECK_THAT(rename.status().message(), Catch::Contains("renaming a tracked table is not supported"));
+  CHECK(c.site(0).trackedTables() == std::vector<std::string>{"account"});
   c.execOk(0, "INSERT INTO account VALUES (1, 'ann', 1)");
+  c.syncAll();
+  c.assertConverged();
+}
+
+TEST_CASE("a dropped column goes everywhere; writes to it made concurrently are dropped with it, others stay",
+          "[core][schema][issue25]") {
+  Cluster c(accounts({"a", "b"}));
+  c.execOk(0, "ALTER TABLE account ADD COLUMN note TEXT");
+  c.execOk(0, "INSERT INTO account VALUES (1, 'ann', 100, 'x'), (2, 'bob', 5, 'y')");
+  c.syncAll();
+  c.partition({{0}, {1}});
+  c.execOk(0, "ALTER TABLE account DROP COLUMN owner");
+  c.execOk(0, "UPDATE account SET balance = 90 WHERE id = 1");
+  c.execOk(1, "UPDATE account SET owner = 'anne', note = 'z' WHERE id = 1");  // b still has owner
+  c.execOk(1, "DELETE FROM account WHERE id = 2");
+  c.heal();
+  c.syncAll();
+  c.assertConverged();
+  CHECK(columnsOf(c, 1, "account") == std::set<std::string>{"id INTEGER", "balance INTEGER", "note TEXT"});
+  CHECK(c.query(1, "SELECT id, balance, note FROM account") ==
+        std::vector<Row>{{Value::integer(1), Value::integer(90), Value::text("z")}});
+  for (std::size_t s = 0; s < 2; ++s) {
+    auto v = c.site(s).verify();
+    REQUIRE(v);
+    for (const auto& d : *v) CHECK(d.ok());
+  }
+  c.execOk(1, "INSERT INTO account VALUES (3, 7, 'new')");
   c.syncAll();
   c.assertConverged();
 }
@@ -261,13 +303,14 @@ TEST_CASE("random schema changes and writes across partitions converge in every 
     c.syncAll();
     // Each site owns rows: site s writes rows with id % 3 == s, so the last write is known.
     std::map<std::pair<int, std::string>, std::string> last;  // (row, column) -> its last write
+    std::set<std::string> dropped;
     int step = 0;
     for (int round = 0; round < 12; ++round) {
       if (pick(3) == 0) c.partition({{0}, {1, 2}});
       else if (pick(2) == 0) c.partition({{0, 1}, {2}});
       else c.heal();
       std::size_t s = pick(3);
-      switch (pick(7)) {
+      switch (pick(8)) {
         case 0: {
           std::string name = fmt::format("c{}_{}", s, round);
           c.execOk(s, "ALTER TABLE account ADD COLUMN " + name + " TEXT");
@@ -280,18 +323,28 @@ TEST_CASE("random schema changes and writes across partitions converge in every 
           break;
         }
         case 2: c.exec(s, fmt::format("CREATE INDEX IF NOT EXISTS i{} ON account(balance)", round)); break;
+        case 7: {
+          // Drop one of the added columns this site holds (writes to it, anywhere, go with it).
+          auto cols = c.query(s, "SELECT name FROM pragma_table_info('account') WHERE name LIKE 'c%\\_%' ESCAPE '\\'");
+          if (cols.empty()) break;
+          std::string column = cols[pick(cols.size())][0].asText();
+          c.execOk(s, "ALTER TABLE account DROP COLUMN " + column);
+          dropped.insert(column);
+          break;
+        }
         case 3: {
           // Order-insensitive changes: switching to an order-sensitive strategy needs a quiet
           // cluster (README, "Changing the schema").
           TableConfig cfg;
           cfg.insertInsert = pick(2) ? "merge" : "lww";
-          REQUIRE(c.site(s).configure("account", cfg).isOk());
+          for (const auto& table : c.site(s).trackedTables())
+            if (table != "account") REQUIRE(c.site(s).configure(table, cfg).isOk());
           break;
         }
         case 4: {
           std::string table = fmt::format("t{}_{}", s, round);
           c.execOk(s, "CREATE TABLE " + table + "(k INTEGER PRIMARY KEY, v TEXT)");
-          REQUIRE(c.site(s).track(table).isOk());
+          REQUIRE(c.site(s).trackEverywhere(table).isOk());
           c.execOk(s, "INSERT INTO " + table + " VALUES (1, 'x')");
           break;
         }
@@ -316,10 +369,12 @@ TEST_CASE("random schema changes and writes across partitions converge in every 
       CHECK(columnsOf(c, s, "account") == columnsOf(c, 0, "account"));
       CHECK(indexesOf(c, s) == indexesOf(c, 0));
       CHECK(c.site(s).trackedTables().size() == c.site(0).trackedTables().size());
-      CHECK(c.site(s).config("account").value() == c.site(0).config("account").value());
+      for (const auto& table : c.site(0).trackedTables())
+        CHECK(c.site(s).config(table).value() == c.site(0).config(table).value());
     }
     for (const auto& [cell, value] : last)
-      CHECK(c.value(2, fmt::format("SELECT \"{}\" FROM account WHERE id = {}", cell.second, cell.first)) ==
+      if (!dropped.count(cell.second))
+        CHECK(c.value(2, fmt::format("SELECT \"{}\" FROM account WHERE id = {}", cell.second, cell.first)) ==
             Value::text(value));
   }
 }
