@@ -134,7 +134,7 @@ struct NatsCluster {
 struct RelayRun {
   int sites = 0;
   double memPerSiteMb = 0, idleCpuPct = 0, serverIdleCpuPct = 0;
-  double p50 = 0, p99 = 0, max = 0;
+  double p50 = 0, p99 = 0, max = 0, firstP50 = 0, firstP99 = 0;
   std::size_t written = 0, delivered = 0, busyRetries = 0;
   double writtenRate = 0;
 };
@@ -143,11 +143,11 @@ struct RelayRun {
 struct Visibility {
   std::mutex mutex;
   struct Pending {
-    Clock::time_point committed;
+    Clock::time_point committed, first;
     int seen = 0;
   };
   std::map<parley::Dot, Pending> pending;
-  std::vector<double> latenciesMs;
+  std::vector<double> latenciesMs, firstMs, commitMs;
   int others = 0;
   void committed(const parley::Dot& dot, Clock::time_point at) {
     std::lock_guard lock(mutex);
@@ -158,10 +158,12 @@ struct Visibility {
   void applied(const parley::Dot& dot) {
     std::lock_guard lock(mutex);
     auto& p = pending[dot];
-    if (++p.seen >= others && p.committed != Clock::time_point{}) finish(dot, p);
+    if (p.seen++ == 0) p.first = Clock::now();
+    if (p.seen >= others && p.committed != Clock::time_point{}) finish(dot, p);
   }
   void finish(const parley::Dot& dot, Pending& p) {
     latenciesMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - p.committed).count());
+    firstMs.push_back(std::chrono::duration<double, std::milli>(std::max(p.first, p.committed) - p.committed).count());
     pending.erase(dot);
   }
 };
@@ -205,6 +207,7 @@ RelayRun runRelay(const std::string& dir, NatsCluster& nats, int n, int rate, in
   run.sites = n;
   run.memPerSiteMb = (rssOf(getpid()) - rssBefore) / n;
 
+  fmt::print(stderr, "relay {}: started, idle for {} s\n", n, idleSeconds);
   double cpu0 = selfCpu(), srv0 = nats.cpu();
   auto t0 = Clock::now();
   std::this_thread::sleep_for(std::chrono::seconds(idleSeconds));
@@ -214,6 +217,7 @@ RelayRun runRelay(const std::string& dir, NatsCluster& nats, int n, int rate, in
 
   // Writer threads, each committing at its share of the sites on its own schedule, so that one
   // slow commit delays few others.
+  fmt::print(stderr, "relay {}: writing for {} s\n", n, seconds);
   int threads = std::min(n, 8);
   std::atomic<std::size_t> written{0}, busy{0};
   auto start = Clock::now();
@@ -230,13 +234,19 @@ RelayRun runRelay(const std::string& dir, NatsCluster& nats, int n, int rate, in
         // The relay's connections take the write lock too; a commit that waited too long for it
         // is tried again (it committed nothing).
         std::string sql = fmt::format("INSERT INTO t(site, v) VALUES ({}, 'x')", i);
+        auto c0 = Clock::now();
         auto r = writers[i]->exec(sql);
         while (!r && r.status().code() == parley::Status::Code::kBusy) {
           ++busy;
           r = writers[i]->exec(sql);
         }
         if (!r) bench::die(r.status());
-        vis.committed(parley::Dot{ids[i], ++seq[i]}, Clock::now());
+        auto c1 = Clock::now();
+        {
+          std::lock_guard lock(vis.mutex);
+          vis.commitMs.push_back(std::chrono::duration<double, std::milli>(c1 - c0).count());
+        }
+        vis.committed(parley::Dot{ids[i], ++seq[i]}, c1);
         ++written;
       }
     });
@@ -253,11 +263,16 @@ RelayRun runRelay(const std::string& dir, NatsCluster& nats, int n, int rate, in
   }
   for (auto& r : relays) r->stop();
   std::lock_guard lock(vis.mutex);
+  if (!vis.firstMs.empty())
+    fmt::print(stderr, "relay {}: visible at the first other site p50 {:.0f} ms, p99 {:.0f} ms; commit p50 {:.1f} ms, p99 {:.1f} ms\n", n,
+               bench::percentile(vis.firstMs, 50), bench::percentile(vis.firstMs, 99), bench::percentile(vis.commitMs, 50), bench::percentile(vis.commitMs, 99));
   run.delivered = vis.latenciesMs.size();
   if (!vis.latenciesMs.empty()) {
     run.p50 = bench::percentile(vis.latenciesMs, 50);
     run.p99 = bench::percentile(vis.latenciesMs, 99);
     run.max = bench::percentile(vis.latenciesMs, 100);
+    run.firstP50 = bench::percentile(vis.firstMs, 50);
+    run.firstP99 = bench::percentile(vis.firstMs, 99);
   }
   return run;
 }

@@ -93,11 +93,12 @@ void Consumer::take(relay::Message msg) {
                                   id, t ? "its subject or id does not match its dot" : t.status().message()));
     return;
   }
-  if (fingerprint != site_->schemaFingerprint()) {
+  std::string mine = r_.site->with([](Site& site) { return site.schemaFingerprint(); });
+  if (fingerprint != mine) {
     once("schema:" + t->dot.site.hex(),
          fmt::format("relay: {}'s transactions are held: it has a different schema or resolver configuration "
                      "(fingerprint {}, this site {}); make the same change at both",
-                     t->dot.site.shortHex(), fingerprint, site_->schemaFingerprint()));
+                     t->dot.site.shortHex(), fingerprint, mine));
     return;  // unacknowledged: redelivered after the ack wait
   }
   Dot dot = t->dot;
@@ -118,7 +119,7 @@ void Consumer::settle(const Dot& dot) {
 }
 
 Status Consumer::applyReady() {
-  auto held = site_->vector();
+  auto held = r_.site->with([](Site& site) { return site.vector(); });
   if (!held) return held.status();
   VersionVector v = *held;
   std::vector<Dot> batch;
@@ -141,7 +142,7 @@ Status Consumer::applyReady() {
     ts.push_back(held_[dot].t);
     bodies.push_back(held_[dot].body);
   }
-  auto r = site_->applyEncoded(ts, bodies);
+  auto r = r_.site->with([&](Site& site) { return site.applyEncoded(ts, bodies); });
   if (!r) {
     applyOneByOne(batch);
     return Status::ok();
@@ -160,7 +161,7 @@ void Consumer::applyOneByOne(const std::vector<Dot>& batch) {
   for (const auto& dot : batch) {
     auto& h = held_[dot];
     std::string_view body = h.body;
-    auto r = site_->applyEncoded(std::span(&h.t, 1), std::span(&body, 1));
+    auto r = r_.site->with([&](Site& site) { return site.applyEncoded(std::span(&h.t, 1), std::span(&body, 1)); });
     if (r) {
       r_.counters.applied += r->applied;
       r_.counters.duplicates += r->duplicates;
@@ -184,7 +185,7 @@ void Consumer::checkStuck() {
   if (held_.empty() || now - lastStuckCheck_ < std::chrono::seconds(10)) return;
   if (now - held_.begin()->second.since < std::chrono::seconds(2)) return;
   lastStuckCheck_ = now;
-  auto v = site_->vector();
+  auto v = r_.site->with([](Site& site) { return site.vector(); });
   if (!v) return;
   std::set<SiteId> missing;  // origins whose next transaction something held needs
   for (const auto& [dot, h] : held_) {
@@ -243,15 +244,27 @@ void Consumer::releaseAll() {
   held_.clear();
 }
 
+// One pull request that returns as soon as the stream has anything for this consumer (up to a
+// batch), or after the fetch wait with nothing (NATS_TIMEOUT). A plain natsSubscription_Fetch
+// that finds nothing waiting holds its request open until a whole batch arrived or the wait
+// ended: each message that came after an idle moment waited up to the fetch wait.
+::natsStatus Consumer::pull(natsMsgList& list) {
+  jsFetchRequest req;
+  jsFetchRequest_Init(&req);
+  req.Batch = r_.options.fetchBatch;
+  req.Expires = std::chrono::duration_cast<std::chrono::nanoseconds>(r_.options.fetchWait).count();
+  req.NoWait = true;  // with Expires: wait for the first messages, then return what there is
+  ::natsStatus s = natsSubscription_FetchRequest(&list, sub_.get(), &req);
+  return s == NATS_NOT_FOUND ? NATS_TIMEOUT : s;  // "no messages": nothing now, as a timeout
+}
+
 void Consumer::run() {
   auto failingSince = Clock::time_point{};
   Status last = Status::ok();
   while (!r_.stopping) {
     natsMsgList list{};
     jsErrCode jerr = static_cast<jsErrCode>(0);
-    ::natsStatus s = sub_ ? natsSubscription_Fetch(&list, sub_.get(), r_.options.fetchBatch,
-                                                   r_.options.fetchWait.count(), &jerr)
-                          : NATS_INVALID_SUBSCRIPTION;
+    ::natsStatus s = sub_ ? pull(list) : NATS_INVALID_SUBSCRIPTION;
     for (int i = 0; i < list.Count; ++i) {
       take(relay::Message(list.Msgs[i]));
       list.Msgs[i] = nullptr;
