@@ -135,6 +135,7 @@ struct RelayRun {
   int sites = 0;
   double memPerSiteMb = 0, idleCpuPct = 0, serverIdleCpuPct = 0;
   double p50 = 0, p99 = 0, max = 0, firstP50 = 0, firstP99 = 0;
+  double busyCpu = 0, serverBusyCpu = 0;  // cores, while writing
   std::size_t written = 0, delivered = 0, busyRetries = 0;
   double writtenRate = 0;
 };
@@ -220,6 +221,7 @@ RelayRun runRelay(const std::string& dir, NatsCluster& nats, int n, int rate, in
   fmt::print(stderr, "relay {}: writing for {} s\n", n, seconds);
   int threads = std::min(n, 8);
   std::atomic<std::size_t> written{0}, busy{0};
+  double cpuW0 = selfCpu(), srvW0 = nats.cpu();
   auto start = Clock::now();
   std::vector<std::thread> writerThreads;
   for (int w = 0; w < threads; ++w)
@@ -253,7 +255,10 @@ RelayRun runRelay(const std::string& dir, NatsCluster& nats, int n, int rate, in
   for (auto& t : writerThreads) t.join();
   run.written = written;
   run.busyRetries = busy;
-  run.writtenRate = static_cast<double>(run.written) / std::chrono::duration<double>(Clock::now() - start).count();
+  double writeWall = std::chrono::duration<double>(Clock::now() - start).count();
+  run.writtenRate = static_cast<double>(run.written) / writeWall;
+  run.busyCpu = (selfCpu() - cpuW0) / writeWall;
+  run.serverBusyCpu = (nats.cpu() - srvW0) / writeWall;
   for (int i = 0; i < 600; ++i) {  // up to 60 s for the last ones
     {
       std::lock_guard lock(vis.mutex);
@@ -264,8 +269,8 @@ RelayRun runRelay(const std::string& dir, NatsCluster& nats, int n, int rate, in
   for (auto& r : relays) r->stop();
   std::lock_guard lock(vis.mutex);
   if (!vis.firstMs.empty())
-    fmt::print(stderr, "relay {}: visible at the first other site p50 {:.0f} ms, p99 {:.0f} ms; commit p50 {:.1f} ms, p99 {:.1f} ms\n", n,
-               bench::percentile(vis.firstMs, 50), bench::percentile(vis.firstMs, 99), bench::percentile(vis.commitMs, 50), bench::percentile(vis.commitMs, 99));
+    fmt::print(stderr, "relay {}: visible at the first other site p50 {:.0f} ms, p99 {:.0f} ms; commit p50 {:.1f} ms, p99 {:.1f} ms; while writing: parley {:.2f} cores, NATS {:.2f} cores\n", n,
+               bench::percentile(vis.firstMs, 50), bench::percentile(vis.firstMs, 99), bench::percentile(vis.commitMs, 50), bench::percentile(vis.commitMs, 99), run.busyCpu, run.serverBusyCpu);
   run.delivered = vis.latenciesMs.size();
   if (!vis.latenciesMs.empty()) {
     run.p50 = bench::percentile(vis.latenciesMs, 50);
