@@ -76,7 +76,8 @@ struct Relay::Impl {
 // (sites heard of) / ackBudget seconds when that is longer: the whole cluster puts about
 // ackBudget values a second, whatever its size, instead of one per site per second (at 200
 // sites, 200 values of 200 entries a second reached each of 200 sites). The others' values are
-// recorded (Site::acknowledge) once per ackInterval, only those that changed.
+// recorded (Site::acknowledge: a row of S entries each, and every row read again by the next
+// settle) as often, only those that changed.
 class Publisher {
  public:
   explicit Publisher(Relay::Impl& relay) : r_(relay) {}

@@ -194,7 +194,7 @@ void Publisher::run() {
         if (e) takeEntry(e);
       }
     }
-    if (!incoming_.empty() && Clock::now() - lastRecord_ >= r_.options.ackInterval) recordAcknowledgements();
+    if (!incoming_.empty() && Clock::now() - lastRecord_ >= ackInterval()) recordAcknowledgements();
   }
   if (watcher) kvWatcher_Stop(watcher.get());
 }
