@@ -5,13 +5,15 @@
 //     loopback TCP (sync::Server on A, sync::syncTcp from B); only that sync is timed.
 //     Compared: H small vs H large, side by side, best of R.
 // (ii) vectors: a receiver R and a producer P share a cluster of S sites that each wrote, so
-//     every vector and causal context names S sites, and R holds every member's acknowledgement. Each repetition, P commits K
-//     new single-row transactions and R applies them as a sync does (Site::applyEncoded of
-//     what P's forEachChangeSince() hands out, decoded beforehand, one call); only the apply is
-//     timed. Compared: S = 2 vs S large, side by side, best of R.
+//     every vector and causal context names S sites, and R holds every member's
+//     acknowledgement. Each repetition, P commits K new single-row transactions and R applies
+//     them as a sync does (Site::applyEncoded of what P's forEachChangeSince() hands out,
+//     decoded beforehand, one call); only the apply is timed. Compared: S = 2 vs each large S
+//     of --sites (50 and 1,000), side by side, best of R.
 // (iii) as (ii), but one Site::apply call per transaction, as a live stream applies them: what
 //     each call costs beyond its transaction (settling finality, the commit) must not grow with S.
 #include <algorithm>
+#include <sstream>
 
 #include "common.hpp"
 #include "parley/sync/in_process.hpp"
@@ -180,9 +182,9 @@ void row(const std::string& figure, const std::string& what, const std::string& 
 
 int main(int argc, char** argv) {
   bench::Flags flags(argc, argv,
-                     {{"new", "1000"}, {"small-history", "1000"}, {"large-history", "100000"}, {"sites", "50"},
+                     {{"new", "1000"}, {"small-history", "1000"}, {"large-history", "100000"}, {"sites", "50,1000"},
                       {"reps", "3"}, {"dir", "/tmp/parley-bench"}},
-                     "[--new K] [--small-history H] [--large-history H] [--sites S] [--reps R] [--dir D]");
+                     "[--new K] [--small-history H] [--large-history H] [--sites S,S..] [--reps R] [--dir D]");
   if (flags.smoke()) {
     flags.fallback("new", "100");
     flags.fallback("small-history", "100");
@@ -190,7 +192,13 @@ int main(int argc, char** argv) {
     flags.fallback("sites", "5");
     flags.fallback("reps", "1");
   }
-  std::int64_t added = flags.integer("new"), reps = flags.integer("reps"), sites = flags.integer("sites");
+  std::int64_t added = flags.integer("new"), reps = flags.integer("reps");
+  std::vector<std::int64_t> sizes;
+  {
+    std::stringstream in(flags.text("sites"));
+    for (std::string item; std::getline(in, item, ',');)
+      if (!item.empty()) sizes.push_back(std::stoll(item));
+  }
   std::int64_t smallH = flags.integer("small-history"), largeH = flags.integer("large-history");
   std::string dir = bench::workDir(flags.text("dir"));
   bench::SiteEnv env;
@@ -202,24 +210,35 @@ int main(int argc, char** argv) {
     syncSmall = std::min(syncSmall, incrementalSync(small, added));
     syncLarge = std::min(syncLarge, incrementalSync(large, added));
   }
-  Cluster two = withSites(env, dir, "s1", 2), many = withSites(env, dir, "s2", sites);
-  double applyTwo = 1e9, applyMany = 1e9;
-  for (std::int64_t r = 0; r < reps; ++r) {
-    applyTwo = std::min(applyTwo, applyNew(two, added));
-    applyMany = std::min(applyMany, applyNew(many, added));
-  }
-  double eachTwo = 1e9, eachMany = 1e9;
-  for (std::int64_t r = 0; r < reps; ++r) {
-    eachTwo = std::min(eachTwo, applyEach(two, added));
-    eachMany = std::min(eachMany, applyEach(many, added));
+  // Per large size: 6ii and 6iii against the same two-site cluster, alternating.
+  struct Sized {
+    std::int64_t sites;
+    double applyTwo = 1e9, applyMany = 1e9, eachTwo = 1e9, eachMany = 1e9;
+  };
+  std::vector<Sized> sized;
+  Cluster two = withSites(env, dir, "s1", 2);
+  for (std::int64_t sites : sizes) {
+    Cluster many = withSites(env, dir, fmt::format("s{}", sites), sites);
+    Sized z{sites};
+    for (std::int64_t r = 0; r < reps; ++r) {
+      z.applyTwo = std::min(z.applyTwo, applyNew(two, added));
+      z.applyMany = std::min(z.applyMany, applyNew(many, added));
+    }
+    for (std::int64_t r = 0; r < reps; ++r) {
+      z.eachTwo = std::min(z.eachTwo, applyEach(two, added));
+      z.eachMany = std::min(z.eachMany, applyEach(many, added));
+    }
+    sized.push_back(z);
   }
   std::printf("| figure | measured | small | large | large / small |\n|---|---|---:|---:|---:|\n");
   row("6i", fmt::format("TCP sync of {} new txns", added), fmt::format("{} txns of history", smallH),
       fmt::format("{} txns of history", largeH), syncSmall, syncLarge, added);
-  row("6ii", fmt::format("apply of {} new txns", added), "2 sites", fmt::format("{} sites", sites), applyTwo, applyMany,
-      added);
-  row("6iii", fmt::format("apply of {} new txns, one call each", added), "2 sites", fmt::format("{} sites", sites),
-      eachTwo, eachMany, added);
+  for (const auto& z : sized)
+    row("6ii", fmt::format("apply of {} new txns", added), "2 sites", fmt::format("{} sites", z.sites), z.applyTwo,
+        z.applyMany, added);
+  for (const auto& z : sized)
+    row("6iii", fmt::format("apply of {} new txns, one call each", added), "2 sites", fmt::format("{} sites", z.sites),
+        z.eachTwo, z.eachMany, added);
   std::printf("\nBest of %lld alternating repetitions; the vectors of 6ii name every site of the cluster.\n"
               "On disk after the history (site file + WAL, while open): %.1f MB for %lld txns, %.1f MB for %lld txns"
               " (%.1f KB per transaction).\n",
