@@ -93,7 +93,7 @@ void Consumer::take(relay::Message msg) {
                                   id, t ? "its subject or id does not match its dot" : t.status().message()));
     return;
   }
-  std::string mine = r_.site->with([](Site& site) { return site.schemaFingerprint(); });
+  const std::string& mine = fingerprint_;
   if (fingerprint != mine) {
     once("schema:" + t->dot.site.hex(),
          fmt::format("relay: {}'s transactions are held: it has a different schema or resolver configuration "
@@ -265,6 +265,7 @@ void Consumer::run() {
     natsMsgList list{};
     jsErrCode jerr = static_cast<jsErrCode>(0);
     ::natsStatus s = sub_ ? pull(list) : NATS_INVALID_SUBSCRIPTION;
+    if (list.Count > 0) fingerprint_ = r_.site->with([](Site& site) { return site.schemaFingerprint(); });
     for (int i = 0; i < list.Count; ++i) {
       take(relay::Message(list.Msgs[i]));
       list.Msgs[i] = nullptr;

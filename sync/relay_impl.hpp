@@ -137,6 +137,7 @@ class Consumer {
 
   Relay::Impl& r_;
   relay::Subscription sub_;
+  std::string fingerprint_;  // this site's schema fingerprint, read once per pull
   std::map<Dot, Held> held_;
   std::chrono::steady_clock::time_point lastStuckCheck_{};
   std::set<std::string> said_;
