@@ -327,11 +327,7 @@ Run runRelay(const std::string& dir, NatsCluster& nats, int n, int rate, int sec
   fmt::print(stderr, "relay {}: writing for {} s\n", n, seconds);
   run.writing = writeAll(writers, rate, seconds, vis, [&] { return nats.cpu(); });
   run.latency = waitVisible(vis, run.writing.written);
-  {
-    std::vector<std::thread> stoppers;  // each stop waits for its pull to end: all at once
-    for (auto& r : relays) stoppers.emplace_back([&r] { r->stop(); });
-    for (auto& t : stoppers) t.join();
-  }
+  for (auto& r : relays) r->stop();
   report(run);
   return run;
 }
