@@ -126,7 +126,6 @@ class Consumer {
     std::chrono::steady_clock::time_point since;
     std::chrono::steady_clock::time_point retryAt{};
   };
-  ::natsStatus pull(natsMsgList& list);
   void take(relay::Message msg);
   Status applyReady();
   void applyOneByOne(const std::vector<Dot>& batch);
