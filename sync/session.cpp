@@ -1,9 +1,11 @@
 #include "parley/sync/session.hpp"
 
+#include <algorithm>
 #include <deque>
 
 #include <fmt/format.h>
 
+#include "change_cursor.hpp"
 #include "parley/txn_codec.hpp"
 
 namespace parley::sync {
@@ -66,30 +68,18 @@ Status checkCompatible(const Site& local, const Hello& remote) {
 
 Status streamChanges(const Site& site, const VersionVector& since, const std::function<Status(Chunk&&)>& emit,
                      StreamTotals* totals, std::size_t chunkBytes) {
-  Chunk chunk;
-  auto flush = [&]() -> Status {
-    if (chunk.pieces.empty()) return Status::ok();
-    Chunk out = std::move(chunk);
-    chunk = Chunk{};
-    return emit(std::move(out));
+  std::deque<Chunk> chunks;
+  auto emitAll = [&](std::deque<Chunk>& full) -> Status {
+    for (; !full.empty(); full.pop_front())
+      if (auto st = emit(std::move(full.front())); !st) return st;
+    return Status::ok();
   };
   Status st = site.forEachChangeSince(since, [&](const Dot&, Hlc, std::string_view body) -> Status {
     if (totals) ++totals->transactions, totals->bytes += body.size();
-    while (!body.empty()) {
-      std::size_t room = chunkBytes > chunk.bytes ? chunkBytes - chunk.bytes : 0;
-      if (room == 0) {
-        if (auto f = flush(); !f) return f;
-        room = chunkBytes;
-      }
-      std::size_t take = std::min(room, body.size());
-      chunk.pieces.push_back({std::string(body.substr(0, take)), take == body.size()});
-      chunk.bytes += take;
-      body.remove_prefix(take);
-    }
-    return Status::ok();
+    return appendToChunks(chunks, body, std::max<std::size_t>(chunkBytes, 1), emitAll);
   });
   if (!st) return st;
-  return flush();
+  return emitAll(chunks);
 }
 
 Status ChunkApplier::apply(const Chunk& chunk) {

@@ -78,7 +78,7 @@ Status streamChanges(const Site& site, const VersionVector& since, const std::fu
 struct ApplyTotals {
   std::uint64_t applied = 0, duplicates = 0, refolded = 0, rejected = 0, conflicts = 0;
   std::uint64_t rows = 0;  // row changes in the transactions received (applied or not)
-  std::vector<std::string> warnings;
+  std::vector<ApplyWarning> warnings;
   void add(const ApplyResult& r);
 };
 
