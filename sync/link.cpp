@@ -132,10 +132,11 @@ Result<Goodbye> goodbyeOf(Site& site) {
   return Goodbye{std::move(*acks), std::move(*state)};
 }
 
-Status takeGoodbye(Site& site, const Hello& peer, const Goodbye& theirs) {
+Status takeGoodbye(Site& site, const Hello& peer, const Goodbye& theirs, bool synced) {
   for (const auto& [id, vector] : theirs.acks)
     if (auto st = site.acknowledge(id, vector); !st) return st;
-  if (auto st = site.noteSync(peer.site, peer.name); !st) return st;
+  if (synced)
+    if (auto st = site.noteSync(peer.site, peer.name); !st) return st;
   Status compared = Status::ok();
   if (theirs.state) compared = site.checkDigests(theirs.state->vector, theirs.state->digests, peer.name);
   if (auto st = site.noteComparison(peer.site, peer.name, compared); !st) return st;

@@ -10,7 +10,7 @@
 
 namespace parley::sync {
 
-Result<Announcement> announcementOf(Site& site) {
+Result<Hello> helloOf(Site& site) {
   auto acks = site.acknowledgements();
   if (!acks) return acks.status();
   auto heads = site.chainHeads();
@@ -19,18 +19,11 @@ Result<Announcement> announcementOf(Site& site) {
   if (!digests) return digests.status();
   auto forgotten = site.forgotten();
   if (!forgotten) return forgotten.status();
-  return Announcement{std::move(*acks), std::move(*heads), std::move(*digests), std::move(*forgotten)};
-}
-
-Result<Hello> helloOf(Site& site) {
-  auto said = announcementOf(site);
-  if (!said) return said.status();
   auto held = site.vector();
   if (!held) return held.status();
-  return Hello{kProtocolVersion,        site.clusterId(),        site.id(),
-               site.name(),             site.schemaFingerprint(), std::move(held).value(),
-               std::move(said->acks),   std::move(said->heads),   std::move(said->digests),
-               std::move(said->forgotten)};
+  return Hello{kProtocolVersion,   site.clusterId(),   site.id(),          site.name(),
+               site.schemaFingerprint(), std::move(*held), std::move(*acks), std::move(*heads),
+               std::move(*digests), std::move(*forgotten)};
 }
 
 Status checkConverged(const Site& local, const Hello& remote) {

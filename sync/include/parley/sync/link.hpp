@@ -126,9 +126,10 @@ struct SyncSummary {
 Result<Hello> greet(Site& site, Link& link);
 // What this site says as a session ends: its acknowledgements and end state.
 Result<Goodbye> goodbyeOf(Site& site);
-// Takes the peer's goodbye: records its acknowledgements, the sync, and the comparison of end
-// states, which it returns (kDiverged: the same transactions, other rows).
-Status takeGoodbye(Site& site, const Hello& peer, const Goodbye& theirs);
+// Takes the peer's goodbye: records its acknowledgements, the sync (unless `synced` is false:
+// a replayed change-set file brought nothing), and the comparison of end states, which it
+// returns (kDiverged: the same transactions, other rows).
+Status takeGoodbye(Site& site, const Hello& peer, const Goodbye& theirs, bool synced = true);
 
 // One sync of `site` with the peer at the end of `link`: hello and its checks (compatibility,
 // histories, digests when both hold the same transactions, forgotten sites), pull, push,

@@ -46,14 +46,7 @@ struct Hello {
   std::vector<SiteId> forgotten;  // sites removed for good (Site::forget)
 };
 
-// What a site tells peers of itself besides its vector, in a hello or a change-set header.
-struct Announcement {
-  Acks acks;
-  std::vector<ChainHead> heads;
-  std::vector<TableDigest> digests;
-  std::vector<SiteId> forgotten;
-};
-Result<Announcement> announcementOf(Site& site);
+// What a site says of itself, in a session's hello or a change-set file's header.
 Result<Hello> helloOf(Site& site);
 // Whether `local` may exchange transactions with the site that said `remote`: same protocol,
 // cluster and fingerprint, and no origin whose history differs (kDiverged).
