@@ -61,7 +61,6 @@ kj::Promise<void> SessionImpl::hello(HelloContext context) {
 }
 
 kj::Promise<void> SessionImpl::pull(PullContext context) {
-  check(responder_.requireSync("pull"));
   auto params = context.getParams();
   VersionVector since = decoded([&] { return readVector(params.getSince()); });
   auto changes = checked(responder_.outgoing(since, server_.options.chunkBytes));
@@ -101,7 +100,6 @@ kj::Promise<void> SessionImpl::snapshot(SnapshotContext context) {
 }
 
 kj::Promise<void> SessionImpl::subscribe(SubscribeContext context) {
-  check(responder_.requireSync("subscribe"));
   auto params = context.getParams();
   VersionVector since = decoded([&] { return readVector(params.getSince()); });
   const auto& options = server_.options;
