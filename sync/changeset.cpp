@@ -475,9 +475,7 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path, const T
     seen.totalBytes = sizeError ? 0 : size;
     bool sameCluster = head.cluster == site.clusterId();  // else the reader below refuses the file
     if (sameCluster)  // a file from a forgotten site, or saying this one was: refused, with nothing merged yet
-      if (auto st = site.checkNotForgotten(head.origin); !st) return Status::invalidArgument(path + ": " + st.message());
-    for (const auto& id : head.forgotten)
-      if (sameCluster && id == site.id()) return Status::invalidArgument(path + ": " + forgottenRefusal(id));
+      if (auto st = checkForgotten(site, head.origin, head.forgotten); !st) return Status(st.code(), path + ": " + st.message());
     if (atomic) {
       CheckedReader reader(path, &site);
       Batcher batcher(reader, site.lastHlc());

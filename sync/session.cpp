@@ -30,10 +30,15 @@ Status checkConverged(const Site& local, const Hello& remote) {
   return local.checkDigests(remote.vector, remote.digests, remote.name);
 }
 
-Status takeForgotten(Site& local, const SiteId& peer, const std::vector<SiteId>& peerForgot) {
+Status checkForgotten(Site& local, const SiteId& peer, const std::vector<SiteId>& peerForgot) {
   if (auto st = local.checkNotForgotten(peer); !st) return st;
   for (const auto& id : peerForgot)
     if (id == local.id()) return Status::invalidArgument(forgottenRefusal(id));
+  return Status::ok();
+}
+
+Status takeForgotten(Site& local, const SiteId& peer, const std::vector<SiteId>& peerForgot) {
+  if (auto st = checkForgotten(local, peer, peerForgot); !st) return st;
   for (const auto& id : peerForgot)
     if (auto st = local.forget(id); !st) return st;
   return Status::ok();

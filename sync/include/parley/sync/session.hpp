@@ -55,7 +55,9 @@ Status checkCompatible(const Site& local, const Hello& remote);
 // digests: checked after checkCompatible by a client, which then refuses to go on.
 Status checkConverged(const Site& local, const Hello& remote);
 // After checkCompatible: refuses a forgotten peer, and a peer that says `local` was forgotten,
-// each in one line naming the site and the remedy; else `local` forgets what the peer forgot.
+// each in one line naming the site and the remedy. Changes nothing.
+Status checkForgotten(Site& local, const SiteId& peer, const std::vector<SiteId>& peerForgot);
+// checkForgotten, then `local` forgets what the peer forgot.
 Status takeForgotten(Site& local, const SiteId& peer, const std::vector<SiteId>& peerForgot);
 
 struct StreamTotals {
