@@ -152,7 +152,7 @@ Status Consumer::applyReady() {
   }
   r_.counters.applied += r->applied;
   r_.counters.duplicates += r->duplicates;
-  for (const auto& w : r->warnings) r_.say("relay: warning: " + w);
+  for (const auto& w : r->warnings) r_.say("relay: warning: " + w.message);
   for (const auto& dot : batch) {
     if (r_.options.applied && dot.seq > held->get(dot.site)) r_.options.applied(dot);
     settle(dot);
