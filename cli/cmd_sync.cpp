@@ -68,9 +68,9 @@ void warnSkews(Site& site, std::uint64_t sinceMs, const Names& names, std::strin
 }
 
 // The apply warnings other than clock skew, which warnSkews() reports once per origin.
-void warnOthers(const std::vector<std::string>& warnings) {
+void warnOthers(const std::vector<ApplyWarning>& warnings) {
   for (const auto& w : warnings)
-    if (!w.starts_with("clock skew: ")) std::cerr << "warning: " << w << "\n";
+    if (w.kind != ApplyWarning::Kind::kClockSkew) std::cerr << "warning: " << w.message << "\n";
 }
 
 // parley serve: the log line of each origin whose transactions arrived beyond the clock skew

@@ -161,7 +161,7 @@ void noteArrivals(SiteState& s, std::span<const Transaction* const> fresh,
   std::sort(newest.begin(), newest.end());
   for (std::size_t i : newest)
     if (auto line = note(s, *fresh[i], contexts[i], nowMs))
-      result.warnings.push_back(std::move(*line));
+      result.warnings.push_back({ApplyWarning::Kind::kClockSkew, std::move(*line)});
   dropCaughtUp(s, nowMs);
   s.skewRecords.reset();
 }

@@ -560,7 +560,7 @@ struct Site::Impl {
       ~Restore() {
         impl.capture.suspend(false);
         impl.applying = false;
-        impl.setTriggers(impl.userTriggers);
+        impl.setTriggers(impl.triggersAfterApply());
       }
     } restore{*this};
     begin();
@@ -591,13 +591,35 @@ struct Site::Impl {
     std::int64_t now = version.int64(0);
     version.reset();
     if (now == triggerSchema && !tempTriggersChanged) return;
+    decideTriggers(now);
+  }
+
+  // What this connection's triggers are set to after an apply: as last decided for user
+  // statements, or, when none ran yet (a connection that only applies: serve, the relay), as the
+  // schema has them, decided now and kept. Turning them back on for nothing expired every
+  // prepared statement after every apply, to be compiled again at the next.
+  bool triggersAfterApply() noexcept {
+    if (triggerSchema >= 0) return userTriggers;
+    try {
+      auto& version = state.db.cached("PRAGMA schema_version");
+      version.step();
+      std::int64_t now = version.int64(0);
+      version.reset();
+      decideTriggers(now);
+    } catch (...) {
+      return true;
+    }
+    return userTriggers;
+  }
+
+  void decideTriggers(std::int64_t schemaVersion) {
     auto& others = state.db.cached(
         "SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND NOT (name LIKE 'parley\\_guard\\_%' ESCAPE '\\' "
         "AND (sql LIKE '% BEGIN SELECT parley_guard(); END' OR sql LIKE '% BEGIN SELECT RAISE(ABORT, %) WHERE "
         "parley_guard() IS NOT %; END')) UNION ALL SELECT 1 FROM sqlite_temp_schema WHERE type = 'trigger'");
     bool found = others.step();
     others.reset();
-    triggerSchema = now;
+    triggerSchema = schemaVersion;
     tempTriggersChanged = false;
     if (found != userTriggers) setTriggers(found);
     userTriggers = found;

@@ -52,6 +52,10 @@ struct SiteState {
     std::vector<SiteId> sites;          // the sites with a stored acknowledgement, sorted
     VersionVector own;                  // per such site m: what m acknowledged of its own writes
     std::optional<VersionVector> floor; // the pointwise minimum of their vectors (none if no site)
+    // settle(): the number of origins of this site's vector once each was found a member (an
+    // acknowledgement from it, or forgotten). Origins are only ever added, so while the count
+    // is the same the O(S log S) walk would find the same.
+    std::size_t originsHeard = 0;
   };
   std::optional<AckDigest> ackDigest;
   // The forgotten sites, sorted (core/forget.hpp); cleared with the rest of the cache.

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <fstream>
 
+#include "parley/sync/link.hpp"
 #include "parley/txn_codec.hpp"
 #include "wire.hpp"
 
@@ -396,12 +397,13 @@ Result<ExportSummary> exportChanges(Site& site, const std::string& path, const V
                                     const TransferObserver& observer) {
   if (exists(path)) return Status::invalidArgument(fmt::format("{} already exists", path)).withContext("export");
   try {
-    auto said = announcementOf(site);
+    // The header is what the exporter says of itself in a session's hello (session.hpp).
+    auto said = helloOf(site);
     if (!said) return said.status();
     const Acks& acks = said->acks;
-    FileInfo info{site.clusterId(), site.id(), site.name(), site.schemaFingerprint(), since, valueOrThrow(site.vector()), 0,
-                  site.clock().nowMillis(), std::move(said->heads),
-                  std::move(said->digests), std::move(said->forgotten)};
+    FileInfo info{said->cluster, said->site, said->name, said->fingerprint, since, std::move(said->vector), 0,
+                  site.clock().nowMillis(), std::move(said->heads), std::move(said->digests),
+                  std::move(said->forgotten)};
     FileWriter out(path);
     std::string head(kMagic, 8);
     put(head, kFileFormatVersion);
@@ -473,9 +475,7 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path, const T
     seen.totalBytes = sizeError ? 0 : size;
     bool sameCluster = head.cluster == site.clusterId();  // else the reader below refuses the file
     if (sameCluster)  // a file from a forgotten site, or saying this one was: refused, with nothing merged yet
-      if (auto st = site.checkNotForgotten(head.origin); !st) return Status::invalidArgument(path + ": " + st.message());
-    for (const auto& id : head.forgotten)
-      if (sameCluster && id == site.id()) return Status::invalidArgument(path + ": " + forgottenRefusal(id));
+      if (auto st = checkForgotten(site, head.origin, head.forgotten); !st) return Status(st.code(), path + ": " + st.message());
     if (atomic) {
       CheckedReader reader(path, &site);
       Batcher batcher(reader, site.lastHlc());
@@ -518,17 +518,17 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path, const T
       summary.applied = applier.totals();
     }
     if (auto st = takeForgotten(site, head.origin, head.forgotten); !st) return oneLine(st);
-    for (const auto& [id, vector] : acks)
-      if (auto st = site.acknowledge(id, vector); !st) return oneLine(st);
-    // Holding what the exporter held, this site must hold the same rows (checked above already
-    // when the file applied in one transaction; a larger one applied chunk by chunk is kept).
-    Status compared = site.checkDigests(summary.info.upTo, summary.info.digests, summary.info.originName);
-    if (auto st = site.noteComparison(summary.info.origin, summary.info.originName, compared); !st) return oneLine(st);
-    if (!compared) return oneLine(compared);
-    // A file that brought transactions is a sync with its origin: status shows when it last
-    // happened. A replayed or empty file stays a no-op: the site is left as it was.
-    if (summary.info.origin != site.id() && summary.applied.applied > 0)
-      if (auto st = site.noteSync(summary.info.origin, summary.info.originName); !st) return oneLine(st);
+    // The end of a session in one direction: the exporter's goodbye (its acknowledgements and
+    // end state, link.hpp). Holding what the exporter held, this site must hold the same rows
+    // (checked above already when the file applied in one transaction; a larger one applied
+    // chunk by chunk is kept). A file that brought transactions is a sync with its origin:
+    // status shows when it last happened. A replayed or empty file stays a no-op.
+    const FileInfo& from = summary.info;
+    Hello exporter;
+    exporter.site = from.origin, exporter.name = from.originName;
+    Goodbye goodbye{std::move(acks), EndState{from.upTo, from.digests}};
+    bool synced = from.origin != site.id() && summary.applied.applied > 0;
+    if (auto st = takeGoodbye(site, exporter, goodbye, synced); !st) return oneLine(st);
     return summary;
   } catch (const Error& e) {
     return oneLine(e.status());

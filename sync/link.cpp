@@ -106,37 +106,56 @@ Result<StreamTotals> push(Site& site, Link& link, const VersionVector& theirs, c
 }
 
 Status acknowledge(Site& site, Link& link, const Hello& peer) {
-  auto acks = site.acknowledgements();
-  if (!acks) return acks.status();
-  auto state = endStateOf(site);
-  if (!state) return state.status();
-  auto theirs = link.acknowledge(Goodbye{std::move(*acks), std::move(*state)});
+  auto mine = goodbyeOf(site);
+  if (!mine) return mine.status();
+  auto theirs = link.acknowledge(*mine);
   if (!theirs) return theirs.status();
-  for (const auto& [id, vector] : theirs->acks)
-    if (auto st = site.acknowledge(id, vector); !st) return st;
-  if (auto st = site.noteSync(peer.site, peer.name); !st) return st;
-  Status compared = Status::ok();
-  if (theirs->state) compared = site.checkDigests(theirs->state->vector, theirs->state->digests, peer.name);
-  if (auto st = site.noteComparison(peer.site, peer.name, compared); !st) return st;
-  return compared;
+  return takeGoodbye(site, peer, *theirs);
 }
 
 }  // namespace
 
-Result<SyncSummary> runSession(Site& site, Link& link, const SessionOptions& options) {
+Result<Hello> greet(Site& site, Link& link) {
   auto mine = helloOf(site);
   if (!mine) return mine.status();
   auto peer = link.hello(*mine);
   if (!peer) return namingSchemaDifference(site, link, peer.status());
+  if (auto st = checkPeer(site, link, *peer); !st) return st;
+  return peer;
+}
+
+Result<Goodbye> goodbyeOf(Site& site) {
+  auto acks = site.acknowledgements();
+  if (!acks) return acks.status();
+  auto state = endStateOf(site);
+  if (!state) return state.status();
+  return Goodbye{std::move(*acks), std::move(*state)};
+}
+
+Status takeGoodbye(Site& site, const Hello& peer, const Goodbye& theirs, bool synced) {
+  for (const auto& [id, vector] : theirs.acks)
+    if (auto st = site.acknowledge(id, vector); !st) return st;
+  if (synced)
+    if (auto st = site.noteSync(peer.site, peer.name); !st) return st;
+  Status compared = Status::ok();
+  if (theirs.state) compared = site.checkDigests(theirs.state->vector, theirs.state->digests, peer.name);
+  if (auto st = site.noteComparison(peer.site, peer.name, compared); !st) return st;
+  return compared;
+}
+
+Result<SyncSummary> runSession(Site& site, Link& link, const SessionOptions& options) {
+  auto peer = greet(site, link);
+  if (!peer) return peer.status();
   SyncSummary summary;
   summary.peer = std::move(*peer);
-  if (auto st = checkPeer(site, link, summary.peer); !st) return st;
   auto received = pull(site, link, options, summary.peer);
   if (!received) return received.status();
   summary.received = std::move(*received);
-  auto sent = push(site, link, summary.peer.vector, options);
-  if (!sent) return sent.status();
-  summary.sent = *sent;
+  if (options.push) {
+    auto sent = push(site, link, summary.peer.vector, options);
+    if (!sent) return sent.status();
+    summary.sent = *sent;
+  }
   if (auto st = acknowledge(site, link, summary.peer); !st) return st;
   return summary;
 }

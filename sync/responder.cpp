@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace parley::sync {
 namespace {
 
@@ -66,6 +68,34 @@ Status Responder::pull(const VersionVector& since, ChunkSink& sink, std::size_t 
   return sink.finish();
 }
 
+Result<bool> Outgoing::next(std::deque<Chunk>& out) {
+  if (subscriber_) {
+    auto held = site_.vector();  // re-read only when the database changed
+    if (!held) return held.status();
+    // The subscriber holds every transaction of its own this site holds.
+    if (auto own = held->get(*subscriber_); own > 0) cursor_.assumeHeld(Dot{*subscriber_, own});
+    if (held->leq(cursor_.since())) return false;
+  }
+  StreamTotals before = cursor_.totals();
+  auto more = cursor_.next(out);
+  sent_.transactions += cursor_.totals().transactions - before.transactions;
+  sent_.bytes += cursor_.totals().bytes - before.bytes;
+  return more;
+}
+
+Result<std::unique_ptr<Outgoing>> Responder::outgoing(const VersionVector& since, std::size_t chunkBytes) {
+  if (auto st = requireSync("pull"); !st) return st;
+  std::size_t batch = std::max(kBatchChunks * chunkBytes, kMinBatchBytes);
+  return std::make_unique<Outgoing>(site_, since, chunkBytes, batch, sent_);
+}
+
+Result<std::unique_ptr<Outgoing>> Responder::subscribe(const VersionVector& since, std::size_t chunkBytes) {
+  if (auto st = requireSync("subscribe"); !st) return st;
+  if (subscribed_) return Status::invalidArgument("one subscription per session");
+  subscribed_ = true;
+  return std::make_unique<Outgoing>(site_, since, chunkBytes, kLiveBatchBytes, sent_, hello_->site);
+}
+
 Result<std::shared_ptr<ApplyingStream>> Responder::push() {
   if (auto st = requireSync("push"); !st) return st;
   if (received_) return Status::invalidArgument("one push per session");
@@ -75,19 +105,11 @@ Result<std::shared_ptr<ApplyingStream>> Responder::push() {
 
 Result<Goodbye> Responder::acknowledge(const Goodbye& theirs) {
   if (auto st = requireSync("acknowledge"); !st) return st;
-  for (const auto& [site, vector] : theirs.acks)
-    if (auto st = site_.acknowledge(site, vector); !st) return st;
-  if (auto st = site_.noteSync(hello_->site, hello_->name); !st) return st;
   // The peer checks the state this replies with, and fails; this side logs and records it.
-  Status compared = Status::ok();
-  if (theirs.state) compared = site_.checkDigests(theirs.state->vector, theirs.state->digests, peerName());
+  Status compared = takeGoodbye(site_, *hello_, theirs);
+  if (!compared && compared.code() != Status::Code::kDiverged) return compared;
   if (!compared) note(fmt::format("divergence with {}: {}", peerName(), compared.message()));
-  if (auto st = site_.noteComparison(hello_->site, peerName(), compared); !st) return st;
-  auto acks = site_.acknowledgements();
-  if (!acks) return acks.status();
-  auto state = endStateOf(site_);
-  if (!state) return state.status();
-  return Goodbye{std::move(*acks), std::move(*state)};
+  return goodbyeOf(site_);
 }
 
 }  // namespace parley::sync

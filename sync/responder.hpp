@@ -1,6 +1,10 @@
 // The answering side of a sync session, whatever the link: what a site does with each request
-// of a peer's runSession (parley/sync/link.hpp). TCP's server session (tcp_session.cpp) and
-// the in-process link (in_process.cpp) both answer through one Responder per session.
+// of a peer's runSession (parley/sync/link.hpp). TCP's server session (tcp_session.cpp, its
+// pulls and live subscriptions included), the in-process link (in_process.cpp) and the
+// simulated cluster (testing/network.cpp) all answer through one Responder per session.
+//
+// A link that can block answers a pull with pull(); one on an event loop (TCP) takes the
+// stream a batch at a time from outgoing() or, for a live subscription, subscribe().
 //
 // A hello from the nil site id comes from a site being cloned: it may only take a snapshot.
 // Not thread-safe: one Responder per session, on the thread that owns the site.
@@ -11,9 +15,31 @@
 #include <optional>
 #include <string>
 
+#include "change_cursor.hpp"
 #include "parley/sync/link.hpp"
 
 namespace parley::sync {
+
+// A stream a peer asked for, read a batch at a time: what its vector lacks, counted in the
+// Responder's sent() (which must outlive it). A subscription's never ends: it also hands out
+// what the site receives later, except the subscriber's own transactions.
+class Outgoing {
+ public:
+  Outgoing(const Site& site, VersionVector since, std::size_t chunkBytes, std::size_t batchBytes, StreamTotals& sent,
+           std::optional<SiteId> subscriber = std::nullopt)
+      : site_(site), cursor_(site, std::move(since), chunkBytes, batchBytes), sent_(sent), subscriber_(subscriber) {}
+  // Appends the next batch (whole transactions, in chunks) to `out`; false when the site holds
+  // nothing more the peer lacks (for now, for a subscription).
+  Result<bool> next(std::deque<Chunk>& out);
+  // What this stream sent so far.
+  const StreamTotals& totals() const { return cursor_.totals(); }
+
+ private:
+  const Site& site_;
+  ChangeCursor cursor_;
+  StreamTotals& sent_;
+  std::optional<SiteId> subscriber_;
+};
 
 class Responder {
  public:
@@ -29,6 +55,10 @@ class Responder {
   Status requireSync(const char* what) const;
   // Streams into `sink` every transaction `since` lacks, then finishes it.
   Status pull(const VersionVector& since, ChunkSink& sink, std::size_t chunkBytes);
+  // The stream of a pull, for a link on an event loop: nothing is read until next().
+  Result<std::unique_ptr<Outgoing>> outgoing(const VersionVector& since, std::size_t chunkBytes);
+  // A live subscription: what `since` lacks, then what the site receives later; one per session.
+  Result<std::unique_ptr<Outgoing>> subscribe(const VersionVector& since, std::size_t chunkBytes);
   // The sink the peer pushes into: each chunk is applied to this site as it arrives.
   Result<std::shared_ptr<ApplyingStream>> push();
   // Records the peer's acknowledgements, compares its end state with this site's (recorded;
@@ -52,6 +82,7 @@ class Responder {
   std::optional<Hello> hello_;
   StreamTotals sent_;
   std::shared_ptr<ApplyingStream> received_;
+  bool subscribed_ = false;
 };
 
 }  // namespace parley::sync

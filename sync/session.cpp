@@ -1,14 +1,16 @@
 #include "parley/sync/session.hpp"
 
+#include <algorithm>
 #include <deque>
 
 #include <fmt/format.h>
 
+#include "change_cursor.hpp"
 #include "parley/txn_codec.hpp"
 
 namespace parley::sync {
 
-Result<Announcement> announcementOf(Site& site) {
+Result<Hello> helloOf(Site& site) {
   auto acks = site.acknowledgements();
   if (!acks) return acks.status();
   auto heads = site.chainHeads();
@@ -17,28 +19,26 @@ Result<Announcement> announcementOf(Site& site) {
   if (!digests) return digests.status();
   auto forgotten = site.forgotten();
   if (!forgotten) return forgotten.status();
-  return Announcement{std::move(*acks), std::move(*heads), std::move(*digests), std::move(*forgotten)};
-}
-
-Result<Hello> helloOf(Site& site) {
-  auto said = announcementOf(site);
-  if (!said) return said.status();
   auto held = site.vector();
   if (!held) return held.status();
-  return Hello{kProtocolVersion,        site.clusterId(),        site.id(),
-               site.name(),             site.schemaFingerprint(), std::move(held).value(),
-               std::move(said->acks),   std::move(said->heads),   std::move(said->digests),
-               std::move(said->forgotten)};
+  return Hello{kProtocolVersion,   site.clusterId(),   site.id(),          site.name(),
+               site.schemaFingerprint(), std::move(*held), std::move(*acks), std::move(*heads),
+               std::move(*digests), std::move(*forgotten)};
 }
 
 Status checkConverged(const Site& local, const Hello& remote) {
   return local.checkDigests(remote.vector, remote.digests, remote.name);
 }
 
-Status takeForgotten(Site& local, const SiteId& peer, const std::vector<SiteId>& peerForgot) {
+Status checkForgotten(Site& local, const SiteId& peer, const std::vector<SiteId>& peerForgot) {
   if (auto st = local.checkNotForgotten(peer); !st) return st;
   for (const auto& id : peerForgot)
     if (id == local.id()) return Status::invalidArgument(forgottenRefusal(id));
+  return Status::ok();
+}
+
+Status takeForgotten(Site& local, const SiteId& peer, const std::vector<SiteId>& peerForgot) {
+  if (auto st = checkForgotten(local, peer, peerForgot); !st) return st;
   for (const auto& id : peerForgot)
     if (auto st = local.forget(id); !st) return st;
   return Status::ok();
@@ -66,30 +66,18 @@ Status checkCompatible(const Site& local, const Hello& remote) {
 
 Status streamChanges(const Site& site, const VersionVector& since, const std::function<Status(Chunk&&)>& emit,
                      StreamTotals* totals, std::size_t chunkBytes) {
-  Chunk chunk;
-  auto flush = [&]() -> Status {
-    if (chunk.pieces.empty()) return Status::ok();
-    Chunk out = std::move(chunk);
-    chunk = Chunk{};
-    return emit(std::move(out));
+  std::deque<Chunk> chunks;
+  auto emitAll = [&](std::deque<Chunk>& full) -> Status {
+    for (; !full.empty(); full.pop_front())
+      if (auto st = emit(std::move(full.front())); !st) return st;
+    return Status::ok();
   };
   Status st = site.forEachChangeSince(since, [&](const Dot&, Hlc, std::string_view body) -> Status {
     if (totals) ++totals->transactions, totals->bytes += body.size();
-    while (!body.empty()) {
-      std::size_t room = chunkBytes > chunk.bytes ? chunkBytes - chunk.bytes : 0;
-      if (room == 0) {
-        if (auto f = flush(); !f) return f;
-        room = chunkBytes;
-      }
-      std::size_t take = std::min(room, body.size());
-      chunk.pieces.push_back({std::string(body.substr(0, take)), take == body.size()});
-      chunk.bytes += take;
-      body.remove_prefix(take);
-    }
-    return Status::ok();
+    return appendToChunks(chunks, body, std::max<std::size_t>(chunkBytes, 1), emitAll);
   });
   if (!st) return st;
-  return flush();
+  return emitAll(chunks);
 }
 
 Status ChunkApplier::apply(const Chunk& chunk) {

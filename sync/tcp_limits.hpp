@@ -12,16 +12,9 @@
 namespace parley::sync {
 
 inline constexpr std::size_t kMaxChunkBytes = 16 << 20;      // well under RPC's 64 MiB message limit
-// The server reads a stream's changes ahead in batches of kBatchChunks chunks, and at least
-// kMinBatchBytes: each batch re-runs the log query, so tiny batches would cost a scan each.
-inline constexpr std::size_t kBatchChunks = 4;
-inline constexpr std::size_t kMinBatchBytes = 1 << 20;
 inline constexpr std::size_t kSnapshotPieceBytes = 1 << 20;  // bytes per write of a snapshot
 // A server drops a logged-in peer that has sent nothing for this many TcpOptions::timeouts.
 inline constexpr int kIdleTimeouts = 4;
-
-// A live stream sends what is new in batches of at most this many bytes (then cut in chunks).
-inline constexpr std::size_t kLiveBatchBytes = 1 << 20;
 
 inline Status checkOptions(const TcpOptions& options) {
   if (auto st = checkSecret(options.secret); !st) return st;

@@ -9,8 +9,9 @@
 // delays no other. When idle for a heartbeat period it sends an empty chunk; a write that
 // fails (the connection is gone) or stays held back for the timeout ends the stream.
 //
-// The subscriber's own transactions are never sent back to it. The site must outlive the
-// returned promise; dropping the promise stops the stream.
+// What to send comes from the session Responder's subscription (Outgoing), which never sends
+// the subscriber's own transactions back to it. The site must outlive the returned promise;
+// dropping the promise stops the stream.
 #pragma once
 
 #include <kj/async.h>
@@ -20,6 +21,7 @@
 
 #include "parley/site.hpp"
 #include "parley/sync/session.hpp"
+#include "responder.hpp"
 #include "sync.capnp.h"
 
 namespace parley::sync {
@@ -27,15 +29,13 @@ namespace parley::sync {
 struct LiveOptions {
   std::chrono::milliseconds poll{1};
   std::chrono::milliseconds heartbeat{1000};
-  std::size_t chunkBytes = kChunkBytes;
   // A write that flow control holds back this long (the subscriber stopped reading: dead, or
   // stuck) ends the stream.
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
 };
 
-// Streams to `sink` what `since` lacks and then every new transaction, until a write fails.
-// `sent` counts what was sent (it must outlive the promise).
-kj::Promise<void> streamLive(const Site& site, const SiteId& subscriber, VersionVector since, kj::Timer& timer,
-                             LiveOptions options, wire::ChangeSink::Client sink, StreamTotals& sent);
+// Streams to `sink` what `changes` holds and then every new transaction, until a write fails.
+kj::Promise<void> streamLive(std::unique_ptr<Outgoing> changes, kj::Timer& timer, LiveOptions options,
+                             wire::ChangeSink::Client sink);
 
 }  // namespace parley::sync

@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <vector>
 
-#include "tcp_cursor.hpp"
 #include "tcp_limits.hpp"
 #include "tcp_status.hpp"
 #include "wire.hpp"
@@ -17,13 +16,12 @@ namespace parley::sync {
 namespace {
 
 struct ChangeStream {
-  ChangeStream(const Site& site, VersionVector since, std::size_t chunkBytes, wire::ChangeSink::Client s)
-      : cursor(site, std::move(since), chunkBytes, std::max(kBatchChunks * chunkBytes, kMinBatchBytes)),
-        sink(std::move(s)) {}
+  ChangeStream(std::unique_ptr<Outgoing> changes, wire::ChangeSink::Client s)
+      : outgoing(std::move(changes)), sink(std::move(s)) {}
 
   kj::Promise<void> pump() {
     if (queue.empty()) {
-      auto more = cursor.next(queue);
+      auto more = outgoing->next(queue);
       check(more.status());
       if (!*more) return kj::READY_NOW;
     }
@@ -33,7 +31,7 @@ struct ChangeStream {
     return request.send().then([this] { return pump(); });
   }
 
-  ChangeCursor cursor;
+  std::unique_ptr<Outgoing> outgoing;
   std::deque<Chunk> queue;
   wire::ChangeSink::Client sink;
 };
@@ -90,13 +88,12 @@ struct SnapshotStream {
 
 }  // namespace
 
-kj::Promise<StreamTotals> sendChanges(const Site& site, VersionVector since, std::size_t chunkBytes,
-                                      wire::ChangeSink::Client sink) {
-  auto stream = kj::heap<ChangeStream>(site, std::move(since), chunkBytes, std::move(sink));
+kj::Promise<StreamTotals> sendChanges(std::unique_ptr<Outgoing> changes, wire::ChangeSink::Client sink) {
+  auto stream = kj::heap<ChangeStream>(std::move(changes), std::move(sink));
   auto& s = *stream;
   return kj::evalNow([&s] { return s.pump(); })
       .then([&s] { return s.sink.finishRequest().send(); })
-      .then([&s](auto&&) { return s.cursor.totals(); })
+      .then([&s](auto&&) { return s.outgoing->totals(); })
       .attach(kj::mv(stream));
 }
 

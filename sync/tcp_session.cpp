@@ -61,15 +61,11 @@ kj::Promise<void> SessionImpl::hello(HelloContext context) {
 }
 
 kj::Promise<void> SessionImpl::pull(PullContext context) {
-  check(responder_.requireSync("pull"));
   auto params = context.getParams();
   VersionVector since = decoded([&] { return readVector(params.getSince()); });
-  return sendChanges(server_.site, std::move(since), server_.options.chunkBytes, params.getSink())
-      .then([this, context](StreamTotals totals) mutable {
-        responder_.sent().transactions += totals.transactions;
-        responder_.sent().bytes += totals.bytes;
-        context.getResults().setSent(totals.transactions);
-      })
+  auto changes = checked(responder_.outgoing(since, server_.options.chunkBytes));
+  return sendChanges(std::move(changes), params.getSink())
+      .then([context](StreamTotals totals) mutable { context.getResults().setSent(totals.transactions); })
       .attach(thisCap());
 }
 
@@ -104,17 +100,15 @@ kj::Promise<void> SessionImpl::snapshot(SnapshotContext context) {
 }
 
 kj::Promise<void> SessionImpl::subscribe(SubscribeContext context) {
-  check(responder_.requireSync("subscribe"));
-  if (subscribed_) throwStatus(Status::invalidArgument("one subscription per session"));
   auto params = context.getParams();
   VersionVector since = decoded([&] { return readVector(params.getSince()); });
   const auto& options = server_.options;
+  auto changes = checked(responder_.subscribe(since, options.chunkBytes));
   std::uint32_t heartbeatMs = std::max<std::uint32_t>(params.getHeartbeatMs(), 10);
-  LiveOptions live{options.poll, std::chrono::milliseconds(heartbeatMs), options.chunkBytes, options.timeout};
+  LiveOptions live{options.poll, std::chrono::milliseconds(heartbeatMs), options.timeout};
   subscribed_ = logged_ = true;
   server_.note(fmt::format("streaming to {}", peerName()));
-  return streamLive(server_.site, peer_, std::move(since), *server_.timer, live, params.getSink(), responder_.sent())
-      .attach(thisCap());
+  return streamLive(std::move(changes), *server_.timer, live, params.getSink()).attach(thisCap());
 }
 
 kj::Promise<void> SessionImpl::summarize(SummarizeContext context) {

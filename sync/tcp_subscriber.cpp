@@ -31,45 +31,40 @@ void addTotals(ApplyTotals& sum, const ApplyTotals& more) {
   sum.warnings.insert(sum.warnings.end(), more.warnings.begin(), more.warnings.end());
 }
 
-// Exchanges acknowledgements with the server in the background of a stream, at most once a
-// period and only after something arrived: the server learns what this site holds (so its
+// Exchanges goodbyes (link.hpp) with the server in the background of a stream, at most once
+// a period and only after something arrived: the server learns what this site holds (so its
 // decisions become final without waiting for a full sync), and this site what the server
 // knows every site holds. A failed exchange is dropped; the stream's own failure ends all.
 class AckExchange final : public kj::TaskSet::ErrorHandler {
  public:
   // `note` logs a divergence found when both sides hold the same transactions.
-  AckExchange(Site& site, wire::Session::Client session, SiteId server, std::string serverName, kj::Duration period,
+  AckExchange(Site& site, wire::Session::Client session, Hello server, kj::Duration period,
               std::function<void(std::string)> note)
-      : site_(site), session_(std::move(session)), server_(server), serverName_(std::move(serverName)),
-        period_(period), note_(std::move(note)), tasks_(*this) {}
+      : site_(site), session_(std::move(session)), server_(std::move(server)), period_(period),
+        note_(std::move(note)), tasks_(*this) {}
 
   void progressed(kj::TimePoint now, std::uint64_t applied) {
     if (applied == acked_ || inFlight_ || (started_ && now - last_ < period_)) return;
-    auto mine = site_.acknowledgements();
+    auto mine = goodbyeOf(site_);
     if (!mine) return;
-    auto request = session_.acknowledgeRequest();
-    writeAcks(request.initAcks(static_cast<unsigned>(mine->size())), *mine);
-    writeState(request.initState(), site_);
     started_ = inFlight_ = true;
     last_ = now;
-    tasks_.add(request.send().then([this, applied](capnp::Response<wire::Session::AcknowledgeResults>&& reply) {
-      inFlight_ = false;
-      acked_ = applied;
-      for (const auto& [id, vector] : readAcks(reply.getAcks())) check(site_.acknowledge(id, vector));
-      check(site_.noteSync(server_, serverName_));
-      Status compared = checkState(site_, reply.getState(), serverName_);
-      if (!compared && !diverged_) note_(fmt::format("divergence with {}: {}", serverName_, compared.message()));
-      diverged_ = !compared;
-      check(site_.noteComparison(server_, serverName_, compared));
-    }));
+    tasks_.add(acknowledgeRequest(session_, *mine).send().then(
+        [this, applied](capnp::Response<wire::Session::AcknowledgeResults>&& reply) {
+          inFlight_ = false;
+          acked_ = applied;
+          Status compared = takeGoodbye(site_, server_, readGoodbye(reply));
+          if (!compared && compared.code() != Status::Code::kDiverged) throwStatus(compared);
+          if (!compared && !diverged_) note_(fmt::format("divergence with {}: {}", server_.name, compared.message()));
+          diverged_ = !compared;
+        }));
   }
   void taskFailed(kj::Exception&&) override { inFlight_ = false; }
 
  private:
   Site& site_;
   wire::Session::Client session_;
-  SiteId server_;
-  std::string serverName_;
+  Hello server_;
   kj::Duration period_;
   std::function<void(std::string)> note_;
   bool diverged_ = false;
@@ -157,28 +152,28 @@ Status Subscriber::Impl::connectAndStream() {
   return r ? Status::ioError(fmt::format("stream from {} ended", peerName)) : r.status();
 }
 
-// Logs in, says hello, subscribes from the site's vector and applies until the stream fails.
+// Logs in, greets (the session's hello and checks, link.hpp), subscribes from the site's
+// vector and applies until the stream fails.
 std::uint64_t Subscriber::Impl::stream(Client& client) {
-  auto session = client.open(site.id());
-  auto mine = helloOf(site);
-  check(mine.status());
-  Hello peer = sayHello(client, session, *mine);
-  check(checkCompatible(site, peer));
-  check(checkConverged(site, peer));
-  check(takeForgotten(site, peer.site, peer.forgotten));
+  TcpLink link(site, client, client.open(site.id()));
+  auto greeted = greet(site, link);
+  check(greeted.status());
+  Hello peer = std::move(*greeted);
   peerName = peer.name;
-  auto received = std::make_shared<Received>(site);
-  auto request = session.subscribeRequest();
+  auto request = link.session().subscribeRequest();
   VersionVector since = take(site.vector());
   writeVector(request.initSince(static_cast<unsigned>(since.entries().size())), since);
   request.setHeartbeatMs(static_cast<std::uint32_t>(options.heartbeat.count()));
-  AckExchange acks(site, session, peer.site, peer.name, options.heartbeat.count() * kj::MILLISECONDS,
+  AckExchange acks(site, link.session(), peer, options.heartbeat.count() * kj::MILLISECONDS,
                    [this](std::string line) { note(std::move(line)); });
-  request.setSink(kj::heap<ApplyingSink>(site, received, [&, received = received.get()](std::uint64_t) {
+  // Every chunk, an empty heartbeat too, is a sign of life.
+  std::shared_ptr<ApplyingStream> received;
+  received = std::make_shared<ApplyingStream>(site, Progress{}, [&](const TransferProgress&) {
     client.alive();
-    progressed(received->applier.totals());
-    acks.progressed(client.timer().now(), received->applier.totals().applied);
-  }));
+    progressed(received->totals());
+    acks.progressed(client.timer().now(), received->totals().applied);
+  }, 0);
+  request.setSink(kj::heap<StreamSink>(site, received));
   client.setTimeout(options.heartbeat * kMissedHeartbeats);
   auto reply = request.send();
   {
@@ -190,7 +185,7 @@ std::uint64_t Subscriber::Impl::stream(Client& client) {
   }
   note(fmt::format("streaming from {} ({}) from {}", peerName, address, since.toString()));
   client.wait(kj::mv(reply));
-  return received->transactions;
+  return received->transactions();
 }
 
 void Subscriber::Impl::arm(Client& client) {

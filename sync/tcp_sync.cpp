@@ -1,5 +1,5 @@
-// syncTcp(): one sync with a server, as the client: runSession (link.hpp) over a TcpLink,
-// each request one RPC of sync.capnp's Session. KJ's exceptions become Statuses here, so they
+// TcpLink, and syncTcp(): one sync with a server, as the client: runSession (link.hpp) over a
+// TcpLink, each request one RPC of sync.capnp's Session. KJ's exceptions become Statuses here, so they
 // never cross the site's code (the push stream runs inside Site::forEachChangeSince).
 #include <fmt/format.h>
 
@@ -93,61 +93,55 @@ class PushSink final : public ChunkSink {
   wire::ChangeSink::Client sink_;
 };
 
-class TcpLink final : public Link {
- public:
-  TcpLink(Site& site, Client& client, wire::Session::Client session)
-      : site_(site), client_(client), session_(kj::mv(session)) {}
-  ~TcpLink() noexcept override {}
+}  // namespace
 
-  Result<Hello> hello(const Hello& mine) override {
-    try {
-      return sayHello(client_, session_, mine);
-    } catch (const kj::Exception& e) {
-      return statusOf(e);
-    }
+TcpLink::TcpLink(Site& site, Client& client, wire::Session::Client session)
+    : site_(site), client_(client), session_(kj::mv(session)) {}
+
+TcpLink::~TcpLink() noexcept {}
+
+Result<Hello> TcpLink::hello(const Hello& mine) {
+  try {
+    return sayHello(client_, session_, mine);
+  } catch (const kj::Exception& e) {
+    return statusOf(e);
   }
+}
 
-  Status pull(const VersionVector& since, ChunkSink& sink) override {
-    auto target = std::make_shared<PullTarget>(PullTarget{&sink});
-    KJ_DEFER(target->sink = nullptr);
-    auto request = session_.pullRequest();
-    writeVector(request.initSince(static_cast<unsigned>(since.entries().size())), since);
-    request.setSink(kj::heap<ForwardingSink>(site_, client_, target));
-    try {
-      client_.wait(request.send());
-      return Status::ok();
-    } catch (const kj::Exception& e) {
-      if (!target->failure) return target->failure;  // the session's sink stopped it
-      return statusOf(e);
-    }
+Status TcpLink::pull(const VersionVector& since, ChunkSink& sink) {
+  auto target = std::make_shared<PullTarget>(PullTarget{&sink});
+  KJ_DEFER(target->sink = nullptr);
+  auto request = session_.pullRequest();
+  writeVector(request.initSince(static_cast<unsigned>(since.entries().size())), since);
+  request.setSink(kj::heap<ForwardingSink>(site_, client_, target));
+  try {
+    client_.wait(request.send());
+    return Status::ok();
+  } catch (const kj::Exception& e) {
+    if (!target->failure) return target->failure;  // the session's sink stopped it
+    return statusOf(e);
   }
+}
 
-  Result<std::unique_ptr<ChunkSink>> push() override {
-    try {
-      auto sink = client_.wait(session_.pushRequest().send()).getSink();
-      return std::unique_ptr<ChunkSink>(std::make_unique<PushSink>(client_, kj::mv(sink)));
-    } catch (const kj::Exception& e) {
-      return statusOf(e);
-    }
+Result<std::unique_ptr<ChunkSink>> TcpLink::push() {
+  try {
+    auto sink = client_.wait(session_.pushRequest().send()).getSink();
+    return std::unique_ptr<ChunkSink>(std::make_unique<PushSink>(client_, kj::mv(sink)));
+  } catch (const kj::Exception& e) {
+    return statusOf(e);
   }
+}
 
-  Result<Goodbye> acknowledge(const Goodbye& mine) override {
-    try {
-      auto request = session_.acknowledgeRequest();
-      writeAcks(request.initAcks(static_cast<unsigned>(mine.acks.size())), mine.acks);
-      if (mine.state) writeEndState(request.initState(), *mine.state);
-      auto reply = client_.wait(request.send());
-      return Goodbye{readAcks(reply.getAcks()), readEndState(reply.getState())};
-    } catch (const kj::Exception& e) {
-      return statusOf(e);
-    }
+Result<Goodbye> TcpLink::acknowledge(const Goodbye& mine) {
+  try {
+    auto reply = client_.wait(acknowledgeRequest(session_, mine).send());
+    return readGoodbye(reply);
+  } catch (const kj::Exception& e) {
+    return statusOf(e);
   }
+}
 
- private:
-  Site& site_;
-  Client& client_;
-  wire::Session::Client session_;
-};
+namespace {
 
 Result<SyncSummary> syncWith(Site& site, const std::string& address, const TcpOptions& options) {
   Client client(address, options);
@@ -156,6 +150,18 @@ Result<SyncSummary> syncWith(Site& site, const std::string& address, const TcpOp
 }
 
 }  // namespace
+
+capnp::Request<wire::Session::AcknowledgeParams, wire::Session::AcknowledgeResults> acknowledgeRequest(
+    wire::Session::Client& session, const Goodbye& mine) {
+  auto request = session.acknowledgeRequest();
+  writeAcks(request.initAcks(static_cast<unsigned>(mine.acks.size())), mine.acks);
+  if (mine.state) writeEndState(request.initState(), *mine.state);
+  return request;
+}
+
+Goodbye readGoodbye(wire::Session::AcknowledgeResults::Reader reply) {
+  return Goodbye{readAcks(reply.getAcks()), readEndState(reply.getState())};
+}
 
 Hello sayHello(Client& client, wire::Session::Client& session, const Hello& mine) {
   auto request = session.helloRequest();

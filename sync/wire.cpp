@@ -147,14 +147,6 @@ RangeSummary readSummary(wire::RangeSummary::Reader in) {
   return out;
 }
 
-void writeState(wire::State::Builder out, Site& site) {
-  auto digests = site.digests();
-  if (!digests) throw Error(digests.status());
-  VersionVector vector = valueOrThrow(site.vector());
-  writeVector(out.initVector(static_cast<unsigned>(vector.entries().size())), vector);
-  writeDigests(out.initDigests(static_cast<unsigned>(digests->size())), *digests);
-}
-
 void writeEndState(wire::State::Builder out, const EndState& state) {
   writeVector(out.initVector(static_cast<unsigned>(state.vector.entries().size())), state.vector);
   writeDigests(out.initDigests(static_cast<unsigned>(state.digests.size())), state.digests);
@@ -163,11 +155,6 @@ void writeEndState(wire::State::Builder out, const EndState& state) {
 std::optional<EndState> readEndState(wire::State::Reader in) {
   if (!in.hasVector()) return std::nullopt;
   return EndState{readVector(in.getVector()), readDigests(in.getDigests())};
-}
-
-Status checkState(Site& site, wire::State::Reader peer, std::string_view peerName) {
-  if (!peer.hasVector()) return Status::ok();  // nothing said
-  return site.checkDigests(readVector(peer.getVector()), readDigests(peer.getDigests()), peerName);
 }
 
 std::string peerText(std::string_view text) {

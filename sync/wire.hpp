@@ -34,9 +34,7 @@ RangeSummary readSummary(wire::RangeSummary::Reader in);
 // A server lists at most this many keys of a range in one reply.
 inline constexpr std::size_t kMaxListedKeys = 4096;
 
-// A site's state as a sync ends (sync.capnp State), and the check of a peer's against it.
-void writeState(wire::State::Builder out, Site& site);
-Status checkState(Site& site, wire::State::Reader peer, std::string_view peerName);
+// A site's state as a sync ends (sync.capnp State).
 void writeEndState(wire::State::Builder out, const EndState& state);
 std::optional<EndState> readEndState(wire::State::Reader in);  // nullopt: nothing said
 void writeHeads(capnp::List<wire::ChainHead>::Builder out, const std::vector<ChainHead>& heads);

@@ -8,22 +8,27 @@
 #include <utility>
 #include <vector>
 
-#include "parley/sync/session.hpp"
+#include "parley/sync/link.hpp"
 #include "parley/testing/cluster.hpp"
 #include "rng.hpp"
 
 namespace parley::testing {
 
-// One message on the link from -> to: a sync session's stream (the chunks of what `to` lacked
-// when it was sent, cut by parley/sync/session.hpp as over TCP) and the sender's
-// acknowledgements. The handshake's checks ran when it was sent.
+// One message on the link from -> to: one direction of a sync session (parley/sync/link.hpp).
+// When it is sent, `from` answers `to`'s hello and pull through the session's answering side
+// (an InProcessLink: its hello checks, its chunks cut as over TCP), and the answers are kept:
+// `from`'s hello, the chunks of what `to` lacked then, and `from`'s goodbye (acknowledgements
+// and end state). When it is delivered, `to` runs the real session (runSession) over a link
+// that replays them: its hello checks, each chunk applied as it arrives, the goodbye taken.
+// Nothing goes back: the faults act on whole messages.
 struct Message {
   std::uint64_t number = 0;  // in send order, for the trace
   std::size_t from = 0;
   std::size_t to = 0;
+  sync::Hello hello;
   std::vector<sync::Chunk> chunks;
   std::uint64_t transactions = 0;
-  std::vector<std::pair<SiteId, VersionVector>> acknowledgements;
+  sync::Goodbye goodbye;
 };
 
 struct ClusterState {
@@ -54,9 +59,7 @@ struct ClusterState {
   void trackTables(Site& site);
 
   // network.cpp
-  // The hello checks of a session between two sites (compatible, same histories, same rows
-  // at equal vectors, forgotten sites): fail() naming the refusal.
-  void handshake(std::size_t from, std::size_t to);
+  // `from`'s side of a session with `to`, now: fail() naming a refusal.
   Message compose(std::size_t from, std::size_t to);
   void enqueue(std::size_t from, std::size_t to);
   void receive(const Message& m);

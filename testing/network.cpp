@@ -1,10 +1,10 @@
-// The simulated network: messages queued per link (each a sync session's stream: the hello
-// checks run at send, chunks cut and applied by parley/sync/session.hpp as over TCP), the
-// seeded scheduler that delivers, duplicates, reorders or drops them, and anti-entropy rounds
-// until the sites settle.
+// The simulated network: messages queued per link (each one direction of a real sync session,
+// cluster_impl.hpp), the seeded scheduler that delivers, duplicates, reorders or drops them,
+// and anti-entropy rounds until the sites settle.
 #include <iterator>
 
 #include "cluster_impl.hpp"
+#include "parley/sync/in_process.hpp"
 
 namespace parley::testing {
 
@@ -17,59 +17,73 @@ std::string link(const ClusterState& m, const Message& msg) {
   return "#" + std::to_string(msg.number) + " " + m.siteName(msg.from) + "->" + m.siteName(msg.to);
 }
 
+// Keeps the chunks a stream carries.
+class Recorder final : public sync::ChunkSink {
+ public:
+  explicit Recorder(std::vector<sync::Chunk>& into) : into_(into) {}
+  Status write(sync::Chunk&& chunk) override {
+    into_.push_back(std::move(chunk));
+    return Status::ok();
+  }
+  Status finish() override { return Status::ok(); }
+
+ private:
+  std::vector<sync::Chunk>& into_;
+};
+
+// The link a delivered message is: the sender's answers, as they were when it was sent.
+class MessageLink final : public sync::Link {
+ public:
+  explicit MessageLink(const Message& m) : m_(m) {}
+  Result<sync::Hello> hello(const sync::Hello&) override { return m_.hello; }
+  Status pull(const VersionVector&, sync::ChunkSink& sink) override {
+    for (const auto& chunk : m_.chunks)
+      if (auto st = sink.write(sync::Chunk(chunk)); !st) return st;
+    return sink.finish();
+  }
+  Result<std::unique_ptr<sync::ChunkSink>> push() override {
+    return Status::unsupported("a simulated message carries nothing back");
+  }
+  Result<sync::Goodbye> acknowledge(const sync::Goodbye&) override { return m_.goodbye; }
+
+ private:
+  const Message& m_;
+};
+
 }  // namespace
 
-void ClusterState::handshake(std::size_t from, std::size_t to) {
-  for (auto [here, there] : {std::pair{from, to}, std::pair{to, from}}) {
-    auto hello = sync::helloOf(at(there));
-    if (!hello) fail("hello of " + siteName(there) + ": " + hello.status().toString());
-    Status st = sync::checkCompatible(at(here), *hello);
-    if (st) st = sync::checkConverged(at(here), *hello);
-    if (st) st = sync::takeForgotten(at(here), hello->site, hello->forgotten);
-    if (!st) fail("sync " + siteName(from) + "->" + siteName(to) + " refused at " + siteName(here) + ": " + st.toString());
-  }
-}
-
 Message ClusterState::compose(std::size_t from, std::size_t to) {
-  handshake(from, to);
-  Site& source = at(from);
-  Message m{++messages, from, to, {}, 0, {}};
-  sync::StreamTotals totals;
-  Status st = sync::streamChanges(
-      source, at(to).vector().value(),
-      [&](sync::Chunk&& chunk) {
-        m.chunks.push_back(std::move(chunk));
-        return Status::ok();
-      },
-      &totals);
-  if (!st)
-    fail("composing a message " + siteName(from) + "->" + siteName(to) + ": " + st.toString());
-  m.transactions = totals.transactions;
-  auto acks = source.acknowledgements();
-  if (!acks)
-    fail("reading acknowledgements at " + siteName(from) + ": " + acks.status().toString());
-  m.acknowledgements = std::move(acks).value();
+  std::string session = siteName(from) + "->" + siteName(to);
+  Message m{++messages, from, to, {}, {}, 0, {}};
+  sync::InProcessLink wire(at(from));  // from's side, answering as a server does
+  auto mine = sync::helloOf(at(to));
+  if (!mine) fail("hello of " + siteName(to) + ": " + mine.status().toString());
+  auto said = wire.hello(*mine);
+  if (!said) fail("sync " + session + " refused at " + siteName(from) + ": " + said.status().toString());
+  m.hello = std::move(*said);
+  Recorder chunks(m.chunks);
+  if (auto st = wire.pull(mine->vector, chunks); !st)
+    fail("composing a message " + session + ": " + st.toString());
+  for (const auto& chunk : m.chunks)
+    for (const auto& piece : chunk.pieces) m.transactions += piece.last;
+  auto goodbye = sync::goodbyeOf(at(from));
+  if (!goodbye) fail("goodbye of " + siteName(from) + ": " + goodbye.status().toString());
+  m.goodbye = std::move(*goodbye);
   return m;
 }
 
 void ClusterState::receive(const Message& m) {
-  Site& target = at(m.to);
-  sync::ChunkApplier applier(target);
-  for (const auto& chunk : m.chunks)
-    if (auto st = applier.apply(chunk); !st)
-      fail("apply of message " + link(*this, m) + " failed: " + st.toString());
-  if (auto st = applier.finish(); !st) fail("message " + link(*this, m) + " ends inside a transaction: " + st.toString());
-  for (const auto& [site, vector] : m.acknowledgements)
-    if (auto st = target.acknowledge(site, vector); !st)
-      fail("acknowledge at " + siteName(m.to) + ": " + st.toString());
-  if (auto st = target.noteSync(at(m.from).id()); !st)
-    fail("noteSync at " + siteName(m.to) + ": " + st.toString());
+  MessageLink wire(m);
+  sync::SessionOptions oneWay;
+  oneWay.push = false;
+  auto r = sync::runSession(at(m.to), wire, oneWay);
+  if (!r) fail("delivery of message " + link(*this, m) + " refused at " + siteName(m.to) + ": " + r.status().toString());
   ++stats.delivered;
-  const sync::ApplyTotals& applied = applier.totals();
+  const sync::ApplyTotals& applied = r->received;
   trace.push_back("deliver " + link(*this, m) + ": " + std::to_string(m.transactions) + " txns, " +
                   std::to_string(applied.applied) + " new, " + std::to_string(applied.conflicts) + " conflicts");
   for (const auto& warning : applied.warnings)
-    trace.push_back("warning at " + siteName(m.to) + ": " + warning);
+    trace.push_back("warning at " + siteName(m.to) + ": " + warning.message);
 }
 
 std::size_t ClusterState::pick() {

@@ -164,7 +164,8 @@ TEST_CASE(
   ApplyResult atSlow = syncPair(sites[1], sites[0]).first;
   CHECK(atSlow.applied == 1);
   REQUIRE(atSlow.warnings.size() == 1);
-  const std::string& line = atSlow.warnings[0];
+  CHECK(atSlow.warnings[0].kind == ApplyWarning::Kind::kClockSkew);
+  const std::string& line = atSlow.warnings[0].message;
   CHECK_THAT(line, Catch::StartsWith("clock skew: transactions of " + sites[1].id().shortHex() +
                                      " arrive 60.0 min (3600000 ms) ahead of this site's clock"));
   CHECK_THAT(line, Catch::Contains("fix the clock at " + sites[1].id().shortHex() +
@@ -231,9 +232,9 @@ TEST_CASE(
   ApplyResult atThird = syncPair(sites[1], sites[2]).first;
   REQUIRE(atThird.warnings.size() == 2);
   std::string fast = sites[0].id().shortHex(), carrier = sites[1].id().shortHex();
-  std::string carried = atThird.warnings[0].find("transactions of " + carrier) != std::string::npos
-                            ? atThird.warnings[0]
-                            : atThird.warnings[1];
+  std::string carried = atThird.warnings[0].message.find("transactions of " + carrier) != std::string::npos
+                            ? atThird.warnings[0].message
+                            : atThird.warnings[1].message;
   CHECK_THAT(carried, Catch::Contains("transactions of " + carrier + " arrive") &&
                           Catch::Contains("carried from " + fast + ", whose clock ran ahead") &&
                           Catch::Contains("fix the clock at " + fast));
@@ -247,7 +248,7 @@ TEST_CASE(
   execOk(sites[1], "UPDATE t SET a = 'again' WHERE id = 2");
   auto later = syncPair(sites[1], sites[2]).first;
   REQUIRE(later.warnings.size() == 1);
-  CHECK_THAT(later.warnings[0], Catch::Contains("fix the clock at " + fast));
+  CHECK_THAT(later.warnings[0].message, Catch::Contains("fix the clock at " + fast));
 }
 
 }  // namespace parley

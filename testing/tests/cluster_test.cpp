@@ -160,6 +160,26 @@ TEST_CASE("on equal HLC timestamps the site with the higher index wins lww", "[t
 }
 
 TEST_CASE(
+    "a delivered message is the receiver's side of a sync session: it names the sender from its hello "
+    "and takes its acknowledgements",
+    "[testing][cluster]") {
+  Cluster c(counterOptions(4));
+  c.execOk(0, "INSERT INTO t VALUES (1, 1, 'x')");
+  c.deliver(0, 1);  // b now holds a's write, and a's message said what a knows c holds
+  c.send(0, 1);     // queued: a has nothing new for b
+  CHECK(c.pending() == 1);
+  c.run();
+  auto peers = c.site(1).peers();
+  REQUIRE(peers);
+  bool named = false;
+  for (const auto& peer : *peers)
+    if (peer.site == c.site(0).id()) named = peer.name == "a" && peer.lastSyncMs.has_value();
+  CHECK(named);
+  CHECK(c.stats().delivered == 2);
+  CHECK(c.value(1, "SELECT n FROM t") == Int(1));
+}
+
+TEST_CASE(
     "a message sent before a partition is lost when it would cross it, and anti-entropy resends it",
     "[testing][cluster]") {
   Cluster c(counterOptions(2));

@@ -214,13 +214,25 @@ struct ClockSkewRecord {
 std::string describe(const ClockSkewRecord& r, const std::function<std::string(const SiteId&)>& nameOf = {},
                      std::string_view here = "this site");
 
+// Something an apply noticed that the user should hear of, without failing it: a kind a
+// caller decides by (the command line reports clock skew its own way, once per origin) and
+// one line saying it.
+struct ApplyWarning {
+  enum class Kind : std::uint8_t {
+    kClockSkew,  // an origin's transactions arrived stamped beyond the clock skew bound
+  };
+  Kind kind = Kind::kClockSkew;
+  std::string message;  // one line; for kClockSkew it starts with "clock skew: "
+  bool operator==(const ApplyWarning&) const = default;
+};
+
 struct ApplyResult {
   std::size_t applied = 0;     // transactions newly applied
   std::size_t duplicates = 0;  // already held: ignored
   std::size_t refolded = 0;    // held transactions undone and re-applied after a late arrival
   std::size_t rejected = 0;    // transactions the fold rejected (re-folded ones included)
   std::vector<ConflictReport> conflicts;
-  std::vector<std::string> warnings;  // e.g. clock skew beyond the bound
+  std::vector<ApplyWarning> warnings;
 };
 
 // The newest transaction a site holds of one origin, and its hash (parley/transaction.hpp):

@@ -10,7 +10,8 @@
 //   acknowledge  both record what the other holds (finality) and compare end states
 //                (vectors and digests): equal vectors with other rows are divergence, loudly
 // The peer's side of each request is the same code whatever the link (sync/responder.hpp).
-// Links: TCP (tcp.hpp; Cap'n Proto RPC), in-process (in_process.hpp), the simulated cluster.
+// Links: TCP (tcp.hpp; Cap'n Proto RPC), in-process (in_process.hpp), the simulated cluster
+// (parley/testing/cluster.hpp: recorded answers, replayed one way when a message is delivered).
 //
 // Memory stays bounded by the chunk size plus the largest transaction on every link: chunks
 // are read from the log as they are sent and applied (each in one commit) as they arrive, so
@@ -105,6 +106,9 @@ struct SessionOptions {
   std::size_t chunkBytes = kChunkBytes;
   Progress progress;  // optional: transactions received so far
   TransferObserver observer = nullptr;  // optional: both directions, with totals (session.hpp)
+  // false: a session in one direction, over a link that carries nothing back (the simulated
+  // cluster's messages): this side pulls and takes the peer's goodbye, and pushes nothing.
+  bool push = true;
 };
 
 struct SyncSummary {
@@ -112,6 +116,20 @@ struct SyncSummary {
   StreamTotals sent;      // transactions this side sent
   ApplyTotals received;   // what this side applied of the peer's
 };
+
+// The steps of a session, for a link that runs them apart: a live subscription (tcp.hpp)
+// greets, then streams, and exchanges goodbyes now and then while it lasts.
+//
+// Sends this site's hello and checks the peer's (compatibility, naming what differs when the
+// link can tell the peer's schema; histories; digests when both hold the same transactions,
+// recorded; forgotten sites). Returns the peer's hello, or the refusal in one line.
+Result<Hello> greet(Site& site, Link& link);
+// What this site says as a session ends: its acknowledgements and end state.
+Result<Goodbye> goodbyeOf(Site& site);
+// Takes the peer's goodbye: records its acknowledgements, the sync (unless `synced` is false:
+// a replayed change-set file brought nothing), and the comparison of end states, which it
+// returns (kDiverged: the same transactions, other rows).
+Status takeGoodbye(Site& site, const Hello& peer, const Goodbye& theirs, bool synced = true);
 
 // One sync of `site` with the peer at the end of `link`: hello and its checks (compatibility,
 // histories, digests when both hold the same transactions, forgotten sites), pull, push,

@@ -46,14 +46,7 @@ struct Hello {
   std::vector<SiteId> forgotten;  // sites removed for good (Site::forget)
 };
 
-// What a site tells peers of itself besides its vector, in a hello or a change-set header.
-struct Announcement {
-  Acks acks;
-  std::vector<ChainHead> heads;
-  std::vector<TableDigest> digests;
-  std::vector<SiteId> forgotten;
-};
-Result<Announcement> announcementOf(Site& site);
+// What a site says of itself, in a session's hello or a change-set file's header.
 Result<Hello> helloOf(Site& site);
 // Whether `local` may exchange transactions with the site that said `remote`: same protocol,
 // cluster and fingerprint, and no origin whose history differs (kDiverged).
@@ -62,7 +55,9 @@ Status checkCompatible(const Site& local, const Hello& remote);
 // digests: checked after checkCompatible by a client, which then refuses to go on.
 Status checkConverged(const Site& local, const Hello& remote);
 // After checkCompatible: refuses a forgotten peer, and a peer that says `local` was forgotten,
-// each in one line naming the site and the remedy; else `local` forgets what the peer forgot.
+// each in one line naming the site and the remedy. Changes nothing.
+Status checkForgotten(Site& local, const SiteId& peer, const std::vector<SiteId>& peerForgot);
+// checkForgotten, then `local` forgets what the peer forgot.
 Status takeForgotten(Site& local, const SiteId& peer, const std::vector<SiteId>& peerForgot);
 
 struct StreamTotals {
@@ -78,7 +73,7 @@ Status streamChanges(const Site& site, const VersionVector& since, const std::fu
 struct ApplyTotals {
   std::uint64_t applied = 0, duplicates = 0, refolded = 0, rejected = 0, conflicts = 0;
   std::uint64_t rows = 0;  // row changes in the transactions received (applied or not)
-  std::vector<std::string> warnings;
+  std::vector<ApplyWarning> warnings;
   void add(const ApplyResult& r);
 };
 

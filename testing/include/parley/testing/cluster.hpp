@@ -6,11 +6,14 @@
 // later site wins lww. Nothing reads the wall clock or a random device: the same options (seed
 // included) and the same calls give byte-identical sites, conflict logs and schedules.
 //
-// Replication is by messages. send(from, to) queues one message on the link from -> to
-// carrying, as encoded log bodies (parley/txn_codec.hpp), every transaction `from` holds that
-// `to` lacked when it was sent, plus what `from` knows every site holds (acknowledgements).
-// A message can be delivered late, twice, or never, and still applies: transactions already
-// held are ignored. The scheduler (step, run, syncAll) picks messages with a seeded generator
+// Replication is by messages, each one direction of the real sync session
+// (parley/sync/link.hpp). send(from, to) queues one message on the link from -> to: `from`
+// answers `to`'s hello and pull as a server would (its checks, chunks cut as over TCP),
+// carrying every transaction `from` holds that `to` lacked when it was sent, plus what `from`
+// knows every site holds (acknowledgements) and its end state. Delivering it runs `to`'s side
+// of the session (runSession) over those answers: the hello checks, each chunk applied as it
+// arrives, acknowledgements taken and end states compared. A message can be delivered late,
+// twice, or never, and still applies: transactions already held are ignored. The scheduler (step, run, syncAll) picks messages with a seeded generator
 // and injects the configured Faults; a partition drops whatever crosses it.
 //
 // Failures of the simulation (an apply that fails, a site that does not converge) throw

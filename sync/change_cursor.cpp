@@ -1,4 +1,4 @@
-#include "tcp_cursor.hpp"
+#include "change_cursor.hpp"
 
 #include <algorithm>
 
@@ -15,7 +15,7 @@ Result<bool> ChangeCursor::next(std::deque<Chunk>& out) {
       full = true;
       return Status::busy("batch full");  // stops the read; not an error
     }
-    append(out, body);
+    appendToChunks(out, body, chunkBytes_, [](std::deque<Chunk>&) { return Status::ok(); });
     taken += body.size();
     since_.advance(dot);
     ++totals_.transactions;
@@ -24,18 +24,6 @@ Result<bool> ChangeCursor::next(std::deque<Chunk>& out) {
   });
   if (!st && !full) return st;
   return taken > 0;
-}
-
-// Cuts `body` into pieces that fill the last chunk up to chunkBytes_, then new ones.
-void ChangeCursor::append(std::deque<Chunk>& out, std::string_view body) {
-  do {
-    if (out.empty() || out.back().bytes >= chunkBytes_) out.emplace_back();
-    Chunk& chunk = out.back();
-    std::size_t take = std::min(chunkBytes_ - chunk.bytes, body.size());
-    chunk.pieces.push_back({std::string(body.substr(0, take)), take == body.size()});
-    chunk.bytes += take;
-    body.remove_prefix(take);
-  } while (!body.empty());
 }
 
 }  // namespace parley::sync

@@ -1,4 +1,5 @@
-// Reads what a peer lacks in bounded batches, for a stream that pauses between them.
+// How every stream of a sync cuts transactions into chunks, and a reader of what a peer lacks
+// in bounded batches, for a stream that pauses between them.
 //
 // An event loop cannot block inside Site::forEachChangeSince() while the network drains, and
 // must not keep a read statement open across other sessions' writes. So each batch reads
@@ -8,13 +9,40 @@
 // picked up by the next one. Not thread-safe; the site must outlive the cursor.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <deque>
+#include <string_view>
 
 #include "parley/site.hpp"
 #include "parley/sync/session.hpp"
 
 namespace parley::sync {
+
+// A stream that reads ahead does it in batches of kBatchChunks chunks, and at least
+// kMinBatchBytes: each batch re-runs the log query, so tiny batches would cost a scan each.
+inline constexpr std::size_t kBatchChunks = 4;
+inline constexpr std::size_t kMinBatchBytes = 1 << 20;
+// A live stream sends what is new in batches of at most this many bytes (then cut in chunks).
+inline constexpr std::size_t kLiveBatchBytes = 1 << 20;
+
+// Appends `body` to `out`: it fills the last chunk up to `chunkBytes`, then new ones. A piece
+// that completes the transaction is marked last. Before each new chunk, `full(out)` may take
+// the full ones (a stream that sends as it reads: it holds one chunk, not one transaction).
+template <class Full>
+Status appendToChunks(std::deque<Chunk>& out, std::string_view body, std::size_t chunkBytes, Full&& full) {
+  do {
+    if (!out.empty() && out.back().bytes >= chunkBytes)
+      if (Status st = full(out); !st) return st;
+    if (out.empty() || out.back().bytes >= chunkBytes) out.emplace_back();
+    Chunk& chunk = out.back();
+    std::size_t take = std::min(chunkBytes - chunk.bytes, body.size());
+    chunk.pieces.push_back({std::string(body.substr(0, take)), take == body.size()});
+    chunk.bytes += take;
+    body.remove_prefix(take);
+  } while (!body.empty());
+  return Status::ok();
+}
 
 class ChangeCursor {
  public:
@@ -31,8 +59,6 @@ class ChangeCursor {
   void assumeHeld(const Dot& dot) { since_.advance(dot); }
 
  private:
-  void append(std::deque<Chunk>& out, std::string_view body);
-
   const Site& site_;
   VersionVector since_;
   std::size_t chunkBytes_, batchBytes_;
