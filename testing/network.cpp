@@ -52,9 +52,9 @@ Message ClusterState::compose(std::size_t from, std::size_t to) {
   return m;
 }
 
-void ClusterState::receive(const Message& m) {
+ApplyResult ClusterState::receive(const Message& m) {
   Site& target = at(m.to);
-  sync::ChunkApplier applier(target);
+  sync::ChunkApplier applier(target, /*keepConflicts=*/true);
   for (const auto& chunk : m.chunks)
     if (auto st = applier.apply(chunk); !st)
       fail("apply of message " + link(*this, m) + " failed: " + st.toString());
@@ -70,6 +70,7 @@ void ClusterState::receive(const Message& m) {
                   std::to_string(applied.applied) + " new, " + std::to_string(applied.conflicts) + " conflicts");
   for (const auto& warning : applied.warnings)
     trace.push_back("warning at " + siteName(m.to) + ": " + warning);
+  return applyResultOf(applied);
 }
 
 std::size_t ClusterState::pick() {
@@ -118,9 +119,10 @@ void Cluster::send(std::size_t from, std::size_t to) {
   m.enqueue(from, to);
 }
 
-void Cluster::deliver(std::size_t from, std::size_t to) {
+ApplyResult Cluster::deliver(std::size_t from, std::size_t to) {
   send(from, to);
   ClusterState& m = *impl_;
+  ApplyResult total;
   for (auto it = m.queue.begin(); it != m.queue.end();) {
     if (it->from != from || it->to != to) {
       ++it;
@@ -128,8 +130,9 @@ void Cluster::deliver(std::size_t from, std::size_t to) {
     }
     Message msg = std::move(*it);
     it = m.queue.erase(it);
-    m.receive(msg);
+    addApplyResult(total, m.receive(msg));
   }
+  return total;
 }
 
 bool Cluster::step() {
