@@ -99,6 +99,9 @@ void addApplyResult(ApplyResult& total, ApplyResult more) {
   for (auto& w : more.warnings) total.warnings.push_back(std::move(w));
 }
 
+Cluster::Cluster(Cluster&&) noexcept = default;
+Cluster& Cluster::operator=(Cluster&&) noexcept = default;
+
 const Options& Cluster::options() const {
   return impl_->options;
 }

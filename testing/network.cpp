@@ -59,9 +59,9 @@ ApplyResult ClusterState::receive(const Message& m) {
     if (auto st = applier.apply(chunk); !st)
       fail("apply of message " + link(*this, m) + " failed: " + st.toString());
   if (auto st = applier.finish(); !st) fail("message " + link(*this, m) + " ends inside a transaction: " + st.toString());
-  for (const auto& [site, vector] : m.acknowledgements)
-    if (auto st = target.acknowledge(site, vector); !st)
-      fail("acknowledge at " + siteName(m.to) + ": " + st.toString());
+  // All at once, as one write: decisions settle on what the sender knew, not on a part of it.
+  if (auto st = target.acknowledge(m.acknowledgements); !st)
+    fail("acknowledge at " + siteName(m.to) + ": " + st.toString());
   if (auto st = target.noteSync(at(m.from).id()); !st)
     fail("noteSync at " + siteName(m.to) + ": " + st.toString());
   ++stats.delivered;

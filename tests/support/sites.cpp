@@ -1,8 +1,10 @@
 #include "support/sites.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
+#include "parley/sync/session.hpp"
 #include "parley/txn_codec.hpp"
 
 namespace parley::test {
@@ -11,6 +13,76 @@ SiteId testClusterId() {
   SiteId id;
   id.bytes.fill(0xcc);
   return id;
+}
+
+namespace {
+
+bool checkCaptureFromEnvironment() {
+  const char* check = std::getenv("PARLEY_CHECK_CAPTURE");
+  return check && *check && *check != '0';
+}
+
+}  // namespace
+
+testing::Options clusterOptions(std::size_t n, const ClusterOptions& options) {
+  testing::Options o;
+  o.sites.clear();
+  std::uint8_t next = 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    o.sites.push_back("site" + std::to_string(i));
+    std::uint8_t byte = i < options.idBytes.size() ? options.idBytes[i] : next;
+    if (byte >= next) next = static_cast<std::uint8_t>(byte + 1);
+    o.ids.push_back(testSiteId(byte));
+  }
+  o.schema = options.schema;
+  o.tables = options.tracked;
+  o.track = !options.tracked.empty();
+  if (options.config)
+    for (const auto& table : options.tracked) o.configs[table] = *options.config;
+  o.resolvers = options.resolvers;
+  o.clockStartMs = options.startMs;
+  o.registerMembers = options.registerMembers;
+  o.siteOptions = [skew = options.maxClockSkew, chunks = options.applyChunkRows,
+                   check = options.checkCapture || checkCaptureFromEnvironment()](std::size_t site, SiteOptions& s) {
+    s.maxClockSkew = skew;
+    if (site < chunks.size()) s.applyChunkRows = chunks[site];
+    s.checkCapture = check;
+  };
+  return o;
+}
+
+std::size_t addSite(testing::Cluster& cluster, std::optional<std::uint8_t> idByte) {
+  std::uint8_t next = 1;
+  for (std::size_t i = 0; i < cluster.size(); ++i)
+    next = std::max(next, static_cast<std::uint8_t>(cluster[i].id().bytes[0] + 1));
+  std::uint8_t byte = idByte.value_or(next);
+  std::size_t index = cluster.size();
+  INFO("adding site" << index << " with id byte " << int(byte));
+  return cluster.addSite("site" + std::to_string(index), testSiteId(byte));
+}
+
+ApplyResult transfer(Site& from, Site& to) {
+  INFO("transfer " << from.name() << " -> " << to.name());
+  sync::ChunkApplier applier(to, /*keepConflicts=*/true);
+  REQUIRE_OK(sync::streamChanges(from, to.vector().value(), [&applier](sync::Chunk&& chunk) { return applier.apply(chunk); }));
+  REQUIRE_OK(applier.finish());
+  const sync::ApplyTotals& totals = applier.totals();
+  ApplyResult r;
+  r.applied = totals.applied;
+  r.duplicates = totals.duplicates;
+  r.refolded = totals.refolded;
+  r.rejected = totals.rejected;
+  r.conflicts = totals.conflictReports;
+  r.warnings = totals.warnings;
+  return r;
+}
+
+std::pair<ApplyResult, ApplyResult> exchange(Site& a, Site& b) {
+  ApplyResult ab = transfer(a, b);
+  ApplyResult ba = transfer(b, a);
+  passAcknowledgements(a, b);
+  passAcknowledgements(b, a);
+  return {std::move(ab), std::move(ba)};
 }
 
 Cluster::Cluster(std::size_t n, ClusterOptions options) : options_(std::move(options)) {

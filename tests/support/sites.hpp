@@ -1,12 +1,13 @@
-// A simulated cluster of in-memory sites for tests, and helpers that fail the current test
-// with the parley Status (not just "false") when a call that should succeed does not.
+// Helpers for tests: the options the project's tests give parley::testing::Cluster (the public
+// simulated cluster), moving transactions between sites outside a cluster, and helpers that fail
+// the current test with the parley Status (not just "false") when a call that should succeed
+// does not.
 //
-// Every site gets its own ManualClock (tests move time explicitly, so HLC stamps are
-// predictable) and a fixed SiteId chosen by the test (testSiteId(n): every byte n, so a
-// larger n is a larger id and the tie-break winner is known in advance). All sites share
-// one cluster id, the same schema and the same tracked tables.
-//
-// Delivery is explicit: deliver(from, to) sends what `to` lacks; syncPair does both ways.
+// A test cluster's sites are named site0, site1, ...; each has its own ManualClock (tests move
+// time explicitly, so HLC stamps are predictable) and a fixed SiteId chosen by the test
+// (testSiteId(n): every byte n, so a larger n is a larger id and the tie-break winner is known
+// in advance). All sites share one cluster id, the same schema and the same tracked tables.
+// Delivery is explicit: cluster.deliver(from, to) sends what `to` lacks; syncPair does both ways.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -24,6 +25,7 @@
 
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
+#include "parley/testing/cluster.hpp"
 #include "support/ids.hpp"
 #include "support/printers.hpp"
 
@@ -76,6 +78,21 @@ struct ClusterOptions {
   // a whole test run can check capture.
   bool checkCapture = false;
 };
+
+// parley::testing::Options for `n` sites named site0, site1, ... as `options` says.
+testing::Options clusterOptions(std::size_t n, const ClusterOptions& options = {});
+// Adds a site named "site<index>" to `cluster` whose id is testSiteId(idByte), by default one
+// more than the greatest id byte so far. Returns its index.
+std::size_t addSite(testing::Cluster& cluster, std::optional<std::uint8_t> idByte = std::nullopt);
+
+// For sites outside a cluster (files, clones, sites with clocks of their own): sends `to`
+// everything `from` holds that `to` lacks, as a sync streams it (parley/sync/session.hpp: log
+// bodies in chunks, applied as they arrive), without the handshake or acknowledgements.
+// Returns what `to` applied.
+ApplyResult transfer(Site& from, Site& to);
+// transfer(a, b) then transfer(b, a), then each passes the other its acknowledgements.
+// Returns (what b applied, what a applied).
+std::pair<ApplyResult, ApplyResult> exchange(Site& a, Site& b);
 
 class Cluster {
  public:

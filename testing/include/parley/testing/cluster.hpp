@@ -138,6 +138,9 @@ class Cluster {
   ~Cluster();
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
+  // A cluster can be returned from a function that sets it up; the moved-from one is empty.
+  Cluster(Cluster&&) noexcept;
+  Cluster& operator=(Cluster&&) noexcept;
 
   std::uint64_t seed() const;
   std::size_t size() const;
