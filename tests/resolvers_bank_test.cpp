@@ -27,13 +27,10 @@ namespace {
 using test::applyOk;
 using testing::Cluster;
 using test::ClusterOptions;
-using test::deliver;
 using test::describe;
 using test::execOk;
 using test::Int;
 using test::queryInt;
-using test::syncAll;
-using test::syncPair;
 using test::tableContents;
 using test::Txt;
 

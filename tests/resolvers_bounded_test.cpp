@@ -17,12 +17,9 @@ namespace {
 
 using testing::Cluster;
 using test::ClusterOptions;
-using test::deliver;
 using test::execOk;
 using test::Int;
 using test::queryInt;
-using test::syncAll;
-using test::syncPair;
 namespace bounded = resolvers::bounded;
 
 ClusterOptions accounts(std::string balance = "bounded", std::string note = "lww") {

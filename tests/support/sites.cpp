@@ -5,15 +5,10 @@
 #include <sstream>
 
 #include "parley/sync/session.hpp"
-#include "parley/txn_codec.hpp"
 
 namespace parley::test {
 
-SiteId testClusterId() {
-  SiteId id;
-  id.bytes.fill(0xcc);
-  return id;
-}
+SiteId testClusterId() { return testing::simulatedClusterId(); }
 
 namespace {
 
@@ -85,51 +80,6 @@ std::pair<ApplyResult, ApplyResult> exchange(Site& a, Site& b) {
   return {std::move(ab), std::move(ba)};
 }
 
-Cluster::Cluster(std::size_t n, ClusterOptions options) : options_(std::move(options)) {
-  for (std::size_t i = 0; i < n; ++i) {
-    if (i < options_.idBytes.size()) {
-      addSite(options_.idBytes[i]);
-    } else {
-      addSite();
-    }
-  }
-}
-
-Cluster::~Cluster() = default;
-
-std::size_t Cluster::addSite(std::optional<std::uint8_t> idByte) {
-  std::uint8_t byte = idByte.value_or(nextIdByte_);
-  if (byte >= nextIdByte_) nextIdByte_ = static_cast<std::uint8_t>(byte + 1);
-  std::size_t index = sites_.size();
-  std::string name = "site" + std::to_string(index);
-  INFO("creating " << name << " with id byte " << int(byte));
-
-  clocks_.push_back(std::make_unique<ManualClock>(options_.startMs));
-  ids_.push_back(std::make_unique<FixedIdSource>(testSiteId(byte)));
-  CreateOptions create{name, ids_.back().get(), testClusterId()};
-  SiteOptions siteOptions{clocks_.back().get(), options_.resolvers, options_.maxClockSkew};
-  if (index < options_.applyChunkRows.size()) siteOptions.applyChunkRows = options_.applyChunkRows[index];
-  const char* check = std::getenv("PARLEY_CHECK_CAPTURE");
-  siteOptions.checkCapture = options_.checkCapture || (check && *check && *check != '0');
-  auto created = Site::create(":memory:", create, siteOptions);
-  REQUIRE_OK(created);
-  sites_.push_back(std::move(created).value());
-  Site& site = *sites_.back();
-  REQUIRE(site.id() == testSiteId(byte));
-  REQUIRE(site.clusterId() == testClusterId());
-  REQUIRE(site.name() == name);
-
-  if (!options_.schema.empty()) execOk(site, options_.schema);
-  for (const auto& table : options_.tracked) REQUIRE_OK(site.track(table, options_.config));
-  if (options_.registerMembers) {
-    for (std::size_t i = 0; i < index; ++i) {
-      REQUIRE_OK(site.acknowledge(sites_[i]->id(), {}));
-      REQUIRE_OK(sites_[i]->acknowledge(site.id(), {}));
-    }
-  }
-  return index;
-}
-
 QueryResult execOk(Site& site, std::string_view sql) {
   auto r = site.exec(sql);
   INFO("at " << site.name() << ": " << sql << "\n-> " << r.status().toString());
@@ -182,47 +132,10 @@ ApplyResult applyOk(Site& site, std::span<const Transaction> transactions) {
   return std::move(r).value();
 }
 
-ApplyResult deliver(Site& from, Site& to) {
-  // As sync does: the log bodies, whose contexts hold only what grew, decoded and applied with
-  // their bytes, so the receiver completes each context (core/causal_context.hpp).
-  INFO("deliver " << from.name() << " -> " << to.name());
-  std::vector<Transaction> txns;
-  std::vector<std::string> bodies;
-  REQUIRE_OK(from.forEachChangeSince(to.vector().value(), [&](const Dot&, Hlc, std::string_view body) {
-    txns.push_back(decodeTransaction(body).value());
-    bodies.emplace_back(body);
-    return Status::ok();
-  }));
-  std::vector<std::string_view> views(bodies.begin(), bodies.end());
-  auto r = to.applyEncoded(txns, views);
-  REQUIRE_OK(r);
-  return std::move(r).value();
-}
-
-std::pair<ApplyResult, ApplyResult> syncPair(Site& a, Site& b) {
-  ApplyResult ab = deliver(a, b);
-  ApplyResult ba = deliver(b, a);
-  passAcknowledgements(a, b);
-  passAcknowledgements(b, a);
-  return {std::move(ab), std::move(ba)};
-}
-
 void passAcknowledgements(Site& from, Site& to) {
   auto acks = from.acknowledgements();
   REQUIRE_OK(acks);
   for (const auto& [site, vector] : *acks) REQUIRE_OK(to.acknowledge(site, vector));
-}
-
-void syncAll(Cluster& cluster) {
-  // Two all-pairs rounds reach everyone in any order; a third proves nothing is left.
-  for (int round = 0; round < 2; ++round)
-    for (std::size_t i = 0; i < cluster.size(); ++i)
-      for (std::size_t j = i + 1; j < cluster.size(); ++j) syncPair(cluster[i], cluster[j]);
-  for (std::size_t i = 1; i < cluster.size(); ++i) {
-    INFO(cluster[0].name() << " " << cluster[0].vector().value().toString() << " vs " << cluster[i].name()
-                           << " " << cluster[i].vector().value().toString());
-    REQUIRE(cluster[i].vector().value() == cluster[0].vector().value());
-  }
 }
 
 std::vector<Row> tableContents(Site& site, std::string_view table) {

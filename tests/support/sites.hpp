@@ -53,11 +53,12 @@ const Status& statusOf(const Result<T>& r) {
 
 namespace parley::test {
 
-// The cluster id every test cluster shares.
+// The cluster id every test cluster shares (testing::simulatedClusterId()).
 SiteId testClusterId();
 
 using parley::FixedIdSource;
 
+// What the tests' clusters differ in; clusterOptions() turns it into testing::Options.
 struct ClusterOptions {
   std::shared_ptr<const ResolverProvider> resolvers = resolvers::lwwEverywhere();
   // How tracked tables resolve conflicts; the provider's defaults when empty.
@@ -94,32 +95,6 @@ ApplyResult transfer(Site& from, Site& to);
 // Returns (what b applied, what a applied).
 std::pair<ApplyResult, ApplyResult> exchange(Site& a, Site& b);
 
-class Cluster {
- public:
-  explicit Cluster(std::size_t n, ClusterOptions options = {});
-  ~Cluster();
-  Cluster(Cluster&&) = default;
-  Cluster& operator=(Cluster&&) = default;
-
-  // Adds a fresh site (same schema, same tracked tables, no rows); returns its index.
-  // `idByte` defaults to one more than the largest id byte so far.
-  std::size_t addSite(std::optional<std::uint8_t> idByte = std::nullopt);
-
-  Site& operator[](std::size_t i) { return *sites_.at(i); }
-  Site& site(std::size_t i) { return *sites_.at(i); }
-  ManualClock& clock(std::size_t i) { return *clocks_.at(i); }
-  std::size_t size() const { return sites_.size(); }
-  const ClusterOptions& options() const { return options_; }
-
- private:
-  ClusterOptions options_;
-  std::uint8_t nextIdByte_ = 1;
-  // Declared before sites_ so they outlive them.
-  std::vector<std::unique_ptr<ManualClock>> clocks_;
-  std::vector<std::unique_ptr<FixedIdSource>> ids_;
-  std::vector<std::unique_ptr<Site>> sites_;
-};
-
 // exec() that must succeed.
 QueryResult execOk(Site& site, std::string_view sql);
 QueryResult execOk(Site& site, std::string_view sql, const std::vector<Value>& params);
@@ -135,14 +110,8 @@ Transaction transactionWithDot(const Site& site, const Dot& dot);
 
 // apply() that must succeed.
 ApplyResult applyOk(Site& site, std::span<const Transaction> transactions);
-// Sends `to` everything `from` holds that `to` lacks.
-ApplyResult deliver(Site& from, Site& to);
-// deliver(a, b) then deliver(b, a), then each passes the other its acknowledgements.
-std::pair<ApplyResult, ApplyResult> syncPair(Site& a, Site& b);
 // Tells `to` what `from` knows every site holds.
 void passAcknowledgements(Site& from, Site& to);
-// Syncs every pair until every site holds the same vector.
-void syncAll(Cluster& cluster);
 
 // Every row of `table`, ordered by all columns (hence by primary key), for comparing sites.
 std::vector<Row> tableContents(Site& site, std::string_view table);
