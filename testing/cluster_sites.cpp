@@ -22,7 +22,8 @@ void ClusterState::createSite(std::size_t index) {
   const std::string& name = options.sites[index];
   SiteId id = index < options.ids.size() ? options.ids[index] : simulatedSiteId(index);
   for (const auto& site : sites)
-    if (site->id() == id) fail("site " + name + " would have the id of " + site->name() + ": ids must be distinct");
+    if (site->id() == id)
+      fail("site " + name + " would have the id of " + site->name() + ": ids must be distinct");
   clocks.push_back(std::make_unique<ManualClock>(options.clockStartMs));
   ids.push_back(std::make_unique<FixedIdSource>(id));
   CreateOptions create{name, ids.back().get(), simulatedClusterId()};
@@ -69,8 +70,10 @@ void ClusterState::joinSite(std::size_t index) {
   trackTables(site);
   if (!options.registerMembers) return;
   for (std::size_t i = 0; i < index; ++i) {
-    if (auto st = site.acknowledge(sites[i]->id(), {}); !st) fail("registering members: " + st.toString());
-    if (auto st = sites[i]->acknowledge(site.id(), {}); !st) fail("registering members: " + st.toString());
+    if (auto st = site.acknowledge(sites[i]->id(), {}); !st)
+      fail("registering members: " + st.toString());
+    if (auto st = sites[i]->acknowledge(site.id(), {}); !st)
+      fail("registering members: " + st.toString());
   }
 }
 
@@ -112,7 +115,8 @@ std::size_t Cluster::addSite(const std::string& name, std::optional<SiteId> id) 
   if (index >= 255) m.fail("a cluster has 1 to 255 sites");
   if (std::find(m.options.sites.begin(), m.options.sites.end(), name) != m.options.sites.end())
     m.fail("addSite: a site is already named \"" + name + "\"");
-  for (std::size_t i = m.options.ids.size(); i < index; ++i) m.options.ids.push_back(m.sites[i]->id());
+  for (std::size_t i = m.options.ids.size(); i < index; ++i)
+    m.options.ids.push_back(m.sites[i]->id());
   m.options.ids.resize(index);
   m.options.ids.push_back(id.value_or(simulatedSiteId(index)));
   m.options.sites.push_back(name);

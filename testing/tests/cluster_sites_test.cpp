@@ -38,7 +38,8 @@ bool knows(Site& site, const SiteId& other) {
 
 }  // namespace
 
-TEST_CASE("deliver returns what the receiver applied, conflicts included", "[testing][cluster][deliver]") {
+TEST_CASE("deliver returns what the receiver applied, conflicts included",
+          "[testing][cluster][deliver]") {
   Cluster c(lwwOptions());
   c.execOk(0, "INSERT INTO t VALUES (1, 'from a')");
   c.execOk(1, "INSERT INTO t VALUES (1, 'from b')");
@@ -62,7 +63,8 @@ TEST_CASE("deliver returns what the receiver applied, conflicts included", "[tes
   CHECK(c.value(0, "SELECT count(*) FROM t") == Int(2));
 }
 
-TEST_CASE("syncPair leaves both sites holding the same and knowing the other does", "[testing][cluster][deliver]") {
+TEST_CASE("syncPair leaves both sites holding the same and knowing the other does",
+          "[testing][cluster][deliver]") {
   Cluster c(lwwOptions());
   c.execOk(0, "INSERT INTO t VALUES (1, 'x')");
   c.execOk(1, "INSERT INTO t VALUES (2, 'y')");
@@ -84,7 +86,8 @@ TEST_CASE("syncPair leaves both sites holding the same and knowing the other doe
   }
 }
 
-TEST_CASE("Options::ids chooses the site ids, and so the winner of an lww tie", "[testing][cluster][ids]") {
+TEST_CASE("Options::ids chooses the site ids, and so the winner of an lww tie",
+          "[testing][cluster][ids]") {
   Options o = lwwOptions();
   o.ids = {idOf(9), idOf(2)};  // a sorts after b; c keeps simulatedSiteId(2)
   Cluster c(o);
@@ -102,7 +105,8 @@ TEST_CASE("Options::ids chooses the site ids, and so the winner of an lww tie", 
   CHECK_THROWS_AS(Cluster(o), ClusterError);
 }
 
-TEST_CASE("without registerMembers a site learns of the others only from messages", "[testing][cluster][members]") {
+TEST_CASE("without registerMembers a site learns of the others only from messages",
+          "[testing][cluster][members]") {
   Options o = lwwOptions();
   o.registerMembers = false;
   Cluster c(o);
@@ -135,7 +139,8 @@ TEST_CASE("Options::siteOptions adjusts each site's SiteOptions", "[testing][clu
   CHECK(c.options().sites == lwwOptions().sites);
 }
 
-TEST_CASE("with track off the test tracks tables itself and converged() compares them", "[testing][cluster][track]") {
+TEST_CASE("with track off the test tracks tables itself and converged() compares them",
+          "[testing][cluster][track]") {
   Options o = lwwOptions();
   o.track = false;
   Cluster c(o);
@@ -150,7 +155,8 @@ TEST_CASE("with track off the test tracks tables itself and converged() compares
   CHECK(c.dump(2) == "table t\n  (1, 'x')\n");
 }
 
-TEST_CASE("a site added late gets the schema and tables, and catches up", "[testing][cluster][addSite]") {
+TEST_CASE("a site added late gets the schema and tables, and catches up",
+          "[testing][cluster][addSite]") {
   Cluster c(lwwOptions());
   c.execOk(0, "INSERT INTO t VALUES (1, 'early')");
   c.syncAll();

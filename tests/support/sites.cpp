@@ -37,8 +37,9 @@ testing::Options clusterOptions(std::size_t n, const ClusterOptions& options) {
   o.resolvers = options.resolvers;
   o.clockStartMs = options.startMs;
   o.registerMembers = options.registerMembers;
-  o.siteOptions = [skew = options.maxClockSkew, chunks = options.applyChunkRows,
-                   check = options.checkCapture || checkCaptureFromEnvironment()](std::size_t site, SiteOptions& s) {
+  bool check = options.checkCapture || checkCaptureFromEnvironment();
+  o.siteOptions = [skew = options.maxClockSkew, chunks = options.applyChunkRows, check](
+                      std::size_t site, SiteOptions& s) {
     s.maxClockSkew = skew;
     if (site < chunks.size()) s.applyChunkRows = chunks[site];
     s.checkCapture = check;
@@ -59,7 +60,8 @@ std::size_t addSite(testing::Cluster& cluster, std::optional<std::uint8_t> idByt
 ApplyResult transfer(Site& from, Site& to) {
   INFO("transfer " << from.name() << " -> " << to.name());
   sync::ChunkApplier applier(to, /*keepConflicts=*/true);
-  REQUIRE_OK(sync::streamChanges(from, to.vector().value(), [&applier](sync::Chunk&& chunk) { return applier.apply(chunk); }));
+  REQUIRE_OK(sync::streamChanges(from, to.vector().value(),
+                                 [&applier](sync::Chunk&& chunk) { return applier.apply(chunk); }));
   REQUIRE_OK(applier.finish());
   const sync::ApplyTotals& totals = applier.totals();
   ApplyResult r;

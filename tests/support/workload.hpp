@@ -1,4 +1,5 @@
-// Delivery schedules and state comparisons for randomized property tests on a parley::testing::Cluster.
+// Delivery schedules and state comparisons for randomized property tests on a
+// parley::testing::Cluster.
 //
 // Property tests build a random history (writes, partial and duplicated deliveries,
 // partitions), sync everything, then check invariants. These helpers do the generic parts:

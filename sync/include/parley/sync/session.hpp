@@ -89,7 +89,8 @@ struct ApplyTotals {
 class ChunkApplier {
  public:
   // With `keepConflicts`, totals() also lists every conflict the applies reported.
-  explicit ChunkApplier(Site& site, bool keepConflicts = false) : site_(site), keepConflicts_(keepConflicts) {}
+  explicit ChunkApplier(Site& site, bool keepConflicts = false)
+      : site_(site), keepConflicts_(keepConflicts) {}
   Status apply(const Chunk& chunk);
   // REQUIRES: the stream ended. kCorruption if it ended inside a transaction.
   Status finish();

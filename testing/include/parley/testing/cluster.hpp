@@ -2,16 +2,15 @@
 //
 // N in-memory sites share one cluster id, one schema and one resolver configuration. Each site
 // has its own ManualClock (moved by the test, and by `clockStepMs` before every exec), and a
-// fixed site id: site i's id sorts after site i-1's unless Options::ids chooses them, so when two
-// writes carry the same HLC the test knows which wins lww. Nothing reads the wall clock or a random device: the same options (seed
+// fixed site id: site i's id sorts after site i-1's, so when two writes carry the same HLC the
+// later site wins lww. Nothing reads the wall clock or a random device: the same options (seed
 // included) and the same calls give byte-identical sites, conflict logs and schedules.
 //
 // Replication is by messages. send(from, to) queues one message on the link from -> to
 // carrying, as encoded log bodies (parley/txn_codec.hpp), every transaction `from` holds that
 // `to` lacked when it was sent, plus what `from` knows every site holds (acknowledgements).
 // A message can be delivered late, twice, or never, and still applies: transactions already
-// held are ignored. deliver(from, to) and syncPair(a, b) move messages at once and return what
-// the receiver applied, for tests that choose every delivery themselves. The scheduler (step, run, syncAll) picks messages with a seeded generator
+// held are ignored. The scheduler (step, run, syncAll) picks messages with a seeded generator
 // and injects the configured Faults; a partition drops whatever crosses it.
 //
 // Failures of the simulation (an apply that fails, a site that does not converge) throw
@@ -21,7 +20,6 @@
 // Thread-safety: a Cluster is used by one thread at a time.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
