@@ -58,12 +58,12 @@ TEST_CASE("a body carries only the context entries that grew since its origin's 
           "[core][causality][context]") {
   Cluster c(test::clusterOptions(3));
   execOk(c[0], "INSERT INTO t VALUES (1, 'a', 0)");
-  test::transfer(c[0], c[1]);
+  c.deliver(0, 1);
   execOk(c[1], "INSERT INTO t VALUES (2, 'b', 0)");
   execOk(c[1], "UPDATE t SET a = 'b' WHERE id = 1");
   c.clock(0).advance(5);
   execOk(c[0], "UPDATE t SET b = 1 WHERE id = 1");
-  test::transfer(c[0], c[1]);
+  c.deliver(0, 1);
   c.clock(1).advance(10);
   execOk(c[1], "UPDATE t SET b = 2 WHERE id = 2");
 
@@ -97,7 +97,7 @@ TEST_CASE("a body of transaction format 2 (whole context) decodes to the same tr
           "[core][causality][context]") {
   Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, 'a', 0)");
-  test::transfer(c[0], c[1]);
+  c.deliver(0, 1);
   execOk(c[1], "UPDATE t SET a = 'b' WHERE id = 1");
   Transaction t = test::transactionWithDot(c[1], {c[1].id(), 1});
   std::string body = encodeTransaction(t);
