@@ -74,7 +74,8 @@ Status checkPeer(Site& site, Link& link, const Hello& peer) {
 Result<ApplyTotals> pull(Site& site, Link& link, const SessionOptions& options, const Hello& peer) {
   auto since = site.vector();
   if (!since) return since.status();
-  ApplyingStream in(site, options.progress, options.observer, transactionsLacking(peer.vector, *since));
+  ApplyingStream in(site, options.progress, options.observer, transactionsLacking(peer.vector, *since),
+                    options.keepConflicts);
   if (auto st = link.pull(*since, in); !st) return st;
   if (!in.finished()) return Status::corruption("the peer ended its stream without finishing it");
   return in.totals();
@@ -133,8 +134,8 @@ Result<Goodbye> goodbyeOf(Site& site) {
 }
 
 Status takeGoodbye(Site& site, const Hello& peer, const Goodbye& theirs, bool synced) {
-  for (const auto& [id, vector] : theirs.acks)
-    if (auto st = site.acknowledge(id, vector); !st) return st;
+  // All at once, as one write: decisions settle on what the peer knew, not on a part of it.
+  if (auto st = site.acknowledge(theirs.acks); !st) return st;
   if (synced)
     if (auto st = site.noteSync(peer.site, peer.name); !st) return st;
   Status compared = Status::ok();

@@ -106,6 +106,10 @@ Status ChunkApplier::apply(const Chunk& chunk) {
   auto r = site_.applyEncoded(batch, bodies);
   if (!r) return r.status();
   totals_.add(*r);
+  if (keepConflicts_) {
+    auto& kept = totals_.conflictReports;
+    kept.insert(kept.end(), r->conflicts.begin(), r->conflicts.end());
+  }
   for (const auto& t : batch) totals_.rows += t.rows.size();
   return Status::ok();
 }

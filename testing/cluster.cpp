@@ -22,18 +22,6 @@ void checkProbability(const ClusterState& impl, const char* name, double p) {
 ClusterError::ClusterError(const std::string& what, std::uint64_t seed)
     : std::runtime_error(withSeed(what, seed)), seed_(seed) {}
 
-SiteId simulatedSiteId(std::size_t index) {
-  SiteId id;
-  id.bytes.fill(static_cast<std::uint8_t>(index + 1));
-  return id;
-}
-
-SiteId simulatedClusterId() {
-  SiteId id;
-  id.bytes.fill(0xcc);
-  return id;
-}
-
 void ClusterState::fail(const std::string& what) const {
   throw ClusterError(what, options.seed);
 }
@@ -48,45 +36,6 @@ std::string ClusterState::siteName(std::size_t site) const {
   return options.sites.at(site);
 }
 
-void ClusterState::createSite(std::size_t index) {
-  const std::string& name = options.sites[index];
-  clocks.push_back(std::make_unique<ManualClock>(options.clockStartMs));
-  ids.push_back(std::make_unique<FixedIdSource>(simulatedSiteId(index)));
-  CreateOptions create{name, ids.back().get(), simulatedClusterId()};
-  auto created =
-      Site::create(":memory:", create, SiteOptions{clocks.back().get(), options.resolvers});
-  if (!created) fail("creating site " + name + ": " + created.status().toString());
-  sites.push_back(std::move(created).value());
-  if (!options.schema.empty()) {
-    auto r = sites.back()->exec(options.schema);
-    if (!r) fail("schema at " + name + ": " + r.status().toString());
-  }
-}
-
-void ClusterState::findTables() {
-  tables = options.tables;
-  if (!tables.empty()) return;
-  auto r = sites.front()->exec(
-      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE "
-      "'\\' "
-      "AND name NOT LIKE 'parley\\_%' ESCAPE '\\' ORDER BY rowid");
-  if (!r) fail("listing the schema's tables: " + r.status().toString());
-  for (const auto& row : r->rows) tables.push_back(row.at(0).asText());
-  if (tables.empty()) fail("the schema creates no table to track");
-}
-
-void ClusterState::trackTables(Site& site) {
-  for (const auto& table : tables) {
-    auto config = options.configs.find(table);
-    std::optional<TableConfig> c;
-    if (config != options.configs.end()) c = config->second;
-    if (auto st = site.track(table, c); !st) fail("track at " + site.name() + ": " + st.toString());
-  }
-  for (const auto& [table, config] : options.configs)
-    if (std::find(tables.begin(), tables.end(), table) == tables.end())
-      fail("configs names \"" + table + "\", which is not tracked");
-}
-
 Cluster::Cluster(Options options) : impl_(std::make_unique<ClusterState>(std::move(options))) {
   ClusterState& m = *impl_;
   if (m.options.sites.empty() || m.options.sites.size() > 255)
@@ -97,12 +46,7 @@ Cluster::Cluster(Options options) : impl_(std::make_unique<ClusterState>(std::mo
   if (!m.options.resolvers) m.options.resolvers = resolvers::standard();
   for (std::size_t i = 0; i < m.options.sites.size(); ++i) m.createSite(i);
   m.findTables();
-  for (auto& site : m.sites) m.trackTables(*site);
-  for (auto& site : m.sites)
-    for (auto& other : m.sites)
-      if (site != other)
-        if (auto st = site->acknowledge(other->id(), {}); !st)
-          m.fail("registering members: " + st.toString());
+  for (std::size_t i = 0; i < m.sites.size(); ++i) m.joinSite(i);
   m.group.assign(m.sites.size(), 0);
 }
 

@@ -53,24 +53,29 @@ struct ClusterState {
   Site& at(std::size_t site) const;
   std::string siteName(std::size_t site) const;
 
-  // cluster.cpp
+  // cluster_sites.cpp
   void createSite(std::size_t index);
   void findTables();
+  // Tracks the tables at site `index` and registers it with every site before it.
+  void joinSite(std::size_t index);
   void trackTables(Site& site);
+  // The tables converged() and dump() read: the tracked ones (site 0's when the test tracks).
+  std::vector<std::string> comparedTables() const;
 
   // network.cpp
   // `from`'s side of a session with `to`, now: fail() naming a refusal.
   Message compose(std::size_t from, std::size_t to);
   void enqueue(std::size_t from, std::size_t to);
-  void receive(const Message& m);
+  // What `m.to` applied of the message.
+  ApplyResult receive(const Message& m);
   std::size_t pick();
   bool settled() const;
   void antiEntropyRound();
 };
 
-// The ids the cluster gives: every byte of site i's id is i + 1; the cluster's are 0xcc.
-SiteId simulatedSiteId(std::size_t index);
-SiteId simulatedClusterId();
+// What a receiver's applier counted, as Site::apply's result; and `more` added to `total`.
+ApplyResult applyResultOf(const sync::ApplyTotals& totals);
+void addApplyResult(ApplyResult& total, ApplyResult more);
 
 // SQL text for a value list: "(1, 'x', NULL)".
 std::string rowText(const Row& row);

@@ -149,7 +149,7 @@ Convergence Cluster::converged(const std::vector<std::size_t>& sites) const {
   const ClusterState& m = *impl_;
   for (std::size_t s : sites) m.at(s);
   Diff diff{m, sites, {}, 0};
-  for (const auto& table : m.tables) diff.compareTable(table);
+  for (const auto& table : m.comparedTables()) diff.compareTable(table);
   if (diff.count == 0) return {};
   std::ostringstream out;
   out << "sites " << siteList(m, sites) << " diverge in " << diff.count << " place"
@@ -173,7 +173,7 @@ void Cluster::assertConverged(const std::vector<std::size_t>& sites) const {
 
 std::string Cluster::dump(std::size_t site) const {
   std::string out;
-  for (const auto& table : impl_->tables) {
+  for (const auto& table : impl_->comparedTables()) {
     TableDump d = read(*impl_, site, table);
     out += "table " + table + "\n";
     for (const auto& key : d.keys) out += "  " + rowText(d.rows.at(key)) + "\n";

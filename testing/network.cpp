@@ -72,10 +72,11 @@ Message ClusterState::compose(std::size_t from, std::size_t to) {
   return m;
 }
 
-void ClusterState::receive(const Message& m) {
+ApplyResult ClusterState::receive(const Message& m) {
   MessageLink wire(m);
   sync::SessionOptions oneWay;
   oneWay.push = false;
+  oneWay.keepConflicts = true;  // deliver() returns them
   auto r = sync::runSession(at(m.to), wire, oneWay);
   if (!r) fail("delivery of message " + link(*this, m) + " refused at " + siteName(m.to) + ": " + r.status().toString());
   ++stats.delivered;
@@ -84,6 +85,7 @@ void ClusterState::receive(const Message& m) {
                   std::to_string(applied.applied) + " new, " + std::to_string(applied.conflicts) + " conflicts");
   for (const auto& warning : applied.warnings)
     trace.push_back("warning at " + siteName(m.to) + ": " + warning.message);
+  return applyResultOf(applied);
 }
 
 std::size_t ClusterState::pick() {
@@ -132,9 +134,10 @@ void Cluster::send(std::size_t from, std::size_t to) {
   m.enqueue(from, to);
 }
 
-void Cluster::deliver(std::size_t from, std::size_t to) {
+ApplyResult Cluster::deliver(std::size_t from, std::size_t to) {
   send(from, to);
   ClusterState& m = *impl_;
+  ApplyResult total;
   for (auto it = m.queue.begin(); it != m.queue.end();) {
     if (it->from != from || it->to != to) {
       ++it;
@@ -142,8 +145,9 @@ void Cluster::deliver(std::size_t from, std::size_t to) {
     }
     Message msg = std::move(*it);
     it = m.queue.erase(it);
-    m.receive(msg);
+    addApplyResult(total, m.receive(msg));
   }
+  return total;
 }
 
 bool Cluster::step() {

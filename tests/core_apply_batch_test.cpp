@@ -77,7 +77,7 @@ TEST_CASE("large transactions over dense, sparse and extreme keys apply as at th
   std::uint32_t seed = GENERATE(range(1u, 6u));
   INFO("seed " << seed);
   std::mt19937 rng(seed);
-  Cluster c(2, options());
+  testing::Cluster c(test::clusterOptions(2, options()));
   Site& a = c[0];
   Site& b = c[1];
 
@@ -86,7 +86,7 @@ TEST_CASE("large transactions over dense, sparse and extreme keys apply as at th
   for (auto k : keys) insert.push_back(fmt::format("INSERT INTO t VALUES ({}, {}, 'x{}')", k, k % 7, k));
   for (int i = 0; i < 40; ++i) insert.push_back(fmt::format("INSERT INTO u VALUES ('k{}', {})", i, i));
   execOk(a, txn(insert));
-  deliver(a, b);
+  c.deliver(0, 1);
   expectSame(a, b);
 
   // Updates, deletes and inserts into the block's holes, in one transaction.
@@ -97,7 +97,7 @@ TEST_CASE("large transactions over dense, sparse and extreme keys apply as at th
   change += "UPDATE u SET v = v + 100 WHERE v % 2 = 0; UPDATE t SET a = a + 1 WHERE id BETWEEN 1100 AND 1250;";
   c.clock(0).advance(5);
   execOk(a, "BEGIN;" + change + "COMMIT;");
-  deliver(a, b);
+  c.deliver(0, 1);
   expectSame(a, b);
 
   // Concurrent: both update overlapping samples; B deletes some rows A updates; A brings back
@@ -111,12 +111,12 @@ TEST_CASE("large transactions over dense, sparse and extreme keys apply as at th
   for (auto k : sample(rng, keys, 0.05)) atB += fmt::format("DELETE FROM t WHERE id = {};", k);
   execOk(a, "BEGIN;" + atA + "COMMIT;");
   execOk(b, "BEGIN;" + atB + "COMMIT;");
-  syncPair(a, b);
+  c.syncPair(0, 1);
   expectSame(a, b);
 
   // A newcomer that receives everything at once agrees too.
-  std::size_t fresh = c.addSite();
-  deliver(a, c[fresh]);
+  std::size_t fresh = test::addSite(c);
+  c.deliver(0, fresh);
   expectSame(a, c[fresh]);
 }
 

@@ -208,7 +208,7 @@ TEST_CASE("row slots reused across the transactions of one apply keep no state o
   TableConfig merge;
   merge.columns = "merge";
   o.config = merge;
-  Cluster c(3, o);
+  testing::Cluster c(test::clusterOptions(3, o));
   Site& origin = c[0];
   std::uniform_int_distribution<int> key(1, 60), size(1, 40), len(0, 40);
   for (int txn = 0; txn < 30; ++txn) {
@@ -229,7 +229,7 @@ TEST_CASE("row slots reused across the transactions of one apply keep no state o
     execOk(origin, sql + "COMMIT;");
   }
   Site& receiver = c[1];
-  deliver(origin, receiver);
+  c.deliver(0, 1);
   CHECK(describe(tableContents(origin, "t")) == describe(tableContents(receiver, "t")));
   CHECK(describe(tableContents(origin, "u")) == describe(tableContents(receiver, "u")));
 
@@ -237,8 +237,8 @@ TEST_CASE("row slots reused across the transactions of one apply keep no state o
   // origin's, so the receiver undoes them and folds everything again; the origin merges it
   // on arrival. Both must agree.
   execOk(c[2], "BEGIN; INSERT INTO t VALUES (7, 1000, 'late'); INSERT INTO u VALUES ('late', 1); COMMIT;");
-  CHECK(deliver(c[2], receiver).refolded > 0);
-  deliver(c[2], origin);
+  CHECK(c.deliver(2, 1).refolded > 0);
+  c.deliver(2, 0);
   CHECK(describe(tableContents(origin, "t")) == describe(tableContents(receiver, "t")));
   CHECK(describe(tableContents(origin, "u")) == describe(tableContents(receiver, "u")));
 }

@@ -19,7 +19,7 @@ namespace {
 constexpr std::size_t kWhole = 0, kChunked = 1;
 
 // Sites 0 and 1 receive; 2 and 3 write. Site 1 applies in chunks of `chunk` rows.
-Cluster receivers(std::size_t chunk, TableConfig config,
+testing::Cluster receivers(std::size_t chunk, TableConfig config,
                   std::string schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b);"
                                        "CREATE TABLE u(k TEXT PRIMARY KEY, v);") {
   ClusterOptions o;
@@ -28,7 +28,7 @@ Cluster receivers(std::size_t chunk, TableConfig config,
   o.config = std::move(config);
   o.applyChunkRows = {SiteOptions{}.applyChunkRows, chunk};
   o.resolvers = resolvers::standard();
-  return Cluster(4, o);
+  return testing::Cluster(test::clusterOptions(4, o));
 }
 
 // The newest transaction `site` made itself.
@@ -41,16 +41,16 @@ Transaction lastOwn(Site& site) {
 }
 
 // Rows 1..100 of t and keys k1..k30 of u, held by every site.
-void seed(Cluster& c) {
+void seed(testing::Cluster& c) {
   execOk(c[2],
          "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r WHERE x < 100) "
          "INSERT INTO t SELECT x, x, 'b' || x FROM r;"
          "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r WHERE x < 30) "
          "INSERT INTO u SELECT 'k' || x, x FROM r;");
-  syncAll(c);
+  c.syncAll();
 }
 
-void expectSameSites(Cluster& c) {
+void expectSameSites(testing::Cluster& c) {
   CHECK(describe(tableContents(c[kChunked], "t")) == describe(tableContents(c[kWhole], "t")));
   CHECK(describe(tableContents(c[kChunked], "u")) == describe(tableContents(c[kWhole], "u")));
   auto whole = conflictIdentities(c[kWhole]);
@@ -69,7 +69,7 @@ TEST_CASE("a transaction applied in chunks ends as one applied whole, in either 
   TableConfig fww;
   fww.columns = "fww";
   fww.updateDelete = fww.deleteUpdate = "fww";  // order-sensitive: a late arrival re-folds
-  Cluster c = receivers(chunk, fww);
+  testing::Cluster c = receivers(chunk, fww);
   seed(c);
 
   // Concurrent: site 2 rewrites most of t and some of u; site 3, a millisecond later, updates
@@ -102,7 +102,7 @@ TEST_CASE("a transaction applied in chunks ends as one applied whole, in either 
   }
   CHECK(conflicts > 0);
   expectSameSites(c);
-  syncAll(c);
+  c.syncAll();
   for (std::size_t i = 1; i < c.size(); ++i)
     CHECK(describe(tableContents(c[i], "t")) == describe(tableContents(c[0], "t")));
 }
@@ -113,7 +113,7 @@ TEST_CASE("a rejection met in a late chunk leaves none of the transaction's rows
   INFO("the rejected transaction arrives " << (lateFirst ? "first" : "second"));
   TableConfig reject;
   reject.columns = "reject";
-  Cluster c = receivers(7, reject);
+  testing::Cluster c = receivers(7, reject);
   seed(c);
 
   // Site 3 changes row 95's a first; site 2's later transaction changes a in rows 1..100 (row
@@ -147,11 +147,11 @@ TEST_CASE("a rejection met in a late chunk leaves none of the transaction's rows
 
 TEST_CASE("a transaction on a table with constraints is applied whole: its rows may only fit together",
           "[core][apply][chunks]") {
-  Cluster c = receivers(2, TableConfig{},
+  testing::Cluster c = receivers(2, TableConfig{},
                         "CREATE TABLE t(id INTEGER PRIMARY KEY, a UNIQUE, b);"
                         "CREATE TABLE u(k TEXT PRIMARY KEY, v);");
   execOk(c[2], "INSERT INTO t VALUES (1, 'x', 0), (2, 'y', 0), (3, 'z', 0), (4, 'w', 0), (5, 'v', 0)");
-  syncAll(c);
+  c.syncAll();
   // Row 1 and row 5 swap their unique values: row 1's new value only fits once row 5's is gone,
   // and the two rows lie in different chunks of 2.
   execOk(c[2], "BEGIN; UPDATE t SET b = 1; UPDATE t SET a = 'tmp' WHERE id = 1; UPDATE t SET a = 'x' WHERE id = 5;"

@@ -12,7 +12,7 @@
 namespace parley {
 namespace {
 
-using test::Cluster;
+using testing::Cluster;
 using test::ClusterOptions;
 using test::describe;
 using test::execOk;
@@ -40,7 +40,7 @@ constexpr const char* kTransfer =
 }  // namespace
 
 TEST_CASE("a two-row transfer in one BEGIN/COMMIT is one transaction", "[core][atomicity]") {
-  Cluster c(2, bank());
+  Cluster c(test::clusterOptions(2, bank()));
   execOk(c[0], "INSERT INTO accounts VALUES (1, 'alice', 1000), (2, 'bob', 500)");
   Transaction t = test::captureOne(c[0], kTransfer);
   INFO(describe(t));
@@ -58,7 +58,7 @@ TEST_CASE("a two-row transfer in one BEGIN/COMMIT is one transaction", "[core][a
   CHECK(findColumn(*to, 2)->oldValue == Int(500));
   CHECK(findColumn(*to, 2)->newValue == Int(600));
 
-  auto r = test::deliver(c[0], c[1]);
+  auto r = c.deliver(0, 1);
   CHECK(r.applied == 2);
   CHECK(tableContents(c[1], "accounts") ==
         std::vector<Row>{{Int(1), Txt("alice"), Int(900)}, {Int(2), Txt("bob"), Int(600)}});
@@ -66,11 +66,11 @@ TEST_CASE("a two-row transfer in one BEGIN/COMMIT is one transaction", "[core][a
 
 TEST_CASE("a batch whose later transaction is invalid is refused whole and nothing is applied",
           "[core][atomicity]") {
-  Cluster c(2, bank());
+  Cluster c(test::clusterOptions(2, bank()));
   Site& origin = c[0];
   Site& receiver = c[1];
   execOk(origin, "INSERT INTO accounts VALUES (1, 'alice', 1000), (2, 'bob', 500)");
-  test::deliver(origin, receiver);
+  c.deliver(0, 1);
   execOk(origin, "UPDATE accounts SET owner = 'Alice' WHERE id = 1");  // valid, first in the batch
   execOk(origin, kTransfer);                                           // to be made invalid
   auto batch = test::changesOk(origin, receiver.vector().value());
@@ -110,13 +110,13 @@ TEST_CASE("a batch whose later transaction is invalid is refused whole and nothi
 }
 
 TEST_CASE("a transfer is never half-applied at any site of a chain", "[core][atomicity]") {
-  Cluster c(3, bank());
+  Cluster c(test::clusterOptions(3, bank()));
   execOk(c[0], "INSERT INTO accounts VALUES (1, 'alice', 1000), (2, 'bob', 500)");
-  test::deliver(c[0], c[1]);
-  test::deliver(c[1], c[2]);
+  c.deliver(0, 1);
+  c.deliver(1, 2);
   execOk(c[0], kTransfer);
-  test::deliver(c[0], c[1]);
-  test::deliver(c[1], c[2]);
+  c.deliver(0, 1);
+  c.deliver(1, 2);
   for (std::size_t i = 0; i < 3; ++i) {
     INFO("site " << i);
     CHECK(test::queryInt(c[i], "SELECT sum(balance) FROM accounts") == 1500);
@@ -129,9 +129,9 @@ TEST_CASE("a transaction that swaps UNIQUE values between two rows replicates", 
   ClusterOptions o;
   o.schema = "CREATE TABLE u(id INTEGER PRIMARY KEY, email TEXT UNIQUE)";
   o.tracked = {"u"};
-  Cluster c(2, o);
+  Cluster c(test::clusterOptions(2, o));
   execOk(c[0], "INSERT INTO u VALUES (1, 'x'), (2, 'y')");
-  test::deliver(c[0], c[1]);
+  c.deliver(0, 1);
   test::captureOne(c[0],
                    "BEGIN;"
                    " UPDATE u SET email = 'tmp' WHERE id = 1;"

@@ -24,7 +24,7 @@ namespace parley {
 namespace {
 
 using test::captureOne;
-using test::Cluster;
+using testing::Cluster;
 using test::describe;
 using test::execOk;
 using test::findRow;
@@ -41,7 +41,7 @@ test::ClusterOptions auditedSchema() {
 }  // namespace
 
 TEST_CASE("changes a trigger's RAISE(ABORT) undid mid-statement are not captured", "[core][capture][images]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   execOk(s, "INSERT INTO t VALUES (1, 1, 1), (2, 2, 2), (3, 3, 3)");
   execOk(s, "CREATE TABLE stop(id INTEGER PRIMARY KEY)");
@@ -62,7 +62,7 @@ TEST_CASE("changes a trigger's RAISE(ABORT) undid mid-statement are not captured
 TEST_CASE("UPDATE OR FAIL keeps and captures the rows it changed before failing", "[core][capture][images]") {
   test::ClusterOptions o;
   o.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a UNIQUE, b);";
-  Cluster c(1, o);
+  Cluster c(test::clusterOptions(1, o));
   Site& s = c[0];
   execOk(s, "INSERT INTO t VALUES (1, 10, 0), (2, 20, 0), (3, 30, 0)");
   execOk(s, "BEGIN");
@@ -78,7 +78,7 @@ TEST_CASE("UPDATE OR FAIL keeps and captures the rows it changed before failing"
 
 TEST_CASE("a row changed, then restored by ROLLBACK TO, then changed again records its last value",
           "[core][capture][images]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   execOk(s, "INSERT INTO t VALUES (1, 'a', 1)");
   Transaction t = captureOne(s,
@@ -93,7 +93,7 @@ TEST_CASE("a row changed, then restored by ROLLBACK TO, then changed again recor
 
 TEST_CASE("a trigger created after writes fires on the site's own connection, and stops when dropped",
           "[core][capture][trigger][guard]") {
-  Cluster c(1, auditedSchema());
+  Cluster c{test::clusterOptions(1, auditedSchema())};
   Site& s = c[0];
   captureOne(s, "INSERT INTO t VALUES (1, 'x', 1)");
   execOk(s, "CREATE TRIGGER t_audit AFTER UPDATE ON t BEGIN INSERT INTO audit VALUES (new.id, new.a); END");
@@ -137,7 +137,7 @@ struct KeptUpdates {
       "CREATE TRIGGER t_audit AFTER UPDATE ON t BEGIN INSERT INTO audit(note) VALUES (new.b); END";
   KeptUpdates() { captureOne(s, "INSERT INTO t VALUES (1, 'x', 0)"); }
   void update(std::int64_t b) { REQUIRE_OK(s.exec("UPDATE t SET b = ?1 WHERE id = 1", {Int(b)})); }
-  Cluster c{1, auditedSchema()};
+  Cluster c{test::clusterOptions(1, auditedSchema())};
   Site& s = c[0];
 };
 }  // namespace
@@ -208,7 +208,7 @@ TEST_CASE("a row changed many times in one transaction records its first and las
   auto rowidKeyed = GENERATE(true, false);
   test::ClusterOptions o;
   o.schema = rowidKeyed ? "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b);" : "CREATE TABLE t(id TEXT PRIMARY KEY, a, b);";
-  Cluster c(1, o);
+  Cluster c(test::clusterOptions(1, o));
   Site& s = c[0];
   execOk(s, "INSERT INTO t VALUES (1, 'start', x'00'), (2, 'two', 2)");
   std::mt19937 rng(11);
@@ -240,7 +240,7 @@ TEST_CASE("a row changed many times in one transaction records its first and las
 TEST_CASE("every kind of value comes back from a row image as stored", "[core][capture][images]") {
   test::ClusterOptions o;
   o.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, v);";
-  Cluster c(2, o);
+  Cluster c(test::clusterOptions(2, o));
   Site& s = c[0];
   std::vector<std::string> values = {"NULL", "0", "-1", "9223372036854775807", "-9223372036854775808", "0.5",
                                      "-1e308", "''", "'text'", "'caf\u00e9 \u2603'", "x''", "x'00ff00'",
@@ -253,7 +253,7 @@ TEST_CASE("every kind of value comes back from a row image as stored", "[core][c
                                           std::to_string(values.size()) + " + 1)");
   REQUIRE(inserted.rows.size() == values.size());
   REQUIRE(updated.rows.size() == values.size());
-  test::syncAll(c);
+  c.syncAll();
   CHECK(test::tableContents(c[1], "t") == test::tableContents(s, "t"));
   auto stored = s.exec("SELECT id, v FROM t ORDER BY id");
   REQUIRE(stored.ok());

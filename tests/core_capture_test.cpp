@@ -20,7 +20,7 @@ namespace {
 using test::Bytes;
 using test::captureNothing;
 using test::captureOne;
-using test::Cluster;
+using testing::Cluster;
 using test::ClusterOptions;
 using test::describe;
 using test::execOk;
@@ -45,11 +45,11 @@ void checkWrite(const RowChange& r, std::uint32_t column, const Value& oldValue,
 
 // Replays everything `from` holds at a fresh site and checks the tables end up equal.
 void checkReplica(Cluster& cluster, std::size_t from, const std::vector<std::string>& tables) {
-  std::size_t to = cluster.addSite();
+  std::size_t to = test::addSite(cluster);
   auto tracked = cluster[to].trackedTables();
   for (const auto& table : tables)
     if (std::find(tracked.begin(), tracked.end(), table) == tracked.end()) REQUIRE_OK(cluster[to].track(table));
-  test::deliver(cluster[from], cluster[to]);
+  cluster.deliver(from, to);
   for (const auto& table : tables) {
     auto expected = test::tableContents(cluster[from], table);
     auto actual = test::tableContents(cluster[to], table);
@@ -61,14 +61,14 @@ void checkReplica(Cluster& cluster, std::size_t from, const std::vector<std::str
 }  // namespace
 
 TEST_CASE("an INSERT is captured as an insert of every non-key column", "[core][capture]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   REQUIRE(s.vector().value().empty());  // tracking an empty table records nothing
   Transaction t = captureOne(s, "INSERT INTO t VALUES (1, 'x', 10)");
   INFO(describe(t));
   CHECK(t.dot == dotOf(s, 1));
   CHECK(t.context.empty());
-  CHECK(t.hlc.physicalMs() == c.options().startMs);
+  CHECK(t.hlc.physicalMs() == c.options().clockStartMs);
   CHECK(t.hlc <= s.lastHlc());
   REQUIRE(t.rows.size() == 1);
   const RowChange& r = t.rows[0];
@@ -84,7 +84,7 @@ TEST_CASE("an INSERT is captured as an insert of every non-key column", "[core][
 
 TEST_CASE("an UPDATE records only changed columns, before and after, and the dots it overwrote",
           "[core][capture]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   captureOne(s, "INSERT INTO t VALUES (1, 'x', 10)");
 
@@ -117,7 +117,7 @@ TEST_CASE("an UPDATE records only changed columns, before and after, and the dot
 
 TEST_CASE("a DELETE records every non-key column's last value and the dots it overwrote",
           "[core][capture]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   captureOne(s, "INSERT INTO t VALUES (1, 'x', 10)");
   captureOne(s, "UPDATE t SET b = 11 WHERE id = 1");
@@ -135,7 +135,7 @@ TEST_CASE("a DELETE records every non-key column's last value and the dots it ov
 
 TEST_CASE("a statement changing several rows is one transaction with one change per row",
           "[core][capture]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   Transaction ins = captureOne(s, "INSERT INTO t VALUES (1, 'a', 1), (2, 'b', 2), (3, 'c', 3)");
   INFO(describe(ins));
@@ -168,7 +168,7 @@ TEST_CASE("a statement changing several rows is one transaction with one change 
 }
 
 TEST_CASE("BEGIN ... COMMIT in one exec call is one transaction with one dot", "[core][capture][txn]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   captureOne(s, "INSERT INTO t VALUES (3, 'c', 3)");
   Transaction t = captureOne(s,
@@ -187,7 +187,7 @@ TEST_CASE("BEGIN ... COMMIT in one exec call is one transaction with one dot", "
 
 TEST_CASE("a transaction spread over several exec calls is captured once, at COMMIT",
           "[core][capture][txn]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   captureOne(s, "INSERT INTO t VALUES (9, 'z', 9)");
   VersionVector before = s.vector().value();
@@ -208,7 +208,7 @@ TEST_CASE("a transaction spread over several exec calls is captured once, at COM
 }
 
 TEST_CASE("statements outside BEGIN commit one by one, seq +1 each", "[core][capture][txn]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   execOk(s, "INSERT INTO t VALUES (1, 'a', 1); INSERT INTO t VALUES (2, 'b', 2)");
   REQUIRE(s.vector().value().get(s.id()) == 2);
@@ -225,7 +225,7 @@ TEST_CASE("statements outside BEGIN commit one by one, seq +1 each", "[core][cap
 }
 
 TEST_CASE("ROLLBACK records nothing and does not use up a seq", "[core][capture][txn]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   SECTION("in one exec call") {
     captureNothing(s, "BEGIN; INSERT INTO t VALUES (1, 'a', 1); ROLLBACK;");
@@ -241,7 +241,7 @@ TEST_CASE("ROLLBACK records nothing and does not use up a seq", "[core][capture]
 }
 
 TEST_CASE("ROLLBACK TO a savepoint drops only the changes made after it", "[core][capture][txn]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   Transaction t = captureOne(s,
                              "BEGIN;"
@@ -287,7 +287,7 @@ TEST_CASE("ROLLBACK TO a savepoint drops only the changes made after it", "[core
 
 TEST_CASE("a failing statement inside a transaction leaves the earlier changes of that transaction",
           "[core][capture][txn]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   VersionVector before = s.vector().value();
   execOk(s, "BEGIN");
@@ -305,7 +305,7 @@ TEST_CASE("a failing statement inside a transaction leaves the earlier changes o
 }
 
 TEST_CASE("an UPSERT is captured as the update or insert it turned out to be", "[core][capture][upsert]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   captureOne(s, "INSERT INTO t VALUES (1, 'x', 10)");
   Transaction up = captureOne(
@@ -330,7 +330,7 @@ TEST_CASE("an UPSERT is captured as the update or insert it turned out to be", "
 
 TEST_CASE("INSERT OR REPLACE over an existing row is captured and replicates to the same row",
           "[core][capture][replace]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   captureOne(s, "INSERT INTO t VALUES (1, 'x', 10)");
   Transaction t = captureOne(s, "INSERT OR REPLACE INTO t VALUES (1, 'x', 20)");
@@ -350,7 +350,7 @@ TEST_CASE("REPLACE that deletes another row through a UNIQUE conflict captures t
   ClusterOptions o;
   o.schema = "CREATE TABLE u(id INTEGER PRIMARY KEY, email TEXT UNIQUE, n)";
   o.tracked = {"u"};
-  Cluster c(1, o);
+  Cluster c(test::clusterOptions(1, o));
   Site& s = c[0];
   captureOne(s, "INSERT INTO u VALUES (1, 'x@a', 1), (2, 'y@a', 2)");
   Transaction t = captureOne(s, "INSERT OR REPLACE INTO u VALUES (2, 'x@a', 3)");
@@ -376,7 +376,7 @@ TEST_CASE("changes made by a user trigger are captured in the same transaction",
     ClusterOptions o;
     o.schema = schema;
     o.tracked = {"audit"};
-    Cluster c(1, o);
+    Cluster c(test::clusterOptions(1, o));
     Transaction t = captureOne(c[0], "INSERT INTO src VALUES (5, 'hello')");
     INFO(describe(t));
     REQUIRE(t.rows.size() == 1);
@@ -389,7 +389,7 @@ TEST_CASE("changes made by a user trigger are captured in the same transaction",
     ClusterOptions o;
     o.schema = schema;
     o.tracked = {"src", "audit"};
-    Cluster c(1, o);
+    Cluster c(test::clusterOptions(1, o));
     Transaction t = captureOne(c[0], "INSERT INTO src VALUES (5, 'hello')");
     INFO(describe(t));
     REQUIRE(t.rows.size() == 2);
@@ -405,7 +405,7 @@ TEST_CASE("rows deleted by a foreign-key cascade are captured in the same transa
       "CREATE TABLE parent(id INTEGER PRIMARY KEY, name);"
       "CREATE TABLE child(id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id) ON DELETE CASCADE);";
   o.tracked = {"parent", "child"};
-  Cluster c(1, o);
+  Cluster c(test::clusterOptions(1, o));
   Site& s = c[0];
   execOk(s, "PRAGMA foreign_keys = ON");
   captureOne(s, "INSERT INTO parent VALUES (1, 'p'), (2, 'q')");
@@ -421,7 +421,7 @@ TEST_CASE("rows deleted by a foreign-key cascade are captured in the same transa
 }
 
 TEST_CASE("an update that changes nothing records no transaction", "[core][capture]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   captureOne(s, "INSERT INTO t VALUES (1, 'x', 10), (2, 'y', 20)");
   captureNothing(s, "UPDATE t SET a = a");
@@ -440,7 +440,7 @@ TEST_CASE("an update that changes nothing records no transaction", "[core][captu
 }
 
 TEST_CASE("a change of storage class is a change even when the numbers are equal", "[core][capture]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   captureOne(s, "INSERT INTO t VALUES (1, 1, 'x')");
   Transaction t = captureOne(s, "UPDATE t SET a = 1.0 WHERE id = 1");
@@ -451,7 +451,7 @@ TEST_CASE("a change of storage class is a change even when the numbers are equal
 
 TEST_CASE("changing a primary key is recorded as a delete of the old key and an insert of the new",
           "[core][capture]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   captureOne(s, "INSERT INTO t VALUES (1, 'x', 10)");
   Transaction t = captureOne(s, "UPDATE t SET id = 2 WHERE id = 1");
@@ -471,7 +471,7 @@ TEST_CASE("composite keys travel in primary-key order, not declaration order", "
   ClusterOptions o;
   o.schema = "CREATE TABLE kv(k1 TEXT, k2 INTEGER, v, PRIMARY KEY (k2, k1))";
   o.tracked = {"kv"};
-  Cluster c(1, o);
+  Cluster c(test::clusterOptions(1, o));
   Site& s = c[0];
   Transaction ins = captureOne(s, "INSERT INTO kv VALUES ('a', 1, 'one')");
   INFO(describe(ins));
@@ -495,7 +495,7 @@ TEST_CASE("TEXT and BLOB keys, WITHOUT ROWID tables and awkward text are capture
       "CREATE TABLE names(name TEXT PRIMARY KEY, n);"
       "CREATE TABLE w(a TEXT, b BLOB, c, PRIMARY KEY (a, b)) WITHOUT ROWID;";
   o.tracked = {"names", "w"};
-  Cluster c(1, o);
+  Cluster c(test::clusterOptions(1, o));
   Site& s = c[0];
   Transaction t1 = captureOne(s, "INSERT INTO names VALUES ('it''s na\xc3\xafve', 1)");
   INFO(describe(t1));
@@ -521,7 +521,7 @@ TEST_CASE("NULLs, BLOBs, REALs and large integers are captured with their exact 
   ClusterOptions o;
   o.schema = "CREATE TABLE v(id INTEGER PRIMARY KEY, n, bl, r, s, big)";
   o.tracked = {"v"};
-  Cluster c(1, o);
+  Cluster c(test::clusterOptions(1, o));
   Site& s = c[0];
   std::string blob("\x00\xff\x00" "A", 4);
   VersionVector before = s.vector().value();
@@ -554,10 +554,10 @@ TEST_CASE("NULLs, BLOBs, REALs and large integers are captured with their exact 
 
 TEST_CASE("a transaction's context is the site's whole vector before it, remote entries included",
           "[core][capture]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   captureOne(c[0], "INSERT INTO t VALUES (1, 'a', 1)");
   captureOne(c[0], "INSERT INTO t VALUES (2, 'b', 2)");
-  test::deliver(c[0], c[1]);
+  c.deliver(0, 1);
   Transaction t = captureOne(c[1], "UPDATE t SET a = 'B' WHERE id = 1");
   INFO(describe(t));
   CHECK(t.dot == dotOf(c[1], 1));
@@ -571,14 +571,14 @@ TEST_CASE("a transaction's context is the site's whole vector before it, remote 
 }
 
 TEST_CASE("each transaction's hlc is later than the last and follows the site clock", "[core][capture][hlc]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   Transaction t1 = captureOne(s, "INSERT INTO t VALUES (1, 'a', 1)");
   Transaction t2 = captureOne(s, "INSERT INTO t VALUES (2, 'b', 2)");  // clock stands still
   CHECK(t2.hlc > t1.hlc);
   c.clock(0).advance(1000);
   Transaction t3 = captureOne(s, "INSERT INTO t VALUES (3, 'c', 3)");
-  CHECK(t3.hlc == Hlc::make(c.options().startMs + 1000, 0));
+  CHECK(t3.hlc == Hlc::make(c.options().clockStartMs + 1000, 0));
   c.clock(0).set(c.clock(0).nowMillis() - 5000);  // clock steps backwards
   Transaction t4 = captureOne(s, "INSERT INTO t VALUES (4, 'd', 4)");
   CHECK(t4.hlc > t3.hlc);
@@ -591,7 +591,7 @@ TEST_CASE("tracking a table with rows records them as one insert transaction", "
       "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b);"
       "CREATE TABLE pre(id INTEGER PRIMARY KEY, a);";
   o.tracked = {"t"};
-  Cluster c(1, o);
+  Cluster c(test::clusterOptions(1, o));
   Site& s = c[0];
   REQUIRE(s.vector().value().empty());
   // Writes to an untracked table are not replicated.
@@ -842,7 +842,7 @@ TEST_CASE("a file-backed site reopens with its id, name, vector, log, tables and
 }
 
 TEST_CASE("a row changed several times in one transaction replicates its net effect", "[core][capture][txn]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   const char* steps[] = {
       "BEGIN; INSERT INTO t VALUES (1, 'a', 1); UPDATE t SET a = 'b' WHERE id = 1; COMMIT;",
@@ -864,7 +864,7 @@ TEST_CASE("rows inserted in bulk are read back at commit with their net values, 
           "[core][capture][txn]") {
   // An insert into a rowid table keeps only the rowid; the commit reads the rows back, a dense
   // run with one range scan. Changes later in the transaction must show, and deleted rows must not.
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   Transaction txn = captureOne(s,
                                "BEGIN;"
@@ -901,7 +901,7 @@ TEST_CASE("identifiers that need quoting are tracked, captured and replicated", 
   ClusterOptions o;
   o.schema = "CREATE TABLE \"odd \"\"name\"\"\"(\"my key\" INTEGER PRIMARY KEY, \"select\" TEXT, \"a'b\" INTEGER);";
   o.tracked = {"odd \"name\""};
-  Cluster c(1, o);
+  Cluster c(test::clusterOptions(1, o));
   Site& s = c[0];
   auto columns = s.columns("odd \"name\"");
   REQUIRE_OK(columns);
@@ -917,7 +917,7 @@ TEST_CASE("an untyped key keeps the integer 1 and the text '1' as different rows
   ClusterOptions o;
   o.schema = "CREATE TABLE k(id PRIMARY KEY, v);";
   o.tracked = {"k"};
-  Cluster c(1, o);
+  Cluster c(test::clusterOptions(1, o));
   Site& s = c[0];
   Transaction t = captureOne(s, "INSERT INTO k VALUES (1, 'int'), ('1', 'text'), (X'01', 'blob'), (1.5, 'real')");
   INFO(describe(t));
@@ -933,7 +933,7 @@ TEST_CASE("an untyped key keeps the integer 1 and the text '1' as different rows
 
 TEST_CASE("an INSERT that lets SQLite choose the rowid key is captured with the chosen key",
           "[core][capture][keys]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   Transaction t = captureOne(s, "INSERT INTO t(a, b) VALUES ('auto', 1)");
   INFO(describe(t));
@@ -943,7 +943,7 @@ TEST_CASE("an INSERT that lets SQLite choose the rowid key is captured with the 
 }
 
 TEST_CASE("a large BLOB is captured and replicated byte for byte", "[core][capture][values]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   std::string big(1 << 20, '\0');
   for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 131) % 251);
@@ -961,7 +961,7 @@ TEST_CASE("text read from row images keeps embedded NULs, empty strings and long
       "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b TEXT);"
       "CREATE TABLE k(name TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;";
   o.tracked = {"t", "k"};
-  Cluster c(1, o);
+  Cluster c(test::clusterOptions(1, o));
   Site& s = c[0];
   std::string nul("a\0b", 3), lng(5000, 'x'), key("k\0ey", 4);
   execOk(s, "INSERT INTO t VALUES (1, ?1, ?2)", {Txt(nul), Txt("")});

@@ -9,7 +9,7 @@ namespace parley {
 namespace {
 
 using test::applyOk;
-using test::Cluster;
+using testing::Cluster;
 using test::execOk;
 using test::Int;
 using test::tableContents;
@@ -56,14 +56,14 @@ VersionVector vectorOf(std::initializer_list<std::pair<const Site*, std::uint64_
 
 TEST_CASE("a body carries only the context entries that grew since its origin's previous transaction",
           "[core][causality][context]") {
-  Cluster c(3);
+  Cluster c(test::clusterOptions(3));
   execOk(c[0], "INSERT INTO t VALUES (1, 'a', 0)");
-  test::deliver(c[0], c[1]);
+  c.deliver(0, 1);
   execOk(c[1], "INSERT INTO t VALUES (2, 'b', 0)");
   execOk(c[1], "UPDATE t SET a = 'b' WHERE id = 1");
   c.clock(0).advance(5);
   execOk(c[0], "UPDATE t SET b = 1 WHERE id = 1");
-  test::deliver(c[0], c[1]);
+  c.deliver(0, 1);
   c.clock(1).advance(10);
   execOk(c[1], "UPDATE t SET b = 2 WHERE id = 2");
 
@@ -79,7 +79,7 @@ TEST_CASE("a body carries only the context entries that grew since its origin's 
   CHECK(withDot(whole, b3).context == vectorOf({{&c[0], 2}, {&c[1], 2}}));
 
   SECTION("a receiver completes them: what B saw supersedes, what it did not is concurrent") {
-    test::deliver(c[1], c[2]);  // B's, and A's through B, one batch
+    c.deliver(1, 2);  // B's, and A's through B, one batch
     auto again = test::changesOk(c[2], {});
     for (const auto& t : whole) CHECK(withDot(again, t.dot).context == t.context);
   }
@@ -95,9 +95,9 @@ TEST_CASE("a body carries only the context entries that grew since its origin's 
 
 TEST_CASE("a body of transaction format 2 (whole context) decodes to the same transaction",
           "[core][causality][context]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, 'a', 0)");
-  test::deliver(c[0], c[1]);
+  c.deliver(0, 1);
   execOk(c[1], "UPDATE t SET a = 'b' WHERE id = 1");
   Transaction t = test::transactionWithDot(c[1], {c[1].id(), 1});
   std::string body = encodeTransaction(t);
@@ -228,8 +228,8 @@ TEST_CASE("a late arrival re-folds transactions whose contexts the log stores NU
   auto r = deliverFirst(c[0], c[2], 1);
   CHECK(r.refolded == 3);
   CHECK(r.conflicts.empty());
-  test::deliver(c[0], c[1]);
-  test::deliver(c[1], c[0]);
+  test::transfer(c[0], c[1]);
+  test::transfer(c[1], c[0]);
   CHECK(tableContents(c[2], "t") == tableContents(c[0], "t"));
   CHECK(tableContents(c[1], "t") == tableContents(c[0], "t"));
   std::vector<Row> expected{{Int(1), Txt("c"), Int(7)}, {Int(2), Txt("x"), Int(0)}};

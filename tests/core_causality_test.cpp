@@ -15,9 +15,8 @@
 namespace parley {
 namespace {
 
-using test::Cluster;
+using testing::Cluster;
 using test::ClusterOptions;
-using test::deliver;
 using test::describe;
 using test::execOk;
 using test::Int;
@@ -61,9 +60,9 @@ ClusterOptions withResolvers(std::shared_ptr<const ResolverProvider> p) {
 
 // Two sites holding the same row (1, 'a0', 100), written by site 0 and synced.
 Cluster twoSitesWithRow(std::shared_ptr<const ResolverProvider> p = resolvers::lwwEverywhere()) {
-  Cluster c(2, withResolvers(std::move(p)));
+  Cluster c(test::clusterOptions(2, withResolvers(std::move(p))));
   execOk(c[0], "INSERT INTO t VALUES (1, 'a0', 100)");
-  deliver(c[0], c[1]);
+  c.deliver(0, 1);
   return c;
 }
 
@@ -76,13 +75,13 @@ TEST_CASE("sequential writes across sites never produce a conflict", "[core][cau
   // B's physical clock lags far behind A's: the overwrite must still win because it saw A's write.
   c.clock(0).advance(5000);
   execOk(c[0], "UPDATE t SET a = 'A1', b = 101 WHERE id = 1");
-  auto toB = deliver(c[0], c[1]);
+  auto toB = c.deliver(0, 1);
   INFO(describe(toB));
   CHECK(toB.applied == 1);
   CHECK(toB.conflicts.empty());
 
   execOk(c[1], "UPDATE t SET a = 'B1' WHERE id = 1");
-  auto toA = deliver(c[1], c[0]);
+  auto toA = c.deliver(1, 0);
   INFO(describe(toA));
   CHECK(toA.applied == 1);
   CHECK(toA.conflicts.empty());
@@ -90,7 +89,7 @@ TEST_CASE("sequential writes across sites never produce a conflict", "[core][cau
   execOk(c[0], "UPDATE t SET a = 'A2' WHERE id = 1");
   execOk(c[0], "DELETE FROM t WHERE id = 1");
   execOk(c[0], "INSERT INTO t VALUES (1, 'A3', 7)");
-  auto again = deliver(c[0], c[1]);
+  auto again = c.deliver(0, 1);
   INFO(describe(again));
   CHECK(again.applied == 3);
   CHECK(again.conflicts.empty());
@@ -112,7 +111,7 @@ TEST_CASE("concurrent writes to the same cell always conflict at the receiving s
   REQUIRE(c[0].vector().value().get(c[0].id()) == 2);
   REQUIRE(c[1].vector().value().get(c[1].id()) == 1);
 
-  auto atB = deliver(c[0], c[1]);
+  auto atB = c.deliver(0, 1);
   INFO("at B: " << describe(atB));
   REQUIRE(atB.conflicts.size() == 1);
   const ConflictReport& b = atB.conflicts[0];
@@ -131,7 +130,7 @@ TEST_CASE("concurrent writes to the same cell always conflict at the receiving s
   CHECK(b.outcome == ConflictOutcome::kAppliedRemote);
   CHECK(b.result == Txt("B"));
 
-  auto atA = deliver(c[1], c[0]);
+  auto atA = c.deliver(1, 0);
   INFO("at A: " << describe(atA));
   REQUIRE(atA.conflicts.size() == 1);
   const ConflictReport& a = atA.conflicts[0];
@@ -156,10 +155,10 @@ TEST_CASE("concurrent writes conflict even when the physical clocks say one came
   execOk(c[0], "UPDATE t SET b = 1 WHERE id = 1");
   c.clock(1).advance(3'600'000);
   execOk(c[1], "UPDATE t SET b = 2 WHERE id = 1");
-  auto atB = deliver(c[0], c[1]);
+  auto atB = c.deliver(0, 1);
   INFO(describe(atB));
   CHECK(countKind(atB, ConflictKind::kCell) == 1);
-  auto atA = deliver(c[1], c[0]);
+  auto atA = c.deliver(1, 0);
   INFO(describe(atA));
   CHECK(countKind(atA, ConflictKind::kCell) == 1);
   requireSameContents(c[0], c[1]);
@@ -171,7 +170,7 @@ TEST_CASE("concurrent writes to different columns of a row do not conflict and b
   Cluster c = twoSitesWithRow();
   execOk(c[0], "UPDATE t SET a = 'A' WHERE id = 1");
   execOk(c[1], "UPDATE t SET b = 200 WHERE id = 1");
-  auto [atB, atA] = test::syncPair(c[0], c[1]);
+  auto [atB, atA] = c.syncPair(0, 1);
   INFO("at B: " << describe(atB) << "at A: " << describe(atA));
   CHECK(atB.conflicts.empty());
   CHECK(atA.conflicts.empty());
@@ -181,17 +180,17 @@ TEST_CASE("concurrent writes to different columns of a row do not conflict and b
 }
 
 TEST_CASE("concurrent inserts of the same key are an insert/insert conflict", "[core][causality]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   c.clock(1).advance(50);  // B inserts later
   execOk(c[0], "INSERT INTO t VALUES (7, 'x', 1)");
   execOk(c[1], "INSERT INTO t VALUES (7, 'y', 2)");
-  auto atB = deliver(c[0], c[1]);
+  auto atB = c.deliver(0, 1);
   INFO("at B: " << describe(atB));
   const ConflictReport* b = findKind(atB, ConflictKind::kInsertInsert);
   REQUIRE(b != nullptr);
   CHECK(b->table == "t");
   CHECK(b->pk == Row{Int(7)});
-  auto atA = deliver(c[1], c[0]);
+  auto atA = c.deliver(1, 0);
   INFO("at A: " << describe(atA));
   CHECK(findKind(atA, ConflictKind::kInsertInsert) != nullptr);
   // lww merges column by column; B's stamp is later in every column.
@@ -212,14 +211,14 @@ TEST_CASE("a remote update meeting a local delete is update/delete; the reverse 
 
   // Both sites report the canonical view: the later operation meeting the earlier one.
   ConflictKind expectedKind = updateLater ? ConflictKind::kUpdateDelete : ConflictKind::kDeleteUpdate;
-  auto atB = deliver(c[0], c[1]);
+  auto atB = c.deliver(0, 1);
   INFO("at B (deleted here, update arrives): " << describe(atB));
   const ConflictReport* ud = findKind(atB, expectedKind);
   REQUIRE(ud != nullptr);
   CHECK(ud->table == "t");
   CHECK(ud->pk == Row{Int(1)});
 
-  auto atA = deliver(c[1], c[0]);
+  auto atA = c.deliver(1, 0);
   INFO("at A (updated here, delete arrives): " << describe(atA));
   const ConflictReport* du = findKind(atA, expectedKind);
   REQUIRE(du != nullptr);
@@ -243,7 +242,7 @@ TEST_CASE("a remote update meeting a local delete is update/delete; the reverse 
 
 TEST_CASE("apply is idempotent: re-delivered transactions are counted as duplicates and change nothing",
           "[core][causality][idempotence]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, 'a', 1), (2, 'b', 2)");
   execOk(c[0], "UPDATE t SET a = 'A' WHERE id = 1");
   execOk(c[0], "DELETE FROM t WHERE id = 2");
@@ -281,7 +280,7 @@ TEST_CASE("apply is idempotent: re-delivered transactions are counted as duplica
   CHECK(echo.duplicates == 4);
 
   // The same transaction twice in one batch is applied once.
-  Cluster d(2);
+  Cluster d(test::clusterOptions(2));
   execOk(d[0], "INSERT INTO t VALUES (1, 'a', 1)");
   auto once = test::allTransactions(d[0]);
   std::vector<Transaction> twice{once[0], once[0]};
@@ -293,7 +292,7 @@ TEST_CASE("apply is idempotent: re-delivered transactions are counted as duplica
 
 TEST_CASE("a transaction whose causal dependencies are missing is refused and nothing is applied",
           "[core][causality][readiness]") {
-  Cluster c(3);
+  Cluster c(test::clusterOptions(3));
   execOk(c[0], "INSERT INTO t VALUES (1, 'a', 1)");
   execOk(c[0], "INSERT INTO t VALUES (2, 'b', 2)");
   auto all = test::allTransactions(c[0]);
@@ -321,12 +320,12 @@ TEST_CASE("a transaction whose causal dependencies are missing is refused and no
   }
   SECTION("a transaction that depends on a third site's transaction") {
     execOk(c[2], "INSERT INTO t VALUES (9, 'z', 9)");
-    deliver(c[2], c[0]);
-    deliver(c[0], c[1]);  // site 1 now holds everything site 0 had, including site 2's write
+    c.deliver(2, 0);
+    c.deliver(0, 1);  // site 1 now holds everything site 0 had, including site 2's write
     contentsBefore = tableContents(c[1], "t");
     vectorBefore = c[1].vector().value();
 
-    std::size_t fresh = c.addSite();
+    std::size_t fresh = test::addSite(c);
     execOk(c[0], "UPDATE t SET a = 'Z' WHERE id = 9");
     auto fromZero = test::changesOk(c[0], c[fresh].vector().value());
     std::vector<Transaction> onlyOwn;
@@ -345,13 +344,13 @@ TEST_CASE("a transaction whose causal dependencies are missing is refused and no
   CHECK(tableContents(c[1], "t") == contentsBefore);
 
   // Once the missing transactions arrive everything applies.
-  deliver(c[0], c[1]);
+  c.deliver(0, 1);
   CHECK(tableContents(c[1], "t") == tableContents(c[0], "t"));
 }
 
 TEST_CASE("a transaction whose HLC is not after its origin's previous one is refused, in a batch or alone",
           "[core][causality][readiness]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, 'a', 1)");
   execOk(c[0], "INSERT INTO t VALUES (2, 'b', 2)");
   auto all = test::allTransactions(c[0]);
@@ -385,21 +384,21 @@ TEST_CASE("a write made after seeing both sides of a conflict supersedes them wi
           "[core][causality]") {
   std::string resolver = GENERATE(as<std::string>{}, "lww", "fww");
   INFO("resolver " << resolver);
-  Cluster c(3, withResolvers(resolver == "lww" ? resolvers::lwwEverywhere() : resolvers::fwwEverywhere()));
+  Cluster c(test::clusterOptions(3, withResolvers(resolver == "lww" ? resolvers::lwwEverywhere() : resolvers::fwwEverywhere())));
   execOk(c[0], "INSERT INTO t VALUES (1, 'base', 0)");
-  deliver(c[0], c[1]);
-  deliver(c[0], c[2]);
+  c.deliver(0, 1);
+  c.deliver(0, 2);
   c.clock(0).advance(10);
   c.clock(1).advance(20);
   execOk(c[0], "UPDATE t SET a = 'A' WHERE id = 1");
   execOk(c[1], "UPDATE t SET a = 'B' WHERE id = 1");
   // Site 2 sees both concurrent versions, then overwrites the cell: it supersedes both, so
   // even fww (which keeps the earlier of concurrent writes) must take it.
-  deliver(c[0], c[2]);
-  deliver(c[1], c[2]);
+  c.deliver(0, 2);
+  c.deliver(1, 2);
   execOk(c[2], "UPDATE t SET a = 'C' WHERE id = 1");
-  auto atA = deliver(c[2], c[0]);
-  auto atB = deliver(c[2], c[1]);
+  auto atA = c.deliver(2, 0);
+  auto atB = c.deliver(2, 1);
   INFO("at A: " << describe(atA) << "at B: " << describe(atB));
   // Each of A and B meets the other's write (one conflict), never C's.
   for (const auto* r : {&atA, &atB}) {
@@ -417,11 +416,11 @@ TEST_CASE("a remote timestamp beyond the skew bound is applied and reported as a
           "[core][causality][skew]") {
   ClusterOptions o;
   o.maxClockSkew = std::chrono::milliseconds(1000);
-  Cluster c(2, o);
+  Cluster c(test::clusterOptions(2, o));
   c.clock(0).advance(3'600'000);  // site 0's clock runs an hour fast
   execOk(c[0], "INSERT INTO t VALUES (1, 'fast', 1)");
   Transaction fast = test::allTransactions(c[0]).at(0);
-  auto r = deliver(c[0], c[1]);
+  auto r = c.deliver(0, 1);
   INFO(describe(r));
   CHECK(r.applied == 1);
   CHECK_FALSE(r.warnings.empty());
@@ -433,20 +432,20 @@ TEST_CASE("a remote timestamp beyond the skew bound is applied and reported as a
   execOk(c[1], "UPDATE t SET a = 'slow' WHERE id = 1");
   Transaction slow = test::transactionWithDot(c[1], Dot{c[1].id(), 1});
   CHECK(slow.hlc > fast.hlc);
-  auto back = deliver(c[1], c[0]);
+  auto back = c.deliver(1, 0);
   CHECK(back.conflicts.empty());
   CHECK(tableContents(c[0], "t") == std::vector<Row>{{Int(1), Txt("slow"), Int(1)}});
 
   // Within the bound: no warning.
-  Cluster d(2, o);
+  Cluster d(test::clusterOptions(2, o));
   d.clock(0).advance(500);
   execOk(d[0], "INSERT INTO t VALUES (1, 'x', 1)");
-  CHECK(deliver(d[0], d[1]).warnings.empty());
+  CHECK(d.deliver(0, 1).warnings.empty());
 }
 
 TEST_CASE("changesSince sends exactly what the peer lacks, from every origin, in canonical order",
           "[core][causality][changes]") {
-  Cluster c(3);
+  Cluster c(test::clusterOptions(3));
   c.clock(1).advance(5);
   c.clock(2).advance(10);
   execOk(c[0], "INSERT INTO t VALUES (1, 'a', 1)");
@@ -454,8 +453,8 @@ TEST_CASE("changesSince sends exactly what the peer lacks, from every origin, in
   execOk(c[2], "INSERT INTO t VALUES (3, 'c', 3)");
   c.clock(0).advance(20);
   execOk(c[0], "INSERT INTO t VALUES (4, 'd', 4)");
-  deliver(c[1], c[0]);
-  deliver(c[2], c[0]);
+  c.deliver(1, 0);
+  c.deliver(2, 0);
   REQUIRE(c[0].vector().value().total() == 4);
 
   VersionVector peer;
@@ -484,9 +483,9 @@ TEST_CASE("concurrent writes that collide on a UNIQUE column neither abort the s
   ClusterOptions o;
   o.schema = "CREATE TABLE u(id INTEGER PRIMARY KEY, email TEXT UNIQUE)";
   o.tracked = {"u"};
-  Cluster c(2, o);
+  Cluster c(test::clusterOptions(2, o));
   execOk(c[0], "INSERT INTO u VALUES (1, 'a'), (2, 'b')");
-  deliver(c[0], c[1]);
+  c.deliver(0, 1);
   c.clock(1).advance(10);
   SECTION("two updates to the same value") {
     execOk(c[0], "UPDATE u SET email = 'z' WHERE id = 1");
@@ -496,7 +495,7 @@ TEST_CASE("concurrent writes that collide on a UNIQUE column neither abort the s
     execOk(c[0], "INSERT INTO u VALUES (3, 'q')");
     execOk(c[1], "INSERT INTO u VALUES (4, 'q')");
   }
-  auto [atB, atA] = test::syncPair(c[0], c[1]);
+  auto [atB, atA] = c.syncPair(0, 1);
   INFO("at B: " << describe(atB) << "at A: " << describe(atA));
   CHECK(atA.conflicts.size() + atB.conflicts.size() > 0);
   requireSameContents(c[0], c[1], "u");
@@ -523,7 +522,7 @@ TEST_CASE("per-cell causality survives closing and reopening file-backed sites",
   auto a = create("a.db", "A", idsA, clockA);
   auto b = create("b.db", "B", idsB, clockB);
   execOk(*a, "INSERT INTO t VALUES (1, 'base', 0)");
-  deliver(*a, *b);
+  test::transfer(*a, *b);
   b.reset();
   b = open("b.db", clockB);
 
@@ -533,19 +532,19 @@ TEST_CASE("per-cell causality survives closing and reopening file-backed sites",
   execOk(*b, "UPDATE t SET a = 'B' WHERE id = 1");
   a.reset();
   a = open("a.db", clockA);
-  auto atA = deliver(*b, *a);
+  auto atA = test::transfer(*b, *a);
   INFO("at A: " << describe(atA));
   CHECK(countKind(atA, ConflictKind::kCell) == 1);
   a.reset();
   a = open("a.db", clockA);
-  auto atB = deliver(*a, *b);
+  auto atB = test::transfer(*a, *b);
   INFO("at B: " << describe(atB));
   CHECK(countKind(atB, ConflictKind::kCell) == 1);
 
   b.reset();
   b = open("b.db", clockB);
   execOk(*b, "UPDATE t SET a = 'after' WHERE id = 1");
-  auto sequential = deliver(*b, *a);
+  auto sequential = test::transfer(*b, *a);
   INFO("sequential: " << describe(sequential));
   CHECK(sequential.conflicts.empty());
   std::vector<Row> expected{{Int(1), Txt("after"), Int(0)}};
@@ -569,7 +568,7 @@ std::vector<std::string> logBodies(const Site& site) {
 }
 
 TEST_CASE("applyEncoded keeps the received bytes as log bodies and folds like apply", "[core][causality]") {
-  Cluster c(3);
+  Cluster c(test::clusterOptions(3));
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 1), (2, 'y', 2)");
   execOk(c[0], "UPDATE t SET a = 'z' WHERE id = 2");
   execOk(c[0], "DELETE FROM t WHERE id = 1");

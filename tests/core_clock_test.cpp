@@ -18,7 +18,6 @@ namespace {
 
 using test::execOk;
 using test::Int;
-using test::syncPair;
 using test::tableContents;
 using test::Txt;
 
@@ -64,7 +63,7 @@ class FileSites {
   void syncAll() {
     for (int round = 0; round < 2; ++round)
       for (std::size_t i = 0; i < sites_.size(); ++i)
-        for (std::size_t j = i + 1; j < sites_.size(); ++j) syncPair(*sites_[i], *sites_[j]);
+        for (std::size_t j = i + 1; j < sites_.size(); ++j) test::exchange(*sites_[i], *sites_[j]);
   }
 
  private:
@@ -121,7 +120,7 @@ TEST_CASE(
   Hlc after = ownHlc(sites[0], 2);
   CHECK(after > ahead);
   auto [toPeer, fromPeer] =
-      syncPair(sites[0], sites[2]);  // would throw: "its origin is not a parley site"
+      test::exchange(sites[0], sites[2]);  // would throw: "its origin is not a parley site"
   CHECK(toPeer.applied == 1);
   CHECK(tableContents(sites[2], "t") == std::vector<Row>{{Int(1), Txt("after"), Int(1)}});
 }
@@ -134,7 +133,7 @@ TEST_CASE(
   FileSites sites(3);
   sites.clock(1).advance(kDayMs);
   execOk(sites[1], "INSERT INTO t VALUES (1, 'from the future', 1)");
-  syncPair(sites[0], sites[1]);
+  test::exchange(sites[0], sites[1]);
   execOk(sites[0], "UPDATE t SET b = 2 WHERE id = 1");  // stamped after what it heard
   Hlc heard = ownHlc(sites[0], 1);
   CHECK(heard > ownHlc(sites[1], 1));
@@ -144,7 +143,7 @@ TEST_CASE(
 
   execOk(sites[0], "UPDATE t SET a = 'later' WHERE id = 1");
   CHECK(ownHlc(sites[0], 2) > heard);
-  auto [toPeer, fromPeer] = syncPair(sites[0], sites[2]);
+  auto [toPeer, fromPeer] = test::exchange(sites[0], sites[2]);
   CHECK(toPeer.applied == 1);
   CHECK(tableContents(sites[2], "t") == std::vector<Row>{{Int(1), Txt("later"), Int(2)}});
 }
@@ -161,7 +160,7 @@ TEST_CASE(
   FileSites sites(2, std::chrono::seconds(1));
   sites.clock(1).advance(3'600'000);  // an hour fast
   execOk(sites[1], "INSERT INTO t VALUES (1, 'fast', 1)");
-  ApplyResult atSlow = syncPair(sites[1], sites[0]).first;
+  ApplyResult atSlow = test::exchange(sites[1], sites[0]).first;
   CHECK(atSlow.applied == 1);
   REQUIRE(atSlow.warnings.size() == 1);
   CHECK(atSlow.warnings[0].kind == ApplyWarning::Kind::kClockSkew);
@@ -176,7 +175,7 @@ TEST_CASE(
   execOk(sites[1], "UPDATE t SET a = 'faster' WHERE id = 1");
   sites.clock(1).advance(5000);  // a jump further ahead: the record keeps the greatest
   execOk(sites[1], "UPDATE t SET a = 'fastest' WHERE id = 1");
-  CHECK(syncPair(sites[1], sites[0]).first.warnings.size() == 1);  // one line per origin per apply
+  CHECK(test::exchange(sites[1], sites[0]).first.warnings.size() == 1);  // one line per origin per apply
   sites.reopen(0);
   auto skews = sites[0].clockSkews();
   REQUIRE_OK(skews);
@@ -198,7 +197,7 @@ TEST_CASE(
   FileSites sites(3, std::chrono::seconds(1));
   sites.clock(1).advance(60'000);
   execOk(sites[1], "INSERT INTO t VALUES (1, 'fast', 1)");
-  syncPair(sites[1], sites[0]);
+  test::exchange(sites[1], sites[0]);
   REQUIRE(sites[0].clockSkews().value().size() == 1);
 
   SECTION("real time catching up hides it, and the next apply drops it") {
@@ -206,14 +205,14 @@ TEST_CASE(
     CHECK(sites[0].clockSkews().value().empty());
     CHECK(test::queryInt(sites[0], "SELECT count(*) FROM parley_clock_skew") == 1);
     execOk(sites[2], "INSERT INTO t VALUES (2, 'on time', 2)");
-    CHECK(syncPair(sites[2], sites[0]).first.warnings.empty());
+    CHECK(test::exchange(sites[2], sites[0]).first.warnings.empty());
     CHECK(test::queryInt(sites[0], "SELECT count(*) FROM parley_clock_skew") == 0);
   }
   SECTION("an arrival within the bound clears it") {
     sites.clock(0).advance(120'000);  // the origin's clock is fixed and time has passed its stamps
     sites.clock(1).advance(60'000);
     execOk(sites[1], "UPDATE t SET a = 'fixed' WHERE id = 1");
-    CHECK(syncPair(sites[1], sites[0]).first.warnings.empty());
+    CHECK(test::exchange(sites[1], sites[0]).first.warnings.empty());
     sites.clock(0).set(sites.clock(0).nowMillis() -
                        120'000);  // even if our clock went back, it is gone
     CHECK(sites[0].clockSkews().value().empty());
@@ -226,10 +225,10 @@ TEST_CASE(
   FileSites sites(3, std::chrono::seconds(1));
   sites.clock(0).advance(kDayMs);
   execOk(sites[0], "INSERT INTO t VALUES (1, 'fast', 1)");
-  syncPair(sites[0], sites[1]);  // site1 hears from it, and its writes carry that time
+  test::exchange(sites[0], sites[1]);  // site1 hears from it, and its writes carry that time
   execOk(sites[1], "INSERT INTO t VALUES (2, 'right clock', 2)");
   execOk(sites[1], "INSERT INTO t VALUES (3, 'right clock', 3)");
-  ApplyResult atThird = syncPair(sites[1], sites[2]).first;
+  ApplyResult atThird = test::exchange(sites[1], sites[2]).first;
   REQUIRE(atThird.warnings.size() == 2);
   std::string fast = sites[0].id().shortHex(), carrier = sites[1].id().shortHex();
   std::string carried = atThird.warnings[0].message.find("transactions of " + carrier) != std::string::npos
@@ -246,7 +245,7 @@ TEST_CASE(
   // A later arrival of the carrier alone still names the fast site.
   sites.clock(1).advance(10);
   execOk(sites[1], "UPDATE t SET a = 'again' WHERE id = 2");
-  auto later = syncPair(sites[1], sites[2]).first;
+  auto later = test::exchange(sites[1], sites[2]).first;
   REQUIRE(later.warnings.size() == 1);
   CHECK_THAT(later.warnings[0].message, Catch::Contains("fix the clock at " + fast));
 }

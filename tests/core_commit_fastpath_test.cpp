@@ -21,7 +21,7 @@
 namespace parley {
 namespace {
 
-using test::Cluster;
+using testing::Cluster;
 using test::execOk;
 
 int cases() {
@@ -76,7 +76,7 @@ TEST_CASE("fast commit metadata equals the general fold's on random histories", 
     auto seed = static_cast<std::uint32_t>(k + 1);
     INFO("seed " << seed);
     std::mt19937 rng(seed);
-    Cluster c(3, options());
+    Cluster c(test::clusterOptions(3, options()));
     for (int step = 0; step < 60; ++step) {
       Site& s = c[rng() % 3];
       std::string sql = randomWrite(rng);
@@ -86,10 +86,10 @@ TEST_CASE("fast commit metadata equals the general fold's on random histories", 
       if (!r.ok()) REQUIRE(r.status().message().find("fast metadata path") == std::string::npos);
       if (rng() % 4 == 0) {
         std::size_t a = rng() % 3, b = (a + 1 + rng() % 2) % 3;
-        test::syncPair(c[a], c[b]);
+        c.syncPair(a, b);
       }
     }
-    test::syncAll(c);
+    c.syncAll();
     for (std::size_t i = 1; i < c.size(); ++i) CHECK(test::tableContents(c[i], "t") == test::tableContents(c[0], "t"));
   }
 }
@@ -107,7 +107,7 @@ TEST_CASE("every row of a commit of any size records its version", "[core][captu
   INFO((rowidKeyed ? "rowid" : "text") << " keys, " << rows << " rows " << spacing << " apart");
   test::ClusterOptions o;
   o.schema = rowidKeyed ? "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b);" : "CREATE TABLE t(id TEXT PRIMARY KEY, a, b);";
-  Cluster c(1, o);
+  Cluster c(test::clusterOptions(1, o));
   Site& s = c[0];
   std::string key = rowidKeyed ? "x" : "'k' || x";
   std::string keys =
@@ -140,7 +140,7 @@ TEST_CASE("a commit of more rows than a metadata chunk records every row's versi
   constexpr std::int64_t n = 70000;
   test::ClusterOptions o;
   o.schema = rowidKeyed ? "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b);" : "CREATE TABLE t(id TEXT PRIMARY KEY, a, b);";
-  Cluster c(1, o);
+  Cluster c(test::clusterOptions(1, o));
   Site& s = c[0];
   std::string key = rowidKeyed ? "x" : "printf('k%06d', x)";
   auto keys = [&](std::int64_t from, std::int64_t to) {

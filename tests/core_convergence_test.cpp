@@ -19,9 +19,8 @@ namespace parley {
 namespace {
 
 using test::applyOk;
-using test::Cluster;
+using testing::Cluster;
 using test::ClusterOptions;
-using test::deliver;
 using test::describe;
 using test::execOk;
 using test::Int;
@@ -54,12 +53,12 @@ struct Scenario {
 };
 
 Scenario buildScenario(const std::string& resolver) {
-  Scenario s{Cluster(3, withResolvers(resolver)), {}, {}, {}};
+  Scenario s{Cluster(test::clusterOptions(3, withResolvers(resolver))), {}, {}, {}};
   Cluster& c = s.cluster;
   execOk(c[0], "INSERT INTO t VALUES (1, 'a1', 10), (2, 'a2', 20), (3, 'a3', 30), (4, 'a4', 40)");
   s.base = test::allTransactions(c[0]);
-  deliver(c[0], c[1]);
-  deliver(c[0], c[2]);
+  c.deliver(0, 1);
+  c.deliver(0, 2);
   VersionVector baseVector = c[0].vector().value();
 
   for (int i = 0; i < 3; ++i) c.clock(i).advance(10 * (i + 1));
@@ -135,7 +134,7 @@ TEST_CASE("three sites' concurrent writes converge in every delivery order, with
     }
 
     // A fresh receiver gets the base, then the batches in this order, then duplicates.
-    std::size_t fresh = c.addSite();
+    std::size_t fresh = test::addSite(c);
     applyOk(c[fresh], s.base);
     std::size_t refolded = 0;
     for (int j : order) refolded += applyOk(c[fresh], s.batches[j]).refolded;
@@ -157,7 +156,7 @@ TEST_CASE("three sites' concurrent writes converge in every delivery order, with
     maxRefolded = std::max(maxRefolded, refolded);
 
     // Pairwise sync afterwards changes nothing.
-    test::syncAll(c);
+    c.syncAll();
     for (std::size_t i = 0; i < c.size(); ++i) checkContents(c[i], expected);
   } while (std::next_permutation(order.begin(), order.end()));
   if (resolver == "fww") CHECK(maxRefolded > 0);
@@ -169,7 +168,7 @@ TEST_CASE("a batch delivered one transaction at a time converges like the whole 
   INFO("resolver " << resolver);
   Scenario s = buildScenario(resolver);
   Cluster& c = s.cluster;
-  std::size_t fresh = c.addSite();
+  std::size_t fresh = test::addSite(c);
   applyOk(c[fresh], s.base);
   // Round-robin across origins, latest origin first: maximal interleaving of late arrivals.
   for (std::size_t k = 0; k < 4; ++k)
@@ -180,19 +179,19 @@ TEST_CASE("a batch delivered one transaction at a time converges like the whole 
 
 TEST_CASE("forwarding through a chain A-B-C converges without A and C ever talking",
           "[core][convergence][topology]") {
-  Cluster c(3);
+  Cluster c(test::clusterOptions(3));
   Site& a = c[0];
   Site& b = c[1];
   Site& cc = c[2];
   execOk(a, "INSERT INTO t VALUES (1, 'a', 1), (2, 'b', 2)");
-  deliver(a, b);
-  deliver(b, cc);
+  c.deliver(0, 1);
+  c.deliver(1, 2);
   CHECK(tableContents(cc, "t") == tableContents(a, "t"));
   CHECK(cc.vector().value().get(a.id()) == 1);
 
   execOk(cc, "UPDATE t SET a = 'from C' WHERE id = 1");
-  deliver(cc, b);
-  deliver(b, a);
+  c.deliver(2, 1);
+  c.deliver(1, 0);
   CHECK(tableContents(a, "t") == tableContents(cc, "t"));
 
   // Concurrent writes at all three, then two sweeps along the chain.
@@ -203,10 +202,10 @@ TEST_CASE("forwarding through a chain A-B-C converges without A and C ever talki
   execOk(b, "INSERT INTO t VALUES (3, 'B', 3)");
   execOk(cc, "UPDATE t SET b = 300 WHERE id = 1; DELETE FROM t WHERE id = 2");
   for (int sweep = 0; sweep < 2; ++sweep) {
-    deliver(a, b);
-    deliver(b, cc);
-    deliver(cc, b);
-    deliver(b, a);
+    c.deliver(0, 1);
+    c.deliver(1, 2);
+    c.deliver(2, 1);
+    c.deliver(1, 0);
   }
   CHECK(a.vector().value() == cc.vector().value());
   CHECK(b.vector().value() == cc.vector().value());
@@ -216,8 +215,8 @@ TEST_CASE("forwarding through a chain A-B-C converges without A and C ever talki
   CHECK(tableContents(cc, "t") == expected);
 
   // C forwards A's transactions to a newcomer as well.
-  std::size_t d = c.addSite();
-  deliver(cc, c[d]);
+  std::size_t d = test::addSite(c);
+  c.deliver(2, d);
   CHECK(c[d].vector().value() == a.vector().value());
   CHECK(tableContents(c[d], "t") == expected);
 }
@@ -228,10 +227,10 @@ TEST_CASE("an hlc tie between two sites is won by the greater site id at both si
   bool firstIsGreater = GENERATE(true, false);
   ClusterOptions o;
   o.idBytes = firstIsGreater ? std::vector<std::uint8_t>{9, 2} : std::vector<std::uint8_t>{2, 9};
-  Cluster c(2, o);
+  Cluster c(test::clusterOptions(2, o));
   INFO("site0 " << c[0].id().shortHex() << ", site1 " << c[1].id().shortHex());
   execOk(c[0], "INSERT INTO t VALUES (1, 'base', 0)");
-  deliver(c[0], c[1]);
+  c.deliver(0, 1);
   c.clock(0).advance(1000);
   c.clock(1).advance(1000);
   execOk(c[0], "UPDATE t SET a = 'zero' WHERE id = 1");
@@ -240,7 +239,7 @@ TEST_CASE("an hlc tie between two sites is won by the greater site id at both si
   Transaction t1 = test::transactionWithDot(c[1], Dot{c[1].id(), 1});
   REQUIRE(t0.hlc == t1.hlc);  // a real tie, else this test proves nothing
 
-  test::syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   std::vector<Row> expected{{Int(1), Txt(firstIsGreater ? "zero" : "one"), Int(0)}};
   CHECK(tableContents(c[0], "t") == expected);
   CHECK(tableContents(c[1], "t") == expected);
@@ -251,14 +250,14 @@ TEST_CASE("lww keeps the later stamp and fww the earlier, whatever the site ids"
   INFO("resolver " << resolver);
   ClusterOptions o = withResolvers(resolver);
   o.idBytes = {1, 9};  // site 1 has the greater id but writes earlier
-  Cluster c(2, o);
+  Cluster c(test::clusterOptions(2, o));
   execOk(c[0], "INSERT INTO t VALUES (1, 'base', 0)");
-  deliver(c[0], c[1]);
+  c.deliver(0, 1);
   c.clock(1).advance(100);
   execOk(c[1], "UPDATE t SET a = 'early' WHERE id = 1");
   c.clock(0).advance(200);
   execOk(c[0], "UPDATE t SET a = 'late' WHERE id = 1");
-  test::syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   std::vector<Row> expected{{Int(1), Txt(resolver == "lww" ? "late" : "early"), Int(0)}};
   CHECK(tableContents(c[0], "t") == expected);
   CHECK(tableContents(c[1], "t") == expected);
@@ -301,7 +300,7 @@ struct ScheduleStats {
 void randomSchedule(std::uint32_t seed, const std::string& resolver, ScheduleStats& stats) {
   std::mt19937 rng(seed);
   std::size_t n = 3 + rng() % 2;
-  Cluster c(n, withResolvers(resolver));
+  Cluster c(test::clusterOptions(n, withResolvers(resolver)));
   std::uniform_int_distribution<std::size_t> pick(0, n - 1);
   int counter = 0;
   std::string history;
@@ -330,13 +329,13 @@ void randomSchedule(std::uint32_t seed, const std::string& resolver, ScheduleSta
       stats.add(applyOk(c[j], test::allTransactions(c[i])));
     } else {
       history += " (both ways)\n";
-      auto [ij, ji] = test::syncPair(c[i], c[j]);
+      auto [ij, ji] = c.syncPair(i, j);
       stats.add(ij);
       stats.add(ji);
     }
   }
   INFO("history:\n" << history);
-  test::syncAll(c);
+  c.syncAll();
   auto reference = tableContents(c[0], "t");
   for (std::size_t i = 1; i < n; ++i) {
     auto other = tableContents(c[i], "t");
@@ -345,14 +344,14 @@ void randomSchedule(std::uint32_t seed, const std::string& resolver, ScheduleSta
   }
   // Oracle: a fresh site folding the whole set in canonical order in one apply.
   auto all = test::allTransactions(c[n - 1]);
-  std::size_t fresh = c.addSite();
+  std::size_t fresh = test::addSite(c);
   applyOk(c[fresh], all);
   auto folded = tableContents(c[fresh], "t");
   INFO("synced sites:\n" << describe(reference) << "fresh fold:\n" << describe(folded));
   REQUIRE(folded == reference);
 
   // Another fresh site gets the set one transaction at a time, in a random causal order.
-  std::size_t shuffled = c.addSite();
+  std::size_t shuffled = test::addSite(c);
   std::vector<bool> sent(all.size(), false);
   VersionVector held;
   for (std::size_t delivered = 0; delivered < all.size(); ++delivered) {

@@ -22,9 +22,8 @@ namespace parley {
 namespace {
 
 using Catch::Matchers::Contains;
-using test::Cluster;
+using testing::Cluster;
 using test::execOk;
-using test::syncPair;
 using test::tableContents;
 
 // Sites in files of one directory, with one clock, for copying and restoring them.
@@ -100,11 +99,11 @@ void writeBehindParley(const std::string& path, const std::string& sql) {
 }  // namespace
 
 TEST_CASE("each transaction links to its origin's previous one by hash", "[core][divergence][chain]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, 'a', 1)");
   execOk(c[0], "UPDATE t SET a = 'b'");
   execOk(c[0], "UPDATE t SET a = 'c'");
-  syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   auto held = test::allTransactions(c[1]);
   std::erase_if(held, [&](const Transaction& t) { return t.dot.site != c[0].id(); });
   std::sort(held.begin(), held.end(), [](const auto& a, const auto& b) { return a.dot < b.dot; });
@@ -124,7 +123,7 @@ TEST_CASE("each transaction links to its origin's previous one by hash", "[core]
 }
 
 TEST_CASE("an encoded transaction keeps its origin's hash when encoded again elsewhere", "[core][divergence][chain]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   execOk(c[0], "INSERT INTO t VALUES (1, 'a', 1)");
   Transaction t = test::allTransactions(c[0]).at(0);
   std::string body = encodeTransaction(t);
@@ -223,7 +222,7 @@ TEST_CASE("a restored backup that wrote before syncing is refused, and its write
 TEST_CASE("sites holding the same transactions in any order have equal digests", "[core][divergence][digest]") {
   std::mt19937 rng(7);
   for (int round = 0; round < 20; ++round) {
-    Cluster c(3);
+    Cluster c(test::clusterOptions(3));
     for (int i = 0; i < 30; ++i) {
       Site& site = c[rng() % 3];
       c.clock(0).advance(1);
@@ -236,13 +235,13 @@ TEST_CASE("sites holding the same transactions in any order have equal digests",
       }
       if (rng() % 5 == 0) {
         std::size_t a = rng() % 3, b = (a + 1 + rng() % 2) % 3;
-        syncPair(c[a], c[b]);
+        c.syncPair(a, b);
       }
     }
     // Different delivery orders: ring one way, then the other.
-    if (round % 2) syncPair(c[0], c[1]), syncPair(c[1], c[2]), syncPair(c[2], c[0]);
-    else syncPair(c[2], c[1]), syncPair(c[1], c[0]), syncPair(c[0], c[2]);
-    test::syncAll(c);
+    if (round % 2) c.syncPair(0, 1), c.syncPair(1, 2), c.syncPair(2, 0);
+    else c.syncPair(2, 1), c.syncPair(1, 0), c.syncPair(0, 2);
+    c.syncAll();
     INFO("round " << round);
     REQUIRE(tableContents(c[0], "t") == tableContents(c[1], "t"));
     auto d0 = c[0].digests(), d1 = c[1].digests(), d2 = c[2].digests();
@@ -263,13 +262,13 @@ TEST_CASE("a transaction writing several tables keeps every table's digest, here
   o.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b); CREATE TABLE u(id INTEGER PRIMARY KEY, c);"
              "CREATE TABLE w(id INTEGER PRIMARY KEY, d)";
   o.tracked = {"t", "u", "w"};
-  Cluster c(2, o);
+  Cluster c(test::clusterOptions(2, o));
   execOk(c[0], "BEGIN");
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 1)");
   execOk(c[0], "INSERT INTO u VALUES (1, 'y'), (2, 'z')");
   execOk(c[0], "INSERT INTO w VALUES (7, 0)");
   execOk(c[0], "COMMIT");
-  syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   for (std::size_t i = 0; i < 2; ++i) {
     auto checks = c[i].verify();
     REQUIRE_OK(checks);
@@ -351,14 +350,14 @@ TEST_CASE("digests read back right past many transactions and after a re-fold", 
   test::ClusterOptions o;
   o.config = TableConfig{};
   o.config->columns = "fww";  // order-sensitive: a late arrival re-folds what sorts after it
-  Cluster c(2, o);
+  Cluster c(test::clusterOptions(2, o));
   for (int i = 0; i < 300; ++i) {  // past the base's rewrite every 256 transactions
     c.clock(0).advance(1);
     execOk(c[0], fmt::format("INSERT OR REPLACE INTO t VALUES ({}, 'v{}', {})", i % 40, i, i));
   }
   c.clock(1).advance(1);  // sorts before most of site 0's writes: a re-fold at site 1's peer
   execOk(c[1], "UPDATE t SET a = 'early' WHERE id = 3");
-  syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   REQUIRE(tableContents(c[0], "t") == tableContents(c[1], "t"));
   for (std::size_t i = 0; i < 2; ++i) {
     auto checks = c[i].verify();
@@ -370,7 +369,7 @@ TEST_CASE("digests read back right past many transactions and after a re-fold", 
 
 TEST_CASE("a digest tells different rows apart and does not depend on the order rows were written",
           "[core][divergence][digest]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 1); INSERT INTO t VALUES (2, 'y', 2)");
   execOk(c[1], "INSERT INTO t VALUES (2, 'y', 2); INSERT INTO t VALUES (1, 'x', 1)");
   CHECK(c[0].digests().value().at(0).digest == c[1].digests().value().at(0).digest);
@@ -443,11 +442,11 @@ TEST_CASE("sites that fold the same transactions to different rows fail the sync
 }
 
 TEST_CASE("range summaries narrow two sites' tables down to the rows that differ", "[core][divergence][verify]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   std::string insert = "INSERT INTO t VALUES ";
   for (int i = 1; i <= 500; ++i) insert += fmt::format("{}({}, 'r{}', {})", i > 1 ? ", " : "", i, i, i);
   execOk(c[0], insert);
-  syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   // Diverge the copies by hand through apply-free paths: each site writes, no sync.
   execOk(c[0], "UPDATE t SET a = 'changed' WHERE id = 137");
   execOk(c[1], "DELETE FROM t WHERE id = 404");

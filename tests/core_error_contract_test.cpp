@@ -23,7 +23,7 @@
 namespace parley {
 namespace {
 
-using test::Cluster;
+using testing::Cluster;
 using test::execOk;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
@@ -32,7 +32,7 @@ bool oneLine(const std::string& s) { return !s.empty() && s.find('\n') == std::s
 
 // A real transaction's body, as a peer would send it.
 std::string someBody() {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 10)");
   execOk(c[0], "UPDATE t SET a = 'y', b = 11 WHERE id = 1");
   auto txns = test::changesOk(c[0], {});
@@ -112,7 +112,7 @@ TEST_CASE("PARLEY_ASSERT reports a bug with its place and asks for a report, as 
 
 TEST_CASE("a broken invariant inside a public call comes back as kInternal, with everything rolled back",
           "[core][errors][assert]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 10)");
   execOk(c[0], "INSERT INTO t VALUES (2, 'y', 20)");
   std::vector<Transaction> txns = test::changesOk(c[0], {});
@@ -184,7 +184,7 @@ TEST_CASE("a Status is built from a code and a message, and keeps each context a
 }
 
 TEST_CASE("a library error keeps the operation it failed in as a context", "[core][errors][context]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Status untracked = c[0].track("missing");
   CHECK(untracked.code() == Status::Code::kNotFound);
   CHECK(untracked.contexts() == std::vector<std::string>{"track"});
@@ -197,9 +197,9 @@ TEST_CASE("a library error keeps the operation it failed in as a context", "[cor
 }
 
 TEST_CASE("Site::vector() is a value: looping over a temporary's entries is safe", "[core][errors][vector]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 10)");
-  test::syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   execOk(c[1], "INSERT INTO t VALUES (2, 'y', 20)");
   std::vector<std::pair<SiteId, std::uint64_t>> seen;
   for (const auto& [site, seq] : c[1].vector().value().entries()) seen.emplace_back(site, seq);
@@ -238,7 +238,7 @@ TEST_CASE("Site::vector() returns the error of re-reading a database damaged beh
 }
 
 TEST_CASE("a change-set file is stamped with the site's clock, not the system's", "[core][errors][clock]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   c.clock(0).set(1'800'000'000'123ULL);
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 10)");
   test::TempDir dir;
@@ -251,11 +251,11 @@ TEST_CASE("a change-set file is stamped with the site's clock, not the system's"
 }
 
 TEST_CASE("commit tokens print and parse as exec prints them", "[core][errors][wait]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 10)");
   execOk(c[1], "INSERT INTO t VALUES (2, 'y', 20)");
   execOk(c[1], "INSERT INTO t VALUES (3, 'z', 30)");
-  test::syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   VersionVector v = c[0].vector().value();
   std::string token = commitToken(v);
   CHECK(token == c[0].id().hex() + ":1," + c[1].id().hex() + ":2");
@@ -273,7 +273,7 @@ TEST_CASE("commit tokens print and parse as exec prints them", "[core][errors][w
 
 TEST_CASE("Site::waitFor returns once the site holds the token, and times out with one clear line",
           "[core][errors][wait]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 10)");
   VersionVector token = c[0].vector().value();
 
@@ -286,7 +286,7 @@ TEST_CASE("Site::waitFor returns once the site holds the token, and times out wi
   CHECK(timedOut.message() == "timed out after 0.2 s waiting for token " + commitToken(token) +
                                   "; the site holds " + commitToken(c[1].vector().value()));
 
-  test::deliver(c[0], c[1]);
+  c.deliver(0, 1);
   CHECK_OK(c[1].waitFor(token, std::chrono::milliseconds(0)));
   CHECK_OK(c[1].waitFor({}, std::chrono::milliseconds(0)));
 }
@@ -319,7 +319,7 @@ TEST_CASE("Site::waitFor sees what another connection applies to the same file m
 }
 
 TEST_CASE("waitForAcknowledgements returns once a served peer holds the write", "[core][errors][wait][tcp]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 10)");
   VersionVector token = c[0].vector().value();
   sync::TcpOptions tcp;
@@ -347,7 +347,7 @@ TEST_CASE("waitForAcknowledgements returns once a served peer holds the write", 
 
 TEST_CASE("waitForAcknowledgements with too few peers or an unreachable one fails with one line",
           "[core][errors][wait][tcp]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 10)");
   VersionVector token = c[0].vector().value();
   sync::TcpOptions tcp;

@@ -24,7 +24,7 @@
 namespace parley {
 namespace {
 
-using test::Cluster;
+using testing::Cluster;
 using test::ClusterOptions;
 using test::execOk;
 using test::Int;
@@ -70,37 +70,37 @@ void checkRefused(Site& s, const std::string& table, const std::string& why) {
 }  // namespace
 
 TEST_CASE("tracking a table without a PRIMARY KEY is refused and says why", "[core][errors][track]") {
-  Cluster c(1, untracked("CREATE TABLE nopk(a, b); INSERT INTO nopk VALUES (1, 2);"));
+  Cluster c(test::clusterOptions(1, untracked("CREATE TABLE nopk(a, b); INSERT INTO nopk VALUES (1, 2);")));
   checkRefused(c[0], "nopk", "PRIMARY KEY");
   // Writes to it still work and record nothing.
   test::captureNothing(c[0], "INSERT INTO nopk VALUES (3, 4)");
 }
 
 TEST_CASE("tracking an unknown table is refused", "[core][errors][track]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   checkRefused(c[0], "does_not_exist", "does_not_exist");
 }
 
 TEST_CASE("tracking a table with a generated column is refused", "[core][errors][track]") {
-  Cluster c(1, untracked("CREATE TABLE g(id INTEGER PRIMARY KEY, a, b GENERATED ALWAYS AS (a * 2) VIRTUAL);"
-                         "CREATE TABLE gs(id INTEGER PRIMARY KEY, a, b AS (a + 1) STORED);"));
+  Cluster c(test::clusterOptions(1, untracked("CREATE TABLE g(id INTEGER PRIMARY KEY, a, b GENERATED ALWAYS AS (a * 2) VIRTUAL);"
+                         "CREATE TABLE gs(id INTEGER PRIMARY KEY, a, b AS (a + 1) STORED);")));
   checkRefused(c[0], "g", "generated");
   checkRefused(c[0], "gs", "generated");
 }
 
 TEST_CASE("parley's own tables and parley_-prefixed tables cannot be tracked", "[core][errors][track]") {
-  Cluster c(1, untracked("CREATE TABLE parley_mine(id INTEGER PRIMARY KEY, x);"));
+  Cluster c(test::clusterOptions(1, untracked("CREATE TABLE parley_mine(id INTEGER PRIMARY KEY, x);")));
   checkRefused(c[0], "parley_mine", "parley_");
   for (const char* internal : {"parley_log", "parley_meta", "sqlite_schema"}) checkRefused(c[0], internal, "");
 }
 
 TEST_CASE("tracking a view is refused", "[core][errors][track]") {
-  Cluster c(1, untracked("CREATE VIEW v AS SELECT id, a FROM t;"));
+  Cluster c(test::clusterOptions(1, untracked("CREATE VIEW v AS SELECT id, a FROM t;")));
   checkRefused(c[0], "v", "view");
 }
 
 TEST_CASE("tracking a WITHOUT ROWID table with a PRIMARY KEY is accepted", "[core][errors][track]") {
-  Cluster c(1, untracked("CREATE TABLE w(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"));
+  Cluster c(test::clusterOptions(1, untracked("CREATE TABLE w(k TEXT PRIMARY KEY, v) WITHOUT ROWID;")));
   REQUIRE_OK(c[0].track("w"));
   auto columns = c[0].columns("w");
   REQUIRE_OK(columns);
@@ -108,14 +108,14 @@ TEST_CASE("tracking a WITHOUT ROWID table with a PRIMARY KEY is accepted", "[cor
 }
 
 TEST_CASE("columns() of an untracked table is an error", "[core][errors][track]") {
-  Cluster c(1, untracked("CREATE TABLE other(id INTEGER PRIMARY KEY);"));
+  Cluster c(test::clusterOptions(1, untracked("CREATE TABLE other(id INTEGER PRIMARY KEY);")));
   auto r = c[0].columns("other");
   CHECK_FALSE(r.ok());
   checkOneLine(r.status());
 }
 
 TEST_CASE("an SQL syntax error in exec is a one-line error and records nothing", "[core][errors][exec]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   execOk(s, "INSERT INTO t VALUES (1, 'a', 1)");
   VersionVector before = s.vector().value();
@@ -137,7 +137,7 @@ TEST_CASE("an SQL syntax error in exec is a one-line error and records nothing",
 TEST_CASE("a constraint violation in exec is an error and records nothing", "[core][errors][exec]") {
   ClusterOptions o;
   o.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a NOT NULL, b INTEGER CHECK (b >= 0));";
-  Cluster c(1, o);
+  Cluster c(test::clusterOptions(1, o));
   Site& s = c[0];
   execOk(s, "INSERT INTO t VALUES (1, 'a', 5), (2, 'b', 0)");
   VersionVector before = s.vector().value();
@@ -160,7 +160,7 @@ TEST_CASE("a constraint violation in exec is an error and records nothing", "[co
 
 TEST_CASE("track and apply while a transaction is open are refused as busy", "[core][errors]") {
   ClusterOptions o = untracked("CREATE TABLE later(id INTEGER PRIMARY KEY, x);");
-  Cluster c(2, o);
+  Cluster c(test::clusterOptions(2, o));
   execOk(c[0], "INSERT INTO t VALUES (1, 'a', 1)");
   auto txns = test::allTransactions(c[0]);
   execOk(c[1], "BEGIN");
@@ -290,16 +290,16 @@ TEST_CASE("a site created without a cluster id starts a new cluster; with one it
 
 TEST_CASE("sites with different resolver configurations have different schema fingerprints",
           "[core][errors][fingerprint]") {
-  Cluster same(2);
+  Cluster same(test::clusterOptions(2));
   CHECK(same[0].schemaFingerprint() == same[1].schemaFingerprint());
   ClusterOptions o;
   o.resolvers = resolvers::fwwEverywhere();
-  Cluster other(1, o);
+  Cluster other(test::clusterOptions(1, o));
   CHECK(other[0].schemaFingerprint() != same[0].schemaFingerprint());
   ClusterOptions moreTables;
   moreTables.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b); CREATE TABLE u(id INTEGER PRIMARY KEY);";
   moreTables.tracked = {"t", "u"};
-  Cluster bigger(1, moreTables);
+  Cluster bigger(test::clusterOptions(1, moreTables));
   CHECK(bigger[0].schemaFingerprint() != same[0].schemaFingerprint());
 }
 
@@ -312,7 +312,7 @@ std::string fingerprintOf(const std::string& schema, std::uint8_t idByte = 1) {
   ClusterOptions o;
   o.schema = schema;
   o.idBytes = {idByte};
-  Cluster c(1, o);
+  Cluster c(test::clusterOptions(1, o));
   return c[0].schemaFingerprint();
 }
 
@@ -363,7 +363,7 @@ TEST_CASE("sites whose UNIQUE indexes differ refuse to sync, naming the index an
   ClusterOptions withIndex;
   withIndex.schema = std::string(kBase) + "CREATE UNIQUE INDEX owner_once ON t(a);";
   withIndex.idBytes = {2};
-  Cluster plain(1), indexed(1, withIndex);
+  Cluster plain(test::clusterOptions(1)), indexed(test::clusterOptions(1, withIndex));
   auto r = syncSites(plain[0], indexed[0]);
   REQUIRE_FALSE(r.ok());
   INFO(r.status().message());
@@ -375,7 +375,7 @@ TEST_CASE("sites whose UNIQUE indexes differ refuse to sync, naming the index an
 
 TEST_CASE("exec refuses to create or drop an index on a tracked table, saying why; other tables are free",
           "[core][errors][fingerprint][issue22]") {
-  Cluster c(1, untracked("CREATE TABLE local(x PRIMARY KEY, y);"));
+  Cluster c(test::clusterOptions(1, untracked("CREATE TABLE local(x PRIMARY KEY, y);")));
   std::string before = c[0].schemaFingerprint();
   for (const char* sql : {"CREATE UNIQUE INDEX owner_once ON t(a)", "CREATE INDEX by_a ON t(a)",
                           "CREATE INDEX IF NOT EXISTS by_b ON \"t\"(b) WHERE b > 0"}) {
@@ -415,7 +415,7 @@ TEST_CASE("a UNIQUE index made on a tracked table by another connection changes 
 }  // namespace fingerprints
 
 TEST_CASE("tracking a table whose key has a non-binary collation is refused", "[core][errors][track]") {
-  Cluster c(1, untracked("CREATE TABLE ci(name TEXT COLLATE NOCASE PRIMARY KEY, v);"));
+  Cluster c(test::clusterOptions(1, untracked("CREATE TABLE ci(name TEXT COLLATE NOCASE PRIMARY KEY, v);")));
   checkRefused(c[0], "ci", "COLLATE");
 }
 

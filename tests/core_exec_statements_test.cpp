@@ -17,7 +17,7 @@ const char* const kUpdate = "UPDATE t SET a = ?1 WHERE id = ?2";
 
 TEST_CASE("the same UPDATE run again with new parameters captures every run and replicates",
           "[core][exec][statements]") {
-  Cluster c(2);
+  testing::Cluster c(test::clusterOptions(2));
   Site& s = c[0];
   execOk(s, "INSERT INTO t VALUES (1, 'a', 1), (2, 'b', 2), (3, 'c', 3)");
   SECTION("one transaction each") {
@@ -34,7 +34,7 @@ TEST_CASE("the same UPDATE run again with new parameters captures every run and 
     Transaction t = captureOne(s, "COMMIT");
     CHECK(t.rows.size() == 3);
   }
-  deliver(s, c[1]);
+  c.deliver(0, 1);
   std::vector<Row> expected{{Int(1), Txt("r2"), Int(1)}, {Int(2), Txt("r2"), Int(2)}, {Int(3), Txt("r2"), Int(3)}};
   CHECK(tableContents(s, "t") == expected);
   CHECK(tableContents(c[1], "t") == expected);
@@ -42,7 +42,7 @@ TEST_CASE("the same UPDATE run again with new parameters captures every run and 
 
 TEST_CASE("a kept statement run without parameters binds NULL, not the last run's values",
           "[core][exec][statements]") {
-  Cluster c(1);
+  testing::Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   const char* insert = "INSERT INTO t VALUES (?1, ?2, ?3)";
   execOk(s, insert, {Int(1), Txt("x"), Int(10)});
@@ -52,7 +52,7 @@ TEST_CASE("a kept statement run without parameters binds NULL, not the last run'
 }
 
 TEST_CASE("a kept statement sees the schema as it is now", "[core][exec][statements]") {
-  Cluster c(1);
+  testing::Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   execOk(s, "CREATE TABLE plain(id INTEGER PRIMARY KEY, x)");
   execOk(s, "INSERT INTO plain VALUES (1, 1)");
@@ -72,7 +72,7 @@ TEST_CASE("a kept statement sees the schema as it is now", "[core][exec][stateme
 }
 
 TEST_CASE("a kept statement that fails leaves nothing behind and runs again", "[core][exec][statements]") {
-  Cluster c(1);
+  testing::Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   const char* insert = "INSERT INTO t VALUES (?1, 'a', 1)";
   execOk(s, insert, {Int(1)});
@@ -89,7 +89,7 @@ TEST_CASE("a kept statement that fails leaves nothing behind and runs again", "[
 }
 
 TEST_CASE("DDL and several statements in one text are prepared afresh each time", "[core][exec][statements]") {
-  Cluster c(1);
+  testing::Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   // Kept, the second CREATE would not see the DROP in between.
   for (int round = 0; round < 3; ++round) {
@@ -113,7 +113,7 @@ TEST_CASE("execAtomically runs several statements all or nothing whatever words 
           "[core][exec][statements][issue22]") {
   ClusterOptions options;
   options.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b CHECK (b >= 0));";
-  Cluster c(1, options);
+  testing::Cluster c(test::clusterOptions(1, options));
   Site& s = c[0];
   execOk(s, "INSERT INTO t VALUES (1, 'x', 1000), (2, 'y', 1000)");
   VersionVector before = s.vector().value();
@@ -138,7 +138,7 @@ TEST_CASE("execAtomically runs several statements all or nothing whatever words 
 
 TEST_CASE("exec sees BEGIN, COMMIT and savepoints as SQLite parses them, not as their text reads",
           "[core][exec][statements][issue22]") {
-  Cluster c(1);
+  testing::Cluster c(test::clusterOptions(1));
   Site& s = c[0];
   // Comments and odd spellings around the keywords do not hide them.
   execOk(s, "/* begin */ BEGIN /* end */ DEFERRED TRANSACTION");

@@ -15,9 +15,8 @@
 namespace parley {
 namespace {
 
-using test::Cluster;
+using testing::Cluster;
 using test::execOk;
-using test::syncPair;
 using test::tableContents;
 
 const PeerStatus* peerOf(const std::vector<PeerStatus>& peers, const SiteId& id) {
@@ -29,9 +28,9 @@ const PeerStatus* peerOf(const std::vector<PeerStatus>& peers, const SiteId& id)
 }  // namespace
 
 TEST_CASE("a peer's lag counts the transactions it has not acknowledged and their age", "[core][history]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, 'a', 1)");
-  syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   auto peers = c[0].peers();
   REQUIRE_OK(peers);
   const PeerStatus* p = peerOf(*peers, c[1].id());
@@ -50,7 +49,7 @@ TEST_CASE("a peer's lag counts the transactions it has not acknowledged and thei
   CHECK(p->pending == 2);
   CHECK(p->lagSeconds == Approx(4.0));
 
-  syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   peers = c[0].peers();
   REQUIRE_OK(peers);
   CHECK(peerOf(*peers, c[1].id())->pending == 0);
@@ -58,10 +57,10 @@ TEST_CASE("a peer's lag counts the transactions it has not acknowledged and thei
 
 TEST_CASE("compaction drops only what every member acknowledged, and a peer needing it must re-clone",
           "[core][history]") {
-  Cluster c(3);
+  Cluster c(test::clusterOptions(3));
   execOk(c[0], "INSERT INTO t VALUES (1, 'a', 1)");
   execOk(c[0], "INSERT INTO t VALUES (2, 'b', 2)");
-  syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
 
   SECTION("nothing goes while a member has not acknowledged") {
     auto dropped = c[0].compact();
@@ -73,8 +72,8 @@ TEST_CASE("compaction drops only what every member acknowledged, and a peer need
   }
 
   SECTION("once everyone holds it, it goes; the site still syncs new writes") {
-    syncPair(c[1], c[2]);
-    syncPair(c[0], c[1]);
+    c.syncPair(1, 2);
+    c.syncPair(0, 1);
     auto dropped = c[0].compact();
     REQUIRE_OK(dropped);
     CHECK(*dropped == 2);
@@ -83,15 +82,15 @@ TEST_CASE("compaction drops only what every member acknowledged, and a peer need
     CHECK(size->first == 0);
 
     execOk(c[0], "UPDATE t SET a = 'z' WHERE id = 1");
-    syncPair(c[0], c[2]);
+    c.syncPair(0, 2);
     CHECK(tableContents(c[2], "t") == tableContents(c[0], "t"));
   }
 
   SECTION("a site that lacks compacted transactions gets a clear error") {
-    syncPair(c[1], c[2]);
-    syncPair(c[0], c[1]);
+    c.syncPair(1, 2);
+    c.syncPair(0, 1);
     REQUIRE_OK(c[0].compact());
-    std::size_t fresh = c.addSite();
+    std::size_t fresh = test::addSite(c);
     auto changes = c[0].changesSince(c[fresh].vector().value());
     REQUIRE_FALSE(changes.ok());
     CHECK(changes.status().code() == Status::Code::kNotFound);
@@ -161,7 +160,7 @@ TEST_CASE("decisions become final exactly when the definition says, as acknowled
   for (std::uint32_t seed = 1; seed <= 12; ++seed) {
     INFO("seed " << seed);
     std::mt19937 rng(seed);
-    Cluster c(4);
+    Cluster c(test::clusterOptions(4));
     std::vector<std::set<Dot>> wasFinal(c.size());
     std::uniform_int_distribution<std::size_t> pick(0, c.size() - 1);
     std::uniform_int_distribution<int> op(0, 2), row(1, 5);
@@ -173,7 +172,7 @@ TEST_CASE("decisions become final exactly when the definition says, as acknowled
         execOk(c[i], "INSERT INTO t(id, a) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET a = excluded.a",
                {Value::integer(row(rng)), Value::integer(step)});
       } else if (what == 1 && i != j) {
-        test::deliver(c[i], c[j]);
+        c.deliver(i, j);
       } else if (i != j) {
         test::passAcknowledgements(c[i], c[j]);
       }
@@ -208,10 +207,10 @@ namespace parley {
 
 TEST_CASE("a forgotten member no longer holds back compaction, and acknowledgements about it are ignored",
           "[core][history][forget]") {
-  Cluster c(3);
+  Cluster c(test::clusterOptions(3));
   execOk(c[0], "INSERT INTO t VALUES (1, 'a', 1)");
   execOk(c[0], "INSERT INTO t VALUES (2, 'b', 2)");
-  syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   auto dropped = c[0].compact();
   REQUIRE_OK(dropped);
   CHECK(*dropped == 0);  // c[2] never acknowledged
@@ -234,9 +233,9 @@ TEST_CASE("a forgotten member no longer holds back compaction, and acknowledgeme
 
 TEST_CASE("in-process sync refuses a forgotten site both ways and passes what was forgotten on",
           "[core][history][forget]") {
-  Cluster c(3);
+  Cluster c(test::clusterOptions(3));
   execOk(c[2], "INSERT INTO t VALUES (1, 'from the site to forget', 1)");
-  syncPair(c[2], c[0]);
+  c.syncPair(2, 0);
   REQUIRE_OK(c[0].forget(c[2].id()));
   REQUIRE_OK(syncSites(c[0], c[1]));
   auto forgotten = c[1].forgotten();

@@ -72,8 +72,8 @@ void trackBoth(Site& site) {
   REQUIRE_OK(site.track("plain", plainConfig()));
 }
 
-Cluster makeCluster(std::size_t n) {
-  Cluster c(n, bothTables());
+testing::Cluster makeCluster(std::size_t n) {
+  testing::Cluster c(test::clusterOptions(n, bothTables()));
   for (std::size_t i = 0; i < n; ++i) trackBoth(c[i]);
   return c;
 }
@@ -120,9 +120,9 @@ std::vector<std::string> conflictSummary(Site& site, const std::string& table) {
   return out;
 }
 
-void concurrentWrites(Cluster& c) {
+void concurrentWrites(testing::Cluster& c) {
   both(c[0], "INSERT INTO plain VALUES (1, 'a', 100, 'x', 1, 'f', 10, 'one', 'p', 5, 'cols', 'ab')");
-  syncAll(c);
+  c.syncAll();
   c.clock(0).advance(5);
   c.clock(1).advance(7);
   both(c[0], "UPDATE plain SET c1 = c1 - 30, c2 = 'at 0', c5 = c5 + 1, c8 = c8 + 2, c9 = 'zero' WHERE k1 = 1");
@@ -168,7 +168,7 @@ TEST_CASE("a malformed table config is refused in one line", "[identifiers]") {
 }
 
 TEST_CASE("a table with odd names is tracked, configured and reports its columns as declared", "[identifiers]") {
-  Cluster c = makeCluster(1);
+  testing::Cluster c = makeCluster(1);
   auto columns = c[0].columns(kOddTable);
   REQUIRE_OK(columns);
   CHECK(*columns == std::vector<std::string>{"line id", "select", "a\"b", "it's", "group", "from", "prix €", "1st",
@@ -205,9 +205,9 @@ TEST_CASE("a site with a resolver on a column named with a space opens again (it
 }
 
 TEST_CASE("concurrent writes to odd names converge and conflict exactly as on plain names", "[identifiers]") {
-  Cluster c = makeCluster(2);
+  testing::Cluster c = makeCluster(2);
   concurrentWrites(c);
-  syncAll(c);
+  c.syncAll();
   for (std::size_t i = 0; i < 2; ++i) {
     requireSameAsPlain(c[i]);
     CHECK(conflictSummary(c[i], kOddTable) == conflictSummary(c[i], "plain"));
@@ -220,13 +220,13 @@ TEST_CASE("concurrent writes to odd names converge and conflict exactly as on pl
 }
 
 TEST_CASE("a re-fold of odd names under reject and merge gives what the plain table gets", "[identifiers]") {
-  Cluster c = makeCluster(3);
+  testing::Cluster c = makeCluster(3);
   concurrentWrites(c);
   // Site 2 gets the later write first, then the earlier one: it must re-fold.
-  deliver(c[1], c[2]);
+  c.deliver(1, 2);
   requireSameAsPlain(c[2]);
-  deliver(c[0], c[2]);
-  syncAll(c);
+  c.deliver(0, 2);
+  c.syncAll();
   for (std::size_t i = 0; i < 3; ++i) {
     requireSameAsPlain(c[i]);
     CHECK(contents(c[i], kOddTable) == contents(c[0], kOddTable));
@@ -234,7 +234,7 @@ TEST_CASE("a re-fold of odd names under reject and merge gives what the plain ta
 }
 
 TEST_CASE("odd names travel by change-set file and by TCP, and survive compact and clone", "[identifiers]") {
-  Cluster c = makeCluster(3);
+  testing::Cluster c = makeCluster(3);
   concurrentWrites(c);
   TempDir dir;
   auto exported = sync::exportChanges(c[1], dir.file("changes.pcs"), c[0].vector().value());
@@ -250,7 +250,7 @@ TEST_CASE("odd names travel by change-set file and by TCP, and survive compact a
   REQUIRE_OK(sync::syncTcp(c[2], "127.0.0.1:" + std::to_string((*server)->port()), options));
   REQUIRE_OK(sync::syncTcp(c[1], "127.0.0.1:" + std::to_string((*server)->port()), options));
   (*server)->stop();
-  syncAll(c);
+  c.syncAll();
   for (std::size_t i = 0; i < 3; ++i) requireSameAsPlain(c[i]);
 
   REQUIRE_OK(c[0].compact());
@@ -265,7 +265,7 @@ TEST_CASE("odd names travel by change-set file and by TCP, and survive compact a
   requireSameAsPlain(**clone);
   CHECK(*(*clone)->config(kOddTable) == oddConfig());
   both(**clone, "UPDATE plain SET c2 = 'from the clone' WHERE k1 = 1");
-  deliver(**clone, c[1]);
+  test::transfer(**clone, c[1]);
   requireSameAsPlain(c[1]);
 }
 
@@ -274,19 +274,19 @@ TEST_CASE("a column named a,b and columns named a and b give different schema fi
   one.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, \"a,b\");";
   ClusterOptions two;
   two.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b);";
-  Cluster c1(1, one), c2(1, two);
+  testing::Cluster c1(test::clusterOptions(1, one)), c2(test::clusterOptions(1, two));
   CHECK(c1[0].schemaFingerprint() != c2[0].schemaFingerprint());
   ClusterOptions star;
   star.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, \"*a\");";
   ClusterOptions key;
   key.schema = "CREATE TABLE t(\"a\" INTEGER PRIMARY KEY, x);";
-  Cluster c3(1, star), c4(1, key);
+  testing::Cluster c3(test::clusterOptions(1, star)), c4(test::clusterOptions(1, key));
   CHECK(c3[0].schemaFingerprint() != c4[0].schemaFingerprint());
 }
 
 TEST_CASE("a peer's transaction naming a table that is not tracked here is refused and runs nothing",
           "[identifiers]") {
-  Cluster c = makeCluster(2);
+  testing::Cluster c = makeCluster(2);
   Transaction t = captureOne(c[0], "INSERT INTO \"order items\"(\"line id\", \"select\") VALUES (7, 'x')");
   auto before = contents(c[1], kOddTable);
   for (const char* name : {"order items\"; DROP TABLE plain; --", "ORDER ITEMS", "order  items", "plain\" --"}) {

@@ -191,7 +191,7 @@ ClusterOptions rejectingInserts(TableConfig config = {}) {
 
 // Site 1 inserts row 7; then site 0, whose clock is ahead, bulk-inserts rows 1..500 before it
 // has seen that insert. Returns the bulk insert, which sorts after site 1's.
-Transaction bulkOverEarlierInsert(Cluster& c) {
+Transaction bulkOverEarlierInsert(testing::Cluster& c) {
   c.clock(1).advance(100);
   c.clock(0).advance(200);
   execOk(c[1], "INSERT INTO t VALUES (7, 'one', 7)");
@@ -205,7 +205,7 @@ Transaction bulkOverEarlierInsert(Cluster& c) {
 TEST_CASE(
     "a local run of consecutive inserted rowids is stored as one range, other inserts per row",
     "[core][ranges][storage]") {
-  Cluster c(2);
+  testing::Cluster c(test::clusterOptions(2));
   Site& s = c[0];
   const std::int64_t id = tableId(s, "t");
   Transaction bulk = test::captureOne(s, insertRun(1, 5000));
@@ -249,13 +249,13 @@ TEST_CASE(
   }
   SECTION("a receiving site writes per-row metadata; its writes back add rows here") {
     const std::int64_t remoteId = tableId(c[1], "t");
-    auto r = deliver(s, c[1]);
+    auto r = c.deliver(0, 1);
     CHECK(r.applied == 1);
     CHECK(metaRows(c[1], remoteId) == 5000);
     CHECK(rangeRows(c[1], remoteId) == 0);
     requireSameContents(s, c[1]);
     execOk(c[1], "UPDATE t SET b = -1 WHERE id BETWEEN 100 AND 104");
-    deliver(c[1], s);
+    c.deliver(1, 0);
     CHECK(metaRows(s, id) == before + 5);
     CHECK(rangeRows(s, id) == 1);
     requireSameContents(s, c[1]);
@@ -264,7 +264,7 @@ TEST_CASE(
 
 TEST_CASE("a bulk insert rejected by a re-fold leaves no range behind",
           "[core][ranges][storage][refold]") {
-  Cluster c(2, rejectingInserts());
+  testing::Cluster c(test::clusterOptions(2, rejectingInserts()));
   const std::int64_t id = tableId(c[0], "t");
   Transaction bulk = bulkOverEarlierInsert(c);
   CHECK(rangeRows(c[0], id) == 1);
@@ -272,14 +272,14 @@ TEST_CASE("a bulk insert rejected by a re-fold leaves no range behind",
   // metadata as a row of its own once the range is gone.
   Transaction later = test::captureOne(c[0], "UPDATE t SET a = 'later' WHERE id = 10");
   checkBases(later, 10, bulk.dot, bulk.dot);
-  auto r = deliver(c[1], c[0]);
+  auto r = c.deliver(1, 0);
   CHECK(r.refolded == 2);
   CHECK(r.rejected == 1);
   CHECK(decisionOk(c[0], bulk.dot).rejected);
   CHECK(rangeRows(c[0], id) == 0);
   // The later update, its row's insert rejected, brings the row back with the column it wrote.
   CHECK(tableContents(c[0], "t") == std::vector<Row>{{Int(7), Txt("one"), Int(7)}, {Int(10), Txt("later"), Null()}});
-  deliver(c[0], c[1]);
+  c.deliver(0, 1);
   requireSameContents(c[0], c[1]);
   // Rows 10 and 11 are now as at a site that never had the range: writing them reads the same
   // versions at both sites.
@@ -310,16 +310,16 @@ TEST_CASE("a bulk insert and a later write of its rows, both rejected by a re-fo
           "[core][ranges][refold]") {
   TableConfig config;
   config.overrides["a"] = "reject";
-  Cluster c(2, rejectingInserts(config));
+  testing::Cluster c(test::clusterOptions(2, rejectingInserts(config)));
   Transaction bulk = bulkOverEarlierInsert(c);
   Transaction later = test::captureOne(c[0], "UPDATE t SET a = 'later' WHERE id IN (7, 10)");
-  auto r = deliver(c[1], c[0]);
+  auto r = c.deliver(1, 0);
   CHECK(r.refolded == 2);
   CHECK(r.rejected == 2);
   CHECK(decisionOk(c[0], bulk.dot).rejected);
   CHECK(decisionOk(c[0], later.dot).rejected);
   CHECK(tableContents(c[0], "t") == std::vector<Row>{{Int(7), Txt("one"), Int(7)}});
-  deliver(c[0], c[1]);
+  c.deliver(0, 1);
   requireSameContents(c[0], c[1]);
   for (std::int64_t x : {10, 11}) {
     INFO("row " << x);
@@ -336,7 +336,7 @@ TEST_CASE("a bulk insert and a later write of its rows, both rejected by a re-fo
 // A clone inherits its origin's ranges with its log; a re-fold at the clone that rejects the
 // origin's bulk insert drops them as the origin would.
 TEST_CASE("a clone that re-folds its origin's bulk insert drops the range it inherited", "[core][ranges][refold]") {
-  Cluster c(2, rejectingInserts());
+  testing::Cluster c(test::clusterOptions(2, rejectingInserts()));
   const std::int64_t id = tableId(c[0], "t");
   Transaction bulk = bulkOverEarlierInsert(c);
   test::TempDir dir;
@@ -347,7 +347,7 @@ TEST_CASE("a clone that re-folds its origin's bulk insert drops the range it inh
   REQUIRE_OK(clone);
   Site& copy = **clone;
   CHECK(rangeRows(copy, id) == 1);
-  auto r = deliver(c[1], copy);
+  auto r = test::transfer(c[1], copy);
   CHECK(r.rejected == 1);
   CHECK(decisionOk(copy, bulk.dot).rejected);
   CHECK(rangeRows(copy, id) == 0);
@@ -382,10 +382,10 @@ TEST_CASE("every row of two adjacent bulk inserts, first and last included, read
       {"a delete of every row", ""},
   }));
   INFO(rows << " rows each, " << write.what);
-  Cluster c(2);
+  testing::Cluster c(test::clusterOptions(2));
   Transaction first = test::captureOne(c[0], insertRun(lo, hi));
   Transaction second = test::captureOne(c[0], insertRun(hi + 1, top, "s"));
-  deliver(c[0], c[1]);
+  c.deliver(0, 1);
   c.clock(0).advance(100);
   c.clock(1).advance(200);
   auto sql = [&](const char* tag) {
@@ -420,7 +420,7 @@ TEST_CASE("every row of two adjacent bulk inserts, first and last included, read
   REQUIRE(edges.rows.size() == 2u);
   for (const RowChange& r : edges.rows) CHECK(r.rowBase.empty());
 
-  auto [at1, at0] = syncPair(c[0], c[1]);
+  auto [at1, at0] = c.syncPair(0, 1);
   for (const auto* at : {&at0.conflicts, &at1.conflicts}) {
     if (write.where.empty()) {
       CHECK(at->empty());  // both deleted
@@ -447,11 +447,11 @@ struct LwwOutcome {
 // transaction; then, concurrently (site 1 later), both update, delete and update rows the other
 // deleted, inside both inserts.
 LwwOutcome runLwwScenario(bool bulk) {
-  Cluster c(2);
+  testing::Cluster c(test::clusterOptions(2));
   insertRows(c[0], 1, 2000, bulk);
-  deliver(c[0], c[1]);
+  c.deliver(0, 1);
   insertRows(c[1], 2001, 3000, bulk);
-  deliver(c[1], c[0]);
+  c.deliver(1, 0);
   REQUIRE(c[0].vector().value() == c[1].vector().value());
 
   c.clock(0).advance(100);
@@ -470,11 +470,11 @@ LwwOutcome runLwwScenario(bool bulk) {
   execOk(c[1], "UPDATE t SET b = -3 WHERE id BETWEEN 1000 AND 1009");
 
   LwwOutcome out;
-  auto [at1, at0] = syncPair(c[0], c[1]);
+  auto [at1, at0] = c.syncPair(0, 1);
   out.atSite1 = at1.conflicts;
   out.atSite0 = at0.conflicts;
-  std::size_t late = c.addSite();
-  deliver(c[1], c[late]);
+  std::size_t late = test::addSite(c);
+  c.deliver(1, late);
   for (std::size_t i = 0; i < 3; ++i) out.contents[i] = tableContents(c[i], "t");
   out.log0 = conflictLog(c[0]);
   out.log1 = conflictLog(c[1]);
@@ -569,7 +569,7 @@ TEST_CASE(
     "rows deleted from a bulk insert and re-inserted with new rows in one transaction replicate "
     "and conflict",
     "[core][ranges][reinsert]") {
-  Cluster c(2);
+  testing::Cluster c(test::clusterOptions(2));
   Transaction first = test::captureOne(c[0], insertRun(1, 100));
   Transaction deleted = test::captureOne(c[0], "DELETE FROM t WHERE id BETWEEN 40 AND 60");
   REQUIRE(deleted.rows.size() == 21u);
@@ -584,7 +584,7 @@ TEST_CASE(
     CHECK(r.rowBase == (x <= 60 ? Dots{deleted.dot} : Dots{}));  // a re-insert reads the tombstone
   }
 
-  auto r = deliver(c[0], c[1]);
+  auto r = c.deliver(0, 1);
   CHECK(r.applied == 3);
   CHECK(r.conflicts.empty());
   requireSameContents(c[0], c[1]);
@@ -608,7 +608,7 @@ TEST_CASE(
   checkBases(w1, 50, again.dot, again.dot);
   checkBases(w0, 20, first.dot, first.dot);
   checkBases(w0, 150, again.dot, again.dot);
-  auto [at1, at0] = syncPair(c[0], c[1]);
+  auto [at1, at0] = c.syncPair(0, 1);
   for (const auto* at : {&at0.conflicts, &at1.conflicts}) {
     INFO("conflicts:\n" << show(shapes(*at)));
     REQUIRE(at->size() == 2);
@@ -637,7 +637,7 @@ TEST_CASE("a run of inserts starting among tombstones reads each tombstone, in a
           "[core][ranges][reinsert]") {
   bool descending = GENERATE(false, true);
   INFO((descending ? "rows inserted in descending order" : "rows inserted in ascending order"));
-  Cluster c(2);
+  testing::Cluster c(test::clusterOptions(2));
   Transaction first = test::captureOne(c[0], insertRun(1, 1000));
   Transaction single = test::captureOne(c[0], "INSERT INTO t VALUES (1200, 'single', 0)");
   Transaction deleted = test::captureOne(c[0], "DELETE FROM t WHERE id > 900");
@@ -655,7 +655,7 @@ TEST_CASE("a run of inserts starting among tombstones reads each tombstone, in a
     wrong += r.op != RowOp::kInsert || r.rowBase != (tombstone ? Dots{deleted.dot} : Dots{});
   }
   CHECK(wrong == 0);
-  deliver(c[0], c[1]);
+  c.deliver(0, 1);
   requireSameContents(c[0], c[1]);
   CHECK(queryInt(c[1], "SELECT count(*) FROM t") == 1500);
 
@@ -672,7 +672,7 @@ TEST_CASE("a run of inserts starting among tombstones reads each tombstone, in a
     checkBases(w0, x, again.dot, again.dot);
     checkBases(w1, x, again.dot, again.dot);
   }
-  auto [at1, at0] = syncPair(c[0], c[1]);
+  auto [at1, at0] = c.syncPair(0, 1);
   CHECK(keysOf(at0.conflicts, ConflictKind::kCell) ==
         std::set<std::int64_t>{899, 950, 1200, 1300, 1500});
   CHECK(at0.conflicts.size() == 5u);
@@ -691,7 +691,7 @@ TEST_CASE("under fww a late earlier insert of row 7 re-folds the bulk insert and
   config.columns = "fww";
   config.insertInsert = "fww";
   o.config = config;
-  Cluster c(3, o);
+  testing::Cluster c(test::clusterOptions(3, o));
   c.clock(1).advance(100);  // site 1's transaction sorts before site 0's bulk insert
   c.clock(0).advance(200);
   Transaction early =
@@ -702,12 +702,12 @@ TEST_CASE("under fww a late earlier insert of row 7 re-folds the bulk insert and
   checkBases(later, 7, bulk.dot, bulk.dot);
   checkBases(later, 10, bulk.dot, bulk.dot);
   // Site 2 gets them in canonical order; site 0 gets the earlier one last.
-  deliver(c[1], c[2]);
-  CHECK(deliver(c[0], c[2]).refolded == 0);
-  auto atSite0 = deliver(c[1], c[0]);
+  c.deliver(1, 2);
+  CHECK(c.deliver(0, 2).refolded == 0);
+  auto atSite0 = c.deliver(1, 0);
   CHECK(atSite0.refolded >= 2);  // the bulk insert and the update after it
   CHECK(atSite0.rejected == 0);
-  deliver(c[0], c[1]);
+  c.deliver(0, 1);
 
   // Row 7: fww keeps the earlier insert (site 1's) and the update built on the bulk insert's
   // row 7 is concurrent with it, so it loses too. Everything else is site 0's.
@@ -765,7 +765,7 @@ TEST_CASE("under fww a late earlier insert of row 7 re-folds the bulk insert and
   CHECK(differ == 0);
   Transaction appended = test::captureOne(c[0], insertRun(501, 800));
   for (const RowChange& r : appended.rows) CHECK(r.rowBase.empty());
-  syncAll(c);
+  c.syncAll();
   auto rows = tableContents(c[0], "t");
   CHECK(rows.size() == 801u);
   CHECK(rows[6] == Row{Int(7), Txt("one"), Int(-6)});
@@ -783,7 +783,7 @@ TEST_CASE(
   INFO((unique ? "UNIQUE(a) violated" : "insert/insert reject policy"));
   ClusterOptions o = unique ? ClusterOptions{} : rejectingInserts();
   if (unique) o.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a UNIQUE, b);";
-  Cluster c(3, o);
+  testing::Cluster c(test::clusterOptions(3, o));
   c.clock(1).advance(100);
   c.clock(0).advance(200);
   // Unique: row 9000's a equals the bulk insert's row 7's. Else: row 7 itself.
@@ -795,14 +795,14 @@ TEST_CASE(
   c.clock(0).advance(10);
   Transaction other = test::captureOne(c[0], "INSERT INTO t VALUES (900, 'z', 900)");
 
-  deliver(c[1], c[2]);
-  auto atSite2 = deliver(c[0], c[2]);
+  c.deliver(1, 2);
+  auto atSite2 = c.deliver(0, 2);
   CHECK(atSite2.rejected == 1);
   CHECK(atSite2.refolded == 0);
-  auto atSite0 = deliver(c[1], c[0]);
+  auto atSite0 = c.deliver(1, 0);
   CHECK(atSite0.refolded == 2);  // the bulk insert and the insert of row 900 after it
   CHECK(atSite0.rejected == 1);
-  auto atSite1 = deliver(c[0], c[1]);
+  auto atSite1 = c.deliver(0, 1);
   CHECK(atSite1.rejected == 1);
 
   std::vector<Row> expected{{Int(clash), Txt("r7"), Int(-7)},
@@ -843,7 +843,7 @@ TEST_CASE(
     for (const ColumnWrite& w : r.columns) withBase += !w.base.empty();
   }
   CHECK(withBase == 0);
-  syncAll(c);
+  c.syncAll();
   for (std::int64_t x = 1; x <= 500; ++x)
     if (unique || x != 7) expected.push_back({Int(x), Txt("n" + std::to_string(x)), Int(x)});
   std::sort(expected.begin(), expected.end(),
@@ -865,7 +865,7 @@ TEST_CASE("rows bulk-inserted at a file site keep their version across a close a
   ManualClock clock(1'700'000'000'000ULL);
   FixedIdSource ids(test::testSiteId(9));
   SiteOptions options{&clock, resolvers::lwwEverywhere(), std::chrono::minutes(1)};
-  Cluster c(1);
+  testing::Cluster c(test::clusterOptions(1));
 
   Dot bulkDot;
   {
@@ -905,7 +905,7 @@ TEST_CASE("rows bulk-inserted at a file site keep their version across a close a
   Transaction appended = test::captureOne(s, insertRun(3001, 3100));
   CHECK(appended.rows.size() == 100u);
 
-  auto r = deliver(s, c[0]);
+  auto r = test::transfer(s, c[0]);
   CHECK(r.applied == 4);
   CHECK(r.conflicts.empty());
   requireSameContents(s, c[0]);
@@ -916,7 +916,7 @@ TEST_CASE("rows bulk-inserted at a file site keep their version across a close a
   clock.advance(100);
   execOk(c[0], "UPDATE t SET a = 'remote' WHERE id IN (500, 600)");
   execOk(s, "UPDATE t SET a = 'local' WHERE id = 600");
-  auto [atCluster, atFile] = syncPair(s, c[0]);
+  auto [atCluster, atFile] = test::exchange(s, c[0]);
   {
     INFO("at the file site:\n" << show(shapes(atFile.conflicts)));
     REQUIRE(atFile.conflicts.size() == 1);
@@ -940,9 +940,9 @@ TEST_CASE(
       "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b); CREATE TABLE u(k TEXT PRIMARY KEY, v);"
       "CREATE TABLE v(id INTEGER PRIMARY KEY, w);";
   o.tracked = {"t", "u", "v"};
-  Cluster c(2, o);
+  testing::Cluster c(test::clusterOptions(2, o));
   Transaction first = test::captureOne(c[0], insertRun(1, 100));
-  deliver(c[0], c[1]);
+  c.deliver(0, 1);
 
   c.clock(0).advance(100);
   Transaction mixed = test::captureOne(c[0],
@@ -965,7 +965,7 @@ TEST_CASE(
   CHECK(r1500->op == RowOp::kInsert);
   checkBases(mixed, 10, first.dot, first.dot);
 
-  auto delivered = deliver(c[0], c[1]);
+  auto delivered = c.deliver(0, 1);
   CHECK(delivered.applied == 1);
   CHECK(delivered.conflicts.empty());
   requireSameContents(c[0], c[1], "t");
@@ -1012,7 +1012,7 @@ TEST_CASE(
   CHECK(wrong == 0);
   Transaction past = test::captureOne(c[0], insertRun(2001, 2020, "past"));
   for (const RowChange& r : past.rows) CHECK(r.rowBase.empty());
-  auto [at1, at0] = syncPair(c[0], c[1]);
+  auto [at1, at0] = c.syncPair(0, 1);
   for (const auto* at : {&at0.conflicts, &at1.conflicts}) {
     INFO("conflicts:\n" << show(shapes(*at)));
     REQUIRE(at->size() == 1);
@@ -1039,7 +1039,7 @@ namespace {
 // Two sites; site 0 inserted rows 1..rows in one transaction, `bulk`: a range.
 struct BulkLoaded {
   explicit BulkLoaded(std::int64_t rows) : bulk(test::captureOne(c[0], insertRun(1, rows))) {}
-  Cluster c{2};
+  testing::Cluster c{test::clusterOptions(2)};
   Site& s = c[0];
   const std::int64_t id = tableId(s, "t");
   Transaction bulk;
@@ -1077,14 +1077,14 @@ TEST_CASE("an UPDATE of every row of a range rewrites the range's metadata and a
   CHECK(metaRows(s, id) == 5);
 
   // The rows with metadata of their own keep it; the others share the range's, rewritten again.
-  deliver(s, c[1]);
+  c.deliver(0, 1);
   requireSameContents(s, c[1]);
   c.clock(0).advance(100);
   c.clock(1).advance(200);
   Transaction w0 = test::captureOne(s, "UPDATE t SET a = 'zero'");
   CHECK(metaRows(s, id) == 5);
   Transaction w1 = test::captureOne(c[1], "UPDATE t SET a = 'one' WHERE id BETWEEN 1000 AND 1099");
-  auto [at1, at0] = syncPair(s, c[1]);
+  auto [at1, at0] = c.syncPair(0, 1);
   for (const auto* at : {&at0.conflicts, &at1.conflicts}) {
     INFO("conflicts:\n" << show(shapes(*at)));
     CHECK(keysOf(*at, ConflictKind::kCell) == closed(1000, 1099));
@@ -1142,7 +1142,7 @@ TEST_CASE("a row a commit leaves alone or writes differently splits the range or
     const Dot& b = kind == kMoreColumns && x == k ? u.dot : bulk.dot;
     requireBases(p, key(x), bulk.dot, a, b);
   }
-  deliver(s, c[1]);
+  c.deliver(0, 1);
   requireSameContents(s, c[1]);
 }
 
@@ -1169,7 +1169,7 @@ TEST_CASE("UPDATEs of parts of a range split it; rows of runs too short for a pi
   for (std::int64_t x : {999, 2001}) requireBases(p, key(x), bulk.dot, all.dot, bulk.dot);
   for (std::int64_t x : {1000, 1002, 2000, 2002, 5000}) requireBases(p, key(x), bulk.dot, all.dot, even.dot);
   requireBases(p, key(1001), bulk.dot, all.dot, bulk.dot);
-  deliver(s, c[1]);
+  c.deliver(0, 1);
   requireSameContents(s, c[1]);
   CHECK(part.rows.size() == 1000u);
 }
@@ -1183,7 +1183,7 @@ TEST_CASE("at an order-sensitive site an UPDATE of every row of a range writes a
   TableConfig config;
   config.overrides["b"] = b;
   o.config = config;
-  Cluster c(2, o);
+  testing::Cluster c(test::clusterOptions(2, o));
   Site& s = c[0];
   const std::int64_t id = tableId(s, "t");
   Transaction bulk = test::captureOne(s, insertRun(1, 1000));
@@ -1206,9 +1206,9 @@ struct RandomOutcome {
 RandomOutcome runRandomWrites(std::uint64_t seed, bool bulk) {
   std::mt19937_64 rng(seed);
   auto pick = [&](std::int64_t lo, std::int64_t hi) { return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng); };
-  Cluster c(2);
+  testing::Cluster c(test::clusterOptions(2));
   insertRows(c[0], 1, 2000, bulk);
-  deliver(c[0], c[1]);
+  c.deliver(0, 1);
   for (int round = 0; round < 3; ++round) {
     for (std::size_t site = 0; site < 2; ++site) {
       c.clock(site).advance(static_cast<std::int64_t>(10 + site));
@@ -1236,9 +1236,9 @@ RandomOutcome runRandomWrites(std::uint64_t seed, bool bulk) {
         }
       }
     }
-    if (round < 2) syncPair(c[0], c[1]);
+    if (round < 2) c.syncPair(0, 1);
   }
-  syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   return {tableContents(c[0], "t"), tableContents(c[1], "t"), shapes(conflictLog(c[0])), shapes(conflictLog(c[1]))};
 }
 

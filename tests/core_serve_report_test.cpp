@@ -10,9 +10,8 @@
 namespace parley {
 namespace {
 
-using test::Cluster;
+using testing::Cluster;
 using test::execOk;
-using test::syncPair;
 
 ServeReport reportWith(std::vector<ServePeerRecord> peers) {
   ServeReport r;
@@ -78,7 +77,7 @@ TEST_CASE("a serve report written by one connection is read back whole by anothe
 
 TEST_CASE("a peer's name is known once it synced directly, and conflicts are counted per resolver",
           "[core][status]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   auto before = c[0].peers();
   REQUIRE_OK(before);
   REQUIRE(before->size() == 1);
@@ -94,10 +93,10 @@ TEST_CASE("a peer's name is known once it synced directly, and conflicts are cou
   REQUIRE_OK(empty);
   CHECK(empty->empty());
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 1)");
-  syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   execOk(c[0], "UPDATE t SET a = 'ny' WHERE id = 1");
   execOk(c[1], "UPDATE t SET a = 'london' WHERE id = 1");
-  syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   auto counts = c[1].conflictCounts();
   REQUIRE_OK(counts);
   REQUIRE(counts->size() == 1);
@@ -113,12 +112,12 @@ TEST_CASE("rejected writes are counted under their resolver", "[core][status]") 
   TableConfig config;
   config.overrides["b"] = "reject";
   o.config = config;
-  Cluster c(2, o);
+  Cluster c(test::clusterOptions(2, o));
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 1)");
-  syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   execOk(c[0], "UPDATE t SET b = 2 WHERE id = 1");
   execOk(c[1], "UPDATE t SET b = 3 WHERE id = 1");
-  syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   for (std::size_t i = 0; i < 2; ++i) {
     auto counts = c[i].conflictCounts();
     REQUIRE_OK(counts);

@@ -25,15 +25,12 @@ namespace parley {
 namespace {
 
 using test::applyOk;
-using test::Cluster;
+using testing::Cluster;
 using test::ClusterOptions;
-using test::deliver;
 using test::describe;
 using test::execOk;
 using test::Int;
 using test::queryInt;
-using test::syncAll;
-using test::syncPair;
 using test::tableContents;
 using test::Txt;
 
@@ -195,9 +192,9 @@ Dot lastDot(Site& site) { return Dot{site.id(), site.vector().value().get(site.i
 
 // Account 1 ('alice', `balance`) opened at site 0 and delivered to every other site.
 Cluster openBank(ClusterOptions options, std::size_t sites = 2, std::int64_t balance = 1000) {
-  Cluster c(sites, std::move(options));
+  Cluster c(test::clusterOptions(sites, std::move(options)));
   execOk(c[0], "INSERT INTO accounts VALUES (1, 'alice', ?1)", {Int(balance)});
-  for (std::size_t i = 1; i < sites; ++i) deliver(c[0], c[i]);
+  for (std::size_t i = 1; i < sites; ++i) c.deliver(0, i);
   return c;
 }
 
@@ -257,7 +254,7 @@ TEST_CASE("concurrent withdrawals of 100 and 200 from 1000 end at each balance r
   INFO("balance=" << bank.strategy << ": expected " << bank.expected << " because " << bank.why);
   Cluster c = openBank(bankOptions(bank.strategy));
   concurrentWithdrawals(c);
-  auto [atLdn, atNy] = syncPair(c[kNy], c[kLdn]);
+  auto [atLdn, atNy] = c.syncPair(kNy, kLdn);
   INFO("at LDN: " << show(atLdn) << "at NY: " << show(atNy));
   CHECK(balanceOf(c[kNy]) == bank.expected);
   CHECK(balanceOf(c[kLdn]) == bank.expected);
@@ -271,7 +268,7 @@ TEST_CASE("under reject the later withdrawal bounces and both sites log it as th
           "[resolvers][bank][reject]") {
   Cluster c = openBank(bankOptions("reject"));
   Withdrawals w = concurrentWithdrawals(c);
-  auto [atLdn, atNy] = syncPair(c[kNy], c[kLdn]);
+  auto [atLdn, atNy] = c.syncPair(kNy, kLdn);
   INFO("at LDN: " << show(atLdn) << "at NY: " << show(atNy));
   CHECK(atNy.rejected == 1);  // LDN's withdrawal, arriving after NY's
   CHECK(atLdn.rejected == 1);  // LDN's own withdrawal, re-folded after NY's earlier one
@@ -330,7 +327,7 @@ TEST_CASE("a callback resolver decides the bank conflict with the user's functio
   INFO(k.strategy);
   Cluster c = openBank(bankOptions(k.strategy));
   Withdrawals w = concurrentWithdrawals(c);
-  syncPair(c[kNy], c[kLdn]);
+  c.syncPair(kNy, kLdn);
   for (std::size_t i : {kNy, kLdn}) {
     INFO("at " << c[i].name());
     CHECK(balanceOf(c[i]) == k.expected);
@@ -368,7 +365,7 @@ TEST_CASE("a callback sees the version in place, the incoming write and what tha
   o.resolvers = registry;
   Cluster c = openBank(o);
   Withdrawals w = concurrentWithdrawals(c);
-  deliver(c[kLdn], c[kNy]);  // NY: LDN's later write meets NY's in place
+  c.deliver(kLdn, kNy);  // NY: LDN's later write meets NY's in place
   REQUIRE(seen->size() == 1);
   const Seen& s = seen->at(0);
   CHECK(s.table == "accounts");
@@ -412,11 +409,11 @@ TEST_CASE("the bank scenario ends the same whichever withdrawal is delivered fir
   Transaction ny = test::transactionWithDot(c[kNy], w.ny);
   Transaction ldn = test::transactionWithDot(c[kLdn], w.ldn);
   if (nyFirst) {
-    deliver(c[kNy], c[kLdn]);
-    deliver(c[kLdn], c[kNy]);
+    c.deliver(kNy, kLdn);
+    c.deliver(kLdn, kNy);
   } else {
-    deliver(c[kLdn], c[kNy]);
-    deliver(c[kNy], c[kLdn]);
+    c.deliver(kLdn, kNy);
+    c.deliver(kNy, kLdn);
   }
   std::vector<Transaction> first{nyFirst ? ny : ldn};
   std::vector<Transaction> second{nyFirst ? ldn : ny};
@@ -446,7 +443,7 @@ TEST_CASE("after the bank scenario syncs, every site's conflict log records the 
   INFO("balance=" << bank.strategy);
   Cluster c = openBank(bankOptions(bank.strategy), 3);
   Withdrawals w = concurrentWithdrawals(c);
-  syncAll(c);
+  c.syncAll();
   auto reference = decisions(c[0]);
   for (std::size_t i = 0; i < 3; ++i) {
     auto log = conflictsOk(c[i]);
@@ -469,7 +466,7 @@ TEST_CASE("under merge, concurrent changes to different columns of a row are bot
   c.clock(kLdn).advance(200);
   execOk(c[kNy], "UPDATE accounts SET owner = 'Alice A.' WHERE id = 1");
   withdraw(c[kLdn], 50);
-  auto [atLdn, atNy] = syncPair(c[kNy], c[kLdn]);
+  auto [atLdn, atNy] = c.syncPair(kNy, kLdn);
   INFO("at LDN: " << show(atLdn) << "at NY: " << show(atNy));
   CHECK(atLdn.conflicts.empty());
   CHECK(atNy.conflicts.empty());
@@ -495,7 +492,7 @@ TEST_CASE("under merge, concurrent text writes to one column fall back to lww, o
   c.clock(kLdn).advance(200);
   execOk(c[kNy], "UPDATE accounts SET owner = 'ny' WHERE id = 1");
   execOk(c[kLdn], "UPDATE accounts SET owner = 'ldn' WHERE id = 1");
-  auto [atLdn, atNy] = syncPair(c[kNy], c[kLdn]);
+  auto [atLdn, atNy] = c.syncPair(kNy, kLdn);
   INFO("at LDN: " << show(atLdn) << "at NY: " << show(atNy));
   std::vector<Row> expected{{Int(1), Txt(k.expected), Int(1000)}};
   checkBothHold(c, expected);
@@ -518,7 +515,7 @@ TEST_CASE("under merge, identical concurrent text writes are not a conflict", "[
   c.clock(kLdn).advance(200);
   execOk(c[kNy], "UPDATE accounts SET owner = 'same' WHERE id = 1");
   execOk(c[kLdn], "UPDATE accounts SET owner = 'same' WHERE id = 1");
-  auto [atLdn, atNy] = syncPair(c[kNy], c[kLdn]);
+  auto [atLdn, atNy] = c.syncPair(kNy, kLdn);
   INFO("at LDN: " << show(atLdn) << "at NY: " << show(atNy));
   CHECK(atLdn.conflicts.empty());
   CHECK(atNy.conflicts.empty());
@@ -532,12 +529,12 @@ TEST_CASE("under merge, identical concurrent inserts of one key converge with no
           "[resolvers][merge]") {
   ClusterOptions o = bankOptions("merge");
   o.config->columns = "merge";
-  Cluster c(2, o);
+  Cluster c(test::clusterOptions(2, o));
   c.clock(kNy).advance(100);
   c.clock(kLdn).advance(200);
   execOk(c[kNy], "INSERT INTO accounts VALUES (2, 'bob', 50)");
   execOk(c[kLdn], "INSERT INTO accounts VALUES (2, 'bob', 50)");
-  auto [atLdn, atNy] = syncPair(c[kNy], c[kLdn]);
+  auto [atLdn, atNy] = c.syncPair(kNy, kLdn);
   INFO("at LDN: " << show(atLdn) << "at NY: " << show(atNy));
   std::vector<Row> expected{{Int(2), Txt("bob"), Int(50)}};
   checkBothHold(c, expected);
@@ -555,14 +552,14 @@ TEST_CASE("under merge a numeric cell written by both sides keeps both deltas, r
           "[resolvers][merge]") {
   ClusterOptions o = bankOptions("merge");
   o.schema = "CREATE TABLE accounts(id INTEGER PRIMARY KEY, owner TEXT, balance REAL);";
-  Cluster c(2, o);
+  Cluster c(test::clusterOptions(2, o));
   execOk(c[kNy], "INSERT INTO accounts VALUES (1, 'alice', 10.5)");
-  deliver(c[kNy], c[kLdn]);
+  c.deliver(kNy, kLdn);
   c.clock(kNy).advance(100);
   c.clock(kLdn).advance(200);
   execOk(c[kNy], "UPDATE accounts SET balance = balance + 0.25 WHERE id = 1");
   execOk(c[kLdn], "UPDATE accounts SET balance = balance - 2.5 WHERE id = 1");
-  syncPair(c[kNy], c[kLdn]);
+  c.syncPair(kNy, kLdn);
   std::vector<Row> expected{{Int(1), Txt("alice"), test::Real(8.25)}};  // exact in binary
   checkBothHold(c, expected);
 }
@@ -583,12 +580,12 @@ TEST_CASE("a counter balance is the initial value plus every site's deltas, coun
 
   // Deliveries with duplicates and forwarding: site 2 gets site 0's deposit directly, then
   // again through site 1; site 1 gets site 0's log twice.
-  deliver(c[0], c[1]);
+  c.deliver(0, 1);
   applyOk(c[1], test::allTransactions(c[0]));
-  deliver(c[0], c[2]);
-  deliver(c[1], c[2]);
+  c.deliver(0, 2);
+  c.deliver(1, 2);
   applyOk(c[2], test::allTransactions(c[1]));
-  syncAll(c);
+  c.syncAll();
   for (std::size_t i = 0; i < 3; ++i) {
     INFO("at " << c[i].name());
     CHECK(balanceOf(c[i]) == expected);
@@ -630,11 +627,11 @@ TEST_CASE("random deposits and withdrawals with duplicated, reordered delivery c
           expected += delta;
           break;
         }
-        case 1: deliver(c[from], c[at]); break;
+        case 1: if (from != at) c.deliver(from, at); break;  // a site holds its own
         default: applyOk(c[at], test::allTransactions(c[from])); break;  // with duplicates
       }
     }
-    syncAll(c);
+    c.syncAll();
     for (std::size_t i = 0; i < 3; ++i) {
       INFO("at " << c[i].name());
       REQUIRE(balanceOf(c[i]) == expected);
@@ -646,9 +643,9 @@ TEST_CASE("random deposits and withdrawals with duplicated, reordered delivery c
 
 TEST_CASE("under reject a transfer whose other account changed concurrently is rejected in full",
           "[resolvers][reject][atomicity]") {
-  Cluster c(2, bankOptions("reject"));
+  Cluster c(test::clusterOptions(2, bankOptions("reject")));
   execOk(c[kNy], "INSERT INTO accounts VALUES (1, 'alice', 1000), (2, 'bob', 500)");
-  deliver(c[kNy], c[kLdn]);
+  c.deliver(kNy, kLdn);
   c.clock(kLdn).advance(100);  // LDN's withdrawal from bob sorts first
   c.clock(kNy).advance(200);
   Dot bob = withdraw(c[kLdn], 50, 2);
@@ -658,7 +655,7 @@ TEST_CASE("under reject a transfer whose other account changed concurrently is r
   Dot transfer = lastDot(c[kNy]);
   REQUIRE(test::transactionWithDot(c[kNy], transfer).rows.size() == 2);
 
-  auto [atLdn, atNy] = syncPair(c[kNy], c[kLdn]);
+  auto [atLdn, atNy] = c.syncPair(kNy, kLdn);
   INFO("at LDN: " << show(atLdn) << "at NY: " << show(atNy));
   // No half transfer, no money created: alice keeps 1000, bob has 500 - 50.
   std::vector<Row> expected{{Int(1), Txt("alice"), Int(1000)}, {Int(2), Txt("bob"), Int(450)}};
@@ -693,7 +690,7 @@ TEST_CASE("under reject a withdrawal built on a rejected withdrawal is rejected 
   c.clock(kLdn).advance(100);
   Dot again = withdraw(c[kLdn], 50);  // reads LDN's own, still provisional, 800
   REQUIRE(balanceOf(c[kLdn]) == 750);
-  auto [atLdn, atNy] = syncPair(c[kNy], c[kLdn]);
+  auto [atLdn, atNy] = c.syncPair(kNy, kLdn);
   INFO("at LDN: " << show(atLdn) << "at NY: " << show(atNy));
   for (std::size_t i : {kNy, kLdn}) {
     INFO("at " << c[i].name());
@@ -716,7 +713,7 @@ TEST_CASE("under reject a withdrawal built on a rejected withdrawal is rejected 
   // Later writes read the accepted balance again and go through.
   c.clock(kLdn).advance(100);
   Dot after = withdraw(c[kLdn], 10);
-  syncPair(c[kNy], c[kLdn]);
+  c.syncPair(kNy, kLdn);
   CHECK(balanceOf(c[kNy]) == 890);
   CHECK(balanceOf(c[kLdn]) == 890);
   CHECK_FALSE(decisionOk(c[kNy], after).rejected);
@@ -730,7 +727,7 @@ TEST_CASE("under reject a late, earlier withdrawal from an offline site flips an
   Dot early = withdraw(c[kOffline], 300);  // earliest stamp, but reaches the others last
   Withdrawals w = concurrentWithdrawals(c);
 
-  syncPair(c[kNy], c[kLdn]);
+  c.syncPair(kNy, kLdn);
   for (std::size_t i : {kNy, kLdn}) {
     INFO("before the offline site returns, at " << c[i].name());
     CHECK(balanceOf(c[i]) == 900);
@@ -740,10 +737,10 @@ TEST_CASE("under reject a late, earlier withdrawal from an offline site flips an
   }
   CHECK(rejectedOk(c[kNy]).empty());
 
-  auto [atOffline, atNy] = syncPair(c[kNy], c[kOffline]);
+  auto [atOffline, atNy] = c.syncPair(kNy, kOffline);
   INFO("at NY: " << show(atNy) << "at offline: " << show(atOffline));
   CHECK(atNy.refolded == 2);
-  syncAll(c);
+  c.syncAll();
   for (std::size_t i = 0; i < 3; ++i) {
     INFO("after full sync, at " << c[i].name());
     CHECK(balanceOf(c[i]) == 700);
@@ -775,10 +772,10 @@ TEST_CASE("under reject a late arrival can also turn a rejected transaction into
   // and bounces off the transfer. Then an offline site's earlier withdrawal from account 2
   // (+100 ms) arrives: the transfer now read a stale account 2 and is rejected, so account 1
   // never changed under NY's withdrawal, which is accepted after all.
-  Cluster c(3, bankOptions("reject"));
+  Cluster c(test::clusterOptions(3, bankOptions("reject")));
   const std::size_t kOffline = 2;
   execOk(c[kNy], "INSERT INTO accounts VALUES (1, 'alice', 1000), (2, 'bob', 500)");
-  syncAll(c);
+  c.syncAll();
   c.clock(kOffline).advance(100);
   c.clock(kLdn).advance(150);
   c.clock(kNy).advance(200);
@@ -789,7 +786,7 @@ TEST_CASE("under reject a late arrival can also turn a rejected transaction into
   Dot transfer = lastDot(c[kLdn]);
   Dot alice = withdraw(c[kNy], 50, 1);
 
-  syncPair(c[kNy], c[kLdn]);
+  c.syncPair(kNy, kLdn);
   std::vector<Row> before{{Int(1), Txt("alice"), Int(900)}, {Int(2), Txt("bob"), Int(600)}};
   for (std::size_t i : {kNy, kLdn}) {
     INFO("before the offline site returns, at " << c[i].name());
@@ -799,7 +796,7 @@ TEST_CASE("under reject a late arrival can also turn a rejected transaction into
   }
   CHECK(rejectedOk(c[kNy]).size() == 1);
 
-  syncAll(c);
+  c.syncAll();
   std::vector<Row> after{{Int(1), Txt("alice"), Int(950)}, {Int(2), Txt("bob"), Int(200)}};
   std::set<std::string> expectedLog{
       transfer.toString() + " accounts(1).balance rejected",
@@ -823,7 +820,7 @@ TEST_CASE("merge with CHECK (balance >= 0) gives 700 when both withdrawals fit",
           "[resolvers][constraints][merge]") {
   Cluster c = openBank(bankOptions("merge", kCheckedAccounts));
   Withdrawals w = concurrentWithdrawals(c);
-  syncPair(c[kNy], c[kLdn]);
+  c.syncPair(kNy, kLdn);
   for (std::size_t i : {kNy, kLdn}) {
     INFO("at " << c[i].name() << ":\n" << show(conflictsOk(c[i])));
     CHECK(balanceOf(c[i]) == 700);
@@ -842,7 +839,7 @@ TEST_CASE("merge with CHECK (balance >= 0) rejects the later withdrawal that wou
   Dot ldn = withdraw(c[kLdn], 50);
   REQUIRE(balanceOf(c[kNy]) == 20);
   REQUIRE(balanceOf(c[kLdn]) == 50);
-  auto [atLdn, atNy] = syncPair(c[kNy], c[kLdn]);
+  auto [atLdn, atNy] = c.syncPair(kNy, kLdn);
   INFO("at LDN: " << show(atLdn) << "at NY: " << show(atNy));
   for (std::size_t i : {kNy, kLdn}) {
     auto log = conflictsOk(c[i]);
@@ -870,18 +867,18 @@ TEST_CASE("concurrent inserts colliding on a UNIQUE column reject the later one 
   ClusterOptions o;
   o.schema = "CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT UNIQUE);";
   o.tracked = {"users"};
-  Cluster c(2, o);
+  Cluster c(test::clusterOptions(2, o));
   c.clock(kNy).advance(100);
   c.clock(kLdn).advance(200);
   execOk(c[kNy], "INSERT INTO users VALUES (1, 'x@example.com')");
   execOk(c[kLdn], "INSERT INTO users VALUES (2, 'x@example.com')");
   Dot ny = lastDot(c[kNy]), ldn = lastDot(c[kLdn]);
   if (nyFirst) {
-    deliver(c[kNy], c[kLdn]);
-    deliver(c[kLdn], c[kNy]);
+    c.deliver(kNy, kLdn);
+    c.deliver(kLdn, kNy);
   } else {
-    deliver(c[kLdn], c[kNy]);
-    deliver(c[kNy], c[kLdn]);
+    c.deliver(kLdn, kNy);
+    c.deliver(kNy, kLdn);
   }
   std::vector<Row> expected{{Int(1), Txt("x@example.com")}};
   for (std::size_t i : {kNy, kLdn}) {
@@ -933,15 +930,15 @@ TEST_CASE("a concurrent update and delete follow the table's update/delete and d
   config.updateDelete = k.updateDelete;
   config.deleteUpdate = k.deleteUpdate;
   o.config = config;
-  Cluster c(2, o);
+  Cluster c(test::clusterOptions(2, o));
   execOk(c[0], "INSERT INTO t VALUES (1, 'a0', 100)");
-  deliver(c[0], c[1]);
+  c.deliver(0, 1);
   c.clock(0).advance(k.updateLater ? 200 : 100);
   c.clock(1).advance(k.updateLater ? 100 : 200);
   execOk(c[0], "UPDATE t SET a = 'A' WHERE id = 1");
   execOk(c[1], "DELETE FROM t WHERE id = 1");
   Dot update = lastDot(c[0]), del = lastDot(c[1]);
-  auto [at1, at0] = syncPair(c[0], c[1]);
+  auto [at1, at0] = c.syncPair(0, 1);
   INFO("at site1: " << show(at1) << "at site0: " << show(at0));
   std::vector<Row> expected;
   if (k.rowSurvives) expected = {{Int(1), Txt("A"), Int(100)}};
@@ -971,12 +968,12 @@ TEST_CASE("insert/insert under the lww row policy takes the whole later row, mer
   config.columns = "fww";
   config.insertInsert = k.insertInsert;
   o.config = config;
-  Cluster c(2, o);
+  Cluster c(test::clusterOptions(2, o));
   c.clock(0).advance(100);
   c.clock(1).advance(200);
   execOk(c[0], "INSERT INTO t VALUES (7, 'x', 1)");
   execOk(c[1], "INSERT INTO t VALUES (7, 'y', 2)");
-  auto [at1, at0] = syncPair(c[0], c[1]);
+  auto [at1, at0] = c.syncPair(0, 1);
   INFO("at site1: " << show(at1) << "at site0: " << show(at0));
   for (std::size_t i = 0; i < 2; ++i) {
     INFO("at " << c[i].name());
@@ -992,18 +989,18 @@ TEST_CASE("insert/insert under the reject row policy rejects the later transacti
   TableConfig config;
   config.insertInsert = "reject";
   o.config = config;
-  Cluster c(2, o);
+  Cluster c(test::clusterOptions(2, o));
   c.clock(0).advance(100);
   c.clock(1).advance(200);
   execOk(c[0], "INSERT INTO t VALUES (7, 'x', 1)");
   execOk(c[1], "INSERT INTO t VALUES (7, 'y', 2), (8, 'z', 3)");  // one transaction
   Dot earlier = lastDot(c[0]), later = lastDot(c[1]);
   if (laterFirst) {
-    deliver(c[1], c[0]);
-    deliver(c[0], c[1]);
+    c.deliver(1, 0);
+    c.deliver(0, 1);
   } else {
-    deliver(c[0], c[1]);
-    deliver(c[1], c[0]);
+    c.deliver(0, 1);
+    c.deliver(1, 0);
   }
   std::vector<Row> expected{{Int(7), Txt("x"), Int(1)}};
   for (std::size_t i = 0; i < 2; ++i) {
@@ -1030,8 +1027,8 @@ TEST_CASE("sites with different resolver configurations have different fingerpri
   ClusterOptions lww = bankOptions("lww");
   ClusterOptions merge = bankOptions("merge");
   merge.idBytes = {2};
-  Cluster a(1, lww);
-  Cluster b(1, merge);
+  Cluster a(test::clusterOptions(1, lww));
+  Cluster b(test::clusterOptions(1, merge));
   execOk(a[0], "INSERT INTO accounts VALUES (1, 'alice', 1000)");
   CHECK(a[0].schemaFingerprint() != b[0].schemaFingerprint());
 
@@ -1056,7 +1053,7 @@ TEST_CASE("sites with different resolver configurations have different fingerpri
 
 TEST_CASE("sites of different clusters refuse to sync even with the same configuration",
           "[resolvers][config]") {
-  Cluster a(1, bankOptions("merge"));
+  Cluster a(test::clusterOptions(1, bankOptions("merge")));
   test::Stranger made(a.options().resolvers);
   Site& stranger = *made;
   execOk(stranger, kAccounts);
@@ -1154,7 +1151,7 @@ TEST_CASE("unknown strategies, policies and columns in a resolver configuration 
     CHECK(c[kNy].schemaFingerprint() == fingerprint);
 
     // track refuses it the same way and leaves the table untracked.
-    Cluster fresh(1, bankOptions("merge"));
+    Cluster fresh(test::clusterOptions(1, bankOptions("merge")));
     execOk(fresh[0], "CREATE TABLE other(id INTEGER PRIMARY KEY, owner TEXT, balance INTEGER)");
     Status tracked = fresh[0].track("other", k.config);
     INFO("track -> " << tracked.toString());
@@ -1204,7 +1201,7 @@ TEST_CASE("switching a table to an order-sensitive resolver waits until every he
   CHECK(early.message().find("final") != std::string::npos);
   CHECK(*c[kNy].config("accounts") == balanceConfig("lww"));
 
-  syncPair(c[kNy], c[kLdn]);  // both hold everything and know it: all final
+  c.syncPair(kNy, kLdn);  // both hold everything and know it: all final
   REQUIRE(decisionOk(c[kNy], Dot{c[kNy].id(), 1}).final);
   REQUIRE_OK(c[kNy].configure("accounts", balanceConfig("reject")));
   REQUIRE_OK(c[kLdn].configure("accounts", balanceConfig("reject")));
@@ -1226,7 +1223,7 @@ TEST_CASE("re-delivering transactions already held adds nothing to the conflict 
   INFO("balance=" << bank.strategy);
   Cluster c = openBank(bankOptions(bank.strategy));
   concurrentWithdrawals(c);
-  syncPair(c[kNy], c[kLdn]);
+  c.syncPair(kNy, kLdn);
   std::vector<std::string> nyLog, ldnLog;
   for (const auto& r : conflictsOk(c[kNy])) nyLog.push_back(show(r));
   for (const auto& r : conflictsOk(c[kLdn])) ldnLog.push_back(show(r));
@@ -1244,7 +1241,7 @@ TEST_CASE("re-delivering transactions already held adds nothing to the conflict 
         CHECK(r.conflicts.empty());
       }
     }
-    syncPair(c[kNy], c[kLdn]);
+    c.syncPair(kNy, kLdn);
     REQUIRE_OK(syncSites(c[kNy], c[kLdn]));
   }
   std::vector<std::string> nyAfter, ldnAfter;
@@ -1267,9 +1264,9 @@ TEST_CASE("re-folding after late arrivals updates conflict-log rows instead of d
     c.clock(i).advance(500 - 100 * i);
     dots.push_back(withdraw(c[i], static_cast<std::int64_t>(10 * i)));
   }
-  for (std::size_t i = 1; i < 5; ++i) deliver(c[i], c[0]);
-  syncAll(c);
-  syncAll(c);
+  for (std::size_t i = 1; i < 5; ++i) c.deliver(i, 0);
+  c.syncAll();
+  c.syncAll();
   for (std::size_t i = 0; i < 5; ++i) {
     auto log = conflictsOk(c[i]);
     INFO("at " << c[i].name() << ":\n" << show(log));
@@ -1301,8 +1298,8 @@ TEST_CASE("decisions are provisional until every member acknowledged, then final
   Withdrawals w = concurrentWithdrawals(c);
 
   // Both withdrawals at both sites, but no acknowledgements yet.
-  deliver(c[kNy], c[kLdn]);
-  deliver(c[kLdn], c[kNy]);
+  c.deliver(kNy, kLdn);
+  c.deliver(kLdn, kNy);
   for (std::size_t i : {kNy, kLdn}) {
     INFO("before acknowledgements, at " << c[i].name());
     CHECK(decisionOk(c[i], w.ldn).rejected);
@@ -1313,15 +1310,15 @@ TEST_CASE("decisions are provisional until every member acknowledged, then final
   }
 
   // NY and LDN acknowledge each other, but the third member has not: still provisional.
-  syncPair(c[kNy], c[kLdn]);
+  c.syncPair(kNy, kLdn);
   for (std::size_t i : {kNy, kLdn}) {
     INFO("third site silent, at " << c[i].name());
     CHECK_FALSE(decisionOk(c[i], w.ldn).final);
     for (const auto& r : conflictsOk(c[i])) CHECK_FALSE(r.final);
   }
 
-  syncAll(c);
-  syncAll(c);  // the third site's acknowledgement travels on
+  c.syncAll();
+  c.syncAll();  // the third site's acknowledgement travels on
   for (std::size_t i = 0; i < 3; ++i) {
     INFO("after full sync, at " << c[i].name() << ":\n" << show(conflictsOk(c[i])));
     CHECK_FALSE(decisionOk(c[i], w.ny).rejected);
@@ -1345,11 +1342,12 @@ TEST_CASE("with two members, one syncPair both ways makes the bank decisions fin
   INFO("balance=" << bank.strategy);
   Cluster c = openBank(bankOptions(bank.strategy));
   Withdrawals w = concurrentWithdrawals(c);
-  deliver(c[kNy], c[kLdn]);
-  deliver(c[kLdn], c[kNy]);
+  // The transactions alone, without acknowledgements (a cluster's messages carry both).
+  test::transfer(c[kNy], c[kLdn]);
+  test::transfer(c[kLdn], c[kNy]);
   CHECK_FALSE(decisionOk(c[kNy], w.ldn).final);
   CHECK_FALSE(decisionOk(c[kLdn], w.ny).final);
-  syncPair(c[kNy], c[kLdn]);
+  c.syncPair(kNy, kLdn);
   for (std::size_t i : {kNy, kLdn}) {
     INFO("at " << c[i].name());
     for (const Dot& d : {w.ny, w.ldn}) CHECK(decisionOk(c[i], d).final);

@@ -15,14 +15,11 @@
 namespace parley {
 namespace {
 
-using test::Cluster;
+using testing::Cluster;
 using test::ClusterOptions;
-using test::deliver;
 using test::execOk;
 using test::Int;
 using test::queryInt;
-using test::syncAll;
-using test::syncPair;
 namespace bounded = resolvers::bounded;
 
 ClusterOptions accounts(std::string balance = "bounded", std::string note = "lww") {
@@ -50,9 +47,9 @@ std::uint64_t ownSeq(Site& site) { return site.vector().value().get(site.id()); 
 
 TEST_CASE("a withdrawal beyond this site's rights is refused at commit, naming who holds more",
           "[resolvers][bounded]") {
-  Cluster c(2, accounts());
+  Cluster c(test::clusterOptions(2, accounts()));
   execOk(c[0], "INSERT INTO acct VALUES (1, 1000, 'alice')");
-  deliver(c[0], c[1]);
+  c.deliver(0, 1);
   CHECK(rightsOf(c[1], c[0].id()) == 1000);
   CHECK(rightsOf(c[1], c[1].id()) == 0);
   auto before = ownSeq(c[1]);
@@ -82,11 +79,11 @@ TEST_CASE("a withdrawal beyond this site's rights is refused at commit, naming w
 
 TEST_CASE("rights given to a site let it spend while partitioned, and no site goes below the bound",
           "[resolvers][bounded]") {
-  Cluster c(2, accounts());
+  Cluster c(test::clusterOptions(2, accounts()));
   execOk(c[0], "INSERT INTO acct VALUES (1, 1000, 'alice')");
   REQUIRE_OK(bounded::give(c[0], "acct", {Int(1)}, "balance", c[1].id(), 300));
   CHECK(rightsOf(c[0], c[0].id()) == 700);
-  syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   CHECK(rightsOf(c[1], c[1].id()) == 300);
   CHECK(balance(c[1]) == 1000);  // a give leaves the value as it is
   // Partitioned: each spends what it holds, no more.
@@ -97,7 +94,7 @@ TEST_CASE("rights given to a site let it spend while partitioned, and no site go
   auto refusedGive = bounded::give(c[0], "acct", {Int(1)}, "balance", c[1].id(), 1);
   REQUIRE_FALSE(refusedGive.ok());
   CHECK(refusedGive.status().message().find("may give 0, not 1") != std::string::npos);
-  auto [toOne, toZero] = syncPair(c[0], c[1]);
+  auto [toOne, toZero] = c.syncPair(0, 1);
   CHECK(toOne.rejected + toZero.rejected == 0);
   CHECK(balance(c[0]) == 100);
   CHECK(balance(c[1]) == 100);
@@ -111,7 +108,7 @@ TEST_CASE("rights given to a site let it spend while partitioned, and no site go
 }
 
 TEST_CASE("re-issuing a give (a forked site's history) gives again, checked again", "[resolvers][bounded]") {
-  Cluster c(2, accounts());
+  Cluster c(test::clusterOptions(2, accounts()));
   execOk(c[0], "INSERT INTO acct VALUES (1, 1000, 'alice')");
   auto gave = bounded::give(c[0], "acct", {Int(1)}, "balance", c[1].id(), 300);
   REQUIRE_OK(gave);
@@ -127,16 +124,16 @@ TEST_CASE("re-issuing a give (a forked site's history) gives again, checked agai
 }
 
 TEST_CASE("New York -100 and London -200 under bounded give 700 with no rejection", "[resolvers][bounded][bank]") {
-  Cluster c(2, accounts());
+  Cluster c(test::clusterOptions(2, accounts()));
   Site& ny = c[0];
   Site& london = c[1];
   execOk(ny, "INSERT INTO acct VALUES (1, 1000, 'alice')");
   REQUIRE_OK(bounded::give(ny, "acct", {Int(1)}, "balance", london.id(), 500));
-  syncPair(ny, london);
+  c.syncPair(0, 1);
   execOk(ny, "UPDATE acct SET balance = balance - 100 WHERE id = 1");
   c.clock(1).advance(10);
   execOk(london, "UPDATE acct SET balance = balance - 200 WHERE id = 1");
-  auto [a, b] = syncPair(ny, london);
+  auto [a, b] = c.syncPair(0, 1);
   CHECK(a.rejected + b.rejected == 0);
   CHECK(balance(ny) == 700);
   CHECK(balance(london) == 700);
@@ -146,12 +143,12 @@ TEST_CASE("New York -100 and London -200 under bounded give 700 with no rejectio
 }
 
 TEST_CASE("a site that asks for rights gets them from the site holding the most", "[resolvers][bounded]") {
-  Cluster c(3, accounts());
+  Cluster c(test::clusterOptions(3, accounts()));
   execOk(c[0], "INSERT INTO acct VALUES (1, 1000, 'alice')");
   REQUIRE_OK(bounded::give(c[0], "acct", {Int(1)}, "balance", c[2].id(), 100));
-  syncAll(c);
+  c.syncAll();
   REQUIRE_OK(bounded::ask(c[1], "acct", {Int(1)}, "balance", 250));
-  syncAll(c);
+  c.syncAll();
   // Only the richest other site answers.
   auto none = bounded::answerRequests(c[2]);
   REQUIRE_OK(none);
@@ -162,7 +159,7 @@ TEST_CASE("a site that asks for rights gets them from the site holding the most"
   auto again = bounded::answerRequests(c[0]);  // answered: nothing outstanding
   REQUIRE_OK(again);
   CHECK(*again == 0);
-  syncAll(c);
+  c.syncAll();
   CHECK(rightsOf(c[1], c[1].id()) == 250);
   CHECK(rightsOf(c[2], c[0].id()) == 650);
   auto cells = bounded::rights(c[1], "acct", "balance");
@@ -174,16 +171,16 @@ TEST_CASE("a site that asks for rights gets them from the site holding the most"
 }
 
 TEST_CASE("a refused withdrawal asks for what it lacked, and the answer lets it through", "[resolvers][bounded]") {
-  Cluster c(2, accounts());
+  Cluster c(test::clusterOptions(2, accounts()));
   execOk(c[0], "INSERT INTO acct VALUES (1, 1000, 'alice')");
   REQUIRE_OK(bounded::give(c[0], "acct", {Int(1)}, "balance", c[1].id(), 100));
-  syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   CHECK_FALSE(c[1].exec("UPDATE acct SET balance = balance - 250 WHERE id = 1").ok());
-  syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   auto given = bounded::answerRequests(c[0]);
   REQUIRE_OK(given);
   CHECK(*given == 1);
-  syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   CHECK(rightsOf(c[1], c[1].id()) == 250);
   execOk(c[1], "UPDATE acct SET balance = balance - 250 WHERE id = 1");
   // Refusals that are not withdrawals ask for nothing.
@@ -197,7 +194,7 @@ TEST_CASE("tracking a table gives the tracking site every row's rights; bounded:
           "[resolvers][bounded]") {
   ClusterOptions o = accounts("bounded:-100");
   o.schema += "INSERT INTO acct VALUES (1, 0, 'overdraft allowed to -100');";
-  Cluster c(1, o);
+  Cluster c(test::clusterOptions(1, o));
   CHECK(rightsOf(c[0], c[0].id()) == 100);
   execOk(c[0], "UPDATE acct SET balance = balance - 100 WHERE id = 1");
   CHECK(balance(c[0]) == -100);
@@ -216,14 +213,14 @@ TEST_CASE("tracking a table gives the tracking site every row's rights; bounded:
 // site0's rights), `note` is a reject column. C's, then B's, then A's transactions, in
 // canonical order: B's rewrites the notes of rows 1 and 2, C's (earliest) the note of row 2.
 struct Pessimism {
-  Cluster c{3, accounts("bounded", "reject")};
+  Cluster c{test::clusterOptions(3, accounts("bounded", "reject"))};
   Site& a = c[0];
   Site& b = c[1];
   Site& cc = c[2];
 
   Pessimism() {
     execOk(a, "INSERT INTO acct VALUES (1, 100, 'n1'), (2, 0, 'n2')");
-    syncAll(c);
+    c.syncAll();
     c.clock(2).advance(10);
     execOk(cc, "UPDATE acct SET note = 'c' WHERE id = 2");
     c.clock(1).advance(20);
@@ -238,7 +235,7 @@ TEST_CASE("a decrement in a transaction rejected for now still counts until it i
   // A spends all its rights in a transaction that also writes the reject column.
   execOk(p.a, "UPDATE acct SET balance = balance - 100, note = 'a' WHERE id = 1");
   // B's earlier write of the note arrives: A's transaction is rejected, for now.
-  deliver(p.b, p.a);
+  p.c.deliver(1, 0);
   REQUIRE(p.a.rejectedWrites().value().size() == 2);
   CHECK(balance(p.a) == 100);
   CHECK(rightsOf(p.a, p.a.id()) == 100);  // as the fold counts it...
@@ -247,8 +244,8 @@ TEST_CASE("a decrement in a transaction rejected for now still counts until it i
   INFO(refused.status().message());
   CHECK_FALSE(refused.ok());
   // C's even earlier write rejects B's, which brings A's back.
-  deliver(p.cc, p.a);
-  syncAll(p.c);
+  p.c.deliver(2, 0);
+  p.c.syncAll();
   for (std::size_t i = 0; i < p.c.size(); ++i) {
     CHECK(balance(p.c[i]) == 0);
     CHECK(balance(p.c[i]) >= 0);
@@ -265,20 +262,20 @@ TEST_CASE("a deposit in a transaction that may still be rejected counts only onc
   CHECK_FALSE(refused.ok());
   execOk(p.a, "UPDATE acct SET balance = balance - 100 WHERE id = 1");
   // B's earlier write of the note rejects the deposit, for now: A is left with what it had.
-  deliver(p.b, p.a);
+  p.c.deliver(1, 0);
   CHECK(balance(p.a) == 0);
   // C's even earlier write rejects B's, which brings the deposit back.
-  syncAll(p.c);
+  p.c.syncAll();
   for (std::size_t i = 0; i < p.c.size(); ++i) CHECK(balance(p.c[i]) == 100);
 }
 
 TEST_CASE("a deposit counts once it is final", "[resolvers][bounded][pessimistic]") {
-  Cluster c(2, accounts("bounded", "reject"));
+  Cluster c(test::clusterOptions(2, accounts("bounded", "reject")));
   execOk(c[0], "INSERT INTO acct VALUES (1, 0, 'n')");
   execOk(c[0], "UPDATE acct SET balance = balance + 100, note = 'x' WHERE id = 1");
   CHECK_FALSE(c[0].exec("UPDATE acct SET balance = balance - 100 WHERE id = 1").ok());
-  syncPair(c[0], c[1]);
-  syncPair(c[0], c[1]);  // acknowledgements both ways: every decision final
+  c.syncPair(0, 1);
+  c.syncPair(0, 1);  // acknowledgements both ways: every decision final
   REQUIRE(c[0].decision({c[0].id(), 2}).value().final);
   execOk(c[0], "UPDATE acct SET balance = balance - 100 WHERE id = 1");
 }

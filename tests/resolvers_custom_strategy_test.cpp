@@ -24,7 +24,7 @@ namespace parley {
 namespace {
 
 using test::applyOk;
-using test::Cluster;
+using testing::Cluster;
 using test::ClusterOptions;
 using test::describe;
 using test::execOk;
@@ -127,9 +127,9 @@ TEST_CASE("a max strategy defined outside the library converges whatever order s
   std::array<int, 2> order{0, 1};
   do {
     INFO("delivery order " << order[0] << "," << order[1]);
-    Cluster c(2, withColumnB("max"));
+    Cluster c(test::clusterOptions(2, withColumnB("max")));
     execOk(c[0], "INSERT INTO t VALUES (1, 'x', 10)");
-    test::deliver(c[0], c[1]);
+    c.deliver(0, 1);
     auto base = test::allTransactions(c[0]);
     VersionVector baseVector = c[0].vector().value();
     c.clock(0).advance(10);
@@ -140,10 +140,10 @@ TEST_CASE("a max strategy defined outside the library converges whatever order s
     execOk(c[1], "UPDATE t SET b = 20 WHERE id = 1");
     std::array<std::vector<Transaction>, 2> batches{test::changesOk(c[0], baseVector), test::changesOk(c[1], baseVector)};
 
-    std::size_t fresh = c.addSite();
+    std::size_t fresh = test::addSite(c);
     applyOk(c[fresh], base);
     for (int j : order) applyOk(c[fresh], batches[j]);
-    test::syncAll(c);
+    c.syncAll();
 
     const std::vector<Row> expected{{Int(1), Txt("x"), Int(20)}};
     for (std::size_t i = 0; i < c.size(); ++i) {
@@ -158,10 +158,10 @@ TEST_CASE("three sites' concurrent writes under a custom max strategy keep the g
   std::array<int, 3> order{0, 1, 2};
   do {
     INFO("delivery order " << order[0] << "," << order[1] << "," << order[2]);
-    Cluster c(3, withColumnB("max"));
+    Cluster c(test::clusterOptions(3, withColumnB("max")));
     execOk(c[0], "INSERT INTO t VALUES (1, 'x', 10), (2, 'y', 100)");
-    test::deliver(c[0], c[1]);
-    test::deliver(c[0], c[2]);
+    c.deliver(0, 1);
+    c.deliver(0, 2);
     auto base = test::allTransactions(c[0]);
     VersionVector baseVector = c[0].vector().value();
     const std::array<std::array<int, 2>, 3> writes{{{40, 7}, {70, 3}, {20, 9}}};
@@ -173,7 +173,7 @@ TEST_CASE("three sites' concurrent writes under a custom max strategy keep the g
     }
     for (int i = 0; i < 3; ++i) batches[i] = test::changesOk(c[i], baseVector);
 
-    std::size_t fresh = c.addSite();
+    std::size_t fresh = test::addSite(c);
     applyOk(c[fresh], base);
     for (int j : order) applyOk(c[fresh], batches[j]);
     for (int i = 0; i < 3; ++i)
@@ -191,14 +191,14 @@ TEST_CASE("three sites' concurrent writes under a custom max strategy keep the g
 
 TEST_CASE("a conflict decided by a custom strategy is logged under its name, alike at both sites",
           "[resolvers][strategy][conflicts]") {
-  Cluster c(2, withColumnB("max"));
+  Cluster c(test::clusterOptions(2, withColumnB("max")));
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 10)");
-  test::deliver(c[0], c[1]);
+  c.deliver(0, 1);
   c.clock(0).advance(10);
   c.clock(1).advance(20);
   execOk(c[0], "UPDATE t SET b = 70 WHERE id = 1");
   execOk(c[1], "UPDATE t SET b = 30 WHERE id = 1");
-  test::syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
 
   std::array<std::vector<ConflictReport>, 2> logs;
   for (int i = 0; i < 2; ++i) {
@@ -227,9 +227,9 @@ TEST_CASE("a custom floor strategy bounces the concurrent withdrawal that would 
   std::array<int, 2> order{0, 1};
   do {
     INFO("delivery order " << order[0] << "," << order[1]);
-    Cluster c(2, withColumnB("floor"));
+    Cluster c(test::clusterOptions(2, withColumnB("floor")));
     execOk(c[0], "INSERT INTO t VALUES (1, 'account', 1000)");
-    test::deliver(c[0], c[1]);
+    c.deliver(0, 1);
     auto base = test::allTransactions(c[0]);
     VersionVector baseVector = c[0].vector().value();
     c.clock(0).advance(10);
@@ -238,10 +238,10 @@ TEST_CASE("a custom floor strategy bounces the concurrent withdrawal that would 
     execOk(c[1], "UPDATE t SET b = b - 700, a = 'london' WHERE id = 1");
     std::array<std::vector<Transaction>, 2> batches{test::changesOk(c[0], baseVector), test::changesOk(c[1], baseVector)};
 
-    std::size_t fresh = c.addSite();
+    std::size_t fresh = test::addSite(c);
     applyOk(c[fresh], base);
     for (int j : order) applyOk(c[fresh], batches[j]);
-    test::syncAll(c);
+    c.syncAll();
 
     const std::vector<Row> expected{{Int(1), Txt("account"), Int(400)}};
     for (std::size_t i = 0; i < c.size(); ++i) {

@@ -50,7 +50,7 @@ namespace parley {
 namespace {
 
 using test::ApplyTally;
-using test::Cluster;
+using testing::Cluster;
 using test::ClusterOptions;
 using test::DeliveryOrder;
 using test::describe;
@@ -160,7 +160,7 @@ Cluster makeCluster(std::size_t n, const Variant& v) {
   o.resolvers = resolvers::standard();
   o.schema = schemaFor(v);
   o.tracked = {};  // tracked below: the tables have different configurations
-  Cluster c(n, o);
+  Cluster c(test::clusterOptions(n, o));
   for (std::size_t i = 0; i < n; ++i) trackTables(c[i], v);
   return c;
 }
@@ -259,7 +259,7 @@ class BankCase {
     }
     accounts_ = m;
     commit(0, sql, {}, true);
-    for (std::size_t i = 1; i < n_; ++i) test::deliver(c_[0], c_[i]);  // syncAll's outcome, cheaper
+    for (std::size_t i = 1; i < n_; ++i) c_.deliver(0, i);  // syncAll's outcome, cheaper
     history_ += "site0 delivers to every site\n";
     if (v_.bounded) shareRights();
   }
@@ -269,7 +269,7 @@ class BankCase {
   // only then), and every site learns of it.
   void shareRights() {
     for (int round = 0; round < 2; ++round)
-      for (std::size_t i = 1; i < n_; ++i) test::syncPair(c_[0], c_[i]);
+      for (std::size_t i = 1; i < n_; ++i) c_.syncPair(0, i);
     std::uint64_t before = c_[0].vector().value().get(c_[0].id());
     for (const auto& [a, balance] : initial_) {
       std::size_t to = 1 + rng_() % (n_ - 1);
@@ -277,7 +277,7 @@ class BankCase {
     }
     history_ += "site0 gives half of each account's rights to another site\n";
     recordOwn(0, before);
-    for (std::size_t i = 1; i < n_; ++i) test::deliver(c_[0], c_[i]);
+    for (std::size_t i = 1; i < n_; ++i) c_.deliver(0, i);
   }
 
   void step() {
@@ -484,7 +484,7 @@ class BankCase {
     unsigned kind = rng_() % 100;
     if (kind < 22) {
       history_ += "deliver " + route + "\n";
-      figures_.tally.add(test::deliver(f, t));
+      figures_.tally.add(c_.deliver(from, to));
     } else if (kind < 44) {
       auto missing = test::changesOk(f, t.vector().value());
       std::size_t k = missing.empty() ? 0 : rng_() % (missing.size() + 1);
@@ -498,7 +498,7 @@ class BankCase {
       redeliverDuplicates(from, to);
     } else if (kind < 85) {
       history_ += "syncPair " + route + "\n";
-      auto [ab, ba] = test::syncPair(f, t);
+      auto [ab, ba] = c_.syncPair(from, to);
       figures_.tally.add(ab);
       figures_.tally.add(ba);
     } else {
@@ -701,7 +701,7 @@ class BankCase {
   // A fresh site given every transaction in a random causal order ends as the others.
   void checkFreshSite() {
     auto all = test::allTransactions(c_[0]);
-    std::size_t f = c_.addSite();
+    std::size_t f = test::addSite(c_);
     trackTables(c_[f], v_);
     unsigned pick = rng_() % 10;
     DeliveryOrder order = pick < 4   ? DeliveryOrder::kOriginBatches

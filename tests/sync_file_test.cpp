@@ -39,7 +39,7 @@ using sync::importChanges;
 using sync::ImportSummary;
 using sync::inspectChanges;
 using test::Bytes;
-using test::Cluster;
+using testing::Cluster;
 using test::ClusterOptions;
 using test::execOk;
 using test::Int;
@@ -223,7 +223,7 @@ TEST_CASE("a change set carries every kind of value and write to a site that lac
   // Regression: the reader folded the header's CRC into the trailer's checksum and the writer
   // did not, so every exported file was refused ("trailer checksum mismatch").
   TempDir dir;
-  Cluster c(2, manyTables());
+  Cluster c(test::clusterOptions(2, manyTables()));
   Site& a = c[0];
   Site& b = c[1];
   writeEverything(a);
@@ -263,7 +263,7 @@ TEST_CASE("a change set carries every kind of value and write to a site that lac
 
 TEST_CASE("a transaction larger than a chunk is split across chunks and rejoined", "[sync][file]") {
   TempDir dir;
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, ?1, ?2)", {Bytes(bigBlob()), Bytes(bigBlob() + "tail")});
   std::string path = dir.file("big.parley");
   exportOk(c[0], path, c[1].vector().value());
@@ -280,9 +280,9 @@ TEST_CASE("a transaction larger than a chunk is split across chunks and rejoined
 
 TEST_CASE("exporting what the peer already holds writes a valid file of no transactions", "[sync][file]") {
   TempDir dir;
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 'y')");
-  test::syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
 
   std::string path = dir.file("nothing.parley");
   auto exported = exportOk(c[0], path, c[1].vector().value());
@@ -298,7 +298,7 @@ TEST_CASE("exporting what the peer already holds writes a valid file of no trans
   checkUnchanged(before, stateOf(c[1]));
 
   SECTION("and so does a site that never wrote") {
-    Cluster fresh(2);
+    Cluster fresh(test::clusterOptions(2));
     std::string empty = dir.file("fresh.parley");
     exportOk(fresh[0], empty, {});
     CHECK(inspectOk(empty).transactions == 0);
@@ -329,7 +329,7 @@ TEST_CASE("a transaction holding a long run of zero bytes is exported and import
   // zero words packs 256 words to two bytes: a zeroblob of 100 kB (12548 words from about 200
   // bytes) was refused by the site's own changesSince(), so it could never ship it.
   TempDir dir;
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, zeroblob(100000), 'zeros')");
   auto held = c[0].changesSince({});
   REQUIRE_OK(held);
@@ -342,7 +342,7 @@ TEST_CASE("a transaction holding a long run of zero bytes is exported and import
 TEST_CASE("change sets carried by hand go both ways, are forwarded along a chain and resolve as in-process sync",
           "[sync][file]") {
   TempDir dir;
-  Cluster viaFiles(3), inProcess(3);
+  Cluster viaFiles(test::clusterOptions(3)), inProcess(test::clusterOptions(3));
   writeConcurrently(viaFiles);
   writeConcurrently(inProcess);
 
@@ -356,9 +356,9 @@ TEST_CASE("change sets carried by hand go both ways, are forwarded along a chain
   CHECK(atB.applied.conflicts > 0);
   CHECK(viaFiles[2].vector().value().get(viaFiles[0].id()) == 2);
 
-  test::deliver(inProcess[0], inProcess[1]);
-  test::deliver(inProcess[1], inProcess[0]);
-  test::deliver(inProcess[1], inProcess[2]);
+  inProcess.deliver(0, 1);
+  inProcess.deliver(1, 0);
+  inProcess.deliver(1, 2);
 
   for (std::size_t i = 0; i < 3; ++i) {
     INFO("site " << i);
@@ -380,7 +380,7 @@ TEST_CASE("change sets carried by hand go both ways, are forwarded along a chain
 
 TEST_CASE("importing the same change set twice is a no-op the second time", "[sync][file]") {
   TempDir dir;
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 1), (2, 'y', 2)");
   execOk(c[0], "UPDATE t SET a = 'z' WHERE id = 1");
   execOk(c[0], "DELETE FROM t WHERE id = 2");
@@ -404,7 +404,7 @@ TEST_CASE("importing the same change set twice is a no-op the second time", "[sy
 
 TEST_CASE("a change set from another cluster is refused, says so and changes nothing", "[sync][file]") {
   TempDir dir;
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   execOk(c[0], "INSERT INTO t VALUES (1, 'mine', 1)");
   SiteId otherCluster = test::testSiteId(0xdd);
   OwnedSite foreign = makeSite(":memory:", 9, otherCluster);
@@ -422,7 +422,7 @@ TEST_CASE("a change set from another cluster is refused, says so and changes not
 
 TEST_CASE("a change set from a site with another schema or resolver configuration is refused", "[sync][file]") {
   TempDir dir;
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   execOk(c[0], "INSERT INTO t VALUES (1, 'mine', 1)");
   ClusterOptions other;
   SECTION("another column") { other.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b, extra);"; }
@@ -435,7 +435,7 @@ TEST_CASE("a change set from a site with another schema or resolver configuratio
     other.config->columns = "fww";
   }
   other.idBytes = {9};
-  Cluster them(1, other);
+  Cluster them(test::clusterOptions(1, other));
   execOk(them[0], "INSERT INTO t(id, a, b) VALUES (2, 'theirs', 2)");
   std::string path = dir.file("other-schema.parley");
   exportOk(them[0], path, {});
@@ -451,7 +451,7 @@ TEST_CASE("a change set from a site with another schema or resolver configuratio
 
 TEST_CASE("a change set whose transactions need ones the importer lacks is refused as not ready", "[sync][file]") {
   TempDir dir;
-  Cluster c(3);
+  Cluster c(test::clusterOptions(3));
   Site& a = c[0];
   Site& b = c[1];
   Site& later = c[2];
@@ -507,7 +507,7 @@ std::string smallChangeSet(Cluster& c, const TempDir& dir) {
 TEST_CASE("a change set truncated at any byte is refused in one line and leaves the database byte-identical",
           "[sync][file][corruption]") {
   TempDir dir;
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   std::string file = smallChangeSet(c, dir);
   REQUIRE(inspectOk(dir.file("small.parley")).transactions == 4);
 
@@ -547,7 +547,7 @@ TEST_CASE("a change set truncated at any byte is refused in one line and leaves 
 
 TEST_CASE("a change set with any one byte flipped is refused and changes nothing", "[sync][file][corruption]") {
   TempDir dir;
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   std::string file = smallChangeSet(c, dir);
   Site& b = c[1];
   const DbState before = stateOf(b);
@@ -578,7 +578,7 @@ TEST_CASE("a change set with any one byte flipped is refused and changes nothing
 
 TEST_CASE("files that are not change sets of this format are refused", "[sync][file][corruption]") {
   TempDir dir;
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   std::string file = smallChangeSet(c, dir);
   const DbState before = stateOf(c[1]);
   std::string path = dir.file("bad.parley");
@@ -660,7 +660,7 @@ TEST_CASE("a refusal quoting text from the file is still one printable line", "[
   // Regression (found by fuzz_changeset): Cap'n Proto's description of a malformed text
   // quotes the offending byte, and the refusal passed it on, newline and all.
   TempDir dir;
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 1)");
   std::string path = dir.file("text.parley");
   exportOk(c[0], path, {});
@@ -683,7 +683,7 @@ TEST_CASE("a refusal quoting text from the file is still one printable line", "[
     ClusterOptions other;
     other.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b, extra);";
     other.idBytes = {9};
-    Cluster them(1, other);
+    Cluster them(test::clusterOptions(1, other));
     test::FixedIdSource ids(test::testSiteId(10));
     ManualClock clock;
     auto evil = Site::create(":memory:", CreateOptions{"evil\nname\x1b[31m", &ids, testClusterId()},
@@ -701,7 +701,7 @@ TEST_CASE("a refusal quoting text from the file is still one printable line", "[
 
 TEST_CASE("export refuses a path that exists and leaves it alone", "[sync][file]") {
   TempDir dir;
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 1)");
   std::string path = dir.file("taken.parley");
   writeFile(path, "keep me");
@@ -743,7 +743,7 @@ TEST_CASE("a forged change set whose last transaction does not fit is refused an
   ClusterOptions o;
   o.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b); CREATE TABLE zzq(id INTEGER PRIMARY KEY, v);";
   o.tracked = {"t", "zzq"};
-  Cluster c(2, o);
+  Cluster c(test::clusterOptions(2, o));
   std::string blob(600 * 1024, '\x5a');
 
   SECTION("in a file of one chunk") {
@@ -796,7 +796,7 @@ TEST_CASE("a change set with two chunks swapped or a chunk repeated is refused",
   // to a chunk repeated an odd number of times. A blob spread over five chunks, its middle
   // chunks holding no transaction's end, was imported with its bytes scrambled.
   TempDir dir;
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   // Words of seven non-zero bytes and a zero pack to eight bytes each, so every chunk boundary
   // falls at the same place in a word and reordered middle chunks still decode.
   std::string blob(4 * 1024 * 1024 + 4096, '\0');
@@ -876,10 +876,10 @@ Decoded decodeChecked(std::string_view bytes) {
 }
 
 std::vector<std::string> sampleEncodings() {
-  Cluster c(2, manyTables());
+  Cluster c(test::clusterOptions(2, manyTables()));
   writeEverything(c[1]);
   execOk(c[0], "INSERT INTO t VALUES (1, 'zero', 0)");
-  test::syncPair(c[0], c[1]);
+  c.syncPair(0, 1);
   execOk(c[0], "UPDATE t SET a = 'after sync' WHERE id = 1");
   std::vector<std::string> out;
   for (const auto& t : test::allTransactions(c[0]))
@@ -1060,7 +1060,7 @@ TEST_CASE("an import whose later chunk fails to apply leaves the database as it 
   // apply() can still refuse a transaction (here SQLite: a text key for an INTEGER PRIMARY
   // KEY). Chunks are applied one apply() at a time, so what earlier chunks held stayed.
   TempDir dir;
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   Transaction first = test::captureOne(c[0], "INSERT INTO t VALUES (1, 'fine', 1)");
   Transaction forged = first;
   forged.dot.seq = 2;
@@ -1103,7 +1103,7 @@ Cluster fuzzCluster(std::size_t n) {
   ClusterOptions o;
   o.schema = fuzz::kSchema;
   o.tracked = {};
-  Cluster c(n, o);
+  Cluster c(test::clusterOptions(n, o));
   for (std::size_t i = 0; i < n; ++i)
     for (const auto& [table, config] : fuzz::kTables) {
       if (config.empty()) {
@@ -1148,11 +1148,11 @@ TEST_CASE("the fuzzers' seed corpus is written from real change sets", "[.][corp
   c.clock(1).advance(3);
   execOk(c[1], "INSERT INTO t VALUES (1, 'b', 2); UPDATE u SET qty = 7 WHERE n = 1");
   VersionVector bOwn = c[1].vector().value();
-  test::deliver(c[0], c[1]);
+  c.deliver(0, 1);
   execOk(c[1], "UPDATE u SET qty = qty - 3 WHERE k = 'k'");
   write("two-origins", c[1], {});
   write("since-vector", c[1], bOwn);
-  test::syncAll(c);
+  c.syncAll();
   execOk(c[2], "DELETE FROM u; DELETE FROM t WHERE id = 2");
   write("with-acks", c[2], c[0].vector().value());
 

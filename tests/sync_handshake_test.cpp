@@ -30,7 +30,7 @@ namespace parley {
 namespace {
 
 namespace fs = std::filesystem;
-using test::Cluster;
+using testing::Cluster;
 using test::ClusterOptions;
 using test::execOk;
 
@@ -125,7 +125,7 @@ Cluster clientWithWrites() {
   ClusterOptions o;
   o.schema = fuzz::kSchema;
   o.tracked = {};
-  Cluster c(1, o);
+  Cluster c(test::clusterOptions(1, o));
   for (const auto& [table, config] : fuzz::kTables) {
     std::optional<TableConfig> parsed;
     if (!config.empty()) parsed = *TableConfig::parse(config);
@@ -240,7 +240,7 @@ TEST_CASE("fuzz_handshake's seed corpus is recorded from real clients", "[.][cor
   ClusterOptions empty;
   empty.schema = fuzz::kSchema;
   empty.tracked = {};
-  Cluster idle(1, empty);
+  Cluster idle(test::clusterOptions(1, empty));
   writeSeed(*dir, "sync-schema-differs", record([&](const std::string& address) {
               CHECK_FALSE(sync::syncTcp(idle[0], address, fixedOptions()).ok());
             }));

@@ -26,7 +26,7 @@
 namespace parley {
 namespace {
 
-using test::Cluster;
+using testing::Cluster;
 using test::ClusterOptions;
 using test::execOk;
 using test::TempDir;
@@ -125,7 +125,7 @@ TEST_CASE("an import of more rows than a batch leaves the site as one in-process
   TableConfig merge;
   merge.columns = "merge";
   o.config = merge;
-  Cluster c(3, o);
+  Cluster c(test::clusterOptions(3, o));
   bool localFirst = GENERATE(true, false);
   INFO((localFirst ? "the receivers wrote first" : "the receivers wrote last"));
   auto localWrite = [&] {
@@ -165,7 +165,7 @@ TEST_CASE("an import refused in a later batch or at its trailer applies nothing 
   ClusterOptions o;
   o.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a INTEGER, b TEXT); CREATE TABLE zzq(id INTEGER PRIMARY KEY, v);";
   o.tracked = {"t", "zzq"};
-  Cluster c(2, o);
+  Cluster c(test::clusterOptions(2, o));
   writeManyRows(c[0]);
   execOk(c[0], "INSERT INTO zzq VALUES (1, 'last')");
   std::string path = dir.file("late.parley");

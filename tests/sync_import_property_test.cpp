@@ -39,7 +39,7 @@ namespace parley {
 namespace {
 
 namespace fs = std::filesystem;
-using test::Cluster;
+using testing::Cluster;
 using test::ClusterOptions;
 using test::execOk;
 using test::TempDir;
@@ -74,14 +74,14 @@ struct Sources {
 };
 
 Sources makeSources(const TempDir& dir) {
-  Cluster c(2, fuzzOptions());
+  Cluster c(test::clusterOptions(2, fuzzOptions()));
   for (std::size_t i = 0; i < 2; ++i) trackFuzzTables(c[i]);
   execOk(c[0], "INSERT INTO t VALUES (1, 'one', X'0102'), (2, 2.5, NULL)");
   execOk(c[0], "BEGIN; INSERT INTO u VALUES ('k', 1, 10, 'n'), ('k', 2, 5, X''); UPDATE t SET a = 'uno' WHERE id = 1; COMMIT");
   VersionVector first = c[0].vector().value();
   c.clock(1).advance(3);
   execOk(c[1], "INSERT INTO t VALUES (1, 'b', 2); INSERT INTO u VALUES ('z', 9, 1, NULL)");
-  test::deliver(c[0], c[1]);
+  c.deliver(0, 1);
   execOk(c[1], "UPDATE u SET qty = qty - 3 WHERE k = 'k'; DELETE FROM t WHERE id = 2");
   auto exported = sync::exportChanges(c[1], dir.file("full.parley"), {});
   REQUIRE_OK(exported);

@@ -19,7 +19,7 @@ using sync::Chunk;
 using sync::ChunkSink;
 using sync::InProcessLink;
 using sync::Link;
-using test::Cluster;
+using testing::Cluster;
 using test::execOk;
 using test::queryInt;
 using test::tableContents;
@@ -92,7 +92,7 @@ class FaultyLink final : public Link {
 
 TEST_CASE("an in-process session moves transactions both ways in chunks of the bound and converges",
           "[sync][link]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   insertRows(c[1], 1, 2000, "peer");
   insertRows(c[0], 100000, 300, "here");
   execOk(c[1], "INSERT INTO t VALUES (-1, 'big', ?1)", {test::Txt(std::string(20000, 's'))});
@@ -121,7 +121,7 @@ TEST_CASE("an in-process session moves transactions both ways in chunks of the b
 
 TEST_CASE("a link cut mid-pull keeps the chunks that arrived and the next session resumes without duplicates",
           "[sync][link]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   insertRows(c[1], 1, 1000, "peer");
   FaultyLink cut(c[1], 2048, Faults{5});
   auto failed = sync::runSession(c[0], cut, {2048, {}});
@@ -139,7 +139,7 @@ TEST_CASE("a link cut mid-pull keeps the chunks that arrived and the next sessio
 }
 
 TEST_CASE("a stream that ends inside a transaction is one line and applies nothing of it", "[sync][link]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   insertRows(c[1], 1, 3, "peer");
   FaultyLink broken(c[1], 1 << 20, Faults{SIZE_MAX, true});
   auto r = sync::runSession(c[0], broken, {});
@@ -152,7 +152,7 @@ TEST_CASE("a stream that ends inside a transaction is one line and applies nothi
 // Regression: the refusal named the difference of two unrelated schemas after the cluster.
 TEST_CASE("a site of another cluster with another schema is refused for the cluster alone, in one line",
           "[sync][link]") {
-  Cluster a(1);
+  Cluster a(test::clusterOptions(1));
   test::Stranger made(a.options().resolvers);
   Site& stranger = *made;
   execOk(stranger, "CREATE TABLE u(id INTEGER PRIMARY KEY, c)");

@@ -19,7 +19,7 @@ namespace {
 
 using sync::TransferProgress;
 using Phase = TransferProgress::Phase;
-using test::Cluster;
+using testing::Cluster;
 using test::execOk;
 
 void insertRows(Site& site, int first, int rows, std::size_t width = 100) {
@@ -49,7 +49,7 @@ void checkMonotonic(const std::vector<TransferProgress>& events) {
 
 TEST_CASE("a session tells its observer each chunk received and sent, against totals known from the vectors",
           "[sync][progress]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   insertRows(c[1], 1, 2000);
   insertRows(c[0], 100000, 300);
   std::vector<TransferProgress> events;
@@ -81,7 +81,7 @@ TEST_CASE("a session tells its observer each chunk received and sent, against to
 TEST_CASE("export and import tell their observer what is written and applied, against the file's totals",
           "[sync][progress][file]") {
   test::TempDir dir;
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   insertRows(c[0], 1, 5000, 500);  // about 2.5 MB: three chunks of 1 MiB
   std::string path = dir.file("all.pcs");
   std::vector<TransferProgress> out, in;
@@ -109,7 +109,7 @@ TEST_CASE("export and import tell their observer what is written and applied, ag
 
 TEST_CASE("an import that applied transactions is a sync with the file's origin, under its name", "[sync][file]") {
   test::TempDir dir;
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   insertRows(c[0], 1, 3);
   auto before = c[1].peers();
   REQUIRE_OK(before);
@@ -131,7 +131,7 @@ TEST_CASE("an import that applied transactions is a sync with the file's origin,
 
 TEST_CASE("a clone tells its progress callback the bytes copied, ending at the database's size", "[clone][progress]") {
   test::TempDir dir;
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   execOk(c[0], "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000) "
                "INSERT INTO t SELECT i, 'x', printf('%.100c', 'y') FROM n");
   std::vector<std::pair<std::uint64_t, std::uint64_t>> steps;

@@ -34,7 +34,7 @@ namespace {
 using sync::Server;
 using sync::syncTcp;
 using sync::TcpOptions;
-using test::Cluster;
+using testing::Cluster;
 using test::ClusterOptions;
 using test::execOk;
 using test::queryInt;
@@ -73,7 +73,7 @@ void checkConverged(Site& a, Site& b) {
 }
 
 TEST_CASE("two sites sync over TCP both ways and converge, conflicts included", "[sync][tcp]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   Site &client = c[0], &served = c[1];
   execOk(client, "INSERT INTO t VALUES (1, 'client', 0)");
   execOk(client, "INSERT INTO t VALUES (2, 'client only', 0)");
@@ -111,7 +111,7 @@ TEST_CASE("two sites sync over TCP both ways and converge, conflicts included", 
 }
 
 TEST_CASE("three sites in a chain converge by forwarding through the middle one", "[sync][tcp]") {
-  Cluster c(3);
+  Cluster c(test::clusterOptions(3));
   Site &a = c[0], &b = c[1], &z = c[2];
   execOk(a, "INSERT INTO t VALUES (1, 'a', 0)");
   execOk(b, "INSERT INTO t VALUES (2, 'b', 0)");
@@ -130,7 +130,7 @@ TEST_CASE("three sites in a chain converge by forwarding through the middle one"
 }
 
 TEST_CASE("concurrent clients syncing with one server converge", "[sync][tcp]") {
-  Cluster c(3);
+  Cluster c(test::clusterOptions(3));
   Site& served = c[1];
   auto server = serve(served);
   std::vector<Status> failures;
@@ -158,7 +158,7 @@ TEST_CASE("concurrent clients syncing with one server converge", "[sync][tcp]") 
 }
 
 TEST_CASE("a peer with the wrong secret is refused and neither side learns or changes anything", "[sync][tcp]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, 'client', 0)");
   execOk(c[1], "INSERT INTO t VALUES (2, 'server', 0)");
   VersionVector clientBefore = c[0].vector().value(), serverBefore = c[1].vector().value();
@@ -181,7 +181,7 @@ TEST_CASE("a peer with the wrong secret is refused and neither side learns or ch
 }
 
 TEST_CASE("sites of another cluster or another schema are refused with the reason", "[sync][tcp]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 0)");
   VersionVector before = c[0].vector().value();
   auto server = serve(c[0]);
@@ -205,7 +205,7 @@ TEST_CASE("sites of another cluster or another schema are refused with the reaso
     ClusterOptions o;
     o.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b, extra);";
     o.idBytes = {9};
-    Cluster other(1, o);
+    Cluster other(test::clusterOptions(1, o));
     auto r = syncTcp(other[0], addressOf(*server), options());
     INFO(r.status().toString());
     REQUIRE_FALSE(r.ok());
@@ -217,7 +217,7 @@ TEST_CASE("sites of another cluster or another schema are refused with the reaso
 }
 
 TEST_CASE("a sync that cannot reach its server says so in one line", "[sync][tcp]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   SECTION("nobody listens") {
     auto server = serve(c[0]);
     std::string address = addressOf(*server);
@@ -254,7 +254,7 @@ TEST_CASE("a sync that cannot reach its server says so in one line", "[sync][tcp
 }
 
 TEST_CASE("a server that cannot listen says why in one line", "[sync][tcp]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   auto first = serve(c[0]);
   auto second = Server::start(c[1], addressOf(*first), options());
   INFO(second.status().toString());
@@ -267,7 +267,7 @@ TEST_CASE("a server that cannot listen says why in one line", "[sync][tcp]") {
 }
 
 TEST_CASE("a connection that does not log in within the timeout is dropped", "[sync][tcp]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   auto o = options();
   o.timeout = std::chrono::milliseconds(100);
   auto server = serve(c[0], o);
@@ -286,7 +286,7 @@ TEST_CASE("a connection that does not log in within the timeout is dropped", "[s
 }
 
 TEST_CASE("20000 transactions stream in 4 KiB chunks both ways and converge", "[sync][tcp]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   insertRows(c[1], 1, 20000, "server");
   insertRows(c[0], 100000, 2000, "client");
   // Transactions larger than a chunk travel in pieces.
@@ -347,7 +347,7 @@ void checkResumes(Cluster& c, const std::function<void(Server&)>& cut) {
 }
 
 TEST_CASE("a sync cut mid-stream keeps what arrived and the next one resumes without duplicates", "[sync][tcp]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   SECTION("the server stops") {
     checkResumes(c, [](Server& server) { server.stop(); });
   }
@@ -357,10 +357,10 @@ TEST_CASE("a sync cut mid-stream keeps what arrived and the next one resumes wit
 }
 
 TEST_CASE("cloneTcp makes a site with the same data and a new id, which then syncs", "[sync][tcp]") {
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   insertRows(c[0], 1, 50, "source");
   test::TempDir dir;
-  ManualClock clock(c.options().startMs + 1000);
+  ManualClock clock(c.options().clockStartMs + 1000);
   test::FixedIdSource ids(test::testSiteId(0x42));
   CreateOptions create{"newcomer", &ids, {}};
   SiteOptions siteOptions{&clock, c.options().resolvers};

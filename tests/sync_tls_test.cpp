@@ -20,7 +20,7 @@ namespace {
 
 using sync::Server;
 using sync::TcpOptions;
-using test::Cluster;
+using testing::Cluster;
 using test::execOk;
 using test::RecordingProxy;
 using test::tableContents;
@@ -57,7 +57,7 @@ struct Snapshot {
 Snapshot snapshot(Site& site) { return {site.vector().value(), tableContents(site, "t")}; }
 
 TEST_CASE("a sync over TLS shows no row value, site name or secret to a recording proxy", "[sync][tls]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   writeMarkedRows(c[0]);
   auto server = serve(c[1]);
   RecordingProxy proxy(server->port());
@@ -75,7 +75,7 @@ TEST_CASE("a sync over TLS shows no row value, site name or secret to a recordin
 }
 
 TEST_CASE("with --insecure on both sides the sync works and the same proxy reads everything", "[sync][tls]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   writeMarkedRows(c[0]);
   auto server = serve(c[1], options(kSecret, true));
   RecordingProxy proxy(server->port());
@@ -87,7 +87,7 @@ TEST_CASE("with --insecure on both sides the sync works and the same proxy reads
 }
 
 TEST_CASE("TLS and --insecure do not meet: each side says the other speaks plaintext", "[sync][tls]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   writeMarkedRows(c[0]);
   SECTION("a TLS client and an --insecure server") {
     auto server = serve(c[1], options(kSecret, true));
@@ -126,7 +126,7 @@ TEST_CASE("a byte changed anywhere on the way fails the sync in one line and for
   // Measure a clean session first, to spread the flips over all of it.
   std::size_t toServer = 0, toClient = 0;
   {
-    Cluster clean(2);
+    Cluster clean(test::clusterOptions(2));
     writeMarkedRows(clean[0]);
     auto server = serve(clean[1]);
     RecordingProxy proxy(server->port());
@@ -142,7 +142,7 @@ TEST_CASE("a byte changed anywhere on the way fails the sync in one line and for
       // tenth: the session's last messages (the reply to a call nobody waits for, the closing
       // alert) may arrive after the peer stopped reading, and a flip there reaches nobody.
       std::size_t offset = k == 0 ? 9 : k * (length * 9 / 10) / 11;
-      Cluster c(2);
+      Cluster c(test::clusterOptions(2));
       writeMarkedRows(c[0]);
       Snapshot before0 = snapshot(c[0]), before1 = snapshot(c[1]);
       std::string error;
@@ -168,7 +168,7 @@ TEST_CASE("a byte changed anywhere on the way fails the sync in one line and for
 }
 
 TEST_CASE("a recorded session replayed to the server gets nowhere", "[sync][tls]") {
-  Cluster c(3);
+  Cluster c(test::clusterOptions(3));
   writeMarkedRows(c[0]);
   // Site 2 is like site 1 before the sync: the replay's target.
   std::string recorded;
@@ -189,7 +189,7 @@ TEST_CASE("a recorded session replayed to the server gets nowhere", "[sync][tls]
 }
 
 TEST_CASE("a wrong secret learns nothing, on either side, and sends nothing", "[sync][tls]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   writeMarkedRows(c[0]);
   Snapshot before0 = snapshot(c[0]), before1 = snapshot(c[1]);
   SECTION("the client's secret is wrong") {
@@ -216,7 +216,7 @@ TEST_CASE("a wrong secret learns nothing, on either side, and sends nothing", "[
 }
 
 TEST_CASE("repeated failed logins from one source are slowed down and logged", "[sync][tls]") {
-  Cluster c(2);
+  Cluster c(test::clusterOptions(2));
   auto server = serve(c[1]);
   std::string address = "127.0.0.1:" + std::to_string(server->port());
   auto attempt = [&](const char* secret) {
@@ -263,7 +263,7 @@ TEST_CASE("weak secrets are refused with a hint, strong ones accepted", "[sync][
     CHECK(made.value().size() == 64);
     CHECK(sync::secretBits(made.value()) >= 160);
   }
-  Cluster c(1);
+  Cluster c(test::clusterOptions(1));
   auto server = Server::start(c[0], "127.0.0.1:0", options("sunshine1"));
   REQUIRE_FALSE(server.ok());
   CHECK(contains(server.status().message(), "too weak"));

@@ -1,61 +1,85 @@
 #include "support/sites.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
-#include "parley/txn_codec.hpp"
+#include "parley/sync/session.hpp"
 
 namespace parley::test {
 
-SiteId testClusterId() {
-  SiteId id;
-  id.bytes.fill(0xcc);
-  return id;
-}
+SiteId testClusterId() { return testing::simulatedClusterId(); }
 
-Cluster::Cluster(std::size_t n, ClusterOptions options) : options_(std::move(options)) {
-  for (std::size_t i = 0; i < n; ++i) {
-    if (i < options_.idBytes.size()) {
-      addSite(options_.idBytes[i]);
-    } else {
-      addSite();
-    }
-  }
-}
+namespace {
 
-Cluster::~Cluster() = default;
-
-std::size_t Cluster::addSite(std::optional<std::uint8_t> idByte) {
-  std::uint8_t byte = idByte.value_or(nextIdByte_);
-  if (byte >= nextIdByte_) nextIdByte_ = static_cast<std::uint8_t>(byte + 1);
-  std::size_t index = sites_.size();
-  std::string name = "site" + std::to_string(index);
-  INFO("creating " << name << " with id byte " << int(byte));
-
-  clocks_.push_back(std::make_unique<ManualClock>(options_.startMs));
-  ids_.push_back(std::make_unique<FixedIdSource>(testSiteId(byte)));
-  CreateOptions create{name, ids_.back().get(), testClusterId()};
-  SiteOptions siteOptions{clocks_.back().get(), options_.resolvers, options_.maxClockSkew};
-  if (index < options_.applyChunkRows.size()) siteOptions.applyChunkRows = options_.applyChunkRows[index];
+bool checkCaptureFromEnvironment() {
   const char* check = std::getenv("PARLEY_CHECK_CAPTURE");
-  siteOptions.checkCapture = options_.checkCapture || (check && *check && *check != '0');
-  auto created = Site::create(":memory:", create, siteOptions);
-  REQUIRE_OK(created);
-  sites_.push_back(std::move(created).value());
-  Site& site = *sites_.back();
-  REQUIRE(site.id() == testSiteId(byte));
-  REQUIRE(site.clusterId() == testClusterId());
-  REQUIRE(site.name() == name);
+  return check && *check && *check != '0';
+}
 
-  if (!options_.schema.empty()) execOk(site, options_.schema);
-  for (const auto& table : options_.tracked) REQUIRE_OK(site.track(table, options_.config));
-  if (options_.registerMembers) {
-    for (std::size_t i = 0; i < index; ++i) {
-      REQUIRE_OK(site.acknowledge(sites_[i]->id(), {}));
-      REQUIRE_OK(sites_[i]->acknowledge(site.id(), {}));
-    }
+}  // namespace
+
+testing::Options clusterOptions(std::size_t n, const ClusterOptions& options) {
+  testing::Options o;
+  o.sites.clear();
+  std::uint8_t next = 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    o.sites.push_back("site" + std::to_string(i));
+    std::uint8_t byte = i < options.idBytes.size() ? options.idBytes[i] : next;
+    if (byte >= next) next = static_cast<std::uint8_t>(byte + 1);
+    o.ids.push_back(testSiteId(byte));
   }
-  return index;
+  o.schema = options.schema;
+  o.tables = options.tracked;
+  o.track = !options.tracked.empty();
+  if (options.config)
+    for (const auto& table : options.tracked) o.configs[table] = *options.config;
+  o.resolvers = options.resolvers;
+  o.clockStartMs = options.startMs;
+  o.registerMembers = options.registerMembers;
+  bool check = options.checkCapture || checkCaptureFromEnvironment();
+  o.siteOptions = [skew = options.maxClockSkew, chunks = options.applyChunkRows, check](
+                      std::size_t site, SiteOptions& s) {
+    s.maxClockSkew = skew;
+    if (site < chunks.size()) s.applyChunkRows = chunks[site];
+    s.checkCapture = check;
+  };
+  return o;
+}
+
+std::size_t addSite(testing::Cluster& cluster, std::optional<std::uint8_t> idByte) {
+  std::uint8_t next = 1;
+  for (std::size_t i = 0; i < cluster.size(); ++i)
+    next = std::max(next, static_cast<std::uint8_t>(cluster[i].id().bytes[0] + 1));
+  std::uint8_t byte = idByte.value_or(next);
+  std::size_t index = cluster.size();
+  INFO("adding site" << index << " with id byte " << int(byte));
+  return cluster.addSite("site" + std::to_string(index), testSiteId(byte));
+}
+
+ApplyResult transfer(Site& from, Site& to) {
+  INFO("transfer " << from.name() << " -> " << to.name());
+  sync::ChunkApplier applier(to, /*keepConflicts=*/true);
+  REQUIRE_OK(sync::streamChanges(from, to.vector().value(),
+                                 [&applier](sync::Chunk&& chunk) { return applier.apply(chunk); }));
+  REQUIRE_OK(applier.finish());
+  const sync::ApplyTotals& totals = applier.totals();
+  ApplyResult r;
+  r.applied = totals.applied;
+  r.duplicates = totals.duplicates;
+  r.refolded = totals.refolded;
+  r.rejected = totals.rejected;
+  r.conflicts = totals.conflictReports;
+  r.warnings = totals.warnings;
+  return r;
+}
+
+std::pair<ApplyResult, ApplyResult> exchange(Site& a, Site& b) {
+  ApplyResult ab = transfer(a, b);
+  ApplyResult ba = transfer(b, a);
+  passAcknowledgements(a, b);
+  passAcknowledgements(b, a);
+  return {std::move(ab), std::move(ba)};
 }
 
 QueryResult execOk(Site& site, std::string_view sql) {
@@ -110,47 +134,10 @@ ApplyResult applyOk(Site& site, std::span<const Transaction> transactions) {
   return std::move(r).value();
 }
 
-ApplyResult deliver(Site& from, Site& to) {
-  // As sync does: the log bodies, whose contexts hold only what grew, decoded and applied with
-  // their bytes, so the receiver completes each context (core/causal_context.hpp).
-  INFO("deliver " << from.name() << " -> " << to.name());
-  std::vector<Transaction> txns;
-  std::vector<std::string> bodies;
-  REQUIRE_OK(from.forEachChangeSince(to.vector().value(), [&](const Dot&, Hlc, std::string_view body) {
-    txns.push_back(decodeTransaction(body).value());
-    bodies.emplace_back(body);
-    return Status::ok();
-  }));
-  std::vector<std::string_view> views(bodies.begin(), bodies.end());
-  auto r = to.applyEncoded(txns, views);
-  REQUIRE_OK(r);
-  return std::move(r).value();
-}
-
-std::pair<ApplyResult, ApplyResult> syncPair(Site& a, Site& b) {
-  ApplyResult ab = deliver(a, b);
-  ApplyResult ba = deliver(b, a);
-  passAcknowledgements(a, b);
-  passAcknowledgements(b, a);
-  return {std::move(ab), std::move(ba)};
-}
-
 void passAcknowledgements(Site& from, Site& to) {
   auto acks = from.acknowledgements();
   REQUIRE_OK(acks);
   for (const auto& [site, vector] : *acks) REQUIRE_OK(to.acknowledge(site, vector));
-}
-
-void syncAll(Cluster& cluster) {
-  // Two all-pairs rounds reach everyone in any order; a third proves nothing is left.
-  for (int round = 0; round < 2; ++round)
-    for (std::size_t i = 0; i < cluster.size(); ++i)
-      for (std::size_t j = i + 1; j < cluster.size(); ++j) syncPair(cluster[i], cluster[j]);
-  for (std::size_t i = 1; i < cluster.size(); ++i) {
-    INFO(cluster[0].name() << " " << cluster[0].vector().value().toString() << " vs " << cluster[i].name()
-                           << " " << cluster[i].vector().value().toString());
-    REQUIRE(cluster[i].vector().value() == cluster[0].vector().value());
-  }
 }
 
 std::vector<Row> tableContents(Site& site, std::string_view table) {

@@ -1,12 +1,13 @@
-// A simulated cluster of in-memory sites for tests, and helpers that fail the current test
-// with the parley Status (not just "false") when a call that should succeed does not.
+// Helpers for tests: the options the project's tests give parley::testing::Cluster (the public
+// simulated cluster), moving transactions between sites outside a cluster, and helpers that fail
+// the current test with the parley Status (not just "false") when a call that should succeed
+// does not.
 //
-// Every site gets its own ManualClock (tests move time explicitly, so HLC stamps are
-// predictable) and a fixed SiteId chosen by the test (testSiteId(n): every byte n, so a
-// larger n is a larger id and the tie-break winner is known in advance). All sites share
-// one cluster id, the same schema and the same tracked tables.
-//
-// Delivery is explicit: deliver(from, to) sends what `to` lacks; syncPair does both ways.
+// A test cluster's sites are named site0, site1, ...; each has its own ManualClock (tests move
+// time explicitly, so HLC stamps are predictable) and a fixed SiteId chosen by the test
+// (testSiteId(n): every byte n, so a larger n is a larger id and the tie-break winner is known
+// in advance). All sites share one cluster id, the same schema and the same tracked tables.
+// Delivery is explicit: cluster.deliver(from, to) sends what `to` lacks; syncPair does both ways.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -24,6 +25,7 @@
 
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
+#include "parley/testing/cluster.hpp"
 #include "support/ids.hpp"
 #include "support/printers.hpp"
 
@@ -51,11 +53,12 @@ const Status& statusOf(const Result<T>& r) {
 
 namespace parley::test {
 
-// The cluster id every test cluster shares.
+// The cluster id every test cluster shares (testing::simulatedClusterId()).
 SiteId testClusterId();
 
 using parley::FixedIdSource;
 
+// What the tests' clusters differ in; clusterOptions() turns it into testing::Options.
 struct ClusterOptions {
   std::shared_ptr<const ResolverProvider> resolvers = resolvers::lwwEverywhere();
   // How tracked tables resolve conflicts; the provider's defaults when empty.
@@ -77,31 +80,20 @@ struct ClusterOptions {
   bool checkCapture = false;
 };
 
-class Cluster {
- public:
-  explicit Cluster(std::size_t n, ClusterOptions options = {});
-  ~Cluster();
-  Cluster(Cluster&&) = default;
-  Cluster& operator=(Cluster&&) = default;
+// parley::testing::Options for `n` sites named site0, site1, ... as `options` says.
+testing::Options clusterOptions(std::size_t n, const ClusterOptions& options = {});
+// Adds a site named "site<index>" to `cluster` whose id is testSiteId(idByte), by default one
+// more than the greatest id byte so far. Returns its index.
+std::size_t addSite(testing::Cluster& cluster, std::optional<std::uint8_t> idByte = std::nullopt);
 
-  // Adds a fresh site (same schema, same tracked tables, no rows); returns its index.
-  // `idByte` defaults to one more than the largest id byte so far.
-  std::size_t addSite(std::optional<std::uint8_t> idByte = std::nullopt);
-
-  Site& operator[](std::size_t i) { return *sites_.at(i); }
-  Site& site(std::size_t i) { return *sites_.at(i); }
-  ManualClock& clock(std::size_t i) { return *clocks_.at(i); }
-  std::size_t size() const { return sites_.size(); }
-  const ClusterOptions& options() const { return options_; }
-
- private:
-  ClusterOptions options_;
-  std::uint8_t nextIdByte_ = 1;
-  // Declared before sites_ so they outlive them.
-  std::vector<std::unique_ptr<ManualClock>> clocks_;
-  std::vector<std::unique_ptr<FixedIdSource>> ids_;
-  std::vector<std::unique_ptr<Site>> sites_;
-};
+// For sites outside a cluster (files, clones, sites with clocks of their own): sends `to`
+// everything `from` holds that `to` lacks, as a sync streams it (parley/sync/session.hpp: log
+// bodies in chunks, applied as they arrive), without the handshake or acknowledgements.
+// Returns what `to` applied.
+ApplyResult transfer(Site& from, Site& to);
+// transfer(a, b) then transfer(b, a), then each passes the other its acknowledgements.
+// Returns (what b applied, what a applied).
+std::pair<ApplyResult, ApplyResult> exchange(Site& a, Site& b);
 
 // exec() that must succeed.
 QueryResult execOk(Site& site, std::string_view sql);
@@ -118,14 +110,8 @@ Transaction transactionWithDot(const Site& site, const Dot& dot);
 
 // apply() that must succeed.
 ApplyResult applyOk(Site& site, std::span<const Transaction> transactions);
-// Sends `to` everything `from` holds that `to` lacks.
-ApplyResult deliver(Site& from, Site& to);
-// deliver(a, b) then deliver(b, a), then each passes the other its acknowledgements.
-std::pair<ApplyResult, ApplyResult> syncPair(Site& a, Site& b);
 // Tells `to` what `from` knows every site holds.
 void passAcknowledgements(Site& from, Site& to);
-// Syncs every pair until every site holds the same vector.
-void syncAll(Cluster& cluster);
 
 // Every row of `table`, ordered by all columns (hence by primary key), for comparing sites.
 std::vector<Row> tableContents(Site& site, std::string_view table);

@@ -119,7 +119,7 @@ void deliverInRandomOrder(Site& site, std::vector<Transaction> txns, DeliveryOrd
   log += "\n";
 }
 
-void syncUntilEqual(Cluster& cluster, ApplyTally& tally) {
+void syncUntilEqual(testing::Cluster& cluster, ApplyTally& tally) {
   auto allEqual = [&] {
     for (std::size_t i = 1; i < cluster.size(); ++i)
       if (!(cluster[i].vector().value() == cluster[0].vector().value())) return false;
@@ -129,8 +129,8 @@ void syncUntilEqual(Cluster& cluster, ApplyTally& tally) {
   // correct site; the bound catches one that does not take what it is sent.
   for (int round = 0; !allEqual(); ++round) {
     REQUIRE(round < 3);
-    for (std::size_t i = 1; i < cluster.size(); ++i) tally.add(deliver(cluster[i], cluster[0]));
-    for (std::size_t i = 1; i < cluster.size(); ++i) tally.add(deliver(cluster[0], cluster[i]));
+    for (std::size_t i = 1; i < cluster.size(); ++i) tally.add(cluster.deliver(i, 0));
+    for (std::size_t i = 1; i < cluster.size(); ++i) tally.add(cluster.deliver(0, i));
   }
   // Everyone now holds everything. Acknowledgements gossip: gathered at site 0, then handed on,
   // every site learns that every other holds everything.

@@ -1,4 +1,5 @@
-// Delivery schedules and state comparisons for randomized property tests on a test Cluster.
+// Delivery schedules and state comparisons for randomized property tests on a
+// parley::testing::Cluster.
 //
 // Property tests build a random history (writes, partial and duplicated deliveries,
 // partitions), sync everything, then check invariants. These helpers do the generic parts:
@@ -48,7 +49,7 @@ void deliverInRandomOrder(Site& site, std::vector<Transaction> txns, DeliveryOrd
 
 // Syncs the whole cluster through site 0 until all sites hold the same vector, then spreads
 // acknowledgements until every site knows that every other holds everything.
-void syncUntilEqual(Cluster& cluster, ApplyTally& tally);
+void syncUntilEqual(testing::Cluster& cluster, ApplyTally& tally);
 
 // What identifies a conflict-log row across sites: (remote dot, table, key, column, kind,
 // outcome, local dots), with key, enums and dots as text.

@@ -46,9 +46,11 @@ class ApplyingStream final : public ChunkSink {
  public:
   explicit ApplyingStream(Site& site, Progress progress = {}) : applier_(site), progress_(std::move(progress)) {}
   // Also tells `observer` after each chunk (transactions, rows, bytes; `expected`: the
-  // transactions the stream should carry, 0 when not known).
-  ApplyingStream(Site& site, Progress progress, TransferObserver observer, std::uint64_t expected)
-      : applier_(site), progress_(std::move(progress)), observer_(std::move(observer)) {
+  // transactions the stream should carry, 0 when not known). With `keepConflicts`, totals()
+  // lists every conflict the applies reported (ChunkApplier).
+  ApplyingStream(Site& site, Progress progress, TransferObserver observer, std::uint64_t expected,
+                 bool keepConflicts = false)
+      : applier_(site, keepConflicts), progress_(std::move(progress)), observer_(std::move(observer)) {
     seen_.totalTransactions = expected;
   }
   Status write(Chunk&& chunk) override;
@@ -109,6 +111,9 @@ struct SessionOptions {
   // false: a session in one direction, over a link that carries nothing back (the simulated
   // cluster's messages): this side pulls and takes the peer's goodbye, and pushes nothing.
   bool push = true;
+  // true: the received totals list every conflict (ApplyTotals::conflictReports), for a
+  // caller that reports what one session applied (the simulated cluster's deliver()).
+  bool keepConflicts = false;
 };
 
 struct SyncSummary {

@@ -74,13 +74,18 @@ struct ApplyTotals {
   std::uint64_t applied = 0, duplicates = 0, refolded = 0, rejected = 0, conflicts = 0;
   std::uint64_t rows = 0;  // row changes in the transactions received (applied or not)
   std::vector<ApplyWarning> warnings;
+  // The conflicts themselves, only from a ChunkApplier asked to keep them (a test looking at
+  // what one delivery did); a large sync keeps just the count.
+  std::vector<ConflictReport> conflictReports;
   void add(const ApplyResult& r);
 };
 
 // Applies a stream of chunks to a site: each chunk's complete transactions in one apply().
 class ChunkApplier {
  public:
-  explicit ChunkApplier(Site& site) : site_(site) {}
+  // With `keepConflicts`, totals() also lists every conflict the applies reported.
+  explicit ChunkApplier(Site& site, bool keepConflicts = false)
+      : site_(site), keepConflicts_(keepConflicts) {}
   Status apply(const Chunk& chunk);
   // REQUIRES: the stream ended. kCorruption if it ended inside a transaction.
   Status finish();
@@ -88,6 +93,7 @@ class ChunkApplier {
 
  private:
   Site& site_;
+  bool keepConflicts_ = false;
   std::string partial_;
   ApplyTotals totals_;
 };

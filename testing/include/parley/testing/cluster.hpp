@@ -13,8 +13,9 @@
 // knows every site holds (acknowledgements) and its end state. Delivering it runs `to`'s side
 // of the session (runSession) over those answers: the hello checks, each chunk applied as it
 // arrives, acknowledgements taken and end states compared. A message can be delivered late,
-// twice, or never, and still applies: transactions already held are ignored. The scheduler (step, run, syncAll) picks messages with a seeded generator
-// and injects the configured Faults; a partition drops whatever crosses it.
+// twice, or never, and still applies: transactions already held are ignored. The scheduler
+// (step, run, syncAll) picks messages with a seeded generator and injects the configured
+// Faults; a partition drops whatever crosses it.
 //
 // Failures of the simulation (an apply that fails, a site that does not converge) throw
 // ClusterError, and Divergence for assertConverged(); every message ends with "seed=N" so the
@@ -25,6 +26,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -32,6 +34,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "parley/hlc.hpp"
@@ -78,6 +81,9 @@ struct Options {
   std::string schema;
   // Tables to track; every table the schema creates when empty.
   std::vector<std::string> tables;
+  // false: no table is tracked when the sites are created; the test tracks them itself
+  // (Site::track), e.g. each with a configuration of its own, or not at all.
+  bool track = true;
   // How tracked tables resolve conflicts; the resolvers' defaults for tables not listed.
   std::map<std::string, TableConfig> configs;
   // Resolves strategy names; resolvers::standard() when null.
@@ -88,7 +94,24 @@ struct Options {
   Faults faults;
   // syncAll() gives up (ClusterError) after this many anti-entropy rounds.
   std::size_t maxRounds = 1000;
+  // Per site, in index order, its id (distinct): the greater id wins a tie of equal HLCs
+  // under lww. Sites beyond the list get simulatedSiteId(index).
+  std::vector<SiteId> ids;
+  // Each site registers every other as a member (Site::acknowledge with an empty vector), so
+  // decisions become final only once all of them have acknowledged. false: a site learns of
+  // the others only as messages arrive.
+  bool registerMembers = true;
+  // Adjusts the SiteOptions each site is created with (site index, options): the clock skew
+  // bound, applyChunkRows, checkCapture, cacheKiB. The clock and the resolvers are the
+  // cluster's and must be left as they are.
+  std::function<void(std::size_t site, SiteOptions& options)> siteOptions;
 };
+
+// The id site `index` gets unless Options::ids says otherwise: all 16 bytes equal index + 1,
+// so a later site's id sorts after an earlier one's.
+SiteId simulatedSiteId(std::size_t index);
+// The cluster id every simulated site shares: all 16 bytes 0xcc.
+SiteId simulatedClusterId();
 
 // The result of comparing sites: ok, or the readable diff (ending with the seed).
 struct Convergence {
@@ -117,6 +140,9 @@ class Cluster {
   ~Cluster();
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
+  // A cluster can be returned from a function that sets it up; the moved-from one is empty.
+  Cluster(Cluster&&) noexcept;
+  Cluster& operator=(Cluster&&) noexcept;
 
   std::uint64_t seed() const;
   std::size_t size() const;
@@ -125,6 +151,13 @@ class Cluster {
   std::size_t index(std::string_view name) const;
   // The underlying site, for anything the cluster does not wrap.
   Site& site(std::size_t site);
+  Site& operator[](std::size_t site) { return this->site(site); }
+  // The options the cluster was made with (the resolvers filled in).
+  const Options& options() const;
+  // Adds a site that joins late: created like the others (schema, tracked tables, members),
+  // holding no transaction yet. Its id is `id`, or simulatedSiteId(its index). Returns its
+  // index. Throws ClusterError if the name or the id is taken.
+  std::size_t addSite(const std::string& name, std::optional<SiteId> id = std::nullopt);
 
   // Runs SQL at one site (after advancing its clock by clockStepMs). Errors are values:
   // a CHECK constraint refusing a local write is a result a test may expect.
@@ -154,8 +187,13 @@ class Cluster {
   // Queues one message from -> to with what `to` lacks now. Throws if the sites are cut apart.
   void send(std::size_t from, std::size_t to);
   // Sends one message from -> to, then delivers every message queued on that link, oldest
-  // first, without faults. Throws ClusterError if the sites are cut apart.
-  void deliver(std::size_t from, std::size_t to);
+  // first, without faults. Returns what `to` did with them: Site::apply's results summed
+  // (conflicts in the order they were reported). Throws ClusterError if the sites are cut
+  // apart.
+  ApplyResult deliver(std::size_t from, std::size_t to);
+  // A sync of two sites: deliver(a, b), deliver(b, a), then a last message a -> b, so each
+  // knows what the other holds. Returns (what b applied, what a applied).
+  std::pair<ApplyResult, ApplyResult> syncPair(std::size_t a, std::size_t b);
   // Picks one queued message (by seed and Faults) and delivers, duplicates or drops it.
   // Returns false if nothing was queued.
   bool step();
