@@ -203,11 +203,14 @@ int cmdTrack(const std::vector<std::string>& args) {
   po::options_description o("options");
   addResolverOptions(o);
   addJsonOption(o);
+  o.add_options()("everywhere", "also send the table's definition, indexes and configuration to every site by sync "
+                                "(tracking at one site is enough); without it, every site tracks it itself");
   auto vm = parse(kTrack, o, {"SITE", "TABLE"}, args);
   if (!vm) return 0;
   auto site = openSite((*vm)["SITE"].as<std::string>());
   std::string table = (*vm)["TABLE"].as<std::string>();
-  check(site->trackEverywhere(table, configFrom(*vm, env().registry->defaults())));
+  auto config = configFrom(*vm, env().registry->defaults());
+  check(vm->count("everywhere") ? site->trackEverywhere(table, config) : site->track(table, config));
   printConfig(*site, table, vm->count("json") > 0, "tracking ");
   return 0;
 }
