@@ -4,14 +4,16 @@
 //     Each repetition, A commits K new single-row transactions and B syncs with A over
 //     loopback TCP (sync::Server on A, sync::syncTcp from B); only that sync is timed.
 //     Compared: H small vs H large, side by side, best of R.
-// (ii) vectors: a receiver R and a producer P share a cluster of S sites that each wrote and
-//     synced, so every vector and causal context names S sites. Each repetition, P commits K
-//     new single-row transactions and R applies them as a sync does (Site::applyEncoded of
-//     what P's forEachChangeSince() hands out, decoded beforehand, one call); only the apply is
-//     timed. Compared: S = 2 vs S large, side by side, best of R.
+// (ii) vectors: a receiver R and a producer P share a cluster of S sites that each wrote, so
+//     every vector and causal context names S sites, and R holds every member's
+//     acknowledgement. Each repetition, P commits K new single-row transactions and R applies
+//     them as a sync does (Site::applyEncoded of what P's forEachChangeSince() hands out,
+//     decoded beforehand, one call); only the apply is timed. Compared: S = 2 vs each large S
+//     of --sites (50 and 1,000), side by side, best of R.
 // (iii) as (ii), but one Site::apply call per transaction, as a live stream applies them: what
 //     each call costs beyond its transaction (settling finality, the commit) must not grow with S.
 #include <algorithm>
+#include <sstream>
 
 #include "common.hpp"
 #include "parley/sync/in_process.hpp"
@@ -78,18 +80,45 @@ struct Cluster {
   std::unique_ptr<parley::Site> receiver, producer;
 };
 
+// The transactions `from` holds that `to` lacks, applied at `to` as a sync applies them.
+void deliver(parley::Site& from, parley::Site& to) {
+  std::vector<parley::Transaction> txns;
+  std::vector<std::string> bodies;
+  bench::check(from.forEachChangeSince(bench::ok(to.vector()), [&](const parley::Dot&, parley::Hlc, std::string_view body) {
+    txns.push_back(parley::decodeTransaction(body).value());
+    bodies.emplace_back(body);
+    return parley::Status::ok();
+  }));
+  std::vector<std::string_view> views(bodies.begin(), bodies.end());
+  bench::ok(to.applyEncoded(txns, views));
+}
+
+// The receiver hears from S - 2 writers, each a clone of the cluster's first state that wrote one
+// transaction, and from the producer; then every member acknowledges what the receiver holds, as
+// in a cluster at rest. Each writer's transaction is delivered alone, so that setting up costs
+// O(S) (syncing each writer with the receiver, acknowledgements both ways, cost O(S^2): 1,000
+// sites took hours).
 Cluster withSites(bench::SiteEnv& env, const std::string& dir, const std::string& tag, std::int64_t sites) {
   Cluster c;
   c.receiver = seed(env, dir + "/growth-" + tag + "-r.db", tag + "-r");
+  auto first = bench::cloneSite(env, *c.receiver, dir + "/growth-" + tag + "-0.db", tag + "-0");
+  std::vector<parley::SiteId> members;
   for (std::int64_t k = 2; k < sites; ++k) {
-    auto w = bench::cloneSite(env, *c.receiver, dir + "/growth-" + tag + "-w.db", fmt::format("{}-w{}", tag, k));
+    auto w = bench::cloneSite(env, *first, dir + "/growth-" + tag + "-w.db", fmt::format("{}-w{}", tag, k));
     bench::ok(w->exec("UPDATE g SET v = v + 1 WHERE id = ?1", {parley::Value::integer(k % kRows + 1)}));
-    bench::ok(parley::syncSites(*w, *c.receiver));
+    deliver(*w, *c.receiver);
+    members.push_back(w->id());
   }
   c.producer = bench::cloneSite(env, *c.receiver, dir + "/growth-" + tag + "-p.db", tag + "-p");
   commitSingles(*c.producer, 1);
-  bench::ok(parley::syncSites(*c.producer, *c.receiver));
-  auto named = static_cast<std::int64_t>(c.receiver->vector().value().entries().size());
+  deliver(*c.producer, *c.receiver);
+  members.push_back(c.producer->id());
+  auto held = bench::ok(c.receiver->vector());
+  std::vector<std::pair<parley::SiteId, parley::VersionVector>> acks;
+  for (const auto& m : members) acks.emplace_back(m, held);
+  bench::check(c.receiver->acknowledge(acks));
+  bench::check(c.producer->acknowledge(acks));
+  auto named = static_cast<std::int64_t>(held.entries().size());
   if (named != sites) bench::fail(fmt::format("the receiver's vector names {} sites, expected {}", named, sites));
   return c;
 }
@@ -153,9 +182,9 @@ void row(const std::string& figure, const std::string& what, const std::string& 
 
 int main(int argc, char** argv) {
   bench::Flags flags(argc, argv,
-                     {{"new", "1000"}, {"small-history", "1000"}, {"large-history", "100000"}, {"sites", "50"},
+                     {{"new", "1000"}, {"small-history", "1000"}, {"large-history", "100000"}, {"sites", "50,1000"},
                       {"reps", "3"}, {"dir", "/tmp/parley-bench"}},
-                     "[--new K] [--small-history H] [--large-history H] [--sites S] [--reps R] [--dir D]");
+                     "[--new K] [--small-history H] [--large-history H] [--sites S,S..] [--reps R] [--dir D]");
   if (flags.smoke()) {
     flags.fallback("new", "100");
     flags.fallback("small-history", "100");
@@ -163,7 +192,13 @@ int main(int argc, char** argv) {
     flags.fallback("sites", "5");
     flags.fallback("reps", "1");
   }
-  std::int64_t added = flags.integer("new"), reps = flags.integer("reps"), sites = flags.integer("sites");
+  std::int64_t added = flags.integer("new"), reps = flags.integer("reps");
+  std::vector<std::int64_t> sizes;
+  {
+    std::stringstream in(flags.text("sites"));
+    for (std::string item; std::getline(in, item, ',');)
+      if (!item.empty()) sizes.push_back(std::stoll(item));
+  }
   std::int64_t smallH = flags.integer("small-history"), largeH = flags.integer("large-history");
   std::string dir = bench::workDir(flags.text("dir"));
   bench::SiteEnv env;
@@ -175,24 +210,35 @@ int main(int argc, char** argv) {
     syncSmall = std::min(syncSmall, incrementalSync(small, added));
     syncLarge = std::min(syncLarge, incrementalSync(large, added));
   }
-  Cluster two = withSites(env, dir, "s1", 2), many = withSites(env, dir, "s2", sites);
-  double applyTwo = 1e9, applyMany = 1e9;
-  for (std::int64_t r = 0; r < reps; ++r) {
-    applyTwo = std::min(applyTwo, applyNew(two, added));
-    applyMany = std::min(applyMany, applyNew(many, added));
-  }
-  double eachTwo = 1e9, eachMany = 1e9;
-  for (std::int64_t r = 0; r < reps; ++r) {
-    eachTwo = std::min(eachTwo, applyEach(two, added));
-    eachMany = std::min(eachMany, applyEach(many, added));
+  // Per large size: 6ii and 6iii against the same two-site cluster, alternating.
+  struct Sized {
+    std::int64_t sites;
+    double applyTwo = 1e9, applyMany = 1e9, eachTwo = 1e9, eachMany = 1e9;
+  };
+  std::vector<Sized> sized;
+  Cluster two = withSites(env, dir, "s1", 2);
+  for (std::int64_t sites : sizes) {
+    Cluster many = withSites(env, dir, fmt::format("s{}", sites), sites);
+    Sized z{sites};
+    for (std::int64_t r = 0; r < reps; ++r) {
+      z.applyTwo = std::min(z.applyTwo, applyNew(two, added));
+      z.applyMany = std::min(z.applyMany, applyNew(many, added));
+    }
+    for (std::int64_t r = 0; r < reps; ++r) {
+      z.eachTwo = std::min(z.eachTwo, applyEach(two, added));
+      z.eachMany = std::min(z.eachMany, applyEach(many, added));
+    }
+    sized.push_back(z);
   }
   std::printf("| figure | measured | small | large | large / small |\n|---|---|---:|---:|---:|\n");
   row("6i", fmt::format("TCP sync of {} new txns", added), fmt::format("{} txns of history", smallH),
       fmt::format("{} txns of history", largeH), syncSmall, syncLarge, added);
-  row("6ii", fmt::format("apply of {} new txns", added), "2 sites", fmt::format("{} sites", sites), applyTwo, applyMany,
-      added);
-  row("6iii", fmt::format("apply of {} new txns, one call each", added), "2 sites", fmt::format("{} sites", sites),
-      eachTwo, eachMany, added);
+  for (const auto& z : sized)
+    row("6ii", fmt::format("apply of {} new txns", added), "2 sites", fmt::format("{} sites", z.sites), z.applyTwo,
+        z.applyMany, added);
+  for (const auto& z : sized)
+    row("6iii", fmt::format("apply of {} new txns, one call each", added), "2 sites", fmt::format("{} sites", z.sites),
+        z.eachTwo, z.eachMany, added);
   std::printf("\nBest of %lld alternating repetitions; the vectors of 6ii name every site of the cluster.\n"
               "On disk after the history (site file + WAL, while open): %.1f MB for %lld txns, %.1f MB for %lld txns"
               " (%.1f KB per transaction).\n",

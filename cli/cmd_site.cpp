@@ -29,7 +29,8 @@ const Command kExec{"exec", "SITE.db \"SQL\" | --file FILE.sql | - [options]",
                     "site's vector) goes to stderr, or to stdout with --token."};
 const Command kTrack{"track", "SITE.db TABLE [options]", "Starts replicating TABLE, resolving its conflicts as the options say."};
 const Command kConfigure{"configure", "SITE.db TABLE [options]",
-                         "Changes how TABLE resolves conflicts (every site must make the same change)."};
+                         "Changes how TABLE resolves conflicts; the change replicates to every site. Switching to an\n"
+                         "order-sensitive strategy (merge, counter, fww, reject...) needs every held transaction final."};
 const Command kCompact{"compact", "SITE.db", "Drops log entries every member has acknowledged and whose decisions are final."};
 const Command kForget{"forget", "SITE.db PEER",
                       "Removes PEER (its name, its id, or the start of it as status shows it) from the cluster\n"
@@ -40,8 +41,10 @@ const Command kRestoreGuards{"restore-guards", "SITE.db",
                               "Recreates the guard triggers of the tracked tables after one was dropped or changed\n"
                               "outside parley (run parley verify first: rows written meanwhile were not replicated)."};
 const Command kSchema{"schema", "SITE.db",
-                      "Prints the schema fingerprint and, line by line, what it covers: the tracked tables' columns,\n"
-                      "constraints, UNIQUE indexes, foreign keys and resolvers. Sites that sync must print the same."};
+                      "Prints the tracked tables line by line as this site holds them: columns, constraints, UNIQUE\n"
+                      "indexes, foreign keys and resolvers. Schema changes replicate, so sites that hold the same\n"
+                      "transactions print the same lines. The fingerprint covers tables tracked by hand at every site\n"
+                      "before schema changes replicated."};
 const Command kBackup{"backup", "SITE.db OUT.db", "Writes a consistent copy of the site to OUT.db."};
 
 Format formatOf(const po::variables_map& vm) {
@@ -200,11 +203,14 @@ int cmdTrack(const std::vector<std::string>& args) {
   po::options_description o("options");
   addResolverOptions(o);
   addJsonOption(o);
+  o.add_options()("everywhere", "also send the table's definition, indexes and configuration to every site by sync "
+                                "(tracking at one site is enough); without it, every site tracks it itself");
   auto vm = parse(kTrack, o, {"SITE", "TABLE"}, args);
   if (!vm) return 0;
   auto site = openSite((*vm)["SITE"].as<std::string>());
   std::string table = (*vm)["TABLE"].as<std::string>();
-  check(site->track(table, configFrom(*vm, env().registry->defaults())));
+  auto config = configFrom(*vm, env().registry->defaults());
+  check(vm->count("everywhere") ? site->trackEverywhere(table, config) : site->track(table, config));
   printConfig(*site, table, vm->count("json") > 0, "tracking ");
   return 0;
 }
@@ -261,7 +267,7 @@ int cmdSchema(const std::vector<std::string>& args) {
   auto vm = parse(kSchema, o, {"SITE"}, args);
   if (!vm) return 0;
   auto site = openSite((*vm)["SITE"].as<std::string>());
-  auto lines = take(site->schemaDescription());
+  auto lines = take(site->schemaNow());
   if (vm->count("json")) {
     std::cout << "{\"fingerprint\": " << jsonString(site->schemaFingerprint()) << ", \"lines\": [";
     for (std::size_t i = 0; i < lines.size(); ++i) std::cout << (i ? ", " : "") << jsonString(lines[i]);

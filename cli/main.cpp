@@ -39,7 +39,7 @@ const std::map<std::string, Entry>& commands() {
       {"rejoin", {cmdRejoin, "give a forked site (a copy that wrote) a new id, keeping its writes"}},
       {"forget", {cmdForget, "remove a member that is gone for good"}},
       {"restore-guards", {cmdRestoreGuards, "recreate tracked tables' guard triggers dropped outside parley"}},
-      {"schema", {cmdSchema, "what the schema fingerprint covers, to compare two sites"}},
+      {"schema", {cmdSchema, "the tracked tables as this site holds them, to compare two sites"}},
       {"secret", {cmdSecret, "print a new strong cluster secret"}},
       {"demo", {cmdDemo, "guided scenarios: bank, offline"}},
   };

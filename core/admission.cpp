@@ -1,5 +1,7 @@
 #include "admission.hpp"
 
+#include "schema_change.hpp"
+
 #include <algorithm>
 #include <map>
 
@@ -141,6 +143,16 @@ void checkFits(const SiteState& s, const Transaction& t) {
   // A transaction of this site's own that it does not hold: this site lost it (it was restored
   // from a backup) and takes it back from a peer that holds it.
   if (t.dot.seq > store::kMaxLogSeq) misfit(t, fmt::format("seq beyond {}", store::kMaxLogSeq));
+  if (isSchemaTransaction(t)) {
+    for (const auto& row : t.rows)
+      if (row.table != kSchemaTable) misfit(t, "mixes schema changes with data");
+    try {
+      schemaChanges(t);
+    } catch (const Error& e) {
+      misfit(t, e.status().message());
+    }
+    return;
+  }
   RowKeys keys;
   for (const auto& row : t.rows) {
     const TableInfo* table = s.table(row.table);

@@ -10,6 +10,8 @@
 #include "admission.hpp"
 #include "causal_context.hpp"
 #include "clock_skew.hpp"
+#include "column_ids.hpp"
+#include "schema_change.hpp"
 #include "model/codec.hpp"
 #include "conflict_log.hpp"
 #include "fold.hpp"
@@ -96,7 +98,15 @@ class Engine {
   // rejected. A transaction of more than s_.applyChunkRows rows is read, folded and written a
   // chunk at a time under a savepoint (rows are distinct within a transaction, so no chunk's
   // fold reads another's writes); a rejection met in any chunk rolls all of them back.
-  bool applyOne(const Transaction& t, const VersionVector& context, bool recordUndo) {
+  bool applyOne(const Transaction& received, const VersionVector& context, bool recordUndo) {
+    if (isSchemaTransaction(received)) {
+      std::vector<ConflictReport> conflicts;
+      s_.applySchema(received, conflicts);
+      report(conflicts);
+      return false;
+    }
+    const Transaction& t = withColumnPositions(s_, received, byPosition_);
+    checkFits(s_, t);
     std::size_t n = t.rows.size();
     std::size_t chunk = inChunks(t) ? s_.applyChunkRows : std::max<std::size_t>(n, 1);
     bool chunked = chunk < n;
@@ -129,6 +139,9 @@ class Engine {
 
   // Restores every row `t` changed to what it was before `t` was applied.
   void undo(const Transaction& t) {
+    // Schema changes are applied so that their order does not matter: nothing to undo, and
+    // applying one again changes nothing.
+    if (isSchemaTransaction(t)) return conflict_log::forget(s_, t.dot);
     auto entries = store::takeUndo(s_, t.dot);
     conflict_log::forget(s_, t.dot);
     for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
@@ -137,6 +150,7 @@ class Engine {
       Row pk;
       while (!r.done()) pk.push_back(r.value());
       std::optional<Row> now = store::readRow(s_, *table, pk);
+      if (it->values) widen(*table, *it->values);
       s_.digests.change(*table, now ? &*now : nullptr, it->values ? &*it->values : nullptr);
       store::writeRow(s_, *table, pk, now, it->values);
       store::deleteMeta(s_, *table, it->key);
@@ -148,6 +162,13 @@ class Engine {
   }
 
  private:
+  // An undo record's row from before columns were added: the added ones as they were then,
+  // at their defaults.
+  static void widen(const TableInfo& table, Row& values) {
+    for (std::size_t i = values.size(); i < table.columns.size(); ++i)
+      values.push_back(i < table.addedDefaults.size() && table.addedDefaults[i] ? *table.addedDefaults[i] : Value::null());
+  }
+
   // Whether `t` may be applied in chunks: it has more rows than a chunk and none of its
   // tables has constraints its rows may only meet together (storeRows).
   bool inChunks(const Transaction& t) const {
@@ -420,6 +441,8 @@ class Engine {
   std::string metaBytes_;
   std::vector<std::size_t> metaEnds_;
   std::vector<store::MetaWrite> metas_;
+  // The transaction being applied with its columns as positions, when they were ids.
+  std::optional<Transaction> byPosition_;
 };
 
 // The receive rule for each transaction; skew beyond the bound is recorded and reported per
@@ -443,7 +466,6 @@ ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incomin
   if (fresh.empty()) return result;
   checkHistories(s, fresh);
   checkReady(s, fresh);
-  for (const Transaction* t : fresh) checkFits(s, *t);
   // Full causal contexts, completed in canonical order (each origin's in seq order), into the
   // site's buffers (see the end).
   std::vector<VersionVector>& contexts = s.applyContexts;

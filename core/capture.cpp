@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "model/codec.hpp"
 #include "meta_batch.hpp"
 
@@ -226,11 +228,41 @@ const TableInfo* Capture::lookup(const char* name) {
   return lastTable_;
 }
 
-std::string_view Capture::image(sqlite3* db, const TableInfo& table, ValueGetter get) {
+std::string_view Capture::image(sqlite3* db, const TableInfo& table, ValueGetter get, sqlite3_int64 rowid) {
   imageScratch_.clear();
   codec::Writer w(imageScratch_);
-  for (std::size_t i = 0; i < table.columns.size(); ++i) encodeValue(w, preupdateValue(db, get, static_cast<int>(i)));
+  for (std::size_t i = 0; i < table.columns.size(); ++i) {
+    sqlite3_value* v = preupdateValue(db, get, static_cast<int>(i));
+    // SQLite 3.40 gives NULL as the old value of a column added (with a DEFAULT) after the row
+    // was written, whose record lacks it; the row holds the default. Read it as stored.
+    if (get == sqlite3_preupdate_old && sqlite3_value_type(v) == SQLITE_NULL && i < table.addedDefaults.size() &&
+        table.addedDefaults[i] && !table.addedDefaults[i]->isNull())
+      encodeStored(w, db, table, get, rowid, i);
+    else
+      encodeValue(w, v);
+  }
   return imageScratch_;
+}
+
+void Capture::encodeStored(codec::Writer& w, sqlite3* db, const TableInfo& table, ValueGetter get,
+                           sqlite3_int64 rowid, std::size_t column) {
+  std::string where;
+  if (table.integerKey) {
+    where = "rowid = ?1";
+  } else {
+    for (std::size_t k = 0; k < table.pk.size(); ++k)
+      where += fmt::format("{}{} = ?{}", k ? " AND " : "", sql::quoteIdent(table.columns[table.pk[k]]), k + 1);
+  }
+  sql::Stmt read(db, fmt::format("SELECT {} FROM {} WHERE {}", sql::quoteIdent(table.columns[column]),
+                                 sql::quoteIdent(table.name), where));
+  if (table.integerKey) {
+    read.bind(1, static_cast<std::int64_t>(rowid));
+  } else {
+    for (std::size_t k = 0; k < table.pk.size(); ++k)
+      sqlite3_bind_value(read.raw(), static_cast<int>(k + 1), preupdateValue(db, get, static_cast<int>(table.pk[k])));
+  }
+  if (!read.step()) throw Error(Status::corruption("capture: the row being changed could not be read"));
+  encodeValue(w, sqlite3_column_value(read.raw(), 0));
 }
 
 std::size_t Capture::slot(sqlite3* db, const TableInfo& table, ValueGetter get, sqlite3_int64 rowid) {
@@ -247,7 +279,7 @@ std::size_t Capture::slot(sqlite3* db, const TableInfo& table, ValueGetter get, 
   // First seen through its old image: present when the transaction began; through its new
   // image (an insert, or the new key of a key-changing update): absent.
   Image before;
-  if (get == sqlite3_preupdate_old) before = arena_.add(image(db, table, get));
+  if (get == sqlite3_preupdate_old) before = arena_.add(image(db, table, get, rowid));
   addRow(table, table.integerKey ? std::optional<std::int64_t>(rowid) : std::nullopt, before, true);
   return at;
 }

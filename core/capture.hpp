@@ -29,6 +29,9 @@
 #include "state.hpp"
 
 namespace parley {
+namespace codec {
+class Writer;
+}
 
 // A touched row's key or image, as bytes in the capture's ImageArena: one codec value
 // (codec::Writer::value) per column, no count. A key is the primary key's values in key order,
@@ -140,7 +143,10 @@ class Capture {
   // `rowid`: the row's rowid as the hook gave it (its key, if table.integerKey).
   std::size_t slot(sqlite3* db, const TableInfo& table, ValueGetter get, sqlite3_int64 rowid);
   // `get`'s image, encoded into imageScratch_.
-  std::string_view image(sqlite3* db, const TableInfo& table, ValueGetter get);
+  std::string_view image(sqlite3* db, const TableInfo& table, ValueGetter get, sqlite3_int64 rowid = 0);
+  // Encodes a column's value as the row holds it, read with SQL (by rowid, or by the key in the image).
+  static void encodeStored(codec::Writer& w, sqlite3* db, const TableInfo& table, ValueGetter get,
+                           sqlite3_int64 rowid, std::size_t column);
   const TableInfo* lookup(const char* name);
   // Pending-row positions by (table id, key): single-column integer keys in a flat index,
   // others by their encoding (keyScratch_: the key encoded, as a row's Image::key).

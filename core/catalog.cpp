@@ -108,6 +108,17 @@ std::optional<std::uint32_t> TableInfo::columnIndex(std::string_view column) con
   return std::nullopt;
 }
 
+std::optional<std::uint32_t> TableInfo::positionOfId(std::uint32_t id) const {
+  if (ids.empty()) return id < columns.size() ? std::optional(id) : std::nullopt;
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] == id) return static_cast<std::uint32_t>(i);
+  return std::nullopt;
+}
+
+bool TableInfo::dropped(std::uint32_t id) const {
+  return std::find(droppedIds.begin(), droppedIds.end(), id) != droppedIds.end();
+}
+
 TableInfo inspectTable(sql::Db& db, std::string_view table) {
   if (table.starts_with("parley_") || table.starts_with("sqlite_"))
     refuse(table, "is internal: parley_ and sqlite_ tables cannot be tracked");
@@ -329,6 +340,68 @@ void setMetaId(sql::Db& db, std::string_view key, const SiteId& id) {
   setMeta(db, key, std::string_view(reinterpret_cast<const char*>(id.bytes.data()), 16));
 }
 
+namespace {
+
+void writeStamp(codec::Writer& w, const Stamp& s) {
+  w.varint(s.hlc.value);
+  w.raw({reinterpret_cast<const char*>(s.site.bytes.data()), s.site.bytes.size()});
+}
+
+Stamp readStamp(codec::Reader& r) {
+  Stamp s;
+  s.hlc.value = r.varint();
+  auto raw = r.raw(s.site.bytes.size());
+  s.site = SiteId::fromBytes(raw.data(), raw.size());
+  return s;
+}
+
+// The columns blob of parley_tables: names, key positions and, once the schema changed, a
+// section with the column ids, added columns' defaults, dropped ids and stamps.
+std::string shapeBlob(const TableInfo& t) {
+  std::string blob;
+  codec::Writer w(blob);
+  w.varint(t.columns.size());
+  for (const auto& c : t.columns) w.bytes(c);
+  w.varint(t.pk.size());
+  for (auto k : t.pk) w.varint(k);
+  bool changed = !t.ids.empty() || !t.droppedIds.empty() || t.trackedAt != Stamp{} || t.configuredAt != Stamp{} ||
+                 std::any_of(t.renamedAt.begin(), t.renamedAt.end(), [](const Stamp& s) { return s != Stamp{}; });
+  if (!changed) return blob;
+  w.varint(1);  // the section's version
+  for (std::size_t i = 0; i < t.columns.size(); ++i) {
+    w.varint(t.idAt(static_cast<std::uint32_t>(i)));
+    bool hasDefault = i < t.addedDefaults.size() && t.addedDefaults[i];
+    w.varint(hasDefault ? 1 : 0);
+    if (hasDefault) w.value(*t.addedDefaults[i]);
+    writeStamp(w, i < t.renamedAt.size() ? t.renamedAt[i] : Stamp{});
+  }
+  w.varint(t.droppedIds.size());
+  for (auto id : t.droppedIds) w.varint(id);
+  writeStamp(w, t.trackedAt);
+  writeStamp(w, t.configuredAt);
+  return blob;
+}
+
+void readSchemaSection(codec::Reader& r, TableInfo& t) {
+  if (r.done()) return;
+  if (r.varint() != 1) throw Error(Status::corruption("parley_tables: unknown shape section"));
+  std::size_t n = t.columns.size();
+  t.ids.resize(n);
+  t.addedDefaults.resize(n);
+  t.renamedAt.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    t.ids[i] = static_cast<std::uint32_t>(r.varint());
+    if (r.varint()) t.addedDefaults[i] = r.value();
+    t.renamedAt[i] = readStamp(r);
+  }
+  auto dropped = r.count();
+  for (std::uint64_t i = 0; i < dropped; ++i) t.droppedIds.push_back(static_cast<std::uint32_t>(r.varint()));
+  t.trackedAt = readStamp(r);
+  t.configuredAt = readStamp(r);
+}
+
+}  // namespace
+
 std::vector<TableInfo> loadTables(sql::Db& db) {
   std::vector<TableInfo> out;
   sql::Stmt s(db.raw(), "SELECT id, name, columns, config FROM parley_tables ORDER BY id");
@@ -347,6 +420,7 @@ std::vector<TableInfo> loadTables(sql::Db& db) {
       t.pk.push_back(static_cast<std::uint32_t>(idx));
       t.isKey[idx] = true;
     }
+    readSchemaSection(r, t);
     auto config = TableConfig::parse(s.text(3));
     if (!config) throw Error(Status::corruption("parley_tables: " + config.status().message()));
     t.config = std::move(*config);
@@ -358,12 +432,7 @@ std::vector<TableInfo> loadTables(sql::Db& db) {
 }
 
 void saveTable(sql::Db& db, TableInfo& t) {
-  std::string blob;
-  codec::Writer w(blob);
-  w.varint(t.columns.size());
-  for (const auto& c : t.columns) w.bytes(c);
-  w.varint(t.pk.size());
-  for (auto k : t.pk) w.varint(k);
+  std::string blob = shapeBlob(t);
   auto& s = db.cached("INSERT INTO parley_tables(name, columns, config) VALUES (?1, ?2, ?3)");
   s.bindText(1, t.name).bindBlob(2, blob).bindText(3, t.config.toString());
   s.run();
@@ -371,6 +440,12 @@ void saveTable(sql::Db& db, TableInfo& t) {
   prepareMetaSql(db, t);
   db.exec(fmt::format("CREATE TABLE \"parley_rows_{}\"(pk {} PRIMARY KEY, meta BLOB NOT NULL){}", t.id,
                       t.integerKey ? "INTEGER" : "BLOB NOT NULL", t.integerKey ? "" : " WITHOUT ROWID"));
+}
+
+void updateTable(sql::Db& db, const TableInfo& t) {
+  auto& s = db.cached("UPDATE parley_tables SET name = ?2, columns = ?3, config = ?4 WHERE id = ?1");
+  s.bind(1, t.id).bindText(2, t.name).bindBlob(3, shapeBlob(t)).bindText(4, t.config.toString());
+  s.run();
 }
 
 void saveConfig(sql::Db& db, const TableInfo& t, const std::string& before, std::uint64_t atMs) {

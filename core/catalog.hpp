@@ -41,6 +41,7 @@
 
 #include "parley/crdt/site_id.hpp"
 #include "parley/resolver.hpp"
+#include "parley/transaction.hpp"
 #include "sqlite.hpp"
 
 namespace parley {
@@ -69,6 +70,25 @@ struct TableInfo {
   std::vector<std::string> columns;  // declaration order
   std::vector<std::uint32_t> pk;     // indexes into columns, in primary-key order
   std::vector<bool> isKey;           // per column
+
+  // Schema changes (core/schema_change.hpp). Per column, the id transactions name it by; empty
+  // while every column's id is its position (no column was added or dropped).
+  std::vector<std::uint32_t> ids;
+  // Per column, the value an added column has in rows that never wrote it (its DEFAULT): the
+  // digest leaves such cells out, so adding a column changes no row's digest. nullopt for the
+  // columns the table was tracked with. Empty when `ids` is.
+  std::vector<std::optional<Value>> addedDefaults;
+  // Ids of dropped columns: writes to them are ignored.
+  std::vector<std::uint32_t> droppedIds;
+  // Per column, the stamp of the rename that gave it its name (zero: none); the latest wins.
+  std::vector<Stamp> renamedAt;
+  // The stamp of the transaction that tracked the table (zero: tracked before schema changes
+  // replicated, at every site by hand) and of its configuration's latest change.
+  Stamp trackedAt;
+  Stamp configuredAt;
+  std::uint32_t idAt(std::uint32_t position) const { return ids.empty() ? position : ids[position]; }
+  std::optional<std::uint32_t> positionOfId(std::uint32_t id) const;
+  bool dropped(std::uint32_t id) const;
 
   // Conflict resolution, bound from `config` by bindResolvers().
   TableConfig config;
@@ -157,6 +177,8 @@ SiteId metaId(sql::Db& db, std::string_view key);
 void setMetaId(sql::Db& db, std::string_view key, const SiteId& id);
 std::vector<TableInfo> loadTables(sql::Db& db);
 void saveTable(sql::Db& db, TableInfo& t);
+// Rewrites the stored shape of a tracked table (columns, key, ids, stamps) after a schema change.
+void updateTable(sql::Db& db, const TableInfo& t);
 // Stores `t.config` and records the change.
 void saveConfig(sql::Db& db, const TableInfo& t, const std::string& before, std::uint64_t atMs);
 

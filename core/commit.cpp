@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "causal_context.hpp"
+#include "column_ids.hpp"
 #include "model/codec.hpp"
 #include "fold.hpp"
 #include "insert_ranges.hpp"
@@ -300,6 +301,7 @@ Dot commitOperation(SiteState& s, const TableInfo& t, const Row& pk, std::uint32
   LocalChecks(s).check(t, change, step.meta, step.values);
   store::writeMetaBlob(s, t, key, encodeRowMeta(step.meta, s.db, s.sites), !inRange);
   TransactionEncoder body(header, 1);
+  toColumnIds(t, change);
   body.add(change);
   std::string bytes = body.finish();
   txn.hash = *chainHashInBody(bytes);
@@ -307,6 +309,19 @@ Dot commitOperation(SiteState& s, const TableInfo& t, const Row& pk, std::uint32
   if (recordUndo) store::saveUndo(s, txn.dot, {{t.id, key, inRange ? std::nullopt : blob, values}});
   s.frontier = txn.stamp();
   return txn.dot;
+}
+
+Stamp commitSchema(SiteState& s, std::vector<RowChange> rows) {
+  Transaction txn, header;
+  bool grew = startTransaction(s, txn, header);
+  TransactionEncoder body(header, rows.size());
+  for (const auto& row : rows) body.add(row);
+  std::string bytes = body.finish();
+  txn.hash = *chainHashInBody(bytes);
+  store::appendLog(s, txn, bytes, false, causal::stored(s, txn.dot, txn.context, grew), s.digests.takeDelta());
+  if (s.digests.flushDue()) store::flushDigests(s);  // a dropped column rewrote a table's digest
+  s.frontier = txn.stamp();
+  return txn.stamp();
 }
 
 std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool recordUndo) {
@@ -361,6 +376,7 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
       if (recordUndo)
         undo.push_back({row.table->id, codec::encodeKey(change.pk), owned(p.inRange ? std::nullopt : p.metaBlob),
                         p.beforeCopy()});
+      toColumnIds(*row.table, change);
       body->add(change);
       if (check) kept.push_back(change);
     }

@@ -27,4 +27,10 @@ std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool re
 Dot commitOperation(SiteState& s, const TableInfo& t, const Row& pk, std::uint32_t column, const Value& op,
                     bool recordUndo);
 
+// Commits one schema transaction (core/schema_change.hpp) holding `rows`, which only the apply
+// engine's schema step reads: no row metadata, nothing folded, no undo record (re-folds apply
+// schema changes again, which changes nothing). Returns its stamp.
+// REQUIRES: inside a write transaction; `rows` are schema change rows.
+Stamp commitSchema(SiteState& s, std::vector<RowChange> rows);
+
 }  // namespace parley

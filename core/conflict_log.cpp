@@ -52,6 +52,7 @@ std::string kindName(ConflictKind kind) {
     case ConflictKind::kUpdateDelete: return "update/delete";
     case ConflictKind::kDeleteUpdate: return "delete/update";
     case ConflictKind::kRejected: return "rejected";
+    case ConflictKind::kSchema: return "schema";
   }
   return "?";
 }
@@ -120,7 +121,7 @@ std::vector<ConflictReport> list(SiteState& s, const std::optional<std::string>&
     codec::Reader key(st.blob(1), "parley_conflicts.pk_key");
     while (!key.done()) c.pk.push_back(key.value());
     c.column = st.text(2);
-    c.kind = parseName(st.text(3), ConflictKind::kRejected, kindName);
+    c.kind = parseName(st.text(3), ConflictKind::kSchema, kindName);
     c.resolver = st.text(4);
     c.localValue = st.value(5);
     c.localDots = parseDots(st.text(6));

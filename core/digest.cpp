@@ -66,6 +66,14 @@ Digest128 cell(std::uint64_t seed, std::uint32_t column, const Value& v) {
   return {h.high64, h.low64};
 }
 
+// A cell of column `i` of `t`: hashed under its column id, so renames and drops of other
+// columns leave it as it is; an added column's cell holding its default counts nothing, so
+// adding a column changes no row's digest.
+Digest128 cellOf(const TableInfo& t, std::uint64_t seed, std::uint32_t i, const Value& v) {
+  if (!t.addedDefaults.empty() && t.addedDefaults[i] && *t.addedDefaults[i] == v) return {};
+  return cell(seed, t.idAt(i), v);
+}
+
 // splitmix64's finalizer: the row's seed is already a hash of its table and key.
 std::uint64_t mix(std::uint64_t x) {
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -98,7 +106,7 @@ std::uint64_t rowSeed(const std::string& table, const Row& pk) {
 Digest128 ofRow(const TableInfo& t, std::uint64_t seed, const Row& values) {
   Digest128 sum = existence(seed);
   for (std::uint32_t i = 0; i < t.columns.size(); ++i)
-    if (!t.isKey[i]) sum.add(cell(seed, i, values[i]));
+    if (!t.isKey[i]) sum.add(cellOf(t, seed, i, values[i]));
   return sum;
 }
 
@@ -162,7 +170,7 @@ void Digests::change(const TableInfo& t, const Row* before, const Row* after) {
   for (std::uint32_t i = 0; i < t.columns.size(); ++i) {
     if (t.isKey[i] || (*before)[i] == (*after)[i]) continue;
     if (!seeded) seed = digest::seedOfValues(t, *after), seeded = true;
-    Digest128 old = digest::cell(seed, i, (*before)[i]), now = digest::cell(seed, i, (*after)[i]);
+    Digest128 old = digest::cellOf(t, seed, i, (*before)[i]), now = digest::cellOf(t, seed, i, (*after)[i]);
     d.subtract(old);
     d.add(now);
     delta.subtract(old);

@@ -14,7 +14,7 @@ VersionVector decodeVector(SiteState& s, std::string_view bytes) {
 }
 
 // What settle needs from the stored acknowledgements, decoded once until one is written.
-const SiteState::AckDigest& digest(SiteState& s) {
+SiteState::AckDigest& digest(SiteState& s) {
   if (s.ackDigest) return *s.ackDigest;
   SiteState::AckDigest d;
   auto& st = s.db.cached("SELECT site, vector FROM parley_acks");
@@ -58,13 +58,17 @@ std::vector<std::pair<SiteId, VersionVector>> acknowledgements(SiteState& s) {
 
 // The members whose acknowledgement every decision waits for are this site, the origins it
 // holds and every site it has an acknowledgement from; what is final is the pointwise minimum of
-// their acknowledged vectors (this site's own: its vector). O(S log S) per call for S sites.
+// their acknowledged vectors (this site's own: its vector). O(S) per call for S sites
+// (O(S log S) when an acknowledgement or an origin is new).
 void settle(SiteState& s) {
-  const auto& d = digest(s);
-  for (const auto& [origin, seq] : s.vector.entries())
-    if (origin != s.id && !std::binary_search(d.sites.begin(), d.sites.end(), origin) &&
-        !members::isForgotten(s, origin))
-      return;  // no word yet
+  auto& d = digest(s);
+  if (d.originsHeard != s.vector.entries().size()) {
+    for (const auto& [origin, seq] : s.vector.entries())
+      if (origin != s.id && !std::binary_search(d.sites.begin(), d.sites.end(), origin) &&
+          !members::isForgotten(s, origin))
+        return;  // no word yet
+    d.originsHeard = s.vector.entries().size();
+  }
   if (!d.own.leq(s.vector)) return;  // waiting for a member's own writes
   VersionVector upTo = s.vector;
   if (d.floor) upTo.meet(*d.floor);

@@ -216,7 +216,9 @@ void decodeRowMetaInto(std::string_view bytes, const SiteTable& sites, std::size
   for (; settled < columnCount; ++settled) m.cells[settled].reset();
   if (!m.alive) {
     m.tombstone = r.row();
-    if (m.tombstone.size() != columnCount) throw Error(Status::corruption("row metadata: tombstone width"));
+    // Narrower when columns were added since the row was deleted: they were NULL for it.
+    if (m.tombstone.size() > columnCount) throw Error(Status::corruption("row metadata: tombstone width"));
+    m.tombstone.resize(columnCount);
   } else {
     m.tombstone.clear();
   }

@@ -11,6 +11,7 @@
 #include "model/codec.hpp"
 #include "conflict_log.hpp"
 #include "finality.hpp"
+#include "column_ids.hpp"
 #include "site_impl.hpp"
 #include "parley/txn_codec.hpp"
 
@@ -94,12 +95,20 @@ const SiteId& Site::clusterId() const { return impl_->state.cluster; }
 const std::string& Site::name() const { return impl_->state.name; }
 
 Status Site::track(std::string_view table, std::optional<TableConfig> config) {
+  return track(table, std::move(config), false);
+}
+
+Status Site::trackEverywhere(std::string_view table, std::optional<TableConfig> config) {
+  return track(table, std::move(config), true);
+}
+
+Status Site::track(std::string_view table, std::optional<TableConfig> config, bool replicate) {
   return guarded([&]() -> Status {
     if (impl_->state.db.inTransaction())
       return Status::busy("a transaction is open on this site; commit or roll it back first").withContext("track");
     impl_->begin();
     try {
-      impl_->track(table, config);
+      impl_->track(table, config, replicate);
       impl_->commit();
     } catch (...) {
       impl_->rollbackQuietly();
@@ -145,7 +154,8 @@ Clock& Site::clock() const { return impl_->state.clock; }
 
 Status Site::checkFits(const Transaction& t) const {
   return guarded([&]() -> Status {
-    parley::checkFits(impl_->state, t);
+    std::optional<Transaction> scratch;
+    parley::checkFits(impl_->state, withColumnPositions(impl_->state, t, scratch));
     return Status::ok();
   });
 }
@@ -207,10 +217,17 @@ Result<ApplyResult> Site::applyEncodedBatches(const EncodedBatches& next) {
 
 Status Site::configure(std::string_view table, const TableConfig& config) {
   return guarded([&]() -> Status {
-    impl_->asApplier([&] {
+    if (impl_->state.db.inTransaction())
+      return Status::busy("a transaction is open on this site; commit or roll it back first").withContext("configure");
+    impl_->begin();
+    try {
+      impl_->requireGuards();
       impl_->configure(table, config);
-      return 0;
-    });
+      impl_->commit();
+    } catch (...) {
+      impl_->rollbackQuietly();
+      throw;
+    }
     return Status::ok();
   });
 }

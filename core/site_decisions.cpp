@@ -75,11 +75,50 @@ std::string fingerprintName(const std::string& name) {
 
 std::string configKey(const SiteState& state) {
   std::string key;
-  for (const auto& t : state.tables) key += sql::quoteIdent(t->name) + ":" + t->config.toString() + ";";
+  for (const auto& t : state.tables)
+    key += sql::quoteIdent(t->name) + (t->trackedAt != Stamp{} ? "+" : ":") + t->config.toString() + ";";
   return key;
 }
 
 }  // namespace
+
+std::vector<std::string> Site::Impl::describe(const TableInfo& t) {
+  std::string label = fingerprintName(t.name);
+  std::vector<std::string> lines = schema_text::describeTable(state.db, t.name, label);
+  lines.push_back(label + ": resolvers " + t.config.toString());
+  return lines;
+}
+
+void Site::Impl::recordShape(const TableInfo& t) {
+  std::string text;
+  for (const auto& line : describe(t)) text += (text.empty() ? "" : "\n") + line;
+  catalog::setMeta(state.db, "shape:" + t.name, text);
+}
+
+std::optional<std::string> Site::Impl::shapeChangedOutside(const TableInfo& t) {
+  auto recorded = catalog::metaText(state.db, "shape:" + t.name);
+  if (!recorded) return std::nullopt;
+  std::vector<std::string> mine;
+  for (std::size_t from = 0; from < recorded->size();) {
+    auto end = recorded->find('\n', from);
+    mine.push_back(recorded->substr(from, end - from));
+    from = end == std::string::npos ? recorded->size() : end + 1;
+  }
+  std::vector<std::string> now = describe(t);
+  if (now == mine) return std::nullopt;
+  return fmt::format(
+      "tracked table \"{}\" was changed outside parley ({}); reads work, but writes and syncs are refused until the "
+      "change is undone: put it back as it was (with the program that changed it), then make the change through "
+      "parley (parley exec SITE \"ALTER TABLE ...\" or \"CREATE INDEX ...\"), which replicates it",
+      t.name, schema_text::difference(mine, now, "parley's record", "the table"));
+}
+
+void Site::Impl::freezeBase(const TableInfo& t) {
+  if (t.trackedAt != Stamp{} || catalog::metaText(state.db, "base:" + t.name)) return;
+  std::string text;
+  for (const auto& line : describe(t)) text += (text.empty() ? "" : "\n") + line;
+  catalog::setMeta(state.db, "base:" + t.name, text);
+}
 
 const Site::Impl::SchemaCache& Site::Impl::schema() {
   auto& version = state.db.cached("PRAGMA schema_version");
@@ -91,16 +130,24 @@ const Site::Impl::SchemaCache& Site::Impl::schema() {
   std::vector<const TableInfo*> tables;
   for (const auto& t : state.tables) tables.push_back(t.get());
   std::sort(tables.begin(), tables.end(), [](auto* x, auto* y) { return x->name < y->name; });
-  std::vector<std::string> lines;
+  std::vector<std::string> lines, current;
   for (const TableInfo* t : tables) {
-    std::string label = fingerprintName(t->name);
-    for (auto& line : schema_text::describeTable(state.db, t->name, label)) lines.push_back(std::move(line));
-    lines.push_back(label + ": resolvers " + t->config.toString());
+    for (auto& line : describe(*t)) current.push_back(std::move(line));
+    if (t->trackedAt != Stamp{}) continue;  // replicated: its schema transactions are compared, not its shape
+    if (auto frozen = catalog::metaText(state.db, "base:" + t->name)) {
+      for (std::size_t from = 0; from < frozen->size();) {
+        auto end = frozen->find('\n', from);
+        lines.push_back(frozen->substr(from, end - from));
+        from = end == std::string::npos ? frozen->size() : end + 1;
+      }
+      continue;
+    }
+    for (auto& line : describe(*t)) lines.push_back(std::move(line));
   }
   std::uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across platforms and runs
   for (const auto& line : lines)
     for (unsigned char c : line + "\n") h = (h ^ c) * 1099511628211ULL;
-  schemaCache = {now, std::move(key), std::move(lines), fmt::format("{:016x}", h)};
+  schemaCache = {now, std::move(key), std::move(lines), fmt::format("{:016x}", h), std::move(current)};
   return schemaCache;
 }
 
@@ -114,6 +161,13 @@ std::string Site::schemaFingerprint() const {
 
 Result<std::vector<std::string>> Site::schemaDescription() const {
   return guarded([&]() -> Result<std::vector<std::string>> { return impl_->schema().lines; });
+}
+
+Result<std::vector<std::string>> Site::schemaNow() const {
+  return guarded([&]() -> Result<std::vector<std::string>> {
+    impl_->refreshForRead();
+    return impl_->schema().current;
+  });
 }
 
 }  // namespace parley

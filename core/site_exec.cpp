@@ -51,6 +51,7 @@ QueryResult Site::Impl::execAll(std::string_view sql, const std::vector<Value>* 
   // for other connections, only fail.
   if (!state.db.inTransaction()) state.db.resetAll();
   schemaStatementPrepared = false;
+  schemaStatement.reset();
   QueryResult out;
   if (auto stmt = userStatements.take(sql)) {  // run before, and alone in its text
     if (params) bindAll(*stmt, *params);
@@ -119,11 +120,19 @@ void Site::Impl::runStatement(sql::Stmt& stmt, const StatementInfo& info, QueryR
     recordOrRollBack();
     state.db.resetAll();  // so that the checkpoint after this COMMIT can run (commitNow)
   }
+  statementTransaction = wrap;  // a schema statement re-prepared in it is still alone in it
+  struct Clear {
+    bool& flag;
+    ~Clear() { flag = false; }
+  } clear{statementTransaction};
   if (wrap) begin();  // reloads the tables, and checks their guards, if another connection wrote
   try {
     if (!sqlite3_stmt_readonly(stmt.raw())) requireGuards(), syncTriggers();
+    if (schemaStatement) beforeSchemaStatement();
     collectRows(stmt, out);
+    if (schemaStatement) noteSchemaStatement(stmt);
   } catch (const Error& e) {
+    schemaStatement.reset();
     if (wrap || !state.db.inTransaction()) rollbackQuietly();
     else capture.distrust();  // SQLite may have undone some of the statement's changes
     throw Error(userError(e.status()));

@@ -14,7 +14,9 @@
 #include "capture.hpp"
 #include "catalog.hpp"
 #include "commit.hpp"
+#include "finality.hpp"
 #include "parley/site.hpp"
+#include "schema_change.hpp"
 #include "statement.hpp"
 #include "store.hpp"
 
@@ -77,6 +79,9 @@ struct Site::Impl {
     state.applyChunkRows = std::max<std::size_t>(1, options.applyChunkRows);
     state.checkCapture = options.checkCapture;
     installAuthorizer();
+    state.applySchema = [this](const Transaction& t, std::vector<ConflictReport>& conflicts) {
+      applySchemaTransaction(t, conflicts);
+    };
     sqlite3_create_function_v2(state.db.raw(), "parley_guard", 0, SQLITE_UTF8 | SQLITE_DETERMINISTIC, this,
                                &Impl::guardFunction, nullptr, nullptr, nullptr);
   }
@@ -113,7 +118,63 @@ struct Site::Impl {
   // or altered, so writes may have bypassed capture. Writes and syncs are refused until
   // restoreGuards(); reads work.
   std::optional<std::string> guardProblem;
+  // Likewise, set when a tracked table's columns are not what parley recorded (changedOutside).
+  std::optional<std::string> schemaProblem;
   bool changingGuards = false;  // lets the authorizer allow parley's own DROP TRIGGER
+
+  // Schema changes (core/site_schema.cpp). A user's ALTER TABLE or CREATE/DROP INDEX of a tracked
+  // table, as the authorizer saw it prepared: what SQLite action, on which table, which index.
+  struct SchemaStatement {
+    int action = 0;
+    std::string table;
+    std::string index;
+  };
+  std::optional<SchemaStatement> schemaStatement;
+  bool changingSchema = false;          // parley runs DDL of its own (a remote change, a track)
+  bool statementTransaction = false;    // the open transaction is the one runStatement opened for one statement
+  // The changes this transaction made, logged as one schema transaction at its commit, before
+  // its data (a write to a new column has the change in its causal past).
+  std::vector<SchemaChange> pendingSchema;
+  // After a user statement ran: what the schema statement it was changed, checked and noted.
+  void noteSchemaStatement(sql::Stmt& stmt);
+  // Before it runs, in its transaction: a table tracked by hand keeps its fingerprint as it was.
+  void beforeSchemaStatement();
+  void noteAlter(TableInfo& t, std::string_view statement);
+  void noteIndex(TableInfo& t, const SchemaStatement& st);
+  // REQUIRES: inside the write transaction that made the changes.
+  void logPendingSchema();
+  // After a rollback: the changes are undone, and so is what the tables' shapes say.
+  void forgetPendingSchema();
+  // Applies a remote schema transaction (the apply engine calls it through SiteState).
+  void applySchemaTransaction(const Transaction& t, std::vector<ConflictReport>& conflicts);
+  void applyChange(const SchemaChange& c, const Stamp& stamp, const Dot& dot, std::vector<ConflictReport>& conflicts);
+  void applyTrack(const SchemaChange& c, const Stamp& stamp);
+  void applyAddColumn(TableInfo& t, const SchemaChange& c, const Dot& dot, const Stamp& stamp,
+                      std::vector<ConflictReport>& conflicts);
+  void applyRename(TableInfo& t, const SchemaChange& c, const Dot& dot, const Stamp& stamp,
+                   std::vector<ConflictReport>& conflicts);
+  void applyConfigure(TableInfo& t, const std::string& config, const Stamp& stamp);
+  void applyDropColumn(TableInfo& t, const SchemaChange& c, const Dot& dot, const Stamp& stamp,
+                       std::vector<ConflictReport>& conflicts);
+  // After column `pos` of `t` was dropped from SQLite: its id is remembered as dropped, and
+  // its cells leave every row's metadata, the undo records and the table's digest.
+  void forgetColumn(TableInfo& t, std::uint32_t pos);
+  // Re-reads a tracked table's shape from SQLite after DDL: columns, key, SQL, resolvers. `ids`:
+  // the id of each column now (empty: positions).
+  void reshape(TableInfo& t, std::vector<std::uint32_t> ids, std::vector<std::optional<Value>> defaults,
+               std::vector<Stamp> renamedAt);
+  // Before the first change of a table tracked before schema changes replicated: keeps its
+  // description as it was, which its fingerprint stays (site_decisions.cpp).
+  void freezeBase(const TableInfo& t);
+  // The fingerprint's lines of a table as it is now (site_decisions.cpp).
+  std::vector<std::string> describe(const TableInfo& t);
+  // What parley made a replicated table look like, kept after each change it makes, and what
+  // differs from it now (a change made with another program), if anything.
+  void recordShape(const TableInfo& t);
+  std::optional<std::string> shapeChangedOutside(const TableInfo& t);
+  TableInfo* mutableTable(std::string_view name);
+  // Runs DDL of parley's own (the authorizer lets it through).
+  void execDdl(const std::string& sql);
 
   // The schema as the fingerprint sees it (schema_text.hpp), kept until PRAGMA schema_version
   // or a table's resolver configuration changes. site_decisions.cpp.
@@ -122,6 +183,7 @@ struct Site::Impl {
     std::string configKey;
     std::vector<std::string> lines;
     std::string fingerprint;
+    std::vector<std::string> current;  // every tracked table as it is (Site::schemaNow)
   } schemaCache;
   const SchemaCache& schema();
 
@@ -147,14 +209,17 @@ struct Site::Impl {
 
   void loadTables() {
     std::vector<std::unique_ptr<TableInfo>> tables;
+    schemaProblem.reset();
     for (auto& t : catalog::loadTables(state.db)) {
-      checkUnchanged(t);
+      if (!schemaProblem) schemaProblem = changedOutside(t);
       t.constrained = hasConstraints(state.db, t);
       bindStored(t);
       tables.push_back(std::make_unique<TableInfo>(std::move(t)));
     }
     capture.forgetTables();
     state.tables = std::move(tables);
+    for (const auto& t : state.tables)
+      if (!schemaProblem && t->trackedAt != Stamp{}) schemaProblem = shapeChangedOutside(*t);
     checkGuards();
   }
 
@@ -209,19 +274,36 @@ struct Site::Impl {
   // Re-folding needs undo records, kept only while some table is order-sensitive. A site may
   // become order-sensitive only when no re-fold can reach back before now.
   void checkCanBecomeOrderSensitive(bool orderSensitiveAfter, std::string_view what) {
-    if (!orderSensitiveAfter || state.orderSensitive() || store::allFinal(state)) return;
+    if (!orderSensitiveAfter || state.orderSensitive()) return;
+    finality::settle(state);  // a lone site's own transactions are final once settled
+    if (store::allFinal(state)) return;
     throw Error(Status::invalidArgument(fmt::format(
         "{}: this makes the site order-sensitive (fww, reject, callbacks, constraints), which needs every "
         "held transaction to be final first; sync with every site, then retry",
         what)));
   }
 
-  void checkUnchanged(const TableInfo& stored) {
-    TableInfo now = inspectTable(state.db, stored.name);
-    if (now.columns != stored.columns || now.pk != stored.pk)
-      throw Error(Status::corruption(fmt::format(
-          "tracked table \"{}\" was altered outside parley (its columns or key differ from when it was tracked)",
-          stored.name)));
+  // What is wrong with a tracked table whose shape is not what parley recorded (a change made
+  // with another program): reads work, writes and syncs are refused until it is undone.
+  std::optional<std::string> changedOutside(const TableInfo& stored) {
+    std::string now;
+    try {
+      TableInfo shape = inspectTable(state.db, stored.name);
+      if (shape.columns == stored.columns && shape.pk == stored.pk) return std::nullopt;
+      now = "it now has columns (" + joined(shape.columns) + ")";
+    } catch (const Error& e) {
+      now = e.status().message();
+    }
+    return fmt::format(
+        "tracked table \"{}\" was changed outside parley (parley recorded columns ({}); {}); reads work, but writes "
+        "and syncs are refused until the change is undone: put the table back as it was (with the program that "
+        "changed it), then make the change through parley (parley exec SITE \"ALTER TABLE ...\"), which replicates it",
+        stored.name, joined(stored.columns), now);
+  }
+  static std::string joined(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out;
   }
 
   void installAuthorizer() {
@@ -231,16 +313,20 @@ struct Site::Impl {
   static int authorize(void* self, int action, const char* a, const char* b, const char*, const char*) {
     auto* impl = static_cast<Impl*>(self);
     if (impl->classifying) impl->classifier.see(action, a, b);
-    const char* table = action == SQLITE_ALTER_TABLE ? b : action == SQLITE_DROP_TABLE ? a : nullptr;
-    if (table && impl->state.table(table)) {
-      impl->deniedSchemaChange = table;
+    if (action == SQLITE_DROP_TABLE && a && impl->state.table(a)) {
+      impl->deniedSchemaChange = a;
       return SQLITE_DENY;
     }
-    // Until schema changes replicate, an index (UNIQUE above all) at one site only decides
-    // applies differently there.
-    if ((action == SQLITE_CREATE_INDEX || action == SQLITE_DROP_INDEX) && b && impl->state.table(b)) {
-      impl->deniedIndexChange = b;
-      return SQLITE_DENY;
+    // ALTER TABLE and index changes of a tracked table become schema transactions
+    // (site_schema.cpp), unless parley itself is making them.
+    bool altersTracked = action == SQLITE_ALTER_TABLE && b && impl->state.table(b);
+    bool indexesTracked = (action == SQLITE_CREATE_INDEX || action == SQLITE_DROP_INDEX) && b && impl->state.table(b);
+    if ((altersTracked || indexesTracked) && !impl->applying && !impl->changingSchema) {
+      if (impl->state.db.inTransaction() && !impl->statementTransaction) {
+        impl->deniedIndexChange = b;
+        return SQLITE_DENY;
+      }
+      impl->schemaStatement = {action, b, action == SQLITE_ALTER_TABLE ? "" : (a ? a : "")};
     }
     if (action == SQLITE_CREATE_TEMP_TRIGGER || action == SQLITE_DROP_TEMP_TRIGGER) impl->tempTriggersChanged = true;
     if (mayChangeSchema(action, a, b)) {
@@ -280,14 +366,13 @@ struct Site::Impl {
   Status userError(const Status& cause) {
     std::string what = cause.message();
     if (!deniedSchemaChange.empty()) {
-      what = fmt::format("\"{}\" is replicated by parley: altering or dropping it is not supported yet",
+      what = fmt::format("\"{}\" is replicated by parley: dropping it is not supported",
                          deniedSchemaChange);
       deniedSchemaChange.clear();
     }
     if (!deniedIndexChange.empty()) {
-      what = fmt::format("\"{}\" is replicated by parley: index changes on tracked tables are not replicated yet and "
-                         "would make sites diverge (a UNIQUE index at one site rejects what the others accept); "
-                         "nothing was changed",
+      what = fmt::format("\"{}\" is replicated by parley: change its schema in a statement of its own, outside "
+                         "BEGIN...COMMIT (each schema change is a replicated transaction); nothing was changed",
                          deniedIndexChange);
       deniedIndexChange.clear();
     }
@@ -301,6 +386,7 @@ struct Site::Impl {
   void recordPending() {
     if (const auto& failure = capture.failure())
       throw Error(Status::ioError(fmt::format("capture: {}; the transaction was rolled back", *failure)));
+    logPendingSchema();
     if (!capture.hasPending()) return;
     refresh(false);
     Capture::Unhooked unhooked(capture);  // commitLocal writes only parley's own tables
@@ -339,6 +425,7 @@ struct Site::Impl {
 
   void rollbackQuietly() {
     if (state.db.inTransaction()) sqlite3_exec(state.db.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+    forgetPendingSchema();
     capture.clear();
     savepoints.clear();
     reloadState();
@@ -384,7 +471,7 @@ struct Site::Impl {
   void collectRows(sql::Stmt& stmt, QueryResult& out);
   void afterStatement(const StatementInfo& info, bool wasInTxn);
 
-  void track(std::string_view name, const std::optional<TableConfig>& config) {
+  void track(std::string_view name, const std::optional<TableConfig>& config, bool replicate) {
     if (state.table(name)) throw Error(Status::invalidArgument(fmt::format("table \"{}\" is already tracked", name)).withContext("track"));
     requireGuards();
     TableInfo t = inspectTable(state.db, name);
@@ -396,6 +483,7 @@ struct Site::Impl {
     createGuards(t);
     state.tables.push_back(std::make_unique<TableInfo>(std::move(t)));
     const TableInfo& tracked = *state.tables.back();
+    if (replicate) noteTrack(tracked);
     sql::Stmt all(state.db.raw(), tracked.selectAll);
     while (all.step()) {
       Row pk;
@@ -418,6 +506,7 @@ struct Site::Impl {
   void restoreGuards();
   // REQUIRES: before anything that writes or syncs. Throws the guard problem, if any.
   void requireGuards() const {
+    if (schemaProblem) throw Error(Status::corruption(*schemaProblem));
     if (guardProblem) throw Error(Status::corruption(*guardProblem));
   }
 
@@ -434,6 +523,29 @@ struct Site::Impl {
     std::string before = (*it)->config.toString();
     catalog::saveConfig(state.db, updated, before, state.clock.nowMillis());
     **it = std::move(updated);
+    // A table tracked everywhere is configured everywhere by one schema transaction; one
+    // tracked by hand at each site is configured by hand at each (the fingerprint compares).
+    if ((*it)->trackedAt != Stamp{})
+      pendingSchema.push_back({SchemaChange::Kind::kConfigure, (*it)->name, "", "", config.toString(), 0});
+  }
+
+  // The schema transaction of a track: the table's CREATE TABLE, its configuration, its indexes.
+  void noteTrack(const TableInfo& t) {
+    pendingSchema.push_back({SchemaChange::Kind::kTrack, t.name, "", *tableSql(t.name), t.config.toString(), 0});
+    sql::Stmt indexes(state.db.raw(),
+                      "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL ORDER BY name");
+    indexes.bindText(1, t.name);
+    while (indexes.step())
+      pendingSchema.push_back({SchemaChange::Kind::kCreateIndex, t.name, indexes.text(0), indexes.text(1), "", 0});
+  }
+
+  std::optional<std::string> tableSql(const std::string& name) {
+    auto& find = state.db.cached("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1");
+    find.bindText(1, name);
+    std::optional<std::string> sql;
+    if (find.step() && !find.isNull(0)) sql = find.text(0);
+    find.reset();
+    return sql;
   }
 
   template <class F>
@@ -448,7 +560,7 @@ struct Site::Impl {
       ~Restore() {
         impl.capture.suspend(false);
         impl.applying = false;
-        impl.setTriggers(impl.userTriggers);
+        impl.setTriggers(impl.triggersAfterApply());
       }
     } restore{*this};
     begin();
@@ -479,13 +591,35 @@ struct Site::Impl {
     std::int64_t now = version.int64(0);
     version.reset();
     if (now == triggerSchema && !tempTriggersChanged) return;
+    decideTriggers(now);
+  }
+
+  // What this connection's triggers are set to after an apply: as last decided for user
+  // statements, or, when none ran yet (a connection that only applies: serve, the relay), as the
+  // schema has them, decided now and kept. Turning them back on for nothing expired every
+  // prepared statement after every apply, to be compiled again at the next.
+  bool triggersAfterApply() noexcept {
+    if (triggerSchema >= 0) return userTriggers;
+    try {
+      auto& version = state.db.cached("PRAGMA schema_version");
+      version.step();
+      std::int64_t now = version.int64(0);
+      version.reset();
+      decideTriggers(now);
+    } catch (...) {
+      return true;
+    }
+    return userTriggers;
+  }
+
+  void decideTriggers(std::int64_t schemaVersion) {
     auto& others = state.db.cached(
         "SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND NOT (name LIKE 'parley\\_guard\\_%' ESCAPE '\\' "
         "AND (sql LIKE '% BEGIN SELECT parley_guard(); END' OR sql LIKE '% BEGIN SELECT RAISE(ABORT, %) WHERE "
         "parley_guard() IS NOT %; END')) UNION ALL SELECT 1 FROM sqlite_temp_schema WHERE type = 'trigger'");
     bool found = others.step();
     others.reset();
-    triggerSchema = now;
+    triggerSchema = schemaVersion;
     tempTriggersChanged = false;
     if (found != userTriggers) setTriggers(found);
     userTriggers = found;

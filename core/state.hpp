@@ -2,6 +2,7 @@
 // Owned by Site::Impl; not thread-safe.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include "parley/crdt/version_vector.hpp"
 #include "parley/hlc.hpp"
 #include "parley/resolver.hpp"
+#include "parley/site.hpp"
 #include "parley/transaction.hpp"
 #include "sqlite.hpp"
 
@@ -50,6 +52,10 @@ struct SiteState {
     std::vector<SiteId> sites;          // the sites with a stored acknowledgement, sorted
     VersionVector own;                  // per such site m: what m acknowledged of its own writes
     std::optional<VersionVector> floor; // the pointwise minimum of their vectors (none if no site)
+    // settle(): the number of origins of this site's vector once each was found a member (an
+    // acknowledgement from it, or forgotten). Origins are only ever added, so while the count
+    // is the same the O(S log S) walk would find the same.
+    std::size_t originsHeard = 0;
   };
   std::optional<AckDigest> ackDigest;
   // The forgotten sites, sorted (core/forget.hpp); cleared with the rest of the cache.
@@ -69,6 +75,9 @@ struct SiteState {
     Value op;
   };
   std::vector<FollowUp> followUps;
+  // Applies a schema transaction (core/schema_change.hpp) in the apply engine's place: set by
+  // Site::Impl, which owns what a change touches besides the state (guards, capture).
+  std::function<void(const Transaction&, std::vector<ConflictReport>&)> applySchema;
   // Whether parley_clock_skew has any record (clock_skew.hpp); unknown until read, cleared with
   // the rest.
   std::optional<bool> skewRecords;

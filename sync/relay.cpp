@@ -30,8 +30,8 @@ Status checkSecret(const Relay::Impl& r) {
 
 }  // namespace
 
-Relay::Impl::Impl(RelayOptions o, const Site& site)
-    : options(std::move(o)), me(site.id()), cluster(site.clusterId()), names(cluster), signer(options.secret, cluster) {}
+Relay::Impl::Impl(RelayOptions o, const Site& opened)
+    : options(std::move(o)), me(opened.id()), cluster(opened.clusterId()), names(cluster), signer(options.secret, cluster) {}
 
 void Relay::Impl::say(std::string line) {
   std::lock_guard lock(logMutex);
@@ -44,20 +44,19 @@ Relay::~Relay() { stop(); }
 
 Result<std::unique_ptr<Relay>> Relay::start(const Opener& open, RelayOptions options) {
   if (options.secret.empty()) return Status::invalidArgument("the relay needs the cluster secret");
-  if (options.fetchBatch < 1 || options.poll.count() < 1 || options.fetchWait.count() < 1)
-    return Status::invalidArgument("relay: fetch batch, poll and fetch wait must be positive");
-  auto pubSite = open();
-  if (!pubSite) return pubSite.status();
-  auto conSite = open();
-  if (!conSite) return conSite.status();
-  auto impl = std::make_unique<Impl>(std::move(options), **pubSite);
+  if (options.fetchBatch < 1 || options.poll.count() < 1 || options.fetchWait.count() < 1 || !(options.ackBudget > 0))
+    return Status::invalidArgument("relay: fetch batch, poll, fetch wait and acknowledgement budget must be positive");
+  auto site = open();
+  if (!site) return site.status();
+  auto impl = std::make_unique<Impl>(std::move(options), **site);
   Impl* r = impl.get();
-  auto client = relay::Client::connect(r->options, r->names, fmt::format("parley {}", (*pubSite)->name()),
+  auto client = relay::Client::connect(r->options, r->names, fmt::format("parley {}", (*site)->name()),
                                        [r](std::string line) { r->say(std::move(line)); });
   if (!client) return client.status().withContext("relay");
   r->client = std::move(*client);
-  auto publisher = std::make_shared<Publisher>(*r, std::move(*pubSite));
-  auto consumer = std::make_shared<Consumer>(*r, std::move(*conSite));
+  r->site = std::make_unique<SharedSite>(std::move(*site));
+  auto publisher = std::make_shared<Publisher>(*r);
+  auto consumer = std::make_shared<Consumer>(*r);
   auto ready = [&] {
     Status st = checkSecret(*r);
     if (st) st = publisher->init();
@@ -95,6 +94,7 @@ void Relay::stop() {
   if (impl_->publisherThread.joinable()) impl_->publisherThread.join();
   if (impl_->consumerThread.joinable()) impl_->consumerThread.join();
   impl_->client.reset();  // while the log it writes to lives
+  impl_->site.reset();
 }
 
 }  // namespace parley::sync

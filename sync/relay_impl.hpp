@@ -17,6 +17,7 @@
 
 #include "parley/sync/relay.hpp"
 #include "parley/transaction.hpp"
+#include "relay_acks.hpp"
 #include "relay_mac.hpp"
 #include "relay_nats.hpp"
 
@@ -29,8 +30,28 @@ inline constexpr const char* kSecretCheckKey = "secret-check";
 inline constexpr const char* kMacHeader = "Parley-Mac";
 inline constexpr const char* kSchemaHeader = "Parley-Schema";
 
+// The site, through one connection that the relay's two threads share, each call under a
+// lock. One connection, not one per thread: a Site re-reads its whole state after another
+// connection committed, so with two, every apply of the consumer made the publisher re-read
+// the site at its next look for new commits (every `poll`), and every acknowledgement the
+// publisher recorded made the consumer re-read it; and the two waited for each other's write
+// lock. Holding the lock, a thread makes no NATS call.
+class SharedSite {
+ public:
+  explicit SharedSite(std::unique_ptr<Site> site) : site_(std::move(site)) {}
+  template <class F>
+  auto with(F&& f) {
+    std::lock_guard lock(mutex_);
+    return f(*site_);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unique_ptr<Site> site_;
+};
+
 struct Relay::Impl {
-  Impl(RelayOptions o, const Site& site);
+  Impl(RelayOptions o, const Site& opened);
   void say(std::string line);
 
   RelayOptions options;
@@ -44,32 +65,46 @@ struct Relay::Impl {
   } counters;
   std::mutex logMutex;
   std::vector<std::string> log;
+  std::unique_ptr<SharedSite> site;
   std::thread publisherThread, consumerThread;
 };
 
 // Publishes the site's own transactions and its acknowledgement; records the others'.
+//
+// Acknowledgements cost every site a read of every site's value, so a site puts its own only
+// when its vector or its forgotten sites changed, and at most once per ackInterval, or per
+// (sites heard of) / ackBudget seconds when that is longer: the whole cluster puts about
+// ackBudget values a second, whatever its size, instead of one per site per second (at 200
+// sites, 200 values of 200 entries a second reached each of 200 sites). The others' values are
+// recorded (Site::acknowledge: a row of S entries each, and every row read again by the next
+// settle) as often, only those that changed.
 class Publisher {
  public:
-  Publisher(Relay::Impl& relay, std::unique_ptr<Site> site) : r_(relay), site_(std::move(site)) {}
+  explicit Publisher(Relay::Impl& relay) : r_(relay) {}
   // Where publishing resumes: the highest own seq the stream or this site's bucket entry has.
   Status init();
   void run();
 
  private:
+  struct Own {
+    Dot dot;
+    std::string body;
+  };
   Status publishNew();
-  Status publish(const Dot& dot, std::string_view body);
+  Status publish(const Dot& dot, std::string_view body, const std::string& fingerprint);
   Status putAcknowledgement(const VersionVector& v);
+  std::chrono::steady_clock::duration ackInterval() const;
   void takeEntry(kvEntry* e);
   void recordAcknowledgements();
   void once(const std::string& key, const std::string& line);
 
   Relay::Impl& r_;
-  std::unique_ptr<Site> site_;
   std::uint64_t published_ = 0;
-  std::optional<VersionVector> acked_;  // the last acknowledgement this site put
+  std::optional<relay::Acknowledgement> acked_;  // the last acknowledgement this site put
   std::chrono::steady_clock::time_point lastPut_{};
   std::map<SiteId, std::string> incoming_;     // bucket values not yet recorded, by site
-  std::map<SiteId, std::string> forgottenBy_;  // the forgotten sites each site said it knows
+  std::map<SiteId, std::string> recorded_;     // the last value recorded, by site
+  std::map<SiteId, std::vector<SiteId>> forgottenBy_;  // the forgotten sites each site said it knows
   std::chrono::steady_clock::time_point lastRecord_{};
   std::set<std::string> said_;
 };
@@ -78,7 +113,7 @@ class Publisher {
 // message once its apply committed.
 class Consumer {
  public:
-  Consumer(Relay::Impl& relay, std::unique_ptr<Site> site) : r_(relay), site_(std::move(site)) {}
+  explicit Consumer(Relay::Impl& relay) : r_(relay) {}
   // Creates the durable consumer if missing and binds to it.
   Status subscribe(std::optional<std::uint64_t> startAt = std::nullopt);
   void run();
@@ -100,8 +135,8 @@ class Consumer {
   void once(const std::string& key, const std::string& line);
 
   Relay::Impl& r_;
-  std::unique_ptr<Site> site_;
   relay::Subscription sub_;
+  std::string fingerprint_;  // this site's schema fingerprint, read once per pull
   std::map<Dot, Held> held_;
   std::chrono::steady_clock::time_point lastStuckCheck_{};
   std::set<std::string> said_;

@@ -2,7 +2,7 @@
 // acknowledgement to the bucket, and the other sites' acknowledgements from it.
 #include <fmt/format.h>
 
-#include <sstream>
+#include <algorithm>
 #include <thread>
 
 #include "parley/sync/session.hpp"
@@ -12,28 +12,11 @@
 namespace parley::sync {
 namespace {
 
-// A bucket value: "MAC\nTOKEN\nFORGOTTEN" (FORGOTTEN: site ids, comma-separated).
-struct AckValue {
-  std::string mac, token, forgotten;
-};
+using Clock = std::chrono::steady_clock;
 
-std::optional<AckValue> parseAckValue(std::string_view text) {
-  auto first = text.find('\n');
-  if (first == std::string_view::npos) return std::nullopt;
-  auto second = text.find('\n', first + 1);
-  if (second == std::string_view::npos) return std::nullopt;
-  return AckValue{std::string(text.substr(0, first)), std::string(text.substr(first + 1, second - first - 1)),
-                  std::string(text.substr(second + 1))};
-}
-
-std::vector<SiteId> parseIds(const std::string& text) {
-  std::vector<SiteId> ids;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ','))
-    if (auto id = SiteId::fromHex(item)) ids.push_back(*id);
-  return ids;
-}
+// Own transactions read from the log per round, so that memory stays bounded after a long
+// time offline; the rest follow in the next round.
+constexpr std::size_t kPublishRound = 1024;
 
 }  // namespace
 
@@ -54,17 +37,19 @@ Status Publisher::init() {
     return relay::fromNats(s, "reading this site's last published transaction", jerr);
   }
   kvEntry* e = nullptr;
-  if (kvStore_Get(&e, r_.client->kv(), r_.me.hex().c_str()) == NATS_OK) {
+  std::string key = r_.me.hex();
+  if (kvStore_Get(&e, r_.client->kv(), key.c_str()) == NATS_OK) {
     relay::Entry entry(e);
-    if (auto v = parseAckValue(kvEntry_ValueString(e)))
-      if (auto vec = parseCommitToken(v->token)) published_ = std::max(published_, vec->get(r_.me));
+    relay::Acknowledgement ack;
+    std::string_view value(static_cast<const char*>(kvEntry_Value(e)), static_cast<std::size_t>(kvEntry_ValueLen(e)));
+    if (relay::decodeAcknowledgement(r_.signer, key, value, ack) == relay::AckCheck::kOk)
+      published_ = std::max(published_, ack.vector.get(r_.me));
   }
   return Status::ok();
 }
 
-Status Publisher::publish(const Dot& dot, std::string_view body) {
+Status Publisher::publish(const Dot& dot, std::string_view body, const std::string& fingerprint) {
   std::string subject = r_.names.subjectOf(dot.site), id = relay::Names::msgId(dot);
-  std::string fingerprint = site_->schemaFingerprint();
   std::string mac = r_.signer.sign({subject, id, fingerprint, body});
   natsMsg* raw = nullptr;
   if (auto st = relay::fromNats(natsMsg_Create(&raw, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size())),
@@ -85,85 +70,106 @@ Status Publisher::publish(const Dot& dot, std::string_view body) {
 }
 
 Status Publisher::publishNew() {
-  auto v = site_->vector();
-  if (!v) return v.status();
-  std::uint64_t mine = v->get(r_.me);
-  if (mine > published_) {
-    VersionVector since = *v;
+  // What to publish is copied out under the site's lock; the NATS round trips happen outside it.
+  std::vector<Own> own;
+  std::string fingerprint;
+  bool compacted = false, full = false;
+  auto v = r_.site->with([&](Site& site) -> Result<VersionVector> {
+    auto held = site.vector();
+    if (!held || held->get(r_.me) <= published_) return held;
+    fingerprint = site.schemaFingerprint();
+    VersionVector since = *held;
     since.set(r_.me, published_);
-    Status st = site_->forEachChangeSince(since, [&](const Dot& dot, Hlc, std::string_view body) -> Status {
+    Status st = site.forEachChangeSince(since, [&](const Dot& dot, Hlc, std::string_view body) -> Status {
       if (dot.site != r_.me) return Status::ok();
-      if (auto failed = publish(dot, body); !failed) return failed;
-      published_ = dot.seq;
-      ++r_.counters.published;
-      return Status::ok();
+      own.push_back({dot, std::string(body)});
+      full = own.size() >= kPublishRound;
+      return full ? Status::busy("the round is full") : Status::ok();  // stops the walk
     });
-    if (st.code() == Status::Code::kNotFound) {  // compacted: every member already holds them
-      published_ = mine;
-    } else if (!st) {
-      return st;
-    }
+    if (st.code() == Status::Code::kNotFound) compacted = true;  // every member already holds them
+    else if (!st && !full) return st;
+    return held;
+  });
+  if (!v) return v.status();
+  for (const auto& o : own) {
+    if (auto st = publish(o.dot, o.body, fingerprint); !st) return st;
+    published_ = o.dot.seq;
+    ++r_.counters.published;
   }
-  auto now = std::chrono::steady_clock::now();
-  if (published_ >= mine && (!acked_ || *acked_ != *v) && now - lastPut_ >= r_.options.ackInterval)
-    return putAcknowledgement(*v);
+  std::uint64_t mine = v->get(r_.me);
+  if (compacted) published_ = std::max(published_, mine);
+  if (published_ >= mine && Clock::now() - lastPut_ >= ackInterval()) return putAcknowledgement(*v);
   return Status::ok();
 }
 
+Clock::duration Publisher::ackInterval() const {
+  auto spread = std::chrono::duration<double>(static_cast<double>(recorded_.size() + 1) / r_.options.ackBudget);
+  return std::max<Clock::duration>(r_.options.ackInterval, std::chrono::duration_cast<Clock::duration>(spread));
+}
+
 Status Publisher::putAcknowledgement(const VersionVector& v) {
-  auto forgotten = site_->forgotten();
+  auto forgotten = r_.site->with([](Site& site) { return site.forgotten(); });
   if (!forgotten) return forgotten.status();
-  std::vector<std::string> ids;
-  for (const auto& id : *forgotten) ids.push_back(id.hex());
-  std::string key = r_.me.hex(), token = commitToken(v), gone = fmt::format("{}", fmt::join(ids, ","));
-  std::string value = fmt::format("{}\n{}\n{}", r_.signer.sign({key, token, gone}), token, gone);
+  relay::Acknowledgement ack{v, std::move(*forgotten)};
+  if (acked_ && acked_->vector == ack.vector && acked_->forgotten == ack.forgotten) return Status::ok();
+  std::string key = r_.me.hex(), value = relay::encodeAcknowledgement(r_.signer, key, ack);
   std::uint64_t rev = 0;
-  if (auto st = relay::fromNats(kvStore_PutString(&rev, r_.client->kv(), key.c_str(), value.c_str()),
+  if (auto st = relay::fromNats(kvStore_Put(&rev, r_.client->kv(), key.c_str(), value.data(), static_cast<int>(value.size())),
                                 "publishing this site's acknowledgement");
       !st)
     return st;
-  acked_ = v;
-  lastPut_ = std::chrono::steady_clock::now();
+  acked_ = std::move(ack);
+  lastPut_ = Clock::now();
   return Status::ok();
 }
 
 void Publisher::takeEntry(kvEntry* e) {
   std::string key = kvEntry_Key(e);
   if (key == kSecretCheckKey || key == r_.me.hex() || kvEntry_Operation(e) != kvOp_Put) return;
-  if (auto id = SiteId::fromHex(key)) incoming_[*id] = kvEntry_ValueString(e);
+  auto id = SiteId::fromHex(key);
+  if (!id) return;
+  std::string value(static_cast<const char*>(kvEntry_Value(e)), static_cast<std::size_t>(kvEntry_ValueLen(e)));
+  auto seen = recorded_.find(*id);
+  if (seen != recorded_.end() && seen->second == value) incoming_.erase(*id);  // nothing new
+  else incoming_[*id] = std::move(value);
 }
 
 void Publisher::recordAcknowledgements() {
-  // Catch up with what the consumer's connection applied, so that settling sees it.
-  if (auto v = site_->vector(); !v) return r_.say("relay: " + v.status().message());
-  std::vector<std::pair<SiteId, VersionVector>> acks;
-  for (auto& [site, text] : incoming_) {
+  std::vector<std::pair<SiteId, relay::Acknowledgement>> heard;
+  for (auto& [site, value] : incoming_) {
     std::string key = site.hex();
-    auto v = parseAckValue(text);
-    if (!v || !r_.signer.verify(v->mac, {key, v->token, v->forgotten})) {
+    relay::Acknowledgement ack;
+    auto check = relay::decodeAcknowledgement(r_.signer, key, value, ack);
+    recorded_[site] = std::move(value);
+    if (check == relay::AckCheck::kForged) {
       ++r_.counters.forged;
       once("forged-ack:" + key, fmt::format("relay: refused the acknowledgement of {}: its signature does not verify "
                                              "(written without the cluster secret)",
                                              site.shortHex()));
-      continue;
     }
-    auto vec = parseCommitToken(v->token);
-    if (!vec) continue;
-    auto& known = forgottenBy_[site];
-    Status st = known == v->forgotten ? site_->checkNotForgotten(site)
-                                      : takeForgotten(*site_, site, parseIds(v->forgotten));
-    if (!st) {
-      once("forgotten:" + key, "relay: " + st.message());
-      continue;
-    }
-    known = v->forgotten;
-    acks.emplace_back(site, std::move(*vec));
+    if (check == relay::AckCheck::kOk) heard.emplace_back(site, std::move(ack));
   }
   incoming_.clear();
-  lastRecord_ = std::chrono::steady_clock::now();
-  if (auto st = site_->acknowledge(acks); !st)
-    return once("ack:" + st.message(), "relay: recording acknowledgements failed: " + st.message());
-  r_.counters.acknowledgements += acks.size();
+  lastRecord_ = Clock::now();
+  std::size_t recorded = r_.site->with([&](Site& site) -> std::size_t {
+    std::vector<std::pair<SiteId, VersionVector>> acks;
+    for (auto& [from, ack] : heard) {
+      auto& known = forgottenBy_[from];
+      Status st = known == ack.forgotten ? site.checkNotForgotten(from) : takeForgotten(site, from, ack.forgotten);
+      if (!st) {
+        once("forgotten:" + from.hex(), "relay: " + st.message());
+        continue;
+      }
+      known = ack.forgotten;
+      acks.emplace_back(from, std::move(ack.vector));
+    }
+    if (auto st = site.acknowledge(acks); !st) {
+      once("ack:" + st.message(), "relay: recording acknowledgements failed: " + st.message());
+      return 0;
+    }
+    return acks.size();
+  });
+  r_.counters.acknowledgements += recorded;
 }
 
 void Publisher::run() {
@@ -188,8 +194,7 @@ void Publisher::run() {
         if (e) takeEntry(e);
       }
     }
-    if (!incoming_.empty() && std::chrono::steady_clock::now() - lastRecord_ >= r_.options.ackInterval)
-      recordAcknowledgements();
+    if (!incoming_.empty() && Clock::now() - lastRecord_ >= ackInterval()) recordAcknowledgements();
   }
   if (watcher) kvWatcher_Stop(watcher.get());
 }

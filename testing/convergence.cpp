@@ -34,7 +34,7 @@ std::string keyText(const Row& row, const std::vector<std::size_t>& keyColumns) 
 TableDump read(const ClusterState& m, std::size_t site, const std::string& table) {
   Site& s = m.at(site);
   auto info =
-      s.exec("SELECT name, pk FROM pragma_table_info(?1) ORDER BY cid", {Value::text(table)});
+      s.exec("SELECT name, pk FROM pragma_table_info(?1) ORDER BY name", {Value::text(table)});
   if (!info)
     m.fail("reading table " + table + " at " + m.siteName(site) + ": " + info.status().toString());
   TableDump d;
@@ -50,8 +50,11 @@ TableDump read(const ClusterState& m, std::size_t site, const std::string& table
     keyColumns.push_back(column);
     orderBy += (orderBy.empty() ? "" : ", ") + std::to_string(column + 1);
   }
-  auto rows =
-      s.exec("SELECT * FROM " + quoted(table) + (orderBy.empty() ? "" : " ORDER BY " + orderBy));
+  // Columns by name: columns added concurrently at two sites may stand in either order.
+  std::string selected;
+  for (const auto& c : d.columns) selected += (selected.empty() ? "" : ", ") + quoted(c);
+  auto rows = s.exec("SELECT " + selected + " FROM " + quoted(table) +
+                     (orderBy.empty() ? "" : " ORDER BY " + orderBy));
   if (!rows)
     m.fail("reading table " + table + " at " + m.siteName(site) + ": " + rows.status().toString());
   for (auto& row : rows->rows) {

@@ -51,6 +51,7 @@ const char* kindName(ConflictKind k) {
     case ConflictKind::kUpdateDelete: return "update/delete";
     case ConflictKind::kDeleteUpdate: return "delete/update";
     case ConflictKind::kRejected: return "rejected";
+    case ConflictKind::kSchema: return "schema";
   }
   return "?";
 }

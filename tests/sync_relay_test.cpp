@@ -14,6 +14,7 @@
 #include "parley/sync/in_process.hpp"
 #include "parley/sync/relay.hpp"
 #include "parley/txn_codec.hpp"
+#include "relay_acks.hpp"
 #include "relay_mac.hpp"
 #include "relay_nats.hpp"
 #include "support/nats_server.hpp"
@@ -166,6 +167,36 @@ std::vector<std::pair<Transaction, std::string>> bodies(const Site& site, const 
     return Status::ok();
   }));
   return out;
+}
+
+TEST_CASE("an acknowledgement round-trips in binary, a changed byte or another key is refused, and the text form is read",
+          "[sync][relay]") {
+  SiteId cluster = *SiteId::fromHex("00112233445566778899aabbccddeeff");
+  sync::relay::Signer signer(kSecret, cluster);
+  sync::relay::Acknowledgement ack;
+  SiteId a = *SiteId::fromHex("0a000000000000000000000000000001"), b = *SiteId::fromHex("0b000000000000000000000000000002");
+  ack.vector.set(a, 3);
+  ack.vector.set(b, 300000);
+  ack.forgotten = {*SiteId::fromHex("0c000000000000000000000000000003")};
+  std::string value = sync::relay::encodeAcknowledgement(signer, a.hex(), ack);
+  CHECK(value.size() < 3 + 64 + 2 * 34);  // shorter than the text form's entries alone
+  sync::relay::Acknowledgement out;
+  REQUIRE(sync::relay::decodeAcknowledgement(signer, a.hex(), value, out) == sync::relay::AckCheck::kOk);
+  CHECK(out.vector == ack.vector);
+  CHECK(out.forgotten == ack.forgotten);
+  CHECK(sync::relay::decodeAcknowledgement(signer, b.hex(), value, out) == sync::relay::AckCheck::kForged);
+  std::string changed = value;
+  changed.back() ^= 1;
+  CHECK(sync::relay::decodeAcknowledgement(signer, a.hex(), changed, out) == sync::relay::AckCheck::kForged);
+  sync::relay::Signer other("0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9", cluster);
+  std::string truncated = sync::relay::encodeAcknowledgement(other, a.hex(), ack);
+  truncated.resize(truncated.size() - 1);
+  CHECK(sync::relay::decodeAcknowledgement(other, a.hex(), truncated, out) != sync::relay::AckCheck::kOk);
+  std::string token = commitToken(ack.vector), gone = ack.forgotten[0].hex();
+  std::string text = signer.sign({a.hex(), token, gone}) + "\n" + token + "\n" + gone;
+  REQUIRE(sync::relay::decodeAcknowledgement(signer, a.hex(), text, out) == sync::relay::AckCheck::kOk);
+  CHECK(out.vector == ack.vector);
+  CHECK(out.forgotten == ack.forgotten);
 }
 
 TEST_CASE("three sites converge through one NATS server, each transaction applied once", "[sync][relay][nats]") {

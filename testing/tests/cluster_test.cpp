@@ -294,7 +294,7 @@ TEST_CASE("assertConverged names the table, key, column, each site's value and t
   CHECK_FALSE(verdict.ok);
   CHECK(verdict.message.find("table t, key (1), column n: ny=10 ldn=3 tokyo=10") !=
         std::string::npos);
-  CHECK(verdict.message.find("table t, key (2): ny=(no row) ldn=(2, 1, 'nut') tokyo=(no row)") !=
+  CHECK(verdict.message.find("table t, key (2): ny=(no row) ldn=(2, 'nut', 1) tokyo=(no row)") !=
         std::string::npos);
   CHECK(verdict.message.find("seed=4242") != std::string::npos);
   CHECK(verdict.message.find("column label") == std::string::npos);  // only what differs

@@ -108,6 +108,7 @@ struct StringMaker<parley::ConflictKind> {
       case parley::ConflictKind::kUpdateDelete: return "kUpdateDelete";
       case parley::ConflictKind::kDeleteUpdate: return "kDeleteUpdate";
       case parley::ConflictKind::kRejected: return "kRejected";
+      case parley::ConflictKind::kSchema: return "kSchema";
     }
     return "ConflictKind(?)";
   }

@@ -158,6 +158,8 @@ std::string kindText(ConflictKind k) {
       return "delete/update";
     case ConflictKind::kRejected:
       return "rejected";
+    case ConflictKind::kSchema:
+      return "schema";
   }
   return "?";
 }

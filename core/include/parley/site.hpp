@@ -112,6 +112,7 @@ enum class ConflictKind : std::uint8_t {
   kUpdateDelete,  // an incoming update or insert met a concurrent delete
   kDeleteUpdate,  // an incoming delete met a concurrent update
   kRejected,      // a write of a rejected transaction
+  kSchema,        // a schema change that lost to a concurrent one (`column`: what it changed)
 };
 
 enum class ConflictOutcome : std::uint8_t { kAppliedRemote, kKeptLocal, kMerged, kRejected };
@@ -293,10 +294,20 @@ class Site {
   // provider's defaults if none). Its existing rows become this site's first transaction on it.
   // Refuses, saying why, tables parley cannot replicate safely (no PRIMARY KEY, generated
   // columns, a key column with a non-binary collation, parley's own tables, views...).
+  // track() tracks it at this site only: every site of the cluster creates and tracks the table
+  // the same way itself (a cluster whose schema a script sets up at each site, as
+  // parley::testing::Cluster does), and syncs compare it by the schema fingerprint.
+  // trackEverywhere() also logs the table's definition, indexes and configuration as a schema
+  // transaction, so it reaches every site by sync: tracking at one site is enough (README,
+  // "Changing the schema"; `parley track` does this). Later changes of either kind of table
+  // (ALTER TABLE, indexes, configure) replicate.
   // REQUIRES: no transaction open on the site.
   Status track(std::string_view table, std::optional<TableConfig> config = std::nullopt);
-  // Changes how a tracked table resolves conflicts, and records the change. Every site of the
-  // cluster must make the same change: sites whose fingerprints differ refuse to sync.
+  Status trackEverywhere(std::string_view table, std::optional<TableConfig> config = std::nullopt);
+  // Changes how a tracked table resolves conflicts, and records the change. For a table tracked
+  // with trackEverywhere() the change is a schema transaction that reaches every site (the
+  // later of two concurrent ones wins); for one tracked with track(), every site of the cluster
+  // must make the same change: sites whose fingerprints differ refuse to sync.
   // Switching a site to order-sensitive resolution (fww, reject, ...) needs every held
   // transaction to be final, since re-folding needs undo records kept from then on.
   Status configure(std::string_view table, const TableConfig& config);
@@ -393,15 +404,21 @@ class Site {
   using EncodedBatches = std::function<EncodedBatch()>;
   Result<ApplyResult> applyEncodedBatches(const EncodedBatches& next);
 
-  // A hash of everything that decides how a transaction applies: the tracked tables, their
-  // columns, types, NOT NULL, collations, CHECK constraints, UNIQUE constraints and indexes,
-  // foreign keys, and the resolver configuration (not plain indexes, defaults or triggers).
-  // Sites whose fingerprints differ must not exchange transactions. Kept until the schema
-  // or a configuration changes.
+  // Tables tracked through schema transactions (every table tracked by this version of parley)
+  // reach every site by sync with their later changes (ADD and RENAME COLUMN, CREATE and DROP
+  // INDEX, configure): sites compare the schema transactions they hold, not their schemas, so a
+  // site that is merely behind is not refused. Tables tracked by hand at every site before
+  // that are compared by this hash of everything that decides how a transaction applies to
+  // them, as they were before their first replicated change: columns, types, NOT NULL,
+  // collations, CHECK constraints, UNIQUE constraints and indexes, foreign keys and resolvers.
+  // Sites whose fingerprints differ must not exchange transactions.
   std::string schemaFingerprint() const;
   // What the fingerprint is a hash of, one line per column, constraint, index or
   // configuration, each starting with its table's name: two sites' lines show what differs.
   Result<std::vector<std::string>> schemaDescription() const;
+  // Every tracked table as it is now, in the fingerprint's lines: sites holding the same
+  // schema transactions give the same lines (the order of columns added concurrently aside).
+  Result<std::vector<std::string>> schemaNow() const;
 
   // Divergence is never silent (DESIGN.md). Per origin held, the head of its hash chain.
   Result<std::vector<ChainHead>> chainHeads() const;
@@ -506,6 +523,7 @@ class Site {
  private:
   struct Impl;
   explicit Site(std::unique_ptr<Impl> impl);
+  Status track(std::string_view table, std::optional<TableConfig> config, bool replicate);
   std::unique_ptr<Impl> impl_;
 };
 

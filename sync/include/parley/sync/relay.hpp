@@ -28,8 +28,8 @@
 // stream keeps them) is told so in one line, with the remedy: clone it anew from a current
 // member.
 //
-// Thread-safety: a Relay runs two threads of its own, each with its own connection to the site
-// (from the opener); takeLog(), stats() and stop() may be called from any thread.
+// Thread-safety: a Relay runs two threads of its own, sharing one connection to the site (from
+// the opener); takeLog(), stats() and stop() may be called from any thread.
 #pragma once
 
 #include <chrono>
@@ -58,7 +58,12 @@ struct RelayOptions {
   std::string certFile, keyFile;     // a client certificate for TLS, optional
   RelayLimits limits;
   std::chrono::milliseconds poll{20};           // how often the site's own new commits are looked for
-  std::chrono::milliseconds ackInterval{1000};  // at most one acknowledgement published per interval
+  // A site puts its acknowledgement (its vector) when it changed, at most once per ackInterval,
+  // and, in a cluster of S sites, at most once per S / ackBudget seconds: the cluster as a whole
+  // puts about ackBudget a second, so each site reads that many whatever the cluster's size
+  // (finality then lags by about S / ackBudget seconds: 4 s at 200 sites).
+  std::chrono::milliseconds ackInterval{1000};
+  double ackBudget = 50;
   std::chrono::milliseconds fetchWait{1000};    // how long one pull from the stream waits when idle
   int fetchBatch = 256;                         // messages per pull
   std::chrono::seconds ackWait{30};  // a message delivered but not acknowledged is redelivered after this
@@ -78,7 +83,7 @@ struct RelayStats {
 
 class Relay {
  public:
-  // Opens a connection to the site; called once per thread of the relay.
+  // Opens the relay's connection to the site; called once.
   using Opener = std::function<Result<std::unique_ptr<Site>>()>;
 
   // Connects to NATS, creates the stream, bucket and consumer when missing, checks the

@@ -1,0 +1,189 @@
+#include "schema_change.hpp"
+
+#include <cctype>
+
+#include <fmt/format.h>
+#include <xxhash.h>
+
+#include "parley/status.hpp"
+
+namespace parley {
+namespace {
+
+constexpr std::uint32_t kKind = 0, kTable = 1, kName = 2, kSql = 3, kText = 4, kId = 5;
+
+const char* kindName(SchemaChange::Kind k) {
+  switch (k) {
+    case SchemaChange::Kind::kTrack: return "track";
+    case SchemaChange::Kind::kUntrack: return "untrack";
+    case SchemaChange::Kind::kAddColumn: return "add column";
+    case SchemaChange::Kind::kDropColumn: return "drop column";
+    case SchemaChange::Kind::kRenameColumn: return "rename column";
+    case SchemaChange::Kind::kCreateIndex: return "create index";
+    case SchemaChange::Kind::kDropIndex: return "drop index";
+    case SchemaChange::Kind::kConfigure: return "configure";
+  }
+  return "?";
+}
+
+[[noreturn]] void bad(const std::string& what) { throw Error(Status::corruption("schema change: " + what)); }
+
+// Tokens of SQL text, as far as the ALTER TABLE ... ADD prefix needs them.
+class Tokens {
+ public:
+  explicit Tokens(std::string_view text) : text_(text) {}
+  // The next token (an identifier or keyword unquoted, a quoted name without its quotes, or one
+  // punctuation character); empty at the end.
+  std::string next() {
+    skipSpace();
+    if (at_ >= text_.size()) return {};
+    char c = text_[at_];
+    if (c == '"' || c == '`' || c == '[' || c == '\'') return quoted(c == '[' ? ']' : c);
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$' || static_cast<unsigned char>(c) >= 0x80) {
+      std::size_t from = at_;
+      while (at_ < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[at_])) || text_[at_] == '_' ||
+                                    text_[at_] == '$' || static_cast<unsigned char>(text_[at_]) >= 0x80))
+        ++at_;
+      return std::string(text_.substr(from, at_ - from));
+    }
+    ++at_;
+    return std::string(1, c);
+  }
+  std::size_t position() {
+    skipSpace();
+    return at_;
+  }
+
+ private:
+  void skipSpace() {
+    while (at_ < text_.size()) {
+      if (std::isspace(static_cast<unsigned char>(text_[at_]))) {
+        ++at_;
+      } else if (text_.substr(at_, 2) == "--") {
+        while (at_ < text_.size() && text_[at_] != '\n') ++at_;
+      } else if (text_.substr(at_, 2) == "/*") {
+        auto end = text_.find("*/", at_ + 2);
+        at_ = end == std::string_view::npos ? text_.size() : end + 2;
+      } else {
+        return;
+      }
+    }
+  }
+  std::string quoted(char close) {
+    std::string out;
+    for (++at_; at_ < text_.size(); ++at_) {
+      if (text_[at_] != close) {
+        out += text_[at_];
+      } else if (close != ']' && at_ + 1 < text_.size() && text_[at_ + 1] == close) {
+        out += close;
+        ++at_;
+      } else {
+        ++at_;
+        return out;
+      }
+    }
+    return out;
+  }
+  std::string_view text_;
+  std::size_t at_ = 0;
+};
+
+bool keyword(const std::string& token, std::string_view word) {
+  if (token.size() != word.size()) return false;
+  for (std::size_t i = 0; i < word.size(); ++i)
+    if (std::toupper(static_cast<unsigned char>(token[i])) != word[i]) return false;
+  return true;
+}
+
+Value text(const std::string& s) { return Value::text(s); }
+
+}  // namespace
+
+std::string SchemaChange::describe() const {
+  switch (kind) {
+    case Kind::kAddColumn:
+    case Kind::kDropColumn: return fmt::format("{} \"{}\" of \"{}\"", kindName(kind), name, table);
+    case Kind::kRenameColumn: return fmt::format("rename column \"{}\" of \"{}\" to \"{}\"", name, table, text);
+    case Kind::kCreateIndex:
+    case Kind::kDropIndex: return fmt::format("{} \"{}\" on \"{}\"", kindName(kind), name, table);
+    default: return fmt::format("{} \"{}\"", kindName(kind), table);
+  }
+}
+
+std::uint32_t columnIdFor(std::string_view name) {
+  std::string folded(name);
+  for (char& c : folded) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return 0x80000000u | static_cast<std::uint32_t>(XXH3_64bits(folded.data(), folded.size()) & 0x7fffffffu);
+}
+
+RowChange toRow(const SchemaChange& change, std::size_t index) {
+  RowChange row;
+  row.table = std::string(kSchemaTable);
+  row.pk = {Value::integer(static_cast<std::int64_t>(index))};
+  row.op = RowOp::kInsert;
+  row.columns = {{kKind, Value::null(), Value::integer(static_cast<std::int64_t>(change.kind)), {}},
+                 {kTable, Value::null(), text(change.table), {}},
+                 {kName, Value::null(), text(change.name), {}},
+                 {kSql, Value::null(), text(change.sql), {}},
+                 {kText, Value::null(), text(change.text), {}},
+                 {kId, Value::null(), Value::integer(change.id), {}}};
+  return row;
+}
+
+SchemaChange fromRow(const RowChange& row) {
+  if (row.table != kSchemaTable || row.op != RowOp::kInsert || row.columns.size() != 6) bad("malformed row");
+  auto field = [&](std::uint32_t i) -> const Value& {
+    if (row.columns[i].column != i) bad("malformed row");
+    return row.columns[i].newValue;
+  };
+  auto textOf = [&](std::uint32_t i) {
+    if (field(i).type() != Value::Type::kText) bad("malformed field");
+    return std::string(field(i).asText());
+  };
+  SchemaChange c;
+  const Value& kind = field(kKind);
+  if (kind.type() != Value::Type::kInteger || kind.asInteger() < 0 ||
+      kind.asInteger() > static_cast<std::int64_t>(SchemaChange::Kind::kConfigure))
+    bad("unknown kind");
+  c.kind = static_cast<SchemaChange::Kind>(kind.asInteger());
+  c.table = textOf(kTable);
+  c.name = textOf(kName);
+  c.sql = textOf(kSql);
+  c.text = textOf(kText);
+  const Value& id = field(kId);
+  if (id.type() != Value::Type::kInteger || id.asInteger() < 0 || id.asInteger() > 0xffffffffLL) bad("bad column id");
+  c.id = static_cast<std::uint32_t>(id.asInteger());
+  return c;
+}
+
+bool isSchemaTransaction(const Transaction& t) { return !t.rows.empty() && t.rows.front().table == kSchemaTable; }
+
+std::vector<SchemaChange> schemaChanges(const Transaction& t) {
+  std::vector<SchemaChange> out;
+  for (const auto& row : t.rows) out.push_back(fromRow(row));
+  return out;
+}
+
+std::optional<std::string> addedColumnDefinition(std::string_view statement) {
+  Tokens tokens(statement);
+  if (!keyword(tokens.next(), "ALTER") || !keyword(tokens.next(), "TABLE")) return std::nullopt;
+  if (tokens.next().empty()) return std::nullopt;
+  std::string t = tokens.next();
+  if (t == ".") {
+    tokens.next();
+    t = tokens.next();
+  }
+  if (!keyword(t, "ADD")) return std::nullopt;
+  std::size_t from = tokens.position();
+  Tokens probe(statement.substr(from));
+  if (keyword(probe.next(), "COLUMN")) {
+    tokens.next();
+    from = tokens.position();
+  }
+  std::string_view def = statement.substr(from);
+  while (!def.empty() && (std::isspace(static_cast<unsigned char>(def.back())) || def.back() == ';')) def.remove_suffix(1);
+  if (def.empty()) return std::nullopt;
+  return std::string(def);
+}
+
+}  // namespace parley
