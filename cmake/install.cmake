@@ -30,7 +30,7 @@ endforeach()
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/testing/include/parley DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 set_target_properties(parley_warnings PROPERTIES EXPORT_NAME warnings)
-install(TARGETS parley_crdt parley_model parley_core parley_resolvers parley_sync parley_testing parley_warnings
+install(TARGETS parley_crdt parley_model parley_storage parley_fold parley_capture parley_apply parley_core parley_resolvers parley_sync parley_testing parley_warnings
         EXPORT parleyTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS parley RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 set(PARLEY_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/parley)

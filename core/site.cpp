@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "admission.hpp"
-#include "model/codec.hpp"
+#include "codec.hpp"
 #include "conflict_log.hpp"
 #include "finality.hpp"
 #include "column_ids.hpp"
@@ -33,17 +33,7 @@ bool fileExists(const std::string& path) {
 
 }  // namespace
 
-bool SiteState::orderSensitive() const {
-  return std::any_of(tables.begin(), tables.end(), [](const auto& t) { return t->orderSensitive; });
-}
-
 bool isMemory(const std::string& path) { return path == ":memory:" || path.starts_with("file::memory:"); }
-
-const TableInfo* SiteState::table(std::string_view tableName) const {
-  for (const auto& t : tables)
-    if (t->name == tableName) return t.get();
-  return nullptr;
-}
 
 Site::Site(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Site::~Site() = default;

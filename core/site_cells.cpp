@@ -2,7 +2,7 @@
 #include <fmt/format.h>
 
 #include "commit.hpp"
-#include "model/codec.hpp"
+#include "codec.hpp"
 #include "row_meta.hpp"
 #include "site_impl.hpp"
 #include "store.hpp"
@@ -52,7 +52,7 @@ Result<std::optional<Site::CellState>> Site::cellState(std::string_view table, c
                                                        std::string_view column) const {
   return guarded([&]() -> Result<std::optional<CellState>> {
     impl_->refreshForRead();
-    SiteState& s = impl_->state;
+    ApplyState& s = impl_->state;
     auto [t, index] = cellOf(s, table, column);
     auto values = store::readRow(s, *t, pk);
     auto blob = store::readMetaBlob(s, *t, codec::encodeKey(pk));
@@ -64,7 +64,7 @@ Result<std::optional<Site::CellState>> Site::cellState(std::string_view table, c
 Result<std::vector<Site::CellState>> Site::cellStates(std::string_view table, std::string_view column) const {
   return guarded([&]() -> Result<std::vector<CellState>> {
     impl_->refreshForRead();
-    SiteState& s = impl_->state;
+    ApplyState& s = impl_->state;
     auto [t, index] = cellOf(s, table, column);
     std::vector<CellState> out;
     std::string keys;

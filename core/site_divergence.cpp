@@ -28,7 +28,7 @@ Result<std::vector<ChainHead>> Site::chainHeads() const {
 Status Site::checkHistories(const std::vector<ChainHead>& peer, std::string_view peerName) const {
   return guarded([&]() -> Status {
     impl_->refreshForRead();
-    SiteState& s = impl_->state;
+    ApplyState& s = impl_->state;
     for (const auto& head : peer) {
       if (head.hash.empty() || head.seq == 0 || s.vector.get(head.site) < head.seq) continue;
       auto held = store::heldLink(s, {head.site, head.seq});

@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "causal_context.hpp"
-#include "model/codec.hpp"
+#include "codec.hpp"
 #include "finality.hpp"
 #include "parley/txn_codec.hpp"
 #include "site_impl.hpp"
@@ -172,7 +172,7 @@ Status Site::forEachChangeSince(const VersionVector& peer, const ChangeVisitor& 
 Result<std::vector<Transaction>> Site::changesSince(const VersionVector& peer) const {
   return guarded([&]() -> Result<std::vector<Transaction>> {
     impl_->refreshForRead();
-    SiteState& s = impl_->state;
+    ApplyState& s = impl_->state;
     std::vector<Transaction> out;
     // Bodies carry contexts as encoded; each is given whole, from the row's stored context or
     // its origin's previous transaction's.
@@ -210,7 +210,7 @@ Status Site::noteSync(const SiteId& peer, std::string_view name) {
 Result<std::vector<PeerStatus>> Site::peers() {
   return guarded([&]() -> Result<std::vector<PeerStatus>> {
     impl_->refreshForRead();
-    SiteState& s = impl_->state;
+    ApplyState& s = impl_->state;
     std::vector<PeerStatus> out;
     std::uint64_t now = s.clock.nowMillis();
     auto names = siteNames(s);
@@ -233,7 +233,7 @@ Result<std::vector<PeerStatus>> Site::peers() {
 Result<std::size_t> Site::compact() {
   return guarded([&]() -> Result<std::size_t> {
     std::size_t dropped = impl_->asApplier([&]() -> std::size_t {
-      SiteState& s = impl_->state;
+      ApplyState& s = impl_->state;
       // The digests leave this site's newest commit, which compaction may drop.
       store::flushDigests(s);
       auto acks = finality::acknowledgements(s);

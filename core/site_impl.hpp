@@ -11,11 +11,13 @@
 #include <fmt/format.h>
 
 #include "apply.hpp"
+#include "apply_state.hpp"
 #include "capture.hpp"
 #include "catalog.hpp"
 #include "commit.hpp"
 #include "finality.hpp"
 #include "parley/site.hpp"
+#include "savepoints.hpp"
 #include "schema_change.hpp"
 #include "statement.hpp"
 #include "store.hpp"
@@ -37,39 +39,6 @@ auto guarded(F&& body) -> decltype(body()) {
   }
 }
 
-// Tracks SAVEPOINT nesting so RELEASE of the outermost one is seen as a commit.
-class SavepointStack {
- public:
-  void clear() {
-    names_.clear();
-    startedTransaction_ = false;
-  }
-  // True if releasing `name` would commit the transaction.
-  bool releaseCommits(std::string_view name) const {
-    return startedTransaction_ && !names_.empty() && position(name) == 0;
-  }
-  void savepoint(std::string name, bool startsTransaction) {
-    if (startsTransaction) clear(), startedTransaction_ = true;
-    names_.push_back(std::move(name));
-  }
-  void release(std::string_view name) { truncate(name, 0); }
-  void rollbackTo(std::string_view name) { truncate(name, 1); }
-
- private:
-  std::ptrdiff_t position(std::string_view name) const {
-    for (auto i = static_cast<std::ptrdiff_t>(names_.size()) - 1; i >= 0; --i)
-      if (sameSavepoint(names_[static_cast<std::size_t>(i)], name)) return i;
-    return -1;
-  }
-  void truncate(std::string_view name, std::ptrdiff_t keep) {
-    auto at = position(name);
-    if (at >= 0) names_.resize(static_cast<std::size_t>(at + keep));
-  }
-  std::vector<std::string> names_;
-  bool startedTransaction_ = false;
-};
-
-
 bool isMemory(const std::string& path);
 
 struct Site::Impl {
@@ -86,7 +55,7 @@ struct Site::Impl {
                                &Impl::guardFunction, nullptr, nullptr, nullptr);
   }
 
-  SiteState state;
+  ApplyState state;
   Capture capture;
   // The statements exec() ran most recently, kept prepared: an application running the same
   // INSERT or UPDATE with new parameters does not pay for parsing it each time.
@@ -145,7 +114,7 @@ struct Site::Impl {
   void logPendingSchema();
   // After a rollback: the changes are undone, and so is what the tables' shapes say.
   void forgetPendingSchema();
-  // Applies a remote schema transaction (the apply engine calls it through SiteState).
+  // Applies a remote schema transaction (the apply engine calls it through ApplyState).
   void applySchemaTransaction(const Transaction& t, std::vector<ConflictReport>& conflicts);
   void applyChange(const SchemaChange& c, const Stamp& stamp, const Dot& dot, std::vector<ConflictReport>& conflicts);
   void applyTrack(const SchemaChange& c, const Stamp& stamp);
@@ -306,62 +275,13 @@ struct Site::Impl {
     return out;
   }
 
-  void installAuthorizer() {
-    sqlite3_set_authorizer(state.db.raw(), &Impl::authorize, this);
-  }
-
-  static int authorize(void* self, int action, const char* a, const char* b, const char*, const char*) {
-    auto* impl = static_cast<Impl*>(self);
-    if (impl->classifying) impl->classifier.see(action, a, b);
-    if (action == SQLITE_DROP_TABLE && a && impl->state.table(a)) {
-      impl->deniedSchemaChange = a;
-      return SQLITE_DENY;
-    }
-    // ALTER TABLE and index changes of a tracked table become schema transactions
-    // (site_schema.cpp), unless parley itself is making them.
-    bool altersTracked = action == SQLITE_ALTER_TABLE && b && impl->state.table(b);
-    bool indexesTracked = (action == SQLITE_CREATE_INDEX || action == SQLITE_DROP_INDEX) && b && impl->state.table(b);
-    if ((altersTracked || indexesTracked) && !impl->applying && !impl->changingSchema) {
-      if (impl->state.db.inTransaction() && !impl->statementTransaction) {
-        impl->deniedIndexChange = b;
-        return SQLITE_DENY;
-      }
-      impl->schemaStatement = {action, b, action == SQLITE_ALTER_TABLE ? "" : (a ? a : "")};
-    }
-    if (action == SQLITE_CREATE_TEMP_TRIGGER || action == SQLITE_DROP_TEMP_TRIGGER) impl->tempTriggersChanged = true;
-    if (mayChangeSchema(action, a, b)) {
-      impl->triggersChecked = false;
-      impl->schemaStatementPrepared = true;
-    }
-    if (action == SQLITE_DROP_TRIGGER && a && std::string_view(a).starts_with("parley_") && !impl->changingGuards) {
-      impl->deniedSchemaChange = a;
-      return SQLITE_DENY;
-    }
-    return SQLITE_OK;
-  }
-
+  // The authorizer (site_authorizer.cpp): tells the classifier what a statement compiles to,
+  // refuses dropping a tracked table or parley's triggers, and notes schema statements.
+  void installAuthorizer();
+  static int authorize(void* self, int action, const char* a, const char* b, const char*, const char*);
   // Anything but reading, calling functions, transaction control, reading a pragma and writing
   // rows of a table other than SQLite's schema tables. ROLLBACK TO may undo a CREATE or DROP.
-  static bool mayChangeSchema(int action, const char* arg, const char* arg2) {
-    switch (action) {
-      case SQLITE_PRAGMA:  // arg: its name, arg2: the value it is set to, if any
-        return arg2 != nullptr;
-      case SQLITE_READ:
-      case SQLITE_SELECT:
-      case SQLITE_FUNCTION:
-      case SQLITE_RECURSIVE:
-      case SQLITE_TRANSACTION:
-        return false;
-      case SQLITE_SAVEPOINT:  // arg: BEGIN, RELEASE or ROLLBACK
-        return !arg || sqlite3_stricmp(arg, "ROLLBACK") == 0;
-      case SQLITE_INSERT:
-      case SQLITE_UPDATE:
-      case SQLITE_DELETE:  // arg: the table
-        return !arg || sqlite3_strnicmp(arg, "sqlite_", 7) == 0;
-      default:
-        return true;
-    }
-  }
+  static bool mayChangeSchema(int action, const char* arg, const char* arg2);
 
   Status userError(const Status& cause) {
     std::string what = cause.message();
@@ -433,10 +353,10 @@ struct Site::Impl {
   }
 
   // Commits, each as a transaction of its own, the operations a strategy asked for when it
-  // refused the commit just rolled back (SiteState::followUps). One that fails is dropped: the
+  // refused the commit just rolled back (CaptureState::followUps). One that fails is dropped: the
   // refusal is what the caller hears about.
   void commitFollowUps() {
-    std::vector<SiteState::FollowUp> ops;
+    std::vector<CaptureState::FollowUp> ops;
     std::swap(ops, state.followUps);
     for (const auto& f : ops) {
       const TableInfo* t = state.table(f.table);

@@ -100,10 +100,13 @@ bool spend(Bank& bank, std::size_t site, const std::string& sql, std::int64_t ef
 // Under bounded: the first site gives every other an equal share of each account's rights.
 void shareRights(Bank& bank, int accounts) {
   if (!bank.isBounded) return;
-  for (int a = 1; a <= accounts; ++a)
+  for (int a = 1; a <= accounts; ++a) {
+    Row key;  // not Row{...}: GCC 12 warns (-Wmaybe-uninitialized) copying a Value out of an initializer list
+    key.push_back(Value::integer(a));
     for (std::size_t s = 1; s < bank.size(); ++s)
-      must(resolvers::bounded::give(bank[0], "accounts", Row{Value::integer(a)}, "balance", bank[s].id(),
+      must(resolvers::bounded::give(bank[0], "accounts", key, "balance", bank[s].id(),
                                     kOpening / static_cast<std::int64_t>(bank.size())));
+  }
 }
 
 void fixedScenario(Bank& bank, Effects& effects, Outcome& o) {

@@ -129,6 +129,17 @@ void ApplyTotals::add(const ApplyResult& r) {
   warnings.insert(warnings.end(), r.warnings.begin(), r.warnings.end());
 }
 
+ApplyResult ApplyTotals::result() const {
+  ApplyResult r;
+  r.applied = applied;
+  r.duplicates = duplicates;
+  r.refolded = refolded;
+  r.rejected = rejected;
+  r.conflicts = conflictReports;
+  r.warnings = warnings;
+  return r;
+}
+
 Status ChunkApplier::finish() {
   if (!partial_.empty()) return Status::corruption("the stream ended inside a transaction");
   return Status::ok();

@@ -73,8 +73,7 @@ struct ClusterState {
   void antiEntropyRound();
 };
 
-// What a receiver's applier counted, as Site::apply's result; and `more` added to `total`.
-ApplyResult applyResultOf(const sync::ApplyTotals& totals);
+// `more` added to `total`.
 void addApplyResult(ApplyResult& total, ApplyResult more);
 
 // SQL text for a value list: "(1, 'x', NULL)".

@@ -82,17 +82,6 @@ std::vector<std::string> ClusterState::comparedTables() const {
   return sites.front()->trackedTables();
 }
 
-ApplyResult applyResultOf(const sync::ApplyTotals& totals) {
-  ApplyResult r;
-  r.applied = totals.applied;
-  r.duplicates = totals.duplicates;
-  r.refolded = totals.refolded;
-  r.rejected = totals.rejected;
-  r.conflicts = totals.conflictReports;
-  r.warnings = totals.warnings;
-  return r;
-}
-
 void addApplyResult(ApplyResult& total, ApplyResult more) {
   total.applied += more.applied;
   total.duplicates += more.duplicates;

@@ -85,7 +85,7 @@ ApplyResult ClusterState::receive(const Message& m) {
                   std::to_string(applied.applied) + " new, " + std::to_string(applied.conflicts) + " conflicts");
   for (const auto& warning : applied.warnings)
     trace.push_back("warning at " + siteName(m.to) + ": " + warning.message);
-  return applyResultOf(applied);
+  return applied.result();
 }
 
 std::size_t ClusterState::pick() {

@@ -1,4 +1,4 @@
-// The apply engine's reused buffers (core/apply.cpp Engine, core/row_meta.cpp
+// The apply engine's reused buffers (core/apply/apply.cpp Engine, core/storage/row_meta.cpp
 // decodeRowMetaInto, core/codec.hpp RawWriter): encoders that write into reserved room must
 // write exactly what the checked Writer writes, a decode into a recycled RowMeta must equal a
 // fresh decode whatever the RowMeta held before, and row slots reused from one transaction to
@@ -14,7 +14,6 @@
 
 #include "model/codec.hpp"
 #include "row_meta.hpp"
-#include "row_meta_encoder.hpp"
 #include "support/sites.hpp"
 
 namespace parley::test {

@@ -1,7 +1,7 @@
 // Causal contexts as encoded (only what grew since the origin's previous transaction) and as
 // the fold needs them (whole): what a body carries, and that a receiver completes it right from
 // its cache, its log after reopening, its checkpoints, and compacted history
-// (core/causal_context.hpp).
+// (core/storage/causal_context.hpp).
 #include "parley/txn_codec.hpp"
 #include "support/sites.hpp"
 

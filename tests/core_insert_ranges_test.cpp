@@ -1,6 +1,6 @@
 // Insert ranges: a local transaction that inserts a run of consecutive rowids without metadata
 // records the run as one row of parley_ranges instead of one parley_rows_<table id> row per
-// inserted row (core/insert_ranges.hpp). The [storage] tests check that layout; every other test pins behaviour that must not
+// inserted row (core/storage/insert_ranges.hpp). The [storage] tests check that layout; every other test pins behaviour that must not
 // depend on it, and passes with or without ranges: sites must act exactly as if each row had its
 // own metadata row. They check the versions later writes read (a range's first and last rows,
 // adjacent ranges, tombstones among a run, per-row and batched metadata paths), compare against

@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "model/codec.hpp"
+#include "codec.hpp"
 #include "store.hpp"
 
 namespace parley {
@@ -24,7 +24,7 @@ namespace {
 
 }  // namespace
 
-std::vector<const Transaction*> selectNew(SiteState& s, std::span<const Transaction> in, ApplyResult& result) {
+std::vector<const Transaction*> selectNew(ApplyState& s, std::span<const Transaction> in, ApplyResult& result) {
   std::vector<const Transaction*> out;
   std::map<Dot, const ChainHash*> seen;
   for (const auto& t : in) {
@@ -58,7 +58,7 @@ namespace {
 
 }  // namespace
 
-void checkReady(const SiteState& s, const std::vector<const Transaction*>& txns) {
+void checkReady(const ApplyState& s, const std::vector<const Transaction*>& txns) {
   VersionVector held = s.vector;
   for (const Transaction* t : txns) {
     std::uint64_t have = held.get(t->dot.site);
@@ -71,7 +71,7 @@ void checkReady(const SiteState& s, const std::vector<const Transaction*>& txns)
   }
 }
 
-void checkHistories(SiteState& s, std::vector<const Transaction*> txns) {
+void checkHistories(ApplyState& s, std::vector<const Transaction*> txns) {
   std::sort(txns.begin(), txns.end(), [](const Transaction* a, const Transaction* b) { return a->dot < b->dot; });
   const Transaction* previous = nullptr;
   for (const Transaction* t : txns) {
@@ -139,7 +139,7 @@ class RowKeys {
 
 }  // namespace
 
-void checkFits(const SiteState& s, const Transaction& t) {
+void checkFits(const ApplyState& s, const Transaction& t) {
   // A transaction of this site's own that it does not hold: this site lost it (it was restored
   // from a backup) and takes it back from a peer that holds it.
   if (t.dot.seq > store::kMaxLogSeq) misfit(t, fmt::format("seq beyond {}", store::kMaxLogSeq));

@@ -9,9 +9,9 @@
 #include <span>
 #include <vector>
 
-#include "parley/site.hpp"
+#include "parley/apply_result.hpp"
 #include "parley/transaction.hpp"
-#include "state.hpp"
+#include "apply_state.hpp"
 
 namespace parley {
 
@@ -20,16 +20,16 @@ inline bool inCanonicalOrder(const Transaction* a, const Transaction* b) { retur
 
 // The transactions of `in` not yet held, each once, in canonical order; counts the others in
 // result.duplicates. Throws Error(kDiverged) for two different transactions with one dot.
-std::vector<const Transaction*> selectNew(SiteState& s, std::span<const Transaction> in, ApplyResult& result);
+std::vector<const Transaction*> selectNew(ApplyState& s, std::span<const Transaction> in, ApplyResult& result);
 // Throws Error(kNotReady) unless every transaction's causal context is held before it and each
 // origin's seqs are gapless.
-void checkReady(const SiteState& s, const std::vector<const Transaction*>& txns);
+void checkReady(const ApplyState& s, const std::vector<const Transaction*>& txns);
 // Each transaction follows its origin's previous one: its HLC is later (the log finds late
 // transactions by it: store::logAfter; a transaction that breaks this was not made by a parley
 // site: kInvalidArgument) and it links to that one's hash (otherwise a fork: kDiverged).
-void checkHistories(SiteState& s, std::vector<const Transaction*> txns);
+void checkHistories(ApplyState& s, std::vector<const Transaction*> txns);
 // Throws Error(kInvalidArgument) unless `t` only names tables, columns and keys this site has,
 // each row once.
-void checkFits(const SiteState& s, const Transaction& t);
+void checkFits(const ApplyState& s, const Transaction& t);
 
 }  // namespace parley

@@ -12,12 +12,11 @@
 #include "clock_skew.hpp"
 #include "column_ids.hpp"
 #include "schema_change.hpp"
-#include "model/codec.hpp"
+#include "codec.hpp"
 #include "conflict_log.hpp"
 #include "fold.hpp"
 #include "insert_ranges.hpp"
 #include "row_batch.hpp"
-#include "row_meta_encoder.hpp"
 #include "store.hpp"
 #include "parley/txn_codec.hpp"
 
@@ -92,7 +91,7 @@ std::vector<ConflictReport> rejectionRecords(const SiteTable& sites, const Trans
 
 class Engine {
  public:
-  Engine(SiteState& s, ApplyResult& result) : s_(s), result_(result), encoder_(s.db, s.sites) {}
+  Engine(ApplyState& s, ApplyResult& result) : s_(s), result_(result), encoder_(s.db, s.sites) {}
 
   // Folds `t`, whose full causal context is `context`, into the state. Returns whether it was
   // rejected. A transaction of more than s_.applyChunkRows rows is read, folded and written a
@@ -429,7 +428,7 @@ class Engine {
     throw Error(Status::corruption("undo record names unknown table " + std::to_string(id)));
   }
 
-  SiteState& s_;
+  ApplyState& s_;
   ApplyResult& result_;
   RowMetaEncoder encoder_;
   // Reused from one transaction to the next: the row slots (the first t.rows.size() are the
@@ -447,7 +446,7 @@ class Engine {
 
 // The receive rule for each transaction; skew beyond the bound is recorded and reported per
 // origin (clock_skew.hpp).
-void receiveClocks(SiteState& s, const std::vector<const Transaction*>& txns,
+void receiveClocks(ApplyState& s, const std::vector<const Transaction*>& txns,
                    std::span<const VersionVector> contexts, ApplyResult& result) {
   for (const Transaction* t : txns) s.hlc.receive(t->hlc);
   skew::noteArrivals(s, txns, contexts.first(txns.size()), result);
@@ -459,7 +458,7 @@ constexpr std::size_t kKeptContexts = 4096;
 
 }  // namespace
 
-ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incoming,
+ApplyResult applyTransactions(ApplyState& s, std::span<const Transaction> incoming,
                               std::span<const std::string_view> bodies) {
   ApplyResult result;
   auto fresh = selectNew(s, incoming, result);

@@ -13,9 +13,9 @@
 #include <span>
 #include <string_view>
 
-#include "parley/site.hpp"
+#include "parley/apply_result.hpp"
 #include "parley/transaction.hpp"
-#include "state.hpp"
+#include "apply_state.hpp"
 
 namespace parley {
 
@@ -24,7 +24,7 @@ namespace parley {
 // or kCorruption when one does not fit this site's schema. The caller rolls back on error.
 // `bodies`, if not empty, holds each incoming transaction's encoding, which the log keeps as
 // it is; otherwise each is encoded.
-ApplyResult applyTransactions(SiteState& s, std::span<const Transaction> incoming,
+ApplyResult applyTransactions(ApplyState& s, std::span<const Transaction> incoming,
                               std::span<const std::string_view> bodies = {});
 
 }  // namespace parley

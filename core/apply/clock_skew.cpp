@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include "causal_context.hpp"
-#include "site_impl.hpp"
 #include "store.hpp"
 
 namespace parley {
@@ -28,7 +27,7 @@ std::int64_t i64(std::uint64_t v) {
   return static_cast<std::int64_t>(v);
 }
 
-std::optional<Stored> load(SiteState& s, std::uint32_t site) {
+std::optional<Stored> load(ApplyState& s, std::uint32_t site) {
   auto& st = s.db.cached(
       "SELECT source, ahead_ms, at_ms, last_ms, remote_ms FROM parley_clock_skew WHERE site = ?1");
   st.bind(1, static_cast<std::int64_t>(site));
@@ -40,7 +39,7 @@ std::optional<Stored> load(SiteState& s, std::uint32_t site) {
   return out;
 }
 
-void save(SiteState& s, std::uint32_t site, const Stored& r) {
+void save(ApplyState& s, std::uint32_t site, const Stored& r) {
   auto& st = s.db.cached(
       "INSERT OR REPLACE INTO parley_clock_skew(site, source, ahead_ms, at_ms, last_ms, remote_ms) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
@@ -51,8 +50,8 @@ void save(SiteState& s, std::uint32_t site, const Stored& r) {
   st.run();
 }
 
-// Whether parley_clock_skew has any record (cached in SiteState).
-bool hasRecords(SiteState& s) {
+// Whether parley_clock_skew has any record (cached in ApplyState).
+bool hasRecords(ApplyState& s) {
   if (!s.skewRecords) {
     auto& st = s.db.cached("SELECT EXISTS (SELECT 1 FROM parley_clock_skew)");
     st.step();
@@ -62,7 +61,7 @@ bool hasRecords(SiteState& s) {
   return *s.skewRecords;
 }
 
-void clear(SiteState& s, std::uint32_t site) {
+void clear(ApplyState& s, std::uint32_t site) {
   auto& st = s.db.cached("DELETE FROM parley_clock_skew WHERE site = ?1");
   st.bind(1, static_cast<std::int64_t>(site));
   st.run();
@@ -70,7 +69,7 @@ void clear(SiteState& s, std::uint32_t site) {
 
 // Drops the records real time has caught up with (current() no longer shows them), so that
 // applies skip this file's work again once no origin is ahead.
-void dropCaughtUp(SiteState& s, std::uint64_t nowMs) {
+void dropCaughtUp(ApplyState& s, std::uint64_t nowMs) {
   auto& st = s.db.cached("DELETE FROM parley_clock_skew WHERE remote_ms <= ?1");
   st.bind(1, i64(nowMs + static_cast<std::uint64_t>(s.hlc.maxSkew().count())));
   st.run();
@@ -78,7 +77,7 @@ void dropCaughtUp(SiteState& s, std::uint64_t nowMs) {
 
 // The transaction of `context` with the greatest timestamp (each origin's newest has its
 // greatest), if the log holds any.
-std::optional<std::pair<Dot, Hlc>> newestIn(SiteState& s, const VersionVector& context) {
+std::optional<std::pair<Dot, Hlc>> newestIn(ApplyState& s, const VersionVector& context) {
   std::optional<std::pair<Dot, Hlc>> best;
   for (const auto& [origin, seq] : context.entries()) {
     if (seq == 0) continue;
@@ -92,7 +91,7 @@ std::optional<std::pair<Dot, Hlc>> newestIn(SiteState& s, const VersionVector& c
 // hybrid logical clock takes the greatest time it has seen: when the newest transaction of the
 // causal past is as far ahead (to the millisecond a logical overflow may add), the timestamp was
 // carried from it, and its source is that transaction's. Otherwise the origin's own clock.
-SiteId sourceOf(SiteState& s, Dot dot, Hlc hlc, VersionVector context) {
+SiteId sourceOf(ApplyState& s, Dot dot, Hlc hlc, VersionVector context) {
   for (int step = 0; step < kMaxTrace; ++step) {
     auto newest = newestIn(s, context);
     if (!newest || newest->second.physicalMs() + 1 < hlc.physicalMs()) return dot.site;
@@ -113,7 +112,7 @@ SiteId sourceOf(SiteState& s, Dot dot, Hlc hlc, VersionVector context) {
 
 // Records (or clears) what `t`, its origin's newest arrival, says of that origin's clock.
 // Returns the report line if it is beyond the bound.
-std::optional<std::string> note(SiteState& s, const Transaction& t, const VersionVector& context,
+std::optional<std::string> note(ApplyState& s, const Transaction& t, const VersionVector& context,
                                 std::uint64_t nowMs) {
   std::uint32_t site = s.sites.indexOf(s.db, t.dot.site);
   std::uint64_t remoteMs = t.hlc.physicalMs();
@@ -145,7 +144,7 @@ std::string duration(std::uint64_t ms) {
 
 }  // namespace
 
-void noteArrivals(SiteState& s, std::span<const Transaction* const> fresh,
+void noteArrivals(ApplyState& s, std::span<const Transaction* const> fresh,
                   std::span<const VersionVector> contexts, ApplyResult& result) {
   if (fresh.empty()) return;
   std::uint64_t nowMs = s.clock.nowMillis();
@@ -166,7 +165,7 @@ void noteArrivals(SiteState& s, std::span<const Transaction* const> fresh,
   s.skewRecords.reset();
 }
 
-std::vector<ClockSkewRecord> current(SiteState& s) {
+std::vector<ClockSkewRecord> current(ApplyState& s) {
   std::uint64_t nowMs = s.clock.nowMillis();
   auto bound = static_cast<std::uint64_t>(s.hlc.maxSkew().count());
   std::vector<ClockSkewRecord> out;
@@ -197,13 +196,6 @@ std::string describe(const ClockSkewRecord& r,
       name(r.origin), skew::duration(r.greatestAheadMs), r.greatestAheadMs, here,
       carried ? fmt::format(", carried from {}, whose clock ran ahead", name(r.source)) : "",
       name(r.source), carried ? ", and those of every site that heard from it," : "");
-}
-
-Result<std::vector<ClockSkewRecord>> Site::clockSkews() {
-  return guarded([&]() -> Result<std::vector<ClockSkewRecord>> {
-    impl_->refreshForRead();
-    return skew::current(impl_->state);
-  });
 }
 
 }  // namespace parley

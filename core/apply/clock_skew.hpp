@@ -13,8 +13,8 @@
 #include <span>
 #include <vector>
 
-#include "parley/site.hpp"
-#include "state.hpp"
+#include "parley/apply_result.hpp"
+#include "apply_state.hpp"
 
 namespace parley::skew {
 
@@ -22,11 +22,11 @@ namespace parley::skew {
 // transaction in `fresh` is beyond the bound, and clears the records of those within it.
 // contexts[i] is fresh[i]'s full causal context.
 // REQUIRES: inside the apply's write transaction, `fresh` already appended to the log.
-void noteArrivals(SiteState& s, std::span<const Transaction* const> fresh,
+void noteArrivals(ApplyState& s, std::span<const Transaction* const> fresh,
                   std::span<const VersionVector> contexts, ApplyResult& result);
 
 // The records whose origin's newest timestamp is still ahead of this site's clock by more than
 // the bound.
-std::vector<ClockSkewRecord> current(SiteState& s);
+std::vector<ClockSkewRecord> current(ApplyState& s);
 
 }  // namespace parley::skew

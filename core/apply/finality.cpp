@@ -9,14 +9,14 @@
 namespace parley::finality {
 namespace {
 
-VersionVector decodeVector(SiteState& s, std::string_view bytes) {
+VersionVector decodeVector(ApplyState& s, std::string_view bytes) {
   return store::decodeVector(s.sites, bytes, "parley_acks.vector");
 }
 
 // What settle needs from the stored acknowledgements, decoded once until one is written.
-SiteState::AckDigest& digest(SiteState& s) {
+ApplyState::AckDigest& digest(ApplyState& s) {
   if (s.ackDigest) return *s.ackDigest;
-  SiteState::AckDigest d;
+  ApplyState::AckDigest d;
   auto& st = s.db.cached("SELECT site, vector FROM parley_acks");
   while (st.step()) {
     const SiteId& site = s.sites.idAt(static_cast<std::uint32_t>(st.int64(0)));
@@ -33,7 +33,7 @@ SiteState::AckDigest& digest(SiteState& s) {
 
 }  // namespace
 
-void acknowledge(SiteState& s, const SiteId& site, const VersionVector& vector) {
+void acknowledge(ApplyState& s, const SiteId& site, const VersionVector& vector) {
   if (site == s.id || site.isNil() || members::isForgotten(s, site)) return;  // forgotten: no longer a member
   auto idx = s.sites.indexOf(s.db, site);
   auto& read = s.db.cached("SELECT vector FROM parley_acks WHERE site = ?1");
@@ -48,7 +48,7 @@ void acknowledge(SiteState& s, const SiteId& site, const VersionVector& vector) 
   s.ackDigest.reset();
 }
 
-std::vector<std::pair<SiteId, VersionVector>> acknowledgements(SiteState& s) {
+std::vector<std::pair<SiteId, VersionVector>> acknowledgements(ApplyState& s) {
   std::vector<std::pair<SiteId, VersionVector>> out{{s.id, s.vector}};
   auto& st = s.db.cached("SELECT site, vector FROM parley_acks");
   while (st.step())
@@ -60,7 +60,7 @@ std::vector<std::pair<SiteId, VersionVector>> acknowledgements(SiteState& s) {
 // holds and every site it has an acknowledgement from; what is final is the pointwise minimum of
 // their acknowledged vectors (this site's own: its vector). O(S) per call for S sites
 // (O(S log S) when an acknowledgement or an origin is new).
-void settle(SiteState& s) {
+void settle(ApplyState& s) {
   auto& d = digest(s);
   if (d.originsHeard != s.vector.entries().size()) {
     for (const auto& [origin, seq] : s.vector.entries())

@@ -15,15 +15,15 @@
 #include <vector>
 
 #include "parley/crdt/version_vector.hpp"
-#include "state.hpp"
+#include "apply_state.hpp"
 
 namespace parley::finality {
 
 // Records that `site` holds at least `vector` (entries only ever grow).
-void acknowledge(SiteState& s, const SiteId& site, const VersionVector& vector);
+void acknowledge(ApplyState& s, const SiteId& site, const VersionVector& vector);
 // Every known site's latest acknowledged vector, this site's own (its vector) included.
-std::vector<std::pair<SiteId, VersionVector>> acknowledgements(SiteState& s);
+std::vector<std::pair<SiteId, VersionVector>> acknowledgements(ApplyState& s);
 // Marks final what has become final.
-void settle(SiteState& s);
+void settle(ApplyState& s);
 
 }  // namespace parley::finality

@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include "finality.hpp"
-#include "site_impl.hpp"
 
 namespace parley {
 namespace members {
@@ -14,7 +13,7 @@ namespace {
 constexpr const char* kCreate =
     "CREATE TABLE IF NOT EXISTS parley_forgotten(id BLOB PRIMARY KEY, at_ms INTEGER NOT NULL) WITHOUT ROWID";
 
-bool tableExists(SiteState& s) {
+bool tableExists(ApplyState& s) {
   auto& st = s.db.cached("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'parley_forgotten'");
   bool found = st.step();
   st.reset();
@@ -23,7 +22,7 @@ bool tableExists(SiteState& s) {
 
 }  // namespace
 
-const std::vector<SiteId>& forgotten(SiteState& s) {
+const std::vector<SiteId>& forgotten(ApplyState& s) {
   if (s.forgotten) return *s.forgotten;
   std::vector<SiteId> ids;
   if (tableExists(s)) {
@@ -38,12 +37,12 @@ const std::vector<SiteId>& forgotten(SiteState& s) {
   return s.forgotten.emplace(std::move(ids));
 }
 
-bool isForgotten(SiteState& s, const SiteId& site) {
+bool isForgotten(ApplyState& s, const SiteId& site) {
   const auto& ids = forgotten(s);
   return std::binary_search(ids.begin(), ids.end(), site);
 }
 
-void forget(SiteState& s, const SiteId& site) {
+void forget(ApplyState& s, const SiteId& site) {
   if (site == s.id || site.isNil() || isForgotten(s, site)) return;
   s.db.exec(kCreate);
   sql::Stmt insert(s.db.raw(), "INSERT OR IGNORE INTO parley_forgotten(id, at_ms) VALUES (?1, ?2)");
@@ -65,34 +64,6 @@ std::string forgottenRefusal(const SiteId& site) {
   return fmt::format("site {} was forgotten by this cluster (parley forget) and may no longer sync; clone a new "
                      "site from a current member (parley clone)",
                      site.shortHex());
-}
-
-Status Site::forget(const SiteId& site) {
-  if (site == id()) return Status::invalidArgument("a site cannot forget itself");
-  if (site.isNil()) return Status::invalidArgument("the nil id names no site").withContext("forget");
-  return guarded([&]() -> Status {
-    impl_->asApplier([&] {
-      members::forget(impl_->state, site);
-      finality::settle(impl_->state);
-      return 0;
-    });
-    return Status::ok();
-  });
-}
-
-Result<std::vector<SiteId>> Site::forgotten() {
-  return guarded([&]() -> Result<std::vector<SiteId>> {
-    impl_->refreshForRead();
-    return members::forgotten(impl_->state);
-  });
-}
-
-Status Site::checkNotForgotten(const SiteId& peer) {
-  return guarded([&]() -> Status {
-    impl_->refreshForRead();
-    if (members::isForgotten(impl_->state, peer)) return Status::invalidArgument(forgottenRefusal(peer));
-    return Status::ok();
-  });
 }
 
 }  // namespace parley

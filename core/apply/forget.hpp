@@ -11,15 +11,15 @@
 
 #include <vector>
 
-#include "state.hpp"
+#include "apply_state.hpp"
 
 namespace parley::members {
 
 // The forgotten sites, sorted. Cached in `s` until reloaded.
-const std::vector<SiteId>& forgotten(SiteState& s);
-bool isForgotten(SiteState& s, const SiteId& site);
+const std::vector<SiteId>& forgotten(ApplyState& s);
+bool isForgotten(ApplyState& s, const SiteId& site);
 // Records `site` as forgotten and drops its acknowledgement. No-op if it already is.
 // REQUIRES: inside a write transaction; `site` is not this site.
-void forget(SiteState& s, const SiteId& site);
+void forget(ApplyState& s, const SiteId& site);
 
 }  // namespace parley::members

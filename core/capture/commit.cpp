@@ -7,7 +7,7 @@
 
 #include "causal_context.hpp"
 #include "column_ids.hpp"
-#include "model/codec.hpp"
+#include "codec.hpp"
 #include "fold.hpp"
 #include "insert_ranges.hpp"
 #include "local_checks.hpp"
@@ -16,7 +16,7 @@
 #include "row_batch.hpp"
 #include "store.hpp"
 #include "touched_meta.hpp"
-#include "model/txn_encoder.hpp"
+#include "txn_encoder.hpp"
 #include "parley/assert.hpp"
 #include "parley/txn_codec.hpp"
 
@@ -74,7 +74,7 @@ void fillBases(RowChange& c, const std::optional<RowMeta>& meta) {
 
 // The general path: decode, fold, encode. Fills the change's bases. `checks`, if given,
 // checks the writes of columns whose strategy asks to (throws if one refuses).
-std::string foldGeneral(SiteState& s, const TableInfo& t, const PendingRow& p, RowChange& change,
+std::string foldGeneral(CaptureState& s, const TableInfo& t, const PendingRow& p, RowChange& change,
                         const Transaction& txn, LocalChecks* checks) {
   std::optional<RowMeta> meta;
   if (p.metaBlob) meta = decodeRowMeta(*p.metaBlob, s.sites, t.columns.size());
@@ -91,7 +91,7 @@ class StoredAfters {
  public:
   // Reads those of rows [begin, end) that lie in dense runs (store::denseRun) of at least
   // store::kMinRange rowids; the others are left to afterImage's point query.
-  void load(SiteState& s, const TouchedRows& touched, std::size_t begin, std::size_t end) {
+  void load(CaptureState& s, const TouchedRows& touched, std::size_t begin, std::size_t end) {
     begin_ = begin;
     state_.assign(end - begin, kNotRead);
     values_.resize(end - begin);
@@ -129,7 +129,7 @@ class StoredAfters {
     std::size_t index;
   };
 
-  void scan(SiteState& s, std::size_t first, std::size_t n) {
+  void scan(CaptureState& s, std::size_t first, std::size_t n) {
     const TableInfo& t = *wanted_[first].table;
     auto& st = s.db.cached(t.valuesRange);
     st.bind(1, wanted_[first].rowid).bind(2, wanted_[first + n - 1].rowid);
@@ -155,7 +155,7 @@ class StoredAfters {
 
 // The row as the transaction leaves it, in `scratch`: the hook's after-image when it can be
 // trusted. nullptr: absent.
-Row* afterImage(SiteState& s, const TouchedRow& row, bool stale, bool check, Row& scratch,
+Row* afterImage(CaptureState& s, const TouchedRow& row, bool stale, bool check, Row& scratch,
                 StoredAfters::State read) {
   if (read == StoredAfters::kPresent) return &scratch;
   if (read == StoredAfters::kAbsent) return nullptr;
@@ -185,7 +185,7 @@ bool sameBases(const RowChange& a, const RowChange& b) {
   return true;
 }
 
-void checkFastPath(SiteState& s, const TableInfo& t, const PendingRow& p, const RowChange& change,
+void checkFastPath(CaptureState& s, const TableInfo& t, const PendingRow& p, const RowChange& change,
                    std::string_view meta, const Transaction& txn) {
   RowChange general = change;
   PARLEY_ASSERT(foldGeneral(s, t, p, general, txn, nullptr) == meta && sameBases(general, change),
@@ -204,7 +204,7 @@ void checkBody(const Transaction& header, std::vector<RowChange> rows, const std
 
 // The new metadata of one pending row, from the fast path when it applies. Fills its bases.
 // Rows of tables whose strategies check local writes always go the general way, checked.
-std::string_view newMeta(SiteState& s, LocalMeta& local, LocalChecks& checks, const PendingRow& p, RowChange& change,
+std::string_view newMeta(CaptureState& s, LocalMeta& local, LocalChecks& checks, const PendingRow& p, RowChange& change,
                          const Transaction& txn, std::string& scratch, bool check) {
   const TableInfo& t = *p.touched->table;
   std::string_view out;
@@ -223,7 +223,7 @@ constexpr std::size_t kCommitChunk = 1 << 16;
 // Metadata writes of the commit: rowid-keyed tables' in one batch per table, others row by row.
 class MetaWrites {
  public:
-  explicit MetaWrites(SiteState& s) : s_(s) {}
+  explicit MetaWrites(CaptureState& s) : s_(s) {}
   // `stable`: `meta` stays valid until flush(). `existed`: the row has a metadata row of its own.
   void add(const TableInfo& t, const Row& pk, std::string_view meta, bool existed, bool stable) {
     if (!t.integerKey || pk.size() != 1 || pk[0].type() != Value::Type::kInteger)
@@ -245,13 +245,13 @@ class MetaWrites {
   }
 
  private:
-  SiteState& s_;
+  CaptureState& s_;
   std::vector<std::pair<const TableInfo*, MetaBatch>> batches_;
 };
 
 // The hash of this site's transaction before `dot`, which `dot` links to; empty for its first
 // (or if it had none).
-ChainHash chainHead(SiteState& s, const Dot& dot) {
+ChainHash chainHead(CaptureState& s, const Dot& dot) {
   if (dot.seq <= 1) return {};
   auto link = store::heldLink(s, {dot.site, dot.seq - 1});
   return link ? link->hash : ChainHash{};
@@ -270,7 +270,7 @@ std::string keyText(const Row& pk) {
 
 // A new local transaction's header: dot, HLC, context (full in `txn`, as encoded in `header`),
 // and the link to this site's previous one. Returns whether the context grew.
-bool startTransaction(SiteState& s, Transaction& txn, Transaction& header) {
+bool startTransaction(CaptureState& s, Transaction& txn, Transaction& header) {
   txn.dot = {s.id, s.vector.get(s.id) + 1};
   txn.context = s.vector;
   txn.hlc = s.hlc.now();
@@ -282,7 +282,7 @@ bool startTransaction(SiteState& s, Transaction& txn, Transaction& header) {
 
 }  // namespace
 
-Dot commitOperation(SiteState& s, const TableInfo& t, const Row& pk, std::uint32_t column, const Value& op,
+Dot commitOperation(CaptureState& s, const TableInfo& t, const Row& pk, std::uint32_t column, const Value& op,
                     bool recordUndo) {
   std::string key = codec::encodeKey(pk);
   bool inRange = false;
@@ -311,7 +311,7 @@ Dot commitOperation(SiteState& s, const TableInfo& t, const Row& pk, std::uint32
   return txn.dot;
 }
 
-Stamp commitSchema(SiteState& s, std::vector<RowChange> rows) {
+Stamp commitSchema(CaptureState& s, std::vector<RowChange> rows) {
   Transaction txn, header;
   bool grew = startTransaction(s, txn, header);
   TransactionEncoder body(header, rows.size());
@@ -324,7 +324,7 @@ Stamp commitSchema(SiteState& s, std::vector<RowChange> rows) {
   return txn.stamp();
 }
 
-std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool recordUndo) {
+std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched, bool recordUndo) {
   bool check = s.checkCapture;
   MetaBounds bounds;
   // Made at the first change: a transaction without rows gets no dot.

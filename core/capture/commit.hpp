@@ -10,27 +10,27 @@
 
 #include "capture.hpp"
 #include "parley/transaction.hpp"
-#include "state.hpp"
+#include "capture_state.hpp"
 
 namespace parley {
 
 // REQUIRES: inside the write transaction that made the changes, capture not yet committed.
 // Returns the new transaction's dot; nullopt (and no transaction) if the rows' net change is
 // nothing. `recordUndo`: keep what re-folding needs to undo this transaction.
-std::optional<Dot> commitLocal(SiteState& s, const TouchedRows& touched, bool recordUndo);
+std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched, bool recordUndo);
 
 // Commits one transaction holding a strategy operation (Site::commitOperation): a write of
 // `op` to the cell (t, pk, column) that the column's strategy interprets and that leaves the
 // row's values as they are. Throws Error: kNotFound if the row is not there, the strategy's
 // refusal (admitLocal) otherwise.
 // REQUIRES: inside a write transaction; `column` is not a key column.
-Dot commitOperation(SiteState& s, const TableInfo& t, const Row& pk, std::uint32_t column, const Value& op,
+Dot commitOperation(CaptureState& s, const TableInfo& t, const Row& pk, std::uint32_t column, const Value& op,
                     bool recordUndo);
 
-// Commits one schema transaction (core/schema_change.hpp) holding `rows`, which only the apply
+// Commits one schema transaction (storage/schema_change.hpp) holding `rows`, which only the apply
 // engine's schema step reads: no row metadata, nothing folded, no undo record (re-folds apply
 // schema changes again, which changes nothing). Returns its stamp.
 // REQUIRES: inside a write transaction; `rows` are schema change rows.
-Stamp commitSchema(SiteState& s, std::vector<RowChange> rows);
+Stamp commitSchema(CaptureState& s, std::vector<RowChange> rows);
 
 }  // namespace parley

@@ -12,14 +12,14 @@
 #include "parley/resolver.hpp"
 #include "parley/transaction.hpp"
 #include "row_meta.hpp"
-#include "state.hpp"
+#include "capture_state.hpp"
 
 namespace parley {
 
 class LocalChecks {
  public:
   // REQUIRES: `s` outlives it; inside the commit's write transaction.
-  explicit LocalChecks(SiteState& s) : s_(s) {}
+  explicit LocalChecks(CaptureState& s) : s_(s) {}
   // Throws Error with the strategy's status if it refuses one of `change`'s writes. `after`:
   // the row's metadata after the change; `values`: its values after it (nullopt: deleted).
   void check(const TableInfo& t, const RowChange& change, const RowMeta& after, const std::optional<Row>& values);
@@ -31,7 +31,7 @@ class LocalChecks {
   std::vector<PendingWrite> pendingFor(const TableInfo& t, const Row& pk, std::uint32_t column);
   bool mayBeRejected(const Transaction& t) const;
 
-  SiteState& s_;
+  CaptureState& s_;
   std::optional<std::vector<std::pair<Transaction, bool>>> pending_;
 };
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "catalog.hpp"
-#include "parley/site.hpp"
+#include "parley/conflict.hpp"
 #include "parley/transaction.hpp"
 #include "row_meta.hpp"
 

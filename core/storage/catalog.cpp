@@ -5,8 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "model/codec.hpp"
-#include "row_batch.hpp"
+#include "codec.hpp"
 
 namespace parley {
 namespace {
@@ -189,6 +188,72 @@ bool rowidKey(sql::Db& db, const TableInfo& t) {
   return !index.step();
 }
 
+namespace {
+
+// Statements for 64 rows, and for 8 (a transaction's last few rows pad at most 7 NULLs).
+constexpr int kBatchSizes[] = {64, 8};
+
+std::string params(int first, int count) {
+  std::string out;
+  for (int i = 0; i < count; ++i) out += fmt::format("{}?{}", i ? ", " : "", first + i);
+  return out;
+}
+
+// "(?1, ?2), (?3, ?4), ..." : `rows` tuples of `width` parameters.
+std::string tuples(int rows, int width) {
+  std::string out;
+  for (int r = 0; r < rows; ++r) out += fmt::format("{}({})", r ? ", " : "", params(r * width + 1, width));
+  return out;
+}
+
+// Fills the batch SQL of `t` (row_batch.hpp reads it) for statements of at most `maxParams`
+// parameters. REQUIRES: t.integerKey and t.id are set.
+void prepareBatchSql(TableInfo& t, int maxParams) {
+  std::string meta = fmt::format("\"parley_rows_{}\"", t.id);
+  std::string name = sql::quoteIdent(t.name);
+  std::string key = sql::quoteIdent(t.columns[t.pk[0]]);
+  int nonKey = static_cast<int>(t.columns.size()) - 1;
+  std::string cols;
+  for (const auto& c : t.columns) cols += ", parley_r." + sql::quoteIdent(c);
+  std::string state = fmt::format(
+      "SELECT parley_m.pk, parley_m.meta, parley_r.{} IS NOT NULL{} FROM {} AS parley_m LEFT JOIN {} AS parley_r "
+      "ON parley_r.{} = parley_m.pk WHERE parley_m.pk ",
+      key, cols, meta, name, key);
+  t.stateRange = state + "BETWEEN ?1 AND ?2 ORDER BY parley_m.pk";
+  t.valuesRange = fmt::format("SELECT parley_r.{}{} FROM {} AS parley_r WHERE parley_r.{} BETWEEN ?1 AND ?2 ORDER BY 1", key,
+                              cols, name, key);
+  // An upsert whose insert branch never runs (the rows exist): unlike UPDATE ... FROM VALUES,
+  // which SQLite materializes, it streams the tuples and seeks each key once.
+  std::string names = key, picks = "column1", sets;
+  int n = 0;
+  for (std::size_t i = 0; i < t.columns.size(); ++i) {
+    if (t.isKey[i]) continue;
+    std::string column = sql::quoteIdent(t.columns[i]);
+    names += ", " + column;
+    picks += fmt::format(", column{}", n + 2);
+    sets += fmt::format("{}{} = excluded.{}", n ? ", " : "", column, column);
+    ++n;
+  }
+  t.batches.clear();
+  for (int size : kBatchSizes) {
+    int rows = std::max(1, std::min(size, maxParams / (nonKey + 1)));
+    if (!t.batches.empty() && t.batches.back().rows == rows) continue;
+    TableInfo::BatchSql b;
+    b.rows = rows;
+    b.stateSelect = state + fmt::format("IN ({}) ORDER BY parley_m.pk", params(1, rows));
+    b.metaWrite = fmt::format(
+        "INSERT OR REPLACE INTO {}(pk, meta) SELECT column1, column2 FROM (VALUES {}) WHERE column1 IS NOT NULL", meta,
+        tuples(rows, 2));
+    if (n)
+      b.update = fmt::format("INSERT INTO {}({}) SELECT {} FROM (VALUES {}) WHERE column1 IS NOT NULL "
+                             "ON CONFLICT({}) DO UPDATE SET {}",
+                             name, names, picks, tuples(rows, n + 1), key, sets);
+    t.batches.push_back(std::move(b));
+  }
+}
+
+}  // namespace
+
 void prepareMetaSql(sql::Db& db, TableInfo& t) {
   t.integerKey = rowidKey(db, t);
   std::string meta = fmt::format("\"parley_rows_{}\"", t.id);
@@ -204,7 +269,7 @@ void prepareMetaSql(sql::Db& db, TableInfo& t) {
   t.stateSelect = fmt::format("SELECT parley_m.meta, parley_r.* FROM {} AS parley_m LEFT JOIN (SELECT 1, {} FROM {} WHERE {}) "
                               "AS parley_r ON 1 WHERE parley_m.pk = ?1",
                               meta, columnList(t), sql::quoteIdent(t.name), keyWhere(t, 2));
-  if (t.integerKey) store::prepareBatchSql(t, sqlite3_limit(db.raw(), SQLITE_LIMIT_VARIABLE_NUMBER, -1));
+  if (t.integerKey) prepareBatchSql(t, sqlite3_limit(db.raw(), SQLITE_LIMIT_VARIABLE_NUMBER, -1));
 }
 
 void bindResolvers(TableInfo& t, const TableConfig& config, const ResolverProvider& provider) {

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "store.hpp"
+#include "log_format.hpp"
 
 namespace parley::causal {
 namespace {

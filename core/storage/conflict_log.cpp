@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "model/codec.hpp"
+#include "codec.hpp"
 
 namespace parley::conflict_log {
 namespace {
@@ -45,27 +45,8 @@ Enum parseName(const std::string& text, Enum last, std::string (*name)(Enum)) {
 
 }  // namespace
 
-std::string kindName(ConflictKind kind) {
-  switch (kind) {
-    case ConflictKind::kCell: return "cell";
-    case ConflictKind::kInsertInsert: return "insert/insert";
-    case ConflictKind::kUpdateDelete: return "update/delete";
-    case ConflictKind::kDeleteUpdate: return "delete/update";
-    case ConflictKind::kRejected: return "rejected";
-    case ConflictKind::kSchema: return "schema";
-  }
-  return "?";
-}
-
-std::string outcomeName(ConflictOutcome outcome) {
-  switch (outcome) {
-    case ConflictOutcome::kAppliedRemote: return "applied-remote";
-    case ConflictOutcome::kKeptLocal: return "kept-local";
-    case ConflictOutcome::kMerged: return "merged";
-    case ConflictOutcome::kRejected: return "rejected";
-  }
-  return "?";
-}
+std::string kindName(ConflictKind kind) { return toString(kind); }
+std::string outcomeName(ConflictOutcome outcome) { return toString(outcome); }
 
 void record(SiteState& s, const std::vector<ConflictReport>& conflicts) {
   auto& st = s.db.cached(
@@ -140,10 +121,3 @@ std::vector<ConflictReport> list(SiteState& s, const std::optional<std::string>&
 }
 
 }  // namespace parley::conflict_log
-
-namespace parley {
-
-std::string toString(ConflictKind kind) { return conflict_log::kindName(kind); }
-std::string toString(ConflictOutcome outcome) { return conflict_log::outcomeName(outcome); }
-
-}  // namespace parley

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "parley/site.hpp"
+#include "parley/conflict.hpp"
 #include "state.hpp"
 
 namespace parley::conflict_log {

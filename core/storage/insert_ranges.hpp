@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "capture.hpp"
+#include "touched_rows.hpp"
 #include "catalog.hpp"
 #include "parley/crdt/dot.hpp"
 #include "state.hpp"

@@ -1,6 +1,6 @@
 #include "local_meta.hpp"
 
-#include "model/codec.hpp"
+#include "codec.hpp"
 
 namespace parley {
 

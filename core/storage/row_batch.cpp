@@ -9,19 +9,6 @@
 namespace parley::store {
 namespace {
 
-std::string params(int first, int count) {
-  std::string out;
-  for (int i = 0; i < count; ++i) out += fmt::format("{}?{}", i ? ", " : "", first + i);
-  return out;
-}
-
-// "(?1, ?2), (?3, ?4), ..." : `rows` tuples of `width` parameters.
-std::string tuples(int rows, int width) {
-  std::string out;
-  for (int r = 0; r < rows; ++r) out += fmt::format("{}({})", r ? ", " : "", params(r * width + 1, width));
-  return out;
-}
-
 template <class T>
 std::vector<const T*> byKey(std::span<const T> rows) {
   std::vector<const T*> out;
@@ -32,50 +19,6 @@ std::vector<const T*> byKey(std::span<const T> rows) {
 }
 
 }  // namespace
-
-void prepareBatchSql(TableInfo& t, int maxParams) {
-  std::string meta = fmt::format("\"parley_rows_{}\"", t.id);
-  std::string name = sql::quoteIdent(t.name);
-  std::string key = sql::quoteIdent(t.columns[t.pk[0]]);
-  int nonKey = static_cast<int>(t.columns.size()) - 1;
-  std::string cols;
-  for (const auto& c : t.columns) cols += ", parley_r." + sql::quoteIdent(c);
-  std::string state = fmt::format(
-      "SELECT parley_m.pk, parley_m.meta, parley_r.{} IS NOT NULL{} FROM {} AS parley_m LEFT JOIN {} AS parley_r "
-      "ON parley_r.{} = parley_m.pk WHERE parley_m.pk ",
-      key, cols, meta, name, key);
-  t.stateRange = state + "BETWEEN ?1 AND ?2 ORDER BY parley_m.pk";
-  t.valuesRange = fmt::format("SELECT parley_r.{}{} FROM {} AS parley_r WHERE parley_r.{} BETWEEN ?1 AND ?2 ORDER BY 1", key,
-                              cols, name, key);
-  // An upsert whose insert branch never runs (the rows exist): unlike UPDATE ... FROM VALUES,
-  // which SQLite materializes, it streams the tuples and seeks each key once.
-  std::string names = key, picks = "column1", sets;
-  int n = 0;
-  for (std::size_t i = 0; i < t.columns.size(); ++i) {
-    if (t.isKey[i]) continue;
-    std::string column = sql::quoteIdent(t.columns[i]);
-    names += ", " + column;
-    picks += fmt::format(", column{}", n + 2);
-    sets += fmt::format("{}{} = excluded.{}", n ? ", " : "", column, column);
-    ++n;
-  }
-  t.batches.clear();
-  for (int size : kBatchSizes) {
-    int rows = std::max(1, std::min(size, maxParams / (nonKey + 1)));
-    if (!t.batches.empty() && t.batches.back().rows == rows) continue;
-    TableInfo::BatchSql b;
-    b.rows = rows;
-    b.stateSelect = state + fmt::format("IN ({}) ORDER BY parley_m.pk", params(1, rows));
-    b.metaWrite = fmt::format(
-        "INSERT OR REPLACE INTO {}(pk, meta) SELECT column1, column2 FROM (VALUES {}) WHERE column1 IS NOT NULL", meta,
-        tuples(rows, 2));
-    if (n)
-      b.update = fmt::format("INSERT INTO {}({}) SELECT {} FROM (VALUES {}) WHERE column1 IS NOT NULL "
-                             "ON CONFLICT({}) DO UPDATE SET {}",
-                             name, names, picks, tuples(rows, n + 1), key, sets);
-    t.batches.push_back(std::move(b));
-  }
-}
 
 namespace {
 

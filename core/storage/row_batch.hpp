@@ -18,15 +18,9 @@
 
 namespace parley::store {
 
-// Statements for 64 rows, and for 8 (a transaction's last few rows pad at most 7 NULLs).
-inline constexpr int kBatchSizes[] = {64, 8};
 // Fewer rows of a table than this go through the per-row functions: a batch statement for
 // one or two rows costs more than the per-row ones.
 inline constexpr std::size_t kMinBatchRows = 4;
-
-// Fills the batch SQL of `t` for statements of at most `maxParams` parameters.
-// REQUIRES: t.integerKey and t.id are set.
-void prepareBatchSql(TableInfo& t, int maxParams);
 
 // Dense runs of at least this many keys are read with one range scan instead of IN lists.
 inline constexpr std::size_t kMinRange = 16;

@@ -2,8 +2,7 @@
 
 #include <cstring>
 
-#include "model/codec.hpp"
-#include "row_meta_encoder.hpp"
+#include "codec.hpp"
 
 namespace parley {
 namespace {

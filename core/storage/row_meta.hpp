@@ -9,6 +9,7 @@
 // local integers (SiteTable).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,5 +47,28 @@ RowMeta decodeRowMeta(std::string_view bytes, const SiteTable& sites, std::size_
 // decodeRowMeta into `out`, reusing the storage of its cells and dots (the apply engine
 // decodes many rows into recycled RowMetas). The result equals decodeRowMeta's.
 void decodeRowMetaInto(std::string_view bytes, const SiteTable& sites, std::size_t columnCount, RowMeta& out);
+
+// RowMetaEncoder: encodes many rows' row metadata as encodeRowMeta does, to the same bytes,
+// remembering the sites it looked up last: a batch's dots and stamps name few sites, so most
+// lookups are a compare instead of a hash lookup in the SiteTable.
+// REQUIRES: inside a write transaction (a new site is registered); `db` and `sites` outlive it.
+class RowMetaEncoder {
+ public:
+  RowMetaEncoder(sql::Db& db, SiteTable& sites) : db_(db), sites_(sites) {}
+  std::string encode(const RowMeta& m);
+  // Appends the encoding of `m` to `out` (many rows' metadata in one buffer).
+  void encodeTo(const RowMeta& m, std::string& out);
+  std::uint32_t indexOf(const SiteId& id);
+
+ private:
+  struct Known {
+    SiteId id;
+    std::uint32_t idx = 0;  // 0: empty slot
+  };
+  sql::Db& db_;
+  SiteTable& sites_;
+  Known recent_[4];
+  std::size_t next_ = 0;  // the slot to overwrite next
+};
 
 }  // namespace parley

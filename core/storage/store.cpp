@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "causal_context.hpp"
-#include "model/codec.hpp"
+#include "codec.hpp"
 #include "insert_ranges.hpp"
 #include "parley/txn_codec.hpp"
 
@@ -468,28 +468,6 @@ VersionVector loadVector(SiteState& s) {
       v.set(s.sites.idAt(static_cast<std::uint32_t>(st.int64(0))), static_cast<std::uint64_t>(st.int64(1)));
   }
   return v;
-}
-
-std::string encodeVector(SiteState& s, const VersionVector& v) {
-  std::string out;
-  codec::Writer w(out);
-  w.varint(v.entries().size());
-  for (const auto& [site, seq] : v.entries()) {
-    w.varint(siteIdx(s, site));
-    w.varint(seq);
-  }
-  return out;
-}
-
-VersionVector decodeVector(const SiteTable& sites, std::string_view bytes, const char* what) {
-  codec::Reader r(bytes, what);
-  VersionVector out;
-  for (std::uint64_t i = 0, n = r.count(); i < n; ++i) {
-    const SiteId& site = sites.idAt(static_cast<std::uint32_t>(r.varint()));
-    out.set(site, r.varint());
-  }
-  r.expectDone();
-  return out;
 }
 
 }  // namespace parley::store

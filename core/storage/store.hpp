@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "log_format.hpp"
 #include "parley/transaction.hpp"
 #include "row_meta.hpp"
 #include "state.hpp"
@@ -55,14 +56,6 @@ void readCovered(SiteState& s, const TableInfo& t, const Row& pk, StoredRow& out
 void readRowInto(SiteState& s, const TableInfo& t, const Row& pk, StoredRow& out);
 // Fills `out` with columns [first, first + n) of the statement's current row, reusing its storage.
 void readValues(const sql::Stmt& st, int first, std::size_t n, Row& out);
-
-// parley_log's key for a transaction: its origin's local index, then its seq, in one integer,
-// so each origin's transactions are one key range in seq order.
-inline constexpr int kLogSeqBits = 40;
-inline constexpr std::uint64_t kMaxLogSeq = (std::uint64_t{1} << kLogSeqBits) - 1;
-inline std::int64_t logKey(std::int64_t site, std::uint64_t seq) {
-  return static_cast<std::int64_t>(static_cast<std::uint64_t>(site) << kLogSeqBits | seq);
-}
 
 // Bulk access to row metadata of a table whose key is its rowid (t.integerKey), for commits
 // of many rows. The greatest rowid with metadata, its own or an insert range's; nullopt if none.
@@ -133,12 +126,6 @@ void saveUndoBody(SiteState& s, const Dot& dot, std::string_view body);
 std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot);
 
 VersionVector loadVector(SiteState& s);
-
-// A vector as parley stores it (parley_acks, parley_log.ctx, parley_compacted.context): a
-// count, then (local site index, seq) pairs. Registers sites new to this site.
-std::string encodeVector(SiteState& s, const VersionVector& v);
-// `what` names the column in the error a damaged value gives.
-VersionVector decodeVector(const SiteTable& sites, std::string_view bytes, const char* what);
 
 // The statement behind scanMetaBlobs, bound and ready to step.
 sql::Stmt& metaRangeStatement(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64_t hi);

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "model/codec.hpp"
+#include "codec.hpp"
 #include "insert_ranges.hpp"
 #include "store.hpp"
 

@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "capture.hpp"
+#include "touched_rows.hpp"
 #include "state.hpp"
 
 namespace parley {

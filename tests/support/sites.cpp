@@ -63,15 +63,7 @@ ApplyResult transfer(Site& from, Site& to) {
   REQUIRE_OK(sync::streamChanges(from, to.vector().value(),
                                  [&applier](sync::Chunk&& chunk) { return applier.apply(chunk); }));
   REQUIRE_OK(applier.finish());
-  const sync::ApplyTotals& totals = applier.totals();
-  ApplyResult r;
-  r.applied = totals.applied;
-  r.duplicates = totals.duplicates;
-  r.refolded = totals.refolded;
-  r.rejected = totals.rejected;
-  r.conflicts = totals.conflictReports;
-  r.warnings = totals.warnings;
-  return r;
+  return applier.totals().result();
 }
 
 std::pair<ApplyResult, ApplyResult> exchange(Site& a, Site& b) {

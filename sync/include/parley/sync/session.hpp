@@ -78,6 +78,8 @@ struct ApplyTotals {
   // what one delivery did); a large sync keeps just the count.
   std::vector<ConflictReport> conflictReports;
   void add(const ApplyResult& r);
+  // The totals as one apply's result: the counts, the warnings and the conflicts kept.
+  ApplyResult result() const;
 };
 
 // Applies a stream of chunks to a site: each chunk's complete transactions in one apply().

@@ -1,0 +1,29 @@
+#include "log_format.hpp"
+
+#include "codec.hpp"
+
+namespace parley::store {
+
+std::string encodeVector(SiteState& s, const VersionVector& v) {
+  std::string out;
+  codec::Writer w(out);
+  w.varint(v.entries().size());
+  for (const auto& [site, seq] : v.entries()) {
+    w.varint(s.sites.indexOf(s.db, site));
+    w.varint(seq);
+  }
+  return out;
+}
+
+VersionVector decodeVector(const SiteTable& sites, std::string_view bytes, const char* what) {
+  codec::Reader r(bytes, what);
+  VersionVector out;
+  for (std::uint64_t i = 0, n = r.count(); i < n; ++i) {
+    const SiteId& site = sites.idAt(static_cast<std::uint32_t>(r.varint()));
+    out.set(site, r.varint());
+  }
+  r.expectDone();
+  return out;
+}
+
+}  // namespace parley::store

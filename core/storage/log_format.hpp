@@ -1,0 +1,28 @@
+// How the parley_ tables write a transaction's place and a version vector: parley_log's key,
+// and the stored form of a vector (parley_acks, parley_log.ctx, parley_compacted.context).
+// Below both the store (store.hpp) and the causal contexts (causal_context.hpp), which use them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "state.hpp"
+
+namespace parley::store {
+
+// parley_log's key for a transaction: its origin's local index, then its seq, in one integer,
+// so each origin's transactions are one key range in seq order.
+inline constexpr int kLogSeqBits = 40;
+inline constexpr std::uint64_t kMaxLogSeq = (std::uint64_t{1} << kLogSeqBits) - 1;
+inline std::int64_t logKey(std::int64_t site, std::uint64_t seq) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(site) << kLogSeqBits | seq);
+}
+
+// A vector as parley stores it (parley_acks, parley_log.ctx, parley_compacted.context): a
+// count, then (local site index, seq) pairs. Registers sites new to this site.
+std::string encodeVector(SiteState& s, const VersionVector& v);
+// `what` names the column in the error a damaged value gives.
+VersionVector decodeVector(const SiteTable& sites, std::string_view bytes, const char* what);
+
+}  // namespace parley::store
