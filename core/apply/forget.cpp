@@ -4,8 +4,6 @@
 
 #include <fmt/format.h>
 
-#include "finality.hpp"
-
 namespace parley {
 namespace members {
 namespace {
