@@ -45,28 +45,32 @@ Value evalDefault(sql::Db& db, const std::string& table, const std::string& colu
 std::optional<Site::Impl::ColumnDefinition> Site::Impl::columnDefinition(const std::string& table, std::uint32_t id) {
   auto text = catalog::metaText(state.db, definitionKey(table, id));
   if (!text) return std::nullopt;
-  auto space1 = text->find(' ');
-  auto space2 = space1 == std::string::npos ? std::string::npos : text->find(' ', space1 + 1);
-  auto site = space2 == std::string::npos ? std::nullopt : SiteId::fromHex(text->substr(space1 + 1, space2 - space1 - 1));
+  // "<hlc> <site> <typeless 0|1> <definition>"
+  std::vector<std::size_t> spaces;
+  for (std::size_t at = 0; spaces.size() < 3 && (at = text->find(' ', at)) != std::string::npos; ++at) spaces.push_back(at);
+  auto site = spaces.size() == 3 ? SiteId::fromHex(text->substr(spaces[0] + 1, spaces[1] - spaces[0] - 1)) : std::nullopt;
   if (!site) throw Error(Status::corruption(fmt::format("parley_meta: bad column definition record: {}", *text)));
   ColumnDefinition d;
-  d.stamp.hlc.value = std::stoull(text->substr(0, space1));
+  d.stamp.hlc.value = std::stoull(text->substr(0, spaces[0]));
   d.stamp.site = *site;
-  d.sql = text->substr(space2 + 1);
+  d.typeless = text->substr(spaces[1] + 1, spaces[2] - spaces[1] - 1) == "1";
+  d.sql = text->substr(spaces[2] + 1);
   return d;
 }
 
 void Site::Impl::keepColumnDefinition(const std::string& table, std::uint32_t id, const ColumnDefinition& d) {
-  catalog::setMeta(state.db, definitionKey(table, id), fmt::format("{} {} {}", d.stamp.hlc.value, d.stamp.site.hex(), d.sql));
+  catalog::setMeta(state.db, definitionKey(table, id),
+                   fmt::format("{} {} {} {}", d.stamp.hlc.value, d.stamp.site.hex(), d.typeless ? 1 : 0, d.sql));
 }
+
+std::string Site::Impl::ColumnDefinition::inForce() const { return typeless ? withColumnType(sql, "BLOB") : sql; }
 
 void Site::Impl::settleColumnDefinition(TableInfo& t, std::uint32_t pos, const SchemaChange& c, const Dot& dot,
                                         const Stamp& stamp, std::vector<ConflictReport>& conflicts) {
   auto held = columnDefinition(t.name, c.id);
-  ColumnDefinition incoming{stamp, c.sql};
-  if (!held) return keepColumnDefinition(t.name, c.id, incoming);  // added before definitions were kept
+  if (!held) return keepColumnDefinition(t.name, c.id, {stamp, c.sql, false});  // added before definitions were kept
   if (normalized(held->sql) == normalized(c.sql)) {
-    if (stamp < held->stamp) keepColumnDefinition(t.name, c.id, incoming);
+    if (stamp < held->stamp) keepColumnDefinition(t.name, c.id, {stamp, held->sql, held->typeless});
     return;
   }
   bool remoteWins = stamp < held->stamp;
@@ -84,9 +88,11 @@ void Site::Impl::settleColumnDefinition(TableInfo& t, std::uint32_t pos, const S
   r.outcome = remoteWins ? ConflictOutcome::kAppliedRemote : ConflictOutcome::kKeptLocal;
   r.reason = "the column was added with two definitions; the first (in canonical order) defines it";
   conflicts.push_back(std::move(r));
-  if (!remoteWins) return;
-  redefineColumn(t, pos, held->sql, c.sql);
-  keepColumnDefinition(t.name, c.id, incoming);
+  ColumnDefinition next = remoteWins ? ColumnDefinition{stamp, c.sql, held->typeless} : *held;
+  // Definitions of different type affinities: every site stores values as their writers did.
+  next.typeless = next.typeless || columnAffinity(held->sql) != columnAffinity(c.sql);
+  if (held->inForce() != next.inForce()) redefineColumn(t, pos, held->inForce(), next.inForce());
+  keepColumnDefinition(t.name, c.id, next);
 }
 
 void Site::Impl::redefineColumn(TableInfo& t, std::uint32_t pos, const std::string& from, const std::string& to) {
@@ -148,10 +154,8 @@ void Site::Impl::redefineColumn(TableInfo& t, std::uint32_t pos, const std::stri
       fix.run();
       fix.reset();
     }
+    recomputeDigest(t);
   }
-  // Every value stored again, under the new type's affinity, as the winner's sites stored it.
-  state.db.exec(fmt::format("UPDATE {} SET {} = {}", sql::quoteIdent(t.name), sql::quoteIdent(column), sql::quoteIdent(column)));
-  recomputeDigest(t);
 }
 
 void Site::Impl::recomputeDigest(const TableInfo& t) {

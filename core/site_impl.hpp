@@ -191,8 +191,10 @@ struct Site::Impl {
   // Two definitions of one added column (core/site_column_definition.cpp): the first in
   // canonical order wins; the definition in force and its stamp are kept per column.
   struct ColumnDefinition {
-    Stamp stamp;
-    std::string sql;
+    Stamp stamp;      // of the first add in canonical order held
+    std::string sql;  // its definition
+    bool typeless = false;  // two held definitions differ in type affinity: the type is BLOB
+    std::string inForce() const;  // the definition as SQLite holds it
   };
   std::optional<ColumnDefinition> columnDefinition(const std::string& table, std::uint32_t id);
   void keepColumnDefinition(const std::string& table, std::uint32_t id, const ColumnDefinition& d);

@@ -232,7 +232,7 @@ void Site::Impl::logPendingSchema() {
     }
     if (c.kind == SchemaChange::Kind::kTrack) t->trackedAt = t->configuredAt = stamp;
     if (c.kind == SchemaChange::Kind::kConfigure) t->configuredAt = stamp;
-    if (c.kind == SchemaChange::Kind::kAddColumn) keepColumnDefinition(t->name, c.id, {stamp, c.sql});
+    if (c.kind == SchemaChange::Kind::kAddColumn) keepColumnDefinition(t->name, c.id, {stamp, c.sql, false});
     if (c.kind == SchemaChange::Kind::kRenameColumn)
       if (auto pos = t->positionOfId(c.id)) {
         t->renamedAt.resize(t->columns.size());
@@ -358,7 +358,7 @@ void Site::Impl::applyAddColumn(TableInfo& t, const SchemaChange& c, const Dot& 
   if (t.columns.back() != c.name)
     throw Error(Status::corruption(fmt::format("transaction {}: {} added a column named \"{}\"", dot.toString(),
                                                c.describe(), t.columns.back())));
-  keepColumnDefinition(t.name, c.id, {stamp, c.sql});
+  keepColumnDefinition(t.name, c.id, {stamp, c.sql, false});
 }
 
 void Site::Impl::applyRename(TableInfo& t, const SchemaChange& c, const Dot& dot, const Stamp& stamp,
