@@ -310,6 +310,10 @@ void Site::Impl::applyTrack(const SchemaChange& c, const Stamp& stamp) {
         "table \"{}\" is defined differently here ({}) and at the site that tracked it ({}); sites must agree on a "
         "table's definition: rename or drop it at one site (then clone that site anew), or change it through parley",
         c.table, *existing, c.sql)));
+  // Tracked again after an untrack that is not final here yet: the site that tracked it again
+  // held it final, so every write concurrent with the untrack is in this change's causal past,
+  // held here: the untrack is done here too.
+  if (TableInfo* t = mutableTable(c.table); t && t->untracking()) forgetTable(*t);
   if (TableInfo* t = mutableTable(c.table)) {  // tracked here too, the same way: one table
     if (t->trackedAt != Stamp{} && stamp < t->trackedAt) t->trackedAt = stamp;
     if (stamp > t->configuredAt && *config != t->config) applyConfigure(*t, c.text, stamp);
