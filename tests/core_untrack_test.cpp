@@ -148,6 +148,31 @@ TEST_CASE("untracking a table tracked by hand is local to the site, and the fing
   CHECK_FALSE(c.site(1).untrack("account").isOk());
 }
 
+TEST_CASE("a table tracked again elsewhere reaches a site whose untrack is not final yet",
+          "[core][schema][untrack][issue25]") {
+  Options o = threeSites();
+  o.sites = {"a", "b"};
+  Cluster c(o);
+  c.execOk(0, "CREATE TABLE wallet(id INTEGER PRIMARY KEY, owner TEXT, cents INTEGER)");
+  c.execOk(0, "INSERT INTO wallet VALUES (1, 'ann', 100)");
+  REQUIRE(c.site(0).trackEverywhere("wallet").isOk());
+  c.syncAll();
+  REQUIRE(c.site(0).untrack("wallet").isOk());
+  c.execOk(0, "DELETE FROM wallet");  // a plain table at a: its own
+  c.deliver(0, 1);                    // b holds the untrack; a does not know b does
+  REQUIRE_FALSE(tracks(c, 1, "wallet"));
+  REQUIRE(parleyKnows(c, 1, "wallet") == 0);  // final at b (a made it): b may track it again
+  c.execOk(1, "DELETE FROM wallet WHERE id = 1");
+  c.execOk(1, "INSERT INTO wallet VALUES (2, 'bob', 5)");
+  REQUIRE(c.site(1).trackEverywhere("wallet").isOk());
+  c.deliver(1, 0);
+  CHECK(tracks(c, 0, "wallet"));
+  c.execOk(0, "UPDATE wallet SET cents = 6 WHERE id = 2");
+  c.syncAll();
+  c.assertConverged();
+  CHECK(c.value(1, "SELECT cents FROM wallet WHERE id = 2") == Value::integer(6));
+}
+
 // Random writes at three partitioned sites, one of which untracks the table at a random point,
 // delivered in random orders with duplicates: every run ends with the same rows at every site
 // and the table forgotten everywhere. A site writes the table only while it does not hold the
