@@ -111,6 +111,7 @@ int cmdInit(const std::vector<std::string>& args);
 int cmdExec(const std::vector<std::string>& args);
 int cmdTrack(const std::vector<std::string>& args);
 int cmdConfigure(const std::vector<std::string>& args);
+int cmdUntrack(const std::vector<std::string>& args);
 int cmdStatus(const std::vector<std::string>& args);
 int cmdConflicts(const std::vector<std::string>& args);
 int cmdCompact(const std::vector<std::string>& args);

@@ -28,6 +28,9 @@ const Command kExec{"exec", "SITE.db \"SQL\" | --file FILE.sql | - [options]",
                     "statement that returns rows prints them, in order. After a write the commit token (the\n"
                     "site's vector) goes to stderr, or to stdout with --token."};
 const Command kTrack{"track", "SITE.db TABLE [options]", "Starts replicating TABLE, resolving its conflicts as the options say."};
+const Command kUntrack{"untrack", "SITE.db TABLE",
+                       "Stops replicating TABLE; its rows stay as a plain table. A table tracked with --everywhere\n"
+                       "is untracked at every site (by sync); one tracked without it, at this site only."};
 const Command kConfigure{"configure", "SITE.db TABLE [options]",
                          "Changes how TABLE resolves conflicts; the change replicates to every site. Switching to an\n"
                          "order-sensitive strategy (merge, counter, fww, reject...) needs every held transaction final."};
@@ -212,6 +215,17 @@ int cmdTrack(const std::vector<std::string>& args) {
   auto config = configFrom(*vm, env().registry->defaults());
   check(vm->count("everywhere") ? site->trackEverywhere(table, config) : site->track(table, config));
   printConfig(*site, table, vm->count("json") > 0, "tracking ");
+  return 0;
+}
+
+int cmdUntrack(const std::vector<std::string>& args) {
+  po::options_description o("options");
+  auto vm = parse(kUntrack, o, {"SITE", "TABLE"}, args);
+  if (!vm) return 0;
+  auto site = openSite((*vm)["SITE"].as<std::string>());
+  std::string table = (*vm)["TABLE"].as<std::string>();
+  check(site->untrack(table));
+  std::cout << "untracked " << table << "\n";
   return 0;
 }
 

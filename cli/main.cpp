@@ -24,6 +24,7 @@ const std::map<std::string, Entry>& commands() {
       {"init", {cmdInit, "create a new site (and cluster)"}},
       {"exec", {cmdExec, "run SQL; writes are captured and replicate"}},
       {"track", {cmdTrack, "start replicating a table, with its resolvers"}},
+      {"untrack", {cmdUntrack, "stop replicating a table; its rows stay"}},
       {"configure", {cmdConfigure, "change a tracked table's resolvers"}},
       {"status", {cmdStatus, "the site, its peers and their lag"}},
       {"conflicts", {cmdConflicts, "the conflict log"}},

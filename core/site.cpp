@@ -109,9 +109,32 @@ Status Site::track(std::string_view table, std::optional<TableConfig> config, bo
   });
 }
 
+Status Site::untrack(std::string_view table) {
+  return guarded([&]() -> Status {
+    if (impl_->state.db.inTransaction())
+      return Status::busy("a transaction is open on this site; commit or roll it back first").withContext("untrack");
+    impl_->begin();
+    try {
+      impl_->untrack(table);
+      impl_->commit();
+    } catch (...) {
+      impl_->rollbackQuietly();
+      impl_->loadTables();
+      throw;
+    }
+    // A lone site's untrack is final at once: settling forgets the table.
+    impl_->asApplier([&] {
+      finality::settle(impl_->state);
+      return 0;
+    });
+    return Status::ok();
+  });
+}
+
 std::vector<std::string> Site::trackedTables() const {
   std::vector<std::string> out;
-  for (const auto& t : impl_->state.tables) out.push_back(t->name);
+  for (const auto& t : impl_->state.tables)
+    if (!t->untracking()) out.push_back(t->name);
   return out;
 }
 

@@ -13,9 +13,10 @@ int Site::Impl::authorize(void* self, int action, const char* a, const char* b, 
   auto* impl = static_cast<Impl*>(self);
   if (impl->classifying) impl->classifier.see(action, a, b);
   if (action == SQLITE_DROP_TABLE && a && impl->state.table(a)) {
-    impl->deniedSchemaChange = a;
+    (impl->state.table(a)->untracking() ? impl->deniedUntracking : impl->deniedSchemaChange) = a;
     return SQLITE_DENY;
   }
+  if (impl->deniesWhileUntracking(action, b)) return SQLITE_DENY;
   // ALTER TABLE and index changes of a tracked table become schema transactions
   // (site_schema.cpp), unless parley itself is making them.
   bool altersTracked = action == SQLITE_ALTER_TABLE && b && impl->state.table(b);

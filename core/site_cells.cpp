@@ -35,6 +35,8 @@ Result<Dot> Site::commitOperation(std::string_view table, const Row& pk, std::st
     if (impl_->state.db.inTransaction())
       return Status::busy("a transaction is open on this site; commit or roll it back first");
     impl_->requireGuards();
+    if (const TableInfo* held = impl_->state.table(table); held && held->untracking())
+      return Status::invalidArgument(fmt::format("table \"{}\" is untracked: operations on it are not replicated", table));
     impl_->begin();
     try {
       auto [t, index] = cellOf(impl_->state, table, column);

@@ -132,6 +132,7 @@ const Site::Impl::SchemaCache& Site::Impl::schema() {
   std::sort(tables.begin(), tables.end(), [](auto* x, auto* y) { return x->name < y->name; });
   std::vector<std::string> lines, current;
   for (const TableInfo* t : tables) {
+    if (t->untracking()) continue;  // untracked here; its untrack is compared, not its shape
     for (auto& line : describe(*t)) current.push_back(std::move(line));
     if (t->trackedAt != Stamp{}) continue;  // replicated: its schema transactions are compared, not its shape
     if (auto frozen = catalog::metaText(state.db, "base:" + t->name)) {

@@ -48,7 +48,8 @@ Result<std::vector<TableDigest>> Site::digests() const {
   return guarded([&]() -> Result<std::vector<TableDigest>> {
     impl_->refreshForRead();
     std::vector<TableDigest> out;
-    for (const auto& t : impl_->state.tables) out.push_back({t->name, impl_->state.digests.of(t->id).hex()});
+    for (const auto& t : impl_->state.tables)
+      if (!t->untracking()) out.push_back({t->name, impl_->state.digests.of(t->id).hex()});
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.table < b.table; });
     return out;
   });
@@ -81,6 +82,7 @@ Result<std::vector<DigestCheck>> Site::verify(bool accept) {
     impl_->refreshForRead();
     std::vector<DigestCheck> out;
     for (const auto& t : impl_->state.tables) {
+      if (t->untracking()) continue;  // a plain table again: its own writes are not in the digest
       Digest128 sum;
       std::uint64_t rows = 0;
       sql::Stmt all(impl_->state.db.raw(), t->selectAll);

@@ -58,6 +58,7 @@ void Site::Impl::checkGuards() {
   guardProblem.reset();
   auto& find = state.db.cached("SELECT sql, tbl_name FROM sqlite_schema WHERE type = 'trigger' AND name = ?1");
   for (const auto& t : state.tables) {
+    if (t->untracking()) continue;  // its guards are gone: a plain table again
     for (const char* op : kGuardedOps) {
       find.bindText(1, guardName(*t, op));
       bool present = find.step();
@@ -79,7 +80,8 @@ void Site::Impl::restoreGuards() {
     guardToken = state.id.hex();
     catalog::setMeta(state.db, "guard_token", guardToken);
   }
-  for (const auto& t : state.tables) replaceGuards(*t);
+  for (const auto& t : state.tables)
+    if (!t->untracking()) replaceGuards(*t);
 }
 
 Status Site::restoreGuards() {

@@ -64,6 +64,7 @@ struct Site::Impl {
   std::int64_t dataVersion = -1;  // PRAGMA data_version when the cache was last loaded
   std::string deniedSchemaChange;  // set by the authorizer
   std::string deniedIndexChange;   // likewise: the tracked table of a refused CREATE/DROP INDEX
+  std::string deniedUntracking;    // likewise: a table being untracked (site_untrack.cpp)
   // While a user statement is being prepared, the authorizer tells it what SQLite compiles.
   StatementClassifier classifier;
   bool classifying = false;
@@ -145,6 +146,37 @@ struct Site::Impl {
   // Runs DDL of parley's own (the authorizer lets it through).
   void execDdl(const std::string& sql);
 
+  // Untracking (core/site_untrack.cpp). A table tracked by hand is forgotten at once; one
+  // tracked everywhere is marked by a schema transaction and forgotten once that is final.
+  // REQUIRES: inside a write transaction.
+  void untrack(std::string_view name);
+  void applyUntrack(TableInfo& t, const Dot& dot);
+  // Stops capturing the table and drops its guards; its metadata stays for the remote writes
+  // still to come.
+  void markUntracking(TableInfo& t, const Dot& dot);
+  // Forgets every table whose untrack is final here. REQUIRES: inside a write transaction.
+  void finishUntracks();
+  void forgetTable(const TableInfo& t);
+  // Two definitions of one added column (core/site_column_definition.cpp): the first in
+  // canonical order wins; the definition in force and its stamp are kept per column.
+  struct ColumnDefinition {
+    Stamp stamp;      // of the first add in canonical order held
+    std::string sql;  // its definition
+    bool typeless = false;  // two held definitions differ in type affinity: the type is BLOB
+    std::string inForce() const;  // the definition as SQLite holds it
+  };
+  std::optional<ColumnDefinition> columnDefinition(const std::string& table, std::uint32_t id);
+  void keepColumnDefinition(const std::string& table, std::uint32_t id, const ColumnDefinition& d);
+  void settleColumnDefinition(TableInfo& t, std::uint32_t pos, const SchemaChange& c, const Dot& dot,
+                              const Stamp& stamp, std::vector<ConflictReport>& conflicts);
+  void redefineColumn(TableInfo& t, std::uint32_t pos, const std::string& from, const std::string& to);
+  // The table's digest from its rows as they are now.
+  void recomputeDigest(const TableInfo& t);
+  void dropGuards(const TableInfo& t);
+  void loadUntracks();
+  bool deniesWhileUntracking(int action, const char* table);
+  static std::string untrackingMessage(const std::string& table);
+
   // The schema as the fingerprint sees it (schema_text.hpp), kept until PRAGMA schema_version
   // or a table's resolver configuration changes. site_decisions.cpp.
   struct SchemaCache {
@@ -189,6 +221,7 @@ struct Site::Impl {
     state.tables = std::move(tables);
     for (const auto& t : state.tables)
       if (!schemaProblem && t->trackedAt != Stamp{}) schemaProblem = shapeChangedOutside(*t);
+    loadUntracks();
     checkGuards();
   }
 
@@ -290,6 +323,7 @@ struct Site::Impl {
                          deniedSchemaChange);
       deniedSchemaChange.clear();
     }
+    if (!deniedUntracking.empty()) what = untrackingMessage(std::exchange(deniedUntracking, {}));
     if (!deniedIndexChange.empty()) {
       what = fmt::format("\"{}\" is replicated by parley: change its schema in a statement of its own, outside "
                          "BEGIN...COMMIT (each schema change is a replicated transaction); nothing was changed",
@@ -392,7 +426,10 @@ struct Site::Impl {
   void afterStatement(const StatementInfo& info, bool wasInTxn);
 
   void track(std::string_view name, const std::optional<TableConfig>& config, bool replicate) {
-    if (state.table(name)) throw Error(Status::invalidArgument(fmt::format("table \"{}\" is already tracked", name)).withContext("track"));
+    if (const TableInfo* t = state.table(name))
+      throw Error(Status::invalidArgument(t->untracking() ? untrackingMessage(t->name)
+                                                          : fmt::format("table \"{}\" is already tracked", name))
+                      .withContext("track"));
     requireGuards();
     TableInfo t = inspectTable(state.db, name);
     t.constrained = hasConstraints(state.db, t);
@@ -488,6 +525,7 @@ struct Site::Impl {
       requireGuards();
       Capture::Unhooked unhooked(capture);  // suspended capture records nothing: spare SQLite the hook
       auto result = body();
+      finishUntracks();
       commitNow();
       return result;
     } catch (...) {

@@ -226,8 +226,13 @@ void Site::Impl::logPendingSchema() {
   for (const auto& c : pendingSchema) {
     TableInfo* t = mutableTable(c.table);
     if (!t) continue;
+    if (c.kind == SchemaChange::Kind::kUntrack) {
+      markUntracking(*t, Dot{state.id, state.vector.get(state.id)});
+      continue;
+    }
     if (c.kind == SchemaChange::Kind::kTrack) t->trackedAt = t->configuredAt = stamp;
     if (c.kind == SchemaChange::Kind::kConfigure) t->configuredAt = stamp;
+    if (c.kind == SchemaChange::Kind::kAddColumn) keepColumnDefinition(t->name, c.id, {stamp, c.sql, false});
     if (c.kind == SchemaChange::Kind::kRenameColumn)
       if (auto pos = t->positionOfId(c.id)) {
         t->renamedAt.resize(t->columns.size());
@@ -252,7 +257,8 @@ void Site::Impl::applySchemaTransaction(const Transaction& t, std::vector<Confli
   for (const auto& change : changes) applyChange(change, t.stamp(), t.dot, conflicts);
   capture.forgetTables();
   for (const auto& change : changes)
-    if (const TableInfo* table = mutableTable(change.table); table && table->trackedAt != Stamp{}) recordShape(*table);
+    if (const TableInfo* table = mutableTable(change.table); table && table->trackedAt != Stamp{} && !table->untracking())
+      recordShape(*table);
 }
 
 void Site::Impl::applyChange(const SchemaChange& c, const Stamp& stamp, const Dot& dot,
@@ -283,6 +289,7 @@ void Site::Impl::applyChange(const SchemaChange& c, const Stamp& stamp, const Do
       }
       return;
     }
+    case Kind::kUntrack: return applyUntrack(*t, dot);
     case Kind::kDropIndex:
       freezeBase(*t);
       execDdl("DROP INDEX IF EXISTS " + sql::quoteIdent(c.name));
@@ -303,6 +310,10 @@ void Site::Impl::applyTrack(const SchemaChange& c, const Stamp& stamp) {
         "table \"{}\" is defined differently here ({}) and at the site that tracked it ({}); sites must agree on a "
         "table's definition: rename or drop it at one site (then clone that site anew), or change it through parley",
         c.table, *existing, c.sql)));
+  // Tracked again after an untrack that is not final here yet: the site that tracked it again
+  // held it final, so every write concurrent with the untrack is in this change's causal past,
+  // held here: the untrack is done here too.
+  if (TableInfo* t = mutableTable(c.table); t && t->untracking()) forgetTable(*t);
   if (TableInfo* t = mutableTable(c.table)) {  // tracked here too, the same way: one table
     if (t->trackedAt != Stamp{} && stamp < t->trackedAt) t->trackedAt = stamp;
     if (stamp > t->configuredAt && *config != t->config) applyConfigure(*t, c.text, stamp);
@@ -331,7 +342,8 @@ void Site::Impl::applyTrack(const SchemaChange& c, const Stamp& stamp) {
 
 void Site::Impl::applyAddColumn(TableInfo& t, const SchemaChange& c, const Dot& dot, const Stamp& stamp,
                                 std::vector<ConflictReport>& conflicts) {
-  if (t.positionOfId(c.id) || t.dropped(c.id)) return;  // added here too (or dropped since)
+  if (t.dropped(c.id)) return;  // dropped since
+  if (auto pos = t.positionOfId(c.id)) return settleColumnDefinition(t, *pos, c, dot, stamp, conflicts);  // added here too
   if (t.columnIndex(c.name)) {
     conflicts.push_back(schemaConflict(c, dot, stamp, "another column of the table has that name", false));
     return;
@@ -350,6 +362,7 @@ void Site::Impl::applyAddColumn(TableInfo& t, const SchemaChange& c, const Dot& 
   if (t.columns.back() != c.name)
     throw Error(Status::corruption(fmt::format("transaction {}: {} added a column named \"{}\"", dot.toString(),
                                                c.describe(), t.columns.back())));
+  keepColumnDefinition(t.name, c.id, {stamp, c.sql, false});
 }
 
 void Site::Impl::applyRename(TableInfo& t, const SchemaChange& c, const Dot& dot, const Stamp& stamp,

@@ -146,6 +146,7 @@ bool Capture::takeRefusedCommit() {
 const TableInfo* Capture::lookup(const char* name) {
   if (lastTable_ && lastTable_->name == name) return lastTable_;
   lastTable_ = s_.table(name);
+  if (lastTable_ && lastTable_->untracking()) lastTable_ = nullptr;  // a plain table again
   return lastTable_;
 }
 

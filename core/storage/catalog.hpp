@@ -86,6 +86,11 @@ struct TableInfo {
   // replicated, at every site by hand) and of its configuration's latest change.
   Stamp trackedAt;
   Stamp configuredAt;
+  // Set once the table is being untracked (core/site_untrack.cpp): the untrack's dot. Local
+  // writes are no longer captured; remote writes made before their site held the untrack still
+  // fold until the untrack is final, when parley forgets the table.
+  std::optional<Dot> untrackedBy;
+  bool untracking() const { return untrackedBy.has_value(); }
   std::uint32_t idAt(std::uint32_t position) const { return ids.empty() ? position : ids[position]; }
   std::optional<std::uint32_t> positionOfId(std::uint32_t id) const;
   bool dropped(std::uint32_t id) const;

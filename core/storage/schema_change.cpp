@@ -186,4 +186,57 @@ std::optional<std::string> addedColumnDefinition(std::string_view statement) {
   return std::string(def);
 }
 
+namespace {
+
+// Where the type name of a column definition is: [from, to) (empty when it has none).
+std::pair<std::size_t, std::size_t> typeSpan(std::string_view definition) {
+  static const char* const kConstraintWords[] = {"CONSTRAINT", "PRIMARY", "NOT",     "NULL",       "UNIQUE",    "CHECK",
+                                                 "DEFAULT",    "COLLATE", "REFERENCES", "GENERATED", "AS"};
+  Tokens tokens(definition);
+  tokens.next();  // the column's name
+  std::size_t from = tokens.position(), to = from;
+  for (;;) {
+    std::string token = tokens.next();
+    if (token.empty()) break;
+    bool constraint = false;
+    for (const char* word : kConstraintWords) constraint = constraint || keyword(token, word);
+    if (constraint) break;
+    if (token == "(") {
+      int depth = 1;
+      while (depth > 0) {
+        std::string inner = tokens.next();
+        if (inner.empty()) break;
+        depth += inner == "(" ? 1 : inner == ")" ? -1 : 0;
+      }
+    }
+    to = tokens.position();
+    while (to > from && std::isspace(static_cast<unsigned char>(definition[to - 1]))) --to;
+  }
+  return {from, to};
+}
+
+}  // namespace
+
+std::string withColumnType(std::string_view definition, std::string_view type) {
+  auto [from, to] = typeSpan(definition);
+  std::string out(definition.substr(0, from));
+  if (from == to && (out.empty() || !std::isspace(static_cast<unsigned char>(out.back())))) out += ' ';
+  out += type;
+  if (from == to && to < definition.size()) out += ' ';
+  out += definition.substr(to);
+  return out;
+}
+
+char columnAffinity(std::string_view definition) {
+  auto [from, to] = typeSpan(definition);
+  std::string type(definition.substr(from, to - from));
+  for (char& c : type) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  auto has = [&](const char* part) { return type.find(part) != std::string::npos; };
+  if (has("INT")) return 'I';
+  if (has("CHAR") || has("CLOB") || has("TEXT")) return 'T';
+  if (type.empty() || has("BLOB")) return 'B';
+  if (has("REAL") || has("FLOA") || has("DOUB")) return 'R';
+  return 'N';
+}
+
 }  // namespace parley

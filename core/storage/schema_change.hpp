@@ -68,4 +68,11 @@ std::vector<SchemaChange> schemaChanges(const Transaction& t);
 // such a statement.
 std::optional<std::string> addedColumnDefinition(std::string_view statement);
 
+// A column definition ("name [type] [constraints]") with its type name replaced by `type`
+// (inserted after the name when it has none).
+std::string withColumnType(std::string_view definition, std::string_view type);
+// SQLite's type affinity of a column definition's declared type: 'I'nteger, 'T'ext, 'B'lob
+// (none), 'R'eal or 'N'umeric.
+char columnAffinity(std::string_view definition);
+
 }  // namespace parley

@@ -227,6 +227,13 @@ class Site {
   // REQUIRES: no transaction open on the site.
   Status track(std::string_view table, std::optional<TableConfig> config = std::nullopt);
   Status trackEverywhere(std::string_view table, std::optional<TableConfig> config = std::nullopt);
+  // Stops replicating `table`; its rows stay as a plain table. One tracked with track() is
+  // untracked at this site only, at once. One tracked with trackEverywhere() is untracked at
+  // every site by a schema transaction: writes made here from now on are not replicated, while
+  // writes made at sites that had not received the untrack yet still arrive and apply
+  // everywhere; once every site holds the untrack, parley forgets the table (README, "Changing
+  // the schema"). trackedTables() no longer lists it. REQUIRES: no transaction open.
+  Status untrack(std::string_view table);
   // Changes how a tracked table resolves conflicts, and records the change. For a table tracked
   // with trackEverywhere() the change is a schema transaction that reaches every site (the
   // later of two concurrent ones wins); for one tracked with track(), every site of the cluster
