@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "catalog.hpp"
+#include "context_view.hpp"
 #include "digest.hpp"
 #include "parley/crdt/version_vector.hpp"
 #include "parley/hlc.hpp"
@@ -61,11 +62,19 @@ struct SiteState {
   // The forgotten sites, sorted (core/forget.hpp); cleared with the rest of the cache.
   std::optional<std::vector<SiteId>> forgotten;
   // Per origin, the full causal context of its newest transaction this connection completed or
-  // committed, with that transaction's seq (core/causal_context.hpp); cleared with the rest.
-  std::unordered_map<SiteId, std::pair<std::uint64_t, VersionVector>, SiteIdHash> contexts;
-  // The full contexts of the transactions one apply call folds (apply.cpp), kept for the next
-  // call: each names every site, and fresh memory for them costs more than the fold.
-  std::vector<VersionVector> applyContexts;
+  // committed, with that transaction's seq (core/causal_context.hpp); cleared with the rest. Kept
+  // as a full vector shared with the views handed out (`base`, changed in place only while
+  // nothing else shares it) and the entries above it (`above`, the origin's own among them), so
+  // that completing the next transaction costs the entries it carries, not one per site.
+  struct CachedContext {
+    std::uint64_t seq = 0;
+    std::shared_ptr<VersionVector> base;
+    VersionVector above;
+  };
+  std::unordered_map<SiteId, CachedContext, SiteIdHash> contexts;
+  // The full contexts of the transactions one apply call folds (apply.cpp), as views of the
+  // cached ones; their storage is kept for the next call.
+  std::vector<ContextView> applyContexts;
   // Operations strategies asked to commit after refusing a local commit
   // (ColumnResolver::operationAfterRefusal), committed once that commit is rolled back.
   struct FollowUp {
