@@ -98,7 +98,8 @@ bool complete(SiteState& s, const Transaction& t, ContextView& out) {
     c->base = std::move(base);
     above = VersionVector{};
   }
-  out.assign(c->base, c->above);
+  if (c->base->entries().size() <= kCopiedContext) out.assignWhole(*c->base, c->above);
+  else out.assign(c->base, c->above);
   return grew;
 }
 

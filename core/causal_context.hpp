@@ -41,6 +41,9 @@ bool complete(SiteState& s, const Transaction& t, ContextView& out);
 // How many entries a cached context keeps above its shared full vector before it makes a new
 // one (context_view.hpp).
 inline constexpr std::size_t kMaxAbove = 32;
+// Contexts of at most this many entries are handed out whole (copied), larger ones as views of
+// the shared vector.
+inline constexpr std::size_t kCopiedContext = 64;
 
 // For a local commit with full context `full`: the entries to encode (those grown since the
 // previous local commit; all of them when that is not cached) and whether it grew. Remembers it.

@@ -4,6 +4,7 @@
 // (core/causal_context.hpp).
 #include <fmt/format.h>
 
+#include "causal_context.hpp"
 #include "parley/txn_codec.hpp"
 #include "support/sites.hpp"
 
@@ -240,12 +241,13 @@ TEST_CASE("a late arrival re-folds transactions whose contexts the log stores NU
 
 TEST_CASE("a chain whose every transaction grows its context completes right past the shared vector",
           "[core][causality][context]") {
-  // P (site 0) hears from each of 40 writers in turn and updates the writer's row after each:
+  // P (site 0) hears from each of 70 writers in turn and updates the writer's row after each:
   // every one of P's transactions carries one entry more than the last, so a receiver that
   // applies the chain in one call completes contexts through more than causal::kMaxAbove grown
-  // entries (core/causal_context.hpp) and onto a new shared vector. Each update must supersede
-  // its writer's insert: a context missing that entry would make them concurrent (a conflict).
-  constexpr std::size_t kWriters = 40, kP = 0, kR = 1;
+  // entries (core/causal_context.hpp) and onto a new shared vector, twice, and hands out views
+  // of it once it names more than causal::kCopiedContext sites. Each update must supersede its
+  // writer's insert: a context missing that entry would make them concurrent (a conflict).
+  constexpr std::size_t kWriters = 70, kP = 0, kR = 1;
   Cluster c(test::clusterOptions(kWriters + 2));
   for (std::size_t w = 2; w < kWriters + 2; ++w) {
     execOk(c[w], fmt::format("INSERT INTO t VALUES ({}, 'w', 0)", w));
@@ -260,6 +262,7 @@ TEST_CASE("a chain whose every transaction grows its context completes right pas
   auto r = deliverFirst(c[kP], c[kR], kWriters);
   CHECK(r.applied == kWriters);
   CHECK(r.conflicts.empty());
+  static_assert(kWriters > causal::kMaxAbove * 2 && kWriters > causal::kCopiedContext);
   CHECK(tableContents(c[kR], "t") == tableContents(c[kP], "t"));
   CHECK(test::queryInt(c[kR], "SELECT count(*) FROM t WHERE a = 'p'") == static_cast<std::int64_t>(kWriters));
   // The log keeps each grown context whole: a re-read gives every transaction its full context.
