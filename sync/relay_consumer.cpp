@@ -18,6 +18,13 @@ std::string header(natsMsg* m, const char* key) {
   return value;
 }
 
+// A pull request's status reply (no body, a Status header: 404 no messages, 408 request expired,
+// 409 the consumer refused it, 100 a heartbeat); empty for a message of the stream.
+std::string statusOf(natsMsg* m) {
+  if (natsMsg_GetDataLength(m) > 0) return {};
+  return header(m, "Status");
+}
+
 // Whether `t` can be applied to a site holding `v`: already held, or next of its origin with
 // its causal context held.
 bool ready(const Transaction& t, const VersionVector& v) {
@@ -36,8 +43,8 @@ void Consumer::once(const std::string& key, const std::string& line) {
 }
 
 Status Consumer::subscribe(std::optional<std::uint64_t> startAt) {
-  // A message's handle acknowledges through the subscription it came from: drop the held ones'
-  // handles before that goes (the stream delivers them again after the ack wait).
+  // The held messages' handles answer the consumer that delivered them, which a rewind
+  // replaces: drop them (the stream delivers them again after the ack wait).
   for (auto& [dot, h] : held_) h.msg.reset();
   sub_.reset();
   std::string durable = relay::Names::durableOf(r_.me);
@@ -62,15 +69,74 @@ Status Consumer::subscribe(std::optional<std::uint64_t> startAt) {
   }
   if (ci) jsConsumerInfo_Destroy(ci);
   if (auto st = relay::fromNats(s, fmt::format("consumer {}", durable), jerr); !st) return st;
-  jsSubOptions so;
-  jsSubOptions_Init(&so);
-  so.Stream = r_.names.stream.c_str();
-  so.Consumer = durable.c_str();  // bound: the library never deletes it
+  natsInbox* inbox = nullptr;
+  if (auto st = relay::fromNats(natsInbox_Create(&inbox), "an inbox for the consumer"); !st) return st;
+  inbox_ = inbox;
+  natsInbox_Destroy(inbox);
+  next_ = fmt::format("$JS.API.CONSUMER.MSG.NEXT.{}.{}", r_.names.stream, durable);
   natsSubscription* sub = nullptr;
-  jerr = static_cast<jsErrCode>(0);
-  s = js_PullSubscribe(&sub, r_.client->js(), r_.names.all.c_str(), durable.c_str(), nullptr, &so, &jerr);
-  if (auto st = relay::fromNats(s, fmt::format("subscribing to {}", r_.names.stream), jerr); !st) return st;
+  s = natsConnection_SubscribeSync(&sub, r_.client->connection(), inbox_.c_str());
+  if (auto st = relay::fromNats(s, fmt::format("subscribing to {}", r_.names.stream)); !st) return st;
   sub_.reset(sub);
+  return Status::ok();
+}
+
+bool Consumer::request(const std::string& body) {
+  return natsConnection_PublishRequest(r_.client->connection(), next_.c_str(), inbox_.c_str(), body.data(),
+                                       static_cast<int>(body.size())) == NATS_OK;
+}
+
+// Acknowledges (+ACK), refuses for now (-NAK) or for good (+TERM) a message of the stream.
+void Consumer::answer(natsMsg* m, const char* body) {
+  const char* reply = natsMsg_GetReply(m);
+  if (reply && *reply) natsConnection_PublishString(r_.client->connection(), reply, body);
+}
+
+// Up to fetchBatch messages, as natsSubscription_Fetch pulls them: a request for what is there
+// now; when nothing is, one that waits until a batch arrived or fetchWait passed. `idle`: the
+// wait ended with nothing. Messages left over from an earlier request (they came after its
+// wait) are read first, and count towards the batch.
+Status Consumer::pull(std::vector<relay::Message>& out, bool& idle) {
+  auto wait = r_.options.fetchWait;
+  auto deadline = Clock::now() + wait;
+  // The server ends a waiting request a little before the client stops reading its replies.
+  auto expires = wait >= std::chrono::milliseconds(20) ? wait - std::chrono::milliseconds(10) : wait;
+  auto batch = static_cast<std::size_t>(r_.options.fetchBatch);
+  std::string waiting = fmt::format(R"({{"batch":{},"expires":{}}})", batch,
+                                    std::chrono::duration_cast<std::chrono::nanoseconds>(expires).count());
+  bool sent = false, waited = false;
+  while (out.size() < batch) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) break;
+    natsMsg* m = nullptr;
+    ::natsStatus s = natsSubscription_NextMsg(&m, sub_.get(), sent ? left : 1);
+    if (s == NATS_TIMEOUT) {
+      if (sent) break;
+      // Nothing left over: ask for what the stream has now.
+      sent = request(fmt::format(R"({{"batch":{},"no_wait":true}})", batch - out.size()));
+      if (!sent) return relay::fromNats(NATS_CONNECTION_CLOSED, "pulling from the stream");
+      continue;
+    }
+    if (s != NATS_OK) return relay::fromNats(s, "pulling from the stream");
+    relay::Message msg(m);
+    std::string status = statusOf(m);
+    if (status.empty()) {
+      out.push_back(std::move(msg));
+      continue;
+    }
+    if (status == "100") continue;  // a heartbeat
+    if (!sent) continue;            // the end of an earlier request
+    if (status == "404" && out.empty() && !waited) {  // nothing now: wait for the first messages
+      waited = request(waiting);
+      if (!waited) return relay::fromNats(NATS_CONNECTION_CLOSED, "pulling from the stream");
+      continue;
+    }
+    if (status == "404" || status == "408") break;  // this request is over
+    if (!out.empty()) break;  // the refusal is met again at the next pull
+    return Status::ioError(fmt::format("pulling from the stream: the server answered {} {}", status,
+                                       header(m, "Description")));
+  }
+  idle = out.empty();
   return Status::ok();
 }
 
@@ -84,7 +150,7 @@ void Consumer::take(relay::Message msg) {
     once("forged:" + subject, fmt::format("relay: refused a message on {}: its signature does not verify (written "
                                           "without the cluster secret); dropped from this site's consumer",
                                           subject));
-    natsMsg_Term(m, nullptr);
+    answer(m, "+TERM");
     return;
   }
   auto t = decodeTransaction(body);
@@ -117,7 +183,7 @@ void Consumer::take(relay::Message msg) {
 void Consumer::settle(const Dot& dot) {
   auto it = held_.find(dot);
   if (it == held_.end()) return;
-  if (it->second.msg) natsMsg_Ack(it->second.msg.get(), nullptr);
+  if (it->second.msg) answer(it->second.msg.get(), "+ACK");
   held_.erase(it);
 }
 
@@ -243,7 +309,7 @@ void Consumer::checkStuck() {
 
 void Consumer::releaseAll() {
   for (auto& [dot, h] : held_)
-    if (h.msg) natsMsg_Nak(h.msg.get(), nullptr);
+    if (h.msg) answer(h.msg.get(), "-NAK");
   held_.clear();
 }
 
@@ -251,27 +317,18 @@ void Consumer::run() {
   auto failingSince = Clock::time_point{};
   Status last = Status::ok();
   while (!r_.stopping) {
-    natsMsgList list{};
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    // natsSubscription_FetchRequest with NoWait and an expiry (return with the first messages)
-    // ended in a double free inside libnats 3.4.1 at 100 sites and 400 writes/s: the plain
-    // fetch it is.
-    ::natsStatus s = sub_ ? natsSubscription_Fetch(&list, sub_.get(), r_.options.fetchBatch,
-                                                   r_.options.fetchWait.count(), &jerr)
-                          : NATS_INVALID_SUBSCRIPTION;
-    if (list.Count > 0) fingerprint_ = r_.site->with([](Site& site) { return site.schemaFingerprint(); });
-    for (int i = 0; i < list.Count; ++i) {
-      take(relay::Message(list.Msgs[i]));
-      list.Msgs[i] = nullptr;
-    }
-    natsMsgList_Destroy(&list);
-    Status st = (s == NATS_OK || s == NATS_TIMEOUT) ? applyReady() : relay::fromNats(s, "fetching from the stream", jerr);
+    std::vector<relay::Message> pulled;
+    bool idle = false;
+    Status st = sub_ ? pull(pulled, idle) : Status::ioError("fetching from the stream: not subscribed");
+    if (!pulled.empty()) fingerprint_ = r_.site->with([](Site& site) { return site.schemaFingerprint(); });
+    for (auto& m : pulled) take(std::move(m));
+    if (st) st = applyReady();
     r_.counters.held = held_.size();
     if (st) {
       if (!last) r_.say("relay: receiving again");
       last = st;
       failingSince = {};
-      if (s == NATS_TIMEOUT) checkStuck();
+      if (idle) checkStuck();
       continue;
     }
     if (st.message() != last.message()) r_.say("relay: " + st.message() + "; retrying");

@@ -126,6 +126,9 @@ class Consumer {
     std::chrono::steady_clock::time_point since;
     std::chrono::steady_clock::time_point retryAt{};
   };
+  Status pull(std::vector<relay::Message>& out, bool& idle);
+  bool request(const std::string& body);
+  void answer(natsMsg* m, const char* body);
   void take(relay::Message msg);
   Status applyReady();
   void applyOneByOne(const std::vector<Dot>& batch);
@@ -135,7 +138,12 @@ class Consumer {
   void once(const std::string& key, const std::string& line);
 
   Relay::Impl& r_;
+  // The consumer's pulls go through a plain subscription on an inbox of its own, not
+  // natsSubscription_Fetch: libnats 3.4.1's fetch writes past the end of its message array when
+  // a fetch starts with more than half a batch of messages left over from an earlier pull (they
+  // arrive late under load), a heap corruption (fixed upstream in nats.c 3.10, PR 749).
   relay::Subscription sub_;
+  std::string inbox_, next_;  // the inbox, and the consumer's $JS.API.CONSUMER.MSG.NEXT subject
   std::string fingerprint_;  // this site's schema fingerprint, read once per pull
   std::map<Dot, Held> held_;
   std::chrono::steady_clock::time_point lastStuckCheck_{};

@@ -631,7 +631,7 @@ TEST_CASE("tracking a table with rows records them as one insert transaction", "
   checkReplica(c, 0, {"t", "pre"});
 }
 
-TEST_CASE("a write to a tracked table through a plain sqlite3 connection fails; untracked tables work",
+TEST_CASE("a write to a tracked table through a plain sqlite3 connection fails, untracked tables work",
           "[core][capture][guard]") {
   test::TempDir dir;
   std::string path = dir.file("site.db");

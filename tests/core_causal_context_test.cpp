@@ -2,6 +2,9 @@
 // the fold needs them (whole): what a body carries, and that a receiver completes it right from
 // its cache, its log after reopening, its checkpoints, and compacted history
 // (core/storage/causal_context.hpp).
+#include <fmt/format.h>
+
+#include "causal_context.hpp"
 #include "parley/txn_codec.hpp"
 #include "support/sites.hpp"
 
@@ -234,6 +237,39 @@ TEST_CASE("a late arrival re-folds transactions whose contexts the log stores NU
   CHECK(tableContents(c[1], "t") == tableContents(c[0], "t"));
   std::vector<Row> expected{{Int(1), Txt("c"), Int(7)}, {Int(2), Txt("x"), Int(0)}};
   CHECK(tableContents(c[2], "t") == expected);
+}
+
+TEST_CASE("a chain whose every transaction grows its context completes right past the shared vector",
+          "[core][causality][context]") {
+  // P (site 0) hears from each of 70 writers in turn and updates the writer's row after each:
+  // every one of P's transactions carries one entry more than the last, so a receiver that
+  // applies the chain in one call completes contexts through more than causal::kMaxAbove grown
+  // entries (core/causal_context.hpp) and onto a new shared vector, twice, and hands out views
+  // of it once it names more than causal::kCopiedContext sites. Each update must supersede its
+  // writer's insert: a context missing that entry would make them concurrent (a conflict).
+  constexpr std::size_t kWriters = 70, kP = 0, kR = 1;
+  Cluster c(test::clusterOptions(kWriters + 2));
+  for (std::size_t w = 2; w < kWriters + 2; ++w) {
+    execOk(c[w], fmt::format("INSERT INTO t VALUES ({}, 'w', 0)", w));
+    c.deliver(w, kP);
+    c.deliver(w, kR);
+    c.clock(kP).advance(1);
+    execOk(c[kP], fmt::format("UPDATE t SET a = 'p' WHERE id = {}", w));
+  }
+  Encoded chain = lacking(c[kP], c[kR].vector().value());
+  REQUIRE(chain.txns.size() == kWriters);
+  CHECK(chain.txns.back().context.entries().size() == 1);  // the body carries what grew only
+  auto r = deliverFirst(c[kP], c[kR], kWriters);
+  CHECK(r.applied == kWriters);
+  CHECK(r.conflicts.empty());
+  static_assert(kWriters > causal::kMaxAbove * 2 && kWriters > causal::kCopiedContext);
+  CHECK(tableContents(c[kR], "t") == tableContents(c[kP], "t"));
+  CHECK(test::queryInt(c[kR], "SELECT count(*) FROM t WHERE a = 'p'") == static_cast<std::int64_t>(kWriters));
+  // The log keeps each grown context whole: a re-read gives every transaction its full context.
+  auto whole = test::changesOk(c[kP], {});
+  auto received = test::changesOk(c[kR], {});
+  for (const auto& t : whole)
+    if (t.dot.site == c[kP].id()) CHECK(withDot(received, t.dot).context == t.context);
 }
 
 }  // namespace

@@ -199,7 +199,7 @@ TEST_CASE("concurrent inserts of the same key are an insert/insert conflict", "[
   CHECK(tableContents(c[1], "t") == expected);
 }
 
-TEST_CASE("a remote update meeting a local delete is update/delete; the reverse is delete/update",
+TEST_CASE("a remote update meeting a local delete is update/delete, the reverse is delete/update",
           "[core][causality]") {
   Cluster c = twoSitesWithRow();
   bool updateLater = GENERATE(true, false);

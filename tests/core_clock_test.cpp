@@ -101,7 +101,7 @@ void compactAll(FileSites& sites, std::size_t i) {
 }  // namespace
 
 TEST_CASE(
-    "a site whose clock ran a day ahead keeps its HLC floor through compact and reopen; peers "
+    "a site whose clock ran a day ahead keeps its HLC floor through compact and reopen, peers "
     "accept its "
     "next write",
     "[core][clock][hlc]") {

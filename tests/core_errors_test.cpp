@@ -276,7 +276,7 @@ TEST_CASE("a site of the previous format (indexed log, finality per transaction)
   CHECK(std::filesystem::file_size(path) == bytesBefore);
 }
 
-TEST_CASE("a site created without a cluster id starts a new cluster; with one it joins", "[core][errors][open]") {
+TEST_CASE("a site created without a cluster id starts a new cluster, with one it joins", "[core][errors][open]") {
   ManualClock clock;
   test::FixedIdSource ids(test::testSiteId(3));
   auto lww = resolvers::lwwEverywhere();
@@ -373,7 +373,7 @@ TEST_CASE("sites whose UNIQUE indexes differ refuse to sync, naming the index an
   CHECK(std::find(lines->begin(), lines->end(), "t: UNIQUE (a COLLATE BINARY)") != lines->end());
 }
 
-TEST_CASE("exec refuses to create or drop an index on a tracked table, saying why; other tables are free",
+TEST_CASE("exec refuses to create or drop an index on a tracked table, saying why, other tables are free",
           "[core][errors][fingerprint][issue22]") {
   Cluster c(test::clusterOptions(1, untracked("CREATE TABLE local(x PRIMARY KEY, y);")));
   std::string before = c[0].schemaFingerprint();

@@ -1146,7 +1146,7 @@ TEST_CASE("a row a commit leaves alone or writes differently splits the range or
   requireSameContents(s, c[1]);
 }
 
-TEST_CASE("UPDATEs of parts of a range split it; rows of runs too short for a piece get their own metadata",
+TEST_CASE("UPDATEs of parts of a range split it, rows of runs too short for a piece get their own metadata",
           "[core][ranges][rewrite][storage]") {
   BulkLoaded loaded(5000);
   auto& [c, s, id, bulk] = loaded;

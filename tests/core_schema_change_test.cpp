@@ -150,7 +150,7 @@ TEST_CASE("a table two sites tracked with different definitions stops the sync l
   CHECK_THROWS_WITH(c.deliver(0, 1), Catch::Contains("defined differently"));
 }
 
-TEST_CASE("index changes replicate; a UNIQUE index on a tracked table is refused with its reason",
+TEST_CASE("index changes replicate, a UNIQUE index on a tracked table is refused with its reason",
           "[core][schema][issue25]") {
   Cluster c(accounts({"a", "b"}));
   c.execOk(0, "CREATE INDEX by_owner ON account(owner)");
@@ -218,7 +218,7 @@ TEST_CASE("a schema change inside BEGIN...COMMIT, or a table rename, is refused 
   c.assertConverged();
 }
 
-TEST_CASE("a dropped column goes everywhere; writes to it made concurrently are dropped with it, others stay",
+TEST_CASE("a dropped column goes everywhere, writes to it made concurrently are dropped with it, others stay",
           "[core][schema][issue25]") {
   Cluster c(accounts({"a", "b"}));
   c.execOk(0, "ALTER TABLE account ADD COLUMN note TEXT");

@@ -190,7 +190,7 @@ TEST_CASE("a refused withdrawal asks for what it lacked, and the answer lets it 
   CHECK(ownSeq(c[1]) == before);
 }
 
-TEST_CASE("tracking a table gives the tracking site every row's rights; bounded:MIN; what is refused",
+TEST_CASE("tracking a table gives the tracking site every row's rights, bounded:MIN, what is refused",
           "[resolvers][bounded]") {
   ClusterOptions o = accounts("bounded:-100");
   o.schema += "INSERT INTO acct VALUES (1, 0, 'overdraft allowed to -100');";

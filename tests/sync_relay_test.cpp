@@ -5,10 +5,13 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "parley/resolvers/registry.hpp"
 #include "parley/sync/in_process.hpp"
@@ -86,6 +89,7 @@ class Cluster {
     o.poll = 10ms;
     o.ackInterval = 100ms;
     o.fetchWait = 200ms;
+    o.fetchBatch = fetchBatch;
     return o;
   }
   Result<std::unique_ptr<sync::Relay>> startRelay(int i, std::string secret = kSecret) {
@@ -117,6 +121,8 @@ class Cluster {
     }
     return true;
   }
+  int fetchBatch = 256;  // RelayOptions::fetchBatch of the relays started from now on
+
   std::string logOf(int i) {
     for (auto& line : relays_[i]->takeLog()) logs_[i] += line + "\n";
     return logs_[i];
@@ -212,6 +218,64 @@ TEST_CASE("three sites converge through one NATS server, each transaction applie
     CHECK(c.relay(i).stats().published == 10);
     CHECK(c.relay(i).stats().applied == 20);
   }
+}
+
+// Repeats each pull request of `site`'s consumer (seen on the consumer's NEXT subject) with the
+// same reply inbox, asking for `batch` messages more: replies to pulls the consumer did not make,
+// as the replies to its own pulls that come after it stopped waiting for them (under load).
+class PullEcho {
+ public:
+  PullEcho(const std::string& url, const Site& site, int batch)
+      : echo_(fmt::format(R"({{"batch":{},"expires":2000000000}})", batch)) {
+    natsConnection* nc = nullptr;
+    REQUIRE(natsConnection_ConnectTo(&nc, url.c_str()) == NATS_OK);
+    nc_.reset(nc);
+    sync::relay::Names names(site.clusterId());
+    next_ = fmt::format("$JS.API.CONSUMER.MSG.NEXT.{}.{}", names.stream, sync::relay::Names::durableOf(site.id()));
+    natsSubscription* sub = nullptr;
+    REQUIRE(natsConnection_Subscribe(&sub, nc, next_.c_str(), &PullEcho::onPull, this) == NATS_OK);
+    sub_.reset(sub);
+    REQUIRE(natsConnection_Flush(nc) == NATS_OK);
+  }
+  ~PullEcho() { sub_.reset(); }
+  int echoed() const { return echoed_; }
+
+ private:
+  static void onPull(natsConnection* nc, natsSubscription*, natsMsg* m, void* self) {
+    auto* e = static_cast<PullEcho*>(self);
+    std::string body(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
+    if (body != e->echo_ && natsMsg_GetReply(m) &&
+        natsConnection_PublishRequestString(nc, e->next_.c_str(), natsMsg_GetReply(m), e->echo_.c_str()) == NATS_OK)
+      ++e->echoed_;
+    natsMsg_Destroy(m);
+  }
+
+  std::string echo_, next_;
+  std::atomic<int> echoed_{0};
+  sync::relay::Connection nc_;
+  sync::relay::Subscription sub_;
+};
+
+TEST_CASE("a consumer reads replies to pulls it did not make, and applies each transaction once",
+          "[sync][relay][nats]") {
+  // Replies that outnumber what a pull asked for: libnats 3.4.1's natsSubscription_Fetch wrote
+  // them past the end of its message array (a heap corruption, seen at 100 sites and 400
+  // writes/s in one process); the relay no longer uses it.
+  TempDir dir;
+  NatsServer server(dir.path / "nats");
+  Cluster c(dir.path, server.url(), 2);
+  c.fetchBatch = 4;
+  c.startAll();
+  PullEcho echo(server.url(), c.site(1), 3);
+  for (int round = 0; round < 8; ++round) {
+    for (int k = 0; k < 5; ++k) c.write(0, round * 10 + k);
+    std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE(eventually([&] { return c.converged(); }));
+  CHECK(echo.echoed() > 0);
+  CHECK(rows(c.site(1)) == 40);
+  CHECK(c.relay(1).stats().applied == 40);
+  CHECK(c.relay(1).stats().duplicates == 0);
 }
 
 TEST_CASE("a transaction that arrives before its causal context is held, then applied after it",

@@ -97,7 +97,7 @@ class Engine {
   // rejected. A transaction of more than s_.applyChunkRows rows is read, folded and written a
   // chunk at a time under a savepoint (rows are distinct within a transaction, so no chunk's
   // fold reads another's writes); a rejection met in any chunk rolls all of them back.
-  bool applyOne(const Transaction& received, const VersionVector& context, bool recordUndo) {
+  bool applyOne(const Transaction& received, const ContextView& context, bool recordUndo) {
     if (isSchemaTransaction(received)) {
       std::vector<ConflictReport> conflicts;
       s_.applySchema(received, conflicts);
@@ -198,7 +198,7 @@ class Engine {
   // Reads rows [from, to) of `t` (rows are distinct within a transaction), then folds each.
   // With `recordUndo`, appends their entries to the undo record (undo_) from what was read,
   // before the fold takes the values.
-  std::span<RowWrite> foldAll(const Transaction& t, std::size_t from, std::size_t to, const VersionVector& context,
+  std::span<RowWrite> foldAll(const Transaction& t, std::size_t from, std::size_t to, const ContextView& context,
                               bool recordUndo) {
     std::span<RowWrite> writes = readRows(t, from, to);
     for (auto& w : writes) {
@@ -447,13 +447,12 @@ class Engine {
 // The receive rule for each transaction; skew beyond the bound is recorded and reported per
 // origin (clock_skew.hpp).
 void receiveClocks(ApplyState& s, const std::vector<const Transaction*>& txns,
-                   std::span<const VersionVector> contexts, ApplyResult& result) {
+                   std::span<const ContextView> contexts, ApplyResult& result) {
   for (const Transaction* t : txns) s.hlc.receive(t->hlc);
   skew::noteArrivals(s, txns, contexts.first(txns.size()), result);
 }
 
-// How many transactions' full contexts a site keeps the storage of between apply calls (a few
-// MB with 50 sites).
+// How many transactions' context views a site keeps the storage of between apply calls.
 constexpr std::size_t kKeptContexts = 4096;
 
 }  // namespace
@@ -467,7 +466,7 @@ ApplyResult applyTransactions(ApplyState& s, std::span<const Transaction> incomi
   checkReady(s, fresh);
   // Full causal contexts, completed in canonical order (each origin's in seq order), into the
   // site's buffers (see the end).
-  std::vector<VersionVector>& contexts = s.applyContexts;
+  std::vector<ContextView>& contexts = s.applyContexts;
   if (contexts.size() < fresh.size()) contexts.resize(fresh.size());
   std::vector<bool> grew(fresh.size());
   for (std::size_t i = 0; i < fresh.size(); ++i) grew[i] = causal::complete(s, *fresh[i], contexts[i]);
@@ -484,12 +483,12 @@ ApplyResult applyTransactions(ApplyState& s, std::span<const Transaction> incomi
     // A late arrival: undo what sorts after it, then fold everything from it on again.
     std::vector<Transaction> later = store::logAfter(s, first);
     for (auto it = later.rbegin(); it != later.rend(); ++it) engine.undo(*it);
-    std::vector<std::pair<const Transaction*, const VersionVector*>> all;
-    for (std::size_t i = 0; i < fresh.size(); ++i) all.push_back({fresh[i], &contexts[i]});
-    for (const auto& t : later) all.push_back({&t, &t.context});  // logAfter gives them full
+    std::vector<std::pair<const Transaction*, ContextView>> all;
+    for (std::size_t i = 0; i < fresh.size(); ++i) all.emplace_back(fresh[i], contexts[i]);
+    for (const auto& t : later) all.emplace_back(&t, ContextView(t.context));  // logAfter gives them full
     std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return inCanonicalOrder(a.first, b.first); });
     for (const auto& [t, context] : all)
-      if (engine.applyOne(*t, *context, true)) rejected.insert(t->dot);
+      if (engine.applyOne(*t, context, true)) rejected.insert(t->dot);
     for (const auto& t : later) store::setRejected(s, t.dot, rejected.count(t.dot) > 0);
     result.refolded = later.size();
     s.digests.invalidateDeltas();  // the undone transactions' deltas no longer hold: a new base
@@ -514,7 +513,9 @@ ApplyResult applyTransactions(ApplyState& s, std::span<const Transaction> incomi
   if (s.digests.flushDue()) store::flushDigests(s);
   if (!s.frontier || fresh.back()->stamp() > *s.frontier) s.frontier = fresh.back()->stamp();
   result.applied = fresh.size();
-  // The next call reuses the contexts' storage, up to a bound on what stays allocated.
+  // The next call reuses the views' storage, up to a bound on what stays allocated; they let go
+  // of the shared vectors, which the cache may then change in place.
+  for (std::size_t i = 0; i < fresh.size(); ++i) contexts[i].release();
   if (contexts.size() > kKeptContexts) {
     contexts.resize(kKeptContexts);
     contexts.shrink_to_fit();

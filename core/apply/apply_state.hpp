@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "capture_state.hpp"
+#include "context_view.hpp"
 #include "parley/conflict.hpp"
 #include "parley/crdt/version_vector.hpp"
 #include "parley/transaction.hpp"
@@ -38,9 +39,9 @@ struct ApplyState : CaptureState {
   std::optional<AckDigest> ackDigest;
   // The forgotten sites, sorted (apply/forget.hpp); cleared with the rest of the cache.
   std::optional<std::vector<SiteId>> forgotten;
-  // The full contexts of the transactions one apply call folds (apply.cpp), kept for the next
-  // call: each names every site, and fresh memory for them costs more than the fold.
-  std::vector<VersionVector> applyContexts;
+  // The full contexts of the transactions one apply call folds (apply.cpp), as views of the
+  // cached ones; their storage is kept for the next call.
+  std::vector<ContextView> applyContexts;
   // Applies a schema transaction (storage/schema_change.hpp) in the apply engine's place: set by
   // Site::Impl, which owns what a change touches besides the state (guards, capture).
   std::function<void(const Transaction&, std::vector<ConflictReport>&)> applySchema;

@@ -112,7 +112,7 @@ SiteId sourceOf(ApplyState& s, Dot dot, Hlc hlc, VersionVector context) {
 
 // Records (or clears) what `t`, its origin's newest arrival, says of that origin's clock.
 // Returns the report line if it is beyond the bound.
-std::optional<std::string> note(ApplyState& s, const Transaction& t, const VersionVector& context,
+std::optional<std::string> note(ApplyState& s, const Transaction& t, const ContextView& context,
                                 std::uint64_t nowMs) {
   std::uint32_t site = s.sites.indexOf(s.db, t.dot.site);
   std::uint64_t remoteMs = t.hlc.physicalMs();
@@ -128,7 +128,7 @@ std::optional<std::string> note(ApplyState& s, const Transaction& t, const Versi
   }
   r.lastMs = nowMs;
   r.remoteMs = std::max(r.remoteMs, remoteMs);
-  r.source = s.sites.indexOf(s.db, sourceOf(s, t.dot, t.hlc, context));
+  r.source = s.sites.indexOf(s.db, sourceOf(s, t.dot, t.hlc, context.full()));
   save(s, site, r);
   // The line reports this arrival's skew; the record keeps the greatest.
   return describe(
@@ -145,7 +145,7 @@ std::string duration(std::uint64_t ms) {
 }  // namespace
 
 void noteArrivals(ApplyState& s, std::span<const Transaction* const> fresh,
-                  std::span<const VersionVector> contexts, ApplyResult& result) {
+                  std::span<const ContextView> contexts, ApplyResult& result) {
   if (fresh.empty()) return;
   std::uint64_t nowMs = s.clock.nowMillis();
   // fresh is in canonical order: its last transaction has the greatest timestamp.

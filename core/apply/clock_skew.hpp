@@ -23,7 +23,7 @@ namespace parley::skew {
 // contexts[i] is fresh[i]'s full causal context.
 // REQUIRES: inside the apply's write transaction, `fresh` already appended to the log.
 void noteArrivals(ApplyState& s, std::span<const Transaction* const> fresh,
-                  std::span<const VersionVector> contexts, ApplyResult& result);
+                  std::span<const ContextView> contexts, ApplyResult& result);
 
 // The records whose origin's newest timestamp is still ahead of this site's clock by more than
 // the bound.

@@ -32,7 +32,7 @@ const char* rowConflictName(RowConflictKind kind) {
 // The state being built for one row, and what it needs to report conflicts.
 class RowFold {
  public:
-  RowFold(const TableInfo& table, const RowChange& change, const Transaction& txn, const VersionVector& context)
+  RowFold(const TableInfo& table, const RowChange& change, const Transaction& txn, const ContextView& context)
       : table_(table), change_(change), txn_(txn), context_(context), stamp_(txn.stamp()) {}
 
   FoldStep run(RowState before) {
@@ -366,7 +366,7 @@ class RowFold {
   const TableInfo& table_;
   const RowChange& change_;
   const Transaction& txn_;
-  const VersionVector& context_;  // txn_'s full causal context
+  const ContextView& context_;  // txn_'s full causal context
   Stamp stamp_;
   RowOutcome rowOutcome_ = RowOutcome::kMergeColumns;
   Row values_;
@@ -381,12 +381,12 @@ std::optional<Row> RowState::current() const {
 }
 
 FoldStep foldRow(const TableInfo& table, const RowState& before, const RowChange& change, const Transaction& txn,
-                 const VersionVector& context) {
+                 const ContextView& context) {
   return RowFold(table, change, txn, context).run(before);
 }
 
 FoldStep foldRow(const TableInfo& table, RowState&& before, const RowChange& change, const Transaction& txn,
-                 const VersionVector& context) {
+                 const ContextView& context) {
   return RowFold(table, change, txn, context).run(std::move(before));
 }
 

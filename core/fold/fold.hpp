@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "catalog.hpp"
+#include "context_view.hpp"
 #include "parley/conflict.hpp"
 #include "parley/transaction.hpp"
 #include "row_meta.hpp"
@@ -36,11 +37,12 @@ struct FoldStep {
   std::optional<std::string> rejection;
 };
 
-// `context`: txn's full causal context (txn.context may hold only what its encoding carried).
+// `context`: txn's full causal context (txn.context may hold only what its encoding carried); a
+// VersionVector converts to a view of itself.
 FoldStep foldRow(const TableInfo& table, const RowState& before, const RowChange& change, const Transaction& txn,
-                 const VersionVector& context);
+                 const ContextView& context);
 // The same, taking `before` apart instead of copying it.
 FoldStep foldRow(const TableInfo& table, RowState&& before, const RowChange& change, const Transaction& txn,
-                 const VersionVector& context);
+                 const ContextView& context);
 
 }  // namespace parley

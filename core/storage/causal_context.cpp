@@ -7,16 +7,26 @@
 namespace parley::causal {
 namespace {
 
+using Cached = SiteState::CachedContext;
+
 void remember(SiteState& s, const SiteId& origin, std::uint64_t seq, const VersionVector& full) {
-  // Assigned in place: the origin's entry keeps its storage (no allocation per transaction).
   auto& entry = s.contexts[origin];
-  entry.first = seq;
-  entry.second = full;
+  entry.seq = seq;
+  // In place while no view shares it: the entry keeps its storage (no allocation per commit).
+  if (entry.base && entry.base.use_count() == 1) *entry.base = full;
+  else entry.base = std::make_shared<VersionVector>(full);
+  entry.above = VersionVector{};
 }
 
-const VersionVector* cached(const SiteState& s, const SiteId& origin, std::uint64_t seq) {
+Cached* cached(SiteState& s, const SiteId& origin, std::uint64_t seq) {
   auto it = s.contexts.find(origin);
-  return it != s.contexts.end() && it->second.first == seq ? &it->second.second : nullptr;
+  return it != s.contexts.end() && it->second.seq == seq && it->second.base ? &it->second : nullptr;
+}
+
+VersionVector fullOf(const Cached& c) {
+  VersionVector out = *c.base;
+  for (const auto& [site, seq] : c.above.entries()) out.set(site, seq);
+  return out;
 }
 
 // The newest stored context of `origin` at or before `seq`: the log's, else compaction's; an
@@ -52,7 +62,7 @@ VersionVector advanced(VersionVector context, const SiteId& origin, std::uint64_
 
 VersionVector of(SiteState& s, const SiteId& origin, std::uint64_t seq) {
   if (seq == 0) return {};
-  if (const VersionVector* hit = cached(s, origin, seq)) return *hit;
+  if (const Cached* hit = cached(s, origin, seq)) return fullOf(*hit);
   auto idx = s.sites.find(origin);
   if (!idx)
     throw Error(Status::corruption(fmt::format("no causal context for transaction {}: its origin is unknown here",
@@ -62,25 +72,41 @@ VersionVector of(SiteState& s, const SiteId& origin, std::uint64_t seq) {
   return full;
 }
 
-bool complete(SiteState& s, const Transaction& t, VersionVector& out) {
+bool complete(SiteState& s, const Transaction& t, ContextView& out) {
   const SiteId& origin = t.dot.site;
-  if (const VersionVector* hit = cached(s, origin, t.dot.seq - 1)) out = *hit;  // keeps out's storage
-  else out = of(s, origin, t.dot.seq - 1);
-  out.set(origin, t.dot.seq - 1);  // advanced()
+  Cached* c = cached(s, origin, t.dot.seq - 1);
+  if (!c) {
+    remember(s, origin, t.dot.seq - 1, of(s, origin, t.dot.seq - 1));
+    c = cached(s, origin, t.dot.seq - 1);
+  }
+  // The cached context becomes t's, in place: the own entry advanced (advanced()), the entries
+  // t carries raised.
+  VersionVector& above = c->above;
+  above.set(origin, t.dot.seq - 1);
   bool grew = false;
   for (const auto& [site, seq] : t.context.entries()) {
-    if (site == origin || seq <= out.get(site)) continue;  // the own entry is implied
-    out.set(site, seq);
+    if (site == origin) continue;  // the own entry is implied
+    std::uint64_t have = above.get(site);
+    if (seq <= (have ? have : c->base->get(site))) continue;
+    above.set(site, seq);
     grew = true;
   }
-  remember(s, origin, t.dot.seq, out);
+  c->seq = t.dot.seq;
+  if (above.entries().size() > kMaxAbove) {  // a new shared vector (the old one in place if unshared)
+    std::shared_ptr<VersionVector> base = c->base.use_count() == 1 ? c->base : std::make_shared<VersionVector>(*c->base);
+    for (const auto& [site, seq] : above.entries()) base->set(site, seq);
+    c->base = std::move(base);
+    above = VersionVector{};
+  }
+  if (c->base->entries().size() <= kCopiedContext) out.assignWhole(*c->base, c->above);
+  else out.assign(c->base, c->above);
   return grew;
 }
 
 Encoded forCommit(SiteState& s, const Dot& dot, const VersionVector& full) {
   Encoded out;
-  const VersionVector* previous = dot.seq == 1 ? nullptr : cached(s, dot.site, dot.seq - 1);
-  VersionVector before = previous ? advanced(*previous, dot.site, dot.seq) : VersionVector{};
+  const Cached* previous = dot.seq == 1 ? nullptr : cached(s, dot.site, dot.seq - 1);
+  VersionVector before = previous ? advanced(fullOf(*previous), dot.site, dot.seq) : VersionVector{};
   bool known = dot.seq == 1 || (previous && before.leq(full));
   for (const auto& [site, seq] : full.entries())
     if (site != dot.site && (!known || seq > before.get(site))) out.entries.set(site, seq);
@@ -92,6 +118,11 @@ Encoded forCommit(SiteState& s, const Dot& dot, const VersionVector& full) {
 std::optional<std::string> stored(SiteState& s, const Dot& dot, const VersionVector& full, bool grew) {
   if (!grew && dot.seq % kCheckpointEvery != 0) return std::nullopt;
   return store::encodeVector(s, full);
+}
+
+std::optional<std::string> stored(SiteState& s, const Dot& dot, const ContextView& full, bool grew) {
+  if (!grew && dot.seq % kCheckpointEvery != 0) return std::nullopt;
+  return store::encodeVector(s, full.full());
 }
 
 VersionVector decodeStored(const SiteTable& sites, std::string_view bytes) {

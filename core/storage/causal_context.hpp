@@ -32,9 +32,18 @@ inline constexpr std::uint64_t kCheckpointEvery = 256;
 VersionVector of(SiteState& s, const SiteId& origin, std::uint64_t seq);
 
 // `t`'s full context into `out` (reusing its storage): the entries t carries over its
-// predecessor's full context. Returns whether it grew beyond that. Remembers it.
+// predecessor's full context. Returns whether it grew beyond that. Remembers it. Costs the
+// entries t carries (and now and then one copy of the vector, when kMaxAbove entries have grown
+// since the last), not one per site of the cluster.
 // REQUIRES: t's predecessor is held, or was completed just before.
-bool complete(SiteState& s, const Transaction& t, VersionVector& out);
+bool complete(SiteState& s, const Transaction& t, ContextView& out);
+
+// How many entries a cached context keeps above its shared full vector before it makes a new
+// one (context_view.hpp).
+inline constexpr std::size_t kMaxAbove = 32;
+// Contexts of at most this many entries are handed out whole (copied), larger ones as views of
+// the shared vector.
+inline constexpr std::size_t kCopiedContext = 64;
 
 // For a local commit with full context `full`: the entries to encode (those grown since the
 // previous local commit; all of them when that is not cached) and whether it grew. Remembers it.
@@ -47,6 +56,7 @@ Encoded forCommit(SiteState& s, const Dot& dot, const VersionVector& full);
 // The ctx column of `dot`'s log row, its full context being `full`: nullopt (NULL) when that
 // did not grow and `dot` is not a checkpoint.
 std::optional<std::string> stored(SiteState& s, const Dot& dot, const VersionVector& full, bool grew);
+std::optional<std::string> stored(SiteState& s, const Dot& dot, const ContextView& full, bool grew);
 
 // A ctx column (or parley_compacted.context) value, decoded.
 VersionVector decodeStored(const SiteTable& sites, std::string_view bytes);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "catalog.hpp"
+#include "context_view.hpp"
 #include "digest.hpp"
 #include "parley/crdt/version_vector.hpp"
 #include "parley/hlc.hpp"
@@ -42,8 +43,16 @@ struct SiteState {
   std::optional<Stamp> frontier;        // the greatest stamp among held transactions
   std::optional<Stamp> compactedStamp;  // nothing may be re-folded before this: compacted
   // Per origin, the full causal context of its newest transaction this connection completed or
-  // committed, with that transaction's seq (causal_context.hpp); cleared with the rest.
-  std::unordered_map<SiteId, std::pair<std::uint64_t, VersionVector>, SiteIdHash> contexts;
+  // committed, with that transaction's seq (causal_context.hpp); cleared with the rest. Kept
+  // as a full vector shared with the views handed out (`base`, changed in place only while
+  // nothing else shares it) and the entries above it (`above`, the origin's own among them), so
+  // that completing the next transaction costs the entries it carries, not one per site.
+  struct CachedContext {
+    std::uint64_t seq = 0;
+    std::shared_ptr<VersionVector> base;
+    VersionVector above;
+  };
+  std::unordered_map<SiteId, CachedContext, SiteIdHash> contexts;
 
   // REQUIRES nothing; nullptr if `name` is not tracked.
   const TableInfo* table(std::string_view name) const;
