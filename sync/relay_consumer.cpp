@@ -93,7 +93,7 @@ void Consumer::answer(natsMsg* m, const char* body) {
 }
 
 // Up to fetchBatch messages, as natsSubscription_Fetch pulls them: a request for what is there
-// now; when nothing is, one that waits until a batch arrived or fetchWait passed. `idle`: the
+// now; when nothing is, one that waits until the first messages arrived or fetchWait passed. `idle`: the
 // wait ended with nothing. Messages left over from an earlier request (they came after its
 // wait) are read first, and count towards the batch.
 Status Consumer::pull(std::vector<relay::Message>& out, bool& idle) {
@@ -108,8 +108,11 @@ Status Consumer::pull(std::vector<relay::Message>& out, bool& idle) {
   while (out.size() < batch) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) break;
+    // Once messages came, take only what has arrived too: a pull returns with the first messages
+    // (as the library's fetch did), not after a whole batch or fetchWait. What comes after is a
+    // leftover the next pull reads first.
     natsMsg* m = nullptr;
-    ::natsStatus s = natsSubscription_NextMsg(&m, sub_.get(), sent ? left : 1);
+    ::natsStatus s = natsSubscription_NextMsg(&m, sub_.get(), sent && out.empty() ? left : std::min<long long>(left, 2));
     if (s == NATS_TIMEOUT) {
       if (sent) break;
       // Nothing left over: ask for what the stream has now.
