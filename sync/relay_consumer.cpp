@@ -115,8 +115,12 @@ Status Consumer::pull(std::vector<relay::Message>& out, bool& idle) {
     ::natsStatus s = natsSubscription_NextMsg(&m, sub_.get(), sent && out.empty() ? left : std::min<long long>(left, 2));
     if (s == NATS_TIMEOUT) {
       if (sent) break;
-      // Nothing left over: ask for what the stream has now.
-      sent = request(fmt::format(R"({{"batch":{},"no_wait":true}})", batch - out.size()));
+      // No (more) leftovers: with some, ask for the rest of a batch that the stream has now; with
+      // none, wait for the first messages (one request per idle fetchWait, as the library made).
+      if (out.empty())
+        sent = waited = request(waiting);
+      else
+        sent = request(fmt::format(R"({{"batch":{},"no_wait":true}})", batch - out.size()));
       if (!sent) return relay::fromNats(NATS_CONNECTION_CLOSED, "pulling from the stream");
       continue;
     }
