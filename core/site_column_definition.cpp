@@ -155,6 +155,7 @@ void Site::Impl::redefineColumn(TableInfo& t, std::uint32_t pos, const std::stri
       fix.reset();
     }
     recomputeDigest(t);
+    store::flushDigests(state);
   }
 }
 
@@ -168,7 +169,6 @@ void Site::Impl::recomputeDigest(const TableInfo& t) {
   }
   state.digests.set(t.id, sum);
   state.digests.invalidateDeltas();
-  store::flushDigests(state);
 }
 
 }  // namespace parley

@@ -472,16 +472,7 @@ void Site::Impl::forgetColumn(TableInfo& t, std::uint32_t pos) {
     store::saveUndo(state, dot, entries);
   }
   reshape(t, std::move(ids), std::move(defaults), std::move(renamed));
-  // The table's digest, from its rows as they are now.
-  Digest128 sum;
-  sql::Stmt all(state.db.raw(), t.selectAll);
-  Row values;
-  while (all.step()) {
-    store::readValues(all, 0, t.columns.size(), values);
-    sum.add(digest::ofRow(t, values));
-  }
-  state.digests.set(t.id, sum);
-  state.digests.invalidateDeltas();
+  recomputeDigest(t);
 }
 
 void Site::Impl::applyConfigure(TableInfo& t, const std::string& text, const Stamp& stamp) {

@@ -44,18 +44,6 @@ constexpr std::size_t kLdn = 1;
 
 // ---- reading results -------------------------------------------------------------------
 
-const char* kindName(ConflictKind k) {
-  switch (k) {
-    case ConflictKind::kCell: return "cell";
-    case ConflictKind::kInsertInsert: return "insert/insert";
-    case ConflictKind::kUpdateDelete: return "update/delete";
-    case ConflictKind::kDeleteUpdate: return "delete/update";
-    case ConflictKind::kRejected: return "rejected";
-    case ConflictKind::kSchema: return "schema";
-  }
-  return "?";
-}
-
 const char* outcomeName(ConflictOutcome o) {
   switch (o) {
     case ConflictOutcome::kAppliedRemote: return "applied-remote";
@@ -81,7 +69,7 @@ std::string dotsText(const Dots& dots) {
 // Every field a test might be puzzled by, on one line.
 std::string show(const ConflictReport& c) {
   std::ostringstream out;
-  out << kindName(c.kind) << " " << c.table << pkText(c.pk) << "." << c.column << " [" << c.resolver
+  out << toString(c.kind) << " " << c.table << pkText(c.pk) << "." << c.column << " [" << c.resolver
       << "] local " << c.localValue.toSqlLiteral() << " " << dotsText(c.localDots) << " remote "
       << c.remoteValue.toSqlLiteral() << " " << c.remoteDot.toString() << " -> "
       << c.result.toSqlLiteral() << " " << outcomeName(c.outcome)
@@ -1272,7 +1260,7 @@ TEST_CASE("re-folding after late arrivals updates conflict-log rows instead of d
     INFO("at " << c[i].name() << ":\n" << show(log));
     std::set<std::string> keys;
     for (const auto& r : log)
-      keys.insert(r.remoteDot.toString() + " " + kindName(r.kind) + " " + r.column);
+      keys.insert(r.remoteDot.toString() + " " + toString(r.kind) + " " + r.column);
     CHECK(keys.size() == log.size());
     CHECK(decisions(c[i]) == decisions(c[0]));
     CHECK(balanceOf(c[i]) == balanceOf(c[0]));
