@@ -17,6 +17,7 @@
 
 #include "parley/resolvers/registry.hpp"
 #include "parley/testing/cluster.hpp"
+#include "support/sites.hpp"
 
 namespace parley::test {
 namespace {
@@ -292,10 +293,7 @@ TEST_CASE("random schema changes and writes across partitions converge in every 
   const int runs = 60;
   for (int run = 0; run < runs; ++run) {
     CAPTURE(run);
-    Options o = accounts({"a", "b", "c"});
-    o.seed = static_cast<std::uint64_t>(run) + 1;
-    o.faults.reorder = 0.5;
-    o.faults.duplicate = 0.2;
+    Options o = test::faultyRun(accounts({"a", "b", "c"}), run);
     Cluster c(o);
     std::mt19937_64 rng(o.seed);
     auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };

@@ -6,10 +6,13 @@
 
 #include <algorithm>
 #include <random>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "parley/testing/cluster.hpp"
+#include "support/sites.hpp"
 
 namespace parley::test {
 namespace {
@@ -17,9 +20,9 @@ namespace {
 using testing::Cluster;
 using testing::Options;
 
-Options threeSites() {
+Options sitesNamed(std::vector<std::string> names) {
   Options o;
-  o.sites = {"a", "b", "c"};
+  o.sites = std::move(names);
   o.schema = "CREATE TABLE account(id INTEGER PRIMARY KEY, owner TEXT, balance INTEGER)";
   o.clockStepMs = 5;
   return o;
@@ -63,7 +66,7 @@ TEST_CASE("an untrack reaches every site, and writes made concurrently with it a
   };
   for (std::size_t o = 0; o < orders.size(); ++o) {
     CAPTURE(o);
-    Cluster c(threeSites());
+    Cluster c(sitesNamed({"a", "b", "c"}));
     untrackDuringWrites(c);
     CHECK_FALSE(tracks(c, 0, "wallet"));
     for (auto [from, to] : orders[o]) c.deliver(from, to);
@@ -83,7 +86,7 @@ TEST_CASE("an untrack reaches every site, and writes made concurrently with it a
 
 TEST_CASE("writes to a table after its untrack are plain writes: they replicate nowhere",
           "[core][schema][untrack][issue25]") {
-  Cluster c(threeSites());
+  Cluster c(sitesNamed({"a", "b", "c"}));
   untrackDuringWrites(c);
   auto before = c.site(0).vector();
   REQUIRE(before);
@@ -101,7 +104,7 @@ TEST_CASE("writes to a table after its untrack are plain writes: they replicate 
 
 TEST_CASE("until every site holds an untrack, the table's schema cannot change and it cannot be tracked again",
           "[core][schema][untrack][issue25]") {
-  Cluster c(threeSites());
+  Cluster c(sitesNamed({"a", "b", "c"}));
   untrackDuringWrites(c);
   auto alter = c.exec(0, "ALTER TABLE wallet ADD COLUMN note TEXT");
   REQUIRE_FALSE(alter);
@@ -130,9 +133,7 @@ TEST_CASE("until every site holds an untrack, the table's schema cannot change a
 
 TEST_CASE("untracking a table tracked by hand is local to the site, and the fingerprint tells the others",
           "[core][schema][untrack][issue25]") {
-  Options o = threeSites();
-  o.sites = {"a", "b"};
-  Cluster c(o);
+  Cluster c(sitesNamed({"a", "b"}));
   c.execOk(0, "INSERT INTO account VALUES (1, 'ann', 5)");
   c.syncAll();
   REQUIRE(c.site(0).untrack("account").isOk());
@@ -150,9 +151,7 @@ TEST_CASE("untracking a table tracked by hand is local to the site, and the fing
 
 TEST_CASE("a table tracked again elsewhere reaches a site whose untrack is not final yet",
           "[core][schema][untrack][issue25]") {
-  Options o = threeSites();
-  o.sites = {"a", "b"};
-  Cluster c(o);
+  Cluster c(sitesNamed({"a", "b"}));
   c.execOk(0, "CREATE TABLE wallet(id INTEGER PRIMARY KEY, owner TEXT, cents INTEGER)");
   c.execOk(0, "INSERT INTO wallet VALUES (1, 'ann', 100)");
   REQUIRE(c.site(0).trackEverywhere("wallet").isOk());
@@ -181,10 +180,7 @@ TEST_CASE("random writes around an untrack converge in every delivery order", "[
   const int runs = 30;
   for (int run = 0; run < runs; ++run) {
     CAPTURE(run);
-    Options o = threeSites();
-    o.seed = static_cast<std::uint64_t>(run) + 1;
-    o.faults.reorder = 0.5;
-    o.faults.duplicate = 0.2;
+    Options o = test::faultyRun(sitesNamed({"a", "b", "c"}), run);
     Cluster c(o);
     std::mt19937_64 rng(o.seed);
     auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };

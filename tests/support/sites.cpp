@@ -19,6 +19,13 @@ bool checkCaptureFromEnvironment() {
 
 }  // namespace
 
+testing::Options faultyRun(testing::Options o, int run) {
+  o.seed = static_cast<std::uint64_t>(run) + 1;
+  o.faults.reorder = 0.5;
+  o.faults.duplicate = 0.2;
+  return o;
+}
+
 testing::Options clusterOptions(std::size_t n, const ClusterOptions& options) {
   testing::Options o;
   o.sites.clear();

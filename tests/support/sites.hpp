@@ -80,6 +80,10 @@ struct ClusterOptions {
   bool checkCapture = false;
 };
 
+// `o` for one run of a randomized test: seeded by the run number (1, 2, ...), every message
+// reordered with probability 0.5 and duplicated with 0.2.
+testing::Options faultyRun(testing::Options o, int run);
+
 // parley::testing::Options for `n` sites named site0, site1, ... as `options` says.
 testing::Options clusterOptions(std::size_t n, const ClusterOptions& options = {});
 // Adds a site named "site<index>" to `cluster` whose id is testSiteId(idByte), by default one
