@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "parley/replication.hpp"
 #include "parley/txn_codec.hpp"
 #include "relay_impl.hpp"
 
@@ -218,7 +219,7 @@ Status Consumer::applyReady() {
     ts.push_back(held_[dot].t);
     bodies.push_back(held_[dot].body);
   }
-  auto r = r_.site->with([&](Site& site) { return site.applyEncoded(ts, bodies); });
+  auto r = r_.site->with([&](Site& site) { return site.replication().applyEncoded(ts, bodies); });
   if (!r) {
     applyOneByOne(batch);
     return Status::ok();
@@ -237,7 +238,9 @@ void Consumer::applyOneByOne(const std::vector<Dot>& batch) {
   for (const auto& dot : batch) {
     auto& h = held_[dot];
     std::string_view body = h.body;
-    auto r = r_.site->with([&](Site& site) { return site.applyEncoded(std::span(&h.t, 1), std::span(&body, 1)); });
+    auto r = r_.site->with([&](Site& site) {
+      return site.replication().applyEncoded(std::span(&h.t, 1), std::span(&body, 1));
+    });
     if (r) {
       r_.counters.applied += r->applied;
       r_.counters.duplicates += r->duplicates;
@@ -327,7 +330,9 @@ void Consumer::run() {
     std::vector<relay::Message> pulled;
     bool idle = false;
     Status st = sub_ ? pull(pulled, idle) : Status::ioError("fetching from the stream: not subscribed");
-    if (!pulled.empty()) fingerprint_ = r_.site->with([](Site& site) { return site.schemaFingerprint(); });
+    if (!pulled.empty())
+      fingerprint_ =
+          r_.site->with([](Site& site) { return site.replication().schemaFingerprint(); });
     for (auto& m : pulled) take(std::move(m));
     if (st) st = applyReady();
     r_.counters.held = held_.size();

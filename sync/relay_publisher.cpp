@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "parley/replication.hpp"
 #include "parley/sync/session.hpp"
 #include "parley/txn_codec.hpp"
 #include "relay_impl.hpp"
@@ -77,15 +78,16 @@ Status Publisher::publishNew() {
   auto v = r_.site->with([&](Site& site) -> Result<VersionVector> {
     auto held = site.vector();
     if (!held || held->get(r_.me) <= published_) return held;
-    fingerprint = site.schemaFingerprint();
+    fingerprint = site.replication().schemaFingerprint();
     VersionVector since = *held;
     since.set(r_.me, published_);
-    Status st = site.forEachChangeSince(since, [&](const Dot& dot, Hlc, std::string_view body) -> Status {
-      if (dot.site != r_.me) return Status::ok();
-      own.push_back({dot, std::string(body)});
-      full = own.size() >= kPublishRound;
-      return full ? Status::busy("the round is full") : Status::ok();  // stops the walk
-    });
+    Status st = site.replication().forEachChangeSince(
+        since, [&](const Dot& dot, Hlc, std::string_view body) -> Status {
+          if (dot.site != r_.me) return Status::ok();
+          own.push_back({dot, std::string(body)});
+          full = own.size() >= kPublishRound;
+          return full ? Status::busy("the round is full") : Status::ok();  // stops the walk
+        });
     if (st.code() == Status::Code::kNotFound) compacted = true;  // every member already holds them
     else if (!st && !full) return st;
     return held;
@@ -108,7 +110,7 @@ Clock::duration Publisher::ackInterval() const {
 }
 
 Status Publisher::putAcknowledgement(const VersionVector& v) {
-  auto forgotten = r_.site->with([](Site& site) { return site.forgotten(); });
+  auto forgotten = r_.site->with([](Site& site) { return site.replication().forgotten(); });
   if (!forgotten) return forgotten.status();
   relay::Acknowledgement ack{v, std::move(*forgotten)};
   if (acked_ && acked_->vector == ack.vector && acked_->forgotten == ack.forgotten) return Status::ok();
@@ -155,7 +157,8 @@ void Publisher::recordAcknowledgements() {
     std::vector<std::pair<SiteId, VersionVector>> acks;
     for (auto& [from, ack] : heard) {
       auto& known = forgottenBy_[from];
-      Status st = known == ack.forgotten ? site.checkNotForgotten(from) : takeForgotten(site, from, ack.forgotten);
+      Status st = known == ack.forgotten ? site.replication().checkNotForgotten(from)
+                                         : takeForgotten(site, from, ack.forgotten);
       if (!st) {
         once("forgotten:" + from.hex(), "relay: " + st.message());
         continue;
@@ -163,7 +166,7 @@ void Publisher::recordAcknowledgements() {
       known = ack.forgotten;
       acks.emplace_back(from, std::move(ack.vector));
     }
-    if (auto st = site.acknowledge(acks); !st) {
+    if (auto st = site.replication().acknowledge(acks); !st) {
       once("ack:" + st.message(), "relay: recording acknowledgements failed: " + st.message());
       return 0;
     }
