@@ -307,6 +307,7 @@ Run runRelay(const std::string& dir, NatsCluster& nats, int n, int rate, int sec
     o.secret = "5e1f3a9c7b2d4e6f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7";
     o.applied = [&vis](const parley::Dot& d) { vis.applied(d); };
     std::string p = paths[i];
+    o.siteFile = p;
     auto opener = [p, options] { return parley::Site::open(p, options); };
     relays.push_back(bench::ok(parley::sync::Relay::start(opener, o)));
   }

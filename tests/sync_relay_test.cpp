@@ -94,7 +94,9 @@ class Cluster {
   }
   Result<std::unique_ptr<sync::Relay>> startRelay(int i, std::string secret = kSecret) {
     std::string p = path(i);
-    return sync::Relay::start([p] { return Site::open(p, siteOptions()); }, options(std::move(secret)));
+    auto o = options(std::move(secret));
+    o.siteFile = p;
+    return sync::Relay::start([p] { return Site::open(p, siteOptions()); }, std::move(o));
   }
   void start(int i) {
     auto r = startRelay(i);
@@ -413,6 +415,7 @@ TEST_CASE("a site that fell past the stream's retention is told so, with the rem
   c.start(1);
   bool told = eventually([&] { return c.logOf(1).find("fell past the stream's retention") != std::string::npos; }, 20s);
   INFO(c.logOf(1));
+  INFO("held " << c.relay(1).stats().held << ", applied " << c.relay(1).stats().applied);
   REQUIRE(told);
   CHECK(c.logOf(1).find("clone this site anew") != std::string::npos);
   CHECK(rows(c.site(1)) == 0);  // held, not applied out of order
