@@ -355,6 +355,15 @@ TEST_CASE("nothing is lost or applied twice across a site's restart and the serv
   CHECK(rows(c.site(0)) == 19);
   CHECK(c.relay(0).stats().applied == 10);
   CHECK(c.logOf(0).find("reconnected") != std::string::npos);
+  // A crash: the server ends nobody's waiting pull request (a graceful stop answers each), so
+  // each consumer asks anew at the reconnect, not once its heartbeats are overdue (11 s) or it
+  // expires (30 s).
+  server.crash();
+  server.start();
+  for (int k = 15; k < 20; ++k) c.write(1, k);
+  REQUIRE(eventually([&] { return c.converged(); }, 8s));
+  CHECK(rows(c.site(0)) == 24);
+  CHECK(c.relay(0).stats().applied == 15);
 }
 
 TEST_CASE("acknowledgements through the relay make transactions final", "[sync][relay][nats]") {
