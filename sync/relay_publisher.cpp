@@ -190,8 +190,12 @@ void Publisher::run() {
   CommitWatch watch(r_.options.siteFile);
   constexpr auto kLookAnyway = std::chrono::seconds(5);
   auto anyway = Clock::now();
-  // A write to the log comes before the commit it belongs to is visible (its index, in shared
-  // memory, is updated last, and that is not watched): after a write, look once more a poll later.
+  // Writes to the log are looked at once they came, at most once per `poll` (each apply of
+  // this relay's consumer is one too). A write comes before the commit it belongs to is visible
+  // (its index, in shared memory, is updated last, and that is not watched): after looking for
+  // one, look once more a poll later.
+  bool written = false;
+  Clock::time_point lastLook{};
   std::optional<Clock::time_point> again;
   Status last = Status::ok();
   for (bool look = true; !r_.stopping;) {
@@ -201,28 +205,32 @@ void Publisher::run() {
       anyway = now;
     }
     if (again && now >= *again) look = true, again.reset();
+    if (written && now - lastLook >= r_.options.poll) {
+      look = true;
+      written = false;
+      again = now + r_.options.poll;
+    }
     if (look) {
       Status st = publishNew();
       if (!st && st.message() != last.message()) r_.say("relay: " + st.message() + "; retrying");
       else if (st && !last) r_.say("relay: publishing again");
       last = st;
+      lastLook = now;
       now = Clock::now();
     }
     Clock::time_point due = watch.active() ? anyway + kLookAnyway : now + r_.options.poll;
     if (!last) due = std::min(due, now + std::chrono::milliseconds(250));  // try again soon
     else if (more_) due = now;  // the rest of a full round
-    else if (ackDue_) due = std::min(due, lastPut_ + ackInterval());
+    else if (ackDue_) due = std::min(due, std::max(lastPut_ + ackInterval(), now + r_.options.poll));
     if (again) due = std::min(due, *again);
+    if (written) due = std::min(due, lastLook + r_.options.poll);
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(due - now);
-    wait = std::clamp(wait, more_ ? std::chrono::milliseconds(0) : r_.options.poll, r_.options.fetchWait);
+    wait = std::clamp(wait, std::chrono::milliseconds(0), r_.options.fetchWait);
     bool wrote = false;
     if (watch.active()) wrote = watch.wait(wait);
     else std::this_thread::sleep_for(wait);
-    if (wrote) {
-      ackDue_ = true;
-      again = Clock::now() + r_.options.poll;
-    }
-    look = wrote || Clock::now() >= due;
+    if (wrote) written = ackDue_ = true;
+    look = !wrote && Clock::now() >= due;
   }
 }
 
