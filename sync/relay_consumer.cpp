@@ -112,7 +112,10 @@ void Consumer::answer(natsMsg* m, const char* body) {
 bool Consumer::waiting(Clock::time_point now) const {
   if (!request_.open || now >= request_.ends || r_.client->reconnects() != request_.reconnects) return false;
   auto heartbeat = r_.options.pullHeartbeat;
-  return heartbeat.count() == 0 || now - request_.heard < 2 * heartbeat + std::chrono::seconds(1);
+  if (heartbeat.count() == 0 || now - request_.heard < 2 * heartbeat + std::chrono::seconds(1)) return true;
+  // Nothing read for that long: lost, unless replies wait unread (a long apply kept this thread).
+  int msgs = 0, bytes = 0;
+  return natsSubscription_GetPending(sub_.get(), &msgs, &bytes) == NATS_OK && msgs > 0;
 }
 
 // Messages of the stream, as they arrive to the waiting pull request (asked anew whenever the
