@@ -95,7 +95,9 @@ class Cluster {
   }
   Result<std::unique_ptr<sync::Relay>> startRelay(int i, std::string secret = kSecret) {
     std::string p = path(i);
-    return sync::Relay::start([p] { return Site::open(p, siteOptions()); }, options(std::move(secret)));
+    auto o = options(std::move(secret));
+    o.siteFile = p;
+    return sync::Relay::start([p] { return Site::open(p, siteOptions()); }, std::move(o));
   }
   void start(int i) {
     auto r = startRelay(i);
@@ -355,6 +357,15 @@ TEST_CASE("nothing is lost or applied twice across a site's restart and the serv
   CHECK(rows(c.site(0)) == 19);
   CHECK(c.relay(0).stats().applied == 10);
   CHECK(c.logOf(0).find("reconnected") != std::string::npos);
+  // A crash: the server ends nobody's waiting pull request (a graceful stop answers each), so
+  // each consumer asks anew at the reconnect, not once its heartbeats are overdue (11 s) or it
+  // expires (30 s).
+  server.crash();
+  server.start();
+  for (int k = 15; k < 20; ++k) c.write(1, k);
+  REQUIRE(eventually([&] { return c.converged(); }, 8s));
+  CHECK(rows(c.site(0)) == 24);
+  CHECK(c.relay(0).stats().applied == 15);
 }
 
 TEST_CASE("acknowledgements through the relay make transactions final", "[sync][relay][nats]") {
@@ -415,6 +426,7 @@ TEST_CASE("a site that fell past the stream's retention is told so, with the rem
   c.start(1);
   bool told = eventually([&] { return c.logOf(1).find("fell past the stream's retention") != std::string::npos; }, 20s);
   INFO(c.logOf(1));
+  INFO("held " << c.relay(1).stats().held << ", applied " << c.relay(1).stats().applied);
   REQUIRE(told);
   CHECK(c.logOf(1).find("clone this site anew") != std::string::npos);
   CHECK(rows(c.site(1)) == 0);  // held, not applied out of order
