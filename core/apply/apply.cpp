@@ -93,15 +93,22 @@ class Engine {
  public:
   Engine(ApplyState& s, ApplyResult& result) : s_(s), result_(result), encoder_(s.db, s.sites) {}
 
-  // Folds `t`, whose full causal context is `context`, into the state. Returns whether it was
-  // rejected. A transaction of more than s_.applyChunkRows rows is read, folded and written a
+  // Folds `t`, whose full causal context is `context`, into the state, keeping its undo record
+  // (every transaction has one until compaction, so a re-fold can reach back to any held one,
+  // at any site). Returns whether it was rejected. A transaction of more than s_.applyChunkRows rows is read, folded and written a
   // chunk at a time under a savepoint (rows are distinct within a transaction, so no chunk's
   // fold reads another's writes); a rejection met in any chunk rolls all of them back.
-  bool applyOne(const Transaction& received, const ContextView& context, bool recordUndo) {
+  bool applyOne(const Transaction& received, const ContextView& context) {
     if (isSchemaTransaction(received)) {
       std::vector<ConflictReport> conflicts;
-      s_.applySchema(received, conflicts);
+      std::vector<SchemaUndo> undo;
+      s_.applySchema(received, conflicts, undo);
       report(conflicts);
+      if (!undo.empty()) store::saveUndoBody(s_, received.dot, encodeSchemaUndo(undo));
+      if (isOrderDependent(received) && (!s_.orderBarrier || *s_.orderBarrier < received.hlc)) {
+        store::raiseOrderBarrier(s_, received.hlc);
+        s_.orderBarrier = received.hlc;
+      }
       return false;
     }
     const Transaction& t = withColumnPositions(s_, received, byPosition_);
@@ -110,21 +117,21 @@ class Engine {
     std::size_t chunk = inChunks(t) ? s_.applyChunkRows : std::max<std::size_t>(n, 1);
     bool chunked = chunk < n;
     undo_.clear();
-    if (recordUndo) store::undoHeader(undo_, n);
+    store::undoHeader(undo_, n);
     std::optional<Digests::Mark> digestsBefore;
     if (chunked) s_.db.exec("SAVEPOINT parley_chunks"), digestsBefore = s_.digests.mark();
     std::vector<ConflictReport> conflicts;
     for (std::size_t from = 0; from < n || from == 0; from += chunk) {
-      std::span<RowWrite> writes = foldAll(t, from, std::min(n, from + chunk), context, recordUndo);
+      std::span<RowWrite> writes = foldAll(t, from, std::min(n, from + chunk), context);
       std::optional<std::string> rejection;
       for (const auto& w : writes)
         if (w.step.rejection && !rejection) rejection = w.step.rejection;
       if (!rejection) rejection = storeGuarded(t, writes);
-      if (rejection && !chunked) return reject(t, rejectionRecords(s_.sites, t, writes, *rejection), recordUndo);
+      if (rejection && !chunked) return reject(t, rejectionRecords(s_.sites, t, writes, *rejection));
       if (rejection) {
         s_.db.exec("ROLLBACK TO parley_chunks; RELEASE parley_chunks");
         s_.digests.restore(std::move(*digestsBefore));
-        return reject(t, rejectionRecordsByChunk(t, *rejection, chunk), recordUndo);
+        return reject(t, rejectionRecordsByChunk(t, *rejection, chunk));
       }
       writeMetas(writes);
       for (auto& w : writes)
@@ -132,15 +139,19 @@ class Engine {
     }
     if (chunked) s_.db.exec("RELEASE parley_chunks");
     report(conflicts);
-    if (recordUndo) store::saveUndoBody(s_, t.dot, undo_);
+    store::saveUndoBody(s_, t.dot, undo_);
     return false;
   }
 
   // Restores every row `t` changed to what it was before `t` was applied.
   void undo(const Transaction& t) {
-    // Schema changes are applied so that their order does not matter: nothing to undo, and
-    // applying one again changes nothing.
-    if (isSchemaTransaction(t)) return conflict_log::forget(s_, t.dot);
+    // A schema transaction undoes what its record says (the order-dependent part of it); the
+    // rest of it is applied so that its order does not matter: applying it again changes nothing.
+    if (isSchemaTransaction(t)) {
+      conflict_log::forget(s_, t.dot);
+      if (auto body = store::takeUndoBody(s_, t.dot)) s_.undoSchema(t, decodeSchemaUndo(*body));
+      return;
+    }
     auto entries = store::takeUndo(s_, t.dot);
     conflict_log::forget(s_, t.dot);
     for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
@@ -196,10 +207,9 @@ class Engine {
   }
 
   // Reads rows [from, to) of `t` (rows are distinct within a transaction), then folds each.
-  // With `recordUndo`, appends their entries to the undo record (undo_) from what was read,
-  // before the fold takes the values.
-  std::span<RowWrite> foldAll(const Transaction& t, std::size_t from, std::size_t to, const ContextView& context,
-                              bool recordUndo) {
+  // Appends their entries to the undo record (undo_) from what was read, before the fold takes
+  // the values.
+  std::span<RowWrite> foldAll(const Transaction& t, std::size_t from, std::size_t to, const ContextView& context) {
     std::span<RowWrite> writes = readRows(t, from, to);
     for (auto& w : writes) {
       RowState before;
@@ -213,7 +223,7 @@ class Engine {
         w.prior = w.stored.values;
         before.values.emplace(std::move(w.stored.values));
       }
-      if (recordUndo) store::undoEntry(undo_, w.table->id, w.key, w.ownMetaBefore(), w.valuesBefore());
+      store::undoEntry(undo_, w.table->id, w.key, w.ownMetaBefore(), w.valuesBefore());
       w.step = foldRow(*w.table, std::move(before), *w.change, t, context);
     }
     return writes;
@@ -308,9 +318,9 @@ class Engine {
     }
   }
 
-  bool reject(const Transaction& t, const std::vector<ConflictReport>& records, bool recordUndo) {
+  bool reject(const Transaction& t, const std::vector<ConflictReport>& records) {
     report(records);
-    if (recordUndo) store::saveUndo(s_, t.dot, {});
+    store::saveUndo(s_, t.dot, {});
     ++result_.rejected;
     return true;
   }
@@ -452,6 +462,19 @@ void receiveClocks(ApplyState& s, const std::vector<const Transaction*>& txns,
   skew::noteArrivals(s, txns, contexts.first(txns.size()), result);
 }
 
+// Whether transactions that sort before held ones must be folded in canonical order (a
+// re-fold) rather than on arrival: when some tracked table is order-sensitive, or when one of
+// them sorts before an order-dependent schema transaction, held (the barrier) or arriving.
+bool foldsInOrder(const ApplyState& s, const std::vector<const Transaction*>& fresh) {
+  if (s.orderSensitive()) return true;
+  if (s.orderBarrier && fresh.front()->hlc <= *s.orderBarrier) return true;  // ties: either site
+  auto held = [&](const Stamp& x) {
+    return (s.frontier && x < *s.frontier) || (s.compactedStamp && x < *s.compactedStamp);
+  };
+  return std::any_of(fresh.begin(), fresh.end(),
+                     [&](const Transaction* t) { return held(t->stamp()) && isOrderDependent(*t); });
+}
+
 // How many transactions' context views a site keeps the storage of between apply calls.
 constexpr std::size_t kKeptContexts = 4096;
 
@@ -471,10 +494,10 @@ ApplyResult applyTransactions(ApplyState& s, std::span<const Transaction> incomi
   std::vector<bool> grew(fresh.size());
   for (std::size_t i = 0; i < fresh.size(); ++i) grew[i] = causal::complete(s, *fresh[i], contexts[i]);
 
-  bool orderSensitive = s.orderSensitive();
   Engine engine(s, result);
   std::set<Dot> rejected;
   Stamp first = fresh.front()->stamp();
+  bool orderSensitive = foldsInOrder(s, fresh);
   if (orderSensitive && s.compactedStamp && first < *s.compactedStamp)
     throw Error(Status::notReady(fmt::format(
         "transaction {} sorts before history this site has compacted; its origin must be cloned anew",
@@ -488,13 +511,13 @@ ApplyResult applyTransactions(ApplyState& s, std::span<const Transaction> incomi
     for (const auto& t : later) all.emplace_back(&t, ContextView(t.context));  // logAfter gives them full
     std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return inCanonicalOrder(a.first, b.first); });
     for (const auto& [t, context] : all)
-      if (engine.applyOne(*t, context, true)) rejected.insert(t->dot);
+      if (engine.applyOne(*t, context)) rejected.insert(t->dot);
     for (const auto& t : later) store::setRejected(s, t.dot, rejected.count(t.dot) > 0);
     result.refolded = later.size();
     s.digests.invalidateDeltas();  // the undone transactions' deltas no longer hold: a new base
   } else {
     for (std::size_t i = 0; i < fresh.size(); ++i)
-      if (engine.applyOne(*fresh[i], contexts[i], orderSensitive)) rejected.insert(fresh[i]->dot);
+      if (engine.applyOne(*fresh[i], contexts[i])) rejected.insert(fresh[i]->dot);
   }
   // What this call changed in the digests, kept with the last transaction it logs: a sum does not
   // say which transaction changed what, and the base covers all of a call's rows or none.

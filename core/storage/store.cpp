@@ -305,6 +305,22 @@ std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
   return dropped;
 }
 
+std::optional<Hlc> orderBarrier(SiteState& s) {
+  auto& st = s.db.cached("SELECT value FROM parley_meta WHERE key = 'order_barrier_hlc'");
+  std::optional<Hlc> out;
+  if (st.step() && !st.isNull(0)) out = Hlc{static_cast<std::uint64_t>(st.int64(0))};
+  st.reset();
+  return out;
+}
+
+void raiseOrderBarrier(SiteState& s, Hlc hlc) {
+  auto& st = s.db.cached(
+      "INSERT INTO parley_meta(key, value) VALUES ('order_barrier_hlc', ?1) "
+      "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)");
+  st.bind(1, static_cast<std::int64_t>(hlc.value));
+  st.run();
+}
+
 std::optional<Stamp> compactedStamp(SiteState& s) {
   auto& st = s.db.cached("SELECT value FROM parley_meta WHERE key = 'compacted_hlc'");
   if (!st.step() || st.isNull(0)) return std::nullopt;
@@ -454,6 +470,20 @@ std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot) {
   del.bind(1, idx).bind(2, static_cast<std::int64_t>(dot.seq));
   del.run();
   return out;
+}
+
+std::optional<std::string> takeUndoBody(SiteState& s, const Dot& dot) {
+  auto idx = siteIdx(s, dot.site);
+  auto& st = s.db.cached("SELECT body FROM parley_undo WHERE site = ?1 AND seq = ?2");
+  st.bind(1, idx).bind(2, static_cast<std::int64_t>(dot.seq));
+  std::optional<std::string> body;
+  if (st.step()) body = std::string(st.blob(0));
+  st.reset();
+  if (!body) return body;
+  auto& del = s.db.cached("DELETE FROM parley_undo WHERE site = ?1 AND seq = ?2");
+  del.bind(1, idx).bind(2, static_cast<std::int64_t>(dot.seq));
+  del.run();
+  return body;
 }
 
 VersionVector loadVector(SiteState& s) {

@@ -87,6 +87,10 @@ void markFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo);
 // Drops `origin`'s final transactions with seq <= upTo from the log and undo records, and
 // records them as compacted. Returns how many were dropped.
 std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo);
+// The greatest HLC of a held order-dependent schema transaction (schema_change.hpp's
+// isOrderDependent), kept in parley_meta; raiseOrderBarrier keeps the greater of two.
+std::optional<Hlc> orderBarrier(SiteState& s);
+void raiseOrderBarrier(SiteState& s, Hlc hlc);
 // The greatest stamp compact() has dropped, if any.
 std::optional<Stamp> compactedStamp(SiteState& s);
 // Whether every held transaction is final.
@@ -124,6 +128,9 @@ void undoEntry(std::string& body, std::int64_t table, std::string_view key, cons
                const Row* values);
 void saveUndoBody(SiteState& s, const Dot& dot, std::string_view body);
 std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot);
+// The record saved for `dot` as it was saved (a schema transaction's: schema_change.hpp's
+// SchemaUndo), removed; nullopt if there is none.
+std::optional<std::string> takeUndoBody(SiteState& s, const Dot& dot);
 
 VersionVector loadVector(SiteState& s);
 
