@@ -235,7 +235,7 @@ void Site::Impl::logPendingSchema() {
   for (std::size_t i = 0; i < pendingSchema.size(); ++i) rows.push_back(toRow(pendingSchema[i], i));
   Stamp stamp = commitSchema(state, std::move(rows));
   Dot dot{state.id, state.vector.get(state.id)};
-  if (!pendingSchemaUndo.empty()) store::saveUndoBody(state, dot, encodeSchemaUndo(pendingSchemaUndo));
+  store::saveUndoBody(state, dot, encodeSchemaUndo(pendingSchemaUndo));  // its place among applies, if nothing else
   pendingSchemaUndo.clear();
   bool orderDependent = std::any_of(pendingSchema.begin(), pendingSchema.end(),
                                     [](const SchemaChange& c) { return isOrderDependent(c); });
@@ -549,7 +549,8 @@ void Site::Impl::forgetColumn(TableInfo& t, std::uint32_t pos) {
   // Undo records keep whole rows and metadata of the width they were written at.
   std::vector<Dot> undone;
   {
-    sql::Stmt all(state.db.raw(), "SELECT site, seq, body FROM parley_undo");
+    // In the order they were saved (rowid), so that saving them again keeps that order.
+    sql::Stmt all(state.db.raw(), "SELECT site, seq, body FROM parley_undo ORDER BY rowid");
     while (all.step())
       if (!isSchemaUndo(all.blob(2)))  // a schema transaction's names no rows
         undone.push_back({state.sites.idAt(static_cast<std::uint32_t>(all.int64(0))), static_cast<std::uint64_t>(all.int64(1))});

@@ -18,6 +18,7 @@
 #include "insert_ranges.hpp"
 #include "row_batch.hpp"
 #include "store.hpp"
+#include "parley/assert.hpp"
 #include "parley/txn_codec.hpp"
 
 namespace parley {
@@ -104,7 +105,7 @@ class Engine {
       std::vector<SchemaUndo> undo;
       s_.applySchema(received, conflicts, undo);
       report(conflicts);
-      if (!undo.empty()) store::saveUndoBody(s_, received.dot, encodeSchemaUndo(undo));
+      store::saveUndoBody(s_, received.dot, encodeSchemaUndo(undo));  // its place among applies, if nothing else
       if (isOrderDependent(received) && (!s_.orderBarrier || *s_.orderBarrier < received.hlc)) {
         store::raiseOrderBarrier(s_, received.hlc);
         s_.orderBarrier = received.hlc;
@@ -475,6 +476,43 @@ bool foldsInOrder(const ApplyState& s, const std::vector<const Transaction*>& fr
                      [&](const Transaction* t) { return held(t->stamp()) && isOrderDependent(*t); });
 }
 
+// Undoes every held transaction that sorts after `first`, newest applied first, and returns
+// them. A site that was not order-sensitive applied transactions on arrival, so some that sort
+// before `first` may have been applied after some that sort after it: those are undone too
+// (and returned, to be folded again), back to the first applied of the ones after `first`.
+std::vector<Transaction> undoAfter(ApplyState& s, Engine& engine, const Stamp& first) {
+  std::vector<Transaction> later = store::logAfter(s, first);
+  std::vector<Dot> dots;
+  for (const auto& t : later) dots.push_back(t.dot);
+  std::vector<Dot> applied = store::undoneSince(s, dots);
+  std::set<Dot> inLater(dots.begin(), dots.end());
+  std::set<Dot> before;  // applied after some of `later` but sorting before `first`
+  std::optional<Stamp> earliest;
+  for (const Dot& dot : applied) {
+    if (inLater.count(dot)) continue;
+    before.insert(dot);
+    auto hlc = store::hlcOf(s, dot);
+    PARLEY_ASSERT(hlc.has_value(), "re-fold: an undo record of a transaction not held");
+    Stamp stamp{*hlc, dot.site};
+    if (!earliest || stamp < *earliest) earliest = stamp;
+  }
+  if (earliest) {
+    SiteId top;
+    top.bytes.fill(0xff);
+    for (auto& t : store::logAfter(s, Stamp{Hlc{earliest->hlc.value - 1}, top}))
+      if (before.count(t.dot)) later.push_back(std::move(t));
+  }
+  std::map<Dot, const Transaction*> byDot;
+  for (const auto& t : later) byDot[t.dot] = &t;
+  for (auto it = applied.rbegin(); it != applied.rend(); ++it) engine.undo(*byDot.at(*it));
+  // Held without a record (schema transactions of older versions: undoing them is nothing; a
+  // data transaction without one is refused by undo()).
+  std::set<Dot> undone(applied.begin(), applied.end());
+  for (auto it = later.rbegin(); it != later.rend(); ++it)
+    if (!undone.count(it->dot)) engine.undo(*it);
+  return later;
+}
+
 // How many transactions' context views a site keeps the storage of between apply calls.
 constexpr std::size_t kKeptContexts = 4096;
 
@@ -504,8 +542,7 @@ ApplyResult applyTransactions(ApplyState& s, std::span<const Transaction> incomi
         fresh.front()->dot.toString())));
   if (orderSensitive && s.frontier && first < *s.frontier) {
     // A late arrival: undo what sorts after it, then fold everything from it on again.
-    std::vector<Transaction> later = store::logAfter(s, first);
-    for (auto it = later.rbegin(); it != later.rend(); ++it) engine.undo(*it);
+    std::vector<Transaction> later = undoAfter(s, engine, first);
     std::vector<std::pair<const Transaction*, ContextView>> all;
     for (std::size_t i = 0; i < fresh.size(); ++i) all.emplace_back(fresh[i], contexts[i]);
     for (const auto& t : later) all.emplace_back(&t, ContextView(t.context));  // logAfter gives them full

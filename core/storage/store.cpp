@@ -472,6 +472,24 @@ std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot) {
   return out;
 }
 
+std::vector<Dot> undoneSince(SiteState& s, const std::vector<Dot>& dots) {
+  std::optional<std::int64_t> earliest;
+  auto& find = s.db.cached("SELECT rowid FROM parley_undo WHERE site = ?1 AND seq = ?2");
+  for (const Dot& dot : dots) {
+    find.bind(1, siteIdx(s, dot.site)).bind(2, static_cast<std::int64_t>(dot.seq));
+    if (find.step() && (!earliest || find.int64(0) < *earliest)) earliest = find.int64(0);
+    find.reset();
+  }
+  std::vector<Dot> out;
+  if (!earliest) return out;
+  auto& since = s.db.cached("SELECT site, seq FROM parley_undo WHERE rowid >= ?1 ORDER BY rowid");
+  since.bind(1, *earliest);
+  while (since.step())
+    out.push_back({s.sites.idAt(static_cast<std::uint32_t>(since.int64(0))), static_cast<std::uint64_t>(since.int64(1))});
+  since.reset();
+  return out;
+}
+
 std::optional<std::string> takeUndoBody(SiteState& s, const Dot& dot) {
   auto idx = siteIdx(s, dot.site);
   auto& st = s.db.cached("SELECT body FROM parley_undo WHERE site = ?1 AND seq = ?2");

@@ -128,6 +128,10 @@ void undoEntry(std::string& body, std::int64_t table, std::string_view key, cons
                const Row* values);
 void saveUndoBody(SiteState& s, const Dot& dot, std::string_view body);
 std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot);
+// The dots of the undo records saved since the earliest saved of `dots`' (application order:
+// a record saved again goes last), oldest first; empty if none of `dots` has one. Undoing them
+// newest first takes the state back to what it was before the first of `dots` was applied.
+std::vector<Dot> undoneSince(SiteState& s, const std::vector<Dot>& dots);
 // The record saved for `dot` as it was saved (a schema transaction's: schema_change.hpp's
 // SchemaUndo), removed; nullopt if there is none.
 std::optional<std::string> takeUndoBody(SiteState& s, const Dot& dot);
