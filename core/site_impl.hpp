@@ -372,7 +372,7 @@ struct Site::Impl {
     refresh(false);
     Capture::Unhooked unhooked(capture);  // commitLocal writes only parley's own tables
     TouchedRows rows = capture.take();
-    commitLocal(state, rows, true);
+    commitLocal(state, rows);
     capture.recycle(std::move(rows));
   }
 
@@ -424,7 +424,7 @@ struct Site::Impl {
       if (!t) continue;
       try {
         begin();
-        parley::commitOperation(state, *t, f.pk, f.column, f.op, true);
+        parley::commitOperation(state, *t, f.pk, f.column, f.op);
         commitNow();
       } catch (...) {
         state.followUps.clear();

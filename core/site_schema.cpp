@@ -560,7 +560,7 @@ void Site::Impl::forgetColumn(TableInfo& t, std::uint32_t pos) {
     for (auto& e : entries) {
       if (e.table != t.id) continue;
       if (e.meta) e.meta = narrow(*e.meta);
-      if (e.values && e.values->size() > pos) e.values->erase(e.values->begin() + pos);
+      if (e.values && e.values->size() > pos && !e.key.empty()) e.values->erase(e.values->begin() + pos);
     }
     store::saveUndo(state, dot, entries);
   }

@@ -156,6 +156,10 @@ class Engine {
     auto entries = store::takeUndo(s_, t.dot);
     conflict_log::forget(s_, t.dot);
     for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+      if (it->key.empty()) {  // a range a local commit split (commit.cpp)
+        ranges::restore(s_, it->table, it->values->at(0).asInteger(), it->values->at(1).asInteger(), *it->meta);
+        continue;
+      }
       const TableInfo* table = tableById(it->table);
       codec::Reader r(it->key, "undo key");
       Row pk;

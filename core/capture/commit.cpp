@@ -282,8 +282,7 @@ bool startTransaction(CaptureState& s, Transaction& txn, Transaction& header) {
 
 }  // namespace
 
-Dot commitOperation(CaptureState& s, const TableInfo& t, const Row& pk, std::uint32_t column, const Value& op,
-                    bool recordUndo) {
+Dot commitOperation(CaptureState& s, const TableInfo& t, const Row& pk, std::uint32_t column, const Value& op) {
   std::string key = codec::encodeKey(pk);
   bool inRange = false;
   std::optional<std::string> blob = store::readMetaBlob(s, t, key, &inRange);
@@ -306,7 +305,7 @@ Dot commitOperation(CaptureState& s, const TableInfo& t, const Row& pk, std::uin
   std::string bytes = body.finish();
   txn.hash = *chainHashInBody(bytes);
   store::appendLog(s, txn, bytes, false, causal::stored(s, txn.dot, txn.context, grew), s.digests.takeDelta());
-  if (recordUndo) store::saveUndo(s, txn.dot, {{t.id, key, inRange ? std::nullopt : blob, values}});
+  store::saveUndo(s, txn.dot, {{t.id, key, inRange ? std::nullopt : blob, values}});
   s.frontier = txn.stamp();
   return txn.dot;
 }
@@ -324,7 +323,7 @@ Stamp commitSchema(CaptureState& s, std::vector<RowChange> rows) {
   return txn.stamp();
 }
 
-std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched, bool recordUndo) {
+std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched) {
   bool check = s.checkCapture;
   MetaBounds bounds;
   // Made at the first change: a transaction without rows gets no dot.
@@ -339,7 +338,7 @@ std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched, bool
   MetaWrites writes(s);
   ranges::Runs runs;  // fresh inserts, in runs of consecutive rowids
   ranges::Rewrites rewrites;  // ranges whose rows this commit gives the same metadata
-  if (!recordUndo) rewrites.plan(s, touched.rows);
+  rewrites.plan(s, touched.rows);
   StoredAfters afters;  // after-images read from the tables, a chunk's at a time
   std::vector<ranges::Runs::Row> fresh;  // those of short runs
   std::vector<store::UndoEntry> undo;
@@ -373,9 +372,8 @@ std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched, bool
       else if (!rewrites.leave(row, p.inRange, change.op == RowOp::kUpdate ? std::optional(meta) : std::nullopt))
         writes.add(*row.table, change.pk, meta, p.metaBlob && !p.inRange, meta.data() != scratch.data());
       writes.addFresh(fresh);
-      if (recordUndo)
-        undo.push_back({row.table->id, codec::encodeKey(change.pk), owned(p.inRange ? std::nullopt : p.metaBlob),
-                        p.beforeCopy()});
+      undo.push_back({row.table->id, codec::encodeKey(change.pk), owned(p.inRange ? std::nullopt : p.metaBlob),
+                      p.beforeCopy()});
       toColumnIds(*row.table, change);
       body->add(change);
       if (check) kept.push_back(change);
@@ -385,6 +383,9 @@ std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched, bool
   if (!txn) return std::nullopt;
   runs.finish(s, txn->dot, fresh);
   rewrites.finish(s, fresh);
+  // A range it split comes back whole (an entry without a key: ranges::restore).
+  for (const auto& [table, range] : rewrites.replaced())
+    undo.push_back({table->id, "", range.meta, Row{Value::integer(range.lo), Value::integer(range.hi)}});
   writes.addFresh(fresh);
   writes.flush();
   std::string bytes = body->finish();
@@ -393,7 +394,7 @@ std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched, bool
   store::appendLog(s, *txn, bytes, false, causal::stored(s, txn->dot, txn->context, contextGrew),
                    s.digests.takeDelta());
   if (s.digests.flushDue()) store::flushDigests(s);
-  if (recordUndo) store::saveUndo(s, txn->dot, undo);
+  store::saveUndo(s, txn->dot, undo);
   s.frontier = txn->stamp();
   return txn->dot;
 }
