@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <random>
 #include <set>
@@ -291,7 +292,10 @@ TEST_CASE("a table altered outside parley still reads and shows status, refuses 
 
 // Random schema changes interleaved with writes across partitioned sites, delivered in random
 // orders: every run converges, every site holds the same schema, and every cell's last write
-// survives (each site writes its own cells, so the last write of a cell is known).
+// survives (each site writes its own cells, so the last write of a cell is known). Among the
+// changes: UNIQUE indexes on account's balance, which sites write to few values (so an index
+// meets duplicates or rejects writes, by where it sorts), and configures switching the new
+// tables' n between lww, merge and fww while sites write it.
 TEST_CASE("random schema changes and writes across partitions converge in every delivery order",
           "[core][schema][issue25][property]") {
   const int runs = 60;
@@ -312,7 +316,7 @@ TEST_CASE("random schema changes and writes across partitions converge in every 
       else if (pick(2) == 0) c.partition({{0, 1}, {2}});
       else c.heal();
       std::size_t s = pick(3);
-      switch (pick(8)) {
+      switch (pick(12)) {
         case 0: {
           std::string name = fmt::format("c{}_{}", s, round);
           c.execOk(s, "ALTER TABLE account ADD COLUMN " + name + " TEXT");
@@ -335,19 +339,38 @@ TEST_CASE("random schema changes and writes across partitions converge in every 
           break;
         }
         case 3: {
-          // Order-insensitive changes: switching to an order-sensitive strategy needs a quiet
-          // cluster (README, "Changing the schema").
           TableConfig cfg;
           cfg.insertInsert = pick(2) ? "merge" : "lww";
+          cfg.overrides["n"] = std::array<const char*, 3>{"lww", "merge", "fww"}[pick(3)];
           for (const auto& table : c.site(s).trackedTables())
             if (table != "account") REQUIRE(c.site(s).configure(table, cfg).isOk());
           break;
         }
         case 4: {
           std::string table = fmt::format("t{}_{}", s, round);
-          c.execOk(s, "CREATE TABLE " + table + "(k INTEGER PRIMARY KEY, v TEXT)");
+          c.execOk(s, "CREATE TABLE " + table + "(k INTEGER PRIMARY KEY, v TEXT, n INTEGER)");
           REQUIRE(c.site(s).trackEverywhere(table).isOk());
-          c.execOk(s, "INSERT INTO " + table + " VALUES (1, 'x')");
+          c.execOk(s, "INSERT INTO " + table + " VALUES (1, 'x', 0)");
+          break;
+        }
+        case 8:  // refused here if this site's rows hold duplicates already
+          c.exec(s, fmt::format("CREATE UNIQUE INDEX IF NOT EXISTS u{} ON account(balance)", round));
+          break;
+        case 9: {
+          auto unique = c.query(s, "SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'u%'");
+          if (!unique.empty()) c.execOk(s, "DROP INDEX " + unique[pick(unique.size())][0].asText());
+          break;
+        }
+        case 10: {  // refused here if a UNIQUE index this site holds forbids it
+          int id = static_cast<int>(s) == 0 ? 3 + 3 * static_cast<int>(pick(2)) : static_cast<int>(s) + 3 * static_cast<int>(pick(2));
+          c.exec(s, fmt::format("UPDATE account SET balance = {} WHERE id = {}", pick(4), id));
+          break;
+        }
+        case 11: {
+          auto tables = c.site(s).trackedTables();
+          std::erase(tables, "account");
+          if (tables.empty()) break;
+          c.execOk(s, fmt::format("UPDATE {} SET n = n + {} WHERE k = 1", tables[pick(tables.size())], 1 + pick(9)));
           break;
         }
         default: {
