@@ -299,13 +299,14 @@ TEST_CASE("a table altered outside parley still reads and shows status, refuses 
 TEST_CASE("random schema changes and writes across partitions converge in every delivery order",
           "[core][schema][issue25][property]") {
   const int runs = 60;
+  int uniqueCreated = 0, uniqueRefused = 0;  // runs ending with a UNIQUE index; with one logged as not created
   for (int run = 0; run < runs; ++run) {
     CAPTURE(run);
     Options o = test::faultyRun(accounts({"a", "b", "c"}), run);
     Cluster c(o);
     std::mt19937_64 rng(o.seed);
     auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
-    for (int id = 1; id <= 6; ++id) c.execOk(0, fmt::format("INSERT INTO account VALUES ({}, 'o{}', 0)", id, id));
+    for (int id = 1; id <= 6; ++id) c.execOk(0, fmt::format("INSERT INTO account VALUES ({}, 'o{}', {})", id, id, 10 * id));
     c.syncAll();
     // Each site owns rows: site s writes rows with id % 3 == s, so the last write is known.
     std::map<std::pair<int, std::string>, std::string> last;  // (row, column) -> its last write
@@ -353,9 +354,11 @@ TEST_CASE("random schema changes and writes across partitions converge in every 
           c.execOk(s, "INSERT INTO " + table + " VALUES (1, 'x', 0)");
           break;
         }
-        case 8:  // refused here if this site's rows hold duplicates already
-          c.exec(s, fmt::format("CREATE UNIQUE INDEX IF NOT EXISTS u{} ON account(balance)", round));
+        case 8: {  // refused here if this site's rows hold duplicates already
+          auto made = c.exec(s, fmt::format("CREATE UNIQUE INDEX IF NOT EXISTS u{} ON account(balance)", round));
+          if (!made) CHECK_THAT(made.status().message(), Catch::Contains("UNIQUE constraint failed"));
           break;
+        }
         case 9: {
           auto unique = c.query(s, "SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'u%'");
           if (!unique.empty()) c.execOk(s, "DROP INDEX " + unique[pick(unique.size())][0].asText());
@@ -363,7 +366,7 @@ TEST_CASE("random schema changes and writes across partitions converge in every 
         }
         case 10: {  // refused here if a UNIQUE index this site holds forbids it
           int id = static_cast<int>(s) == 0 ? 3 + 3 * static_cast<int>(pick(2)) : static_cast<int>(s) + 3 * static_cast<int>(pick(2));
-          c.exec(s, fmt::format("UPDATE account SET balance = {} WHERE id = {}", pick(4), id));
+          c.exec(s, fmt::format("UPDATE account SET balance = {} WHERE id = {}", pick(3), id));
           break;
         }
         case 11: {
@@ -397,11 +400,20 @@ TEST_CASE("random schema changes and writes across partitions converge in every 
       for (const auto& table : c.site(0).trackedTables())
         CHECK(c.site(s).config(table).value() == c.site(0).config(table).value());
     }
+    if (!c.query(0, "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name LIKE 'u%'").empty()) ++uniqueCreated;
+    auto log = c.conflicts(0);
+    if (std::any_of(log.begin(), log.end(), [](const ConflictReport& r) {
+          return r.kind == ConflictKind::kSchema && r.reason.find("not created") != std::string::npos;
+        }))
+      ++uniqueRefused;
     for (const auto& [cell, value] : last)
       if (!dropped.count(cell.second))
         CHECK(c.value(2, fmt::format("SELECT \"{}\" FROM account WHERE id = {}", cell.second, cell.first)) ==
             Value::text(value));
   }
+  INFO("runs ending with a UNIQUE index: " << uniqueCreated << ", with one not created: " << uniqueRefused);
+  CHECK(uniqueCreated > 0);
+  CHECK(uniqueRefused > 0);
 }
 
 }  // namespace parley::test
