@@ -228,7 +228,9 @@ class Engine {
         w.prior = w.stored.values;
         before.values.emplace(std::move(w.stored.values));
       }
-      store::undoEntry(undo_, w.table->id, w.key, w.ownMetaBefore(), w.valuesBefore());
+      const std::string* meta = w.ownMetaBefore();
+      store::undoEntry(undo_, w.table->id, w.key, meta ? std::optional<std::string_view>(*meta) : std::nullopt,
+                       w.valuesBefore());
       w.step = foldRow(*w.table, std::move(before), *w.change, t, context);
     }
     return writes;

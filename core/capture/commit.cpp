@@ -257,11 +257,6 @@ ChainHash chainHead(CaptureState& s, const Dot& dot) {
   return link ? link->hash : ChainHash{};
 }
 
-std::optional<std::string> owned(std::optional<std::string_view> blob) {
-  if (!blob) return std::nullopt;
-  return std::string(*blob);
-}
-
 std::string keyText(const Row& pk) {
   std::string out;
   for (const auto& v : pk) out += (out.empty() ? "" : ", ") + v.toSqlLiteral();
@@ -341,7 +336,9 @@ std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched) {
   rewrites.plan(s, touched.rows);
   StoredAfters afters;  // after-images read from the tables, a chunk's at a time
   std::vector<ranges::Runs::Row> fresh;  // those of short runs
-  std::vector<store::UndoEntry> undo;
+  // Its undo record's entries, encoded as they come (the count goes in front at the end).
+  std::string undo, undoKey;
+  std::size_t undoEntries = 0;
   std::vector<RowChange> kept;  // under SiteOptions::checkCapture: every change, for checkBody
   LocalChecks checks(s);
   // The rows' metadata is read, and the new written, kCommitChunk rows at a time.
@@ -372,8 +369,10 @@ std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched) {
       else if (!rewrites.leave(row, p.inRange, change.op == RowOp::kUpdate ? std::optional(meta) : std::nullopt))
         writes.add(*row.table, change.pk, meta, p.metaBlob && !p.inRange, meta.data() != scratch.data());
       writes.addFresh(fresh);
-      undo.push_back({row.table->id, codec::encodeKey(change.pk), owned(p.inRange ? std::nullopt : p.metaBlob),
-                      p.beforeCopy()});
+      undoKey.clear();
+      codec::appendKey(undoKey, change.pk);
+      store::undoEntry(undo, row.table->id, undoKey, p.inRange ? std::nullopt : p.metaBlob, p.before);
+      ++undoEntries;
       toColumnIds(*row.table, change);
       body->add(change);
       if (check) kept.push_back(change);
@@ -384,8 +383,11 @@ std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched) {
   runs.finish(s, txn->dot, fresh);
   rewrites.finish(s, fresh);
   // A range it split comes back whole (an entry without a key: ranges::restore).
-  for (const auto& [table, range] : rewrites.replaced())
-    undo.push_back({table->id, "", range.meta, Row{Value::integer(range.lo), Value::integer(range.hi)}});
+  for (const auto& [table, range] : rewrites.replaced()) {
+    Row span{Value::integer(range.lo), Value::integer(range.hi)};
+    store::undoEntry(undo, table->id, "", std::string_view(range.meta), &span);
+    ++undoEntries;
+  }
   writes.addFresh(fresh);
   writes.flush();
   std::string bytes = body->finish();
@@ -394,7 +396,10 @@ std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched) {
   store::appendLog(s, *txn, bytes, false, causal::stored(s, txn->dot, txn->context, contextGrew),
                    s.digests.takeDelta());
   if (s.digests.flushDue()) store::flushDigests(s);
-  store::saveUndo(s, txn->dot, undo);
+  std::string record;
+  store::undoHeader(record, undoEntries);
+  record += undo;
+  store::saveUndoBody(s, txn->dot, record);
   s.frontier = txn->stamp();
   return txn->dot;
 }

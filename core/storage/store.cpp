@@ -421,7 +421,7 @@ std::optional<HeldLink> heldLink(SiteState& s, const Dot& dot) {
 
 void undoHeader(std::string& body, std::size_t entries) { codec::Writer(body).varint(entries); }
 
-void undoEntry(std::string& body, std::int64_t table, std::string_view key, const std::string* meta,
+void undoEntry(std::string& body, std::int64_t table, std::string_view key, std::optional<std::string_view> meta,
                const Row* values) {
   using codec::RawWriter;
   std::size_t bound = RawWriter::kMaxVarint + RawWriter::bytesBound(key) + 2 + (meta ? RawWriter::bytesBound(*meta) : 0) +
@@ -447,7 +447,7 @@ void saveUndo(SiteState& s, const Dot& dot, const std::vector<UndoEntry>& entrie
   std::string body;
   undoHeader(body, entries.size());
   for (const auto& e : entries)
-    undoEntry(body, e.table, e.key, e.meta ? &*e.meta : nullptr, e.values ? &*e.values : nullptr);
+    undoEntry(body, e.table, e.key, e.meta, e.values ? &*e.values : nullptr);
   saveUndoBody(s, dot, body);
 }
 

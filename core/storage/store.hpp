@@ -124,7 +124,7 @@ void saveUndo(SiteState& s, const Dot& dot, const std::vector<UndoEntry>& entrie
 // The same record built in place: undoHeader() with the entry count, then undoEntry() for
 // each entry (meta, values: nullptr when absent), then saveUndoBody(). Same bytes as saveUndo.
 void undoHeader(std::string& body, std::size_t entries);
-void undoEntry(std::string& body, std::int64_t table, std::string_view key, const std::string* meta,
+void undoEntry(std::string& body, std::int64_t table, std::string_view key, std::optional<std::string_view> meta,
                const Row* values);
 void saveUndoBody(SiteState& s, const Dot& dot, std::string_view body);
 std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot);
