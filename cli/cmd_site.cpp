@@ -33,8 +33,10 @@ const Command kUntrack{"untrack", "SITE.db TABLE",
                        "Stops replicating TABLE; its rows stay as a plain table. A table tracked with --everywhere\n"
                        "is untracked at every site (by sync); one tracked without it, at this site only."};
 const Command kConfigure{"configure", "SITE.db TABLE [options]",
-                         "Changes how TABLE resolves conflicts; the change replicates to every site. Switching to an\n"
-                         "order-sensitive strategy (merge, counter, fww, reject...) needs every held transaction final."};
+                         "Changes how TABLE resolves conflicts. For a table tracked with --everywhere the change\n"
+                         "replicates to every site and takes effect at its place in the order of transactions; one\n"
+                         "tracked by hand switching to an order-sensitive strategy (merge, counter, fww, reject...)\n"
+                         "needs every held transaction final."};
 const Command kCompact{"compact", "SITE.db", "Drops log entries every member has acknowledged and whose decisions are final."};
 const Command kForget{"forget", "SITE.db PEER",
                       "Removes PEER (its name, its id, or the start of it as status shows it) from the cluster\n"

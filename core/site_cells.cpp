@@ -40,7 +40,7 @@ Result<Dot> Site::commitOperation(std::string_view table, const Row& pk, std::st
     impl_->begin();
     try {
       auto [t, index] = cellOf(impl_->state, table, column);
-      Dot dot = parley::commitOperation(impl_->state, *t, pk, index, op, impl_->state.orderSensitive());
+      Dot dot = parley::commitOperation(impl_->state, *t, pk, index, op);
       impl_->commitNow();
       return dot;
     } catch (...) {

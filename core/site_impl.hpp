@@ -49,8 +49,10 @@ struct Site::Impl {
     state.applyChunkRows = std::max<std::size_t>(1, options.applyChunkRows);
     state.checkCapture = options.checkCapture;
     installAuthorizer();
-    state.applySchema = [this](const Transaction& t, std::vector<ConflictReport>& conflicts) {
-      applySchemaTransaction(t, conflicts);
+    state.applySchema = [this](const Transaction& t, std::vector<ConflictReport>& conflicts,
+                               std::vector<SchemaUndo>& undo) { applySchemaTransaction(t, conflicts, undo); };
+    state.undoSchema = [this](const Transaction& t, const std::vector<SchemaUndo>& undo) {
+      undoSchemaTransaction(t, undo);
     };
     sqlite3_create_function_v2(state.db.raw(), "parley_guard", 0, SQLITE_UTF8 | SQLITE_DETERMINISTIC, this,
                                &Impl::guardFunction, nullptr, nullptr, nullptr);
@@ -106,6 +108,11 @@ struct Site::Impl {
   // The changes this transaction made, logged as one schema transaction at its commit, before
   // its data (a write to a new column has the change in its causal past).
   std::vector<SchemaChange> pendingSchema;
+  // What undoing them restores (the configuration before a configure, an index created or
+  // dropped), saved as the schema transaction's undo record.
+  std::vector<SchemaUndo> pendingSchemaUndo;
+  // The CREATE INDEX of the index a DROP INDEX statement is about to drop (beforeSchemaStatement).
+  std::optional<std::string> droppingIndexSql;
   // After a user statement ran: what the schema statement it was changed, checked and noted.
   void noteSchemaStatement(sql::Stmt& stmt);
   // Before it runs, in its transaction: a table tracked by hand keeps its fingerprint as it was.
@@ -116,15 +123,32 @@ struct Site::Impl {
   void logPendingSchema();
   // After a rollback: the changes are undone, and so is what the tables' shapes say.
   void forgetPendingSchema();
-  // Applies a remote schema transaction (the apply engine calls it through ApplyState).
-  void applySchemaTransaction(const Transaction& t, std::vector<ConflictReport>& conflicts);
-  void applyChange(const SchemaChange& c, const Stamp& stamp, const Dot& dot, std::vector<ConflictReport>& conflicts);
-  void applyTrack(const SchemaChange& c, const Stamp& stamp);
+  // Applies a remote schema transaction (the apply engine calls it through ApplyState), and
+  // undoes one in a re-fold as its undo record says.
+  void applySchemaTransaction(const Transaction& t, std::vector<ConflictReport>& conflicts,
+                              std::vector<SchemaUndo>& undo);
+  void undoSchemaTransaction(const Transaction& t, const std::vector<SchemaUndo>& undo);
+  void applyChange(const SchemaChange& c, const Stamp& stamp, const Dot& dot, std::vector<ConflictReport>& conflicts,
+                   std::vector<SchemaUndo>& undo);
+  void applyTrack(const SchemaChange& c, const Stamp& stamp, std::vector<SchemaUndo>& undo);
   void applyAddColumn(TableInfo& t, const SchemaChange& c, const Dot& dot, const Stamp& stamp,
                       std::vector<ConflictReport>& conflicts);
   void applyRename(TableInfo& t, const SchemaChange& c, const Dot& dot, const Stamp& stamp,
                    std::vector<ConflictReport>& conflicts);
-  void applyConfigure(TableInfo& t, const std::string& config, const Stamp& stamp);
+  // Puts `config` in force as made at `stamp`; what it replaces goes to `undo` when given.
+  void applyConfigure(TableInfo& t, const std::string& config, const Stamp& stamp,
+                      std::vector<SchemaUndo>* undo = nullptr);
+  // A UNIQUE index at its place in canonical order: created if the table's rows hold no
+  // duplicates of its key, else not created and logged (kind schema) with one duplicated key.
+  void applyUniqueIndex(TableInfo& t, const SchemaChange& c, const Dot& dot, const Stamp& stamp,
+                        std::vector<ConflictReport>& conflicts, std::vector<SchemaUndo>& undo);
+  void applyDropIndex(TableInfo& t, const SchemaChange& c, std::vector<SchemaUndo>& undo);
+  // The smallest key of `createIndex` (a CREATE UNIQUE INDEX of `t`) that two rows share, as
+  // SQL literals ("'ann', 3"); nullopt if none is found.
+  std::optional<std::string> duplicatedKey(const TableInfo& t, const std::string& createIndex);
+  // After an index of `t` was created or dropped: whether its rows are constrained, and so how
+  // they fold and are written.
+  void refreshConstraints(TableInfo& t);
   void applyDropColumn(TableInfo& t, const SchemaChange& c, const Dot& dot, const Stamp& stamp,
                        std::vector<ConflictReport>& conflicts);
   // After column `pos` of `t` was dropped from SQLite: its id is remembered as dropped, and
@@ -259,6 +283,7 @@ struct Site::Impl {
     state.vector = store::loadVector(state);
     state.frontier = store::lastStamp(state);
     state.compactedStamp = store::compactedStamp(state);
+    state.orderBarrier = store::orderBarrier(state);
     // The clock's floor: every HLC this site used or saw is in the log or was compacted away.
     if (state.frontier) state.hlc.restore(state.frontier->hlc);
     if (state.compactedStamp) state.hlc.restore(state.compactedStamp->hlc);
@@ -274,8 +299,10 @@ struct Site::Impl {
     }
   }
 
-  // Re-folding needs undo records, kept only while some table is order-sensitive. A site may
-  // become order-sensitive only when no re-fold can reach back before now.
+  // A configure of a table tracked by hand is not a transaction: it has no place in canonical
+  // order, so a re-fold reaching back before it would fold earlier writes by the new resolvers.
+  // Making a site order-sensitive that way needs every held transaction final (no re-fold can
+  // reach back before now). A replicated configure is a transaction, folded in its place.
   void checkCanBecomeOrderSensitive(bool orderSensitiveAfter, std::string_view what) {
     if (!orderSensitiveAfter || state.orderSensitive()) return;
     finality::settle(state);  // a lone site's own transactions are final once settled
@@ -346,7 +373,7 @@ struct Site::Impl {
     refresh(false);
     Capture::Unhooked unhooked(capture);  // commitLocal writes only parley's own tables
     TouchedRows rows = capture.take();
-    commitLocal(state, rows, state.orderSensitive());
+    commitLocal(state, rows);
     capture.recycle(std::move(rows));
   }
 
@@ -398,7 +425,7 @@ struct Site::Impl {
       if (!t) continue;
       try {
         begin();
-        parley::commitOperation(state, *t, f.pk, f.column, f.op, state.orderSensitive());
+        parley::commitOperation(state, *t, f.pk, f.column, f.op);
         commitNow();
       } catch (...) {
         state.followUps.clear();
@@ -435,7 +462,6 @@ struct Site::Impl {
     TableInfo t = inspectTable(state.db, name);
     t.constrained = hasConstraints(state.db, t);
     bindResolvers(t, config ? *config : state.resolvers->defaults(), *state.resolvers);
-    checkCanBecomeOrderSensitive(t.orderSensitive, "track");
     catalog::saveTable(state.db, t);
     catalog::saveConfig(state.db, t, "", state.clock.nowMillis());
     createGuards(t);
@@ -475,15 +501,18 @@ struct Site::Impl {
     if (it == state.tables.end()) throw Error(Status::notFound(fmt::format("table \"{}\" is not tracked", name)).withContext("configure"));
     TableInfo updated = **it;
     bindResolvers(updated, config, *state.resolvers);
+    bool replicated = (*it)->trackedAt != Stamp{};
     bool sensitiveAfter = updated.orderSensitive;
     for (const auto& t : state.tables) sensitiveAfter = sensitiveAfter || (t.get() != it->get() && t->orderSensitive);
-    if (!state.orderSensitive()) checkCanBecomeOrderSensitive(sensitiveAfter, "configure");
+    if (!replicated && !state.orderSensitive()) checkCanBecomeOrderSensitive(sensitiveAfter, "configure");
     std::string before = (*it)->config.toString();
+    if (replicated)
+      pendingSchemaUndo.push_back({SchemaUndo::Kind::kConfig, (*it)->name, "", before, (*it)->configuredAt});
     catalog::saveConfig(state.db, updated, before, state.clock.nowMillis());
     **it = std::move(updated);
     // A table tracked everywhere is configured everywhere by one schema transaction; one
     // tracked by hand at each site is configured by hand at each (the fingerprint compares).
-    if ((*it)->trackedAt != Stamp{})
+    if (replicated)
       pendingSchema.push_back({SchemaChange::Kind::kConfigure, (*it)->name, "", "", config.toString(), 0});
   }
 

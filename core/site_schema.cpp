@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "row_meta.hpp"
+#include "schema_text.hpp"
 #include "site_impl.hpp"
 
 namespace parley {
@@ -130,6 +131,8 @@ void Site::Impl::reshape(TableInfo& t, std::vector<std::uint32_t> ids, std::vect
 
 void Site::Impl::beforeSchemaStatement() {
   if (const TableInfo* t = mutableTable(schemaStatement->table)) freezeBase(*t);
+  droppingIndexSql.reset();
+  if (schemaStatement->action == SQLITE_DROP_INDEX) droppingIndexSql = schemaSql(state.db, "index", schemaStatement->index);
   state.db.resetAll();  // what freezing read, left mid-read, would make SQLite refuse the DDL
 }
 
@@ -200,22 +203,30 @@ void Site::Impl::noteAlter(TableInfo& t, std::string_view statement) {
 void Site::Impl::noteIndex(TableInfo& t, const SchemaStatement& st) {
   if (st.action == SQLITE_DROP_INDEX) {
     freezeBase(t);
-    pendingSchema.push_back({SchemaChange::Kind::kDropIndex, t.name, st.index, "", "", 0});
+    std::string dropped = std::exchange(droppingIndexSql, std::nullopt).value_or("");
+    pendingSchema.push_back({SchemaChange::Kind::kDropIndex, t.name, st.index, dropped, "", 0});
+    if (isUniqueIndexSql(dropped)) {
+      pendingSchemaUndo.push_back({SchemaUndo::Kind::kCreateIndex, t.name, st.index, dropped, {}});
+      refreshConstraints(t);
+    }
     return;
   }
   auto sql = schemaSql(state.db, "index", st.index);
   if (!sql) return;  // CREATE INDEX IF NOT EXISTS of one that exists
-  auto& unique = state.db.cached("SELECT \"unique\" FROM pragma_index_list(?1) WHERE name = ?2");
-  unique.bindText(1, t.name).bindText(2, st.index);
-  bool isUnique = unique.step() && unique.int64(0) != 0;
-  unique.reset();
-  if (isUnique)
-    throw Error(Status::invalidArgument(fmt::format(
-        "\"{}\" is replicated by parley: a UNIQUE index on a tracked table with rows is not replicated yet (other "
-        "sites may hold rows it refuses); declare it when the table is created, before tracking it; nothing was changed",
-        t.name)));
   freezeBase(t);
   pendingSchema.push_back({SchemaChange::Kind::kCreateIndex, t.name, st.index, *sql, "", 0});
+  // SQLite refused it here if rows held duplicates; a duplicate written elsewhere that sorts
+  // before it undoes it there and here alike (applyUniqueIndex).
+  if (isUniqueIndexSql(*sql)) {
+    pendingSchemaUndo.push_back({SchemaUndo::Kind::kDropIndex, t.name, st.index, "", {}});
+    refreshConstraints(t);
+  }
+}
+
+void Site::Impl::refreshConstraints(TableInfo& t) {
+  t.constrained = hasConstraints(state.db, t);
+  bindResolvers(t, t.config, *state.resolvers);
+  capture.forgetTables();
 }
 
 void Site::Impl::logPendingSchema() {
@@ -223,11 +234,20 @@ void Site::Impl::logPendingSchema() {
   std::vector<RowChange> rows;
   for (std::size_t i = 0; i < pendingSchema.size(); ++i) rows.push_back(toRow(pendingSchema[i], i));
   Stamp stamp = commitSchema(state, std::move(rows));
+  Dot dot{state.id, state.vector.get(state.id)};
+  store::saveUndoBody(state, dot, encodeSchemaUndo(pendingSchemaUndo));  // its place among applies, if nothing else
+  pendingSchemaUndo.clear();
+  bool orderDependent = std::any_of(pendingSchema.begin(), pendingSchema.end(),
+                                    [](const SchemaChange& c) { return isOrderDependent(c); });
+  if (orderDependent && (!state.orderBarrier || *state.orderBarrier < stamp.hlc)) {
+    store::raiseOrderBarrier(state, stamp.hlc);
+    state.orderBarrier = stamp.hlc;
+  }
   for (const auto& c : pendingSchema) {
     TableInfo* t = mutableTable(c.table);
     if (!t) continue;
     if (c.kind == SchemaChange::Kind::kUntrack) {
-      markUntracking(*t, Dot{state.id, state.vector.get(state.id)});
+      markUntracking(*t, dot);
       continue;
     }
     if (c.kind == SchemaChange::Kind::kTrack) t->trackedAt = t->configuredAt = stamp;
@@ -245,6 +265,8 @@ void Site::Impl::logPendingSchema() {
 }
 
 void Site::Impl::forgetPendingSchema() {
+  pendingSchemaUndo.clear();
+  droppingIndexSql.reset();
   if (pendingSchema.empty()) return;
   pendingSchema.clear();
   loadTables();
@@ -252,19 +274,37 @@ void Site::Impl::forgetPendingSchema() {
 
 // --- a remote schema transaction ---------------------------------------------------------
 
-void Site::Impl::applySchemaTransaction(const Transaction& t, std::vector<ConflictReport>& conflicts) {
+void Site::Impl::applySchemaTransaction(const Transaction& t, std::vector<ConflictReport>& conflicts,
+                                        std::vector<SchemaUndo>& undo) {
   auto changes = schemaChanges(t);
-  for (const auto& change : changes) applyChange(change, t.stamp(), t.dot, conflicts);
+  for (const auto& change : changes) applyChange(change, t.stamp(), t.dot, conflicts, undo);
   capture.forgetTables();
   for (const auto& change : changes)
     if (const TableInfo* table = mutableTable(change.table); table && table->trackedAt != Stamp{} && !table->untracking())
       recordShape(*table);
 }
 
+void Site::Impl::undoSchemaTransaction(const Transaction&, const std::vector<SchemaUndo>& undo) {
+  for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
+    TableInfo* table = mutableTable(it->table);
+    if (!table) continue;  // forgotten since (its untrack is final): nothing of it folds any more
+    switch (it->kind) {
+      case SchemaUndo::Kind::kConfig: applyConfigure(*table, it->text, it->stamp); break;
+      case SchemaUndo::Kind::kDropIndex: execDdl("DROP INDEX IF EXISTS " + sql::quoteIdent(it->name)); break;
+      case SchemaUndo::Kind::kCreateIndex:
+        if (!schemaSql(state.db, "index", it->name)) execDdl(it->text);
+        break;
+    }
+    if (it->kind != SchemaUndo::Kind::kConfig) refreshConstraints(*table);
+    if (table->trackedAt != Stamp{} && !table->untracking()) recordShape(*table);
+  }
+  capture.forgetTables();
+}
+
 void Site::Impl::applyChange(const SchemaChange& c, const Stamp& stamp, const Dot& dot,
-                             std::vector<ConflictReport>& conflicts) {
+                             std::vector<ConflictReport>& conflicts, std::vector<SchemaUndo>& undo) {
   using Kind = SchemaChange::Kind;
-  if (c.kind == Kind::kTrack) return applyTrack(c, stamp);
+  if (c.kind == Kind::kTrack) return applyTrack(c, stamp, undo);
   TableInfo* t = mutableTable(c.table);
   if (!t)
     throw Error(Status::invalidArgument(fmt::format(
@@ -278,10 +318,12 @@ void Site::Impl::applyChange(const SchemaChange& c, const Stamp& stamp, const Do
         conflicts.push_back(schemaConflict(c, dot, stamp, "a later configuration of the table is in force", false));
         return;
       }
-      return applyConfigure(*t, c.text, stamp);
+      return applyConfigure(*t, c.text, stamp, &undo);
     case Kind::kCreateIndex: {
       auto existing = schemaSql(state.db, "index", c.name);
-      if (!existing) {
+      if (!existing && isUniqueIndexSql(c.sql)) {
+        applyUniqueIndex(*t, c, dot, stamp, conflicts, undo);
+      } else if (!existing) {
         freezeBase(*t);
         execDdl(c.sql);
       } else if (!sameDefinition(*existing, c.sql)) {
@@ -290,10 +332,7 @@ void Site::Impl::applyChange(const SchemaChange& c, const Stamp& stamp, const Do
       return;
     }
     case Kind::kUntrack: return applyUntrack(*t, dot);
-    case Kind::kDropIndex:
-      freezeBase(*t);
-      execDdl("DROP INDEX IF EXISTS " + sql::quoteIdent(c.name));
-      return;
+    case Kind::kDropIndex: return applyDropIndex(*t, c, undo);
     default:
       throw Error(Status::unsupported(fmt::format(
           "transaction {}: {} is a schema change this program does not know; upgrade parley", dot.toString(),
@@ -301,7 +340,59 @@ void Site::Impl::applyChange(const SchemaChange& c, const Stamp& stamp, const Do
   }
 }
 
-void Site::Impl::applyTrack(const SchemaChange& c, const Stamp& stamp) {
+void Site::Impl::applyUniqueIndex(TableInfo& t, const SchemaChange& c, const Dot& dot, const Stamp& stamp,
+                                  std::vector<ConflictReport>& conflicts, std::vector<SchemaUndo>& undo) {
+  freezeBase(t);
+  try {
+    execDdl(c.sql);
+  } catch (const Error& e) {
+    if (e.status().code() != Status::Code::kConstraint) throw;
+    auto key = duplicatedKey(t, c.sql);
+    ConflictReport lost = schemaConflict(
+        c, dot, stamp,
+        fmt::format("UNIQUE index \"{}\" not created: rows of \"{}\" hold duplicates of its key{}", c.name, t.name,
+                    key ? " (" + *key + ")" : ""),
+        false);
+    if (key) lost.localValue = Value::text(*key);
+    conflicts.push_back(std::move(lost));
+    return;
+  }
+  undo.push_back({SchemaUndo::Kind::kDropIndex, t.name, c.name, "", {}});
+  refreshConstraints(t);
+}
+
+std::optional<std::string> Site::Impl::duplicatedKey(const TableInfo& t, const std::string& createIndex) {
+  auto key = schema_text::indexKey(createIndex);
+  if (key.terms.empty()) return std::nullopt;
+  std::string shown, terms, notNull;
+  for (const auto& term : key.terms) {
+    shown += (shown.empty() ? "quote(" : " || ', ' || quote(") + term + ")";
+    terms += (terms.empty() ? "" : ", ") + term;
+    notNull += " AND (" + term + ") IS NOT NULL";
+  }
+  std::string sql = fmt::format("SELECT {} FROM {}{} GROUP BY {} HAVING count(*) > 1{} ORDER BY {} LIMIT 1", shown,
+                                sql::quoteIdent(t.name), key.where.empty() ? "" : " WHERE " + key.where, terms, notNull,
+                                terms);
+  try {
+    sql::Stmt find(state.db.raw(), sql);
+    if (find.step() && !find.isNull(0)) return find.text(0);
+  } catch (const Error&) {
+    // A key this reading of the statement cannot query: the conflict names the index alone.
+  }
+  return std::nullopt;
+}
+
+void Site::Impl::applyDropIndex(TableInfo& t, const SchemaChange& c, std::vector<SchemaUndo>& undo) {
+  freezeBase(t);
+  auto existing = schemaSql(state.db, "index", c.name);
+  if (!existing) return;
+  execDdl("DROP INDEX " + sql::quoteIdent(c.name));
+  if (!isUniqueIndexSql(*existing)) return;
+  undo.push_back({SchemaUndo::Kind::kCreateIndex, t.name, c.name, *existing, {}});
+  refreshConstraints(t);
+}
+
+void Site::Impl::applyTrack(const SchemaChange& c, const Stamp& stamp, std::vector<SchemaUndo>& undo) {
   auto config = TableConfig::parse(c.text);
   if (!config) throw Error(Status::corruption("schema change: " + config.status().message()));
   auto existing = schemaSql(state.db, "table", c.table);
@@ -316,7 +407,7 @@ void Site::Impl::applyTrack(const SchemaChange& c, const Stamp& stamp) {
   if (TableInfo* t = mutableTable(c.table); t && t->untracking()) forgetTable(*t);
   if (TableInfo* t = mutableTable(c.table)) {  // tracked here too, the same way: one table
     if (t->trackedAt != Stamp{} && stamp < t->trackedAt) t->trackedAt = stamp;
-    if (stamp > t->configuredAt && *config != t->config) applyConfigure(*t, c.text, stamp);
+    if (stamp > t->configuredAt && *config != t->config) applyConfigure(*t, c.text, stamp, &undo);
     catalog::updateTable(state.db, *t);
     return;
   }
@@ -458,16 +549,18 @@ void Site::Impl::forgetColumn(TableInfo& t, std::uint32_t pos) {
   // Undo records keep whole rows and metadata of the width they were written at.
   std::vector<Dot> undone;
   {
-    sql::Stmt all(state.db.raw(), "SELECT site, seq FROM parley_undo");
+    // In the order they were saved (rowid), so that saving them again keeps that order.
+    sql::Stmt all(state.db.raw(), "SELECT site, seq, body FROM parley_undo ORDER BY rowid");
     while (all.step())
-      undone.push_back({state.sites.idAt(static_cast<std::uint32_t>(all.int64(0))), static_cast<std::uint64_t>(all.int64(1))});
+      if (!isSchemaUndo(all.blob(2)))  // a schema transaction's names no rows
+        undone.push_back({state.sites.idAt(static_cast<std::uint32_t>(all.int64(0))), static_cast<std::uint64_t>(all.int64(1))});
   }
   for (const Dot& dot : undone) {
     auto entries = store::takeUndo(state, dot);
     for (auto& e : entries) {
       if (e.table != t.id) continue;
       if (e.meta) e.meta = narrow(*e.meta);
-      if (e.values && e.values->size() > pos) e.values->erase(e.values->begin() + pos);
+      if (e.values && e.values->size() > pos && !e.key.empty()) e.values->erase(e.values->begin() + pos);
     }
     store::saveUndo(state, dot, entries);
   }
@@ -475,10 +568,12 @@ void Site::Impl::forgetColumn(TableInfo& t, std::uint32_t pos) {
   recomputeDigest(t);
 }
 
-void Site::Impl::applyConfigure(TableInfo& t, const std::string& text, const Stamp& stamp) {
+void Site::Impl::applyConfigure(TableInfo& t, const std::string& text, const Stamp& stamp,
+                                std::vector<SchemaUndo>* undo) {
   auto config = TableConfig::parse(text);
   if (!config) throw Error(Status::corruption("schema change: " + config.status().message()));
   freezeBase(t);
+  if (undo) undo->push_back({SchemaUndo::Kind::kConfig, t.name, "", t.config.toString(), t.configuredAt});
   TableInfo updated = t;
   bindResolvers(updated, *config, *state.resolvers);
   std::string before = t.config.toString();

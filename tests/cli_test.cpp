@@ -977,13 +977,17 @@ TEST_CASE("a UNIQUE index made with the sqlite3 shell at one site makes sync and
   CHECK(sb.state("ny.db").rows == sb.state("london.db").rows);
 }
 
-TEST_CASE("exec refuses a UNIQUE index on a tracked table, saying why, and replicates plain index changes",
+TEST_CASE("exec replicates UNIQUE and plain index changes, and refuses in one line a UNIQUE index the rows break",
           "[cli][issue22][issue25]") {
   Sandbox sb;
   makeBank(sb, "ny.db");
   sb.ok({"clone", "ny.db", "london.db", "--name", "london"});
-  Run r = requireRefused(sb, "ny.db", {"exec", "ny.db", "CREATE UNIQUE INDEX owner_once ON t(owner)"}, "parley exec:", 1);
-  CHECK_THAT(r.err, Contains("a UNIQUE index on a tracked table with rows is not replicated yet"));
+  Run r = requireRefused(sb, "ny.db", {"exec", "ny.db", "CREATE UNIQUE INDEX one_note ON t(balance > 0)"}, "parley exec:", 1);
+  CHECK_THAT(r.err, Contains("UNIQUE constraint failed"));
+  sb.ok({"exec", "ny.db", "CREATE UNIQUE INDEX owner_once ON t(owner)"});
+  sb.ok({"sync", "ny.db", "london.db"});
+  Run unique = sb.ok({"exec", "london.db", "SELECT count(*) FROM sqlite_schema WHERE name = 'owner_once'", "--csv"});
+  CHECK_THAT(unique.out, Contains("1"));
   sb.ok({"exec", "ny.db", "CREATE INDEX by_owner ON t(owner)"});
   sb.ok({"sync", "ny.db", "london.db"});
   Run index = sb.ok({"exec", "london.db", "SELECT count(*) FROM sqlite_schema WHERE name = 'by_owner'", "--csv"});

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <random>
 #include <set>
@@ -152,8 +153,7 @@ TEST_CASE("a table two sites tracked with different definitions stops the sync l
   CHECK_THROWS_WITH(c.deliver(0, 1), Catch::Contains("defined differently"));
 }
 
-TEST_CASE("index changes replicate, a UNIQUE index on a tracked table is refused with its reason",
-          "[core][schema][issue25]") {
+TEST_CASE("index changes replicate, UNIQUE ones too", "[core][schema][issue25]") {
   Cluster c(accounts({"a", "b"}));
   c.execOk(0, "CREATE INDEX by_owner ON account(owner)");
   c.syncAll();
@@ -161,10 +161,15 @@ TEST_CASE("index changes replicate, a UNIQUE index on a tracked table is refused
   c.execOk(1, "DROP INDEX by_owner");
   c.syncAll();
   CHECK(indexesOf(c, 0).count("by_owner") == 0);
-  auto unique = c.exec(0, "CREATE UNIQUE INDEX one_owner ON account(owner)");
-  REQUIRE_FALSE(unique);
-  CHECK_THAT(unique.status().message(), Catch::Contains("UNIQUE index"));
+  c.execOk(0, "INSERT INTO account VALUES (1, 'ann', 1)");
+  c.execOk(0, "CREATE UNIQUE INDEX one_owner ON account(owner)");
+  c.syncAll();
+  CHECK(indexesOf(c, 1).count("one_owner") == 1);
+  CHECK_FALSE(c.exec(1, "INSERT INTO account VALUES (2, 'ann', 2)"));
+  c.execOk(1, "DROP INDEX one_owner");
+  c.syncAll();
   CHECK(indexesOf(c, 0).count("one_owner") == 0);
+  c.assertConverged();
 }
 
 TEST_CASE("configure of a table tracked everywhere replicates, and the later of two concurrent ones wins",
@@ -176,7 +181,6 @@ TEST_CASE("configure of a table tracked everywhere replicates, and the later of 
   merge.overrides["balance"] = "merge";
   TableConfig counter;
   counter.overrides["balance"] = "counter";
-  c.syncAll();  // switching to an order-sensitive strategy needs every held transaction final
   REQUIRE(c.site(0).configure("wallet", merge).isOk());
   c.syncAll();
   CHECK(c.site(1).config("wallet").value().overrides.at("balance") == "merge");
@@ -288,17 +292,21 @@ TEST_CASE("a table altered outside parley still reads and shows status, refuses 
 
 // Random schema changes interleaved with writes across partitioned sites, delivered in random
 // orders: every run converges, every site holds the same schema, and every cell's last write
-// survives (each site writes its own cells, so the last write of a cell is known).
+// survives (each site writes its own cells, so the last write of a cell is known). Among the
+// changes: UNIQUE indexes on account's balance, which sites write to few values (so an index
+// meets duplicates or rejects writes, by where it sorts), and configures switching the new
+// tables' n between lww, merge and fww while sites write it.
 TEST_CASE("random schema changes and writes across partitions converge in every delivery order",
           "[core][schema][issue25][property]") {
   const int runs = 60;
+  int uniqueCreated = 0, uniqueRefused = 0;  // runs ending with a UNIQUE index; with one logged as not created
   for (int run = 0; run < runs; ++run) {
     CAPTURE(run);
     Options o = test::faultyRun(accounts({"a", "b", "c"}), run);
     Cluster c(o);
     std::mt19937_64 rng(o.seed);
     auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
-    for (int id = 1; id <= 6; ++id) c.execOk(0, fmt::format("INSERT INTO account VALUES ({}, 'o{}', 0)", id, id));
+    for (int id = 1; id <= 6; ++id) c.execOk(0, fmt::format("INSERT INTO account VALUES ({}, 'o{}', {})", id, id, 10 * id));
     c.syncAll();
     // Each site owns rows: site s writes rows with id % 3 == s, so the last write is known.
     std::map<std::pair<int, std::string>, std::string> last;  // (row, column) -> its last write
@@ -309,7 +317,7 @@ TEST_CASE("random schema changes and writes across partitions converge in every 
       else if (pick(2) == 0) c.partition({{0, 1}, {2}});
       else c.heal();
       std::size_t s = pick(3);
-      switch (pick(8)) {
+      switch (pick(12)) {
         case 0: {
           std::string name = fmt::format("c{}_{}", s, round);
           c.execOk(s, "ALTER TABLE account ADD COLUMN " + name + " TEXT");
@@ -332,19 +340,40 @@ TEST_CASE("random schema changes and writes across partitions converge in every 
           break;
         }
         case 3: {
-          // Order-insensitive changes: switching to an order-sensitive strategy needs a quiet
-          // cluster (README, "Changing the schema").
           TableConfig cfg;
           cfg.insertInsert = pick(2) ? "merge" : "lww";
+          cfg.overrides["n"] = std::array<const char*, 3>{"lww", "merge", "fww"}[pick(3)];
           for (const auto& table : c.site(s).trackedTables())
             if (table != "account") REQUIRE(c.site(s).configure(table, cfg).isOk());
           break;
         }
         case 4: {
           std::string table = fmt::format("t{}_{}", s, round);
-          c.execOk(s, "CREATE TABLE " + table + "(k INTEGER PRIMARY KEY, v TEXT)");
+          c.execOk(s, "CREATE TABLE " + table + "(k INTEGER PRIMARY KEY, v TEXT, n INTEGER)");
           REQUIRE(c.site(s).trackEverywhere(table).isOk());
-          c.execOk(s, "INSERT INTO " + table + " VALUES (1, 'x')");
+          c.execOk(s, "INSERT INTO " + table + " VALUES (1, 'x', 0)");
+          break;
+        }
+        case 8: {  // refused here if this site's rows hold duplicates already
+          auto made = c.exec(s, fmt::format("CREATE UNIQUE INDEX IF NOT EXISTS u{} ON account(balance)", round));
+          if (!made) CHECK_THAT(made.status().message(), Catch::Contains("UNIQUE constraint failed"));
+          break;
+        }
+        case 9: {
+          auto unique = c.query(s, "SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'u%'");
+          if (!unique.empty()) c.execOk(s, "DROP INDEX " + unique[pick(unique.size())][0].asText());
+          break;
+        }
+        case 10: {  // refused here if a UNIQUE index this site holds forbids it
+          int id = static_cast<int>(s) == 0 ? 3 + 3 * static_cast<int>(pick(2)) : static_cast<int>(s) + 3 * static_cast<int>(pick(2));
+          c.exec(s, fmt::format("UPDATE account SET balance = {} WHERE id = {}", pick(3), id));
+          break;
+        }
+        case 11: {
+          auto tables = c.site(s).trackedTables();
+          std::erase(tables, "account");
+          if (tables.empty()) break;
+          c.execOk(s, fmt::format("UPDATE {} SET n = n + {} WHERE k = 1", tables[pick(tables.size())], 1 + pick(9)));
           break;
         }
         default: {
@@ -371,11 +400,20 @@ TEST_CASE("random schema changes and writes across partitions converge in every 
       for (const auto& table : c.site(0).trackedTables())
         CHECK(c.site(s).config(table).value() == c.site(0).config(table).value());
     }
+    if (!c.query(0, "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name LIKE 'u%'").empty()) ++uniqueCreated;
+    auto log = c.conflicts(0);
+    if (std::any_of(log.begin(), log.end(), [](const ConflictReport& r) {
+          return r.kind == ConflictKind::kSchema && r.reason.find("not created") != std::string::npos;
+        }))
+      ++uniqueRefused;
     for (const auto& [cell, value] : last)
       if (!dropped.count(cell.second))
         CHECK(c.value(2, fmt::format("SELECT \"{}\" FROM account WHERE id = {}", cell.second, cell.first)) ==
             Value::text(value));
   }
+  INFO("runs ending with a UNIQUE index: " << uniqueCreated << ", with one not created: " << uniqueRefused);
+  CHECK(uniqueCreated > 0);
+  CHECK(uniqueRefused > 0);
 }
 
 }  // namespace parley::test

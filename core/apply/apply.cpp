@@ -18,6 +18,7 @@
 #include "insert_ranges.hpp"
 #include "row_batch.hpp"
 #include "store.hpp"
+#include "parley/assert.hpp"
 #include "parley/txn_codec.hpp"
 
 namespace parley {
@@ -93,15 +94,22 @@ class Engine {
  public:
   Engine(ApplyState& s, ApplyResult& result) : s_(s), result_(result), encoder_(s.db, s.sites) {}
 
-  // Folds `t`, whose full causal context is `context`, into the state. Returns whether it was
-  // rejected. A transaction of more than s_.applyChunkRows rows is read, folded and written a
+  // Folds `t`, whose full causal context is `context`, into the state, keeping its undo record
+  // (every transaction has one until compaction, so a re-fold can reach back to any held one,
+  // at any site). Returns whether it was rejected. A transaction of more than s_.applyChunkRows rows is read, folded and written a
   // chunk at a time under a savepoint (rows are distinct within a transaction, so no chunk's
   // fold reads another's writes); a rejection met in any chunk rolls all of them back.
-  bool applyOne(const Transaction& received, const ContextView& context, bool recordUndo) {
+  bool applyOne(const Transaction& received, const ContextView& context) {
     if (isSchemaTransaction(received)) {
       std::vector<ConflictReport> conflicts;
-      s_.applySchema(received, conflicts);
+      std::vector<SchemaUndo> undo;
+      s_.applySchema(received, conflicts, undo);
       report(conflicts);
+      store::saveUndoBody(s_, received.dot, encodeSchemaUndo(undo));  // its place among applies, if nothing else
+      if (isOrderDependent(received) && (!s_.orderBarrier || *s_.orderBarrier < received.hlc)) {
+        store::raiseOrderBarrier(s_, received.hlc);
+        s_.orderBarrier = received.hlc;
+      }
       return false;
     }
     const Transaction& t = withColumnPositions(s_, received, byPosition_);
@@ -110,21 +118,21 @@ class Engine {
     std::size_t chunk = inChunks(t) ? s_.applyChunkRows : std::max<std::size_t>(n, 1);
     bool chunked = chunk < n;
     undo_.clear();
-    if (recordUndo) store::undoHeader(undo_, n);
+    store::undoHeader(undo_, n);
     std::optional<Digests::Mark> digestsBefore;
     if (chunked) s_.db.exec("SAVEPOINT parley_chunks"), digestsBefore = s_.digests.mark();
     std::vector<ConflictReport> conflicts;
     for (std::size_t from = 0; from < n || from == 0; from += chunk) {
-      std::span<RowWrite> writes = foldAll(t, from, std::min(n, from + chunk), context, recordUndo);
+      std::span<RowWrite> writes = foldAll(t, from, std::min(n, from + chunk), context);
       std::optional<std::string> rejection;
       for (const auto& w : writes)
         if (w.step.rejection && !rejection) rejection = w.step.rejection;
       if (!rejection) rejection = storeGuarded(t, writes);
-      if (rejection && !chunked) return reject(t, rejectionRecords(s_.sites, t, writes, *rejection), recordUndo);
+      if (rejection && !chunked) return reject(t, rejectionRecords(s_.sites, t, writes, *rejection));
       if (rejection) {
         s_.db.exec("ROLLBACK TO parley_chunks; RELEASE parley_chunks");
         s_.digests.restore(std::move(*digestsBefore));
-        return reject(t, rejectionRecordsByChunk(t, *rejection, chunk), recordUndo);
+        return reject(t, rejectionRecordsByChunk(t, *rejection, chunk));
       }
       writeMetas(writes);
       for (auto& w : writes)
@@ -132,18 +140,26 @@ class Engine {
     }
     if (chunked) s_.db.exec("RELEASE parley_chunks");
     report(conflicts);
-    if (recordUndo) store::saveUndoBody(s_, t.dot, undo_);
+    store::saveUndoBody(s_, t.dot, undo_);
     return false;
   }
 
   // Restores every row `t` changed to what it was before `t` was applied.
   void undo(const Transaction& t) {
-    // Schema changes are applied so that their order does not matter: nothing to undo, and
-    // applying one again changes nothing.
-    if (isSchemaTransaction(t)) return conflict_log::forget(s_, t.dot);
+    // A schema transaction undoes what its record says (the order-dependent part of it); the
+    // rest of it is applied so that its order does not matter: applying it again changes nothing.
+    if (isSchemaTransaction(t)) {
+      conflict_log::forget(s_, t.dot);
+      if (auto body = store::takeUndoBody(s_, t.dot)) s_.undoSchema(t, decodeSchemaUndo(*body));
+      return;
+    }
     auto entries = store::takeUndo(s_, t.dot);
     conflict_log::forget(s_, t.dot);
     for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+      if (it->key.empty()) {  // a range a local commit split (commit.cpp)
+        ranges::restore(s_, it->table, it->values->at(0).asInteger(), it->values->at(1).asInteger(), *it->meta);
+        continue;
+      }
       const TableInfo* table = tableById(it->table);
       codec::Reader r(it->key, "undo key");
       Row pk;
@@ -196,10 +212,9 @@ class Engine {
   }
 
   // Reads rows [from, to) of `t` (rows are distinct within a transaction), then folds each.
-  // With `recordUndo`, appends their entries to the undo record (undo_) from what was read,
-  // before the fold takes the values.
-  std::span<RowWrite> foldAll(const Transaction& t, std::size_t from, std::size_t to, const ContextView& context,
-                              bool recordUndo) {
+  // Appends their entries to the undo record (undo_) from what was read, before the fold takes
+  // the values.
+  std::span<RowWrite> foldAll(const Transaction& t, std::size_t from, std::size_t to, const ContextView& context) {
     std::span<RowWrite> writes = readRows(t, from, to);
     for (auto& w : writes) {
       RowState before;
@@ -213,7 +228,9 @@ class Engine {
         w.prior = w.stored.values;
         before.values.emplace(std::move(w.stored.values));
       }
-      if (recordUndo) store::undoEntry(undo_, w.table->id, w.key, w.ownMetaBefore(), w.valuesBefore());
+      const std::string* meta = w.ownMetaBefore();
+      store::undoEntry(undo_, w.table->id, w.key, meta ? std::optional<std::string_view>(*meta) : std::nullopt,
+                       w.valuesBefore());
       w.step = foldRow(*w.table, std::move(before), *w.change, t, context);
     }
     return writes;
@@ -308,9 +325,9 @@ class Engine {
     }
   }
 
-  bool reject(const Transaction& t, const std::vector<ConflictReport>& records, bool recordUndo) {
+  bool reject(const Transaction& t, const std::vector<ConflictReport>& records) {
     report(records);
-    if (recordUndo) store::saveUndo(s_, t.dot, {});
+    store::saveUndo(s_, t.dot, {});
     ++result_.rejected;
     return true;
   }
@@ -452,6 +469,56 @@ void receiveClocks(ApplyState& s, const std::vector<const Transaction*>& txns,
   skew::noteArrivals(s, txns, contexts.first(txns.size()), result);
 }
 
+// Whether transactions that sort before held ones must be folded in canonical order (a
+// re-fold) rather than on arrival: when some tracked table is order-sensitive, or when one of
+// them sorts before an order-dependent schema transaction, held (the barrier) or arriving.
+bool foldsInOrder(const ApplyState& s, const std::vector<const Transaction*>& fresh) {
+  if (s.orderSensitive()) return true;
+  if (s.orderBarrier && fresh.front()->hlc <= *s.orderBarrier) return true;  // ties: either site
+  auto held = [&](const Stamp& x) {
+    return (s.frontier && x < *s.frontier) || (s.compactedStamp && x < *s.compactedStamp);
+  };
+  return std::any_of(fresh.begin(), fresh.end(),
+                     [&](const Transaction* t) { return held(t->stamp()) && isOrderDependent(*t); });
+}
+
+// Undoes every held transaction that sorts after `first`, newest applied first, and returns
+// them. A site that was not order-sensitive applied transactions on arrival, so some that sort
+// before `first` may have been applied after some that sort after it: those are undone too
+// (and returned, to be folded again), back to the first applied of the ones after `first`.
+std::vector<Transaction> undoAfter(ApplyState& s, Engine& engine, const Stamp& first) {
+  std::vector<Transaction> later = store::logAfter(s, first);
+  std::vector<Dot> dots;
+  for (const auto& t : later) dots.push_back(t.dot);
+  std::vector<Dot> applied = store::undoneSince(s, dots);
+  std::set<Dot> inLater(dots.begin(), dots.end());
+  std::set<Dot> before;  // applied after some of `later` but sorting before `first`
+  std::optional<Stamp> earliest;
+  for (const Dot& dot : applied) {
+    if (inLater.count(dot)) continue;
+    before.insert(dot);
+    auto hlc = store::hlcOf(s, dot);
+    PARLEY_ASSERT(hlc.has_value(), "re-fold: an undo record of a transaction not held");
+    Stamp stamp{*hlc, dot.site};
+    if (!earliest || stamp < *earliest) earliest = stamp;
+  }
+  if (earliest) {
+    SiteId top;
+    top.bytes.fill(0xff);
+    for (auto& t : store::logAfter(s, Stamp{Hlc{earliest->hlc.value - 1}, top}))
+      if (before.count(t.dot)) later.push_back(std::move(t));
+  }
+  std::map<Dot, const Transaction*> byDot;
+  for (const auto& t : later) byDot[t.dot] = &t;
+  for (auto it = applied.rbegin(); it != applied.rend(); ++it) engine.undo(*byDot.at(*it));
+  // Held without a record (schema transactions of older versions: undoing them is nothing; a
+  // data transaction without one is refused by undo()).
+  std::set<Dot> undone(applied.begin(), applied.end());
+  for (auto it = later.rbegin(); it != later.rend(); ++it)
+    if (!undone.count(it->dot)) engine.undo(*it);
+  return later;
+}
+
 // How many transactions' context views a site keeps the storage of between apply calls.
 constexpr std::size_t kKeptContexts = 4096;
 
@@ -471,30 +538,29 @@ ApplyResult applyTransactions(ApplyState& s, std::span<const Transaction> incomi
   std::vector<bool> grew(fresh.size());
   for (std::size_t i = 0; i < fresh.size(); ++i) grew[i] = causal::complete(s, *fresh[i], contexts[i]);
 
-  bool orderSensitive = s.orderSensitive();
   Engine engine(s, result);
   std::set<Dot> rejected;
   Stamp first = fresh.front()->stamp();
+  bool orderSensitive = foldsInOrder(s, fresh);
   if (orderSensitive && s.compactedStamp && first < *s.compactedStamp)
     throw Error(Status::notReady(fmt::format(
         "transaction {} sorts before history this site has compacted; its origin must be cloned anew",
         fresh.front()->dot.toString())));
   if (orderSensitive && s.frontier && first < *s.frontier) {
     // A late arrival: undo what sorts after it, then fold everything from it on again.
-    std::vector<Transaction> later = store::logAfter(s, first);
-    for (auto it = later.rbegin(); it != later.rend(); ++it) engine.undo(*it);
+    std::vector<Transaction> later = undoAfter(s, engine, first);
     std::vector<std::pair<const Transaction*, ContextView>> all;
     for (std::size_t i = 0; i < fresh.size(); ++i) all.emplace_back(fresh[i], contexts[i]);
     for (const auto& t : later) all.emplace_back(&t, ContextView(t.context));  // logAfter gives them full
     std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return inCanonicalOrder(a.first, b.first); });
     for (const auto& [t, context] : all)
-      if (engine.applyOne(*t, context, true)) rejected.insert(t->dot);
+      if (engine.applyOne(*t, context)) rejected.insert(t->dot);
     for (const auto& t : later) store::setRejected(s, t.dot, rejected.count(t.dot) > 0);
     result.refolded = later.size();
     s.digests.invalidateDeltas();  // the undone transactions' deltas no longer hold: a new base
   } else {
     for (std::size_t i = 0; i < fresh.size(); ++i)
-      if (engine.applyOne(*fresh[i], contexts[i], orderSensitive)) rejected.insert(fresh[i]->dot);
+      if (engine.applyOne(*fresh[i], contexts[i])) rejected.insert(fresh[i]->dot);
   }
   // What this call changed in the digests, kept with the last transaction it logs: a sum does not
   // say which transaction changed what, and the base covers all of a call's rows or none.

@@ -1,11 +1,13 @@
 // The apply engine: folds remote transactions into a site.
 //
 // A site's state is the fold of the set of transactions it holds in canonical order
-// (HLC, site id). Transactions are applied in that order; when one arrives that sorts before
-// transactions already applied and the resolver configuration is order-sensitive (fww, reject),
-// the engine undoes the later ones (newest first, from their undo records) and re-applies
-// everything from the late arrival on. With order-insensitive resolvers (lww) applying on
-// arrival already equals the fold, so no undo records are kept. A transaction of more than
+// (HLC, site id). Every applied transaction keeps an undo record (until compaction). When one
+// arrives that sorts before transactions already applied and either the resolver configuration
+// is order-sensitive (fww, reject, constraints) or an order-dependent schema transaction (a
+// configure, a UNIQUE index: schema_change.hpp's isOrderDependent) is among them or arriving,
+// the engine undoes the later ones (in the reverse of the order they were applied, from their
+// undo records; schema transactions too) and re-applies everything from the late arrival on in
+// canonical order. Otherwise (lww only) applying on arrival already equals the fold. A transaction of more than
 // SiteOptions::applyChunkRows rows is folded and written that many rows at a time under a
 // savepoint, which a rejection in any chunk rolls back.
 #pragma once

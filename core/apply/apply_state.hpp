@@ -13,6 +13,7 @@
 #include "parley/conflict.hpp"
 #include "parley/crdt/version_vector.hpp"
 #include "parley/transaction.hpp"
+#include "schema_change.hpp"
 
 namespace parley {
 
@@ -43,8 +44,15 @@ struct ApplyState : CaptureState {
   // cached ones; their storage is kept for the next call.
   std::vector<ContextView> applyContexts;
   // Applies a schema transaction (storage/schema_change.hpp) in the apply engine's place: set by
-  // Site::Impl, which owns what a change touches besides the state (guards, capture).
-  std::function<void(const Transaction&, std::vector<ConflictReport>&)> applySchema;
+  // Site::Impl, which owns what a change touches besides the state (guards, capture). Appends to
+  // the undo list what undoing it restores.
+  std::function<void(const Transaction&, std::vector<ConflictReport>&, std::vector<SchemaUndo>&)> applySchema;
+  // Undoes a schema transaction as its undo record says (a re-fold); likewise set by Site::Impl.
+  std::function<void(const Transaction&, const std::vector<SchemaUndo>&)> undoSchema;
+  // The greatest HLC of a held order-dependent schema transaction (isOrderDependent): a
+  // transaction that sorts before it re-folds at every site, order-sensitive or not. Kept in
+  // parley_meta ("order_barrier_hlc"); loaded with the rest of the cache.
+  std::optional<Hlc> orderBarrier;
   // Whether parley_clock_skew has any record (clock_skew.hpp); unknown until read, cleared with
   // the rest.
   std::optional<bool> skewRecords;

@@ -257,11 +257,6 @@ ChainHash chainHead(CaptureState& s, const Dot& dot) {
   return link ? link->hash : ChainHash{};
 }
 
-std::optional<std::string> owned(std::optional<std::string_view> blob) {
-  if (!blob) return std::nullopt;
-  return std::string(*blob);
-}
-
 std::string keyText(const Row& pk) {
   std::string out;
   for (const auto& v : pk) out += (out.empty() ? "" : ", ") + v.toSqlLiteral();
@@ -282,8 +277,7 @@ bool startTransaction(CaptureState& s, Transaction& txn, Transaction& header) {
 
 }  // namespace
 
-Dot commitOperation(CaptureState& s, const TableInfo& t, const Row& pk, std::uint32_t column, const Value& op,
-                    bool recordUndo) {
+Dot commitOperation(CaptureState& s, const TableInfo& t, const Row& pk, std::uint32_t column, const Value& op) {
   std::string key = codec::encodeKey(pk);
   bool inRange = false;
   std::optional<std::string> blob = store::readMetaBlob(s, t, key, &inRange);
@@ -306,7 +300,7 @@ Dot commitOperation(CaptureState& s, const TableInfo& t, const Row& pk, std::uin
   std::string bytes = body.finish();
   txn.hash = *chainHashInBody(bytes);
   store::appendLog(s, txn, bytes, false, causal::stored(s, txn.dot, txn.context, grew), s.digests.takeDelta());
-  if (recordUndo) store::saveUndo(s, txn.dot, {{t.id, key, inRange ? std::nullopt : blob, values}});
+  store::saveUndo(s, txn.dot, {{t.id, key, inRange ? std::nullopt : blob, values}});
   s.frontier = txn.stamp();
   return txn.dot;
 }
@@ -324,7 +318,7 @@ Stamp commitSchema(CaptureState& s, std::vector<RowChange> rows) {
   return txn.stamp();
 }
 
-std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched, bool recordUndo) {
+std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched) {
   bool check = s.checkCapture;
   MetaBounds bounds;
   // Made at the first change: a transaction without rows gets no dot.
@@ -339,10 +333,12 @@ std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched, bool
   MetaWrites writes(s);
   ranges::Runs runs;  // fresh inserts, in runs of consecutive rowids
   ranges::Rewrites rewrites;  // ranges whose rows this commit gives the same metadata
-  if (!recordUndo) rewrites.plan(s, touched.rows);
+  rewrites.plan(s, touched.rows);
   StoredAfters afters;  // after-images read from the tables, a chunk's at a time
   std::vector<ranges::Runs::Row> fresh;  // those of short runs
-  std::vector<store::UndoEntry> undo;
+  // Its undo record's entries, encoded as they come (the count goes in front at the end).
+  std::string undo, undoKey;
+  std::size_t undoEntries = 0;
   std::vector<RowChange> kept;  // under SiteOptions::checkCapture: every change, for checkBody
   LocalChecks checks(s);
   // The rows' metadata is read, and the new written, kCommitChunk rows at a time.
@@ -373,9 +369,10 @@ std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched, bool
       else if (!rewrites.leave(row, p.inRange, change.op == RowOp::kUpdate ? std::optional(meta) : std::nullopt))
         writes.add(*row.table, change.pk, meta, p.metaBlob && !p.inRange, meta.data() != scratch.data());
       writes.addFresh(fresh);
-      if (recordUndo)
-        undo.push_back({row.table->id, codec::encodeKey(change.pk), owned(p.inRange ? std::nullopt : p.metaBlob),
-                        p.beforeCopy()});
+      undoKey.clear();
+      codec::appendKey(undoKey, change.pk);
+      store::undoEntry(undo, row.table->id, undoKey, p.inRange ? std::nullopt : p.metaBlob, p.before);
+      ++undoEntries;
       toColumnIds(*row.table, change);
       body->add(change);
       if (check) kept.push_back(change);
@@ -385,6 +382,12 @@ std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched, bool
   if (!txn) return std::nullopt;
   runs.finish(s, txn->dot, fresh);
   rewrites.finish(s, fresh);
+  // A range it split comes back whole (an entry without a key: ranges::restore).
+  for (const auto& [table, range] : rewrites.replaced()) {
+    Row span{Value::integer(range.lo), Value::integer(range.hi)};
+    store::undoEntry(undo, table->id, "", std::string_view(range.meta), &span);
+    ++undoEntries;
+  }
   writes.addFresh(fresh);
   writes.flush();
   std::string bytes = body->finish();
@@ -393,7 +396,10 @@ std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched, bool
   store::appendLog(s, *txn, bytes, false, causal::stored(s, txn->dot, txn->context, contextGrew),
                    s.digests.takeDelta());
   if (s.digests.flushDue()) store::flushDigests(s);
-  if (recordUndo) store::saveUndo(s, txn->dot, undo);
+  std::string record;
+  store::undoHeader(record, undoEntries);
+  record += undo;
+  store::saveUndoBody(s, txn->dot, record);
   s.frontier = txn->stamp();
   return txn->dot;
 }

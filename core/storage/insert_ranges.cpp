@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
+#include "parley/status.hpp"
+
 namespace parley::ranges {
 namespace {
 
@@ -52,6 +56,20 @@ void dropOf(SiteState& s, const Dot& dot) {
   auto& st = s.db.cached("DELETE FROM parley_ranges WHERE site = ?1 AND seq = ?2");
   st.bind(1, siteIndex(s, dot.site)).bind(2, static_cast<std::int64_t>(dot.seq));
   st.run();
+}
+
+void restore(SiteState& s, std::int64_t table, std::int64_t lo, std::int64_t hi, std::string_view meta) {
+  auto& dot = s.db.cached("SELECT site, seq FROM parley_ranges WHERE tbl = ?1 AND lo = ?2");
+  dot.bind(1, table).bind(2, lo);
+  if (!dot.step()) throw Error(Status::corruption(fmt::format("undo record names a range of table {} at {} that is gone", table, lo)));
+  std::int64_t site = dot.int64(0), seq = dot.int64(1);
+  dot.reset();
+  auto& pieces = s.db.cached("DELETE FROM parley_ranges WHERE tbl = ?1 AND lo BETWEEN ?2 AND ?3");
+  pieces.bind(1, table).bind(2, lo).bind(3, hi);
+  pieces.run();
+  auto& whole = s.db.cached("INSERT INTO parley_ranges(tbl, lo, hi, site, seq, meta) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  whole.bind(1, table).bind(2, lo).bind(3, hi).bind(4, site).bind(5, seq).bindBlob(6, meta);
+  whole.run();
 }
 
 void Cover::load(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64_t hi) {
@@ -182,7 +200,9 @@ void Rewrites::finish(SiteState& s, std::vector<Runs::Row>& perRow) {
           if (c.rows[j] == kLeft) perRow.push_back({c.table, c.first + static_cast<std::int64_t>(j), *c.meta});
       i = end;
     }
-    if (!runs.empty()) split(s, c, runs);
+    if (runs.empty()) continue;
+    replaced_.push_back({c.table, c.range});
+    split(s, c, runs);
   }
 }
 

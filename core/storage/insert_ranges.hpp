@@ -9,10 +9,10 @@
 // covers it, else none. Ranges never overlap, and when an INSERT makes one no row in its span
 // has metadata of its own. A later write of a covered row (update, delete, re-insert, local or
 // remote) writes the row's own metadata, which then takes precedence for good, with one
-// exception (Rewrites): a local commit at a site that keeps no undo records that gives long
-// runs of covered rows the same new metadata (a bulk UPDATE) splits the range and rewrites
-// the runs' pieces instead. Every piece keeps the inserting transaction's dot: undoing that
-// transaction (a re-fold) drops them all. Only local commits make or rewrite ranges; the
+// exception (Rewrites): a local commit that gives long runs of covered rows the same new
+// metadata (a bulk UPDATE) splits the range and rewrites the runs' pieces instead; its undo
+// record keeps the range as it was, which undoing it puts back whole (restore). Every piece
+// keeps the inserting transaction's dot: undoing that transaction (a re-fold) drops them all. Only local commits make or rewrite ranges; the
 // change sets and every other site see per-row semantics.
 #pragma once
 
@@ -46,6 +46,9 @@ std::optional<std::string> covering(SiteState& s, const TableInfo& t, std::int64
 std::optional<std::int64_t> maxCovered(SiteState& s, const TableInfo& t);
 // Drops every range the transaction `dot` made (it is being undone).
 void dropOf(SiteState& s, const Dot& dot);
+// Puts back range [lo, hi] of table `table` whole, with blob `meta` and the dot its pieces
+// keep: undoes a commit's rewrite of it (Rewrites), whose pieces lie in [lo, hi].
+void restore(SiteState& s, std::int64_t table, std::int64_t lo, std::int64_t hi, std::string_view meta);
 
 // Ranges looked up for keys in ascending order, through overlapping() over the keys' span.
 class Cover {
@@ -95,9 +98,8 @@ class Runs {
 // runs' pieces get that metadata as their blob; the rest of the range keeps its own. Rows the
 // commit gives metadata rows of their own (another blob, a delete, rows that had one) may lie
 // in a run's piece: theirs takes precedence. The rows of shorter runs get metadata rows of
-// their own. Only for a commit that records no undo (a site that is not order-sensitive): no
-// re-fold ever undoes it, and the blob it replaces is not kept. Every piece keeps the range's
-// dot.
+// their own. Every piece keeps the range's dot; replaced() lists the ranges as they were, which
+// the commit's undo record keeps (restore() puts one back).
 class Rewrites {
  public:
   // Finds the ranges that hold at least kMinRows of the rowids `rows` touch, filling at least a
@@ -112,6 +114,8 @@ class Rewrites {
   // piece of their own are appended to `perRow`, to be written one by one (their metadata
   // stays valid as long as this object).
   void finish(SiteState& s, std::vector<Runs::Row>& perRow);
+  // The ranges finish() split, as they were before.
+  const std::vector<std::pair<const TableInfo*, Range>>& replaced() const { return replaced_; }
 
  private:
   enum State : std::uint8_t { kKept, kLeft, kOwn };  // the range's blob; the new one; a row of its own
@@ -127,6 +131,7 @@ class Rewrites {
 
   std::vector<Candidate> candidates_;  // by table id, then rowid
   std::size_t last_ = 0;               // the candidate found last
+  std::vector<std::pair<const TableInfo*, Range>> replaced_;
 };
 
 }  // namespace parley::ranges

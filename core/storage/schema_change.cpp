@@ -1,10 +1,12 @@
 #include "schema_change.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include <fmt/format.h>
 #include <xxhash.h>
 
+#include "codec.hpp"
 #include "parley/status.hpp"
 
 namespace parley {
@@ -157,6 +159,68 @@ SchemaChange fromRow(const RowChange& row) {
 }
 
 bool isSchemaTransaction(const Transaction& t) { return !t.rows.empty() && t.rows.front().table == kSchemaTable; }
+
+bool isUniqueIndexSql(std::string_view sql) {
+  std::string words;
+  for (char c : sql) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      if (!words.empty() && words.back() != ' ') words += ' ';
+    } else {
+      words += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    if (words.size() > 20) break;
+  }
+  return words.rfind("create unique ", 0) == 0;
+}
+
+bool isOrderDependent(const SchemaChange& c) {
+  using Kind = SchemaChange::Kind;
+  if (c.kind == Kind::kConfigure || c.kind == Kind::kTrack) return true;
+  return (c.kind == Kind::kCreateIndex || c.kind == Kind::kDropIndex) && isUniqueIndexSql(c.sql);
+}
+
+bool isOrderDependent(const Transaction& t) {
+  if (!isSchemaTransaction(t)) return false;
+  return std::any_of(t.rows.begin(), t.rows.end(), [](const RowChange& row) { return isOrderDependent(fromRow(row)); });
+}
+
+std::string encodeSchemaUndo(const std::vector<SchemaUndo>& undo) {
+  std::string out;
+  codec::Writer w(out);
+  w.byte(0);  // read as a data transaction's record: no entries (isSchemaUndo tells them apart)
+  w.byte(1);  // the record's form
+  w.varint(undo.size());
+  for (const auto& u : undo) {
+    w.byte(static_cast<std::uint8_t>(u.kind));
+    w.bytes(u.table);
+    w.bytes(u.name);
+    w.bytes(u.text);
+    w.varint(u.stamp.hlc.value);
+    w.raw(std::string_view(reinterpret_cast<const char*>(u.stamp.site.bytes.data()), u.stamp.site.bytes.size()));
+  }
+  return out;
+}
+
+bool isSchemaUndo(std::string_view body) { return body.size() > 1 && body[0] == 0; }
+
+std::vector<SchemaUndo> decodeSchemaUndo(std::string_view bytes) {
+  codec::Reader r(bytes, "schema undo record");
+  if (r.byte() != 0 || r.byte() != 1) bad("unknown undo record");
+  std::vector<SchemaUndo> out(r.count());
+  for (auto& u : out) {
+    std::uint8_t kind = r.byte();
+    if (kind > static_cast<std::uint8_t>(SchemaUndo::Kind::kCreateIndex)) bad("unknown undo record");
+    u.kind = static_cast<SchemaUndo::Kind>(kind);
+    u.table = std::string(r.bytes());
+    u.name = std::string(r.bytes());
+    u.text = std::string(r.bytes());
+    u.stamp.hlc.value = r.varint();
+    auto site = r.raw(u.stamp.site.bytes.size());
+    std::copy(site.begin(), site.end(), u.stamp.site.bytes.begin());
+  }
+  r.expectDone();
+  return out;
+}
 
 std::vector<SchemaChange> schemaChanges(const Transaction& t) {
   std::vector<SchemaChange> out;

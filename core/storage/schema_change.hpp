@@ -34,7 +34,7 @@ struct SchemaChange {
     kDropColumn,    // table; name: the column; id
     kRenameColumn,  // table; name: the old name; text: the new name; id
     kCreateIndex,   // table; name: the index; sql: its CREATE INDEX
-    kDropIndex,     // table; name: the index
+    kDropIndex,     // table; name: the index; sql: its CREATE INDEX, when the origin knew it
     kConfigure,     // table; text: the configuration (TableConfig::toString)
   };
   Kind kind = Kind::kTrack;
@@ -62,6 +62,41 @@ SchemaChange fromRow(const RowChange& row);
 // all are, and that no data transaction writes it).
 bool isSchemaTransaction(const Transaction& t);
 std::vector<SchemaChange> schemaChanges(const Transaction& t);
+
+// Whether `sql` is a CREATE UNIQUE INDEX statement.
+bool isUniqueIndexSql(std::string_view sql);
+
+// Whether a schema transaction's place in canonical order decides what the state is, so that a
+// transaction arriving late that sorts before it must be folded before it (a re-fold), at every
+// site: a configuration (the writes after it fold by its resolvers, those before by the
+// previous ones), a track (it may configure a table tracked here too), and a UNIQUE index
+// created or dropped (whether it exists, and which writes it rejects, depends on the rows
+// before it). The other changes are applied so that their order does not matter.
+bool isOrderDependent(const Transaction& t);
+bool isOrderDependent(const SchemaChange& c);
+
+// What undoing a schema transaction restores, kept as its undo record (parley_undo) at every
+// site that applied or committed it, so a re-fold can take it back and apply it again at its
+// place in canonical order. The other changes need no undo: applying them again changes nothing.
+struct SchemaUndo {
+  enum class Kind : std::uint8_t {
+    kConfig,       // table; text: the configuration in force before; stamp: when it was made
+    kDropIndex,    // table; name: an index the transaction created
+    kCreateIndex,  // table; name: an index the transaction dropped; text: its CREATE INDEX
+  };
+  Kind kind = Kind::kConfig;
+  std::string table;
+  std::string name;
+  std::string text;
+  Stamp stamp;
+  friend bool operator==(const SchemaUndo&, const SchemaUndo&) = default;
+};
+std::string encodeSchemaUndo(const std::vector<SchemaUndo>& undo);
+// kCorruption-style Error if `bytes` is not one.
+std::vector<SchemaUndo> decodeSchemaUndo(std::string_view bytes);
+// Whether a stored undo record is a schema transaction's (a data transaction's never starts
+// with an entry count of 0 followed by more bytes).
+bool isSchemaUndo(std::string_view body);
 
 // The column definition of `ALTER TABLE t ADD [COLUMN] def`, as written: the statement's text
 // after ADD and the optional COLUMN, without a trailing semicolon. nullopt if the text is not

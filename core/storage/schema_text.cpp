@@ -295,4 +295,31 @@ std::string difference(const std::vector<std::string>& mine, const std::vector<s
   return out;
 }
 
+IndexKey indexKey(std::string_view createIndex) {
+  auto tokens = Lexer(createIndex).all();
+  IndexKey out;
+  std::size_t i = 0;
+  while (i < tokens.size() && !isWord(tokens[i], "on")) ++i;
+  while (i < tokens.size() && tokens[i].text != "(") ++i;
+  std::size_t end = closing(tokens, i);
+  int depth = 0;
+  std::size_t from = i + 1;
+  for (std::size_t k = i + 1; k < end; ++k) {
+    const std::string& t = tokens[k].text;
+    if (t == "(") ++depth;
+    if (t == ")" && depth > 0) {
+      --depth;
+      continue;
+    }
+    if ((t == "," && depth == 0) || k + 1 == end) {
+      std::size_t to = k;
+      while (to > from && (isWord(tokens[to - 1], "asc") || isWord(tokens[to - 1], "desc"))) --to;
+      if (to > from) out.terms.push_back(join(tokens, from, to));
+      from = k + 1;
+    }
+  }
+  if (end < tokens.size() && isWord(tokens[end], "where")) out.where = join(tokens, end + 1, tokens.size());
+  return out;
+}
+
 }  // namespace parley::schema_text

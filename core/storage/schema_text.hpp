@@ -25,6 +25,13 @@ namespace parley::schema_text {
 // The lines for `table`, each starting with its (printable) name and a colon.
 // REQUIRES: `table` exists.
 std::vector<std::string> describeTable(sql::Db& db, const std::string& table, const std::string& label);
+// The key of a CREATE INDEX statement as SQL text: each column or expression (with its COLLATE,
+// without ASC or DESC), and a partial index's WHERE condition (empty if none).
+struct IndexKey {
+  std::vector<std::string> terms;
+  std::string where;
+};
+IndexKey indexKey(std::string_view createIndex);
 // What differs between this site's lines and a peer's, in one line: "<peer> has no X; ...".
 std::string difference(const std::vector<std::string>& mine, const std::vector<std::string>& theirs,
                        std::string_view myName, std::string_view theirName);

@@ -305,6 +305,22 @@ std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
   return dropped;
 }
 
+std::optional<Hlc> orderBarrier(SiteState& s) {
+  auto& st = s.db.cached("SELECT value FROM parley_meta WHERE key = 'order_barrier_hlc'");
+  std::optional<Hlc> out;
+  if (st.step() && !st.isNull(0)) out = Hlc{static_cast<std::uint64_t>(st.int64(0))};
+  st.reset();
+  return out;
+}
+
+void raiseOrderBarrier(SiteState& s, Hlc hlc) {
+  auto& st = s.db.cached(
+      "INSERT INTO parley_meta(key, value) VALUES ('order_barrier_hlc', ?1) "
+      "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)");
+  st.bind(1, static_cast<std::int64_t>(hlc.value));
+  st.run();
+}
+
 std::optional<Stamp> compactedStamp(SiteState& s) {
   auto& st = s.db.cached("SELECT value FROM parley_meta WHERE key = 'compacted_hlc'");
   if (!st.step() || st.isNull(0)) return std::nullopt;
@@ -405,7 +421,7 @@ std::optional<HeldLink> heldLink(SiteState& s, const Dot& dot) {
 
 void undoHeader(std::string& body, std::size_t entries) { codec::Writer(body).varint(entries); }
 
-void undoEntry(std::string& body, std::int64_t table, std::string_view key, const std::string* meta,
+void undoEntry(std::string& body, std::int64_t table, std::string_view key, std::optional<std::string_view> meta,
                const Row* values) {
   using codec::RawWriter;
   std::size_t bound = RawWriter::kMaxVarint + RawWriter::bytesBound(key) + 2 + (meta ? RawWriter::bytesBound(*meta) : 0) +
@@ -431,7 +447,7 @@ void saveUndo(SiteState& s, const Dot& dot, const std::vector<UndoEntry>& entrie
   std::string body;
   undoHeader(body, entries.size());
   for (const auto& e : entries)
-    undoEntry(body, e.table, e.key, e.meta ? &*e.meta : nullptr, e.values ? &*e.values : nullptr);
+    undoEntry(body, e.table, e.key, e.meta, e.values ? &*e.values : nullptr);
   saveUndoBody(s, dot, body);
 }
 
@@ -454,6 +470,38 @@ std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot) {
   del.bind(1, idx).bind(2, static_cast<std::int64_t>(dot.seq));
   del.run();
   return out;
+}
+
+std::vector<Dot> undoneSince(SiteState& s, const std::vector<Dot>& dots) {
+  std::optional<std::int64_t> earliest;
+  auto& find = s.db.cached("SELECT rowid FROM parley_undo WHERE site = ?1 AND seq = ?2");
+  for (const Dot& dot : dots) {
+    find.bind(1, siteIdx(s, dot.site)).bind(2, static_cast<std::int64_t>(dot.seq));
+    if (find.step() && (!earliest || find.int64(0) < *earliest)) earliest = find.int64(0);
+    find.reset();
+  }
+  std::vector<Dot> out;
+  if (!earliest) return out;
+  auto& since = s.db.cached("SELECT site, seq FROM parley_undo WHERE rowid >= ?1 ORDER BY rowid");
+  since.bind(1, *earliest);
+  while (since.step())
+    out.push_back({s.sites.idAt(static_cast<std::uint32_t>(since.int64(0))), static_cast<std::uint64_t>(since.int64(1))});
+  since.reset();
+  return out;
+}
+
+std::optional<std::string> takeUndoBody(SiteState& s, const Dot& dot) {
+  auto idx = siteIdx(s, dot.site);
+  auto& st = s.db.cached("SELECT body FROM parley_undo WHERE site = ?1 AND seq = ?2");
+  st.bind(1, idx).bind(2, static_cast<std::int64_t>(dot.seq));
+  std::optional<std::string> body;
+  if (st.step()) body = std::string(st.blob(0));
+  st.reset();
+  if (!body) return body;
+  auto& del = s.db.cached("DELETE FROM parley_undo WHERE site = ?1 AND seq = ?2");
+  del.bind(1, idx).bind(2, static_cast<std::int64_t>(dot.seq));
+  del.run();
+  return body;
 }
 
 VersionVector loadVector(SiteState& s) {

@@ -87,6 +87,10 @@ void markFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo);
 // Drops `origin`'s final transactions with seq <= upTo from the log and undo records, and
 // records them as compacted. Returns how many were dropped.
 std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo);
+// The greatest HLC of a held order-dependent schema transaction (schema_change.hpp's
+// isOrderDependent), kept in parley_meta; raiseOrderBarrier keeps the greater of two.
+std::optional<Hlc> orderBarrier(SiteState& s);
+void raiseOrderBarrier(SiteState& s, Hlc hlc);
 // The greatest stamp compact() has dropped, if any.
 std::optional<Stamp> compactedStamp(SiteState& s);
 // Whether every held transaction is final.
@@ -120,10 +124,17 @@ void saveUndo(SiteState& s, const Dot& dot, const std::vector<UndoEntry>& entrie
 // The same record built in place: undoHeader() with the entry count, then undoEntry() for
 // each entry (meta, values: nullptr when absent), then saveUndoBody(). Same bytes as saveUndo.
 void undoHeader(std::string& body, std::size_t entries);
-void undoEntry(std::string& body, std::int64_t table, std::string_view key, const std::string* meta,
+void undoEntry(std::string& body, std::int64_t table, std::string_view key, std::optional<std::string_view> meta,
                const Row* values);
 void saveUndoBody(SiteState& s, const Dot& dot, std::string_view body);
 std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot);
+// The dots of the undo records saved since the earliest saved of `dots`' (application order:
+// a record saved again goes last), oldest first; empty if none of `dots` has one. Undoing them
+// newest first takes the state back to what it was before the first of `dots` was applied.
+std::vector<Dot> undoneSince(SiteState& s, const std::vector<Dot>& dots);
+// The record saved for `dot` as it was saved (a schema transaction's: schema_change.hpp's
+// SchemaUndo), removed; nullopt if there is none.
+std::optional<std::string> takeUndoBody(SiteState& s, const Dot& dot);
 
 VersionVector loadVector(SiteState& s);
 
