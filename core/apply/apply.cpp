@@ -460,10 +460,9 @@ constexpr std::size_t kKeptContexts = 4096;
 ApplyResult applyTransactions(ApplyState& s, std::span<const Transaction> incoming,
                               std::span<const std::string_view> bodies) {
   ApplyResult result;
-  auto fresh = selectNew(s, incoming, result);
+  store::Held held = store::heldAround(s, s.vector, incoming);
+  auto fresh = admit(incoming, held, result);
   if (fresh.empty()) return result;
-  checkHistories(s, fresh);
-  checkReady(s, fresh);
   // Full causal contexts, completed in canonical order (each origin's in seq order), into the
   // site's buffers (see the end).
   std::vector<ContextView>& contexts = s.applyContexts;

@@ -1,6 +1,7 @@
 #include "store.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -370,8 +371,8 @@ std::optional<Stamp> lastStamp(SiteState& s) {
   return best;
 }
 
-std::optional<Hlc> hlcOf(SiteState& s, const Dot& dot) {
-  auto link = heldLink(s, dot);
+std::optional<Hlc> hlcOf(Log log, const Dot& dot) {
+  auto link = heldLink(log, dot);
   return link ? link->hlc : std::nullopt;
 }
 
@@ -387,19 +388,40 @@ ChainHash hashColumn(const sql::Stmt& st, int column) {
 
 }  // namespace
 
-std::optional<HeldLink> heldLink(SiteState& s, const Dot& dot) {
-  auto idx = s.sites.find(dot.site);
+std::optional<HeldLink> heldLink(Log log, const Dot& dot) {
+  auto idx = log.sites.find(dot.site);
   if (!idx) return std::nullopt;
-  auto& st = s.db.cached("SELECT hlc, hash FROM parley_log WHERE id = ?1");
+  auto& st = log.db.cached("SELECT hlc, hash FROM parley_log WHERE id = ?1");
   st.bind(1, logKey(*idx, dot.seq));
   std::optional<HeldLink> out;
   if (st.step()) out = HeldLink{Hlc{static_cast<std::uint64_t>(st.int64(0))}, hashColumn(st, 1)};
   st.reset();
   if (out) return out;
-  auto& compacted = s.db.cached("SELECT hash FROM parley_compacted WHERE site = ?1 AND seq = ?2");
+  auto& compacted = log.db.cached("SELECT hash FROM parley_compacted WHERE site = ?1 AND seq = ?2");
   compacted.bind(1, static_cast<std::int64_t>(*idx)).bind(2, static_cast<std::int64_t>(dot.seq));
   if (compacted.step()) out = HeldLink{std::nullopt, hashColumn(compacted, 0)};
   compacted.reset();
+  return out;
+}
+
+Held heldAround(Log log, const VersionVector& vector, std::span<const Transaction> incoming) {
+  // A new transaction's predecessor arriving new beside it is checked against it, not read.
+  std::set<Dot> arriving;
+  for (const auto& t : incoming)
+    if (!vector.contains(t.dot)) arriving.insert(t.dot);
+  Held out{vector, {}};
+  auto read = [&](const Dot& dot) {
+    if (out.links.count(dot)) return;
+    if (auto link = heldLink(log, dot)) out.links.emplace(dot, std::move(*link));
+  };
+  for (const auto& t : incoming) {
+    Dot before{t.dot.site, t.dot.seq - 1};
+    if (vector.contains(t.dot)) {
+      if (!t.hash.empty()) read(t.dot);  // a repeat, or a fork under a held dot
+    } else if (t.dot.seq > 1 && !arriving.count(before)) {
+      read(before);
+    }
+  }
   return out;
 }
 

@@ -3,7 +3,9 @@
 // cached, identifiers quoted, values bound.
 #pragma once
 
+#include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +16,16 @@
 #include "state.hpp"
 
 namespace parley::store {
+
+// The log as its readers need it: the connection and the table of local site indexes its keys
+// are made of. A SiteState converts to one, so a caller may hand a reader of the log these two
+// rather than the whole state.
+struct Log {
+  Log(sql::Db& connection, SiteTable& siteTable) : db(connection), sites(siteTable) {}
+  Log(SiteState& s) : db(s.db), sites(s.sites) {}  // NOLINT(google-explicit-constructor)
+  sql::Db& db;
+  SiteTable& sites;
+};
 
 // The current values of a row (every column), if it exists.
 std::optional<Row> readRow(SiteState& s, const TableInfo& t, const Row& pk);
@@ -98,7 +110,7 @@ std::vector<Transaction> logAfter(SiteState& s, const Stamp& from);
 // The greatest stamp among held transactions, if any.
 std::optional<Stamp> lastStamp(SiteState& s);
 // The HLC of a held transaction; nullopt if not held (or compacted).
-std::optional<Hlc> hlcOf(SiteState& s, const Dot& dot);
+std::optional<Hlc> hlcOf(Log log, const Dot& dot);
 // What this site holds of a transaction's place in its origin's hash chain: its HLC (none if
 // compacted) and its hash (empty if it has none); nullopt if neither the log nor the
 // compacted record (which keeps the hash of each origin's last compacted transaction) has it.
@@ -106,7 +118,23 @@ struct HeldLink {
   std::optional<Hlc> hlc;
   ChainHash hash;
 };
-std::optional<HeldLink> heldLink(SiteState& s, const Dot& dot);
+std::optional<HeldLink> heldLink(Log log, const Dot& dot);
+
+// What a site holds around a batch of incoming transactions, as admission decides on it
+// (apply/admission.hpp): its vector, and the link of each held transaction the batch repeats and
+// of the transaction before each origin's first new one. `vector` must outlive it.
+struct Held {
+  const VersionVector& vector;
+  std::map<Dot, HeldLink> links;
+
+  // nullptr if `dot` was not read or is not held.
+  const HeldLink* link(const Dot& dot) const {
+    auto it = links.find(dot);
+    return it == links.end() ? nullptr : &it->second;
+  }
+};
+// Reads, once and before anything is decided, what admission needs of the log for `incoming`.
+Held heldAround(Log log, const VersionVector& vector, std::span<const Transaction> incoming);
 
 // Undo records: for each row an applied transaction changed, its metadata blob and values
 // before it (nullopt: absent).
