@@ -25,7 +25,7 @@ inline bool inCanonicalOrder(const Transaction* a, const Transaction* b) { retur
 // before) and changes nothing. Throws Error: kDiverged for two different transactions with one
 // dot, or one that does not link to its origin's previous transaction's hash (a fork);
 // kInvalidArgument for one whose HLC is not after its origin's previous transaction's (the log
-// finds late transactions by it: store::logAfter); kNotReady unless each one's causal context is
+// finds late transactions by it: causal::heldAfter); kNotReady unless each one's causal context is
 // held before it and each origin's seqs are gapless.
 std::vector<const Transaction*> admit(std::span<const Transaction> in, const store::Held& held, ApplyResult& result);
 // Throws Error(kInvalidArgument) unless `t` only names tables, columns and keys this site has,

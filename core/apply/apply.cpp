@@ -444,14 +444,6 @@ class Engine {
   std::optional<Transaction> byPosition_;
 };
 
-// The receive rule for each transaction; skew beyond the bound is recorded and reported per
-// origin (clock_skew.hpp).
-void receiveClocks(ApplyState& s, const std::vector<const Transaction*>& txns,
-                   std::span<const ContextView> contexts, ApplyResult& result) {
-  for (const Transaction* t : txns) s.hlc.receive(t->hlc);
-  skew::noteArrivals(s, txns, contexts.first(txns.size()), result);
-}
-
 // How many transactions' context views a site keeps the storage of between apply calls.
 constexpr std::size_t kKeptContexts = 4096;
 
@@ -472,7 +464,8 @@ ApplyResult applyTransactions(ApplyState& s, std::span<const Transaction> incomi
 
   bool orderSensitive = s.orderSensitive();
   Engine engine(s, result);
-  std::set<Dot> rejected;
+  store::ApplyOutcome outcome{{}, fresh, std::span(contexts).first(fresh.size()), std::move(grew), {}, incoming, bodies, {}};
+  std::set<Dot>& rejected = outcome.rejected;
   Stamp first = fresh.front()->stamp();
   if (orderSensitive && s.compactedStamp && first < *s.compactedStamp)
     throw Error(Status::notReady(fmt::format(
@@ -480,15 +473,15 @@ ApplyResult applyTransactions(ApplyState& s, std::span<const Transaction> incomi
         fresh.front()->dot.toString())));
   if (orderSensitive && s.frontier && first < *s.frontier) {
     // A late arrival: undo what sorts after it, then fold everything from it on again.
-    std::vector<Transaction> later = store::logAfter(s, first);
+    std::vector<Transaction> later = causal::heldAfter(s, first);
     for (auto it = later.rbegin(); it != later.rend(); ++it) engine.undo(*it);
     std::vector<std::pair<const Transaction*, ContextView>> all;
     for (std::size_t i = 0; i < fresh.size(); ++i) all.emplace_back(fresh[i], contexts[i]);
-    for (const auto& t : later) all.emplace_back(&t, ContextView(t.context));  // logAfter gives them full
+    for (const auto& t : later) all.emplace_back(&t, ContextView(t.context));  // heldAfter gives them full
     std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return inCanonicalOrder(a.first, b.first); });
     for (const auto& [t, context] : all)
       if (engine.applyOne(*t, context, true)) rejected.insert(t->dot);
-    for (const auto& t : later) store::setRejected(s, t.dot, rejected.count(t.dot) > 0);
+    for (const auto& t : later) outcome.refolded.push_back(t.dot);
     result.refolded = later.size();
     s.digests.invalidateDeltas();  // the undone transactions' deltas no longer hold: a new base
   } else {
@@ -497,19 +490,11 @@ ApplyResult applyTransactions(ApplyState& s, std::span<const Transaction> incomi
   }
   // What this call changed in the digests, kept with the last transaction it logs: a sum does not
   // say which transaction changed what, and the base covers all of a call's rows or none.
-  std::string delta = s.digests.takeDelta();
-  for (std::size_t i = 0; i < fresh.size(); ++i) {
-    const Transaction* t = fresh[i];
-    bool isRejected = rejected.count(t->dot) > 0;
-    auto context = causal::stored(s, t->dot, contexts[i], grew[i]);
-    std::string_view changed = i + 1 == fresh.size() ? std::string_view(delta) : std::string_view();
-    if (bodies.empty())
-      store::appendLog(s, *t, encodeTransaction(*t), isRejected, context, changed);
-    else
-      store::appendLog(s, *t, bodies[static_cast<std::size_t>(t - incoming.data())], isRejected, context, changed);
-  }
-  receiveClocks(s, fresh, contexts, result);
-  if (s.digests.flushDue()) store::flushDigests(s);
+  outcome.digests = s.digests.takeDelta();
+  store::logApplied(s, outcome);
+  for (const Transaction* t : fresh) s.hlc.receive(t->hlc);
+  skew::Records skewRecords(s.db, s.skewRecords);
+  skew::noteArrivals({fresh, outcome.contexts}, {s.clock, s.hlc.maxSkew()}, skewRecords, s, result);
   if (!s.frontier || fresh.back()->stamp() > *s.frontier) s.frontier = fresh.back()->stamp();
   result.applied = fresh.size();
   // The next call reuses the views' storage, up to a bound on what stays allocated; they let go

@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "state.hpp"
 
@@ -57,6 +58,11 @@ Encoded forCommit(SiteState& s, const Dot& dot, const VersionVector& full);
 // did not grow and `dot` is not a checkpoint.
 std::optional<std::string> stored(SiteState& s, const Dot& dot, const VersionVector& full, bool grew);
 std::optional<std::string> stored(SiteState& s, const Dot& dot, const ContextView& full, bool grew);
+
+// Every held transaction whose stamp is greater than `from`, in canonical order, each with its
+// full causal context: what a re-fold folds again.
+// REQUIRES: each origin's HLCs grow with its seqs (apply checks it).
+std::vector<Transaction> heldAfter(SiteState& s, const Stamp& from);
 
 // A ctx column (or parley_compacted.context) value, decoded.
 VersionVector decodeStored(const SiteTable& sites, std::string_view bytes);

@@ -220,6 +220,21 @@ void flushDigests(SiteState& s) {
   s.digests.flush(s.db, held);
 }
 
+void logApplied(SiteState& s, const ApplyOutcome& outcome) {
+  for (const Dot& dot : outcome.refolded) setRejected(s, dot, outcome.rejected.count(dot) > 0);
+  for (std::size_t i = 0; i < outcome.fresh.size(); ++i) {
+    const Transaction& t = *outcome.fresh[i];
+    auto context = causal::stored(s, t.dot, outcome.contexts[i], outcome.grew[i]);
+    std::string_view digests = i + 1 == outcome.fresh.size() ? std::string_view(outcome.digests) : std::string_view();
+    bool rejected = outcome.rejected.count(t.dot) > 0;
+    if (outcome.bodies.empty())
+      appendLog(s, t, encodeTransaction(t), rejected, context, digests);
+    else
+      appendLog(s, t, outcome.bodies[static_cast<std::size_t>(&t - outcome.incoming.data())], rejected, context, digests);
+  }
+  if (s.digests.flushDue()) flushDigests(s);
+}
+
 void setRejected(SiteState& s, const Dot& dot, bool rejected) {
   auto& st = s.db.cached("UPDATE parley_log SET rejected = ?2 WHERE id = ?1");
   st.bind(1, logKey(siteIdx(s, dot.site), dot.seq)).bind(2, std::int64_t{rejected});
@@ -326,37 +341,8 @@ bool allFinal(SiteState& s) {
   return !open;
 }
 
-std::vector<Transaction> logAfter(SiteState& s, const Stamp& from) {
-  // Each origin's HLCs grow with its seqs (apply refuses a transaction whose HLC is not after
-  // its predecessor's), so its transactions at or after `from` are a suffix: read each
-  // origin's log backwards until an older HLC.
-  // Their bodies carry contexts as encoded (causal_context.hpp); the fold needs them full.
-  std::vector<Transaction> out;
-  auto& st = s.db.cached("SELECT hlc, body, ctx FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC");
-  for (const auto& [origin, seq] : s.vector.entries()) {
-    std::vector<Transaction> newestFirst;
-    std::vector<std::optional<VersionVector>> contexts;
-    st.bind(1, logKey(siteIdx(s, origin), 1)).bind(2, logKey(siteIdx(s, origin), kMaxLogSeq));
-    while (st.step() && static_cast<std::uint64_t>(st.int64(0)) >= from.hlc.value) {
-      newestFirst.push_back(valueOrThrow(decodeTransaction(st.blob(1))));
-      contexts.push_back(st.isNull(2) ? std::nullopt : std::optional(causal::decodeStored(s.sites, st.blob(2))));
-    }
-    st.reset();
-    std::optional<VersionVector> previous;
-    for (std::size_t i = newestFirst.size(); i-- > 0;) {
-      Transaction& t = newestFirst[i];
-      if (contexts[i]) t.context = std::move(*contexts[i]);
-      else t.context = causal::advanced(previous ? *previous : causal::of(s, origin, t.dot.seq - 1), origin, t.dot.seq);
-      previous = t.context;
-      if (t.stamp() > from) out.push_back(std::move(t));
-    }
-  }
-  std::sort(out.begin(), out.end(), [](const Transaction& a, const Transaction& b) { return a.stamp() < b.stamp(); });
-  return out;
-}
-
 std::optional<Stamp> lastStamp(SiteState& s) {
-  // Each origin's newest transaction has its greatest HLC (see logAfter). REQUIRES: s.vector
+  // Each origin's newest transaction has its greatest HLC (see causal::heldAfter). REQUIRES: s.vector
   // is loaded.
   auto& st = s.db.cached("SELECT hlc FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC LIMIT 1");
   std::optional<Stamp> best;

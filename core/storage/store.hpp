@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -87,6 +88,23 @@ void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool r
 // Writes the digests' base as of everything held (Digests::flush).
 void flushDigests(SiteState& s);
 
+// What one apply call leaves in the log, written in one step once everything is folded: the
+// decision now on each held transaction it folded again; each new transaction appended in
+// canonical order, with the fold's decision and its stored context (causal::stored), and
+// `digests` (what the call changed in them, Digests::takeDelta) with the last; then the digests'
+// base, if due. Advances the site's vector to each.
+struct ApplyOutcome {
+  std::vector<Dot> refolded;                  // held transactions folded again
+  std::span<const Transaction* const> fresh;  // the new ones, in canonical order
+  std::span<const ContextView> contexts;      // fresh[i]'s full causal context
+  std::vector<bool> grew;                     // whether it grew beyond its predecessor's (causal::complete)
+  std::set<Dot> rejected;                     // those of both the fold rejects
+  std::span<const Transaction> incoming;      // what fresh points into, and its encodings as they
+  std::span<const std::string_view> bodies;   // arrived, which the log keeps (empty: each is encoded)
+  std::string digests;
+};
+void logApplied(SiteState& s, const ApplyOutcome& outcome);
+
 // Records a re-fold's decision on a held transaction.
 void setRejected(SiteState& s, const Dot& dot, bool rejected);
 // The decision on a held transaction: (rejected, final); nullopt if not held.
@@ -103,10 +121,6 @@ std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo);
 std::optional<Stamp> compactedStamp(SiteState& s);
 // Whether every held transaction is final.
 bool allFinal(SiteState& s);
-// Every held transaction whose stamp is greater than `from`, in canonical order, each with its
-// full causal context.
-// REQUIRES: each origin's HLCs grow with its seqs (apply checks it).
-std::vector<Transaction> logAfter(SiteState& s, const Stamp& from);
 // The greatest stamp among held transactions, if any.
 std::optional<Stamp> lastStamp(SiteState& s);
 // The HLC of a held transaction; nullopt if not held (or compacted).
