@@ -48,7 +48,7 @@ std::vector<const Transaction*> selectNew(std::span<const Transaction> in, const
   return out;
 }
 
-[[noreturn]] void notReady(const Transaction& t, const SiteId& site, std::uint64_t need, std::uint64_t have) {
+[[noreturn]] void refuseUnready(const Transaction& t, const SiteId& site, std::uint64_t need, std::uint64_t have) {
   throw Error(Status::notReady(fmt::format(
       "transaction {} needs {}:{} but this site holds {}:{}; deliver the missing transactions first",
       t.dot.toString(), site.shortHex(), need, site.shortHex(), have)));
@@ -67,9 +67,9 @@ void checkReady(const VersionVector& vector, const std::vector<const Transaction
   };
   for (const Transaction* t : txns) {
     std::uint64_t have = held(t->dot.site);
-    if (t->dot.seq != have + 1) notReady(*t, t->dot.site, t->dot.seq - 1, have);
+    if (t->dot.seq != have + 1) refuseUnready(*t, t->dot.site, t->dot.seq - 1, have);
     for (const auto& [site, seq] : t->context.entries())
-      if (held(site) < seq) notReady(*t, site, seq, held(site));
+      if (held(site) < seq) refuseUnready(*t, site, seq, held(site));
     raised.set(t->dot.site, t->dot.seq);
   }
 }

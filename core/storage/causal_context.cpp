@@ -118,16 +118,6 @@ Encoded forCommit(SiteState& s, const Dot& dot, const VersionVector& full) {
   return out;
 }
 
-std::optional<std::string> stored(SiteState& s, const Dot& dot, const VersionVector& full, bool grew) {
-  if (!grew && dot.seq % kCheckpointEvery != 0) return std::nullopt;
-  return store::encodeVector(s, full);
-}
-
-std::optional<std::string> stored(SiteState& s, const Dot& dot, const ContextView& full, bool grew) {
-  if (!grew && dot.seq % kCheckpointEvery != 0) return std::nullopt;
-  return store::encodeVector(s, full.full());
-}
-
 std::vector<Transaction> heldAfter(SiteState& s, const Stamp& from) {
   // Each origin's HLCs grow with its seqs (apply refuses a transaction whose HLC is not after
   // its predecessor's), so its transactions at or after `from` are a suffix: read each

@@ -1,7 +1,7 @@
 #include "store.hpp"
 
 #include <algorithm>
-#include <set>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -224,7 +224,7 @@ void logApplied(SiteState& s, const ApplyOutcome& outcome) {
   for (const Dot& dot : outcome.refolded) setRejected(s, dot, outcome.rejected.count(dot) > 0);
   for (std::size_t i = 0; i < outcome.fresh.size(); ++i) {
     const Transaction& t = *outcome.fresh[i];
-    auto context = causal::stored(s, t.dot, outcome.contexts[i], outcome.grew[i]);
+    auto context = storedContext(s, t.dot, outcome.contexts[i], outcome.grew[i]);
     std::string_view digests = i + 1 == outcome.fresh.size() ? std::string_view(outcome.digests) : std::string_view();
     bool rejected = outcome.rejected.count(t.dot) > 0;
     if (outcome.bodies.empty())
@@ -297,7 +297,7 @@ std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
   std::int64_t hlc = newest.int64(0);
   newest.reset();
   // Entries after upTo may store no context of their own: keep upTo's (causal_context.hpp).
-  auto context = causal::stored(s, {origin, upTo}, causal::of(s, origin, upTo), true);
+  auto context = storedContext(s, {origin, upTo}, causal::of(s, origin, upTo), true);
   auto& stamp = s.db.cached(
       "INSERT INTO parley_meta(key, value) VALUES ('compacted_hlc', ?1) "
       "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)");
@@ -391,23 +391,24 @@ std::optional<HeldLink> heldLink(Log log, const Dot& dot) {
 }
 
 Held heldAround(Log log, const VersionVector& vector, std::span<const Transaction> incoming) {
-  // A new transaction's predecessor arriving new beside it is checked against it, not read.
-  std::set<Dot> arriving;
-  for (const auto& t : incoming)
-    if (!vector.contains(t.dot)) arriving.insert(t.dot);
   Held out{vector, {}};
   auto read = [&](const Dot& dot) {
     if (out.links.count(dot)) return;
     if (auto link = heldLink(log, dot)) out.links.emplace(dot, std::move(*link));
   };
+  // Per origin, its first new transaction: only that one's predecessor can be held (the vector
+  // is gapless); a later one's is checked against the one arriving beside it.
+  std::map<SiteId, std::uint64_t> firstNew;
   for (const auto& t : incoming) {
-    Dot before{t.dot.site, t.dot.seq - 1};
     if (vector.contains(t.dot)) {
       if (!t.hash.empty()) read(t.dot);  // a repeat, or a fork under a held dot
-    } else if (t.dot.seq > 1 && !arriving.count(before)) {
-      read(before);
+      continue;
     }
+    auto [at, added] = firstNew.try_emplace(t.dot.site, t.dot.seq);
+    if (!added) at->second = std::min(at->second, t.dot.seq);
   }
+  for (const auto& [origin, seq] : firstNew)
+    if (seq > 1) read({origin, seq - 1});
   return out;
 }
 

@@ -81,7 +81,7 @@ void scanMetaBlobs(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64
 void writeMetaBlobAt(SiteState& s, const TableInfo& t, std::int64_t rowid, std::string_view blob, bool existed);
 
 // Appends a transaction to the log with the fold's decision on it and its stored context
-// (causal::stored), and advances the site's vector to its dot.
+// (storedContext, log_format.hpp), and advances the site's vector to its dot.
 // `digests`: what the transaction changed in the digests (Digests::takeDelta), or empty.
 void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool rejected,
                const std::optional<std::string>& context, std::string_view digests = {});
@@ -90,9 +90,9 @@ void flushDigests(SiteState& s);
 
 // What one apply call leaves in the log, written in one step once everything is folded: the
 // decision now on each held transaction it folded again; each new transaction appended in
-// canonical order, with the fold's decision and its stored context (causal::stored), and
-// `digests` (what the call changed in them, Digests::takeDelta) with the last; then the digests'
-// base, if due. Advances the site's vector to each.
+// canonical order, with the fold's decision and its stored context (storedContext,
+// log_format.hpp), and `digests` (what the call changed in them, Digests::takeDelta) with the
+// last; then the digests' base, if due. Advances the site's vector to each.
 struct ApplyOutcome {
   std::vector<Dot> refolded;                  // held transactions folded again
   std::span<const Transaction* const> fresh;  // the new ones, in canonical order
