@@ -1,7 +1,7 @@
 #include "store.hpp"
 
 #include <algorithm>
-#include <map>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -391,24 +391,27 @@ std::optional<HeldLink> heldLink(Log log, const Dot& dot) {
 }
 
 Held heldAround(Log log, const VersionVector& vector, std::span<const Transaction> incoming) {
-  Held out{vector, {}};
-  auto read = [&](const Dot& dot) {
-    if (out.links.count(dot)) return;
-    if (auto link = heldLink(log, dot)) out.links.emplace(dot, std::move(*link));
-  };
-  // Per origin, its first new transaction: only that one's predecessor can be held (the vector
-  // is gapless); a later one's is checked against the one arriving beside it.
-  std::map<SiteId, std::uint64_t> firstNew;
+  // The dots to read: each held one the batch repeats (a repeat, or a fork under a held dot),
+  // and per origin, the one before its first new transaction: only that one's predecessor can
+  // be held (the vector is gapless); a later one's is checked against the one arriving beside it.
+  std::vector<Dot> dots;
+  std::unordered_map<SiteId, std::uint64_t, SiteIdHash> firstNew;
   for (const auto& t : incoming) {
     if (vector.contains(t.dot)) {
-      if (!t.hash.empty()) read(t.dot);  // a repeat, or a fork under a held dot
+      if (!t.hash.empty()) dots.push_back(t.dot);
       continue;
     }
     auto [at, added] = firstNew.try_emplace(t.dot.site, t.dot.seq);
     if (!added) at->second = std::min(at->second, t.dot.seq);
   }
   for (const auto& [origin, seq] : firstNew)
-    if (seq > 1) read({origin, seq - 1});
+    if (seq > 1) dots.push_back({origin, seq - 1});
+  std::sort(dots.begin(), dots.end());
+  dots.erase(std::unique(dots.begin(), dots.end()), dots.end());
+  Held out{vector, {}};
+  out.links.reserve(dots.size());
+  for (const Dot& dot : dots)
+    if (auto link = heldLink(log, dot)) out.links.emplace_back(dot, std::move(*link));
   return out;
 }
 

@@ -3,7 +3,7 @@
 // cached, identifiers quoted, values bound.
 #pragma once
 
-#include <map>
+#include <algorithm>
 #include <optional>
 #include <set>
 #include <span>
@@ -139,12 +139,12 @@ std::optional<HeldLink> heldLink(Log log, const Dot& dot);
 // of the transaction before each origin's first new one. `vector` must outlive it.
 struct Held {
   const VersionVector& vector;
-  std::map<Dot, HeldLink> links;
+  std::vector<std::pair<Dot, HeldLink>> links;  // sorted by dot, each once
 
   // nullptr if `dot` was not read or is not held.
   const HeldLink* link(const Dot& dot) const {
-    auto it = links.find(dot);
-    return it == links.end() ? nullptr : &it->second;
+    auto it = std::lower_bound(links.begin(), links.end(), dot, [](const auto& l, const Dot& d) { return l.first < d; });
+    return it != links.end() && it->first == dot ? &it->second : nullptr;
   }
 };
 // Reads, once and before anything is decided, what admission needs of the log for `incoming`.
