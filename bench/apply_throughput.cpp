@@ -15,6 +15,7 @@
 // Session and parley run alternately R times, from fresh databases each time; each time is
 // the best of its R.
 #include "common.hpp"
+#include "parley/replication.hpp"
 #include "parley/sync/changeset.hpp"
 
 namespace {
@@ -73,12 +74,12 @@ void runParley(const Case& c, Times& t) {
     bench::exec(*inProcess, kLocalWrite);
     bench::exec(*byFile, kLocalWrite);
   }
-  auto txns = bench::ok(peer->changesSince(inProcess->vector().value()));
+  auto txns = bench::ok(peer->replication().changesSince(inProcess->vector().value()));
   std::string file = c.dir + "/apply.pcs";
   std::filesystem::remove(file);
   bench::ok(parley::sync::exportChanges(*peer, file, byFile->vector().value()));
   parley::ApplyResult applied;
-  t.apply = bench::seconds([&] { applied = bench::ok(inProcess->apply(txns)); });
+  t.apply = bench::seconds([&] { applied = bench::ok(inProcess->replication().apply(txns)); });
   t.parleyConflicts = static_cast<std::int64_t>(applied.conflicts.size());
   parley::sync::ImportSummary imported;
   t.import = bench::seconds([&] { imported = bench::ok(parley::sync::importChanges(*byFile, file)); });

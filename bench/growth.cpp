@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "common.hpp"
+#include "parley/replication.hpp"
 #include "parley/sync/in_process.hpp"
 #include "parley/sync/tcp.hpp"
 #include "parley/txn_codec.hpp"
@@ -84,13 +85,14 @@ struct Cluster {
 void deliver(parley::Site& from, parley::Site& to) {
   std::vector<parley::Transaction> txns;
   std::vector<std::string> bodies;
-  bench::check(from.forEachChangeSince(bench::ok(to.vector()), [&](const parley::Dot&, parley::Hlc, std::string_view body) {
-    txns.push_back(parley::decodeTransaction(body).value());
-    bodies.emplace_back(body);
-    return parley::Status::ok();
-  }));
+  bench::check(from.replication().forEachChangeSince(
+      bench::ok(to.vector()), [&](const parley::Dot&, parley::Hlc, std::string_view body) {
+        txns.push_back(parley::decodeTransaction(body).value());
+        bodies.emplace_back(body);
+        return parley::Status::ok();
+      }));
   std::vector<std::string_view> views(bodies.begin(), bodies.end());
-  bench::ok(to.applyEncoded(txns, views));
+  bench::ok(to.replication().applyEncoded(txns, views));
 }
 
 // The receiver hears from S - 2 writers, each a clone of the cluster's first state that wrote one
@@ -116,8 +118,8 @@ Cluster withSites(bench::SiteEnv& env, const std::string& dir, const std::string
   auto held = bench::ok(c.receiver->vector());
   std::vector<std::pair<parley::SiteId, parley::VersionVector>> acks;
   for (const auto& m : members) acks.emplace_back(m, held);
-  bench::check(c.receiver->acknowledge(acks));
-  bench::check(c.producer->acknowledge(acks));
+  bench::check(c.receiver->replication().acknowledge(acks));
+  bench::check(c.producer->replication().acknowledge(acks));
   auto named = static_cast<std::int64_t>(held.entries().size());
   if (named != sites) bench::fail(fmt::format("the receiver's vector names {} sites, expected {}", named, sites));
   return c;
@@ -131,11 +133,12 @@ struct Received {
 
 Received receive(Cluster& c) {
   Received in;
-  bench::check(c.producer->forEachChangeSince(c.receiver->vector().value(), [&](const parley::Dot&, parley::Hlc, std::string_view body) {
-    in.txns.push_back(parley::decodeTransaction(body).value());
-    in.bodies.emplace_back(body);
-    return parley::Status::ok();
-  }));
+  bench::check(c.producer->replication().forEachChangeSince(
+      c.receiver->vector().value(), [&](const parley::Dot&, parley::Hlc, std::string_view body) {
+        in.txns.push_back(parley::decodeTransaction(body).value());
+        in.bodies.emplace_back(body);
+        return parley::Status::ok();
+      }));
   return in;
 }
 
@@ -143,7 +146,9 @@ Received receive(Cluster& c) {
 std::size_t applyRange(Cluster& c, const Received& in, std::size_t first, std::size_t n) {
   std::vector<std::string_view> bodies(in.bodies.begin() + static_cast<std::ptrdiff_t>(first),
                                        in.bodies.begin() + static_cast<std::ptrdiff_t>(first + n));
-  return bench::ok(c.receiver->applyEncoded(std::span(in.txns).subspan(first, n), bodies)).applied;
+  return bench::ok(
+             c.receiver->replication().applyEncoded(std::span(in.txns).subspan(first, n), bodies))
+      .applied;
 }
 
 double applyNew(Cluster& c, std::int64_t added) {

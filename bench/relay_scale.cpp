@@ -278,6 +278,11 @@ struct Run {
   std::string link;
   int sites = 0;
   double memPerSiteMb = 0, idleCpuPct = 0, serverIdleCpuPct = -1;
+  // CPU per transaction applied at a site, from the first write until every write was visible
+  // everywhere (or the wait gave up): this process's (commits and publishing included) and the
+  // NATS servers', in microseconds; `applied` transactions in all.
+  double cpuPerApplyUs = 0, serverCpuPerApplyUs = 0;
+  std::uint64_t applied = 0;
   Writing writing;
   Latency latency;
 };
@@ -285,9 +290,10 @@ struct Run {
 void report(const Run& r) {
   fmt::print(stderr,
              "{} {}: visible everywhere p50 {:.0f} ms, p99 {:.0f} ms; at the first other site p50 {:.0f} ms, p99 {:.0f} "
-             "ms; commit p50 {:.1f} ms, p99 {:.1f} ms; while writing: this process {:.2f} cores, others {:.2f}\n",
+             "ms; commit p50 {:.1f} ms, p99 {:.1f} ms; while writing: this process {:.2f} cores, others {:.2f}; "
+             "{} applies, CPU per apply {:.1f} us (+ NATS {:.1f} us)\n",
              r.link, r.sites, r.latency.p50, r.latency.p99, r.latency.firstP50, r.latency.firstP99, r.latency.commitP50,
-             r.latency.commitP99, r.writing.cpu, r.writing.othersCpu);
+             r.latency.commitP99, r.writing.cpu, r.writing.othersCpu, r.applied, r.cpuPerApplyUs, r.serverCpuPerApplyUs);
 }
 
 Run runRelay(const std::string& dir, NatsCluster& nats, int n, int rate, int seconds, int idleSeconds) {
@@ -307,6 +313,7 @@ Run runRelay(const std::string& dir, NatsCluster& nats, int n, int rate, int sec
     o.secret = "5e1f3a9c7b2d4e6f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7";
     o.applied = [&vis](const parley::Dot& d) { vis.applied(d); };
     std::string p = paths[i];
+    o.siteFile = p;
     auto opener = [p, options] { return parley::Site::open(p, options); };
     relays.push_back(bench::ok(parley::sync::Relay::start(opener, o)));
   }
@@ -325,8 +332,14 @@ Run runRelay(const std::string& dir, NatsCluster& nats, int n, int rate, int sec
   run.serverIdleCpuPct = (nats.cpu() - srv0) / wall / n * 100;
 
   fmt::print(stderr, "relay {}: writing for {} s\n", n, seconds);
+  double cpuW = selfCpu(), srvW = nats.cpu();
   run.writing = writeAll(writers, rate, seconds, vis, [&] { return nats.cpu(); });
   run.latency = waitVisible(vis, run.writing.written);
+  for (auto& r : relays) run.applied += r->stats().applied;
+  if (run.applied) {
+    run.cpuPerApplyUs = (selfCpu() - cpuW) / static_cast<double>(run.applied) * 1e6;
+    run.serverCpuPerApplyUs = (nats.cpu() - srvW) / static_cast<double>(run.applied) * 1e6;
+  }
   for (auto& r : relays) r->stop();
   report(run);
   return run;
@@ -481,16 +494,18 @@ int main(int argc, char** argv) {
       fmt::print("{} {}: {} commits found the database locked and were retried\n\n", r.link, r.sites, r.writing.busy);
   fmt::print("| link | sites | writes/s asked | achieved | commit-to-visible everywhere p50 | p99 | max | first other site "
              "p50 | delivered | memory/site | idle CPU/site (parley) | idle CPU/site (NATS servers) | CPU while writing "
-             "(parley / NATS) |\n|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|\n");
+             "(parley / NATS) | CPU per applied transaction (parley / NATS) |\n"
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---|\n");
   for (const auto& r : runs) {
     bool relay = r.link == "relay";
     fmt::print("| {} | {} | {} | {:.0f} | {:.0f} ms | {:.0f} ms | {:.0f} ms | {:.0f} ms | {}/{} | {:.1f} MB | {:.3f}% | {} | "
-               "{:.2f} / {} cores |\n",
+               "{:.2f} / {} cores | {} |\n",
                relay ? "relay" : fmt::format("TCP mesh, `serve --interval {}`", flags.text("mesh-interval")), r.sites,
                rate * r.sites, r.writing.rate, r.latency.p50, r.latency.p99, r.latency.max, r.latency.firstP50,
                r.latency.delivered, r.writing.written, r.memPerSiteMb, r.idleCpuPct,
                relay ? fmt::format("{:.3f}%", r.serverIdleCpuPct) : "-", relay ? r.writing.cpu : r.writing.othersCpu,
-               relay ? fmt::format("{:.2f}", r.writing.othersCpu) : "-");
+               relay ? fmt::format("{:.2f}", r.writing.othersCpu) : "-",
+               relay && r.applied ? fmt::format("{:.1f} / {:.1f} us", r.cpuPerApplyUs, r.serverCpuPerApplyUs) : "-");
   }
   fmt::print("\nFor the mesh, \"parley\" CPU is the serve processes' (the writers and the watcher are in this process).\n");
   // The targets are for 200 sites; other sizes are reported without one.

@@ -7,6 +7,7 @@
 
 #include "cli.hpp"
 #include "output.hpp"
+#include "parley/replication.hpp"
 #include "serve_record.hpp"
 
 namespace parley::cli {
@@ -47,7 +48,7 @@ std::string duration(std::uint64_t ms) {
 
 // The origins whose transactions arrived beyond the clock skew bound and are still ahead.
 void printSkews(Site& site) {
-  auto skews = take(site.clockSkews());
+  auto skews = take(site.replication().clockSkews());
   if (skews.empty()) return;
   Table t{{"clock skew", "greatest", "seen", "ahead now", "fix the clock at"}, {}};
   for (const auto& r : skews)
@@ -98,11 +99,12 @@ struct StatusView {
 StatusView viewOf(Site& site) {
   StatusView v;
   std::uint64_t now = env().clock.nowMillis();
-  v.serve = take(site.serveReport());
+  v.serve = take(site.replication().serveReport());
   if (v.serve) v.stale = staleness(*v.serve, now);
-  auto acks = take(site.acknowledgements());
+  auto acks = take(site.replication().acknowledgements());
   VersionVector held = take(site.vector());
-  for (auto& p : take(site.peers())) v.peers.push_back({std::move(p), {}, "", 0, 0, {}, {}});
+  for (auto& p : take(site.replication().peers()))
+    v.peers.push_back({std::move(p), {}, "", 0, 0, {}, {}});
   if (v.serve)
     for (const auto& link : v.serve->peers) {
       auto it = std::find_if(v.peers.begin(), v.peers.end(),
@@ -110,8 +112,8 @@ StatusView viewOf(Site& site) {
       if (it != v.peers.end()) it->link = link;
       else v.peers.push_back({{}, link, "", 0, 0, {}, {}});
     }
-  auto skews = take(site.clockSkews());
-  auto divergences = take(site.divergences());
+  auto skews = take(site.replication().clockSkews());
+  auto divergences = take(site.replication().divergences());
   for (auto& p : v.peers) {
     if (p.link) p.state = v.stale.empty() ? p.link->state : "offline";
     else {
@@ -170,7 +172,7 @@ void peerJson(const PeerView& p) {
 }
 
 void statusJson(Site& site) {
-  auto [count, bytes] = take(site.logSize());
+  auto [count, bytes] = take(site.replication().logSize());
   Counts counts = countConflicts(site);
   StatusView view = viewOf(site);
   std::cout << "{\"site\": " << jsonString(site.id().hex()) << ", \"name\": " << jsonString(site.name())
@@ -187,14 +189,14 @@ void statusJson(Site& site) {
     peerJson(view.peers[i]);
   }
   std::cout << "], \"divergences\": [";
-  auto divergences = take(site.divergences());
+  auto divergences = take(site.replication().divergences());
   for (std::size_t i = 0; i < divergences.size(); ++i) {
     const auto& d = divergences[i];
     std::cout << (i ? ", " : "") << "{\"peer\": " << jsonString(d.peer.hex()) << ", \"name\": " << jsonString(d.peerName)
               << ", \"detected_ms\": " << d.detectedMs << ", \"message\": " << jsonString(d.message) << "}";
   }
   std::cout << "], \"clock_skew\": [";
-  auto skews = take(site.clockSkews());
+  auto skews = take(site.replication().clockSkews());
   for (std::size_t i = 0; i < skews.size(); ++i) {
     const auto& r = skews[i];
     std::cout << (i ? ", " : "") << "{\"site\": " << jsonString(r.origin.hex()) << ", \"source\": "
@@ -254,7 +256,7 @@ void peersText(const StatusView& v) {
 }
 
 void statusText(Site& site) {
-  auto [count, bytes] = take(site.logSize());
+  auto [count, bytes] = take(site.replication().logSize());
   Counts counts = countConflicts(site);
   StatusView view = viewOf(site);
   std::cout << fmt::format("site     {} ({})\ncluster  {}\nvector   {}\n", site.name(), site.id().hex(),
@@ -264,7 +266,7 @@ void statusText(Site& site) {
                            count, bytes, counts.open, counts.rejectedHere);
   serveText(view);
   peersText(view);
-  for (const auto& d : take(site.divergences()))
+  for (const auto& d : take(site.replication().divergences()))
     std::cout << fmt::format("\nDIVERGED from {} ({}): {}\n", d.peerName.empty() ? d.peer.shortHex() : d.peerName,
                              d.peer.shortHex(), d.message);
   printSkews(site);

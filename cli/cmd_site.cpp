@@ -13,6 +13,7 @@
 
 #include "cli.hpp"
 #include "output.hpp"
+#include "parley/replication.hpp"
 #include "parley/resolvers/bounded.hpp"
 #include "parley/sync/acknowledgements.hpp"
 #include "parley/sync/tcp.hpp"
@@ -248,8 +249,8 @@ int cmdCompact(const std::vector<std::string>& args) {
   auto vm = parse(kCompact, o, {"SITE"}, args);
   if (!vm) return 0;
   auto site = openSite((*vm)["SITE"].as<std::string>());
-  std::size_t dropped = take(site->compact());
-  auto [count, bytes] = take(site->logSize());
+  std::size_t dropped = take(site->replication().compact());
+  auto [count, bytes] = take(site->replication().logSize());
   if (vm->count("json"))
     std::cout << fmt::format("{{\"dropped\": {}, \"log\": {{\"transactions\": {}, \"bytes\": {}}}}}\n", dropped, count, bytes);
   else
@@ -270,7 +271,7 @@ int cmdRestoreGuards(const std::vector<std::string>& args) {
   auto vm = parse(kRestoreGuards, po::options_description("options"), {"SITE"}, args);
   if (!vm) return 0;
   auto site = openSite((*vm)["SITE"].as<std::string>());
-  check(site->restoreGuards());
+  check(site->replication().restoreGuards());
   std::cout << fmt::format("restored the guard triggers of {} tracked tables\n", site->trackedTables().size());
   return 0;
 }
@@ -281,14 +282,15 @@ int cmdSchema(const std::vector<std::string>& args) {
   auto vm = parse(kSchema, o, {"SITE"}, args);
   if (!vm) return 0;
   auto site = openSite((*vm)["SITE"].as<std::string>());
-  auto lines = take(site->schemaNow());
+  auto lines = take(site->replication().schemaNow());
   if (vm->count("json")) {
-    std::cout << "{\"fingerprint\": " << jsonString(site->schemaFingerprint()) << ", \"lines\": [";
+    std::cout << "{\"fingerprint\": " << jsonString(site->replication().schemaFingerprint())
+              << ", \"lines\": [";
     for (std::size_t i = 0; i < lines.size(); ++i) std::cout << (i ? ", " : "") << jsonString(lines[i]);
     std::cout << "]}\n";
     return 0;
   }
-  std::cout << "fingerprint " << site->schemaFingerprint() << "\n";
+  std::cout << "fingerprint " << site->replication().schemaFingerprint() << "\n";
   for (const auto& line : lines) std::cout << line << "\n";
   return 0;
 }
@@ -303,7 +305,7 @@ int cmdForget(const std::vector<std::string>& args) {
   auto site = openSite((*vm)["SITE"].as<std::string>());
   SiteId peer = resolveSite(*site, (*vm)["PEER"].as<std::string>(), "PEER");
   if (peer == site->id()) throw CliError("a site cannot forget itself");
-  check(site->forget(peer));
+  check(site->replication().forget(peer));
   std::cout << fmt::format("forgot site {}: finality and compaction no longer wait for it, and its syncs are refused; "
                            "peers learn of it when they next sync\n",
                            peer.hex());

@@ -15,13 +15,14 @@
 #include "cli.hpp"
 #include "metrics.hpp"
 #include "output.hpp"
+#include "parley/replication.hpp"
+#include "parley/sync/changeset.hpp"
+#include "parley/sync/in_process.hpp"
+#include "parley/sync/tcp.hpp"
 #include "progress.hpp"
 #include "serve_peers.hpp"
 #include "serve_record.hpp"
 #include "serve_relay.hpp"
-#include "parley/sync/changeset.hpp"
-#include "parley/sync/in_process.hpp"
-#include "parley/sync/tcp.hpp"
 
 namespace parley::cli {
 namespace {
@@ -63,7 +64,7 @@ std::function<std::string(const SiteId&)> namer(Names names) {
 // One "warning: clock skew: ..." line on stderr per origin whose transactions arrived at
 // `site` beyond the clock skew bound since `sinceMs` (this site's clock).
 void warnSkews(Site& site, std::uint64_t sinceMs, const Names& names, std::string_view here = "this site") {
-  for (const auto& r : take(site.clockSkews()))
+  for (const auto& r : take(site.replication().clockSkews()))
     if (r.lastAtMs >= sinceMs) std::cerr << "warning: " << describe(r, namer(names), here) << "\n";
 }
 
@@ -83,7 +84,7 @@ class SkewWatch {
     auto now = std::chrono::steady_clock::now();
     if (now - lastLook_ < std::chrono::milliseconds(250)) return;
     lastLook_ = now;
-    auto records = site_.clockSkews();
+    auto records = site_.replication().clockSkews();
     if (!records) return out.warn(fmt::format("reading clock skew records failed: {}", records.status().message()));
     for (const auto& r : *records) {
       auto& printed = printedMs_[r.origin];
@@ -175,7 +176,7 @@ int cmdExport(const std::vector<std::string>& args) {
   if (vm->count("for")) {
     peer = resolveSite(*site, (*vm)["for"].as<std::string>(), "--for");
     if (*peer == site->id()) usage("--for names this site itself");
-    for (const auto& [site_id, v] : take(site->acknowledgements()))
+    for (const auto& [site_id, v] : take(site->replication().acknowledgements()))
       if (site_id == *peer) since = v;
   }
   // Written beside the old file and renamed over it once whole: a failed export keeps the old one.
@@ -185,7 +186,7 @@ int cmdExport(const std::vector<std::string>& args) {
   auto r = take(sync::exportChanges(*site, path, since, progress.observer()));
   progress.finish();
   if (replace) std::filesystem::rename(path, out);
-  if (peer) check(site->noteSync(*peer));
+  if (peer) check(site->replication().noteSync(*peer));
   if (vm->count("json"))
     std::cout << fmt::format("{{\"file\": {}, \"transactions\": {}, \"bytes\": {}}}\n", jsonString(out),
                              r.info.transactions, r.bytes);

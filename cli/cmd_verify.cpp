@@ -8,6 +8,7 @@
 
 #include "cli.hpp"
 #include "output.hpp"
+#include "parley/replication.hpp"
 #include "parley/sync/verify.hpp"
 
 namespace parley::cli {
@@ -57,7 +58,7 @@ void noteKept(JsonReport& json, Site& site, const DigestCheck& c, bool accept) {
 // Compares the kept digests with the rows; true if they agree.
 bool verifyKept(Site& site, bool accept = false, JsonReport* json = nullptr) {
   bool ok = true;
-  for (const auto& c : take(site.verify(accept))) {
+  for (const auto& c : take(site.replication().verify(accept))) {
     if (json) {
       noteKept(*json, site, c, accept);
       ok = ok && (c.ok() || accept);
@@ -150,8 +151,9 @@ int cmdVerify(const std::vector<std::string>& args) {
   auto peer = openSite(peerArg);
   if (peer->clusterId() != site->clusterId()) throw CliError(fmt::format("{} belongs to another cluster", peerArg));
   ok = verifyKept(*peer, false, json) && ok;
-  sync::Summarizer summarize = [&](std::string_view t, const KeyRange& range, std::size_t listUpTo) {
-    return peer->summarize(t, range, listUpTo);
+  sync::Summarizer summarize = [&](std::string_view t, const KeyRange& range,
+                                   std::size_t listUpTo) {
+    return peer->replication().summarize(t, range, listUpTo);
   };
   ok = verifyAgainst(*site, summarize, peer->name(), json) && ok;
   return done(ok);
@@ -164,8 +166,8 @@ std::optional<std::uint64_t> forkPoint(Site& site, Site& peer, const SiteId& ori
   std::uint64_t common = std::min(take(site.vector()).get(origin), take(peer.vector()).get(origin));
   std::optional<std::uint64_t> fork;
   for (std::uint64_t seq = common; seq >= 1; --seq) {
-    auto mine = site.hashOf({origin, seq});
-    auto theirs = peer.hashOf({origin, seq});
+    auto mine = site.replication().hashOf({origin, seq});
+    auto theirs = peer.replication().hashOf({origin, seq});
     if (!mine || !theirs) break;  // compacted: what both compacted was final everywhere
     if (*mine == *theirs) break;
     fork = seq;
@@ -207,9 +209,9 @@ int cmdRejoin(const std::vector<std::string>& args) {
   VersionVector held = take(site->vector()), upToFork;
   for (const auto& [origin, seq] : held.entries())
     upToFork.advance({origin, origin == site->id() ? *fork - 1 : seq});
-  auto mine = take(site->changesSince(upToFork));
+  auto mine = take(site->replication().changesSince(upToFork));
   std::erase_if(mine, [&](const Transaction& t) { return t.dot.site != site->id(); });
-  std::uint64_t rows = take(rejoined->reissue(mine));
+  std::uint64_t rows = take(rejoined->replication().reissue(mine));
   SiteId newId = rejoined->id();
   rejoined.reset();
   site.reset();

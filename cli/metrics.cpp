@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "cli.hpp"
+#include "parley/replication.hpp"
 
 namespace parley::cli {
 namespace {
@@ -67,7 +68,7 @@ struct Peer {
 std::vector<Peer> peersOf(Site& site, const std::vector<PeerSnapshot>& links) {
   std::vector<Peer> out;
   std::unordered_map<SiteId, std::size_t, SiteIdHash> at;
-  for (auto& p : take(site.peers())) {
+  for (auto& p : take(site.replication().peers())) {
     at[p.site] = out.size();
     out.push_back({std::move(p), nullptr, {}});
   }
@@ -111,13 +112,13 @@ void peerGauges(Page& page, Site& site, const std::vector<Peer>& peers, std::uin
     }
   }
   std::unordered_map<SiteId, std::uint64_t, SiteIdHash> ahead;
-  for (const auto& r : take(site.clockSkews())) ahead[r.origin] = r.aheadNowMs;
+  for (const auto& r : take(site.replication().clockSkews())) ahead[r.origin] = r.aheadNowMs;
   page.family("parley_peer_clock_ahead_seconds", "gauge",
               "How far the peer's newest transactions are stamped ahead of this site's clock, once beyond the bound.");
   for (const auto& p : peers)
     if (p.status) page.sample(p.labels, seconds(ahead.count(p.status->site) ? ahead[p.status->site] : 0));
   std::unordered_map<SiteId, bool, SiteIdHash> diverged;
-  for (const auto& d : take(site.divergences())) diverged[d.peer] = true;
+  for (const auto& d : take(site.replication().divergences())) diverged[d.peer] = true;
   page.family("parley_peer_diverged", "gauge",
               "1 if the last comparison with the peer found the same transactions but different data.");
   for (const auto& p : peers)
@@ -154,20 +155,20 @@ void siteMetrics(Page& page, Site& site) {
   page.sample({}, static_cast<double>(own));
   page.family("parley_transactions_applied_total", "counter", "Other sites' transactions applied at this site.");
   page.sample({}, static_cast<double>(others));
-  auto counts = take(site.conflictCounts());
+  auto counts = take(site.replication().conflictCounts());
   page.family("parley_conflicts", "gauge",
               "Conflicts in the conflict log, by resolver (a re-fold after a late arrival can change them).");
   for (const auto& c : counts) page.sample({{"resolver", c.resolver}}, static_cast<double>(c.conflicts));
   page.family("parley_rejections", "gauge", "Rejected writes in the conflict log, by resolver.");
   for (const auto& c : counts) page.sample({{"resolver", c.resolver}}, static_cast<double>(c.rejected));
-  auto [count, bytes] = take(site.logSize());
+  auto [count, bytes] = take(site.replication().logSize());
   page.family("parley_log_transactions", "gauge", "Transactions held in the change log.");
   page.sample({}, static_cast<double>(count));
   page.family("parley_log_bytes", "gauge", "Bytes of encoded transactions held in the change log.");
   page.sample({}, static_cast<double>(bytes));
   page.family("parley_digest_mismatches", "gauge",
               "Peers holding the same transactions as this site with different data (divergence standing).");
-  page.sample({}, static_cast<double>(take(site.divergences()).size()));
+  page.sample({}, static_cast<double>(take(site.replication().divergences()).size()));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cli.hpp"
+#include "parley/replication.hpp"
 
 namespace parley::cli {
 namespace {
@@ -46,7 +47,7 @@ void ServeRecorder::write(const std::vector<ServePeerRecord>& peers, std::uint64
   report_.peers = peers;
   report_.updatedMs = nowMs;
   writtenMs_ = nowMs;  // a failed write is retried at the next refresh, not on every round
-  Status st = site_.recordServe(report_);
+  Status st = site_.replication().recordServe(report_);
   if (!st && !failing_) log_.warn("recording peer state for parley status failed: " + st.message());
   failing_ = !st;
 }

@@ -69,6 +69,7 @@ std::unique_ptr<sync::Relay> startRelay(const po::variables_map& vm, const std::
   o.limits.maxBytes = mib << 20;
   o.limits.replicas = vm["nats-replicas"].as<int>();
   if (o.limits.replicas < 0 || o.limits.replicas > 5) usage("--nats-replicas must be between 0 and 5");
+  o.siteFile = path;
   auto open = [path]() { return Site::open(path, env().siteOptions()); };
   return take(sync::Relay::start(open, std::move(o)));
 }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "cli.hpp"
+#include "parley/replication.hpp"
 
 namespace parley::cli {
 namespace {
@@ -30,10 +31,10 @@ std::string trim(const std::string& s) {
 
 std::vector<std::pair<SiteId, std::string>> knownSites(Site& site) {
   std::set<SiteId> ids{site.id()};
-  for (const auto& [id, vector] : take(site.acknowledgements())) ids.insert(id);
+  for (const auto& [id, vector] : take(site.replication().acknowledgements())) ids.insert(id);
   for (const auto& [id, seq] : take(site.vector()).entries()) ids.insert(id);
   std::vector<std::pair<SiteId, std::string>> out;
-  auto peers = take(site.peers());
+  auto peers = take(site.replication().peers());
   for (const auto& id : ids) {
     std::string name = id == site.id() ? site.name() : "";
     for (const auto& p : peers)

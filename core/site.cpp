@@ -1,4 +1,5 @@
 #include "parley/site.hpp"
+#include "parley/replication.hpp"
 
 #include <sys/stat.h>
 
@@ -35,8 +36,16 @@ bool fileExists(const std::string& path) {
 
 bool isMemory(const std::string& path) { return path == ":memory:" || path.starts_with("file::memory:"); }
 
-Site::Site(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Site::Site(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)), replication_(new Replication(*this, impl_.get())) {}
 Site::~Site() = default;
+
+Replication& Site::replication() {
+  return *replication_;
+}
+const Replication& Site::replication() const {
+  return *replication_;
+}
 
 Result<std::unique_ptr<Site>> Site::create(const std::string& path, const CreateOptions& create,
                                            SiteOptions options) {
@@ -162,10 +171,12 @@ Result<VersionVector> Site::vector() const {
     return impl_->state.vector;
   });
 }
-Hlc Site::lastHlc() const { return impl_->state.hlc.last(); }
+Hlc Replication::lastHlc() const {
+  return impl_->state.hlc.last();
+}
 Clock& Site::clock() const { return impl_->state.clock; }
 
-Status Site::checkFits(const Transaction& t) const {
+Status Replication::checkFits(const Transaction& t) const {
   return guarded([&]() -> Status {
     std::optional<Transaction> scratch;
     parley::checkFits(impl_->state, withColumnPositions(impl_->state, t, scratch));
@@ -173,7 +184,7 @@ Status Site::checkFits(const Transaction& t) const {
   });
 }
 
-Result<ApplyResult> Site::apply(std::span<const Transaction> transactions) {
+Result<ApplyResult> Replication::apply(std::span<const Transaction> transactions) {
   return guarded([&]() -> Result<ApplyResult> {
     return impl_->asApplier([&] {
       ApplyResult result = applyTransactions(impl_->state, transactions);
@@ -183,8 +194,8 @@ Result<ApplyResult> Site::apply(std::span<const Transaction> transactions) {
   });
 }
 
-Result<ApplyResult> Site::applyEncoded(std::span<const Transaction> transactions,
-                                       std::span<const std::string_view> bodies) {
+Result<ApplyResult> Replication::applyEncoded(std::span<const Transaction> transactions,
+                                              std::span<const std::string_view> bodies) {
   if (bodies.size() != transactions.size())
     return Status::invalidArgument(fmt::format("applyEncoded: {} transactions but {} bodies", transactions.size(),
                                                bodies.size()));
@@ -210,7 +221,7 @@ void addTo(ApplyResult& total, ApplyResult&& r) {
 
 }  // namespace
 
-Result<ApplyResult> Site::applyEncodedBatches(const EncodedBatches& next) {
+Result<ApplyResult> Replication::applyEncodedBatches(const EncodedBatches& next) {
   return guarded([&]() -> Result<ApplyResult> {
     EncodedBatch batch = next();
     if (batch.transactions.empty()) return ApplyResult{};

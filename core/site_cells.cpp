@@ -83,7 +83,7 @@ Result<std::vector<Site::CellState>> Site::cellStates(std::string_view table, st
   });
 }
 
-std::string Site::siteName(const SiteId& site) const {
+std::string Replication::siteName(const SiteId& site) const {
   return site == impl_->state.id ? impl_->state.name : site.shortHex();
 }
 

@@ -116,7 +116,7 @@ Result<std::unique_ptr<Site>> Site::clone(const std::string& path, const CreateO
   if (auto st = moveSnapshotIntoPlace(part, path); !st) return st;
   auto held = vector();
   if (!held) return held.status();
-  if (auto st = acknowledge(newId, *held); !st) return st;
+  if (auto st = replication().acknowledge(newId, *held); !st) return st;
   return open(path, options);
 }
 

@@ -28,7 +28,7 @@ Result<Decision> Site::decision(const Dot& dot) {
   });
 }
 
-Status Site::acknowledge(const SiteId& site, const VersionVector& vector) {
+Status Replication::acknowledge(const SiteId& site, const VersionVector& vector) {
   return guarded([&]() -> Status {
     impl_->asApplier([&] {
       finality::acknowledge(impl_->state, site, vector);
@@ -39,7 +39,7 @@ Status Site::acknowledge(const SiteId& site, const VersionVector& vector) {
   });
 }
 
-Status Site::acknowledge(std::span<const std::pair<SiteId, VersionVector>> acks) {
+Status Replication::acknowledge(std::span<const std::pair<SiteId, VersionVector>> acks) {
   if (acks.empty()) return Status::ok();
   return guarded([&]() -> Status {
     impl_->asApplier([&] {
@@ -51,7 +51,7 @@ Status Site::acknowledge(std::span<const std::pair<SiteId, VersionVector>> acks)
   });
 }
 
-Result<std::vector<std::pair<SiteId, VersionVector>>> Site::acknowledgements() {
+Result<std::vector<std::pair<SiteId, VersionVector>>> Replication::acknowledgements() {
   return guarded([&]() -> Result<std::vector<std::pair<SiteId, VersionVector>>> {
     impl_->refreshForRead();
     return finality::acknowledgements(impl_->state);
@@ -152,7 +152,7 @@ const Site::Impl::SchemaCache& Site::Impl::schema() {
   return schemaCache;
 }
 
-std::string Site::schemaFingerprint() const {
+std::string Replication::schemaFingerprint() const {
   try {
     return impl_->schema().fingerprint;
   } catch (const Error& e) {
@@ -160,11 +160,11 @@ std::string Site::schemaFingerprint() const {
   }
 }
 
-Result<std::vector<std::string>> Site::schemaDescription() const {
+Result<std::vector<std::string>> Replication::schemaDescription() const {
   return guarded([&]() -> Result<std::vector<std::string>> { return impl_->schema().lines; });
 }
 
-Result<std::vector<std::string>> Site::schemaNow() const {
+Result<std::vector<std::string>> Replication::schemaNow() const {
   return guarded([&]() -> Result<std::vector<std::string>> {
     impl_->refreshForRead();
     return impl_->schema().current;

@@ -13,7 +13,7 @@ std::string peerLabel(std::string_view name) { return name.empty() ? std::string
 
 }  // namespace
 
-Result<std::vector<ChainHead>> Site::chainHeads() const {
+Result<std::vector<ChainHead>> Replication::chainHeads() const {
   return guarded([&]() -> Result<std::vector<ChainHead>> {
     impl_->refreshForRead();
     std::vector<ChainHead> out;
@@ -25,7 +25,8 @@ Result<std::vector<ChainHead>> Site::chainHeads() const {
   });
 }
 
-Status Site::checkHistories(const std::vector<ChainHead>& peer, std::string_view peerName) const {
+Status Replication::checkHistories(const std::vector<ChainHead>& peer,
+                                   std::string_view peerName) const {
   return guarded([&]() -> Status {
     impl_->refreshForRead();
     ApplyState& s = impl_->state;
@@ -44,7 +45,7 @@ Status Site::checkHistories(const std::vector<ChainHead>& peer, std::string_view
   });
 }
 
-Result<std::vector<TableDigest>> Site::digests() const {
+Result<std::vector<TableDigest>> Replication::digests() const {
   return guarded([&]() -> Result<std::vector<TableDigest>> {
     impl_->refreshForRead();
     std::vector<TableDigest> out;
@@ -55,11 +56,12 @@ Result<std::vector<TableDigest>> Site::digests() const {
   });
 }
 
-Status Site::checkDigests(const VersionVector& peerVector, const std::vector<TableDigest>& peer,
-                          std::string_view peerName) const {
+Status Replication::checkDigests(const VersionVector& peerVector,
+                                 const std::vector<TableDigest>& peer,
+                                 std::string_view peerName) const {
   auto mine = digests();
   if (!mine) return mine.status();
-  auto held = vector();
+  auto held = site_.vector();
   if (!held) return held.status();
   if (!(peerVector == *held)) return Status::ok();
   for (const auto& d : *mine) {
@@ -73,7 +75,7 @@ Status Site::checkDigests(const VersionVector& peerVector, const std::vector<Tab
   return Status::ok();
 }
 
-Result<std::vector<DigestCheck>> Site::verify(bool accept) {
+Result<std::vector<DigestCheck>> Replication::verify(bool accept) {
   return guarded([&]() -> Result<std::vector<DigestCheck>> {
     if (accept) {
       if (impl_->state.db.inTransaction()) return Status::busy("a transaction is open on this site").withContext("verify");
@@ -129,7 +131,8 @@ std::string rangeWhere(const TableInfo& t, const KeyRange& range) {
 
 }  // namespace
 
-Result<RangeSummary> Site::summarize(std::string_view table, const KeyRange& range, std::size_t listUpTo) const {
+Result<RangeSummary> Replication::summarize(std::string_view table, const KeyRange& range,
+                                            std::size_t listUpTo) const {
   return guarded([&]() -> Result<RangeSummary> {
     impl_->refreshForRead();
     const TableInfo* t = impl_->state.table(table);
@@ -174,7 +177,7 @@ Result<RangeSummary> Site::summarize(std::string_view table, const KeyRange& ran
   });
 }
 
-Result<ChainHash> Site::hashOf(const Dot& dot) const {
+Result<ChainHash> Replication::hashOf(const Dot& dot) const {
   return guarded([&]() -> Result<ChainHash> {
     impl_->refreshForRead();
     auto link = store::heldLink(impl_->state, dot);
@@ -258,39 +261,41 @@ const ColumnWrite* operationOf(const SiteState& s, const Transaction& t) {
 
 }  // namespace
 
-Result<std::uint64_t> Site::reissue(std::span<const Transaction> transactions) {
+Result<std::uint64_t> Replication::reissue(std::span<const Transaction> transactions) {
   std::uint64_t written = 0;
   for (const auto& t : transactions) {
     if (const ColumnWrite* op = operationOf(impl_->state, t)) {  // a rights move: made again as one
       const RowChange& row = t.rows[0];
-      auto made = commitOperation(row.table, row.pk, impl_->state.table(row.table)->columns[op->column], op->newValue);
+      auto made = site_.commitOperation(
+          row.table, row.pk, impl_->state.table(row.table)->columns[op->column], op->newValue);
       if (!made) return made.status().withContext(fmt::format("re-issuing transaction {}", t.dot.toString()));
       ++written;
       continue;
     }
-    if (auto st = exec("BEGIN"); !st) return st.status();
+    if (auto st = site_.exec("BEGIN"); !st) return st.status();
     for (const auto& row : t.rows) {
       const TableInfo* table = impl_->state.table(row.table);
       if (!table) {
-        exec("ROLLBACK");
+        site_.exec("ROLLBACK");
         return Status::notFound(fmt::format("transaction {} writes table \"{}\", which is not tracked here",
                                             t.dot.toString(), row.table));
       }
       if (row.op == RowOp::kUpdate && row.columns.empty()) continue;
       auto [sql, params] = rewriteOf(*table, row);
-      auto r = exec(sql, params);
+      auto r = site_.exec(sql, params);
       if (!r) {
-        exec("ROLLBACK");
+        site_.exec("ROLLBACK");
         return r.status().withContext(fmt::format("re-issuing transaction {}", t.dot.toString()));
       }
       written += static_cast<std::uint64_t>(r->changes);
     }
-    if (auto st = exec("COMMIT"); !st) return st.status();
+    if (auto st = site_.exec("COMMIT"); !st) return st.status();
   }
   return written;
 }
 
-Status Site::noteComparison(const SiteId& peer, std::string_view peerName, const Status& found) {
+Status Replication::noteComparison(const SiteId& peer, std::string_view peerName,
+                                   const Status& found) {
   return guarded([&]() -> Status {
     if (impl_->state.db.inTransaction()) return Status::busy("a transaction is open on this site");
     std::string_view id(reinterpret_cast<const char*>(peer.bytes.data()), peer.bytes.size());
@@ -324,7 +329,7 @@ Status Site::noteComparison(const SiteId& peer, std::string_view peerName, const
   });
 }
 
-Result<std::vector<Site::Divergence>> Site::divergences() const {
+Result<std::vector<Replication::Divergence>> Replication::divergences() const {
   return guarded([&]() -> Result<std::vector<Divergence>> {
     impl_->refreshForRead();
     std::vector<Divergence> out;

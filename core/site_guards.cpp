@@ -84,7 +84,7 @@ void Site::Impl::restoreGuards() {
     if (!t->untracking()) replaceGuards(*t);
 }
 
-Status Site::restoreGuards() {
+Status Replication::restoreGuards() {
   return guarded([&]() -> Status {
     if (impl_->state.db.inTransaction())
       return Status::busy("restore guards: a transaction is open on this site; commit or roll it back first");

@@ -160,7 +160,7 @@ void returnSpace(sql::Db& db) {
 
 }  // namespace
 
-Status Site::forEachChangeSince(const VersionVector& peer, const ChangeVisitor& fn) const {
+Status Replication::forEachChangeSince(const VersionVector& peer, const ChangeVisitor& fn) const {
   return guarded([&]() -> Status {
     impl_->refreshForRead();
     return visitLacking(impl_->state, peer, [&](const Dot& dot, Hlc hlc, std::string_view body, auto) {
@@ -169,7 +169,7 @@ Status Site::forEachChangeSince(const VersionVector& peer, const ChangeVisitor& 
   });
 }
 
-Result<std::vector<Transaction>> Site::changesSince(const VersionVector& peer) const {
+Result<std::vector<Transaction>> Replication::changesSince(const VersionVector& peer) const {
   return guarded([&]() -> Result<std::vector<Transaction>> {
     impl_->refreshForRead();
     ApplyState& s = impl_->state;
@@ -192,7 +192,7 @@ Result<std::vector<Transaction>> Site::changesSince(const VersionVector& peer) c
   });
 }
 
-Status Site::noteSync(const SiteId& peer, std::string_view name) {
+Status Replication::noteSync(const SiteId& peer, std::string_view name) {
   return guarded([&]() -> Status {
     impl_->asApplier([&] {
       finality::acknowledge(impl_->state, peer, {});
@@ -207,7 +207,7 @@ Status Site::noteSync(const SiteId& peer, std::string_view name) {
   });
 }
 
-Result<std::vector<PeerStatus>> Site::peers() {
+Result<std::vector<PeerStatus>> Replication::peers() {
   return guarded([&]() -> Result<std::vector<PeerStatus>> {
     impl_->refreshForRead();
     ApplyState& s = impl_->state;
@@ -230,7 +230,7 @@ Result<std::vector<PeerStatus>> Site::peers() {
   });
 }
 
-Result<std::size_t> Site::compact() {
+Result<std::size_t> Replication::compact() {
   return guarded([&]() -> Result<std::size_t> {
     std::size_t dropped = impl_->asApplier([&]() -> std::size_t {
       ApplyState& s = impl_->state;
@@ -251,7 +251,7 @@ Result<std::size_t> Site::compact() {
   });
 }
 
-Result<std::pair<std::uint64_t, std::uint64_t>> Site::logSize() {
+Result<std::pair<std::uint64_t, std::uint64_t>> Replication::logSize() {
   return guarded([&]() -> Result<std::pair<std::uint64_t, std::uint64_t>> {
     auto& st = impl_->state.db.cached("SELECT count(*), coalesce(sum(length(body)), 0) FROM parley_log");
     st.step();

@@ -16,6 +16,7 @@
 #include "catalog.hpp"
 #include "commit.hpp"
 #include "finality.hpp"
+#include "parley/replication.hpp"
 #include "parley/site.hpp"
 #include "savepoints.hpp"
 #include "schema_change.hpp"
@@ -184,7 +185,7 @@ struct Site::Impl {
     std::string configKey;
     std::vector<std::string> lines;
     std::string fingerprint;
-    std::vector<std::string> current;  // every tracked table as it is (Site::schemaNow)
+    std::vector<std::string> current;  // every tracked table as it is (Replication::schemaNow)
   } schemaCache;
   const SchemaCache& schema();
 

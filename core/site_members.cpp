@@ -7,8 +7,8 @@
 
 namespace parley {
 
-Status Site::forget(const SiteId& site) {
-  if (site == id()) return Status::invalidArgument("a site cannot forget itself");
+Status Replication::forget(const SiteId& site) {
+  if (site == site_.id()) return Status::invalidArgument("a site cannot forget itself");
   if (site.isNil()) return Status::invalidArgument("the nil id names no site").withContext("forget");
   return guarded([&]() -> Status {
     impl_->asApplier([&] {
@@ -20,14 +20,14 @@ Status Site::forget(const SiteId& site) {
   });
 }
 
-Result<std::vector<SiteId>> Site::forgotten() {
+Result<std::vector<SiteId>> Replication::forgotten() {
   return guarded([&]() -> Result<std::vector<SiteId>> {
     impl_->refreshForRead();
     return members::forgotten(impl_->state);
   });
 }
 
-Status Site::checkNotForgotten(const SiteId& peer) {
+Status Replication::checkNotForgotten(const SiteId& peer) {
   return guarded([&]() -> Status {
     impl_->refreshForRead();
     if (members::isForgotten(impl_->state, peer)) return Status::invalidArgument(forgottenRefusal(peer));
@@ -35,7 +35,7 @@ Status Site::checkNotForgotten(const SiteId& peer) {
   });
 }
 
-Result<std::vector<ClockSkewRecord>> Site::clockSkews() {
+Result<std::vector<ClockSkewRecord>> Replication::clockSkews() {
   return guarded([&]() -> Result<std::vector<ClockSkewRecord>> {
     impl_->refreshForRead();
     return skew::current(impl_->state);

@@ -5,7 +5,7 @@
 
 namespace parley {
 
-Status Site::recordServe(const ServeReport& report) {
+Status Replication::recordServe(const ServeReport& report) {
   return guarded([&]() -> Status {
     if (impl_->state.db.inTransaction()) return Status::busy("a transaction is open on this site");
     impl_->begin();
@@ -20,14 +20,14 @@ Status Site::recordServe(const ServeReport& report) {
   });
 }
 
-Result<std::optional<ServeReport>> Site::serveReport() {
+Result<std::optional<ServeReport>> Replication::serveReport() {
   return guarded([&]() -> Result<std::optional<ServeReport>> {
     impl_->refreshForRead();
     return serve_report::read(impl_->state);
   });
 }
 
-Result<std::vector<ConflictCount>> Site::conflictCounts() {
+Result<std::vector<ConflictCount>> Replication::conflictCounts() {
   return guarded([&]() -> Result<std::vector<ConflictCount>> {
     impl_->refreshForRead();
     sql::Stmt st(impl_->state.db.raw(),

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "parley/demo/scenario.hpp"
+#include "parley/replication.hpp"
 #include "parley/resolvers/bounded.hpp"
 #include "parley/sync/in_process.hpp"
 
@@ -34,7 +35,7 @@ class Bank {
     }
     for (auto& a : sites_)
       for (auto& b : sites_)
-        if (a != b) must(a->acknowledge(b->id(), {}));
+        if (a != b) must(a->replication().acknowledge(b->id(), {}));
   }
 
   const bool isBounded;  // the balance column is a bounded counter: sites spend rights

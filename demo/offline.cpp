@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "parley/demo/scenario.hpp"
+#include "parley/replication.hpp"
 #include "parley/sync/changeset.hpp"
 #include "parley/sync/tcp.hpp"
 
@@ -31,7 +32,7 @@ void carry(Site& from, Site& to, const fs::path& dir) {
   fs::path file = dir / fmt::format("{}-to-{}.pcs", from.name(), to.name());
   fs::remove(file);
   VersionVector since;
-  for (const auto& [id, v] : must(from.acknowledgements()))
+  for (const auto& [id, v] : must(from.replication().acknowledgements()))
     if (id == to.id()) since = v;
   auto out = must(sync::exportChanges(from, file.string(), since));
   auto in = must(sync::importChanges(to, file.string()));
@@ -62,8 +63,8 @@ int runOfflineDemo(const std::string& dirName, const Tools& tools) {
   std::cout << "  tracking inventory: " << must(ny->config("inventory")).toString() << "\n";
   auto london = must(ny->clone((dir / "london.db").string(), {"london", tools.ids, {}}, options));
   auto tokyo = must(ny->clone((dir / "tokyo.db").string(), {"tokyo", tools.ids, {}}, options));
-  must(london->acknowledge(tokyo->id(), {}));
-  must(tokyo->acknowledge(london->id(), {}));
+  must(london->replication().acknowledge(tokyo->id(), {}));
+  must(tokyo->replication().acknowledge(london->id(), {}));
 
   step("Offline: each site takes writes on its own");
   run(*ny, "UPDATE inventory SET stock = stock - 3 WHERE sku = 'W-1'");

@@ -1,4 +1,5 @@
 #include "parley/sync/acknowledgements.hpp"
+#include "parley/replication.hpp"
 
 #include <set>
 #include <thread>
@@ -9,7 +10,7 @@ namespace parley::sync {
 namespace {
 
 Result<bool> acknowledgedBy(Site& site, const SiteId& peer, const VersionVector& token) {
-  auto acks = site.acknowledgements();
+  auto acks = site.replication().acknowledgements();
   if (!acks) return acks.status();
   for (const auto& [id, v] : *acks)
     if (id == peer && token.leq(v)) return true;

@@ -1,4 +1,5 @@
 #include "change_cursor.hpp"
+#include "parley/replication.hpp"
 
 #include <algorithm>
 
@@ -10,18 +11,19 @@ ChangeCursor::ChangeCursor(const Site& site, VersionVector since, std::size_t ch
 Result<bool> ChangeCursor::next(std::deque<Chunk>& out) {
   std::size_t taken = 0;
   bool full = false;
-  Status st = site_.forEachChangeSince(since_, [&](const Dot& dot, Hlc, std::string_view body) -> Status {
-    if (taken > 0 && taken + body.size() > batchBytes_) {
-      full = true;
-      return Status::busy("batch full");  // stops the read; not an error
-    }
-    appendToChunks(out, body, chunkBytes_, [](std::deque<Chunk>&) { return Status::ok(); });
-    taken += body.size();
-    since_.advance(dot);
-    ++totals_.transactions;
-    totals_.bytes += body.size();
-    return Status::ok();
-  });
+  Status st = site_.replication().forEachChangeSince(
+      since_, [&](const Dot& dot, Hlc, std::string_view body) -> Status {
+        if (taken > 0 && taken + body.size() > batchBytes_) {
+          full = true;
+          return Status::busy("batch full");  // stops the read; not an error
+        }
+        appendToChunks(out, body, chunkBytes_, [](std::deque<Chunk>&) { return Status::ok(); });
+        taken += body.size();
+        since_.advance(dot);
+        ++totals_.transactions;
+        totals_.bytes += body.size();
+        return Status::ok();
+      });
   if (!st && !full) return st;
   return taken > 0;
 }

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <fstream>
 
+#include "parley/replication.hpp"
 #include "parley/sync/link.hpp"
 #include "parley/txn_codec.hpp"
 #include "wire.hpp"
@@ -265,10 +266,10 @@ class CheckedReader {
       if (info_.cluster != site->clusterId())
         throw Error(Status::invalidArgument(fmt::format("{}: change set of another cluster ({}, this site: {})", path,
                                                         info_.cluster.shortHex(), site->clusterId().shortHex())));
-      if (info_.fingerprint != site->schemaFingerprint())
+      if (info_.fingerprint != site->replication().schemaFingerprint())
         throw Error(Status::invalidArgument(fmt::format(
             "{}: made by {} with a different schema or resolver configuration", path, printable(info_.originName))));
-      if (auto st = site->checkHistories(info_.heads, info_.originName); !st)
+      if (auto st = site->replication().checkHistories(info_.heads, info_.originName); !st)
         throw Error(Status::diverged(fmt::format("{}: {}", path, st.message())));
       held_ = valueOrThrow(site->vector());
     }
@@ -311,7 +312,8 @@ class CheckedReader {
  private:
   bool check(const Transaction& t) {
     if (!site_ || held_.contains(t.dot)) return !site_;
-    if (auto fits = site_->checkFits(t); !fits) throw Error(Status::invalidArgument(path_ + ": " + fits.message()));
+    if (auto fits = site_->replication().checkFits(t); !fits)
+      throw Error(Status::invalidArgument(path_ + ": " + fits.message()));
     if (held_.get(t.dot.site) + 1 != t.dot.seq || !t.context.leq(held_))
       throw Error(Status::notReady(fmt::format(
           "{}: transaction {} needs transactions this site lacks (it holds {}); import the earlier change sets "
@@ -361,7 +363,7 @@ class Batcher {
 
   Batcher(CheckedReader& reader, Hlc siteLast) : reader_(reader), siteLast_(siteLast) {}
 
-  Site::EncodedBatch operator()() {
+  Replication::EncodedBatch operator()() {
     std::size_t n = 0, rows = 0;
     bool fresh = false;
     while (rows < limit_) {
@@ -478,8 +480,8 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path, const T
       if (auto st = checkForgotten(site, head.origin, head.forgotten); !st) return Status(st.code(), path + ": " + st.message());
     if (atomic) {
       CheckedReader reader(path, &site);
-      Batcher batcher(reader, site.lastHlc());
-      auto r = site.applyEncodedBatches([&] {
+      Batcher batcher(reader, site.replication().lastHlc());
+      auto r = site.replication().applyEncodedBatches([&] {
         try {
           auto batch = batcher();
           if (observer && !batch.transactions.empty()) {
@@ -491,7 +493,9 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path, const T
           // At the end, still inside the import's transaction: holding what the exporter held,
           // this site must hold the same rows, or the whole import is refused and changes nothing.
           if (batch.transactions.empty())
-            if (auto st = site.checkDigests(reader.info().upTo, reader.info().digests, reader.info().originName); !st)
+            if (auto st = site.replication().checkDigests(reader.info().upTo, reader.info().digests,
+                                                          reader.info().originName);
+                !st)
               throw Error(Status::diverged(fmt::format("{}: {}; nothing was imported", path, st.message())));
           return batch;
         } catch (const std::bad_alloc&) {

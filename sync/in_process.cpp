@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "parley/replication.hpp"
 #include "responder.hpp"
 
 namespace parley::sync {
@@ -41,9 +42,10 @@ Result<std::unique_ptr<ChunkSink>> InProcessLink::push() {
 Result<Goodbye> InProcessLink::acknowledge(const Goodbye& mine) { return responder_->acknowledge(mine); }
 
 std::optional<Link::Schema> InProcessLink::peerSchema() {
-  auto lines = peer_.schemaDescription();
+  auto lines = peer_.replication().schemaDescription();
   if (!lines) return std::nullopt;
-  return Schema{peer_.name(), peer_.clusterId(), peer_.schemaFingerprint(), std::move(*lines)};
+  return Schema{peer_.name(), peer_.clusterId(), peer_.replication().schemaFingerprint(),
+                std::move(*lines)};
 }
 
 ApplyTotals InProcessLink::peerReceived() const { return responder_->received(); }

@@ -2,6 +2,7 @@
 // push, acknowledge: each side applies what arrives as it arrives, so an interrupted sync
 // keeps what it got and the next one resumes from there.
 #include "parley/sync/link.hpp"
+#include "parley/replication.hpp"
 
 #include <exception>
 
@@ -35,7 +36,7 @@ Status ApplyingStream::finish() {
 }
 
 Result<EndState> endStateOf(Site& site) {
-  auto digests = site.digests();
+  auto digests = site.replication().digests();
   if (!digests) return digests.status();
   auto vector = site.vector();
   if (!vector) return vector.status();
@@ -48,8 +49,9 @@ namespace {
 Status namingSchemaDifference(Site& site, Link& link, const Status& refusal) {
   if (refusal || refusal.code() != Status::Code::kInvalidArgument) return refusal;
   auto theirs = link.peerSchema();
-  auto mine = site.schemaDescription();
-  if (!theirs || !mine || theirs->cluster != site.clusterId() || theirs->fingerprint == site.schemaFingerprint())
+  auto mine = site.replication().schemaDescription();
+  if (!theirs || !mine || theirs->cluster != site.clusterId() ||
+      theirs->fingerprint == site.replication().schemaFingerprint())
     return refusal;
   std::string differs = schemaDifference(*mine, theirs->lines, site.name(), theirs->site);
   if (differs.empty()) return refusal;
@@ -65,7 +67,8 @@ Status checkPeer(Site& site, Link& link, const Hello& peer) {
   Status st = compatible(site, link, peer);
   if (st) st = checkConverged(site, peer);
   if (!st && st.code() == Status::Code::kDiverged) {
-    if (auto noted = site.noteComparison(peer.site, peer.name, st); !noted) return noted;
+    if (auto noted = site.replication().noteComparison(peer.site, peer.name, st); !noted)
+      return noted;
   }
   if (!st) return st;
   return takeForgotten(site, peer.site, peer.forgotten);
@@ -126,7 +129,7 @@ Result<Hello> greet(Site& site, Link& link) {
 }
 
 Result<Goodbye> goodbyeOf(Site& site) {
-  auto acks = site.acknowledgements();
+  auto acks = site.replication().acknowledgements();
   if (!acks) return acks.status();
   auto state = endStateOf(site);
   if (!state) return state.status();
@@ -135,12 +138,14 @@ Result<Goodbye> goodbyeOf(Site& site) {
 
 Status takeGoodbye(Site& site, const Hello& peer, const Goodbye& theirs, bool synced) {
   // All at once, as one write: decisions settle on what the peer knew, not on a part of it.
-  if (auto st = site.acknowledge(theirs.acks); !st) return st;
+  if (auto st = site.replication().acknowledge(theirs.acks); !st) return st;
   if (synced)
-    if (auto st = site.noteSync(peer.site, peer.name); !st) return st;
+    if (auto st = site.replication().noteSync(peer.site, peer.name); !st) return st;
   Status compared = Status::ok();
-  if (theirs.state) compared = site.checkDigests(theirs.state->vector, theirs.state->digests, peer.name);
-  if (auto st = site.noteComparison(peer.site, peer.name, compared); !st) return st;
+  if (theirs.state)
+    compared =
+        site.replication().checkDigests(theirs.state->vector, theirs.state->digests, peer.name);
+  if (auto st = site.replication().noteComparison(peer.site, peer.name, compared); !st) return st;
   return compared;
 }
 

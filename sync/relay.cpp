@@ -46,6 +46,9 @@ Result<std::unique_ptr<Relay>> Relay::start(const Opener& open, RelayOptions opt
   if (options.secret.empty()) return Status::invalidArgument("the relay needs the cluster secret");
   if (options.fetchBatch < 1 || options.poll.count() < 1 || options.fetchWait.count() < 1 || !(options.ackBudget > 0))
     return Status::invalidArgument("relay: fetch batch, poll, fetch wait and acknowledgement budget must be positive");
+  if (options.pullExpiry < std::chrono::milliseconds(100) || options.pullHeartbeat.count() < 0 ||
+      options.pullHeartbeat * 2 > options.pullExpiry)
+    return Status::invalidArgument("relay: the pull expiry must be at least 100 ms and twice the heartbeat");
   auto site = open();
   if (!site) return site.status();
   auto impl = std::make_unique<Impl>(std::move(options), **site);
@@ -74,6 +77,7 @@ Result<std::unique_ptr<Relay>> Relay::start(const Opener& open, RelayOptions opt
   r->say(fmt::format("relay: connected to NATS, stream {} (keeps {}), consumer {}", r->names.stream,
                      r->client->retention(), relay::Names::durableOf(r->me)));
   r->publisherThread = std::thread([publisher] { publisher->run(); });
+  r->recorderThread = std::thread([publisher] { publisher->record(); });
   r->consumerThread = std::thread([consumer] { consumer->run(); });
   return std::unique_ptr<Relay>(new Relay(std::move(impl)));
 }
@@ -92,6 +96,7 @@ void Relay::stop() {
   if (!impl_) return;
   impl_->stopping = true;
   if (impl_->publisherThread.joinable()) impl_->publisherThread.join();
+  if (impl_->recorderThread.joinable()) impl_->recorderThread.join();
   if (impl_->consumerThread.joinable()) impl_->consumerThread.join();
   impl_->client.reset();  // while the log it writes to lives
   impl_->site.reset();

@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "parley/replication.hpp"
 #include "parley/txn_codec.hpp"
 #include "relay_impl.hpp"
 
@@ -47,6 +48,7 @@ Status Consumer::subscribe(std::optional<std::uint64_t> startAt) {
   // replaces: drop them (the stream delivers them again after the ack wait).
   for (auto& [dot, h] : held_) h.msg.reset();
   sub_.reset();
+  request_ = {};
   std::string durable = relay::Names::durableOf(r_.me);
   jsConsumerInfo* ci = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
@@ -75,15 +77,28 @@ Status Consumer::subscribe(std::optional<std::uint64_t> startAt) {
   natsInbox_Destroy(inbox);
   next_ = fmt::format("$JS.API.CONSUMER.MSG.NEXT.{}.{}", r_.names.stream, durable);
   natsSubscription* sub = nullptr;
-  s = natsConnection_SubscribeSync(&sub, r_.client->connection(), inbox_.c_str());
+  s = natsConnection_SubscribeSync(&sub, r_.client->connection(), (inbox_ + ".*").c_str());
   if (auto st = relay::fromNats(s, fmt::format("subscribing to {}", r_.names.stream)); !st) return st;
   sub_.reset(sub);
   return Status::ok();
 }
 
-bool Consumer::request(const std::string& body) {
-  return natsConnection_PublishRequest(r_.client->connection(), next_.c_str(), inbox_.c_str(), body.data(),
-                                       static_cast<int>(body.size())) == NATS_OK;
+bool Consumer::ask() {
+  auto expiry = r_.options.pullExpiry, heartbeat = r_.options.pullHeartbeat;
+  auto ns = [](auto d) { return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(); };
+  std::string body = heartbeat.count() > 0 ? fmt::format(R"({{"batch":{},"expires":{},"idle_heartbeat":{}}})",
+                                                         r_.options.fetchBatch, ns(expiry), ns(heartbeat))
+                                           : fmt::format(R"({{"batch":{},"expires":{}}})", r_.options.fetchBatch, ns(expiry));
+  auto now = Clock::now();
+  request_.reply = fmt::format("{}.{}", inbox_, ++request_.number);
+  request_.reconnects = r_.client->reconnects();
+  request_.owed = static_cast<std::size_t>(r_.options.fetchBatch);
+  // The server ends it at `expiry` with a 408; past a second more, it is taken as lost.
+  request_.ends = now + expiry + std::chrono::seconds(1);
+  request_.heard = now;
+  request_.open = natsConnection_PublishRequest(r_.client->connection(), next_.c_str(), request_.reply.c_str(),
+                                                body.data(), static_cast<int>(body.size())) == NATS_OK;
+  return request_.open;
 }
 
 // Acknowledges (+ACK), refuses for now (-NAK) or for good (+TERM) a message of the stream.
@@ -92,53 +107,58 @@ void Consumer::answer(natsMsg* m, const char* body) {
   if (reply && *reply) natsConnection_PublishString(r_.client->connection(), reply, body);
 }
 
-// Up to fetchBatch messages, as natsSubscription_Fetch pulls them: a request for what is there
-// now; when nothing is, one that waits until the first messages arrived or fetchWait passed. `idle`: the
-// wait ended with nothing. Messages left over from an earlier request (they came after its
-// wait) are read first, and count towards the batch.
+// Whether the pull request asked last is waiting at the server still, as far as this site can
+// tell: not over (a whole batch delivered, expired, refused), not past its expiry, its
+// heartbeats not overdue, and the connection not made anew since it was sent.
+bool Consumer::waiting(Clock::time_point now) const {
+  if (!request_.open || now >= request_.ends || r_.client->reconnects() != request_.reconnects) return false;
+  auto heartbeat = r_.options.pullHeartbeat;
+  if (heartbeat.count() == 0 || now - request_.heard < 2 * heartbeat + std::chrono::seconds(1)) return true;
+  // Nothing read for that long: lost, unless replies wait unread (a long apply kept this thread).
+  int msgs = 0, bytes = 0;
+  return natsSubscription_GetPending(sub_.get(), &msgs, &bytes) == NATS_OK && msgs > 0;
+}
+
+// Messages of the stream, as they arrive to the waiting pull request (asked anew whenever the
+// last one is over or lost): returns once the first messages came, with those that have
+// arrived by then (up to a batch), or after fetchWait with none (`idle`).
 Status Consumer::pull(std::vector<relay::Message>& out, bool& idle) {
-  auto wait = r_.options.fetchWait;
-  auto deadline = Clock::now() + wait;
-  // The server ends a waiting request a little before the client stops reading its replies.
-  auto expires = wait >= std::chrono::milliseconds(20) ? wait - std::chrono::milliseconds(10) : wait;
   auto batch = static_cast<std::size_t>(r_.options.fetchBatch);
-  std::string waiting = fmt::format(R"({{"batch":{},"expires":{}}})", batch,
-                                    std::chrono::duration_cast<std::chrono::nanoseconds>(expires).count());
-  bool sent = false, waited = false;
+  auto until = Clock::now() + r_.options.fetchWait;
   while (out.size() < batch) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) break;
-    // Once messages came, take only what has arrived too: a pull returns with the first messages
-    // (as the library's fetch did), not after a whole batch or fetchWait. What comes after is a
-    // leftover the next pull reads first.
+    auto now = Clock::now();
+    if (!waiting(now) && !ask()) return relay::fromNats(NATS_CONNECTION_CLOSED, "pulling from the stream");
+    if (out.empty() && now >= until) break;
+    // Before the first message, wait until `until` (or until the request must be looked at
+    // again); after it, take only what has arrived too (what comes later, the next pull reads).
+    auto next = std::min(until, request_.ends);
+    if (auto heartbeat = r_.options.pullHeartbeat; heartbeat.count() > 0)
+      next = std::min(next, request_.heard + 2 * heartbeat + std::chrono::seconds(1));
+    long long wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
+    wait = out.empty() ? std::max<long long>(wait, 1) : 2;
     natsMsg* m = nullptr;
-    ::natsStatus s = natsSubscription_NextMsg(&m, sub_.get(), sent && out.empty() ? left : std::min<long long>(left, 2));
+    ::natsStatus s = natsSubscription_NextMsg(&m, sub_.get(), wait);
     if (s == NATS_TIMEOUT) {
-      if (sent) break;
-      // No (more) leftovers: with some, ask for the rest of a batch that the stream has now; with
-      // none, wait for the first messages (one request per idle fetchWait, as the library made).
-      if (out.empty())
-        sent = waited = request(waiting);
-      else
-        sent = request(fmt::format(R"({{"batch":{},"no_wait":true}})", batch - out.size()));
-      if (!sent) return relay::fromNats(NATS_CONNECTION_CLOSED, "pulling from the stream");
+      if (!out.empty()) break;
       continue;
     }
     if (s != NATS_OK) return relay::fromNats(s, "pulling from the stream");
     relay::Message msg(m);
     std::string status = statusOf(m);
-    if (status.empty()) {
+    if (status.empty()) {  // a message of the stream
       out.push_back(std::move(msg));
+      request_.heard = Clock::now();
+      if (request_.owed > 0 && --request_.owed == 0) request_.open = false;  // its batch is delivered
       continue;
     }
-    if (status == "100") continue;  // a heartbeat
-    if (!sent) continue;            // the end of an earlier request
-    if (status == "404" && out.empty() && !waited) {  // nothing now: wait for the first messages
-      waited = request(waiting);
-      if (!waited) return relay::fromNats(NATS_CONNECTION_CLOSED, "pulling from the stream");
+    // A status is about the request whose reply subject it came on: an earlier one's is old news.
+    if (request_.reply != natsMsg_GetSubject(m)) continue;
+    if (status == "100") {  // a heartbeat: the request waits at the server
+      request_.heard = Clock::now();
       continue;
     }
-    if (status == "404" || status == "408") break;  // this request is over
+    request_.open = false;  // 404, 408: over; 409 and others: refused
+    if (status == "404" || status == "408") continue;
     if (!out.empty()) break;  // the refusal is met again at the next pull
     return Status::ioError(fmt::format("pulling from the stream: the server answered {} {}", status,
                                        header(m, "Description")));
@@ -218,7 +238,7 @@ Status Consumer::applyReady() {
     ts.push_back(held_[dot].t);
     bodies.push_back(held_[dot].body);
   }
-  auto r = r_.site->with([&](Site& site) { return site.applyEncoded(ts, bodies); });
+  auto r = r_.site->with([&](Site& site) { return site.replication().applyEncoded(ts, bodies); });
   if (!r) {
     applyOneByOne(batch);
     return Status::ok();
@@ -237,7 +257,9 @@ void Consumer::applyOneByOne(const std::vector<Dot>& batch) {
   for (const auto& dot : batch) {
     auto& h = held_[dot];
     std::string_view body = h.body;
-    auto r = r_.site->with([&](Site& site) { return site.applyEncoded(std::span(&h.t, 1), std::span(&body, 1)); });
+    auto r = r_.site->with([&](Site& site) {
+      return site.replication().applyEncoded(std::span(&h.t, 1), std::span(&body, 1));
+    });
     if (r) {
       r_.counters.applied += r->applied;
       r_.counters.duplicates += r->duplicates;
@@ -327,7 +349,9 @@ void Consumer::run() {
     std::vector<relay::Message> pulled;
     bool idle = false;
     Status st = sub_ ? pull(pulled, idle) : Status::ioError("fetching from the stream: not subscribed");
-    if (!pulled.empty()) fingerprint_ = r_.site->with([](Site& site) { return site.schemaFingerprint(); });
+    if (!pulled.empty())
+      fingerprint_ =
+          r_.site->with([](Site& site) { return site.replication().schemaFingerprint(); });
     for (auto& m : pulled) take(std::move(m));
     if (st) st = applyReady();
     r_.counters.held = held_.size();

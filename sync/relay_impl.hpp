@@ -1,4 +1,4 @@
-// The relay's parts (relay.hpp): the state both threads share, the publisher (own transactions
+// The relay's parts (relay.hpp): the state its threads share, the publisher (own transactions
 // out, acknowledgements both ways) and the consumer (everyone's transactions in, applied when
 // causally ready). Internal to sync/.
 #pragma once
@@ -30,7 +30,7 @@ inline constexpr const char* kSecretCheckKey = "secret-check";
 inline constexpr const char* kMacHeader = "Parley-Mac";
 inline constexpr const char* kSchemaHeader = "Parley-Schema";
 
-// The site, through one connection that the relay's two threads share, each call under a
+// The site, through one connection that the relay's threads share, each call under a
 // lock. One connection, not one per thread: a Site re-reads its whole state after another
 // connection committed, so with two, every apply of the consumer made the publisher re-read
 // the site at its next look for new commits (every `poll`), and every acknowledgement the
@@ -66,10 +66,30 @@ struct Relay::Impl {
   std::mutex logMutex;
   std::vector<std::string> log;
   std::unique_ptr<SharedSite> site;
-  std::thread publisherThread, consumerThread;
+  std::thread publisherThread, recorderThread, consumerThread;
 };
 
-// Publishes the site's own transactions and its acknowledgement; records the others'.
+// Wakes when something writes to a site file's write-ahead log (a commit of any connection or
+// process), through inotify: an idle site then does nothing, and a commit is published as it
+// lands. Inactive where the file cannot be watched.
+class CommitWatch {
+ public:
+  explicit CommitWatch(std::string siteFile);
+  ~CommitWatch();
+  CommitWatch(const CommitWatch&) = delete;
+  CommitWatch& operator=(const CommitWatch&) = delete;
+  bool active() const { return wd_ >= 0; }
+  // Waits up to `timeout` for a write; true if one came (or the watch had to be made anew).
+  bool wait(std::chrono::milliseconds timeout);
+
+ private:
+  void add();
+  std::string wal_;
+  int fd_ = -1, wd_ = -1;
+};
+
+// Publishes the site's own transactions and its acknowledgement (run, on one thread); records
+// the others' (record, on another).
 //
 // Acknowledgements cost every site a read of every site's value, so a site puts its own only
 // when its vector or its forgotten sites changed, and at most once per ackInterval, or per
@@ -84,6 +104,7 @@ class Publisher {
   // Where publishing resumes: the highest own seq the stream or this site's bucket entry has.
   Status init();
   void run();
+  void record();
 
  private:
   struct Own {
@@ -99,9 +120,14 @@ class Publisher {
   void once(const std::string& key, const std::string& line);
 
   Relay::Impl& r_;
+  // The publishing thread's.
   std::uint64_t published_ = 0;
   std::optional<relay::Acknowledgement> acked_;  // the last acknowledgement this site put
   std::chrono::steady_clock::time_point lastPut_{};
+  bool ackDue_ = true;  // something committed since the last acknowledgement was considered
+  bool more_ = false;   // the last look published a full round: more wait
+  // The recording thread's (heard_: how many sites it recorded, read by both).
+  std::atomic<std::size_t> heard_{0};
   std::map<SiteId, std::string> incoming_;     // bucket values not yet recorded, by site
   std::map<SiteId, std::string> recorded_;     // the last value recorded, by site
   std::map<SiteId, std::vector<SiteId>> forgottenBy_;  // the forgotten sites each site said it knows
@@ -127,7 +153,8 @@ class Consumer {
     std::chrono::steady_clock::time_point retryAt{};
   };
   Status pull(std::vector<relay::Message>& out, bool& idle);
-  bool request(const std::string& body);
+  bool ask();
+  bool waiting(std::chrono::steady_clock::time_point now) const;
   void answer(natsMsg* m, const char* body);
   void take(relay::Message msg);
   Status applyReady();
@@ -142,8 +169,18 @@ class Consumer {
   // natsSubscription_Fetch: libnats 3.4.1's fetch writes past the end of its message array when
   // a fetch starts with more than half a batch of messages left over from an earlier pull (they
   // arrive late under load), a heap corruption (fixed upstream in nats.c 3.10, PR 749).
+  // Each pull request is answered on a subject of its own under the inbox (INBOX.N), so that a
+  // status (expired, refused, heartbeat) is told apart from one about an earlier request.
   relay::Subscription sub_;
   std::string inbox_, next_;  // the inbox, and the consumer's $JS.API.CONSUMER.MSG.NEXT subject
+  struct Request {  // the pull request asked last
+    bool open = false;
+    std::string reply;             // INBOX.N
+    std::uint64_t number = 0;      // N
+    std::uint64_t reconnects = 0;  // the connection's reconnects when it was sent
+    std::size_t owed = 0;          // messages it may still deliver
+    std::chrono::steady_clock::time_point ends, heard;  // taken as lost after; its last message or heartbeat
+  } request_;
   std::string fingerprint_;  // this site's schema fingerprint, read once per pull
   std::map<Dot, Held> held_;
   std::chrono::steady_clock::time_point lastStuckCheck_{};

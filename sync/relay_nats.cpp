@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <set>
 #include <thread>
@@ -47,6 +48,7 @@ std::string Names::msgId(const Dot& dot) { return fmt::format("{}:{}", dot.site.
 struct Client::Events {
   std::mutex mutex;
   Log log;
+  std::atomic<std::uint64_t> reconnects{0};
   void say(std::string line) {
     std::lock_guard lock(mutex);
     if (log) log(std::move(line));
@@ -55,6 +57,7 @@ struct Client::Events {
     static_cast<Events*>(self)->say("relay: disconnected from NATS; reconnecting");
   }
   static void reconnected(natsConnection* nc, void* self) {
+    ++static_cast<Events*>(self)->reconnects;
     char url[256] = {0};
     natsConnection_GetConnectedUrl(nc, url, sizeof url);
     static_cast<Events*>(self)->say(fmt::format("relay: reconnected to NATS at {}", url));
@@ -105,7 +108,8 @@ Status Client::open(const RelayOptions& options, std::string_view connectionName
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(raw, -1);
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(raw, 250);
   if (s == NATS_OK) s = natsOptions_SetTimeout(raw, 2000);
-  events_ = new Events{{}, log_};
+  events_ = new Events;
+  events_->log = log_;
   if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(raw, &Events::disconnected, events_);
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(raw, &Events::reconnected, events_);
   if (s == NATS_OK) s = natsOptions_SetClosedCB(raw, &Events::closed, events_);
@@ -197,6 +201,8 @@ Status Client::ensureBucket() {
   kv_.reset(kv);
   return Status::ok();
 }
+
+std::uint64_t Client::reconnects() const { return events_ ? events_->reconnects.load() : 0; }
 
 Result<std::pair<std::uint64_t, std::uint64_t>> Client::streamRange() const {
   jsStreamInfo* si = nullptr;

@@ -67,6 +67,9 @@ class Client {
   // The first message of `subject` in the stream at or after stream sequence `from`; nullptr
   // if there is none.
   Result<Message> firstOf(const std::string& subject, std::uint64_t from = 1) const;
+  // How many times the connection was lost and made again so far (requests waiting at the
+  // server may have been lost with it).
+  std::uint64_t reconnects() const;
   // A line saying what the stream keeps ("7 days, 1024 MiB").
   const std::string& retention() const { return retention_; }
 

@@ -1,4 +1,5 @@
 #include "responder.hpp"
+#include "parley/replication.hpp"
 
 #include <fmt/format.h>
 
@@ -17,10 +18,10 @@ Status refusal(const Site& server, const Hello& peer, const Status& why) {
     return Status::invalidArgument(fmt::format("{} belongs to another cluster ({}; this site: {})", name,
                                                server.clusterId().shortHex(), peer.cluster.shortHex()));
   if (peer.site == server.id()) return why;  // the same id: the remedy (rejoin) is the peer's to take
-  if (peer.fingerprint != server.schemaFingerprint())
-    return Status::invalidArgument(
-        fmt::format("{} has a different schema or resolver configuration (fingerprint {}; this site: {})", name,
-                    server.schemaFingerprint(), peer.fingerprint));
+  if (peer.fingerprint != server.replication().schemaFingerprint())
+    return Status::invalidArgument(fmt::format(
+        "{} has a different schema or resolver configuration (fingerprint {}; this site: {})", name,
+        server.replication().schemaFingerprint(), peer.fingerprint));
   return why;
 }
 
@@ -43,7 +44,7 @@ Status Responder::check(const Hello& remote) {
   Status converged = checkConverged(site_, remote);
   if (converged) return Status::ok();
   note(fmt::format("divergence with {}: {}", remote.name, converged.message()));
-  return site_.noteComparison(remote.site, remote.name, converged);
+  return site_.replication().noteComparison(remote.site, remote.name, converged);
 }
 
 Result<Hello> Responder::hello(const Hello& remote) {

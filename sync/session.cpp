@@ -6,32 +6,40 @@
 #include <fmt/format.h>
 
 #include "change_cursor.hpp"
+#include "parley/replication.hpp"
 #include "parley/txn_codec.hpp"
 
 namespace parley::sync {
 
 Result<Hello> helloOf(Site& site) {
-  auto acks = site.acknowledgements();
+  auto acks = site.replication().acknowledgements();
   if (!acks) return acks.status();
-  auto heads = site.chainHeads();
+  auto heads = site.replication().chainHeads();
   if (!heads) return heads.status();
-  auto digests = site.digests();
+  auto digests = site.replication().digests();
   if (!digests) return digests.status();
-  auto forgotten = site.forgotten();
+  auto forgotten = site.replication().forgotten();
   if (!forgotten) return forgotten.status();
   auto held = site.vector();
   if (!held) return held.status();
-  return Hello{kProtocolVersion,   site.clusterId(),   site.id(),          site.name(),
-               site.schemaFingerprint(), std::move(*held), std::move(*acks), std::move(*heads),
-               std::move(*digests), std::move(*forgotten)};
+  return Hello{kProtocolVersion,
+               site.clusterId(),
+               site.id(),
+               site.name(),
+               site.replication().schemaFingerprint(),
+               std::move(*held),
+               std::move(*acks),
+               std::move(*heads),
+               std::move(*digests),
+               std::move(*forgotten)};
 }
 
 Status checkConverged(const Site& local, const Hello& remote) {
-  return local.checkDigests(remote.vector, remote.digests, remote.name);
+  return local.replication().checkDigests(remote.vector, remote.digests, remote.name);
 }
 
 Status checkForgotten(Site& local, const SiteId& peer, const std::vector<SiteId>& peerForgot) {
-  if (auto st = local.checkNotForgotten(peer); !st) return st;
+  if (auto st = local.replication().checkNotForgotten(peer); !st) return st;
   for (const auto& id : peerForgot)
     if (id == local.id()) return Status::invalidArgument(forgottenRefusal(id));
   return Status::ok();
@@ -40,7 +48,7 @@ Status checkForgotten(Site& local, const SiteId& peer, const std::vector<SiteId>
 Status takeForgotten(Site& local, const SiteId& peer, const std::vector<SiteId>& peerForgot) {
   if (auto st = checkForgotten(local, peer, peerForgot); !st) return st;
   for (const auto& id : peerForgot)
-    if (auto st = local.forget(id); !st) return st;
+    if (auto st = local.replication().forget(id); !st) return st;
   return Status::ok();
 }
 
@@ -57,11 +65,11 @@ Status checkCompatible(const Site& local, const Hello& remote) {
         "{} and {} have the same site id ({}): one is this site itself, or a copy of its file (cp, or a restored "
         "backup); at the copy, run `parley rejoin` (see \"When sites disagree\" in the README)",
         local.name(), remote.name, local.id().shortHex()));
-  if (remote.fingerprint != local.schemaFingerprint())
+  if (remote.fingerprint != local.replication().schemaFingerprint())
     return Status::invalidArgument(fmt::format(
-        "peer {} has a different schema or resolver configuration (fingerprint {}, this site {})", remote.name,
-        remote.fingerprint, local.schemaFingerprint()));
-  return local.checkHistories(remote.heads, remote.name);
+        "peer {} has a different schema or resolver configuration (fingerprint {}, this site {})",
+        remote.name, remote.fingerprint, local.replication().schemaFingerprint()));
+  return local.replication().checkHistories(remote.heads, remote.name);
 }
 
 Status streamChanges(const Site& site, const VersionVector& since, const std::function<Status(Chunk&&)>& emit,
@@ -72,10 +80,11 @@ Status streamChanges(const Site& site, const VersionVector& since, const std::fu
       if (auto st = emit(std::move(full.front())); !st) return st;
     return Status::ok();
   };
-  Status st = site.forEachChangeSince(since, [&](const Dot&, Hlc, std::string_view body) -> Status {
-    if (totals) ++totals->transactions, totals->bytes += body.size();
-    return appendToChunks(chunks, body, std::max<std::size_t>(chunkBytes, 1), emitAll);
-  });
+  Status st = site.replication().forEachChangeSince(
+      since, [&](const Dot&, Hlc, std::string_view body) -> Status {
+        if (totals) ++totals->transactions, totals->bytes += body.size();
+        return appendToChunks(chunks, body, std::max<std::size_t>(chunkBytes, 1), emitAll);
+      });
   if (!st) return st;
   return emitAll(chunks);
 }
@@ -103,7 +112,7 @@ Status ChunkApplier::apply(const Chunk& chunk) {
     return e.status();
   }
   if (batch.empty()) return Status::ok();
-  auto r = site_.applyEncoded(batch, bodies);
+  auto r = site_.replication().applyEncoded(batch, bodies);
   if (!r) return r.status();
   totals_.add(*r);
   if (keepConflicts_) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "parley/replication.hpp"
 #include "tcp_live.hpp"
 #include "tcp_outgoing.hpp"
 #include "tcp_status.hpp"
@@ -116,7 +117,8 @@ kj::Promise<void> SessionImpl::summarize(SummarizeContext context) {
   auto params = context.getParams();
   KeyRange range = decoded([&] { return KeyRange{readRow(params.getLo()), readRow(params.getHi())}; });
   std::size_t listUpTo = std::min<std::size_t>(params.getListUpTo(), kMaxListedKeys);
-  auto summary = server_.site.summarize(std::string(params.getTable().cStr()), range, listUpTo);
+  auto summary =
+      server_.site.replication().summarize(std::string(params.getTable().cStr()), range, listUpTo);
   check(summary.status());
   writeSummary(context.getResults().initSummary(), *summary);
   return kj::READY_NOW;

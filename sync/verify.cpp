@@ -1,4 +1,5 @@
 #include "parley/sync/verify.hpp"
+#include "parley/replication.hpp"
 
 #include <map>
 
@@ -21,7 +22,7 @@ class Search {
 
   Status run(const KeyRange& range) {
     if (found_.size() >= limit_) return Status::ok();
-    auto mine = local_.summarize(table_, range, kListRows);
+    auto mine = local_.replication().summarize(table_, range, kListRows);
     if (!mine) return mine.status();
     auto theirs = peer_(table_, range, kListRows);
     if (!theirs) return theirs.status();
@@ -41,7 +42,7 @@ class Search {
 
  private:
   Status listWhole(const KeyRange& range) {
-    auto mine = local_.summarize(table_, range, SIZE_MAX);
+    auto mine = local_.replication().summarize(table_, range, SIZE_MAX);
     if (!mine) return mine.status();
     auto theirs = peer_(table_, range, SIZE_MAX);
     if (!theirs) return theirs.status();

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "cluster_impl.hpp"
+#include "parley/replication.hpp"
 
 namespace parley::testing {
 
@@ -70,9 +71,9 @@ void ClusterState::joinSite(std::size_t index) {
   trackTables(site);
   if (!options.registerMembers) return;
   for (std::size_t i = 0; i < index; ++i) {
-    if (auto st = site.acknowledge(sites[i]->id(), {}); !st)
+    if (auto st = site.replication().acknowledge(sites[i]->id(), {}); !st)
       fail("registering members: " + st.toString());
-    if (auto st = sites[i]->acknowledge(site.id(), {}); !st)
+    if (auto st = sites[i]->replication().acknowledge(site.id(), {}); !st)
       fail("registering members: " + st.toString());
   }
 }

@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include "cluster_impl.hpp"
+#include "parley/replication.hpp"
 #include "parley/sync/in_process.hpp"
 
 namespace parley::testing {
@@ -98,7 +99,7 @@ std::size_t ClusterState::pick() {
 
 bool ClusterState::settled() const {
   for (std::size_t i = 0; i < sites.size(); ++i) {
-    auto acks = sites[i]->acknowledgements();
+    auto acks = sites[i]->replication().acknowledgements();
     if (!acks) fail("reading acknowledgements at " + siteName(i) + ": " + acks.status().toString());
     for (std::size_t j = 0; j < sites.size(); ++j) {
       if (i == j || group[i] != group[j]) continue;

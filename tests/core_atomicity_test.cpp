@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "parley/replication.hpp"
 #include "parley/site.hpp"
 #include "support/sites.hpp"
 
@@ -92,7 +93,7 @@ TEST_CASE("a batch whose later transaction is invalid is refused whole and nothi
   auto vectorBefore = receiver.vector().value();
   auto heldBefore = test::allTransactions(receiver).size();
 
-  auto r = receiver.apply(batch);
+  auto r = receiver.replication().apply(batch);
   INFO(r.status().toString());
   REQUIRE_FALSE(r.ok());
   CHECK_FALSE(r.status().message().empty());
@@ -138,7 +139,7 @@ TEST_CASE("a transaction that swaps UNIQUE values between two rows replicates", 
                    " UPDATE u SET email = 'x' WHERE id = 2;"
                    " UPDATE u SET email = 'y' WHERE id = 1;"
                    "COMMIT;");
-  auto r = c[1].apply(test::changesOk(c[0], c[1].vector().value()));
+  auto r = c[1].replication().apply(test::changesOk(c[0], c[1].vector().value()));
   INFO(r.status().toString());
   REQUIRE(r.ok());
   CHECK(tableContents(c[1], "u") == std::vector<Row>{{Int(1), Txt("y")}, {Int(2), Txt("x")}});

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "parley/replication.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 #include "support/sites.hpp"
@@ -69,7 +70,7 @@ TEST_CASE("an INSERT is captured as an insert of every non-key column", "[core][
   CHECK(t.dot == dotOf(s, 1));
   CHECK(t.context.empty());
   CHECK(t.hlc.physicalMs() == c.options().clockStartMs);
-  CHECK(t.hlc <= s.lastHlc());
+  CHECK(t.hlc <= s.replication().lastHlc());
   REQUIRE(t.rows.size() == 1);
   const RowChange& r = t.rows[0];
   CHECK(r.table == "t");
@@ -582,7 +583,7 @@ TEST_CASE("each transaction's hlc is later than the last and follows the site cl
   c.clock(0).set(c.clock(0).nowMillis() - 5000);  // clock steps backwards
   Transaction t4 = captureOne(s, "INSERT INTO t VALUES (4, 'd', 4)");
   CHECK(t4.hlc > t3.hlc);
-  CHECK(s.lastHlc() >= t4.hlc);
+  CHECK(s.replication().lastHlc() >= t4.hlc);
 }
 
 TEST_CASE("tracking a table with rows records them as one insert transaction", "[core][capture][track]") {
@@ -747,14 +748,17 @@ TEST_CASE("a site whose guard trigger was dropped outside parley refuses writes 
   CHECK(write.status().message().find("restore-guards") != std::string::npos);
   CHECK_FALSE(s->exec("INSERT INTO plain VALUES (1)").ok());
   CHECK(s->track("plain").message().find("has lost its guard trigger") != std::string::npos);
-  CHECK_FALSE(s->apply({}).ok());
-  CHECK(s->acknowledge(test::testSiteId(2), {}).message().find("has lost its guard trigger") != std::string::npos);
+  CHECK_FALSE(s->replication().apply({}).ok());
+  CHECK(s->replication()
+            .acknowledge(test::testSiteId(2), {})
+            .message()
+            .find("has lost its guard trigger") != std::string::npos);
   // Reads work.
   CHECK(test::queryInt(*s, "SELECT count(*) FROM t") == 1);
   CHECK(s->vector().value() == before);
-  REQUIRE_OK(s->peers());
+  REQUIRE_OK(s->replication().peers());
   // Restored, the site writes again; the row written behind its back stays as it is.
-  REQUIRE_OK(s->restoreGuards());
+  REQUIRE_OK(s->replication().restoreGuards());
   captureOne(*s, "INSERT INTO t VALUES (2, 'y', 20)");
   CHECK(f.plain("UPDATE t SET a = 'again' WHERE id = 1").find("parley_guard") != std::string::npos);
   auto reopened = f.open();
@@ -777,7 +781,7 @@ TEST_CASE("a guard dropped while the site is open is found at its next write", "
   captureOne(*s, "UPDATE t SET a = 'first' WHERE id = 1");
   REQUIRE(f.plain("DROP TRIGGER parley_guard_t_INSERT") == "ok");
   CHECK_FALSE(s->exec("UPDATE t SET a = 'second' WHERE id = 1").ok());
-  CHECK_FALSE(s->apply({}).ok());
+  CHECK_FALSE(s->replication().apply({}).ok());
 }
 
 TEST_CASE("a site whose guards predate guard tokens opens and writes, and its next track gives every guard one",

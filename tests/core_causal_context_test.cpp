@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "causal_context.hpp"
+#include "parley/replication.hpp"
 #include "parley/txn_codec.hpp"
 #include "support/sites.hpp"
 
@@ -26,11 +27,12 @@ struct Encoded {
 
 Encoded lacking(const Site& site, const VersionVector& peer) {
   Encoded out;
-  REQUIRE_OK(site.forEachChangeSince(peer, [&](const Dot&, Hlc, std::string_view body) {
-    out.txns.push_back(decodeTransaction(body).value());
-    out.bodies.emplace_back(body);
-    return Status::ok();
-  }));
+  REQUIRE_OK(
+      site.replication().forEachChangeSince(peer, [&](const Dot&, Hlc, std::string_view body) {
+        out.txns.push_back(decodeTransaction(body).value());
+        out.bodies.emplace_back(body);
+        return Status::ok();
+      }));
   return out;
 }
 
@@ -39,7 +41,7 @@ ApplyResult deliverFirst(const Site& from, Site& to, std::size_t n) {
   Encoded in = lacking(from, to.vector().value());
   n = std::min(n, in.txns.size());
   std::vector<std::string_view> views(in.bodies.begin(), in.bodies.begin() + static_cast<std::ptrdiff_t>(n));
-  auto r = to.applyEncoded(std::span(in.txns).first(n), views);
+  auto r = to.replication().applyEncoded(std::span(in.txns).first(n), views);
   REQUIRE_OK(r);
   return std::move(r).value();
 }
@@ -141,7 +143,7 @@ class FileCluster {
     }
     for (auto& s : sites_)
       for (auto& other : sites_)
-        if (s != other) REQUIRE_OK(s->acknowledge(other->id(), {}));
+        if (s != other) REQUIRE_OK(s->replication().acknowledge(other->id(), {}));
   }
   Site& operator[](std::size_t i) { return *sites_[i]; }
   ManualClock& clock(std::size_t i) { return *clocks_[i]; }
@@ -204,9 +206,9 @@ TEST_CASE("a receiver completes encoded contexts from its log after reopening an
   SECTION("its predecessor compacted away") {
     deliverFirst(c[1], c[2], 1);
     VersionVector held = c[2].vector().value();  // A:1 and B:1: once every site holds them, C may drop them
-    REQUIRE_OK(c[2].acknowledge(c[0].id(), held));
-    REQUIRE_OK(c[2].acknowledge(c[1].id(), held));
-    auto dropped = c[2].compact();
+    REQUIRE_OK(c[2].replication().acknowledge(c[0].id(), held));
+    REQUIRE_OK(c[2].replication().acknowledge(c[1].id(), held));
+    auto dropped = c[2].replication().compact();
     REQUIRE_OK(dropped);
     REQUIRE(*dropped == 2);
     c.reopen(2);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "parley/replication.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 #include "parley/txn_codec.hpp"
@@ -302,7 +303,7 @@ TEST_CASE("a transaction whose causal dependencies are missing is refused and no
 
   SECTION("the second transaction of a site without its first") {
     std::vector<Transaction> onlySecond{all[1]};
-    auto r = c[1].apply(onlySecond);
+    auto r = c[1].replication().apply(onlySecond);
     INFO(r.status().toString());
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == Status::Code::kNotReady);
@@ -313,7 +314,7 @@ TEST_CASE("a transaction whose causal dependencies are missing is refused and no
     auto three = test::allTransactions(c[0]);
     REQUIRE(three.size() == 3);
     std::vector<Transaction> gap{three[0], three[2]};
-    auto r = c[1].apply(gap);
+    auto r = c[1].replication().apply(gap);
     INFO(r.status().toString());
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == Status::Code::kNotReady);
@@ -332,7 +333,7 @@ TEST_CASE("a transaction whose causal dependencies are missing is refused and no
     for (const auto& t : fromZero)
       if (t.dot.site == c[0].id()) onlyOwn.push_back(t);
     REQUIRE(onlyOwn.size() == 3);
-    auto r = c[fresh].apply(onlyOwn);
+    auto r = c[fresh].replication().apply(onlyOwn);
     INFO(r.status().toString());
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == Status::Code::kNotReady);
@@ -366,15 +367,15 @@ TEST_CASE("a transaction whose HLC is not after its origin's previous one is ref
 
   SECTION("in one batch with its predecessor") {
     std::vector<Transaction> batch{all[0], backwards};
-    check(c[1].apply(batch));
+    check(c[1].replication().apply(batch));
     CHECK(c[1].vector().value().empty());
     CHECK(tableContents(c[1], "t").empty());
   }
   SECTION("after its predecessor was applied") {
     std::vector<Transaction> first{all[0]};
-    REQUIRE(c[1].apply(first).ok());
+    REQUIRE(c[1].replication().apply(first).ok());
     std::vector<Transaction> second{backwards};
-    check(c[1].apply(second));
+    check(c[1].replication().apply(second));
     CHECK(c[1].vector().value().get(c[0].id()) == 1);
     CHECK(tableContents(c[1], "t") == std::vector<Row>{{Int(1), Txt("a"), Int(1)}});
   }
@@ -560,10 +561,11 @@ namespace {
 // Each held transaction's log body, as a peer would be sent it.
 std::vector<std::string> logBodies(const Site& site) {
   std::vector<std::string> out;
-  REQUIRE_OK(site.forEachChangeSince(VersionVector{}, [&](const Dot&, Hlc, std::string_view body) {
-    out.emplace_back(body);
-    return Status::ok();
-  }));
+  REQUIRE_OK(site.replication().forEachChangeSince(VersionVector{},
+                                                   [&](const Dot&, Hlc, std::string_view body) {
+                                                     out.emplace_back(body);
+                                                     return Status::ok();
+                                                   }));
   return out;
 }
 
@@ -578,7 +580,7 @@ TEST_CASE("applyEncoded keeps the received bytes as log bodies and folds like ap
   std::vector<std::string_view> views(sent.begin(), sent.end());
 
   SECTION("bodies that do not match the transactions one to one are refused, and nothing is applied") {
-    auto r = c[1].applyEncoded(decoded, std::span(views).first(views.size() - 1));
+    auto r = c[1].replication().applyEncoded(decoded, std::span(views).first(views.size() - 1));
     CHECK(r.status().code() == Status::Code::kInvalidArgument);
     CHECK(c[1].vector().value().empty());
   }
@@ -586,10 +588,10 @@ TEST_CASE("applyEncoded keeps the received bytes as log bodies and folds like ap
     // Handed over newest first: the engine sorts them, and each must keep its own bytes.
     std::reverse(decoded.begin(), decoded.end());
     std::reverse(views.begin(), views.end());
-    auto encoded = c[1].applyEncoded(decoded, views);
+    auto encoded = c[1].replication().applyEncoded(decoded, views);
     REQUIRE_OK(encoded);
     CHECK(encoded->applied == decoded.size());
-    REQUIRE_OK(c[2].apply(decoded));
+    REQUIRE_OK(c[2].replication().apply(decoded));
     CHECK(logBodies(c[1]) == sent);
     CHECK(tableContents(c[1], "t") == tableContents(c[2], "t"));
     CHECK(tableContents(c[1], "t") == tableContents(c[0], "t"));

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "parley/replication.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 #include "support/sites.hpp"
@@ -44,7 +45,7 @@ class FileSites {
     }
     for (std::size_t i = 0; i < n; ++i)
       for (std::size_t j = 0; j < n; ++j)
-        if (i != j) REQUIRE_OK(sites_[i]->acknowledge(sites_[j]->id(), {}));
+        if (i != j) REQUIRE_OK(sites_[i]->replication().acknowledge(sites_[j]->id(), {}));
   }
 
   Site& operator[](std::size_t i) { return *sites_.at(i); }
@@ -90,10 +91,10 @@ Hlc ownHlc(Site& site, std::uint64_t seq) {
 
 // Compacts site i, which must drop its whole log.
 void compactAll(FileSites& sites, std::size_t i) {
-  auto dropped = sites[i].compact();
+  auto dropped = sites[i].replication().compact();
   REQUIRE_OK(dropped);
   CHECK(*dropped > 0);
-  auto size = sites[i].logSize();
+  auto size = sites[i].replication().logSize();
   REQUIRE_OK(size);
   REQUIRE(size->first == 0);
 }
@@ -114,7 +115,7 @@ TEST_CASE(
   compactAll(sites, 0);
   sites.reopen(0);
 
-  CHECK(sites[0].lastHlc() >= ahead);
+  CHECK(sites[0].replication().lastHlc() >= ahead);
   execOk(sites[0], "UPDATE t SET a = 'after' WHERE id = 1");
   sites.reopen(0);
   Hlc after = ownHlc(sites[0], 2);
@@ -177,7 +178,7 @@ TEST_CASE(
   execOk(sites[1], "UPDATE t SET a = 'fastest' WHERE id = 1");
   CHECK(test::exchange(sites[1], sites[0]).first.warnings.size() == 1);  // one line per origin per apply
   sites.reopen(0);
-  auto skews = sites[0].clockSkews();
+  auto skews = sites[0].replication().clockSkews();
   REQUIRE_OK(skews);
   REQUIRE(skews->size() == 1);
   const ClockSkewRecord& r = skews->at(0);
@@ -198,11 +199,11 @@ TEST_CASE(
   sites.clock(1).advance(60'000);
   execOk(sites[1], "INSERT INTO t VALUES (1, 'fast', 1)");
   test::exchange(sites[1], sites[0]);
-  REQUIRE(sites[0].clockSkews().value().size() == 1);
+  REQUIRE(sites[0].replication().clockSkews().value().size() == 1);
 
   SECTION("real time catching up hides it, and the next apply drops it") {
     sites.clock(0).advance(59'500);
-    CHECK(sites[0].clockSkews().value().empty());
+    CHECK(sites[0].replication().clockSkews().value().empty());
     CHECK(test::queryInt(sites[0], "SELECT count(*) FROM parley_clock_skew") == 1);
     execOk(sites[2], "INSERT INTO t VALUES (2, 'on time', 2)");
     CHECK(test::exchange(sites[2], sites[0]).first.warnings.empty());
@@ -215,7 +216,7 @@ TEST_CASE(
     CHECK(test::exchange(sites[1], sites[0]).first.warnings.empty());
     sites.clock(0).set(sites.clock(0).nowMillis() -
                        120'000);  // even if our clock went back, it is gone
-    CHECK(sites[0].clockSkews().value().empty());
+    CHECK(sites[0].replication().clockSkews().value().empty());
   }
 }
 
@@ -237,7 +238,7 @@ TEST_CASE(
   CHECK_THAT(carried, Catch::Contains("transactions of " + carrier + " arrive") &&
                           Catch::Contains("carried from " + fast + ", whose clock ran ahead") &&
                           Catch::Contains("fix the clock at " + fast));
-  auto skews = sites[2].clockSkews();
+  auto skews = sites[2].replication().clockSkews();
   REQUIRE_OK(skews);
   REQUIRE(skews->size() == 2);
   for (const auto& r : *skews) CHECK(r.source == sites[0].id());

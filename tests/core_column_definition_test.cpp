@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "parley/replication.hpp"
 #include "parley/testing/cluster.hpp"
 
 namespace parley::test {
@@ -55,10 +56,10 @@ void twoDefinitions(const std::string& bDefinition, const std::string& bValue, c
       CAPTURE(s);
       CHECK(declaredType(c, s) == expectedType);
       CHECK(c.query(s, "SELECT id, tag FROM account ORDER BY id") == expected);
-      auto checks = c.site(s).verify();
+      auto checks = c.site(s).replication().verify();
       REQUIRE(checks);
       for (const auto& d : *checks) CHECK(d.ok());
-      CHECK(c.site(s).digests().value() == c.site(0).digests().value());
+      CHECK(c.site(s).replication().digests().value() == c.site(0).replication().digests().value());
     }
     std::size_t logged = 0;
     for (std::size_t s = 0; s < 3; ++s)

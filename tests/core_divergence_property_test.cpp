@@ -18,6 +18,7 @@
 #include <map>
 #include <random>
 
+#include "parley/replication.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 #include "parley/sync/in_process.hpp"
@@ -169,7 +170,7 @@ class Run {
         write(p);
         for (auto& other : sites_) sync(p, other);
         p.clock->set(p.clock->nowMillis() - kDay);
-        auto compacted = p.site->compact();
+        auto compacted = p.site->replication().compact();
         if (!compacted) note(compacted.status());
         reopen(p);
         write(p);

@@ -10,10 +10,11 @@
 #include <algorithm>
 #include <random>
 
+#include "parley/replication.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
-#include "parley/sync/in_process.hpp"
 #include "parley/sync/changeset.hpp"
+#include "parley/sync/in_process.hpp"
 #include "parley/sync/verify.hpp"
 #include "parley/txn_codec.hpp"
 #include "support/sites.hpp"
@@ -114,7 +115,7 @@ TEST_CASE("each transaction links to its origin's previous one by hash", "[core]
     if (i) CHECK(held[i].prev == held[i - 1].hash);
   }
   CHECK(held[1].hash != held[2].hash);
-  auto heads = c[1].chainHeads();
+  auto heads = c[1].replication().chainHeads();
   REQUIRE_OK(heads);
   auto head = std::find_if(heads->begin(), heads->end(), [&](const ChainHead& h) { return h.site == c[0].id(); });
   REQUIRE(head != heads->end());
@@ -159,11 +160,11 @@ TEST_CASE("a transaction under a held dot with another hash is a fork, not a dup
   fs.write(*copy, -200);
   REQUIRE_OK(syncSites(*ny, *london));
   // Delivered without a handshake (a change set made by hand, a bug): apply itself refuses.
-  auto theirs = copy->changesSince(VersionVector{});
+  auto theirs = copy->replication().changesSince(VersionVector{});
   REQUIRE_OK(theirs);
   std::erase_if(*theirs, [&](const Transaction& t) { return !(t.dot == Dot{copy->id(), copy->vector().value().get(copy->id())}); });
   REQUIRE(theirs->size() == 1);
-  auto applied = london->apply(*theirs);
+  auto applied = london->replication().apply(*theirs);
   REQUIRE(applied.status().code() == Status::Code::kDiverged);
   CHECK_THAT(applied.status().message(), Contains(fmt::format("seq {}", theirs->front().dot.seq)));
   CHECK(balance(*london) == 900);
@@ -207,11 +208,11 @@ TEST_CASE("a restored backup that wrote before syncing is refused, and its write
   auto rejoined = fs.clone(*london, "ny-rejoined");
   VersionVector beforeFork;
   beforeFork.advance({restored->id(), restored->vector().value().get(restored->id()) - 1});
-  auto mine = restored->changesSince(beforeFork);
+  auto mine = restored->replication().changesSince(beforeFork);
   REQUIRE_OK(mine);
   std::erase_if(*mine, [&](const Transaction& t) { return t.dot.site != restored->id(); });
   REQUIRE(mine->size() == 1);
-  auto rows = rejoined->reissue(*mine);
+  auto rows = rejoined->replication().reissue(*mine);
   REQUIRE_OK(rows);
   CHECK(*rows == 1);
   CHECK(balance(*rejoined) == 870);  // merge: its -30 as a delta on top of the -100
@@ -244,12 +245,13 @@ TEST_CASE("sites holding the same transactions in any order have equal digests",
     c.syncAll();
     INFO("round " << round);
     REQUIRE(tableContents(c[0], "t") == tableContents(c[1], "t"));
-    auto d0 = c[0].digests(), d1 = c[1].digests(), d2 = c[2].digests();
+    auto d0 = c[0].replication().digests(), d1 = c[1].replication().digests(),
+         d2 = c[2].replication().digests();
     REQUIRE_OK(d0);
     CHECK(*d0 == *d1);
     CHECK(*d0 == *d2);
     for (std::size_t i = 0; i < 3; ++i) {
-      auto checks = c[i].verify();
+      auto checks = c[i].replication().verify();
       REQUIRE_OK(checks);
       for (const auto& check : *checks) CHECK(check.ok());
     }
@@ -270,7 +272,7 @@ TEST_CASE("a transaction writing several tables keeps every table's digest, here
   execOk(c[0], "COMMIT");
   c.syncPair(0, 1);
   for (std::size_t i = 0; i < 2; ++i) {
-    auto checks = c[i].verify();
+    auto checks = c[i].replication().verify();
     REQUIRE_OK(checks);
     REQUIRE(checks->size() == 3);
     for (const auto& check : *checks) {
@@ -290,32 +292,32 @@ TEST_CASE("digests kept with local commits survive reopening, another connection
   fs.write(*ny, -100);
   fs.write(*london, -7);
   auto expectKept = [](Site& site) {
-    auto checks = site.verify();
+    auto checks = site.replication().verify();
     REQUIRE_OK(checks);
     for (const auto& c : *checks) {
       INFO(site.name() << " table " << c.table);
       CHECK(c.ok());
     }
   };
-  CHECK(*other->digests() == *ny->digests());
+  CHECK(*other->replication().digests() == *ny->replication().digests());
   expectKept(*other);
   REQUIRE_OK(syncSites(*ny, *london));  // an apply after the commits
   for (int i = 0; i < 300; ++i) fs.write(*ny, -1);  // past the base's rewrite every 256 transactions
   other = fs.open("ny.db");
   expectKept(*other);
-  CHECK(*other->digests() == *ny->digests());
+  CHECK(*other->replication().digests() == *ny->replication().digests());
   REQUIRE_OK(syncSites(*ny, *london));
   REQUIRE_OK(syncSites(*ny, *london));   // acknowledgements: everything is final
-  auto dropped = ny->compact();
+  auto dropped = ny->replication().compact();
   REQUIRE_OK(dropped);
   CHECK(*dropped > 0);
   ny.reset();
   ny = fs.open("ny.db");
   expectKept(*ny);
-  CHECK(*ny->digests() == *london->digests());
+  CHECK(*ny->replication().digests() == *london->replication().digests());
   auto tokyo = fs.clone(*ny, "tokyo");
   expectKept(*tokyo);
-  CHECK(*tokyo->digests() == *ny->digests());
+  CHECK(*tokyo->replication().digests() == *ny->replication().digests());
 }
 
 TEST_CASE("digests stay right when a site hears from a clock a day ahead and writes after it",
@@ -360,11 +362,11 @@ TEST_CASE("digests read back right past many transactions and after a re-fold", 
   c.syncPair(0, 1);
   REQUIRE(tableContents(c[0], "t") == tableContents(c[1], "t"));
   for (std::size_t i = 0; i < 2; ++i) {
-    auto checks = c[i].verify();
+    auto checks = c[i].replication().verify();
     REQUIRE_OK(checks);
     for (const auto& check : *checks) CHECK(check.ok());
   }
-  CHECK(*c[0].digests() == *c[1].digests());
+  CHECK(*c[0].replication().digests() == *c[1].replication().digests());
 }
 
 TEST_CASE("a digest tells different rows apart and does not depend on the order rows were written",
@@ -372,13 +374,17 @@ TEST_CASE("a digest tells different rows apart and does not depend on the order 
   Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, 'x', 1); INSERT INTO t VALUES (2, 'y', 2)");
   execOk(c[1], "INSERT INTO t VALUES (2, 'y', 2); INSERT INTO t VALUES (1, 'x', 1)");
-  CHECK(c[0].digests().value().at(0).digest == c[1].digests().value().at(0).digest);
+  CHECK(c[0].replication().digests().value().at(0).digest ==
+        c[1].replication().digests().value().at(0).digest);
   execOk(c[1], "UPDATE t SET b = 3 WHERE id = 2");
-  CHECK(c[0].digests().value().at(0).digest != c[1].digests().value().at(0).digest);
+  CHECK(c[0].replication().digests().value().at(0).digest !=
+        c[1].replication().digests().value().at(0).digest);
   execOk(c[1], "UPDATE t SET b = 2 WHERE id = 2");
-  CHECK(c[0].digests().value().at(0).digest == c[1].digests().value().at(0).digest);
+  CHECK(c[0].replication().digests().value().at(0).digest ==
+        c[1].replication().digests().value().at(0).digest);
   execOk(c[1], "UPDATE t SET b = '2' WHERE id = 2");  // text '2' is not integer 2
-  CHECK(c[0].digests().value().at(0).digest != c[1].digests().value().at(0).digest);
+  CHECK(c[0].replication().digests().value().at(0).digest !=
+        c[1].replication().digests().value().at(0).digest);
 }
 
 TEST_CASE("a write behind parley's back is found by verify", "[core][divergence][digest]") {
@@ -389,13 +395,13 @@ TEST_CASE("a write behind parley's back is found by verify", "[core][divergence]
   ny.reset();
   writeBehindParley(fs.dir.file("ny.db"), "UPDATE t SET balance = 5 WHERE id = 1");
   ny = fs.open("ny.db");
-  auto checks = ny->verify();
+  auto checks = ny->replication().verify();
   REQUIRE_OK(checks);
   REQUIRE(checks->size() == 1);
   CHECK_FALSE(checks->front().ok());
   CHECK(checks->front().rows == 1);
   sync::Summarizer peer = [&](std::string_view table, const KeyRange& range, std::size_t listUpTo) {
-    return london->summarize(table, range, listUpTo);
+    return london->replication().summarize(table, range, listUpTo);
   };
   auto diffs = sync::findDifferences(*ny, peer, "t");
   REQUIRE_OK(diffs);
@@ -429,7 +435,7 @@ TEST_CASE("sites that fold the same transactions to different rows fail the sync
                                        Contains("parley verify"));
   CHECK(ny->vector().value() == london->vector().value());
   for (Site* site : {ny.get(), london.get()}) {
-    auto standing = site->divergences();
+    auto standing = site->replication().divergences();
     REQUIRE_OK(standing);
     CHECK(standing->size() == 1);
   }
@@ -452,7 +458,7 @@ TEST_CASE("range summaries narrow two sites' tables down to the rows that differ
   execOk(c[1], "DELETE FROM t WHERE id = 404");
   execOk(c[0], "INSERT INTO t VALUES (777, 'new', 0)");
   sync::Summarizer peer = [&](std::string_view table, const KeyRange& range, std::size_t listUpTo) {
-    return c[1].summarize(table, range, listUpTo);
+    return c[1].replication().summarize(table, range, listUpTo);
   };
   auto diffs = sync::findDifferences(c[0], peer, "t");
   REQUIRE_OK(diffs);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "parley/assert.hpp"
+#include "parley/replication.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 #include "parley/sync/acknowledgements.hpp"
@@ -123,11 +124,13 @@ TEST_CASE("a broken invariant inside a public call comes back as kInternal, with
 
   int calls = 0;
   Result<ApplyResult> applied = Status::internal("not run");
-  REQUIRE_NOTHROW(applied = c[1].applyEncodedBatches([&]() -> Site::EncodedBatch {
-    if (calls++ == 0) return {std::span(txns).first(1), std::span(views).first(1)};
-    PARLEY_ASSERT(calls < 0, "the second batch met an impossible state");
-    return {};
-  }));
+  REQUIRE_NOTHROW(applied =
+                      c[1].replication().applyEncodedBatches([&]() -> Replication::EncodedBatch {
+                        if (calls++ == 0)
+                          return {std::span(txns).first(1), std::span(views).first(1)};
+                        PARLEY_ASSERT(calls < 0, "the second batch met an impossible state");
+                        return {};
+                      }));
   REQUIRE_FALSE(applied.ok());
   CHECK(applied.status().code() == Status::Code::kInternal);
   CHECK_THAT(applied.status().message(), Contains("the second batch met an impossible state"));
@@ -310,9 +313,9 @@ TEST_CASE("Site::waitFor sees what another connection applies to the same file m
   Status waited = Status::internal("not run");
   std::thread waiter([&] { waited = (*reader)->waitFor(token, std::chrono::seconds(10), std::chrono::milliseconds(5)); });
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  auto changes = (*ny)->changesSince((*london)->vector().value());
+  auto changes = (*ny)->replication().changesSince((*london)->vector().value());
   REQUIRE_OK(changes);
-  auto applied = (*london)->apply(*changes);
+  auto applied = (*london)->replication().apply(*changes);
   waiter.join();
   REQUIRE_OK(applied);
   CHECK_OK(waited);

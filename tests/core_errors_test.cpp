@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "parley/replication.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 #include "parley/sync/in_process.hpp"
@@ -170,7 +171,7 @@ TEST_CASE("track and apply while a transaction is open are refused as busy", "[c
   INFO(tracked.toString());
   CHECK(tracked.code() == Status::Code::kBusy);
 
-  auto applied = c[1].apply(txns);
+  auto applied = c[1].replication().apply(txns);
   INFO(applied.status().toString());
   CHECK_FALSE(applied.ok());
   CHECK(applied.status().code() == Status::Code::kBusy);
@@ -291,16 +292,16 @@ TEST_CASE("a site created without a cluster id starts a new cluster, with one it
 TEST_CASE("sites with different resolver configurations have different schema fingerprints",
           "[core][errors][fingerprint]") {
   Cluster same(test::clusterOptions(2));
-  CHECK(same[0].schemaFingerprint() == same[1].schemaFingerprint());
+  CHECK(same[0].replication().schemaFingerprint() == same[1].replication().schemaFingerprint());
   ClusterOptions o;
   o.resolvers = resolvers::fwwEverywhere();
   Cluster other(test::clusterOptions(1, o));
-  CHECK(other[0].schemaFingerprint() != same[0].schemaFingerprint());
+  CHECK(other[0].replication().schemaFingerprint() != same[0].replication().schemaFingerprint());
   ClusterOptions moreTables;
   moreTables.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b); CREATE TABLE u(id INTEGER PRIMARY KEY);";
   moreTables.tracked = {"t", "u"};
   Cluster bigger(test::clusterOptions(1, moreTables));
-  CHECK(bigger[0].schemaFingerprint() != same[0].schemaFingerprint());
+  CHECK(bigger[0].replication().schemaFingerprint() != same[0].replication().schemaFingerprint());
 }
 
 // Issue 22, finding 3: everything that decides an apply is in the fingerprint, read from
@@ -313,7 +314,7 @@ std::string fingerprintOf(const std::string& schema, std::uint8_t idByte = 1) {
   o.schema = schema;
   o.idBytes = {idByte};
   Cluster c(test::clusterOptions(1, o));
-  return c[0].schemaFingerprint();
+  return c[0].replication().schemaFingerprint();
 }
 
 const char* const kBase = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INTEGER);";
@@ -368,7 +369,7 @@ TEST_CASE("sites whose UNIQUE indexes differ refuse to sync, naming the index an
   REQUIRE_FALSE(r.ok());
   INFO(r.status().message());
   CHECK(r.status().message().find(plain[0].name() + " has no t: UNIQUE (a COLLATE BINARY)") != std::string::npos);
-  auto lines = indexed[0].schemaDescription();
+  auto lines = indexed[0].replication().schemaDescription();
   REQUIRE_OK(lines);
   CHECK(std::find(lines->begin(), lines->end(), "t: UNIQUE (a COLLATE BINARY)") != lines->end());
 }
@@ -378,7 +379,7 @@ TEST_CASE("exec refuses a UNIQUE index on a tracked table with rows, saying why,
           "[core][errors][fingerprint][issue22][issue25]") {
   Cluster c(test::clusterOptions(1, untracked("CREATE TABLE local(x PRIMARY KEY, y);")));
   execOk(c[0], "INSERT INTO t(id, a, b) VALUES (1, 1, 1), (2, 2, 2)");
-  std::string before = c[0].schemaFingerprint();
+  std::string before = c[0].replication().schemaFingerprint();
   auto unique = c[0].exec("CREATE UNIQUE INDEX owner_once ON t(a)");
   REQUIRE_FALSE(unique.ok());
   INFO(unique.status().message());
@@ -391,7 +392,7 @@ TEST_CASE("exec refuses a UNIQUE index on a tracked table with rows, saying why,
   execOk(c[0], "DROP INDEX by_b");
   CHECK(test::queryInt(c[0], "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 't'") == 0);
   execOk(c[0], "CREATE UNIQUE INDEX local_y ON local(y); DROP INDEX local_y");
-  CHECK(c[0].schemaFingerprint() == before);
+  CHECK(c[0].replication().schemaFingerprint() == before);
 }
 
 TEST_CASE("a UNIQUE index made on a tracked table by another connection changes the open site's fingerprint",
@@ -406,15 +407,15 @@ TEST_CASE("a UNIQUE index made on a tracked table by another connection changes 
   Site& s = **created;
   execOk(s, kBase);
   REQUIRE_OK(s.track("t"));
-  std::string before = s.schemaFingerprint();
-  CHECK(s.schemaFingerprint() == before);  // kept
+  std::string before = s.replication().schemaFingerprint();
+  CHECK(s.replication().schemaFingerprint() == before);  // kept
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
   REQUIRE(sqlite3_exec(db, "CREATE INDEX plain_b ON t(b)", nullptr, nullptr, nullptr) == SQLITE_OK);
-  CHECK(s.schemaFingerprint() == before);
+  CHECK(s.replication().schemaFingerprint() == before);
   REQUIRE(sqlite3_exec(db, "CREATE UNIQUE INDEX owner_once ON t(a)", nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
-  CHECK(s.schemaFingerprint() != before);
+  CHECK(s.replication().schemaFingerprint() != before);
 }
 
 }  // namespace fingerprints

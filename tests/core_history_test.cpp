@@ -7,6 +7,7 @@
 #include <random>
 #include <set>
 
+#include "parley/replication.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 #include "parley/sync/in_process.hpp"
@@ -31,7 +32,7 @@ TEST_CASE("a peer's lag counts the transactions it has not acknowledged and thei
   Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, 'a', 1)");
   c.syncPair(0, 1);
-  auto peers = c[0].peers();
+  auto peers = c[0].replication().peers();
   REQUIRE_OK(peers);
   const PeerStatus* p = peerOf(*peers, c[1].id());
   REQUIRE(p != nullptr);
@@ -42,7 +43,7 @@ TEST_CASE("a peer's lag counts the transactions it has not acknowledged and thei
   execOk(c[0], "INSERT INTO t VALUES (2, 'b', 2)");
   execOk(c[0], "INSERT INTO t VALUES (3, 'c', 3)");
   c.clock(0).advance(4000);
-  peers = c[0].peers();
+  peers = c[0].replication().peers();
   REQUIRE_OK(peers);
   p = peerOf(*peers, c[1].id());
   REQUIRE(p != nullptr);
@@ -50,7 +51,7 @@ TEST_CASE("a peer's lag counts the transactions it has not acknowledged and thei
   CHECK(p->lagSeconds == Approx(4.0));
 
   c.syncPair(0, 1);
-  peers = c[0].peers();
+  peers = c[0].replication().peers();
   REQUIRE_OK(peers);
   CHECK(peerOf(*peers, c[1].id())->pending == 0);
 }
@@ -63,10 +64,10 @@ TEST_CASE("compaction drops only what every member acknowledged, and a peer need
   c.syncPair(0, 1);
 
   SECTION("nothing goes while a member has not acknowledged") {
-    auto dropped = c[0].compact();
+    auto dropped = c[0].replication().compact();
     REQUIRE_OK(dropped);
     CHECK(*dropped == 0);
-    auto size = c[0].logSize();
+    auto size = c[0].replication().logSize();
     REQUIRE_OK(size);
     CHECK(size->first == 2);
   }
@@ -74,10 +75,10 @@ TEST_CASE("compaction drops only what every member acknowledged, and a peer need
   SECTION("once everyone holds it, it goes; the site still syncs new writes") {
     c.syncPair(1, 2);
     c.syncPair(0, 1);
-    auto dropped = c[0].compact();
+    auto dropped = c[0].replication().compact();
     REQUIRE_OK(dropped);
     CHECK(*dropped == 2);
-    auto size = c[0].logSize();
+    auto size = c[0].replication().logSize();
     REQUIRE_OK(size);
     CHECK(size->first == 0);
 
@@ -89,9 +90,9 @@ TEST_CASE("compaction drops only what every member acknowledged, and a peer need
   SECTION("a site that lacks compacted transactions gets a clear error") {
     c.syncPair(1, 2);
     c.syncPair(0, 1);
-    REQUIRE_OK(c[0].compact());
+    REQUIRE_OK(c[0].replication().compact());
     std::size_t fresh = test::addSite(c);
-    auto changes = c[0].changesSince(c[fresh].vector().value());
+    auto changes = c[0].replication().changesSince(c[fresh].vector().value());
     REQUIRE_FALSE(changes.ok());
     CHECK(changes.status().code() == Status::Code::kNotFound);
     CHECK_THAT(changes.status().message(), Catch::Contains("compacted") && Catch::Contains("clone"));
@@ -118,7 +119,8 @@ TEST_CASE("a clone has the source's data, log and configuration under a new id, 
   CHECK((*clone)->clusterId() == (*source)->clusterId());
   CHECK((*clone)->name() == "b");
   CHECK((*clone)->vector().value() == (*source)->vector().value());
-  CHECK((*clone)->schemaFingerprint() == (*source)->schemaFingerprint());
+  CHECK((*clone)->replication().schemaFingerprint() ==
+        (*source)->replication().schemaFingerprint());
   CHECK(tableContents(**clone, "t") == tableContents(**source, "t"));
   CHECK_FALSE((*source)->clone(dir.file("b.db"), {"c", &ids, {}}, options).ok());  // exists
 
@@ -177,7 +179,7 @@ TEST_CASE("decisions become final exactly when the definition says, as acknowled
         test::passAcknowledgements(c[i], c[j]);
       }
       for (std::size_t k = 0; k < c.size(); ++k) {
-        auto acks = c[k].acknowledgements();
+        auto acks = c[k].replication().acknowledgements();
         REQUIRE_OK(acks);
         VersionVector held = c[k].vector().value();
         for (const auto& t : test::allTransactions(c[k])) {
@@ -211,21 +213,21 @@ TEST_CASE("a forgotten member no longer holds back compaction, and acknowledgeme
   execOk(c[0], "INSERT INTO t VALUES (1, 'a', 1)");
   execOk(c[0], "INSERT INTO t VALUES (2, 'b', 2)");
   c.syncPair(0, 1);
-  auto dropped = c[0].compact();
+  auto dropped = c[0].replication().compact();
   REQUIRE_OK(dropped);
   CHECK(*dropped == 0);  // c[2] never acknowledged
 
-  CHECK(c[0].forget(c[0].id()).code() == Status::Code::kInvalidArgument);
-  REQUIRE_OK(c[0].forget(c[2].id()));
-  auto forgotten = c[0].forgotten();
+  CHECK(c[0].replication().forget(c[0].id()).code() == Status::Code::kInvalidArgument);
+  REQUIRE_OK(c[0].replication().forget(c[2].id()));
+  auto forgotten = c[0].replication().forgotten();
   REQUIRE_OK(forgotten);
   CHECK(*forgotten == std::vector<SiteId>{c[2].id()});
-  REQUIRE_OK(c[0].acknowledge(c[2].id(), {}));  // gossip about it changes nothing
-  auto acks = c[0].acknowledgements();
+  REQUIRE_OK(c[0].replication().acknowledge(c[2].id(), {}));  // gossip about it changes nothing
+  auto acks = c[0].replication().acknowledgements();
   REQUIRE_OK(acks);
   CHECK(std::none_of(acks->begin(), acks->end(), [&](const auto& a) { return a.first == c[2].id(); }));
 
-  dropped = c[0].compact();
+  dropped = c[0].replication().compact();
   REQUIRE_OK(dropped);
   CHECK(*dropped == 2);
   CHECK(tableContents(c[0], "t") == tableContents(c[1], "t"));
@@ -236,9 +238,9 @@ TEST_CASE("in-process sync refuses a forgotten site both ways and passes what wa
   Cluster c(test::clusterOptions(3));
   execOk(c[2], "INSERT INTO t VALUES (1, 'from the site to forget', 1)");
   c.syncPair(2, 0);
-  REQUIRE_OK(c[0].forget(c[2].id()));
+  REQUIRE_OK(c[0].replication().forget(c[2].id()));
   REQUIRE_OK(syncSites(c[0], c[1]));
-  auto forgotten = c[1].forgotten();
+  auto forgotten = c[1].replication().forgotten();
   REQUIRE_OK(forgotten);
   CHECK(*forgotten == std::vector<SiteId>{c[2].id()});
   CHECK(tableContents(c[1], "t") == tableContents(c[0], "t"));  // its writes already held stay

@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 
+#include "parley/replication.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/sync/changeset.hpp"
 #include "parley/sync/tcp.hpp"
@@ -253,7 +254,7 @@ TEST_CASE("odd names travel by change-set file and by TCP, and survive compact a
   c.syncAll();
   for (std::size_t i = 0; i < 3; ++i) requireSameAsPlain(c[i]);
 
-  REQUIRE_OK(c[0].compact());
+  REQUIRE_OK(c[0].replication().compact());
   both(c[0], "UPDATE plain SET c6 = 'after compact' WHERE k1 = 2");
   requireSameAsPlain(c[0]);
 
@@ -275,13 +276,13 @@ TEST_CASE("a column named a,b and columns named a and b give different schema fi
   ClusterOptions two;
   two.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b);";
   testing::Cluster c1(test::clusterOptions(1, one)), c2(test::clusterOptions(1, two));
-  CHECK(c1[0].schemaFingerprint() != c2[0].schemaFingerprint());
+  CHECK(c1[0].replication().schemaFingerprint() != c2[0].replication().schemaFingerprint());
   ClusterOptions star;
   star.schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, \"*a\");";
   ClusterOptions key;
   key.schema = "CREATE TABLE t(\"a\" INTEGER PRIMARY KEY, x);";
   testing::Cluster c3(test::clusterOptions(1, star)), c4(test::clusterOptions(1, key));
-  CHECK(c3[0].schemaFingerprint() != c4[0].schemaFingerprint());
+  CHECK(c3[0].replication().schemaFingerprint() != c4[0].replication().schemaFingerprint());
 }
 
 TEST_CASE("a peer's transaction naming a table that is not tracked here is refused and runs nothing",
@@ -293,8 +294,8 @@ TEST_CASE("a peer's transaction naming a table that is not tracked here is refus
     Transaction forged = t;
     forged.rows.at(0).table = name;
     INFO(name);
-    CHECK_FALSE(c[1].checkFits(forged).isOk());
-    auto applied = c[1].apply(std::span<const Transaction>(&forged, 1));
+    CHECK_FALSE(c[1].replication().checkFits(forged).isOk());
+    auto applied = c[1].replication().apply(std::span<const Transaction>(&forged, 1));
     CHECK_FALSE(applied.ok());
     CHECK(applied.status().message().find('\n') == std::string::npos);
     CHECK(contents(c[1], kOddTable) == before);
@@ -302,5 +303,5 @@ TEST_CASE("a peer's transaction naming a table that is not tracked here is refus
   }
   Transaction wrongColumn = t;
   wrongColumn.rows.at(0).columns.at(0).column = 12;
-  CHECK_FALSE(c[1].checkFits(wrongColumn).isOk());
+  CHECK_FALSE(c[1].replication().checkFits(wrongColumn).isOk());
 }

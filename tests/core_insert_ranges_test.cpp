@@ -22,6 +22,7 @@
 
 #include <fmt/format.h>
 
+#include "parley/replication.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 #include "support/sites.hpp"
@@ -874,8 +875,8 @@ TEST_CASE("rows bulk-inserted at a file site keep their version across a close a
     Site& s = **created;
     execOk(s, c.options().schema);
     REQUIRE_OK(s.track("t"));
-    REQUIRE_OK(s.acknowledge(c[0].id(), {}));
-    REQUIRE_OK(c[0].acknowledge(s.id(), {}));
+    REQUIRE_OK(s.replication().acknowledge(c[0].id(), {}));
+    REQUIRE_OK(c[0].replication().acknowledge(s.id(), {}));
     Transaction bulk = test::captureOne(s, insertRun(1, 3000));
     REQUIRE(bulk.rows.size() == 3000u);
     bulkDot = bulk.dot;

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 
+#include "parley/replication.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/testing/cluster.hpp"
 #include "support/sites.hpp"
@@ -195,7 +196,7 @@ TEST_CASE("configure of a table tracked by hand at every site stays local, and t
   TableConfig fwwOwner;
   fwwOwner.insertInsert = "lww";
   REQUIRE(c.site(0).configure("account", fwwOwner).isOk());
-  CHECK(c.site(0).schemaFingerprint() != c.site(1).schemaFingerprint());
+  CHECK(c.site(0).replication().schemaFingerprint() != c.site(1).replication().schemaFingerprint());
   CHECK_THROWS_WITH(c.deliver(0, 1), Catch::Contains("resolver configuration"));
   REQUIRE(c.site(1).configure("account", fwwOwner).isOk());
   c.syncAll();
@@ -237,7 +238,7 @@ TEST_CASE("a dropped column goes everywhere, writes to it made concurrently are 
   CHECK(c.query(1, "SELECT id, balance, note FROM account") ==
         std::vector<Row>{{Value::integer(1), Value::integer(90), Value::text("z")}});
   for (std::size_t s = 0; s < 2; ++s) {
-    auto v = c.site(s).verify();
+    auto v = c.site(s).replication().verify();
     REQUIRE(v);
     for (const auto& d : *v) CHECK(d.ok());
   }

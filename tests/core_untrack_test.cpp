@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "parley/replication.hpp"
 #include "parley/testing/cluster.hpp"
 #include "support/sites.hpp"
 
@@ -99,7 +100,7 @@ TEST_CASE("writes to a table after its untrack are plain writes: they replicate 
   CHECK(c.value(1, "SELECT owner FROM wallet WHERE id = 2") == Value::text("bob"));
   CHECK(c.value(0, "SELECT count(*) FROM wallet") == Value::integer(3));
   CHECK(c.value(1, "SELECT count(*) FROM wallet") == Value::integer(2));
-  CHECK(c.site(1).verify().ok());
+  CHECK(c.site(1).replication().verify().ok());
 }
 
 TEST_CASE("until every site holds an untrack, the table's schema cannot change and it cannot be tracked again",
@@ -140,7 +141,7 @@ TEST_CASE("untracking a table tracked by hand is local to the site, and the fing
   CHECK(c.site(0).trackedTables().empty());
   CHECK(tracks(c, 1, "account"));
   CHECK(parleyKnows(c, 0, "account") == 0);
-  CHECK(c.site(0).schemaFingerprint() != c.site(1).schemaFingerprint());
+  CHECK(c.site(0).replication().schemaFingerprint() != c.site(1).replication().schemaFingerprint());
   c.execOk(0, "UPDATE account SET owner = 'plain' WHERE id = 1");  // no guard, no capture
   REQUIRE(c.site(1).untrack("account").isOk());
   c.syncAll();

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "parley/replication.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 #include "parley/sync/in_process.hpp"
@@ -1018,7 +1019,7 @@ TEST_CASE("sites with different resolver configurations have different fingerpri
   Cluster a(test::clusterOptions(1, lww));
   Cluster b(test::clusterOptions(1, merge));
   execOk(a[0], "INSERT INTO accounts VALUES (1, 'alice', 1000)");
-  CHECK(a[0].schemaFingerprint() != b[0].schemaFingerprint());
+  CHECK(a[0].replication().schemaFingerprint() != b[0].replication().schemaFingerprint());
 
   auto refused = syncSites(a[0], b[0]);
   INFO(refused.status().toString());
@@ -1033,7 +1034,7 @@ TEST_CASE("sites with different resolver configurations have different fingerpri
   // it may switch freely; a holds a provisional transaction and could not become
   // order-sensitive, which merge is.)
   REQUIRE_OK(b[0].configure("accounts", balanceConfig("lww")));
-  CHECK(a[0].schemaFingerprint() == b[0].schemaFingerprint());
+  CHECK(a[0].replication().schemaFingerprint() == b[0].replication().schemaFingerprint());
   auto synced = syncSites(a[0], b[0]);
   REQUIRE_OK(synced);
   CHECK(tableContents(b[0], "accounts") == tableContents(a[0], "accounts"));
@@ -1046,7 +1047,7 @@ TEST_CASE("sites of different clusters refuse to sync even with the same configu
   Site& stranger = *made;
   execOk(stranger, kAccounts);
   REQUIRE_OK(stranger.track("accounts", balanceConfig("merge")));
-  REQUIRE(stranger.schemaFingerprint() == a[0].schemaFingerprint());
+  REQUIRE(stranger.replication().schemaFingerprint() == a[0].replication().schemaFingerprint());
   execOk(a[0], "INSERT INTO accounts VALUES (1, 'alice', 1000)");
   auto refused = syncSites(a[0], stranger);
   INFO(refused.status().toString());
@@ -1080,12 +1081,12 @@ TEST_CASE("configure changes a table's resolvers and the change survives reopeni
     auto initial = site.config("accounts");
     REQUIRE_OK(initial);
     CHECK(*initial == registry->defaults());
-    std::string before = site.schemaFingerprint();
+    std::string before = site.replication().schemaFingerprint();
     REQUIRE_OK(site.configure("accounts", configured));
     auto now = site.config("accounts");
     REQUIRE_OK(now);
     CHECK(*now == configured);
-    fingerprint = site.schemaFingerprint();
+    fingerprint = site.replication().schemaFingerprint();
     CHECK(fingerprint != before);
     execOk(site, "INSERT INTO accounts VALUES (1, 'alice', 1000)");
   }
@@ -1095,7 +1096,7 @@ TEST_CASE("configure changes a table's resolvers and the change survives reopeni
   REQUIRE_OK(config);
   CHECK(*config == configured);
   CHECK(config->toString() == configured.toString());
-  CHECK((*reopened)->schemaFingerprint() == fingerprint);
+  CHECK((*reopened)->replication().schemaFingerprint() == fingerprint);
   CHECK((*reopened)->config("no_such_table").status().code() == Status::Code::kNotFound);
 }
 
@@ -1128,7 +1129,7 @@ TEST_CASE("unknown strategies, policies and columns in a resolver configuration 
   };
   Cluster c = openBank(bankOptions("merge"));
   TableConfig before = *c[kNy].config("accounts");
-  std::string fingerprint = c[kNy].schemaFingerprint();
+  std::string fingerprint = c[kNy].replication().schemaFingerprint();
   for (const auto& k : cases) {
     INFO(k.what << ": " << k.config.toString());
     Status configured = c[kNy].configure("accounts", k.config);
@@ -1136,7 +1137,7 @@ TEST_CASE("unknown strategies, policies and columns in a resolver configuration 
     REQUIRE_FALSE(configured.isOk());
     for (const auto& name : k.named) CHECK(configured.message().find(name) != std::string::npos);
     CHECK(*c[kNy].config("accounts") == before);
-    CHECK(c[kNy].schemaFingerprint() == fingerprint);
+    CHECK(c[kNy].replication().schemaFingerprint() == fingerprint);
 
     // track refuses it the same way and leaves the table untracked.
     Cluster fresh(test::clusterOptions(1, bankOptions("merge")));
@@ -1193,7 +1194,7 @@ TEST_CASE("switching a table to an order-sensitive resolver waits until every he
   REQUIRE(decisionOk(c[kNy], Dot{c[kNy].id(), 1}).final);
   REQUIRE_OK(c[kNy].configure("accounts", balanceConfig("reject")));
   REQUIRE_OK(c[kLdn].configure("accounts", balanceConfig("reject")));
-  CHECK(c[kNy].schemaFingerprint() == c[kLdn].schemaFingerprint());
+  CHECK(c[kNy].replication().schemaFingerprint() == c[kLdn].replication().schemaFingerprint());
 
   // And the new resolver governs what follows.
   Withdrawals w = concurrentWithdrawals(c);

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "parley/replication.hpp"
 #include "parley/resolvers/bounded.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
@@ -113,12 +114,12 @@ TEST_CASE("re-issuing a give (a forked site's history) gives again, checked agai
   auto gave = bounded::give(c[0], "acct", {Int(1)}, "balance", c[1].id(), 300);
   REQUIRE_OK(gave);
   Transaction give = test::transactionWithDot(c[0], *gave);
-  auto again = c[0].reissue(std::vector<Transaction>{give});
+  auto again = c[0].replication().reissue(std::vector<Transaction>{give});
   REQUIRE_OK(again);
   CHECK(rightsOf(c[0], c[0].id()) == 400);
   CHECK(rightsOf(c[0], c[1].id()) == 600);
   CHECK(balance(c[0]) == 1000);
-  auto beyond = c[0].reissue(std::vector<Transaction>{give, give});
+  auto beyond = c[0].replication().reissue(std::vector<Transaction>{give, give});
   REQUIRE_FALSE(beyond.ok());
   CHECK(beyond.status().message().find("may give 100, not 300") != std::string::npos);
 }

@@ -23,6 +23,7 @@
 #include "fuzz/changeset_frames.hpp"
 #include "fuzz/decode_bounds.hpp"
 #include "fuzz/fuzz_schema.hpp"
+#include "parley/replication.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 #include "parley/sync/changeset.hpp"
@@ -240,7 +241,7 @@ TEST_CASE("a change set carries every kind of value and write to a site that lac
   CHECK(info.cluster == testClusterId());
   CHECK(info.origin == a.id());
   CHECK(info.originName == a.name());
-  CHECK(info.fingerprint == a.schemaFingerprint());
+  CHECK(info.fingerprint == a.replication().schemaFingerprint());
   CHECK(info.since == since);
   CHECK(info.upTo == a.vector().value());
   CHECK(info.transactions == n);
@@ -331,7 +332,7 @@ TEST_CASE("a transaction holding a long run of zero bytes is exported and import
   TempDir dir;
   Cluster c(test::clusterOptions(2));
   execOk(c[0], "INSERT INTO t VALUES (1, zeroblob(100000), 'zeros')");
-  auto held = c[0].changesSince({});
+  auto held = c[0].replication().changesSince({});
   REQUIRE_OK(held);
   std::string path = dir.file("zeros.parley");
   exportOk(c[0], path, {});
@@ -439,7 +440,7 @@ TEST_CASE("a change set from a site with another schema or resolver configuratio
   execOk(them[0], "INSERT INTO t(id, a, b) VALUES (2, 'theirs', 2)");
   std::string path = dir.file("other-schema.parley");
   exportOk(them[0], path, {});
-  REQUIRE(them[0].schemaFingerprint() != c[0].schemaFingerprint());
+  REQUIRE(them[0].replication().schemaFingerprint() != c[0].replication().schemaFingerprint());
 
   DbState before = stateOf(c[0]);
   auto r = importChanges(c[0], path);
@@ -1067,7 +1068,7 @@ TEST_CASE("an import whose later chunk fails to apply leaves the database as it 
   forged.hlc.value = first.hlc.value + 1;
   forged.context = c[0].vector().value();
   forged.rows[0].pk = {Txt("not an integer")};
-  REQUIRE(c[1].checkFits(forged).isOk());
+  REQUIRE(c[1].replication().checkFits(forged).isOk());
   std::string head = dir.file("head.parley");
   exportOk(c[0], head, {});
   std::string path = dir.file("forged.parley");

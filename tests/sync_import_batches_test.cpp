@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "fuzz/changeset_frames.hpp"
+#include "parley/replication.hpp"
 #include "parley/sync/changeset.hpp"
 #include "parley/txn_codec.hpp"
 #include "support/files.hpp"
@@ -143,9 +144,9 @@ TEST_CASE("an import of more rows than a batch leaves the site as one in-process
   REQUIRE_OK(sync::exportChanges(c[0], path, c[1].vector().value()));
   auto imported = sync::importChanges(c[1], path);
   REQUIRE_OK(imported);
-  auto changes = c[0].changesSince(c[2].vector().value());
+  auto changes = c[0].replication().changesSince(c[2].vector().value());
   REQUIRE_OK(changes);
-  auto applied = c[2].apply(*changes);
+  auto applied = c[2].replication().apply(*changes);
   REQUIRE_OK(applied);
 
   CHECK(imported->applied.applied == 4);

@@ -28,6 +28,7 @@
 
 #include "fuzz/changeset_frames.hpp"
 #include "fuzz/fuzz_schema.hpp"
+#include "parley/replication.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 #include "parley/sync/changeset.hpp"
@@ -135,7 +136,7 @@ Contents replayed(Site& site, Importer& importer, const TempDir& dir) {
   execOk(**fresh, fuzz::kSchema);
   trackFuzzTables(**fresh);
   auto all = test::allTransactions(site);
-  REQUIRE_OK((*fresh)->apply(all));
+  REQUIRE_OK((*fresh)->replication().apply(all));
   return contentsOf(**fresh);
 }
 
@@ -266,7 +267,7 @@ TEST_CASE("any bytes given to import apply a valid change set or are refused wit
       continue;
     }
     Contents got = contentsOf(*site);
-    CHECK_OK(site->changesSince({}));
+    CHECK_OK(site->replication().changesSince({}));
     if (got == clean) {
       ++sameAsClean;
     } else if (got.log == clean.log) {

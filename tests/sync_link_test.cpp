@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "parley/replication.hpp"
 #include "parley/site.hpp"
 #include "parley/sync/in_process.hpp"
 #include "parley/sync/link.hpp"
@@ -110,7 +111,7 @@ TEST_CASE("an in-process session moves transactions both ways in chunks of the b
   CHECK(tableContents(c[0], "t") == tableContents(c[1], "t"));
   // Acknowledgements went both ways: each knows what the other holds.
   for (auto [site, peer] : {std::pair{&c[0], &c[1]}, std::pair{&c[1], &c[0]}}) {
-    auto acks = site->acknowledgements();
+    auto acks = site->replication().acknowledgements();
     REQUIRE_OK(acks);
     bool known = false;
     for (const auto& [id, vector] : *acks)

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "parley/replication.hpp"
 #include "parley/site.hpp"
 #include "parley/sync/changeset.hpp"
 #include "parley/sync/in_process.hpp"
@@ -111,13 +112,13 @@ TEST_CASE("an import that applied transactions is a sync with the file's origin,
   test::TempDir dir;
   Cluster c(test::clusterOptions(2));
   insertRows(c[0], 1, 3);
-  auto before = c[1].peers();
+  auto before = c[1].replication().peers();
   REQUIRE_OK(before);
   for (const auto& p : *before) CHECK_FALSE(p.lastSyncMs);
   std::string path = dir.file("three.pcs");
   REQUIRE_OK(sync::exportChanges(c[0], path, {}));
   REQUIRE_OK(sync::importChanges(c[1], path));
-  auto after = c[1].peers();
+  auto after = c[1].replication().peers();
   REQUIRE_OK(after);
   bool found = false;
   for (const auto& p : *after)

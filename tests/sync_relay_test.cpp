@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "parley/replication.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/sync/in_process.hpp"
 #include "parley/sync/relay.hpp"
@@ -94,7 +95,9 @@ class Cluster {
   }
   Result<std::unique_ptr<sync::Relay>> startRelay(int i, std::string secret = kSecret) {
     std::string p = path(i);
-    return sync::Relay::start([p] { return Site::open(p, siteOptions()); }, options(std::move(secret)));
+    auto o = options(std::move(secret));
+    o.siteFile = p;
+    return sync::Relay::start([p] { return Site::open(p, siteOptions()); }, std::move(o));
   }
   void start(int i) {
     auto r = startRelay(i);
@@ -112,11 +115,11 @@ class Cluster {
   // Every site holds what every site wrote, with equal digests.
   bool converged() {
     auto v0 = site(0).vector();
-    auto d0 = site(0).digests();
+    auto d0 = site(0).replication().digests();
     if (!v0 || !d0) return false;
     for (std::size_t i = 1; i < sites_.size(); ++i) {
       auto v = sites_[i]->vector();
-      auto d = sites_[i]->digests();
+      auto d = sites_[i]->replication().digests();
       if (!v || !d || *v != *v0 || *d != *d0) return false;
     }
     return true;
@@ -153,7 +156,7 @@ void publishRaw(const std::string& url, const Site& site, const Transaction& t, 
   auto client = sync::relay::Client::connect(o, names, "test", [](std::string) {});
   REQUIRE_OK(client);
   sync::relay::Signer signer(secret, site.clusterId());
-  std::string subject = names.subjectOf(t.dot.site), fp = site.schemaFingerprint();
+  std::string subject = names.subjectOf(t.dot.site), fp = site.replication().schemaFingerprint();
   natsMsg* m = nullptr;
   REQUIRE(natsMsg_Create(&m, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size())) == NATS_OK);
   sync::relay::Message msg(m);
@@ -168,10 +171,11 @@ void publishRaw(const std::string& url, const Site& site, const Transaction& t, 
 // The encoded log body of each of `site`'s transactions that `since` lacks.
 std::vector<std::pair<Transaction, std::string>> bodies(const Site& site, const VersionVector& since) {
   std::vector<std::pair<Transaction, std::string>> out;
-  REQUIRE_OK(site.forEachChangeSince(since, [&](const Dot&, Hlc, std::string_view body) {
-    out.emplace_back(*decodeTransaction(body), std::string(body));
-    return Status::ok();
-  }));
+  REQUIRE_OK(
+      site.replication().forEachChangeSince(since, [&](const Dot&, Hlc, std::string_view body) {
+        out.emplace_back(*decodeTransaction(body), std::string(body));
+        return Status::ok();
+      }));
   return out;
 }
 
@@ -353,6 +357,15 @@ TEST_CASE("nothing is lost or applied twice across a site's restart and the serv
   CHECK(rows(c.site(0)) == 19);
   CHECK(c.relay(0).stats().applied == 10);
   CHECK(c.logOf(0).find("reconnected") != std::string::npos);
+  // A crash: the server ends nobody's waiting pull request (a graceful stop answers each), so
+  // each consumer asks anew at the reconnect, not once its heartbeats are overdue (11 s) or it
+  // expires (30 s).
+  server.crash();
+  server.start();
+  for (int k = 15; k < 20; ++k) c.write(1, k);
+  REQUIRE(eventually([&] { return c.converged(); }, 8s));
+  CHECK(rows(c.site(0)) == 24);
+  CHECK(c.relay(0).stats().applied == 15);
 }
 
 TEST_CASE("acknowledgements through the relay make transactions final", "[sync][relay][nats]") {
@@ -388,13 +401,13 @@ TEST_CASE("forget travels through the relay, and compaction goes on without the 
   REQUIRE(eventually([&] { return c.converged(); }));
   c.stop(2);  // gone for good
   c.write(1, 3);
-  REQUIRE_OK(c.site(0).forget(c.site(2).id()));
+  REQUIRE_OK(c.site(0).replication().forget(c.site(2).id()));
   REQUIRE(eventually([&] {
-    auto gone = c.site(1).forgotten();
+    auto gone = c.site(1).replication().forgotten();
     return gone && gone->size() == 1 && gone->front() == c.site(2).id();
   }));
   REQUIRE(eventually([&] {
-    auto dropped = c.site(1).compact();
+    auto dropped = c.site(1).replication().compact();
     return dropped && *dropped > 0;
   }));
 }
@@ -413,6 +426,7 @@ TEST_CASE("a site that fell past the stream's retention is told so, with the rem
   c.start(1);
   bool told = eventually([&] { return c.logOf(1).find("fell past the stream's retention") != std::string::npos; }, 20s);
   INFO(c.logOf(1));
+  INFO("held " << c.relay(1).stats().held << ", applied " << c.relay(1).stats().applied);
   REQUIRE(told);
   CHECK(c.logOf(1).find("clone this site anew") != std::string::npos);
   CHECK(rows(c.site(1)) == 0);  // held, not applied out of order

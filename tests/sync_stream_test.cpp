@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "parley/replication.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 #include "parley/sync/tcp.hpp"
@@ -151,7 +152,7 @@ TEST_CASE("a commit at a served site is visible at its subscriber within 2 s wit
   }
   // Acknowledgements flow back over the stream too: the server learns what b holds.
   auto acked = [&] {
-    auto acks = s.writerA->acknowledgements();
+    auto acks = s.writerA->replication().acknowledgements();
     REQUIRE_OK(acks);
     for (const auto& [site, vector] : *acks)
       if (site == test::testSiteId(2)) return s.writerA->vector().value().leq(vector);

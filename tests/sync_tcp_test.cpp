@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "parley/replication.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 #include "parley/sync/tcp.hpp"
@@ -103,7 +104,7 @@ TEST_CASE("two sites sync over TCP both ways and converge, conflicts included", 
   CHECK(queryInt(client, "SELECT b FROM t WHERE id = 1") == 7);
   CHECK(tableContents(client, "t").size() == 3);
   // Each side learned what the other holds.
-  auto acks = client.acknowledgements();
+  auto acks = client.replication().acknowledgements();
   REQUIRE_OK(acks);
   bool knowsServer = false;
   for (const auto& [id, v] : *acks) knowsServer |= id == served.id() && v == served.vector().value();
@@ -380,7 +381,7 @@ TEST_CASE("cloneTcp makes a site with the same data and a new id, which then syn
   CHECK(summary.sent.transactions == 1);
   server->stop();
   checkConverged(site, c[0]);
-  auto acks = c[0].acknowledgements();
+  auto acks = c[0].replication().acknowledgements();
   REQUIRE_OK(acks);
   bool knowsClone = false;
   for (const auto& [id, v] : *acks) knowsClone |= id == site.id();

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "parley/replication.hpp"
 #include "parley/testing/cluster.hpp"
 
 namespace parley::testing {
@@ -29,7 +30,7 @@ SiteId idOf(std::uint8_t byte) {
 }
 
 bool knows(Site& site, const SiteId& other) {
-  auto acks = site.acknowledgements();
+  auto acks = site.replication().acknowledgements();
   REQUIRE(acks.ok());
   for (const auto& [id, vector] : *acks)
     if (id == other) return true;
@@ -74,7 +75,7 @@ TEST_CASE("syncPair leaves both sites holding the same and knowing the other doe
   c.assertConverged({0, 1});
   VersionVector held = c[0].vector().value();
   for (std::size_t site : {0, 1}) {
-    auto acks = c[site].acknowledgements();
+    auto acks = c[site].replication().acknowledgements();
     REQUIRE(acks.ok());
     for (std::size_t other : {0, 1}) {
       bool found = false;
@@ -97,7 +98,7 @@ TEST_CASE("Options::ids chooses the site ids, and so the winner of an lww tie",
   CHECK(c[2].clusterId() == simulatedClusterId());
   c.execOk(0, "INSERT INTO t VALUES (1, 'by a')");
   c.execOk(1, "INSERT INTO t VALUES (1, 'by b')");
-  REQUIRE(c[0].lastHlc() == c[1].lastHlc());
+  REQUIRE(c[0].replication().lastHlc() == c[1].replication().lastHlc());
   c.syncPair(0, 1);
   CHECK(c.value(1, "SELECT v FROM t").asText() == "by a");
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "parley/replication.hpp"
 #include "parley/testing/cluster.hpp"
 
 namespace parley::testing {
@@ -104,8 +105,8 @@ std::string fingerprint(Cluster& c) {
   for (std::size_t i = 0; i < c.size(); ++i) {
     out += c.name(i) + ":\n" + c.dump(i) + "conflicts:\n";
     for (const auto& conflict : c.conflicts(i)) out += "  " + describe(conflict) + "\n";
-    out +=
-        "vector " + c.site(i).vector().value().toString() + " hlc " + c.site(i).lastHlc().toString() + "\n";
+    out += "vector " + c.site(i).vector().value().toString() + " hlc " +
+           c.site(i).replication().lastHlc().toString() + "\n";
   }
   for (const auto& line : c.trace()) out += line + "\n";
   return out;
@@ -152,8 +153,8 @@ TEST_CASE("on equal HLC timestamps the site with the higher index wins lww", "[t
   // Fresh sites that have heard nothing stamp their first write alike: a tie on the HLC.
   for (std::size_t site : {2, 0, 1})
     c.execOk(site, "INSERT INTO t VALUES (1, 0, ?1)", {Value::text("by " + c.name(site))});
-  REQUIRE(c.site(0).lastHlc() == c.site(2).lastHlc());
-  REQUIRE(c.site(1).lastHlc() == c.site(2).lastHlc());
+  REQUIRE(c.site(0).replication().lastHlc() == c.site(2).replication().lastHlc());
+  REQUIRE(c.site(1).replication().lastHlc() == c.site(2).replication().lastHlc());
   c.syncAll();
   c.assertConverged();
   CHECK(c.value(0, "SELECT label FROM t").asText() == "by c");
@@ -169,7 +170,7 @@ TEST_CASE(
   c.send(0, 1);     // queued: a has nothing new for b
   CHECK(c.pending() == 1);
   c.run();
-  auto peers = c.site(1).peers();
+  auto peers = c.site(1).replication().peers();
   REQUIRE(peers);
   bool named = false;
   for (const auto& peer : *peers)

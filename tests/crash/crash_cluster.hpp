@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "bank_workload.hpp"
+#include "parley/replication.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/sync/in_process.hpp"
 
@@ -110,7 +111,7 @@ class Cluster {
   // What `observer` records that `name` acknowledged must be held by `name`.
   void requireAcknowledgedHeld(const std::string& observer, const std::string& name) {
     auto o = open(observer), s = open(name);
-    for (const auto& [id, vector] : take(o->acknowledgements()))
+    for (const auto& [id, vector] : take(o->replication().acknowledgements()))
       if (id == s->id()) {
         INFO(observer << " records " << name << " acknowledged " << vector.toString() << "; "
                       << name << " holds " << s->vector().value().toString());

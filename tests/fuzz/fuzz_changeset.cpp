@@ -18,6 +18,7 @@
 
 #include "fuzz/changeset_frames.hpp"
 #include "fuzz/fuzz_site.hpp"
+#include "parley/replication.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 #include "parley/sync/changeset.hpp"
@@ -80,7 +81,7 @@ void tryFile(const std::string& bytes) {
       violated("a refused import changed the site", imported.status().toString());
     return;
   }
-  if (auto log = site.changesSince({}); !log)
+  if (auto log = site.replication().changesSince({}); !log)
     violated("the importer cannot read its log back", log.status().toString());
 }
 

@@ -19,6 +19,7 @@
 
 #include "fuzz/fuzz_site.hpp"
 #include "fuzz/handshake_replay.hpp"
+#include "parley/replication.hpp"
 #include "parley/resolvers/registry.hpp"
 #include "parley/site.hpp"
 
@@ -60,7 +61,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     violated("the replay did not end", e.getDescription().cStr());
   }
   if (!result.granted && site.vector().value() != before) violated("a peer that did not log in changed the site", "");
-  if (auto log = site.changesSince({}); !log) violated("the site cannot read its log back", log.status().toString());
+  if (auto log = site.replication().changesSince({}); !log)
+    violated("the site cannot read its log back", log.status().toString());
   for (const auto& line : result.log)
     if (line.find('\n') != std::string::npos) violated("a server note is not one line", line);
   if (result.granted) served.reset();

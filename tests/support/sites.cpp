@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "parley/replication.hpp"
 #include "parley/sync/session.hpp"
 
 namespace parley::test {
@@ -107,7 +108,7 @@ std::int64_t queryInt(Site& site, std::string_view sql) {
 }
 
 std::vector<Transaction> changesOk(const Site& site, const VersionVector& since) {
-  auto r = site.changesSince(since);
+  auto r = site.replication().changesSince(since);
   INFO("changesSince(" << since.toString() << ") at " << site.name() << " -> "
                        << r.status().toString());
   REQUIRE(r.ok());
@@ -126,7 +127,7 @@ Transaction transactionWithDot(const Site& site, const Dot& dot) {
 }
 
 ApplyResult applyOk(Site& site, std::span<const Transaction> transactions) {
-  auto r = site.apply(transactions);
+  auto r = site.replication().apply(transactions);
   INFO("apply at " << site.name() << " of " << transactions.size() << " transactions -> "
                    << r.status().toString());
   REQUIRE(r.ok());
@@ -134,9 +135,9 @@ ApplyResult applyOk(Site& site, std::span<const Transaction> transactions) {
 }
 
 void passAcknowledgements(Site& from, Site& to) {
-  auto acks = from.acknowledgements();
+  auto acks = from.replication().acknowledgements();
   REQUIRE_OK(acks);
-  for (const auto& [site, vector] : *acks) REQUIRE_OK(to.acknowledge(site, vector));
+  for (const auto& [site, vector] : *acks) REQUIRE_OK(to.replication().acknowledge(site, vector));
 }
 
 std::vector<Row> tableContents(Site& site, std::string_view table) {

@@ -1,4 +1,5 @@
 #include "support/workload.hpp"
+#include "parley/replication.hpp"
 
 #include <algorithm>
 #include <map>
@@ -81,7 +82,7 @@ void deliverShuffled(Site& site, std::vector<Transaction> txns, std::mt19937& rn
     std::size_t start = rng() % (txns.size() - k + 1);
     std::span<const Transaction> chunk(txns.data() + start, k);
     VersionVector before = site.vector().value();
-    auto r = site.apply(chunk);
+    auto r = site.replication().apply(chunk);
     if (!r.ok()) {
       INFO("apply of " << k << " shuffled transactions -> " << r.status().toString());
       REQUIRE(r.status().code() == Status::Code::kNotReady);

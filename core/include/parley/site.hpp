@@ -7,7 +7,10 @@
 // "no such function: parley_guard" instead of going untracked.
 //
 // Every committed local transaction that changes tracked rows becomes one Transaction in the
-// log. changesSince() hands out what a peer lacks; apply() folds remote transactions in.
+// log. This class is what an application uses: open, track and configure, exec, conflicts and
+// decisions, waiting for a commit token, backups and clones. What moves transactions between
+// sites (changesSince, apply), compares sites, and keeps membership is site.replication()
+// (parley/replication.hpp).
 //
 // Thread-safety: a Site is used by one thread at a time. Time, ids and resolvers are injected
 // through SiteOptions.
@@ -198,6 +201,8 @@ struct RangeSummary {
   std::vector<std::pair<Row, std::string>> keys;  // when rows <= the asked limit: each key and its row's digest
 };
 
+class Replication;
+
 class Site {
  public:
   // Creates a new site in `path` (a new file, or ":memory:"). Fails if it is already a site.
@@ -242,11 +247,6 @@ class Site {
   // transaction to be final, since re-folding needs undo records kept from then on.
   Status configure(std::string_view table, const TableConfig& config);
   Result<TableConfig> config(std::string_view table) const;
-  // Recreates the guard triggers of every tracked table, after one was dropped or changed
-  // outside parley (a site that finds one so refuses writes and syncs until then). Rows
-  // written while a guard was missing stay as they are: verify finds them.
-  // REQUIRES: no transaction open on the site.
-  Status restoreGuards();
   std::vector<std::string> trackedTables() const;
   // The columns of a tracked table, in declaration order.
   Result<std::vector<std::string>> columns(std::string_view table) const;
@@ -281,9 +281,8 @@ class Site {
   // The cell of `column` in each live row of `table`, in key order.
   Result<std::vector<CellState>> cellStates(std::string_view table, std::string_view column) const;
   // The cell of one row; nullopt if the row does not exist.
-  Result<std::optional<CellState>> cellState(std::string_view table, const Row& pk, std::string_view column) const;
-  // The short name this site gives another (its name for itself, else the id's first digits).
-  std::string siteName(const SiteId& site) const;
+  Result<std::optional<CellState>> cellState(std::string_view table, const Row& pk,
+                                             std::string_view column) const;
 
   // What this site holds: per origin, the highest seq of its transactions. Re-read from the
   // database first if another connection (a `parley serve`, an import) wrote it since; an
@@ -295,99 +294,8 @@ class Site {
   // (commitToken) and what the site holds. REQUIRES: no transaction open on the site.
   Status waitFor(const VersionVector& token, std::chrono::milliseconds timeout,
                  std::chrono::milliseconds poll = std::chrono::milliseconds(50)) const;
-  Hlc lastHlc() const;
   // The clock the site was opened with (SiteOptions::clock).
   Clock& clock() const;
-  // Every held transaction `peer` lacks, from any origin, in canonical (hence causal) order,
-  // each with its whole causal context.
-  Result<std::vector<Transaction>> changesSince(const VersionVector& peer) const;
-  // Calls `fn` with each held transaction `peer` lacks, in canonical order, as its encoded log
-  // body (parley/txn_codec.hpp: its context holds what grew since its origin's previous
-  // transaction), reading the log as it goes. Stops at the first error `fn`
-  // returns. kNotFound if the peer lacks transactions this site has compacted away.
-  using ChangeVisitor = std::function<Status(const Dot& dot, Hlc hlc, std::string_view body)>;
-  Status forEachChangeSince(const VersionVector& peer, const ChangeVisitor& fn) const;
-  // Whether `t` fits this site: it names only tracked tables, their columns and key arity, and
-  // changes each row once. apply() refuses (whole batches) what does not fit.
-  Status checkFits(const Transaction& t) const;
-  // Applies remote transactions atomically: all of them or, on error, none. Ones already held
-  // are ignored; ones whose causal context is not held are refused with kNotReady naming
-  // what is missing, and nothing is applied.
-  // REQUIRES: no transaction open on the site.
-  Result<ApplyResult> apply(std::span<const Transaction> transactions);
-  // apply() of transactions received encoded (sync, change-set files): bodies[i] holds the
-  // bytes transactions[i] was decoded from (parley/txn_codec.hpp), which the log keeps as they
-  // are instead of encoding the transaction again. kInvalidArgument if the sizes differ.
-  Result<ApplyResult> applyEncoded(std::span<const Transaction> transactions,
-                                   std::span<const std::string_view> bodies);
-  // applyEncoded() of transactions handed out batch by batch: `next` points its arguments at
-  // the next batch, transactions and their bodies (sizes equal), which stay valid until it is
-  // called again, and at an empty batch at the end. Every batch is folded as one applyEncoded()
-  // call would fold it, all in one SQLite transaction: all of them or, on any error (an Error
-  // that `next` throws included), none. Nothing is opened if the first batch is empty. Batches
-  // in canonical order fold as one batch would; a batch sorting before what the site holds
-  // re-folds that, as apply() does.
-  struct EncodedBatch {
-    std::span<const Transaction> transactions;
-    std::span<const std::string_view> bodies;
-  };
-  using EncodedBatches = std::function<EncodedBatch()>;
-  Result<ApplyResult> applyEncodedBatches(const EncodedBatches& next);
-
-  // Tables tracked through schema transactions (every table tracked by this version of parley)
-  // reach every site by sync with their later changes (ADD and RENAME COLUMN, CREATE and DROP
-  // INDEX, configure): sites compare the schema transactions they hold, not their schemas, so a
-  // site that is merely behind is not refused. Tables tracked by hand at every site before
-  // that are compared by this hash of everything that decides how a transaction applies to
-  // them, as they were before their first replicated change: columns, types, NOT NULL,
-  // collations, CHECK constraints, UNIQUE constraints and indexes, foreign keys and resolvers.
-  // Sites whose fingerprints differ must not exchange transactions.
-  std::string schemaFingerprint() const;
-  // What the fingerprint is a hash of, one line per column, constraint, index or
-  // configuration, each starting with its table's name: two sites' lines show what differs.
-  Result<std::vector<std::string>> schemaDescription() const;
-  // Every tracked table as it is now, in the fingerprint's lines: sites holding the same
-  // schema transactions give the same lines (the order of columns added concurrently aside).
-  Result<std::vector<std::string>> schemaNow() const;
-
-  // Divergence is never silent (DESIGN.md). Per origin held, the head of its hash chain.
-  Result<std::vector<ChainHead>> chainHeads() const;
-  // kDiverged if a peer's heads show a history that is not this site's for some origin: a
-  // transaction this site holds under one dot with another hash (a copied file or a restored
-  // backup that wrote again), naming the origin, the seq and the remedy.
-  Status checkHistories(const std::vector<ChainHead>& peer, std::string_view peerName) const;
-  // Per tracked table, its digest as kept (sorted by table name).
-  Result<std::vector<TableDigest>> digests() const;
-  // kDiverged if the peer holds exactly this site's transactions (equal vectors) but other
-  // digests: same transactions, different data. Ok (nothing compared) when vectors differ.
-  Status checkDigests(const VersionVector& peerVector, const std::vector<TableDigest>& peer,
-                      std::string_view peerName) const;
-  // Recomputes every tracked table's digest from its rows and compares it with the kept one.
-  // With `accept`, keeps the recomputed digests from now on: the site owns up to the rows it
-  // holds, and the next sync with a peer holding the same transactions reports the difference.
-  Result<std::vector<DigestCheck>> verify(bool accept = false);
-  // The hash of a held transaction (empty if it has none); kNotFound if neither held nor the
-  // last compacted one of its origin.
-  Result<ChainHash> hashOf(const Dot& dot) const;
-  // Writes again, as new transactions of this site, what `transactions` wrote (each one
-  // transaction, in the order given): the remedy for a forked history, whose writes get a new
-  // id. Numeric merge and counter columns get the same delta, other columns the same value; an
-  // update or delete of a row that no longer exists writes nothing. Returns how many rows were
-  // written.
-  Result<std::uint64_t> reissue(std::span<const Transaction> transactions);
-  // Summarizes a key range of a tracked table's rows, listing them when there are at most
-  // `listUpTo`.
-  Result<RangeSummary> summarize(std::string_view table, const KeyRange& range, std::size_t listUpTo) const;
-  // Records what comparing with `peer` found (a kDiverged status), or clears it (ok), so that
-  // status shows every divergence still standing.
-  Status noteComparison(const SiteId& peer, std::string_view peerName, const Status& found);
-  struct Divergence {
-    SiteId peer;
-    std::string peerName;
-    std::uint64_t detectedMs = 0;
-    std::string message;
-  };
-  Result<std::vector<Divergence>> divergences() const;
 
   // The conflict log, oldest first; only `table`'s rows when given.
   Result<std::vector<ConflictReport>> conflicts(std::optional<std::string> table = std::nullopt);
@@ -395,45 +303,6 @@ class Site {
   Result<std::vector<ConflictReport>> rejectedWrites();
   // The decision on a held transaction; kNotFound if it is not held.
   Result<Decision> decision(const Dot& dot);
-
-  // Records that `site` holds at least `vector`. Peers pass these on when they sync, so every
-  // site learns what every other holds; decisions become final from them.
-  Status acknowledge(const SiteId& site, const VersionVector& vector);
-  // The same for many sites in one write transaction (a relay hearing from hundreds at once).
-  Status acknowledge(std::span<const std::pair<SiteId, VersionVector>> acks);
-  // What this site knows each site holds, itself included.
-  Result<std::vector<std::pair<SiteId, VersionVector>>> acknowledgements();
-  // Records that this site has just synced with `peer` directly; `name` is what its hello said
-  // (status shows it), empty if unknown.
-  Status noteSync(const SiteId& peer, std::string_view name = {});
-  // Every other site this site knows of, with its lag.
-  Result<std::vector<PeerStatus>> peers();
-  // The origins whose transactions arrived beyond the clock skew bound and are still ahead.
-  Result<std::vector<ClockSkewRecord>> clockSkews();
-  // Replaces the report of the `parley serve` running on this site (parley_serve): one small
-  // write transaction, for serve to make when something changes and every few seconds.
-  // A clone or an adopted snapshot starts without one.
-  Status recordServe(const ServeReport& report);
-  // The last report of a serve on this site file, if any ever ran.
-  Result<std::optional<ServeReport>> serveReport();
-  // The conflict log counted per resolver (sorted by resolver).
-  Result<std::vector<ConflictCount>> conflictCounts();
-
-  // Removes `site` from the membership for good (a member that will never come back): finality
-  // and compaction stop waiting for it, and every later sync with it is refused. Its
-  // transactions already held stay. Peers learn of it when they sync. Never this site itself.
-  Status forget(const SiteId& site);
-  // The sites this site has forgotten, or learnt from peers were forgotten.
-  Result<std::vector<SiteId>> forgotten();
-  // kInvalidArgument, in one line naming `peer` and the remedy (clone), if `peer` is forgotten.
-  Status checkNotForgotten(const SiteId& peer);
-
-  // Drops from the log the transactions every member has acknowledged and whose decisions
-  // are final (a replication slot's WAL, released). A peer that still needs one must be
-  // cloned anew. Returns how many were dropped.
-  Result<std::size_t> compact();
-  // Held transactions in the log, and its size in bytes.
-  Result<std::pair<std::uint64_t, std::uint64_t>> logSize();
 
   // Bytes copied so far and the database's size, for a progress display.
   using CopyProgress = std::function<void(std::uint64_t copied, std::uint64_t total)>;
@@ -450,11 +319,19 @@ class Site {
   static Result<std::unique_ptr<Site>> adoptSnapshot(const std::string& path, const CreateOptions& create,
                                                      SiteOptions options);
 
+  // The replication side of this site: moving transactions (changesSince, apply), comparing
+  // with peers, acknowledgements, membership and the operator's tools (parley/replication.hpp).
+  // Sync, links, the simulated cluster and `parley` use it; an application needs only the above.
+  Replication& replication();
+  const Replication& replication() const;
+
  private:
+  friend class Replication;
   struct Impl;
   explicit Site(std::unique_ptr<Impl> impl);
   Status track(std::string_view table, std::optional<TableConfig> config, bool replicate);
   std::unique_ptr<Impl> impl_;
+  std::unique_ptr<Replication> replication_;
 };
 
 // What differs between this site's schema description (Site::schemaDescription) and a peer's,

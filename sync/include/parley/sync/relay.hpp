@@ -28,8 +28,9 @@
 // stream keeps them) is told so in one line, with the remedy: clone it anew from a current
 // member.
 //
-// Thread-safety: a Relay runs two threads of its own, sharing one connection to the site (from
-// the opener); takeLog(), stats() and stop() may be called from any thread.
+// Thread-safety: a Relay runs three threads of its own (publishing, recording acknowledgements,
+// consuming), sharing one connection to the site (from the opener); takeLog(), stats() and
+// stop() may be called from any thread.
 #pragma once
 
 #include <chrono>
@@ -57,15 +58,25 @@ struct RelayOptions {
   std::string caFile;                // CA certificates verifying the servers (TLS), optional
   std::string certFile, keyFile;     // a client certificate for TLS, optional
   RelayLimits limits;
-  std::chrono::milliseconds poll{20};           // how often the site's own new commits are looked for
+  // The site's file: the relay watches its write-ahead log (inotify) and publishes a commit as
+  // it lands, looking otherwise only every few seconds. Empty, or where it cannot be watched:
+  // the relay looks for new commits every `poll`.
+  std::string siteFile;
+  std::chrono::milliseconds poll{20};
   // A site puts its acknowledgement (its vector) when it changed, at most once per ackInterval,
   // and, in a cluster of S sites, at most once per S / ackBudget seconds: the cluster as a whole
   // puts about ackBudget a second, so each site reads that many whatever the cluster's size
   // (finality then lags by about S / ackBudget seconds: 4 s at 200 sites).
   std::chrono::milliseconds ackInterval{1000};
   double ackBudget = 50;
-  std::chrono::milliseconds fetchWait{1000};    // how long one pull from the stream waits when idle
-  int fetchBatch = 256;                         // messages per pull
+  // The consumer keeps one pull request waiting at the stream, which delivers each message as it
+  // arrives: an idle site costs the request's renewal every pullExpiry and a heartbeat from the
+  // server every pullHeartbeat (none when 0), which tells it the request was lost (a server or
+  // its consumer's leader gone) within about two heartbeats. After a reconnect it asks anew.
+  std::chrono::milliseconds pullExpiry{30000};
+  std::chrono::milliseconds pullHeartbeat{5000};
+  std::chrono::milliseconds fetchWait{1000};    // how often an idle consumer thread looks up (stop, stuck messages)
+  int fetchBatch = 256;                         // messages per pull request
   std::chrono::seconds ackWait{30};  // a message delivered but not acknowledged is redelivered after this
   // Optional: called on the relay's consumer thread with each transaction it newly applied,
   // once its apply committed (for measurements; keep it short).
@@ -97,7 +108,7 @@ class Relay {
   // What happened since the last call, one line per notable event.
   std::vector<std::string> takeLog();
   RelayStats stats() const;
-  // Stops both threads; messages held unapplied are handed back to the stream (redelivered
+  // Stops the threads; messages held unapplied are handed back to the stream (redelivered
   // at once to the next consumer). Idempotent.
   void stop();
 
