@@ -22,17 +22,17 @@ namespace {
       dot.site.shortHex(), dot.seq, what, held.shortHex(), incoming.shortHex())));
 }
 
-}  // namespace
-
-std::vector<const Transaction*> selectNew(ApplyState& s, std::span<const Transaction> in, ApplyResult& result) {
+// The transactions of `in` not yet held, each once, in canonical order; counts the others in
+// result.duplicates. Throws Error(kDiverged) for two different transactions with one dot.
+std::vector<const Transaction*> selectNew(std::span<const Transaction> in, const store::Held& held, ApplyResult& result) {
   std::vector<const Transaction*> out;
   std::map<Dot, const ChainHash*> seen;
   for (const auto& t : in) {
     // Delivered twice is harmless; a different transaction under a held dot is a fork.
-    if (s.vector.contains(t.dot)) {
+    if (held.vector.contains(t.dot)) {
       if (!t.hash.empty())
-        if (auto held = store::heldLink(s, t.dot); held && !held->hash.empty() && held->hash != t.hash)
-          refuseFork(t.dot, held->hash, t.hash, "this site holds another transaction with that dot");
+        if (auto link = held.link(t.dot); link && !link->hash.empty() && link->hash != t.hash)
+          refuseFork(t.dot, link->hash, t.hash, "this site holds another transaction with that dot");
       ++result.duplicates;
       continue;
     }
@@ -48,35 +48,35 @@ std::vector<const Transaction*> selectNew(ApplyState& s, std::span<const Transac
   return out;
 }
 
-namespace {
-
-[[noreturn]] void notReady(const Transaction& t, const SiteId& site, std::uint64_t need, std::uint64_t have) {
+[[noreturn]] void refuseUnready(const Transaction& t, const SiteId& site, std::uint64_t need, std::uint64_t have) {
   throw Error(Status::notReady(fmt::format(
       "transaction {} needs {}:{} but this site holds {}:{}; deliver the missing transactions first",
       t.dot.toString(), site.shortHex(), need, site.shortHex(), have)));
 }
 
-}  // namespace
-
-void checkReady(const ApplyState& s, const std::vector<const Transaction*>& txns) {
+// Throws Error(kNotReady) unless every transaction's causal context is held before it and each
+// origin's seqs are gapless.
+void checkReady(const VersionVector& vector, const std::vector<const Transaction*>& txns) {
   // What the site holds once the transactions before t are in: its vector, with the entries
   // they raised kept apart (a copy of the vector, or a walk over it per transaction, would cost
   // one step per site of the cluster).
   VersionVector raised;
   auto held = [&](const SiteId& site) {
     std::uint64_t r = raised.get(site);
-    return r ? r : s.vector.get(site);
+    return r ? r : vector.get(site);
   };
   for (const Transaction* t : txns) {
     std::uint64_t have = held(t->dot.site);
-    if (t->dot.seq != have + 1) notReady(*t, t->dot.site, t->dot.seq - 1, have);
+    if (t->dot.seq != have + 1) refuseUnready(*t, t->dot.site, t->dot.seq - 1, have);
     for (const auto& [site, seq] : t->context.entries())
-      if (held(site) < seq) notReady(*t, site, seq, held(site));
+      if (held(site) < seq) refuseUnready(*t, site, seq, held(site));
     raised.set(t->dot.site, t->dot.seq);
   }
 }
 
-void checkHistories(ApplyState& s, std::vector<const Transaction*> txns) {
+// Each transaction follows its origin's previous one: its HLC is later (kInvalidArgument
+// otherwise) and it links to that one's hash (kDiverged otherwise).
+void checkHistories(const store::Held& held, std::vector<const Transaction*> txns) {
   std::sort(txns.begin(), txns.end(), [](const Transaction* a, const Transaction* b) { return a->dot < b->dot; });
   const Transaction* previous = nullptr;
   for (const Transaction* t : txns) {
@@ -86,7 +86,7 @@ void checkHistories(ApplyState& s, std::vector<const Transaction*> txns) {
       before = previous->hlc;
       link = previous->hash;
     } else if (t->dot.seq > 1) {
-      if (auto held = store::heldLink(s, {t->dot.site, t->dot.seq - 1})) before = held->hlc, link = held->hash;
+      if (auto* stored = held.link({t->dot.site, t->dot.seq - 1})) before = stored->hlc, link = stored->hash;
     }
     if (!t->prev.empty() && !link.empty() && t->prev != link)
       refuseFork({t->dot.site, t->dot.seq - 1}, link, t->prev, "the incoming transaction after it links to another");
@@ -96,6 +96,16 @@ void checkHistories(ApplyState& s, std::vector<const Transaction*> txns) {
           t->dot.toString())));
     previous = t;
   }
+}
+
+}  // namespace
+
+std::vector<const Transaction*> admit(std::span<const Transaction> in, const store::Held& held, ApplyResult& result) {
+  auto fresh = selectNew(in, held, result);
+  if (fresh.empty()) return fresh;
+  checkHistories(held, fresh);
+  checkReady(held.vector, fresh);
+  return fresh;
 }
 
 namespace {
@@ -144,7 +154,7 @@ class RowKeys {
 
 }  // namespace
 
-void checkFits(const ApplyState& s, const Transaction& t) {
+void checkFits(const SiteState& s, const Transaction& t) {
   // A transaction of this site's own that it does not hold: this site lost it (it was restored
   // from a backup) and takes it back from a peer that holds it.
   if (t.dot.seq > store::kMaxLogSeq) misfit(t, fmt::format("seq beyond {}", store::kMaxLogSeq));

@@ -461,14 +461,6 @@ class Engine {
   std::optional<Transaction> byPosition_;
 };
 
-// The receive rule for each transaction; skew beyond the bound is recorded and reported per
-// origin (clock_skew.hpp).
-void receiveClocks(ApplyState& s, const std::vector<const Transaction*>& txns,
-                   std::span<const ContextView> contexts, ApplyResult& result) {
-  for (const Transaction* t : txns) s.hlc.receive(t->hlc);
-  skew::noteArrivals(s, txns, contexts.first(txns.size()), result);
-}
-
 // Whether transactions that sort before held ones must be folded in canonical order (a
 // re-fold) rather than on arrival: when some tracked table is order-sensitive, or when one of
 // them sorts before an order-dependent schema transaction, held (the barrier) or arriving.
@@ -487,7 +479,7 @@ bool foldsInOrder(const ApplyState& s, const std::vector<const Transaction*>& fr
 // before `first` may have been applied after some that sort after it: those are undone too
 // (and returned, to be folded again), back to the first applied of the ones after `first`.
 std::vector<Transaction> undoAfter(ApplyState& s, Engine& engine, const Stamp& first) {
-  std::vector<Transaction> later = store::logAfter(s, first);
+  std::vector<Transaction> later = causal::heldAfter(s, first);
   std::vector<Dot> dots;
   for (const auto& t : later) dots.push_back(t.dot);
   std::vector<Dot> applied = store::undoneSince(s, dots);
@@ -505,7 +497,7 @@ std::vector<Transaction> undoAfter(ApplyState& s, Engine& engine, const Stamp& f
   if (earliest) {
     SiteId top;
     top.bytes.fill(0xff);
-    for (auto& t : store::logAfter(s, Stamp{Hlc{earliest->hlc.value - 1}, top}))
+    for (auto& t : causal::heldAfter(s, Stamp{Hlc{earliest->hlc.value - 1}, top}))
       if (before.count(t.dot)) later.push_back(std::move(t));
   }
   std::map<Dot, const Transaction*> byDot;
@@ -527,10 +519,9 @@ constexpr std::size_t kKeptContexts = 4096;
 ApplyResult applyTransactions(ApplyState& s, std::span<const Transaction> incoming,
                               std::span<const std::string_view> bodies) {
   ApplyResult result;
-  auto fresh = selectNew(s, incoming, result);
+  store::Held held = store::heldAround(s, s.vector, incoming);
+  auto fresh = admit(incoming, held, result);
   if (fresh.empty()) return result;
-  checkHistories(s, fresh);
-  checkReady(s, fresh);
   // Full causal contexts, completed in canonical order (each origin's in seq order), into the
   // site's buffers (see the end).
   std::vector<ContextView>& contexts = s.applyContexts;
@@ -539,7 +530,8 @@ ApplyResult applyTransactions(ApplyState& s, std::span<const Transaction> incomi
   for (std::size_t i = 0; i < fresh.size(); ++i) grew[i] = causal::complete(s, *fresh[i], contexts[i]);
 
   Engine engine(s, result);
-  std::set<Dot> rejected;
+  store::ApplyOutcome outcome{{}, fresh, std::span(contexts).first(fresh.size()), std::move(grew), {}, incoming, bodies, {}};
+  std::set<Dot>& rejected = outcome.rejected;
   Stamp first = fresh.front()->stamp();
   bool orderSensitive = foldsInOrder(s, fresh);
   if (orderSensitive && s.compactedStamp && first < *s.compactedStamp)
@@ -551,11 +543,11 @@ ApplyResult applyTransactions(ApplyState& s, std::span<const Transaction> incomi
     std::vector<Transaction> later = undoAfter(s, engine, first);
     std::vector<std::pair<const Transaction*, ContextView>> all;
     for (std::size_t i = 0; i < fresh.size(); ++i) all.emplace_back(fresh[i], contexts[i]);
-    for (const auto& t : later) all.emplace_back(&t, ContextView(t.context));  // logAfter gives them full
+    for (const auto& t : later) all.emplace_back(&t, ContextView(t.context));  // heldAfter gives them full
     std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return inCanonicalOrder(a.first, b.first); });
     for (const auto& [t, context] : all)
       if (engine.applyOne(*t, context)) rejected.insert(t->dot);
-    for (const auto& t : later) store::setRejected(s, t.dot, rejected.count(t.dot) > 0);
+    for (const auto& t : later) outcome.refolded.push_back(t.dot);
     result.refolded = later.size();
     s.digests.invalidateDeltas();  // the undone transactions' deltas no longer hold: a new base
   } else {
@@ -564,19 +556,11 @@ ApplyResult applyTransactions(ApplyState& s, std::span<const Transaction> incomi
   }
   // What this call changed in the digests, kept with the last transaction it logs: a sum does not
   // say which transaction changed what, and the base covers all of a call's rows or none.
-  std::string delta = s.digests.takeDelta();
-  for (std::size_t i = 0; i < fresh.size(); ++i) {
-    const Transaction* t = fresh[i];
-    bool isRejected = rejected.count(t->dot) > 0;
-    auto context = causal::stored(s, t->dot, contexts[i], grew[i]);
-    std::string_view changed = i + 1 == fresh.size() ? std::string_view(delta) : std::string_view();
-    if (bodies.empty())
-      store::appendLog(s, *t, encodeTransaction(*t), isRejected, context, changed);
-    else
-      store::appendLog(s, *t, bodies[static_cast<std::size_t>(t - incoming.data())], isRejected, context, changed);
-  }
-  receiveClocks(s, fresh, contexts, result);
-  if (s.digests.flushDue()) store::flushDigests(s);
+  outcome.digests = s.digests.takeDelta();
+  store::logApplied(s, outcome);
+  for (const Transaction* t : fresh) s.hlc.receive(t->hlc);
+  skew::Records skewRecords(s.db, s.skewRecords);
+  skew::noteArrivals({fresh, outcome.contexts}, {s.clock, s.hlc.maxSkew()}, skewRecords, s, result);
   if (!s.frontier || fresh.back()->stamp() > *s.frontier) s.frontier = fresh.back()->stamp();
   result.applied = fresh.size();
   // The next call reuses the views' storage, up to a bound on what stays allocated; they let go

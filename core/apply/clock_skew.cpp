@@ -15,11 +15,6 @@ namespace {
 // How many transactions back sourceOf() follows a carried timestamp.
 constexpr int kMaxTrace = 32;
 
-struct Stored {
-  std::uint32_t source = 0;
-  std::uint64_t aheadMs = 0, atMs = 0, lastMs = 0, remoteMs = 0;
-};
-
 std::uint64_t u64(sql::Stmt& st, int col) {
   return static_cast<std::uint64_t>(st.int64(col));
 }
@@ -27,61 +22,13 @@ std::int64_t i64(std::uint64_t v) {
   return static_cast<std::int64_t>(v);
 }
 
-std::optional<Stored> load(ApplyState& s, std::uint32_t site) {
-  auto& st = s.db.cached(
-      "SELECT source, ahead_ms, at_ms, last_ms, remote_ms FROM parley_clock_skew WHERE site = ?1");
-  st.bind(1, static_cast<std::int64_t>(site));
-  std::optional<Stored> out;
-  if (st.step())
-    out = Stored{static_cast<std::uint32_t>(st.int64(0)), u64(st, 1), u64(st, 2), u64(st, 3),
-                 u64(st, 4)};
-  st.reset();
-  return out;
-}
-
-void save(ApplyState& s, std::uint32_t site, const Stored& r) {
-  auto& st = s.db.cached(
-      "INSERT OR REPLACE INTO parley_clock_skew(site, source, ahead_ms, at_ms, last_ms, remote_ms) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  st.bind(1, static_cast<std::int64_t>(site))
-      .bind(2, static_cast<std::int64_t>(r.source))
-      .bind(3, i64(r.aheadMs));
-  st.bind(4, i64(r.atMs)).bind(5, i64(r.lastMs)).bind(6, i64(r.remoteMs));
-  st.run();
-}
-
-// Whether parley_clock_skew has any record (cached in ApplyState).
-bool hasRecords(ApplyState& s) {
-  if (!s.skewRecords) {
-    auto& st = s.db.cached("SELECT EXISTS (SELECT 1 FROM parley_clock_skew)");
-    st.step();
-    s.skewRecords = st.int64(0) != 0;
-    st.reset();
-  }
-  return *s.skewRecords;
-}
-
-void clear(ApplyState& s, std::uint32_t site) {
-  auto& st = s.db.cached("DELETE FROM parley_clock_skew WHERE site = ?1");
-  st.bind(1, static_cast<std::int64_t>(site));
-  st.run();
-}
-
-// Drops the records real time has caught up with (current() no longer shows them), so that
-// applies skip this file's work again once no origin is ahead.
-void dropCaughtUp(ApplyState& s, std::uint64_t nowMs) {
-  auto& st = s.db.cached("DELETE FROM parley_clock_skew WHERE remote_ms <= ?1");
-  st.bind(1, i64(nowMs + static_cast<std::uint64_t>(s.hlc.maxSkew().count())));
-  st.run();
-}
-
 // The transaction of `context` with the greatest timestamp (each origin's newest has its
 // greatest), if the log holds any.
-std::optional<std::pair<Dot, Hlc>> newestIn(ApplyState& s, const VersionVector& context) {
+std::optional<std::pair<Dot, Hlc>> newestIn(store::Log log, const VersionVector& context) {
   std::optional<std::pair<Dot, Hlc>> best;
   for (const auto& [origin, seq] : context.entries()) {
     if (seq == 0) continue;
-    auto hlc = store::hlcOf(s, {origin, seq});
+    auto hlc = store::hlcOf(log, {origin, seq});
     if (hlc && (!best || *hlc > best->second)) best = std::pair{Dot{origin, seq}, *hlc};
   }
   return best;
@@ -91,18 +38,18 @@ std::optional<std::pair<Dot, Hlc>> newestIn(ApplyState& s, const VersionVector& 
 // hybrid logical clock takes the greatest time it has seen: when the newest transaction of the
 // causal past is as far ahead (to the millisecond a logical overflow may add), the timestamp was
 // carried from it, and its source is that transaction's. Otherwise the origin's own clock.
-SiteId sourceOf(ApplyState& s, Dot dot, Hlc hlc, VersionVector context) {
+SiteId sourceOf(SiteState& past, Records& records, Dot dot, Hlc hlc, VersionVector context) {
   for (int step = 0; step < kMaxTrace; ++step) {
-    auto newest = newestIn(s, context);
+    auto newest = newestIn(past, context);
     if (!newest || newest->second.physicalMs() + 1 < hlc.physicalMs()) return dot.site;
     dot = newest->first;
     hlc = newest->second;
-    if (auto known = s.sites.find(dot.site)) {
-      auto record = load(s, *known);
-      if (record && record->remoteMs + 1 >= hlc.physicalMs()) return s.sites.idAt(record->source);
+    if (auto known = past.sites.find(dot.site)) {
+      auto record = records.load(*known);
+      if (record && record->remoteMs + 1 >= hlc.physicalMs()) return past.sites.idAt(record->source);
     }
     try {
-      context = causal::of(s, dot.site, dot.seq);
+      context = causal::of(past, dot.site, dot.seq);
     } catch (const Error&) {
       return dot.site;  // its context was compacted away
     }
@@ -112,27 +59,38 @@ SiteId sourceOf(ApplyState& s, Dot dot, Hlc hlc, VersionVector context) {
 
 // Records (or clears) what `t`, its origin's newest arrival, says of that origin's clock.
 // Returns the report line if it is beyond the bound.
-std::optional<std::string> note(ApplyState& s, const Transaction& t, const ContextView& context,
-                                std::uint64_t nowMs) {
-  std::uint32_t site = s.sites.indexOf(s.db, t.dot.site);
+std::optional<std::string> note(const Transaction& t, const ContextView& context, std::uint64_t nowMs,
+                                std::uint64_t bound, Records& records, SiteState& past) {
+  std::uint32_t site = past.sites.indexOf(past.db, t.dot.site);
   std::uint64_t remoteMs = t.hlc.physicalMs();
-  if (remoteMs <= nowMs + static_cast<std::uint64_t>(s.hlc.maxSkew().count())) {
-    clear(s, site);
+  if (remoteMs <= nowMs + bound) {
+    records.clear(site);
     return std::nullopt;
   }
   std::uint64_t aheadMs = remoteMs - nowMs;
-  Stored r = load(s, site).value_or(Stored{});
+  Stored r = records.load(site).value_or(Stored{});
   if (aheadMs >= r.aheadMs) {
     r.aheadMs = aheadMs;
     r.atMs = nowMs;
   }
   r.lastMs = nowMs;
   r.remoteMs = std::max(r.remoteMs, remoteMs);
-  r.source = s.sites.indexOf(s.db, sourceOf(s, t.dot, t.hlc, context.full()));
-  save(s, site, r);
+  r.source = past.sites.indexOf(past.db, sourceOf(past, records, t.dot, t.hlc, context.full()));
+  records.save(site, r);
   // The line reports this arrival's skew; the record keeps the greatest.
   return describe(
-      ClockSkewRecord{t.dot.site, s.sites.idAt(r.source), aheadMs, nowMs, nowMs, aheadMs});
+      ClockSkewRecord{t.dot.site, past.sites.idAt(r.source), aheadMs, nowMs, nowMs, aheadMs});
+}
+
+// Each origin's newest arrival (each origin's come in seq order), as indexes into `fresh`, in
+// canonical order.
+std::vector<std::size_t> newestOfEach(std::span<const Transaction* const> fresh) {
+  std::unordered_map<SiteId, std::size_t, SiteIdHash> newestOf;
+  for (std::size_t i = 0; i < fresh.size(); ++i) newestOf.insert_or_assign(fresh[i]->dot.site, i);
+  std::vector<std::size_t> newest;
+  for (const auto& [site, i] : newestOf) newest.push_back(i);
+  std::sort(newest.begin(), newest.end());
+  return newest;
 }
 
 std::string duration(std::uint64_t ms) {
@@ -144,25 +102,67 @@ std::string duration(std::uint64_t ms) {
 
 }  // namespace
 
-void noteArrivals(ApplyState& s, std::span<const Transaction* const> fresh,
-                  std::span<const ContextView> contexts, ApplyResult& result) {
-  if (fresh.empty()) return;
-  std::uint64_t nowMs = s.clock.nowMillis();
+std::optional<Stored> Records::load(std::uint32_t site) {
+  auto& st = db_.cached(
+      "SELECT source, ahead_ms, at_ms, last_ms, remote_ms FROM parley_clock_skew WHERE site = ?1");
+  st.bind(1, static_cast<std::int64_t>(site));
+  std::optional<Stored> out;
+  if (st.step())
+    out = Stored{static_cast<std::uint32_t>(st.int64(0)), u64(st, 1), u64(st, 2), u64(st, 3),
+                 u64(st, 4)};
+  st.reset();
+  return out;
+}
+
+void Records::save(std::uint32_t site, const Stored& r) {
+  auto& st = db_.cached(
+      "INSERT OR REPLACE INTO parley_clock_skew(site, source, ahead_ms, at_ms, last_ms, remote_ms) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  st.bind(1, static_cast<std::int64_t>(site))
+      .bind(2, static_cast<std::int64_t>(r.source))
+      .bind(3, i64(r.aheadMs));
+  st.bind(4, i64(r.atMs)).bind(5, i64(r.lastMs)).bind(6, i64(r.remoteMs));
+  st.run();
+  any_ = true;
+}
+
+void Records::clear(std::uint32_t site) {
+  auto& st = db_.cached("DELETE FROM parley_clock_skew WHERE site = ?1");
+  st.bind(1, static_cast<std::int64_t>(site));
+  st.run();
+  any_.reset();
+}
+
+bool Records::any() {
+  if (!any_) {
+    auto& st = db_.cached("SELECT EXISTS (SELECT 1 FROM parley_clock_skew)");
+    st.step();
+    any_ = st.int64(0) != 0;
+    st.reset();
+  }
+  return *any_;
+}
+
+void Records::dropUpTo(std::uint64_t limitMs) {
+  auto& st = db_.cached("DELETE FROM parley_clock_skew WHERE remote_ms <= ?1");
+  st.bind(1, i64(limitMs));
+  st.run();
+  any_.reset();
+}
+
+void noteArrivals(const Arrivals& arrivals, Bound limit, Records& records, SiteState& past, ApplyResult& result) {
+  if (arrivals.fresh.empty()) return;
+  std::uint64_t nowMs = limit.physical.nowMillis();
+  auto bound = static_cast<std::uint64_t>(limit.ahead.count());
   // fresh is in canonical order: its last transaction has the greatest timestamp.
-  bool beyond =
-      fresh.back()->hlc.physicalMs() > nowMs + static_cast<std::uint64_t>(s.hlc.maxSkew().count());
-  if (!beyond && !hasRecords(s)) return;
-  // Each origin's newest arrival (each origin's come in seq order), in canonical order.
-  std::unordered_map<SiteId, std::size_t, SiteIdHash> newestOf;
-  for (std::size_t i = 0; i < fresh.size(); ++i) newestOf.insert_or_assign(fresh[i]->dot.site, i);
-  std::vector<std::size_t> newest;
-  for (const auto& [site, i] : newestOf) newest.push_back(i);
-  std::sort(newest.begin(), newest.end());
-  for (std::size_t i : newest)
-    if (auto line = note(s, *fresh[i], contexts[i], nowMs))
+  bool beyond = arrivals.fresh.back()->hlc.physicalMs() > nowMs + bound;
+  if (!beyond && !records.any()) return;
+  for (std::size_t i : newestOfEach(arrivals.fresh))
+    if (auto line = note(*arrivals.fresh[i], arrivals.contexts[i], nowMs, bound, records, past))
       result.warnings.push_back({ApplyWarning::Kind::kClockSkew, std::move(*line)});
-  dropCaughtUp(s, nowMs);
-  s.skewRecords.reset();
+  // The records real time has caught up with (current() no longer shows them) go, so that
+  // applies skip this work again once no origin is ahead.
+  records.dropUpTo(nowMs + bound);
 }
 
 std::vector<ClockSkewRecord> current(ApplyState& s) {

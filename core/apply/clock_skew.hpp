@@ -10,20 +10,63 @@
 // transaction: the record stays until a transaction of that origin arrives within the bound.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "parley/apply_result.hpp"
 #include "apply_state.hpp"
+#include "context_view.hpp"
+#include "parley/hlc.hpp"
+#include "sqlite.hpp"
+#include "state.hpp"
 
 namespace parley::skew {
 
-// Records and reports (result.warnings, one line per origin) the origins whose newest
-// transaction in `fresh` is beyond the bound, and clears the records of those within it.
-// contexts[i] is fresh[i]'s full causal context.
-// REQUIRES: inside the apply's write transaction, `fresh` already appended to the log.
-void noteArrivals(ApplyState& s, std::span<const Transaction* const> fresh,
-                  std::span<const ContextView> contexts, ApplyResult& result);
+// parley_clock_skew over the site's connection: per origin (by local site index), what the
+// newest arrivals beyond the bound said of its clock. `any` caches whether it holds a record
+// (ApplyState::skewRecords); unknown until read.
+struct Stored {
+  std::uint32_t source = 0;
+  std::uint64_t aheadMs = 0, atMs = 0, lastMs = 0, remoteMs = 0;
+};
+class Records {
+ public:
+  Records(sql::Db& db, std::optional<bool>& any) : db_(db), any_(any) {}
+
+  std::optional<Stored> load(std::uint32_t site);
+  void save(std::uint32_t site, const Stored& r);
+  void clear(std::uint32_t site);
+  bool any();
+  // Drops the records whose origin's newest timestamp is not beyond `limitMs`.
+  void dropUpTo(std::uint64_t limitMs);
+
+ private:
+  sql::Db& db_;
+  std::optional<bool>& any_;
+};
+
+// What an arrival's timestamp is measured against: this site's physical clock, and how far ahead
+// of it a timestamp may be (SiteOptions::maxClockSkew, the hybrid logical clock's bound).
+struct Bound {
+  Clock& physical;
+  std::chrono::milliseconds ahead;
+};
+
+// One apply's arrivals: its new transactions in canonical order, already appended to the log,
+// each with its full causal context.
+struct Arrivals {
+  std::span<const Transaction* const> fresh;
+  std::span<const ContextView> contexts;
+};
+
+// Records and reports (result.warnings, one line per origin) the origins whose newest arrival is
+// beyond the bound, and clears the records of those within it. `past` gives the log and its
+// contexts, through which a timestamp carried from another site is traced to that site.
+// REQUIRES: inside the apply's write transaction, the arrivals already appended to the log.
+void noteArrivals(const Arrivals& arrivals, Bound bound, Records& records, SiteState& past, ApplyResult& result);
 
 // The records whose origin's newest timestamp is still ahead of this site's clock by more than
 // the bound.

@@ -299,7 +299,7 @@ Dot commitOperation(CaptureState& s, const TableInfo& t, const Row& pk, std::uin
   body.add(change);
   std::string bytes = body.finish();
   txn.hash = *chainHashInBody(bytes);
-  store::appendLog(s, txn, bytes, false, causal::stored(s, txn.dot, txn.context, grew), s.digests.takeDelta());
+  store::appendLog(s, txn, bytes, false, store::storedContext(s, txn.dot, txn.context, grew), s.digests.takeDelta());
   store::saveUndo(s, txn.dot, {{t.id, key, inRange ? std::nullopt : blob, values}});
   s.frontier = txn.stamp();
   return txn.dot;
@@ -312,7 +312,7 @@ Stamp commitSchema(CaptureState& s, std::vector<RowChange> rows) {
   for (const auto& row : rows) body.add(row);
   std::string bytes = body.finish();
   txn.hash = *chainHashInBody(bytes);
-  store::appendLog(s, txn, bytes, false, causal::stored(s, txn.dot, txn.context, grew), s.digests.takeDelta());
+  store::appendLog(s, txn, bytes, false, store::storedContext(s, txn.dot, txn.context, grew), s.digests.takeDelta());
   if (s.digests.flushDue()) store::flushDigests(s);  // a dropped column rewrote a table's digest
   s.frontier = txn.stamp();
   return txn.stamp();
@@ -393,7 +393,7 @@ std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched) {
   std::string bytes = body->finish();
   txn->hash = *chainHashInBody(bytes);
   if (check) checkBody(header, std::move(kept), bytes);
-  store::appendLog(s, *txn, bytes, false, causal::stored(s, txn->dot, txn->context, contextGrew),
+  store::appendLog(s, *txn, bytes, false, store::storedContext(s, txn->dot, txn->context, contextGrew),
                    s.digests.takeDelta());
   if (s.digests.flushDue()) store::flushDigests(s);
   std::string record;

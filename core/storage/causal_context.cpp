@@ -1,8 +1,11 @@
 #include "causal_context.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "log_format.hpp"
+#include "parley/txn_codec.hpp"
 
 namespace parley::causal {
 namespace {
@@ -115,14 +118,34 @@ Encoded forCommit(SiteState& s, const Dot& dot, const VersionVector& full) {
   return out;
 }
 
-std::optional<std::string> stored(SiteState& s, const Dot& dot, const VersionVector& full, bool grew) {
-  if (!grew && dot.seq % kCheckpointEvery != 0) return std::nullopt;
-  return store::encodeVector(s, full);
-}
-
-std::optional<std::string> stored(SiteState& s, const Dot& dot, const ContextView& full, bool grew) {
-  if (!grew && dot.seq % kCheckpointEvery != 0) return std::nullopt;
-  return store::encodeVector(s, full.full());
+std::vector<Transaction> heldAfter(SiteState& s, const Stamp& from) {
+  // Each origin's HLCs grow with its seqs (apply refuses a transaction whose HLC is not after
+  // its predecessor's), so its transactions at or after `from` are a suffix: read each
+  // origin's log backwards until an older HLC.
+  // Their bodies carry contexts as encoded (causal_context.hpp); the fold needs them full.
+  std::vector<Transaction> out;
+  auto& st = s.db.cached("SELECT hlc, body, ctx FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC");
+  for (const auto& [origin, seq] : s.vector.entries()) {
+    auto site = static_cast<std::int64_t>(s.sites.indexOf(s.db, origin));
+    std::vector<Transaction> newestFirst;
+    std::vector<std::optional<VersionVector>> contexts;
+    st.bind(1, store::logKey(site, 1)).bind(2, store::logKey(site, store::kMaxLogSeq));
+    while (st.step() && static_cast<std::uint64_t>(st.int64(0)) >= from.hlc.value) {
+      newestFirst.push_back(valueOrThrow(decodeTransaction(st.blob(1))));
+      contexts.push_back(st.isNull(2) ? std::nullopt : std::optional(decodeStored(s.sites, st.blob(2))));
+    }
+    st.reset();
+    std::optional<VersionVector> previous;
+    for (std::size_t i = newestFirst.size(); i-- > 0;) {
+      Transaction& t = newestFirst[i];
+      if (contexts[i]) t.context = std::move(*contexts[i]);
+      else t.context = advanced(previous ? *previous : of(s, origin, t.dot.seq - 1), origin, t.dot.seq);
+      previous = t.context;
+      if (t.stamp() > from) out.push_back(std::move(t));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const Transaction& a, const Transaction& b) { return a.stamp() < b.stamp(); });
+  return out;
 }
 
 VersionVector decodeStored(const SiteTable& sites, std::string_view bytes) {

@@ -10,22 +10,21 @@
 //
 // parley_log keeps beside each body the full context with local site indexes (column ctx), or
 // NULL where it is the previous transaction's with the origin's own entry advanced; every
-// kCheckpointEvery-th seq of an origin stores it anyway, so a lookup reads at most that many log
-// rows. compact() keeps the context of the newest transaction it drops
-// (parley_compacted.context). This connection caches each origin's newest full context
-// (SiteState::contexts).
+// store::kCheckpointEvery-th seq of an origin stores it anyway (store::storedContext in
+// log_format.hpp), so a lookup reads at most that many log rows. compact() keeps the context
+// of the newest transaction it drops (parley_compacted.context). This connection caches each
+// origin's newest full context (SiteState::contexts).
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "state.hpp"
 
 namespace parley::causal {
-
-inline constexpr std::uint64_t kCheckpointEvery = 256;
 
 // The full context of `origin`'s transaction `seq`, which this site holds (seq 0: empty).
 // Throws Error(Corruption) if the log cannot give it.
@@ -53,10 +52,10 @@ struct Encoded {
 };
 Encoded forCommit(SiteState& s, const Dot& dot, const VersionVector& full);
 
-// The ctx column of `dot`'s log row, its full context being `full`: nullopt (NULL) when that
-// did not grow and `dot` is not a checkpoint.
-std::optional<std::string> stored(SiteState& s, const Dot& dot, const VersionVector& full, bool grew);
-std::optional<std::string> stored(SiteState& s, const Dot& dot, const ContextView& full, bool grew);
+// Every held transaction whose stamp is greater than `from`, in canonical order, each with its
+// full causal context: what a re-fold folds again.
+// REQUIRES: each origin's HLCs grow with its seqs (apply checks it).
+std::vector<Transaction> heldAfter(SiteState& s, const Stamp& from);
 
 // A ctx column (or parley_compacted.context) value, decoded.
 VersionVector decodeStored(const SiteTable& sites, std::string_view bytes);

@@ -15,6 +15,16 @@ std::string encodeVector(SiteState& s, const VersionVector& v) {
   return out;
 }
 
+std::optional<std::string> storedContext(SiteState& s, const Dot& dot, const VersionVector& full, bool grew) {
+  if (!grew && dot.seq % kCheckpointEvery != 0) return std::nullopt;
+  return encodeVector(s, full);
+}
+
+std::optional<std::string> storedContext(SiteState& s, const Dot& dot, const ContextView& full, bool grew) {
+  if (!grew && dot.seq % kCheckpointEvery != 0) return std::nullopt;
+  return encodeVector(s, full.full());
+}
+
 VersionVector decodeVector(const SiteTable& sites, std::string_view bytes, const char* what) {
   codec::Reader r(bytes, what);
   VersionVector out;

@@ -1,9 +1,11 @@
 // How the parley_ tables write a transaction's place and a version vector: parley_log's key,
-// and the stored form of a vector (parley_acks, parley_log.ctx, parley_compacted.context).
+// the stored form of a vector (parley_acks, parley_log.ctx, parley_compacted.context), and
+// which transactions' log rows store their context.
 // Below both the store (store.hpp) and the causal contexts (causal_context.hpp), which use them.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +20,14 @@ inline constexpr std::uint64_t kMaxLogSeq = (std::uint64_t{1} << kLogSeqBits) - 
 inline std::int64_t logKey(std::int64_t site, std::uint64_t seq) {
   return static_cast<std::int64_t>(static_cast<std::uint64_t>(site) << kLogSeqBits | seq);
 }
+
+// parley_log keeps a transaction's full causal context (column ctx) only where it grew beyond its
+// origin's previous transaction's, and at every kCheckpointEvery-th seq (causal_context.hpp).
+inline constexpr std::uint64_t kCheckpointEvery = 256;
+// The ctx column of `dot`'s log row, its full context being `full`: nullopt (NULL) when that
+// did not grow and `dot` is not a checkpoint. Registers sites new to this site.
+std::optional<std::string> storedContext(SiteState& s, const Dot& dot, const VersionVector& full, bool grew);
+std::optional<std::string> storedContext(SiteState& s, const Dot& dot, const ContextView& full, bool grew);
 
 // A vector as parley stores it (parley_acks, parley_log.ctx, parley_compacted.context): a
 // count, then (local site index, seq) pairs. Registers sites new to this site.

@@ -1,6 +1,7 @@
 #include "store.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -219,6 +220,21 @@ void flushDigests(SiteState& s) {
   s.digests.flush(s.db, held);
 }
 
+void logApplied(SiteState& s, const ApplyOutcome& outcome) {
+  for (const Dot& dot : outcome.refolded) setRejected(s, dot, outcome.rejected.count(dot) > 0);
+  for (std::size_t i = 0; i < outcome.fresh.size(); ++i) {
+    const Transaction& t = *outcome.fresh[i];
+    auto context = storedContext(s, t.dot, outcome.contexts[i], outcome.grew[i]);
+    std::string_view digests = i + 1 == outcome.fresh.size() ? std::string_view(outcome.digests) : std::string_view();
+    bool rejected = outcome.rejected.count(t.dot) > 0;
+    if (outcome.bodies.empty())
+      appendLog(s, t, encodeTransaction(t), rejected, context, digests);
+    else
+      appendLog(s, t, outcome.bodies[static_cast<std::size_t>(&t - outcome.incoming.data())], rejected, context, digests);
+  }
+  if (s.digests.flushDue()) flushDigests(s);
+}
+
 void setRejected(SiteState& s, const Dot& dot, bool rejected) {
   auto& st = s.db.cached("UPDATE parley_log SET rejected = ?2 WHERE id = ?1");
   st.bind(1, logKey(siteIdx(s, dot.site), dot.seq)).bind(2, std::int64_t{rejected});
@@ -281,7 +297,7 @@ std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
   std::int64_t hlc = newest.int64(0);
   newest.reset();
   // Entries after upTo may store no context of their own: keep upTo's (causal_context.hpp).
-  auto context = causal::stored(s, {origin, upTo}, causal::of(s, origin, upTo), true);
+  auto context = storedContext(s, {origin, upTo}, causal::of(s, origin, upTo), true);
   auto& stamp = s.db.cached(
       "INSERT INTO parley_meta(key, value) VALUES ('compacted_hlc', ?1) "
       "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)");
@@ -341,37 +357,8 @@ bool allFinal(SiteState& s) {
   return !open;
 }
 
-std::vector<Transaction> logAfter(SiteState& s, const Stamp& from) {
-  // Each origin's HLCs grow with its seqs (apply refuses a transaction whose HLC is not after
-  // its predecessor's), so its transactions at or after `from` are a suffix: read each
-  // origin's log backwards until an older HLC.
-  // Their bodies carry contexts as encoded (causal_context.hpp); the fold needs them full.
-  std::vector<Transaction> out;
-  auto& st = s.db.cached("SELECT hlc, body, ctx FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC");
-  for (const auto& [origin, seq] : s.vector.entries()) {
-    std::vector<Transaction> newestFirst;
-    std::vector<std::optional<VersionVector>> contexts;
-    st.bind(1, logKey(siteIdx(s, origin), 1)).bind(2, logKey(siteIdx(s, origin), kMaxLogSeq));
-    while (st.step() && static_cast<std::uint64_t>(st.int64(0)) >= from.hlc.value) {
-      newestFirst.push_back(valueOrThrow(decodeTransaction(st.blob(1))));
-      contexts.push_back(st.isNull(2) ? std::nullopt : std::optional(causal::decodeStored(s.sites, st.blob(2))));
-    }
-    st.reset();
-    std::optional<VersionVector> previous;
-    for (std::size_t i = newestFirst.size(); i-- > 0;) {
-      Transaction& t = newestFirst[i];
-      if (contexts[i]) t.context = std::move(*contexts[i]);
-      else t.context = causal::advanced(previous ? *previous : causal::of(s, origin, t.dot.seq - 1), origin, t.dot.seq);
-      previous = t.context;
-      if (t.stamp() > from) out.push_back(std::move(t));
-    }
-  }
-  std::sort(out.begin(), out.end(), [](const Transaction& a, const Transaction& b) { return a.stamp() < b.stamp(); });
-  return out;
-}
-
 std::optional<Stamp> lastStamp(SiteState& s) {
-  // Each origin's newest transaction has its greatest HLC (see logAfter). REQUIRES: s.vector
+  // Each origin's newest transaction has its greatest HLC (see causal::heldAfter). REQUIRES: s.vector
   // is loaded.
   auto& st = s.db.cached("SELECT hlc FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC LIMIT 1");
   std::optional<Stamp> best;
@@ -386,8 +373,8 @@ std::optional<Stamp> lastStamp(SiteState& s) {
   return best;
 }
 
-std::optional<Hlc> hlcOf(SiteState& s, const Dot& dot) {
-  auto link = heldLink(s, dot);
+std::optional<Hlc> hlcOf(Log log, const Dot& dot) {
+  auto link = heldLink(log, dot);
   return link ? link->hlc : std::nullopt;
 }
 
@@ -403,19 +390,44 @@ ChainHash hashColumn(const sql::Stmt& st, int column) {
 
 }  // namespace
 
-std::optional<HeldLink> heldLink(SiteState& s, const Dot& dot) {
-  auto idx = s.sites.find(dot.site);
+std::optional<HeldLink> heldLink(Log log, const Dot& dot) {
+  auto idx = log.sites.find(dot.site);
   if (!idx) return std::nullopt;
-  auto& st = s.db.cached("SELECT hlc, hash FROM parley_log WHERE id = ?1");
+  auto& st = log.db.cached("SELECT hlc, hash FROM parley_log WHERE id = ?1");
   st.bind(1, logKey(*idx, dot.seq));
   std::optional<HeldLink> out;
   if (st.step()) out = HeldLink{Hlc{static_cast<std::uint64_t>(st.int64(0))}, hashColumn(st, 1)};
   st.reset();
   if (out) return out;
-  auto& compacted = s.db.cached("SELECT hash FROM parley_compacted WHERE site = ?1 AND seq = ?2");
+  auto& compacted = log.db.cached("SELECT hash FROM parley_compacted WHERE site = ?1 AND seq = ?2");
   compacted.bind(1, static_cast<std::int64_t>(*idx)).bind(2, static_cast<std::int64_t>(dot.seq));
   if (compacted.step()) out = HeldLink{std::nullopt, hashColumn(compacted, 0)};
   compacted.reset();
+  return out;
+}
+
+Held heldAround(Log log, const VersionVector& vector, std::span<const Transaction> incoming) {
+  // The dots to read: each held one the batch repeats (a repeat, or a fork under a held dot),
+  // and per origin, the one before its first new transaction: only that one's predecessor can
+  // be held (the vector is gapless); a later one's is checked against the one arriving beside it.
+  std::vector<Dot> dots;
+  std::unordered_map<SiteId, std::uint64_t, SiteIdHash> firstNew;
+  for (const auto& t : incoming) {
+    if (vector.contains(t.dot)) {
+      if (!t.hash.empty()) dots.push_back(t.dot);
+      continue;
+    }
+    auto [at, added] = firstNew.try_emplace(t.dot.site, t.dot.seq);
+    if (!added) at->second = std::min(at->second, t.dot.seq);
+  }
+  for (const auto& [origin, seq] : firstNew)
+    if (seq > 1) dots.push_back({origin, seq - 1});
+  std::sort(dots.begin(), dots.end());
+  dots.erase(std::unique(dots.begin(), dots.end()), dots.end());
+  Held out{vector, {}};
+  out.links.reserve(dots.size());
+  for (const Dot& dot : dots)
+    if (auto link = heldLink(log, dot)) out.links.emplace_back(dot, std::move(*link));
   return out;
 }
 

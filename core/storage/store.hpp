@@ -3,7 +3,10 @@
 // cached, identifiers quoted, values bound.
 #pragma once
 
+#include <algorithm>
 #include <optional>
+#include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +17,16 @@
 #include "state.hpp"
 
 namespace parley::store {
+
+// The log as its readers need it: the connection and the table of local site indexes its keys
+// are made of. A SiteState converts to one, so a caller may hand a reader of the log these two
+// rather than the whole state.
+struct Log {
+  Log(sql::Db& connection, SiteTable& siteTable) : db(connection), sites(siteTable) {}
+  Log(SiteState& s) : db(s.db), sites(s.sites) {}  // NOLINT(google-explicit-constructor)
+  sql::Db& db;
+  SiteTable& sites;
+};
 
 // The current values of a row (every column), if it exists.
 std::optional<Row> readRow(SiteState& s, const TableInfo& t, const Row& pk);
@@ -68,12 +81,29 @@ void scanMetaBlobs(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64
 void writeMetaBlobAt(SiteState& s, const TableInfo& t, std::int64_t rowid, std::string_view blob, bool existed);
 
 // Appends a transaction to the log with the fold's decision on it and its stored context
-// (causal::stored), and advances the site's vector to its dot.
+// (storedContext, log_format.hpp), and advances the site's vector to its dot.
 // `digests`: what the transaction changed in the digests (Digests::takeDelta), or empty.
 void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool rejected,
                const std::optional<std::string>& context, std::string_view digests = {});
 // Writes the digests' base as of everything held (Digests::flush).
 void flushDigests(SiteState& s);
+
+// What one apply call leaves in the log, written in one step once everything is folded: the
+// decision now on each held transaction it folded again; each new transaction appended in
+// canonical order, with the fold's decision and its stored context (storedContext,
+// log_format.hpp), and `digests` (what the call changed in them, Digests::takeDelta) with the
+// last; then the digests' base, if due. Advances the site's vector to each.
+struct ApplyOutcome {
+  std::vector<Dot> refolded;                  // held transactions folded again
+  std::span<const Transaction* const> fresh;  // the new ones, in canonical order
+  std::span<const ContextView> contexts;      // fresh[i]'s full causal context
+  std::vector<bool> grew;                     // whether it grew beyond its predecessor's (causal::complete)
+  std::set<Dot> rejected;                     // those of both the fold rejects
+  std::span<const Transaction> incoming;      // what fresh points into, and its encodings as they
+  std::span<const std::string_view> bodies;   // arrived, which the log keeps (empty: each is encoded)
+  std::string digests;
+};
+void logApplied(SiteState& s, const ApplyOutcome& outcome);
 
 // Records a re-fold's decision on a held transaction.
 void setRejected(SiteState& s, const Dot& dot, bool rejected);
@@ -95,14 +125,10 @@ void raiseOrderBarrier(SiteState& s, Hlc hlc);
 std::optional<Stamp> compactedStamp(SiteState& s);
 // Whether every held transaction is final.
 bool allFinal(SiteState& s);
-// Every held transaction whose stamp is greater than `from`, in canonical order, each with its
-// full causal context.
-// REQUIRES: each origin's HLCs grow with its seqs (apply checks it).
-std::vector<Transaction> logAfter(SiteState& s, const Stamp& from);
 // The greatest stamp among held transactions, if any.
 std::optional<Stamp> lastStamp(SiteState& s);
 // The HLC of a held transaction; nullopt if not held (or compacted).
-std::optional<Hlc> hlcOf(SiteState& s, const Dot& dot);
+std::optional<Hlc> hlcOf(Log log, const Dot& dot);
 // What this site holds of a transaction's place in its origin's hash chain: its HLC (none if
 // compacted) and its hash (empty if it has none); nullopt if neither the log nor the
 // compacted record (which keeps the hash of each origin's last compacted transaction) has it.
@@ -110,7 +136,23 @@ struct HeldLink {
   std::optional<Hlc> hlc;
   ChainHash hash;
 };
-std::optional<HeldLink> heldLink(SiteState& s, const Dot& dot);
+std::optional<HeldLink> heldLink(Log log, const Dot& dot);
+
+// What a site holds around a batch of incoming transactions, as admission decides on it
+// (apply/admission.hpp): its vector, and the link of each held transaction the batch repeats and
+// of the transaction before each origin's first new one. `vector` must outlive it.
+struct Held {
+  const VersionVector& vector;
+  std::vector<std::pair<Dot, HeldLink>> links;  // sorted by dot, each once
+
+  // nullptr if `dot` was not read or is not held.
+  const HeldLink* link(const Dot& dot) const {
+    auto it = std::lower_bound(links.begin(), links.end(), dot, [](const auto& l, const Dot& d) { return l.first < d; });
+    return it != links.end() && it->first == dot ? &it->second : nullptr;
+  }
+};
+// Reads, once and before anything is decided, what admission needs of the log for `incoming`.
+Held heldAround(Log log, const VersionVector& vector, std::span<const Transaction> incoming);
 
 // Undo records: for each row an applied transaction changed, its metadata blob and values
 // before it (nullopt: absent).
