@@ -468,7 +468,11 @@ std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot) {
   auto& st = s.db.cached("SELECT body FROM parley_undo WHERE site = ?1 AND seq = ?2");
   st.bind(1, idx).bind(2, static_cast<std::int64_t>(dot.seq));
   if (!st.step())
-    throw Error(Status::corruption("undo record missing for transaction " + dot.toString()));
+    throw Error(Status::corruption(fmt::format(
+        "re-folding needs the undo record of transaction {}, which this site does not hold: its file was written "
+        "by an earlier parley, which kept undo records only at order-sensitive sites, or it is damaged; "
+        "clone this site anew from a current member (parley clone)",
+        dot.toString())));
   codec::Reader r(st.blob(0), "undo record");
   std::vector<UndoEntry> out(r.varint());
   for (auto& e : out) {
