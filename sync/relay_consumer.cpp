@@ -2,6 +2,7 @@
 // causally ready, applied, and only then acknowledged to the stream.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "parley/replication.hpp"
@@ -69,8 +70,22 @@ Status Consumer::subscribe(std::optional<std::uint64_t> startAt) {
     jerr = static_cast<jsErrCode>(0);
     s = js_AddConsumer(&ci, r_.client->js(), r_.names.stream.c_str(), &cc, nullptr, &jerr);
   }
+  std::uint64_t delivered = ci && !startAt ? ci->Delivered.Stream : 0;
   if (ci) jsConsumerInfo_Destroy(ci);
   if (auto st = relay::fromNats(s, fmt::format("consumer {}", durable), jerr); !st) return st;
+  if (delivered > 0) {
+    // The consumer delivered past what the site file says it applied: the file is older than
+    // the consumer (restored from a copy), or messages were held when the site stopped. Read
+    // the stream again from the file's position (what is already held is ignored).
+    auto stored = r_.site->with([&](Site& site) { return site.replication().position(r_.names.stream); });
+    if (!stored) return stored.status();
+    if (*stored && delivered > **stored) {
+      r_.say(fmt::format("relay: this site's file has applied the stream up to sequence {}, its consumer delivered up "
+                         "to {}; reading the stream again from sequence {}",
+                         **stored, delivered, **stored + 1));
+      return subscribe(**stored + 1);
+    }
+  }
   natsInbox* inbox = nullptr;
   if (auto st = relay::fromNats(natsInbox_Create(&inbox), "an inbox for the consumer"); !st) return st;
   inbox_ = inbox;
@@ -169,6 +184,12 @@ Status Consumer::pull(std::vector<relay::Message>& out, bool& idle) {
 
 void Consumer::take(relay::Message msg) {
   natsMsg* m = msg.get();
+  std::uint64_t seq = 0;
+  if (jsMsgMetaData* meta = nullptr; natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+    seq = meta->Sequence.Stream;
+    jsMsgMetaData_Destroy(meta);
+  }
+  highest_ = std::max(highest_, seq);
   std::string subject = natsMsg_GetSubject(m), id = header(m, "Nats-Msg-Id");
   std::string mac = header(m, kMacHeader), fingerprint = header(m, kSchemaHeader);
   std::string body(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
@@ -195,6 +216,7 @@ void Consumer::take(relay::Message msg) {
          fmt::format("relay: {}'s transactions are held: it has a different schema or resolver configuration "
                      "(fingerprint {}, this site {}); make the same change at both",
                      t->dot.site.shortHex(), fingerprint, mine));
+    if (seq > 0) unapplied_.emplace(seq, t->dot);
     return;  // unacknowledged: redelivered after the ack wait
   }
   Dot dot = t->dot;
@@ -205,6 +227,28 @@ void Consumer::take(relay::Message msg) {
     it->second.since = Clock::now();
   }
   it->second.msg = std::move(msg);  // a redelivery: the newer handle acknowledges it
+  if (seq > 0) {
+    unapplied_[seq] = dot;
+    auto& seqs = it->second.seqs;
+    if (std::find(seqs.begin(), seqs.end(), seq) == seqs.end()) seqs.push_back(seq);
+  }
+}
+
+// `dot` is applied (its apply committed): its messages no longer hold the position back.
+void Consumer::applied(const Dot& dot) {
+  auto it = held_.find(dot);
+  if (it == held_.end()) return;
+  for (auto seq : it->second.seqs) unapplied_.erase(seq);
+}
+
+// Keeps in the site file the highest stream sequence up to which every message taken is
+// applied (or is not for this site), if it moved: after an apply commits, before its
+// messages are acknowledged. One that lags (a failed write) only brings messages again.
+void Consumer::notePosition() {
+  std::uint64_t at = unapplied_.empty() ? highest_ : std::min(highest_, unapplied_.begin()->first - 1);
+  if (at == 0 || noted_ == at) return;
+  auto st = r_.site->with([&](Site& site) { return site.replication().notePosition(r_.names.stream, at); });
+  if (st) noted_ = at;
 }
 
 void Consumer::settle(const Dot& dot) {
@@ -246,6 +290,8 @@ Status Consumer::applyReady() {
   r_.counters.applied += r->applied;
   r_.counters.duplicates += r->duplicates;
   for (const auto& w : r->warnings) r_.say("relay: warning: " + w.message);
+  for (const auto& dot : batch) applied(dot);
+  notePosition();
   for (const auto& dot : batch) {
     if (r_.options.applied && dot.seq > held->get(dot.site)) r_.options.applied(dot);
     settle(dot);
@@ -264,6 +310,8 @@ void Consumer::applyOneByOne(const std::vector<Dot>& batch) {
       r_.counters.applied += r->applied;
       r_.counters.duplicates += r->duplicates;
       if (r_.options.applied && r->applied) r_.options.applied(dot);
+      applied(dot);
+      notePosition();
       settle(dot);
       continue;
     }
@@ -340,6 +388,7 @@ void Consumer::releaseAll() {
   for (auto& [dot, h] : held_)
     if (h.msg) answer(h.msg.get(), "-NAK");
   held_.clear();
+  unapplied_.clear();
 }
 
 void Consumer::run() {

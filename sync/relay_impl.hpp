@@ -151,6 +151,7 @@ class Consumer {
     relay::Message msg;
     std::chrono::steady_clock::time_point since;
     std::chrono::steady_clock::time_point retryAt{};
+    std::vector<std::uint64_t> seqs;  // the stream sequences of its messages taken
   };
   Status pull(std::vector<relay::Message>& out, bool& idle);
   bool ask();
@@ -160,6 +161,8 @@ class Consumer {
   Status applyReady();
   void applyOneByOne(const std::vector<Dot>& batch);
   void settle(const Dot& dot);
+  void applied(const Dot& dot);
+  void notePosition();
   void checkStuck();
   void releaseAll();
   void once(const std::string& key, const std::string& line);
@@ -183,6 +186,12 @@ class Consumer {
   } request_;
   std::string fingerprint_;  // this site's schema fingerprint, read once per pull
   std::map<Dot, Held> held_;
+  // The site's position in the stream (Replication::notePosition), kept in its file: the
+  // highest stream sequence taken, and those taken but not yet applied (held, or waiting for
+  // the schema); the position is never past one of those.
+  std::uint64_t highest_ = 0;
+  std::map<std::uint64_t, Dot> unapplied_;
+  std::optional<std::uint64_t> noted_;
   std::chrono::steady_clock::time_point lastStuckCheck_{};
   std::set<std::string> said_;
 };

@@ -148,6 +148,12 @@ class Replication {
   // are final (a replication slot's WAL, released). A peer that still needs one must be
   // cloned anew. Returns how many were dropped.
   Result<std::size_t> compact();
+  // Where this site stands in a stream it reads (the relay's): every message up to stream
+  // sequence `seq` of `source` is applied here (or is not for this site). Kept in the site
+  // file, so a file restored from an older copy reads the stream again from its own position.
+  Status notePosition(std::string_view source, std::uint64_t seq);
+  // The position last noted for `source`; none if never noted (a new site, an older file).
+  Result<std::optional<std::uint64_t>> position(std::string_view source) const;
   // Held transactions in the log, and its size in bytes.
   Result<std::pair<std::uint64_t, std::uint64_t>> logSize();
 
