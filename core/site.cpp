@@ -1,5 +1,4 @@
 #include "parley/site.hpp"
-#include "parley/replication.hpp"
 
 #include <sys/stat.h>
 
@@ -36,16 +35,6 @@ bool fileExists(const std::string& path) {
 
 bool isMemory(const std::string& path) { return path == ":memory:" || path.starts_with("file::memory:"); }
 
-Site::Site(std::unique_ptr<Impl> impl)
-    : impl_(std::move(impl)), replication_(new Replication(*this, impl_.get())) {}
-Site::~Site() = default;
-
-Replication& Site::replication() {
-  return *replication_;
-}
-const Replication& Site::replication() const {
-  return *replication_;
-}
 
 Result<std::unique_ptr<Site>> Site::create(const std::string& path, const CreateOptions& create,
                                            SiteOptions options) {
@@ -171,73 +160,7 @@ Result<VersionVector> Site::vector() const {
     return impl_->state.vector;
   });
 }
-Hlc Replication::lastHlc() const {
-  return impl_->state.hlc.last();
-}
 Clock& Site::clock() const { return impl_->state.clock; }
-
-Status Replication::checkFits(const Transaction& t) const {
-  return guarded([&]() -> Status {
-    std::optional<Transaction> scratch;
-    parley::checkFits(impl_->state, withColumnPositions(impl_->state, t, scratch));
-    return Status::ok();
-  });
-}
-
-Result<ApplyResult> Replication::apply(std::span<const Transaction> transactions) {
-  return guarded([&]() -> Result<ApplyResult> {
-    return impl_->asApplier([&] {
-      ApplyResult result = applyTransactions(impl_->state, transactions);
-      finality::settle(impl_->state);
-      return result;
-    });
-  });
-}
-
-Result<ApplyResult> Replication::applyEncoded(std::span<const Transaction> transactions,
-                                              std::span<const std::string_view> bodies) {
-  if (bodies.size() != transactions.size())
-    return Status::invalidArgument(fmt::format("applyEncoded: {} transactions but {} bodies", transactions.size(),
-                                               bodies.size()));
-  return guarded([&]() -> Result<ApplyResult> {
-    return impl_->asApplier([&] {
-      ApplyResult result = applyTransactions(impl_->state, transactions, bodies);
-      finality::settle(impl_->state);
-      return result;
-    });
-  });
-}
-
-namespace {
-
-void addTo(ApplyResult& total, ApplyResult&& r) {
-  total.applied += r.applied;
-  total.duplicates += r.duplicates;
-  total.refolded += r.refolded;
-  total.rejected += r.rejected;
-  std::move(r.conflicts.begin(), r.conflicts.end(), std::back_inserter(total.conflicts));
-  std::move(r.warnings.begin(), r.warnings.end(), std::back_inserter(total.warnings));
-}
-
-}  // namespace
-
-Result<ApplyResult> Replication::applyEncodedBatches(const EncodedBatches& next) {
-  return guarded([&]() -> Result<ApplyResult> {
-    EncodedBatch batch = next();
-    if (batch.transactions.empty()) return ApplyResult{};
-    return impl_->asApplier([&] {
-      ApplyResult total;
-      for (; !batch.transactions.empty(); batch = next()) {
-        if (batch.bodies.size() != batch.transactions.size())
-          throw Error(Status::invalidArgument(fmt::format("applyEncodedBatches: {} transactions but {} bodies",
-                                                          batch.transactions.size(), batch.bodies.size())));
-        addTo(total, applyTransactions(impl_->state, batch.transactions, batch.bodies));
-      }
-      finality::settle(impl_->state);
-      return total;
-    });
-  });
-}
 
 Status Site::configure(std::string_view table, const TableConfig& config) {
   return guarded([&]() -> Status {

@@ -1,6 +1,7 @@
 // Site's strategy operations and the state counter strategies keep in cells.
 #include <fmt/format.h>
 
+#include "parley/replication.hpp"
 #include "commit.hpp"
 #include "codec.hpp"
 #include "row_meta.hpp"

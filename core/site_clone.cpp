@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "parley/replication.hpp"
 #include "finality.hpp"
 #include "serve_report.hpp"
 #include "site_impl.hpp"

@@ -1,4 +1,5 @@
 // Site's conflict log, decisions, acknowledgements, and the schema fingerprint.
+#include "parley/replication.hpp"
 #include "conflict_log.hpp"
 #include "finality.hpp"
 #include "schema_text.hpp"

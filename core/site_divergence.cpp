@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "parley/replication.hpp"
 #include "site_impl.hpp"
 
 namespace parley {

@@ -3,6 +3,7 @@
 // so that another program's no-op parley_guard does not let its writes through. A site checks
 // its guards when it opens and whenever another connection changed the database, and refuses
 // writes and syncs while one is missing or altered (Site::Impl::guardProblem).
+#include "parley/replication.hpp"
 #include "site_impl.hpp"
 
 namespace parley {

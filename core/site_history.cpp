@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "parley/replication.hpp"
 #include "causal_context.hpp"
 #include "codec.hpp"
 #include "finality.hpp"

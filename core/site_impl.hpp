@@ -16,7 +16,6 @@
 #include "catalog.hpp"
 #include "commit.hpp"
 #include "finality.hpp"
-#include "parley/replication.hpp"
 #include "parley/site.hpp"
 #include "savepoints.hpp"
 #include "schema_change.hpp"

@@ -1,5 +1,6 @@
 // The Site's calls about other members: forgetting a site, the forgotten sites, and the clock
 // skew seen in what they sent (apply/forget.hpp, apply/clock_skew.hpp do the work).
+#include "parley/replication.hpp"
 #include "clock_skew.hpp"
 #include "finality.hpp"
 #include "forget.hpp"

@@ -1,6 +1,7 @@
 // Where a site stands in a stream it reads (the relay's JetStream stream): kept in the site
 // file, so that a file restored from an older copy reads the stream again from where it was.
 // The table is made on first use; files without it read as holding no position.
+#include "parley/replication.hpp"
 #include "site_impl.hpp"
 
 namespace parley {

@@ -1,5 +1,6 @@
 // Site's reports for operators: what a `parley serve` said of its peers, and the conflict log
 // counted per resolver (core/serve_report.hpp).
+#include "parley/replication.hpp"
 #include "serve_report.hpp"
 #include "site_impl.hpp"
 
