@@ -14,14 +14,6 @@ CREATE TABLE IF NOT EXISTS parley_serve_peers(address TEXT PRIMARY KEY, site BLO
   last_success_ms INTEGER NOT NULL, syncs_failed INTEGER NOT NULL) WITHOUT ROWID;
 )sql";
 
-bool tableExists(SiteState& s, std::string_view table) {
-  auto& st = s.db.cached("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1");
-  st.bindText(1, table);
-  bool found = st.step();
-  st.reset();
-  return found;
-}
-
 std::string_view bytesOf(const SiteId& id) {
   return {reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size()};
 }
@@ -37,7 +29,7 @@ std::int64_t i64(std::uint64_t v) { return static_cast<std::int64_t>(v); }
 }  // namespace
 
 void write(SiteState& s, const ServeReport& r) {
-  if (!tableExists(s, "parley_serve_peers")) s.db.exec(kServe);
+  if (!s.db.hasTable("parley_serve_peers")) s.db.exec(kServe);
   auto& serve = s.db.cached(
       "INSERT OR REPLACE INTO parley_serve(id, pid, host, listen, started_ms, updated_ms, stopped_ms) "
       "VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)");
@@ -60,7 +52,7 @@ void write(SiteState& s, const ServeReport& r) {
 }
 
 std::optional<ServeReport> read(SiteState& s) {
-  if (!tableExists(s, "parley_serve") || !tableExists(s, "parley_serve_peers")) return std::nullopt;
+  if (!s.db.hasTable("parley_serve") || !s.db.hasTable("parley_serve_peers")) return std::nullopt;
   sql::Stmt serve(s.db.raw(), "SELECT pid, host, listen, started_ms, updated_ms, stopped_ms FROM parley_serve");
   if (!serve.step()) return std::nullopt;
   ServeReport r{serve.int64(0), serve.text(1), serve.text(2), u64(serve, 3), u64(serve, 4), u64(serve, 5), {}};

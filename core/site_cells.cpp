@@ -38,16 +38,10 @@ Result<Dot> Site::commitOperation(std::string_view table, const Row& pk, std::st
     impl_->requireGuards();
     if (const TableInfo* held = impl_->state.table(table); held && held->untracking())
       return Status::invalidArgument(fmt::format("table \"{}\" is untracked: operations on it are not replicated", table));
-    impl_->begin();
-    try {
+    return impl_->writeNow([&] {
       auto [t, index] = cellOf(impl_->state, table, column);
-      Dot dot = parley::commitOperation(impl_->state, *t, pk, index, op);
-      impl_->commitNow();
-      return dot;
-    } catch (...) {
-      impl_->rollbackQuietly();
-      throw;
-    }
+      return parley::commitOperation(impl_->state, *t, pk, index, op);
+    });
   });
 }
 

@@ -308,8 +308,7 @@ Status Replication::noteComparison(const SiteId& peer, std::string_view peerName
       standing.reset();
       if (!any) return Status::ok();
     }
-    impl_->begin();
-    try {
+    impl_->writeNow([&] {
       if (found.code() == Status::Code::kDiverged) {
         auto& st = impl_->state.db.cached(
             "INSERT OR REPLACE INTO parley_divergence(peer, name, detected_ms, message) VALUES (?1, ?2, ?3, ?4)");
@@ -321,11 +320,7 @@ Status Replication::noteComparison(const SiteId& peer, std::string_view peerName
         st.bindBlob(1, id);
         st.run();
       }
-      impl_->commitNow();
-    } catch (...) {
-      impl_->rollbackQuietly();
-      throw;
-    }
+    });
     return Status::ok();
   });
 }

@@ -89,14 +89,7 @@ Status Replication::restoreGuards() {
   return guarded([&]() -> Status {
     if (impl_->state.db.inTransaction())
       return Status::busy("restore guards: a transaction is open on this site; commit or roll it back first");
-    impl_->begin();
-    try {
-      impl_->restoreGuards();
-      impl_->commitNow();
-    } catch (...) {
-      impl_->rollbackQuietly();
-      throw;
-    }
+    impl_->writeNow([&] { impl_->restoreGuards(); });
     impl_->checkGuards();
     return Status::ok();
   });

@@ -17,19 +17,12 @@
 namespace parley {
 namespace {
 
-// Peers' names as their hellos (or change-set files) said them, in a table made on first use.
-bool namesTableExists(SiteState& s) {
-  auto& st = s.db.cached("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'parley_site_names'");
-  bool found = st.step();
-  st.reset();
-  return found;
-}
-
 std::string_view bytesOf(const SiteId& id) { return {reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size()}; }
 
+// Peers' names as their hellos (or change-set files) said them, in a table made on first use.
 void noteName(SiteState& s, const SiteId& site, std::string_view name) {
   if (name.empty()) return;
-  if (!namesTableExists(s))
+  if (!s.db.hasTable("parley_site_names"))
     s.db.exec("CREATE TABLE IF NOT EXISTS parley_site_names(site BLOB PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID");
   auto& st = s.db.cached(
       "INSERT INTO parley_site_names(site, name) VALUES (?1, ?2) "
@@ -40,7 +33,7 @@ void noteName(SiteState& s, const SiteId& site, std::string_view name) {
 
 std::unordered_map<SiteId, std::string, SiteIdHash> siteNames(SiteState& s) {
   std::unordered_map<SiteId, std::string, SiteIdHash> out;
-  if (!namesTableExists(s)) return out;
+  if (!s.db.hasTable("parley_site_names")) return out;
   sql::Stmt st(s.db.raw(), "SELECT site, name FROM parley_site_names");
   while (st.step())
     if (auto bytes = st.blob(0); bytes.size() == 16) out.emplace(SiteId::fromBytes(bytes.data(), bytes.size()), st.text(1));

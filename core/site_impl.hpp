@@ -404,6 +404,26 @@ struct Site::Impl {
     commitNow();
   }
 
+  // Runs `write` in a transaction of its own and commits it at once (nothing in it is captured);
+  // rolls back and rethrows if it throws.
+  template <class F>
+  auto writeNow(F&& write) {
+    begin();
+    try {
+      if constexpr (std::is_void_v<decltype(write())>) {
+        write();
+        commitNow();
+      } else {
+        auto result = write();
+        commitNow();
+        return result;
+      }
+    } catch (...) {
+      rollbackQuietly();
+      throw;
+    }
+  }
+
   void rollbackQuietly() {
     if (state.db.inTransaction()) sqlite3_exec(state.db.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
     forgetPendingSchema();
@@ -452,28 +472,11 @@ struct Site::Impl {
   void collectRows(sql::Stmt& stmt, QueryResult& out);
   void afterStatement(const StatementInfo& info, bool wasInTxn);
 
-  void track(std::string_view name, const std::optional<TableConfig>& config, bool replicate) {
-    if (const TableInfo* t = state.table(name))
-      throw Error(Status::invalidArgument(t->untracking() ? untrackingMessage(t->name)
-                                                          : fmt::format("table \"{}\" is already tracked", name))
-                      .withContext("track"));
-    requireGuards();
-    TableInfo t = inspectTable(state.db, name);
-    t.constrained = hasConstraints(state.db, t);
-    bindResolvers(t, config ? *config : state.resolvers->defaults(), *state.resolvers);
-    catalog::saveTable(state.db, t);
-    catalog::saveConfig(state.db, t, "", state.clock.nowMillis());
-    createGuards(t);
-    state.tables.push_back(std::make_unique<TableInfo>(std::move(t)));
-    const TableInfo& tracked = *state.tables.back();
-    if (replicate) noteTrack(tracked);
-    sql::Stmt all(state.db.raw(), tracked.selectAll);
-    while (all.step()) {
-      Row pk;
-      for (auto k : tracked.pk) pk.push_back(all.value(static_cast<int>(k)));
-      capture.touch(tracked, pk);
-    }
-  }
+  // Tracking and configuring (core/site_tracking.cpp). REQUIRES: inside a write transaction.
+  void track(std::string_view name, const std::optional<TableConfig>& config, bool replicate);
+  void configure(std::string_view name, const TableConfig& config);
+  // The schema transaction of a track: the table's CREATE TABLE, its configuration, its indexes.
+  void noteTrack(const TableInfo& t);
 
   // Guard triggers (site_guards.cpp).
   static void guardFunction(sqlite3_context* ctx, int, sqlite3_value**);
@@ -493,38 +496,6 @@ struct Site::Impl {
     if (guardProblem) throw Error(Status::corruption(*guardProblem));
   }
 
-  // Runs `body` in a write transaction with triggers off and capture suspended: what remote
-  // transactions do is not a local change and must not fire local triggers again.
-  void configure(std::string_view name, const TableConfig& config) {
-    auto it = std::find_if(state.tables.begin(), state.tables.end(), [&](const auto& t) { return t->name == name; });
-    if (it == state.tables.end()) throw Error(Status::notFound(fmt::format("table \"{}\" is not tracked", name)).withContext("configure"));
-    TableInfo updated = **it;
-    bindResolvers(updated, config, *state.resolvers);
-    bool replicated = (*it)->trackedAt != Stamp{};
-    bool sensitiveAfter = updated.orderSensitive;
-    for (const auto& t : state.tables) sensitiveAfter = sensitiveAfter || (t.get() != it->get() && t->orderSensitive);
-    if (!replicated && !state.orderSensitive()) checkCanBecomeOrderSensitive(sensitiveAfter, "configure");
-    std::string before = (*it)->config.toString();
-    if (replicated)
-      pendingSchemaUndo.push_back({SchemaUndo::Kind::kConfig, (*it)->name, "", before, (*it)->configuredAt});
-    catalog::saveConfig(state.db, updated, before, state.clock.nowMillis());
-    **it = std::move(updated);
-    // A table tracked everywhere is configured everywhere by one schema transaction; one
-    // tracked by hand at each site is configured by hand at each (the fingerprint compares).
-    if (replicated)
-      pendingSchema.push_back({SchemaChange::Kind::kConfigure, (*it)->name, "", "", config.toString(), 0});
-  }
-
-  // The schema transaction of a track: the table's CREATE TABLE, its configuration, its indexes.
-  void noteTrack(const TableInfo& t) {
-    pendingSchema.push_back({SchemaChange::Kind::kTrack, t.name, "", *tableSql(t.name), t.config.toString(), 0});
-    sql::Stmt indexes(state.db.raw(),
-                      "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL ORDER BY name");
-    indexes.bindText(1, t.name);
-    while (indexes.step())
-      pendingSchema.push_back({SchemaChange::Kind::kCreateIndex, t.name, indexes.text(0), indexes.text(1), "", 0});
-  }
-
   std::optional<std::string> tableSql(const std::string& name) {
     auto& find = state.db.cached("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1");
     find.bindText(1, name);
@@ -534,6 +505,8 @@ struct Site::Impl {
     return sql;
   }
 
+  // Runs `body` in a write transaction with triggers off and capture suspended: what remote
+  // transactions do is not a local change and must not fire local triggers again.
   template <class F>
   auto asApplier(F&& body) {
     if (state.db.inTransaction())

@@ -7,22 +7,14 @@
 namespace parley {
 namespace {
 
-bool positionsTableExists(SiteState& s) {
-  auto& st = s.db.cached("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'parley_relay_positions'");
-  bool found = st.step();
-  st.reset();
-  return found;
-}
-
 }  // namespace
 
 Status Replication::notePosition(std::string_view source, std::uint64_t seq) {
   return guarded([&]() -> Status {
     if (impl_->state.db.inTransaction()) return Status::busy("a transaction is open on this site");
-    impl_->begin();
-    try {
+    impl_->writeNow([&] {
       SiteState& s = impl_->state;
-      if (!positionsTableExists(s))
+      if (!s.db.hasTable("parley_relay_positions"))
         s.db.exec("CREATE TABLE IF NOT EXISTS parley_relay_positions(stream TEXT PRIMARY KEY, seq INTEGER NOT NULL) "
                   "WITHOUT ROWID");
       auto& st = s.db.cached(
@@ -30,11 +22,7 @@ Status Replication::notePosition(std::string_view source, std::uint64_t seq) {
           "ON CONFLICT(stream) DO UPDATE SET seq = excluded.seq");
       st.bindText(1, source).bind(2, static_cast<std::int64_t>(seq));
       st.run();
-      impl_->commitNow();
-    } catch (...) {
-      impl_->rollbackQuietly();
-      throw;
-    }
+    });
     return Status::ok();
   });
 }
@@ -43,7 +31,7 @@ Result<std::optional<std::uint64_t>> Replication::position(std::string_view sour
   return guarded([&]() -> Result<std::optional<std::uint64_t>> {
     impl_->refreshForRead();
     SiteState& s = impl_->state;
-    if (!positionsTableExists(s)) return std::optional<std::uint64_t>{};
+    if (!s.db.hasTable("parley_relay_positions")) return std::optional<std::uint64_t>{};
     auto& st = s.db.cached("SELECT seq FROM parley_relay_positions WHERE stream = ?1");
     st.bindText(1, source);
     std::optional<std::uint64_t> out;

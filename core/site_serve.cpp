@@ -9,14 +9,7 @@ namespace parley {
 Status Replication::recordServe(const ServeReport& report) {
   return guarded([&]() -> Status {
     if (impl_->state.db.inTransaction()) return Status::busy("a transaction is open on this site");
-    impl_->begin();
-    try {
-      serve_report::write(impl_->state, report);
-      impl_->commitNow();
-    } catch (...) {
-      impl_->rollbackQuietly();
-      throw;
-    }
+    impl_->writeNow([&] { serve_report::write(impl_->state, report); });
     return Status::ok();
   });
 }

@@ -11,19 +11,12 @@ namespace {
 constexpr const char* kCreate =
     "CREATE TABLE IF NOT EXISTS parley_forgotten(id BLOB PRIMARY KEY, at_ms INTEGER NOT NULL) WITHOUT ROWID";
 
-bool tableExists(ApplyState& s) {
-  auto& st = s.db.cached("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'parley_forgotten'");
-  bool found = st.step();
-  st.reset();
-  return found;
-}
-
 }  // namespace
 
 const std::vector<SiteId>& forgotten(ApplyState& s) {
   if (s.forgotten) return *s.forgotten;
   std::vector<SiteId> ids;
-  if (tableExists(s)) {
+  if (s.db.hasTable("parley_forgotten")) {
     sql::Stmt st(s.db.raw(), "SELECT id FROM parley_forgotten");
     while (st.step()) {
       auto bytes = st.blob(0);

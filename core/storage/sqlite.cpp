@@ -236,6 +236,14 @@ void StmtCache::give(std::string_view sql, Stmt stmt) {
   if (entries_.size() > capacity_) entries_.pop_back();
 }
 
+bool Db::hasTable(std::string_view name) {
+  auto& st = cached("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1");
+  st.bindText(1, name);
+  bool found = st.step();
+  st.reset();
+  return found;
+}
+
 std::string Db::errmsg() const { return oneLine(sqlite3_errmsg(db_)); }
 
 }  // namespace parley::sql

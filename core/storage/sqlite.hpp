@@ -85,6 +85,8 @@ class Db {
   // Drops every cached statement (after schema changes of our own).
   void clearCache() { cache_.clear(); }
   std::string errmsg() const;
+  // Whether the database holds a table of this name (tables parley makes on first use).
+  bool hasTable(std::string_view name);
   bool inTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
  private:
