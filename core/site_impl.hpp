@@ -282,7 +282,7 @@ struct Site::Impl {
     state.vector = store::loadVector(state);
     state.frontier = store::lastStamp(state);
     state.compactedStamp = store::compactedStamp(state);
-    state.orderBarrier = store::orderBarrier(state);
+    state.orderBarrier = store::orderBarrier(state.db);
     // The clock's floor: every HLC this site used or saw is in the log or was compacted away.
     if (state.frontier) state.hlc.restore(state.frontier->hlc);
     if (state.compactedStamp) state.hlc.restore(state.compactedStamp->hlc);

@@ -154,7 +154,7 @@ class RowKeys {
 
 }  // namespace
 
-void checkFits(const SiteState& s, const Transaction& t) {
+void checkFits(TableLookup tables, const Transaction& t) {
   // A transaction of this site's own that it does not hold: this site lost it (it was restored
   // from a backup) and takes it back from a peer that holds it.
   if (t.dot.seq > store::kMaxLogSeq) misfit(t, fmt::format("seq beyond {}", store::kMaxLogSeq));
@@ -170,7 +170,7 @@ void checkFits(const SiteState& s, const Transaction& t) {
   }
   RowKeys keys;
   for (const auto& row : t.rows) {
-    const TableInfo* table = s.table(row.table);
+    const TableInfo* table = tables.named(row.table);
     if (!table) misfit(t, fmt::format("changes table \"{}\", which this site does not track", peerName(row.table)));
     if (row.pk.size() != table->pk.size())
       misfit(t, fmt::format("key of table \"{}\" has {} values, expected {}", row.table, row.pk.size(), table->pk.size()));

@@ -30,6 +30,6 @@ inline bool inCanonicalOrder(const Transaction* a, const Transaction* b) { retur
 std::vector<const Transaction*> admit(std::span<const Transaction> in, const store::Held& held, ApplyResult& result);
 // Throws Error(kInvalidArgument) unless `t` only names tables, columns and keys this site has,
 // each row once.
-void checkFits(const SiteState& s, const Transaction& t);
+void checkFits(TableLookup tables, const Transaction& t);
 
 }  // namespace parley

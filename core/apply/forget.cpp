@@ -11,8 +11,8 @@ namespace {
 constexpr const char* kCreate =
     "CREATE TABLE IF NOT EXISTS parley_forgotten(id BLOB PRIMARY KEY, at_ms INTEGER NOT NULL) WITHOUT ROWID";
 
-bool tableExists(ApplyState& s) {
-  auto& st = s.db.cached("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'parley_forgotten'");
+bool tableExists(sql::Db& db) {
+  auto& st = db.cached("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'parley_forgotten'");
   bool found = st.step();
   st.reset();
   return found;
@@ -20,11 +20,11 @@ bool tableExists(ApplyState& s) {
 
 }  // namespace
 
-const std::vector<SiteId>& forgotten(ApplyState& s) {
-  if (s.forgotten) return *s.forgotten;
+const std::vector<SiteId>& forgotten(Forgotten known) {
+  if (known.cache) return *known.cache;
   std::vector<SiteId> ids;
-  if (tableExists(s)) {
-    sql::Stmt st(s.db.raw(), "SELECT id FROM parley_forgotten");
+  if (tableExists(known.db)) {
+    sql::Stmt st(known.db.raw(), "SELECT id FROM parley_forgotten");
     while (st.step()) {
       auto bytes = st.blob(0);
       if (bytes.size() != 16) throw Error(Status::corruption("parley_forgotten: an id is not 16 bytes"));
@@ -32,11 +32,11 @@ const std::vector<SiteId>& forgotten(ApplyState& s) {
     }
   }
   std::sort(ids.begin(), ids.end());
-  return s.forgotten.emplace(std::move(ids));
+  return known.cache.emplace(std::move(ids));
 }
 
-bool isForgotten(ApplyState& s, const SiteId& site) {
-  const auto& ids = forgotten(s);
+bool isForgotten(Forgotten known, const SiteId& site) {
+  const auto& ids = forgotten(known);
   return std::binary_search(ids.begin(), ids.end(), site);
 }
 
