@@ -184,5 +184,31 @@ void checkFits(TableLookup tables, const Transaction& t) {
     misfit(t, fmt::format("changes one row of table \"{}\" twice", table->name));
 }
 
+namespace {
+
+// Whether transactions that sort before held ones must be folded in canonical order (a
+// re-fold) rather than on arrival: when some tracked table is order-sensitive, or when one of
+// them sorts before an order-dependent schema transaction, held (the barrier) or arriving.
+bool foldsInOrder(TableLookup tables, const Bounds& held, const std::vector<const Transaction*>& fresh) {
+  if (tables.orderSensitive()) return true;
+  if (held.barrier && fresh.front()->hlc <= *held.barrier) return true;  // ties: either site
+  auto isHeld = [&](const Stamp& x) {
+    return (held.frontier && x < *held.frontier) || (held.compacted && x < *held.compacted);
+  };
+  return std::any_of(fresh.begin(), fresh.end(),
+                     [&](const Transaction* t) { return isHeld(t->stamp()) && isOrderDependent(*t); });
+}
+
+}  // namespace
+
+bool refolds(TableLookup tables, const Bounds& held, const std::vector<const Transaction*>& fresh) {
+  if (!foldsInOrder(tables, held, fresh)) return false;
+  Stamp first = fresh.front()->stamp();
+  if (held.compacted && first < *held.compacted)
+    throw Error(Status::notReady(fmt::format(
+        "transaction {} sorts before history this site has compacted; its origin must be cloned anew",
+        fresh.front()->dot.toString())));
+  return held.frontier && first < *held.frontier;
+}
 
 }  // namespace parley

@@ -16,6 +16,7 @@
 #include "conflict_log.hpp"
 #include "fold.hpp"
 #include "insert_ranges.hpp"
+#include "refold.hpp"
 #include "row_batch.hpp"
 #include "store.hpp"
 #include "parley/assert.hpp"
@@ -476,77 +477,8 @@ class Engine {
   std::optional<Transaction> byPosition_;
 };
 
-// Where the held transactions stand in canonical order: the greatest stamp held, the greatest
-// compacted, and the greatest HLC of a held order-dependent schema transaction (the barrier).
-struct Bounds {
-  const std::optional<Stamp>& frontier;
-  const std::optional<Stamp>& compacted;
-  const std::optional<Hlc>& barrier;
-};
-
-// Whether transactions that sort before held ones must be folded in canonical order (a
-// re-fold) rather than on arrival: when some tracked table is order-sensitive, or when one of
-// them sorts before an order-dependent schema transaction, held (the barrier) or arriving.
-bool foldsInOrder(TableLookup tables, const Bounds& held, const std::vector<const Transaction*>& fresh) {
-  if (tables.orderSensitive()) return true;
-  if (held.barrier && fresh.front()->hlc <= *held.barrier) return true;  // ties: either site
-  auto isHeld = [&](const Stamp& x) {
-    return (held.frontier && x < *held.frontier) || (held.compacted && x < *held.compacted);
-  };
-  return std::any_of(fresh.begin(), fresh.end(),
-                     [&](const Transaction* t) { return isHeld(t->stamp()) && isOrderDependent(*t); });
-}
-
-// Whether this apply re-folds: it folds in canonical order and its first transaction sorts
-// before a held one. Throws Error(kNotReady) if it sorts before compacted history.
-bool refolds(TableLookup tables, const Bounds& held, const std::vector<const Transaction*>& fresh) {
-  if (!foldsInOrder(tables, held, fresh)) return false;
-  Stamp first = fresh.front()->stamp();
-  if (held.compacted && first < *held.compacted)
-    throw Error(Status::notReady(fmt::format(
-        "transaction {} sorts before history this site has compacted; its origin must be cloned anew",
-        fresh.front()->dot.toString())));
-  return held.frontier && first < *held.frontier;
-}
-
-// What a re-fold from `first` takes back, read before anything is undone: the held transactions
-// to fold again, each with its full context, and the order in which their undo records were
-// saved, oldest first, which they are undone in reverse.
-struct Refold {
-  std::vector<Transaction> later;
-  std::vector<Dot> applied;
-};
-
-// Every held transaction that sorts after `first`, and the order they were applied in. A site
-// that was not order-sensitive applied transactions on arrival, so some that sort before `first`
-// may have been applied after some that sort after it: those are taken back too (and folded
-// again), back to the first applied of the ones after `first`.
-Refold readRefold(causal::Contexts known, const VersionVector& vector, SiteState& undoRecords, const Stamp& first) {
-  Refold out{causal::heldAfter(known, vector, first), {}};
-  std::vector<Dot> dots;
-  for (const auto& t : out.later) dots.push_back(t.dot);
-  out.applied = store::undoneSince(undoRecords, dots);
-  std::set<Dot> inLater(dots.begin(), dots.end());
-  std::set<Dot> before;  // applied after some of `later` but sorting before `first`
-  std::optional<Stamp> earliest;
-  for (const Dot& dot : out.applied) {
-    if (inLater.count(dot)) continue;
-    before.insert(dot);
-    auto hlc = store::hlcOf(known.log, dot);
-    PARLEY_ASSERT(hlc.has_value(), "re-fold: an undo record of a transaction not held");
-    Stamp stamp{*hlc, dot.site};
-    if (!earliest || stamp < *earliest) earliest = stamp;
-  }
-  if (!earliest) return out;
-  SiteId top;
-  top.bytes.fill(0xff);
-  for (auto& t : causal::heldAfter(known, vector, Stamp{Hlc{earliest->hlc.value - 1}, top}))
-    if (before.count(t.dot)) out.later.push_back(std::move(t));
-  return out;
-}
-
 // Undoes what `refold` takes back, newest applied first.
-void undoAll(Engine& engine, const Refold& refold) {
+void undoAll(Engine& engine, const store::Refold& refold) {
   std::map<Dot, const Transaction*> byDot;
   for (const auto& t : refold.later) byDot[t.dot] = &t;
   for (auto it = refold.applied.rbegin(); it != refold.applied.rend(); ++it) engine.undo(*byDot.at(*it));
@@ -559,7 +491,7 @@ void undoAll(Engine& engine, const Refold& refold) {
 
 // Folds the new transactions of `outcome` in canonical order; with a re-fold, first undoes what
 // it takes back and folds that again among them. Notes in `outcome` the rejected and re-folded.
-void foldAll(Engine& engine, const Refold* refold, store::ApplyOutcome& outcome) {
+void foldBatch(Engine& engine, const std::optional<store::Refold>& refold, store::ApplyOutcome& outcome) {
   const auto& fresh = outcome.fresh;
   if (!refold) {
     for (std::size_t i = 0; i < fresh.size(); ++i)
@@ -579,17 +511,6 @@ void foldAll(Engine& engine, const Refold* refold, store::ApplyOutcome& outcome)
 // How many transactions' context views a site keeps the storage of between apply calls.
 constexpr std::size_t kKeptContexts = 4096;
 
-// The full causal contexts of `fresh`, completed in canonical order (each origin's in seq order)
-// into `views` (the site's buffers, grown to fit), as the outcome the log will take.
-store::ApplyOutcome completed(causal::Contexts known, const std::vector<const Transaction*>& fresh,
-                              std::vector<ContextView>& views, std::span<const Transaction> incoming,
-                              std::span<const std::string_view> bodies) {
-  if (views.size() < fresh.size()) views.resize(fresh.size());
-  std::vector<bool> grew(fresh.size());
-  for (std::size_t i = 0; i < fresh.size(); ++i) grew[i] = causal::complete(known, *fresh[i], views[i]);
-  return {{}, fresh, std::span(views).first(fresh.size()), std::move(grew), {}, incoming, bodies, {}};
-}
-
 // The next call reuses the views' storage, up to a bound on what stays allocated; they let go
 // of the shared vectors, which the cache may then change in place.
 void release(std::vector<ContextView>& views, std::size_t used) {
@@ -605,27 +526,31 @@ Target targetOf(ApplyState& s) {
 
 }  // namespace
 
-// Reads first (what admission needs of the log, then the contexts and a re-fold's
-// transactions), then folds and writes the rows, then writes the log in one step.
+// Decides and reads first (what admission needs of the log; then the full contexts and what a
+// re-fold takes back), then folds and writes the rows, then writes the log in one step and notes
+// the arrivals.
 ApplyResult applyTransactions(ApplyState& s, std::span<const Transaction> incoming,
                               std::span<const std::string_view> bodies) {
   ApplyResult result;
-  store::Log log(s.db, s.sites);
-  auto fresh = admit(incoming, store::heldAround(log, s.vector, incoming), result);
+  store::Log history{s.db, s.sites};
+  store::Held held = store::heldAround(history, s.vector, incoming);
+  auto fresh = admit(incoming, held, result);
   if (fresh.empty()) return result;
-  causal::Contexts known(log, s.contexts);
-  store::ApplyOutcome outcome = completed(known, fresh, s.applyContexts, incoming, bodies);
-  std::optional<Refold> refold;
-  if (refolds(s, {s.frontier, s.compactedStamp, s.orderBarrier}, fresh))
-    refold = readRefold(known, s.vector, s, fresh.front()->stamp());
+  bool late = refolds(s, {s.frontier, s.compactedStamp, s.orderBarrier}, fresh);
+  causal::Contexts known{history, s.contexts};
+  std::vector<bool> grew = causal::completeAll(known, fresh, s.applyContexts);
+  std::optional<store::Refold> refold;
+  if (late) refold = store::readRefold(known, s.vector, s, fresh.front()->stamp());
 
+  store::ApplyOutcome outcome{{}, fresh, std::span(s.applyContexts).first(fresh.size()), std::move(grew), {}, incoming,
+                              bodies, {}};
   Engine engine(targetOf(s), result);
-  foldAll(engine, refold ? &*refold : nullptr, outcome);
+  foldBatch(engine, refold, outcome);
   if (refold) s.digests.invalidateDeltas();  // the undone transactions' deltas no longer hold: a new base
   // What this call changed in the digests, kept with the last transaction it logs: a sum does not
   // say which transaction changed what, and the base covers all of a call's rows or none.
   outcome.digests = s.digests.takeDelta();
-  store::logApplied({log, s.vector, s.digests}, outcome);
+  store::logApplied({history, s.vector, s.digests}, outcome);
 
   for (const Transaction* t : fresh) s.hlc.receive(t->hlc);
   skew::Records skewRecords(s.db, s.skewRecords);

@@ -32,29 +32,6 @@ ApplyState::AckDigest& digest(store::Log log, const SiteId& self, std::optional<
   return cache.emplace(std::move(d));
 }
 
-// Whether every origin of `vector` but `self` is a member settle has heard from: an
-// acknowledgement from it, or forgotten. Counted in `d` once all are.
-bool allHeard(ApplyState::AckDigest& d, const SiteId& self, const VersionVector& vector, members::Forgotten forgotten) {
-  if (d.originsHeard == vector.entries().size()) return true;
-  for (const auto& [origin, seq] : vector.entries())
-    if (origin != self && !std::binary_search(d.sites.begin(), d.sites.end(), origin) &&
-        !members::isForgotten(forgotten, origin))
-      return false;
-  d.originsHeard = vector.entries().size();
-  return true;
-}
-
-// Marks final, in the log and the conflict log, each origin's transactions up to `upTo` that
-// `settled` does not cover yet.
-void markFinal(store::Log log, const VersionVector& upTo, VersionVector& settled) {
-  for (const auto& [origin, seq] : upTo.entries()) {
-    if (seq <= settled.get(origin)) continue;
-    store::markFinal(log, origin, seq);
-    conflict_log::markFinal(log, origin, seq);
-    settled.set(origin, seq);
-  }
-}
-
 }  // namespace
 
 void acknowledge(ApplyState& s, const SiteId& site, const VersionVector& vector) {
@@ -84,13 +61,24 @@ std::vector<std::pair<SiteId, VersionVector>> acknowledgements(ApplyState& s) {
 // holds and every site it has an acknowledgement from; what is final is the pointwise minimum of
 // their acknowledged vectors (this site's own: its vector). O(S) per call for S sites
 // (O(S log S) when an acknowledgement or an origin is new).
-void settle(ApplyState& s) {
-  auto& d = digest(s, s.id, s.ackDigest);
-  if (!allHeard(d, s.id, s.vector, s)) return;  // no word yet
-  if (!d.own.leq(s.vector)) return;             // waiting for a member's own writes
-  VersionVector upTo = s.vector;
+void settle(Settling at) {
+  auto& d = digest(at.log, at.self, at.acks);
+  if (d.originsHeard != at.vector.entries().size()) {
+    for (const auto& [origin, seq] : at.vector.entries())
+      if (origin != at.self && !std::binary_search(d.sites.begin(), d.sites.end(), origin) &&
+          !members::isForgotten(at.forgotten, origin))
+        return;  // no word yet
+    d.originsHeard = at.vector.entries().size();
+  }
+  if (!d.own.leq(at.vector)) return;  // waiting for a member's own writes
+  VersionVector upTo = at.vector;
   if (d.floor) upTo.meet(*d.floor);
-  markFinal(s, upTo, s.settled);
+  for (const auto& [origin, seq] : upTo.entries()) {
+    if (seq <= at.settled.get(origin)) continue;
+    store::markFinal(at.log, origin, seq);
+    conflict_log::markFinal(at.log, origin, seq);
+    at.settled.set(origin, seq);
+  }
 }
 
 }  // namespace parley::finality

@@ -106,6 +106,13 @@ bool complete(Contexts known, const Transaction& t, ContextView& out) {
   return grew;
 }
 
+std::vector<bool> completeAll(Contexts known, std::span<const Transaction* const> batch, std::vector<ContextView>& out) {
+  if (out.size() < batch.size()) out.resize(batch.size());
+  std::vector<bool> grew(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) grew[i] = complete(known, *batch[i], out[i]);
+  return grew;
+}
+
 Encoded forCommit(Contexts kept, const Dot& dot, const VersionVector& full) {
   Encoded out;
   const Cached* previous = dot.seq == 1 ? nullptr : cached(kept, dot.site, dot.seq - 1);
