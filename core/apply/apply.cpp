@@ -117,18 +117,7 @@ class Engine {
   // chunk at a time under a savepoint (rows are distinct within a transaction, so no chunk's
   // fold reads another's writes); a rejection met in any chunk rolls all of them back.
   bool applyOne(const Transaction& received, const ContextView& context) {
-    if (isSchemaTransaction(received)) {
-      std::vector<ConflictReport> conflicts;
-      std::vector<SchemaUndo> undo;
-      to_.applySchema(received, conflicts, undo);
-      report(conflicts);
-      store::saveUndoBody(to_.undoRecords, received.dot, encodeSchemaUndo(undo));  // its place among applies, if nothing else
-      if (isOrderDependent(received) && (!to_.orderBarrier || *to_.orderBarrier < received.hlc)) {
-        store::raiseOrderBarrier(to_.log.db, received.hlc);
-        to_.orderBarrier = received.hlc;
-      }
-      return false;
-    }
+    if (isSchemaTransaction(received)) return applySchemaTransaction(received);
     const Transaction& t = withColumnPositions(to_.tables, received, byPosition_);
     checkFits(to_.tables, t);
     std::size_t n = t.rows.size();
@@ -158,6 +147,21 @@ class Engine {
     if (chunked) to_.log.db.exec("RELEASE parley_chunks");
     report(conflicts);
     store::saveUndoBody(to_.undoRecords, t.dot, undo_);
+    return false;
+  }
+
+  // A schema transaction, through the site's step for it (Target::applySchema), raising the
+  // order barrier if it is order-dependent. Never rejected.
+  bool applySchemaTransaction(const Transaction& received) {
+    std::vector<ConflictReport> conflicts;
+    std::vector<SchemaUndo> undo;
+    to_.applySchema(received, conflicts, undo);
+    report(conflicts);
+    if (isOrderDependent(received) && (!to_.orderBarrier || *to_.orderBarrier < received.hlc)) {
+      store::raiseOrderBarrier(to_.log.db, received.hlc);
+      to_.orderBarrier = received.hlc;
+    }
+    store::saveUndoBody(to_.undoRecords, received.dot, encodeSchemaUndo(undo));  // its place among applies, if nothing else
     return false;
   }
 

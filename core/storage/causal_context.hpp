@@ -67,8 +67,8 @@ struct Encoded {
 };
 Encoded forCommit(Contexts kept, const Dot& dot, const VersionVector& full);
 
-// Every held transaction whose stamp is greater than `from`, in canonical order, each with its
-// full causal context: what a re-fold folds again.
+// Every held transaction (of `vector`, what the site holds) whose stamp is greater than `from`,
+// in canonical order, each with its full causal context: what a re-fold folds again.
 // REQUIRES: each origin's HLCs grow with its seqs (apply checks it).
 std::vector<Transaction> heldAfter(Contexts known, const VersionVector& vector, const Stamp& from);
 

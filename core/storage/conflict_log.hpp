@@ -15,7 +15,9 @@
 
 namespace parley::conflict_log {
 
+// Records the conflicts the fold met, each stamped with `clock`'s time.
 void record(store::Log log, Clock& clock, const std::vector<ConflictReport>& conflicts);
+// Forgets the rows of transaction `txn` (a re-fold is undoing it).
 void forget(store::Log log, const Dot& txn);
 // Marks final the rows of `origin`'s transactions with seq <= upTo.
 void markFinal(store::Log log, const SiteId& origin, std::uint64_t upTo);

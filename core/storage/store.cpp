@@ -265,12 +265,12 @@ std::optional<std::pair<bool, bool>> decisionOf(Log log, const Dot& dot) {
   return std::pair{rejected, dot.seq <= finalUpTo(log, static_cast<std::int64_t>(*idx))};
 }
 
-std::vector<std::pair<Transaction, bool>> notFinal(SiteState& s) {
+std::vector<std::pair<Transaction, bool>> notFinal(Log log, const VersionVector& vector) {
   std::vector<std::pair<Transaction, bool>> out;
-  auto& st = s.db.cached("SELECT body, rejected FROM parley_log WHERE id BETWEEN ?1 AND ?2");
-  for (const auto& [origin, seq] : s.vector.entries()) {
-    std::int64_t site = siteIdx(s, origin);
-    std::uint64_t from = finalUpTo(s, site) + 1;
+  auto& st = log.db.cached("SELECT body, rejected FROM parley_log WHERE id BETWEEN ?1 AND ?2");
+  for (const auto& [origin, seq] : vector.entries()) {
+    std::int64_t site = siteIdx(log, origin);
+    std::uint64_t from = finalUpTo(log, site) + 1;
     if (from > seq) continue;
     st.bind(1, logKey(site, from)).bind(2, logKey(site, kMaxLogSeq));
     while (st.step()) out.push_back({valueOrThrow(decodeTransaction(st.blob(0))), st.int64(1) != 0});
@@ -286,32 +286,32 @@ void markFinal(Log log, const SiteId& origin, std::uint64_t upTo) {
   st.run();
 }
 
-std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
-  auto site = siteIdx(s, origin);
-  upTo = std::min(upTo, finalUpTo(s, site));  // only final decisions can go
+std::size_t dropFinal(causal::Contexts known, const SiteId& origin, std::uint64_t upTo) {
+  auto site = siteIdx(known.log, origin);
+  upTo = std::min(upTo, finalUpTo(known.log, site));  // only final decisions can go
   if (upTo == 0) return 0;
-  auto& newest = s.db.cached("SELECT max(hlc) FROM parley_log WHERE id BETWEEN ?1 AND ?2");
+  auto& newest = known.log.db.cached("SELECT max(hlc) FROM parley_log WHERE id BETWEEN ?1 AND ?2");
   newest.bind(1, logKey(site, 1)).bind(2, logKey(site, upTo));
   newest.step();
   if (newest.isNull(0)) return 0;
   std::int64_t hlc = newest.int64(0);
   newest.reset();
   // Entries after upTo may store no context of their own: keep upTo's (causal_context.hpp).
-  auto context = storedContext(s, {origin, upTo}, causal::of(s, origin, upTo), true);
-  auto& stamp = s.db.cached(
+  auto context = storedContext(known.log, {origin, upTo}, causal::of(known, origin, upTo), true);
+  auto& stamp = known.log.db.cached(
       "INSERT INTO parley_meta(key, value) VALUES ('compacted_hlc', ?1) "
       "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)");
   stamp.bind(1, hlc);
   stamp.run();
-  std::optional<HeldLink> head = heldLink(s, {origin, upTo});  // the chain's head stays known
-  auto& log = s.db.cached("DELETE FROM parley_log WHERE id BETWEEN ?1 AND ?2");
+  std::optional<HeldLink> head = heldLink(known.log, {origin, upTo});  // the chain's head stays known
+  auto& log = known.log.db.cached("DELETE FROM parley_log WHERE id BETWEEN ?1 AND ?2");
   log.bind(1, logKey(site, 1)).bind(2, logKey(site, upTo));
   log.run();
-  auto dropped = static_cast<std::size_t>(sqlite3_changes(s.db.raw()));
-  auto& undo = s.db.cached("DELETE FROM parley_undo WHERE site = ?1 AND seq <= ?2");
+  auto dropped = static_cast<std::size_t>(sqlite3_changes(known.log.db.raw()));
+  auto& undo = known.log.db.cached("DELETE FROM parley_undo WHERE site = ?1 AND seq <= ?2");
   undo.bind(1, site).bind(2, static_cast<std::int64_t>(upTo));
   undo.run();
-  auto& floor = s.db.cached(
+  auto& floor = known.log.db.cached(
       "INSERT INTO parley_compacted(site, seq, context, hash) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(site) DO UPDATE SET "
       "seq = excluded.seq, context = excluded.context, hash = excluded.hash WHERE excluded.seq > parley_compacted.seq");
   floor.bind(1, site).bind(2, static_cast<std::int64_t>(upTo)).bindBlob(3, *context);
@@ -337,8 +337,8 @@ void raiseOrderBarrier(sql::Db& db, Hlc hlc) {
   st.run();
 }
 
-std::optional<Stamp> compactedStamp(SiteState& s) {
-  auto& st = s.db.cached("SELECT value FROM parley_meta WHERE key = 'compacted_hlc'");
+std::optional<Stamp> compactedStamp(sql::Db& db) {
+  auto& st = db.cached("SELECT value FROM parley_meta WHERE key = 'compacted_hlc'");
   if (!st.step() || st.isNull(0)) return std::nullopt;
   // The site id only breaks ties; the greatest id makes the bound conservative.
   SiteId top;
@@ -346,9 +346,9 @@ std::optional<Stamp> compactedStamp(SiteState& s) {
   return Stamp{Hlc{static_cast<std::uint64_t>(st.int64(0))}, top};
 }
 
-bool allFinal(SiteState& s) {
+bool allFinal(sql::Db& db) {
   // Per origin: its newest held transaction (the (site, seq) key's last entry) is final.
-  auto& st = s.db.cached(
+  auto& st = db.cached(
       "SELECT 1 FROM parley_sites WHERE (SELECT max(id) FROM parley_log WHERE id BETWEEN idx << 40 AND "
       "(idx << 40) + 1099511627775) > (idx << 40) + coalesce((SELECT seq FROM parley_final WHERE site = idx), 0) "
       "LIMIT 1");
@@ -357,13 +357,13 @@ bool allFinal(SiteState& s) {
   return !open;
 }
 
-std::optional<Stamp> lastStamp(SiteState& s) {
-  // Each origin's newest transaction has its greatest HLC (see causal::heldAfter). REQUIRES: s.vector
+std::optional<Stamp> lastStamp(Log log, const VersionVector& vector) {
+  // Each origin's newest transaction has its greatest HLC (see causal::heldAfter). REQUIRES: log.vector
   // is loaded.
-  auto& st = s.db.cached("SELECT hlc FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC LIMIT 1");
+  auto& st = log.db.cached("SELECT hlc FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC LIMIT 1");
   std::optional<Stamp> best;
-  for (const auto& [origin, seq] : s.vector.entries()) {
-    st.bind(1, logKey(siteIdx(s, origin), 1)).bind(2, logKey(siteIdx(s, origin), kMaxLogSeq));
+  for (const auto& [origin, seq] : vector.entries()) {
+    st.bind(1, logKey(siteIdx(log, origin), 1)).bind(2, logKey(siteIdx(log, origin), kMaxLogSeq));
     if (st.step()) {
       Stamp candidate{Hlc{static_cast<std::uint64_t>(st.int64(0))}, origin};
       if (!best || candidate > *best) best = candidate;
@@ -520,16 +520,16 @@ std::optional<std::string> takeUndoBody(SiteState& s, const Dot& dot) {
   return body;
 }
 
-VersionVector loadVector(SiteState& s) {
+VersionVector loadVector(Log log) {
   // Each origin's seqs are held gaplessly: the greatest held one, or compacted away.
   VersionVector v;
-  auto& st = s.db.cached(
+  auto& st = log.db.cached(
       "SELECT idx, max(coalesce((SELECT max(id) - (idx << 40) FROM parley_log WHERE id BETWEEN idx << 40 AND "
       "(idx << 40) + 1099511627775), 0), "
       "coalesce((SELECT seq FROM parley_compacted WHERE site = idx), 0)) FROM parley_sites");
   while (st.step()) {
     if (st.int64(1) > 0)
-      v.set(s.sites.idAt(static_cast<std::uint32_t>(st.int64(0))), static_cast<std::uint64_t>(st.int64(1)));
+      v.set(log.sites.idAt(static_cast<std::uint32_t>(st.int64(0))), static_cast<std::uint64_t>(st.int64(1)));
   }
   return v;
 }

@@ -1,6 +1,8 @@
 // Store: reads and writes of a site's rows, row metadata, log, vector and undo records.
 // Every function runs inside the caller's SQLite transaction; all SQL is prepared once and
-// cached, identifiers quoted, values bound.
+// cached, identifiers quoted, values bound. Each takes the few objects it uses (handles.hpp:
+// the connection, the log, what an append changes), but the undo records' functions, which
+// still take the whole SiteState.
 #pragma once
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "causal_context.hpp"
 #include "handles.hpp"
 #include "log_format.hpp"
 #include "parley/transaction.hpp"
@@ -102,22 +105,22 @@ void setRejected(Log log, const Dot& dot, bool rejected);
 std::optional<std::pair<bool, bool>> decisionOf(Log log, const Dot& dot);
 // Every held transaction whose decision is not final yet, with whether the fold rejects it
 // now; contexts as encoded.
-std::vector<std::pair<Transaction, bool>> notFinal(SiteState& s);
+std::vector<std::pair<Transaction, bool>> notFinal(Log log, const VersionVector& vector);
 // Marks final `origin`'s transactions with seq <= upTo (a watermark per origin).
 void markFinal(Log log, const SiteId& origin, std::uint64_t upTo);
 // Drops `origin`'s final transactions with seq <= upTo from the log and undo records, and
 // records them as compacted. Returns how many were dropped.
-std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo);
+std::size_t dropFinal(causal::Contexts known, const SiteId& origin, std::uint64_t upTo);
 // The greatest HLC of a held order-dependent schema transaction (schema_change.hpp's
 // isOrderDependent), kept in parley_meta; raiseOrderBarrier keeps the greater of two.
 std::optional<Hlc> orderBarrier(sql::Db& db);
 void raiseOrderBarrier(sql::Db& db, Hlc hlc);
 // The greatest stamp compact() has dropped, if any.
-std::optional<Stamp> compactedStamp(SiteState& s);
+std::optional<Stamp> compactedStamp(sql::Db& db);
 // Whether every held transaction is final.
-bool allFinal(SiteState& s);
-// The greatest stamp among held transactions, if any.
-std::optional<Stamp> lastStamp(SiteState& s);
+bool allFinal(sql::Db& db);
+// The greatest stamp among held transactions (`vector`, what the site holds), if any.
+std::optional<Stamp> lastStamp(Log log, const VersionVector& vector);
 // The HLC of a held transaction; nullopt if not held (or compacted).
 std::optional<Hlc> hlcOf(Log log, const Dot& dot);
 // What this site holds of a transaction's place in its origin's hash chain: its HLC (none if
@@ -169,7 +172,7 @@ std::vector<Dot> undoneSince(SiteState& s, const std::vector<Dot>& dots);
 // SchemaUndo), removed; nullopt if there is none.
 std::optional<std::string> takeUndoBody(SiteState& s, const Dot& dot);
 
-VersionVector loadVector(SiteState& s);
+VersionVector loadVector(Log log);
 
 // The statement behind scanMetaBlobs, bound and ready to step.
 sql::Stmt& metaRangeStatement(Rows rows, const TableInfo& t, std::int64_t lo, std::int64_t hi);
