@@ -113,9 +113,10 @@ class Engine {
 
   // Folds `t`, whose full causal context is `context`, into the state, keeping its undo record
   // (every transaction has one until compaction, so a re-fold can reach back to any held one,
-  // at any site). Returns whether it was rejected. A transaction of more than to_.chunkRows rows is read, folded and written a
-  // chunk at a time under a savepoint (rows are distinct within a transaction, so no chunk's
-  // fold reads another's writes); a rejection met in any chunk rolls all of them back.
+  // at any site). Returns whether it was rejected. A transaction of more than to_.chunkRows
+  // rows is read, folded and written a chunk at a time under a savepoint (rows are distinct
+  // within a transaction, so no chunk's fold reads another's writes); a rejection met in any
+  // chunk rolls all of them back.
   bool applyOne(const Transaction& received, const ContextView& context) {
     if (isSchemaTransaction(received)) return applySchemaTransaction(received);
     const Transaction& t = withColumnPositions(to_.tables, received, byPosition_);
@@ -161,7 +162,8 @@ class Engine {
       store::raiseOrderBarrier(to_.log.db, received.hlc);
       to_.orderBarrier = received.hlc;
     }
-    store::saveUndoBody(to_.undoRecords, received.dot, encodeSchemaUndo(undo));  // its place among applies, if nothing else
+    // Its place among applies, if nothing else.
+    store::saveUndoBody(to_.undoRecords, received.dot, encodeSchemaUndo(undo));
     return false;
   }
 

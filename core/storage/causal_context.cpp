@@ -106,7 +106,8 @@ bool complete(Contexts known, const Transaction& t, ContextView& out) {
   return grew;
 }
 
-std::vector<bool> completeAll(Contexts known, std::span<const Transaction* const> batch, std::vector<ContextView>& out) {
+std::vector<bool> completeAll(Contexts known, std::span<const Transaction* const> batch,
+                              std::vector<ContextView>& out) {
   if (out.size() < batch.size()) out.resize(batch.size());
   std::vector<bool> grew(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) grew[i] = complete(known, *batch[i], out[i]);

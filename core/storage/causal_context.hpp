@@ -50,7 +50,8 @@ bool complete(Contexts known, const Transaction& t, ContextView& out);
 // complete() for each of `batch` (new transactions in canonical order, each origin's in seq
 // order), into the first batch.size() views of `out`, which grows to fit (the views' storage
 // is reused). Returns whether each grew.
-std::vector<bool> completeAll(Contexts known, std::span<const Transaction* const> batch, std::vector<ContextView>& out);
+std::vector<bool> completeAll(Contexts known, std::span<const Transaction* const> batch,
+                              std::vector<ContextView>& out);
 
 // How many entries a cached context keeps above its shared full vector before it makes a new
 // one (context_view.hpp).

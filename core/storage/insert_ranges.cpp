@@ -9,7 +9,9 @@
 namespace parley::ranges {
 namespace {
 
-std::int64_t siteIndex(store::Log log, const SiteId& id) { return static_cast<std::int64_t>(log.sites.indexOf(log.db, id)); }
+std::int64_t siteIndex(store::Log log, const SiteId& id) {
+  return static_cast<std::int64_t>(log.sites.indexOf(log.db, id));
+}
 
 void insert(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64_t hi, const Dot& dot, std::string_view meta) {
   auto& st = s.db.cached("INSERT INTO parley_ranges(tbl, lo, hi, site, seq, meta) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
