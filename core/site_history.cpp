@@ -237,7 +237,7 @@ Result<std::size_t> Replication::compact() {
         for (const auto& [site, v] : acks) upTo = std::min(upTo, v.get(origin));
         count += store::dropFinal(s, origin, upTo);
       }
-      s.compactedStamp = store::compactedStamp(s);
+      s.compactedStamp = store::compactedStamp(s.db);
       return count;
     });
     returnSpace(impl_->state.db);

@@ -280,9 +280,9 @@ struct Site::Impl {
     state.sites.load(state.db);
     state.digests.load(state.db);
     state.vector = store::loadVector(state);
-    state.frontier = store::lastStamp(state);
-    state.compactedStamp = store::compactedStamp(state);
-    state.orderBarrier = store::orderBarrier(state);
+    state.frontier = store::lastStamp(state, state.vector);
+    state.compactedStamp = store::compactedStamp(state.db);
+    state.orderBarrier = store::orderBarrier(state.db);
     // The clock's floor: every HLC this site used or saw is in the log or was compacted away.
     if (state.frontier) state.hlc.restore(state.frontier->hlc);
     if (state.compactedStamp) state.hlc.restore(state.compactedStamp->hlc);
@@ -305,7 +305,7 @@ struct Site::Impl {
   void checkCanBecomeOrderSensitive(bool orderSensitiveAfter, std::string_view what) {
     if (!orderSensitiveAfter || state.orderSensitive()) return;
     finality::settle(state);  // a lone site's own transactions are final once settled
-    if (store::allFinal(state)) return;
+    if (store::allFinal(state.db)) return;
     throw Error(Status::invalidArgument(fmt::format(
         "{}: this makes the site order-sensitive (fww, reject, callbacks, constraints), which needs every "
         "held transaction to be final first; sync with every site, then retry",

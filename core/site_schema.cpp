@@ -240,7 +240,7 @@ void Site::Impl::logPendingSchema() {
   bool orderDependent = std::any_of(pendingSchema.begin(), pendingSchema.end(),
                                     [](const SchemaChange& c) { return isOrderDependent(c); });
   if (orderDependent && (!state.orderBarrier || *state.orderBarrier < stamp.hlc)) {
-    store::raiseOrderBarrier(state, stamp.hlc);
+    store::raiseOrderBarrier(state.db, stamp.hlc);
     state.orderBarrier = stamp.hlc;
   }
   for (const auto& c : pendingSchema) {

@@ -24,7 +24,8 @@ void answerFinish(wire::ChangeSink::FinishResults::Builder results, Site& site, 
 }
 
 kj::Promise<void> StreamSink::write(WriteContext context) {
-  check(stream_->write(readChecked(context.getParams().getChunk())));
+  Chunk chunk = readChecked(context.getParams().getChunk());
+  check(stream_->write(std::move(chunk)));
   return kj::READY_NOW;
 }
 

@@ -154,7 +154,7 @@ class RowKeys {
 
 }  // namespace
 
-void checkFits(const SiteState& s, const Transaction& t) {
+void checkFits(TableLookup tables, const Transaction& t) {
   // A transaction of this site's own that it does not hold: this site lost it (it was restored
   // from a backup) and takes it back from a peer that holds it.
   if (t.dot.seq > store::kMaxLogSeq) misfit(t, fmt::format("seq beyond {}", store::kMaxLogSeq));
@@ -170,7 +170,7 @@ void checkFits(const SiteState& s, const Transaction& t) {
   }
   RowKeys keys;
   for (const auto& row : t.rows) {
-    const TableInfo* table = s.table(row.table);
+    const TableInfo* table = tables.named(row.table);
     if (!table) misfit(t, fmt::format("changes table \"{}\", which this site does not track", peerName(row.table)));
     if (row.pk.size() != table->pk.size())
       misfit(t, fmt::format("key of table \"{}\" has {} values, expected {}", row.table, row.pk.size(), table->pk.size()));
@@ -184,5 +184,31 @@ void checkFits(const SiteState& s, const Transaction& t) {
     misfit(t, fmt::format("changes one row of table \"{}\" twice", table->name));
 }
 
+namespace {
+
+// Whether transactions that sort before held ones must be folded in canonical order (a
+// re-fold) rather than on arrival: when some tracked table is order-sensitive, or when one of
+// them sorts before an order-dependent schema transaction, held (the barrier) or arriving.
+bool foldsInOrder(TableLookup tables, const Bounds& held, const std::vector<const Transaction*>& fresh) {
+  if (tables.orderSensitive()) return true;
+  if (held.barrier && fresh.front()->hlc <= *held.barrier) return true;  // ties: either site
+  auto isHeld = [&](const Stamp& x) {
+    return (held.frontier && x < *held.frontier) || (held.compacted && x < *held.compacted);
+  };
+  return std::any_of(fresh.begin(), fresh.end(),
+                     [&](const Transaction* t) { return isHeld(t->stamp()) && isOrderDependent(*t); });
+}
+
+}  // namespace
+
+bool refolds(TableLookup tables, const Bounds& held, const std::vector<const Transaction*>& fresh) {
+  if (!foldsInOrder(tables, held, fresh)) return false;
+  Stamp first = fresh.front()->stamp();
+  if (held.compacted && first < *held.compacted)
+    throw Error(Status::notReady(fmt::format(
+        "transaction {} sorts before history this site has compacted; its origin must be cloned anew",
+        fresh.front()->dot.toString())));
+  return held.frontier && first < *held.frontier;
+}
 
 }  // namespace parley

@@ -16,6 +16,7 @@
 #include "conflict_log.hpp"
 #include "fold.hpp"
 #include "insert_ranges.hpp"
+#include "refold.hpp"
 #include "row_batch.hpp"
 #include "store.hpp"
 #include "parley/assert.hpp"
@@ -90,37 +91,43 @@ std::vector<ConflictReport> rejectionRecords(const SiteTable& sites, const Trans
   return out;
 }
 
+// What the engine folds into: the tracked tables' rows and metadata over the connection, the
+// site indexes their metadata names sites by, the digests, the conflict log and its clock, and
+// the steps for schema transactions with the order barrier they raise.
+struct Target {
+  store::Log log;
+  TableLookup tables;
+  Digests& digests;
+  Clock& clock;
+  std::size_t chunkRows;  // SiteOptions::applyChunkRows
+  const decltype(ApplyState::applySchema)& applySchema;
+  const decltype(ApplyState::undoSchema)& undoSchema;
+  std::optional<Hlc>& orderBarrier;
+  // The undo records' functions (store.hpp) still take the whole state.
+  SiteState& undoRecords;
+};
+
 class Engine {
  public:
-  Engine(ApplyState& s, ApplyResult& result) : s_(s), result_(result), encoder_(s.db, s.sites) {}
+  Engine(const Target& into, ApplyResult& result) : to_(into), result_(result), encoder_(into.log.db, into.log.sites) {}
 
   // Folds `t`, whose full causal context is `context`, into the state, keeping its undo record
   // (every transaction has one until compaction, so a re-fold can reach back to any held one,
-  // at any site). Returns whether it was rejected. A transaction of more than s_.applyChunkRows rows is read, folded and written a
-  // chunk at a time under a savepoint (rows are distinct within a transaction, so no chunk's
-  // fold reads another's writes); a rejection met in any chunk rolls all of them back.
+  // at any site). Returns whether it was rejected. A transaction of more than to_.chunkRows
+  // rows is read, folded and written a chunk at a time under a savepoint (rows are distinct
+  // within a transaction, so no chunk's fold reads another's writes); a rejection met in any
+  // chunk rolls all of them back.
   bool applyOne(const Transaction& received, const ContextView& context) {
-    if (isSchemaTransaction(received)) {
-      std::vector<ConflictReport> conflicts;
-      std::vector<SchemaUndo> undo;
-      s_.applySchema(received, conflicts, undo);
-      report(conflicts);
-      store::saveUndoBody(s_, received.dot, encodeSchemaUndo(undo));  // its place among applies, if nothing else
-      if (isOrderDependent(received) && (!s_.orderBarrier || *s_.orderBarrier < received.hlc)) {
-        store::raiseOrderBarrier(s_, received.hlc);
-        s_.orderBarrier = received.hlc;
-      }
-      return false;
-    }
-    const Transaction& t = withColumnPositions(s_, received, byPosition_);
-    checkFits(s_, t);
+    if (isSchemaTransaction(received)) return applySchemaTransaction(received);
+    const Transaction& t = withColumnPositions(to_.tables, received, byPosition_);
+    checkFits(to_.tables, t);
     std::size_t n = t.rows.size();
-    std::size_t chunk = inChunks(t) ? s_.applyChunkRows : std::max<std::size_t>(n, 1);
+    std::size_t chunk = inChunks(t) ? to_.chunkRows : std::max<std::size_t>(n, 1);
     bool chunked = chunk < n;
     undo_.clear();
     store::undoHeader(undo_, n);
     std::optional<Digests::Mark> digestsBefore;
-    if (chunked) s_.db.exec("SAVEPOINT parley_chunks"), digestsBefore = s_.digests.mark();
+    if (chunked) to_.log.db.exec("SAVEPOINT parley_chunks"), digestsBefore = to_.digests.mark();
     std::vector<ConflictReport> conflicts;
     for (std::size_t from = 0; from < n || from == 0; from += chunk) {
       std::span<RowWrite> writes = foldAll(t, from, std::min(n, from + chunk), context);
@@ -128,19 +135,35 @@ class Engine {
       for (const auto& w : writes)
         if (w.step.rejection && !rejection) rejection = w.step.rejection;
       if (!rejection) rejection = storeGuarded(t, writes);
-      if (rejection && !chunked) return reject(t, rejectionRecords(s_.sites, t, writes, *rejection));
+      if (rejection && !chunked) return reject(t, rejectionRecords(to_.log.sites, t, writes, *rejection));
       if (rejection) {
-        s_.db.exec("ROLLBACK TO parley_chunks; RELEASE parley_chunks");
-        s_.digests.restore(std::move(*digestsBefore));
+        to_.log.db.exec("ROLLBACK TO parley_chunks; RELEASE parley_chunks");
+        to_.digests.restore(std::move(*digestsBefore));
         return reject(t, rejectionRecordsByChunk(t, *rejection, chunk));
       }
       writeMetas(writes);
       for (auto& w : writes)
         for (auto& c : w.step.conflicts) conflicts.push_back(std::move(c));
     }
-    if (chunked) s_.db.exec("RELEASE parley_chunks");
+    if (chunked) to_.log.db.exec("RELEASE parley_chunks");
     report(conflicts);
-    store::saveUndoBody(s_, t.dot, undo_);
+    store::saveUndoBody(to_.undoRecords, t.dot, undo_);
+    return false;
+  }
+
+  // A schema transaction, through the site's step for it (Target::applySchema), raising the
+  // order barrier if it is order-dependent. Never rejected.
+  bool applySchemaTransaction(const Transaction& received) {
+    std::vector<ConflictReport> conflicts;
+    std::vector<SchemaUndo> undo;
+    to_.applySchema(received, conflicts, undo);
+    report(conflicts);
+    if (isOrderDependent(received) && (!to_.orderBarrier || *to_.orderBarrier < received.hlc)) {
+      store::raiseOrderBarrier(to_.log.db, received.hlc);
+      to_.orderBarrier = received.hlc;
+    }
+    // Its place among applies, if nothing else.
+    store::saveUndoBody(to_.undoRecords, received.dot, encodeSchemaUndo(undo));
     return false;
   }
 
@@ -149,31 +172,31 @@ class Engine {
     // A schema transaction undoes what its record says (the order-dependent part of it); the
     // rest of it is applied so that its order does not matter: applying it again changes nothing.
     if (isSchemaTransaction(t)) {
-      conflict_log::forget(s_, t.dot);
-      if (auto body = store::takeUndoBody(s_, t.dot)) s_.undoSchema(t, decodeSchemaUndo(*body));
+      conflict_log::forget(to_.log, t.dot);
+      if (auto body = store::takeUndoBody(to_.undoRecords, t.dot)) to_.undoSchema(t, decodeSchemaUndo(*body));
       return;
     }
-    auto entries = store::takeUndo(s_, t.dot);
-    conflict_log::forget(s_, t.dot);
+    auto entries = store::takeUndo(to_.undoRecords, t.dot);
+    conflict_log::forget(to_.log, t.dot);
     for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
       if (it->key.empty()) {  // a range a local commit split (commit.cpp)
-        ranges::restore(s_, it->table, it->values->at(0).asInteger(), it->values->at(1).asInteger(), *it->meta);
+        ranges::restore(to_.log.db, it->table, it->values->at(0).asInteger(), it->values->at(1).asInteger(), *it->meta);
         continue;
       }
       const TableInfo* table = tableById(it->table);
       codec::Reader r(it->key, "undo key");
       Row pk;
       while (!r.done()) pk.push_back(r.value());
-      std::optional<Row> now = store::readRow(s_, *table, pk);
+      std::optional<Row> now = store::readRow(to_.log.db, *table, pk);
       if (it->values) widen(*table, *it->values);
-      s_.digests.change(*table, now ? &*now : nullptr, it->values ? &*it->values : nullptr);
-      store::writeRow(s_, *table, pk, now, it->values);
-      store::deleteMeta(s_, *table, it->key);
-      if (it->meta) store::writeMetaBlob(s_, *table, it->key, *it->meta, false);
+      to_.digests.change(*table, now ? &*now : nullptr, it->values ? &*it->values : nullptr);
+      store::writeRow(to_.log.db, *table, pk, now, it->values);
+      store::deleteMeta(to_.log.db, *table, it->key);
+      if (it->meta) store::writeMetaBlob(to_.log.db, *table, it->key, *it->meta, false);
     }
     // The rows it inserted in bulk, if it was a local commit here or at the site this one was
     // cloned from.
-    ranges::dropOf(s_, t.dot);
+    ranges::dropOf(to_.log, t.dot);
   }
 
  private:
@@ -187,9 +210,9 @@ class Engine {
   // Whether `t` may be applied in chunks: it has more rows than a chunk and none of its
   // tables has constraints its rows may only meet together (storeRows).
   bool inChunks(const Transaction& t) const {
-    if (t.rows.size() <= s_.applyChunkRows) return false;
+    if (t.rows.size() <= to_.chunkRows) return false;
     return std::none_of(t.rows.begin(), t.rows.end(),
-                        [&](const RowChange& row) { return s_.table(row.table)->constrained; });
+                        [&](const RowChange& row) { return to_.tables.named(row.table)->constrained; });
   }
 
   // Reads rows [from, to) of `t` as stored, into the first to - from row slots.
@@ -201,7 +224,7 @@ class Engine {
       RowWrite& w = writes[i];
       const RowChange& row = t.rows[from + i];
       if (w.step.values) w.stored.values = std::move(*w.step.values);  // the last fold's row buffer
-      w.table = s_.table(row.table);
+      w.table = to_.tables.named(row.table);
       w.change = &row;
       w.key.clear();
       codec::appendKey(w.key, row.pk);
@@ -219,7 +242,7 @@ class Engine {
     for (auto& w : writes) {
       RowState before;
       if (w.stored.hasMeta) {
-        decodeRowMetaInto(w.stored.meta, s_.sites, w.table->columns.size(), w.step.meta);
+        decodeRowMetaInto(w.stored.meta, to_.log.sites, w.table->columns.size(), w.step.meta);
         before.meta.emplace(std::move(w.step.meta));
       }
       // Only a live row is stored (a tombstone keeps its values in its metadata).
@@ -245,10 +268,10 @@ class Engine {
       std::span<RowWrite> writes = readRows(t, from, std::min(t.rows.size(), from + chunk));
       for (auto& w : writes) {
         w.live = w.stored.hasMeta && w.stored.hasValues &&
-                 decodeRowMeta(w.stored.meta, s_.sites, w.table->columns.size()).alive;
+                 decodeRowMeta(w.stored.meta, to_.log.sites, w.table->columns.size()).alive;
         if (w.live) w.prior = w.stored.values;
       }
-      auto records = rejectionRecords(s_.sites, t, writes, reason);
+      auto records = rejectionRecords(to_.log.sites, t, writes, reason);
       std::move(records.begin(), records.end(), std::back_inserter(out));
     }
     return out;
@@ -289,7 +312,7 @@ class Engine {
   void readAll(std::span<RowWrite> writes) {
     auto groups = batches(writes);
     for (auto& w : writes)
-      if (!inBatch(groups, w)) store::readStored(s_, *w.table, w.key, w.change->pk, w.stored);
+      if (!inBatch(groups, w)) store::readStored(to_.log.db, *w.table, w.key, w.change->pk, w.stored);
     for (auto& [table, rows] : groups) {
       keys_.clear();
       slots_.clear();
@@ -297,7 +320,7 @@ class Engine {
         keys_.push_back(*w->rowid);
         slots_.push_back(&w->stored);
       }
-      store::readStoredMany(s_, *table, keys_, slots_);
+      store::readStoredMany(to_.log.db, *table, keys_, slots_);
     }
   }
 
@@ -307,7 +330,7 @@ class Engine {
       if (inBatch(groups, w)) continue;
       metaBytes_.clear();
       encoder_.encodeTo(w.step.meta, metaBytes_);
-      store::writeMetaBlob(s_, *w.table, w.key, metaBytes_, w.stored.hasMeta && !w.stored.inRange);
+      store::writeMetaBlob(to_.log.db, *w.table, w.key, metaBytes_, w.stored.hasMeta && !w.stored.inRange);
     }
     for (auto& [table, rows] : groups) {
       // Every row's metadata into one buffer, then views into it (it no longer grows).
@@ -321,20 +344,20 @@ class Engine {
       std::string_view bytes = metaBytes_;
       for (std::size_t i = 0, from = 0; i < rows.size(); from = metaEnds_[i++])
         metas_.push_back({*rows[i]->rowid, bytes.substr(from, metaEnds_[i] - from)});
-      store::writeMetaMany(s_, *table, metas_);
+      store::writeMetaMany(to_.log.db, *table, metas_);
     }
   }
 
   bool reject(const Transaction& t, const std::vector<ConflictReport>& records) {
     report(records);
-    store::saveUndo(s_, t.dot, {});
+    store::saveUndo(to_.undoRecords, t.dot, {});
     ++result_.rejected;
     return true;
   }
 
   void report(const std::vector<ConflictReport>& conflicts) {
     if (conflicts.empty()) return;
-    conflict_log::record(s_, conflicts);
+    conflict_log::record(to_.log, to_.clock, conflicts);
     result_.conflicts.insert(result_.conflicts.end(), conflicts.begin(), conflicts.end());
   }
 
@@ -347,15 +370,15 @@ class Engine {
       noteDigests(writes);
       return std::nullopt;
     }
-    s_.db.exec("SAVEPOINT parley_apply");
+    to_.log.db.exec("SAVEPOINT parley_apply");
     try {
       storeRows(t, writes);
     } catch (const Error& e) {
       if (e.status().code() != Status::Code::kConstraint) throw;
-      s_.db.exec("ROLLBACK TO parley_apply; RELEASE parley_apply");
+      to_.log.db.exec("ROLLBACK TO parley_apply; RELEASE parley_apply");
       return "constraint: " + e.status().message();
     }
-    s_.db.exec("RELEASE parley_apply");
+    to_.log.db.exec("RELEASE parley_apply");
     noteDigests(writes);
     return std::nullopt;
   }
@@ -363,7 +386,7 @@ class Engine {
   // The rows as stored now change their tables' digests.
   void noteDigests(std::span<const RowWrite> writes) {
     for (const auto& w : writes)
-      s_.digests.change(*w.table, w.valuesBefore(), w.step.values ? &*w.step.values : nullptr);
+      to_.digests.change(*w.table, w.valuesBefore(), w.step.values ? &*w.step.values : nullptr);
   }
 
   // Writes the rows' new values. A transaction valid at its origin can still meet UNIQUE
@@ -396,7 +419,7 @@ class Engine {
       updates.reserve(rows.size());
       for (RowWrite* w : rows) updates.push_back({*w->rowid, &*w->step.values});
       try {
-        store::updateMany(s_, *table, updates);
+        store::updateMany(to_.log.db, *table, updates);
       } catch (const Error& e) {
         if (e.status().code() != Status::Code::kConstraint) throw;
         pending.insert(pending.end(), rows.begin(), rows.end());
@@ -409,11 +432,11 @@ class Engine {
   void writeOne(const RowWrite& w) {
     const std::optional<Row>& after = w.step.values;
     if (w.live && after) {
-      if (w.prior != *after) store::updateRow(s_, *w.table, *after);
+      if (w.prior != *after) store::updateRow(to_.log.db, *w.table, *after);
     } else if (after) {
-      store::insertRow(s_, *w.table, *after);
+      store::insertRow(to_.log.db, *w.table, *after);
     } else if (w.live) {
-      store::deleteRow(s_, *w.table, w.change->pk);
+      store::deleteRow(to_.log.db, *w.table, w.change->pk);
     }
   }
 
@@ -430,9 +453,9 @@ class Engine {
   void rewriteTogether(const Transaction& t, const std::vector<RowWrite*>& rows) {
     try {
       for (RowWrite* w : rows)
-        if (w->live) store::deleteRow(s_, *w->table, w->change->pk);
+        if (w->live) store::deleteRow(to_.log.db, *w->table, w->change->pk);
       for (RowWrite* w : rows)
-        if (w->step.values) store::insertRow(s_, *w->table, *w->step.values);
+        if (w->step.values) store::insertRow(to_.log.db, *w->table, *w->step.values);
     } catch (const Error& e) {
       if (e.status().code() != Status::Code::kConstraint) throw;
       throw Error(Status::constraint(fmt::format("transaction {}: {}", t.dot.toString(), e.status().message())));
@@ -440,12 +463,11 @@ class Engine {
   }
 
   const TableInfo* tableById(std::int64_t id) const {
-    for (const auto& t : s_.tables)
-      if (t->id == id) return t.get();
+    if (const TableInfo* table = to_.tables.withId(id)) return table;
     throw Error(Status::corruption("undo record names unknown table " + std::to_string(id)));
   }
 
-  ApplyState& s_;
+  Target to_;
   ApplyResult& result_;
   RowMetaEncoder encoder_;
   // Reused from one transaction to the next: the row slots (the first t.rows.size() are the
@@ -461,115 +483,88 @@ class Engine {
   std::optional<Transaction> byPosition_;
 };
 
-// Whether transactions that sort before held ones must be folded in canonical order (a
-// re-fold) rather than on arrival: when some tracked table is order-sensitive, or when one of
-// them sorts before an order-dependent schema transaction, held (the barrier) or arriving.
-bool foldsInOrder(const ApplyState& s, const std::vector<const Transaction*>& fresh) {
-  if (s.orderSensitive()) return true;
-  if (s.orderBarrier && fresh.front()->hlc <= *s.orderBarrier) return true;  // ties: either site
-  auto held = [&](const Stamp& x) {
-    return (s.frontier && x < *s.frontier) || (s.compactedStamp && x < *s.compactedStamp);
-  };
-  return std::any_of(fresh.begin(), fresh.end(),
-                     [&](const Transaction* t) { return held(t->stamp()) && isOrderDependent(*t); });
-}
-
-// Undoes every held transaction that sorts after `first`, newest applied first, and returns
-// them. A site that was not order-sensitive applied transactions on arrival, so some that sort
-// before `first` may have been applied after some that sort after it: those are undone too
-// (and returned, to be folded again), back to the first applied of the ones after `first`.
-std::vector<Transaction> undoAfter(ApplyState& s, Engine& engine, const Stamp& first) {
-  std::vector<Transaction> later = causal::heldAfter(s, first);
-  std::vector<Dot> dots;
-  for (const auto& t : later) dots.push_back(t.dot);
-  std::vector<Dot> applied = store::undoneSince(s, dots);
-  std::set<Dot> inLater(dots.begin(), dots.end());
-  std::set<Dot> before;  // applied after some of `later` but sorting before `first`
-  std::optional<Stamp> earliest;
-  for (const Dot& dot : applied) {
-    if (inLater.count(dot)) continue;
-    before.insert(dot);
-    auto hlc = store::hlcOf(s, dot);
-    PARLEY_ASSERT(hlc.has_value(), "re-fold: an undo record of a transaction not held");
-    Stamp stamp{*hlc, dot.site};
-    if (!earliest || stamp < *earliest) earliest = stamp;
-  }
-  if (earliest) {
-    SiteId top;
-    top.bytes.fill(0xff);
-    for (auto& t : causal::heldAfter(s, Stamp{Hlc{earliest->hlc.value - 1}, top}))
-      if (before.count(t.dot)) later.push_back(std::move(t));
-  }
+// Undoes what `refold` takes back, newest applied first.
+void undoAll(Engine& engine, const store::Refold& refold) {
   std::map<Dot, const Transaction*> byDot;
-  for (const auto& t : later) byDot[t.dot] = &t;
-  for (auto it = applied.rbegin(); it != applied.rend(); ++it) engine.undo(*byDot.at(*it));
+  for (const auto& t : refold.later) byDot[t.dot] = &t;
+  for (auto it = refold.applied.rbegin(); it != refold.applied.rend(); ++it) engine.undo(*byDot.at(*it));
   // Held without a record (schema transactions of older versions: undoing them is nothing; a
   // data transaction without one is refused by undo()).
-  std::set<Dot> undone(applied.begin(), applied.end());
-  for (auto it = later.rbegin(); it != later.rend(); ++it)
+  std::set<Dot> undone(refold.applied.begin(), refold.applied.end());
+  for (auto it = refold.later.rbegin(); it != refold.later.rend(); ++it)
     if (!undone.count(it->dot)) engine.undo(*it);
-  return later;
+}
+
+// Folds the new transactions of `outcome` in canonical order; with a re-fold, first undoes what
+// it takes back and folds that again among them. Notes in `outcome` the rejected and re-folded.
+void foldBatch(Engine& engine, const std::optional<store::Refold>& refold, store::ApplyOutcome& outcome) {
+  const auto& fresh = outcome.fresh;
+  if (!refold) {
+    for (std::size_t i = 0; i < fresh.size(); ++i)
+      if (engine.applyOne(*fresh[i], outcome.contexts[i])) outcome.rejected.insert(fresh[i]->dot);
+    return;
+  }
+  undoAll(engine, *refold);
+  std::vector<std::pair<const Transaction*, ContextView>> all;
+  for (std::size_t i = 0; i < fresh.size(); ++i) all.emplace_back(fresh[i], outcome.contexts[i]);
+  for (const auto& t : refold->later) all.emplace_back(&t, ContextView(t.context));  // heldAfter gives them full
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return inCanonicalOrder(a.first, b.first); });
+  for (const auto& [t, context] : all)
+    if (engine.applyOne(*t, context)) outcome.rejected.insert(t->dot);
+  for (const auto& t : refold->later) outcome.refolded.push_back(t.dot);
 }
 
 // How many transactions' context views a site keeps the storage of between apply calls.
 constexpr std::size_t kKeptContexts = 4096;
 
+// The next call reuses the views' storage, up to a bound on what stays allocated; they let go
+// of the shared vectors, which the cache may then change in place.
+void release(std::vector<ContextView>& views, std::size_t used) {
+  for (std::size_t i = 0; i < used; ++i) views[i].release();
+  if (views.size() <= kKeptContexts) return;
+  views.resize(kKeptContexts);
+  views.shrink_to_fit();
+}
+
+Target targetOf(ApplyState& s) {
+  return {s, s, s.digests, s.clock, s.applyChunkRows, s.applySchema, s.undoSchema, s.orderBarrier, s};
+}
+
 }  // namespace
 
+// Decides and reads first (what admission needs of the log; then the full contexts and what a
+// re-fold takes back), then folds and writes the rows, then writes the log in one step and notes
+// the arrivals.
 ApplyResult applyTransactions(ApplyState& s, std::span<const Transaction> incoming,
                               std::span<const std::string_view> bodies) {
   ApplyResult result;
-  store::Held held = store::heldAround(s, s.vector, incoming);
+  store::Log history{s.db, s.sites};
+  store::Held held = store::heldAround(history, s.vector, incoming);
   auto fresh = admit(incoming, held, result);
   if (fresh.empty()) return result;
-  // Full causal contexts, completed in canonical order (each origin's in seq order), into the
-  // site's buffers (see the end).
-  std::vector<ContextView>& contexts = s.applyContexts;
-  if (contexts.size() < fresh.size()) contexts.resize(fresh.size());
-  std::vector<bool> grew(fresh.size());
-  for (std::size_t i = 0; i < fresh.size(); ++i) grew[i] = causal::complete(s, *fresh[i], contexts[i]);
+  bool late = refolds(s, {s.frontier, s.compactedStamp, s.orderBarrier}, fresh);
+  causal::Contexts known{history, s.contexts};
+  std::vector<bool> grew = causal::completeAll(known, fresh, s.applyContexts);
+  std::optional<store::Refold> refold;
+  if (late) refold = store::readRefold(known, s.vector, s, fresh.front()->stamp());
 
-  Engine engine(s, result);
-  store::ApplyOutcome outcome{{}, fresh, std::span(contexts).first(fresh.size()), std::move(grew), {}, incoming, bodies, {}};
-  std::set<Dot>& rejected = outcome.rejected;
-  Stamp first = fresh.front()->stamp();
-  bool orderSensitive = foldsInOrder(s, fresh);
-  if (orderSensitive && s.compactedStamp && first < *s.compactedStamp)
-    throw Error(Status::notReady(fmt::format(
-        "transaction {} sorts before history this site has compacted; its origin must be cloned anew",
-        fresh.front()->dot.toString())));
-  if (orderSensitive && s.frontier && first < *s.frontier) {
-    // A late arrival: undo what sorts after it, then fold everything from it on again.
-    std::vector<Transaction> later = undoAfter(s, engine, first);
-    std::vector<std::pair<const Transaction*, ContextView>> all;
-    for (std::size_t i = 0; i < fresh.size(); ++i) all.emplace_back(fresh[i], contexts[i]);
-    for (const auto& t : later) all.emplace_back(&t, ContextView(t.context));  // heldAfter gives them full
-    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return inCanonicalOrder(a.first, b.first); });
-    for (const auto& [t, context] : all)
-      if (engine.applyOne(*t, context)) rejected.insert(t->dot);
-    for (const auto& t : later) outcome.refolded.push_back(t.dot);
-    result.refolded = later.size();
-    s.digests.invalidateDeltas();  // the undone transactions' deltas no longer hold: a new base
-  } else {
-    for (std::size_t i = 0; i < fresh.size(); ++i)
-      if (engine.applyOne(*fresh[i], contexts[i])) rejected.insert(fresh[i]->dot);
-  }
+  store::ApplyOutcome outcome{{}, fresh, std::span(s.applyContexts).first(fresh.size()), std::move(grew), {}, incoming,
+                              bodies, {}};
+  Engine engine(targetOf(s), result);
+  foldBatch(engine, refold, outcome);
+  if (refold) s.digests.invalidateDeltas();  // the undone transactions' deltas no longer hold: a new base
   // What this call changed in the digests, kept with the last transaction it logs: a sum does not
   // say which transaction changed what, and the base covers all of a call's rows or none.
   outcome.digests = s.digests.takeDelta();
-  store::logApplied(s, outcome);
+  store::logApplied({history, s.vector, s.digests}, outcome);
+
   for (const Transaction* t : fresh) s.hlc.receive(t->hlc);
   skew::Records skewRecords(s.db, s.skewRecords);
-  skew::noteArrivals({fresh, outcome.contexts}, {s.clock, s.hlc.maxSkew()}, skewRecords, s, result);
+  skew::noteArrivals({fresh, outcome.contexts}, {s.clock, s.hlc.maxSkew()}, skewRecords, known, result);
   if (!s.frontier || fresh.back()->stamp() > *s.frontier) s.frontier = fresh.back()->stamp();
   result.applied = fresh.size();
-  // The next call reuses the views' storage, up to a bound on what stays allocated; they let go
-  // of the shared vectors, which the cache may then change in place.
-  for (std::size_t i = 0; i < fresh.size(); ++i) contexts[i].release();
-  if (contexts.size() > kKeptContexts) {
-    contexts.resize(kKeptContexts);
-    contexts.shrink_to_fit();
-  }
+  result.refolded = outcome.refolded.size();
+  release(s.applyContexts, fresh.size());
   return result;
 }
 

@@ -38,15 +38,15 @@ std::optional<std::pair<Dot, Hlc>> newestIn(store::Log log, const VersionVector&
 // hybrid logical clock takes the greatest time it has seen: when the newest transaction of the
 // causal past is as far ahead (to the millisecond a logical overflow may add), the timestamp was
 // carried from it, and its source is that transaction's. Otherwise the origin's own clock.
-SiteId sourceOf(SiteState& past, Records& records, Dot dot, Hlc hlc, VersionVector context) {
+SiteId sourceOf(causal::Contexts past, Records& records, Dot dot, Hlc hlc, VersionVector context) {
   for (int step = 0; step < kMaxTrace; ++step) {
-    auto newest = newestIn(past, context);
+    auto newest = newestIn(past.log, context);
     if (!newest || newest->second.physicalMs() + 1 < hlc.physicalMs()) return dot.site;
     dot = newest->first;
     hlc = newest->second;
-    if (auto known = past.sites.find(dot.site)) {
+    if (auto known = past.log.sites.find(dot.site)) {
       auto record = records.load(*known);
-      if (record && record->remoteMs + 1 >= hlc.physicalMs()) return past.sites.idAt(record->source);
+      if (record && record->remoteMs + 1 >= hlc.physicalMs()) return past.log.sites.idAt(record->source);
     }
     try {
       context = causal::of(past, dot.site, dot.seq);
@@ -60,8 +60,8 @@ SiteId sourceOf(SiteState& past, Records& records, Dot dot, Hlc hlc, VersionVect
 // Records (or clears) what `t`, its origin's newest arrival, says of that origin's clock.
 // Returns the report line if it is beyond the bound.
 std::optional<std::string> note(const Transaction& t, const ContextView& context, std::uint64_t nowMs,
-                                std::uint64_t bound, Records& records, SiteState& past) {
-  std::uint32_t site = past.sites.indexOf(past.db, t.dot.site);
+                                std::uint64_t bound, Records& records, causal::Contexts past) {
+  std::uint32_t site = past.log.sites.indexOf(past.log.db, t.dot.site);
   std::uint64_t remoteMs = t.hlc.physicalMs();
   if (remoteMs <= nowMs + bound) {
     records.clear(site);
@@ -75,11 +75,11 @@ std::optional<std::string> note(const Transaction& t, const ContextView& context
   }
   r.lastMs = nowMs;
   r.remoteMs = std::max(r.remoteMs, remoteMs);
-  r.source = past.sites.indexOf(past.db, sourceOf(past, records, t.dot, t.hlc, context.full()));
+  r.source = past.log.sites.indexOf(past.log.db, sourceOf(past, records, t.dot, t.hlc, context.full()));
   records.save(site, r);
   // The line reports this arrival's skew; the record keeps the greatest.
   return describe(
-      ClockSkewRecord{t.dot.site, past.sites.idAt(r.source), aheadMs, nowMs, nowMs, aheadMs});
+      ClockSkewRecord{t.dot.site, past.log.sites.idAt(r.source), aheadMs, nowMs, nowMs, aheadMs});
 }
 
 // Each origin's newest arrival (each origin's come in seq order), as indexes into `fresh`, in
@@ -150,7 +150,7 @@ void Records::dropUpTo(std::uint64_t limitMs) {
   any_.reset();
 }
 
-void noteArrivals(const Arrivals& arrivals, Bound limit, Records& records, SiteState& past, ApplyResult& result) {
+void noteArrivals(const Arrivals& arrivals, Bound limit, Records& records, causal::Contexts past, ApplyResult& result) {
   if (arrivals.fresh.empty()) return;
   std::uint64_t nowMs = limit.physical.nowMillis();
   auto bound = static_cast<std::uint64_t>(limit.ahead.count());

@@ -18,6 +18,7 @@
 
 #include "parley/apply_result.hpp"
 #include "apply_state.hpp"
+#include "causal_context.hpp"
 #include "context_view.hpp"
 #include "parley/hlc.hpp"
 #include "sqlite.hpp"
@@ -66,7 +67,7 @@ struct Arrivals {
 // beyond the bound, and clears the records of those within it. `past` gives the log and its
 // contexts, through which a timestamp carried from another site is traced to that site.
 // REQUIRES: inside the apply's write transaction, the arrivals already appended to the log.
-void noteArrivals(const Arrivals& arrivals, Bound bound, Records& records, SiteState& past, ApplyResult& result);
+void noteArrivals(const Arrivals& arrivals, Bound bound, Records& records, causal::Contexts past, ApplyResult& result);
 
 // The records whose origin's newest timestamp is still ahead of this site's clock by more than
 // the bound.

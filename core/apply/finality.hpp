@@ -16,6 +16,8 @@
 
 #include "parley/crdt/version_vector.hpp"
 #include "apply_state.hpp"
+#include "forget.hpp"
+#include "handles.hpp"
 
 namespace parley::finality {
 
@@ -23,7 +25,20 @@ namespace parley::finality {
 void acknowledge(ApplyState& s, const SiteId& site, const VersionVector& vector);
 // Every known site's latest acknowledged vector, this site's own (its vector) included.
 std::vector<std::pair<SiteId, VersionVector>> acknowledgements(ApplyState& s);
+// What settling reads and marks: the log and the conflict log, the forgotten sites, this site's
+// id and vector, and finality's caches (the acknowledgements' digest, the settled frontier).
+// An ApplyState converts to one.
+struct Settling {
+  Settling(ApplyState& s)  // NOLINT(google-explicit-constructor)
+      : log(s), forgotten(s), self(s.id), vector(s.vector), acks(s.ackDigest), settled(s.settled) {}
+  store::Log log;
+  members::Forgotten forgotten;
+  const SiteId& self;
+  const VersionVector& vector;
+  std::optional<ApplyState::AckDigest>& acks;
+  VersionVector& settled;
+};
 // Marks final what has become final.
-void settle(ApplyState& s);
+void settle(Settling at);
 
 }  // namespace parley::finality

@@ -13,11 +13,11 @@ constexpr const char* kCreate =
 
 }  // namespace
 
-const std::vector<SiteId>& forgotten(ApplyState& s) {
-  if (s.forgotten) return *s.forgotten;
+const std::vector<SiteId>& forgotten(Forgotten known) {
+  if (known.cache) return *known.cache;
   std::vector<SiteId> ids;
-  if (s.db.hasTable("parley_forgotten")) {
-    sql::Stmt st(s.db.raw(), "SELECT id FROM parley_forgotten");
+  if (known.db.hasTable("parley_forgotten")) {
+    sql::Stmt st(known.db.raw(), "SELECT id FROM parley_forgotten");
     while (st.step()) {
       auto bytes = st.blob(0);
       if (bytes.size() != 16) throw Error(Status::corruption("parley_forgotten: an id is not 16 bytes"));
@@ -25,11 +25,11 @@ const std::vector<SiteId>& forgotten(ApplyState& s) {
     }
   }
   std::sort(ids.begin(), ids.end());
-  return s.forgotten.emplace(std::move(ids));
+  return known.cache.emplace(std::move(ids));
 }
 
-bool isForgotten(ApplyState& s, const SiteId& site) {
-  const auto& ids = forgotten(s);
+bool isForgotten(Forgotten known, const SiteId& site) {
+  const auto& ids = forgotten(known);
   return std::binary_search(ids.begin(), ids.end(), site);
 }
 

@@ -15,9 +15,18 @@
 
 namespace parley::members {
 
-// The forgotten sites, sorted. Cached in `s` until reloaded.
-const std::vector<SiteId>& forgotten(ApplyState& s);
-bool isForgotten(ApplyState& s, const SiteId& site);
+// What reading the forgotten sites takes: the connection and this connection's cache of them
+// (ApplyState::forgotten). An ApplyState converts to one.
+struct Forgotten {
+  Forgotten(sql::Db& connection, std::optional<std::vector<SiteId>>& sorted) : db(connection), cache(sorted) {}
+  Forgotten(ApplyState& s) : db(s.db), cache(s.forgotten) {}  // NOLINT(google-explicit-constructor)
+  sql::Db& db;
+  std::optional<std::vector<SiteId>>& cache;
+};
+
+// The forgotten sites, sorted. Cached until reloaded.
+const std::vector<SiteId>& forgotten(Forgotten known);
+bool isForgotten(Forgotten known, const SiteId& site);
 // Records `site` as forgotten and drops its acknowledgement. No-op if it already is.
 // REQUIRES: inside a write transaction; `site` is not this site.
 void forget(ApplyState& s, const SiteId& site);

@@ -37,7 +37,7 @@ const std::vector<std::pair<Transaction, bool>>& LocalChecks::pending() {
   pending_.emplace();
   bool anyMayReject = std::any_of(s_.tables.begin(), s_.tables.end(), [](const auto& t) { return t->mayReject; });
   if (!anyMayReject) return *pending_;
-  for (auto& entry : store::notFinal(s_))
+  for (auto& entry : store::notFinal(s_, s_.vector))
     if (mayBeRejected(entry.first)) pending_->push_back(std::move(entry));
   return *pending_;
 }

@@ -18,24 +18,40 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "state.hpp"
+#include "handles.hpp"
 
 namespace parley::causal {
 
+// What completing a context reads: the log, and this connection's cache of each origin's newest
+// full context (SiteState::contexts). A SiteState converts to one.
+struct Contexts {
+  Contexts(store::Log stored, SiteState::ContextCache& newest) : log(stored), cache(newest) {}
+  Contexts(SiteState& s) : log(s), cache(s.contexts) {}  // NOLINT(google-explicit-constructor)
+  store::Log log;
+  SiteState::ContextCache& cache;
+};
+
 // The full context of `origin`'s transaction `seq`, which this site holds (seq 0: empty).
 // Throws Error(Corruption) if the log cannot give it.
-VersionVector of(SiteState& s, const SiteId& origin, std::uint64_t seq);
+VersionVector of(Contexts known, const SiteId& origin, std::uint64_t seq);
 
 // `t`'s full context into `out` (reusing its storage): the entries t carries over its
 // predecessor's full context. Returns whether it grew beyond that. Remembers it. Costs the
 // entries t carries (and now and then one copy of the vector, when kMaxAbove entries have grown
 // since the last), not one per site of the cluster.
 // REQUIRES: t's predecessor is held, or was completed just before.
-bool complete(SiteState& s, const Transaction& t, ContextView& out);
+bool complete(Contexts known, const Transaction& t, ContextView& out);
+
+// complete() for each of `batch` (new transactions in canonical order, each origin's in seq
+// order), into the first batch.size() views of `out`, which grows to fit (the views' storage
+// is reused). Returns whether each grew.
+std::vector<bool> completeAll(Contexts known, std::span<const Transaction* const> batch,
+                              std::vector<ContextView>& out);
 
 // How many entries a cached context keeps above its shared full vector before it makes a new
 // one (context_view.hpp).
@@ -50,12 +66,12 @@ struct Encoded {
   VersionVector entries;
   bool grew = true;
 };
-Encoded forCommit(SiteState& s, const Dot& dot, const VersionVector& full);
+Encoded forCommit(Contexts kept, const Dot& dot, const VersionVector& full);
 
-// Every held transaction whose stamp is greater than `from`, in canonical order, each with its
-// full causal context: what a re-fold folds again.
+// Every held transaction (of `vector`, what the site holds) whose stamp is greater than `from`,
+// in canonical order, each with its full causal context: what a re-fold folds again.
 // REQUIRES: each origin's HLCs grow with its seqs (apply checks it).
-std::vector<Transaction> heldAfter(SiteState& s, const Stamp& from);
+std::vector<Transaction> heldAfter(Contexts known, const VersionVector& vector, const Stamp& from);
 
 // A ctx column (or parley_compacted.context) value, decoded.
 VersionVector decodeStored(const SiteTable& sites, std::string_view bytes);

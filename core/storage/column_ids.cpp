@@ -6,9 +6,9 @@
 namespace parley {
 namespace {
 
-bool renumbered(const SiteState& s, const Transaction& t) {
+bool renumbered(TableLookup tables, const Transaction& t) {
   return std::any_of(t.rows.begin(), t.rows.end(), [&](const RowChange& row) {
-    const TableInfo* table = s.table(row.table);
+    const TableInfo* table = tables.named(row.table);
     return table && (!table->ids.empty() || !table->droppedIds.empty());
   });
 }
@@ -26,11 +26,11 @@ void toColumnIds(const TableInfo& t, RowChange& change) {
   for (auto& w : change.columns) w.column = t.ids[w.column];
 }
 
-const Transaction& withColumnPositions(const SiteState& s, const Transaction& t, std::optional<Transaction>& scratch) {
-  if (!renumbered(s, t)) return t;
+const Transaction& withColumnPositions(TableLookup tables, const Transaction& t, std::optional<Transaction>& scratch) {
+  if (!renumbered(tables, t)) return t;
   scratch = t;
   for (auto& row : scratch->rows)
-    if (const TableInfo* table = s.table(row.table)) toPositions(*table, row);
+    if (const TableInfo* table = tables.named(row.table)) toPositions(*table, row);
   return *scratch;
 }
 

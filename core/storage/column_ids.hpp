@@ -8,7 +8,7 @@
 
 #include "catalog.hpp"
 #include "parley/transaction.hpp"
-#include "state.hpp"
+#include "handles.hpp"
 
 namespace parley {
 
@@ -18,6 +18,6 @@ void toColumnIds(const TableInfo& t, RowChange& change);
 // `t` with its columns as positions of the tables this site holds, in `scratch` when that
 // changes anything (else `t` itself). Writes to dropped columns are left out; a column id the
 // site does not know becomes a position no table has, which admission refuses.
-const Transaction& withColumnPositions(const SiteState& s, const Transaction& t, std::optional<Transaction>& scratch);
+const Transaction& withColumnPositions(TableLookup tables, const Transaction& t, std::optional<Transaction>& scratch);
 
 }  // namespace parley

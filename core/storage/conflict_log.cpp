@@ -48,16 +48,16 @@ Enum parseName(const std::string& text, Enum last, std::string (*name)(Enum)) {
 std::string kindName(ConflictKind kind) { return toString(kind); }
 std::string outcomeName(ConflictOutcome outcome) { return toString(outcome); }
 
-void record(SiteState& s, const std::vector<ConflictReport>& conflicts) {
-  auto& st = s.db.cached(
+void record(store::Log log, Clock& clock, const std::vector<ConflictReport>& conflicts) {
+  auto& st = log.db.cached(
       "INSERT OR REPLACE INTO parley_conflicts(txn_site, txn_seq, tbl, pk, pk_key, col, kind, resolver, "
       "local_value, local_dots, local_hlc, local_site, remote_value, remote_dot, remote_hlc, remote_site, "
       "result_value, outcome, wanted_value, reason, final, detected_ms) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, 0, ?21)");
-  auto now = static_cast<std::int64_t>(s.clock.nowMillis());
+  auto now = static_cast<std::int64_t>(clock.nowMillis());
   for (const auto& c : conflicts) {
     st.reset();
-    st.bind(1, static_cast<std::int64_t>(s.sites.indexOf(s.db, c.remoteDot.site)))
+    st.bind(1, static_cast<std::int64_t>(log.sites.indexOf(log.db, c.remoteDot.site)))
         .bind(2, static_cast<std::int64_t>(c.remoteDot.seq));
     st.bindText(3, c.table).bindText(4, keyText(c.pk)).bindBlob(5, codec::encodeKey(c.pk)).bindText(6, c.column);
     st.bindText(7, kindName(c.kind)).bindText(8, c.resolver);
@@ -73,18 +73,18 @@ void record(SiteState& s, const std::vector<ConflictReport>& conflicts) {
   }
 }
 
-void forget(SiteState& s, const Dot& txn) {
-  auto idx = s.sites.find(txn.site);
+void forget(store::Log log, const Dot& txn) {
+  auto idx = log.sites.find(txn.site);
   if (!idx) return;
-  auto& st = s.db.cached("DELETE FROM parley_conflicts WHERE txn_site = ?1 AND txn_seq = ?2");
+  auto& st = log.db.cached("DELETE FROM parley_conflicts WHERE txn_site = ?1 AND txn_seq = ?2");
   st.bind(1, static_cast<std::int64_t>(*idx)).bind(2, static_cast<std::int64_t>(txn.seq));
   st.run();
 }
 
-void markFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
-  auto idx = s.sites.find(origin);
+void markFinal(store::Log log, const SiteId& origin, std::uint64_t upTo) {
+  auto idx = log.sites.find(origin);
   if (!idx) return;
-  auto& st = s.db.cached("UPDATE parley_conflicts SET final = 1 WHERE final = 0 AND txn_site = ?1 AND txn_seq <= ?2");
+  auto& st = log.db.cached("UPDATE parley_conflicts SET final = 1 WHERE final = 0 AND txn_site = ?1 AND txn_seq <= ?2");
   st.bind(1, static_cast<std::int64_t>(*idx)).bind(2, static_cast<std::int64_t>(upTo));
   st.run();
 }

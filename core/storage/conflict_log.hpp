@@ -11,14 +11,16 @@
 #include <vector>
 
 #include "parley/conflict.hpp"
-#include "state.hpp"
+#include "handles.hpp"
 
 namespace parley::conflict_log {
 
-void record(SiteState& s, const std::vector<ConflictReport>& conflicts);
-void forget(SiteState& s, const Dot& txn);
+// Records the conflicts the fold met, each stamped with `clock`'s time.
+void record(store::Log log, Clock& clock, const std::vector<ConflictReport>& conflicts);
+// Forgets the rows of transaction `txn` (a re-fold is undoing it).
+void forget(store::Log log, const Dot& txn);
 // Marks final the rows of `origin`'s transactions with seq <= upTo.
-void markFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo);
+void markFinal(store::Log log, const SiteId& origin, std::uint64_t upTo);
 // Rows in the order they were recorded; `table` filters when set.
 std::vector<ConflictReport> list(SiteState& s, const std::optional<std::string>& table);
 

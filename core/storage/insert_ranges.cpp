@@ -9,7 +9,9 @@
 namespace parley::ranges {
 namespace {
 
-std::int64_t siteIndex(SiteState& s, const SiteId& id) { return static_cast<std::int64_t>(s.sites.indexOf(s.db, id)); }
+std::int64_t siteIndex(store::Log log, const SiteId& id) {
+  return static_cast<std::int64_t>(log.sites.indexOf(log.db, id));
+}
 
 void insert(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64_t hi, const Dot& dot, std::string_view meta) {
   auto& st = s.db.cached("INSERT INTO parley_ranges(tbl, lo, hi, site, seq, meta) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
@@ -20,10 +22,10 @@ void insert(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64_t hi, 
 
 }  // namespace
 
-void overlapping(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64_t hi, std::vector<Range>& out) {
+void overlapping(store::Rows rows, const TableInfo& t, std::int64_t lo, std::int64_t hi, std::vector<Range>& out) {
   out.clear();
   // The range starting at or before `lo` (it may cover it), then every one starting up to `hi`.
-  auto& st = s.db.cached(
+  auto& st = rows.db.cached(
       "SELECT lo, hi, meta FROM parley_ranges WHERE tbl = ?1 AND lo <= ?3 AND lo >= "
       "coalesce((SELECT max(lo) FROM parley_ranges WHERE tbl = ?1 AND lo <= ?2), ?2) ORDER BY lo");
   st.bind(1, t.id).bind(2, lo).bind(3, hi);
@@ -34,8 +36,8 @@ void overlapping(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64_t
   st.reset();
 }
 
-std::optional<std::string> covering(SiteState& s, const TableInfo& t, std::int64_t rowid) {
-  auto& st = s.db.cached("SELECT hi, meta FROM parley_ranges WHERE tbl = ?1 AND lo <= ?2 ORDER BY lo DESC LIMIT 1");
+std::optional<std::string> covering(store::Rows rows, const TableInfo& t, std::int64_t rowid) {
+  auto& st = rows.db.cached("SELECT hi, meta FROM parley_ranges WHERE tbl = ?1 AND lo <= ?2 ORDER BY lo DESC LIMIT 1");
   st.bind(1, t.id).bind(2, rowid);
   std::optional<std::string> out;
   if (st.step() && st.int64(0) >= rowid) out.emplace(st.blob(1));
@@ -43,8 +45,8 @@ std::optional<std::string> covering(SiteState& s, const TableInfo& t, std::int64
   return out;
 }
 
-std::optional<std::int64_t> maxCovered(SiteState& s, const TableInfo& t) {
-  auto& st = s.db.cached("SELECT hi FROM parley_ranges WHERE tbl = ?1 ORDER BY lo DESC LIMIT 1");
+std::optional<std::int64_t> maxCovered(store::Rows rows, const TableInfo& t) {
+  auto& st = rows.db.cached("SELECT hi FROM parley_ranges WHERE tbl = ?1 ORDER BY lo DESC LIMIT 1");
   st.bind(1, t.id);
   std::optional<std::int64_t> out;
   if (st.step()) out = st.int64(0);
@@ -52,28 +54,28 @@ std::optional<std::int64_t> maxCovered(SiteState& s, const TableInfo& t) {
   return out;
 }
 
-void dropOf(SiteState& s, const Dot& dot) {
-  auto& st = s.db.cached("DELETE FROM parley_ranges WHERE site = ?1 AND seq = ?2");
-  st.bind(1, siteIndex(s, dot.site)).bind(2, static_cast<std::int64_t>(dot.seq));
+void dropOf(store::Log log, const Dot& dot) {
+  auto& st = log.db.cached("DELETE FROM parley_ranges WHERE site = ?1 AND seq = ?2");
+  st.bind(1, siteIndex(log, dot.site)).bind(2, static_cast<std::int64_t>(dot.seq));
   st.run();
 }
 
-void restore(SiteState& s, std::int64_t table, std::int64_t lo, std::int64_t hi, std::string_view meta) {
-  auto& dot = s.db.cached("SELECT site, seq FROM parley_ranges WHERE tbl = ?1 AND lo = ?2");
+void restore(store::Rows rows, std::int64_t table, std::int64_t lo, std::int64_t hi, std::string_view meta) {
+  auto& dot = rows.db.cached("SELECT site, seq FROM parley_ranges WHERE tbl = ?1 AND lo = ?2");
   dot.bind(1, table).bind(2, lo);
   if (!dot.step()) throw Error(Status::corruption(fmt::format("undo record names a range of table {} at {} that is gone", table, lo)));
   std::int64_t site = dot.int64(0), seq = dot.int64(1);
   dot.reset();
-  auto& pieces = s.db.cached("DELETE FROM parley_ranges WHERE tbl = ?1 AND lo BETWEEN ?2 AND ?3");
+  auto& pieces = rows.db.cached("DELETE FROM parley_ranges WHERE tbl = ?1 AND lo BETWEEN ?2 AND ?3");
   pieces.bind(1, table).bind(2, lo).bind(3, hi);
   pieces.run();
-  auto& whole = s.db.cached("INSERT INTO parley_ranges(tbl, lo, hi, site, seq, meta) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  auto& whole = rows.db.cached("INSERT INTO parley_ranges(tbl, lo, hi, site, seq, meta) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   whole.bind(1, table).bind(2, lo).bind(3, hi).bind(4, site).bind(5, seq).bindBlob(6, meta);
   whole.run();
 }
 
-void Cover::load(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64_t hi) {
-  overlapping(s, t, lo, hi, ranges_);
+void Cover::load(store::Rows rows, const TableInfo& t, std::int64_t lo, std::int64_t hi) {
+  overlapping(rows, t, lo, hi, ranges_);
   next_ = 0;
 }
 

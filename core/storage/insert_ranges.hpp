@@ -25,7 +25,7 @@
 #include "touched_rows.hpp"
 #include "catalog.hpp"
 #include "parley/crdt/dot.hpp"
-#include "state.hpp"
+#include "handles.hpp"
 
 namespace parley::ranges {
 
@@ -39,22 +39,22 @@ struct Range {
 };
 
 // The ranges of `t` that overlap [lo, hi], in rowid order, into `out` (replacing it).
-void overlapping(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64_t hi, std::vector<Range>& out);
+void overlapping(store::Rows rows, const TableInfo& t, std::int64_t lo, std::int64_t hi, std::vector<Range>& out);
 // The blob of the range of `t` that covers `rowid`, if one does.
-std::optional<std::string> covering(SiteState& s, const TableInfo& t, std::int64_t rowid);
+std::optional<std::string> covering(store::Rows rows, const TableInfo& t, std::int64_t rowid);
 // The greatest rowid a range of `t` covers; nullopt if `t` has none.
-std::optional<std::int64_t> maxCovered(SiteState& s, const TableInfo& t);
+std::optional<std::int64_t> maxCovered(store::Rows rows, const TableInfo& t);
 // Drops every range the transaction `dot` made (it is being undone).
-void dropOf(SiteState& s, const Dot& dot);
+void dropOf(store::Log log, const Dot& dot);
 // Puts back range [lo, hi] of table `table` whole, with blob `meta` and the dot its pieces
 // keep: undoes a commit's rewrite of it (Rewrites), whose pieces lie in [lo, hi].
-void restore(SiteState& s, std::int64_t table, std::int64_t lo, std::int64_t hi, std::string_view meta);
+void restore(store::Rows rows, std::int64_t table, std::int64_t lo, std::int64_t hi, std::string_view meta);
 
 // Ranges looked up for keys in ascending order, through overlapping() over the keys' span.
 class Cover {
  public:
   // Loads the ranges of `t` over [lo, hi]; find() then answers for keys within it.
-  void load(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64_t hi);
+  void load(store::Rows rows, const TableInfo& t, std::int64_t lo, std::int64_t hi);
   // The range covering `rowid`, or nullptr. Keys asked in ascending order are found in
   // amortised constant time.
   const Range* find(std::int64_t rowid);

@@ -4,25 +4,25 @@
 
 namespace parley::store {
 
-std::string encodeVector(SiteState& s, const VersionVector& v) {
+std::string encodeVector(Log log, const VersionVector& v) {
   std::string out;
   codec::Writer w(out);
   w.varint(v.entries().size());
   for (const auto& [site, seq] : v.entries()) {
-    w.varint(s.sites.indexOf(s.db, site));
+    w.varint(log.sites.indexOf(log.db, site));
     w.varint(seq);
   }
   return out;
 }
 
-std::optional<std::string> storedContext(SiteState& s, const Dot& dot, const VersionVector& full, bool grew) {
+std::optional<std::string> storedContext(Log log, const Dot& dot, const VersionVector& full, bool grew) {
   if (!grew && dot.seq % kCheckpointEvery != 0) return std::nullopt;
-  return encodeVector(s, full);
+  return encodeVector(log, full);
 }
 
-std::optional<std::string> storedContext(SiteState& s, const Dot& dot, const ContextView& full, bool grew) {
+std::optional<std::string> storedContext(Log log, const Dot& dot, const ContextView& full, bool grew) {
   if (!grew && dot.seq % kCheckpointEvery != 0) return std::nullopt;
-  return encodeVector(s, full.full());
+  return encodeVector(log, full.full());
 }
 
 VersionVector decodeVector(const SiteTable& sites, std::string_view bytes, const char* what) {

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "state.hpp"
+#include "handles.hpp"
 
 namespace parley::store {
 
@@ -26,12 +26,12 @@ inline std::int64_t logKey(std::int64_t site, std::uint64_t seq) {
 inline constexpr std::uint64_t kCheckpointEvery = 256;
 // The ctx column of `dot`'s log row, its full context being `full`: nullopt (NULL) when that
 // did not grow and `dot` is not a checkpoint. Registers sites new to this site.
-std::optional<std::string> storedContext(SiteState& s, const Dot& dot, const VersionVector& full, bool grew);
-std::optional<std::string> storedContext(SiteState& s, const Dot& dot, const ContextView& full, bool grew);
+std::optional<std::string> storedContext(Log log, const Dot& dot, const VersionVector& full, bool grew);
+std::optional<std::string> storedContext(Log log, const Dot& dot, const ContextView& full, bool grew);
 
 // A vector as parley stores it (parley_acks, parley_log.ctx, parley_compacted.context): a
 // count, then (local site index, seq) pairs. Registers sites new to this site.
-std::string encodeVector(SiteState& s, const VersionVector& v);
+std::string encodeVector(Log log, const VersionVector& v);
 // `what` names the column in the error a damaged value gives.
 VersionVector decodeVector(const SiteTable& sites, std::string_view bytes, const char* what);
 

@@ -89,7 +89,7 @@ void collect(sql::Stmt& st, const TableInfo& t, const SortedKeys& sorted, std::s
 
 // Rows without a metadata row of their own: from the insert ranges covering them, if any, and
 // their stored values, a dense run of them with one range scan.
-void readCoveredMany(SiteState& s, const TableInfo& t, const SortedKeys& sorted, std::span<StoredRow* const> out) {
+void readCoveredMany(Rows rows, const TableInfo& t, const SortedKeys& sorted, std::span<StoredRow* const> out) {
   SortedKeys covered;  // of those without metadata, the ones a range covers
   ranges::Cover cover;
   bool loaded = false;
@@ -97,7 +97,7 @@ void readCoveredMany(SiteState& s, const TableInfo& t, const SortedKeys& sorted,
     StoredRow& row = *out[sorted.from[i]];
     if (row.hasMeta) continue;
     if (!loaded) {
-      cover.load(s, t, sorted.keys[i], sorted.keys.back());
+      cover.load(rows, t, sorted.keys[i], sorted.keys.back());
       loaded = true;
     }
     const ranges::Range* range = cover.find(sorted.keys[i]);
@@ -112,11 +112,11 @@ void readCoveredMany(SiteState& s, const TableInfo& t, const SortedKeys& sorted,
     std::size_t n = denseRun(covered.keys, first);
     if (n < kMinRange) {
       pk[0] = Value::integer(covered.keys[first]);
-      readRowInto(s, t, pk, *out[covered.from[first]]);
+      readRowInto(rows, t, pk, *out[covered.from[first]]);
       ++first;
       continue;
     }
-    auto& st = s.db.cached(t.valuesRange);
+    auto& st = rows.db.cached(t.valuesRange);
     st.bind(1, covered.keys[first]).bind(2, covered.keys[first + n - 1]);
     merge(st, covered, first, n, out, [&](StoredRow& row) {
       row.hasValues = true;
@@ -128,36 +128,36 @@ void readCoveredMany(SiteState& s, const TableInfo& t, const SortedKeys& sorted,
 
 }  // namespace
 
-void readStoredMany(SiteState& s, const TableInfo& t, std::span<const std::int64_t> keys,
+void readStoredMany(Rows rows, const TableInfo& t, std::span<const std::int64_t> keys,
                     std::span<StoredRow* const> out) {
   for (StoredRow* row : out) row->hasMeta = row->hasValues = row->inRange = false;
   SortedKeys sorted = sortKeys(keys);
   for (std::size_t first = 0; first < sorted.keys.size();) {
     std::size_t n = denseRun(sorted.keys, first);
     if (n >= kMinRange) {
-      auto& st = s.db.cached(t.stateRange);
+      auto& st = rows.db.cached(t.stateRange);
       st.bind(1, sorted.keys[first]).bind(2, sorted.keys[first + n - 1]);
       collect(st, t, sorted, first, n, out);
     } else {
       const auto& batch = batchFor(t, sorted.keys.size() - first);
       n = std::min(sorted.keys.size() - first, static_cast<std::size_t>(batch.rows));
-      auto& st = s.db.cached(batch.stateSelect);
+      auto& st = rows.db.cached(batch.stateSelect);
       for (std::size_t i = 0; i < n; ++i) st.bind(static_cast<int>(i) + 1, sorted.keys[first + i]);
       collect(st, t, sorted, first, n, out);
     }
     first += n;
   }
-  readCoveredMany(s, t, sorted, out);
+  readCoveredMany(rows, t, sorted, out);
 }
 
-void updateMany(SiteState& s, const TableInfo& t, std::span<const RowUpdate> rows) {
+void updateMany(Rows to, const TableInfo& t, std::span<const RowUpdate> rows) {
   if (t.batches.front().update.empty()) return;  // every column is a key column
   auto sorted = byKey(rows);
   int width = static_cast<int>(t.columns.size());  // the key, then every non-key column
   for (std::size_t first = 0, n = 0; first < sorted.size(); first += n) {
     const auto& batch = batchFor(t, sorted.size() - first);
     n = std::min(sorted.size() - first, static_cast<std::size_t>(batch.rows));
-    auto& st = s.db.cached(batch.update);
+    auto& st = to.db.cached(batch.update);
     for (std::size_t i = 0; i < n; ++i) {
       const RowUpdate& r = *sorted[first + i];
       int p = static_cast<int>(i) * width + 1;
@@ -169,12 +169,12 @@ void updateMany(SiteState& s, const TableInfo& t, std::span<const RowUpdate> row
   }
 }
 
-void writeMetaMany(SiteState& s, const TableInfo& t, std::span<const MetaWrite> rows) {
+void writeMetaMany(Rows to, const TableInfo& t, std::span<const MetaWrite> rows) {
   auto sorted = byKey(rows);
   for (std::size_t first = 0, n = 0; first < sorted.size(); first += n) {
     const auto& batch = batchFor(t, sorted.size() - first);
     n = std::min(sorted.size() - first, static_cast<std::size_t>(batch.rows));
-    auto& st = s.db.cached(batch.metaWrite);
+    auto& st = to.db.cached(batch.metaWrite);
     for (std::size_t i = 0; i < n; ++i) {
       st.bind(static_cast<int>(i) * 2 + 1, sorted[first + i]->key);
       st.bindBlobUncopied(static_cast<int>(i) * 2 + 2, sorted[first + i]->blob);

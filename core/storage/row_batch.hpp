@@ -30,7 +30,7 @@ std::size_t denseRun(std::span<const std::int64_t> keys, std::size_t first);
 // Fills *out[i] as readStored() would for keys[i] (reusing each StoredRow's buffers).
 // REQUIRES: t.integerKey, keys distinct, out.size() == keys.size(). Keys that are dense (a
 // run spanning at most twice its count) are read with one range scan.
-void readStoredMany(SiteState& s, const TableInfo& t, std::span<const std::int64_t> keys,
+void readStoredMany(Rows rows, const TableInfo& t, std::span<const std::int64_t> keys,
                     std::span<StoredRow* const> out);
 
 // A row's new values (every column) for updateMany().
@@ -41,7 +41,7 @@ struct RowUpdate {
 // Updates the rows as updateRow() does one by one. REQUIRES: t.integerKey, and every row
 // exists (an absent one would be inserted). Throws Error like updateRow(); a failed statement
 // leaves none of its batch's rows written (earlier batches stay written).
-void updateMany(SiteState& s, const TableInfo& t, std::span<const RowUpdate> rows);
+void updateMany(Rows to, const TableInfo& t, std::span<const RowUpdate> rows);
 
 // A row's encoded metadata for writeMetaMany().
 struct MetaWrite {
@@ -50,6 +50,6 @@ struct MetaWrite {
 };
 // Stores each row's metadata, replacing what it had. REQUIRES: t.integerKey, and the blobs
 // outlive the call (they are bound without a copy).
-void writeMetaMany(SiteState& s, const TableInfo& t, std::span<const MetaWrite> rows);
+void writeMetaMany(Rows to, const TableInfo& t, std::span<const MetaWrite> rows);
 
 }  // namespace parley::store

@@ -52,7 +52,8 @@ struct SiteState {
     std::shared_ptr<VersionVector> base;
     VersionVector above;
   };
-  std::unordered_map<SiteId, CachedContext, SiteIdHash> contexts;
+  using ContextCache = std::unordered_map<SiteId, CachedContext, SiteIdHash>;
+  ContextCache contexts;
 
   // REQUIRES nothing; nullptr if `name` is not tracked.
   const TableInfo* table(std::string_view name) const;

@@ -17,8 +17,8 @@ void bindKey(sql::Stmt& st, const TableInfo& t, const Row& pk, int first) {
   for (std::size_t i = 0; i < t.pk.size(); ++i) st.bind(first + static_cast<int>(i), pk[i]);
 }
 
-std::int64_t siteIdx(SiteState& s, const SiteId& id) {
-  return static_cast<std::int64_t>(s.sites.indexOf(s.db, id));
+std::int64_t siteIdx(Log log, const SiteId& id) {
+  return static_cast<std::int64_t>(log.sites.indexOf(log.db, id));
 }
 
 // The rowid a metadata key names in a rowid-keyed table; nullopt if it cannot be one (no such
@@ -50,8 +50,8 @@ void bindMetaKeyOrThrow(sql::Stmt& st, const TableInfo& t, std::string_view key)
 
 }  // namespace
 
-std::optional<Row> readRow(SiteState& s, const TableInfo& t, const Row& pk) {
-  auto& st = s.db.cached(t.selectByKey);
+std::optional<Row> readRow(Rows rows, const TableInfo& t, const Row& pk) {
+  auto& st = rows.db.cached(t.selectByKey);
   bindKey(st, t, pk, 1);
   if (!st.step()) return std::nullopt;
   Row row;
@@ -60,15 +60,15 @@ std::optional<Row> readRow(SiteState& s, const TableInfo& t, const Row& pk) {
   return row;
 }
 
-void insertRow(SiteState& s, const TableInfo& t, const Row& values) {
-  auto& st = s.db.cached(t.insertRow);
+void insertRow(Rows rows, const TableInfo& t, const Row& values) {
+  auto& st = rows.db.cached(t.insertRow);
   for (std::size_t i = 0; i < values.size(); ++i) st.bind(static_cast<int>(i) + 1, values[i]);
   st.run();
 }
 
-void updateRow(SiteState& s, const TableInfo& t, const Row& values) {
+void updateRow(Rows rows, const TableInfo& t, const Row& values) {
   if (t.updateRow.empty()) return;  // every column is a key column
-  auto& st = s.db.cached(t.updateRow);
+  auto& st = rows.db.cached(t.updateRow);
   int n = 0;
   for (std::size_t i = 0; i < values.size(); ++i)
     if (!t.isKey[i]) st.bind(++n, values[i]);
@@ -76,30 +76,30 @@ void updateRow(SiteState& s, const TableInfo& t, const Row& values) {
   st.run();
 }
 
-void deleteRow(SiteState& s, const TableInfo& t, const Row& pk) {
-  auto& st = s.db.cached(t.deleteRow);
+void deleteRow(Rows rows, const TableInfo& t, const Row& pk) {
+  auto& st = rows.db.cached(t.deleteRow);
   bindKey(st, t, pk, 1);
   st.run();
 }
 
-void writeRow(SiteState& s, const TableInfo& t, const Row& pk, const std::optional<Row>& now,
+void writeRow(Rows rows, const TableInfo& t, const Row& pk, const std::optional<Row>& now,
               const std::optional<Row>& after) {
   if (now && after) {
-    if (*now != *after) updateRow(s, t, *after);
+    if (*now != *after) updateRow(rows, t, *after);
   } else if (after) {
-    insertRow(s, t, *after);
+    insertRow(rows, t, *after);
   } else if (now) {
-    deleteRow(s, t, pk);
+    deleteRow(rows, t, pk);
   }
 }
 
-std::optional<std::string> readMetaBlob(SiteState& s, const TableInfo& t, std::string_view key, bool* inRange) {
+std::optional<std::string> readMetaBlob(Rows rows, const TableInfo& t, std::string_view key, bool* inRange) {
   if (inRange) *inRange = false;
-  auto& st = s.db.cached(t.metaSelect);
+  auto& st = rows.db.cached(t.metaSelect);
   if (!bindMetaKey(st, t, key)) return std::nullopt;
   if (st.step()) return std::string(st.blob(0));
   if (!t.integerKey) return std::nullopt;
-  auto blob = ranges::covering(s, t, *keyRowid(key));
+  auto blob = ranges::covering(rows, t, *keyRowid(key));
   if (inRange) *inRange = blob.has_value();
   return blob;
 }
@@ -109,12 +109,12 @@ void readValues(const sql::Stmt& st, int first, std::size_t n, Row& out) {
   for (std::size_t i = 0; i < n; ++i) out[i] = st.value(first + static_cast<int>(i));
 }
 
-void readStored(SiteState& s, const TableInfo& t, std::string_view key, const Row& pk, StoredRow& out) {
+void readStored(Rows rows, const TableInfo& t, std::string_view key, const Row& pk, StoredRow& out) {
   out.hasMeta = out.hasValues = out.inRange = false;
-  auto& st = s.db.cached(t.stateSelect);
+  auto& st = rows.db.cached(t.stateSelect);
   if (!bindMetaKey(st, t, key)) return;
   bindKey(st, t, pk, 2);
-  if (!st.step()) return readCovered(s, t, pk, out);
+  if (!st.step()) return readCovered(rows, t, pk, out);
   out.hasMeta = true;
   out.meta.assign(st.blob(0));
   if (st.isNull(1)) return;
@@ -122,76 +122,76 @@ void readStored(SiteState& s, const TableInfo& t, std::string_view key, const Ro
   readValues(st, 2, t.columns.size(), out.values);
 }
 
-void readCovered(SiteState& s, const TableInfo& t, const Row& pk, StoredRow& out) {
+void readCovered(Rows rows, const TableInfo& t, const Row& pk, StoredRow& out) {
   if (!t.integerKey || pk.size() != 1 || pk[0].type() != Value::Type::kInteger) return;
-  auto blob = ranges::covering(s, t, pk[0].asInteger());
+  auto blob = ranges::covering(rows, t, pk[0].asInteger());
   if (!blob) return;
   out.hasMeta = out.inRange = true;
   out.meta = std::move(*blob);
-  readRowInto(s, t, pk, out);
+  readRowInto(rows, t, pk, out);
 }
 
-void readRowInto(SiteState& s, const TableInfo& t, const Row& pk, StoredRow& out) {
-  auto& st = s.db.cached(t.selectByKey);
+void readRowInto(Rows rows, const TableInfo& t, const Row& pk, StoredRow& out) {
+  auto& st = rows.db.cached(t.selectByKey);
   bindKey(st, t, pk, 1);
   out.hasValues = st.step();
   if (out.hasValues) readValues(st, 0, t.columns.size(), out.values);
   st.reset();
 }
 
-std::optional<RowMeta> readMeta(SiteState& s, const TableInfo& t, std::string_view key) {
-  auto blob = readMetaBlob(s, t, key);
+std::optional<RowMeta> readMeta(Log log, const TableInfo& t, std::string_view key) {
+  auto blob = readMetaBlob(log.db, t, key);
   if (!blob) return std::nullopt;
-  return decodeRowMeta(*blob, s.sites, t.columns.size());
+  return decodeRowMeta(*blob, log.sites, t.columns.size());
 }
 
-void writeMetaBlob(SiteState& s, const TableInfo& t, std::string_view key, std::string_view blob,
+void writeMetaBlob(Rows rows, const TableInfo& t, std::string_view key, std::string_view blob,
                    bool existed) {
-  auto& st = s.db.cached(existed ? t.metaUpdate : t.metaInsert);
+  auto& st = rows.db.cached(existed ? t.metaUpdate : t.metaInsert);
   bindMetaKeyOrThrow(st, t, key);
   st.bindBlob(2, blob);
   st.run();
 }
 
-void writeMeta(SiteState& s, const TableInfo& t, std::string_view key, const RowMeta& m, bool existed) {
-  writeMetaBlob(s, t, key, encodeRowMeta(m, s.db, s.sites), existed);
+void writeMeta(Log log, const TableInfo& t, std::string_view key, const RowMeta& m, bool existed) {
+  writeMetaBlob(log.db, t, key, encodeRowMeta(m, log.db, log.sites), existed);
 }
 
 // The metadata table's name is the catalog's (prepareMetaSql): "parley_rows_<table id>".
-std::optional<std::int64_t> maxMetaRowid(SiteState& s, const TableInfo& t) {
-  auto& st = s.db.cachedText(fmt::format("SELECT max(pk) FROM \"parley_rows_{}\"", t.id));
+std::optional<std::int64_t> maxMetaRowid(Rows rows, const TableInfo& t) {
+  auto& st = rows.db.cachedText(fmt::format("SELECT max(pk) FROM \"parley_rows_{}\"", t.id));
   std::optional<std::int64_t> max;
   if (st.step() && !st.isNull(0)) max = st.int64(0);
   st.reset();
-  auto covered = ranges::maxCovered(s, t);
+  auto covered = ranges::maxCovered(rows, t);
   if (covered && (!max || *covered > *max)) max = covered;
   return max;
 }
 
-sql::Stmt& metaRangeStatement(SiteState& s, const TableInfo& t, std::int64_t lo, std::int64_t hi) {
-  auto& st = s.db.cachedText(fmt::format("SELECT pk, meta FROM \"parley_rows_{}\" WHERE pk BETWEEN ?1 AND ?2", t.id));
+sql::Stmt& metaRangeStatement(Rows rows, const TableInfo& t, std::int64_t lo, std::int64_t hi) {
+  auto& st = rows.db.cachedText(fmt::format("SELECT pk, meta FROM \"parley_rows_{}\" WHERE pk BETWEEN ?1 AND ?2", t.id));
   st.bind(1, lo).bind(2, hi);
   return st;
 }
 
-void writeMetaBlobAt(SiteState& s, const TableInfo& t, std::int64_t rowid, std::string_view blob, bool existed) {
-  auto& st = s.db.cached(existed ? t.metaUpdate : t.metaInsert);
+void writeMetaBlobAt(Rows rows, const TableInfo& t, std::int64_t rowid, std::string_view blob, bool existed) {
+  auto& st = rows.db.cached(existed ? t.metaUpdate : t.metaInsert);
   st.bind(1, rowid);
   sqlite3_bind_blob64(st.raw(), 2, blob.empty() ? "" : blob.data(), blob.size(), SQLITE_STATIC);
   st.run();
   st.reset();  // drops the binding of `blob` before it goes away
 }
 
-void deleteMeta(SiteState& s, const TableInfo& t, std::string_view key) {
-  auto& st = s.db.cached(t.metaDelete);
+void deleteMeta(Rows rows, const TableInfo& t, std::string_view key) {
+  auto& st = rows.db.cached(t.metaDelete);
   bindMetaKeyOrThrow(st, t, key);
   st.run();
 }
 
-void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool rejected,
+void appendLog(LogWrites to, const Transaction& t, std::string_view body, bool rejected,
                const std::optional<std::string>& context, std::string_view digests) {
-  auto site = siteIdx(s, t.dot.site);
-  auto& log = s.db.cached(
+  auto site = siteIdx(to.log, t.dot.site);
+  auto& log = to.log.db.cached(
       "INSERT INTO parley_log(id, hlc, body, rejected, ctx, hash, digests) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
   log.bind(1, logKey(site, t.dot.seq)).bind(2, static_cast<std::int64_t>(t.hlc.value));
   // The body is bound without a copy (a large transaction's is tens of MB); the binding is
@@ -211,41 +211,41 @@ void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool r
   if (digests.empty()) log.bindNull(7);
   else log.bindBlob(7, digests);
   log.run();
-  s.vector.advance(t.dot);
+  to.vector.advance(t.dot);
 }
 
-void flushDigests(SiteState& s) {
+void flushDigests(LogWrites to) {
   std::vector<std::pair<std::int64_t, std::uint64_t>> held;
-  for (const auto& [site, seq] : s.vector.entries()) held.push_back({siteIdx(s, site), seq});
-  s.digests.flush(s.db, held);
+  for (const auto& [site, seq] : to.vector.entries()) held.push_back({siteIdx(to.log, site), seq});
+  to.digests.flush(to.log.db, held);
 }
 
-void logApplied(SiteState& s, const ApplyOutcome& outcome) {
-  for (const Dot& dot : outcome.refolded) setRejected(s, dot, outcome.rejected.count(dot) > 0);
+void logApplied(LogWrites to, const ApplyOutcome& outcome) {
+  for (const Dot& dot : outcome.refolded) setRejected(to.log, dot, outcome.rejected.count(dot) > 0);
   for (std::size_t i = 0; i < outcome.fresh.size(); ++i) {
     const Transaction& t = *outcome.fresh[i];
-    auto context = storedContext(s, t.dot, outcome.contexts[i], outcome.grew[i]);
+    auto context = storedContext(to.log, t.dot, outcome.contexts[i], outcome.grew[i]);
     std::string_view digests = i + 1 == outcome.fresh.size() ? std::string_view(outcome.digests) : std::string_view();
     bool rejected = outcome.rejected.count(t.dot) > 0;
     if (outcome.bodies.empty())
-      appendLog(s, t, encodeTransaction(t), rejected, context, digests);
+      appendLog(to, t, encodeTransaction(t), rejected, context, digests);
     else
-      appendLog(s, t, outcome.bodies[static_cast<std::size_t>(&t - outcome.incoming.data())], rejected, context, digests);
+      appendLog(to, t, outcome.bodies[static_cast<std::size_t>(&t - outcome.incoming.data())], rejected, context, digests);
   }
-  if (s.digests.flushDue()) flushDigests(s);
+  if (to.digests.flushDue()) flushDigests(to);
 }
 
-void setRejected(SiteState& s, const Dot& dot, bool rejected) {
-  auto& st = s.db.cached("UPDATE parley_log SET rejected = ?2 WHERE id = ?1");
-  st.bind(1, logKey(siteIdx(s, dot.site), dot.seq)).bind(2, std::int64_t{rejected});
+void setRejected(Log log, const Dot& dot, bool rejected) {
+  auto& st = log.db.cached("UPDATE parley_log SET rejected = ?2 WHERE id = ?1");
+  st.bind(1, logKey(siteIdx(log, dot.site), dot.seq)).bind(2, std::int64_t{rejected});
   st.run();
 }
 
 namespace {
 
 // The greatest seq of `site` (a local index) whose decision is final; 0 if none.
-std::uint64_t finalUpTo(SiteState& s, std::int64_t site) {
-  auto& st = s.db.cached("SELECT seq FROM parley_final WHERE site = ?1");
+std::uint64_t finalUpTo(Log log, std::int64_t site) {
+  auto& st = log.db.cached("SELECT seq FROM parley_final WHERE site = ?1");
   st.bind(1, site);
   std::uint64_t seq = st.step() ? static_cast<std::uint64_t>(st.int64(0)) : 0;
   st.reset();
@@ -254,23 +254,23 @@ std::uint64_t finalUpTo(SiteState& s, std::int64_t site) {
 
 }  // namespace
 
-std::optional<std::pair<bool, bool>> decisionOf(SiteState& s, const Dot& dot) {
-  auto idx = s.sites.find(dot.site);
+std::optional<std::pair<bool, bool>> decisionOf(Log log, const Dot& dot) {
+  auto idx = log.sites.find(dot.site);
   if (!idx) return std::nullopt;
-  auto& st = s.db.cached("SELECT rejected FROM parley_log WHERE id = ?1");
+  auto& st = log.db.cached("SELECT rejected FROM parley_log WHERE id = ?1");
   st.bind(1, logKey(*idx, dot.seq));
   if (!st.step()) return std::nullopt;
   bool rejected = st.int64(0) != 0;
   st.reset();
-  return std::pair{rejected, dot.seq <= finalUpTo(s, static_cast<std::int64_t>(*idx))};
+  return std::pair{rejected, dot.seq <= finalUpTo(log, static_cast<std::int64_t>(*idx))};
 }
 
-std::vector<std::pair<Transaction, bool>> notFinal(SiteState& s) {
+std::vector<std::pair<Transaction, bool>> notFinal(Log log, const VersionVector& vector) {
   std::vector<std::pair<Transaction, bool>> out;
-  auto& st = s.db.cached("SELECT body, rejected FROM parley_log WHERE id BETWEEN ?1 AND ?2");
-  for (const auto& [origin, seq] : s.vector.entries()) {
-    std::int64_t site = siteIdx(s, origin);
-    std::uint64_t from = finalUpTo(s, site) + 1;
+  auto& st = log.db.cached("SELECT body, rejected FROM parley_log WHERE id BETWEEN ?1 AND ?2");
+  for (const auto& [origin, seq] : vector.entries()) {
+    std::int64_t site = siteIdx(log, origin);
+    std::uint64_t from = finalUpTo(log, site) + 1;
     if (from > seq) continue;
     st.bind(1, logKey(site, from)).bind(2, logKey(site, kMaxLogSeq));
     while (st.step()) out.push_back({valueOrThrow(decodeTransaction(st.blob(0))), st.int64(1) != 0});
@@ -279,39 +279,39 @@ std::vector<std::pair<Transaction, bool>> notFinal(SiteState& s) {
   return out;
 }
 
-void markFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
-  auto& st = s.db.cached(
+void markFinal(Log log, const SiteId& origin, std::uint64_t upTo) {
+  auto& st = log.db.cached(
       "INSERT INTO parley_final(site, seq) VALUES (?1, ?2) ON CONFLICT(site) DO UPDATE SET seq = max(seq, ?2)");
-  st.bind(1, siteIdx(s, origin)).bind(2, static_cast<std::int64_t>(upTo));
+  st.bind(1, siteIdx(log, origin)).bind(2, static_cast<std::int64_t>(upTo));
   st.run();
 }
 
-std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
-  auto site = siteIdx(s, origin);
-  upTo = std::min(upTo, finalUpTo(s, site));  // only final decisions can go
+std::size_t dropFinal(causal::Contexts known, const SiteId& origin, std::uint64_t upTo) {
+  auto site = siteIdx(known.log, origin);
+  upTo = std::min(upTo, finalUpTo(known.log, site));  // only final decisions can go
   if (upTo == 0) return 0;
-  auto& newest = s.db.cached("SELECT max(hlc) FROM parley_log WHERE id BETWEEN ?1 AND ?2");
+  auto& newest = known.log.db.cached("SELECT max(hlc) FROM parley_log WHERE id BETWEEN ?1 AND ?2");
   newest.bind(1, logKey(site, 1)).bind(2, logKey(site, upTo));
   newest.step();
   if (newest.isNull(0)) return 0;
   std::int64_t hlc = newest.int64(0);
   newest.reset();
   // Entries after upTo may store no context of their own: keep upTo's (causal_context.hpp).
-  auto context = storedContext(s, {origin, upTo}, causal::of(s, origin, upTo), true);
-  auto& stamp = s.db.cached(
+  auto context = storedContext(known.log, {origin, upTo}, causal::of(known, origin, upTo), true);
+  auto& stamp = known.log.db.cached(
       "INSERT INTO parley_meta(key, value) VALUES ('compacted_hlc', ?1) "
       "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)");
   stamp.bind(1, hlc);
   stamp.run();
-  std::optional<HeldLink> head = heldLink(s, {origin, upTo});  // the chain's head stays known
-  auto& log = s.db.cached("DELETE FROM parley_log WHERE id BETWEEN ?1 AND ?2");
+  std::optional<HeldLink> head = heldLink(known.log, {origin, upTo});  // the chain's head stays known
+  auto& log = known.log.db.cached("DELETE FROM parley_log WHERE id BETWEEN ?1 AND ?2");
   log.bind(1, logKey(site, 1)).bind(2, logKey(site, upTo));
   log.run();
-  auto dropped = static_cast<std::size_t>(sqlite3_changes(s.db.raw()));
-  auto& undo = s.db.cached("DELETE FROM parley_undo WHERE site = ?1 AND seq <= ?2");
+  auto dropped = static_cast<std::size_t>(sqlite3_changes(known.log.db.raw()));
+  auto& undo = known.log.db.cached("DELETE FROM parley_undo WHERE site = ?1 AND seq <= ?2");
   undo.bind(1, site).bind(2, static_cast<std::int64_t>(upTo));
   undo.run();
-  auto& floor = s.db.cached(
+  auto& floor = known.log.db.cached(
       "INSERT INTO parley_compacted(site, seq, context, hash) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(site) DO UPDATE SET "
       "seq = excluded.seq, context = excluded.context, hash = excluded.hash WHERE excluded.seq > parley_compacted.seq");
   floor.bind(1, site).bind(2, static_cast<std::int64_t>(upTo)).bindBlob(3, *context);
@@ -321,24 +321,24 @@ std::size_t dropFinal(SiteState& s, const SiteId& origin, std::uint64_t upTo) {
   return dropped;
 }
 
-std::optional<Hlc> orderBarrier(SiteState& s) {
-  auto& st = s.db.cached("SELECT value FROM parley_meta WHERE key = 'order_barrier_hlc'");
+std::optional<Hlc> orderBarrier(sql::Db& db) {
+  auto& st = db.cached("SELECT value FROM parley_meta WHERE key = 'order_barrier_hlc'");
   std::optional<Hlc> out;
   if (st.step() && !st.isNull(0)) out = Hlc{static_cast<std::uint64_t>(st.int64(0))};
   st.reset();
   return out;
 }
 
-void raiseOrderBarrier(SiteState& s, Hlc hlc) {
-  auto& st = s.db.cached(
+void raiseOrderBarrier(sql::Db& db, Hlc hlc) {
+  auto& st = db.cached(
       "INSERT INTO parley_meta(key, value) VALUES ('order_barrier_hlc', ?1) "
       "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)");
   st.bind(1, static_cast<std::int64_t>(hlc.value));
   st.run();
 }
 
-std::optional<Stamp> compactedStamp(SiteState& s) {
-  auto& st = s.db.cached("SELECT value FROM parley_meta WHERE key = 'compacted_hlc'");
+std::optional<Stamp> compactedStamp(sql::Db& db) {
+  auto& st = db.cached("SELECT value FROM parley_meta WHERE key = 'compacted_hlc'");
   if (!st.step() || st.isNull(0)) return std::nullopt;
   // The site id only breaks ties; the greatest id makes the bound conservative.
   SiteId top;
@@ -346,9 +346,9 @@ std::optional<Stamp> compactedStamp(SiteState& s) {
   return Stamp{Hlc{static_cast<std::uint64_t>(st.int64(0))}, top};
 }
 
-bool allFinal(SiteState& s) {
+bool allFinal(sql::Db& db) {
   // Per origin: its newest held transaction (the (site, seq) key's last entry) is final.
-  auto& st = s.db.cached(
+  auto& st = db.cached(
       "SELECT 1 FROM parley_sites WHERE (SELECT max(id) FROM parley_log WHERE id BETWEEN idx << 40 AND "
       "(idx << 40) + 1099511627775) > (idx << 40) + coalesce((SELECT seq FROM parley_final WHERE site = idx), 0) "
       "LIMIT 1");
@@ -357,13 +357,13 @@ bool allFinal(SiteState& s) {
   return !open;
 }
 
-std::optional<Stamp> lastStamp(SiteState& s) {
-  // Each origin's newest transaction has its greatest HLC (see causal::heldAfter). REQUIRES: s.vector
+std::optional<Stamp> lastStamp(Log log, const VersionVector& vector) {
+  // Each origin's newest transaction has its greatest HLC (see causal::heldAfter). REQUIRES: log.vector
   // is loaded.
-  auto& st = s.db.cached("SELECT hlc FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC LIMIT 1");
+  auto& st = log.db.cached("SELECT hlc FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC LIMIT 1");
   std::optional<Stamp> best;
-  for (const auto& [origin, seq] : s.vector.entries()) {
-    st.bind(1, logKey(siteIdx(s, origin), 1)).bind(2, logKey(siteIdx(s, origin), kMaxLogSeq));
+  for (const auto& [origin, seq] : vector.entries()) {
+    st.bind(1, logKey(siteIdx(log, origin), 1)).bind(2, logKey(siteIdx(log, origin), kMaxLogSeq));
     if (st.step()) {
       Stamp candidate{Hlc{static_cast<std::uint64_t>(st.int64(0))}, origin};
       if (!best || candidate > *best) best = candidate;
@@ -520,16 +520,16 @@ std::optional<std::string> takeUndoBody(SiteState& s, const Dot& dot) {
   return body;
 }
 
-VersionVector loadVector(SiteState& s) {
+VersionVector loadVector(Log log) {
   // Each origin's seqs are held gaplessly: the greatest held one, or compacted away.
   VersionVector v;
-  auto& st = s.db.cached(
+  auto& st = log.db.cached(
       "SELECT idx, max(coalesce((SELECT max(id) - (idx << 40) FROM parley_log WHERE id BETWEEN idx << 40 AND "
       "(idx << 40) + 1099511627775), 0), "
       "coalesce((SELECT seq FROM parley_compacted WHERE site = idx), 0)) FROM parley_sites");
   while (st.step()) {
     if (st.int64(1) > 0)
-      v.set(s.sites.idAt(static_cast<std::uint32_t>(st.int64(0))), static_cast<std::uint64_t>(st.int64(1)));
+      v.set(log.sites.idAt(static_cast<std::uint32_t>(st.int64(0))), static_cast<std::uint64_t>(st.int64(1)));
   }
   return v;
 }
