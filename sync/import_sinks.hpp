@@ -1,0 +1,123 @@
+// The sinks an import chooses for its session over a FileLink (SessionOptions::sink), so that
+// a change-set file keeps its guarantees: what it holds applies all or nothing.
+//
+// AtomicApplyingStream applies a whole stream in one SQLite transaction: a stream that ends
+// early, a chunk that fails to decode or apply, or a final check that fails rolls all of it
+// back. Site::applyEncodedBatches asks for its batches, and a link hands chunks out as they
+// come, so the transaction runs on a thread of the sink's own while write() hands it one chunk
+// at a time (the caller's thread waits meanwhile; the site is never used by both at once).
+//
+// CheckingStream reads a stream and applies nothing: it decodes every transaction and, given a
+// site, checks it would apply there in stream order (it fits the site, and what it needs is
+// held or came before it in the stream); at its end it calls `then` (an import of a large file
+// pulls the file again into an ApplyingStream, each chunk in a commit of its own).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "parley/replication.hpp"
+#include "parley/sync/link.hpp"
+
+namespace parley::sync {
+
+// Tells what a sink has taken so far: complete transactions and their rows (rows may lag).
+using SinkProgress = std::function<void(std::uint64_t transactions, std::uint64_t rows)>;
+
+// Transactions out of a stream's pieces: joins a transaction's pieces, decodes it.
+class PieceJoiner {
+ public:
+  // Takes `piece`; true when it completed a transaction, whose bytes are then in `body`.
+  bool take(Piece&& piece, std::string& body);
+  bool inside() const { return !partial_.empty(); }
+
+ private:
+  std::string partial_;
+};
+
+class AtomicApplyingStream final : public ChunkSink {
+ public:
+  // Runs at the end of the stream, inside the transaction: an error refuses all of it.
+  using AtEnd = std::function<Status()>;
+  AtomicApplyingStream(Site& site, AtEnd atEnd, SinkProgress progress = {});
+  // A stream not finished is rolled back.
+  ~AtomicApplyingStream() override;
+  AtomicApplyingStream(const AtomicApplyingStream&) = delete;
+  AtomicApplyingStream& operator=(const AtomicApplyingStream&) = delete;
+
+  Status write(Chunk&& chunk) override;
+  Status finish() override;
+  ApplyTotals totals() const override { return totals_; }
+
+  // Transactions are handed to the apply in batches of about this many rows (~23 MB decoded):
+  // the decoded stream never lives whole, and after the first batch decoding allocates little.
+  // 4096: slower, 262144: no faster (bench/RESULTS.md).
+  static constexpr std::size_t kBatchRows = 65536;
+
+ private:
+  void run();
+  Replication::EncodedBatch next();
+  std::optional<Chunk> take();
+  Status stop(bool abort);
+
+  Site& site_;
+  AtEnd atEnd_;
+  SinkProgress progress_;
+  // Shared by the two threads, under mutex_.
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::optional<Chunk> slot_;
+  bool ended_ = false, aborted_ = false, done_ = false;
+  Status result_;
+  // The applying thread's.
+  VersionVector held_;
+  Hlc siteLast_;
+  bool decided_ = false;
+  std::size_t limit_ = kBatchRows;
+  Chunk chunk_;
+  std::size_t at_ = 0;
+  PieceJoiner joiner_;
+  std::vector<Transaction> pool_;   // the batch is the first n
+  std::deque<std::string> bodies_;  // a deque: the views into it stay valid as it grows
+  std::vector<std::string_view> views_;
+  std::atomic<std::uint64_t> rows_{0};
+  // The caller's.
+  std::uint64_t transactions_ = 0;
+  ApplyTotals totals_;
+  std::thread worker_;
+};
+
+class CheckingStream final : public ChunkSink {
+ public:
+  // What `then` applied is the sink's totals().
+  using Then = std::function<Result<ApplyTotals>()>;
+  // `site` may be null (decode only); `then` may be empty.
+  CheckingStream(const Site* site, Then then = {}, SinkProgress progress = {});
+  Status write(Chunk&& chunk) override;
+  Status finish() override;
+  ApplyTotals totals() const override { return totals_; }
+  std::uint64_t transactions() const { return transactions_; }
+
+ private:
+  Status check(const Transaction& t);
+
+  const Site* site_;
+  Then then_;
+  SinkProgress progress_;
+  VersionVector held_;
+  PieceJoiner joiner_;
+  Transaction t_;
+  std::string body_;
+  std::uint64_t transactions_ = 0, rows_ = 0;
+  ApplyTotals totals_;
+};
+
+}  // namespace parley::sync
