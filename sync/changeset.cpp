@@ -63,7 +63,7 @@ Status inFile(const std::string& path, const Status& st) {
 // by chunk (each chunk all or nothing).
 class ImportSink {
  public:
-  ImportSink(FileLink& link, const TransferObserver& observer) : link_(link), observer_(observer) {
+  ImportSink(FileLink& link, TransferObserver observer) : link_(link), observer_(std::move(observer)) {
     std::error_code sizeError;  // a file that cannot be read: its reader says why
     auto size = std::filesystem::file_size(link.path(), sizeError);
     atomic_ = sizeError || size <= kAtomicImportBytes;
@@ -106,7 +106,7 @@ class ImportSink {
   }
 
   FileLink& link_;
-  const TransferObserver& observer_;
+  TransferObserver observer_;
   bool atomic_ = true;
   TransferProgress seen_;
 };
@@ -149,15 +149,19 @@ Result<FileInfo> inspectChanges(const std::string& path) {
   return link.info();
 }
 
+SessionOptions importOptions(FileLink& link, const TransferObserver& observer) {
+  SessionOptions options;
+  options.push = false;       // a file takes nothing
+  options.sameSite = true;    // a site may import its own export: a no-op
+  options.noteEmpty = false;  // a file imported again is no exchange
+  options.sink = ImportSink(link, observer);
+  return options;
+}
+
 Result<ImportSummary> importChanges(Site& site, const std::string& path, const TransferObserver& observer) {
   try {
     FileLink link(path);
-    SessionOptions options;
-    options.push = false;       // a file takes nothing
-    options.sameSite = true;    // a site may import its own export: a no-op
-    options.noteEmpty = false;  // a file imported again is no exchange
-    options.sink = ImportSink(link, observer);
-    auto r = runSession(site, link, options);
+    auto r = runSession(site, link, importOptions(link, observer));
     if (!r) return inFile(path, r.status());
     return ImportSummary{link.info(), std::move(r->received)};
   } catch (const Error& e) {
