@@ -4,6 +4,36 @@
 
 namespace parley::sync {
 
+// The file's chunks, a FileReader's, telling the link how far it got.
+class FileLink::Source final : public ChunkSource {
+ public:
+  explicit Source(FileLink& link) : link_(link), reader_(link.path_) {
+    Acks acks;
+    reader_.readHeader(acks);
+    if (reader_.headerChecksum() != link_.headerChecksum_)
+      throw Error(Status::corruption(link_.path_ + ": the file changed while it was read"));
+    link_.bytesRead_ = reader_.offset();
+  }
+
+  Result<std::optional<Chunk>> next() override {
+    try {
+      auto chunk = reader_.nextChunk();
+      link_.bytesRead_ = reader_.offset();
+      if (!chunk) {
+        link_.info_.transactions = reader_.transactions();
+        link_.whole_ = true;
+      }
+      return chunk;
+    } catch (const Error& e) {
+      return oneLine(e.status());
+    }
+  }
+
+ private:
+  FileLink& link_;
+  FileReader reader_;
+};
+
 Result<Hello> FileLink::hello(const Hello&) {
   try {
     FileReader reader(path_);
@@ -17,26 +47,19 @@ Result<Hello> FileLink::hello(const Hello&) {
                info_.upTo,       acks_,         info_.heads,   info_.digests,    info_.forgotten};
 }
 
-Status FileLink::pull(const VersionVector&, ChunkSink& sink) {
+Result<std::unique_ptr<ChunkSource>> FileLink::source(const VersionVector&) {
   if (!greeted_) return Status::invalidArgument("pull before hello");
   try {
-    FileReader reader(path_);
-    Acks acks;
-    reader.readHeader(acks);
-    if (reader.headerChecksum() != headerChecksum_)
-      return Status::corruption(path_ + ": the file changed while it was read");
-    bytesRead_ = reader.offset();
-    while (auto chunk = reader.nextChunk()) {
-      bytesRead_ = reader.offset();
-      if (auto st = sink.write(std::move(*chunk)); !st) return st;
-    }
-    bytesRead_ = reader.offset();
-    info_.transactions = reader.transactions();
-    whole_ = true;
+    return std::unique_ptr<ChunkSource>(std::make_unique<Source>(*this));
   } catch (const Error& e) {
     return oneLine(e.status());
   }
-  return sink.finish();
+}
+
+Status FileLink::pull(const VersionVector& since, ChunkSink& sink) {
+  auto chunks = source(since);
+  if (!chunks) return chunks.status();
+  return sink.drain(**chunks);
 }
 
 Result<std::unique_ptr<ChunkSink>> FileLink::push() {

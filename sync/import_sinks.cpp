@@ -29,49 +29,24 @@ AtomicApplyingStream::AtomicApplyingStream(Site& site, AtEnd atEnd, SinkProgress
     : site_(site), atEnd_(std::move(atEnd)), progress_(std::move(progress)) {
   held_ = valueOrThrow(site.vector());
   siteLast_ = site.replication().lastHlc();
-  worker_ = std::thread([this] { run(); });
 }
 
-AtomicApplyingStream::~AtomicApplyingStream() { stop(true); }
-
-void AtomicApplyingStream::run() {
-  Result<ApplyResult> r = Status::ok();
-  try {
-    r = site_.replication().applyEncodedBatches([this] { return next(); });
-  } catch (const Error& e) {
-    r = e.status();
-  } catch (const InternalError& e) {
-    r = e.status();
-  } catch (const std::exception& e) {
-    r = Status::internal(std::string("applying a stream: ") + e.what());
-  }
-  std::lock_guard lock(mutex_);
-  if (r) totals_.add(*r);
-  result_ = r ? Status::ok() : r.status();
-  done_ = true;
-  changed_.notify_all();
+Status AtomicApplyingStream::drain(ChunkSource& source) {
+  auto r = site_.replication().applyEncodedBatches([&] { return next(source); });
+  if (!r) return r.status();
+  totals_.add(*r);
+  if (progress_) progress_(transactions_, rows_);
+  return Status::ok();
 }
 
-std::optional<Chunk> AtomicApplyingStream::take() {
-  std::unique_lock lock(mutex_);
-  changed_.wait(lock, [&] { return slot_ || ended_ || aborted_; });
-  if (aborted_) throw Error(Status::ioError("the stream was cut short; nothing of it was applied"));
-  if (!slot_) return std::nullopt;
-  std::optional<Chunk> out = std::move(slot_);
-  slot_.reset();
-  changed_.notify_all();
-  return out;
-}
-
-Replication::EncodedBatch AtomicApplyingStream::next() {
+Replication::EncodedBatch AtomicApplyingStream::next(ChunkSource& source) {
   try {
     std::size_t n = 0, rows = 0;
-    bool ended = false;
-    while (rows < limit_) {
+    while (rows < limit_ && !ended_) {
       if (at_ == chunk_.pieces.size()) {
-        auto chunk = take();
+        auto chunk = valueOrThrow(source.next());
         if (!chunk) {
-          ended = true;
+          ended_ = true;
           break;
         }
         chunk_ = std::move(*chunk);
@@ -89,10 +64,11 @@ Replication::EncodedBatch AtomicApplyingStream::next() {
         if (!(siteLast_ < pool_[n].hlc)) limit_ = SIZE_MAX;
       }
       rows += pool_[n].rows.size();
-      rows_ += pool_[n].rows.size();
       ++n;
     }
-    if (ended && n == 0) {
+    transactions_ += n, rows_ += rows;
+    if (n > 0 && progress_) progress_(transactions_, rows_);
+    if (ended_ && n == 0) {
       if (joiner_.inside()) throw Error(endedInside());
       if (atEnd_)
         if (Status st = atEnd_(); !st) throw Error(st);
@@ -104,42 +80,11 @@ Replication::EncodedBatch AtomicApplyingStream::next() {
   }
 }
 
-Status AtomicApplyingStream::write(Chunk&& chunk) {
-  std::uint64_t complete = 0;
-  for (const auto& piece : chunk.pieces) complete += piece.last;
-  {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return !slot_ || done_; });
-    if (done_) return result_.ok() ? Status::invalidArgument("a chunk arrived after the end of the stream") : result_;
-    if (ended_) return Status::invalidArgument("a chunk arrived after the end of the stream");
-    slot_ = std::move(chunk);
-    changed_.notify_all();
-  }
-  transactions_ += complete;
-  if (progress_) progress_(transactions_, rows_);
-  return Status::ok();
+Status AtomicApplyingStream::write(Chunk&&) {
+  return Status::unsupported("this stream applies all or nothing: it reads its chunks from a link's source");
 }
 
-Status AtomicApplyingStream::stop(bool abort) {
-  {
-    std::lock_guard lock(mutex_);
-    if (!worker_.joinable()) return result_;
-    (abort ? aborted_ : ended_) = true;
-    changed_.notify_all();
-  }
-  worker_.join();
-  return result_;
-}
-
-Status AtomicApplyingStream::finish() {
-  {
-    std::lock_guard lock(mutex_);
-    if (ended_ || !worker_.joinable()) return Status::invalidArgument("the stream ended twice");
-  }
-  Status st = stop(false);
-  if (st && progress_) progress_(transactions_, rows_);
-  return st;
-}
+Status AtomicApplyingStream::finish() { return write({}); }
 
 CheckingStream::CheckingStream(const Site* site, Then then, SinkProgress progress)
     : site_(site), then_(std::move(then)), progress_(std::move(progress)) {

@@ -3,9 +3,8 @@
 //
 // AtomicApplyingStream applies a whole stream in one SQLite transaction: a stream that ends
 // early, a chunk that fails to decode or apply, or a final check that fails rolls all of it
-// back. Site::applyEncodedBatches asks for its batches, and a link hands chunks out as they
-// come, so the transaction runs on a thread of the sink's own while write() hands it one chunk
-// at a time (the caller's thread waits meanwhile; the site is never used by both at once).
+// back. Site::applyEncodedBatches asks for its batches, so the sink asks for its chunks: it
+// drains a link's source (Link::source; a FileLink has one), and refuses chunks pushed at it.
 //
 // CheckingStream reads a stream and applies nothing: it decodes every transaction and, given a
 // site, checks it would apply there in stream order (it fits the site, and what it needs is
@@ -13,15 +12,11 @@
 // pulls the file again into an ApplyingStream, each chunk in a commit of its own).
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "parley/replication.hpp"
@@ -48,11 +43,10 @@ class AtomicApplyingStream final : public ChunkSink {
   // Runs at the end of the stream, inside the transaction: an error refuses all of it.
   using AtEnd = std::function<Status()>;
   AtomicApplyingStream(Site& site, AtEnd atEnd, SinkProgress progress = {});
-  // A stream not finished is rolled back.
-  ~AtomicApplyingStream() override;
-  AtomicApplyingStream(const AtomicApplyingStream&) = delete;
-  AtomicApplyingStream& operator=(const AtomicApplyingStream&) = delete;
 
+  // Reads the whole of `source` inside one Site::applyEncodedBatches: all of it or nothing.
+  Status drain(ChunkSource& source) override;
+  // kUnsupported: the stream must be read from a link's source (drain), not pushed.
   Status write(Chunk&& chunk) override;
   Status finish() override;
   ApplyTotals totals() const override { return totals_; }
@@ -63,36 +57,24 @@ class AtomicApplyingStream final : public ChunkSink {
   static constexpr std::size_t kBatchRows = 65536;
 
  private:
-  void run();
-  Replication::EncodedBatch next();
-  std::optional<Chunk> take();
-  Status stop(bool abort);
+  Replication::EncodedBatch next(ChunkSource& source);
 
   Site& site_;
   AtEnd atEnd_;
   SinkProgress progress_;
-  // Shared by the two threads, under mutex_.
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::optional<Chunk> slot_;
-  bool ended_ = false, aborted_ = false, done_ = false;
-  Status result_;
-  // The applying thread's.
   VersionVector held_;
   Hlc siteLast_;
   bool decided_ = false;
   std::size_t limit_ = kBatchRows;
   Chunk chunk_;
   std::size_t at_ = 0;
+  bool ended_ = false;  // the source said the stream ended
   PieceJoiner joiner_;
   std::vector<Transaction> pool_;   // the batch is the first n
   std::deque<std::string> bodies_;  // a deque: the views into it stay valid as it grows
   std::vector<std::string_view> views_;
-  std::atomic<std::uint64_t> rows_{0};
-  // The caller's.
-  std::uint64_t transactions_ = 0;
+  std::uint64_t transactions_ = 0, rows_ = 0;
   ApplyTotals totals_;
-  std::thread worker_;
 };
 
 class CheckingStream final : public ChunkSink {

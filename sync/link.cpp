@@ -35,6 +35,15 @@ Status ApplyingStream::finish() {
   return applier_.finish();
 }
 
+Status ChunkSink::drain(ChunkSource& source) {
+  for (;;) {
+    auto chunk = source.next();
+    if (!chunk) return chunk.status();
+    if (!*chunk) return finish();
+    if (auto st = write(std::move(**chunk)); !st) return st;
+  }
+}
+
 Result<EndState> endStateOf(Site& site) {
   auto digests = site.replication().digests();
   if (!digests) return digests.status();
@@ -93,6 +102,11 @@ class Watched final : public ChunkSink {
     finished_ = true;
     return to_.finish();
   }
+  Status drain(ChunkSource& source) override {
+    Status st = to_.drain(source);
+    finished_ = finished_ || st.ok();
+    return st;
+  }
   ApplyTotals totals() const override { return to_.totals(); }
   bool finished() const { return finished_; }
 
@@ -114,7 +128,9 @@ Result<ApplyTotals> pull(Site& site, Link& link, const SessionOptions& options, 
   auto sink = sinkFor(site, options, peer, *since);
   if (!sink) return sink.status();
   Watched in(**sink);
-  if (auto st = link.pull(*since, in); !st) return st;
+  auto source = link.source(*since);
+  if (!source) return source.status();
+  if (auto st = *source ? in.drain(**source) : link.pull(*since, in); !st) return st;
   if (!in.finished()) return Status::corruption("the peer ended its stream without finishing it");
   return in.totals();
 }

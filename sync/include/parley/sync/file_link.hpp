@@ -10,7 +10,7 @@
 //   options.push = false;
 //   auto r = runSession(site, link, options);  // what importChanges does, with its own sink
 //
-// Every pull reads the file afresh, so it may be pulled again (import verifies a large file
+// Every pull (and source) reads the file afresh, so it may be pulled again (import verifies a large file
 // whole, then pulls it again to apply it). A file found changed between its hello and a pull
 // is refused. Not thread-safe.
 #pragma once
@@ -30,9 +30,12 @@ class FileLink final : public Link {
   // Reads the header; `mine` is not written anywhere. kCorruption (a truncated, corrupt or
   // foreign file, naming it and the byte) or kNotFound.
   Result<Hello> hello(const Hello& mine) override;
-  // Streams every chunk of the file into `sink`, whatever `since` (a receiver ignores what it
-  // holds), then checks the trailer and finishes the sink. REQUIRES: hello() first.
+  // Streams every chunk of the file into `sink` (sink.drain(), from source()), whatever `since`
+  // (a receiver ignores what it holds), then checks the trailer and finishes the sink.
+  // REQUIRES: hello() first.
   Status pull(const VersionVector& since, ChunkSink& sink) override;
+  // The file's chunks, read as they are asked for; the end once the trailer is verified.
+  Result<std::unique_ptr<ChunkSource>> source(const VersionVector& since) override;
   // kUnsupported: a file takes nothing.
   Result<std::unique_ptr<ChunkSink>> push() override;
   // The exporter's goodbye. kInvalidArgument until a pull read the whole file.
@@ -45,6 +48,7 @@ class FileLink final : public Link {
   std::uint64_t bytesRead() const { return bytesRead_; }
 
  private:
+  class Source;
   std::string path_;
   FileInfo info_;
   Acks acks_;

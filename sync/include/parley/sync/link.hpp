@@ -31,6 +31,14 @@
 
 namespace parley::sync {
 
+// A stream the receiver reads a chunk at a time (a file's): Link::source().
+class ChunkSource {
+ public:
+  virtual ~ChunkSource() = default;
+  // The next chunk; nullopt at the end of the stream (verified whole, for a file).
+  virtual Result<std::optional<Chunk>> next() = 0;
+};
+
 // The receiving end of a stream of chunks.
 class ChunkSink {
  public:
@@ -38,6 +46,10 @@ class ChunkSink {
   virtual Status write(Chunk&& chunk) = 0;
   // The stream ended. kCorruption if it ended inside a transaction.
   virtual Status finish() = 0;
+  // Takes a whole stream from `source`: by default, write() of each chunk, then finish(). A
+  // sink that must ask for its chunks itself (one SQLite transaction around all of them)
+  // overrides it.
+  virtual Status drain(ChunkSource& source);
   // What the receiver did with the stream so far (empty when it does not apply).
   virtual ApplyTotals totals() const { return {}; }
 };
@@ -91,6 +103,12 @@ class Link {
   virtual Result<Hello> hello(const Hello& mine) = 0;
   // The peer streams every transaction `since` lacks into `sink`, then finishes it.
   virtual Status pull(const VersionVector& since, ChunkSink& sink) = 0;
+  // The same stream, for this side to read a chunk at a time, if the link can give it so (a
+  // file); null: the link only pushes, through pull(). The session drains a source into its sink.
+  virtual Result<std::unique_ptr<ChunkSource>> source(const VersionVector& since) {
+    (void)since;
+    return std::unique_ptr<ChunkSource>();
+  }
   // Opens the stream to the peer: each chunk written is applied there as it arrives.
   virtual Result<std::unique_ptr<ChunkSink>> push() = 0;
   // Sends this side's acknowledgements and end state; returns the peer's.
