@@ -162,6 +162,8 @@ Result<ImportSummary> importChanges(Site& site, const std::string& path, const T
   try {
     FileLink link(path);
     auto r = runSession(site, link, importOptions(link, observer));
+    if (!r && r.status().code() == Status::Code::kDiverged && link.bytesRead() == 0)
+      return inFile(path, Status::diverged(r.status().message() + "; nothing was imported"));
     if (!r) return inFile(path, r.status());
     return ImportSummary{link.info(), std::move(r->received)};
   } catch (const Error& e) {

@@ -24,10 +24,10 @@
 
 namespace parley::sync {
 
-// Tells what a sink has taken so far: complete transactions and their rows (rows may lag).
+// Tells what a sink has taken so far: complete transactions and their rows.
 using SinkProgress = std::function<void(std::uint64_t transactions, std::uint64_t rows)>;
 
-// Transactions out of a stream's pieces: joins a transaction's pieces, decodes it.
+// A stream's pieces joined into transactions' bodies.
 class PieceJoiner {
  public:
   // Takes `piece`; true when it completed a transaction, whose bytes are then in `body`.
