@@ -145,8 +145,9 @@ struct SessionOptions {
   // The sink the pull applies through, made once the peer's hello is checked (`peer`: what it
   // said). Empty: an ApplyingStream (each chunk in a commit of its own, told `progress`,
   // `observer` and `keepConflicts`). A caller's sink chooses how what arrives is applied: all
-  // of it in one SQLite transaction, or checked whole before any of it (change-set files,
-  // changeset.cpp); its totals() are the session's received totals.
+  // of it in one SQLite transaction (draining the link's source), or checked whole before any
+  // of it (change-set files: importOptions, changeset.hpp); its totals() are the session's
+  // received totals.
   using SinkFactory = std::function<Result<std::unique_ptr<ChunkSink>>(Site& site, const Hello& peer)>;
   SinkFactory sink = nullptr;
 };
@@ -176,8 +177,8 @@ Status takeGoodbye(Site& site, const Hello& peer, const Goodbye& theirs, bool sy
 // histories, digests when both hold the same transactions, forgotten sites), pull (then this
 // site forgets what the peer forgot), push, acknowledge. Any refusal or failure is one line
 // naming the problem and the remedy; what arrived before a failure stays applied (each chunk
-// commits, unless options.sink applies otherwise), and a failure before the pull ends
-// changes nothing but what was applied (a divergence found is recorded).
+// commits, unless options.sink applies otherwise). Until the pull has ended the site is only
+// changed by what the sink applied and by the record of a divergence found at hello.
 Result<SyncSummary> runSession(Site& site, Link& link, const SessionOptions& options = {});
 
 }  // namespace parley::sync
