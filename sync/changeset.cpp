@@ -63,10 +63,11 @@ Status inFile(const std::string& path, const Status& st) {
 // by chunk (each chunk all or nothing).
 class ImportSink {
  public:
-  ImportSink(FileLink& link, TransferObserver observer) : link_(link), observer_(std::move(observer)) {
+  ImportSink(FileLink& link, TransferObserver observer, std::uint64_t atomicUpTo)
+      : link_(link), observer_(std::move(observer)) {
     std::error_code sizeError;  // a file that cannot be read: its reader says why
     auto size = std::filesystem::file_size(link.path(), sizeError);
-    atomic_ = sizeError || size <= kAtomicImportBytes;
+    atomic_ = sizeError || size <= atomicUpTo;
     seen_.totalBytes = sizeError ? 0 : size;
   }
 
@@ -149,12 +150,12 @@ Result<FileInfo> inspectChanges(const std::string& path) {
   return link.info();
 }
 
-SessionOptions importOptions(FileLink& link, const TransferObserver& observer) {
+SessionOptions importOptions(FileLink& link, const TransferObserver& observer, std::uint64_t atomicUpTo) {
   SessionOptions options;
   options.push = false;       // a file takes nothing
   options.sameSite = true;    // a site may import its own export: a no-op
   options.noteEmpty = false;  // a file imported again is no exchange
-  options.sink = ImportSink(link, observer);
+  options.sink = ImportSink(link, observer, atomicUpTo);
   return options;
 }
 

@@ -184,3 +184,55 @@ TEST_CASE("a file corrupt in its second chunk changes nothing through runSession
 }
 
 }  // namespace parley
+
+namespace parley {
+
+TEST_CASE("a file over the atomic size is checked whole, then applied chunk by chunk, through runSession",
+          "[sync][file][link]") {
+  // importOptions(link, {}, 0): every file is "large", so the path of files over 64 MiB runs
+  // on small ones.
+  TempDir dir;
+  Cluster c(test::clusterOptions(3));
+  std::string path = threeChunkFile(c, dir);
+  Seen before = seen(c[1]);
+
+  SECTION("an intact file applies, as the in-process session would") {
+    std::vector<sync::TransferProgress> told;
+    sync::FileLink link(path);
+    auto r = sync::runSession(c[1], link,
+                              sync::importOptions(link, [&](const sync::TransferProgress& p) { told.push_back(p); }, 0));
+    REQUIRE_OK(r);
+    CHECK(r->received.applied == 3);
+    REQUIRE_OK(sync::syncInProcess(c[2], c[0]));
+    CHECK(test::tableContents(c[1], "t") == test::tableContents(c[2], "t"));
+    // Checked first, then received: the phases come in that order and both reach 3.
+    REQUIRE_FALSE(told.empty());
+    CHECK(told.front().phase == sync::TransferProgress::Phase::kVerifying);
+    CHECK(told.back().phase == sync::TransferProgress::Phase::kReceiving);
+    CHECK(told.back().transactions == 3);
+  }
+  SECTION("a corrupt second chunk is found before the first is applied") {
+    std::string file = test::readFile(path);
+    std::string bad = dir.file("bad.pcs");
+    test::writeFile(bad, secondChunkFlipped(file));
+    sync::FileLink link(bad);
+    auto r = sync::runSession(c[1], link, sync::importOptions(link, {}, 0));
+    CHECK(r.status().code() == Status::Code::kCorruption);
+    CHECK(seen(c[1]) == before);
+  }
+  SECTION("a transaction the site is not ready for is refused before anything is applied") {
+    std::string gap = dir.file("gap.pcs");
+    execOk(c[0], "INSERT INTO t VALUES (10, 'later', 1)");
+    // From after the first of the three: the site lacks it, so the second is not ready.
+    VersionVector one;
+    one.advance(Dot{c[0].id(), 1});
+    REQUIRE_OK(sync::exportChanges(c[0], gap, one));
+    sync::FileLink link(gap);
+    auto r = sync::runSession(c[1], link, sync::importOptions(link, {}, 0));
+    CHECK(r.status().code() == Status::Code::kNotReady);
+    CHECK(contains(r.status().message(), Dot{c[0].id(), 2}.toString()));
+    CHECK(seen(c[1]) == before);
+  }
+}
+
+}  // namespace parley

@@ -69,9 +69,10 @@ struct ImportSummary {
 Result<ImportSummary> importChanges(Site& site, const std::string& path, const TransferObserver& observer = {});
 // The options of importChanges' session over `link`: one way, this site's own export allowed,
 // no sync recorded for a file that applied nothing, and the import's sink (all or nothing up
-// to kAtomicImportBytes; larger files checked whole, then applied chunk by chunk). `link` must
+// to `atomicUpTo` bytes; larger files checked whole, then applied chunk by chunk). `link` must
 // outlive the session.
-SessionOptions importOptions(FileLink& link, const TransferObserver& observer = {});
+SessionOptions importOptions(FileLink& link, const TransferObserver& observer = {},
+                             std::uint64_t atomicUpTo = kAtomicImportBytes);
 // Verifies `path` and reads its header, without applying anything.
 Result<FileInfo> inspectChanges(const std::string& path);
 
