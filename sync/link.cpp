@@ -35,6 +35,15 @@ Status ApplyingStream::finish() {
   return applier_.finish();
 }
 
+Status ChunkSink::drain(ChunkSource& source) {
+  for (;;) {
+    auto chunk = source.next();
+    if (!chunk) return chunk.status();
+    if (!*chunk) return finish();
+    if (auto st = write(std::move(**chunk)); !st) return st;
+  }
+}
+
 Result<EndState> endStateOf(Site& site) {
   auto digests = site.replication().digests();
   if (!digests) return digests.status();
@@ -58,28 +67,70 @@ Status namingSchemaDifference(Site& site, Link& link, const Status& refusal) {
   return Status::invalidArgument(fmt::format("{}: {}", refusal.message(), differs));
 }
 
-Status compatible(Site& site, Link& link, const Hello& peer) {
-  return namingSchemaDifference(site, link, checkCompatible(site, peer));
+Status compatible(Site& site, Link& link, const Hello& peer, bool sameSite) {
+  return namingSchemaDifference(site, link, checkCompatible(site, peer, sameSite));
 }
 
-// The checks of the peer's hello: compatible, and the same rows if the same transactions.
-Status checkPeer(Site& site, Link& link, const Hello& peer) {
-  Status st = compatible(site, link, peer);
+// The checks of the peer's hello: compatible, the same rows if the same transactions, and no
+// forgotten site on either side. Changes nothing but the record of a divergence found.
+Status checkPeer(Site& site, Link& link, const Hello& peer, bool sameSite = false) {
+  Status st = compatible(site, link, peer, sameSite);
   if (st) st = checkConverged(site, peer);
   if (!st && st.code() == Status::Code::kDiverged) {
     if (auto noted = site.replication().noteComparison(peer.site, peer.name, st); !noted)
       return noted;
   }
   if (!st) return st;
-  return takeForgotten(site, peer.site, peer.forgotten);
+  return checkForgotten(site, peer.site, peer.forgotten);
+}
+
+Result<Hello> checkedHello(Site& site, Link& link, bool sameSite) {
+  auto mine = helloOf(site);
+  if (!mine) return mine.status();
+  auto peer = link.hello(*mine);
+  if (!peer) return namingSchemaDifference(site, link, peer.status());
+  if (auto st = checkPeer(site, link, *peer, sameSite); !st) return st;
+  return peer;
+}
+
+// Tells the sink's owner whether the stream was finished, whatever the sink.
+class Watched final : public ChunkSink {
+ public:
+  explicit Watched(ChunkSink& to) : to_(to) {}
+  Status write(Chunk&& chunk) override { return to_.write(std::move(chunk)); }
+  Status finish() override {
+    finished_ = true;
+    return to_.finish();
+  }
+  Status drain(ChunkSource& source) override {
+    Status st = to_.drain(source);
+    finished_ = finished_ || st.ok();
+    return st;
+  }
+  ApplyTotals totals() const override { return to_.totals(); }
+  bool finished() const { return finished_; }
+
+ private:
+  ChunkSink& to_;
+  bool finished_ = false;
+};
+
+Result<std::unique_ptr<ChunkSink>> sinkFor(Site& site, const SessionOptions& options, const Hello& peer,
+                                           const VersionVector& since) {
+  if (options.sink) return options.sink(site, peer);
+  return std::unique_ptr<ChunkSink>(std::make_unique<ApplyingStream>(
+      site, options.progress, options.observer, transactionsLacking(peer.vector, since), options.keepConflicts));
 }
 
 Result<ApplyTotals> pull(Site& site, Link& link, const SessionOptions& options, const Hello& peer) {
   auto since = site.vector();
   if (!since) return since.status();
-  ApplyingStream in(site, options.progress, options.observer, transactionsLacking(peer.vector, *since),
-                    options.keepConflicts);
-  if (auto st = link.pull(*since, in); !st) return st;
+  auto sink = sinkFor(site, options, peer, *since);
+  if (!sink) return sink.status();
+  Watched in(**sink);
+  auto source = link.source(*since);
+  if (!source) return source.status();
+  if (auto st = *source ? in.drain(**source) : link.pull(*since, in); !st) return st;
   if (!in.finished()) return Status::corruption("the peer ended its stream without finishing it");
   return in.totals();
 }
@@ -109,22 +160,20 @@ Result<StreamTotals> push(Site& site, Link& link, const VersionVector& theirs, c
   return totals;
 }
 
-Status acknowledge(Site& site, Link& link, const Hello& peer) {
+Status acknowledge(Site& site, Link& link, const Hello& peer, bool synced) {
   auto mine = goodbyeOf(site);
   if (!mine) return mine.status();
   auto theirs = link.acknowledge(*mine);
   if (!theirs) return theirs.status();
-  return takeGoodbye(site, peer, *theirs);
+  return takeGoodbye(site, peer, *theirs, synced);
 }
 
 }  // namespace
 
 Result<Hello> greet(Site& site, Link& link) {
-  auto mine = helloOf(site);
-  if (!mine) return mine.status();
-  auto peer = link.hello(*mine);
-  if (!peer) return namingSchemaDifference(site, link, peer.status());
-  if (auto st = checkPeer(site, link, *peer); !st) return st;
+  auto peer = checkedHello(site, link, false);
+  if (!peer) return peer;
+  if (auto st = takeForgotten(site, peer->site, peer->forgotten); !st) return st;
   return peer;
 }
 
@@ -150,19 +199,22 @@ Status takeGoodbye(Site& site, const Hello& peer, const Goodbye& theirs, bool sy
 }
 
 Result<SyncSummary> runSession(Site& site, Link& link, const SessionOptions& options) {
-  auto peer = greet(site, link);
+  auto peer = checkedHello(site, link, options.sameSite);
   if (!peer) return peer.status();
   SyncSummary summary;
   summary.peer = std::move(*peer);
   auto received = pull(site, link, options, summary.peer);
   if (!received) return received.status();
   summary.received = std::move(*received);
+  // Only now: a stream refused (a file corrupt half way) leaves the site as it was.
+  if (auto st = takeForgotten(site, summary.peer.site, summary.peer.forgotten); !st) return st;
   if (options.push) {
     auto sent = push(site, link, summary.peer.vector, options);
     if (!sent) return sent.status();
     summary.sent = *sent;
   }
-  if (auto st = acknowledge(site, link, summary.peer); !st) return st;
+  bool synced = options.noteEmpty || (summary.received.applied > 0 && summary.peer.site != site.id());
+  if (auto st = acknowledge(site, link, summary.peer, synced); !st) return st;
   return summary;
 }
 

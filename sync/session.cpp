@@ -52,7 +52,7 @@ Status takeForgotten(Site& local, const SiteId& peer, const std::vector<SiteId>&
   return Status::ok();
 }
 
-Status checkCompatible(const Site& local, const Hello& remote) {
+Status checkCompatible(const Site& local, const Hello& remote, bool sameSite) {
   if (remote.protocolVersion != kProtocolVersion)
     return Status::unsupported(fmt::format("peer {} speaks sync protocol {}, this site {}", remote.name,
                                            remote.protocolVersion, kProtocolVersion));
@@ -60,7 +60,7 @@ Status checkCompatible(const Site& local, const Hello& remote) {
     return Status::invalidArgument(fmt::format("peer {} ({}) belongs to another cluster ({}, this site: {})",
                                                remote.name, remote.site.shortHex(), remote.cluster.shortHex(),
                                                local.clusterId().shortHex()));
-  if (remote.site == local.id())
+  if (remote.site == local.id() && !sameSite)
     return Status::diverged(fmt::format(
         "{} and {} have the same site id ({}): one is this site itself, or a copy of its file (cp, or a restored "
         "backup); at the copy, run `parley rejoin` (see \"When sites disagree\" in the README)",

@@ -1,6 +1,6 @@
 // The transport-independent parts of a sync: the handshake's messages and checks, cutting a
 // stream of transactions into bounded chunks, and applying chunks as they arrive. The session
-// over a Link (link.hpp) is made of them; files (changeset.hpp) use the chunks too.
+// over a Link (link.hpp) is made of them, over every link, change-set files included.
 //
 // Memory stays bounded by the chunk size plus the largest transaction: the sender reads the
 // log as it goes, and the receiver applies each chunk's complete transactions before the next.
@@ -49,8 +49,9 @@ struct Hello {
 // What a site says of itself, in a session's hello or a change-set file's header.
 Result<Hello> helloOf(Site& site);
 // Whether `local` may exchange transactions with the site that said `remote`: same protocol,
-// cluster and fingerprint, and no origin whose history differs (kDiverged).
-Status checkCompatible(const Site& local, const Hello& remote);
+// cluster and fingerprint, another site id (unless `sameSite`: a record `local` wrote, read
+// back), and no origin whose history differs (kDiverged).
+Status checkCompatible(const Site& local, const Hello& remote, bool sameSite = false);
 // kDiverged if `remote` holds the same transactions as `local` (equal vectors) but other
 // digests: checked after checkCompatible by a client, which then refuses to go on.
 Status checkConverged(const Site& local, const Hello& remote);
