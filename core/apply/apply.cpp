@@ -18,6 +18,7 @@
 #include "insert_ranges.hpp"
 #include "row_batch.hpp"
 #include "store.hpp"
+#include "undo.hpp"
 #include "parley/assert.hpp"
 #include "parley/txn_codec.hpp"
 

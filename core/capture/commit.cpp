@@ -15,6 +15,7 @@
 #include "meta_batch.hpp"
 #include "row_batch.hpp"
 #include "store.hpp"
+#include "undo.hpp"
 #include "touched_meta.hpp"
 #include "txn_encoder.hpp"
 #include "parley/assert.hpp"
