@@ -157,18 +157,24 @@ class Engine {
     auto entries = store::takeUndo(s_, t.dot);
     conflict_log::forget(s_, t.dot);
     for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+      if (it->key.empty() && !it->values && !it->meta) {  // a local commit's updates (undo.hpp)
+        restoreUpdates(t);
+        continue;
+      }
       if (it->key.empty()) {  // a range a local commit split (commit.cpp)
         ranges::restore(s_, it->table, it->values->at(0).asInteger(), it->values->at(1).asInteger(), *it->meta);
         continue;
       }
       const TableInfo* table = tableById(it->table);
-      codec::Reader r(it->key, "undo key");
-      Row pk;
-      while (!r.done()) pk.push_back(r.value());
-      std::optional<Row> now = store::readRow(s_, *table, pk);
-      if (it->values) widen(*table, *it->values);
-      s_.digests.change(*table, now ? &*now : nullptr, it->values ? &*it->values : nullptr);
-      store::writeRow(s_, *table, pk, now, it->values);
+      if (!it->valuesFromBody) {  // else restoreUpdates puts them back
+        codec::Reader r(it->key, "undo key");
+        Row pk;
+        while (!r.done()) pk.push_back(r.value());
+        std::optional<Row> now = store::readRow(s_, *table, pk);
+        if (it->values) widen(*table, *it->values);
+        s_.digests.change(*table, now ? &*now : nullptr, it->values ? &*it->values : nullptr);
+        store::writeRow(s_, *table, pk, now, it->values);
+      }
       store::deleteMeta(s_, *table, it->key);
       if (it->meta) store::writeMetaBlob(s_, *table, it->key, *it->meta, false);
     }
@@ -178,6 +184,30 @@ class Engine {
   }
 
  private:
+  // Puts back the values the updates of a local commit `stored` replaced: each write carries the
+  // value it replaced, and undoing newest first finds each row as `stored` left it. Drops their
+  // metadata rows: an update whose row had one before has an entry of its own, undone after this.
+  void restoreUpdates(const Transaction& stored) {
+    std::optional<Transaction> scratch;
+    const Transaction& t = withColumnPositions(s_, stored, scratch);
+    std::string key;
+    for (const RowChange& row : t.rows) {
+      if (row.op != RowOp::kUpdate) continue;
+      const TableInfo* table = s_.table(row.table);
+      if (!table) throw Error(Status::corruption("undo of " + t.dot.toString() + ": table \"" + row.table + "\" is not tracked"));
+      std::optional<Row> now = store::readRow(s_, *table, row.pk);
+      if (!now) throw Error(Status::corruption("undo of " + t.dot.toString() + ": a row it updated is gone"));
+      Row before = *now;
+      for (const auto& w : row.columns)
+        if (w.column < before.size()) before[w.column] = w.oldValue;
+      s_.digests.change(*table, &*now, &before);
+      store::writeRow(s_, *table, row.pk, now, before);
+      key.clear();
+      codec::appendKey(key, row.pk);
+      store::deleteMeta(s_, *table, key);
+    }
+  }
+
   // An undo record's row from before columns were added: the added ones as they were then,
   // at their defaults.
   static void widen(const TableInfo& table, Row& values) {

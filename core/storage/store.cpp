@@ -192,8 +192,10 @@ void deleteMeta(SiteState& s, const TableInfo& t, std::string_view key) {
 void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool rejected,
                const std::optional<std::string>& context, std::string_view digests) {
   auto site = siteIdx(s, t.dot.site);
+  std::optional<HeldUndo> undo = takeHeldUndo(s, logKey(site, t.dot.seq));  // its undo record (undo.hpp)
   auto& log = s.db.cached(
-      "INSERT INTO parley_log(id, hlc, body, rejected, ctx, hash, digests) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      "INSERT INTO parley_log(id, hlc, body, rejected, ctx, hash, digests, applied, undo) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   log.bind(1, logKey(site, t.dot.seq)).bind(2, static_cast<std::int64_t>(t.hlc.value));
   // The body is bound without a copy (a large transaction's is tens of MB); the binding is
   // dropped before `body` can go away.
@@ -211,6 +213,8 @@ void appendLog(SiteState& s, const Transaction& t, std::string_view body, bool r
   else log.bindBlob(6, std::string_view(reinterpret_cast<const char*>(hash.bytes.data()), hash.bytes.size()));
   if (digests.empty()) log.bindNull(7);
   else log.bindBlob(7, digests);
+  if (undo) log.bind(8, undo->position).bindBlobUncopied(9, undo->body);
+  else log.bindNull(8).bindNull(9);
   log.run();
   s.vector.advance(t.dot);
 }
