@@ -220,6 +220,7 @@ struct Site::Impl {
   }
 
   void load() {
+    catalog::upgrade(state.db);
     auto format = catalog::metaText(state.db, "format");
     if (!format || *format != std::to_string(kFormatVersion))
       throw Error(Status::unsupported(fmt::format("site format {} is not supported (expected {})",
@@ -276,6 +277,7 @@ struct Site::Impl {
     state.ackDigest.reset();
     state.forgotten.reset();
     state.contexts.clear();
+    state.undo = {};
     state.skewRecords.reset();
     state.sites.load(state.db);
     state.digests.load(state.db);

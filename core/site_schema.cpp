@@ -12,6 +12,7 @@
 #include "row_meta.hpp"
 #include "schema_text.hpp"
 #include "site_impl.hpp"
+#include "undo.hpp"
 
 namespace parley {
 namespace {
@@ -549,11 +550,10 @@ void Site::Impl::forgetColumn(TableInfo& t, std::uint32_t pos) {
   // Undo records keep whole rows and metadata of the width they were written at.
   std::vector<Dot> undone;
   {
-    // In the order they were saved (rowid), so that saving them again keeps that order.
-    sql::Stmt all(state.db.raw(), "SELECT site, seq, body FROM parley_undo ORDER BY rowid");
-    while (all.step())
-      if (!isSchemaUndo(all.blob(2)))  // a schema transaction's names no rows
-        undone.push_back({state.sites.idAt(static_cast<std::uint32_t>(all.int64(0))), static_cast<std::uint64_t>(all.int64(1))});
+    // In the order they were saved, so that saving them again keeps that order.
+    store::visitUndo(state, [&](const Dot& dot, std::string_view body) {
+      if (!isSchemaUndo(body)) undone.push_back(dot);  // a schema transaction's names no rows
+    });
   }
   for (const Dot& dot : undone) {
     auto entries = store::takeUndo(state, dot);

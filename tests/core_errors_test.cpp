@@ -273,7 +273,7 @@ TEST_CASE("a site of the previous format (indexed log, finality per transaction)
   REQUIRE_FALSE(r.ok());
   checkOneLine(r.status());
   INFO(r.status().toString());
-  CHECK(r.status().message() == path + ": site format 3 is not supported (expected 7)");
+  CHECK(r.status().message() == path + ": site format 3 is not supported (expected 8)");
   CHECK(std::filesystem::file_size(path) == bytesBefore);
 }
 

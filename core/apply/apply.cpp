@@ -19,6 +19,7 @@
 #include "refold.hpp"
 #include "row_batch.hpp"
 #include "store.hpp"
+#include "undo.hpp"
 #include "parley/assert.hpp"
 #include "parley/txn_codec.hpp"
 
@@ -103,7 +104,7 @@ struct Target {
   const decltype(ApplyState::applySchema)& applySchema;
   const decltype(ApplyState::undoSchema)& undoSchema;
   std::optional<Hlc>& orderBarrier;
-  // The undo records' functions (store.hpp) still take the whole state.
+  // The undo records' functions (undo.hpp) still take the whole state.
   SiteState& undoRecords;
 };
 
@@ -179,18 +180,24 @@ class Engine {
     auto entries = store::takeUndo(to_.undoRecords, t.dot);
     conflict_log::forget(to_.log, t.dot);
     for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+      if (it->key.empty() && !it->values && !it->meta) {  // a local commit's updates (undo.hpp)
+        restoreUpdates(t);
+        continue;
+      }
       if (it->key.empty()) {  // a range a local commit split (commit.cpp)
         ranges::restore(to_.log.db, it->table, it->values->at(0).asInteger(), it->values->at(1).asInteger(), *it->meta);
         continue;
       }
       const TableInfo* table = tableById(it->table);
-      codec::Reader r(it->key, "undo key");
-      Row pk;
-      while (!r.done()) pk.push_back(r.value());
-      std::optional<Row> now = store::readRow(to_.log.db, *table, pk);
-      if (it->values) widen(*table, *it->values);
-      to_.digests.change(*table, now ? &*now : nullptr, it->values ? &*it->values : nullptr);
-      store::writeRow(to_.log.db, *table, pk, now, it->values);
+      if (!it->valuesFromBody) {  // else restoreUpdates puts them back
+        codec::Reader r(it->key, "undo key");
+        Row pk;
+        while (!r.done()) pk.push_back(r.value());
+        std::optional<Row> now = store::readRow(to_.log.db, *table, pk);
+        if (it->values) widen(*table, *it->values);
+        to_.digests.change(*table, now ? &*now : nullptr, it->values ? &*it->values : nullptr);
+        store::writeRow(to_.log.db, *table, pk, now, it->values);
+      }
       store::deleteMeta(to_.log.db, *table, it->key);
       if (it->meta) store::writeMetaBlob(to_.log.db, *table, it->key, *it->meta, false);
     }
@@ -200,6 +207,30 @@ class Engine {
   }
 
  private:
+  // Puts back the values the updates of a local commit `stored` replaced: each write carries the
+  // value it replaced, and undoing newest first finds each row as `stored` left it. Drops their
+  // metadata rows: an update whose row had one before has an entry of its own, undone after this.
+  void restoreUpdates(const Transaction& stored) {
+    std::optional<Transaction> scratch;
+    const Transaction& t = withColumnPositions(to_.tables, stored, scratch);
+    std::string key;
+    for (const RowChange& row : t.rows) {
+      if (row.op != RowOp::kUpdate) continue;
+      const TableInfo* table = to_.tables.named(row.table);
+      if (!table) throw Error(Status::corruption("undo of " + t.dot.toString() + ": table \"" + row.table + "\" is not tracked"));
+      std::optional<Row> now = store::readRow(to_.log.db, *table, row.pk);
+      if (!now) throw Error(Status::corruption("undo of " + t.dot.toString() + ": a row it updated is gone"));
+      Row before = *now;
+      for (const auto& w : row.columns)
+        if (w.column < before.size()) before[w.column] = w.oldValue;
+      to_.digests.change(*table, &*now, &before);
+      store::writeRow(to_.log.db, *table, row.pk, now, before);
+      key.clear();
+      codec::appendKey(key, row.pk);
+      store::deleteMeta(to_.log.db, *table, key);
+    }
+  }
+
   // An undo record's row from before columns were added: the added ones as they were then,
   // at their defaults.
   static void widen(const TableInfo& table, Row& values) {
@@ -556,7 +587,7 @@ ApplyResult applyTransactions(ApplyState& s, std::span<const Transaction> incomi
   // What this call changed in the digests, kept with the last transaction it logs: a sum does not
   // say which transaction changed what, and the base covers all of a call's rows or none.
   outcome.digests = s.digests.takeDelta();
-  store::logApplied({history, s.vector, s.digests}, outcome);
+  store::logApplied({history, s.vector, s.digests, s.undo}, outcome);
 
   for (const Transaction* t : fresh) s.hlc.receive(t->hlc);
   skew::Records skewRecords(s.db, s.skewRecords);

@@ -15,6 +15,7 @@
 #include "meta_batch.hpp"
 #include "row_batch.hpp"
 #include "store.hpp"
+#include "undo.hpp"
 #include "touched_meta.hpp"
 #include "txn_encoder.hpp"
 #include "parley/assert.hpp"
@@ -299,8 +300,11 @@ Dot commitOperation(CaptureState& s, const TableInfo& t, const Row& pk, std::uin
   body.add(change);
   std::string bytes = body.finish();
   txn.hash = *chainHashInBody(bytes);
+  std::string undo;
+  store::undoHeader(undo, 1);
+  store::undoEntry(undo, t.id, key, inRange ? std::nullopt : blob, &*values);
+  store::holdUndo(s, txn.dot, std::move(undo));  // written with the log row
   store::appendLog(s, txn, bytes, false, store::storedContext(s, txn.dot, txn.context, grew), s.digests.takeDelta());
-  store::saveUndo(s, txn.dot, {{t.id, key, inRange ? std::nullopt : blob, values}});
   s.frontier = txn.stamp();
   return txn.dot;
 }
@@ -336,9 +340,12 @@ std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched) {
   rewrites.plan(s, touched.rows);
   StoredAfters afters;  // after-images read from the tables, a chunk's at a time
   std::vector<ranges::Runs::Row> fresh;  // those of short runs
-  // Its undo record's entries, encoded as they come (the count goes in front at the end).
+  // Its undo record's entries, encoded as they come (the count goes in front at the end). An
+  // update's values are the body's to restore (undo.hpp); one whose metadata was not a row of
+  // its own needs no entry at all.
   std::string undo, undoKey;
   std::size_t undoEntries = 0;
+  bool updates = false;
   std::vector<RowChange> kept;  // under SiteOptions::checkCapture: every change, for checkBody
   LocalChecks checks(s);
   // The rows' metadata is read, and the new written, kCommitChunk rows at a time.
@@ -369,10 +376,16 @@ std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched) {
       else if (!rewrites.leave(row, p.inRange, change.op == RowOp::kUpdate ? std::optional(meta) : std::nullopt))
         writes.add(*row.table, change.pk, meta, p.metaBlob && !p.inRange, meta.data() != scratch.data());
       writes.addFresh(fresh);
-      undoKey.clear();
-      codec::appendKey(undoKey, change.pk);
-      store::undoEntry(undo, row.table->id, undoKey, p.inRange ? std::nullopt : p.metaBlob, p.before);
-      ++undoEntries;
+      std::optional<std::string_view> metaBefore = p.inRange ? std::nullopt : p.metaBlob;
+      bool update = change.op == RowOp::kUpdate;
+      updates = updates || update;
+      if (!update || metaBefore) {
+        undoKey.clear();
+        codec::appendKey(undoKey, change.pk);
+        if (update) store::undoEntryFromBody(undo, row.table->id, undoKey, metaBefore);
+        else store::undoEntry(undo, row.table->id, undoKey, metaBefore, p.before);
+        ++undoEntries;
+      }
       toColumnIds(*row.table, change);
       body->add(change);
       if (check) kept.push_back(change);
@@ -388,18 +401,21 @@ std::optional<Dot> commitLocal(CaptureState& s, const TouchedRows& touched) {
     store::undoEntry(undo, table->id, "", std::string_view(range.meta), &span);
     ++undoEntries;
   }
+  // Last, so that a re-fold restores the updates' values before the entries above (newest first).
+  if (updates) store::undoEntryBodyUpdates(undo), ++undoEntries;
   writes.addFresh(fresh);
   writes.flush();
   std::string bytes = body->finish();
   txn->hash = *chainHashInBody(bytes);
   if (check) checkBody(header, std::move(kept), bytes);
+  std::string record;
+  record.reserve(undo.size() + codec::RawWriter::kMaxVarint);
+  store::undoHeader(record, undoEntries);
+  record += undo;
+  store::holdUndo(s, txn->dot, std::move(record));  // written with the log row
   store::appendLog(s, *txn, bytes, false, store::storedContext(s, txn->dot, txn->context, contextGrew),
                    s.digests.takeDelta());
   if (s.digests.flushDue()) store::flushDigests(s);
-  std::string record;
-  store::undoHeader(record, undoEntries);
-  record += undo;
-  store::saveUndoBody(s, txn->dot, record);
   s.frontier = txn->stamp();
   return txn->dot;
 }

@@ -22,6 +22,8 @@ CREATE TABLE parley_log(id INTEGER PRIMARY KEY,  -- site << 40 | seq (store::log
                         ctx BLOB,  -- the full causal context, or NULL (core/causal_context.hpp)
                         hash BLOB,  -- its hash chain hash (Transaction::hash), or NULL if it has none
                         digests BLOB,  -- what its commit or apply call changed in the digests, or NULL
+                        applied INTEGER,  -- its undo record's place in application order (undo.hpp)
+                        undo BLOB,  -- its undo record; NULL while undone
                         site INTEGER GENERATED ALWAYS AS (id >> 40) VIRTUAL,
                         seq INTEGER GENERATED ALWAYS AS (id & 1099511627775) VIRTUAL);
 CREATE TABLE parley_ranges(tbl INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL,
@@ -29,8 +31,6 @@ CREATE TABLE parley_ranges(tbl INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER
                            PRIMARY KEY(tbl, lo)) WITHOUT ROWID;
 CREATE INDEX parley_ranges_by_txn ON parley_ranges(site, seq);
 CREATE TABLE parley_final(site INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
-CREATE TABLE parley_undo(site INTEGER NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL,
-                         PRIMARY KEY(site, seq));
 CREATE TABLE parley_acks(site INTEGER PRIMARY KEY, vector BLOB NOT NULL, last_sync_ms INTEGER);
 CREATE TABLE parley_compacted(site INTEGER PRIMARY KEY, seq INTEGER NOT NULL, context BLOB,
                               hash BLOB);  -- the hash of transaction (site, seq), if it had one
@@ -380,6 +380,24 @@ bool isSite(sql::Db& db) {
 }
 
 void createSchema(sql::Db& db) { db.exec(kSchema); }
+
+void upgrade(sql::Db& db) {
+  auto format = metaText(db, "format");
+  if (format != "7") return;
+  // 7 -> 8: undo records move into the log rows; those in parley_undo stay there until taken
+  // or compacted (undo.hpp). Adding columns rewrites nothing.
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    if (metaText(db, "format") == "7") {
+      db.exec("ALTER TABLE parley_log ADD COLUMN applied INTEGER; ALTER TABLE parley_log ADD COLUMN undo BLOB");
+      setMeta(db, "format", std::to_string(kFormatVersion));
+    }
+    db.exec("COMMIT");
+  } catch (...) {
+    db.exec("ROLLBACK");
+    throw;
+  }
+}
 
 std::optional<std::string> metaText(sql::Db& db, std::string_view key) {
   auto& s = db.cached("SELECT value FROM parley_meta WHERE key = ?1");

@@ -11,9 +11,11 @@
 //   parley_ranges(tbl, lo, hi,        one metadata blob for a run of rowids [lo, hi] a local
 //                 site, seq, meta)    transaction (site, seq) inserted (insert_ranges.hpp)
 //   parley_log(site, seq, hlc, body,  every held transaction, body = txn_codec encoding, the
-//              rejected, ctx)         fold's decision on it, and its full causal context or NULL
-//                                     (core/causal_context.hpp)
-//   parley_undo(site, seq, body)      what re-folding needs to undo an applied transaction
+//              rejected, ctx,         fold's decision on it, its full causal context or NULL
+//              applied, undo)         (core/causal_context.hpp), and what re-folding needs to
+//                                     undo it with its place in application order (undo.hpp;
+//                                     format 7 kept these in parley_undo(site, seq, body),
+//                                     still read where present)
 //   parley_conflicts(...)             the conflict log (conflict_log.hpp)
 //   parley_acks(site, vector,         the vector each known site has acknowledged holding, and
 //               last_sync_ms)         when this site last synced with it directly
@@ -62,7 +64,9 @@ namespace parley {
 // a row's own parley_rows row takes precedence.
 // 7: one history per site: parley_log.hash and parley_compacted.hash keep each transaction's
 // hash chain hash (transaction format 4); parley_digests keeps each tracked table's digest.
-inline constexpr int kFormatVersion = 7;
+// 8: undo records in the log row (parley_log.undo, .applied) instead of parley_undo: a commit
+// writes one B-tree row fewer. A file of format 7 is upgraded when opened (catalog::upgrade).
+inline constexpr int kFormatVersion = 8;
 
 struct TableInfo {
   std::int64_t id = 0;
@@ -176,6 +180,9 @@ namespace catalog {
 
 bool isSite(sql::Db& db);
 void createSchema(sql::Db& db);
+// Brings a file of an older format that this version can still read up to kFormatVersion
+// (7 -> 8); leaves any other as it is, for the format check to refuse.
+void upgrade(sql::Db& db);
 std::optional<std::string> metaText(sql::Db& db, std::string_view key);
 void setMeta(sql::Db& db, std::string_view key, std::string_view value);
 SiteId metaId(sql::Db& db, std::string_view key);

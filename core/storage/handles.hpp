@@ -1,9 +1,10 @@
 // The few objects storage's functions take instead of the whole SiteState: `Rows` (the
 // connection, for the tracked tables' rows and metadata), `Log` (the connection and the site
 // indexes the log's keys and stored vectors are made of), `LogWrites` (what appending to the log
-// changes besides it: the vector and the digests) and `TableLookup` (the tracked tables by name
-// or id). Each is a pair of references, cheap to copy; a SiteState converts to each, so a caller
-// holding the state hands it over as it is, and one holding only the parts builds the handle.
+// changes besides it: the vector, the digests and the undo records held for it) and
+// `TableLookup` (the tracked tables by name or id). Each is a few references, cheap to copy; a
+// SiteState converts to each, so a caller holding the state hands it over as it is, and one
+// holding only the parts builds the handle.
 #pragma once
 
 #include <cstdint>
@@ -56,11 +57,13 @@ struct Log {
 // The log as its writers need it: appending a transaction advances the vector, and the
 // digests' base is written at the vector's place.
 struct LogWrites {
-  LogWrites(Log to, VersionVector& held, Digests& rowDigests) : log(to), vector(held), digests(rowDigests) {}
-  LogWrites(SiteState& s) : log(s), vector(s.vector), digests(s.digests) {}  // NOLINT
+  LogWrites(Log to, VersionVector& held, Digests& rowDigests, SiteState::UndoCache& undoRecords)
+      : log(to), vector(held), digests(rowDigests), undo(undoRecords) {}
+  LogWrites(SiteState& s) : log(s), vector(s.vector), digests(s.digests), undo(s.undo) {}  // NOLINT
   Log log;
   VersionVector& vector;
   Digests& digests;
+  SiteState::UndoCache& undo;  // the undo records an append writes with their log rows (undo.hpp)
 };
 
 }  // namespace parley::store

@@ -5,6 +5,7 @@
 
 #include "parley/assert.hpp"
 #include "store.hpp"
+#include "undo.hpp"
 
 namespace parley::store {
 namespace {

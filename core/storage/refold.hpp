@@ -23,7 +23,7 @@ struct Refold {
 };
 
 // What a re-fold from `first` takes back; `vector` is what the site holds. Reads only.
-// `undoRecords`: the undo records' functions (store.hpp) take the whole state.
+// `undoRecords`: the undo records' functions (undo.hpp) take the whole state.
 Refold readRefold(causal::Contexts known, const VersionVector& vector, SiteState& undoRecords, const Stamp& first);
 
 }  // namespace parley::store

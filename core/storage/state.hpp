@@ -54,6 +54,19 @@ struct SiteState {
   };
   using ContextCache = std::unordered_map<SiteId, CachedContext, SiteIdHash>;
   ContextCache contexts;
+  // Undo records (undo.hpp): those saved for transactions not logged yet, which appendLog
+  // writes with their log row, by log key; the position the next record takes (0: not read
+  // yet); whether the file still has format 7's parley_undo (unknown until read). Cleared with
+  // the rest.
+  struct HeldUndo {
+    std::string body;
+    std::int64_t position = 0;
+  };
+  struct UndoCache {
+    std::unordered_map<std::int64_t, HeldUndo> held;
+    std::int64_t next = 0;
+    std::optional<bool> legacy;
+  } undo;
 
   // REQUIRES nothing; nullptr if `name` is not tracked.
   const TableInfo* table(std::string_view name) const;

@@ -9,6 +9,7 @@
 #include "codec.hpp"
 #include "insert_ranges.hpp"
 #include "parley/txn_codec.hpp"
+#include "undo.hpp"
 
 namespace parley::store {
 namespace {
@@ -191,8 +192,10 @@ void deleteMeta(Rows rows, const TableInfo& t, std::string_view key) {
 void appendLog(LogWrites to, const Transaction& t, std::string_view body, bool rejected,
                const std::optional<std::string>& context, std::string_view digests) {
   auto site = siteIdx(to.log, t.dot.site);
+  std::optional<HeldUndo> undo = takeHeldUndo(to.undo, logKey(site, t.dot.seq));  // its undo record (undo.hpp)
   auto& log = to.log.db.cached(
-      "INSERT INTO parley_log(id, hlc, body, rejected, ctx, hash, digests) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      "INSERT INTO parley_log(id, hlc, body, rejected, ctx, hash, digests, applied, undo) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   log.bind(1, logKey(site, t.dot.seq)).bind(2, static_cast<std::int64_t>(t.hlc.value));
   // The body is bound without a copy (a large transaction's is tens of MB); the binding is
   // dropped before `body` can go away.
@@ -210,6 +213,8 @@ void appendLog(LogWrites to, const Transaction& t, std::string_view body, bool r
   else log.bindBlob(6, std::string_view(reinterpret_cast<const char*>(hash.bytes.data()), hash.bytes.size()));
   if (digests.empty()) log.bindNull(7);
   else log.bindBlob(7, digests);
+  if (undo) log.bind(8, undo->position).bindBlobUncopied(9, undo->body);
+  else log.bindNull(8).bindNull(9);
   log.run();
   to.vector.advance(t.dot);
 }
@@ -308,9 +313,7 @@ std::size_t dropFinal(causal::Contexts known, const SiteId& origin, std::uint64_
   log.bind(1, logKey(site, 1)).bind(2, logKey(site, upTo));
   log.run();
   auto dropped = static_cast<std::size_t>(sqlite3_changes(known.log.db.raw()));
-  auto& undo = known.log.db.cached("DELETE FROM parley_undo WHERE site = ?1 AND seq <= ?2");
-  undo.bind(1, site).bind(2, static_cast<std::int64_t>(upTo));
-  undo.run();
+  dropUndo(known.log.db, site, upTo);
   auto& floor = known.log.db.cached(
       "INSERT INTO parley_compacted(site, seq, context, hash) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(site) DO UPDATE SET "
       "seq = excluded.seq, context = excluded.context, hash = excluded.hash WHERE excluded.seq > parley_compacted.seq");
@@ -429,95 +432,6 @@ Held heldAround(Log log, const VersionVector& vector, std::span<const Transactio
   for (const Dot& dot : dots)
     if (auto link = heldLink(log, dot)) out.links.emplace_back(dot, std::move(*link));
   return out;
-}
-
-void undoHeader(std::string& body, std::size_t entries) { codec::Writer(body).varint(entries); }
-
-void undoEntry(std::string& body, std::int64_t table, std::string_view key, std::optional<std::string_view> meta,
-               const Row* values) {
-  using codec::RawWriter;
-  std::size_t bound = RawWriter::kMaxVarint + RawWriter::bytesBound(key) + 2 + (meta ? RawWriter::bytesBound(*meta) : 0) +
-                      (values ? RawWriter::rowBound(*values) : 0);
-  codec::appendBounded(body, bound, [&](RawWriter& w) {
-    w.varint(static_cast<std::uint64_t>(table));
-    w.bytes(key);
-    w.byte(meta ? 1 : 0);
-    if (meta) w.bytes(*meta);
-    w.byte(values ? 1 : 0);
-    if (values) w.row(*values);
-  });
-}
-
-void saveUndoBody(SiteState& s, const Dot& dot, std::string_view body) {
-  auto& st = s.db.cached("INSERT OR REPLACE INTO parley_undo(site, seq, body) VALUES (?1, ?2, ?3)");
-  st.bind(1, siteIdx(s, dot.site)).bind(2, static_cast<std::int64_t>(dot.seq)).bindBlobUncopied(3, body);
-  st.run();
-  st.reset();  // drops the binding of `body` before it goes away
-}
-
-void saveUndo(SiteState& s, const Dot& dot, const std::vector<UndoEntry>& entries) {
-  std::string body;
-  undoHeader(body, entries.size());
-  for (const auto& e : entries)
-    undoEntry(body, e.table, e.key, e.meta, e.values ? &*e.values : nullptr);
-  saveUndoBody(s, dot, body);
-}
-
-std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot) {
-  auto idx = siteIdx(s, dot.site);
-  auto& st = s.db.cached("SELECT body FROM parley_undo WHERE site = ?1 AND seq = ?2");
-  st.bind(1, idx).bind(2, static_cast<std::int64_t>(dot.seq));
-  if (!st.step())
-    throw Error(Status::corruption(fmt::format(
-        "re-folding needs the undo record of transaction {}, which this site does not hold: its file was written "
-        "by an earlier parley, which kept undo records only at order-sensitive sites, or it is damaged; "
-        "clone this site anew from a current member (parley clone)",
-        dot.toString())));
-  codec::Reader r(st.blob(0), "undo record");
-  std::vector<UndoEntry> out(r.varint());
-  for (auto& e : out) {
-    e.table = static_cast<std::int64_t>(r.varint());
-    e.key = std::string(r.bytes());
-    if (r.byte()) e.meta = std::string(r.bytes());
-    if (r.byte()) e.values = r.row();
-  }
-  st.reset();
-  auto& del = s.db.cached("DELETE FROM parley_undo WHERE site = ?1 AND seq = ?2");
-  del.bind(1, idx).bind(2, static_cast<std::int64_t>(dot.seq));
-  del.run();
-  return out;
-}
-
-std::vector<Dot> undoneSince(SiteState& s, const std::vector<Dot>& dots) {
-  std::optional<std::int64_t> earliest;
-  auto& find = s.db.cached("SELECT rowid FROM parley_undo WHERE site = ?1 AND seq = ?2");
-  for (const Dot& dot : dots) {
-    find.bind(1, siteIdx(s, dot.site)).bind(2, static_cast<std::int64_t>(dot.seq));
-    if (find.step() && (!earliest || find.int64(0) < *earliest)) earliest = find.int64(0);
-    find.reset();
-  }
-  std::vector<Dot> out;
-  if (!earliest) return out;
-  auto& since = s.db.cached("SELECT site, seq FROM parley_undo WHERE rowid >= ?1 ORDER BY rowid");
-  since.bind(1, *earliest);
-  while (since.step())
-    out.push_back({s.sites.idAt(static_cast<std::uint32_t>(since.int64(0))), static_cast<std::uint64_t>(since.int64(1))});
-  since.reset();
-  return out;
-}
-
-std::optional<std::string> takeUndoBody(SiteState& s, const Dot& dot) {
-  auto idx = siteIdx(s, dot.site);
-  auto& st = s.db.cached("SELECT body FROM parley_undo WHERE site = ?1 AND seq = ?2");
-  st.bind(1, idx).bind(2, static_cast<std::int64_t>(dot.seq));
-  std::optional<std::string> body;
-  if (st.step()) body = std::string(st.blob(0));
-  st.reset();
-  if (!body) return body;
-  auto& del = s.db.cached("DELETE FROM parley_undo WHERE site = ?1 AND seq = ?2");
-  del.bind(1, idx).bind(2, static_cast<std::int64_t>(dot.seq));
-  del.run();
-  return body;
 }
 
 VersionVector loadVector(Log log) {

@@ -1,4 +1,4 @@
-// Store: reads and writes of a site's rows, row metadata, log, vector and undo records.
+// Store: reads and writes of a site's rows, row metadata, log and vector (undo records: undo.hpp).
 // Every function runs inside the caller's SQLite transaction; all SQL is prepared once and
 // cached, identifiers quoted, values bound. Each takes the few objects it uses (handles.hpp:
 // the connection, the log, what an append changes), but the undo records' functions, which
@@ -147,30 +147,6 @@ struct Held {
 };
 // Reads, once and before anything is decided, what admission needs of the log for `incoming`.
 Held heldAround(Log log, const VersionVector& vector, std::span<const Transaction> incoming);
-
-// Undo records: for each row an applied transaction changed, its metadata blob and values
-// before it (nullopt: absent).
-struct UndoEntry {
-  std::int64_t table = 0;
-  std::string key;
-  std::optional<std::string> meta;
-  std::optional<Row> values;
-};
-void saveUndo(SiteState& s, const Dot& dot, const std::vector<UndoEntry>& entries);
-// The same record built in place: undoHeader() with the entry count, then undoEntry() for
-// each entry (meta, values: nullptr when absent), then saveUndoBody(). Same bytes as saveUndo.
-void undoHeader(std::string& body, std::size_t entries);
-void undoEntry(std::string& body, std::int64_t table, std::string_view key, std::optional<std::string_view> meta,
-               const Row* values);
-void saveUndoBody(SiteState& s, const Dot& dot, std::string_view body);
-std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot);
-// The dots of the undo records saved since the earliest saved of `dots`' (application order:
-// a record saved again goes last), oldest first; empty if none of `dots` has one. Undoing them
-// newest first takes the state back to what it was before the first of `dots` was applied.
-std::vector<Dot> undoneSince(SiteState& s, const std::vector<Dot>& dots);
-// The record saved for `dot` as it was saved (a schema transaction's: schema_change.hpp's
-// SchemaUndo), removed; nullopt if there is none.
-std::optional<std::string> takeUndoBody(SiteState& s, const Dot& dot);
 
 VersionVector loadVector(Log log);
 
