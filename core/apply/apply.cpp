@@ -104,8 +104,7 @@ struct Target {
   const decltype(ApplyState::applySchema)& applySchema;
   const decltype(ApplyState::undoSchema)& undoSchema;
   std::optional<Hlc>& orderBarrier;
-  // The undo records' functions (undo.hpp) still take the whole state.
-  SiteState& undoRecords;
+  store::UndoRecords undoRecords;
 };
 
 class Engine {

@@ -30,7 +30,7 @@ std::optional<Stamp> earliestBefore(Log log, const std::vector<Dot>& applied, co
 
 }  // namespace
 
-Refold readRefold(causal::Contexts known, const VersionVector& vector, SiteState& undoRecords, const Stamp& first) {
+Refold readRefold(causal::Contexts known, const VersionVector& vector, UndoRecords undoRecords, const Stamp& first) {
   Refold out{causal::heldAfter(known, vector, first), {}};
   std::vector<Dot> dots;
   for (const auto& t : out.later) dots.push_back(t.dot);

@@ -14,6 +14,7 @@
 #include "causal_context.hpp"
 #include "handles.hpp"
 #include "parley/transaction.hpp"
+#include "undo.hpp"
 
 namespace parley::store {
 
@@ -23,7 +24,6 @@ struct Refold {
 };
 
 // What a re-fold from `first` takes back; `vector` is what the site holds. Reads only.
-// `undoRecords`: the undo records' functions (undo.hpp) take the whole state.
-Refold readRefold(causal::Contexts known, const VersionVector& vector, SiteState& undoRecords, const Stamp& first);
+Refold readRefold(causal::Contexts known, const VersionVector& vector, UndoRecords undoRecords, const Stamp& first);
 
 }  // namespace parley::store

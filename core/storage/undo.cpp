@@ -13,71 +13,71 @@ namespace {
 // The byte after an entry's metadata: what its values are.
 enum ValuesForm : std::uint8_t { kAbsent = 0, kStored = 1, kFromBody = 2 };
 
-std::int64_t siteIdx(SiteState& s, const SiteId& id) {
-  return static_cast<std::int64_t>(s.sites.indexOf(s.db, id));
+std::int64_t siteIdx(UndoRecords u, const SiteId& id) {
+  return static_cast<std::int64_t>(u.log.sites.indexOf(u.log.db, id));
 }
 
-std::int64_t keyOf(SiteState& s, const Dot& dot) { return logKey(siteIdx(s, dot.site), dot.seq); }
+std::int64_t keyOf(UndoRecords u, const Dot& dot) { return logKey(siteIdx(u, dot.site), dot.seq); }
 
-Dot dotOf(SiteState& s, std::int64_t key) {
+Dot dotOf(UndoRecords u, std::int64_t key) {
   auto k = static_cast<std::uint64_t>(key);
-  return {s.sites.idAt(static_cast<std::uint32_t>(k >> kLogSeqBits)), k & kMaxLogSeq};
+  return {u.log.sites.idAt(static_cast<std::uint32_t>(k >> kLogSeqBits)), k & kMaxLogSeq};
 }
 
 // Whether the file still has format 7's table of undo records.
-bool hasLegacy(SiteState& s) {
-  if (!s.undo.legacy) {
-    s.undo.legacy = s.db.hasTable("parley_undo");
+bool hasLegacy(UndoRecords u) {
+  if (!u.cache.legacy) {
+    u.cache.legacy = u.log.db.hasTable("parley_undo");
   }
-  return *s.undo.legacy;
+  return *u.cache.legacy;
 }
 
 // The position the next saved record takes: above every position held, in the log or (format
 // 7) in parley_undo. Read once per load; a rollback or another connection's commit resets it
 // (SiteState::undo), and a gap left by a rollback is harmless.
-std::int64_t nextPosition(SiteState& s) {
-  if (s.undo.next == 0) {
+std::int64_t nextPosition(UndoRecords u) {
+  if (u.cache.next == 0) {
     // Each origin's newest record holds its greatest position (see the header).
-    auto& st = s.db.cached(
+    auto& st = u.log.db.cached(
         "SELECT max((SELECT applied FROM parley_log WHERE id BETWEEN idx << 40 AND (idx << 40) + 1099511627775 "
         "AND applied IS NOT NULL ORDER BY id DESC LIMIT 1)) FROM parley_sites");
     std::int64_t top = st.step() && !st.isNull(0) ? st.int64(0) : 0;
     st.reset();
-    if (hasLegacy(s)) {
-      auto& legacy = s.db.cached("SELECT max(rowid) FROM parley_undo");
+    if (hasLegacy(u)) {
+      auto& legacy = u.log.db.cached("SELECT max(rowid) FROM parley_undo");
       if (legacy.step() && !legacy.isNull(0)) top = std::max(top, legacy.int64(0));
       legacy.reset();
     }
-    s.undo.next = top + 1;
+    u.cache.next = top + 1;
   }
-  return s.undo.next++;
+  return u.cache.next++;
 }
 
 // The position of `dot`'s record; nullopt if it has none.
-std::optional<std::int64_t> positionOf(SiteState& s, const Dot& dot) {
-  auto& st = s.db.cached("SELECT applied FROM parley_log WHERE id = ?1");
-  st.bind(1, keyOf(s, dot));
+std::optional<std::int64_t> positionOf(UndoRecords u, const Dot& dot) {
+  auto& st = u.log.db.cached("SELECT applied FROM parley_log WHERE id = ?1");
+  st.bind(1, keyOf(u, dot));
   std::optional<std::int64_t> out;
   if (st.step() && !st.isNull(0)) out = st.int64(0);
   st.reset();
-  if (out || !hasLegacy(s)) return out;
-  auto& legacy = s.db.cached("SELECT rowid FROM parley_undo WHERE site = ?1 AND seq = ?2");
-  legacy.bind(1, siteIdx(s, dot.site)).bind(2, static_cast<std::int64_t>(dot.seq));
+  if (out || !hasLegacy(u)) return out;
+  auto& legacy = u.log.db.cached("SELECT rowid FROM parley_undo WHERE site = ?1 AND seq = ?2");
+  legacy.bind(1, siteIdx(u, dot.site)).bind(2, static_cast<std::int64_t>(dot.seq));
   if (legacy.step()) out = legacy.int64(0);
   legacy.reset();
   return out;
 }
 
-std::optional<std::string> takeLegacy(SiteState& s, const Dot& dot) {
-  if (!hasLegacy(s)) return std::nullopt;
-  auto idx = siteIdx(s, dot.site);
-  auto& st = s.db.cached("SELECT body FROM parley_undo WHERE site = ?1 AND seq = ?2");
+std::optional<std::string> takeLegacy(UndoRecords u, const Dot& dot) {
+  if (!hasLegacy(u)) return std::nullopt;
+  auto idx = siteIdx(u, dot.site);
+  auto& st = u.log.db.cached("SELECT body FROM parley_undo WHERE site = ?1 AND seq = ?2");
   st.bind(1, idx).bind(2, static_cast<std::int64_t>(dot.seq));
   std::optional<std::string> body;
   if (st.step()) body = std::string(st.blob(0));
   st.reset();
   if (!body) return body;
-  auto& del = s.db.cached("DELETE FROM parley_undo WHERE site = ?1 AND seq = ?2");
+  auto& del = u.log.db.cached("DELETE FROM parley_undo WHERE site = ?1 AND seq = ?2");
   del.bind(1, idx).bind(2, static_cast<std::int64_t>(dot.seq));
   del.run();
   return body;
@@ -117,21 +117,21 @@ void undoEntryFromBody(std::string& body, std::int64_t table, std::string_view k
 
 void undoEntryBodyUpdates(std::string& body) { undoEntry(body, 0, "", std::nullopt, nullptr); }
 
-void saveUndoBody(SiteState& s, const Dot& dot, std::string_view body) {
-  std::int64_t key = keyOf(s, dot);
-  std::int64_t position = nextPosition(s);
-  auto& st = s.db.cached("UPDATE parley_log SET applied = ?2, undo = ?3 WHERE id = ?1");
+void saveUndoBody(UndoRecords u, const Dot& dot, std::string_view body) {
+  std::int64_t key = keyOf(u, dot);
+  std::int64_t position = nextPosition(u);
+  auto& st = u.log.db.cached("UPDATE parley_log SET applied = ?2, undo = ?3 WHERE id = ?1");
   st.bind(1, key).bind(2, position).bindBlobUncopied(3, body);
   st.run();
-  bool logged = sqlite3_changes(s.db.raw()) > 0;
+  bool logged = sqlite3_changes(u.log.db.raw()) > 0;
   st.reset();  // drops the binding of `body` before it goes away
   // Not logged yet (an apply logs its new transactions once all are folded): appendLog writes it.
-  if (!logged) s.undo.held.insert_or_assign(key, SiteState::HeldUndo{std::string(body), position});
+  if (!logged) u.cache.held.insert_or_assign(key, SiteState::HeldUndo{std::string(body), position});
 }
 
-void holdUndo(SiteState& s, const Dot& dot, std::string&& body) {
-  std::int64_t position = nextPosition(s);
-  s.undo.held.insert_or_assign(keyOf(s, dot), SiteState::HeldUndo{std::move(body), position});
+void holdUndo(UndoRecords u, const Dot& dot, std::string&& body) {
+  std::int64_t position = nextPosition(u);
+  u.cache.held.insert_or_assign(keyOf(u, dot), SiteState::HeldUndo{std::move(body), position});
 }
 
 std::optional<HeldUndo> takeHeldUndo(SiteState::UndoCache& cache, std::int64_t logKey) {
@@ -141,32 +141,32 @@ std::optional<HeldUndo> takeHeldUndo(SiteState::UndoCache& cache, std::int64_t l
   return HeldUndo{std::move(node.mapped().body), node.mapped().position};
 }
 
-void saveUndo(SiteState& s, const Dot& dot, const std::vector<UndoEntry>& entries) {
+void saveUndo(UndoRecords u, const Dot& dot, const std::vector<UndoEntry>& entries) {
   std::string body;
   undoHeader(body, entries.size());
   for (const auto& e : entries) {
     if (e.valuesFromBody) undoEntryFromBody(body, e.table, e.key, e.meta);
     else undoEntry(body, e.table, e.key, e.meta, e.values ? &*e.values : nullptr);
   }
-  saveUndoBody(s, dot, body);
+  saveUndoBody(u, dot, body);
 }
 
-std::optional<std::string> takeUndoBody(SiteState& s, const Dot& dot) {
-  std::int64_t key = keyOf(s, dot);
-  auto& st = s.db.cached("SELECT undo FROM parley_log WHERE id = ?1");
+std::optional<std::string> takeUndoBody(UndoRecords u, const Dot& dot) {
+  std::int64_t key = keyOf(u, dot);
+  auto& st = u.log.db.cached("SELECT undo FROM parley_log WHERE id = ?1");
   st.bind(1, key);
   std::optional<std::string> body;
   if (st.step() && !st.isNull(0)) body = std::string(st.blob(0));
   st.reset();
-  if (!body) return takeLegacy(s, dot);
-  auto& del = s.db.cached("UPDATE parley_log SET applied = NULL, undo = NULL WHERE id = ?1");
+  if (!body) return takeLegacy(u, dot);
+  auto& del = u.log.db.cached("UPDATE parley_log SET applied = NULL, undo = NULL WHERE id = ?1");
   del.bind(1, key);
   del.run();
   return body;
 }
 
-std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot) {
-  std::optional<std::string> body = takeUndoBody(s, dot);
+std::vector<UndoEntry> takeUndo(UndoRecords u, const Dot& dot) {
+  std::optional<std::string> body = takeUndoBody(u, dot);
   if (!body)
     throw Error(Status::corruption(fmt::format(
         "re-folding needs the undo record of transaction {}, which this site does not hold: its file was written "
@@ -189,24 +189,24 @@ std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot) {
   return out;
 }
 
-std::vector<Dot> undoneSince(SiteState& s, const std::vector<Dot>& dots) {
+std::vector<Dot> undoneSince(UndoRecords u, const std::vector<Dot>& dots) {
   std::optional<std::int64_t> earliest;
   for (const Dot& dot : dots)
-    if (auto at = positionOf(s, dot); at && (!earliest || *at < *earliest)) earliest = at;
+    if (auto at = positionOf(u, dot); at && (!earliest || *at < *earliest)) earliest = at;
   std::vector<Dot> out;
   if (!earliest) return out;
-  if (hasLegacy(s)) {  // format 7's records, all placed before the log's
-    auto& since = s.db.cached("SELECT site, seq FROM parley_undo WHERE rowid >= ?1 ORDER BY rowid");
+  if (hasLegacy(u)) {  // format 7's records, all placed before the log's
+    auto& since = u.log.db.cached("SELECT site, seq FROM parley_undo WHERE rowid >= ?1 ORDER BY rowid");
     since.bind(1, *earliest);
     while (since.step())
-      out.push_back({s.sites.idAt(static_cast<std::uint32_t>(since.int64(0))), static_cast<std::uint64_t>(since.int64(1))});
+      out.push_back({u.log.sites.idAt(static_cast<std::uint32_t>(since.int64(0))), static_cast<std::uint64_t>(since.int64(1))});
     since.reset();
   }
   // Each origin's log back from its newest, while its positions are not below `earliest` (a
   // row without one was applied before format 8, or is not held with a record).
   std::vector<std::pair<std::int64_t, std::int64_t>> later;  // (position, log key)
-  auto& origins = s.db.cached("SELECT idx FROM parley_sites");
-  auto& walk = s.db.cached("SELECT id, applied FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC");
+  auto& origins = u.log.db.cached("SELECT idx FROM parley_sites");
+  auto& walk = u.log.db.cached("SELECT id, applied FROM parley_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC");
   while (origins.step()) {
     std::int64_t idx = origins.int64(0);
     walk.bind(1, logKey(idx, 1)).bind(2, logKey(idx, kMaxLogSeq));
@@ -215,18 +215,18 @@ std::vector<Dot> undoneSince(SiteState& s, const std::vector<Dot>& dots) {
   }
   origins.reset();
   std::sort(later.begin(), later.end());
-  for (const auto& [position, key] : later) out.push_back(dotOf(s, key));
+  for (const auto& [position, key] : later) out.push_back(dotOf(u, key));
   return out;
 }
 
-void visitUndo(SiteState& s, const std::function<void(const Dot&, std::string_view)>& visit) {
-  if (hasLegacy(s)) {
-    sql::Stmt all(s.db.raw(), "SELECT site, seq, body FROM parley_undo ORDER BY rowid");
+void visitUndo(UndoRecords u, const std::function<void(const Dot&, std::string_view)>& visit) {
+  if (hasLegacy(u)) {
+    sql::Stmt all(u.log.db.raw(), "SELECT site, seq, body FROM parley_undo ORDER BY rowid");
     while (all.step())
-      visit({s.sites.idAt(static_cast<std::uint32_t>(all.int64(0))), static_cast<std::uint64_t>(all.int64(1))}, all.blob(2));
+      visit({u.log.sites.idAt(static_cast<std::uint32_t>(all.int64(0))), static_cast<std::uint64_t>(all.int64(1))}, all.blob(2));
   }
-  sql::Stmt all(s.db.raw(), "SELECT id, undo FROM parley_log WHERE applied IS NOT NULL ORDER BY applied");
-  while (all.step()) visit(dotOf(s, all.int64(0)), all.blob(1));
+  sql::Stmt all(u.log.db.raw(), "SELECT id, undo FROM parley_log WHERE applied IS NOT NULL ORDER BY applied");
+  while (all.step()) visit(dotOf(u, all.int64(0)), all.blob(1));
 }
 
 void dropUndo(sql::Db& db, std::int64_t site, std::uint64_t upTo) {

@@ -28,9 +28,19 @@
 #include <vector>
 
 #include "parley/transaction.hpp"
+#include "handles.hpp"
 #include "state.hpp"
 
 namespace parley::store {
+
+// What the undo records' functions use: the log they live in, and the records held for
+// transactions not logged yet (a SiteState converts to it).
+struct UndoRecords {
+  UndoRecords(Log stored, SiteState::UndoCache& held) : log(stored), cache(held) {}
+  UndoRecords(SiteState& s) : log(s), cache(s.undo) {}  // NOLINT(google-explicit-constructor)
+  Log log;
+  SiteState::UndoCache& cache;
+};
 
 struct UndoEntry {
   std::int64_t table = 0;
@@ -40,7 +50,7 @@ struct UndoEntry {
   std::optional<Row> values;
   bool valuesFromBody = false;  // the row's values are the body's to restore; values is nullopt
 };
-void saveUndo(SiteState& s, const Dot& dot, const std::vector<UndoEntry>& entries);
+void saveUndo(UndoRecords u, const Dot& dot, const std::vector<UndoEntry>& entries);
 // The same record built in place: undoHeader() with the entry count, then undoEntry() for
 // each entry (meta, values: nullptr when absent), then saveUndoBody(). Same bytes as saveUndo.
 void undoHeader(std::string& body, std::size_t entries);
@@ -51,10 +61,10 @@ void undoEntryFromBody(std::string& body, std::int64_t table, std::string_view k
                        std::optional<std::string_view> meta);
 // The keyless entry that leaves every update's values to the body.
 void undoEntryBodyUpdates(std::string& body);
-void saveUndoBody(SiteState& s, const Dot& dot, std::string_view body);
+void saveUndoBody(UndoRecords u, const Dot& dot, std::string_view body);
 // saveUndoBody for a transaction about to be logged (appendLog writes the record with its
 // row). REQUIRES: `dot` is not in the log.
-void holdUndo(SiteState& s, const Dot& dot, std::string&& body);
+void holdUndo(UndoRecords u, const Dot& dot, std::string&& body);
 // For appendLog: the record held for the log row `logKey`, removed; nullopt if none.
 struct HeldUndo {
   std::string body;
@@ -63,17 +73,17 @@ struct HeldUndo {
 std::optional<HeldUndo> takeHeldUndo(SiteState::UndoCache& held, std::int64_t logKey);
 // The record of `dot`, decoded and removed. A transaction without one (its file was written
 // by a parley that kept none) cannot be undone: one line says so.
-std::vector<UndoEntry> takeUndo(SiteState& s, const Dot& dot);
+std::vector<UndoEntry> takeUndo(UndoRecords u, const Dot& dot);
 // The dots of the undo records saved since the earliest saved of `dots`' (application order:
 // a record saved again goes last), oldest first; empty if none of `dots` has one. Undoing them
 // newest first takes the state back to what it was before the first of `dots` was applied.
-std::vector<Dot> undoneSince(SiteState& s, const std::vector<Dot>& dots);
+std::vector<Dot> undoneSince(UndoRecords u, const std::vector<Dot>& dots);
 // The record saved for `dot` as it was saved (a schema transaction's: schema_change.hpp's
 // SchemaUndo), removed; nullopt if there is none.
-std::optional<std::string> takeUndoBody(SiteState& s, const Dot& dot);
+std::optional<std::string> takeUndoBody(UndoRecords u, const Dot& dot);
 // Calls visit(dot, body) for every record, in application order (saving records again in this
 // order keeps it). `body` is valid only during the call; visit must not write.
-void visitUndo(SiteState& s, const std::function<void(const Dot&, std::string_view)>& visit);
+void visitUndo(UndoRecords u, const std::function<void(const Dot&, std::string_view)>& visit);
 // Drops the records of origin `site` (its local index) with seq <= upTo that format 7 kept
 // apart (compaction; the others go with their log rows).
 void dropUndo(sql::Db& db, std::int64_t site, std::uint64_t upTo);
