@@ -7,6 +7,7 @@
 #include "causal_context.hpp"
 #include "parley/replication.hpp"
 #include "parley/txn_codec.hpp"
+#include "support/fww_file_sites.hpp"
 #include "support/sites.hpp"
 
 namespace parley {
@@ -122,55 +123,18 @@ TEST_CASE("a body of transaction format 2 (whole context) decodes to the same tr
   }
 }
 
-// Three file-backed sites A, B, C under fww, where a write supersedes only what its
-// transaction's whole context covers: a receiver that used the encoded entries alone would see
-// B's later write as concurrent with A's and keep A's value.
-class FileCluster {
- public:
-  FileCluster() {
-    for (std::uint8_t i = 1; i <= 3; ++i) {
-      ids_.push_back(std::make_unique<test::FixedIdSource>(test::testSiteId(i)));
-      clocks_.push_back(std::make_unique<ManualClock>());
-      clocks_.back()->advance(1'700'000'000'000 + i);
-      auto r = Site::create(path(i - 1), CreateOptions{"s" + std::to_string(i), ids_.back().get(), test::testClusterId()},
-                            options(i - 1));
-      REQUIRE_OK(r);
-      execOk(**r, "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b)");
-      TableConfig fww;
-      fww.columns = "fww";
-      REQUIRE_OK((*r)->track("t", fww));
-      sites_.push_back(std::move(r).value());
-    }
-    for (auto& s : sites_)
-      for (auto& other : sites_)
-        if (s != other) REQUIRE_OK(s->replication().acknowledge(other->id(), {}));
-  }
-  Site& operator[](std::size_t i) { return *sites_[i]; }
-  ManualClock& clock(std::size_t i) { return *clocks_[i]; }
-  // Closes and reopens site i: nothing of what it cached in memory survives.
-  void reopen(std::size_t i) {
-    sites_[i].reset();
-    auto r = Site::open(path(i), options(i));
-    REQUIRE_OK(r);
-    sites_[i] = std::move(r).value();
-  }
-  std::int64_t storedContexts(std::size_t i) {
-    return test::queryInt(*sites_[i], "SELECT count(*) FROM parley_log WHERE ctx IS NOT NULL");
-  }
+// The tests below run on three file-backed fww sites (test::FwwFileSites), where a write
+// supersedes only what its transaction's whole context covers: a receiver that used the encoded
+// entries alone would see B's later write as concurrent with A's and keep A's value.
 
- private:
-  std::string path(std::size_t i) const { return dir_.file("s" + std::to_string(i) + ".db"); }
-  SiteOptions options(std::size_t i) { return SiteOptions{clocks_[i].get(), resolvers::standard()}; }
-
-  test::TempDir dir_;
-  std::vector<std::unique_ptr<test::FixedIdSource>> ids_;
-  std::vector<std::unique_ptr<ManualClock>> clocks_;
-  std::vector<std::unique_ptr<Site>> sites_;
-};
+// Stored contexts in site i's log (rows whose context is stored whole).
+std::int64_t storedContexts(test::FwwFileSites& c, std::size_t i) {
+  return test::queryInt(c[i], "SELECT count(*) FROM parley_log WHERE ctx IS NOT NULL");
+}
 
 // A:1 at every site; then at B, B:1 (its context {A:1} grew) and B:2, which carries nothing
 // but covers A:1 and overwrites its cell.
-void writeAThenB(FileCluster& c) {
+void writeAThenB(test::FwwFileSites& c) {
   execOk(c[0], "INSERT INTO t VALUES (1, 'a', 0)");
   deliverFirst(c[0], c[1], 1);
   deliverFirst(c[0], c[2], 1);
@@ -182,7 +146,7 @@ void writeAThenB(FileCluster& c) {
 
 TEST_CASE("a receiver completes encoded contexts from its log after reopening and from compacted history",
           "[core][causality][context][persist]") {
-  FileCluster c;
+  test::FwwFileSites c;
   writeAThenB(c);
 
   SECTION("its predecessor applied before a reopen") {
@@ -197,7 +161,7 @@ TEST_CASE("a receiver completes encoded contexts from its log after reopening an
     deliverFirst(c[1], c[2], 1);                       // B:1
     c.reopen(2);
     deliverFirst(c[1], c[2], 300);                     // B:2..B:301
-    CHECK(c.storedContexts(2) == 2);                   // B:1 (it grew) and the checkpoint B:256
+    CHECK(storedContexts(c, 2) == 2);                   // B:1 (it grew) and the checkpoint B:256
     c.reopen(2);
     auto r = deliverFirst(c[1], c[2], 2);              // B:302 from B:256's, then B:303
     CHECK(r.conflicts.empty());
@@ -223,7 +187,7 @@ TEST_CASE("a late arrival re-folds transactions whose contexts the log stores NU
           "[core][causality][context][persist]") {
   // fww is order-sensitive: C's log is undone and folded again from A's late write on, and
   // each re-folded transaction of B needs its whole context back from the log.
-  FileCluster c;
+  test::FwwFileSites c;
   writeAThenB(c);
   execOk(c[1], "UPDATE t SET a = 'c' WHERE id = 1");  // B:3 {}
   c.clock(0).advance(5);

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "parley/replication.hpp"
+#include "support/fww_file_sites.hpp"
 #include "support/sites.hpp"
 
 namespace parley {
@@ -20,52 +21,6 @@ using test::Int;
 using test::queryInt;
 using test::tableContents;
 using test::Txt;
-
-// Three file-backed sites under fww (order-sensitive: a late arrival re-folds what sorts after it).
-class FwwSites {
- public:
-  FwwSites() {
-    for (std::uint8_t i = 1; i <= 3; ++i) {
-      ids_.push_back(std::make_unique<test::FixedIdSource>(test::testSiteId(i)));
-      clocks_.push_back(std::make_unique<ManualClock>());
-      clocks_.back()->advance(1'700'000'000'000 + i);
-      auto r = Site::create(path(i - 1), CreateOptions{"s" + std::to_string(i), ids_.back().get(), test::testClusterId()},
-                            options(i - 1));
-      REQUIRE_OK(r);
-      execOk(**r, "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b)");
-      TableConfig fww;
-      fww.columns = "fww";
-      REQUIRE_OK((*r)->track("t", fww));
-      sites_.push_back(std::move(r).value());
-    }
-    for (auto& s : sites_)
-      for (auto& other : sites_)
-        if (s != other) REQUIRE_OK(s->replication().acknowledge(other->id(), {}));
-  }
-  Site& operator[](std::size_t i) { return *sites_[i]; }
-  ManualClock& clock(std::size_t i) { return *clocks_[i]; }
-  void close(std::size_t i) { sites_[i].reset(); }
-  void open(std::size_t i) {
-    auto r = Site::open(path(i), options(i));
-    REQUIRE_OK(r);
-    sites_[i] = std::move(r).value();
-  }
-  std::string path(std::size_t i) const { return dir_.file("s" + std::to_string(i) + ".db"); }
-  void exchangeAll() {
-    for (int round = 0; round < 2; ++round)
-      for (std::size_t i = 0; i < sites_.size(); ++i)
-        for (std::size_t j = 0; j < sites_.size(); ++j)
-          if (i != j) test::transfer(*sites_[i], *sites_[j]);
-  }
-
- private:
-  SiteOptions options(std::size_t i) { return SiteOptions{clocks_[i].get(), resolvers::standard()}; }
-
-  test::TempDir dir_;
-  std::vector<std::unique_ptr<test::FixedIdSource>> ids_;
-  std::vector<std::unique_ptr<ManualClock>> clocks_;
-  std::vector<std::unique_ptr<Site>> sites_;
-};
 
 // Rewrites a closed site file as parley's format 7 kept it: undo records in parley_undo (rowid
 // = application order), none in the log rows.
@@ -93,7 +48,7 @@ void toFormat7(const std::string& path) {
 
 TEST_CASE("a site file of format 7 opens as format 8 and re-folds a late arrival through records of both formats",
           "[core][undo][persist]") {
-  FwwSites s;
+  test::FwwFileSites s;
   execOk(s[0], "INSERT INTO t VALUES (1, 'a', 0)");  // A:1
   test::transfer(s[0], s[1]);
   test::transfer(s[0], s[2]);
@@ -127,7 +82,7 @@ TEST_CASE("a site file of format 7 opens as format 8 and re-folds a late arrival
 TEST_CASE("a local UPDATE of a bulk insert's rows keeps an undo record that does not grow with them, and a re-fold "
           "still restores every row",
           "[core][undo]") {
-  FwwSites s;
+  test::FwwFileSites s;
   execOk(s[2], "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) "
                "INSERT INTO t SELECT i, 'r', 0 FROM n");  // C:1, one insert range
   test::transfer(s[2], s[0]);
